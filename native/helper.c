@@ -1,0 +1,1132 @@
+/*
+ * husk-helper: executes a plan compiled by husk (src/plan/ops.ts, wire format in
+ * src/plan/encode.ts). It has no policy: every decision (which namespaces, which mounts,
+ * in which order) was made in TypeScript. It exists because a multi-threaded runtime
+ * (Node, Bun) may not unshare(CLONE_NEWUSER), setns() into a mount namespace, or do much
+ * of anything between fork and exec.
+ *
+ * Usage: husk-helper <syncfd>
+ *
+ * The sync channel (src/runtime/sync-protocol.ts; keep the two drawings in step):
+ *
+ *   husk (TS)                          helper parent (H)             container child (C)
+ *   [u32 len][plan] ─────────────────▶ read plan
+ *                                      ops before `clone` (setns, unshare, timens offsets)
+ *                                      clone ───────────────────────▶ (born here)
+ *   ◀──────────────── MSG_PID(pid) ──  send child pid, close channel
+ *                                      Wait: waitpid(C), exit with its status (128+sig)
+ *                                      Detach: exit 0
+ *   ◀──────────────────────────────────────────── MSG_WAITING(step) ── at `waitContinue`
+ *   id maps, cgroup, veth …
+ *   MSG_CONTINUE ───────────────────────────────────────────────────▶ the rest of the plan
+ *   ◀──────────────────────────────────────────── MSG_CREATED(step) ── at `waitStart`, then
+ *                                                                      blocks on exec.fifo
+ *   ◀──────────────────────────────────────────── MSG_ERROR(step, errno) on failure, exit 1
+ *   EOF ◀──────────────────────────────────────────────────────────── execve succeeded
+ *
+ * Every message is 16 bytes: u32 type · i32 a · i32 b · i32 c, little endian. A step is the
+ * 0-based index of the op in the plan. EOF while waiting for MSG_CONTINUE: exit 1 silently.
+ * Exit status: 1 after a failed step, 2 for a malformed plan or bad usage (a husk bug).
+ *
+ * Op codes (ops.ts OP_CODES; append only) and field kinds (i int, s string, b bytes,
+ * l NUL-terminated string list, u u32 array), in encode.ts FIELDS order:
+ *
+ *    1 setns        s path, i nstype            20 setsid
+ *    2 unshare      i flags                     21 joinKeyring  s name
+ *    3 clone        i flags, i mode             22 prctl        i option, i arg
+ *    4 waitContinue                             23 setgroups    u gids
+ *    5 writeFile    s path, i where, b data     24 setresgid    i gid
+ *    6 sethostname  s name                      25 setresuid    i uid
+ *    7 setdomainname s name                     26 capBounding  i keep
+ *    8 openRoot     s path                      27 capset       i eff, i perm, i inh
+ *    9 mount        s src, i srcWhere, s target, 28 capAmbient  i raise
+ *                   i targetWhere, s fstype,     29 umask        i mask
+ *                   i flags, s data             30 chdir        s path, i optional
+ *   10 mkdirAll     s path, i mode              31 closeFrom    i first
+ *   11 mkfile       s path, i mode              32 seccomp      b filter, i flags
+ *   12 mknod        s path, i mode, i dev       33 openStateDir s path
+ *   13 symlink      s target, s path            34 waitStart
+ *   14 chown        s path, i uid, i gid        35 consoleConnect s path
+ *   15 pivotRoot                                36 console      i rows, i cols
+ *   16 chrootMove                               37 exec         l argv, l env
+ *   17 mask         s path
+ *   18 readonly     s path
+ *   19 setrlimit    i resource, i soft, i hard
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <linux/filter.h>
+#include <linux/keyctl.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U /* Linux 6.3; older kernels reject it with EINVAL */
+#endif
+
+enum { MSG_PID = 1, MSG_WAITING = 2, MSG_CREATED = 3, MSG_ERROR = 4, MSG_CONTINUE = 100 };
+enum { MSG_SIZE = 16 };
+enum { WHERE_HOST = 0, WHERE_INROOT = 1 };
+enum { CLONE_WAIT = 0, CLONE_DETACH = 1 };
+enum { KIND_INT = 1, KIND_BYTES = 2 };
+
+#define PLAN_MAGIC "HUSKPLAN"
+#define PLAN_VERSION 1
+#define PLAN_MAX (64u << 20)
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+struct field {
+	int64_t i;
+	char *s; /* bytes, copied and NUL-terminated */
+	uint32_t len;
+};
+
+struct op {
+	unsigned code;
+	struct field *f;
+};
+
+struct opdef {
+	const char *name;
+	const char *kinds;
+	int (*run)(const struct field *f);
+};
+
+static int syncfd = -1;       /* the sync channel; CLOEXEC, so execve closes it */
+static int rootfd = -1;       /* openRoot: the root for Where.InRoot paths until the switch */
+static int statefd = -1;      /* openStateDir: where exec.fifo lives */
+static int consfd = -1;       /* consoleConnect: the --console-socket connection */
+static int switched;          /* after pivotRoot/chrootMove, "/" is the container's root */
+static int step = -1;         /* index of the op being run, for MSG_ERROR */
+static const char *opname = "startup";
+
+/* ---------------------------------------------------------------- sync channel */
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	p[0] = v;
+	p[1] = v >> 8;
+	p[2] = v >> 16;
+	p[3] = v >> 24;
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* MSG_NOSIGNAL: husk may be gone; a SIGPIPE must not kill us before we can say why. */
+static int send_msg(uint32_t type, int32_t a, int32_t b, int32_t c)
+{
+	unsigned char m[MSG_SIZE];
+	put32(m, type);
+	put32(m + 4, a);
+	put32(m + 8, b);
+	put32(m + 12, c);
+	if (syncfd < 0)
+		return -1;
+	return send(syncfd, m, sizeof m, MSG_NOSIGNAL) == sizeof m ? 0 : -1;
+}
+
+/* Read exactly n bytes unless EOF or an error comes first; returns the count read. */
+static size_t read_full(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += r;
+	}
+	return got;
+}
+
+/* The one error path: husk turns (step, errno) into a message naming the spec path. */
+static _Noreturn void fail(int err)
+{
+	if (err == 0)
+		err = EIO;
+	if (send_msg(MSG_ERROR, step, err, 0) < 0)
+		dprintf(2, "husk-helper: step %d (%s): %s\n", step, opname, strerror(err));
+	_exit(1);
+}
+
+static _Noreturn void die(int status, const char *what, int err)
+{
+	if (err)
+		dprintf(2, "husk-helper: %s: %s\n", what, strerror(err));
+	else
+		dprintf(2, "husk-helper: %s\n", what);
+	_exit(status);
+}
+
+static void xclose(int fd)
+{
+	int saved = errno;
+	if (fd >= 0)
+		close(fd);
+	errno = saved;
+}
+
+/* ---------------------------------------------------------------- CVE-2019-5736 */
+
+/*
+ * A container process that can see this helper (its parent in Wait mode, or a helper
+ * that setns'd into it for `exec`) could open /proc/<pid>/exe for writing and overwrite
+ * the binary on the host. Running from a sealed memfd copy leaves nothing to overwrite:
+ * the seals make the copy immutable, and the host file is not our executable any more.
+ */
+static void reexec_sealed(char **argv)
+{
+	int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (exe < 0)
+		die(1, "open /proc/self/exe", errno);
+	int seals = fcntl(exe, F_GET_SEALS);
+	if (seals >= 0 && (seals & SEALS) == SEALS) {
+		close(exe);
+		return;
+	}
+	/* Since 6.3 a memfd should say whether it may be executed (vm.memfd_noexec). */
+	int mfd = memfd_create("husk-helper", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+	if (mfd < 0 && errno == EINVAL)
+		mfd = memfd_create("husk-helper", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd < 0)
+		die(1, "memfd_create", errno);
+	ssize_t n;
+	while ((n = sendfile(mfd, exe, NULL, 1 << 20)) > 0)
+		;
+	if (n < 0)
+		die(1, "copy /proc/self/exe", errno);
+	close(exe);
+	if (fcntl(mfd, F_ADD_SEALS, SEALS) < 0)
+		die(1, "seal memfd", errno);
+	fexecve(mfd, argv, environ);
+	die(1, "fexecve sealed copy", errno);
+}
+
+/* ---------------------------------------------------------------- plan */
+
+struct reader {
+	const unsigned char *p, *end;
+};
+
+static _Noreturn void malformed(const char *why)
+{
+	die(2, why, 0);
+}
+
+static const unsigned char *take(struct reader *r, size_t n)
+{
+	if ((size_t)(r->end - r->p) < n)
+		malformed("malformed plan: truncated");
+	const unsigned char *p = r->p;
+	r->p += n;
+	return p;
+}
+
+static void parse_field(struct reader *r, char kind, struct field *f)
+{
+	unsigned wire = *take(r, 1);
+	if (wire != (kind == 'i' ? KIND_INT : KIND_BYTES))
+		malformed("malformed plan: field of the wrong kind");
+	if (kind == 'i') {
+		const unsigned char *p = take(r, 8);
+		f->i = (int64_t)((uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32);
+		return;
+	}
+	f->len = get32(take(r, 4));
+	const unsigned char *p = take(r, f->len);
+	if (!(f->s = malloc(f->len + 1)))
+		die(1, "malloc", errno);
+	memcpy(f->s, p, f->len);
+	f->s[f->len] = 0;
+	if (kind == 's' && strlen(f->s) != f->len)
+		malformed("malformed plan: NUL inside a string");
+	if (kind == 'l' && f->len && f->s[f->len - 1])
+		malformed("malformed plan: unterminated string list");
+	if (kind == 'u' && f->len % 4)
+		malformed("malformed plan: u32 array of odd length");
+}
+
+static struct op *read_plan(const struct opdef *table, unsigned ncodes, unsigned *count)
+{
+	unsigned char lenbuf[4];
+	if (read_full(syncfd, lenbuf, 4) != 4)
+		malformed("no plan on the sync channel");
+	uint32_t len = get32(lenbuf);
+	if (len > PLAN_MAX)
+		malformed("malformed plan: too large");
+	unsigned char *buf = malloc(len ? len : 1);
+	if (!buf)
+		die(1, "malloc", errno);
+	if (read_full(syncfd, buf, len) != len)
+		malformed("malformed plan: truncated on the sync channel");
+
+	struct reader r = { buf, buf + len };
+	if (memcmp(take(&r, 8), PLAN_MAGIC, 8))
+		malformed("malformed plan: bad magic");
+	if (get32(take(&r, 4)) != PLAN_VERSION)
+		malformed("malformed plan: unsupported version");
+	uint32_t n = get32(take(&r, 4));
+	if (n > len / 4) /* every op takes at least 4 bytes */
+		malformed("malformed plan: bad op count");
+	struct op *ops = calloc(n ? n : 1, sizeof *ops);
+	if (!ops)
+		die(1, "calloc", errno);
+	for (uint32_t k = 0; k < n; k++) {
+		const unsigned char *h = take(&r, 4);
+		unsigned code = h[0] | h[1] << 8, nf = h[2] | h[3] << 8;
+		if (code >= ncodes || !table[code].run)
+			malformed("malformed plan: unknown op code");
+		const char *kinds = table[code].kinds;
+		if (nf != strlen(kinds))
+			malformed("malformed plan: wrong field count");
+		ops[k].code = code;
+		if (!(ops[k].f = calloc(nf ? nf : 1, sizeof(struct field))))
+			die(1, "calloc", errno);
+		for (unsigned j = 0; j < nf; j++)
+			parse_field(&r, kinds[j], &ops[k].f[j]);
+	}
+	if (r.p != r.end)
+		malformed("malformed plan: trailing bytes");
+	free(buf);
+	*count = n;
+	return ops;
+}
+
+/* ---------------------------------------------------------------- paths inside the root */
+
+/*
+ * Open path inside the root. Before the switch, openat2's RESOLVE_IN_ROOT treats rootfd as
+ * "/" for absolute symlinks and "..", so nothing in the rootfs can lead to the host; magic
+ * links (/proc/<pid>/root …) are refused outright. After the switch "/" is the root.
+ */
+static int resolve(const char *path, int flags)
+{
+	if (switched)
+		return open(path, flags | O_CLOEXEC);
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd, tries = 0;
+	/* EAGAIN: a concurrent rename raced with ".."; the kernel asks us to try again. */
+	do
+		fd = syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+	while (fd < 0 && errno == EAGAIN && ++tries < 32);
+	return fd;
+}
+
+/* Anything but Where.Host is taken as InRoot: the confined reading is the safe one. */
+static int open_where(const char *path, int64_t where, int flags)
+{
+	if (where == WHERE_HOST)
+		return open(path, flags | O_CLOEXEC);
+	return resolve(path, flags);
+}
+
+/*
+ * A path for syscalls that take no dirfd (mount, statvfs). An InRoot path before the switch
+ * is pinned as an O_PATH fd and named through its /proc/self/fd magic link: mount(2) follows
+ * it to exactly the resolved object. The host /proc is still visible in the new mount
+ * namespace until pivot_root.
+ */
+struct loc {
+	int fd;
+	const char *path;
+	char buf[32];
+};
+
+static int locate(struct loc *l, const char *path, int64_t where)
+{
+	l->fd = -1;
+	l->path = path;
+	if (where == WHERE_HOST || switched)
+		return 0;
+	if ((l->fd = resolve(path, O_PATH)) < 0)
+		return -1;
+	snprintf(l->buf, sizeof l->buf, "/proc/self/fd/%d", l->fd);
+	l->path = l->buf;
+	return 0;
+}
+
+static void unlocate(struct loc *l)
+{
+	xclose(l->fd);
+	l->fd = -1;
+}
+
+/*
+ * mkdir -p inside the root; returns an O_PATH fd of the directory. Each prefix is resolved
+ * from the root again (so a symlinked component is followed inside the root), and only the
+ * last name is created, with mkdirat relative to its resolved parent: mkdirat never follows
+ * a symlink in its final component, so a link planted in the rootfs is never created through.
+ */
+static int mkdir_all(const char *path, mode_t mode)
+{
+	char prefix[PATH_MAX];
+	size_t len = 0;
+	int dir = resolve("/", O_PATH | O_DIRECTORY);
+	for (const char *p = path; dir >= 0;) {
+		p += strspn(p, "/");
+		size_t n = strcspn(p, "/");
+		if (n == 0)
+			return dir;
+		if (len + n + 2 > sizeof prefix) {
+			xclose(dir);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		prefix[len++] = '/';
+		memcpy(prefix + len, p, n);
+		len += n;
+		prefix[len] = 0;
+		p += n;
+		int fd = resolve(prefix, O_PATH | O_DIRECTORY);
+		if (fd < 0 && errno == ENOENT) {
+			if (mkdirat(dir, prefix + len - n, mode) < 0 && errno != EEXIST) {
+				xclose(dir);
+				return -1;
+			}
+			/* EEXIST from a dangling symlink leaves this ENOENT: refused, not followed out. */
+			fd = resolve(prefix, O_PATH | O_DIRECTORY);
+		}
+		xclose(dir);
+		dir = fd;
+	}
+	return dir;
+}
+
+/*
+ * Split path into its parent directory (an O_PATH fd inside the root; created like mkdirAll
+ * 0755 if create is set) and its last name. A last component of "/", "." or ".." names an
+ * existing directory: then name is "" and the fd is that directory itself, so callers never
+ * pass ".." to an *at() call where the parent is the root.
+ */
+static int at_parent(const char *path, int create, char name[NAME_MAX + 1])
+{
+	char dir[PATH_MAX];
+	size_t len = strlen(path);
+	if (len >= sizeof dir) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(dir, path, len + 1);
+	while (len > 1 && dir[len - 1] == '/')
+		dir[--len] = 0;
+	char *slash = strrchr(dir, '/');
+	char *base = slash ? slash + 1 : dir;
+	if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
+		name[0] = 0;
+		return resolve(path, O_PATH);
+	}
+	if (strlen(base) > NAME_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(name, base);
+	*base = 0; /* dir is now the parent, "" meaning the root */
+	return create ? mkdir_all(dir, 0755) : resolve(*dir ? dir : "/", O_PATH | O_DIRECTORY);
+}
+
+/* ---------------------------------------------------------------- mounts */
+
+/*
+ * In a user namespace the kernel locks the nosuid/nodev/noexec/atime/rdonly flags a mount
+ * had when it was copied from a more privileged namespace, and a bind remount that would
+ * clear one fails EPERM. Retry once keeping the flags the mount has now.
+ */
+static int mount_retry(const char *src, const char *tgt, const char *fstype, unsigned long flags,
+		       const char *data)
+{
+	static const struct { unsigned long st, ms; } locked[] = {
+		{ ST_NOSUID, MS_NOSUID },   { ST_NODEV, MS_NODEV },         { ST_NOEXEC, MS_NOEXEC },
+		{ ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
+		{ ST_RDONLY, MS_RDONLY },
+	};
+	if (mount(src, tgt, fstype, flags, data) == 0)
+		return 0;
+	if (errno != EPERM || (flags & (MS_REMOUNT | MS_BIND)) != (MS_REMOUNT | MS_BIND))
+		return -1;
+	struct statvfs st;
+	if (statvfs(tgt, &st) < 0) {
+		errno = EPERM;
+		return -1;
+	}
+	for (size_t k = 0; k < sizeof locked / sizeof locked[0]; k++)
+		if (st.f_flag & locked[k].st)
+			flags |= locked[k].ms;
+	return mount(src, tgt, fstype, flags, data);
+}
+
+static const char *or_null(const struct field *f)
+{
+	return f->len ? f->s : NULL;
+}
+
+static int op_mount(const struct field *f)
+{
+	struct loc src = { .fd = -1 }, tgt;
+	const char *source = NULL;
+	if (f[0].len) {
+		if (locate(&src, f[0].s, f[1].i) < 0)
+			return -1;
+		source = src.path;
+	}
+	if (locate(&tgt, f[2].s, f[3].i) < 0) {
+		unlocate(&src);
+		return -1;
+	}
+	int rc = mount_retry(source, tgt.path, or_null(&f[4]), (unsigned long)f[5].i, or_null(&f[6]));
+	unlocate(&src);
+	unlocate(&tgt);
+	return rc;
+}
+
+static int op_mask(const struct field *f)
+{
+	struct loc l;
+	struct stat st;
+	int rc = -1;
+	if (locate(&l, f[0].s, WHERE_INROOT) < 0 || stat(l.path, &st) < 0)
+		goto out;
+	if (S_ISDIR(st.st_mode))
+		rc = mount("tmpfs", l.path, "tmpfs", MS_RDONLY, "size=0");
+	else
+		rc = mount("/dev/null", l.path, NULL, MS_BIND, NULL);
+out:
+	unlocate(&l);
+	return rc < 0 && errno == ENOENT ? 0 : rc;
+}
+
+static int op_readonly(const struct field *f)
+{
+	struct loc l;
+	if (locate(&l, f[0].s, WHERE_INROOT) < 0)
+		return errno == ENOENT ? 0 : -1;
+	int rc = mount(l.path, l.path, NULL, MS_BIND | MS_REC, NULL);
+	unlocate(&l);
+	if (rc < 0)
+		return errno == ENOENT ? 0 : -1;
+	/* The pinned fd still names the covered directory; resolve again to reach the bind. */
+	if (locate(&l, f[0].s, WHERE_INROOT) < 0)
+		return -1;
+	rc = mount_retry(NULL, l.path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+	unlocate(&l);
+	return rc;
+}
+
+static int root_switched(void)
+{
+	xclose(rootfd);
+	rootfd = -1;
+	switched = 1;
+	return 0;
+}
+
+/*
+ * pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only
+ * the container's tree. The old root may still be a peer of the host's mounts (a shared
+ * rootfsPropagation): it is made a slave first so the detach cannot propagate to the host.
+ */
+static int op_pivot_root(const struct field *f)
+{
+	(void)f;
+	if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
+		return -1;
+	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 || umount2(".", MNT_DETACH) < 0)
+		return -1;
+	return chdir("/") < 0 ? -1 : root_switched();
+}
+
+/* For roots pivot_root refuses (a ramfs/initramfs root cannot be pivoted away). */
+static int op_chroot_move(const struct field *f)
+{
+	(void)f;
+	if (fchdir(rootfd) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
+	    chdir("/") < 0)
+		return -1;
+	return root_switched();
+}
+
+/* ---------------------------------------------------------------- files inside the root */
+
+static int op_open_root(const struct field *f)
+{
+	int fd = open(f[0].s, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	xclose(rootfd);
+	rootfd = fd;
+	return 0;
+}
+
+static int op_mkdir_all(const struct field *f)
+{
+	int fd = mkdir_all(f[0].s, (mode_t)f[1].i);
+	xclose(fd);
+	return fd < 0 ? -1 : 0;
+}
+
+static int op_mkfile(const struct field *f)
+{
+	char name[NAME_MAX + 1];
+	int dir = at_parent(f[0].s, 1, name), rc = 0;
+	if (dir < 0)
+		return -1;
+	/* mknodat(S_IFREG) creates without opening and, like O_EXCL, never follows a symlink. */
+	if (*name && mknodat(dir, name, S_IFREG | ((mode_t)f[1].i & 07777), 0) < 0 && errno != EEXIST)
+		rc = -1;
+	xclose(dir);
+	return rc;
+}
+
+static int op_mknod(const struct field *f)
+{
+	char name[NAME_MAX + 1];
+	int dir = at_parent(f[0].s, 0, name), rc;
+	if (dir < 0)
+		return -1;
+	if (*name)
+		rc = mknodat(dir, name, (mode_t)f[1].i, (dev_t)f[2].i);
+	else
+		rc = -1, errno = EEXIST;
+	xclose(dir);
+	return rc;
+}
+
+static int op_symlink(const struct field *f)
+{
+	char name[NAME_MAX + 1];
+	int dir = at_parent(f[1].s, 0, name), rc = 0;
+	if (dir < 0)
+		return -1;
+	if (*name && symlinkat(f[0].s, dir, name) < 0 && errno != EEXIST)
+		rc = -1;
+	xclose(dir);
+	return rc;
+}
+
+static int op_chown(const struct field *f)
+{
+	char name[NAME_MAX + 1];
+	int dir = at_parent(f[0].s, 0, name);
+	if (dir < 0)
+		return -1;
+	int rc = fchownat(dir, name, (uid_t)f[1].i, (gid_t)f[2].i,
+			  AT_SYMLINK_NOFOLLOW | (*name ? 0 : AT_EMPTY_PATH));
+	xclose(dir);
+	return rc;
+}
+
+static int op_write_file(const struct field *f)
+{
+	int fd = open_where(f[0].s, f[1].i, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, f[2].s, f[2].len);
+	int err = n < 0 ? errno : (size_t)n != f[2].len ? EIO : 0;
+	close(fd);
+	errno = err;
+	return err ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- namespaces and process */
+
+static int op_setns(const struct field *f)
+{
+	int fd = open(f[0].s, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = setns(fd, (int)f[1].i);
+	xclose(fd);
+	return rc;
+}
+
+static int op_unshare(const struct field *f)
+{
+	return unshare((int)f[0].i);
+}
+
+static void set_signals(const int *sigs, size_t n, void (*how)(int))
+{
+	for (size_t k = 0; k < n; k++)
+		signal(sigs[k], how);
+}
+
+/*
+ * The raw syscall with a NULL stack has fork semantics and, unlike fork(), takes namespace
+ * flags: CLONE_NEWPID and CLONE_NEWUSER only apply to children, which is why `clone` is an
+ * op and not an unshare. (x86_64/arm64 argument order; the unused tid/tls args are 0.)
+ */
+static int op_clone(const struct field *f)
+{
+	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGPIPE };
+	int gate[2];
+	char c;
+	if (pipe2(gate, O_CLOEXEC) < 0)
+		return -1;
+	long pid = syscall(SYS_clone, (unsigned long)f[0].i | SIGCHLD, NULL, NULL, NULL, 0);
+	if (pid < 0) {
+		xclose(gate[0]);
+		xclose(gate[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		/*
+		 * Both processes write to the same channel, and husk needs MSG_PID before anything
+		 * the child says (it writes the id maps to /proc/<pid>). Wait for the parent to close
+		 * its end of the gate, which it does once MSG_PID is sent (or when it dies).
+		 */
+		close(gate[1]);
+		while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+			;
+		close(gate[0]);
+		return 0;
+	}
+	close(gate[0]);
+	/* husk forwards signals to the child by pid; a terminal's signal must not kill us first. */
+	if (f[1].i == CLONE_WAIT)
+		set_signals(forwarded, sizeof forwarded / sizeof forwarded[0], SIG_IGN);
+	send_msg(MSG_PID, (int32_t)pid, 0, 0);
+	close(syncfd);
+	syncfd = -1;
+	close(gate[1]);
+	if (f[1].i != CLONE_WAIT)
+		_exit(0);
+	int status;
+	while (waitpid((pid_t)pid, &status, 0) < 0)
+		if (errno != EINTR)
+			fail(errno);
+	_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+}
+
+static int op_wait_continue(const struct field *f)
+{
+	unsigned char m[MSG_SIZE];
+	(void)f;
+	send_msg(MSG_WAITING, step, 0, 0);
+	if (read_full(syncfd, m, sizeof m) != sizeof m)
+		_exit(1); /* husk is gone: nothing may run half set up */
+	if (get32(m) != MSG_CONTINUE) {
+		errno = EPROTO;
+		return -1;
+	}
+	return 0;
+}
+
+static int op_sethostname(const struct field *f)
+{
+	return sethostname(f[0].s, f[0].len);
+}
+
+static int op_setdomainname(const struct field *f)
+{
+	return setdomainname(f[0].s, f[0].len);
+}
+
+static int op_setrlimit(const struct field *f)
+{
+	struct rlimit rl = {
+		.rlim_cur = f[1].i == -1 ? RLIM_INFINITY : (rlim_t)f[1].i,
+		.rlim_max = f[2].i == -1 ? RLIM_INFINITY : (rlim_t)f[2].i,
+	};
+	return prlimit(0, (int)f[0].i, &rl, NULL);
+}
+
+static int op_setsid(const struct field *f)
+{
+	(void)f;
+	return setsid() < 0 ? -1 : 0;
+}
+
+/* An empty name joins a new anonymous session keyring. */
+static int op_join_keyring(const struct field *f)
+{
+	return syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, or_null(&f[0])) < 0 ? -1 : 0;
+}
+
+static int op_prctl(const struct field *f)
+{
+	return prctl((int)f[0].i, (unsigned long)f[1].i, 0UL, 0UL, 0UL) < 0 ? -1 : 0;
+}
+
+/*
+ * Credentials go through raw syscalls: glibc's wrappers broadcast to every thread it
+ * knows of, and after a raw clone its idea of "this thread" is the parent's.
+ */
+static int op_setgroups(const struct field *f)
+{
+	size_t n = f[0].len / 4;
+	gid_t *gids = calloc(n ? n : 1, sizeof *gids);
+	if (!gids)
+		return -1;
+	for (size_t k = 0; k < n; k++)
+		gids[k] = get32((const unsigned char *)f[0].s + 4 * k);
+	int rc = syscall(SYS_setgroups, n, gids);
+	free(gids);
+	return rc;
+}
+
+static int op_setresgid(const struct field *f)
+{
+	gid_t g = (gid_t)f[0].i;
+	return syscall(SYS_setresgid, g, g, g);
+}
+
+static int op_setresuid(const struct field *f)
+{
+	uid_t u = (uid_t)f[0].i;
+	return syscall(SYS_setresuid, u, u, u);
+}
+
+/* PR_CAPBSET_READ answers EINVAL past the kernel's last capability: no /proc needed. */
+static int op_cap_bounding(const struct field *f)
+{
+	uint64_t keep = (uint64_t)f[0].i;
+	for (unsigned long cap = 0;; cap++) {
+		int in = prctl(PR_CAPBSET_READ, cap, 0UL, 0UL, 0UL);
+		if (in < 0)
+			return errno == EINVAL ? 0 : -1;
+		int kept = cap < 64 && (keep >> cap & 1);
+		if (in && !kept && prctl(PR_CAPBSET_DROP, cap, 0UL, 0UL, 0UL) < 0)
+			return -1;
+	}
+}
+
+static int op_capset(const struct field *f)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[2];
+	for (int w = 0; w < 2; w++) {
+		data[w].effective = (uint32_t)((uint64_t)f[0].i >> (32 * w));
+		data[w].permitted = (uint32_t)((uint64_t)f[1].i >> (32 * w));
+		data[w].inheritable = (uint32_t)((uint64_t)f[2].i >> (32 * w));
+	}
+	return syscall(SYS_capset, &hdr, data);
+}
+
+static int op_cap_ambient(const struct field *f)
+{
+	uint64_t raise = (uint64_t)f[0].i;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0UL, 0UL, 0UL) < 0)
+		return -1;
+	for (unsigned long cap = 0; cap < 64; cap++)
+		if ((raise >> cap & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0UL, 0UL) < 0)
+			return -1;
+	return 0;
+}
+
+static int op_umask(const struct field *f)
+{
+	umask((mode_t)f[0].i);
+	return 0;
+}
+
+static int op_chdir(const struct field *f)
+{
+	if (chdir(f[0].s) == 0)
+		return 0;
+	return f[1].i && (errno == EACCES || errno == EPERM) ? 0 : -1;
+}
+
+/* CLOEXEC rather than close: fds still in use until execve (the sync channel) keep working. */
+static int op_close_from(const struct field *f)
+{
+	return syscall(SYS_close_range, (unsigned)f[0].i, ~0U, CLOSE_RANGE_CLOEXEC);
+}
+
+static int op_seccomp(const struct field *f)
+{
+	if (f[0].len % sizeof(struct sock_filter) || f[0].len / sizeof(struct sock_filter) > 0xffff) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct sock_fprog prog = {
+		.len = (unsigned short)(f[0].len / sizeof(struct sock_filter)),
+		.filter = (struct sock_filter *)f[0].s, /* malloc'd, so aligned */
+	};
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)f[1].i, &prog) < 0 ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- create/start, console */
+
+static int op_open_state_dir(const struct field *f)
+{
+	int fd = open(f[0].s, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	xclose(statefd);
+	statefd = fd;
+	return 0;
+}
+
+/* Opening a FIFO for writing blocks until a reader opens it: that reader is `husk start`. */
+static int op_wait_start(const struct field *f)
+{
+	(void)f;
+	send_msg(MSG_CREATED, step, 0, 0);
+	int fd;
+	do
+		fd = openat(statefd, "exec.fifo", O_WRONLY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, "0", 1);
+	int err = n < 0 ? errno : n != 1 ? EIO : 0;
+	close(fd);
+	close(statefd);
+	statefd = -1;
+	errno = err;
+	return err ? -1 : 0;
+}
+
+static int op_console_connect(const struct field *f)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (f[0].len >= sizeof sa.sun_path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sa.sun_path, f[0].s, f[0].len);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		xclose(fd);
+		return -1;
+	}
+	xclose(consfd);
+	consfd = fd;
+	return 0;
+}
+
+static int send_fd(int sock, int fd)
+{
+	char data[] = "/dev/ptmx";
+	struct iovec iov = { .iov_base = data, .iov_len = sizeof data - 1 };
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	memset(&u, 0, sizeof u);
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf,
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof fd);
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+/*
+ * /dev/ptmx is opened after the root switch so the pty belongs to the container's devpts.
+ * TIOCGPTPEER (4.13) opens the slave through the master, with no path lookup to race.
+ */
+static int open_slave(int master)
+{
+	int fd = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd >= 0 || (errno != EINVAL && errno != ENOTTY))
+		return fd;
+	unsigned n;
+	char path[32];
+	if (ioctl(master, TIOCGPTN, &n) < 0)
+		return -1;
+	snprintf(path, sizeof path, "/dev/pts/%u", n);
+	return open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+}
+
+static int op_console(const struct field *f)
+{
+	int unlock = 0, slave = -1;
+	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		return -1;
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || (slave = open_slave(master)) < 0)
+		goto fail;
+	if (f[0].i > 0 && f[1].i > 0) {
+		struct winsize ws = { .ws_row = (unsigned short)f[0].i, .ws_col = (unsigned short)f[1].i };
+		if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
+			goto fail;
+	}
+	if (send_fd(consfd, master) < 0)
+		goto fail;
+	close(master);
+	close(consfd);
+	consfd = -1;
+	/* A controlling terminal needs a session leader without one: the plan's setsid. */
+	if (ioctl(slave, TIOCSCTTY, 0) < 0)
+		goto fail_slave;
+	for (int fd = 0; fd < 3; fd++)
+		if (dup2(slave, fd) < 0)
+			goto fail_slave;
+	if (slave > 2)
+		close(slave);
+	return 0;
+fail:
+	xclose(master);
+fail_slave:
+	xclose(slave);
+	return -1;
+}
+
+/* ---------------------------------------------------------------- exec */
+
+static char **split_list(const struct field *f)
+{
+	size_t n = 0;
+	for (uint32_t k = 0; k < f->len; k++)
+		n += f->s[k] == 0;
+	char **v = calloc(n + 1, sizeof *v);
+	if (!v)
+		return NULL;
+	char *p = f->s;
+	for (size_t k = 0; k < n; k++, p += strlen(p) + 1)
+		v[k] = p;
+	return v;
+}
+
+/* execvp's search, but in the container's PATH (from env), not the helper's. */
+static const char *search_path(const char *file, char **env, char *buf, size_t size)
+{
+	const char *path = DEFAULT_PATH;
+	for (char **e = env; *e; e++)
+		if (!strncmp(*e, "PATH=", 5)) {
+			path = *e + 5;
+			break;
+		}
+	for (const char *p = path;; p++) {
+		size_t n = strcspn(p, ":");
+		int len = snprintf(buf, size, "%.*s%s%s", (int)n, p, n ? "/" : "", file);
+		struct stat st;
+		if (len > 0 && (size_t)len < size && stat(buf, &st) == 0 && S_ISREG(st.st_mode) &&
+		    faccessat(AT_FDCWD, buf, X_OK, AT_EACCESS) == 0)
+			return buf;
+		p += n;
+		if (!*p)
+			break;
+	}
+	errno = ENOENT;
+	return NULL;
+}
+
+static int op_exec(const struct field *f)
+{
+	char buf[PATH_MAX];
+	char **argv = split_list(&f[0]), **env = split_list(&f[1]);
+	if (!argv || !env)
+		return -1;
+	if (!argv[0]) {
+		errno = EINVAL;
+		return -1;
+	}
+	const char *file = strchr(argv[0], '/') ? argv[0] : search_path(argv[0], env, buf, sizeof buf);
+	if (!file)
+		return -1;
+	/* Ignored signals and the mask survive execve; the container starts from defaults. */
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL); /* SIGKILL, SIGSTOP and libc's own refuse: fine */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execve(file, argv, env);
+	return -1;
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+static const struct opdef OPS[] = {
+	[1] = { "setns", "si", op_setns },
+	[2] = { "unshare", "i", op_unshare },
+	[3] = { "clone", "ii", op_clone },
+	[4] = { "waitContinue", "", op_wait_continue },
+	[5] = { "writeFile", "sib", op_write_file },
+	[6] = { "sethostname", "s", op_sethostname },
+	[7] = { "setdomainname", "s", op_setdomainname },
+	[8] = { "openRoot", "s", op_open_root },
+	[9] = { "mount", "sisisis", op_mount },
+	[10] = { "mkdirAll", "si", op_mkdir_all },
+	[11] = { "mkfile", "si", op_mkfile },
+	[12] = { "mknod", "sii", op_mknod },
+	[13] = { "symlink", "ss", op_symlink },
+	[14] = { "chown", "sii", op_chown },
+	[15] = { "pivotRoot", "", op_pivot_root },
+	[16] = { "chrootMove", "", op_chroot_move },
+	[17] = { "mask", "s", op_mask },
+	[18] = { "readonly", "s", op_readonly },
+	[19] = { "setrlimit", "iii", op_setrlimit },
+	[20] = { "setsid", "", op_setsid },
+	[21] = { "joinKeyring", "s", op_join_keyring },
+	[22] = { "prctl", "ii", op_prctl },
+	[23] = { "setgroups", "u", op_setgroups },
+	[24] = { "setresgid", "i", op_setresgid },
+	[25] = { "setresuid", "i", op_setresuid },
+	[26] = { "capBounding", "i", op_cap_bounding },
+	[27] = { "capset", "iii", op_capset },
+	[28] = { "capAmbient", "i", op_cap_ambient },
+	[29] = { "umask", "i", op_umask },
+	[30] = { "chdir", "si", op_chdir },
+	[31] = { "closeFrom", "i", op_close_from },
+	[32] = { "seccomp", "bi", op_seccomp },
+	[33] = { "openStateDir", "s", op_open_state_dir },
+	[34] = { "waitStart", "", op_wait_start },
+	[35] = { "consoleConnect", "s", op_console_connect },
+	[36] = { "console", "ii", op_console },
+	[37] = { "exec", "ll", op_exec },
+};
+
+int main(int argc, char **argv)
+{
+	char *end;
+	if (argc != 2 || !*argv[1])
+		die(2, "usage: husk-helper <syncfd>", 0);
+	long fd = strtol(argv[1], &end, 10);
+	if (*end || fd < 0 || fd > INT_MAX)
+		die(2, "usage: husk-helper <syncfd>", 0);
+
+	reexec_sealed(argv);
+
+	syncfd = (int)fd;
+	if (fcntl(syncfd, F_SETFD, FD_CLOEXEC) < 0)
+		die(2, "sync fd", errno);
+
+	unsigned n;
+	struct op *ops = read_plan(OPS, sizeof OPS / sizeof OPS[0], &n);
+	for (step = 0; step < (int)n; step++) {
+		const struct opdef *d = &OPS[ops[step].code];
+		opname = d->name;
+		if (d->run(ops[step].f) < 0)
+			fail(errno);
+	}
+	_exit(0);
+}

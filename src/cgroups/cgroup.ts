@@ -1,0 +1,394 @@
+/**
+ * A container's cgroup: one directory in every hierarchy this machine has.
+ *
+ * Lifecycle, as the runtime drives it:
+ *   create()  mkdir everywhere (v1: every controller hierarchy plus name=systemd, as runc
+ *             joins it; v2/hybrid: the cgroup2 tree, delegating controllers on the way down)
+ *   set(r)    write linux.resources (also what `update` calls, with only the changed fields)
+ *   apply(p)  move the container's first process in; its children follow by inheritance
+ *   freeze()/thaw()/stats()/pids()/killAll()
+ *   destroy() rmdir everywhere once the processes are gone
+ *
+ * `paths` (hierarchy key → directory, runc's cgroup_paths: "memory", "name=systemd", and ""
+ * for the cgroup2 tree) is what the runtime stores in its state file; a later `husk delete`
+ * reopens the same directories with Cgroup.fromPaths, whatever its own cgroup is.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { hugePageSizes } from "./convert.ts";
+import { CgroupDir } from "./dir.ts";
+import { CgroupError, cgroupFsError, errCode } from "./errors.ts";
+import { type CgroupFs, nodeCgroupFs, sleepMs } from "./fsio.ts";
+import { type CgroupLayout, parseProcCgroup } from "./layout.ts";
+import { hierarchyDir } from "./paths.ts";
+import type { LinuxResources } from "./resources.ts";
+import { setResources } from "./set.ts";
+import { type CgroupStats, readStats } from "./stats.ts";
+import { validateResources } from "./validate.ts";
+
+export interface CgroupOptions {
+  /** File operations; tests pass a recording wrapper. */
+  fs?: CgroupFs;
+  /** Content of /proc/self/cgroup, for relative cgroupsPaths (read when needed if absent). */
+  procSelfCgroup?: string;
+  /** Where the kernel lists huge page sizes (default /sys/kernel/mm/hugepages). */
+  hugePagesDir?: string;
+}
+
+interface Hierarchy {
+  /** Controllers (or "name=systemd", or "" for cgroup2) this hierarchy carries. */
+  keys: string[];
+  /** Its mountpoint, when known; create() walks from here to make parents. */
+  mountpoint?: string;
+  dir: CgroupDir;
+}
+
+export class Cgroup {
+  /** Hierarchy key → directory; store it to reopen this cgroup later. */
+  readonly paths: Readonly<Record<string, string>>;
+  private readonly fs: CgroupFs;
+  private readonly hierarchies: Hierarchy[];
+
+  private constructor(
+    readonly layout: CgroupLayout,
+    hierarchies: Hierarchy[],
+    private readonly options: CgroupOptions,
+  ) {
+    this.fs = options.fs ?? nodeCgroupFs;
+    this.hierarchies = hierarchies;
+    const paths: Record<string, string> = {};
+    for (const h of hierarchies) for (const k of h.keys) paths[k] = h.dir.path;
+    this.paths = paths;
+  }
+
+  /** The cgroup `inner` (from resolveCgroupPath) in every hierarchy of `layout`. */
+  static open(layout: CgroupLayout, inner: string, options: CgroupOptions = {}): Cgroup {
+    const cfs = options.fs ?? nodeCgroupFs;
+    let own: Map<string, string> | undefined;
+    const ownCgroup = (key: string): string | undefined => {
+      if (inner.startsWith("/")) return undefined;
+      own ??= parseProcCgroup(options.procSelfCgroup ?? fs.readFileSync("/proc/self/cgroup", "utf8"));
+      return own.get(key);
+    };
+    const byMount = new Map<string, string[]>();
+    for (const [key, mountpoint] of layout.v1) {
+      // Named hierarchies other than systemd's belong to someone else.
+      if (key.startsWith("name=") && key !== "name=systemd") continue;
+      byMount.set(mountpoint, [...(byMount.get(mountpoint) ?? []), key]);
+    }
+    const hierarchies: Hierarchy[] = [];
+    for (const [mountpoint, keys] of byMount) {
+      const key = keys[0] as string;
+      const dir = hierarchyDir(mountpoint, layout.mountRoots.get(key) ?? "/", inner, ownCgroup(key), false);
+      hierarchies.push({ keys, mountpoint, dir: new CgroupDir(cfs, dir, 1) });
+    }
+    if (layout.v2Root !== undefined) {
+      const dir = hierarchyDir(layout.v2Root, layout.mountRoots.get("") ?? "/", inner, ownCgroup(""), true);
+      hierarchies.push({ keys: [""], mountpoint: layout.v2Root, dir: new CgroupDir(cfs, dir, 2) });
+    }
+    return new Cgroup(layout, hierarchies, options);
+  }
+
+  /** Reopen a cgroup from the `paths` a previous open() produced. */
+  static fromPaths(layout: CgroupLayout, paths: Readonly<Record<string, string>>, options: CgroupOptions = {}): Cgroup {
+    const cfs = options.fs ?? nodeCgroupFs;
+    const byDir = new Map<string, Hierarchy>();
+    for (const [key, dir] of Object.entries(paths)) {
+      const known = byDir.get(dir);
+      if (known) {
+        known.keys.push(key);
+        continue;
+      }
+      const mountpoint = key === "" ? layout.v2Root : layout.v1.get(key);
+      byDir.set(dir, { keys: [key], mountpoint, dir: new CgroupDir(cfs, dir, key === "" ? 2 : 1) });
+    }
+    return new Cgroup(layout, [...byDir.values()], options);
+  }
+
+  private v1(key: string): CgroupDir | undefined {
+    return this.hierarchies.find((h) => h.dir.version === 1 && h.keys.includes(key))?.dir;
+  }
+
+  private get v2(): CgroupDir | undefined {
+    return this.hierarchies.find((h) => h.dir.version === 2)?.dir;
+  }
+
+  /** Where `controller` lives for this cgroup: its v1 hierarchy, else the cgroup2 tree. */
+  home(controller: string): CgroupDir | undefined {
+    if (this.layout.v1.has(controller)) return this.v1(controller);
+    return this.layout.v2Controllers.includes(controller) ? this.v2 : undefined;
+  }
+
+  exists(): boolean {
+    return this.hierarchies.some((h) => this.fs.exists(h.dir.path));
+  }
+
+  /** mkdir in every hierarchy, parents included. Idempotent. */
+  create(): void {
+    for (const h of this.hierarchies) {
+      const levels = this.levels(h);
+      for (let i = 0; i < levels.length; i++) {
+        const dir = levels[i] as string;
+        const parent = i > 0 ? levels[i - 1] : undefined;
+        if (parent !== undefined && h.dir.version === 2) this.delegate(parent);
+        if (i === 0 && h.mountpoint !== undefined) continue;
+        try {
+          this.fs.mkdir(dir);
+        } catch (err) {
+          throw cgroupFsError(err, `create cgroup ${h.dir.path}`, `mkdir ${dir}`);
+        }
+        if (parent !== undefined && h.keys.includes("cpuset")) this.inheritCpuset(dir, parent);
+      }
+    }
+  }
+
+  /** The mountpoint (when known) and every directory below it down to the cgroup. */
+  private levels(h: Hierarchy): string[] {
+    const mp = h.mountpoint;
+    if (mp === undefined || !h.dir.path.startsWith(`${mp}/`)) return [h.dir.path];
+    const out = [mp];
+    for (const part of h.dir.path.slice(mp.length + 1).split("/")) out.push(`${out[out.length - 1]}/${part}`);
+    return out;
+  }
+
+  /**
+   * cgroup2 hands a controller to children only through the parent's subtree_control. Enable
+   * every controller the parent has, as runc does, so later updates find their files; one that
+   * cannot be enabled (e.g. the parent holds processes) is reported by set() when used.
+   */
+  private delegate(parent: string): void {
+    const d = new CgroupDir(this.fs, parent, 2);
+    const available = (d.tryRead("cgroup.controllers") ?? "").split(/\s+/).filter(Boolean);
+    const enabled = new Set((d.tryRead("cgroup.subtree_control") ?? "").split(/\s+/));
+    const missing = available.filter((c) => !enabled.has(c));
+    if (missing.length === 0) return;
+    if (d.tryWrite("cgroup.subtree_control", missing.map((c) => `+${c}`).join(" ")) === undefined) return;
+    for (const c of missing) d.tryWrite("cgroup.subtree_control", `+${c}`);
+  }
+
+  /**
+   * A new v1 cpuset starts with empty cpus and mems and refuses tasks until both are set;
+   * copy them from the parent, as runc does, at every level we pass.
+   */
+  private inheritCpuset(dir: string, parent: string): void {
+    const child = new CgroupDir(this.fs, dir, 1);
+    const up = new CgroupDir(this.fs, parent, 1);
+    for (const k of ["cpus", "mems"]) {
+      const file = child.has(`cpuset.${k}`) || !child.has(k) ? `cpuset.${k}` : k;
+      if ((child.tryRead(file) ?? "").trim() !== "") continue;
+      child.write(`create cgroup ${dir}`, file, up.read(`create cgroup ${dir}`, file).trim());
+    }
+  }
+
+  /** Move process `pid` into this cgroup in every hierarchy. */
+  apply(pid: number): void {
+    for (const h of this.hierarchies) h.dir.write(`add process ${pid} to cgroup ${h.dir.path}`, "cgroup.procs", String(pid));
+  }
+
+  /**
+   * Apply `linux.resources`. Everything is validated before the first write. Returns
+   * warnings for settings the kernel cannot honour but that the spec treats as optional
+   * (deprecated kernel memory limits, v2 device rules within the defaults).
+   */
+  set(resources: LinuxResources): string[] {
+    validateResources(resources);
+    const warnings: string[] = [];
+    setResources(
+      {
+        home: (c) => this.home(c),
+        devicesV1: this.v1("devices"),
+        unified: this.v2,
+        hugePageSizes: hugePageSizes(this.options.hugePagesDir),
+        warn: (m) => warnings.push(m),
+      },
+      resources,
+    );
+    return warnings;
+  }
+
+  /** The freezer: v1's freezer controller if mounted (also on hybrid), else cgroup.freeze. */
+  private freezer(what: string): CgroupDir {
+    const d = this.v1("freezer") ?? (this.layout.v1.has("freezer") ? undefined : this.v2);
+    if (!d) throw new CgroupError(what, "no freezer: neither the v1 freezer controller nor cgroup v2 is available");
+    return d;
+  }
+
+  /** Freeze every process, returning once the kernel reports them all frozen. */
+  freeze(): void {
+    const what = `freeze cgroup ${this.hierarchies[0]?.dir.path ?? ""}`;
+    const d = this.freezer(what);
+    try {
+      if (d.version === 2) {
+        d.write(what, "cgroup.freeze", "1");
+        // cgroup.events says "frozen 1" once every task has stopped.
+        for (let i = 0; i < 1000; i++) {
+          if (/^frozen 1$/m.test(d.read(what, "cgroup.events"))) return;
+          sleepMs(10);
+        }
+        throw new CgroupError(what, "timed out after 10s waiting for cgroup.events to report frozen");
+      }
+      // v1: FREEZING can stall on a task that keeps forking or sleeps uninterruptibly in the
+      // kernel; re-writing FROZEN retries it, and a brief thaw now and then breaks the stall
+      // (runc's loop).
+      for (let i = 0; i < 1000; i++) {
+        if (i % 50 === 49) {
+          d.write(what, "freezer.state", "THAWED");
+          sleepMs(10);
+        }
+        d.write(what, "freezer.state", "FROZEN");
+        if (i % 25 === 24) sleepMs(1);
+        const state = d.read(what, "freezer.state").trim();
+        if (state === "FROZEN") return;
+        if (state !== "FREEZING") throw new CgroupError(what, `unexpected freezer.state ${state}`);
+      }
+      throw new CgroupError(what, "the cgroup did not freeze (stuck in FREEZING)");
+    } catch (err) {
+      d.tryWrite(d.version === 2 ? "cgroup.freeze" : "freezer.state", d.version === 2 ? "0" : "THAWED");
+      throw err;
+    }
+  }
+
+  thaw(): void {
+    const what = `thaw cgroup ${this.hierarchies[0]?.dir.path ?? ""}`;
+    const d = this.freezer(what);
+    if (d.version === 2) d.write(what, "cgroup.freeze", "0");
+    else d.write(what, "freezer.state", "THAWED");
+  }
+
+  /** Whether this cgroup itself was frozen (not merely a frozen parent). */
+  frozen(): boolean {
+    const what = `read freezer state of ${this.hierarchies[0]?.dir.path ?? ""}`;
+    const d = this.freezer(what);
+    if (d.version === 2) return (d.tryRead("cgroup.freeze") ?? "0").trim() === "1";
+    for (let i = 0; i < 1000; i++) {
+      const state = (d.tryRead("freezer.state") ?? "THAWED").trim();
+      if (state === "THAWED") return false;
+      if (state === "FROZEN") return (d.tryRead("freezer.self_freezing") ?? "1").trim() === "1";
+      sleepMs(1);
+    }
+    throw new CgroupError(what, "freezer.state stayed FREEZING");
+  }
+
+  /** Every process in this cgroup and its descendants. */
+  pids(): number[] {
+    const ref =
+      (this.layout.mode === "v2" ? this.v2 : undefined) ??
+      ["pids", "devices", "freezer", "memory", "cpu"].map((k) => this.v1(k)).find((d) => d !== undefined) ??
+      this.hierarchies[0]?.dir;
+    if (!ref) return [];
+    const seen = new Set<number>();
+    const walk = (dir: string) => {
+      let procs: string;
+      try {
+        procs = this.fs.readFile(`${dir}/cgroup.procs`);
+      } catch (err) {
+        if (errCode(err) === "ENOENT") return;
+        throw cgroupFsError(err, `list processes of cgroup ${ref.path}`, `read ${dir}/cgroup.procs`);
+      }
+      for (const p of procs.split("\n")) if (p.trim() !== "") seen.add(Number(p));
+      for (const sub of this.subdirs(dir)) walk(`${dir}/${sub}`);
+    };
+    walk(ref.path);
+    return [...seen];
+  }
+
+  private subdirs(dir: string): string[] {
+    try {
+      return this.fs.subdirs(dir);
+    } catch (err) {
+      if (errCode(err) === "ENOENT") return [];
+      throw err;
+    }
+  }
+
+  stats(): CgroupStats {
+    return readStats({ home: (c) => this.home(c), hugePageSizes: hugePageSizes(this.options.hugePagesDir) });
+  }
+
+  /**
+   * Send `signal` to every process (`kill --all`, `delete --force`). On pure v2, SIGKILL goes
+   * through cgroup.kill, which the kernel applies atomically, forks included. Otherwise the
+   * cgroup is frozen while the list is read and signalled, so nothing forks past the list
+   * (runc's approach), and thawed afterwards — signals to frozen tasks are delivered on thaw.
+   * A container that was paused stays paused unless the signal is SIGKILL.
+   */
+  killAll(signal: NodeJS.Signals | number = "SIGKILL"): void {
+    const isKill = signal === "SIGKILL" || signal === 9;
+    const v2 = this.v2;
+    if (isKill && this.layout.mode === "v2" && v2?.has("cgroup.kill")) {
+      v2.write(`kill processes of cgroup ${v2.path}`, "cgroup.kill", "1");
+      return;
+    }
+    let wasFrozen = true;
+    let froze = false;
+    try {
+      wasFrozen = this.frozen();
+      if (!wasFrozen) {
+        this.freeze();
+        froze = true;
+      }
+    } catch {
+      // No freezer, or it failed: signal without it, racing new forks as kill(1) would.
+    }
+    try {
+      for (const pid of this.pids()) {
+        try {
+          process.kill(pid, signal);
+        } catch (err) {
+          if (errCode(err) !== "ESRCH") throw cgroupFsError(err, `signal process ${pid}`, `kill ${pid}`);
+        }
+      }
+    } finally {
+      if (froze || (wasFrozen && isKill)) {
+        try {
+          this.thaw();
+        } catch {
+          // The cgroup may already be gone with its last process.
+        }
+      }
+    }
+  }
+
+  /**
+   * Remove the cgroup (and any sub-cgroups the container made) from every hierarchy. A
+   * cgroup whose processes were just killed stays busy until they are reaped, so EBUSY is
+   * retried for about a second. Missing directories are fine. Every hierarchy is attempted;
+   * the first failure is thrown.
+   */
+  destroy(): void {
+    let first: CgroupError | undefined;
+    const done = new Set<string>();
+    for (const h of this.hierarchies) {
+      if (done.has(h.dir.path)) continue;
+      done.add(h.dir.path);
+      for (let attempt = 0, delay = 10; ; attempt++, delay *= 2) {
+        try {
+          this.removeTree(h.dir.path);
+          break;
+        } catch (err) {
+          if (errCode(err) === "EBUSY" && attempt < 7) {
+            sleepMs(delay);
+            continue;
+          }
+          const e = cgroupFsError(err, `remove cgroup ${h.dir.path}`, "rmdir");
+          first ??= errCode(err) === "EBUSY" ? new CgroupError(e.what ?? "", "it still has processes", "EBUSY") : e;
+          break;
+        }
+      }
+    }
+    if (first) throw first;
+  }
+
+  private removeTree(dir: string): void {
+    for (const sub of this.subdirs(dir)) this.removeTree(path.posix.join(dir, sub));
+    try {
+      this.fs.rmdir(dir);
+    } catch (err) {
+      if (errCode(err) !== "ENOENT") throw err;
+    }
+  }
+}
+
+export function openCgroup(layout: CgroupLayout, inner: string, options: CgroupOptions = {}): Cgroup {
+  return Cgroup.open(layout, inner, options);
+}

@@ -1,0 +1,80 @@
+/**
+ * One cgroup directory in one hierarchy, with reads and writes that turn kernel refusals into
+ * CgroupErrors naming the OCI field. The one rule that matters: a knob the kernel does not
+ * have is an error naming the field, never a silently skipped setting.
+ */
+import * as path from "node:path";
+import { CgroupError, cgroupFsError, errCode } from "./errors.ts";
+import type { CgroupFs } from "./fsio.ts";
+
+export class CgroupDir {
+  constructor(
+    readonly fs: CgroupFs,
+    /** Absolute directory of the cgroup. */
+    readonly path: string,
+    readonly version: 1 | 2,
+  ) {}
+
+  file(name: string): string {
+    return `${this.path}/${name}`;
+  }
+
+  has(name: string): boolean {
+    return this.fs.exists(this.file(name));
+  }
+
+  /** Content, or undefined if the file does not exist. Other errors throw. */
+  tryRead(name: string): string | undefined {
+    try {
+      return this.fs.readFile(this.file(name));
+    } catch (err) {
+      if (errCode(err) === "ENOENT" || errCode(err) === "ENODEV") return undefined;
+      throw cgroupFsError(err, `read ${this.file(name)}`, "read");
+    }
+  }
+
+  read(what: string, name: string): string {
+    try {
+      return this.fs.readFile(this.file(name));
+    } catch (err) {
+      if (errCode(err) === "ENOENT") throw this.missing(what, name);
+      throw cgroupFsError(err, what, `read ${this.file(name)}`);
+    }
+  }
+
+  /** Write, or return the errno code ("EINVAL") on failure; for the ordering retries. */
+  tryWrite(name: string, value: string): string | undefined {
+    try {
+      this.fs.writeFile(this.file(name), value);
+      return undefined;
+    } catch (err) {
+      return errCode(err) ?? "EIO";
+    }
+  }
+
+  /** Write `value` to knob `name` on behalf of `what` (an OCI field or an operation). */
+  write(what: string, name: string, value: string): void {
+    try {
+      this.fs.writeFile(this.file(name), value);
+    } catch (err) {
+      if (errCode(err) === "ENOENT" && this.fs.exists(this.path)) throw this.missing(what, name);
+      throw cgroupFsError(err, what, `write ${JSON.stringify(value)} to ${this.file(name)}`);
+    }
+  }
+
+  /** The error for a knob that does not exist, saying why when cgroup v2 can tell. */
+  missing(what: string, name: string): CgroupError {
+    if (!this.fs.exists(this.path)) return new CgroupError(what, `cgroup ${this.path} does not exist`, "ENOENT");
+    const controller = name.split(".")[0] as string;
+    if (this.version === 2 && controller !== "cgroup") {
+      const available = this.tryRead("cgroup.controllers");
+      if (available !== undefined && !available.split(/\s+/).includes(controller)) {
+        return new CgroupError(
+          what,
+          `the ${controller} controller is not enabled for ${this.path} (${path.posix.dirname(this.path)}/cgroup.subtree_control does not delegate it)`,
+        );
+      }
+    }
+    return new CgroupError(what, `this kernel has no ${name} file`);
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The file operations the cgroup module performs, behind one small interface so unit tests
+ * can run the real logic against a directory tree in a temp dir and record every write
+ * (youki's Syscall-trait seam). Methods throw Node's fs errors (with `.code`) unchanged.
+ */
+import * as fs from "node:fs";
+
+export interface CgroupFs {
+  readFile(path: string): string;
+  /**
+   * Write `data` in one write(2) to an existing file. Never creates: a cgroupfs knob that does
+   * not exist must fail with ENOENT, never become a regular file. O_TRUNC keeps fake trees
+   * readable (cgroupfs ignores it); O_RDWR is avoided because kernfs refuses it on
+   * write-only knobs such as devices.allow.
+   */
+  writeFile(path: string, data: string): void;
+  exists(path: string): boolean;
+  /** mkdir; true if this call created it, false if it already existed. */
+  mkdir(path: string): boolean;
+  rmdir(path: string): void;
+  /** Names of the subdirectories (child cgroups) of a cgroup directory. */
+  subdirs(path: string): string[];
+}
+
+export const nodeCgroupFs: CgroupFs = {
+  readFile: (path) => fs.readFileSync(path, "utf8"),
+  writeFile(path, data) {
+    const fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_TRUNC | fs.constants.O_CLOEXEC);
+    try {
+      fs.writeSync(fd, data);
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+  exists: (path) => fs.existsSync(path),
+  mkdir(path) {
+    try {
+      fs.mkdirSync(path, { mode: 0o755 });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw err;
+    }
+  },
+  rmdir: (path) => fs.rmdirSync(path),
+  subdirs: (path) =>
+    fs
+      .readdirSync(path, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name),
+};
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Block the thread for `ms` milliseconds. The waits here (a freezer settling, a cgroup
+ * emptying after SIGKILL) are a few milliseconds, and keeping the module synchronous keeps
+ * create/delete ordering simple for its callers.
+ */
+export function sleepMs(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}

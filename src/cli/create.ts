@@ -1,0 +1,34 @@
+import { HuskError } from "../errors.ts";
+import { createContainer } from "../runtime/create.ts";
+import type { Verb } from "./verb.ts";
+
+const verb: Verb = {
+  name: "create",
+  usage: "[command options] <container-id>",
+  summary: "create a container; its process waits until `husk start`",
+  flags: [
+    { name: "bundle", short: "b", type: "string", help: "path to the root of the bundle directory (default: current directory)" },
+    { name: "console-socket", type: "string", help: "unix socket that receives the pty master when process.terminal is set" },
+    { name: "pid-file", type: "string", help: "file to write the container's init pid to" },
+    { name: "no-pivot", type: "bool", help: "do not use pivot_root to jail the process inside rootfs" },
+    { name: "no-new-keyring", type: "bool", help: "do not create a new session keyring for the container" },
+    { name: "preserve-fds", type: "int", help: "pass N additional file descriptors to the container (3 … 3+N-1)" },
+  ],
+  async run({ flags, positionals }, globals) {
+    const id = positionals[0];
+    if (!id || positionals.length > 1) throw new HuskError('"create" requires exactly 1 argument: the container id');
+    await createContainer({
+      id,
+      mode: "create",
+      root: globals.root,
+      bundle: (flags.bundle as string | undefined) ?? ".",
+      consoleSocket: flags["console-socket"] as string | undefined,
+      pidFile: flags["pid-file"] as string | undefined,
+      noPivot: flags["no-pivot"] === true,
+      noNewKeyring: flags["no-new-keyring"] === true,
+      preserveFds: (flags["preserve-fds"] as number | undefined) ?? 0,
+    });
+    return 0;
+  },
+};
+export default verb;

@@ -1,0 +1,16 @@
+import { HuskError } from "../errors.ts";
+import { deleteContainer } from "../runtime/delete.ts";
+import type { Verb } from "./verb.ts";
+
+const verb: Verb = {
+  name: "delete",
+  usage: "[command options] <container-id>",
+  summary: "delete a stopped container (--force: also a running one)",
+  flags: [{ name: "force", short: "f", type: "bool", help: "kill the container first if it is still running" }],
+  async run({ flags, positionals }, globals) {
+    if (positionals.length !== 1) throw new HuskError('"delete" requires exactly 1 argument: the container id');
+    await deleteContainer(globals.root, positionals[0] as string, flags.force === true);
+    return 0;
+  },
+};
+export default verb;

@@ -1,0 +1,103 @@
+/**
+ * husk's command line: runc's global flags and verbs. Each verb lives in its own module and is
+ * loaded only when called, so a `husk state` does not pay for what `husk run` needs.
+ */
+import { appendFileSync } from "node:fs";
+import { HuskError } from "../errors.ts";
+import { DEFAULT_ROOT } from "../runtime/state.ts";
+import { type FlagSpec, parseArgs, usageOf } from "./args.ts";
+import type { Globals, Verb } from "./verb.ts";
+
+const GLOBAL_FLAGS: FlagSpec[] = [
+  { name: "root", type: "string", help: `root directory for storage of container state (default "${DEFAULT_ROOT}")` },
+  { name: "log", type: "string", help: "set the log file to write husk logs to (default is stderr)" },
+  { name: "log-format", type: "string", help: 'set the log format ("text" (default), or "json")' },
+  { name: "debug", type: "bool", help: "enable debug logging" },
+  { name: "systemd-cgroup", type: "bool", help: "enable systemd cgroup support (not supported yet)" },
+  { name: "rootless", type: "string", help: 'ignore cgroup permission errors ("true", "false", or "auto")' },
+  { name: "criu", type: "string", help: "path to the criu binary (checkpoint is not supported)" },
+  { name: "version", short: "v", type: "bool", help: "print the version" },
+  { name: "help", short: "h", type: "bool", help: "show help" },
+];
+
+const VERBS: Record<string, () => Promise<{ default: Verb }>> = {
+  create: () => import("./create.ts"),
+  start: () => import("./start.ts"),
+  run: () => import("./run.ts"),
+  state: () => import("./state.ts"),
+  kill: () => import("./kill.ts"),
+  delete: () => import("./delete.ts"),
+  list: () => import("./list.ts"),
+  ps: () => import("./ps.ts"),
+  spec: () => import("./spec.ts"),
+};
+
+function usage(): string {
+  return `husk — a Linux container runtime (OCI, runc-compatible command line)
+
+usage: husk [global options] command [command options] [arguments...]
+
+commands:
+   ${Object.keys(VERBS).join(", ")}
+
+global options:
+${usageOf(GLOBAL_FLAGS)}
+`;
+}
+
+let logTarget: { file?: string; json: boolean } = { json: false };
+
+/** One line on stderr and, with --log, in the log file (JSON lines with --log-format json). */
+export function reportError(message: string): void {
+  process.stderr.write(`husk: ${message}\n`);
+  if (!logTarget.file) return;
+  const line = logTarget.json
+    ? JSON.stringify({ level: "error", msg: message, time: new Date().toISOString() })
+    : `time="${new Date().toISOString()}" level=error msg="${message.replaceAll('"', '\\"')}"`;
+  try {
+    appendFileSync(logTarget.file, `${line}\n`);
+  } catch {
+    // the error itself is already on stderr
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const { flags, positionals } = parseArgs(argv, GLOBAL_FLAGS);
+    const logFormat = (flags["log-format"] as string | undefined) ?? "text";
+    if (logFormat !== "text" && logFormat !== "json") throw new HuskError(`invalid log format "${logFormat}": must be "text" or "json"`);
+    logTarget = { file: flags.log as string | undefined, json: logFormat === "json" };
+    if (flags.version) {
+      const { versionText } = await import("./version.ts");
+      process.stdout.write(versionText());
+      return 0;
+    }
+    const [name, ...rest] = positionals;
+    if (flags.help || !name) {
+      process.stdout.write(usage());
+      return name || flags.help ? 0 : 1;
+    }
+    const load = VERBS[name];
+    if (!load) throw new HuskError(`no such command: ${name}`);
+    const verb = (await load()).default;
+    const globals: Globals = {
+      root: (flags.root as string | undefined) ?? DEFAULT_ROOT,
+      log: flags.log as string | undefined,
+      logFormat,
+      debug: flags.debug === true,
+      systemdCgroup: flags["systemd-cgroup"] === true,
+      rootless: (flags.rootless as string | undefined) ?? "auto",
+    };
+    if (globals.systemdCgroup) throw new HuskError("--systemd-cgroup is not supported yet: use cgroupfs paths");
+    const parsed = parseArgs(rest, [...verb.flags, { name: "help", short: "h", type: "bool", help: "show help" }]);
+    if (parsed.flags.help) {
+      process.stdout.write(`usage: husk ${verb.name} ${verb.usage}\n\n${verb.summary}\n\noptions:\n${usageOf(verb.flags)}\n`);
+      return 0;
+    }
+    return await verb.run(parsed, globals);
+  } catch (err) {
+    reportError(err instanceof Error ? err.message : String(err));
+    if (!(err instanceof HuskError) && process.env.HUSK_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,37 @@
+import { spawnSync } from "node:child_process";
+import { HuskError } from "../errors.ts";
+import { containerPids } from "../runtime/cgroup-setup.ts";
+import { readState } from "../runtime/state.ts";
+import { containerStatus } from "../runtime/status.ts";
+import type { Verb } from "./verb.ts";
+
+const verb: Verb = {
+  name: "ps",
+  usage: "[command options] <container-id> [ps options]",
+  summary: "list the processes running inside a container",
+  flags: [{ name: "format", short: "f", type: "string", help: 'select one of: table or json (default: "table")' }],
+  run({ flags, positionals }, globals) {
+    const [id, ...psArgs] = positionals;
+    if (!id) throw new HuskError('"ps" requires at least 1 argument: the container id');
+    const st = readState(globals.root, id);
+    if (containerStatus(globals.root, st) === "stopped") throw new HuskError("container not running");
+    const pids = containerPids(st);
+    const format = (flags.format as string | undefined) ?? "table";
+    if (format === "json") {
+      process.stdout.write(`${JSON.stringify(pids)}\n`);
+      return 0;
+    }
+    if (format !== "table") throw new HuskError(`invalid format option "${format}": must be table or json`);
+    // Like runc: the host's ps output, filtered to the container's pids.
+    const out = spawnSync("ps", psArgs.length ? psArgs : ["-ef"], { encoding: "utf8" });
+    if (out.status !== 0) throw new HuskError(`ps failed: ${out.stderr.trim()}`);
+    const [header = "", ...lines] = out.stdout.split("\n");
+    const pidColumn = header.trim().split(/\s+/).indexOf("PID");
+    if (pidColumn < 0) throw new HuskError("couldn't find PID field in ps output");
+    const wanted = new Set(pids);
+    const kept = lines.filter((l) => wanted.has(Number(l.trim().split(/\s+/)[pidColumn])));
+    process.stdout.write(`${[header, ...kept].join("\n")}\n`);
+    return 0;
+  },
+};
+export default verb;

@@ -1,0 +1,16 @@
+import { HuskError } from "../errors.ts";
+import { startContainer } from "../runtime/start.ts";
+import type { Verb } from "./verb.ts";
+
+const verb: Verb = {
+  name: "start",
+  usage: "<container-id>",
+  summary: "start the user process of a created container",
+  flags: [],
+  async run({ positionals }, globals) {
+    if (positionals.length !== 1) throw new HuskError('"start" requires exactly 1 argument: the container id');
+    await startContainer(globals.root, positionals[0] as string);
+    return 0;
+  },
+};
+export default verb;

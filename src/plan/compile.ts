@@ -1,0 +1,93 @@
+/**
+ * compilePlan(spec, context) → the ordered steps the helper executes for a container's init.
+ * Pure: all facts about the host arrive in the context, so every ordering decision is
+ * unit-testable without root.
+ *
+ *   helper parent:  join namespaces · create time namespace + offsets · clone(new namespaces)
+ *   child:          oom_score_adj · wait for husk (id maps, cgroup) · become root of the user
+ *                   namespace · cgroup namespace · setsid · session keyring · hostname ·
+ *                   rootfs (mounts, devices) · console connect · state dir · root switch ·
+ *                   read-only/masked paths · sysctls · console pty · credentials · exec.fifo · exec
+ */
+import { HuskError } from "../errors.ts";
+import type { LinuxIDMapping, Spec } from "../spec/types.ts";
+import type { PlanContext } from "./context.ts";
+import { CloneMode, type Plan, type Step } from "./ops.ts";
+import { planNamespaces } from "./namespaces.ts";
+import { planCredentials, planEarlyProcess, planExec } from "./process.ts";
+import { planRootfs } from "./rootfs.ts";
+
+export interface CompiledPlan {
+  steps: Plan;
+  /** Id maps husk writes while the child waits (new user namespace only). */
+  uidMappings: LinuxIDMapping[];
+  gidMappings: LinuxIDMapping[];
+  /** Write "deny" to /proc/<pid>/setgroups before gid_map (unprivileged callers must). */
+  denySetgroups: boolean;
+}
+
+function mapsRoot(maps: LinuxIDMapping[]): boolean {
+  return maps.some((m) => m.containerID === 0 && m.size > 0);
+}
+
+export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
+  if (!spec.process) throw new HuskError("the container has no process to run", { origin: "process" });
+  const ns = planNamespaces(spec);
+  const userNs = ns.created.has("user");
+  const uidMappings = userNs ? (spec.linux?.uidMappings ?? []) : [];
+  const gidMappings = userNs ? (spec.linux?.gidMappings ?? []) : [];
+  const denySetgroups = userNs && !ctx.host.root;
+  const inUserNs = userNs || ns.joined.has("user");
+
+  const steps: Step[] = [...ns.beforeClone];
+  steps.push({
+    what: "create the container process",
+    origin: "linux.namespaces",
+    op: { op: "clone", flags: ns.cloneFlags, mode: ctx.mode === "run" ? CloneMode.Wait : CloneMode.Detach },
+  });
+  steps.push(...planEarlyProcess(spec));
+  steps.push({ what: "wait for husk to set up the container", op: { op: "waitContinue" } });
+  if (userNs && mapsRoot(uidMappings) && mapsRoot(gidMappings)) {
+    steps.push({ what: "become root in the user namespace", origin: "linux.gidMappings", op: { op: "setresgid", gid: 0 } });
+    steps.push({ what: "become root in the user namespace", origin: "linux.uidMappings", op: { op: "setresuid", uid: 0 } });
+  }
+  steps.push(...ns.afterContinue);
+  steps.push({ what: "start a new session", op: { op: "setsid" } });
+  if (!ctx.noNewKeyring) {
+    steps.push({ what: "join a new session keyring", op: { op: "joinKeyring", name: `_ses.${ctx.id}` } });
+  }
+  if (spec.hostname !== undefined && spec.hostname !== "") {
+    steps.push({ what: `set hostname "${spec.hostname}"`, origin: "hostname", op: { op: "sethostname", name: spec.hostname } });
+  }
+  if (spec.domainname !== undefined && spec.domainname !== "") {
+    steps.push({ what: `set domainname "${spec.domainname}"`, origin: "domainname", op: { op: "setdomainname", name: spec.domainname } });
+  }
+
+  const terminal = spec.process.terminal === true;
+  if (terminal && !ctx.consoleSocket) {
+    throw new HuskError("a terminal needs --console-socket", { origin: "process.terminal" });
+  }
+  if (ns.created.has("mount")) {
+    const sharesHostNetwork = inUserNs && !ns.created.has("network");
+    const rootfs = planRootfs(spec, ctx, inUserNs, sharesHostNetwork);
+    steps.push(...rootfs.beforeSwitch);
+    if (terminal && ctx.consoleSocket) {
+      steps.push({ what: `connect to console socket "${ctx.consoleSocket}"`, origin: "--console-socket", op: { op: "consoleConnect", path: ctx.consoleSocket } });
+    }
+    if (ctx.mode === "create") steps.push({ what: "open the state directory", op: { op: "openStateDir", path: ctx.stateDir } });
+    steps.push(...rootfs.switchRoot, ...rootfs.afterSwitch);
+  } else {
+    if (terminal && ctx.consoleSocket) {
+      steps.push({ what: `connect to console socket "${ctx.consoleSocket}"`, origin: "--console-socket", op: { op: "consoleConnect", path: ctx.consoleSocket } });
+    }
+    if (ctx.mode === "create") steps.push({ what: "open the state directory", op: { op: "openStateDir", path: ctx.stateDir } });
+  }
+  if (terminal) {
+    const size = spec.process.consoleSize;
+    steps.push({ what: "create the console", origin: "process.terminal", op: { op: "console", rows: size?.height ?? 0, cols: size?.width ?? 0 } });
+  }
+  steps.push(...planCredentials(spec, ctx, !denySetgroups));
+  if (ctx.mode === "create") steps.push({ what: "wait for start", op: { op: "waitStart" } });
+  steps.push(planExec(spec));
+  return { steps, uidMappings, gidMappings, denySetgroups };
+}

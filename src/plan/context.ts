@@ -1,0 +1,46 @@
+/**
+ * Everything the plan compiler needs beyond the spec: facts about the host and the
+ * invocation, gathered by the runtime (I/O) so that compilePlan itself stays pure.
+ */
+
+export type Mode = "run" | "create" | "exec";
+
+/** How to give the container its cgroup filesystem for a spec mount of type "cgroup". */
+export type CgroupMountSource =
+  /** Pure v2 (or the container's unified hierarchy): mount cgroup2. */
+  | { kind: "v2" }
+  /**
+   * v1 or hybrid: a tmpfs with one directory per hierarchy. With a new cgroup namespace each
+   * hierarchy is mounted fresh (`cgroup` fs with its controllers as data); without one, the
+   * container's own cgroup directory on the host is bind-mounted there.
+   */
+  | {
+      kind: "v1";
+      hierarchies: { name: string; hostPath: string; data: string; fstype: "cgroup" | "cgroup2" }[];
+    };
+
+export interface HostFacts {
+  /** The caller is root in the initial user namespace (rootless otherwise). */
+  root: boolean;
+  /** Host path → is it a directory? Used to create bind mount targets as dirs or files. */
+  isDirectory: (hostPath: string) => boolean;
+  /** Does the host path exist (e.g. /proc/kcore)? */
+  exists: (hostPath: string) => boolean;
+}
+
+export interface PlanContext {
+  id: string;
+  mode: Mode;
+  /** Absolute bundle directory; relative paths in the spec are relative to it. */
+  bundle: string;
+  /** Absolute path of the state directory holding exec.fifo (create mode). */
+  stateDir: string;
+  noPivot: boolean;
+  noNewKeyring: boolean;
+  /** Number of extra fds (3 … 3+N-1) passed to the container. */
+  preserveFds: number;
+  /** Unix socket that receives the pty master, when process.terminal is set. */
+  consoleSocket?: string;
+  cgroupMount: CgroupMountSource;
+  host: HostFacts;
+}

@@ -1,0 +1,179 @@
+/**
+ * The plan: the closed set of operations the native helper (native/helper.c) can execute.
+ *
+ * TypeScript decides everything — which namespaces, in which order, which mounts with which
+ * flags — and compiles it into a list of these operations. The helper executes them one by
+ * one with raw syscalls and has no policy of its own. Each op keeps, on the TypeScript side
+ * only, a human description (`what`) and the spec path it came from (`origin`), so a failure
+ * reported by the helper as (step index, errno) becomes a one-line error naming both.
+ *
+ * Path conventions, fixed by `where` fields:
+ *   - Where.Host:   an absolute path resolved in the helper's current mount namespace, as is.
+ *   - Where.InRoot: a path inside the container's root (the directory opened by `openRoot`).
+ *                   Before `pivotRoot`/`chrootMove` the helper resolves it with
+ *                   openat2(rootfd, path, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS), so neither a
+ *                   symlink nor `..` in the rootfs can reach the host; after the switch the
+ *                   container's root *is* "/", and plain path resolution is already confined.
+ *
+ * The numeric codes and the field order of each op are the wire format (see encode.ts and
+ * the table at the top of native/helper.c). Append new ops; never renumber.
+ */
+
+export const enum Where {
+  Host = 0,
+  InRoot = 1,
+}
+
+/** What the parent side of `clone` does once the child exists. */
+export const enum CloneMode {
+  /** Wait for the child, exit with its status (128+N if killed by signal N). Used by `run`. */
+  Wait = 0,
+  /** Exit at once, so the child is reparented to the caller's subreaper. Used by `create`/`exec -d`. */
+  Detach = 1,
+}
+
+export type Op =
+  /** setns(open(path), nstype). */
+  | { op: "setns"; path: string; nstype: number }
+  /** unshare(flags). */
+  | { op: "unshare"; flags: number }
+  /**
+   * clone(flags | SIGCHLD). The parent sends MSG_PID(child), closes the sync channel and
+   * waits or detaches per `mode`; the child executes the rest of the plan.
+   */
+  | { op: "clone"; flags: number; mode: CloneMode }
+  /** Send MSG_WAITING(step) and block until MSG_CONTINUE (id maps, cgroup, network are set up by TS). */
+  | { op: "waitContinue" }
+  /** open(path, O_WRONLY) and write data in one write(2). */
+  | { op: "writeFile"; path: string; where: Where; data: string }
+  | { op: "sethostname"; name: string }
+  | { op: "setdomainname"; name: string }
+  /** open(path, O_PATH|O_DIRECTORY) and keep it as the root for Where.InRoot paths. */
+  | { op: "openRoot"; path: string }
+  /**
+   * mount(source, target, fstype, flags, data). Empty source/fstype/data mean NULL.
+   * `sourceWhere` applies to bind sources. A bind remount (MS_REMOUNT|MS_BIND) that fails
+   * with EPERM is retried once with the flags the kernel has locked on that mount
+   * (nosuid, nodev, noexec, the atime flags) added, as statvfs reports them.
+   */
+  | {
+      op: "mount";
+      source: string;
+      sourceWhere: Where;
+      target: string;
+      targetWhere: Where;
+      fstype: string;
+      flags: number;
+      data: string;
+    }
+  /** mkdir -p inside the root, each component created with mode if missing. */
+  | { op: "mkdirAll"; path: string; mode: number }
+  /** Create an empty regular file if nothing exists at path (parents as mkdirAll 0755). */
+  | { op: "mkfile"; path: string; mode: number }
+  /** mknod(path, mode, dev) inside the root; EEXIST is an error. */
+  | { op: "mknod"; path: string; mode: number; dev: number }
+  /** symlink(target, path) inside the root; an existing entry at path is left alone. */
+  | { op: "symlink"; target: string; path: string }
+  /** lchown(path) inside the root. */
+  | { op: "chown"; path: string; uid: number; gid: number }
+  /** fchdir(root); pivot_root(".", "."); umount2(".", MNT_DETACH); chdir("/"). */
+  | { op: "pivotRoot" }
+  /** fchdir(root); mount(".", "/", MS_MOVE); chroot("."); chdir("/"). For roots pivot_root refuses (ramfs). */
+  | { op: "chrootMove" }
+  /** Mask path: a directory gets a read-only empty tmpfs, anything else /dev/null bound over it. Missing is fine. */
+  | { op: "mask"; path: string }
+  /** Make path read-only: bind it onto itself, then bind-remount it MS_RDONLY. Missing is fine. */
+  | { op: "readonly"; path: string }
+  /** setrlimit(resource, {soft, hard}); -1 means RLIM_INFINITY. */
+  | { op: "setrlimit"; resource: number; soft: number; hard: number }
+  | { op: "setsid" }
+  /** keyctl(KEYCTL_JOIN_SESSION_KEYRING, name). */
+  | { op: "joinKeyring"; name: string }
+  /** prctl(option, arg). */
+  | { op: "prctl"; option: number; arg: number }
+  | { op: "setgroups"; gids: number[] }
+  | { op: "setresgid"; gid: number }
+  | { op: "setresuid"; uid: number }
+  /** Drop every capability not in `keep` from the bounding set. */
+  | { op: "capBounding"; keep: bigint }
+  /** capset(effective, permitted, inheritable). */
+  | { op: "capset"; effective: bigint; permitted: bigint; inheritable: bigint }
+  /** Clear the ambient set, then raise each capability in `raise`. */
+  | { op: "capAmbient"; raise: bigint }
+  | { op: "umask"; mask: number }
+  /** chdir(path); with `optional`, EACCES/EPERM are ignored (a later chdir will retry as the final user). */
+  | { op: "chdir"; path: string; optional: boolean }
+  /** close_range(first, ~0, CLOSE_RANGE_CLOEXEC): nothing at or above `first` survives exec. */
+  | { op: "closeFrom"; first: number }
+  /** seccomp(SECCOMP_SET_MODE_FILTER, flags, prog); `filter` is struct sock_filter[] bytes. */
+  | { op: "seccomp"; filter: Uint8Array; flags: number }
+  /** open(dir, O_PATH|O_DIRECTORY) of the state directory, kept for waitStart after the root switch. */
+  | { op: "openStateDir"; path: string }
+  /**
+   * The create/start barrier (runc's exec fifo): send MSG_CREATED(step), then
+   * openat(statedir, "exec.fifo", O_WRONLY) — which blocks until `start` opens it to read —
+   * write one byte and close.
+   */
+  | { op: "waitStart" }
+  /** connect(2) to the unix socket at path (on the host side, before the root switch) and keep it. */
+  | { op: "consoleConnect"; path: string }
+  /**
+   * Open a pty pair from /dev/ptmx, size it, send the master over the console socket with
+   * SCM_RIGHTS (message body: "/dev/ptmx"), make the slave the controlling terminal
+   * (TIOCSCTTY) and stdin/stdout/stderr.
+   */
+  | { op: "console"; rows: number; cols: number }
+  /** execve(argv[0] searched in env's PATH when it has no "/", argv, env). */
+  | { op: "exec"; argv: string[]; env: string[] };
+
+/** An op together with the TypeScript-side context that turns a helper failure into a message. */
+export interface Step {
+  /** What the step does, for error messages: `mount "proc" on "/proc"`. */
+  what: string;
+  /** Where in the spec it came from, if anywhere: `mounts[0]`, `process.rlimits[2]`. */
+  origin?: string;
+  op: Op;
+}
+
+export type Plan = Step[];
+
+/** Wire codes, in the order the helper's dispatch table expects. Append only. */
+export const OP_CODES: Record<Op["op"], number> = {
+  setns: 1,
+  unshare: 2,
+  clone: 3,
+  waitContinue: 4,
+  writeFile: 5,
+  sethostname: 6,
+  setdomainname: 7,
+  openRoot: 8,
+  mount: 9,
+  mkdirAll: 10,
+  mkfile: 11,
+  mknod: 12,
+  symlink: 13,
+  chown: 14,
+  pivotRoot: 15,
+  chrootMove: 16,
+  mask: 17,
+  readonly: 18,
+  setrlimit: 19,
+  setsid: 20,
+  joinKeyring: 21,
+  prctl: 22,
+  setgroups: 23,
+  setresgid: 24,
+  setresuid: 25,
+  capBounding: 26,
+  capset: 27,
+  capAmbient: 28,
+  umask: 29,
+  chdir: 30,
+  closeFrom: 31,
+  seccomp: 32,
+  openStateDir: 33,
+  waitStart: 34,
+  consoleConnect: 35,
+  console: 36,
+  exec: 37,
+};

@@ -1,0 +1,106 @@
+/**
+ * Process steps: limits, credentials, capabilities and the final exec.
+ *
+ * Order (kernel constraints):
+ *   - rlimits before dropping privileges: raising a hard limit needs CAP_SYS_RESOURCE.
+ *   - the bounding set is dropped while we still hold CAP_SETPCAP.
+ *   - PR_SET_KEEPCAPS across setresuid, or the permitted set is cleared when leaving uid 0;
+ *     then capset sets the final sets and the ambient ones are raised (they must be in
+ *     permitted and inheritable).
+ *   - cwd: once before the id change (a root-only directory), once after (root squash on NFS).
+ *   - no_new_privs last but before exec; exec.fifo waits just before exec.
+ */
+import { capMask } from "../spec/capabilities.ts";
+import { RLIMITS } from "../spec/rlimits.ts";
+import type { Spec } from "../spec/types.ts";
+import type { PlanContext } from "./context.ts";
+import type { Step } from "./ops.ts";
+
+const PR_SET_KEEPCAPS = 8;
+const PR_SET_NO_NEW_PRIVS = 38;
+const RLIM_INFINITY_THRESHOLD = 2 ** 64 - 1;
+
+/** Steps run early in the child, while the host /proc is still visible. */
+export function planEarlyProcess(spec: Spec): Step[] {
+  const steps: Step[] = [];
+  const adj = spec.process?.oomScoreAdj;
+  if (adj !== undefined) {
+    steps.push({
+      what: "set oom_score_adj",
+      origin: "process.oomScoreAdj",
+      op: { op: "writeFile", path: "/proc/self/oom_score_adj", where: 0, data: String(adj) },
+    });
+  }
+  return steps;
+}
+
+function limit(v: number): number {
+  return v >= RLIM_INFINITY_THRESHOLD ? -1 : v;
+}
+
+/** rlimits, credentials, capabilities, cwd, umask, fd hygiene; everything up to (not incl.) exec. */
+export function planCredentials(spec: Spec, ctx: PlanContext, canSetgroups: boolean): Step[] {
+  const p = spec.process;
+  if (!p) return [];
+  const steps: Step[] = [];
+  (p.rlimits ?? []).forEach((r, i) => {
+    const resource = RLIMITS[r.type];
+    steps.push({
+      what: `set ${r.type} to ${r.soft}/${r.hard}`,
+      origin: `process.rlimits[${i}]`,
+      op: { op: "setrlimit", resource, soft: limit(r.soft), hard: limit(r.hard) },
+    });
+  });
+  steps.push({ what: `change directory to "${p.cwd}"`, origin: "process.cwd", op: { op: "chdir", path: p.cwd, optional: true } });
+
+  const caps = p.capabilities ?? {};
+  steps.push({ what: "keep capabilities across the user change", op: { op: "prctl", option: PR_SET_KEEPCAPS, arg: 1 } });
+  steps.push({
+    what: "drop bounding capabilities",
+    origin: "process.capabilities.bounding",
+    op: { op: "capBounding", keep: capMask(caps.bounding ?? []) },
+  });
+  const user = p.user;
+  if (canSetgroups) {
+    const gids = user.additionalGids ?? [];
+    steps.push({ what: `set supplementary groups [${gids.join(",")}]`, origin: "process.user.additionalGids", op: { op: "setgroups", gids } });
+  }
+  steps.push({ what: `set gid ${user.gid}`, origin: "process.user.gid", op: { op: "setresgid", gid: user.gid } });
+  steps.push({ what: `set uid ${user.uid}`, origin: "process.user.uid", op: { op: "setresuid", uid: user.uid } });
+  steps.push({ what: "stop keeping capabilities", op: { op: "prctl", option: PR_SET_KEEPCAPS, arg: 0 } });
+  steps.push({
+    what: "set capabilities",
+    origin: "process.capabilities",
+    op: {
+      op: "capset",
+      effective: capMask(caps.effective ?? []),
+      permitted: capMask(caps.permitted ?? []),
+      inheritable: capMask(caps.inheritable ?? []),
+    },
+  });
+  // The kernel raises an ambient capability only if it is both permitted and inheritable.
+  // runc's default spec lists ambient ones without inheritable and runc ignores the refusal;
+  // husk gets the same result by asking only for what the kernel can grant.
+  const ambient = capMask(caps.ambient ?? []) & capMask(caps.permitted ?? []) & capMask(caps.inheritable ?? []);
+  if (ambient !== 0n) {
+    steps.push({ what: "raise ambient capabilities", origin: "process.capabilities.ambient", op: { op: "capAmbient", raise: ambient } });
+  }
+  steps.push({ what: `change directory to "${p.cwd}"`, origin: "process.cwd", op: { op: "chdir", path: p.cwd, optional: false } });
+  steps.push({ what: "set umask", origin: "process.user.umask", op: { op: "umask", mask: user.umask ?? 0o022 } });
+  if (p.noNewPrivileges) {
+    steps.push({ what: "set no_new_privs", origin: "process.noNewPrivileges", op: { op: "prctl", option: PR_SET_NO_NEW_PRIVS, arg: 1 } });
+  }
+  // Only stdio and the preserved fds reach the container; the sync channel is CLOEXEC already.
+  steps.push({ what: "close inherited file descriptors", op: { op: "closeFrom", first: 3 + ctx.preserveFds } });
+  return steps;
+}
+
+export function planExec(spec: Spec): Step {
+  const p = spec.process;
+  const argv = p?.args ?? [];
+  return {
+    what: `exec ${JSON.stringify(argv[0] ?? "")}`,
+    origin: "process.args",
+    op: { op: "exec", argv, env: p?.env ?? [] },
+  };
+}

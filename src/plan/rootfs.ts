@@ -1,0 +1,262 @@
+/**
+ * Root filesystem steps: propagation of the new mount namespace, the rootfs bind, the spec's
+ * mounts in order, the default devices and /dev symlinks, the root switch, then read-only
+ * root, masked and read-only paths.
+ *
+ * Every target is Where.InRoot: the helper resolves it inside the rootfs (openat2
+ * RESOLVE_IN_ROOT before the switch), so a hostile symlink in the image cannot redirect a
+ * mount, mkdir or mknod onto the host.
+ */
+import { isAbsolute, join, posix, resolve } from "node:path";
+import { HuskError } from "../errors.ts";
+import {
+  MS_BIND,
+  MS_RDONLY,
+  MS_REC,
+  MS_REMOUNT,
+  parseMountOptions,
+  propagationFlags,
+} from "../spec/mount-options.ts";
+import type { LinuxDevice, Mount, Spec } from "../spec/types.ts";
+import type { PlanContext } from "./context.ts";
+import { type Step, Where } from "./ops.ts";
+
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const S_IFIFO = 0o010000;
+
+/** The devices every container gets (runtime-spec "Default Devices"). */
+export const DEFAULT_DEVICES: LinuxDevice[] = [
+  { path: "/dev/null", type: "c", major: 1, minor: 3, fileMode: 0o666, uid: 0, gid: 0 },
+  { path: "/dev/zero", type: "c", major: 1, minor: 5, fileMode: 0o666, uid: 0, gid: 0 },
+  { path: "/dev/full", type: "c", major: 1, minor: 7, fileMode: 0o666, uid: 0, gid: 0 },
+  { path: "/dev/random", type: "c", major: 1, minor: 8, fileMode: 0o666, uid: 0, gid: 0 },
+  { path: "/dev/urandom", type: "c", major: 1, minor: 9, fileMode: 0o666, uid: 0, gid: 0 },
+  { path: "/dev/tty", type: "c", major: 5, minor: 0, fileMode: 0o666, uid: 0, gid: 0 },
+];
+
+function mkdev(major: number, minor: number): number {
+  // glibc's makedev, in plain arithmetic: JS bit operators would overflow at 32 bits.
+  return (major % 0x1000) * 0x100 + (minor % 0x100) + Math.floor(minor / 0x100) * 0x100000 + Math.floor(major / 0x1000) * 2 ** 44;
+}
+
+function isBind(m: Mount, bind: boolean): boolean {
+  return m.type === "bind" || bind;
+}
+
+function mountSource(m: Mount, ctx: PlanContext): string {
+  const source = m.source ?? "";
+  return source && !isAbsolute(source) ? resolve(ctx.bundle, source) : source;
+}
+
+function planBindMount(m: Mount, i: number, ctx: PlanContext, steps: Step[]): void {
+  const origin = `mounts[${i}]`;
+  const opts = parseMountOptions(m.options ?? []);
+  const source = mountSource(m, ctx);
+  if (!source) throw new HuskError("bind mount needs a source", { what: `mount on "${m.destination}"`, origin });
+  if (!ctx.host.exists(source)) {
+    throw new HuskError("no such file or directory", {
+      what: `bind mount source "${source}"`,
+      origin: `${origin}.source`,
+      errno: "ENOENT",
+    });
+  }
+  const what = `bind mount "${source}" on "${m.destination}"`;
+  steps.push(
+    ctx.host.isDirectory(source)
+      ? { what: `create mount point "${m.destination}"`, origin, op: { op: "mkdirAll", path: m.destination, mode: 0o755 } }
+      : { what: `create mount point "${m.destination}"`, origin, op: { op: "mkfile", path: m.destination, mode: 0o644 } },
+  );
+  steps.push({
+    what,
+    origin,
+    op: mountOp(source, Where.Host, m.destination, "", MS_BIND | (opts.recursiveBind ? MS_REC : 0), ""),
+  });
+  // A bind mount ignores every flag but MS_BIND|MS_REC; the others need a remount.
+  const remountFlags = opts.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+  if (remountFlags !== 0) {
+    steps.push({
+      what: `remount "${m.destination}" with ${(m.options ?? []).join(",")}`,
+      origin,
+      op: mountOp("", Where.Host, m.destination, "", MS_BIND | MS_REMOUNT | remountFlags, ""),
+    });
+  }
+  planPropagation(m.destination, opts.propagation, origin, steps);
+}
+
+function planPropagation(destination: string, propagation: number[], origin: string, steps: Step[]): void {
+  for (const flags of propagation) {
+    steps.push({
+      what: `set propagation of "${destination}"`,
+      origin,
+      op: mountOp("", Where.Host, destination, "", flags, ""),
+    });
+  }
+}
+
+function mountOp(source: string, sourceWhere: Where, target: string, fstype: string, flags: number, data: string) {
+  return { op: "mount" as const, source, sourceWhere, target, targetWhere: Where.InRoot, fstype, flags, data };
+}
+
+function planCgroupMount(m: Mount, i: number, ctx: PlanContext, steps: Step[]): void {
+  const origin = `mounts[${i}]`;
+  const opts = parseMountOptions(m.options ?? []);
+  steps.push({ what: `create mount point "${m.destination}"`, origin, op: { op: "mkdirAll", path: m.destination, mode: 0o755 } });
+  const flags = opts.flags & ~MS_RDONLY;
+  if (ctx.cgroupMount.kind === "v2") {
+    steps.push({ what: `mount "cgroup2" on "${m.destination}"`, origin, op: mountOp("cgroup2", Where.Host, m.destination, "cgroup2", opts.flags, "") });
+    return;
+  }
+  // v1: a tmpfs holding one directory per hierarchy, made read-only at the end if asked.
+  steps.push({
+    what: `mount "tmpfs" on "${m.destination}"`,
+    origin,
+    op: mountOp("tmpfs", Where.Host, m.destination, "tmpfs", flags, "mode=755"),
+  });
+  for (const h of ctx.cgroupMount.hierarchies) {
+    const target = posix.join(m.destination, h.name);
+    steps.push({ what: `create mount point "${target}"`, origin, op: { op: "mkdirAll", path: target, mode: 0o755 } });
+    if (h.hostPath) {
+      steps.push({ what: `bind mount cgroup "${h.hostPath}" on "${target}"`, origin, op: mountOp(h.hostPath, Where.Host, target, "", MS_BIND, "") });
+      steps.push({
+        what: `remount cgroup "${target}"`,
+        origin,
+        op: mountOp("", Where.Host, target, "", MS_BIND | MS_REMOUNT | opts.flags, ""),
+      });
+    } else {
+      steps.push({ what: `mount cgroup "${h.name}" on "${target}"`, origin, op: mountOp("cgroup", Where.Host, target, h.fstype, opts.flags, h.data) });
+    }
+  }
+  if (opts.flags & MS_RDONLY) {
+    steps.push({
+      what: `remount "${m.destination}" read-only`,
+      origin,
+      op: mountOp("", Where.Host, m.destination, "", MS_REMOUNT | opts.flags, "mode=755"),
+    });
+  }
+}
+
+function planMount(m: Mount, i: number, ctx: PlanContext, sharesHostNetwork: boolean, steps: Step[]): void {
+  const origin = `mounts[${i}]`;
+  const opts = parseMountOptions(m.options ?? []);
+  if (m.type === "cgroup" || m.type === "cgroup2") return planCgroupMount(m, i, ctx, steps);
+  // sysfs cannot be mounted in a user namespace that does not own the network namespace;
+  // like runc, give such containers the host's /sys bound read-only instead.
+  if (m.type === "sysfs" && sharesHostNetwork) {
+    return planBindMount({ ...m, type: "bind", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] }, i, ctx, steps);
+  }
+  if (isBind(m, opts.bind)) return planBindMount(m, i, ctx, steps);
+  const source = m.source ?? m.type ?? "none";
+  steps.push({ what: `create mount point "${m.destination}"`, origin, op: { op: "mkdirAll", path: m.destination, mode: 0o755 } });
+  steps.push({
+    what: `mount "${source}" on "${m.destination}"`,
+    origin,
+    op: mountOp(source, Where.Host, m.destination, m.type ?? "", opts.flags, opts.data.join(",")),
+  });
+  planPropagation(m.destination, opts.propagation, origin, steps);
+}
+
+function planDevices(spec: Spec, ctx: PlanContext, inUserNs: boolean, steps: Step[]): void {
+  const byPath = new Map<string, { dev: LinuxDevice; origin?: string }>();
+  for (const dev of DEFAULT_DEVICES) byPath.set(dev.path, { dev });
+  (spec.linux?.devices ?? []).forEach((dev, i) => byPath.set(dev.path, { dev, origin: `linux.devices[${i}]` }));
+  for (const { dev, origin } of byPath.values()) {
+    steps.push({ what: `create directory for device "${dev.path}"`, origin, op: { op: "mkdirAll", path: posix.dirname(dev.path), mode: 0o755 } });
+    if (inUserNs) {
+      // mknod is refused in a user namespace: bind the host's node instead, as runc does.
+      steps.push({ what: `create device "${dev.path}"`, origin, op: { op: "mkfile", path: dev.path, mode: 0o644 } });
+      steps.push({ what: `bind mount device "${dev.path}"`, origin, op: mountOp(dev.path, Where.Host, dev.path, "", MS_BIND, "") });
+      continue;
+    }
+    const type = dev.type === "b" ? S_IFBLK : dev.type === "p" ? S_IFIFO : S_IFCHR;
+    steps.push({
+      what: `create device "${dev.path}"`,
+      origin,
+      op: { op: "mknod", path: dev.path, mode: type | (dev.fileMode ?? 0o666), dev: mkdev(dev.major ?? 0, dev.minor ?? 0) },
+    });
+    steps.push({
+      what: `set owner of device "${dev.path}"`,
+      origin,
+      op: { op: "chown", path: dev.path, uid: dev.uid ?? 0, gid: dev.gid ?? 0 },
+    });
+  }
+  const links: [string, string][] = [
+    ["/proc/self/fd", "/dev/fd"],
+    ["/proc/self/fd/0", "/dev/stdin"],
+    ["/proc/self/fd/1", "/dev/stdout"],
+    ["/proc/self/fd/2", "/dev/stderr"],
+    ["pts/ptmx", "/dev/ptmx"],
+  ];
+  if (ctx.host.exists("/proc/kcore")) links.push(["/proc/kcore", "/dev/core"]);
+  for (const [target, path] of links) {
+    steps.push({ what: `create symlink "${path}"`, op: { op: "symlink", target, path } });
+  }
+}
+
+/** Does the spec bind the host's /dev (then devices are the host's, not ours to create)? */
+function bindsHostDev(spec: Spec): boolean {
+  return (spec.mounts ?? []).some((m) => posix.normalize(m.destination) === "/dev" && (m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind")));
+}
+
+export interface RootfsPlan {
+  /** Steps before the root switch (mounts, devices), run in the new mount namespace. */
+  beforeSwitch: Step[];
+  /** The switch itself. */
+  switchRoot: Step[];
+  /** Read-only root, masked and read-only paths, sysctls. */
+  afterSwitch: Step[];
+}
+
+export function planRootfs(spec: Spec, ctx: PlanContext, userNs: boolean, sharesHostNetwork: boolean): RootfsPlan {
+  const rootfs = resolve(ctx.bundle, spec.root?.path ?? "rootfs");
+  const beforeSwitch: Step[] = [];
+  const propagation = spec.linux?.rootfsPropagation;
+  const rootPropagation = propagation ? propagationFlags(propagation) : MS_REC | propagationFlags("slave");
+  // Nothing mounted for the container may propagate back to the host: make the whole tree
+  // slave (or what rootfsPropagation asks) first.
+  beforeSwitch.push({
+    what: `set propagation of "/" to ${propagation ?? "rslave"}`,
+    origin: propagation ? "linux.rootfsPropagation" : undefined,
+    op: { op: "mount", source: "", sourceWhere: Where.Host, target: "/", targetWhere: Where.Host, fstype: "", flags: rootPropagation, data: "" },
+  });
+  // pivot_root needs the new root to be a mount point.
+  beforeSwitch.push({
+    what: `bind mount rootfs "${rootfs}"`,
+    origin: "root.path",
+    op: { op: "mount", source: rootfs, sourceWhere: Where.Host, target: rootfs, targetWhere: Where.Host, fstype: "", flags: MS_BIND | MS_REC, data: "" },
+  });
+  beforeSwitch.push({ what: `open rootfs "${rootfs}"`, origin: "root.path", op: { op: "openRoot", path: rootfs } });
+  // Mounts and nodes are created with exactly the modes asked for.
+  beforeSwitch.push({ what: "set umask for rootfs setup", op: { op: "umask", mask: 0 } });
+  (spec.mounts ?? []).forEach((m, i) => planMount(m, i, ctx, sharesHostNetwork, beforeSwitch));
+  if (!bindsHostDev(spec)) planDevices(spec, ctx, userNs, beforeSwitch);
+
+  const switchRoot: Step[] = [
+    ctx.noPivot
+      ? { what: "move rootfs to / and chroot (--no-pivot)", op: { op: "chrootMove" } }
+      : { what: "pivot_root into rootfs", origin: "root.path", op: { op: "pivotRoot" } },
+  ];
+
+  const afterSwitch: Step[] = [];
+  if (spec.root?.readonly) {
+    afterSwitch.push({
+      what: `remount "/" read-only`,
+      origin: "root.readonly",
+      op: mountOp("", Where.Host, "/", "", MS_BIND | MS_REMOUNT | MS_RDONLY, ""),
+    });
+  }
+  (spec.linux?.maskedPaths ?? []).forEach((path, i) => {
+    afterSwitch.push({ what: `mask "${path}"`, origin: `linux.maskedPaths[${i}]`, op: { op: "mask", path } });
+  });
+  (spec.linux?.readonlyPaths ?? []).forEach((path, i) => {
+    afterSwitch.push({ what: `make "${path}" read-only`, origin: `linux.readonlyPaths[${i}]`, op: { op: "readonly", path } });
+  });
+  for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
+    afterSwitch.push({
+      what: `set sysctl "${key}"`,
+      origin: `linux.sysctl["${key}"]`,
+      op: { op: "writeFile", path: join("/proc/sys", key.replaceAll(".", "/")), where: Where.InRoot, data: value },
+    });
+  }
+  return { beforeSwitch, switchRoot, afterSwitch };
+}

@@ -1,0 +1,39 @@
+/** Reading an OCI bundle: config.json parsed and validated, the rootfs located. */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { HuskError } from "../errors.ts";
+import type { Spec } from "../spec/types.ts";
+import { parseSpec } from "../spec/validate.ts";
+
+export interface Bundle {
+  dir: string;
+  spec: Spec;
+  rootfs: string;
+}
+
+export function loadBundle(dir: string): Bundle {
+  const abs = resolve(dir);
+  const configPath = join(abs, "config.json");
+  let text: string;
+  try {
+    text = readFileSync(configPath, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new HuskError(code === "ENOENT" ? "no such file or directory" : String(err), {
+      what: `read "${configPath}"`,
+      errno: code,
+    });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new HuskError(`invalid JSON: ${(err as Error).message}`, { what: `parse "${configPath}"` });
+  }
+  const spec = parseSpec(json);
+  const rootfs = resolve(abs, spec.root?.path ?? "rootfs");
+  if (!existsSync(rootfs) || !statSync(rootfs).isDirectory()) {
+    throw new HuskError(`rootfs "${rootfs}" does not exist or is not a directory`, { origin: "root.path" });
+  }
+  return { dir: abs, spec, rootfs };
+}

@@ -1,0 +1,136 @@
+/**
+ * Creating a container: the part `run` and `create` share. Loads and validates the bundle,
+ * makes the state directory (and exec.fifo for create), compiles the plan, runs it through
+ * the helper, and while the child waits writes its id maps and puts it in its cgroup.
+ *
+ * On any failure everything made so far is undone before the error propagates: the child is
+ * killed (its mount namespace, and so every container mount, dies with it), the cgroup and the
+ * state directory are removed.
+ */
+import { chmodSync, existsSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { HuskError } from "../errors.ts";
+import type { Mode } from "../plan/context.ts";
+import { compilePlan } from "../plan/compile.ts";
+import { mkfifo } from "../sys/bun.ts";
+import { type ContainerCgroup, setUpCgroup } from "./cgroup-setup.ts";
+import { loadBundle } from "./bundle.ts";
+import { launch, type Launched } from "./helper-driver.ts";
+import { writeIdMaps } from "./idmap.ts";
+import { procStat, sleep } from "./proc.ts";
+import { DEFAULT_ROOT, EXEC_FIFO, makeStateDir, removeStateDir, type SavedState, writeState } from "./state.ts";
+
+export interface CreateOptions {
+  id: string;
+  bundle: string;
+  root?: string;
+  mode: Exclude<Mode, "exec">;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  preserveFds?: number;
+}
+
+export interface CreatedContainer {
+  state: SavedState;
+  stateDir: string;
+  launched: Launched;
+  cgroup?: ContainerCgroup;
+}
+
+const hostFacts = {
+  root: process.geteuid?.() === 0,
+  isDirectory: (p: string) => {
+    try {
+      return statSync(p).isDirectory();
+    } catch {
+      return false;
+    }
+  },
+  exists: (p: string) => existsSync(p),
+};
+
+export async function createContainer(opts: CreateOptions): Promise<CreatedContainer> {
+  const root = opts.root ?? DEFAULT_ROOT;
+  const bundle = loadBundle(opts.bundle);
+  const dir = makeStateDir(root, opts.id);
+  let cgroup: ContainerCgroup | undefined;
+  let launched: Launched | undefined;
+  try {
+    if (opts.mode === "create") {
+      // Writable by the container's user, whoever that is; chmod because umask trims mkfifo's mode.
+      mkfifo(join(dir, EXEC_FIFO), 0o622);
+      chmodSync(join(dir, EXEC_FIFO), 0o622);
+    }
+    cgroup = setUpCgroup(bundle.spec, opts.id);
+    const compiled = compilePlan(bundle.spec, {
+      id: opts.id,
+      mode: opts.mode,
+      bundle: bundle.dir,
+      stateDir: dir,
+      noPivot: opts.noPivot ?? false,
+      noNewKeyring: opts.noNewKeyring ?? false,
+      preserveFds: opts.preserveFds ?? 0,
+      consoleSocket: opts.consoleSocket,
+      cgroupMount: cgroup.mountSource,
+      host: hostFacts,
+    });
+    const cg = cgroup;
+    launched = await launch(compiled.steps, {
+      preserveFds: opts.preserveFds ?? 0,
+      onWaiting: (pid) => {
+        writeIdMaps(pid, compiled.uidMappings, compiled.gidMappings, compiled.denySetgroups);
+        cg.join(pid);
+      },
+    });
+    const state: SavedState = {
+      ociVersion: bundle.spec.ociVersion,
+      id: opts.id,
+      pid: launched.pid,
+      pidStartTime: procStat(launched.pid)?.startTime ?? "",
+      bundle: bundle.dir,
+      rootfs: bundle.rootfs,
+      created: new Date().toISOString(),
+      owner: "",
+      annotations: bundle.spec.annotations,
+      cgroupPath: cgroup.path,
+      spec: bundle.spec,
+    };
+    writeState(dir, state);
+    if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
+    return { state, stateDir: dir, launched, cgroup };
+  } catch (err) {
+    if (launched) {
+      try {
+        process.kill(launched.pid, "SIGKILL");
+      } catch {}
+      await launched.helper.exited;
+    }
+    await cleanUp(dir, cgroup);
+    throw err;
+  }
+}
+
+function writePidFile(path: string, pid: number): void {
+  // Written whole then renamed, like runc: a client polling the file never reads a partial pid.
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, String(pid));
+  renameSync(tmp, path);
+}
+
+/** Remove what create made: cgroup (waiting briefly for its processes to go) and state dir. */
+export async function cleanUp(dir: string, cgroup?: ContainerCgroup): Promise<void> {
+  if (cgroup) {
+    for (let i = 0; ; i++) {
+      try {
+        cgroup.destroy();
+        break;
+      } catch (err) {
+        if (i >= 50) throw err instanceof HuskError ? err : new HuskError(String(err), { what: "remove cgroup" });
+        await sleep(5);
+      }
+    }
+  }
+  removeStateDir(dir);
+}

@@ -1,0 +1,37 @@
+/**
+ * `delete`: remove a stopped container's cgroup and state (and run poststop hooks); with
+ * --force, kill a live one first. Also the cleanup path for a create that crashed halfway:
+ * whatever state dir and cgroup exist are removed.
+ */
+import { HuskError } from "../errors.ts";
+import { killCgroup, openContainerCgroup } from "./cgroup-setup.ts";
+import { cleanUp } from "./create.ts";
+import { runHooks } from "./hooks.ts";
+import { waitGone } from "./proc.ts";
+import { readState, removeStateDir, stateDir } from "./state.ts";
+import { containerStatus, ociState } from "./status.ts";
+
+export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
+  const dir = stateDir(root, id);
+  let st: ReturnType<typeof readState>;
+  try {
+    st = readState(root, id);
+  } catch (err) {
+    if (!force) throw err;
+    // A create killed before it wrote state.json leaves at most the directory behind.
+    removeStateDir(dir);
+    return;
+  }
+  const status = containerStatus(root, st);
+  if (status !== "stopped") {
+    if (!force) throw new HuskError(`cannot delete container ${id} that is not stopped: ${status}`);
+    if (st.cgroupPath) killCgroup(st.cgroupPath, 9);
+    try {
+      process.kill(st.pid, "SIGKILL");
+    } catch {}
+    if (!(await waitGone(st.pid, st.pidStartTime, 10000))) throw new HuskError(`container ${id} did not die after SIGKILL`);
+  }
+  const state = ociState(root, st);
+  await cleanUp(dir, st.cgroupPath ? openContainerCgroup(st.cgroupPath) : undefined);
+  await runHooks(st.spec.hooks?.poststop, "poststop", state, { warnOnly: true });
+}

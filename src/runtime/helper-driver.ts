@@ -1,0 +1,111 @@
+/**
+ * Runs a compiled plan through the native helper and speaks husk's side of the sync protocol
+ * (drawn in sync-protocol.ts). The reads block: between spawning the helper and the child's
+ * exec there is nothing else for husk to do, and a blocking read keeps the ordering obvious.
+ */
+import { closeSync, readSync, writeSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { errnoMessage, errnoName, HuskError } from "../errors.ts";
+import { encodePlan } from "../plan/encode.ts";
+import type { Plan } from "../plan/ops.ts";
+import { type HelperProcess, spawnHelper } from "../sys/bun.ts";
+import { decodeMessage, encodeMessage, MSG_SIZE, Msg } from "./sync-protocol.ts";
+
+export const HELPER_PATH = fileURLToPath(new URL("../../native/husk-helper", import.meta.url));
+
+export interface LaunchOptions {
+  preserveFds: number;
+  /** The child waits while this runs: write id maps, join the cgroup, attach the network. */
+  onWaiting?: (pid: number) => void | Promise<void>;
+}
+
+export interface Launched {
+  /** The container process' pid in husk's pid namespace. */
+  pid: number;
+  helper: HelperProcess;
+  /** The child stopped at the create/start barrier (else it has exec'd). */
+  created: boolean;
+}
+
+function readMessage(fd: number): Buffer | null {
+  const buf = Buffer.alloc(MSG_SIZE);
+  let got = 0;
+  while (got < MSG_SIZE) {
+    let n: number;
+    try {
+      n = readSync(fd, buf, got, MSG_SIZE - got, null);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EAGAIN") continue;
+      throw err;
+    }
+    if (n === 0) return null;
+    got += n;
+  }
+  return buf;
+}
+
+function writeAll(fd: number, data: Buffer): void {
+  let off = 0;
+  while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+}
+
+function stepError(plan: Plan, step: number, errno: number): HuskError {
+  const s = plan[step];
+  return new HuskError(errnoMessage(errno), {
+    what: s?.what ?? `plan step ${step}`,
+    origin: s?.origin,
+    errno: errnoName(errno),
+  });
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
+export async function launch(plan: Plan, opts: LaunchOptions): Promise<Launched> {
+  const helper = spawnHelper([HELPER_PATH], opts.preserveFds);
+  const fd = helper.syncFd;
+  let pid = 0;
+  try {
+    const body = encodePlan(plan);
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(body.length);
+    writeAll(fd, Buffer.concat([len, body]));
+    for (;;) {
+      const raw = readMessage(fd);
+      if (raw === null) break;
+      const msg = decodeMessage(raw);
+      switch (msg.type) {
+        case Msg.Pid:
+          pid = msg.a;
+          break;
+        case Msg.Waiting:
+          await opts.onWaiting?.(pid);
+          writeAll(fd, encodeMessage(Msg.Continue));
+          break;
+        case Msg.Created:
+          return { pid, helper, created: true };
+        case Msg.Error:
+          throw stepError(plan, msg.a, msg.b);
+        default:
+          throw new HuskError(`unexpected message ${msg.type} from the helper`);
+      }
+    }
+    if (pid === 0) {
+      const status = await helper.exited;
+      throw new HuskError(`the helper exited with status ${status} before starting the container`);
+    }
+    return { pid, helper, created: false };
+  } catch (err) {
+    if (pid) killQuietly(pid);
+    killQuietly(helper.pid);
+    await helper.exited;
+    throw err;
+  } finally {
+    closeSync(fd);
+  }
+}

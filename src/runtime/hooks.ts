@@ -1,0 +1,56 @@
+/**
+ * OCI hooks run by husk in the runtime's namespaces: prestart, createRuntime and
+ * createContainer while the container waits after its rootfs is set up; poststart after start;
+ * poststop after delete. Each gets the state JSON on stdin; a timeout kills it.
+ */
+import { spawn } from "node:child_process";
+import { HuskError } from "../errors.ts";
+import type { Hook } from "../spec/types.ts";
+
+function runHook(hook: Hook, kind: string, index: number, stateJson: string): Promise<void> {
+  const what = `run ${kind} hook "${hook.path}"`;
+  const origin = `hooks.${kind}[${index}]`;
+  return new Promise((resolve, reject) => {
+    const [argv0, ...args] = hook.args?.length ? hook.args : [hook.path];
+    const child = spawn(hook.path, args, {
+      argv0,
+      env: Object.fromEntries((hook.env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
+      stdio: ["pipe", "inherit", "pipe"],
+    });
+    let stderr = "";
+    child.stderr?.on("data", (d) => {
+      stderr += d;
+    });
+    const timer = hook.timeout ? setTimeout(() => child.kill("SIGKILL"), hook.timeout * 1000) : undefined;
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      reject(new HuskError(err.message, { what, origin }));
+    });
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) return resolve();
+      const why = signal === "SIGKILL" && hook.timeout ? `timed out after ${hook.timeout}s` : signal ? `killed by ${signal}` : `exit status ${code}`;
+      reject(new HuskError(`${why}${stderr.trim() ? `: ${stderr.trim()}` : ""}`, { what, origin }));
+    });
+    child.stdin?.on("error", () => {});
+    child.stdin?.end(stateJson);
+  });
+}
+
+export async function runHooks(
+  hooks: Hook[] | undefined,
+  kind: string,
+  state: Record<string, unknown>,
+  opts: { warnOnly?: boolean } = {},
+): Promise<void> {
+  if (!hooks?.length) return;
+  const json = JSON.stringify(state);
+  for (const [i, hook] of hooks.entries()) {
+    try {
+      await runHook(hook, kind, i, json);
+    } catch (err) {
+      if (!opts.warnOnly) throw err;
+      process.stderr.write(`husk: warning: ${(err as Error).message}\n`);
+    }
+  }
+}

@@ -1,0 +1,21 @@
+/** `kill`: signal the init, or with --all every process in the container's cgroup. */
+import { HuskError } from "../errors.ts";
+import { killCgroup } from "./cgroup-setup.ts";
+import { readState } from "./state.ts";
+import { containerStatus } from "./status.ts";
+
+export function killContainer(root: string, id: string, signal: number, all: boolean): void {
+  const st = readState(root, id);
+  const status = containerStatus(root, st);
+  if (status === "stopped") throw new HuskError("container not running");
+  if (all && st.cgroupPath) {
+    killCgroup(st.cgroupPath, signal);
+    return;
+  }
+  try {
+    process.kill(st.pid, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ESRCH") throw new HuskError("container not running");
+    throw err;
+  }
+}

@@ -1,0 +1,40 @@
+/** Facts about processes read from /proc. */
+import { readFileSync } from "node:fs";
+
+interface ProcStat {
+  state: string;
+  startTime: string;
+}
+
+export function procStat(pid: number): ProcStat | null {
+  if (pid <= 0) return null;
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null;
+  }
+  // The command name may contain spaces and parentheses: split after the last ')'.
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return { state: fields[0] ?? "", startTime: fields[19] ?? "" };
+}
+
+/** Is `pid` alive and the same process that had `startTime` (not a zombie, not reused)? */
+export function isAlive(pid: number, startTime: string): boolean {
+  const st = procStat(pid);
+  return st !== null && st.state !== "Z" && st.state !== "X" && st.startTime === startTime;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Wait until the process is gone (or a zombie), polling; false on timeout. */
+export async function waitGone(pid: number, startTime: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid, startTime)) {
+    if (Date.now() > deadline) return false;
+    await sleep(2);
+  }
+  return true;
+}

@@ -1,0 +1,39 @@
+/**
+ * `start`: release a created container. Its init is blocked opening exec.fifo for writing;
+ * opening the fifo for reading lets it through, and the byte it writes says it got there.
+ */
+import { closeSync, constants, openSync, readSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { HuskError } from "../errors.ts";
+import { runHooks } from "./hooks.ts";
+import { isAlive, sleep } from "./proc.ts";
+import { EXEC_FIFO, readState, stateDir } from "./state.ts";
+import { containerStatus, ociState } from "./status.ts";
+
+export async function startContainer(root: string, id: string): Promise<void> {
+  const st = readState(root, id);
+  const status = containerStatus(root, st);
+  if (status === "stopped") throw new HuskError("cannot start a container that has stopped");
+  if (status !== "created") throw new HuskError("cannot start an already running container");
+  const fifo = join(stateDir(root, id), EXEC_FIFO);
+  const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const buf = Buffer.alloc(1);
+    // Non-blocking: if the init dies instead of writing, we notice rather than hang.
+    for (;;) {
+      let n = 0;
+      try {
+        n = readSync(fd, buf, 0, 1, null);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
+      }
+      if (n === 1) break;
+      if (!isAlive(st.pid, st.pidStartTime)) throw new HuskError("cannot start a container that has stopped");
+      await sleep(1);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  unlinkSync(fifo);
+  await runHooks(st.spec.hooks?.poststart, "poststart", ociState(root, st), { warnOnly: true });
+}

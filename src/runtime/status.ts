@@ -1,0 +1,33 @@
+/** A container's status, derived from the kernel each time (runc semantics), never stored. */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { State } from "../spec/types.ts";
+import { isAlive } from "./proc.ts";
+import { EXEC_FIFO, type SavedState, stateDir } from "./state.ts";
+import { isFrozen } from "./cgroup-setup.ts";
+
+export type Status = State["status"];
+
+export function containerStatus(root: string, st: SavedState): Status {
+  if (!isAlive(st.pid, st.pidStartTime)) return "stopped";
+  if (existsSync(join(stateDir(root, st.id), EXEC_FIFO))) return "created";
+  if (st.cgroupPath && isFrozen(st.cgroupPath)) return "paused";
+  return "running";
+}
+
+/** The OCI state document, field for field as runc prints it. */
+export function ociState(root: string, st: SavedState): Record<string, unknown> {
+  const status = containerStatus(root, st);
+  const out: Record<string, unknown> = {
+    ociVersion: st.ociVersion,
+    id: st.id,
+    pid: status === "stopped" ? 0 : st.pid,
+    status,
+    bundle: st.bundle,
+    rootfs: st.rootfs,
+    created: st.created,
+    owner: st.owner,
+  };
+  if (st.annotations && Object.keys(st.annotations).length > 0) out.annotations = st.annotations;
+  return out;
+}

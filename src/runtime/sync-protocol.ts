@@ -1,0 +1,62 @@
+/**
+ * The sync channel between husk (TypeScript) and the native helper: one SOCK_STREAM unix
+ * socket, handed to the helper as the fd number in its argv[1]. Drawn once here and once at
+ * the top of native/helper.c; keep them in step.
+ *
+ *   husk (TS)                          helper parent (H)             container child (C)
+ *   ---------                          -----------------             -------------------
+ *   spawn helper <syncfd>
+ *   [u32 len][plan] ─────────────────▶ read plan
+ *                                      ops before `clone` (setns, unshare, timens offsets)
+ *                                      clone ───────────────────────▶ (born here)
+ *   ◀──────────────── MSG_PID(pid) ──  send child pid, close channel
+ *                                      Wait: waitpid(C), exit with its status
+ *                                      Detach: exit 0
+ *   ◀──────────────────────────────────────────── MSG_WAITING(step) ── at `waitContinue`
+ *   write uid_map/gid_map, join cgroup,
+ *   move veth into the netns …
+ *   MSG_CONTINUE ───────────────────────────────────────────────────▶ the rest of the plan
+ *   ◀──────────────────────────────────────────── MSG_CREATED(step) ── at `waitStart` (create only),
+ *                                                                      then blocks on exec.fifo
+ *   ◀──────────────────────────────────────────── MSG_ERROR(step, errno) on any failure, then exit 1
+ *   EOF ◀──────────────────────────────────────────────────────────── execve succeeded (channel is CLOEXEC)
+ *
+ * Every message is 16 bytes: u32 type · i32 a · i32 b · i32 c, little endian.
+ * A step is the 0-based index of the op in the plan. If the channel reaches EOF while the helper
+ * waits for MSG_CONTINUE, the helper exits 1 (husk died; nothing may run half set up).
+ */
+
+export const MSG_SIZE = 16;
+
+export const enum Msg {
+  /** helper → husk: a = child pid as seen from husk's pid namespace. */
+  Pid = 1,
+  /** helper → husk: a = step; the child waits for MSG_CONTINUE. */
+  Waiting = 2,
+  /** helper → husk: a = step; the child is about to block on exec.fifo until `start`. */
+  Created = 3,
+  /** helper → husk: a = step, b = errno (positive). */
+  Error = 4,
+  /** husk → helper: go on with the plan. */
+  Continue = 100,
+}
+
+export interface Message {
+  type: Msg;
+  a: number;
+  b: number;
+  c: number;
+}
+
+export function encodeMessage(type: Msg, a = 0, b = 0, c = 0): Buffer {
+  const buf = Buffer.alloc(MSG_SIZE);
+  buf.writeUInt32LE(type, 0);
+  buf.writeInt32LE(a, 4);
+  buf.writeInt32LE(b, 8);
+  buf.writeInt32LE(c, 12);
+  return buf;
+}
+
+export function decodeMessage(buf: Buffer): Message {
+  return { type: buf.readUInt32LE(0), a: buf.readInt32LE(4), b: buf.readInt32LE(8), c: buf.readInt32LE(12) };
+}

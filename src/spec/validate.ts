@@ -1,0 +1,133 @@
+/**
+ * config.json → a checked Spec, or one error naming the JSON path of the first problem:
+ *   linux.namespaces[2].type: unknown namespace type "foo"
+ *
+ * Two passes: the valibot schemas (schema.ts) check the shape field by field, then the rules
+ * (rules.ts) check what relates fields. Warnings (what runc only logs) are returned, never
+ * printed here.
+ */
+import * as v from "valibot";
+import { HuskError } from "../errors.ts";
+import { PROCESS_RULES, type RuleContext, SPEC_RULES, type SpecRule, type SpecWarning } from "./rules.ts";
+import { fallbackMessage, processSchema, specSchema } from "./schema.ts";
+import type { Process, ValidSpec } from "./types.ts";
+
+export { PROCESS_RULES, type RuleContext, SPEC_RULES, type SpecRule, type SpecWarning } from "./rules.ts";
+
+export class SpecError extends HuskError {
+  /** JSON path of the offending field: `process.rlimits[0].type`; "" for the document itself. */
+  readonly path: string;
+  /** The message without the path. */
+  readonly reason: string;
+
+  constructor(path: string, reason: string) {
+    super(path ? `${path}: ${reason}` : reason, { origin: path || undefined });
+    this.name = "SpecError";
+    this.path = path;
+    this.reason = reason;
+  }
+}
+
+export interface ValidateOptions {
+  /** The runtime runs without root on the host (euid != 0); changes the user namespace rules. */
+  rootless?: boolean;
+}
+
+export interface ValidateResult {
+  spec: ValidSpec;
+  warnings: SpecWarning[];
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/** valibot issue path → `linux.namespaces[2].type`; odd keys (sysctl names) as ["net.ipv4.ip_forward"]. */
+export function formatIssuePath(path: readonly { key: unknown }[] | undefined, base = ""): string {
+  let out = base;
+  for (const item of path ?? []) {
+    const key = item.key;
+    if (typeof key === "number") out += `[${key}]`;
+    else if (typeof key === "string" && IDENTIFIER.test(key)) out += out ? `.${key}` : key;
+    else out += `[${JSON.stringify(String(key))}]`;
+  }
+  return out;
+}
+
+/**
+ * A copy of the parsed JSON without null members: Go's encoding/json, which wrote most
+ * bundles and is what runc reads them with, treats `"field": null` as an absent field.
+ * "__proto__" keys are dropped so the copy cannot gain a prototype.
+ */
+function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, member] of Object.entries(value)) {
+    if (member === null || key === "__proto__") continue;
+    out[key] = withoutNulls(member);
+  }
+  return out;
+}
+
+function parseWith<S extends v.GenericSchema>(schema: S, json: unknown, base: string): v.InferOutput<S> {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+    throw new SpecError(base, base ? "must be an object" : "config must be a JSON object");
+  }
+  const result = v.safeParse(schema, withoutNulls(json), { abortEarly: true, message: fallbackMessage });
+  if (!result.success) {
+    const issue = result.issues[0];
+    throw new SpecError(formatIssuePath(issue.path, base), issue.message);
+  }
+  return result.output;
+}
+
+function runRules(rules: readonly SpecRule[], spec: ValidSpec, options: ValidateOptions): SpecWarning[] {
+  const warnings: SpecWarning[] = [];
+  const ctx: RuleContext = {
+    rootless: options.rootless ?? false,
+    fail(path, message): never {
+      throw new SpecError(path, message);
+    },
+    warn(path, message) {
+      warnings.push({ path, message });
+    },
+  };
+  for (const rule of rules) rule.check(spec, ctx);
+  return warnings;
+}
+
+/** Check a parsed config.json. Throws SpecError; returns the normalised spec and runc-style warnings. */
+export function validateSpec(json: unknown, options: ValidateOptions = {}): ValidateResult {
+  const spec: ValidSpec = parseWith(specSchema, json, "");
+  const warnings = runRules(SPEC_RULES, spec, options);
+  return { spec, warnings };
+}
+
+export interface ParseSpecOptions extends ValidateOptions {
+  /** Called once per warning, e.g. to log `husk: warning: mounts[1].destination: …`. */
+  onWarning?: (warning: SpecWarning) => void;
+}
+
+/** validateSpec for callers that only want the spec. */
+export function parseSpec(json: unknown, options: ParseSpecOptions = {}): ValidSpec {
+  const { spec, warnings } = validateSpec(json, options);
+  if (options.onWarning) for (const w of warnings) options.onWarning(w);
+  return spec;
+}
+
+/**
+ * Check a process.json (`husk exec --process`) with config.json's rules for `process`.
+ * Paths keep the `process.` prefix, so messages read the same as for config.json.
+ */
+export function parseProcess(json: unknown, options: ParseSpecOptions = {}): Process {
+  const process: Process = parseWith(processSchema, json, "process");
+  // The process rules only look at spec.process; the rest is a placeholder.
+  const spec: ValidSpec = { ociVersion: "1.2.0", root: { path: "rootfs" }, process };
+  const warnings = runRules(PROCESS_RULES, spec, options);
+  if (options.onWarning) for (const w of warnings) options.onWarning(w);
+  return process;
+}
+
+/** Run one rule on an already parsed spec, returning its warnings (for tests and tools). */
+export function runRule(rule: SpecRule, spec: ValidSpec, options: ValidateOptions = {}): SpecWarning[] {
+  return runRules([rule], spec, options);
+}

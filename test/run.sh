@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test command: unit tests (no root) and integration tests (root, real kernel), then the
+# one summary line CI reads: "N passed, M failed[, K skipped]".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+node_modules/.bin/bun test --timeout 120000 "$@" 2>&1 | tee "$out"
+rc=${PIPESTATUS[0]}
+count() { grep -Eo "^ *[0-9]+ $1\$" "$out" | tail -1 | grep -Eo '[0-9]+' || echo 0; }
+pass=$(count pass)
+fail=$(count fail)
+skip=$(count skip)
+if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
+line="$pass passed, $fail failed"
+[ "$skip" -gt 0 ] && line="$line, $skip skipped"
+echo "$line"
+exit "$rc"
