@@ -180,10 +180,7 @@ static _Noreturn void fail(int err)
 
 static _Noreturn void die(int status, const char *what, int err)
 {
-	if (err)
-		dprintf(2, "husk-helper: %s: %s\n", what, strerror(err));
-	else
-		dprintf(2, "husk-helper: %s\n", what);
+	dprintf(2, "husk-helper: %s%s%s\n", what, err ? ": " : "", err ? strerror(err) : "");
 	_exit(status);
 }
 
@@ -578,14 +575,20 @@ static int op_chroot_move(const struct field *f)
 
 /* ---------------------------------------------------------------- files inside the root */
 
-static int op_open_root(const struct field *f)
+/* openRoot and openStateDir: a host directory kept as an O_PATH fd for later ops. */
+static int keep_dir(const char *path, int *slot)
 {
-	int fd = open(f[0].s, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	xclose(rootfd);
-	rootfd = fd;
+	xclose(*slot);
+	*slot = fd;
 	return 0;
+}
+
+static int op_open_root(const struct field *f)
+{
+	return keep_dir(f[0].s, &rootfd);
 }
 
 static int op_mkdir_all(const struct field *f)
@@ -611,13 +614,11 @@ static int op_mkfile(const struct field *f)
 static int op_mknod(const struct field *f)
 {
 	char name[NAME_MAX + 1];
-	int dir = at_parent(f[0].s, 0, name), rc;
-	if (dir < 0)
-		return -1;
-	if (*name)
+	int dir = at_parent(f[0].s, 0, name), rc = -1;
+	if (dir >= 0 && !*name)
+		errno = EEXIST;
+	else if (dir >= 0)
 		rc = mknodat(dir, name, (mode_t)f[1].i, (dev_t)f[2].i);
-	else
-		rc = -1, errno = EEXIST;
 	xclose(dir);
 	return rc;
 }
@@ -675,12 +676,6 @@ static int op_unshare(const struct field *f)
 	return unshare((int)f[0].i);
 }
 
-static void set_signals(const int *sigs, size_t n, void (*how)(int))
-{
-	for (size_t k = 0; k < n; k++)
-		signal(sigs[k], how);
-}
-
 /*
  * The raw syscall with a NULL stack has fork semantics and, unlike fork(), takes namespace
  * flags: CLONE_NEWPID and CLONE_NEWUSER only apply to children, which is why `clone` is an
@@ -713,8 +708,8 @@ static int op_clone(const struct field *f)
 	}
 	close(gate[0]);
 	/* husk forwards signals to the child by pid; a terminal's signal must not kill us first. */
-	if (f[1].i == CLONE_WAIT)
-		set_signals(forwarded, sizeof forwarded / sizeof forwarded[0], SIG_IGN);
+	for (size_t k = 0; f[1].i == CLONE_WAIT && k < sizeof forwarded / sizeof forwarded[0]; k++)
+		signal(forwarded[k], SIG_IGN);
 	send_msg(MSG_PID, (int32_t)pid, 0, 0);
 	close(syncfd);
 	syncfd = -1;
@@ -880,12 +875,7 @@ static int op_seccomp(const struct field *f)
 
 static int op_open_state_dir(const struct field *f)
 {
-	int fd = open(f[0].s, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	xclose(statefd);
-	statefd = fd;
-	return 0;
+	return keep_dir(f[0].s, &statefd);
 }
 
 /* Opening a FIFO for writing blocks until a reader opens it: that reader is `husk start`. */
@@ -951,10 +941,11 @@ static int send_fd(int sock, int fd)
 /*
  * /dev/ptmx is opened after the root switch so the pty belongs to the container's devpts.
  * TIOCGPTPEER (4.13) opens the slave through the master, with no path lookup to race.
+ * No O_CLOEXEC: if the slave lands on 0-2, dup2 onto itself would keep the flag.
  */
 static int open_slave(int master)
 {
-	int fd = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	int fd = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
 	if (fd >= 0 || (errno != EINVAL && errno != ENOTTY))
 		return fd;
 	unsigned n;
@@ -962,7 +953,7 @@ static int open_slave(int master)
 	if (ioctl(master, TIOCGPTN, &n) < 0)
 		return -1;
 	snprintf(path, sizeof path, "/dev/pts/%u", n);
-	return open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	return open(path, O_RDWR | O_NOCTTY);
 }
 
 static int op_console(const struct field *f)

@@ -1,3 +1,4 @@
+import { stdout } from "../sys/stdio.ts";
 import { HuskError } from "../errors.ts";
 import { listIds, readState } from "../runtime/state.ts";
 import { ociState } from "../runtime/status.ts";
@@ -21,14 +22,14 @@ const verb: Verb = {
     });
     const format = (flags.format as string | undefined) ?? "table";
     if (flags.quiet) {
-      process.stdout.write(states.map((s) => `${s.id}\n`).join(""));
+      stdout(states.map((s) => `${s.id}\n`).join(""));
     } else if (format === "json") {
-      process.stdout.write(`${JSON.stringify(states)}\n`);
+      stdout(`${JSON.stringify(states)}\n`);
     } else if (format === "table") {
       const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]];
       for (const s of states) rows.push([s.id, s.pid, s.status, s.bundle, s.created, s.owner || "root"].map(String));
       const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length))) ?? [];
-      process.stdout.write(rows.map((r) => `${r.map((v, c) => v.padEnd((widths[c] ?? 0) + 3)).join("").trimEnd()}\n`).join(""));
+      stdout(rows.map((r) => `${r.map((v, c) => v.padEnd((widths[c] ?? 0) + 3)).join("").trimEnd()}\n`).join(""));
     } else {
       throw new HuskError(`invalid format option "${format}": must be table or json`);
     }

@@ -2,6 +2,7 @@
  * husk's command line: runc's global flags and verbs. Each verb lives in its own module and is
  * loaded only when called, so a `husk state` does not pay for what `husk run` needs.
  */
+import { stderr, stdout } from "../sys/stdio.ts";
 import { appendFileSync } from "node:fs";
 import { HuskError } from "../errors.ts";
 import { DEFAULT_ROOT } from "../runtime/state.ts";
@@ -49,7 +50,7 @@ let logTarget: { file?: string; json: boolean } = { json: false };
 
 /** One line on stderr and, with --log, in the log file (JSON lines with --log-format json). */
 export function reportError(message: string): void {
-  process.stderr.write(`husk: ${message}\n`);
+  stderr(`husk: ${message}\n`);
   if (!logTarget.file) return;
   const line = logTarget.json
     ? JSON.stringify({ level: "error", msg: message, time: new Date().toISOString() })
@@ -69,12 +70,12 @@ export async function main(argv: string[]): Promise<number> {
     logTarget = { file: flags.log as string | undefined, json: logFormat === "json" };
     if (flags.version) {
       const { versionText } = await import("./version.ts");
-      process.stdout.write(versionText());
+      stdout(versionText());
       return 0;
     }
     const [name, ...rest] = positionals;
     if (flags.help || !name) {
-      process.stdout.write(usage());
+      stdout(usage());
       return name || flags.help ? 0 : 1;
     }
     const load = VERBS[name];
@@ -91,13 +92,13 @@ export async function main(argv: string[]): Promise<number> {
     if (globals.systemdCgroup) throw new HuskError("--systemd-cgroup is not supported yet: use cgroupfs paths");
     const parsed = parseArgs(rest, [...verb.flags, { name: "help", short: "h", type: "bool", help: "show help" }]);
     if (parsed.flags.help) {
-      process.stdout.write(`usage: husk ${verb.name} ${verb.usage}\n\n${verb.summary}\n\noptions:\n${usageOf(verb.flags)}\n`);
+      stdout(`usage: husk ${verb.name} ${verb.usage}\n\n${verb.summary}\n\noptions:\n${usageOf(verb.flags)}\n`);
       return 0;
     }
     return await verb.run(parsed, globals);
   } catch (err) {
     reportError(err instanceof Error ? err.message : String(err));
-    if (!(err instanceof HuskError) && process.env.HUSK_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    if (!(err instanceof HuskError) && process.env.HUSK_DEBUG && err instanceof Error) stderr(`${err.stack}\n`);
     return 1;
   }
 }

@@ -1,3 +1,4 @@
+import { stdout } from "../sys/stdio.ts";
 import { spawnSync } from "node:child_process";
 import { HuskError } from "../errors.ts";
 import { containerPids } from "../runtime/cgroup-setup.ts";
@@ -18,7 +19,7 @@ const verb: Verb = {
     const pids = containerPids(st);
     const format = (flags.format as string | undefined) ?? "table";
     if (format === "json") {
-      process.stdout.write(`${JSON.stringify(pids)}\n`);
+      stdout(`${JSON.stringify(pids)}\n`);
       return 0;
     }
     if (format !== "table") throw new HuskError(`invalid format option "${format}": must be table or json`);
@@ -30,7 +31,7 @@ const verb: Verb = {
     if (pidColumn < 0) throw new HuskError("couldn't find PID field in ps output");
     const wanted = new Set(pids);
     const kept = lines.filter((l) => wanted.has(Number(l.trim().split(/\s+/)[pidColumn])));
-    process.stdout.write(`${[header, ...kept].join("\n")}\n`);
+    stdout(`${[header, ...kept].join("\n")}\n`);
     return 0;
   },
 };

@@ -1,3 +1,4 @@
+import { stdout } from "../sys/stdio.ts";
 import { HuskError } from "../errors.ts";
 import { readState } from "../runtime/state.ts";
 import { ociState } from "../runtime/status.ts";
@@ -11,7 +12,7 @@ const verb: Verb = {
   run({ positionals }, globals) {
     if (positionals.length !== 1) throw new HuskError('"state" requires exactly 1 argument: the container id');
     const st = readState(globals.root, positionals[0] as string);
-    process.stdout.write(`${JSON.stringify(ociState(globals.root, st), null, "  ")}\n`);
+    stdout(`${JSON.stringify(ociState(globals.root, st), null, "  ")}\n`);
     return 0;
   },
 };

@@ -3,6 +3,7 @@
  * createContainer while the container waits after its rootfs is set up; poststart after start;
  * poststop after delete. Each gets the state JSON on stdin; a timeout kills it.
  */
+import { stderr } from "../sys/stdio.ts";
 import { spawn } from "node:child_process";
 import { HuskError } from "../errors.ts";
 import type { Hook } from "../spec/types.ts";
@@ -50,7 +51,7 @@ export async function runHooks(
       await runHook(hook, kind, i, json);
     } catch (err) {
       if (!opts.warnOnly) throw err;
-      process.stderr.write(`husk: warning: ${(err as Error).message}\n`);
+      stderr(`husk: warning: ${(err as Error).message}\n`);
     }
   }
 }

@@ -32,6 +32,7 @@ export function spawnHelper(argv: string[], preserveFds: number, env: Record<str
     env,
   });
   const syncFd = proc.stdio[syncSlot] as unknown as number;
+  setBlocking(syncFd);
   const exited = proc.exited.then((code) => (proc.signalCode ? 128 + signalNumber(proc.signalCode) : code));
   return { pid: proc.pid, syncFd, exited };
 }
@@ -40,6 +41,7 @@ function openLibc() {
   return dlopen("libc.so.6", {
     mkfifo: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
     flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
   }).symbols;
 }
@@ -70,4 +72,14 @@ export function mkfifo(path: string, mode: number): void {
 /** flock(2) on an open fd, exclusive or shared, blocking. */
 export function flock(fd: number, exclusive: boolean): void {
   if (lib().flock(fd, exclusive ? 2 : 1) !== 0) throw sysError("flock", String(fd));
+}
+
+const F_GETFL = 3;
+const F_SETFL = 4;
+const O_NONBLOCK = 0o4000;
+
+/** Bun creates its socketpair ends non-blocking; husk's side of the sync protocol blocks. */
+function setBlocking(fd: number): void {
+  const flags = lib().fcntl(fd, F_GETFL, 0);
+  if (flags < 0 || lib().fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) throw sysError("fcntl", String(fd));
 }
