@@ -13,17 +13,21 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeRootfs } from "../test/fixtures/rootfs.ts";
 import { defaultSpec } from "../src/spec/default-spec.ts";
+import { makeRootfs } from "../test/fixtures/rootfs.ts";
 
 const runs = Number(process.argv[2] ?? 30);
 
 if (!process.env.HUSK_BENCH_INNER) {
   const script = `mount -t tmpfs none /sys/fs/cgroup/unified 2>/dev/null; exec "$0" "$@"`;
-  const r = spawnSync("unshare", ["-m", "--propagation", "private", "sh", "-c", script, process.execPath, ...process.argv.slice(1)], {
-    stdio: "inherit",
-    env: { ...process.env, HUSK_BENCH_INNER: "1" },
-  });
+  const r = spawnSync(
+    "unshare",
+    ["-m", "--propagation", "private", "sh", "-c", script, process.execPath, ...process.argv.slice(1)],
+    {
+      stdio: "inherit",
+      env: { ...process.env, HUSK_BENCH_INNER: "1" },
+    },
+  );
   process.exit(r.status ?? 1);
 }
 

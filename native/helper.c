@@ -1096,9 +1096,17 @@ static const struct opdef OPS[] = {
 	[37] = { "exec", "ll", op_exec },
 };
 
+#ifndef HUSK_COMMIT
+#define HUSK_COMMIT "unknown"
+#endif
+
 int main(int argc, char **argv)
 {
 	char *end;
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		puts(HUSK_COMMIT);
+		return 0;
+	}
 	if (argc != 2 || !*argv[1])
 		die(2, "usage: husk-helper <syncfd>", 0);
 	long fd = strtol(argv[1], &end, 10);

@@ -30,9 +30,7 @@ export class HuskError extends Error {
   }
 }
 
-const errnoNames = new Map<number, string>(
-  Object.entries(constants.errno).map(([name, value]) => [value as number, name]),
-);
+const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, value]) => [value as number, name]));
 
 /** Errno number → name (EPERM); unknown numbers become `errno N`. */
 export function errnoName(errno: number): string {

@@ -319,7 +319,7 @@ export class Cgroup {
       v2.write(`kill processes of cgroup ${v2.path}`, "cgroup.kill", "1");
       return;
     }
-    let wasFrozen = true;
+    let wasFrozen = false;
     let froze = false;
     try {
       wasFrozen = this.frozen();
@@ -352,29 +352,25 @@ export class Cgroup {
   /**
    * Remove the cgroup (and any sub-cgroups the container made) from every hierarchy. A
    * cgroup whose processes were just killed stays busy until they are reaped, so EBUSY is
-   * retried for about a second. Missing directories are fine. Every hierarchy is attempted;
-   * the first failure is thrown.
+   * retried for about a second (one budget for all hierarchies). Missing directories are
+   * fine. Every hierarchy is attempted; the first failure is thrown.
    */
   destroy(): void {
+    let pending = [...new Set(this.hierarchies.map((h) => h.dir.path))];
     let first: CgroupError | undefined;
-    const done = new Set<string>();
-    for (const h of this.hierarchies) {
-      if (done.has(h.dir.path)) continue;
-      done.add(h.dir.path);
-      for (let attempt = 0, delay = 10; ; attempt++, delay *= 2) {
+    for (let attempt = 0, delay = 10; pending.length > 0; attempt++, delay *= 2) {
+      const busy: string[] = [];
+      for (const dir of pending) {
         try {
-          this.removeTree(h.dir.path);
-          break;
+          this.removeTree(dir);
         } catch (err) {
-          if (errCode(err) === "EBUSY" && attempt < 7) {
-            sleepMs(delay);
-            continue;
-          }
-          const e = cgroupFsError(err, `remove cgroup ${h.dir.path}`, "rmdir");
-          first ??= errCode(err) === "EBUSY" ? new CgroupError(e.what ?? "", "it still has processes", "EBUSY") : e;
-          break;
+          if (errCode(err) === "EBUSY" && attempt < 7) busy.push(dir);
+          else if (errCode(err) === "EBUSY") first ??= new CgroupError(`remove cgroup ${dir}`, "it still has processes", "EBUSY");
+          else first ??= cgroupFsError(err, `remove cgroup ${dir}`, "rmdir");
         }
       }
+      pending = busy;
+      if (pending.length > 0) sleepMs(delay);
     }
     if (first) throw first;
   }

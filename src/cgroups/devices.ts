@@ -88,9 +88,7 @@ export function deviceAllowed(
 
 /** The first default device the rules take away, or undefined if they keep them all. */
 export function deniedDefaultDevice(rules: readonly LinuxDeviceCgroup[]): LinuxDeviceCgroup | undefined {
-  return defaultDeviceRules.find(
-    (d) => !deviceAllowed(rules, d.type ?? "a", d.major, d.minor, d.access ?? rwm),
-  );
+  return defaultDeviceRules.find((d) => !deviceAllowed(rules, d.type ?? "a", d.major, d.minor, d.access ?? rwm));
 }
 
 /** Whether the rules allow every access to every device (nothing to enforce). */

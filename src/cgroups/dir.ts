@@ -29,7 +29,7 @@ export class CgroupDir {
       return this.fs.readFile(this.file(name));
     } catch (err) {
       if (errCode(err) === "ENOENT" || errCode(err) === "ENODEV") return undefined;
-      throw cgroupFsError(err, `read ${this.file(name)}`, "read");
+      throw cgroupFsError(err, `read ${this.file(name)}`);
     }
   }
 

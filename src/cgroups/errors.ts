@@ -4,7 +4,7 @@
  * (`freeze cgroup /husk/abc`). The CLI prints it on one line:
  *   linux.resources.blockIO.weight: this kernel has no blkio.weight file
  */
-import { HuskError, errnoMessage } from "../errors.ts";
+import { errnoMessage, HuskError } from "../errors.ts";
 
 export class CgroupError extends HuskError {
   /** The OCI spec path this error is about, when there is one. */
@@ -23,12 +23,13 @@ export function errCode(err: unknown): string | undefined {
   return typeof code === "string" ? code : undefined;
 }
 
-/** Wrap a thrown fs error as a CgroupError for `what`, describing the action taken. */
-export function cgroupFsError(err: unknown, what: string, action: string): CgroupError {
+/** Wrap a thrown fs error as a CgroupError for `what`, prefixed by the action taken if given. */
+export function cgroupFsError(err: unknown, what: string, action?: string): CgroupError {
   if (err instanceof CgroupError) return err;
   const e = err as NodeJS.ErrnoException;
+  const prefix = action ? `${action}: ` : "";
   if (e && typeof e.errno === "number" && typeof e.code === "string") {
-    return new CgroupError(what, `${action}: ${errnoMessage(Math.abs(e.errno))}`, e.code);
+    return new CgroupError(what, `${prefix}${errnoMessage(Math.abs(e.errno))}`, e.code);
   }
-  return new CgroupError(what, `${action}: ${err instanceof Error ? err.message : String(err)}`);
+  return new CgroupError(what, `${prefix}${err instanceof Error ? err.message : String(err)}`);
 }

@@ -25,7 +25,7 @@ export interface CgroupFs {
 export const nodeCgroupFs: CgroupFs = {
   readFile: (path) => fs.readFileSync(path, "utf8"),
   writeFile(path, data) {
-    const fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_TRUNC | fs.constants.O_CLOEXEC);
+    const fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_TRUNC);
     try {
       fs.writeSync(fd, data);
     } finally {

@@ -60,7 +60,10 @@ export function hierarchyDir(
 ): string {
   if (inner.startsWith("/")) return path.posix.join(mountpoint, inner);
   if (own === undefined) {
-    throw new CgroupError(field, `cannot place relative cgroup ${JSON.stringify(inner)}: /proc/self/cgroup has no entry for ${mountpoint}`);
+    throw new CgroupError(
+      field,
+      `cannot place relative cgroup ${JSON.stringify(inner)}: /proc/self/cgroup has no entry for ${mountpoint}`,
+    );
   }
   const rel = path.posix.relative(mountRoot, own);
   if (rel.startsWith("..") || path.posix.isAbsolute(rel)) {

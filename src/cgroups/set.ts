@@ -81,7 +81,9 @@ function setDevices(ctx: SetContext, r: LinuxResources): void {
       `device cgroup rules need an eBPF program on cgroup v2, unsupported (the rules deny the default device ${deviceRuleString(denied)})`,
     );
   }
-  ctx.warn(`${field}: not enforced on cgroup v2 (needs an eBPF program); only the devices created in the container's /dev are reachable`);
+  ctx.warn(
+    `${field}: not enforced on cgroup v2 (needs an eBPF program); only the devices created in the container's /dev are reachable`,
+  );
 }
 
 function setMemory(ctx: SetContext, m: LinuxMemory): void {
@@ -89,14 +91,21 @@ function setMemory(ctx: SetContext, m: LinuxMemory): void {
   const limit = m.limit ?? 0;
   const swap = m.swap ?? 0;
   const wanted =
-    limit !== 0 || swap !== 0 || nonzero(m.reservation) || m.swappiness !== undefined || m.disableOOMKiller !== undefined || m.useHierarchy !== undefined;
+    limit !== 0 ||
+    swap !== 0 ||
+    nonzero(m.reservation) ||
+    m.swappiness !== undefined ||
+    m.disableOOMKiller !== undefined ||
+    m.useHierarchy !== undefined;
   const d = wanted ? need(ctx, "memory", "memory") : ctx.home("memory");
 
   for (const k of ["kernel", "kernelTCP"] as const) {
     if (!nonzero(m[k])) continue;
     const file = k === "kernel" ? "memory.kmem.limit_in_bytes" : "memory.kmem.tcp.limit_in_bytes";
     if (!d || d.version === 2 || !d.has(file)) {
-      ctx.warn(`${f(k)}: ignored, ${d?.version === 2 ? "cgroup v2 has no kernel memory limit" : `this kernel has no ${file} file`}`);
+      ctx.warn(
+        `${f(k)}: ignored, ${d?.version === 2 ? "cgroup v2 has no kernel memory limit" : `this kernel has no ${file} file`}`,
+      );
       continue;
     }
     const errno = d.tryWrite(file, int(m[k]));
@@ -111,8 +120,10 @@ function setMemory(ctx: SetContext, m: LinuxMemory): void {
 
   if (m.checkBeforeUpdate && (limit > 0 || swap > 0)) {
     const usage = parseCounter(d.tryRead(d.version === 1 ? "memory.usage_in_bytes" : "memory.current") ?? "0");
-    if (limit > 0 && limit <= usage) throw new CgroupError(f("limit"), `refusing a memory limit of ${limit}, at or below the current usage ${usage}`);
-    if (swap > 0 && swap <= usage) throw new CgroupError(f("swap"), `refusing a memory+swap limit of ${swap}, at or below the current usage ${usage}`);
+    if (limit > 0 && limit <= usage)
+      throw new CgroupError(f("limit"), `refusing a memory limit of ${limit}, at or below the current usage ${usage}`);
+    if (swap > 0 && swap <= usage)
+      throw new CgroupError(f("swap"), `refusing a memory+swap limit of ${swap}, at or below the current usage ${usage}`);
   }
 
   if (d.version === 1) {
@@ -125,7 +136,8 @@ function setMemory(ctx: SetContext, m: LinuxMemory): void {
   }
 
   if (m.swappiness !== undefined) throw new CgroupError(f("swappiness"), "cgroup v2 has no memory.swappiness file");
-  if (m.disableOOMKiller) throw new CgroupError(f("disableOOMKiller"), "cgroup v2 cannot disable the OOM killer (no memory.oom_control file)");
+  if (m.disableOOMKiller)
+    throw new CgroupError(f("disableOOMKiller"), "cgroup v2 cannot disable the OOM killer (no memory.oom_control file)");
   if (m.useHierarchy === false) throw new CgroupError(f("useHierarchy"), "cgroup v2 memory accounting is always hierarchical");
   const converted = swapToV2(swap, limit);
   if ("error" in converted) throw new CgroupError(f("swap"), converted.error);
@@ -157,7 +169,11 @@ function setMemoryV1(d: CgroupDir, limit: number, swapIn: number): void {
     if (errno === "EBUSY") {
       const usage = parseCounter(d.tryRead("memory.usage_in_bytes") ?? "0");
       const peak = parseCounter(d.tryRead("memory.max_usage_in_bytes") ?? "0");
-      throw new CgroupError(`${R}.memory.limit`, `cannot set the memory limit to ${limit}: current usage ${usage}, peak ${peak}`, "EBUSY");
+      throw new CgroupError(
+        `${R}.memory.limit`,
+        `cannot set the memory limit to ${limit}: current usage ${usage}, peak ${peak}`,
+        "EBUSY",
+      );
     }
     if (errno) d.write(`${R}.memory.limit`, "memory.limit_in_bytes", int(limit));
   };
@@ -191,7 +207,10 @@ function setCpu(ctx: SetContext, cpu: LinuxCPU): void {
 
   if (d.version === 2) {
     if (nonzero(cpu.realtimeRuntime) || nonzero(cpu.realtimePeriod)) {
-      throw new CgroupError(f(nonzero(cpu.realtimeRuntime) ? "realtimeRuntime" : "realtimePeriod"), "cgroup v2 has no realtime group scheduling (no cpu.rt_* files)");
+      throw new CgroupError(
+        f(nonzero(cpu.realtimeRuntime) ? "realtimeRuntime" : "realtimePeriod"),
+        "cgroup v2 has no realtime group scheduling (no cpu.rt_* files)",
+      );
     }
     if (cpu.idle !== undefined) d.write(f("idle"), "cpu.idle", int(cpu.idle));
     if (nonzero(cpu.shares)) d.write(f("shares"), "cpu.weight", int(sharesToWeight(cpu.shares)));
@@ -266,7 +285,11 @@ function setBlockIO(ctx: SetContext, b: LinuxBlockIO): void {
     throttles.some(([k]) => ((b[k] as LinuxThrottleDevice[] | undefined)?.length ?? 0) > 0);
   if (!wanted) return;
   const d = ctx.home("blkio") ?? ctx.home("io");
-  if (!d) throw new CgroupError(`${R}.blockIO`, "neither the blkio (v1) nor the io (v2) cgroup controller is available on this machine");
+  if (!d)
+    throw new CgroupError(
+      `${R}.blockIO`,
+      "neither the blkio (v1) nor the io (v2) cgroup controller is available on this machine",
+    );
 
   if (d.version === 1) {
     // Without CFQ the weights live in BFQ's files (blkio.bfq.*); leaf weights were CFQ-only.
@@ -276,10 +299,13 @@ function setBlockIO(ctx: SetContext, b: LinuxBlockIO): void {
     if (nonzero(b.leafWeight)) d.write(f("leafWeight"), "blkio.leaf_weight", int(b.leafWeight));
     b.weightDevice?.forEach((w, i) => {
       if (nonzero(w.weight)) d.write(f(`weightDevice[${i}].weight`), weightDeviceFile, `${w.major}:${w.minor} ${int(w.weight)}`);
-      if (nonzero(w.leafWeight)) d.write(f(`weightDevice[${i}].leafWeight`), "blkio.leaf_weight_device", `${w.major}:${w.minor} ${int(w.leafWeight)}`);
+      if (nonzero(w.leafWeight))
+        d.write(f(`weightDevice[${i}].leafWeight`), "blkio.leaf_weight_device", `${w.major}:${w.minor} ${int(w.leafWeight)}`);
     });
     for (const [k, file] of throttles) {
-      (b[k] as LinuxThrottleDevice[] | undefined)?.forEach((t, i) => d.write(f(`${k}[${i}]`), file, `${t.major}:${t.minor} ${int(t.rate)}`));
+      for (const [i, t] of ((b[k] as LinuxThrottleDevice[] | undefined) ?? []).entries()) {
+        d.write(f(`${k}[${i}]`), file, `${t.major}:${t.minor} ${int(t.rate)}`);
+      }
     }
     return;
   }
@@ -296,9 +322,9 @@ function setBlockIO(ctx: SetContext, b: LinuxBlockIO): void {
   });
   for (const [k, , key] of throttles) {
     // v1 reads a rate of 0 as "no limit"; v2 spells that "max".
-    (b[k] as LinuxThrottleDevice[] | undefined)?.forEach((t, i) =>
-      d.write(f(`${k}[${i}]`), "io.max", `${t.major}:${t.minor} ${key}=${t.rate === 0 ? "max" : int(t.rate)}`),
-    );
+    for (const [i, t] of ((b[k] as LinuxThrottleDevice[] | undefined) ?? []).entries()) {
+      d.write(f(`${k}[${i}]`), "io.max", `${t.major}:${t.minor} ${key}=${t.rate === 0 ? "max" : int(t.rate)}`);
+    }
   }
 }
 
@@ -311,7 +337,10 @@ function setHugepages(ctx: SetContext, r: LinuxResources): void {
   limits.forEach((h, i) => {
     const field = `${R}.hugepageLimits[${i}]`;
     if (ctx.hugePageSizes.length > 0 && !ctx.hugePageSizes.includes(h.pageSize)) {
-      throw new CgroupError(`${field}.pageSize`, `this kernel has no ${h.pageSize} huge pages (it has ${ctx.hugePageSizes.join(", ")})`);
+      throw new CgroupError(
+        `${field}.pageSize`,
+        `this kernel has no ${h.pageSize} huge pages (it has ${ctx.hugePageSizes.join(", ")})`,
+      );
     }
     const suffix = d.version === 1 ? "limit_in_bytes" : "max";
     const value = int(h.limit);
@@ -328,12 +357,17 @@ function setNetwork(ctx: SetContext, r: LinuxResources): void {
   const n = r.network ?? {};
   if (nonzero(n.classID)) {
     const d = ctx.home("net_cls");
-    if (!d || d.version !== 1) throw new CgroupError(`${R}.network.classID`, "the net_cls cgroup controller (v1 only) is not available on this machine");
+    if (d?.version !== 1)
+      throw new CgroupError(`${R}.network.classID`, "the net_cls cgroup controller (v1 only) is not available on this machine");
     d.write(`${R}.network.classID`, "net_cls.classid", int(n.classID));
   }
   n.priorities?.forEach((p, i) => {
     const d = ctx.home("net_prio");
-    if (!d || d.version !== 1) throw new CgroupError(`${R}.network.priorities`, "the net_prio cgroup controller (v1 only) is not available on this machine");
+    if (d?.version !== 1)
+      throw new CgroupError(
+        `${R}.network.priorities`,
+        "the net_prio cgroup controller (v1 only) is not available on this machine",
+      );
     d.write(`${R}.network.priorities[${i}]`, "net_prio.ifpriomap", `${p.name} ${int(p.priority)}`);
   });
 }

@@ -4,7 +4,7 @@
  * (nanoseconds, bytes). Missing files leave zeros, as in runc: stats describe, they do not
  * configure.
  */
-import { UNLIMITED, parseCounter, parseCpuList, parseFlatKeyed } from "./convert.ts";
+import { parseCounter, parseCpuList, parseFlatKeyed, UNLIMITED } from "./convert.ts";
 import type { CgroupDir } from "./dir.ts";
 
 export interface MemoryEntry {
@@ -76,11 +76,19 @@ export function emptyStats(): CgroupStats {
 }
 
 /**
- * JSON text of stats, with the u64 "unlimited" (held as 2^64, see convert.UNLIMITED) printed
- * as 18446744073709551615 like runc, so Go decoders of uint64 accept it.
+ * JSON text of stats with large counters printed digit for digit (JSON.stringify would print
+ * v1's "unlimited" 9223372036854771712 as 9223372036854772000), and the u64 "max" (held as
+ * 2^64, see convert.UNLIMITED) as 18446744073709551615 like runc, so Go's uint64 decoding
+ * of `husk events` output gets the kernel's values.
  */
 export function statsToJSON(stats: CgroupStats): string {
-  return JSON.stringify(stats).replace(/(?<=[:,[])18446744073709552000(?=[,\]}])/g, "18446744073709551615");
+  const tag = "\u0000u64:";
+  const text = JSON.stringify(stats, (_k, v) =>
+    typeof v === "number" && Number.isInteger(v) && v > Number.MAX_SAFE_INTEGER
+      ? `${tag}${v >= UNLIMITED ? "18446744073709551615" : BigInt(v).toString()}`
+      : v,
+  );
+  return text.replace(/"\\u0000u64:(\d+)"/g, "$1");
 }
 
 /** Where each controller's stats come from. */
@@ -194,7 +202,12 @@ function readMemoryV2(s: CgroupStats, d: CgroupDir): void {
   m.raw = parseFlatKeyed(d.tryRead("memory.stat") ?? "");
   m.cache = m.raw.file ?? 0;
   const events = parseFlatKeyed(d.tryRead("memory.events") ?? "");
-  m.usage = { limit: num(d, "memory.max"), usage: num(d, "memory.current"), max: num(d, "memory.peak"), failcnt: events.max ?? 0 };
+  m.usage = {
+    limit: num(d, "memory.max"),
+    usage: num(d, "memory.current"),
+    max: num(d, "memory.peak"),
+    failcnt: events.max ?? 0,
+  };
   // runc reports swap the v1 way, memory + swap.
   if (d.has("memory.swap.current")) {
     const swapLimit = num(d, "memory.swap.max");
@@ -270,10 +283,18 @@ function readHugetlb(s: CgroupStats, d: CgroupDir, sizes: string[]): void {
     const p = `hugetlb.${size}`;
     if (d.version === 1) {
       if (!d.has(`${p}.usage_in_bytes`)) continue;
-      s.hugetlb[size] = { usage: num(d, `${p}.usage_in_bytes`), max: num(d, `${p}.max_usage_in_bytes`), failcnt: num(d, `${p}.failcnt`) };
+      s.hugetlb[size] = {
+        usage: num(d, `${p}.usage_in_bytes`),
+        max: num(d, `${p}.max_usage_in_bytes`),
+        failcnt: num(d, `${p}.failcnt`),
+      };
     } else {
       if (!d.has(`${p}.current`)) continue;
-      s.hugetlb[size] = { usage: num(d, `${p}.current`), max: 0, failcnt: parseFlatKeyed(d.tryRead(`${p}.events`) ?? "").max ?? 0 };
+      s.hugetlb[size] = {
+        usage: num(d, `${p}.current`),
+        max: 0,
+        failcnt: parseFlatKeyed(d.tryRead(`${p}.events`) ?? "").max ?? 0,
+      };
     }
   }
 }

@@ -48,7 +48,13 @@ export function validateResources(r: LinuxResources): void {
   const c = r.cpu;
   if (c) {
     if (c.shares !== undefined && c.shares !== 0) intField("cpu.shares", c.shares, 2, 262144);
-    intField("cpu.quota", c.quota, -1, Number.MAX_VALUE, `must be -1 (unlimited) or a positive number of microseconds, got ${c.quota}`);
+    intField(
+      "cpu.quota",
+      c.quota,
+      -1,
+      Number.MAX_VALUE,
+      `must be -1 (unlimited) or a positive number of microseconds, got ${c.quota}`,
+    );
     if (c.period !== undefined && c.period !== 0) intField("cpu.period", c.period, 1000, 1000000);
     intField("cpu.burst", c.burst, 0);
     intField("cpu.realtimeRuntime", c.realtimeRuntime, -1);
@@ -73,7 +79,12 @@ export function validateResources(r: LinuxResources): void {
       intField(`blockIO.weightDevice[${i}].weight`, d.weight, 0, 1000);
       intField(`blockIO.weightDevice[${i}].leafWeight`, d.leafWeight, 0, 1000);
     });
-    for (const k of ["throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIOPSDevice", "throttleWriteIOPSDevice"] as const) {
+    for (const k of [
+      "throttleReadBpsDevice",
+      "throttleWriteBpsDevice",
+      "throttleReadIOPSDevice",
+      "throttleWriteIOPSDevice",
+    ] as const) {
       b[k]?.forEach((d, i) => {
         device(`blockIO.${k}[${i}]`, d);
         intField(`blockIO.${k}[${i}].rate`, d.rate, 0);
@@ -92,7 +103,8 @@ export function validateResources(r: LinuxResources): void {
   r.devices?.forEach((d, i) => {
     const f = `devices[${i}]`;
     if (typeof d.allow !== "boolean") fail(`${f}.allow`, "must be true or false");
-    if (d.type !== undefined && !["a", "b", "c"].includes(d.type)) fail(`${f}.type`, `must be "a", "b" or "c", got ${JSON.stringify(d.type)}`);
+    if (d.type !== undefined && !["a", "b", "c"].includes(d.type))
+      fail(`${f}.type`, `must be "a", "b" or "c", got ${JSON.stringify(d.type)}`);
     intField(`${f}.major`, d.major, -1);
     intField(`${f}.minor`, d.minor, -1);
     if (d.access !== undefined && (d.access === "" || !/^[rwm]+$/.test(d.access))) {
@@ -104,7 +116,8 @@ export function validateResources(r: LinuxResources): void {
   if (n) {
     intField("network.classID", n.classID, 0, 0xffffffff);
     n.priorities?.forEach((p, i) => {
-      if (typeof p.name !== "string" || p.name === "" || /\s/.test(p.name)) fail(`network.priorities[${i}].name`, "must be an interface name");
+      if (typeof p.name !== "string" || p.name === "" || /\s/.test(p.name))
+        fail(`network.priorities[${i}].name`, "must be an interface name");
       intField(`network.priorities[${i}].priority`, p.priority, 0, 0xffffffff);
     });
   }

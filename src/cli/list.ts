@@ -1,7 +1,7 @@
-import { stdout } from "../sys/stdio.ts";
 import { HuskError } from "../errors.ts";
 import { listIds, readState } from "../runtime/state.ts";
 import { ociState } from "../runtime/status.ts";
+import { stdout } from "../sys/stdio.ts";
 import type { Verb } from "./verb.ts";
 
 const verb: Verb = {
@@ -29,7 +29,17 @@ const verb: Verb = {
       const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]];
       for (const s of states) rows.push([s.id, s.pid, s.status, s.bundle, s.created, s.owner || "root"].map(String));
       const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length))) ?? [];
-      stdout(rows.map((r) => `${r.map((v, c) => v.padEnd((widths[c] ?? 0) + 3)).join("").trimEnd()}\n`).join(""));
+      stdout(
+        rows
+          .map(
+            (r) =>
+              `${r
+                .map((v, c) => v.padEnd((widths[c] ?? 0) + 3))
+                .join("")
+                .trimEnd()}\n`,
+          )
+          .join(""),
+      );
     } else {
       throw new HuskError(`invalid format option "${format}": must be table or json`);
     }

@@ -2,10 +2,11 @@
  * husk's command line: runc's global flags and verbs. Each verb lives in its own module and is
  * loaded only when called, so a `husk state` does not pay for what `husk run` needs.
  */
-import { stderr, stdout } from "../sys/stdio.ts";
+
 import { appendFileSync } from "node:fs";
 import { HuskError } from "../errors.ts";
 import { DEFAULT_ROOT } from "../runtime/state.ts";
+import { stderr, stdout } from "../sys/stdio.ts";
 import { type FlagSpec, parseArgs, usageOf } from "./args.ts";
 import type { Globals, Verb } from "./verb.ts";
 
@@ -66,7 +67,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const { flags, positionals } = parseArgs(argv, GLOBAL_FLAGS);
     const logFormat = (flags["log-format"] as string | undefined) ?? "text";
-    if (logFormat !== "text" && logFormat !== "json") throw new HuskError(`invalid log format "${logFormat}": must be "text" or "json"`);
+    if (logFormat !== "text" && logFormat !== "json")
+      throw new HuskError(`invalid log format "${logFormat}": must be "text" or "json"`);
     logTarget = { file: flags.log as string | undefined, json: logFormat === "json" };
     if (flags.version) {
       const { versionText } = await import("./version.ts");

@@ -1,9 +1,9 @@
-import { stdout } from "../sys/stdio.ts";
 import { spawnSync } from "node:child_process";
 import { HuskError } from "../errors.ts";
-import { containerPids } from "../runtime/cgroup-setup.ts";
+import { reopenCgroup } from "../runtime/cgroup-setup.ts";
 import { readState } from "../runtime/state.ts";
 import { containerStatus } from "../runtime/status.ts";
+import { stdout } from "../sys/stdio.ts";
 import type { Verb } from "./verb.ts";
 
 const verb: Verb = {
@@ -16,7 +16,7 @@ const verb: Verb = {
     if (!id) throw new HuskError('"ps" requires at least 1 argument: the container id');
     const st = readState(globals.root, id);
     if (containerStatus(globals.root, st) === "stopped") throw new HuskError("container not running");
-    const pids = containerPids(st);
+    const pids = reopenCgroup(st.cgroupPaths).pids();
     const format = (flags.format as string | undefined) ?? "table";
     if (format === "json") {
       stdout(`${JSON.stringify(pids)}\n`);

@@ -1,7 +1,7 @@
-import { stdout } from "../sys/stdio.ts";
 import { HuskError } from "../errors.ts";
 import { readState } from "../runtime/state.ts";
 import { ociState } from "../runtime/status.ts";
+import { stdout } from "../sys/stdio.ts";
 import type { Verb } from "./verb.ts";
 
 const verb: Verb = {

@@ -12,8 +12,8 @@
 import { HuskError } from "../errors.ts";
 import type { LinuxIDMapping, Spec } from "../spec/types.ts";
 import type { PlanContext } from "./context.ts";
-import { CloneMode, type Plan, type Step } from "./ops.ts";
 import { planNamespaces } from "./namespaces.ts";
+import { CloneMode, type Plan, type Step } from "./ops.ts";
 import { planCredentials, planEarlyProcess, planExec } from "./process.ts";
 import { planRootfs } from "./rootfs.ts";
 
@@ -60,7 +60,11 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     steps.push({ what: `set hostname "${spec.hostname}"`, origin: "hostname", op: { op: "sethostname", name: spec.hostname } });
   }
   if (spec.domainname !== undefined && spec.domainname !== "") {
-    steps.push({ what: `set domainname "${spec.domainname}"`, origin: "domainname", op: { op: "setdomainname", name: spec.domainname } });
+    steps.push({
+      what: `set domainname "${spec.domainname}"`,
+      origin: "domainname",
+      op: { op: "setdomainname", name: spec.domainname },
+    });
   }
 
   const terminal = spec.process.terminal === true;
@@ -72,19 +76,31 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     const rootfs = planRootfs(spec, ctx, inUserNs, sharesHostNetwork);
     steps.push(...rootfs.beforeSwitch);
     if (terminal && ctx.consoleSocket) {
-      steps.push({ what: `connect to console socket "${ctx.consoleSocket}"`, origin: "--console-socket", op: { op: "consoleConnect", path: ctx.consoleSocket } });
+      steps.push({
+        what: `connect to console socket "${ctx.consoleSocket}"`,
+        origin: "--console-socket",
+        op: { op: "consoleConnect", path: ctx.consoleSocket },
+      });
     }
     if (ctx.mode === "create") steps.push({ what: "open the state directory", op: { op: "openStateDir", path: ctx.stateDir } });
     steps.push(...rootfs.switchRoot, ...rootfs.afterSwitch);
   } else {
     if (terminal && ctx.consoleSocket) {
-      steps.push({ what: `connect to console socket "${ctx.consoleSocket}"`, origin: "--console-socket", op: { op: "consoleConnect", path: ctx.consoleSocket } });
+      steps.push({
+        what: `connect to console socket "${ctx.consoleSocket}"`,
+        origin: "--console-socket",
+        op: { op: "consoleConnect", path: ctx.consoleSocket },
+      });
     }
     if (ctx.mode === "create") steps.push({ what: "open the state directory", op: { op: "openStateDir", path: ctx.stateDir } });
   }
   if (terminal) {
     const size = spec.process.consoleSize;
-    steps.push({ what: "create the console", origin: "process.terminal", op: { op: "console", rows: size?.height ?? 0, cols: size?.width ?? 0 } });
+    steps.push({
+      what: "create the console",
+      origin: "process.terminal",
+      op: { op: "console", rows: size?.height ?? 0, cols: size?.width ?? 0 },
+    });
   }
   steps.push(...planCredentials(spec, ctx, !denySetgroups));
   if (ctx.mode === "create") steps.push({ what: "wait for start", op: { op: "waitStart" } });

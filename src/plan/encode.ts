@@ -128,7 +128,7 @@ function encodeField(w: Writer, value: unknown, where: string): void {
     w.bytes(Buffer.from(value.map((s) => `${s}\0`).join(""), "utf8"));
   } else if (Array.isArray(value) && value.every((v) => typeof v === "number")) {
     const b = Buffer.alloc(value.length * 4);
-    value.forEach((v, i) => b.writeUInt32LE(v, i * 4));
+    for (const [i, v] of value.entries()) b.writeUInt32LE(v, i * 4);
     w.u8(KIND_BYTES);
     w.bytes(b);
   } else {

@@ -37,7 +37,7 @@ export interface NamespacePlan {
 
 function index(spec: Spec): Map<NsType, { ns: LinuxNamespace; i: number }> {
   const byType = new Map<NsType, { ns: LinuxNamespace; i: number }>();
-  (spec.linux?.namespaces ?? []).forEach((ns, i) => byType.set(ns.type, { ns, i }));
+  for (const [i, ns] of (spec.linux?.namespaces ?? []).entries()) byType.set(ns.type, { ns, i });
   return byType;
 }
 

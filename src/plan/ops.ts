@@ -19,13 +19,13 @@
  * the table at the top of native/helper.c). Append new ops; never renumber.
  */
 
-export const enum Where {
+export enum Where {
   Host = 0,
   InRoot = 1,
 }
 
 /** What the parent side of `clone` does once the child exists. */
-export const enum CloneMode {
+export enum CloneMode {
   /** Wait for the child, exit with its status (128+N if killed by signal N). Used by `run`. */
   Wait = 0,
   /** Exit at once, so the child is reparented to the caller's subreaper. Used by `create`/`exec -d`. */

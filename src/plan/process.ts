@@ -63,7 +63,11 @@ export function planCredentials(spec: Spec, ctx: PlanContext, canSetgroups: bool
   const user = p.user;
   if (canSetgroups) {
     const gids = user.additionalGids ?? [];
-    steps.push({ what: `set supplementary groups [${gids.join(",")}]`, origin: "process.user.additionalGids", op: { op: "setgroups", gids } });
+    steps.push({
+      what: `set supplementary groups [${gids.join(",")}]`,
+      origin: "process.user.additionalGids",
+      op: { op: "setgroups", gids },
+    });
   }
   steps.push({ what: `set gid ${user.gid}`, origin: "process.user.gid", op: { op: "setresgid", gid: user.gid } });
   steps.push({ what: `set uid ${user.uid}`, origin: "process.user.uid", op: { op: "setresuid", uid: user.uid } });
@@ -83,12 +87,24 @@ export function planCredentials(spec: Spec, ctx: PlanContext, canSetgroups: bool
   // husk gets the same result by asking only for what the kernel can grant.
   const ambient = capMask(caps.ambient ?? []) & capMask(caps.permitted ?? []) & capMask(caps.inheritable ?? []);
   if (ambient !== 0n) {
-    steps.push({ what: "raise ambient capabilities", origin: "process.capabilities.ambient", op: { op: "capAmbient", raise: ambient } });
+    steps.push({
+      what: "raise ambient capabilities",
+      origin: "process.capabilities.ambient",
+      op: { op: "capAmbient", raise: ambient },
+    });
   }
-  steps.push({ what: `change directory to "${p.cwd}"`, origin: "process.cwd", op: { op: "chdir", path: p.cwd, optional: false } });
+  steps.push({
+    what: `change directory to "${p.cwd}"`,
+    origin: "process.cwd",
+    op: { op: "chdir", path: p.cwd, optional: false },
+  });
   steps.push({ what: "set umask", origin: "process.user.umask", op: { op: "umask", mask: user.umask ?? 0o022 } });
   if (p.noNewPrivileges) {
-    steps.push({ what: "set no_new_privs", origin: "process.noNewPrivileges", op: { op: "prctl", option: PR_SET_NO_NEW_PRIVS, arg: 1 } });
+    steps.push({
+      what: "set no_new_privs",
+      origin: "process.noNewPrivileges",
+      op: { op: "prctl", option: PR_SET_NO_NEW_PRIVS, arg: 1 },
+    });
   }
   // Only stdio and the preserved fds reach the container; the sync channel is CLOEXEC already.
   steps.push({ what: "close inherited file descriptors", op: { op: "closeFrom", first: 3 + ctx.preserveFds } });

@@ -9,14 +9,7 @@
  */
 import { isAbsolute, join, posix, resolve } from "node:path";
 import { HuskError } from "../errors.ts";
-import {
-  MS_BIND,
-  MS_RDONLY,
-  MS_REC,
-  MS_REMOUNT,
-  parseMountOptions,
-  propagationFlags,
-} from "../spec/mount-options.ts";
+import { MS_BIND, MS_RDONLY, MS_REC, MS_REMOUNT, parseMountOptions, propagationFlags } from "../spec/mount-options.ts";
 import type { LinuxDevice, Mount, Spec } from "../spec/types.ts";
 import type { PlanContext } from "./context.ts";
 import { type Step, Where } from "./ops.ts";
@@ -104,7 +97,11 @@ function planCgroupMount(m: Mount, i: number, ctx: PlanContext, steps: Step[]): 
   steps.push({ what: `create mount point "${m.destination}"`, origin, op: { op: "mkdirAll", path: m.destination, mode: 0o755 } });
   const flags = opts.flags & ~MS_RDONLY;
   if (ctx.cgroupMount.kind === "v2") {
-    steps.push({ what: `mount "cgroup2" on "${m.destination}"`, origin, op: mountOp("cgroup2", Where.Host, m.destination, "cgroup2", opts.flags, "") });
+    steps.push({
+      what: `mount "cgroup2" on "${m.destination}"`,
+      origin,
+      op: mountOp("cgroup2", Where.Host, m.destination, "cgroup2", opts.flags, ""),
+    });
     return;
   }
   // v1: a tmpfs holding one directory per hierarchy, made read-only at the end if asked.
@@ -117,14 +114,22 @@ function planCgroupMount(m: Mount, i: number, ctx: PlanContext, steps: Step[]): 
     const target = posix.join(m.destination, h.name);
     steps.push({ what: `create mount point "${target}"`, origin, op: { op: "mkdirAll", path: target, mode: 0o755 } });
     if (h.hostPath) {
-      steps.push({ what: `bind mount cgroup "${h.hostPath}" on "${target}"`, origin, op: mountOp(h.hostPath, Where.Host, target, "", MS_BIND, "") });
+      steps.push({
+        what: `bind mount cgroup "${h.hostPath}" on "${target}"`,
+        origin,
+        op: mountOp(h.hostPath, Where.Host, target, "", MS_BIND, ""),
+      });
       steps.push({
         what: `remount cgroup "${target}"`,
         origin,
         op: mountOp("", Where.Host, target, "", MS_BIND | MS_REMOUNT | opts.flags, ""),
       });
     } else {
-      steps.push({ what: `mount cgroup "${h.name}" on "${target}"`, origin, op: mountOp("cgroup", Where.Host, target, h.fstype, opts.flags, h.data) });
+      steps.push({
+        what: `mount cgroup "${h.name}" on "${target}"`,
+        origin,
+        op: mountOp("cgroup", Where.Host, target, h.fstype, opts.flags, h.data),
+      });
     }
   }
   if (opts.flags & MS_RDONLY) {
@@ -139,13 +144,20 @@ function planCgroupMount(m: Mount, i: number, ctx: PlanContext, steps: Step[]): 
 function planMount(m: Mount, i: number, ctx: PlanContext, sharesHostNetwork: boolean, steps: Step[]): void {
   const origin = `mounts[${i}]`;
   const opts = parseMountOptions(m.options ?? []);
-  if (m.type === "cgroup" || m.type === "cgroup2") return planCgroupMount(m, i, ctx, steps);
+  if (m.type === "cgroup" || m.type === "cgroup2") {
+    planCgroupMount(m, i, ctx, steps);
+    return;
+  }
   // sysfs cannot be mounted in a user namespace that does not own the network namespace;
   // like runc, give such containers the host's /sys bound read-only instead.
   if (m.type === "sysfs" && sharesHostNetwork) {
-    return planBindMount({ ...m, type: "bind", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] }, i, ctx, steps);
+    planBindMount({ ...m, type: "bind", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] }, i, ctx, steps);
+    return;
   }
-  if (isBind(m, opts.bind)) return planBindMount(m, i, ctx, steps);
+  if (isBind(m, opts.bind)) {
+    planBindMount(m, i, ctx, steps);
+    return;
+  }
   const source = m.source ?? m.type ?? "none";
   steps.push({ what: `create mount point "${m.destination}"`, origin, op: { op: "mkdirAll", path: m.destination, mode: 0o755 } });
   steps.push({
@@ -159,13 +171,21 @@ function planMount(m: Mount, i: number, ctx: PlanContext, sharesHostNetwork: boo
 function planDevices(spec: Spec, ctx: PlanContext, inUserNs: boolean, steps: Step[]): void {
   const byPath = new Map<string, { dev: LinuxDevice; origin?: string }>();
   for (const dev of DEFAULT_DEVICES) byPath.set(dev.path, { dev });
-  (spec.linux?.devices ?? []).forEach((dev, i) => byPath.set(dev.path, { dev, origin: `linux.devices[${i}]` }));
+  for (const [i, dev] of (spec.linux?.devices ?? []).entries()) byPath.set(dev.path, { dev, origin: `linux.devices[${i}]` });
   for (const { dev, origin } of byPath.values()) {
-    steps.push({ what: `create directory for device "${dev.path}"`, origin, op: { op: "mkdirAll", path: posix.dirname(dev.path), mode: 0o755 } });
+    steps.push({
+      what: `create directory for device "${dev.path}"`,
+      origin,
+      op: { op: "mkdirAll", path: posix.dirname(dev.path), mode: 0o755 },
+    });
     if (inUserNs) {
       // mknod is refused in a user namespace: bind the host's node instead, as runc does.
       steps.push({ what: `create device "${dev.path}"`, origin, op: { op: "mkfile", path: dev.path, mode: 0o644 } });
-      steps.push({ what: `bind mount device "${dev.path}"`, origin, op: mountOp(dev.path, Where.Host, dev.path, "", MS_BIND, "") });
+      steps.push({
+        what: `bind mount device "${dev.path}"`,
+        origin,
+        op: mountOp(dev.path, Where.Host, dev.path, "", MS_BIND, ""),
+      });
       continue;
     }
     const type = dev.type === "b" ? S_IFBLK : dev.type === "p" ? S_IFIFO : S_IFCHR;
@@ -195,7 +215,11 @@ function planDevices(spec: Spec, ctx: PlanContext, inUserNs: boolean, steps: Ste
 
 /** Does the spec bind the host's /dev (then devices are the host's, not ours to create)? */
 function bindsHostDev(spec: Spec): boolean {
-  return (spec.mounts ?? []).some((m) => posix.normalize(m.destination) === "/dev" && (m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind")));
+  return (spec.mounts ?? []).some(
+    (m) =>
+      posix.normalize(m.destination) === "/dev" &&
+      (m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind")),
+  );
 }
 
 export interface RootfsPlan {
@@ -217,18 +241,36 @@ export function planRootfs(spec: Spec, ctx: PlanContext, userNs: boolean, shares
   beforeSwitch.push({
     what: `set propagation of "/" to ${propagation ?? "rslave"}`,
     origin: propagation ? "linux.rootfsPropagation" : undefined,
-    op: { op: "mount", source: "", sourceWhere: Where.Host, target: "/", targetWhere: Where.Host, fstype: "", flags: rootPropagation, data: "" },
+    op: {
+      op: "mount",
+      source: "",
+      sourceWhere: Where.Host,
+      target: "/",
+      targetWhere: Where.Host,
+      fstype: "",
+      flags: rootPropagation,
+      data: "",
+    },
   });
   // pivot_root needs the new root to be a mount point.
   beforeSwitch.push({
     what: `bind mount rootfs "${rootfs}"`,
     origin: "root.path",
-    op: { op: "mount", source: rootfs, sourceWhere: Where.Host, target: rootfs, targetWhere: Where.Host, fstype: "", flags: MS_BIND | MS_REC, data: "" },
+    op: {
+      op: "mount",
+      source: rootfs,
+      sourceWhere: Where.Host,
+      target: rootfs,
+      targetWhere: Where.Host,
+      fstype: "",
+      flags: MS_BIND | MS_REC,
+      data: "",
+    },
   });
   beforeSwitch.push({ what: `open rootfs "${rootfs}"`, origin: "root.path", op: { op: "openRoot", path: rootfs } });
   // Mounts and nodes are created with exactly the modes asked for.
   beforeSwitch.push({ what: "set umask for rootfs setup", op: { op: "umask", mask: 0 } });
-  (spec.mounts ?? []).forEach((m, i) => planMount(m, i, ctx, sharesHostNetwork, beforeSwitch));
+  for (const [i, m] of (spec.mounts ?? []).entries()) planMount(m, i, ctx, sharesHostNetwork, beforeSwitch);
   if (!bindsHostDev(spec)) planDevices(spec, ctx, userNs, beforeSwitch);
 
   const switchRoot: Step[] = [

@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { HuskError } from "../errors.ts";
 import type { Spec } from "../spec/types.ts";
 import { parseSpec } from "../spec/validate.ts";
+import { stderr } from "../sys/stdio.ts";
 
 export interface Bundle {
   dir: string;
@@ -30,8 +31,11 @@ export function loadBundle(dir: string): Bundle {
   } catch (err) {
     throw new HuskError(`invalid JSON: ${(err as Error).message}`, { what: `parse "${configPath}"` });
   }
-  const spec = parseSpec(json);
-  const rootfs = resolve(abs, spec.root?.path ?? "rootfs");
+  const spec = parseSpec(json, {
+    rootless: process.geteuid?.() !== 0,
+    onWarning: (w) => stderr(`husk: warning: ${w.path}: ${w.message}\n`),
+  });
+  const rootfs = resolve(abs, spec.root.path);
   if (!existsSync(rootfs) || !statSync(rootfs).isDirectory()) {
     throw new HuskError(`rootfs "${rootfs}" does not exist or is not a directory`, { origin: "root.path" });
   }

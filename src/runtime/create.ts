@@ -9,15 +9,15 @@
  */
 import { chmodSync, existsSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { HuskError } from "../errors.ts";
-import type { Mode } from "../plan/context.ts";
+import type { Cgroup } from "../cgroups/index.ts";
 import { compilePlan } from "../plan/compile.ts";
+import type { Mode } from "../plan/context.ts";
 import { mkfifo } from "../sys/bun.ts";
-import { type ContainerCgroup, setUpCgroup } from "./cgroup-setup.ts";
 import { loadBundle } from "./bundle.ts";
-import { launch, type Launched } from "./helper-driver.ts";
+import { type ContainerCgroup, removeDefaultParent, setUpCgroup } from "./cgroup-setup.ts";
+import { type Launched, launch } from "./helper-driver.ts";
 import { writeIdMaps } from "./idmap.ts";
-import { procStat, sleep } from "./proc.ts";
+import { procStat } from "./proc.ts";
 import { DEFAULT_ROOT, EXEC_FIFO, makeStateDir, removeStateDir, type SavedState, writeState } from "./state.ts";
 
 export interface CreateOptions {
@@ -81,7 +81,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       preserveFds: opts.preserveFds ?? 0,
       onWaiting: (pid) => {
         writeIdMaps(pid, compiled.uidMappings, compiled.gidMappings, compiled.denySetgroups);
-        cg.join(pid);
+        cg.cgroup.apply(pid);
       },
     });
     const state: SavedState = {
@@ -94,7 +94,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       created: new Date().toISOString(),
       owner: "",
       annotations: bundle.spec.annotations,
-      cgroupPath: cgroup.path,
+      cgroupPaths: cgroup.paths,
       spec: bundle.spec,
     };
     writeState(dir, state);
@@ -107,7 +107,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       } catch {}
       await launched.helper.exited;
     }
-    await cleanUp(dir, cgroup);
+    await cleanUp(dir, cgroup?.cgroup);
     throw err;
   }
 }
@@ -120,17 +120,12 @@ function writePidFile(path: string, pid: number): void {
 }
 
 /** Remove what create made: cgroup (waiting briefly for its processes to go) and state dir. */
-export async function cleanUp(dir: string, cgroup?: ContainerCgroup): Promise<void> {
-  if (cgroup) {
-    for (let i = 0; ; i++) {
-      try {
-        cgroup.destroy();
-        break;
-      } catch (err) {
-        if (i >= 50) throw err instanceof HuskError ? err : new HuskError(String(err), { what: "remove cgroup" });
-        await sleep(5);
-      }
-    }
+export async function cleanUp(dir: string, cgroup?: Cgroup): Promise<void> {
+  // Processes left in the cgroup (a container without a pid namespace can leave some) go too.
+  if (cgroup?.exists()) {
+    cgroup.killAll("SIGKILL");
+    cgroup.destroy();
+    removeDefaultParent(cgroup.paths);
   }
   removeStateDir(dir);
 }

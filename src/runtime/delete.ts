@@ -4,7 +4,7 @@
  * whatever state dir and cgroup exist are removed.
  */
 import { HuskError } from "../errors.ts";
-import { killCgroup, openContainerCgroup } from "./cgroup-setup.ts";
+import { reopenCgroup } from "./cgroup-setup.ts";
 import { cleanUp } from "./create.ts";
 import { runHooks } from "./hooks.ts";
 import { waitGone } from "./proc.ts";
@@ -25,13 +25,13 @@ export async function deleteContainer(root: string, id: string, force: boolean):
   const status = containerStatus(root, st);
   if (status !== "stopped") {
     if (!force) throw new HuskError(`cannot delete container ${id} that is not stopped: ${status}`);
-    if (st.cgroupPath) killCgroup(st.cgroupPath, 9);
+    reopenCgroup(st.cgroupPaths).killAll("SIGKILL");
     try {
       process.kill(st.pid, "SIGKILL");
     } catch {}
     if (!(await waitGone(st.pid, st.pidStartTime, 10000))) throw new HuskError(`container ${id} did not die after SIGKILL`);
   }
   const state = ociState(root, st);
-  await cleanUp(dir, st.cgroupPath ? openContainerCgroup(st.cgroupPath) : undefined);
+  await cleanUp(dir, reopenCgroup(st.cgroupPaths));
   await runHooks(st.spec.hooks?.poststop, "poststop", state, { warnOnly: true });
 }

@@ -3,10 +3,11 @@
  * createContainer while the container waits after its rootfs is set up; poststart after start;
  * poststop after delete. Each gets the state JSON on stdin; a timeout kills it.
  */
-import { stderr } from "../sys/stdio.ts";
+
 import { spawn } from "node:child_process";
 import { HuskError } from "../errors.ts";
 import type { Hook } from "../spec/types.ts";
+import { stderr } from "../sys/stdio.ts";
 
 function runHook(hook: Hook, kind: string, index: number, stateJson: string): Promise<void> {
   const what = `run ${kind} hook "${hook.path}"`;
@@ -30,7 +31,12 @@ function runHook(hook: Hook, kind: string, index: number, stateJson: string): Pr
     child.on("exit", (code, signal) => {
       clearTimeout(timer);
       if (code === 0) return resolve();
-      const why = signal === "SIGKILL" && hook.timeout ? `timed out after ${hook.timeout}s` : signal ? `killed by ${signal}` : `exit status ${code}`;
+      const why =
+        signal === "SIGKILL" && hook.timeout
+          ? `timed out after ${hook.timeout}s`
+          : signal
+            ? `killed by ${signal}`
+            : `exit status ${code}`;
       reject(new HuskError(`${why}${stderr.trim() ? `: ${stderr.trim()}` : ""}`, { what, origin }));
     });
     child.stdin?.on("error", () => {});

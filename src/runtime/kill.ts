@@ -1,6 +1,6 @@
 /** `kill`: signal the init, or with --all every process in the container's cgroup. */
 import { HuskError } from "../errors.ts";
-import { killCgroup } from "./cgroup-setup.ts";
+import { reopenCgroup } from "./cgroup-setup.ts";
 import { readState } from "./state.ts";
 import { containerStatus } from "./status.ts";
 
@@ -8,8 +8,8 @@ export function killContainer(root: string, id: string, signal: number, all: boo
   const st = readState(root, id);
   const status = containerStatus(root, st);
   if (status === "stopped") throw new HuskError("container not running");
-  if (all && st.cgroupPath) {
-    killCgroup(st.cgroupPath, signal);
+  if (all) {
+    reopenCgroup(st.cgroupPaths).killAll(signal);
     return;
   }
   try {

@@ -23,6 +23,6 @@ export async function runContainer(opts: Omit<CreateOptions, "mode">): Promise<n
     return await created.launched.helper.exited;
   } finally {
     for (const sig of FORWARDED_SIGNALS) process.off(sig, forward);
-    await cleanUp(created.stateDir, created.cgroup);
+    await cleanUp(created.stateDir, created.cgroup?.cgroup);
   }
 }

@@ -23,8 +23,8 @@ export interface SavedState {
   created: string;
   owner: string;
   annotations?: Record<string, string>;
-  /** The cgroup path (relative to each hierarchy root) husk created, if any. */
-  cgroupPath?: string;
+  /** The container's cgroup: hierarchy key → host directory (runc's cgroup_paths). */
+  cgroupPaths: Record<string, string>;
   /** The spec, for hooks and namespaces on exec/delete (the bundle may change meanwhile). */
   spec: Spec;
 }

@@ -2,16 +2,16 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { State } from "../spec/types.ts";
+import { reopenCgroup } from "./cgroup-setup.ts";
 import { isAlive } from "./proc.ts";
 import { EXEC_FIFO, type SavedState, stateDir } from "./state.ts";
-import { isFrozen } from "./cgroup-setup.ts";
 
 export type Status = State["status"];
 
 export function containerStatus(root: string, st: SavedState): Status {
   if (!isAlive(st.pid, st.pidStartTime)) return "stopped";
   if (existsSync(join(stateDir(root, st.id), EXEC_FIFO))) return "created";
-  if (st.cgroupPath && isFrozen(st.cgroupPath)) return "paused";
+  if (Object.keys(st.cgroupPaths).length > 0 && reopenCgroup(st.cgroupPaths).frozen()) return "paused";
   return "running";
 }
 

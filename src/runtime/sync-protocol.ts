@@ -28,7 +28,7 @@
 
 export const MSG_SIZE = 16;
 
-export const enum Msg {
+export enum Msg {
   /** helper → husk: a = child pid as seen from husk's pid namespace. */
   Pid = 1,
   /** helper → husk: a = step; the child waits for MSG_CONTINUE. */

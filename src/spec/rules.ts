@@ -10,9 +10,9 @@
  */
 import { posix } from "node:path";
 import { isCapabilityName } from "./capabilities.ts";
-import { parseMountOptions } from "./mount-options.ts";
+import { type MountOptions, parseMountOptions } from "./mount-options.ts";
 import { isRlimInfinity } from "./rlimits.ts";
-import type { CapabilitySet, LinuxIDMapping, LinuxNamespace, LinuxNamespaceType, ValidSpec } from "./types.ts";
+import type { CapabilitySet, LinuxIDMapping, LinuxNamespace, LinuxNamespaceType, Mount, ValidSpec } from "./types.ts";
 
 export interface SpecWarning {
   /** Spec path the warning is about: `mounts[2].destination`. */
@@ -20,9 +20,18 @@ export interface SpecWarning {
   message: string;
 }
 
-export interface RuleContext {
+export interface ValidateOptions {
   /** The runtime runs without root on the host (euid != 0): runc's "rootless EUID". */
-  readonly rootless: boolean;
+  rootless?: boolean;
+  /**
+   * What an unknown capability name does. runtime-spec 1.1+ and runc: "warn" (dropped, with a
+   * warning), the default. runtime-tools' process_capabilities_fail, written for 1.0, wants "error".
+   */
+  unknownCapabilities?: "warn" | "error";
+}
+
+export interface RuleContext {
+  readonly options: Readonly<ValidateOptions>;
   /** Reject the spec: throws a SpecError naming `path`. */
   fail(path: string, message: string): never;
   warn(path: string, message: string): void;
@@ -96,6 +105,11 @@ function checkIdMappings(path: string, maps: readonly LinuxIDMapping[] | undefin
   });
 }
 
+/** A bind mount by its options, or by `"type": "bind"` alone, which crun and husk honour too. */
+function isBindMount(m: Mount, parsed: MountOptions): boolean {
+  return parsed.bind || m.type === "bind";
+}
+
 // ---- the rules ----------------------------------------------------------------------------
 
 const mountDestinations: SpecRule = {
@@ -122,7 +136,7 @@ const bindMountOptions: SpecRule = {
   check(spec, ctx) {
     spec.mounts?.forEach((m, i) => {
       const parsed = parseMountOptions(m.options ?? []);
-      if (parsed.bind && parsed.data.length > 0) {
+      if (isBindMount(m, parsed) && parsed.data.length > 0) {
         ctx.fail(`mounts[${i}].options`, `bind mounts cannot take filesystem-specific options (${parsed.data.join(",")})`);
       }
     });
@@ -140,9 +154,9 @@ const idMappedMounts: SpecRule = {
       const parsed = parseMountOptions(m.options ?? []);
       const explicit = m.uidMappings !== undefined || m.gidMappings !== undefined;
       if (!explicit && !parsed.idmap) return;
-      if (!parsed.bind) ctx.fail(here, "id-mapped mounts are only supported for bind mounts");
+      if (!isBindMount(m, parsed)) ctx.fail(here, "id-mapped mounts are only supported for bind mounts");
       // MOUNT_ATTR_IDMAP needs CAP_SYS_ADMIN in the user namespace that owns the mount.
-      if (ctx.rootless) ctx.fail(here, "id-mapped mounts are not supported for rootless containers");
+      if (ctx.options.rootless) ctx.fail(here, "id-mapped mounts are not supported for rootless containers");
       if (explicit) {
         if (!m.uidMappings?.length || !m.gidMappings?.length) {
           ctx.fail(here, "id-mapped mounts need both uidMappings and gidMappings");
@@ -181,7 +195,7 @@ const CAPABILITY_SETS: readonly CapabilitySet[] = ["bounding", "effective", "inh
 
 const capabilities: SpecRule = {
   name: "capabilities",
-  description: "unknown capability names are dropped with a warning, as runc does",
+  description: "unknown capability names are dropped with a warning, as runc does (or refused, if so asked)",
   check(spec, ctx) {
     const caps = spec.process.capabilities;
     if (!caps) return;
@@ -189,7 +203,10 @@ const capabilities: SpecRule = {
       const list = caps[set];
       if (!list) continue;
       list.forEach((name, i) => {
-        if (!isCapabilityName(name)) ctx.warn(`process.capabilities.${set}[${i}]`, `ignoring unknown capability "${name}"`);
+        if (isCapabilityName(name)) return;
+        const path = `process.capabilities.${set}[${i}]`;
+        if (ctx.options.unknownCapabilities === "error") ctx.fail(path, `unknown capability "${name}"`);
+        ctx.warn(path, `ignoring unknown capability "${name}"`);
       });
       caps[set] = list.filter(isCapabilityName);
     }
@@ -234,7 +251,7 @@ const userNamespace: SpecRule = {
           "user namespace mappings specified, but no user namespace is configured",
         );
       }
-      if (ctx.rootless) ctx.fail("linux.namespaces", "rootless containers require a user namespace");
+      if (ctx.options.rootless) ctx.fail("linux.namespaces", "rootless containers require a user namespace");
       return;
     }
     if (userns.ns.path) {
@@ -248,7 +265,7 @@ const userNamespace: SpecRule = {
       return;
     }
     // Rootless husk maps the invoking user itself when the spec gives no mappings.
-    if (ctx.rootless) return;
+    if (ctx.options.rootless) return;
     const missing = [!uid?.length && "linux.uidMappings", !gid?.length && "linux.gidMappings"].filter(Boolean);
     if (missing.length > 0) {
       ctx.fail(`linux.namespaces[${userns.index}]`, `a new user namespace needs ${missing.join(" and ")}`);

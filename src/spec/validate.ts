@@ -6,13 +6,19 @@
  * (rules.ts) check what relates fields. Warnings (what runc only logs) are returned, never
  * printed here.
  */
-import * as v from "valibot";
 import { HuskError } from "../errors.ts";
-import { PROCESS_RULES, type RuleContext, SPEC_RULES, type SpecRule, type SpecWarning } from "./rules.ts";
-import { fallbackMessage, processSchema, specSchema } from "./schema.ts";
+import { PROCESS_RULES, type RuleContext, SPEC_RULES, type SpecRule, type SpecWarning, type ValidateOptions } from "./rules.ts";
+import { checkShape } from "./schema.ts";
 import type { Process, ValidSpec } from "./types.ts";
 
-export { PROCESS_RULES, type RuleContext, SPEC_RULES, type SpecRule, type SpecWarning } from "./rules.ts";
+export {
+  PROCESS_RULES,
+  type RuleContext,
+  SPEC_RULES,
+  type SpecRule,
+  type SpecWarning,
+  type ValidateOptions,
+} from "./rules.ts";
 
 export class SpecError extends HuskError {
   /** JSON path of the offending field: `process.rlimits[0].type`; "" for the document itself. */
@@ -26,11 +32,6 @@ export class SpecError extends HuskError {
     this.path = path;
     this.reason = reason;
   }
-}
-
-export interface ValidateOptions {
-  /** The runtime runs without root on the host (euid != 0); changes the user namespace rules. */
-  rootless?: boolean;
 }
 
 export interface ValidateResult {
@@ -68,22 +69,19 @@ function withoutNulls(value: unknown): unknown {
   return out;
 }
 
-function parseWith<S extends v.GenericSchema>(schema: S, json: unknown, base: string): v.InferOutput<S> {
+function parseShape<K extends "spec" | "process">(kind: K, json: unknown, base: string) {
   if (json === null || typeof json !== "object" || Array.isArray(json)) {
     throw new SpecError(base, base ? "must be an object" : "config must be a JSON object");
   }
-  const result = v.safeParse(schema, withoutNulls(json), { abortEarly: true, message: fallbackMessage });
-  if (!result.success) {
-    const issue = result.issues[0];
-    throw new SpecError(formatIssuePath(issue.path, base), issue.message);
-  }
+  const result = checkShape(kind, withoutNulls(json));
+  if (!result.ok) throw new SpecError(formatIssuePath(result.path, base), result.message);
   return result.output;
 }
 
 function runRules(rules: readonly SpecRule[], spec: ValidSpec, options: ValidateOptions): SpecWarning[] {
   const warnings: SpecWarning[] = [];
   const ctx: RuleContext = {
-    rootless: options.rootless ?? false,
+    options,
     fail(path, message): never {
       throw new SpecError(path, message);
     },
@@ -97,7 +95,8 @@ function runRules(rules: readonly SpecRule[], spec: ValidSpec, options: Validate
 
 /** Check a parsed config.json. Throws SpecError; returns the normalised spec and runc-style warnings. */
 export function validateSpec(json: unknown, options: ValidateOptions = {}): ValidateResult {
-  const spec: ValidSpec = parseWith(specSchema, json, "");
+  // The annotation is also the compile-time proof that schema.ts and types.ts agree.
+  const spec: ValidSpec = parseShape("spec", json, "");
   const warnings = runRules(SPEC_RULES, spec, options);
   return { spec, warnings };
 }
@@ -119,7 +118,7 @@ export function parseSpec(json: unknown, options: ParseSpecOptions = {}): ValidS
  * Paths keep the `process.` prefix, so messages read the same as for config.json.
  */
 export function parseProcess(json: unknown, options: ParseSpecOptions = {}): Process {
-  const process: Process = parseWith(processSchema, json, "process");
+  const process: Process = parseShape("process", json, "process");
   // The process rules only look at spec.process; the rest is a placeholder.
   const spec: ValidSpec = { ociVersion: "1.2.0", root: { path: "rootfs" }, process };
   const warnings = runRules(PROCESS_RULES, spec, options);

@@ -1,0 +1,113 @@
+/**
+ * User namespaces: the id maps are written as the spec says, ids inside are the mapped ones,
+ * the rootfs owned by the mapped host ids belongs to the container's users, and the default
+ * mounts still work.
+ */
+import { expect, test } from "bun:test";
+import { chownSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { LinuxIDMapping, Spec } from "../../src/spec/types.ts";
+import { createContainer, nextId, runSh } from "../fixtures/container.ts";
+import { describeAsRoot, hostMounts, husk } from "../fixtures/husk.ts";
+import { chownRootfs, makeBundle } from "../fixtures/rootfs.ts";
+
+const MAPS: LinuxIDMapping[] = [
+  { containerID: 0, hostID: 100000, size: 1000 },
+  { containerID: 1000, hostID: 200000, size: 10 },
+];
+
+/** A new user namespace with MAPS for uids and gids, and the rootfs handed to its root. */
+function userns(spec: Spec, rootfs: string): void {
+  spec.linux!.namespaces!.push({ type: "user" });
+  spec.linux!.uidMappings = MAPS.map((m) => ({ ...m }));
+  spec.linux!.gidMappings = MAPS.map((m) => ({ ...m }));
+  chownRootfs(rootfs, 100000);
+}
+
+/** /proc/<pid>/uid_map as the kernel prints it. */
+function mapText(maps: LinuxIDMapping[]): string {
+  return maps.map((m) => `${String(m.containerID).padStart(10)} ${String(m.hostID).padStart(10)} ${String(m.size).padStart(10)}\n`).join("");
+}
+
+describeAsRoot("user namespace", () => {
+  test("root inside, and the id maps read back exactly as in the spec", async () => {
+    const r = await runSh("id; echo ---; cat /proc/self/uid_map; echo ---; cat /proc/self/gid_map", userns);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`uid=0(root) gid=0(root)\n---\n${mapText(MAPS)}---\n${mapText(MAPS)}`);
+  });
+
+  test("process.user 1000:1000 is host 200000:200000", async () => {
+    const bundle = makeBundle(["sh", "-c", "id -u; id -g"], (s, rootfs) => {
+      userns(s, rootfs);
+      s.process!.user = { uid: 1000, gid: 1000 };
+    });
+    const id = nextId();
+    try {
+      // At "created" the init has its final credentials and waits at the exec fifo.
+      const { run, pid } = await createContainer(bundle.dir, id);
+      const status = readFileSync(`/proc/${pid}/status`, "utf8");
+      expect(status).toContain("\nUid:\t200000\t200000\t200000\t200000\n");
+      expect(status).toContain("\nGid:\t200000\t200000\t200000\t200000\n");
+      expect(readFileSync(`/proc/${pid}/uid_map`, "utf8")).toBe(mapText(MAPS));
+      const started = await husk(["start", id]);
+      expect(started.stderr).toBe("");
+      expect(started.code).toBe(0);
+      const r = await run.finish();
+      expect(r.stdout).toBe("1000\n1000\n");
+    } finally {
+      await husk(["delete", "--force", id]);
+      bundle.remove();
+    }
+  });
+
+  test("files owned by mapped host ids belong to the mapped container ids; unmapped ones to nobody", async () => {
+    const r = await runSh("stat -c '%u %g %n' /bin/busybox /etc/passwd /home-1005 /root-owned", (s, rootfs) => {
+      userns(s, rootfs);
+      writeFileSync(join(rootfs, "home-1005"), "");
+      chownSync(join(rootfs, "home-1005"), 200005, 200005);
+      writeFileSync(join(rootfs, "root-owned"), "");
+      chownSync(join(rootfs, "root-owned"), 0, 0);
+    });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("0 0 /bin/busybox\n0 0 /etc/passwd\n1005 1005 /home-1005\n65534 65534 /root-owned\n");
+  });
+
+  test("the default spec's mounts all work, sysfs a new instance of the container's network namespace", async () => {
+    const before = hostMounts();
+    const r = await runSh("awk '{ print $5, $3, $(NF-2) }' /proc/self/mountinfo", userns);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const mounts = new Map(r.stdout.trim().split("\n").map((l) => {
+      const [target, dev, fstype] = l.split(" ");
+      return [target, { dev, fstype }];
+    }));
+    for (const [target, fstype] of [
+      ["/proc", "proc"],
+      ["/dev", "tmpfs"],
+      ["/dev/pts", "devpts"],
+      ["/dev/shm", "tmpfs"],
+      ["/dev/mqueue", "mqueue"],
+      ["/sys", "sysfs"],
+    ]) {
+      expect({ target, fstype: mounts.get(target!)?.fstype }).toEqual({ target, fstype });
+    }
+    const hostSysDev = readFileSync("/proc/self/mountinfo", "utf8").split("\n").find((l) => l.split(" ")[4] === "/sys")!.split(" ")[2];
+    expect(mounts.get("/sys")!.dev).not.toBe(hostSysDev);
+    expect(hostMounts()).toEqual(before);
+  });
+
+  test("without a network namespace, /sys is the host's sysfs bound read-only", async () => {
+    const r = await runSh("grep ' /sys ' /proc/self/mountinfo", (s, rootfs) => {
+      userns(s, rootfs);
+      s.linux!.namespaces = s.linux!.namespaces!.filter((ns) => ns.type !== "network");
+    });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const fields = r.stdout.trim().split(" ");
+    const hostSysDev = `${statSync("/sys").dev >> 8}:${statSync("/sys").dev & 0xff}`;
+    expect(fields[2]).toBe(hostSysDev);
+    expect(fields[5]!.split(",")).toContain("ro");
+  });
+});
