@@ -26,11 +26,17 @@ const VERBS: Record<string, () => Promise<{ default: Verb }>> = {
   create: () => import("./create.ts"),
   start: () => import("./start.ts"),
   run: () => import("./run.ts"),
+  exec: () => import("./exec.ts"),
   state: () => import("./state.ts"),
   kill: () => import("./kill.ts"),
   delete: () => import("./delete.ts"),
   list: () => import("./list.ts"),
   ps: () => import("./ps.ts"),
+  pause: () => import("./pause.ts"),
+  resume: () => import("./resume.ts"),
+  update: () => import("./update.ts"),
+  events: () => import("./events.ts"),
+  features: () => import("./features.ts"),
   spec: () => import("./spec.ts"),
 };
 

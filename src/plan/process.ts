@@ -39,7 +39,7 @@ function limit(v: number): number {
 }
 
 /** rlimits, credentials, capabilities, cwd, umask, fd hygiene; everything up to (not incl.) exec. */
-export function planCredentials(spec: Spec, ctx: PlanContext, canSetgroups: boolean): Step[] {
+export function planCredentials(spec: Spec, ctx: Pick<PlanContext, "preserveFds">, canSetgroups: boolean): Step[] {
   const p = spec.process;
   if (!p) return [];
   const steps: Step[] = [];

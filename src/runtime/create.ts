@@ -7,7 +7,7 @@
  * killed (its mount namespace, and so every container mount, dies with it), the cgroup and the
  * state directory are removed.
  */
-import { chmodSync, existsSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Cgroup } from "../cgroups/index.ts";
 import { compilePlan } from "../plan/compile.ts";
@@ -18,7 +18,7 @@ import { type ContainerCgroup, removeDefaultParent, setUpCgroup } from "./cgroup
 import { type Launched, launch } from "./helper-driver.ts";
 import { writeIdMaps } from "./idmap.ts";
 import { procStat } from "./proc.ts";
-import { DEFAULT_ROOT, EXEC_FIFO, makeStateDir, removeStateDir, type SavedState, writeState } from "./state.ts";
+import { DEFAULT_ROOT, EXEC_FIFO, makeStateDir, removeStateDir, type SavedState, writePidFile, writeState } from "./state.ts";
 
 export interface CreateOptions {
   id: string;
@@ -110,13 +110,6 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
     await cleanUp(dir, cgroup?.cgroup);
     throw err;
   }
-}
-
-function writePidFile(path: string, pid: number): void {
-  // Written whole then renamed, like runc: a client polling the file never reads a partial pid.
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, String(pid));
-  renameSync(tmp, path);
 }
 
 /** Remove what create made: cgroup (waiting briefly for its processes to go) and state dir. */

@@ -84,3 +84,10 @@ export function listIds(root: string): string[] {
     .map((d) => d.name)
     .sort();
 }
+
+/** Write a pid file whole, then rename: a client polling it never reads a partial pid (as runc). */
+export function writePidFile(path: string, pid: number): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, String(pid));
+  renameSync(tmp, path);
+}

@@ -1,0 +1,16 @@
+import { HuskError } from "../errors.ts";
+import { pauseContainer } from "../runtime/pause.ts";
+import type { Verb } from "./verb.ts";
+
+const verb: Verb = {
+  name: "pause",
+  usage: "<container-id>",
+  summary: "suspend all processes of a container (cgroup freezer)",
+  flags: [],
+  run({ positionals }, globals) {
+    if (positionals.length !== 1) throw new HuskError('"pause" requires exactly 1 argument: the container id');
+    pauseContainer(globals.root, positionals[0] as string);
+    return 0;
+  },
+};
+export default verb;

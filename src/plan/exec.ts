@@ -1,0 +1,53 @@
+/**
+ * compileExecPlan: a new process in a running container (`husk exec`). The helper joins every
+ * namespace the container has through /proc/<init>/ns/*, forks (a pid namespace only applies
+ * to children), and the child takes the process' credentials and execs. The user namespace is
+ * joined first and the mount namespace last (see namespaces.ts); setns into the mount
+ * namespace also moves root and cwd to the container's root, which is what chroot would do.
+ */
+import { CLONE, NS_PROC_NAME } from "../spec/namespaces.ts";
+import type { LinuxNamespaceType, Process, Spec } from "../spec/types.ts";
+import type { PlanContext } from "./context.ts";
+import { CloneMode, type Step } from "./ops.ts";
+import { planCredentials, planExec } from "./process.ts";
+
+const JOIN_ORDER: LinuxNamespaceType[] = ["user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount"];
+
+export interface ExecContext extends Pick<PlanContext, "preserveFds" | "consoleSocket" | "host"> {
+  /** The container's init pid, whose namespaces the process joins. */
+  initPid: number;
+  detach: boolean;
+}
+
+export function compileExecPlan(spec: Spec, process: Process, ctx: ExecContext): Step[] {
+  const steps: Step[] = [];
+  const has = new Set((spec.linux?.namespaces ?? []).map((ns) => ns.type));
+  // The console socket lives on the host: connect before leaving the host's mount namespace.
+  if (process.terminal && ctx.consoleSocket) {
+    steps.push({
+      what: `connect to console socket "${ctx.consoleSocket}"`,
+      origin: "--console-socket",
+      op: { op: "consoleConnect", path: ctx.consoleSocket },
+    });
+  }
+  for (const type of JOIN_ORDER) {
+    if (!has.has(type)) continue;
+    const path = `/proc/${ctx.initPid}/ns/${NS_PROC_NAME[type]}`;
+    steps.push({ what: `join the container's ${type} namespace`, op: { op: "setns", path, nstype: CLONE[type] } });
+  }
+  steps.push({ what: "create the process", op: { op: "clone", flags: 0, mode: ctx.detach ? CloneMode.Detach : CloneMode.Wait } });
+  steps.push({ what: "wait for husk to add the process to the container's cgroup", op: { op: "waitContinue" } });
+  if (process.terminal) {
+    steps.push({ what: "start a new session", op: { op: "setsid" } });
+    const size = process.consoleSize;
+    steps.push({
+      what: "create the console",
+      origin: "process.terminal",
+      op: { op: "console", rows: size?.height ?? 0, cols: size?.width ?? 0 },
+    });
+  }
+  const execSpec: Spec = { ...spec, process };
+  steps.push(...planCredentials(execSpec, { preserveFds: ctx.preserveFds }, ctx.host.root));
+  steps.push(planExec(execSpec));
+  return steps;
+}

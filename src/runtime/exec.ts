@@ -1,0 +1,49 @@
+/**
+ * `exec`: run a new process in a running container — its namespaces, cgroup, credentials and
+ * (through the container's spec) its seccomp filter. In the foreground the helper's parent
+ * waits and exits with the process' status; with detach it leaves at once.
+ */
+import { HuskError } from "../errors.ts";
+import { compileExecPlan } from "../plan/exec.ts";
+import type { Process } from "../spec/types.ts";
+import { reopenCgroup } from "./cgroup-setup.ts";
+import { launch } from "./helper-driver.ts";
+import { forwardSignals } from "./signals.ts";
+import { readState, writePidFile } from "./state.ts";
+import { containerStatus } from "./status.ts";
+
+export interface ExecOptions {
+  root: string;
+  id: string;
+  process: Process;
+  detach?: boolean;
+  pidFile?: string;
+  consoleSocket?: string;
+  preserveFds?: number;
+}
+
+export async function execInContainer(opts: ExecOptions): Promise<number> {
+  const st = readState(opts.root, opts.id);
+  const status = containerStatus(opts.root, st);
+  if (status === "stopped") throw new HuskError("cannot exec in a stopped container");
+  if (status === "paused") throw new HuskError("cannot exec in a paused container");
+  if (opts.process.terminal && !opts.consoleSocket)
+    throw new HuskError("a terminal needs --console-socket", { origin: "process.terminal" });
+  const steps = compileExecPlan(st.spec, opts.process, {
+    initPid: st.pid,
+    detach: opts.detach ?? false,
+    preserveFds: opts.preserveFds ?? 0,
+    consoleSocket: opts.consoleSocket,
+    host: { root: process.geteuid?.() === 0, isDirectory: () => false, exists: () => false },
+  });
+  const cgroup = reopenCgroup(st.cgroupPaths);
+  const launched = await launch(steps, { preserveFds: opts.preserveFds ?? 0, onWaiting: (pid) => cgroup.apply(pid) });
+  if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
+  if (opts.detach) return 0;
+  const stopForwarding = forwardSignals(launched.pid);
+  try {
+    return await launched.helper.exited;
+  } finally {
+    stopForwarding();
+  }
+}

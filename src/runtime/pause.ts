@@ -1,0 +1,18 @@
+/** `pause`/`resume`: freeze and thaw every process of the container through its cgroup. */
+import { HuskError } from "../errors.ts";
+import { reopenCgroup } from "./cgroup-setup.ts";
+import { readState } from "./state.ts";
+import { containerStatus } from "./status.ts";
+
+export function pauseContainer(root: string, id: string): void {
+  const st = readState(root, id);
+  const status = containerStatus(root, st);
+  if (status !== "running" && status !== "created") throw new HuskError("container not running");
+  reopenCgroup(st.cgroupPaths).freeze();
+}
+
+export function resumeContainer(root: string, id: string): void {
+  const st = readState(root, id);
+  if (containerStatus(root, st) !== "paused") throw new HuskError("container not paused");
+  reopenCgroup(st.cgroupPaths).thaw();
+}
