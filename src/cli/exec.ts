@@ -33,7 +33,8 @@ function buildProcess(base: Process, flags: FlagValues, args: string[]): Process
   }
   if (flags["additional-gids"]) p.user = { ...p.user, additionalGids: (flags["additional-gids"] as string[]).map(Number) };
   for (const cap of (flags.cap as string[] | undefined) ?? []) {
-    const caps = (p.capabilities ??= {});
+    p.capabilities ??= {};
+    const caps = p.capabilities;
     for (const set of ["bounding", "effective", "inheritable", "permitted", "ambient"] as const)
       caps[set] = [...(caps[set] ?? []), cap];
   }

@@ -24,6 +24,17 @@ export interface CompiledPlan {
   gidMappings: LinuxIDMapping[];
   /** Write "deny" to /proc/<pid>/setgroups before gid_map (unprivileged callers must). */
   denySetgroups: boolean;
+  /**
+   * Index of the second `waitContinue`, where husk runs the prestart, createRuntime and
+   * createContainer hooks: namespaces and mounts exist, the root is not switched yet.
+   * -1 when the spec has none of those hooks.
+   */
+  hooksStep: number;
+}
+
+function hasCreateHooks(spec: Spec): boolean {
+  const h = spec.hooks ?? {};
+  return [h.prestart, h.createRuntime, h.createContainer].some((list) => (list?.length ?? 0) > 0);
 }
 
 function mapsRoot(maps: LinuxIDMapping[]): boolean {
@@ -71,10 +82,17 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   if (terminal && !ctx.consoleSocket) {
     throw new HuskError("a terminal needs --console-socket", { origin: "process.terminal" });
   }
+  let hooksStep = -1;
+  const hooksPause = () => {
+    if (!hasCreateHooks(spec)) return;
+    hooksStep = steps.length;
+    steps.push({ what: "wait for the createRuntime and createContainer hooks", origin: "hooks", op: { op: "waitContinue" } });
+  };
   if (ns.created.has("mount")) {
     const sharesHostNetwork = inUserNs && !ns.created.has("network");
     const rootfs = planRootfs(spec, ctx, inUserNs, sharesHostNetwork);
     steps.push(...rootfs.beforeSwitch);
+    hooksPause();
     if (terminal && ctx.consoleSocket) {
       steps.push({
         what: `connect to console socket "${ctx.consoleSocket}"`,
@@ -85,6 +103,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     if (ctx.mode === "create") steps.push({ what: "open the state directory", op: { op: "openStateDir", path: ctx.stateDir } });
     steps.push(...rootfs.switchRoot, ...rootfs.afterSwitch);
   } else {
+    hooksPause();
     if (terminal && ctx.consoleSocket) {
       steps.push({
         what: `connect to console socket "${ctx.consoleSocket}"`,
@@ -105,5 +124,5 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   steps.push(...planCredentials(spec, ctx, !denySetgroups));
   if (ctx.mode === "create") steps.push({ what: "wait for start", op: { op: "waitStart" } });
   steps.push(planExec(spec));
-  return { steps, uidMappings, gidMappings, denySetgroups };
+  return { steps, uidMappings, gidMappings, denySetgroups, hooksStep };
 }

@@ -16,6 +16,7 @@ import { mkfifo } from "../sys/bun.ts";
 import { loadBundle } from "./bundle.ts";
 import { type ContainerCgroup, removeDefaultParent, setUpCgroup } from "./cgroup-setup.ts";
 import { type Launched, launch } from "./helper-driver.ts";
+import { runCreateHooks } from "./hooks.ts";
 import { writeIdMaps } from "./idmap.ts";
 import { procStat } from "./proc.ts";
 import { DEFAULT_ROOT, EXEC_FIFO, makeStateDir, removeStateDir, type SavedState, writePidFile, writeState } from "./state.ts";
@@ -79,7 +80,11 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
     const cg = cgroup;
     launched = await launch(compiled.steps, {
       preserveFds: opts.preserveFds ?? 0,
-      onWaiting: (pid) => {
+      onWaiting: async (pid, step) => {
+        if (step === compiled.hooksStep) {
+          await runCreateHooks(bundle.spec, { id: opts.id, pid, bundle: bundle.dir });
+          return;
+        }
         writeIdMaps(pid, compiled.uidMappings, compiled.gidMappings, compiled.denySetgroups);
         cg.cgroup.apply(pid);
       },

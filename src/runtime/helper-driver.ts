@@ -15,8 +15,8 @@ export const HELPER_PATH = fileURLToPath(new URL("../../native/husk-helper", imp
 
 export interface LaunchOptions {
   preserveFds: number;
-  /** The child waits while this runs: write id maps, join the cgroup, attach the network. */
-  onWaiting?: (pid: number) => void | Promise<void>;
+  /** The child waits at plan step `step` while this runs: id maps, cgroup, network, hooks. */
+  onWaiting?: (pid: number, step: number) => void | Promise<void>;
 }
 
 export interface Launched {
@@ -84,7 +84,7 @@ export async function launch(plan: Plan, opts: LaunchOptions): Promise<Launched>
           pid = msg.a;
           break;
         case Msg.Waiting:
-          await opts.onWaiting?.(pid);
+          await opts.onWaiting?.(pid, msg.a);
           writeAll(fd, encodeMessage(Msg.Continue));
           break;
         case Msg.Created:

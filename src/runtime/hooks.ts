@@ -6,7 +6,7 @@
 
 import { spawn } from "node:child_process";
 import { HuskError } from "../errors.ts";
-import type { Hook } from "../spec/types.ts";
+import type { Hook, Spec } from "../spec/types.ts";
 import { stderr } from "../sys/stdio.ts";
 
 function runHook(hook: Hook, kind: string, index: number, stateJson: string): Promise<void> {
@@ -60,4 +60,19 @@ export async function runHooks(
       stderr(`husk: warning: ${(err as Error).message}\n`);
     }
   }
+}
+
+/** prestart (deprecated but still used by docker), createRuntime, createContainer, in that order. */
+export async function runCreateHooks(spec: Spec, info: { id: string; pid: number; bundle: string }): Promise<void> {
+  const state = {
+    ociVersion: spec.ociVersion,
+    id: info.id,
+    status: "creating",
+    pid: info.pid,
+    bundle: info.bundle,
+    ...(spec.annotations ? { annotations: spec.annotations } : {}),
+  };
+  await runHooks(spec.hooks?.prestart, "prestart", state);
+  await runHooks(spec.hooks?.createRuntime, "createRuntime", state);
+  await runHooks(spec.hooks?.createContainer, "createContainer", state);
 }

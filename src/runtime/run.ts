@@ -1,18 +1,26 @@
 /**
  * `run`: create and start in one go, in the foreground. The helper's parent side waits for
  * the container and exits with its status; husk forwards the signals it receives to the
- * container's init, and cleans up once it is gone.
+ * container's init, runs the poststart and poststop hooks, and cleans up once it is gone.
  */
 import { type CreateOptions, cleanUp, createContainer } from "./create.ts";
+import { runHooks } from "./hooks.ts";
 import { forwardSignals } from "./signals.ts";
+import { DEFAULT_ROOT } from "./state.ts";
+import { ociState } from "./status.ts";
 
 export async function runContainer(opts: Omit<CreateOptions, "mode">): Promise<number> {
   const created = await createContainer({ ...opts, mode: "run" });
+  const root = opts.root ?? DEFAULT_ROOT;
+  const hooks = created.state.spec.hooks;
   const stopForwarding = forwardSignals(created.launched.pid);
   try {
+    await runHooks(hooks?.poststart, "poststart", ociState(root, created.state), { warnOnly: true });
     return await created.launched.helper.exited;
   } finally {
     stopForwarding();
+    const state = { ...ociState(root, created.state), status: "stopped", pid: 0 };
     await cleanUp(created.stateDir, created.cgroup?.cgroup);
+    await runHooks(hooks?.poststop, "poststop", state, { warnOnly: true });
   }
 }
