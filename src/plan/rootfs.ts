@@ -172,12 +172,13 @@ function planDevices(spec: Spec, ctx: PlanContext, inUserNs: boolean, steps: Ste
   const byPath = new Map<string, { dev: LinuxDevice; origin?: string }>();
   for (const dev of DEFAULT_DEVICES) byPath.set(dev.path, { dev });
   for (const [i, dev] of (spec.linux?.devices ?? []).entries()) byPath.set(dev.path, { dev, origin: `linux.devices[${i}]` });
+  const dirs = new Set<string>();
   for (const { dev, origin } of byPath.values()) {
-    steps.push({
-      what: `create directory for device "${dev.path}"`,
-      origin,
-      op: { op: "mkdirAll", path: posix.dirname(dev.path), mode: 0o755 },
-    });
+    const dir = posix.dirname(dev.path);
+    if (!dirs.has(dir)) {
+      dirs.add(dir);
+      steps.push({ what: `create directory "${dir}" for devices`, origin, op: { op: "mkdirAll", path: dir, mode: 0o755 } });
+    }
     if (inUserNs) {
       // mknod is refused in a user namespace: bind the host's node instead, as runc does.
       steps.push({ what: `create device "${dev.path}"`, origin, op: { op: "mkfile", path: dev.path, mode: 0o644 } });

@@ -96,8 +96,9 @@ export async function launch(plan: Plan, opts: LaunchOptions): Promise<Launched>
       }
     }
     if (pid === 0) {
+      // A plan without clone (tests, tools) runs in the helper itself: its status is the result.
       const status = await helper.exited;
-      throw new HuskError(`the helper exited with status ${status} before starting the container`);
+      if (status !== 0) throw new HuskError(`the helper exited with status ${status} before starting the container`);
     }
     return { pid, helper, created: false };
   } catch (err) {

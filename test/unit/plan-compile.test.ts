@@ -1,0 +1,190 @@
+import { describe, expect, test } from "bun:test";
+import { compilePlan } from "../../src/plan/compile.ts";
+import type { PlanContext } from "../../src/plan/context.ts";
+import { compileExecPlan } from "../../src/plan/exec.ts";
+import { CloneMode } from "../../src/plan/ops.ts";
+import { defaultSpec } from "../../src/spec/default-spec.ts";
+import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWUTS } from "../../src/spec/namespaces.ts";
+import type { Spec } from "../../src/spec/types.ts";
+
+const host = { root: true, isDirectory: (p: string) => !p.endsWith(".conf"), exists: (p: string) => p !== "/missing" };
+
+function ctx(over: Partial<PlanContext> = {}): PlanContext {
+  return {
+    id: "c1",
+    mode: "run",
+    bundle: "/b",
+    stateDir: "/run/husk/c1",
+    noPivot: false,
+    noNewKeyring: false,
+    preserveFds: 0,
+    cgroupMount: { kind: "v1", hierarchies: [{ name: "memory", hostPath: "/sys/fs/cgroup/memory/husk/c1", data: "memory", fstype: "cgroup" }] },
+    host,
+    ...over,
+  };
+}
+
+function spec(edit?: (s: Spec) => void): Spec {
+  const s = defaultSpec({ args: ["/bin/true"] });
+  if (s.process) s.process.terminal = false;
+  edit?.(s);
+  return s;
+}
+
+const ops = (s: Spec, c = ctx()) => compilePlan(s, c).steps.map((st) => st.op.op);
+
+describe("compilePlan", () => {
+  test("the default spec compiles to the expected op sequence", () => {
+    expect(compilePlan(spec(), ctx()).steps.map((st) => `${st.op.op}: ${st.what}${st.origin ? ` (${st.origin})` : ""}`)).toMatchSnapshot();
+  });
+
+  test("clone carries the new namespaces; cgroup and time are unshared separately", () => {
+    const s = spec((x) => {
+      x.linux = { ...x.linux, namespaces: [{ type: "pid" }, { type: "network" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "cgroup" }, { type: "time" }] };
+    });
+    const plan = compilePlan(s, ctx()).steps;
+    const clone = plan.find((st) => st.op.op === "clone");
+    expect(clone?.op).toEqual({ op: "clone", flags: CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS, mode: CloneMode.Wait });
+    const cloneAt = plan.indexOf(clone as never);
+    const timeAt = plan.findIndex((st) => st.op.op === "unshare" && st.what === "create time namespace");
+    const cgroupAt = plan.findIndex((st) => st.op.op === "unshare" && st.what === "create cgroup namespace");
+    const waitAt = plan.findIndex((st) => st.op.op === "waitContinue");
+    expect(timeAt).toBeLessThan(cloneAt);
+    expect(cgroupAt).toBeGreaterThan(waitAt);
+  });
+
+  test("joined namespaces come first, user before the others and mount last", () => {
+    const s = spec((x) => {
+      x.linux = {
+        ...x.linux,
+        namespaces: [
+          { type: "mount", path: "/proc/9/ns/mnt" },
+          { type: "network", path: "/run/netns/a" },
+          { type: "user", path: "/proc/9/ns/user" },
+          { type: "pid" },
+        ],
+      };
+    });
+    const joins = compilePlan(s, ctx()).steps.filter((st) => st.op.op === "setns").map((st) => (st.op as { path: string }).path);
+    expect(joins).toEqual(["/proc/9/ns/user", "/run/netns/a", "/proc/9/ns/mnt"]);
+  });
+
+  test("create mode detaches, opens the state dir before the root switch and waits for start before exec", () => {
+    const list = ops(spec(), ctx({ mode: "create" }));
+    expect(list.indexOf("openStateDir")).toBeLessThan(list.indexOf("pivotRoot"));
+    expect(list.at(-2)).toBe("waitStart");
+    expect(list.at(-1)).toBe("exec");
+    const clone = compilePlan(spec(), ctx({ mode: "create" })).steps.find((st) => st.op.op === "clone");
+    expect((clone?.op as { mode: number }).mode).toBe(CloneMode.Detach);
+  });
+
+  test("--no-pivot switches with chrootMove", () => {
+    const list = ops(spec(), ctx({ noPivot: true }));
+    expect(list).toContain("chrootMove");
+    expect(list).not.toContain("pivotRoot");
+  });
+
+  test("a read-only bind mount is a bind followed by a remount", () => {
+    const s = spec((x) => {
+      x.mounts = [{ destination: "/data", type: "bind", source: "/srv/data", options: ["rbind", "ro", "nosuid"] }];
+    });
+    const mounts = compilePlan(s, ctx()).steps.filter((st) => st.origin === "mounts[0]").map((st) => st.op);
+    expect(mounts).toEqual([
+      { op: "mkdirAll", path: "/data", mode: 0o755 },
+      { op: "mount", source: "/srv/data", sourceWhere: 0, target: "/data", targetWhere: 1, fstype: "", flags: 4096 | 16384, data: "" },
+      { op: "mount", source: "", sourceWhere: 0, target: "/data", targetWhere: 1, fstype: "", flags: 4096 | 32 | 1 | 2, data: "" },
+    ]);
+  });
+
+  test("a file bind mount gets a file as its mount point", () => {
+    const s = spec((x) => {
+      x.mounts = [{ destination: "/etc/resolv.conf", type: "bind", source: "/etc/resolv.conf", options: ["bind"] }];
+    });
+    expect(compilePlan(s, ctx()).steps.find((st) => st.origin === "mounts[0]")?.op.op).toBe("mkfile");
+  });
+
+  test("a missing bind source is an error naming the mount", () => {
+    const s = spec((x) => {
+      x.mounts = [{ destination: "/x", type: "bind", source: "/missing", options: ["bind"] }];
+    });
+    expect(() => compilePlan(s, ctx())).toThrow('bind mount source "/missing" (mounts[0].source): no such file or directory (ENOENT)');
+  });
+
+  test("a user namespace binds device nodes instead of mknod and maps root", () => {
+    const s = spec((x) => {
+      x.linux = {
+        ...x.linux,
+        namespaces: [{ type: "user" }, { type: "mount" }, { type: "pid" }],
+        uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+        gidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+      };
+    });
+    const compiled = compilePlan(s, ctx());
+    const list = compiled.steps.map((st) => st.op.op);
+    expect(list).not.toContain("mknod");
+    expect(compiled.steps.find((st) => st.what === 'bind mount device "/dev/null"')).toBeDefined();
+    expect(compiled.uidMappings).toEqual([{ containerID: 0, hostID: 100000, size: 65536 }]);
+    expect(compiled.denySetgroups).toBe(false);
+    expect(list.indexOf("setresuid")).toBeGreaterThan(list.indexOf("waitContinue"));
+    const clone = compiled.steps.find((st) => st.op.op === "clone")?.op as { flags: number };
+    expect(clone.flags & CLONE_NEWUSER).toBe(CLONE_NEWUSER);
+  });
+
+  test("ambient capabilities are raised only when permitted and inheritable", () => {
+    const withInheritable = spec((x) => {
+      if (x.process?.capabilities) x.process.capabilities.inheritable = ["CAP_KILL"];
+    });
+    const amb = compilePlan(withInheritable, ctx()).steps.find((st) => st.op.op === "capAmbient");
+    expect(amb?.op).toEqual({ op: "capAmbient", raise: 1n << 5n });
+    expect(ops(spec())).not.toContain("capAmbient");
+  });
+
+  test("rlimits: infinity becomes -1 and the step names its origin", () => {
+    const s = spec((x) => {
+      if (x.process) x.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 2 ** 64 - 1 }];
+    });
+    const step = compilePlan(s, ctx()).steps.find((st) => st.op.op === "setrlimit");
+    expect(step?.origin).toBe("process.rlimits[0]");
+    expect(step?.op).toEqual({ op: "setrlimit", resource: 7, soft: 1024, hard: -1 });
+  });
+
+  test("create hooks add a second sync point before the root switch", () => {
+    const s = spec((x) => {
+      x.hooks = { createRuntime: [{ path: "/bin/true" }] };
+    });
+    const compiled = compilePlan(s, ctx());
+    const list = compiled.steps.map((st) => st.op.op);
+    expect(compiled.hooksStep).toBeGreaterThan(0);
+    expect(list[compiled.hooksStep]).toBe("waitContinue");
+    expect(compiled.hooksStep).toBeLessThan(list.indexOf("pivotRoot"));
+    expect(compilePlan(spec(), ctx()).hooksStep).toBe(-1);
+  });
+
+  test("a terminal without a console socket is refused", () => {
+    const s = spec((x) => {
+      if (x.process) x.process.terminal = true;
+    });
+    expect(() => compilePlan(s, ctx())).toThrow("a terminal needs --console-socket");
+  });
+
+  test("sysctls are written under /proc/sys after the root switch", () => {
+    const s = spec((x) => {
+      x.linux = { ...x.linux, sysctl: { "net.ipv4.ip_forward": "1" } };
+    });
+    const list = compilePlan(s, ctx()).steps;
+    const at = list.findIndex((st) => st.op.op === "writeFile" && (st.op as { path: string }).path === "/proc/sys/net/ipv4/ip_forward");
+    expect(at).toBeGreaterThan(list.findIndex((st) => st.op.op === "pivotRoot"));
+  });
+});
+
+describe("compileExecPlan", () => {
+  test("joins the container's namespaces through the init's /proc entries, user first, mount last", () => {
+    const s = spec((x) => {
+      x.linux = { ...x.linux, namespaces: [{ type: "mount" }, { type: "pid" }, { type: "user" }, { type: "network" }] };
+    });
+    const steps = compileExecPlan(s, s.process as NonNullable<Spec["process"]>, { initPid: 42, detach: false, preserveFds: 0, host });
+    const joins = steps.filter((st) => st.op.op === "setns").map((st) => (st.op as { path: string }).path);
+    expect(joins).toEqual(["/proc/42/ns/user", "/proc/42/ns/net", "/proc/42/ns/pid", "/proc/42/ns/mnt"]);
+    expect(steps.at(-1)?.op.op).toBe("exec");
+  });
+});
