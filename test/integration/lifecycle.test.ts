@@ -1,0 +1,220 @@
+/**
+ * The runc-compatible lifecycle as clients drive it: create → state → start → exec/ps/pause/
+ * resume/update/events → kill → delete, plus console sockets, hooks order, and a create that
+ * fails halfway leaving nothing behind.
+ */
+import { afterEach, expect, test } from "bun:test";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createContainer, nextId } from "../fixtures/container.ts";
+import { describeAsRoot, HUSK, husk, TEST_ROOT } from "../fixtures/husk.ts";
+import { makeBundle, type TestBundle } from "../fixtures/rootfs.ts";
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+function bundle(args: string[], edit?: Parameters<typeof makeBundle>[1]): TestBundle {
+  const b = makeBundle(args, edit);
+  cleanups.push(() => b.remove());
+  return b;
+}
+
+async function created(args: string[], edit?: Parameters<typeof makeBundle>[1]) {
+  const b = bundle(args, edit);
+  const id = nextId();
+  cleanups.push(async () => {
+    await husk(["delete", "--force", id]);
+  });
+  const c = await createContainer(b.dir, id);
+  return { id, bundle: b, ...c };
+}
+
+const status = async (id: string) => (JSON.parse((await husk(["state", id])).stdout) as { status: string }).status;
+
+function cgroupDirs(id: string): string[] {
+  return readdirSync("/sys/fs/cgroup")
+    .map((h) => join("/sys/fs/cgroup", h, "husk", id))
+    .filter((d) => existsSync(d));
+}
+
+describeAsRoot("lifecycle", () => {
+  test("create, state, start, kill, delete", async () => {
+    const pidFile = join(mkdtempSync(join(tmpdir(), "husk-pid-")), "pid");
+    cleanups.push(() => rmSync(join(pidFile, ".."), { recursive: true, force: true }));
+    const b = bundle(["sleep", "60"]);
+    const id = nextId();
+    cleanups.push(async () => {
+      await husk(["delete", "--force", id]);
+    });
+    // The container keeps create's stdio, so create runs with none to wait on.
+    const create = Bun.spawn([HUSK, "--root", TEST_ROOT, "create", "--bundle", b.dir, "--pid-file", pidFile, id], { stdio: ["ignore", "ignore", "ignore"] });
+    expect(await create.exited).toBe(0);
+    const state = JSON.parse((await husk(["state", id])).stdout);
+    expect(state).toMatchObject({ id, status: "created", bundle: b.dir, rootfs: join(b.dir, "rootfs"), owner: "" });
+    expect(Number(readFileSync(pidFile, "utf8"))).toBe(state.pid);
+    expect(cgroupDirs(id).length).toBeGreaterThan(0);
+    expect((await husk(["start", id])).code).toBe(0);
+    expect(await status(id)).toBe("running");
+    const again = await husk(["start", id]);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain("cannot start an already running container");
+    const busy = await husk(["delete", id]);
+    expect(busy.code).not.toBe(0);
+    expect(busy.stderr).toContain(`cannot delete container ${id} that is not stopped: running`);
+    expect((await husk(["kill", id, "9"])).code).toBe(0);
+    for (let i = 0; i < 100 && (await status(id)) !== "stopped"; i++) await Bun.sleep(20);
+    expect(await status(id)).toBe("stopped");
+    expect((await husk(["kill", id])).stderr).toContain("container not running");
+    expect((await husk(["delete", id])).code).toBe(0);
+    expect(existsSync(join(TEST_ROOT, id))).toBe(false);
+    expect(cgroupDirs(id)).toEqual([]);
+    expect((await husk(["state", id])).stderr).toContain("container does not exist");
+  });
+
+  test("list shows containers in table, json and quiet form", async () => {
+    const c = await created(["sleep", "60"]);
+    const json = JSON.parse((await husk(["list", "--format", "json"])).stdout) as { id: string; status: string; pid: number }[];
+    expect(json.find((s) => s.id === c.id)).toMatchObject({ status: "created", pid: c.pid });
+    expect((await husk(["list", "-q"])).stdout.split("\n")).toContain(c.id);
+    expect((await husk(["list"])).stdout).toMatch(/^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER/);
+  });
+
+  test("exec joins the container and passes the exit status through; ps lists both", async () => {
+    const c = await created(["sleep", "60"]);
+    await husk(["start", c.id]);
+    const r = await husk(["exec", c.id, "sh", "-c", "echo $$; hostname; exit 7"]);
+    expect(r.code).toBe(7);
+    expect(r.stdout).toBe("2\nrunc\n");
+    const d = await husk(["exec", "--detach", c.id, "sh", "-c", "exec sleep 30 >/dev/null 2>&1"]);
+    expect(d.code).toBe(0);
+    const pids = JSON.parse((await husk(["ps", "--format", "json", c.id])).stdout) as number[];
+    expect(pids).toContain(c.pid);
+    expect(pids.length).toBe(2);
+    const env = await husk(["exec", "-e", "FOO=bar", "--cwd", "/tmp", "-u", "65534:65534", c.id, "sh", "-c", "echo $FOO $(pwd) $(id -u):$(id -g)"]);
+    expect(env.stdout).toBe("bar /tmp 65534:65534\n");
+  });
+
+  test("kill --all signals every process of the container", async () => {
+    const c = await created(["sleep", "60"]);
+    await husk(["start", c.id]);
+    await husk(["exec", "--detach", c.id, "sh", "-c", "exec sleep 60 >/dev/null 2>&1"]);
+    expect((await husk(["kill", "--all", c.id, "KILL"])).code).toBe(0);
+    for (let i = 0; i < 100 && (await status(c.id)) !== "stopped"; i++) await Bun.sleep(20);
+    expect(await status(c.id)).toBe("stopped");
+  });
+
+  test("pause and resume freeze the container", async () => {
+    const c = await created(["sleep", "60"]);
+    await husk(["start", c.id]);
+    expect((await husk(["pause", c.id])).code).toBe(0);
+    expect(await status(c.id)).toBe("paused");
+    expect(readFileSync(`/proc/${c.pid}/status`, "utf8")).toMatch(/State:\s+[DS]/);
+    expect((await husk(["exec", c.id, "true"])).stderr).toContain("cannot exec in a paused container");
+    expect((await husk(["resume", c.id])).code).toBe(0);
+    expect(await status(c.id)).toBe("running");
+    expect((await husk(["resume", c.id])).stderr).toContain("container not paused");
+  });
+
+  test("update changes limits and events --stats reports them", async () => {
+    const c = await created(["sleep", "60"]);
+    await husk(["start", c.id]);
+    expect((await husk(["update", "--memory", "64m", "--pids-limit", "42", c.id])).code).toBe(0);
+    expect(readFileSync(`/sys/fs/cgroup/pids/husk/${c.id}/pids.max`, "utf8").trim()).toBe("42");
+    expect(readFileSync(`/sys/fs/cgroup/memory/husk/${c.id}/memory.limit_in_bytes`, "utf8").trim()).toBe(String(64 * 1024 * 1024));
+    const ev = JSON.parse((await husk(["events", "--stats", c.id])).stdout);
+    expect(ev.type).toBe("stats");
+    expect(ev.id).toBe(c.id);
+    expect(ev.data.pids.current).toBe(1);
+    expect(ev.data.pids.limit).toBe(42);
+    expect(ev.data.memory.usage.limit).toBe(64 * 1024 * 1024);
+    const viaFile = await husk(["update", "-r", "-", c.id], { stdin: JSON.stringify({ pids: { limit: 17 } }) });
+    expect(viaFile.code).toBe(0);
+    expect(readFileSync(`/sys/fs/cgroup/pids/husk/${c.id}/pids.max`, "utf8").trim()).toBe("17");
+  });
+
+  test("hooks run in order with the state on stdin", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "husk-hooks-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const log = join(dir, "log");
+    const script = join(dir, "hook.sh");
+    writeFileSync(script, `#!/bin/sh\nread -r state\necho "$1 $state" >> ${log}\n`, { mode: 0o755 });
+    const kinds = ["prestart", "createRuntime", "createContainer", "poststart", "poststop"] as const;
+    const b = bundle(["true"], (s) => {
+      s.hooks = Object.fromEntries(kinds.map((k) => [k, [{ path: script, args: ["hook.sh", k] }]]));
+    });
+    const id = nextId();
+    cleanups.push(async () => {
+      await husk(["delete", "--force", id]);
+    });
+    expect((await husk(["run", "--bundle", b.dir, id])).code).toBe(0);
+    const lines = readFileSync(log, "utf8").trim().split("\n");
+    expect(lines.map((l) => l.split(" ")[0])).toEqual([...kinds]);
+    expect(JSON.parse(lines[0]?.slice(lines[0].indexOf(" ") + 1) ?? "")).toMatchObject({ id, status: "creating", bundle: b.dir });
+  });
+
+  test("a failing createRuntime hook fails create and leaves nothing behind", async () => {
+    const b = bundle(["true"], (s) => {
+      s.hooks = { createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", "echo nope >&2; exit 3"] }] };
+    });
+    const id = nextId();
+    cleanups.push(async () => {
+      await husk(["delete", "--force", id]);
+    });
+    const before = readFileSync("/proc/self/mountinfo", "utf8");
+    const r = await husk(["create", "--bundle", b.dir, id]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('run createRuntime hook "/bin/sh" (hooks.createRuntime[0]): exit status 3: nope');
+    expect(existsSync(join(TEST_ROOT, id))).toBe(false);
+    expect(cgroupDirs(id)).toEqual([]);
+    expect(readFileSync("/proc/self/mountinfo", "utf8")).toBe(before);
+  });
+
+  test("a terminal goes over the console socket", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "husk-console-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const sock = join(dir, "console.sock");
+    const receiver = spawn("python3", [join(import.meta.dir, "../fixtures/console-receiver.py"), sock], { stdio: ["ignore", "pipe", "pipe"] });
+    cleanups.push(() => {
+      receiver.kill("SIGKILL");
+    });
+    let out = "";
+    receiver.stdout.on("data", (d) => {
+      out += d;
+    });
+    while (!out.includes("listening")) await Bun.sleep(10);
+    const b = bundle(["sh", "-c", "tty; stty size"], (s) => {
+      if (s.process) {
+        s.process.terminal = true;
+        s.process.consoleSize = { height: 33, width: 120 };
+      }
+    });
+    const id = nextId();
+    cleanups.push(async () => {
+      await husk(["delete", "--force", id]);
+    });
+    const r = await husk(["run", "--console-socket", sock, "--bundle", b.dir, id]);
+    expect(r.code).toBe(0);
+    await new Promise((resolve) => receiver.on("exit", resolve));
+    expect(out).toContain("/dev/pts/0");
+    expect(out).toContain("33 120");
+  });
+
+  test("Go-style global flags and JSON error logs", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "husk-log-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const log = join(dir, "log.json");
+    const r = await husk(["-log", log, "--log-format=json", "--debug=false", "state", "no-such-container"]);
+    expect(r.code).not.toBe(0);
+    const entry = JSON.parse(readFileSync(log, "utf8").trim());
+    expect(entry).toMatchObject({ level: "error", msg: "container does not exist" });
+    expect(typeof entry.time).toBe("string");
+  });
+
+  test("delete --force of a missing container succeeds", async () => {
+    expect((await husk(["delete", "--force", "never-existed"])).code).toBe(0);
+  });
+});
