@@ -43,6 +43,10 @@ function mapsRoot(maps: LinuxIDMapping[]): boolean {
 
 export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   if (!spec.process) throw new HuskError("the container has no process to run", { origin: "process" });
+  if (spec.hooks?.startContainer?.length) {
+    // They run inside the container just before exec; the helper has no way to run them yet.
+    throw new HuskError("startContainer hooks are not supported yet", { origin: "hooks.startContainer" });
+  }
   const ns = planNamespaces(spec);
   const userNs = ns.created.has("user");
   const uidMappings = userNs ? (spec.linux?.uidMappings ?? []) : [];

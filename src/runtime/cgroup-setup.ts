@@ -7,6 +7,7 @@ import { basename, dirname } from "node:path";
 import { Cgroup, defaultDeviceRules, detectCgroupLayout, openCgroup, resolveCgroupPath } from "../cgroups/index.ts";
 import type { CgroupLayout } from "../cgroups/layout.ts";
 import type { LinuxResources } from "../cgroups/resources.ts";
+import { HuskError } from "../errors.ts";
 import type { CgroupMountSource } from "../plan/context.ts";
 import type { Spec } from "../spec/types.ts";
 import { stderr } from "../sys/stdio.ts";
@@ -55,11 +56,22 @@ function mountSource(layout: CgroupLayout, cg: Cgroup, cgroupNs: boolean): Cgrou
   return { kind: "v1", hierarchies };
 }
 
+function isPermissionError(err: unknown): boolean {
+  const errno = err instanceof HuskError ? err.errno : (err as NodeJS.ErrnoException)?.code;
+  return errno === "EACCES" || errno === "EPERM" || errno === "EROFS";
+}
+
 /** Create the container's cgroup and write its resources; undone if the resources are refused. */
 export function setUpCgroup(spec: Spec, id: string): ContainerCgroup {
   const layout = cgroupLayout();
   const cgroup = openCgroup(layout, resolveCgroupPath(spec.linux?.cgroupsPath, id));
-  cgroup.create();
+  try {
+    cgroup.create();
+  } catch (err) {
+    // Rootless, like runc: a caller who may not make cgroups runs the container without one.
+    if (process.geteuid?.() === 0 || !isPermissionError(err)) throw err;
+    return { cgroup: Cgroup.fromPaths(layout, {}), paths: {}, mountSource: { kind: "v1", hierarchies: [] } };
+  }
   try {
     for (const warning of cgroup.set(effectiveResources(spec))) stderr(`husk: warning: ${warning}\n`);
   } catch (err) {
