@@ -96,6 +96,15 @@ export function removeDefaultParent(paths: Record<string, string>): void {
   }
 }
 
+/** The cgroup a container gets without a cgroupsPath, if the layout allows one. */
+export function defaultCgroup(id: string): Cgroup | undefined {
+  try {
+    return openCgroup(cgroupLayout(), resolveCgroupPath(undefined, id));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Reopen a container's cgroup from the paths in its state file. */
 export function reopenCgroup(paths: Record<string, string>): Cgroup {
   return Cgroup.fromPaths(cgroupLayout(), paths);

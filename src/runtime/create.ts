@@ -65,6 +65,21 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       chmodSync(join(dir, EXEC_FIFO), 0o622);
     }
     cgroup = setUpCgroup(bundle.spec, opts.id);
+    const state: SavedState = {
+      ociVersion: bundle.spec.ociVersion,
+      id: opts.id,
+      pid: 0,
+      pidStartTime: "",
+      bundle: bundle.dir,
+      rootfs: bundle.rootfs,
+      created: new Date().toISOString(),
+      owner: "",
+      annotations: bundle.spec.annotations,
+      cgroupPaths: cgroup.paths,
+      spec: bundle.spec,
+    };
+    // Recorded before anything runs: if husk dies from here on, `delete --force` finds the cgroup.
+    writeState(dir, state);
     const compiled = compilePlan(bundle.spec, {
       id: opts.id,
       mode: opts.mode,
@@ -89,19 +104,8 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
         cg.cgroup.apply(pid);
       },
     });
-    const state: SavedState = {
-      ociVersion: bundle.spec.ociVersion,
-      id: opts.id,
-      pid: launched.pid,
-      pidStartTime: procStat(launched.pid)?.startTime ?? "",
-      bundle: bundle.dir,
-      rootfs: bundle.rootfs,
-      created: new Date().toISOString(),
-      owner: "",
-      annotations: bundle.spec.annotations,
-      cgroupPaths: cgroup.paths,
-      spec: bundle.spec,
-    };
+    state.pid = launched.pid;
+    state.pidStartTime = procStat(launched.pid)?.startTime ?? "";
     writeState(dir, state);
     if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
     return { state, stateDir: dir, launched, cgroup };

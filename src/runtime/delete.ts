@@ -4,11 +4,11 @@
  * whatever state dir and cgroup exist are removed.
  */
 import { HuskError } from "../errors.ts";
-import { reopenCgroup } from "./cgroup-setup.ts";
+import { defaultCgroup, reopenCgroup } from "./cgroup-setup.ts";
 import { cleanUp } from "./create.ts";
 import { runHooks } from "./hooks.ts";
 import { waitGone } from "./proc.ts";
-import { readState, removeStateDir, stateDir } from "./state.ts";
+import { readState, stateDir } from "./state.ts";
 import { containerStatus, ociState } from "./status.ts";
 
 export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
@@ -18,8 +18,10 @@ export async function deleteContainer(root: string, id: string, force: boolean):
     st = readState(root, id);
   } catch (err) {
     if (!force) throw err;
-    // A create killed before it wrote state.json leaves at most the directory behind.
-    removeStateDir(dir);
+    // A create killed before it wrote state.json leaves at most the directory and, without a
+    // cgroupsPath, the default cgroup behind.
+    const orphan = defaultCgroup(id);
+    await cleanUp(dir, orphan?.exists() ? orphan : undefined);
     return;
   }
   const status = containerStatus(root, st);

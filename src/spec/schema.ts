@@ -112,4 +112,437 @@ export const SECCOMP_ARCHES: readonly SeccompArch[] = [
 /** Only these clocks can be offset in a time namespace (/proc/<pid>/timens_offsets). */
 export const TIME_CLOCKS: readonly TimeOffsetClock[] = ["monotonic", "boottime"];
 
-@@REST@@
+const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+
+const U32_MAX = 2 ** 32 - 1;
+/** JSON.parse rounds 2^64-1 up to 2^64, so 2^64 is the largest uint64 we can be given. */
+const U64_MAX = 2 ** 64;
+const I64_MAX = 2 ** 63;
+
+// ---- checks -------------------------------------------------------------------------------
+
+type Key = string | number;
+
+/** Returns the value (objects and arrays copied) or throws a Problem; `path` leads to the value. */
+type Check<T> = (value: unknown, path: Key[]) => T;
+
+/** An object member that may be absent. */
+interface Optional<T> {
+  readonly optional: Check<T>;
+}
+
+/** What a check throws; only checkShape catches it. */
+interface Problem {
+  readonly shapeProblem: string;
+}
+
+function fail(message: string): never {
+  throw { shapeProblem: message } satisfies Problem;
+}
+
+function isProblem(e: unknown): e is Problem {
+  return typeof e === "object" && e !== null && "shapeProblem" in e;
+}
+
+function str(x: unknown): string {
+  return typeof x === "string" ? x : fail("must be a string");
+}
+
+function bool(x: unknown): boolean {
+  return typeof x === "boolean" ? x : fail("must be a boolean");
+}
+
+function withoutNul(s: string): string {
+  return s.includes("\0") ? fail("must not contain a NUL byte") : s;
+}
+
+function int(min: number, max: number, maxText = String(max)): Check<number> {
+  const low =
+    min === 0
+      ? "must be a non-negative integer"
+      : min === 1
+        ? "must be a positive integer"
+        : min < Number.MIN_SAFE_INTEGER
+          ? "must be an integer"
+          : `must be an integer between ${min} and ${maxText}`;
+  return (x) => {
+    if (typeof x === "number" && Number.isInteger(x) && x >= min && x <= max) return x;
+    return fail(typeof x === "number" && x > max ? `must be at most ${maxText}` : low);
+  };
+}
+
+/** A string from a closed set; `what` names the set in the message: unknown namespace type "foo". */
+function oneOf<const T extends string>(values: readonly T[], what: string, hint = ""): Check<T> {
+  const known = new Set<string>(values);
+  return (x) => {
+    const s = str(x);
+    return known.has(s) ? (s as T) : fail(`unknown ${what} "${s}"${hint}`);
+  };
+}
+
+function opt<T>(check: Check<T>): Optional<T> {
+  return { optional: check };
+}
+
+function arr<T>(item: Check<T>): Check<T[]> {
+  return (x, path) => {
+    if (!Array.isArray(x)) return fail("must be an array");
+    const out: T[] = [];
+    for (let i = 0; i < x.length; i++) {
+      path.push(i);
+      out.push(item(x[i], path));
+      path.pop();
+    }
+    return out;
+  };
+}
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+/**
+ * Keys dropped from objects and maps rather than copied: the names prototype-pollution gadgets
+ * use ("__proto__" would even give the copy a prototype). valibot dropped the same three, and no
+ * config.json field is named so.
+ */
+function isCopied(key: string): boolean {
+  return key !== "__proto__" && key !== "prototype" && key !== "constructor";
+}
+
+type Members = Record<string, Check<unknown> | Optional<unknown>>;
+
+/** What obj(members) returns. */
+type Shape<M extends Members> = {
+  [K in keyof M as M[K] extends Optional<unknown> ? never : K]: M[K] extends Check<infer T> ? T : never;
+} & {
+  [K in keyof M as M[K] extends Optional<unknown> ? K : never]?: M[K] extends Optional<infer T> ? T : never;
+};
+
+/** A JSON object with these members, in this order, followed by any extension members. */
+function obj<const M extends Members>(members: M): Check<Shape<M>> {
+  const keys = Object.keys(members);
+  return (x, path) => {
+    if (!isPlainObject(x)) return fail("must be an object");
+    const out: Record<string, unknown> = {};
+    for (const key of keys) {
+      const member = members[key]!;
+      const value = x[key];
+      path.push(key);
+      if (typeof member === "function") out[key] = key in x ? member(value, path) : fail("is required");
+      else if (key in x) out[key] = value === undefined ? undefined : member.optional(value, path);
+      path.pop();
+    }
+    for (const key of Object.keys(x)) if (isCopied(key) && !Object.hasOwn(members, key)) out[key] = x[key];
+    return out as Shape<M>;
+  };
+}
+
+/** Any string keys, or some of a closed set. */
+type KeyedBy<K extends string, T> = string extends K ? Record<string, T> : { [P in K]?: T };
+
+/** A JSON object used as a map (sysctl, annotations). */
+function rec<K extends string, T>(key: Check<K>, value: Check<T>): Check<KeyedBy<K, T>> {
+  return (x, path) => {
+    if (!isPlainObject(x)) return fail("must be an object");
+    const out: Record<string, T> = {};
+    for (const name of Object.keys(x)) {
+      if (!isCopied(name)) continue;
+      path.push(name);
+      const k = key(name, path);
+      out[k] = value(x[name], path);
+      path.pop();
+    }
+    return out as KeyedBy<K, T>;
+  };
+}
+
+// ---- leaves with their own messages
+
+function nonEmpty(x: unknown): string {
+  const s = str(x);
+  return s === "" ? fail("must not be empty") : withoutNul(s);
+}
+
+function absPath(x: unknown): string {
+  const s = withoutNul(str(x));
+  return s.startsWith("/") ? s : fail(`must be an absolute path, not "${s}"`);
+}
+
+function nonEmptyStrings(x: unknown): string[] {
+  const message = "must be a non-empty array of strings";
+  if (!Array.isArray(x) || x.length === 0) return fail(message);
+  for (const s of x) if (typeof s !== "string") fail(message);
+  return x;
+}
+
+const u16 = int(0, 65535);
+const u32 = int(0, U32_MAX);
+const u64 = int(0, U64_MAX, "18446744073709551615");
+const i64 = int(-I64_MAX, I64_MAX, "9223372036854775807");
+const strings = arr(str);
+const stringMap = rec(str, str);
+
+// ---- process
+
+// runc refuses env entries it cannot hand to execve as NAME=value.
+function envEntry(x: unknown): string {
+  const s = withoutNul(str(x));
+  return s.indexOf("=") > 0 ? s : fail(`must be NAME=value, not "${s}"`);
+}
+
+const argStrings = arr((x) => withoutNul(x as string));
+const args: Check<string[]> = (x, path) => argStrings(nonEmptyStrings(x), path);
+
+const capabilityList = opt(strings);
+
+const processShape = obj({
+  terminal: opt(bool),
+  // struct winsize holds unsigned shorts.
+  consoleSize: opt(obj({ height: u16, width: u16 })),
+  user: obj({ uid: u32, gid: u32, umask: opt(u32), additionalGids: opt(arr(u32)) }),
+  args,
+  env: opt(arr(envEntry)),
+  cwd: absPath,
+  capabilities: opt(
+    obj({
+      bounding: capabilityList,
+      effective: capabilityList,
+      inheritable: capabilityList,
+      permitted: capabilityList,
+      ambient: capabilityList,
+    }),
+  ),
+  rlimits: opt(arr(obj({ type: oneOf(RLIMIT_NAMES, "rlimit type"), hard: u64, soft: u64 }))),
+  noNewPrivileges: opt(bool),
+  apparmorProfile: opt(str),
+  // The kernel refuses anything outside [-1000, 1000] with EINVAL.
+  oomScoreAdj: opt(int(-1000, 1000)),
+  scheduler: opt(
+    obj({
+      policy: oneOf(SCHEDULER_POLICIES, "scheduler policy"),
+      nice: opt(int(-20, 19)),
+      priority: opt(int(0, 99)),
+      flags: opt(arr(oneOf(SCHEDULER_FLAGS, "scheduler flag"))),
+      runtime: opt(u64),
+      deadline: opt(u64),
+      period: opt(u64),
+    }),
+  ),
+  selinuxLabel: opt(str),
+  ioPriority: opt(obj({ class: oneOf(IOPRIO_CLASSES, "I/O priority class"), priority: int(0, 7) })),
+});
+
+// ---- root, mounts, hooks
+
+const idMappings = opt(arr(obj({ containerID: u32, hostID: u32, size: int(1, U32_MAX) })));
+
+const mount = obj({
+  // Relative destinations are accepted (with a warning) and made absolute by the rules, as runc does.
+  destination: nonEmpty,
+  type: opt(str),
+  source: opt(str),
+  options: opt(strings),
+  uidMappings: idMappings,
+  gidMappings: idMappings,
+});
+
+const hookList = opt(arr(obj({ path: absPath, args: opt(strings), env: opt(strings), timeout: opt(int(1, 2 ** 31 - 1)) })));
+
+const hooks = obj({
+  prestart: hookList,
+  createRuntime: hookList,
+  createContainer: hookList,
+  startContainer: hookList,
+  poststart: hookList,
+  poststop: hookList,
+});
+
+// ---- linux.resources
+
+function deviceAccess(x: unknown): string {
+  const s = str(x);
+  return /^[rwm]*$/.test(s) ? s : fail(`must be made of "r", "w" and "m", not "${s}"`);
+}
+
+const deviceRule = obj({
+  allow: bool,
+  type: opt(oneOf(["a", "c", "b"], "device type")),
+  // -1 is how some tools spell the wildcard that an absent major/minor means.
+  major: opt(int(-1, I64_MAX)),
+  minor: opt(int(-1, I64_MAX)),
+  access: opt(deviceAccess),
+});
+
+const throttleDevices = opt(arr(obj({ major: i64, minor: i64, rate: u64 })));
+
+const resources = obj({
+  devices: opt(arr(deviceRule)),
+  memory: opt(
+    obj({
+      limit: opt(i64),
+      reservation: opt(i64),
+      swap: opt(i64),
+      kernel: opt(i64),
+      kernelTCP: opt(i64),
+      swappiness: opt(u64),
+      disableOOMKiller: opt(bool),
+      useHierarchy: opt(bool),
+      checkBeforeUpdate: opt(bool),
+    }),
+  ),
+  cpu: opt(
+    obj({
+      shares: opt(u64),
+      quota: opt(i64),
+      burst: opt(u64),
+      period: opt(u64),
+      realtimeRuntime: opt(i64),
+      realtimePeriod: opt(u64),
+      cpus: opt(str),
+      mems: opt(str),
+      idle: opt(i64),
+    }),
+  ),
+  pids: opt(obj({ limit: i64 })),
+  blockIO: opt(
+    obj({
+      weight: opt(u16),
+      leafWeight: opt(u16),
+      weightDevice: opt(arr(obj({ major: i64, minor: i64, weight: opt(u16), leafWeight: opt(u16) }))),
+      throttleReadBpsDevice: throttleDevices,
+      throttleWriteBpsDevice: throttleDevices,
+      throttleReadIOPSDevice: throttleDevices,
+      throttleWriteIOPSDevice: throttleDevices,
+    }),
+  ),
+  hugepageLimits: opt(arr(obj({ pageSize: str, limit: u64 }))),
+  network: opt(obj({ classID: opt(u32), priorities: opt(arr(obj({ name: str, priority: u32 }))) })),
+  rdma: opt(rec(str, obj({ hcaHandles: opt(u32), hcaObjects: opt(u32) }))),
+  unified: opt(stringMap),
+});
+
+// ---- linux
+
+const device = obj({
+  path: absPath,
+  type: oneOf(DEVICE_TYPES, "device type"),
+  major: opt(i64),
+  minor: opt(i64),
+  fileMode: opt(u32),
+  uid: opt(u32),
+  gid: opt(u32),
+});
+
+const seccompAction = oneOf(SECCOMP_ACTIONS, "seccomp action");
+const seccomp = obj({
+  defaultAction: opt(seccompAction),
+  defaultErrnoRet: opt(u32),
+  architectures: opt(arr(oneOf(SECCOMP_ARCHES, "seccomp architecture"))),
+  flags: opt(arr(oneOf(SECCOMP_FLAGS, "seccomp flag"))),
+  listenerPath: opt(str),
+  listenerMetadata: opt(str),
+  syscalls: opt(
+    arr(
+      obj({
+        names: nonEmptyStrings,
+        action: seccompAction,
+        errnoRet: opt(u32),
+        args: opt(
+          arr(
+            obj({
+              // Syscalls take at most six arguments.
+              index: int(0, 5),
+              value: u64,
+              valueTwo: opt(u64),
+              op: oneOf(SECCOMP_OPERATORS, "seccomp operator"),
+            }),
+          ),
+        ),
+      }),
+    ),
+  ),
+});
+
+const timeOffsets = rec(
+  oneOf(TIME_CLOCKS, "clock", " (only monotonic and boottime can be offset)"),
+  obj({ secs: opt(i64), nanosecs: opt(int(0, 999_999_999)) }),
+);
+
+// "" means unset, as in runc; it is dropped rather than refused (the member stays, undefined).
+const propagation = oneOf<"" | RootfsPropagation>(["", ...(PROPAGATION_NAMES as RootfsPropagation[])], "rootfs propagation");
+const rootfsPropagation: Check<RootfsPropagation | undefined> = (x, path) => propagation(x, path) || undefined;
+
+const linux = obj({
+  uidMappings: idMappings,
+  gidMappings: idMappings,
+  sysctl: opt(stringMap),
+  resources: opt(resources),
+  cgroupsPath: opt(str),
+  namespaces: opt(arr(obj({ type: oneOf(NAMESPACE_TYPES, "namespace type"), path: opt(absPath) }))),
+  devices: opt(arr(device)),
+  seccomp: opt(seccomp),
+  rootfsPropagation: opt(rootfsPropagation),
+  maskedPaths: opt(arr(absPath)),
+  readonlyPaths: opt(arr(absPath)),
+  mountLabel: opt(str),
+  intelRdt: opt(
+    obj({
+      closID: opt(str),
+      l3CacheSchema: opt(str),
+      memBwSchema: opt(str),
+      enableCMT: opt(bool),
+      enableMBM: opt(bool),
+    }),
+  ),
+  personality: opt(obj({ domain: oneOf(["LINUX", "LINUX32"], "personality domain"), flags: opt(strings) })),
+  timeOffsets: opt(timeOffsets),
+});
+
+// ---- the document
+
+function ociVersion(x: unknown): string {
+  const s = str(x);
+  const m = SEMVER.exec(s);
+  if (!m) fail(`"${s}" is not a semantic version`);
+  if (m[1] !== "1") fail(`unsupported major version ${m[1]} (husk implements runtime-spec 1.x)`);
+  return s;
+}
+
+const specShape = obj({
+  ociVersion,
+  // runc refuses a config without them ("root must be specified", "process property must not be empty").
+  root: obj({ path: nonEmpty, readonly: opt(bool) }),
+  process: processShape,
+  hostname: opt(str),
+  domainname: opt(str),
+  mounts: opt(arr(mount)),
+  hooks: opt(hooks),
+  annotations: opt(stringMap),
+  linux: opt(linux),
+});
+
+const SHAPES = { spec: specShape, process: processShape };
+
+type Output<K extends keyof typeof SHAPES> = ReturnType<(typeof SHAPES)[K]>;
+
+/** One step of a JSON path: an object member's name or an array index. */
+export interface PathItem {
+  key: string | number;
+}
+
+export type ShapeResult<T> = { ok: true; output: T } | { ok: false; path: PathItem[]; message: string };
+
+/**
+ * Check the shape of a config.json ("spec") or process.json ("process") and stop at the
+ * first problem, reporting the path to it and a message for people. The input is not changed.
+ */
+export function checkShape<K extends keyof typeof SHAPES>(kind: K, input: unknown): ShapeResult<Output<K>> {
+  const path: Key[] = [];
+  try {
+    return { ok: true, output: SHAPES[kind](input, path) as Output<K> };
+  } catch (e) {
+    if (!isProblem(e)) throw e;
+    return { ok: false, path: path.map((key) => ({ key })), message: e.shapeProblem };
+  }
+}

@@ -2,7 +2,7 @@
  * config.json → a checked Spec, or one error naming the JSON path of the first problem:
  *   linux.namespaces[2].type: unknown namespace type "foo"
  *
- * Two passes: the valibot schemas (schema.ts) check the shape field by field, then the rules
+ * Two passes: the shape checks (schema.ts) go field by field, then the rules
  * (rules.ts) check what relates fields. Warnings (what runc only logs) are returned, never
  * printed here.
  */
@@ -41,7 +41,7 @@ export interface ValidateResult {
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
-/** valibot issue path → `linux.namespaces[2].type`; odd keys (sysctl names) as ["net.ipv4.ip_forward"]. */
+/** Shape path → `linux.namespaces[2].type`; odd keys (sysctl names) as ["net.ipv4.ip_forward"]. */
 export function formatIssuePath(path: readonly { key: unknown }[] | undefined, base = ""): string {
   let out = base;
   for (const item of path ?? []) {

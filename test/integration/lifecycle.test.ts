@@ -51,7 +51,9 @@ describeAsRoot("lifecycle", () => {
       await husk(["delete", "--force", id]);
     });
     // The container keeps create's stdio, so create runs with none to wait on.
-    const create = Bun.spawn([HUSK, "--root", TEST_ROOT, "create", "--bundle", b.dir, "--pid-file", pidFile, id], { stdio: ["ignore", "ignore", "ignore"] });
+    const create = Bun.spawn([HUSK, "--root", TEST_ROOT, "create", "--bundle", b.dir, "--pid-file", pidFile, id], {
+      stdio: ["ignore", "ignore", "ignore"],
+    });
     expect(await create.exited).toBe(0);
     const state = JSON.parse((await husk(["state", id])).stdout);
     expect(state).toMatchObject({ id, status: "created", bundle: b.dir, rootfs: join(b.dir, "rootfs"), owner: "" });
@@ -94,7 +96,19 @@ describeAsRoot("lifecycle", () => {
     const pids = JSON.parse((await husk(["ps", "--format", "json", c.id])).stdout) as number[];
     expect(pids).toContain(c.pid);
     expect(pids.length).toBe(2);
-    const env = await husk(["exec", "-e", "FOO=bar", "--cwd", "/tmp", "-u", "65534:65534", c.id, "sh", "-c", "echo $FOO $(pwd) $(id -u):$(id -g)"]);
+    const env = await husk([
+      "exec",
+      "-e",
+      "FOO=bar",
+      "--cwd",
+      "/tmp",
+      "-u",
+      "65534:65534",
+      c.id,
+      "sh",
+      "-c",
+      "echo $FOO $(pwd) $(id -u):$(id -g)",
+    ]);
     expect(env.stdout).toBe("bar /tmp 65534:65534\n");
   });
 
@@ -124,7 +138,9 @@ describeAsRoot("lifecycle", () => {
     await husk(["start", c.id]);
     expect((await husk(["update", "--memory", "64m", "--pids-limit", "42", c.id])).code).toBe(0);
     expect(readFileSync(`/sys/fs/cgroup/pids/husk/${c.id}/pids.max`, "utf8").trim()).toBe("42");
-    expect(readFileSync(`/sys/fs/cgroup/memory/husk/${c.id}/memory.limit_in_bytes`, "utf8").trim()).toBe(String(64 * 1024 * 1024));
+    expect(readFileSync(`/sys/fs/cgroup/memory/husk/${c.id}/memory.limit_in_bytes`, "utf8").trim()).toBe(
+      String(64 * 1024 * 1024),
+    );
     const ev = JSON.parse((await husk(["events", "--stats", c.id])).stdout);
     expect(ev.type).toBe("stats");
     expect(ev.id).toBe(c.id);
@@ -173,11 +189,36 @@ describeAsRoot("lifecycle", () => {
     expect(readFileSync("/proc/self/mountinfo", "utf8")).toBe(before);
   });
 
+  test("a create killed halfway is cleaned up by delete --force", async () => {
+    const b = bundle(["true"], (s) => {
+      s.hooks = { createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", "echo at-hook >&2; exec sleep 2"] }] };
+    });
+    const id = nextId();
+    cleanups.push(async () => {
+      await husk(["delete", "--force", id]);
+    });
+    const create = Bun.spawn([HUSK, "--root", TEST_ROOT, "create", "--bundle", b.dir, id], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const reader = create.stderr.getReader();
+    let err = "";
+    while (!err.includes("at-hook")) err += new TextDecoder().decode((await reader.read()).value ?? new Uint8Array());
+    create.kill("SIGKILL");
+    await create.exited;
+    expect(existsSync(join(TEST_ROOT, id))).toBe(true);
+    expect(cgroupDirs(id).length).toBeGreaterThan(0);
+    expect((await husk(["delete", "--force", id])).code).toBe(0);
+    expect(existsSync(join(TEST_ROOT, id))).toBe(false);
+    expect(cgroupDirs(id)).toEqual([]);
+  });
+
   test("a terminal goes over the console socket", async () => {
     const dir = mkdtempSync(join(tmpdir(), "husk-console-"));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const sock = join(dir, "console.sock");
-    const receiver = spawn("python3", [join(import.meta.dir, "../fixtures/console-receiver.py"), sock], { stdio: ["ignore", "pipe", "pipe"] });
+    const receiver = spawn("python3", [join(import.meta.dir, "../fixtures/console-receiver.py"), sock], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     cleanups.push(() => {
       receiver.kill("SIGKILL");
     });

@@ -7,9 +7,9 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Spec } from "../../src/spec/types.ts";
+import type { RootfsPropagation, Spec } from "../../src/spec/types.ts";
 import { type MountInfo, parseMountinfo, runSh } from "../fixtures/container.ts";
-import { describeAsRoot, hostMounts } from "../fixtures/husk.ts";
+import { describeAsRoot, ourMounts } from "../fixtures/husk.ts";
 
 function mountAt(mounts: MountInfo[], target: string): MountInfo {
   const found = mounts.filter((m) => m.target === target);
@@ -27,22 +27,24 @@ describeAsRoot("mounts", () => {
   let before: string[];
 
   beforeAll(() => {
-    before = hostMounts();
+    before = ourMounts();
     hostDir = mkdtempSync(join(tmpdir(), "husk-mounts-"));
     writeFileSync(join(hostDir, "hello"), "from the host\n");
   });
 
   afterAll(() => {
     rmSync(hostDir, { recursive: true, force: true });
-    expect(hostMounts()).toEqual(before);
+    expect(ourMounts()).toEqual(before);
   });
 
-  test("a masked file reads empty", async () => {
+  test("masked files read empty", async () => {
+    // /proc/kcore only exists with CONFIG_PROC_KCORE (not on every test machine).
+    const files = ["/proc/timer_list", "/proc/keys", ...(existsSync("/proc/kcore") ? ["/proc/kcore"] : [])];
     expect(readFileSync("/proc/timer_list", "utf8").length).toBeGreaterThan(0);
-    const r = await runSh("wc -c < /proc/timer_list; wc -c < /proc/keys");
+    const r = await runSh(files.map((f) => `wc -c < ${f}`).join("; "));
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe("0\n0\n");
+    expect(r.stdout).toBe("0\n".repeat(files.length));
   });
 
   test("a masked directory lists empty, in /proc and in the rootfs", async () => {
@@ -88,9 +90,12 @@ describeAsRoot("mounts", () => {
   });
 
   test("a read-only bind mount of a host directory shows its content and refuses writes", async () => {
-    const r = await runSh("cat /data/hello; touch /data/new; echo rc=$?; grep ' /data ' /proc/self/mountinfo | cut -d' ' -f6", (s) => {
-      s.mounts!.push({ destination: "/data", type: "bind", source: hostDir, options: ["bind", "ro"] });
-    });
+    const r = await runSh(
+      "cat /data/hello; touch /data/new; echo rc=$?; grep ' /data ' /proc/self/mountinfo | cut -d' ' -f6",
+      (s) => {
+        s.mounts!.push({ destination: "/data", type: "bind", source: hostDir, options: ["bind", "ro"] });
+      },
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("from the host\nrc=1\nro,relatime\n");
     expect(r.stderr).toBe("touch: /data/new: Read-only file system\n");
@@ -131,10 +136,18 @@ describeAsRoot("mounts", () => {
   });
 
   test("a tmpfs with a size, and nosuid/nodev/noexec in mountinfo", async () => {
-    const r = await runSh("cat /proc/self/mountinfo; printf '#!/bin/sh\\necho ran\\n' > /scratch/x && chmod +x /scratch/x && /scratch/x; echo rc=$?", (s) => {
-      s.mounts!.push({ destination: "/scratch", type: "tmpfs", source: "tmpfs", options: ["size=1m", "nosuid", "nodev", "noexec", "mode=700"] });
-      s.mounts!.push({ destination: "/data", type: "bind", source: hostDir, options: ["rbind", "nosuid", "nodev", "noexec"] });
-    });
+    const r = await runSh(
+      "cat /proc/self/mountinfo; printf '#!/bin/sh\\necho ran\\n' > /scratch/x && chmod +x /scratch/x && /scratch/x; echo rc=$?",
+      (s) => {
+        s.mounts!.push({
+          destination: "/scratch",
+          type: "tmpfs",
+          source: "tmpfs",
+          options: ["size=1m", "nosuid", "nodev", "noexec", "mode=700"],
+        });
+        s.mounts!.push({ destination: "/data", type: "bind", source: hostDir, options: ["rbind", "nosuid", "nodev", "noexec"] });
+      },
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toEndWith("rc=126\n");
     const mounts = parseMountinfo(r.stdout.slice(0, r.stdout.lastIndexOf("rc=")));
@@ -195,15 +208,15 @@ describeAsRoot("mounts", () => {
     });
 
     test("rootfsPropagation: rslave (the default) keeps host shared mounts as masters, rprivate does not", async () => {
-      const bindShared = (propagation?: string) => (s: Spec) => {
+      const bindShared = (propagation?: RootfsPropagation) => (s: Spec) => {
         if (propagation) s.linux!.rootfsPropagation = propagation;
         s.mounts!.push({ destination: "/b", type: "bind", source: shared, options: ["rbind"] });
       };
-      for (const propagation of [undefined, "rslave"]) {
+      for (const propagation of [undefined, "rslave"] as const) {
         const tags = mountAt(await mountsInside(bindShared(propagation)), "/b").tags;
         expect({ propagation, tags: tags.map((t) => t.replace(/\d+$/, "N")) }).toEqual({ propagation, tags: ["master:N"] });
       }
-      for (const propagation of ["rprivate"]) {
+      for (const propagation of ["rprivate"] as const) {
         const tags = mountAt(await mountsInside(bindShared(propagation)), "/b").tags;
         expect({ propagation, tags }).toEqual({ propagation, tags: [] });
       }
@@ -212,17 +225,24 @@ describeAsRoot("mounts", () => {
     // husk bug: rootfsPropagation "shared"/"rshared" makes pivot_root fail with EINVAL (the
     // rootfs bind's parent is shared); runc makes that parent private first and runs.
     test.todo("rootfsPropagation: shared and rshared containers run", async () => {
-      for (const propagation of ["shared", "rshared"]) {
+      for (const propagation of ["shared", "rshared"] as const) {
         const r = await runSh("echo ok", (s) => {
           s.linux!.rootfsPropagation = propagation;
         });
-        expect({ propagation, stderr: r.stderr, code: r.code, stdout: r.stdout }).toEqual({ propagation, stderr: "", code: 0, stdout: "ok\n" });
+        expect({ propagation, stderr: r.stderr, code: r.code, stdout: r.stdout }).toEqual({
+          propagation,
+          stderr: "",
+          code: 0,
+          stdout: "ok\n",
+        });
       }
     });
   });
 
   test("--no-pivot runs the container chrooted in its rootfs", async () => {
-    const r = await runSh("echo hello; cat /etc/hostname; ls /proc/1/root/ >/dev/null && echo ok", undefined, { runArgs: ["--no-pivot"] });
+    const r = await runSh("echo hello; cat /etc/hostname; ls /proc/1/root/ >/dev/null && echo ok", undefined, {
+      runArgs: ["--no-pivot"],
+    });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("hello\nfixture\nok\n");

@@ -10,7 +10,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LinuxNamespace, Spec } from "../../src/spec/types.ts";
 import { nextId, runSh } from "../fixtures/container.ts";
-import { describeAsRoot, hostMounts, husk, spawnHusk } from "../fixtures/husk.ts";
+import { describeAsRoot, husk, ourMounts, spawnHusk } from "../fixtures/husk.ts";
 import { chownRootfs, makeBundle } from "../fixtures/rootfs.ts";
 
 type NsType = LinuxNamespace["type"];
@@ -60,7 +60,11 @@ describeAsRoot("namespaces", () => {
     // `; true` keeps sh from exec'ing ps, so there are two processes: sh (1) and ps (2).
     const r = await runSh("ps -o pid,comm; true");
     expect(r.code).toBe(0);
-    const rows = r.stdout.trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/));
+    const rows = r.stdout
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/));
     expect(rows).toEqual([
       ["1", "sh"],
       ["2", "ps"],
@@ -89,18 +93,21 @@ describeAsRoot("namespaces", () => {
   });
 
   test("mount: a mount made inside is invisible on the host", async () => {
-    const before = hostMounts();
-    const bundle = makeBundle(["sh", "-c", "mount -t tmpfs husk-ns-probe /mnt && grep -c husk-ns-probe /proc/self/mountinfo && echo ready && read x"], (s, rootfs) => {
-      mkdirSync(join(rootfs, "mnt"));
-      const caps = s.process!.capabilities!;
-      for (const set of [caps.bounding!, caps.permitted!, caps.effective!]) set.push("CAP_SYS_ADMIN");
-    });
+    const before = ourMounts();
+    const bundle = makeBundle(
+      ["sh", "-c", "mount -t tmpfs husk-ns-probe /mnt && grep -c husk-ns-probe /proc/self/mountinfo && echo ready && read x"],
+      (s, rootfs) => {
+        mkdirSync(join(rootfs, "mnt"));
+        const caps = s.process!.capabilities!;
+        for (const set of [caps.bounding!, caps.permitted!, caps.effective!]) set.push("CAP_SYS_ADMIN");
+      },
+    );
     const id = nextId();
     const run = spawnHusk(["run", "--bundle", bundle.dir, id], { stdin: "pipe" });
     try {
       await run.waitFor("ready");
       expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain("husk-ns-probe");
-      expect(hostMounts()).toEqual(before);
+      expect(ourMounts()).toEqual(before);
       const stdin = run.proc.stdin as import("bun").FileSink;
       stdin.write("go\n");
       stdin.end();
@@ -113,7 +120,7 @@ describeAsRoot("namespaces", () => {
       await husk(["delete", "--force", id]);
       bundle.remove();
     }
-    expect(hostMounts()).toEqual(before);
+    expect(ourMounts()).toEqual(before);
   });
 
   test("network: only lo", async () => {
@@ -132,17 +139,25 @@ describeAsRoot("namespaces", () => {
   ];
   for (const types of subsets) {
     test(`exactly the requested namespaces are new: ${types.join(",")}`, async () => {
-      const r = await runSh(`for t in ${Object.values(NS_FILE).join(" ")}; do echo $t $(readlink /proc/self/ns/$t); done`, (s, rootfs) => {
-        setNamespaces(s, types);
-        if (types.includes("user")) {
-          s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-          s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-          chownRootfs(rootfs, 100000);
-        }
-      });
+      const r = await runSh(
+        `for t in ${Object.values(NS_FILE).join(" ")}; do echo $t $(readlink /proc/self/ns/$t); done`,
+        (s, rootfs) => {
+          setNamespaces(s, types);
+          if (types.includes("user")) {
+            s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+            s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+            chownRootfs(rootfs, 100000);
+          }
+        },
+      );
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
-      const inside = Object.fromEntries(r.stdout.trim().split("\n").map((l) => l.split(" ")));
+      const inside = Object.fromEntries(
+        r.stdout
+          .trim()
+          .split("\n")
+          .map((l) => l.split(" ")),
+      );
       for (const type of ALL_TYPES) {
         const file = NS_FILE[type];
         const host = readlinkSync(`/proc/self/ns/${file}`);
@@ -157,8 +172,7 @@ describeAsRoot("namespaces", () => {
     const name = `husk-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     const path = `/run/netns/${name}`;
     sh("ip", ["netns", "add", name]);
-    // ip netns itself leaves /run/netns mounted; what husk does is measured from here.
-    const before = hostMounts();
+    const before = ourMounts();
     try {
       const pinned = statSync(path).ino;
       const r = await runSh("readlink /proc/self/ns/net", (s) => {
@@ -168,7 +182,7 @@ describeAsRoot("namespaces", () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toBe(`net:[${pinned}]\n`);
       expect(pinned).not.toBe(statSync("/proc/self/ns/net").ino);
-      expect(hostMounts()).toEqual(before);
+      expect(ourMounts()).toEqual(before);
     } finally {
       spawnSync("ip", ["netns", "delete", name]);
     }
@@ -178,7 +192,7 @@ describeAsRoot("namespaces", () => {
     const dir = mkdtempSync(join(tmpdir(), "husk-uts-"));
     const file = join(dir, "utsfile");
     writeFileSync(file, "");
-    const before = hostMounts();
+    const before = ourMounts();
     let mounted = false;
     try {
       sh("unshare", [`--uts=${file}`, "hostname", "pinned-name"]);
@@ -196,7 +210,7 @@ describeAsRoot("namespaces", () => {
       if (mounted) spawnSync("umount", [file]);
       rmSync(dir, { recursive: true, force: true });
     }
-    expect(hostMounts()).toEqual(before);
+    expect(ourMounts()).toEqual(before);
   });
 
   test("time: linux.timeOffsets moves boottime (/proc/uptime)", async () => {

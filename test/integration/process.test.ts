@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Spec } from "../../src/spec/types.ts";
 import { nextId, runArgs, runSh } from "../fixtures/container.ts";
-import { describeAsRoot, husk, spawnHusk } from "../fixtures/husk.ts";
+import { describeAsRoot, HUSK, husk, spawnHusk, TEST_ROOT } from "../fixtures/husk.ts";
 import { makeBundle } from "../fixtures/rootfs.ts";
 
 /** /proc/self/status line values, e.g. status("CapEff"). */
@@ -17,7 +17,8 @@ function statusField(text: string, name: string): string | undefined {
 }
 
 const CAP_SYS_RESOURCE = 24n;
-const hostCanRaiseHardLimits = (BigInt(`0x${statusField(readFileSync("/proc/self/status", "utf8"), "CapEff")}`) >> CAP_SYS_RESOURCE) & 1n;
+const hostCanRaiseHardLimits =
+  (BigInt(`0x${statusField(readFileSync("/proc/self/status", "utf8"), "CapEff")}`) >> CAP_SYS_RESOURCE) & 1n;
 const hostNofileHard = Number(readFileSync("/proc/self/limits", "utf8").match(/^Max open files\s+\d+\s+(\d+)/m)?.[1]);
 
 describeAsRoot("process", () => {
@@ -76,20 +77,23 @@ describeAsRoot("process", () => {
     expect(r.stdout).toBe("1024\n2048\n");
   });
 
-  test.skipIf(hostCanRaiseHardLimits === 1n)("rlimits: a hard limit above the host's is refused with EPERM (skipped when husk holds CAP_SYS_RESOURCE)", async () => {
-    const hard = hostNofileHard + 10000;
-    const r = await runSh("echo should-not-run", (s) => {
-      s.process!.rlimits = [
-        { type: "RLIMIT_CORE", soft: 0, hard: 0 },
-        { type: "RLIMIT_NOFILE", soft: 1024, hard },
-      ];
-    });
-    expect(r.code).not.toBe(0);
-    expect(r.stdout).toBe("");
-    expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toContain("process.rlimits[1]");
-    expect(r.stderr).toContain("EPERM");
-  });
+  test.skipIf(hostCanRaiseHardLimits === 1n)(
+    "rlimits: a hard limit above the host's is refused with EPERM (skipped when husk holds CAP_SYS_RESOURCE)",
+    async () => {
+      const hard = hostNofileHard + 10000;
+      const r = await runSh("echo should-not-run", (s) => {
+        s.process!.rlimits = [
+          { type: "RLIMIT_CORE", soft: 0, hard: 0 },
+          { type: "RLIMIT_NOFILE", soft: 1024, hard },
+        ];
+      });
+      expect(r.code).not.toBe(0);
+      expect(r.stdout).toBe("");
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toContain("process.rlimits[1]");
+      expect(r.stderr).toContain("EPERM");
+    },
+  );
 
   test("capabilities: all five sets, for a non-root user", async () => {
     const r = await runSh("cat /proc/self/status", (s) => {
@@ -208,11 +212,18 @@ describeAsRoot("process", () => {
   for (const sig of ["SIGTERM", "SIGUSR1", "SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR2", "SIGWINCH"] as const) {
     test(`${sig} sent to husk reaches the container's init`, async () => {
       const name = sig.slice(3);
-      const bundle = makeBundle(["sh", "-c", `trap "echo got-${name}; exit 10" ${name}; echo ready; while true; do sleep 0.05; done`]);
+      const bundle = makeBundle([
+        "sh",
+        "-c",
+        `trap "echo got-${name}; exit 10" ${name}; echo ready; while true; do sleep 0.05; done`,
+      ]);
       const id = nextId();
       const run = spawnHusk(["run", "--bundle", bundle.dir, id]);
       try {
         await run.waitFor("ready");
+        // husk starts forwarding only once create has returned, a moment after the exec (see
+        // the todo below); give it that moment, so this test is about forwarding, not the race.
+        await Bun.sleep(200);
         run.proc.kill(sig);
         const r = await run.finish();
         expect(r.stdout).toBe(`ready\ngot-${name}\n`);
@@ -226,9 +237,49 @@ describeAsRoot("process", () => {
     });
   }
 
+  // husk bug: `run` installs its signal forwarding only after createContainer has returned,
+  // i.e. after the container has exec'd. A signal arriving in that window takes its default
+  // action on husk (it dies) and the container keeps running, orphaned. runc installs its
+  // handler before starting the container. Sent at the first byte of output, in 30 tries.
+  test.todo("a signal sent as soon as the container is up is still forwarded", async () => {
+    const bundle = makeBundle(["sh", "-c", 'trap "echo got-TERM; exit 10" TERM; echo ready; while true; do sleep 0.05; done']);
+    try {
+      for (let i = 0; i < 30; i++) {
+        const id = nextId();
+        const proc = Bun.spawn([HUSK, "--root", TEST_ROOT, "run", "--bundle", bundle.dir, id], {
+          stdio: ["ignore", "pipe", "ignore"],
+        });
+        try {
+          const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+          let out = "";
+          while (!out.includes("ready")) {
+            const chunk = await reader.read();
+            if (chunk.done) break;
+            out += new TextDecoder().decode(chunk.value);
+          }
+          proc.kill("SIGTERM");
+          expect(out).toStartWith("ready");
+          const timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
+          const code = await proc.exited;
+          clearTimeout(timer);
+          expect({ try: i, code, signal: proc.signalCode }).toEqual({ try: i, code: 10, signal: null });
+        } finally {
+          proc.kill("SIGKILL");
+          await proc.exited;
+          await husk(["delete", "--force", id]);
+        }
+      }
+    } finally {
+      bundle.remove();
+    }
+  });
+
   describe("file descriptors", () => {
     /** Run `script` with a temp file as husk's fd 3; returns its output and the file's content. */
-    async function withFd3(script: string, runFlags: string[]): Promise<{ stdout: string; stderr: string; code: number; file: string }> {
+    async function withFd3(
+      script: string,
+      runFlags: string[],
+    ): Promise<{ stdout: string; stderr: string; code: number; file: string }> {
       const dir = mkdtempSync(join(tmpdir(), "husk-fd-"));
       const path = join(dir, "fd3");
       const fd = openSync(path, "w");
@@ -266,4 +317,3 @@ describeAsRoot("process", () => {
     });
   });
 });
-

@@ -8,7 +8,7 @@ import { chownSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { LinuxIDMapping, Spec } from "../../src/spec/types.ts";
 import { createContainer, nextId, runSh } from "../fixtures/container.ts";
-import { describeAsRoot, hostMounts, husk } from "../fixtures/husk.ts";
+import { describeAsRoot, husk, ourMounts } from "../fixtures/husk.ts";
 import { chownRootfs, makeBundle } from "../fixtures/rootfs.ts";
 
 const MAPS: LinuxIDMapping[] = [
@@ -26,7 +26,9 @@ function userns(spec: Spec, rootfs: string): void {
 
 /** /proc/<pid>/uid_map as the kernel prints it. */
 function mapText(maps: LinuxIDMapping[]): string {
-  return maps.map((m) => `${String(m.containerID).padStart(10)} ${String(m.hostID).padStart(10)} ${String(m.size).padStart(10)}\n`).join("");
+  return maps
+    .map((m) => `${String(m.containerID).padStart(10)} ${String(m.hostID).padStart(10)} ${String(m.size).padStart(10)}\n`)
+    .join("");
 }
 
 describeAsRoot("user namespace", () => {
@@ -75,14 +77,19 @@ describeAsRoot("user namespace", () => {
   });
 
   test("the default spec's mounts all work, sysfs a new instance of the container's network namespace", async () => {
-    const before = hostMounts();
+    const before = ourMounts();
     const r = await runSh("awk '{ print $5, $3, $(NF-2) }' /proc/self/mountinfo", userns);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    const mounts = new Map(r.stdout.trim().split("\n").map((l) => {
-      const [target, dev, fstype] = l.split(" ");
-      return [target, { dev, fstype }];
-    }));
+    const mounts = new Map(
+      r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => {
+          const [target, dev, fstype] = l.split(" ");
+          return [target, { dev, fstype }];
+        }),
+    );
     for (const [target, fstype] of [
       ["/proc", "proc"],
       ["/dev", "tmpfs"],
@@ -93,9 +100,12 @@ describeAsRoot("user namespace", () => {
     ]) {
       expect({ target, fstype: mounts.get(target!)?.fstype }).toEqual({ target, fstype });
     }
-    const hostSysDev = readFileSync("/proc/self/mountinfo", "utf8").split("\n").find((l) => l.split(" ")[4] === "/sys")!.split(" ")[2];
+    const hostSysDev = readFileSync("/proc/self/mountinfo", "utf8")
+      .split("\n")
+      .find((l) => l.split(" ")[4] === "/sys")!
+      .split(" ")[2];
     expect(mounts.get("/sys")!.dev).not.toBe(hostSysDev);
-    expect(hostMounts()).toEqual(before);
+    expect(ourMounts()).toEqual(before);
   });
 
   test("without a network namespace, /sys is the host's sysfs bound read-only", async () => {

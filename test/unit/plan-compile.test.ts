@@ -18,7 +18,10 @@ function ctx(over: Partial<PlanContext> = {}): PlanContext {
     noPivot: false,
     noNewKeyring: false,
     preserveFds: 0,
-    cgroupMount: { kind: "v1", hierarchies: [{ name: "memory", hostPath: "/sys/fs/cgroup/memory/husk/c1", data: "memory", fstype: "cgroup" }] },
+    cgroupMount: {
+      kind: "v1",
+      hierarchies: [{ name: "memory", hostPath: "/sys/fs/cgroup/memory/husk/c1", data: "memory", fstype: "cgroup" }],
+    },
     host,
     ...over,
   };
@@ -35,16 +38,33 @@ const ops = (s: Spec, c = ctx()) => compilePlan(s, c).steps.map((st) => st.op.op
 
 describe("compilePlan", () => {
   test("the default spec compiles to the expected op sequence", () => {
-    expect(compilePlan(spec(), ctx()).steps.map((st) => `${st.op.op}: ${st.what}${st.origin ? ` (${st.origin})` : ""}`)).toMatchSnapshot();
+    expect(
+      compilePlan(spec(), ctx()).steps.map((st) => `${st.op.op}: ${st.what}${st.origin ? ` (${st.origin})` : ""}`),
+    ).toMatchSnapshot();
   });
 
   test("clone carries the new namespaces; cgroup and time are unshared separately", () => {
     const s = spec((x) => {
-      x.linux = { ...x.linux, namespaces: [{ type: "pid" }, { type: "network" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "cgroup" }, { type: "time" }] };
+      x.linux = {
+        ...x.linux,
+        namespaces: [
+          { type: "pid" },
+          { type: "network" },
+          { type: "ipc" },
+          { type: "uts" },
+          { type: "mount" },
+          { type: "cgroup" },
+          { type: "time" },
+        ],
+      };
     });
     const plan = compilePlan(s, ctx()).steps;
     const clone = plan.find((st) => st.op.op === "clone");
-    expect(clone?.op).toEqual({ op: "clone", flags: CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS, mode: CloneMode.Wait });
+    expect(clone?.op).toEqual({
+      op: "clone",
+      flags: CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS,
+      mode: CloneMode.Wait,
+    });
     const cloneAt = plan.indexOf(clone as never);
     const timeAt = plan.findIndex((st) => st.op.op === "unshare" && st.what === "create time namespace");
     const cgroupAt = plan.findIndex((st) => st.op.op === "unshare" && st.what === "create cgroup namespace");
@@ -65,7 +85,9 @@ describe("compilePlan", () => {
         ],
       };
     });
-    const joins = compilePlan(s, ctx()).steps.filter((st) => st.op.op === "setns").map((st) => (st.op as { path: string }).path);
+    const joins = compilePlan(s, ctx())
+      .steps.filter((st) => st.op.op === "setns")
+      .map((st) => (st.op as { path: string }).path);
     expect(joins).toEqual(["/proc/9/ns/user", "/run/netns/a", "/proc/9/ns/mnt"]);
   });
 
@@ -88,11 +110,31 @@ describe("compilePlan", () => {
     const s = spec((x) => {
       x.mounts = [{ destination: "/data", type: "bind", source: "/srv/data", options: ["rbind", "ro", "nosuid"] }];
     });
-    const mounts = compilePlan(s, ctx()).steps.filter((st) => st.origin === "mounts[0]").map((st) => st.op);
+    const mounts = compilePlan(s, ctx())
+      .steps.filter((st) => st.origin === "mounts[0]")
+      .map((st) => st.op);
     expect(mounts).toEqual([
       { op: "mkdirAll", path: "/data", mode: 0o755 },
-      { op: "mount", source: "/srv/data", sourceWhere: 0, target: "/data", targetWhere: 1, fstype: "", flags: 4096 | 16384, data: "" },
-      { op: "mount", source: "", sourceWhere: 0, target: "/data", targetWhere: 1, fstype: "", flags: 4096 | 32 | 1 | 2, data: "" },
+      {
+        op: "mount",
+        source: "/srv/data",
+        sourceWhere: 0,
+        target: "/data",
+        targetWhere: 1,
+        fstype: "",
+        flags: 4096 | 16384,
+        data: "",
+      },
+      {
+        op: "mount",
+        source: "",
+        sourceWhere: 0,
+        target: "/data",
+        targetWhere: 1,
+        fstype: "",
+        flags: 4096 | 32 | 1 | 2,
+        data: "",
+      },
     ]);
   });
 
@@ -107,7 +149,9 @@ describe("compilePlan", () => {
     const s = spec((x) => {
       x.mounts = [{ destination: "/x", type: "bind", source: "/missing", options: ["bind"] }];
     });
-    expect(() => compilePlan(s, ctx())).toThrow('bind mount source "/missing" (mounts[0].source): no such file or directory (ENOENT)');
+    expect(() => compilePlan(s, ctx())).toThrow(
+      'bind mount source "/missing" (mounts[0].source): no such file or directory (ENOENT)',
+    );
   });
 
   test("a user namespace binds device nodes instead of mknod and maps root", () => {
@@ -172,7 +216,9 @@ describe("compilePlan", () => {
       x.linux = { ...x.linux, sysctl: { "net.ipv4.ip_forward": "1" } };
     });
     const list = compilePlan(s, ctx()).steps;
-    const at = list.findIndex((st) => st.op.op === "writeFile" && (st.op as { path: string }).path === "/proc/sys/net/ipv4/ip_forward");
+    const at = list.findIndex(
+      (st) => st.op.op === "writeFile" && (st.op as { path: string }).path === "/proc/sys/net/ipv4/ip_forward",
+    );
     expect(at).toBeGreaterThan(list.findIndex((st) => st.op.op === "pivotRoot"));
   });
 });
@@ -182,7 +228,12 @@ describe("compileExecPlan", () => {
     const s = spec((x) => {
       x.linux = { ...x.linux, namespaces: [{ type: "mount" }, { type: "pid" }, { type: "user" }, { type: "network" }] };
     });
-    const steps = compileExecPlan(s, s.process as NonNullable<Spec["process"]>, { initPid: 42, detach: false, preserveFds: 0, host });
+    const steps = compileExecPlan(s, s.process as NonNullable<Spec["process"]>, {
+      initPid: 42,
+      detach: false,
+      preserveFds: 0,
+      host,
+    });
     const joins = steps.filter((st) => st.op.op === "setns").map((st) => (st.op as { path: string }).path);
     expect(joins).toEqual(["/proc/42/ns/user", "/proc/42/ns/net", "/proc/42/ns/pid", "/proc/42/ns/mnt"]);
     expect(steps.at(-1)?.op.op).toBe("exec");

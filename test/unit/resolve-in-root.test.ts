@@ -79,7 +79,10 @@ describe("in-root resolution", () => {
 
   test("a failure names the step", async () => {
     writeFileSync(join(root, "file"), "");
-    const r = await runPlan([...open(), { what: 'create mount point "/file/x"', origin: "mounts[3]", op: { op: "mkdirAll", path: "/file/x", mode: 0o755 } }]);
+    const r = await runPlan([
+      ...open(),
+      { what: 'create mount point "/file/x"', origin: "mounts[3]", op: { op: "mkdirAll", path: "/file/x", mode: 0o755 } },
+    ]);
     expect(r.error).toBe('create mount point "/file/x" (mounts[3]): not a directory (ENOTDIR)');
   });
 });

@@ -1,0 +1,63 @@
+/**
+ * Seccomp: compile an OCI `linux.seccomp` profile into the classic BPF program the helper
+ * loads with seccomp(SECCOMP_SET_MODE_FILTER, flags, prog) — husk's own libseccomp, for x86_64.
+ *
+ *   policy.ts   spec → validated rules per ABI and syscall number (runc/libseccomp semantics)
+ *   emit.ts     rules → BPF (arch check, interval search tree, argument checks)
+ *   bpf.ts      opcodes, assembler with long jumps, struct sock_filter bytes, disassembler
+ *   arches.ts   x86_64 / x32 / i386 and their syscall tables (syscalls-*.ts)
+ *   features.ts `husk features` → linux.seccomp
+ *
+ * Callers skip seccomp entirely when the spec has neither `defaultAction` nor `syscalls`
+ * (runc treats that as "seccomp off"); see `seccompWanted`.
+ */
+import { HuskError } from "../errors.ts";
+import type { LinuxSeccomp } from "../spec/types.ts";
+import { BPF_MAXINSNS, encodeFilter } from "./bpf.ts";
+import { emitProgram } from "./emit.ts";
+import { buildPolicy } from "./policy.ts";
+
+export { decodeFilter, disassemble } from "./bpf.ts";
+export { type SeccompFeatures, seccompFeatures } from "./features.ts";
+
+export interface CompileOptions {
+  /** The kernel's architecture; only x86_64 is supported. */
+  arch?: "x86_64";
+  /**
+   * runc's -ENOSYS stub: with a blocking default action, numbers above the highest syscall
+   * the profile names return ENOSYS (default true). See policy.ts.
+   */
+  enosysStub?: boolean;
+}
+
+export interface CompiledSeccomp {
+  /** struct sock_filter[], little endian: the plan op's `filter`. */
+  filter: Uint8Array;
+  /** SECCOMP_FILTER_FLAG_* bits: the plan op's `flags`. */
+  flags: number;
+  /** One line each, naming the spec path: skipped syscalls, ignored fields. */
+  warnings: string[];
+}
+
+/** runc's rule: no default action and no syscalls means no filter. */
+export function seccompWanted(seccomp: LinuxSeccomp | undefined): seccomp is LinuxSeccomp {
+  return seccomp !== undefined && (seccomp.defaultAction !== undefined || (seccomp.syscalls?.length ?? 0) > 0);
+}
+
+export function compileSeccomp(seccomp: LinuxSeccomp, opts: CompileOptions = {}): CompiledSeccomp {
+  if ((opts.arch ?? "x86_64") !== "x86_64") {
+    throw new HuskError(`seccomp filters can only be built for x86_64, not ${opts.arch}`, {
+      what: "seccomp",
+      origin: "linux.seccomp",
+    });
+  }
+  const policy = buildPolicy(seccomp, { enosysStub: opts.enosysStub });
+  const program = emitProgram(policy);
+  if (program.length > BPF_MAXINSNS) {
+    throw new HuskError(`the filter needs ${program.length} BPF instructions; the kernel allows at most ${BPF_MAXINSNS}`, {
+      what: "seccomp",
+      origin: "linux.seccomp.syscalls",
+    });
+  }
+  return { filter: encodeFilter(program), flags: policy.flags, warnings: policy.warnings };
+}
