@@ -49,7 +49,7 @@
  *   14 chown        s path, i uid, i gid        35 consoleConnect s path
  *   15 pivotRoot                                36 console      i rows, i cols
  *   16 chrootMove                               37 exec         l argv, l env
- *   17 mask         s path
+ *   17 mask         s path                      38 checkExec    l argv, l env
  *   18 readonly     s path
  *   19 setrlimit    i resource, i soft, i hard
  */
@@ -121,6 +121,7 @@ static int syncfd = -1;       /* the sync channel; CLOEXEC, so execve closes it 
 static int rootfd = -1;       /* openRoot: the root for Where.InRoot paths until the switch */
 static int statefd = -1;      /* openStateDir: where exec.fifo lives */
 static int consfd = -1;       /* consoleConnect: the --console-socket connection */
+static int lingerfd = -1;     /* child of a Detach clone: the parent waits for this to close */
 static int switched;          /* after pivotRoot/chrootMove, "/" is the container's root */
 static int step = -1;         /* index of the op being run, for MSG_ERROR */
 static const char *opname = "startup";
@@ -460,27 +461,37 @@ static int at_parent(const char *path, int create, char name[NAME_MAX + 1])
  * had when it was copied from a more privileged namespace, and a bind remount that would
  * clear one fails EPERM. Retry once keeping the flags the mount has now.
  */
-static int mount_retry(const char *src, const char *tgt, const char *fstype, unsigned long flags,
-		       const char *data)
+/* The per-mount flags a mount has now, as MS_* bits; -1 if statvfs fails. */
+static long current_flags(const char *path)
 {
-	static const struct { unsigned long st, ms; } locked[] = {
+	static const struct { unsigned long st, ms; } map[] = {
 		{ ST_NOSUID, MS_NOSUID },   { ST_NODEV, MS_NODEV },         { ST_NOEXEC, MS_NOEXEC },
 		{ ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
 		{ ST_RDONLY, MS_RDONLY },
 	};
+	struct statvfs st;
+	if (statvfs(path, &st) < 0)
+		return -1;
+	long flags = 0;
+	for (size_t k = 0; k < sizeof map / sizeof map[0]; k++)
+		if (st.f_flag & map[k].st)
+			flags |= (long)map[k].ms;
+	return flags;
+}
+
+static int mount_retry(const char *src, const char *tgt, const char *fstype, unsigned long flags,
+		       const char *data)
+{
 	if (mount(src, tgt, fstype, flags, data) == 0)
 		return 0;
 	if (errno != EPERM || (flags & (MS_REMOUNT | MS_BIND)) != (MS_REMOUNT | MS_BIND))
 		return -1;
-	struct statvfs st;
-	if (statvfs(tgt, &st) < 0) {
+	long kept = current_flags(tgt);
+	if (kept < 0) {
 		errno = EPERM;
 		return -1;
 	}
-	for (size_t k = 0; k < sizeof locked / sizeof locked[0]; k++)
-		if (st.f_flag & locked[k].st)
-			flags |= locked[k].ms;
-	return mount(src, tgt, fstype, flags, data);
+	return mount(src, tgt, fstype, flags | (unsigned long)kept, data);
 }
 
 static const char *or_null(const struct field *f)
@@ -535,7 +546,9 @@ static int op_readonly(const struct field *f)
 	/* The pinned fd still names the covered directory; resolve again to reach the bind. */
 	if (locate(&l, f[0].s, WHERE_INROOT) < 0)
 		return -1;
-	rc = mount_retry(NULL, l.path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+	/* Keep nosuid/nodev/noexec and the atime flags the path had (/proc/sys stays noexec). */
+	long kept = current_flags(l.path);
+	rc = mount_retry(NULL, l.path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | (unsigned long)(kept < 0 ? 0 : kept), NULL);
 	unlocate(&l);
 	return rc;
 }
@@ -556,9 +569,21 @@ static int root_switched(void)
 static int op_pivot_root(const struct field *f)
 {
 	(void)f;
-	if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
+	/*
+	 * pivot_root(".", ".") stacks the old root on top of the new one. Before detaching it,
+	 * make it slave from the old root's own directory: "." after the pivot is the new root,
+	 * and a slave flag there would silently undo the container's own shared mounts; a shared
+	 * old root left as is would carry the unmount over to the host.
+	 */
+	int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (oldroot < 0)
 		return -1;
-	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 || umount2(".", MNT_DETACH) < 0)
+	int ok = fchdir(rootfd) == 0 && syscall(SYS_pivot_root, ".", ".") == 0 && fchdir(oldroot) == 0 &&
+		 mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) == 0 && umount2(".", MNT_DETACH) == 0;
+	int err = errno;
+	close(oldroot);
+	errno = err;
+	if (!ok)
 		return -1;
 	return chdir("/") < 0 ? -1 : root_switched();
 }
@@ -684,17 +709,26 @@ static int op_unshare(const struct field *f)
 static int op_clone(const struct field *f)
 {
 	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGPIPE };
-	int gate[2];
+	int gate[2], linger[2];
 	char c;
 	if (pipe2(gate, O_CLOEXEC) < 0)
 		return -1;
-	long pid = syscall(SYS_clone, (unsigned long)f[0].i | SIGCHLD, NULL, NULL, NULL, 0);
-	if (pid < 0) {
+	if (pipe2(linger, O_CLOEXEC) < 0) {
 		xclose(gate[0]);
 		xclose(gate[1]);
 		return -1;
 	}
+	long pid = syscall(SYS_clone, (unsigned long)f[0].i | SIGCHLD, NULL, NULL, NULL, 0);
+	if (pid < 0) {
+		xclose(gate[0]);
+		xclose(gate[1]);
+		xclose(linger[0]);
+		xclose(linger[1]);
+		return -1;
+	}
 	if (pid == 0) {
+		close(linger[0]);
+		lingerfd = linger[1];
 		/*
 		 * Both processes write to the same channel, and husk needs MSG_PID before anything
 		 * the child says (it writes the id maps to /proc/<pid>). Wait for the parent to close
@@ -707,6 +741,7 @@ static int op_clone(const struct field *f)
 		return 0;
 	}
 	close(gate[0]);
+	close(linger[1]);
 	/* husk forwards signals to the child by pid; a terminal's signal must not kill us first. */
 	for (size_t k = 0; f[1].i == CLONE_WAIT && k < sizeof forwarded / sizeof forwarded[0]; k++)
 		signal(forwarded[k], SIG_IGN);
@@ -714,8 +749,27 @@ static int op_clone(const struct field *f)
 	close(syncfd);
 	syncfd = -1;
 	close(gate[1]);
-	if (f[1].i != CLONE_WAIT)
+	if (f[1].i != CLONE_WAIT) {
+		/*
+		 * Detach, but only once the child is set up: it writes 'S' at the start barrier,
+		 * or its end closes at exec (CLOEXEC) or death. A child that dies during setup is
+		 * reaped here rather than left as an orphan zombie. EOF alone cannot tell exec from
+		 * death, but a dying process has released its memory before its files, so its
+		 * /proc/<pid>/exe no longer resolves.
+		 */
+		ssize_t n;
+		do
+			n = read(linger[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		if (n <= 0) {
+			char path[64], target[8];
+			snprintf(path, sizeof path, "/proc/%ld/exe", pid);
+			if (readlink(path, target, sizeof target) < 0)
+				waitpid((pid_t)pid, NULL, 0);
+		}
 		_exit(0);
+	}
+	close(linger[0]);
 	int status;
 	while (waitpid((pid_t)pid, &status, 0) < 0)
 		if (errno != EINTR)
@@ -882,6 +936,12 @@ static int op_open_state_dir(const struct field *f)
 static int op_wait_start(const struct field *f)
 {
 	(void)f;
+	if (lingerfd >= 0) {
+		/* lets the parent of a Detach clone leave: we are set up and stay alive */
+		(void)!write(lingerfd, "S", 1);
+		xclose(lingerfd);
+		lingerfd = -1;
+	}
 	send_msg(MSG_CREATED, step, 0, 0);
 	int fd;
 	do
@@ -1030,17 +1090,44 @@ static const char *search_path(const char *file, char **env, char *buf, size_t s
 	return NULL;
 }
 
+/* The program exec would run: argv[0] itself if it has a '/', else found in env's PATH. */
+static const char *program(char **argv, char **env, char *buf, size_t size)
+{
+	if (!argv[0]) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return strchr(argv[0], '/') ? argv[0] : search_path(argv[0], env, buf, size);
+}
+
+/* checkExec: fail now, before the start barrier, if exec could not run the program. */
+static int op_check_exec(const struct field *f)
+{
+	char buf[PATH_MAX];
+	char **argv = split_list(&f[0]), **env = split_list(&f[1]);
+	if (!argv || !env)
+		return -1;
+	const char *file = program(argv, env, buf, sizeof buf);
+	struct stat st;
+	int rc = !file || stat(file, &st) < 0 ? -1 : 0;
+	if (rc == 0 && (!S_ISREG(st.st_mode) || faccessat(AT_FDCWD, file, X_OK, AT_EACCESS) < 0)) {
+		errno = EACCES;
+		rc = -1;
+	}
+	int err = errno;
+	free(argv);
+	free(env);
+	errno = err;
+	return rc;
+}
+
 static int op_exec(const struct field *f)
 {
 	char buf[PATH_MAX];
 	char **argv = split_list(&f[0]), **env = split_list(&f[1]);
 	if (!argv || !env)
 		return -1;
-	if (!argv[0]) {
-		errno = EINVAL;
-		return -1;
-	}
-	const char *file = strchr(argv[0], '/') ? argv[0] : search_path(argv[0], env, buf, sizeof buf);
+	const char *file = program(argv, env, buf, sizeof buf);
 	if (!file)
 		return -1;
 	/* Ignored signals and the mask survive execve; the container starts from defaults. */
@@ -1094,6 +1181,7 @@ static const struct opdef OPS[] = {
 	[35] = { "consoleConnect", "s", op_console_connect },
 	[36] = { "console", "ii", op_console },
 	[37] = { "exec", "ll", op_exec },
+	[38] = { "checkExec", "ll", op_check_exec },
 };
 
 #ifndef HUSK_COMMIT

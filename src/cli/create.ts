@@ -27,6 +27,7 @@ const verb: Verb = {
       noPivot: flags["no-pivot"] === true,
       noNewKeyring: flags["no-new-keyring"] === true,
       preserveFds: (flags["preserve-fds"] as number | undefined) ?? 0,
+      debug: globals.debug,
     });
     return 0;
   },

@@ -14,7 +14,7 @@ import type { LinuxIDMapping, Spec } from "../spec/types.ts";
 import type { PlanContext } from "./context.ts";
 import { planNamespaces } from "./namespaces.ts";
 import { CloneMode, type Plan, type Step } from "./ops.ts";
-import { planCredentials, planEarlyProcess, planExec } from "./process.ts";
+import { planCheckExec, planCredentials, planEarlyProcess, planExec, planSeccomp } from "./process.ts";
 import { planRootfs } from "./rootfs.ts";
 
 export interface CompiledPlan {
@@ -30,6 +30,8 @@ export interface CompiledPlan {
    * -1 when the spec has none of those hooks.
    */
   hooksStep: number;
+  /** Things husk will do differently from what the spec literally says (skipped syscalls…). */
+  warnings: string[];
 }
 
 function hasCreateHooks(spec: Spec): boolean {
@@ -125,8 +127,12 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
       op: { op: "console", rows: size?.height ?? 0, cols: size?.width ?? 0 },
     });
   }
-  steps.push(...planCredentials(spec, ctx, !denySetgroups));
-  if (ctx.mode === "create") steps.push({ what: "wait for start", op: { op: "waitStart" } });
+  const seccomp = planSeccomp(spec);
+  steps.push(...planCredentials(spec, ctx, !denySetgroups, seccomp.load));
+  if (ctx.mode === "create") {
+    steps.push(planCheckExec(spec));
+    steps.push({ what: "wait for start", op: { op: "waitStart" } });
+  }
   steps.push(planExec(spec));
-  return { steps, uidMappings, gidMappings, denySetgroups, hooksStep };
+  return { steps, uidMappings, gidMappings, denySetgroups, hooksStep, warnings: seccomp.warnings };
 }

@@ -26,6 +26,8 @@ export interface HostFacts {
   isDirectory: (hostPath: string) => boolean;
   /** Does the host path exist (e.g. /proc/kcore)? */
   exists: (hostPath: string) => boolean;
+  /** The mount point of the mount that holds hostPath (the longest mount point prefix). */
+  mountPointOf?: (hostPath: string) => string;
 }
 
 export interface PlanContext {

@@ -58,6 +58,7 @@ export const FIELDS: FieldTable = {
   consoleConnect: ["path"],
   console: ["rows", "cols"],
   exec: ["argv", "env"],
+  checkExec: ["argv", "env"],
 };
 
 const KIND_INT = 1;

@@ -9,7 +9,7 @@ import { CLONE, NS_PROC_NAME } from "../spec/namespaces.ts";
 import type { LinuxNamespaceType, Process, Spec } from "../spec/types.ts";
 import type { PlanContext } from "./context.ts";
 import { CloneMode, type Step } from "./ops.ts";
-import { planCredentials, planExec } from "./process.ts";
+import { planCredentials, planExec, planSeccomp } from "./process.ts";
 
 const JOIN_ORDER: LinuxNamespaceType[] = ["user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount"];
 
@@ -47,7 +47,7 @@ export function compileExecPlan(spec: Spec, process: Process, ctx: ExecContext):
     });
   }
   const execSpec: Spec = { ...spec, process };
-  steps.push(...planCredentials(execSpec, { preserveFds: ctx.preserveFds }, ctx.host.root));
+  steps.push(...planCredentials(execSpec, { preserveFds: ctx.preserveFds }, ctx.host.root, planSeccomp(spec).load));
   steps.push(planExec(execSpec));
   return steps;
 }

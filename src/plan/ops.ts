@@ -124,7 +124,9 @@ export type Op =
    */
   | { op: "console"; rows: number; cols: number }
   /** execve(argv[0] searched in env's PATH when it has no "/", argv, env). */
-  | { op: "exec"; argv: string[]; env: string[] };
+  | { op: "exec"; argv: string[]; env: string[] }
+  /** Find the program exec would run and check it is an executable regular file (else EACCES). */
+  | { op: "checkExec"; argv: string[]; env: string[] };
 
 /** An op together with the TypeScript-side context that turns a helper failure into a message. */
 export interface Step {
@@ -132,6 +134,8 @@ export interface Step {
   what: string;
   /** Where in the spec it came from, if anywhere: `mounts[0]`, `process.rlimits[2]`. */
   origin?: string;
+  /** Messages for particular errnos where the kernel's words would mislead (by errno name). */
+  errors?: Record<string, string>;
   op: Op;
 }
 
@@ -176,4 +180,5 @@ export const OP_CODES: Record<Op["op"], number> = {
   consoleConnect: 35,
   console: 36,
   exec: 37,
+  checkExec: 38,
 };

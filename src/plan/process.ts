@@ -10,11 +10,21 @@
  *   - cwd: once before the id change (a root-only directory), once after (root squash on NFS).
  *   - no_new_privs last but before exec; exec.fifo waits just before exec.
  */
+
+import { compileSeccomp, seccompWanted } from "../seccomp/index.ts";
 import { capMask } from "../spec/capabilities.ts";
 import { RLIMITS } from "../spec/rlimits.ts";
 import type { Spec } from "../spec/types.ts";
 import type { PlanContext } from "./context.ts";
 import type { Step } from "./ops.ts";
+
+/** The container's seccomp filter, compiled (runc applies the same filter to exec'd processes). */
+export function planSeccomp(spec: Spec): { load?: SeccompLoad; warnings: string[] } {
+  const seccomp = spec.linux?.seccomp;
+  if (!seccompWanted(seccomp)) return { warnings: [] };
+  const { filter, flags, warnings } = compileSeccomp(seccomp);
+  return { load: { filter, flags }, warnings };
+}
 
 const PR_SET_KEEPCAPS = 8;
 const PR_SET_NO_NEW_PRIVS = 38;
@@ -39,7 +49,26 @@ function limit(v: number): number {
 }
 
 /** rlimits, credentials, capabilities, cwd, umask, fd hygiene; everything up to (not incl.) exec. */
-export function planCredentials(spec: Spec, ctx: Pick<PlanContext, "preserveFds">, canSetgroups: boolean): Step[] {
+/** A compiled seccomp filter, to load at the point runc would. */
+export interface SeccompLoad {
+  filter: Uint8Array;
+  flags: number;
+}
+
+function seccompStep(load: SeccompLoad): Step {
+  return {
+    what: "load the seccomp filter",
+    origin: "linux.seccomp",
+    op: { op: "seccomp", filter: load.filter, flags: load.flags },
+  };
+}
+
+export function planCredentials(
+  spec: Spec,
+  ctx: Pick<PlanContext, "preserveFds">,
+  canSetgroups: boolean,
+  seccomp?: SeccompLoad,
+): Step[] {
   const p = spec.process;
   if (!p) return [];
   const steps: Step[] = [];
@@ -52,6 +81,9 @@ export function planCredentials(spec: Spec, ctx: Pick<PlanContext, "preserveFds"
     });
   });
   steps.push({ what: `change directory to "${p.cwd}"`, origin: "process.cwd", op: { op: "chdir", path: p.cwd, optional: true } });
+  // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: load it while we
+  // still have it, before the user and capability change (runc's order).
+  if (seccomp && !p.noNewPrivileges) steps.push(seccompStep(seccomp));
 
   const caps = p.capabilities ?? {};
   steps.push({ what: "keep capabilities across the user change", op: { op: "prctl", option: PR_SET_KEEPCAPS, arg: 1 } });
@@ -105,10 +137,28 @@ export function planCredentials(spec: Spec, ctx: Pick<PlanContext, "preserveFds"
       origin: "process.noNewPrivileges",
       op: { op: "prctl", option: PR_SET_NO_NEW_PRIVS, arg: 1 },
     });
+    // With no_new_privs, as late as possible: fewer syscalls for the profile to allow.
+    if (seccomp) steps.push(seccompStep(seccomp));
   }
   // Only stdio and the preserved fds reach the container; the sync channel is CLOEXEC already.
   steps.push({ what: "close inherited file descriptors", op: { op: "closeFrom", first: 3 + ctx.preserveFds } });
   return steps;
+}
+
+function execErrors(argv0: string): Record<string, string> | undefined {
+  // The words podman and docker turn into exit codes 127 and 126, as runc prints them.
+  return argv0.includes("/") ? undefined : { ENOENT: "executable file not found in $PATH" };
+}
+
+/** Look the program up before the start barrier, so a missing one fails `create`, as with runc. */
+export function planCheckExec(spec: Spec): Step {
+  const argv = spec.process?.args ?? [];
+  return {
+    what: `exec ${JSON.stringify(argv[0] ?? "")}`,
+    origin: "process.args",
+    errors: execErrors(argv[0] ?? ""),
+    op: { op: "checkExec", argv, env: spec.process?.env ?? [] },
+  };
 }
 
 export function planExec(spec: Spec): Step {
@@ -117,6 +167,7 @@ export function planExec(spec: Spec): Step {
   return {
     what: `exec ${JSON.stringify(argv[0] ?? "")}`,
     origin: "process.args",
+    errors: execErrors(argv[0] ?? ""),
     op: { op: "exec", argv, env: p?.env ?? [] },
   };
 }

@@ -9,7 +9,16 @@
  */
 import { isAbsolute, join, posix, resolve } from "node:path";
 import { HuskError } from "../errors.ts";
-import { MS_BIND, MS_RDONLY, MS_REC, MS_REMOUNT, parseMountOptions, propagationFlags } from "../spec/mount-options.ts";
+import {
+  MS_BIND,
+  MS_PRIVATE,
+  MS_RDONLY,
+  MS_REC,
+  MS_REMOUNT,
+  MS_SHARED,
+  parseMountOptions,
+  propagationFlags,
+} from "../spec/mount-options.ts";
 import type { LinuxDevice, Mount, Spec } from "../spec/types.ts";
 import type { PlanContext } from "./context.ts";
 import { type Step, Where } from "./ops.ts";
@@ -253,6 +262,25 @@ export function planRootfs(spec: Spec, ctx: PlanContext, userNs: boolean, shares
       data: "",
     },
   });
+  // pivot_root refuses a new root whose parent mount is shared: with a shared
+  // rootfsPropagation, make that parent private first (only in our namespace).
+  if ((rootPropagation & MS_SHARED) !== 0 && ctx.host.mountPointOf) {
+    const parent = ctx.host.mountPointOf(rootfs);
+    beforeSwitch.push({
+      what: `make the rootfs's parent mount "${parent}" private`,
+      origin: "linux.rootfsPropagation",
+      op: {
+        op: "mount",
+        source: "",
+        sourceWhere: Where.Host,
+        target: parent,
+        targetWhere: Where.Host,
+        fstype: "",
+        flags: MS_PRIVATE,
+        data: "",
+      },
+    });
+  }
   // pivot_root needs the new root to be a mount point.
   beforeSwitch.push({
     what: `bind mount rootfs "${rootfs}"`,
@@ -273,6 +301,15 @@ export function planRootfs(spec: Spec, ctx: PlanContext, userNs: boolean, shares
   beforeSwitch.push({ what: "set umask for rootfs setup", op: { op: "umask", mask: 0 } });
   for (const [i, m] of (spec.mounts ?? []).entries()) planMount(m, i, ctx, sharesHostNetwork, beforeSwitch);
   if (!bindsHostDev(spec)) planDevices(spec, ctx, userNs, beforeSwitch);
+  // Like runc, a cwd missing from the image is created (root-owned, 0755).
+  const cwd = spec.process?.cwd;
+  if (cwd && cwd !== "/") {
+    beforeSwitch.push({
+      what: `create working directory "${cwd}"`,
+      origin: "process.cwd",
+      op: { op: "mkdirAll", path: cwd, mode: 0o755 },
+    });
+  }
 
   const switchRoot: Step[] = [
     ctx.noPivot
@@ -280,25 +317,27 @@ export function planRootfs(spec: Spec, ctx: PlanContext, userNs: boolean, shares
       : { what: "pivot_root into rootfs", origin: "root.path", op: { op: "pivotRoot" } },
   ];
 
+  // Order as runc: sysctls while /proc/sys is still writable, then read-only and masked
+  // paths, and the read-only root last.
   const afterSwitch: Step[] = [];
-  if (spec.root?.readonly) {
-    afterSwitch.push({
-      what: `remount "/" read-only`,
-      origin: "root.readonly",
-      op: mountOp("", Where.Host, "/", "", MS_BIND | MS_REMOUNT | MS_RDONLY, ""),
-    });
-  }
-  (spec.linux?.maskedPaths ?? []).forEach((path, i) => {
-    afterSwitch.push({ what: `mask "${path}"`, origin: `linux.maskedPaths[${i}]`, op: { op: "mask", path } });
-  });
-  (spec.linux?.readonlyPaths ?? []).forEach((path, i) => {
-    afterSwitch.push({ what: `make "${path}" read-only`, origin: `linux.readonlyPaths[${i}]`, op: { op: "readonly", path } });
-  });
   for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
     afterSwitch.push({
       what: `set sysctl "${key}"`,
       origin: `linux.sysctl["${key}"]`,
       op: { op: "writeFile", path: join("/proc/sys", key.replaceAll(".", "/")), where: Where.InRoot, data: value },
+    });
+  }
+  for (const [i, path] of (spec.linux?.readonlyPaths ?? []).entries()) {
+    afterSwitch.push({ what: `make "${path}" read-only`, origin: `linux.readonlyPaths[${i}]`, op: { op: "readonly", path } });
+  }
+  for (const [i, path] of (spec.linux?.maskedPaths ?? []).entries()) {
+    afterSwitch.push({ what: `mask "${path}"`, origin: `linux.maskedPaths[${i}]`, op: { op: "mask", path } });
+  }
+  if (spec.root?.readonly) {
+    afterSwitch.push({
+      what: `remount "/" read-only`,
+      origin: "root.readonly",
+      op: mountOp("", Where.Host, "/", "", MS_BIND | MS_REMOUNT | MS_RDONLY, ""),
     });
   }
   return { beforeSwitch, switchRoot, afterSwitch };

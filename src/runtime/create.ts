@@ -7,12 +7,13 @@
  * killed (its mount namespace, and so every container mount, dies with it), the cgroup and the
  * state directory are removed.
  */
-import { chmodSync, existsSync, statSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Cgroup } from "../cgroups/index.ts";
 import { compilePlan } from "../plan/compile.ts";
 import type { Mode } from "../plan/context.ts";
 import { mkfifo } from "../sys/bun.ts";
+import { stderr } from "../sys/stdio.ts";
 import { loadBundle } from "./bundle.ts";
 import { type ContainerCgroup, removeDefaultParent, setUpCgroup } from "./cgroup-setup.ts";
 import { type Launched, launch } from "./helper-driver.ts";
@@ -31,6 +32,8 @@ export interface CreateOptions {
   noPivot?: boolean;
   noNewKeyring?: boolean;
   preserveFds?: number;
+  /** --debug: report what husk adapted from the spec. */
+  debug?: boolean;
 }
 
 export interface CreatedContainer {
@@ -50,7 +53,19 @@ const hostFacts = {
     }
   },
   exists: (p: string) => existsSync(p),
+  mountPointOf,
 };
+
+/** The longest mount point that is a prefix of path, from /proc/self/mountinfo (runc's getParentMount). */
+function mountPointOf(path: string): string {
+  let best = "/";
+  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    const point = line.split(" ")[4]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+    if (point && (path === point || path.startsWith(point === "/" ? "/" : `${point}/`)) && point.length > best.length)
+      best = point;
+  }
+  return best;
+}
 
 export async function createContainer(opts: CreateOptions): Promise<CreatedContainer> {
   const root = opts.root ?? DEFAULT_ROOT;
@@ -92,6 +107,8 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       cgroupMount: cgroup.mountSource,
       host: hostFacts,
     });
+    // Like runc, skipped syscall names and the like are debug output, not noise in every container's log.
+    if (opts.debug) for (const warning of compiled.warnings) stderr(`husk: debug: ${warning}\n`);
     const cg = cgroup;
     launched = await launch(compiled.steps, {
       preserveFds: opts.preserveFds ?? 0,
@@ -104,6 +121,9 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
         cg.cgroup.apply(pid);
       },
     });
+    // The helper's parent leaves once the init waits at the start barrier; after that the
+    // init is reparented to the caller's subreaper, with no husk process in between.
+    if (opts.mode === "create") await launched.helper.exited;
     state.pid = launched.pid;
     state.pidStartTime = procStat(launched.pid)?.startTime ?? "";
     writeState(dir, state);

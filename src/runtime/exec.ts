@@ -37,13 +37,18 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     host: { root: process.geteuid?.() === 0, isDirectory: () => false, exists: () => false },
   });
   const cgroup = reopenCgroup(st.cgroupPaths);
-  const launched = await launch(steps, { preserveFds: opts.preserveFds ?? 0, onWaiting: (pid) => cgroup.apply(pid) });
-  if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
-  if (opts.detach) return 0;
-  const stopForwarding = forwardSignals(launched.pid);
+  const forwarder = opts.detach ? undefined : forwardSignals();
   try {
+    const launched = await launch(steps, { preserveFds: opts.preserveFds ?? 0, onWaiting: (pid) => cgroup.apply(pid) });
+    if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
+    // Detached, the helper leaves once the process has exec'd: it is then the caller's to reap.
+    if (!forwarder) {
+      await launched.helper.exited;
+      return 0;
+    }
+    forwarder.target(launched.pid);
     return await launched.helper.exited;
   } finally {
-    stopForwarding();
+    forwarder?.stop();
   }
 }

@@ -51,7 +51,8 @@ function writeAll(fd: number, data: Buffer): void {
 
 function stepError(plan: Plan, step: number, errno: number): HuskError {
   const s = plan[step];
-  return new HuskError(errnoMessage(errno), {
+  const name = errnoName(errno);
+  return new HuskError(s?.errors?.[name] ?? errnoMessage(errno), {
     what: s?.what ?? `plan step ${step}`,
     origin: s?.origin,
     errno: errnoName(errno),
@@ -70,6 +71,7 @@ export async function launch(plan: Plan, opts: LaunchOptions): Promise<Launched>
   const helper = spawnHelper([HELPER_PATH], opts.preserveFds);
   const fd = helper.syncFd;
   let pid = 0;
+  let closed = false;
   try {
     const body = encodePlan(plan);
     const len = Buffer.alloc(4);
@@ -102,11 +104,15 @@ export async function launch(plan: Plan, opts: LaunchOptions): Promise<Launched>
     }
     return { pid, helper, created: false };
   } catch (err) {
+    // Kill the container process only: the helper's parent reaps it and exits (killing the
+    // helper too would leave the child an orphan zombie). Closing the channel first unblocks a
+    // helper still waiting for its plan or for MSG_CONTINUE.
     if (pid) killQuietly(pid);
-    killQuietly(helper.pid);
+    closeSync(fd);
+    closed = true;
     await helper.exited;
     throw err;
   } finally {
-    closeSync(fd);
+    if (!closed) closeSync(fd);
   }
 }

@@ -10,15 +10,22 @@ import { DEFAULT_ROOT } from "./state.ts";
 import { ociState } from "./status.ts";
 
 export async function runContainer(opts: Omit<CreateOptions, "mode">): Promise<number> {
-  const created = await createContainer({ ...opts, mode: "run" });
+  const forwarder = forwardSignals();
+  let created: Awaited<ReturnType<typeof createContainer>>;
+  try {
+    created = await createContainer({ ...opts, mode: "run" });
+  } catch (err) {
+    forwarder.stop();
+    throw err;
+  }
+  forwarder.target(created.launched.pid);
   const root = opts.root ?? DEFAULT_ROOT;
   const hooks = created.state.spec.hooks;
-  const stopForwarding = forwardSignals(created.launched.pid);
   try {
     await runHooks(hooks?.poststart, "poststart", ociState(root, created.state), { warnOnly: true });
     return await created.launched.helper.exited;
   } finally {
-    stopForwarding();
+    forwarder.stop();
     const state = { ...ociState(root, created.state), status: "stopped", pid: 0 };
     await cleanUp(created.stateDir, created.cgroup?.cgroup);
     await runHooks(hooks?.poststop, "poststop", state, { warnOnly: true });

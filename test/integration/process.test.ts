@@ -42,7 +42,7 @@ describeAsRoot("process", () => {
 
   // husk bug: runc creates a missing cwd (mkdir -p, 0755, before the root is made read-only);
   // husk fails: change directory to "/work/deep" (process.cwd): no such file or directory (ENOENT).
-  test.todo("a cwd missing from the rootfs is created, as runc does", async () => {
+  test("a cwd missing from the rootfs is created, as runc does", async () => {
     const r = await runSh("pwd; stat -c '%a %u %g' /work/deep", (s) => {
       s.process!.cwd = "/work/deep";
     });
@@ -171,7 +171,7 @@ describeAsRoot("process", () => {
 
   // husk bug: sysctls are written after readonlyPaths made /proc/sys read-only:
   // set sysctl "net.ipv4.ip_forward" (linux.sysctl["net.ipv4.ip_forward"]): read-only file system (EROFS).
-  test.todo("linux.sysctl: net.ipv4.ip_forward=1 in the container's network namespace", async () => {
+  test("linux.sysctl: net.ipv4.ip_forward=1 in the container's network namespace", async () => {
     const hostBefore = readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8");
     const r = await runSh("cat /proc/sys/net/ipv4/ip_forward", (s) => {
       s.linux!.sysctl = { "net.ipv4.ip_forward": "1" };
@@ -241,7 +241,7 @@ describeAsRoot("process", () => {
   // i.e. after the container has exec'd. A signal arriving in that window takes its default
   // action on husk (it dies) and the container keeps running, orphaned. runc installs its
   // handler before starting the container. Sent at the first byte of output, in 30 tries.
-  test.todo("a signal sent as soon as the container is up is still forwarded", async () => {
+  test("a signal sent as soon as the container is up is still forwarded", async () => {
     const bundle = makeBundle(["sh", "-c", 'trap "echo got-TERM; exit 10" TERM; echo ready; while true; do sleep 0.05; done']);
     try {
       for (let i = 0; i < 30; i++) {
