@@ -170,10 +170,18 @@ static size_t read_full(int fd, void *buf, size_t n)
 }
 
 /* The one error path: husk turns (step, errno) into a message naming the spec path. */
+/* Tell the parent of a Detach clone how setup went (see op_clone). */
+static void linger_say(char what)
+{
+	if (lingerfd >= 0)
+		(void)!write(lingerfd, &what, 1);
+}
+
 static _Noreturn void fail(int err)
 {
 	if (err == 0)
 		err = EIO;
+	linger_say('F');
 	if (send_msg(MSG_ERROR, step, err, 0) < 0)
 		dprintf(2, "husk-helper: step %d (%s): %s\n", step, opname, strerror(err));
 	_exit(1);
@@ -728,7 +736,10 @@ static int op_clone(const struct field *f)
 	}
 	if (pid == 0) {
 		close(linger[0]);
-		lingerfd = linger[1];
+		if (f[1].i == CLONE_WAIT)
+			close(linger[1]); /* a waiting parent needs no word: it reaps whatever happens */
+		else
+			lingerfd = linger[1];
 		/*
 		 * Both processes write to the same channel, and husk needs MSG_PID before anything
 		 * the child says (it writes the id maps to /proc/<pid>). Wait for the parent to close
@@ -751,22 +762,20 @@ static int op_clone(const struct field *f)
 	close(gate[1]);
 	if (f[1].i != CLONE_WAIT) {
 		/*
-		 * Detach, but only once the child is set up: it writes 'S' at the start barrier,
-		 * or its end closes at exec (CLOEXEC) or death. A child that dies during setup is
-		 * reaped here rather than left as an orphan zombie. EOF alone cannot tell exec from
-		 * death, but a dying process has released its memory before its files, so its
-		 * /proc/<pid>/exe no longer resolves.
+		 * Detach, but only once the child is set up, so that a child dying during setup is
+		 * reaped here rather than left as an orphan zombie. The child writes 'S' when it is
+		 * set up (at the start barrier, or just before execve) and 'F' when it fails; its end
+		 * closes at exec (CLOEXEC) or death. EOF after a last 'S': it lives on, leave it.
 		 */
+		char last = 0;
 		ssize_t n;
-		do
-			n = read(linger[0], &c, 1);
-		while (n < 0 && errno == EINTR);
-		if (n <= 0) {
-			char path[64], target[8];
-			snprintf(path, sizeof path, "/proc/%ld/exe", pid);
-			if (readlink(path, target, sizeof target) < 0)
-				waitpid((pid_t)pid, NULL, 0);
-		}
+		while ((n = read(linger[0], &c, 1)) != 0)
+			if (n == 1)
+				last = c;
+			else if (errno != EINTR)
+				break;
+		if (last != 'S')
+			waitpid((pid_t)pid, NULL, 0);
 		_exit(0);
 	}
 	close(linger[0]);
@@ -907,9 +916,23 @@ static int op_chdir(const struct field *f)
 }
 
 /* CLOEXEC rather than close: fds still in use until execve (the sync channel) keep working. */
+/*
+ * Mark every fd from `first` on close-on-exec. close_range is one syscall, but a seccomp
+ * profile loaded earlier (no no_new_privs: the filter goes in while we still hold
+ * CAP_SYS_ADMIN) may refuse it; fcntl over the open fds is what such profiles allow.
+ */
 static int op_close_from(const struct field *f)
 {
-	return syscall(SYS_close_range, (unsigned)f[0].i, ~0U, CLOSE_RANGE_CLOEXEC);
+	unsigned first = (unsigned)f[0].i;
+	if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return 0;
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -1;
+	for (unsigned fd = first; fd < rl.rlim_cur; fd++)
+		if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF)
+			return -1;
+	return 0;
 }
 
 static int op_seccomp(const struct field *f)
@@ -936,12 +959,9 @@ static int op_open_state_dir(const struct field *f)
 static int op_wait_start(const struct field *f)
 {
 	(void)f;
-	if (lingerfd >= 0) {
-		/* lets the parent of a Detach clone leave: we are set up and stay alive */
-		(void)!write(lingerfd, "S", 1);
-		xclose(lingerfd);
-		lingerfd = -1;
-	}
+	linger_say('S');
+	xclose(lingerfd); /* the parent of a Detach clone may leave: we stay alive */
+	lingerfd = -1;
 	send_msg(MSG_CREATED, step, 0, 0);
 	int fd;
 	do
@@ -1080,7 +1100,7 @@ static const char *search_path(const char *file, char **env, char *buf, size_t s
 		int len = snprintf(buf, size, "%.*s%s%s", (int)n, p, n ? "/" : "", file);
 		struct stat st;
 		if (len > 0 && (size_t)len < size && stat(buf, &st) == 0 && S_ISREG(st.st_mode) &&
-		    faccessat(AT_FDCWD, buf, X_OK, AT_EACCESS) == 0)
+		    access(buf, X_OK) == 0)
 			return buf;
 		p += n;
 		if (!*p)
@@ -1110,7 +1130,8 @@ static int op_check_exec(const struct field *f)
 	const char *file = program(argv, env, buf, sizeof buf);
 	struct stat st;
 	int rc = !file || stat(file, &st) < 0 ? -1 : 0;
-	if (rc == 0 && (!S_ISREG(st.st_mode) || faccessat(AT_FDCWD, file, X_OK, AT_EACCESS) < 0)) {
+	/* access(), not faccessat2: seccomp profiles written for older runtimes may lack the latter. */
+	if (rc == 0 && (!S_ISREG(st.st_mode) || access(file, X_OK) < 0)) {
 		errno = EACCES;
 		rc = -1;
 	}
@@ -1137,6 +1158,7 @@ static int op_exec(const struct field *f)
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	linger_say('S');
 	execve(file, argv, env);
 	return -1;
 }

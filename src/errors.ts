@@ -20,11 +20,7 @@ export class HuskError extends Error {
   readonly errno?: string;
 
   constructor(message: string, details: HuskErrorDetails = {}) {
-    const prefix = details.what
-      ? `${details.what}${details.origin ? ` (${details.origin})` : ""}: `
-      : details.origin
-        ? `${details.origin}: `
-        : "";
+    const prefix = details.what ? `${details.what}${details.origin ? ` (${details.origin})` : ""}: ` : "";
     const suffix = details.errno ? ` (${details.errno})` : "";
     super(`${prefix}${message}${suffix}`);
     this.name = "HuskError";

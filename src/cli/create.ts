@@ -1,34 +1,47 @@
 import { HuskError } from "../errors.ts";
-import { createContainer } from "../runtime/create.ts";
-import type { Verb } from "./verb.ts";
+import { type CreateOptions, createContainer } from "../runtime/create.ts";
+import type { FlagSpec, FlagValues } from "./args.ts";
+import type { Globals, Verb } from "./verb.ts";
+
+/** The flags `create` and `run` share, as runc spells them. */
+export const CREATE_FLAGS: FlagSpec[] = [
+  { name: "bundle", short: "b", type: "string", help: "path to the root of the bundle directory (default: current directory)" },
+  { name: "console-socket", type: "string", help: "unix socket that receives the pty master when process.terminal is set" },
+  { name: "pid-file", type: "string", help: "file to write the container's init pid to" },
+  { name: "no-pivot", type: "bool", help: "do not use pivot_root to jail the process inside rootfs" },
+  { name: "no-new-keyring", type: "bool", help: "do not create a new session keyring for the container" },
+  { name: "preserve-fds", type: "int", help: "pass N additional file descriptors to the container (3 … 3+N-1)" },
+];
+
+/** The one container id argument both verbs take, and their flags as library options. */
+export function createOptions(
+  verb: string,
+  flags: FlagValues,
+  positionals: string[],
+  globals: Globals,
+): Omit<CreateOptions, "mode"> {
+  const id = positionals[0];
+  if (!id || positionals.length > 1) throw new HuskError(`"${verb}" requires exactly 1 argument: the container id`);
+  return {
+    id,
+    root: globals.root,
+    bundle: (flags.bundle as string | undefined) ?? ".",
+    consoleSocket: flags["console-socket"] as string | undefined,
+    pidFile: flags["pid-file"] as string | undefined,
+    noPivot: flags["no-pivot"] === true,
+    noNewKeyring: flags["no-new-keyring"] === true,
+    preserveFds: (flags["preserve-fds"] as number | undefined) ?? 0,
+    debug: globals.debug,
+  };
+}
 
 const verb: Verb = {
   name: "create",
   usage: "[command options] <container-id>",
   summary: "create a container; its process waits until `husk start`",
-  flags: [
-    { name: "bundle", short: "b", type: "string", help: "path to the root of the bundle directory (default: current directory)" },
-    { name: "console-socket", type: "string", help: "unix socket that receives the pty master when process.terminal is set" },
-    { name: "pid-file", type: "string", help: "file to write the container's init pid to" },
-    { name: "no-pivot", type: "bool", help: "do not use pivot_root to jail the process inside rootfs" },
-    { name: "no-new-keyring", type: "bool", help: "do not create a new session keyring for the container" },
-    { name: "preserve-fds", type: "int", help: "pass N additional file descriptors to the container (3 … 3+N-1)" },
-  ],
+  flags: CREATE_FLAGS,
   async run({ flags, positionals }, globals) {
-    const id = positionals[0];
-    if (!id || positionals.length > 1) throw new HuskError('"create" requires exactly 1 argument: the container id');
-    await createContainer({
-      id,
-      mode: "create",
-      root: globals.root,
-      bundle: (flags.bundle as string | undefined) ?? ".",
-      consoleSocket: flags["console-socket"] as string | undefined,
-      pidFile: flags["pid-file"] as string | undefined,
-      noPivot: flags["no-pivot"] === true,
-      noNewKeyring: flags["no-new-keyring"] === true,
-      preserveFds: (flags["preserve-fds"] as number | undefined) ?? 0,
-      debug: globals.debug,
-    });
+    await createContainer({ ...createOptions("create", flags, positionals, globals), mode: "create" });
     return 0;
   },
 };

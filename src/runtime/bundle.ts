@@ -37,7 +37,7 @@ export function loadBundle(dir: string): Bundle {
   });
   const rootfs = resolve(abs, spec.root.path);
   if (!existsSync(rootfs) || !statSync(rootfs).isDirectory()) {
-    throw new HuskError(`rootfs "${rootfs}" does not exist or is not a directory`, { origin: "root.path" });
+    throw new HuskError("does not exist or is not a directory", { what: `rootfs "${rootfs}"`, origin: "root.path" });
   }
   return { dir: abs, spec, rootfs };
 }

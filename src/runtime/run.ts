@@ -9,7 +9,7 @@ import { forwardSignals } from "./signals.ts";
 import { DEFAULT_ROOT } from "./state.ts";
 import { ociState } from "./status.ts";
 
-export async function runContainer(opts: Omit<CreateOptions, "mode">): Promise<number> {
+export async function runContainer(opts: Omit<CreateOptions, "mode"> & { keep?: boolean }): Promise<number> {
   const forwarder = forwardSignals();
   let created: Awaited<ReturnType<typeof createContainer>>;
   try {
@@ -26,8 +26,11 @@ export async function runContainer(opts: Omit<CreateOptions, "mode">): Promise<n
     return await created.launched.helper.exited;
   } finally {
     forwarder.stop();
-    const state = { ...ociState(root, created.state), status: "stopped", pid: 0 };
-    await cleanUp(created.stateDir, created.cgroup?.cgroup);
-    await runHooks(hooks?.poststop, "poststop", state, { warnOnly: true });
+    // --keep leaves the stopped container for `husk delete` (which then runs poststop).
+    if (!opts.keep) {
+      const state = { ...ociState(root, created.state), status: "stopped", pid: 0 };
+      await cleanUp(created.stateDir, created.cgroup?.cgroup);
+      await runHooks(hooks?.poststop, "poststop", state, { warnOnly: true });
+    }
   }
 }

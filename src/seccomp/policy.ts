@@ -19,6 +19,7 @@
  *     `architectures` lists (a profile without `architectures` gets no stub).
  */
 import { HuskError } from "../errors.ts";
+import { SECCOMP_OPERATORS } from "../spec/schema.ts";
 import type { LinuxSeccomp, LinuxSeccompArg, LinuxSyscall, SeccompAction, SeccompOperator } from "../spec/types.ts";
 import {
   actionValue,
@@ -66,16 +67,6 @@ export interface PolicyOptions {
   enosysStub?: boolean;
 }
 
-const OPERATORS: readonly SeccompOperator[] = [
-  "SCMP_CMP_NE",
-  "SCMP_CMP_LT",
-  "SCMP_CMP_LE",
-  "SCMP_CMP_EQ",
-  "SCMP_CMP_GE",
-  "SCMP_CMP_GT",
-  "SCMP_CMP_MASKED_EQ",
-];
-
 const U64_MAX = (1n << 64n) - 1n;
 
 const NO_NOTIFY = "SCMP_ACT_NOTIFY needs a seccomp listener (linux.seccomp.listenerPath), which husk does not support";
@@ -103,7 +94,7 @@ function errnoRet(v: number | undefined, origin: string): number | undefined {
 
 function argCheck(arg: LinuxSeccompArg, origin: string): ArgCheck {
   if (!Number.isInteger(arg.index) || arg.index < 0 || arg.index > 5) fail(`${origin}.index`, `must be 0 to 5, not ${arg.index}`);
-  if (!OPERATORS.includes(arg.op)) fail(`${origin}.op`, `unknown operator ${JSON.stringify(arg.op)}`);
+  if (!SECCOMP_OPERATORS.includes(arg.op)) fail(`${origin}.op`, `unknown operator ${JSON.stringify(arg.op)}`);
   return {
     index: arg.index,
     op: arg.op,
