@@ -50,6 +50,7 @@
  *   15 pivotRoot                                36 console      i rows, i cols
  *   16 chrootMove                               37 exec         l argv, l env
  *   17 mask         s path                      38 checkExec    l argv, l env
+ *                                               39 chroot       s path
  *   18 readonly     s path
  *   19 setrlimit    i resource, i soft, i hard
  */
@@ -602,6 +603,14 @@ static int op_chroot_move(const struct field *f)
 	(void)f;
 	if (fchdir(rootfd) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
 	    chdir("/") < 0)
+		return -1;
+	return root_switched();
+}
+
+/* No mount namespace of its own: the container may not touch the host's mounts, only root. */
+static int op_chroot(const struct field *f)
+{
+	if (chroot(f[0].s) < 0 || chdir("/") < 0)
 		return -1;
 	return root_switched();
 }
@@ -1204,6 +1213,7 @@ static const struct opdef OPS[] = {
 	[36] = { "console", "ii", op_console },
 	[37] = { "exec", "ll", op_exec },
 	[38] = { "checkExec", "ll", op_check_exec },
+	[39] = { "chroot", "s", op_chroot },
 };
 
 #ifndef HUSK_COMMIT

@@ -9,6 +9,7 @@
  *                   rootfs (mounts, devices) · console connect · state dir · root switch ·
  *                   read-only/masked paths · sysctls · console pty · credentials · exec.fifo · exec
  */
+import { resolve } from "node:path";
 import { HuskError } from "../errors.ts";
 import type { LinuxIDMapping, Spec } from "../spec/types.ts";
 import type { PlanContext } from "./context.ts";
@@ -45,6 +46,10 @@ function mapsRoot(maps: LinuxIDMapping[]): boolean {
 
 export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   if (!spec.process) throw new HuskError("the container has no process to run", { origin: "process" });
+  // Silently running without a requested security label would be worse than refusing.
+  if (spec.process.apparmorProfile) throw new HuskError("AppArmor is not supported", { origin: "process.apparmorProfile" });
+  if (spec.process.selinuxLabel) throw new HuskError("SELinux is not supported", { origin: "process.selinuxLabel" });
+  if (spec.linux?.mountLabel) throw new HuskError("SELinux is not supported", { origin: "linux.mountLabel" });
   if (spec.hooks?.startContainer?.length) {
     // They run inside the container just before exec; the helper has no way to run them yet.
     throw new HuskError("startContainer hooks are not supported yet", { origin: "hooks.startContainer" });
@@ -89,35 +94,29 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     throw new HuskError("a terminal needs --console-socket", { origin: "process.terminal" });
   }
   let hooksStep = -1;
-  const hooksPause = () => {
-    if (!hasCreateHooks(spec)) return;
+  // A joined mount namespace gets its rootfs set up too, as runc does; with none at all the
+  // container only gets a chroot (mounting would change the host's own tree).
+  const withMounts = ns.created.has("mount") || ns.joined.has("mount");
+  const rootfs = withMounts ? planRootfs(spec, ctx, inUserNs, inUserNs && !ns.created.has("network")) : undefined;
+  if (rootfs) steps.push(...rootfs.beforeSwitch);
+  if (hasCreateHooks(spec)) {
     hooksStep = steps.length;
     steps.push({ what: "wait for the createRuntime and createContainer hooks", origin: "hooks", op: { op: "waitContinue" } });
-  };
-  if (ns.created.has("mount")) {
-    const sharesHostNetwork = inUserNs && !ns.created.has("network");
-    const rootfs = planRootfs(spec, ctx, inUserNs, sharesHostNetwork);
-    steps.push(...rootfs.beforeSwitch);
-    hooksPause();
-    if (terminal && ctx.consoleSocket) {
-      steps.push({
-        what: `connect to console socket "${ctx.consoleSocket}"`,
-        origin: "--console-socket",
-        op: { op: "consoleConnect", path: ctx.consoleSocket },
-      });
-    }
-    if (ctx.mode === "create") steps.push({ what: "open the state directory", op: { op: "openStateDir", path: ctx.stateDir } });
+  }
+  // Both live on the host: reach them before the root switch.
+  if (terminal && ctx.consoleSocket) {
+    steps.push({
+      what: `connect to console socket "${ctx.consoleSocket}"`,
+      origin: "--console-socket",
+      op: { op: "consoleConnect", path: ctx.consoleSocket },
+    });
+  }
+  if (ctx.mode === "create") steps.push({ what: "open the state directory", op: { op: "openStateDir", path: ctx.stateDir } });
+  if (rootfs) {
     steps.push(...rootfs.switchRoot, ...rootfs.afterSwitch);
   } else {
-    hooksPause();
-    if (terminal && ctx.consoleSocket) {
-      steps.push({
-        what: `connect to console socket "${ctx.consoleSocket}"`,
-        origin: "--console-socket",
-        op: { op: "consoleConnect", path: ctx.consoleSocket },
-      });
-    }
-    if (ctx.mode === "create") steps.push({ what: "open the state directory", op: { op: "openStateDir", path: ctx.stateDir } });
+    const path = resolve(ctx.bundle, spec.root?.path ?? "rootfs");
+    steps.push({ what: `chroot into "${path}" (no mount namespace)`, origin: "root.path", op: { op: "chroot", path } });
   }
   if (terminal) {
     const size = spec.process.consoleSize;

@@ -59,6 +59,7 @@ export const FIELDS: FieldTable = {
   console: ["rows", "cols"],
   exec: ["argv", "env"],
   checkExec: ["argv", "env"],
+  chroot: ["path"],
 };
 
 const KIND_INT = 1;

@@ -126,7 +126,9 @@ export type Op =
   /** execve(argv[0] searched in env's PATH when it has no "/", argv, env). */
   | { op: "exec"; argv: string[]; env: string[] }
   /** Find the program exec would run and check it is an executable regular file (else EACCES). */
-  | { op: "checkExec"; argv: string[]; env: string[] };
+  | { op: "checkExec"; argv: string[]; env: string[] }
+  /** chroot(path); chdir("/"). For a container without a mount namespace: no mounts, only a root. */
+  | { op: "chroot"; path: string };
 
 /** An op together with the TypeScript-side context that turns a helper failure into a message. */
 export interface Step {
@@ -181,4 +183,5 @@ export const OP_CODES: Record<Op["op"], number> = {
   console: 36,
   exec: 37,
   checkExec: 38,
+  chroot: 39,
 };

@@ -16,6 +16,8 @@ import {
   MS_REC,
   MS_REMOUNT,
   MS_SHARED,
+  MS_SLAVE,
+  MS_UNBINDABLE,
   parseMountOptions,
   propagationFlags,
 } from "../spec/mount-options.ts";
@@ -245,11 +247,14 @@ export function planRootfs(spec: Spec, ctx: PlanContext, userNs: boolean, shares
   const rootfs = resolve(ctx.bundle, spec.root?.path ?? "rootfs");
   const beforeSwitch: Step[] = [];
   const propagation = spec.linux?.rootfsPropagation;
-  const rootPropagation = propagation ? propagationFlags(propagation) : MS_REC | propagationFlags("slave");
+  const requested = propagation ? propagationFlags(propagation) : 0;
+  // An unbindable tree could not give us the rootfs bind below: start from rslave and make
+  // the new root unbindable once it is in place.
+  const rootPropagation = requested && !(requested & MS_UNBINDABLE) ? requested : MS_REC | MS_SLAVE;
   // Nothing mounted for the container may propagate back to the host: make the whole tree
   // slave (or what rootfsPropagation asks) first.
   beforeSwitch.push({
-    what: `set propagation of "/" to ${propagation ?? "rslave"}`,
+    what: `set propagation of "/" to ${rootPropagation === requested ? propagation : "rslave"}`,
     origin: propagation ? "linux.rootfsPropagation" : undefined,
     op: {
       op: "mount",
@@ -320,6 +325,15 @@ export function planRootfs(spec: Spec, ctx: PlanContext, userNs: boolean, shares
   // Order as runc: sysctls while /proc/sys is still writable, then read-only and masked
   // paths, and the read-only root last.
   const afterSwitch: Step[] = [];
+  // The rootfs bind inherited the private parent, not rootfsPropagation: apply it to the new
+  // root itself (as crun does), so a "shared" root is a peer inside the container.
+  if (requested) {
+    afterSwitch.push({
+      what: `set propagation of the container's "/" to ${propagation}`,
+      origin: "linux.rootfsPropagation",
+      op: mountOp("", Where.Host, "/", "", requested, ""),
+    });
+  }
   for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
     afterSwitch.push({
       what: `set sysctl "${key}"`,

@@ -67,7 +67,8 @@ export async function runCreateHooks(spec: Spec, info: { id: string; pid: number
   const state = {
     ociVersion: spec.ociVersion,
     id: info.id,
-    status: "creating",
+    // runtime-tools (and crun) expect "created" here; runc says "creating".
+    status: "created",
     pid: info.pid,
     bundle: info.bundle,
     ...(spec.annotations ? { annotations: spec.annotations } : {}),

@@ -22,7 +22,8 @@ export async function runContainer(opts: Omit<CreateOptions, "mode"> & { keep?: 
   const root = opts.root ?? DEFAULT_ROOT;
   const hooks = created.state.spec.hooks;
   try {
-    await runHooks(hooks?.poststart, "poststart", ociState(root, created.state), { warnOnly: true });
+    const running = { ...ociState(root, created.state), status: "running", pid: created.launched.pid };
+    await runHooks(hooks?.poststart, "poststart", running, { warnOnly: true });
     return await created.launched.helper.exited;
   } finally {
     forwarder.stop();

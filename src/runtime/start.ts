@@ -35,5 +35,7 @@ export async function startContainer(root: string, id: string): Promise<void> {
     closeSync(fd);
   }
   unlinkSync(fifo);
-  await runHooks(st.spec.hooks?.poststart, "poststart", ociState(root, st), { warnOnly: true });
+  // The process may be gone already; the hook is told about the one start just released.
+  const state = { ...ociState(root, st), status: "running", pid: st.pid };
+  await runHooks(st.spec.hooks?.poststart, "poststart", state, { warnOnly: true });
 }

@@ -169,7 +169,7 @@ describeAsRoot("lifecycle", () => {
     expect((await husk(["run", "--bundle", b.dir, id])).code).toBe(0);
     const lines = readFileSync(log, "utf8").trim().split("\n");
     expect(lines.map((l) => l.split(" ")[0])).toEqual([...kinds]);
-    expect(JSON.parse(lines[0]?.slice(lines[0].indexOf(" ") + 1) ?? "")).toMatchObject({ id, status: "creating", bundle: b.dir });
+    expect(JSON.parse(lines[0]?.slice(lines[0].indexOf(" ") + 1) ?? "")).toMatchObject({ id, status: "created", bundle: b.dir });
   });
 
   test("a failing createRuntime hook fails create and leaves nothing behind", async () => {

@@ -794,9 +794,9 @@ describe("mounts", () => {
   });
 
   test('"type": "bind" alone makes a bind mount', () => {
-    expect(warnings((s) => s.mounts.push({ destination: "/x", type: "bind", source: "/srv/x", options: ["ro", "size=1m"] }))).toEqual([
-      { path: "mounts[1].options", message: "filesystem-specific options on a bind mount are ignored (size=1m)" },
-    ]);
+    expect(
+      warnings((s) => s.mounts.push({ destination: "/x", type: "bind", source: "/srv/x", options: ["ro", "size=1m"] })),
+    ).toEqual([{ path: "mounts[1].options", message: "filesystem-specific options on a bind mount are ignored (size=1m)" }]);
     const mapping = [{ containerID: 0, hostID: 1000, size: 1 }];
     expect(
       warnings((s) =>
