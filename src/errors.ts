@@ -20,7 +20,9 @@ export class HuskError extends Error {
   readonly errno?: string;
 
   constructor(message: string, details: HuskErrorDetails = {}) {
-    const prefix = details.what ? `${details.what}${details.origin ? ` (${details.origin})` : ""}: ` : "";
+    // `what (origin): message`, or `origin: message` when only the spec path is known.
+    const where = details.what ? `${details.what}${details.origin ? ` (${details.origin})` : ""}` : details.origin;
+    const prefix = where ? `${where}: ` : "";
     const suffix = details.errno ? ` (${details.errno})` : "";
     super(`${prefix}${message}${suffix}`);
     this.name = "HuskError";

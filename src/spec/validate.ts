@@ -27,7 +27,7 @@ export class SpecError extends HuskError {
   readonly reason: string;
 
   constructor(path: string, reason: string) {
-    super(path ? `${path}: ${reason}` : reason, { origin: path || undefined });
+    super(reason, { origin: path || undefined });
     this.name = "SpecError";
     this.path = path;
     this.reason = reason;
