@@ -97,7 +97,7 @@ describe("compilePlan", () => {
     expect(list.at(-2)).toBe("waitStart");
     expect(list.at(-1)).toBe("exec");
     const clone = compilePlan(spec(), ctx({ mode: "create" })).steps.find((st) => st.op.op === "clone");
-    expect((clone?.op as { mode: number }).mode).toBe(CloneMode.Detach);
+    expect((clone?.op as { mode: number } | undefined)?.mode).toBe(CloneMode.Detach);
   });
 
   test("--no-pivot switches with chrootMove", () => {
