@@ -190,19 +190,21 @@ describeAsRoot("lifecycle", () => {
   });
 
   test("a create killed halfway is cleaned up by delete --force", async () => {
+    const marker = join(mkdtempSync(join(tmpdir(), "husk-marker-")), "at-hook");
+    cleanups.push(() => rmSync(join(marker, ".."), { recursive: true, force: true }));
     const b = bundle(["true"], (s) => {
-      s.hooks = { createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", "echo at-hook >&2; exec sleep 2"] }] };
+      s.hooks = { createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", `touch ${marker}; exec sleep 2`] }] };
     });
     const id = nextId();
     cleanups.push(async () => {
       await husk(["delete", "--force", id]);
     });
     const create = Bun.spawn([HUSK, "--root", TEST_ROOT, "create", "--bundle", b.dir, id], {
-      stdio: ["ignore", "ignore", "pipe"],
+      stdio: ["ignore", "ignore", "ignore"],
     });
-    const reader = create.stderr.getReader();
-    let err = "";
-    while (!err.includes("at-hook")) err += new TextDecoder().decode((await reader.read()).value ?? new Uint8Array());
+    // create is now blocked in the hook, with the container process waiting and the cgroup made.
+    for (let i = 0; i < 500 && !existsSync(marker); i++) await Bun.sleep(10);
+    expect(existsSync(marker)).toBe(true);
     create.kill("SIGKILL");
     await create.exited;
     expect(existsSync(join(TEST_ROOT, id))).toBe(true);
