@@ -221,6 +221,8 @@ describeAsRoot("lifecycle", () => {
     const receiver = spawn("python3", [join(import.meta.dir, "../fixtures/console-receiver.py"), sock], {
       stdio: ["ignore", "pipe", "pipe"],
     });
+    // Listen for the exit now: the receiver may be done before the run returns.
+    const exited = new Promise((resolve) => receiver.on("exit", resolve));
     cleanups.push(() => {
       receiver.kill("SIGKILL");
     });
@@ -228,7 +230,7 @@ describeAsRoot("lifecycle", () => {
     receiver.stdout.on("data", (d) => {
       out += d;
     });
-    while (!out.includes("listening")) await Bun.sleep(10);
+    for (let i = 0; i < 500 && !out.includes("listening"); i++) await Bun.sleep(10);
     const b = bundle(["sh", "-c", "tty; stty size"], (s) => {
       if (s.process) {
         s.process.terminal = true;
@@ -241,7 +243,7 @@ describeAsRoot("lifecycle", () => {
     });
     const r = await husk(["run", "--console-socket", sock, "--bundle", b.dir, id]);
     expect(r.code).toBe(0);
-    await new Promise((resolve) => receiver.on("exit", resolve));
+    await exited;
     expect(out).toContain("/dev/pts/0");
     expect(out).toContain("33 120");
   });
