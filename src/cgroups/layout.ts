@@ -43,22 +43,30 @@ export function detectCgroupLayout(mountinfo?: string): CgroupLayout {
   const mountRoots = new Map<string, string>();
   let v2Root: string | undefined;
 
+  // A mount hidden by a later one on the same mount point (a tmpfs over /sys/fs/cgroup/unified,
+  // say) is not there for us: mountinfo lists mounts in order, so the last one at a point wins.
+  const entries: { fstype: string; root: string; mountpoint: string; options: string }[] = [];
+  const lastAt = new Map<string, number>();
   for (const line of text.split("\n")) {
     const sep = line.indexOf(" - ");
     if (sep < 0) continue;
     const pre = line.slice(0, sep).split(" ");
     const post = line.slice(sep + 3).split(" ");
     if (pre.length < 5 || post.length < 3) continue;
-    const fstype = post[0];
-    const root = unescapeMountPath(pre[3] as string);
     const mountpoint = unescapeMountPath(pre[4] as string);
+    lastAt.set(mountpoint, entries.length);
+    entries.push({ fstype: post[0] as string, root: unescapeMountPath(pre[3] as string), mountpoint, options: post[2] as string });
+  }
+
+  for (const [i, { fstype, root, mountpoint, options }] of entries.entries()) {
+    if (lastAt.get(mountpoint) !== i) continue;
     if (fstype === "cgroup2") {
       if (v2Root === undefined) {
         v2Root = mountpoint;
         mountRoots.set("", root);
       }
     } else if (fstype === "cgroup") {
-      for (const opt of (post[2] as string).split(",")) {
+      for (const opt of options.split(",")) {
         if (notControllers.has(opt)) continue;
         if (opt.includes("=") && !opt.startsWith("name=")) continue;
         if (!v1.has(opt)) {
