@@ -3,7 +3,7 @@
  * busybox bundle, interleaved timing, medians, and the private mount namespace crun needs.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultSpec } from "../src/spec/default-spec.ts";
@@ -57,14 +57,25 @@ export function benchBundle(args: string[]): { dir: string; remove: () => void }
     remove: () => {
       rmSync(dir, { recursive: true, force: true });
       for (const rt of runtimes()) if (existsSync(rt.root)) rmSync(rt.root, { recursive: true, force: true });
+      rmSync(errFile, { force: true });
     },
   };
 }
 
-/** Run a runtime command, failing loudly; stdio closed so detached containers hold nothing. */
+const errFile = join(tmpdir(), `husk-bench-stderr-${process.pid}`);
+
+/**
+ * Run a runtime command, failing loudly. Its stderr goes to a file, not a pipe: a created
+ * container inherits it, and a pipe would keep spawnSync waiting for the container's end.
+ */
 export function call(rt: Runtime, args: string[]): void {
-  const r = spawnSync(rt.path, ["--root", rt.root, ...args], { stdio: ["ignore", "ignore", "pipe"] });
-  if (r.status !== 0) throw new Error(`${rt.name} ${args.join(" ")} failed (${r.status}): ${r.stderr}`);
+  const fd = openSync(errFile, "w");
+  try {
+    const r = spawnSync(rt.path, ["--root", rt.root, ...args], { stdio: ["ignore", "ignore", fd] });
+    if (r.status !== 0) throw new Error(`${rt.name} ${args.join(" ")} failed (${r.status}): ${readFileSync(errFile, "utf8")}`);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function time(fn: () => void): number {
