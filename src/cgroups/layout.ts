@@ -55,7 +55,12 @@ export function detectCgroupLayout(mountinfo?: string): CgroupLayout {
     if (pre.length < 5 || post.length < 3) continue;
     const mountpoint = unescapeMountPath(pre[4] as string);
     lastAt.set(mountpoint, entries.length);
-    entries.push({ fstype: post[0] as string, root: unescapeMountPath(pre[3] as string), mountpoint, options: post[2] as string });
+    entries.push({
+      fstype: post[0] as string,
+      root: unescapeMountPath(pre[3] as string),
+      mountpoint,
+      options: post[2] as string,
+    });
   }
 
   for (const [i, { fstype, root, mountpoint, options }] of entries.entries()) {
