@@ -48,8 +48,11 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   if (!spec.process) throw new HuskError("the container has no process to run", { origin: "process" });
   // Silently running without a requested security label would be worse than refusing.
   if (spec.process.apparmorProfile) throw new HuskError("AppArmor is not supported", { origin: "process.apparmorProfile" });
-  if (spec.process.selinuxLabel) throw new HuskError("SELinux is not supported", { origin: "process.selinuxLabel" });
-  if (spec.linux?.mountLabel) throw new HuskError("SELinux is not supported", { origin: "linux.mountLabel" });
+  // SELinux labels mean nothing on a host without SELinux (crun ignores them there too);
+  // on one with SELinux, husk cannot apply them and says so.
+  if (ctx.host.selinux && spec.process.selinuxLabel)
+    throw new HuskError("SELinux is not supported", { origin: "process.selinuxLabel" });
+  if (ctx.host.selinux && spec.linux?.mountLabel) throw new HuskError("SELinux is not supported", { origin: "linux.mountLabel" });
   if (spec.hooks?.startContainer?.length) {
     // They run inside the container just before exec; the helper has no way to run them yet.
     throw new HuskError("startContainer hooks are not supported yet", { origin: "hooks.startContainer" });

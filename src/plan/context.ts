@@ -26,6 +26,8 @@ export interface HostFacts {
   isDirectory: (hostPath: string) => boolean;
   /** Does the host path exist (e.g. /proc/kcore)? */
   exists: (hostPath: string) => boolean;
+  /** SELinux is enabled on the host (labels would have to be applied). */
+  selinux?: boolean;
   /** The mount point of the mount that holds hostPath (the longest mount point prefix). */
   mountPointOf?: (hostPath: string) => string;
 }

@@ -54,6 +54,7 @@ const hostFacts = {
   },
   exists: (p: string) => existsSync(p),
   mountPointOf,
+  selinux: existsSync("/sys/fs/selinux/enforce"),
 };
 
 /** The longest mount point that is a prefix of path, from /proc/self/mountinfo (runc's getParentMount). */
