@@ -1,5 +1,6 @@
 import { HuskError } from "../errors.ts";
 import { startContainer } from "../runtime/start.ts";
+import { withStateLock } from "../runtime/state.ts";
 import type { Verb } from "./verb.ts";
 
 const verb: Verb = {
@@ -9,7 +10,8 @@ const verb: Verb = {
   flags: [],
   async run({ positionals }, globals) {
     if (positionals.length !== 1) throw new HuskError('"start" requires exactly 1 argument: the container id');
-    await startContainer(globals.root, positionals[0] as string);
+    const id = positionals[0] as string;
+    await withStateLock(globals.root, id, () => startContainer(globals.root, id));
     return 0;
   },
 };

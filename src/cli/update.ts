@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { LinuxResources } from "../cgroups/resources.ts";
 import { HuskError } from "../errors.ts";
+import { withStateLock } from "../runtime/state.ts";
 import { updateContainer } from "../runtime/update.ts";
 import type { FlagValues } from "./args.ts";
 import type { Verb } from "./verb.ts";
@@ -78,7 +79,7 @@ const verb: Verb = {
     { name: "resources", short: "r", type: "string", help: 'path to a file with linux.resources JSON ("-" for stdin)' },
     ...STRING_FLAGS.map((name) => ({ name, type: "string" as const, help: `set ${name}` })),
   ],
-  run({ flags, positionals }, globals) {
+  async run({ flags, positionals }, globals) {
     if (positionals.length !== 1) throw new HuskError('"update" requires exactly 1 argument: the container id');
     if (flags["l3-cache-schema"] || flags["mem-bw-schema"]) throw new HuskError("intel RDT is not supported");
     let resources: LinuxResources;
@@ -92,7 +93,8 @@ const verb: Verb = {
     } else {
       resources = fromFlags(flags);
     }
-    updateContainer(globals.root, positionals[0] as string, resources);
+    const id = positionals[0] as string;
+    await withStateLock(globals.root, id, () => updateContainer(globals.root, id, resources));
     return 0;
   },
 };

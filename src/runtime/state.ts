@@ -3,10 +3,22 @@
  * state.json (written to a temp file and renamed, so readers never see half a file) and, between
  * create and start, exec.fifo.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { HuskError } from "../errors.ts";
 import type { Spec } from "../spec/types.ts";
+import { flock } from "../sys/bun.ts";
 
 export const DEFAULT_ROOT = "/run/husk";
 export const EXEC_FIFO = "exec.fifo";
@@ -90,4 +102,23 @@ export function writePidFile(path: string, pid: number): void {
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, String(pid));
   renameSync(tmp, path);
+}
+
+/**
+ * Run fn holding an exclusive flock on the container's state directory, so that two clients
+ * changing one container (start racing delete, two updates) take turns.
+ */
+export async function withStateLock<T>(root: string, id: string, fn: () => T | Promise<T>): Promise<T> {
+  let fd: number;
+  try {
+    fd = openSync(stateDir(root, id), constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch {
+    throw new HuskError("container does not exist");
+  }
+  try {
+    flock(fd, true);
+    return await fn();
+  } finally {
+    closeSync(fd);
+  }
 }
