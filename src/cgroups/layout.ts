@@ -8,6 +8,7 @@
  * into a temp dir.
  */
 import * as fs from "node:fs";
+import { unescapeMountPath } from "../sys/mountinfo.ts";
 import { CgroupError } from "./errors.ts";
 
 export type CgroupMode = "v1" | "v2" | "hybrid";
@@ -31,11 +32,6 @@ export interface CgroupLayout {
 
 /** Super options of a v1 cgroup mount that are not controller names. */
 const notControllers = new Set(["rw", "ro", "noprefix", "clone_children", "xattr", "cpuset_v2_mode", "favordynmods"]);
-
-/** mountinfo escapes space, tab, newline and backslash as \ooo. */
-function unescapeMountPath(p: string): string {
-  return p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
-}
 
 export function detectCgroupLayout(mountinfo?: string): CgroupLayout {
   const text = mountinfo ?? fs.readFileSync("/proc/self/mountinfo", "utf8");

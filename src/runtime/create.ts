@@ -7,7 +7,7 @@
  * killed (its mount namespace, and so every container mount, dies with it), the cgroup and the
  * state directory are removed.
  */
-import { chmodSync, existsSync, readFileSync, statSync } from "node:fs";
+import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import type { Cgroup } from "../cgroups/index.ts";
 import { compilePlan } from "../plan/compile.ts";
@@ -18,6 +18,7 @@ import { loadBundle } from "./bundle.ts";
 import { type ContainerCgroup, removeDefaultParent, setUpCgroup } from "./cgroup-setup.ts";
 import { type Launched, launch } from "./helper-driver.ts";
 import { runCreateHooks } from "./hooks.ts";
+import { hostFacts } from "./host-facts.ts";
 import { writeIdMaps } from "./idmap.ts";
 import { procStat } from "./proc.ts";
 import { DEFAULT_ROOT, EXEC_FIFO, makeStateDir, removeStateDir, type SavedState, writePidFile, writeState } from "./state.ts";
@@ -41,31 +42,6 @@ export interface CreatedContainer {
   stateDir: string;
   launched: Launched;
   cgroup?: ContainerCgroup;
-}
-
-const hostFacts = {
-  root: process.geteuid?.() === 0,
-  isDirectory: (p: string) => {
-    try {
-      return statSync(p).isDirectory();
-    } catch {
-      return false;
-    }
-  },
-  exists: (p: string) => existsSync(p),
-  mountPointOf,
-  selinux: existsSync("/sys/fs/selinux/enforce"),
-};
-
-/** The longest mount point that is a prefix of path, from /proc/self/mountinfo (runc's getParentMount). */
-function mountPointOf(path: string): string {
-  let best = "/";
-  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
-    const point = line.split(" ")[4]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
-    if (point && (path === point || path.startsWith(point === "/" ? "/" : `${point}/`)) && point.length > best.length)
-      best = point;
-  }
-  return best;
 }
 
 export async function createContainer(opts: CreateOptions): Promise<CreatedContainer> {

@@ -8,6 +8,7 @@ import { compileExecPlan } from "../plan/exec.ts";
 import type { Process } from "../spec/types.ts";
 import { reopenCgroup } from "./cgroup-setup.ts";
 import { launch } from "./helper-driver.ts";
+import { hostFacts } from "./host-facts.ts";
 import { forwardSignals } from "./signals.ts";
 import { readState, writePidFile } from "./state.ts";
 import { containerStatus } from "./status.ts";
@@ -34,7 +35,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     detach: opts.detach ?? false,
     preserveFds: opts.preserveFds ?? 0,
     consoleSocket: opts.consoleSocket,
-    host: { root: process.geteuid?.() === 0, isDirectory: () => false, exists: () => false },
+    host: hostFacts,
   });
   const cgroup = reopenCgroup(st.cgroupPaths);
   const forwarder = opts.detach ? undefined : forwardSignals();
