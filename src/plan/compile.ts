@@ -15,7 +15,15 @@ import type { LinuxIDMapping, Spec } from "../spec/types.ts";
 import type { PlanContext } from "./context.ts";
 import { planNamespaces } from "./namespaces.ts";
 import { CloneMode, type Plan, type Step } from "./ops.ts";
-import { planCheckExec, planCredentials, planEarlyProcess, planExec, planSeccomp } from "./process.ts";
+import {
+  planCheckExec,
+  planConsole,
+  planConsoleConnect,
+  planCredentials,
+  planEarlyProcess,
+  planExec,
+  planSeccomp,
+} from "./process.ts";
 import { planRootfs } from "./rootfs.ts";
 
 export interface CompiledPlan {
@@ -107,13 +115,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     steps.push({ what: "wait for the createRuntime and createContainer hooks", origin: "hooks", op: { op: "waitContinue" } });
   }
   // Both live on the host: reach them before the root switch.
-  if (terminal && ctx.consoleSocket) {
-    steps.push({
-      what: `connect to console socket "${ctx.consoleSocket}"`,
-      origin: "--console-socket",
-      op: { op: "consoleConnect", path: ctx.consoleSocket },
-    });
-  }
+  if (terminal && ctx.consoleSocket) steps.push(planConsoleConnect(ctx.consoleSocket));
   if (ctx.mode === "create") steps.push({ what: "open the state directory", op: { op: "openStateDir", path: ctx.stateDir } });
   if (rootfs) {
     steps.push(...rootfs.switchRoot, ...rootfs.afterSwitch);
@@ -121,14 +123,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     const path = resolve(ctx.bundle, spec.root?.path ?? "rootfs");
     steps.push({ what: `chroot into "${path}" (no mount namespace)`, origin: "root.path", op: { op: "chroot", path } });
   }
-  if (terminal) {
-    const size = spec.process.consoleSize;
-    steps.push({
-      what: "create the console",
-      origin: "process.terminal",
-      op: { op: "console", rows: size?.height ?? 0, cols: size?.width ?? 0 },
-    });
-  }
+  if (terminal) steps.push(planConsole(spec.process));
   const seccomp = planSeccomp(spec);
   steps.push(...planCredentials(spec, ctx, !denySetgroups, seccomp.load));
   if (ctx.mode === "create") {

@@ -6,12 +6,11 @@
  * namespace also moves root and cwd to the container's root, which is what chroot would do.
  */
 import { CLONE, NS_PROC_NAME } from "../spec/namespaces.ts";
-import type { LinuxNamespaceType, Process, Spec } from "../spec/types.ts";
+import type { Process, Spec } from "../spec/types.ts";
 import type { PlanContext } from "./context.ts";
+import { JOIN_ORDER } from "./namespaces.ts";
 import { CloneMode, type Step } from "./ops.ts";
-import { planCredentials, planExec, planSeccomp } from "./process.ts";
-
-const JOIN_ORDER: LinuxNamespaceType[] = ["user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount"];
+import { planConsole, planConsoleConnect, planCredentials, planExec, planSeccomp } from "./process.ts";
 
 export interface ExecContext extends Pick<PlanContext, "preserveFds" | "consoleSocket" | "host"> {
   /** The container's init pid, whose namespaces the process joins. */
@@ -23,13 +22,7 @@ export function compileExecPlan(spec: Spec, process: Process, ctx: ExecContext):
   const steps: Step[] = [];
   const has = new Set((spec.linux?.namespaces ?? []).map((ns) => ns.type));
   // The console socket lives on the host: connect before leaving the host's mount namespace.
-  if (process.terminal && ctx.consoleSocket) {
-    steps.push({
-      what: `connect to console socket "${ctx.consoleSocket}"`,
-      origin: "--console-socket",
-      op: { op: "consoleConnect", path: ctx.consoleSocket },
-    });
-  }
+  if (process.terminal && ctx.consoleSocket) steps.push(planConsoleConnect(ctx.consoleSocket));
   for (const type of JOIN_ORDER) {
     if (!has.has(type)) continue;
     const path = `/proc/${ctx.initPid}/ns/${NS_PROC_NAME[type]}`;
@@ -39,12 +32,7 @@ export function compileExecPlan(spec: Spec, process: Process, ctx: ExecContext):
   steps.push({ what: "wait for husk to add the process to the container's cgroup", op: { op: "waitContinue" } });
   if (process.terminal) {
     steps.push({ what: "start a new session", op: { op: "setsid" } });
-    const size = process.consoleSize;
-    steps.push({
-      what: "create the console",
-      origin: "process.terminal",
-      op: { op: "console", rows: size?.height ?? 0, cols: size?.width ?? 0 },
-    });
+    steps.push(planConsole(process));
   }
   const execSpec: Spec = { ...spec, process };
   steps.push(...planCredentials(execSpec, { preserveFds: ctx.preserveFds }, ctx.host.root, planSeccomp(spec).load));

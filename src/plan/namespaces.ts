@@ -14,13 +14,13 @@
  *   - The mount namespace is joined last: after it, paths of the other namespace files might
  *     not resolve any more.
  */
-import { CLONE, NS_PROC_NAME } from "../spec/namespaces.ts";
+import { CLONE } from "../spec/namespaces.ts";
 import type { LinuxNamespace, Spec } from "../spec/types.ts";
 import type { Step } from "./ops.ts";
 
 type NsType = LinuxNamespace["type"];
 
-const JOIN_ORDER: NsType[] = ["user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount"];
+export const JOIN_ORDER: NsType[] = ["user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount"];
 
 export interface NamespacePlan {
   /** setns/unshare steps the helper runs before clone. */
@@ -88,9 +88,4 @@ export function planNamespaces(spec: Spec): NamespacePlan {
     }
   }
   return { beforeClone, cloneFlags, afterContinue, created, joined };
-}
-
-/** The /proc/<pid>/ns file names of the namespaces a spec gives the container (new or joined). */
-export function namespaceFiles(spec: Spec): string[] {
-  return (spec.linux?.namespaces ?? []).map((ns) => NS_PROC_NAME[ns.type]);
 }

@@ -13,8 +13,8 @@
 
 import { compileSeccomp, seccompWanted } from "../seccomp/index.ts";
 import { capMask } from "../spec/capabilities.ts";
-import { RLIMITS } from "../spec/rlimits.ts";
-import type { Spec } from "../spec/types.ts";
+import { RLIMITS, rlimitValue } from "../spec/rlimits.ts";
+import type { Process, Spec } from "../spec/types.ts";
 import type { PlanContext } from "./context.ts";
 import type { Step } from "./ops.ts";
 
@@ -28,7 +28,6 @@ export function planSeccomp(spec: Spec): { load?: SeccompLoad; warnings: string[
 
 const PR_SET_KEEPCAPS = 8;
 const PR_SET_NO_NEW_PRIVS = 38;
-const RLIM_INFINITY_THRESHOLD = 2 ** 64 - 1;
 
 /** Steps run early in the child, while the host /proc is still visible. */
 export function planEarlyProcess(spec: Spec): Step[] {
@@ -42,10 +41,6 @@ export function planEarlyProcess(spec: Spec): Step[] {
     });
   }
   return steps;
-}
-
-function limit(v: number): number {
-  return v >= RLIM_INFINITY_THRESHOLD ? -1 : v;
 }
 
 /** rlimits, credentials, capabilities, cwd, umask, fd hygiene; everything up to (not incl.) exec. */
@@ -77,7 +72,7 @@ export function planCredentials(
     steps.push({
       what: `set ${r.type} to ${r.soft}/${r.hard}`,
       origin: `process.rlimits[${i}]`,
-      op: { op: "setrlimit", resource, soft: limit(r.soft), hard: limit(r.hard) },
+      op: { op: "setrlimit", resource, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) },
     });
   });
   steps.push({ what: `change directory to "${p.cwd}"`, origin: "process.cwd", op: { op: "chdir", path: p.cwd, optional: true } });
@@ -169,5 +164,24 @@ export function planExec(spec: Spec): Step {
     origin: "process.args",
     errors: execErrors(argv[0] ?? ""),
     op: { op: "exec", argv, env: p?.env ?? [] },
+  };
+}
+
+/** Connect to --console-socket: it lives on the host, so before the root switch or setns(mnt). */
+export function planConsoleConnect(socket: string): Step {
+  return {
+    what: `connect to console socket "${socket}"`,
+    origin: "--console-socket",
+    op: { op: "consoleConnect", path: socket },
+  };
+}
+
+/** The pty, made inside the container, its master sent over the console socket. */
+export function planConsole(process: Process): Step {
+  const size = process.consoleSize;
+  return {
+    what: "create the console",
+    origin: "process.terminal",
+    op: { op: "console", rows: size?.height ?? 0, cols: size?.width ?? 0 },
   };
 }
