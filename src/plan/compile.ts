@@ -23,6 +23,7 @@ import {
   planEarlyProcess,
   planExec,
   planSeccomp,
+  requireConsoleSocket,
 } from "./process.ts";
 import { planRootfs } from "./rootfs.ts";
 
@@ -101,9 +102,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   }
 
   const terminal = spec.process.terminal === true;
-  if (terminal && !ctx.consoleSocket) {
-    throw new HuskError("a terminal needs --console-socket", { origin: "process.terminal" });
-  }
+  requireConsoleSocket(spec.process, ctx.consoleSocket);
   let hooksStep = -1;
   // A joined mount namespace gets its rootfs set up too, as runc does; with none at all the
   // container only gets a chroot (mounting would change the host's own tree).

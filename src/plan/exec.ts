@@ -10,7 +10,7 @@ import type { Process, Spec } from "../spec/types.ts";
 import type { PlanContext } from "./context.ts";
 import { JOIN_ORDER } from "./namespaces.ts";
 import { CloneMode, type Step } from "./ops.ts";
-import { planConsole, planConsoleConnect, planCredentials, planExec, planSeccomp } from "./process.ts";
+import { planConsole, planConsoleConnect, planCredentials, planExec, planSeccomp, requireConsoleSocket } from "./process.ts";
 
 export interface ExecContext extends Pick<PlanContext, "preserveFds" | "consoleSocket" | "host"> {
   /** The container's init pid, whose namespaces the process joins. */
@@ -19,6 +19,7 @@ export interface ExecContext extends Pick<PlanContext, "preserveFds" | "consoleS
 }
 
 export function compileExecPlan(spec: Spec, process: Process, ctx: ExecContext): Step[] {
+  requireConsoleSocket(process, ctx.consoleSocket);
   const steps: Step[] = [];
   const has = new Set((spec.linux?.namespaces ?? []).map((ns) => ns.type));
   // The console socket lives on the host: connect before leaving the host's mount namespace.

@@ -11,6 +11,7 @@
  *   - no_new_privs last but before exec; exec.fifo waits just before exec.
  */
 
+import { HuskError } from "../errors.ts";
 import { compileSeccomp, seccompWanted } from "../seccomp/index.ts";
 import { capMask } from "../spec/capabilities.ts";
 import { RLIMITS, rlimitValue } from "../spec/rlimits.ts";
@@ -165,6 +166,11 @@ export function planExec(spec: Spec): Step {
     errors: execErrors(argv[0] ?? ""),
     op: { op: "exec", argv, env: p?.env ?? [] },
   };
+}
+
+/** A terminal is handed over the console socket; without one there is nowhere to send it. */
+export function requireConsoleSocket(process: Process, socket: string | undefined): void {
+  if (process.terminal && !socket) throw new HuskError("a terminal needs --console-socket", { origin: "process.terminal" });
 }
 
 /** Connect to --console-socket: it lives on the host, so before the root switch or setns(mnt). */

@@ -28,8 +28,6 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   const status = containerStatus(opts.root, st);
   if (status === "stopped") throw new HuskError("cannot exec in a stopped container");
   if (status === "paused") throw new HuskError("cannot exec in a paused container");
-  if (opts.process.terminal && !opts.consoleSocket)
-    throw new HuskError("a terminal needs --console-socket", { origin: "process.terminal" });
   const steps = compileExecPlan(st.spec, opts.process, {
     initPid: st.pid,
     detach: opts.detach ?? false,
