@@ -11,13 +11,15 @@
  *
  *   husk (TS)                          helper parent (H)             container child (C)
  *   [u32 len][plan] ─────────────────▶ read plan
- *                                      ops before `clone` (setns, unshare, timens offsets)
- *                                      clone ───────────────────────▶ (born here)
+ *                                      ops before `clone` (open cgroup files, setns,
+ *                                      unshare, timens offsets)
+ *                                      clone ───────────────────────▶ (born here, in its v2
+ *                                                                      cgroup; joins v1 itself)
  *   ◀──────────────── MSG_PID(pid) ──  send child pid, close channel
  *                                      Wait: waitpid(C), exit with its status (128+sig)
  *                                      Detach: exit 0
  *   ◀──────────────────────────────────────────── MSG_WAITING(step) ── at `waitContinue`
- *   id maps, cgroup, veth …
+ *   id maps (user namespace only)
  *   MSG_CONTINUE ───────────────────────────────────────────────────▶ the rest of the plan
  *   ◀──────────────────────────────────────────── MSG_CREATED(step) ── at `waitStart`, then
  *                                                                      blocks on exec.fifo
@@ -51,6 +53,10 @@
  *   16 chrootMove                               37 exec         l argv, l env
  *   17 mask         s path                      38 checkExec    l argv, l env
  *                                               39 chroot       s path
+ *                                               40 openCgroup   l tasks, s dir
+ *                                               41 joinCgroup
+ *                                               42 openNs       s path, i nstype
+ *                                               43 joinOpenedNs
  *   18 readonly     s path
  *   19 setrlimit    i resource, i soft, i hard
  */
@@ -83,6 +89,7 @@
 #include <linux/filter.h>
 #include <linux/keyctl.h>
 #include <linux/openat2.h>
+#include <linux/sched.h>
 #include <linux/seccomp.h>
 
 #ifndef MFD_EXEC
@@ -123,6 +130,13 @@ static int rootfd = -1;       /* openRoot: the root for Where.InRoot paths until
 static int statefd = -1;      /* openStateDir: where exec.fifo lives */
 static int consfd = -1;       /* consoleConnect: the --console-socket connection */
 static int lingerfd = -1;     /* child of a Detach clone: the parent waits for this to close */
+static int cgtasks[16];       /* openCgroup: v1 `tasks` files the child writes "0" to */
+static int ncgtasks;
+static int cgdirfd = -1;      /* openCgroup: the v2 cgroup, for clone3(CLONE_INTO_CGROUP) */
+static int cgprocsfd = -1;    /* openCgroup: its cgroup.procs, if clone3 could not place the child */
+static int cgplaced;          /* clone3 put the child in the v2 cgroup */
+static int heldns[8][2];      /* openNs: (fd, nstype) to join after clone */
+static int nheldns;
 static int switched;          /* after pivotRoot/chrootMove, "/" is the container's root */
 static int step = -1;         /* index of the op being run, for MSG_ERROR */
 static const char *opname = "startup";
@@ -718,6 +732,8 @@ static int op_unshare(const struct field *f)
 	return unshare((int)f[0].i);
 }
 
+static void close_cgroup_fds(void);
+
 /*
  * The raw syscall with a NULL stack has fork semantics and, unlike fork(), takes namespace
  * flags: CLONE_NEWPID and CLONE_NEWUSER only apply to children, which is why `clone` is an
@@ -735,7 +751,23 @@ static int op_clone(const struct field *f)
 		xclose(gate[1]);
 		return -1;
 	}
-	long pid = syscall(SYS_clone, (unsigned long)f[0].i | SIGCHLD, NULL, NULL, NULL, 0);
+	long pid = -1;
+	if (cgdirfd >= 0) {
+		/*
+		 * Born in its v2 cgroup: no cgroup.procs write later, whose global lock costs an
+		 * RCU grace period (~20 ms). Any refusal (old kernel, a joined cgroup namespace
+		 * that does not contain us) falls back to clone and a write in the child.
+		 */
+		struct clone_args args = {
+			.flags = (uint64_t)f[0].i | CLONE_INTO_CGROUP,
+			.exit_signal = SIGCHLD,
+			.cgroup = (uint64_t)cgdirfd,
+		};
+		pid = syscall(SYS_clone3, &args, sizeof args);
+		cgplaced = pid >= 0;
+	}
+	if (pid < 0)
+		pid = syscall(SYS_clone, (unsigned long)f[0].i | SIGCHLD, NULL, NULL, NULL, 0);
 	if (pid < 0) {
 		xclose(gate[0]);
 		xclose(gate[1]);
@@ -762,6 +794,7 @@ static int op_clone(const struct field *f)
 	}
 	close(gate[0]);
 	close(linger[1]);
+	close_cgroup_fds();
 	/* husk forwards signals to the child by pid; a terminal's signal must not kill us first. */
 	for (size_t k = 0; f[1].i == CLONE_WAIT && k < sizeof forwarded / sizeof forwarded[0]; k++)
 		signal(forwarded[k], SIG_IGN);
@@ -1172,6 +1205,93 @@ static int op_exec(const struct field *f)
 	return -1;
 }
 
+/* ---------------------------------------------------------------- cgroup and late namespaces */
+
+static void close_cgroup_fds(void)
+{
+	for (int k = 0; k < ncgtasks; k++)
+		xclose(cgtasks[k]);
+	ncgtasks = 0;
+	xclose(cgprocsfd);
+	xclose(cgdirfd);
+	cgprocsfd = cgdirfd = -1;
+}
+
+/*
+ * Opened by the helper's parent before it joins any namespace (paths are host paths, and the
+ * kernel checks a cgroup write against the opener's credentials and cgroup namespace).
+ */
+static int op_open_cgroup(const struct field *f)
+{
+	char **tasks = split_list(&f[0]);
+	if (!tasks)
+		return -1;
+	for (char **t = tasks; *t; t++) {
+		if (ncgtasks == (int)(sizeof cgtasks / sizeof cgtasks[0])) {
+			errno = E2BIG;
+			return -1;
+		}
+		int fd = open(*t, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		cgtasks[ncgtasks++] = fd;
+	}
+	free(tasks);
+	if (f[1].len == 0)
+		return 0;
+	cgdirfd = open(f[1].s, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgdirfd < 0)
+		return -1;
+	cgprocsfd = openat(cgdirfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+	return cgprocsfd < 0 ? -1 : 0;
+}
+
+/*
+ * In the child, first thing: "0" means the writer itself. Moving one thread through `tasks`
+ * skips the global threadgroup lock that a cgroup.procs write takes (and its RCU grace
+ * period); the child is single-threaded, so the thread is the whole process.
+ */
+static int op_join_cgroup(const struct field *f)
+{
+	(void)f;
+	int rc = 0;
+	for (int k = 0; rc == 0 && k < ncgtasks; k++)
+		if (write(cgtasks[k], "0", 1) != 1)
+			rc = -1;
+	if (rc == 0 && cgprocsfd >= 0 && !cgplaced && write(cgprocsfd, "0", 1) != 1)
+		rc = -1;
+	close_cgroup_fds();
+	return rc;
+}
+
+/* A namespace to join after clone, opened now while its path still resolves. */
+static int op_open_ns(const struct field *f)
+{
+	if (nheldns == (int)(sizeof heldns / sizeof heldns[0])) {
+		errno = E2BIG;
+		return -1;
+	}
+	int fd = open(f[0].s, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	heldns[nheldns][0] = fd;
+	heldns[nheldns++][1] = (int)f[1].i;
+	return 0;
+}
+
+static int op_join_opened_ns(const struct field *f)
+{
+	(void)f;
+	int rc = 0;
+	for (int k = 0; k < nheldns; k++) {
+		if (rc == 0 && setns(heldns[k][0], heldns[k][1]) < 0)
+			rc = -1;
+		xclose(heldns[k][0]);
+	}
+	nheldns = 0;
+	return rc;
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 static const struct opdef OPS[] = {
@@ -1214,6 +1334,10 @@ static const struct opdef OPS[] = {
 	[37] = { "exec", "ll", op_exec },
 	[38] = { "checkExec", "ll", op_check_exec },
 	[39] = { "chroot", "s", op_chroot },
+	[40] = { "openCgroup", "ls", op_open_cgroup },
+	[41] = { "joinCgroup", "", op_join_cgroup },
+	[42] = { "openNs", "si", op_open_ns },
+	[43] = { "joinOpenedNs", "", op_join_opened_ns },
 };
 
 #ifndef HUSK_COMMIT

@@ -180,6 +180,16 @@ export class Cgroup {
     }
   }
 
+  /**
+   * The files a new process uses to join this cgroup by itself (see src/plan/cgroup.ts):
+   * each v1 hierarchy's `tasks`, and the v2 directory.
+   */
+  joinFiles(): { tasks: string[]; dir: string } {
+    const tasks = this.hierarchies.filter((h) => h.dir.version === 1).map((h) => h.dir.file("tasks"));
+    const dir = this.hierarchies.find((h) => h.dir.version === 2)?.dir.path ?? "";
+    return { tasks, dir };
+  }
+
   /** Move process `pid` into this cgroup in every hierarchy. */
   apply(pid: number): void {
     for (const h of this.hierarchies) h.dir.write(`add process ${pid} to cgroup ${h.dir.path}`, "cgroup.procs", String(pid));

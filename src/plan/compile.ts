@@ -3,15 +3,17 @@
  * Pure: all facts about the host arrive in the context, so every ordering decision is
  * unit-testable without root.
  *
- *   helper parent:  join namespaces · create time namespace + offsets · clone(new namespaces)
- *   child:          oom_score_adj · wait for husk (id maps, cgroup) · become root of the user
- *                   namespace · cgroup namespace · setsid · session keyring · hostname ·
+ *   helper parent:  open cgroup files · join namespaces · create time namespace + offsets ·
+ *                   clone(new namespaces, into the v2 cgroup)
+ *   child:          join cgroup · oom_score_adj · wait for husk (id maps; user namespace only) ·
+ *                   become root of the user namespace · cgroup namespace · setsid · session keyring · hostname ·
  *                   rootfs (mounts, devices) · console connect · state dir · root switch ·
  *                   read-only/masked paths · sysctls · console pty · credentials · exec.fifo · exec
  */
 import { resolve } from "node:path";
 import { HuskError } from "../errors.ts";
 import type { LinuxIDMapping, Spec } from "../spec/types.ts";
+import { planCgroupJoin } from "./cgroup.ts";
 import type { PlanContext } from "./context.ts";
 import { planNamespaces } from "./namespaces.ts";
 import { CloneMode, type Plan, type Step } from "./ops.ts";
@@ -73,14 +75,17 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   const denySetgroups = userNs && !ctx.host.root;
   const inUserNs = userNs || ns.joined.has("user");
 
-  const steps: Step[] = [...ns.beforeClone];
+  const cgroup = planCgroupJoin(ctx.cgroupJoin);
+  const steps: Step[] = [...cgroup.open, ...ns.beforeClone];
   steps.push({
     what: "create the container process",
     origin: "linux.namespaces",
     op: { op: "clone", flags: ns.cloneFlags, mode: ctx.mode === "run" ? CloneMode.Wait : CloneMode.Detach },
   });
+  steps.push(...cgroup.join);
   steps.push(...planEarlyProcess(spec));
-  steps.push({ what: "wait for husk to set up the container", op: { op: "waitContinue" } });
+  // Only id maps need husk while the child waits; without a new user namespace it runs on.
+  if (userNs) steps.push({ what: "wait for husk to write the id maps", op: { op: "waitContinue" } });
   if (userNs && mapsRoot(uidMappings) && mapsRoot(gidMappings)) {
     steps.push({ what: "become root in the user namespace", origin: "linux.gidMappings", op: { op: "setresgid", gid: 0 } });
     steps.push({ what: "become root in the user namespace", origin: "linux.uidMappings", op: { op: "setresuid", uid: 0 } });

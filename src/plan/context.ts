@@ -19,6 +19,14 @@ export type CgroupMountSource =
       hierarchies: { name: string; hostPath: string; data: string; fstype: "cgroup" | "cgroup2" }[];
     };
 
+/** The files through which a new process joins the container's cgroup (none: rootless). */
+export interface CgroupJoin {
+  /** v1: the `tasks` file of the cgroup in each hierarchy. */
+  tasks: string[];
+  /** v2 (or hybrid's unified tree): the cgroup directory; "" when there is none. */
+  dir: string;
+}
+
 export interface HostFacts {
   /** The caller is root in the initial user namespace (rootless otherwise). */
   root: boolean;
@@ -46,5 +54,6 @@ export interface PlanContext {
   /** Unix socket that receives the pty master, when process.terminal is set. */
   consoleSocket?: string;
   cgroupMount: CgroupMountSource;
+  cgroupJoin?: CgroupJoin;
   host: HostFacts;
 }

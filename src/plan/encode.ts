@@ -60,6 +60,10 @@ export const FIELDS: FieldTable = {
   exec: ["argv", "env"],
   checkExec: ["argv", "env"],
   chroot: ["path"],
+  openCgroup: ["tasks", "dir"],
+  joinCgroup: [],
+  openNs: ["path", "nstype"],
+  joinOpenedNs: [],
 };
 
 const KIND_INT = 1;

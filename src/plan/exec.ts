@@ -7,12 +7,13 @@
  */
 import { CLONE, NS_PROC_NAME } from "../spec/namespaces.ts";
 import type { Process, Spec } from "../spec/types.ts";
+import { planCgroupJoin } from "./cgroup.ts";
 import type { PlanContext } from "./context.ts";
 import { JOIN_ORDER } from "./namespaces.ts";
 import { CloneMode, type Step } from "./ops.ts";
 import { planConsole, planConsoleConnect, planCredentials, planExec, planSeccomp, requireConsoleSocket } from "./process.ts";
 
-export interface ExecContext extends Pick<PlanContext, "preserveFds" | "consoleSocket" | "host"> {
+export interface ExecContext extends Pick<PlanContext, "preserveFds" | "consoleSocket" | "cgroupJoin" | "host"> {
   /** The container's init pid, whose namespaces the process joins. */
   initPid: number;
   detach: boolean;
@@ -24,13 +25,24 @@ export function compileExecPlan(spec: Spec, process: Process, ctx: ExecContext):
   const has = new Set((spec.linux?.namespaces ?? []).map((ns) => ns.type));
   // The console socket lives on the host: connect before leaving the host's mount namespace.
   if (process.terminal && ctx.consoleSocket) steps.push(planConsoleConnect(ctx.consoleSocket));
+  const cgroup = planCgroupJoin(ctx.cgroupJoin);
+  steps.push(...cgroup.open);
+  const late: Step[] = [];
   for (const type of JOIN_ORDER) {
     if (!has.has(type)) continue;
     const path = `/proc/${ctx.initPid}/ns/${NS_PROC_NAME[type]}`;
-    steps.push({ what: `join the container's ${type} namespace`, op: { op: "setns", path, nstype: CLONE[type] } });
+    const what = `join the container's ${type} namespace`;
+    // The child joins the cgroup namespace itself: clone3 may only place it in a cgroup
+    // that lies inside its parent's cgroup namespace.
+    if (type === "cgroup") {
+      steps.push({ what, op: { op: "openNs", path, nstype: CLONE[type] } });
+      late.push({ what, op: { op: "joinOpenedNs" } });
+    } else {
+      steps.push({ what, op: { op: "setns", path, nstype: CLONE[type] } });
+    }
   }
   steps.push({ what: "create the process", op: { op: "clone", flags: 0, mode: ctx.detach ? CloneMode.Detach : CloneMode.Wait } });
-  steps.push({ what: "wait for husk to add the process to the container's cgroup", op: { op: "waitContinue" } });
+  steps.push(...cgroup.join, ...late);
   if (process.terminal) {
     steps.push({ what: "start a new session", op: { op: "setsid" } });
     steps.push(planConsole(process));

@@ -128,7 +128,18 @@ export type Op =
   /** Find the program exec would run and check it is an executable regular file (else EACCES). */
   | { op: "checkExec"; argv: string[]; env: string[] }
   /** chroot(path); chdir("/"). For a container without a mount namespace: no mounts, only a root. */
-  | { op: "chroot"; path: string };
+  | { op: "chroot"; path: string }
+  /**
+   * In the helper's parent, before any setns: open each v1 `tasks` file and the v2 cgroup
+   * directory (empty: none) with its cgroup.procs. `clone` then uses clone3(CLONE_INTO_CGROUP)
+   * on the directory, falling back to plain clone.
+   */
+  | { op: "openCgroup"; tasks: string[]; dir: string }
+  /** In the child: write "0" to each `tasks` file, and to cgroup.procs unless clone3 placed it. */
+  | { op: "joinCgroup" }
+  /** open(path) now (its path resolves only here), setns(fd, nstype) at `joinOpenedNs`. */
+  | { op: "openNs"; path: string; nstype: number }
+  | { op: "joinOpenedNs" };
 
 /** An op together with the TypeScript-side context that turns a helper failure into a message. */
 export interface Step {
@@ -184,4 +195,8 @@ export const OP_CODES: Record<Op["op"], number> = {
   exec: 37,
   checkExec: 38,
   chroot: 39,
+  openCgroup: 40,
+  joinCgroup: 41,
+  openNs: 42,
+  joinOpenedNs: 43,
 };

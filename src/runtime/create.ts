@@ -1,7 +1,7 @@
 /**
  * Creating a container: the part `run` and `create` share. Loads and validates the bundle,
  * makes the state directory (and exec.fifo for create), compiles the plan, runs it through
- * the helper, and while the child waits writes its id maps and puts it in its cgroup.
+ * the helper, and while the child waits writes its id maps (the child joins its cgroup itself).
  *
  * On any failure everything made so far is undone before the error propagates: the child is
  * killed (its mount namespace, and so every container mount, dies with it), the cgroup and the
@@ -82,11 +82,11 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       preserveFds: opts.preserveFds ?? 0,
       consoleSocket: opts.consoleSocket,
       cgroupMount: cgroup.mountSource,
+      cgroupJoin: cgroup.cgroup.joinFiles(),
       host: hostFacts,
     });
     // Like runc, skipped syscall names and the like are debug output, not noise in every container's log.
     if (opts.debug) for (const warning of compiled.warnings) stderr(`husk: debug: ${warning}\n`);
-    const cg = cgroup;
     launched = await launch(compiled.steps, {
       preserveFds: opts.preserveFds ?? 0,
       onWaiting: async (pid, step) => {
@@ -95,7 +95,6 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
           return;
         }
         writeIdMaps(pid, compiled.uidMappings, compiled.gidMappings, compiled.denySetgroups);
-        cg.cgroup.apply(pid);
       },
     });
     // The helper's parent leaves once the init waits at the start barrier; after that the

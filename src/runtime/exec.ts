@@ -33,12 +33,12 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     detach: opts.detach ?? false,
     preserveFds: opts.preserveFds ?? 0,
     consoleSocket: opts.consoleSocket,
+    cgroupJoin: reopenCgroup(st.cgroupPaths).joinFiles(),
     host: hostFacts,
   });
-  const cgroup = reopenCgroup(st.cgroupPaths);
   const forwarder = opts.detach ? undefined : forwardSignals();
   try {
-    const launched = await launch(steps, { preserveFds: opts.preserveFds ?? 0, onWaiting: (pid) => cgroup.apply(pid) });
+    const launched = await launch(steps, { preserveFds: opts.preserveFds ?? 0 });
     if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
     // Detached, the helper leaves once the process has exec'd: it is then the caller's to reap.
     if (!forwarder) {

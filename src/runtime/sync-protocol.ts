@@ -7,14 +7,16 @@
  *   ---------                          -----------------             -------------------
  *   spawn helper <syncfd>
  *   [u32 len][plan] ─────────────────▶ read plan
- *                                      ops before `clone` (setns, unshare, timens offsets)
- *                                      clone ───────────────────────▶ (born here)
+ *                                      ops before `clone` (open cgroup files, setns,
+ *                                      unshare, timens offsets)
+ *                                      clone ───────────────────────▶ (born here, in its v2
+ *                                                                      cgroup; joins v1 itself)
  *   ◀──────────────── MSG_PID(pid) ──  send child pid, close channel
  *                                      Wait: waitpid(C), exit with its status
  *                                      Detach: exit 0
  *   ◀──────────────────────────────────────────── MSG_WAITING(step) ── at `waitContinue`
- *   write uid_map/gid_map, join cgroup,
- *   move veth into the netns …
+ *   write uid_map/gid_map (only a new
+ *   user namespace waits)
  *   MSG_CONTINUE ───────────────────────────────────────────────────▶ the rest of the plan
  *   ◀──────────────────────────────────────────── MSG_CREATED(step) ── at `waitStart` (create only),
  *                                                                      then blocks on exec.fifo

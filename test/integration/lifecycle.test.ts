@@ -112,6 +112,30 @@ describeAsRoot("lifecycle", () => {
     expect(env.stdout).toBe("bar /tmp 65534:65534\n");
   });
 
+  test("the init and exec'd processes are in the container's cgroup in every hierarchy, v1 and v2", async () => {
+    const c = await created(["sleep", "60"], (spec) => {
+      spec.linux = {
+        ...spec.linux,
+        namespaces: [...(spec.linux?.namespaces ?? []).filter((n) => n.type !== "cgroup"), { type: "cgroup" }],
+      };
+    });
+    await husk(["start", c.id]);
+    const pidFile = join(c.bundle.dir, "exec.pid");
+    expect(
+      (await husk(["exec", "--detach", "--pid-file", pidFile, c.id, "sh", "-c", "exec sleep 30 >/dev/null 2>&1"])).code,
+    ).toBe(0);
+    const execPid = Number(readFileSync(pidFile, "utf8"));
+    for (const pid of [c.pid, execPid]) {
+      // Read from the host, every line shows the full path: "4:memory:/husk/<id>", "0::/husk/<id>".
+      const lines = readFileSync(`/proc/${pid}/cgroup`, "utf8").trim().split("\n");
+      expect(lines.length).toBeGreaterThan(1);
+      for (const line of lines) expect(line).toEndWith(`:/husk/${c.id}`);
+    }
+    // Inside, the cgroup namespace makes the container's cgroup its root, for exec too.
+    const inside = await husk(["exec", c.id, "cat", "/proc/self/cgroup"]);
+    for (const line of inside.stdout.trim().split("\n")) expect(line).toMatch(/:\/$/);
+  });
+
   test("kill --all signals every process of the container", async () => {
     const c = await created(["sleep", "60"]);
     await husk(["start", c.id]);

@@ -22,6 +22,7 @@ function ctx(over: Partial<PlanContext> = {}): PlanContext {
       kind: "v1",
       hierarchies: [{ name: "memory", hostPath: "/sys/fs/cgroup/memory/husk/c1", data: "memory", fstype: "cgroup" }],
     },
+    cgroupJoin: { tasks: ["/sys/fs/cgroup/memory/husk/c1/tasks"], dir: "" },
     host,
     ...over,
   };
@@ -68,9 +69,36 @@ describe("compilePlan", () => {
     const cloneAt = plan.indexOf(clone as never);
     const timeAt = plan.findIndex((st) => st.op.op === "unshare" && st.what === "create time namespace");
     const cgroupAt = plan.findIndex((st) => st.op.op === "unshare" && st.what === "create cgroup namespace");
-    const waitAt = plan.findIndex((st) => st.op.op === "waitContinue");
+    const joinAt = plan.findIndex((st) => st.op.op === "joinCgroup");
     expect(timeAt).toBeLessThan(cloneAt);
-    expect(cgroupAt).toBeGreaterThan(waitAt);
+    expect(joinAt).toBe(cloneAt + 1);
+    expect(cgroupAt).toBeGreaterThan(joinAt);
+  });
+
+  test("the cgroup files are opened before any namespace is joined, and joined first in the child", () => {
+    const s = spec((x) => {
+      x.linux = { ...x.linux, namespaces: [{ type: "mount" }, { type: "network", path: "/run/netns/n" }] };
+    });
+    const cgroupJoin = { tasks: ["/sys/fs/cgroup/memory/husk/c1/tasks"], dir: "/sys/fs/cgroup/unified/husk/c1" };
+    const plan = compilePlan(s, ctx({ cgroupJoin })).steps;
+    expect(plan.slice(0, 4).map((st) => st.op.op)).toEqual(["openCgroup", "setns", "clone", "joinCgroup"]);
+    expect(plan[0]?.op).toEqual({ op: "openCgroup", ...cgroupJoin });
+    // Rootless: no cgroup, no steps.
+    expect(ops(s, ctx({ cgroupJoin: { tasks: [], dir: "" } }))).not.toContain("openCgroup");
+    expect(ops(s, ctx({ cgroupJoin: undefined }))).not.toContain("joinCgroup");
+  });
+
+  test("the child waits for husk only when there are id maps to write", () => {
+    expect(ops(spec())).not.toContain("waitContinue");
+    const userns = spec((x) => {
+      x.linux = {
+        ...x.linux,
+        namespaces: [...(x.linux?.namespaces ?? []), { type: "user" }],
+        uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }],
+        gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }],
+      };
+    });
+    expect(ops(userns).filter((o) => o === "waitContinue")).toHaveLength(1);
   });
 
   test("joined namespaces come first, user before the others and mount last", () => {
@@ -237,5 +265,22 @@ describe("compileExecPlan", () => {
     const joins = steps.filter((st) => st.op.op === "setns").map((st) => (st.op as { path: string }).path);
     expect(joins).toEqual(["/proc/42/ns/user", "/proc/42/ns/net", "/proc/42/ns/pid", "/proc/42/ns/mnt"]);
     expect(steps.at(-1)?.op.op).toBe("exec");
+  });
+
+  test("the cgroup namespace is joined by the child, after it joined the cgroup", () => {
+    const s = spec((x) => {
+      x.linux = { ...x.linux, namespaces: [{ type: "mount" }, { type: "cgroup" }, { type: "pid" }] };
+    });
+    const steps = compileExecPlan(s, s.process as NonNullable<Spec["process"]>, {
+      initPid: 42,
+      detach: true,
+      preserveFds: 0,
+      cgroupJoin: { tasks: [], dir: "/sys/fs/cgroup/husk/c1" },
+      host,
+    });
+    const list = steps.map((st) => st.op.op);
+    expect(list.slice(0, 7)).toEqual(["openCgroup", "setns", "openNs", "setns", "clone", "joinCgroup", "joinOpenedNs"]);
+    expect(steps[2]?.op).toEqual({ op: "openNs", path: "/proc/42/ns/cgroup", nstype: 0x02000000 });
+    expect(list).not.toContain("waitContinue");
   });
 });
