@@ -5,6 +5,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
+# bin/husk runs the bundled CLI: rebuild it (and the helper) from the sources under test.
+npm run -s build >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
 node_modules/.bin/bun test --timeout 120000 "$@" 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}
 count() { grep -Eo "^ *[0-9]+ $1\$" "$out" | tail -1 | grep -Eo '[0-9]+' || echo 0; }

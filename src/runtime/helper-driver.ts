@@ -11,6 +11,7 @@ import type { Plan } from "../plan/ops.ts";
 import { type HelperProcess, spawnHelper } from "../sys/bun.ts";
 import { decodeMessage, encodeMessage, MSG_SIZE, Msg } from "./sync-protocol.ts";
 
+// Two levels below the package root both in src/runtime and in the bundled dist/cli/husk.js.
 export const HELPER_PATH = fileURLToPath(new URL("../../native/husk-helper", import.meta.url));
 
 export interface LaunchOptions {
