@@ -19,11 +19,12 @@
  *                                      Wait: waitpid(C), exit with its status (128+sig)
  *                                      Detach: exit 0
  *   ◀──────────────────────────────────────────── MSG_WAITING(step) ── at `waitContinue`
- *   id maps (user namespace only)
- *   MSG_CONTINUE ───────────────────────────────────────────────────▶ the rest of the plan
+ *   id maps (user namespace only),
+ *   prestart/createRuntime hooks
+ *   MSG_CONTINUE(pid) ──────────────────────────────────────────────▶ the rest of the plan
  *   ◀──────────────────────────────────────────── MSG_CREATED(step) ── at `waitStart`, then
  *                                                                      blocks on exec.fifo
- *   ◀──────────────────────────────────────────── MSG_ERROR(step, errno) on failure, exit 1
+ *   ◀──────────────────────────────────────────── MSG_ERROR(step, errno, status) on failure, exit 1
  *   EOF ◀──────────────────────────────────────────────────────────── execve succeeded
  *
  * Every message is 16 bytes: u32 type · i32 a · i32 b · i32 c, little endian. A step is the
@@ -57,6 +58,8 @@
  *                                               41 joinCgroup
  *                                               42 openNs       s path, i nstype
  *                                               43 joinOpenedNs
+ *                                               44 runHook      s path, l args, l env,
+ *                                                               i timeout, s pre, s post
  *   18 readonly     s path
  *   19 setrlimit    i resource, i soft, i hard
  */
@@ -71,6 +74,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -139,6 +143,8 @@ static int heldns[8][2];      /* openNs: (fd, nstype) to join after clone */
 static int nheldns;
 static int switched;          /* after pivotRoot/chrootMove, "/" is the container's root */
 static int step = -1;         /* index of the op being run, for MSG_ERROR */
+static int32_t errdetail;     /* MSG_ERROR's third field: a failed hook's status (see op_run_hook) */
+static int32_t hostpid;       /* the child's pid as husk sees it, from MSG_CONTINUE */
 static const char *opname = "startup";
 
 /* ---------------------------------------------------------------- sync channel */
@@ -197,7 +203,14 @@ static _Noreturn void fail(int err)
 	if (err == 0)
 		err = EIO;
 	linger_say('F');
-	if (send_msg(MSG_ERROR, step, err, 0) < 0)
+	if (send_msg(MSG_ERROR, step, err, errdetail) == 0)
+		_exit(1);
+	/* Nobody listens any more (a startContainer hook after `start`): say it on stderr. */
+	if (err == ECHILD && errdetail > 0)
+		dprintf(2, "husk-helper: step %d (%s): exited with status %d\n", step, opname, errdetail);
+	else if (err == ECHILD && errdetail < 0)
+		dprintf(2, "husk-helper: step %d (%s): killed by signal %d\n", step, opname, -errdetail);
+	else
 		dprintf(2, "husk-helper: step %d (%s): %s\n", step, opname, strerror(err));
 	_exit(1);
 }
@@ -839,6 +852,7 @@ static int op_wait_continue(const struct field *f)
 		errno = EPROTO;
 		return -1;
 	}
+	hostpid = (int32_t)get32(m + 4);
 	return 0;
 }
 
@@ -1114,6 +1128,17 @@ fail_slave:
 
 /* ---------------------------------------------------------------- exec */
 
+/* Ignored signals and the mask survive execve; a program starts from the defaults. */
+static void reset_signals(void)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL); /* SIGKILL, SIGSTOP and libc's own refuse: fine */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static char **split_list(const struct field *f)
 {
 	size_t n = 0;
@@ -1193,13 +1218,7 @@ static int op_exec(const struct field *f)
 	const char *file = program(argv, env, buf, sizeof buf);
 	if (!file)
 		return -1;
-	/* Ignored signals and the mask survive execve; the container starts from defaults. */
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
-	for (int sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &dfl, NULL); /* SIGKILL, SIGSTOP and libc's own refuse: fine */
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	reset_signals();
 	linger_say('S');
 	execve(file, argv, env);
 	return -1;
@@ -1292,6 +1311,100 @@ static int op_join_opened_ns(const struct field *f)
 	return rc;
 }
 
+/* ---------------------------------------------------------------- hooks in the container */
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Wait for pid at most timeout_ms (< 0: forever); 1 when it timed out. */
+static int wait_timed(pid_t pid, int *status, int timeout_ms)
+{
+	int pfd = timeout_ms < 0 ? -1 : (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd >= 0) {
+		struct pollfd p = { .fd = pfd, .events = POLLIN };
+		int n;
+		while ((n = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
+			;
+		close(pfd);
+		if (n == 0)
+			return 1;
+	}
+	while (waitpid(pid, status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return 0;
+}
+
+/*
+ * createContainer and startContainer hooks: fork, exec the hook with the state JSON on its
+ * stdin, wait (killing it at the timeout). The state is pre + husk's pid of this process +
+ * post. A failure is ECHILD with the status in errdetail (negative: killed by that signal),
+ * or ETIMEDOUT.
+ */
+static int op_run_hook(const struct field *f)
+{
+	char **argv = split_list(&f[1]), **env = split_list(&f[2]);
+	char pidtext[16];
+	if (!argv || !env)
+		return -1;
+	int pidlen = snprintf(pidtext, sizeof pidtext, "%d", hostpid);
+	size_t total = f[4].len + (size_t)pidlen + f[5].len;
+	int in[2];
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return -1;
+	/* The whole state fits in the pipe, so writing it cannot block on a hook that never reads. */
+	if (total > 65536)
+		(void)fcntl(in[1], F_SETPIPE_SZ, (int)total);
+	pid_t pid = fork();
+	if (pid < 0) {
+		xclose(in[0]);
+		xclose(in[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		reset_signals();
+		if (dup2(in[0], 0) < 0)
+			_exit(127);
+		execve(f[0].s, argv, env);
+		_exit(127);
+	}
+	close(in[0]);
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	sigaction(SIGPIPE, &ign, &old); /* a hook that exits without reading is no error */
+	(void)(write_all(in[1], f[4].s, f[4].len) == 0 && write_all(in[1], pidtext, (size_t)pidlen) == 0 &&
+	       write_all(in[1], f[5].s, f[5].len) == 0);
+	sigaction(SIGPIPE, &old, NULL);
+	close(in[1]);
+	free(argv);
+	free(env);
+	int status = 0;
+	int timed_out = wait_timed(pid, &status, f[3].i > 0 ? (int)f[3].i * 1000 : -1);
+	if (timed_out < 0)
+		return -1;
+	if (timed_out) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	errdetail = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+	errno = ECHILD;
+	return -1;
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 static const struct opdef OPS[] = {
@@ -1338,6 +1451,7 @@ static const struct opdef OPS[] = {
 	[41] = { "joinCgroup", "", op_join_cgroup },
 	[42] = { "openNs", "si", op_open_ns },
 	[43] = { "joinOpenedNs", "", op_join_opened_ns },
+	[44] = { "runHook", "slliss", op_run_hook },
 };
 
 #ifndef HUSK_COMMIT

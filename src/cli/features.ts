@@ -15,7 +15,7 @@ const verb: Verb = {
     const features = {
       ociVersionMin: "1.0.0",
       ociVersionMax: OCI_VERSION,
-      hooks: ["prestart", "createRuntime", "createContainer", "poststart", "poststop"],
+      hooks: ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
       mountOptions: KNOWN_MOUNT_OPTIONS,
       linux: {
         namespaces: NAMESPACE_TYPES,

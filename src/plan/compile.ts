@@ -15,6 +15,7 @@ import { HuskError } from "../errors.ts";
 import type { LinuxIDMapping, Spec } from "../spec/types.ts";
 import { planCgroupJoin } from "./cgroup.ts";
 import type { PlanContext } from "./context.ts";
+import { hasSetupHooks, planContainerHooks } from "./hooks.ts";
 import { planNamespaces } from "./namespaces.ts";
 import { CloneMode, type Plan, type Step } from "./ops.ts";
 import {
@@ -37,18 +38,13 @@ export interface CompiledPlan {
   /** Write "deny" to /proc/<pid>/setgroups before gid_map (unprivileged callers must). */
   denySetgroups: boolean;
   /**
-   * Index of the second `waitContinue`, where husk runs the prestart, createRuntime and
-   * createContainer hooks: namespaces and mounts exist, the root is not switched yet.
-   * -1 when the spec has none of those hooks.
+   * Index of the `waitContinue` where husk runs the prestart and createRuntime hooks:
+   * namespaces and mounts exist, the root is not switched yet. The container process then runs
+   * its createContainer hooks. -1 when the spec has no hooks before poststart.
    */
   hooksStep: number;
   /** Things husk will do differently from what the spec literally says (skipped syscalls…). */
   warnings: string[];
-}
-
-function hasCreateHooks(spec: Spec): boolean {
-  const h = spec.hooks ?? {};
-  return [h.prestart, h.createRuntime, h.createContainer].some((list) => (list?.length ?? 0) > 0);
 }
 
 function mapsRoot(maps: LinuxIDMapping[]): boolean {
@@ -64,10 +60,6 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   if (ctx.host.selinux && spec.process.selinuxLabel)
     throw new HuskError("SELinux is not supported", { origin: "process.selinuxLabel" });
   if (ctx.host.selinux && spec.linux?.mountLabel) throw new HuskError("SELinux is not supported", { origin: "linux.mountLabel" });
-  if (spec.hooks?.startContainer?.length) {
-    // They run inside the container just before exec; the helper has no way to run them yet.
-    throw new HuskError("startContainer hooks are not supported yet", { origin: "hooks.startContainer" });
-  }
   const ns = planNamespaces(spec);
   const userNs = ns.created.has("user");
   const uidMappings = userNs ? (spec.linux?.uidMappings ?? []) : [];
@@ -114,9 +106,12 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   const withMounts = ns.created.has("mount") || ns.joined.has("mount");
   const rootfs = withMounts ? planRootfs(spec, ctx, inUserNs, inUserNs && !ns.created.has("network")) : undefined;
   if (rootfs) steps.push(...rootfs.beforeSwitch);
-  if (hasCreateHooks(spec)) {
+  if (hasSetupHooks(spec)) {
+    // husk runs prestart and createRuntime here; the reply carries the pid the container's
+    // own hooks report in their state.
     hooksStep = steps.length;
-    steps.push({ what: "wait for the createRuntime and createContainer hooks", origin: "hooks", op: { op: "waitContinue" } });
+    steps.push({ what: "wait for the prestart and createRuntime hooks", origin: "hooks", op: { op: "waitContinue" } });
+    steps.push(...planContainerHooks(spec, "createContainer", { id: ctx.id, bundle: ctx.bundle }));
   }
   // Both live on the host: reach them before the root switch.
   if (terminal && ctx.consoleSocket) steps.push(planConsoleConnect(ctx.consoleSocket));
@@ -134,6 +129,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     steps.push(planCheckExec(spec));
     steps.push({ what: "wait for start", op: { op: "waitStart" } });
   }
+  steps.push(...planContainerHooks(spec, "startContainer", { id: ctx.id, bundle: ctx.bundle }));
   steps.push(planExec(spec));
   return { steps, uidMappings, gidMappings, denySetgroups, hooksStep, warnings: seccomp.warnings };
 }

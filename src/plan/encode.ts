@@ -64,6 +64,7 @@ export const FIELDS: FieldTable = {
   joinCgroup: [],
   openNs: ["path", "nstype"],
   joinOpenedNs: [],
+  runHook: ["path", "args", "env", "timeout", "statePre", "statePost"],
 };
 
 const KIND_INT = 1;

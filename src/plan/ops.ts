@@ -42,7 +42,7 @@ export type Op =
    * waits or detaches per `mode`; the child executes the rest of the plan.
    */
   | { op: "clone"; flags: number; mode: CloneMode }
-  /** Send MSG_WAITING(step) and block until MSG_CONTINUE (id maps, cgroup, network are set up by TS). */
+  /** Send MSG_WAITING(step) and block until MSG_CONTINUE(pid of the child as husk sees it). */
   | { op: "waitContinue" }
   /** open(path, O_WRONLY) and write data in one write(2). */
   | { op: "writeFile"; path: string; where: Where; data: string }
@@ -139,7 +139,13 @@ export type Op =
   | { op: "joinCgroup" }
   /** open(path) now (its path resolves only here), setns(fd, nstype) at `joinOpenedNs`. */
   | { op: "openNs"; path: string; nstype: number }
-  | { op: "joinOpenedNs" };
+  | { op: "joinOpenedNs" }
+  /**
+   * fork, execve(path, args, env) with `statePre` + this process' pid as husk sees it (from
+   * MSG_CONTINUE) + `statePost` on stdin; wait, killing it after `timeout` seconds (0: never).
+   * Fails with ETIMEDOUT, or ECHILD with the exit status (negative: signal) as the detail.
+   */
+  | { op: "runHook"; path: string; args: string[]; env: string[]; timeout: number; statePre: string; statePost: string };
 
 /** An op together with the TypeScript-side context that turns a helper failure into a message. */
 export interface Step {
@@ -199,4 +205,5 @@ export const OP_CODES: Record<Op["op"], number> = {
   joinCgroup: 41,
   openNs: 42,
   joinOpenedNs: 43,
+  runHook: 44,
 };

@@ -16,7 +16,7 @@ export const HELPER_PATH = fileURLToPath(new URL("../../native/husk-helper", imp
 
 export interface LaunchOptions {
   preserveFds: number;
-  /** The child waits at plan step `step` while this runs: id maps, cgroup, network, hooks. */
+  /** The child waits at plan step `step` while this runs: id maps, prestart/createRuntime hooks. */
   onWaiting?: (pid: number, step: number) => void | Promise<void>;
 }
 
@@ -50,13 +50,20 @@ function writeAll(fd: number, data: Buffer): void {
   while (off < data.length) off += writeSync(fd, data, off, data.length - off);
 }
 
-function stepError(plan: Plan, step: number, errno: number): HuskError {
+/** A failed step; `detail` is a hook's exit status (negative: the signal that killed it). */
+function stepError(plan: Plan, step: number, errno: number, detail: number): HuskError {
   const s = plan[step];
   const name = errnoName(errno);
-  return new HuskError(s?.errors?.[name] ?? errnoMessage(errno), {
+  const hookStatus =
+    name === "ECHILD" && s?.op.op === "runHook"
+      ? detail < 0
+        ? `killed by signal ${-detail}`
+        : `exit status ${detail}`
+      : undefined;
+  return new HuskError(hookStatus ?? s?.errors?.[name] ?? errnoMessage(errno), {
     what: s?.what ?? `plan step ${step}`,
     origin: s?.origin,
-    errno: errnoName(errno),
+    errno: hookStatus ? undefined : name,
   });
 }
 
@@ -88,12 +95,12 @@ export async function launch(plan: Plan, opts: LaunchOptions): Promise<Launched>
           break;
         case Msg.Waiting:
           await opts.onWaiting?.(pid, msg.a);
-          writeAll(fd, encodeMessage(Msg.Continue));
+          writeAll(fd, encodeMessage(Msg.Continue, pid));
           break;
         case Msg.Created:
           return { pid, helper, created: true };
         case Msg.Error:
-          throw stepError(plan, msg.a, msg.b);
+          throw stepError(plan, msg.a, msg.b, msg.c);
         default:
           throw new HuskError(`unexpected message ${msg.type} from the helper`);
       }

@@ -1,11 +1,13 @@
 /**
- * OCI hooks run by husk in the runtime's namespaces: prestart, createRuntime and
- * createContainer while the container waits after its rootfs is set up; poststart after start;
- * poststop after delete. Each gets the state JSON on stdin; a timeout kills it.
+ * OCI hooks run by husk in the runtime's namespaces: prestart and createRuntime while the
+ * container waits after its rootfs is set up; poststart after start; poststop after delete.
+ * Each gets the state JSON on stdin; a timeout kills it. createContainer and startContainer
+ * run inside the container, by the helper (src/plan/hooks.ts).
  */
 
 import { spawn } from "node:child_process";
 import { HuskError } from "../errors.ts";
+import { hookState } from "../plan/hooks.ts";
 import type { Hook, Spec } from "../spec/types.ts";
 import { stderr } from "../sys/stdio.ts";
 
@@ -62,18 +64,9 @@ export async function runHooks(
   }
 }
 
-/** prestart (deprecated but still used by docker), createRuntime, createContainer, in that order. */
+/** prestart (deprecated but still used by docker) and createRuntime, in that order. */
 export async function runCreateHooks(spec: Spec, info: { id: string; pid: number; bundle: string }): Promise<void> {
-  const state = {
-    ociVersion: spec.ociVersion,
-    id: info.id,
-    // runtime-tools (and crun) expect "created" here; runc says "creating".
-    status: "created",
-    pid: info.pid,
-    bundle: info.bundle,
-    ...(spec.annotations ? { annotations: spec.annotations } : {}),
-  };
+  const state = hookState(spec, info);
   await runHooks(spec.hooks?.prestart, "prestart", state);
   await runHooks(spec.hooks?.createRuntime, "createRuntime", state);
-  await runHooks(spec.hooks?.createContainer, "createContainer", state);
 }

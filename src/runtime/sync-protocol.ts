@@ -15,12 +15,13 @@
  *                                      Wait: waitpid(C), exit with its status
  *                                      Detach: exit 0
  *   ◀──────────────────────────────────────────── MSG_WAITING(step) ── at `waitContinue`
- *   write uid_map/gid_map (only a new
- *   user namespace waits)
- *   MSG_CONTINUE ───────────────────────────────────────────────────▶ the rest of the plan
+ *   write uid_map/gid_map (new user
+ *   namespace), run prestart and
+ *   createRuntime hooks
+ *   MSG_CONTINUE(pid) ──────────────────────────────────────────────▶ the rest of the plan
  *   ◀──────────────────────────────────────────── MSG_CREATED(step) ── at `waitStart` (create only),
  *                                                                      then blocks on exec.fifo
- *   ◀──────────────────────────────────────────── MSG_ERROR(step, errno) on any failure, then exit 1
+ *   ◀──────────────────────────────────────────── MSG_ERROR(step, errno, status) on failure, exit 1
  *   EOF ◀──────────────────────────────────────────────────────────── execve succeeded (channel is CLOEXEC)
  *
  * Every message is 16 bytes: u32 type · i32 a · i32 b · i32 c, little endian.
@@ -37,9 +38,9 @@ export enum Msg {
   Waiting = 2,
   /** helper → husk: a = step; the child is about to block on exec.fifo until `start`. */
   Created = 3,
-  /** helper → husk: a = step, b = errno (positive). */
+  /** helper → husk: a = step, b = errno (positive), c = a failed hook's exit status (negative: signal). */
   Error = 4,
-  /** husk → helper: go on with the plan. */
+  /** husk → helper: go on with the plan; a = the child's pid as husk sees it (for hook state). */
   Continue = 100,
 }
 

@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Hook } from "../../src/spec/types.ts";
 import { createContainer, nextId } from "../fixtures/container.ts";
 import { describeAsRoot, HUSK, husk, TEST_ROOT } from "../fixtures/husk.ts";
 import { makeBundle, type TestBundle } from "../fixtures/rootfs.ts";
@@ -176,24 +177,70 @@ describeAsRoot("lifecycle", () => {
     expect(readFileSync(`/sys/fs/cgroup/pids/husk/${c.id}/pids.max`, "utf8").trim()).toBe("17");
   });
 
-  test("hooks run in order with the state on stdin", async () => {
+  test("hooks run in order, each in its namespace, with the state on stdin", async () => {
     const dir = mkdtempSync(join(tmpdir(), "husk-hooks-"));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const log = join(dir, "log");
     const script = join(dir, "hook.sh");
-    writeFileSync(script, `#!/bin/sh\nread -r state\necho "$1 $state" >> ${log}\n`, { mode: 0o755 });
-    const kinds = ["prestart", "createRuntime", "createContainer", "poststart", "poststop"] as const;
+    // Each line: kind, the hostname the hook sees (the container's is "runc"), the state.
+    const line = 'read -r state; echo "$1 $(cat /proc/sys/kernel/hostname) $state" >>';
+    writeFileSync(script, `#!/bin/sh\n${line} ${log}\n`, { mode: 0o755 });
+    const onHost = ["prestart", "createRuntime", "createContainer", "poststart", "poststop"] as const;
     const b = bundle(["true"], (s) => {
-      s.hooks = Object.fromEntries(kinds.map((k) => [k, [{ path: script, args: ["hook.sh", k] }]]));
+      s.hooks = Object.fromEntries(onHost.map((k) => [k, [{ path: script, args: ["hook.sh", k] }]]));
+      // startContainer runs after the root switch: its path resolves inside the container.
+      s.hooks.startContainer = [{ path: "/bin/sh", args: ["sh", "-c", `${line} /hooklog/log`, "sh", "startContainer"] }];
+      s.mounts = [...(s.mounts ?? []), { destination: "/hooklog", type: "bind", source: dir, options: ["rbind", "rw"] }];
     });
     const id = nextId();
     cleanups.push(async () => {
       await husk(["delete", "--force", id]);
     });
     expect((await husk(["run", "--bundle", b.dir, id])).code).toBe(0);
-    const lines = readFileSync(log, "utf8").trim().split("\n");
-    expect(lines.map((l) => l.split(" ")[0])).toEqual([...kinds]);
-    expect(JSON.parse(lines[0]?.slice(lines[0].indexOf(" ") + 1) ?? "")).toMatchObject({ id, status: "created", bundle: b.dir });
+    const entries = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => {
+        const [kind, hostname, ...state] = l.split(" ");
+        return { kind, hostname, state: JSON.parse(state.join(" ")) };
+      });
+    expect(entries.map((e) => e.kind)).toEqual([
+      "prestart",
+      "createRuntime",
+      "createContainer",
+      "startContainer",
+      "poststart",
+      "poststop",
+    ]);
+    const host = readFileSync("/proc/sys/kernel/hostname", "utf8").trim();
+    expect(entries.map((e) => e.hostname)).toEqual([host, host, "runc", "runc", host, host]);
+    expect(entries[0]?.state).toMatchObject({ id, status: "created", bundle: b.dir });
+    // Every hook before start sees the container's pid as the host sees it.
+    const pid = entries[0]?.state.pid;
+    expect(pid).toBeGreaterThan(1);
+    expect(entries.slice(0, 4).map((e) => e.state.pid)).toEqual([pid, pid, pid, pid]);
+  });
+
+  test("a failing or slow startContainer hook fails run with the hook named", async () => {
+    const cases: [Hook, string][] = [
+      [{ path: "/bin/sh", args: ["sh", "-c", "exit 3"] }, "exit status 3"],
+      [{ path: "/bin/sh", args: ["sh", "-c", "kill -9 $$"] }, "killed by signal 9"],
+      [{ path: "/bin/sleep", args: ["sleep", "10"], timeout: 1 }, "timed out after 1s"],
+    ];
+    for (const [hook, message] of cases) {
+      const b = bundle(["true"], (s) => {
+        s.hooks = { startContainer: [hook] };
+      });
+      const id = nextId();
+      cleanups.push(async () => {
+        await husk(["delete", "--force", id]);
+      });
+      const r = await husk(["run", "--bundle", b.dir, id]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(`run startContainer hook "${hook.path}" (hooks.startContainer[0]): ${message}`);
+      expect(existsSync(join(TEST_ROOT, id))).toBe(false);
+      expect(cgroupDirs(id)).toEqual([]);
+    }
   });
 
   test("a failing createRuntime hook fails create and leaves nothing behind", async () => {

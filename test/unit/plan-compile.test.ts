@@ -232,6 +232,40 @@ describe("compilePlan", () => {
     expect(compilePlan(spec(), ctx()).hooksStep).toBe(-1);
   });
 
+  test("createContainer hooks run in the container before the root switch, startContainer after start", () => {
+    const s = spec((x) => {
+      x.annotations = { a: "b" };
+      x.hooks = {
+        createContainer: [{ path: "/usr/bin/cc-hook", env: ["A=1"], timeout: 5 }],
+        startContainer: [{ path: "/bin/sc-hook", args: ["sc", "-x"] }],
+      };
+    });
+    const compiled = compilePlan(s, ctx({ mode: "create" }));
+    const list = compiled.steps.map((st) => st.op.op);
+    const hooks = compiled.steps.filter((st) => st.op.op === "runHook");
+    expect(hooks.map((h) => h.origin)).toEqual(["hooks.createContainer[0]", "hooks.startContainer[0]"]);
+    expect(list[compiled.hooksStep]).toBe("waitContinue");
+    expect(list.indexOf("runHook")).toBe(compiled.hooksStep + 1);
+    expect(list.indexOf("runHook")).toBeLessThan(list.indexOf("pivotRoot"));
+    expect(list.lastIndexOf("runHook")).toBe(list.indexOf("waitStart") + 1);
+    expect(list.at(-1)).toBe("exec");
+    const [cc, sc] = hooks.map((h) => h.op as Extract<typeof h.op, { op: "runHook" }>);
+    expect(cc).toMatchObject({ path: "/usr/bin/cc-hook", args: ["/usr/bin/cc-hook"], env: ["A=1"], timeout: 5 });
+    expect(sc).toMatchObject({ args: ["sc", "-x"], env: [], timeout: 0 });
+    // The helper puts the pid between the halves: the result is the state JSON.
+    expect(JSON.parse(`${cc?.statePre}4242${cc?.statePost}`)).toEqual({
+      ociVersion: s.ociVersion,
+      id: "c1",
+      status: "created",
+      pid: 4242,
+      bundle: "/b",
+      annotations: { a: "b" },
+    });
+    // run: no start barrier, the hook runs just before exec.
+    const run = ops(s, ctx({ mode: "run" }));
+    expect(run.at(-2)).toBe("runHook");
+  });
+
   test("a terminal without a console socket is refused", () => {
     const s = spec((x) => {
       if (x.process) x.process.terminal = true;
