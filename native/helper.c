@@ -60,6 +60,7 @@
  *                                               43 joinOpenedNs
  *                                               44 runHook      s path, l args, l env,
  *                                                               i timeout, s pre, s post
+ *                                               45 deviceFilter s dir, b program
  *   18 readonly     s path
  *   19 setrlimit    i resource, i soft, i hard
  */
@@ -88,6 +89,7 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
+#include <linux/bpf.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
 #include <linux/filter.h>
@@ -1311,6 +1313,66 @@ static int op_join_opened_ns(const struct field *f)
 	return rc;
 }
 
+/* ---------------------------------------------------------------- cgroup v2 device filter */
+
+static long bpf(int cmd, union bpf_attr *attr)
+{
+	return syscall(SYS_bpf, cmd, attr, sizeof *attr);
+}
+
+/*
+ * Load the eBPF device program husk compiled (src/cgroups/device-filter.ts) and attach it to
+ * the cgroup; programs attached there before (an earlier `update`) are detached afterwards,
+ * so there is no moment without a filter.
+ */
+static int op_device_filter(const struct field *f)
+{
+	union bpf_attr a;
+	uint32_t old[64];
+	int dirfd = open(f[0].s, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -1;
+	memset(&a, 0, sizeof a);
+	a.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+	a.insns = (uint64_t)(uintptr_t)f[1].s;
+	a.insn_cnt = f[1].len / sizeof(struct bpf_insn);
+	a.license = (uint64_t)(uintptr_t)"Apache-2.0";
+	int prog = (int)bpf(BPF_PROG_LOAD, &a);
+	if (prog < 0) {
+		xclose(dirfd);
+		return -1;
+	}
+	memset(&a, 0, sizeof a);
+	a.query.target_fd = (uint32_t)dirfd;
+	a.query.attach_type = BPF_CGROUP_DEVICE;
+	a.query.prog_ids = (uint64_t)(uintptr_t)old;
+	a.query.prog_cnt = sizeof old / sizeof old[0];
+	uint32_t nold = bpf(BPF_PROG_QUERY, &a) == 0 ? a.query.prog_cnt : 0;
+	memset(&a, 0, sizeof a);
+	a.target_fd = (uint32_t)dirfd;
+	a.attach_bpf_fd = (uint32_t)prog;
+	a.attach_type = BPF_CGROUP_DEVICE;
+	a.attach_flags = BPF_F_ALLOW_MULTI;
+	int rc = (int)bpf(BPF_PROG_ATTACH, &a);
+	for (uint32_t k = 0; rc == 0 && k < nold && k < sizeof old / sizeof old[0]; k++) {
+		memset(&a, 0, sizeof a);
+		a.prog_id = old[k];
+		int fd = (int)bpf(BPF_PROG_GET_FD_BY_ID, &a);
+		if (fd < 0)
+			continue;
+		memset(&a, 0, sizeof a);
+		a.target_fd = (uint32_t)dirfd;
+		a.attach_bpf_fd = (uint32_t)fd;
+		a.attach_type = BPF_CGROUP_DEVICE;
+		if (bpf(BPF_PROG_DETACH, &a) < 0)
+			rc = -1;
+		xclose(fd);
+	}
+	xclose(prog);
+	xclose(dirfd);
+	return rc;
+}
+
 /* ---------------------------------------------------------------- hooks in the container */
 
 static int write_all(int fd, const char *p, size_t n)
@@ -1452,6 +1514,7 @@ static const struct opdef OPS[] = {
 	[42] = { "openNs", "si", op_open_ns },
 	[43] = { "joinOpenedNs", "", op_join_opened_ns },
 	[44] = { "runHook", "slliss", op_run_hook },
+	[45] = { "deviceFilter", "sb", op_device_filter },
 };
 
 #ifndef HUSK_COMMIT

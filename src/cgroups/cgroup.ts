@@ -26,6 +26,12 @@ import { setResources } from "./set.ts";
 import { type CgroupStats, readStats } from "./stats.ts";
 import { validateResources } from "./validate.ts";
 
+/** An eBPF device program to attach to the cgroup2 directory `dir`. */
+export interface DeviceFilter {
+  dir: string;
+  program: Uint8Array;
+}
+
 export interface CgroupOptions {
   /** File operations; tests pass a recording wrapper. */
   fs?: CgroupFs;
@@ -198,22 +204,28 @@ export class Cgroup {
   /**
    * Apply `linux.resources`. Everything is validated before the first write. Returns
    * warnings for settings the kernel cannot honour but that the spec treats as optional
-   * (deprecated kernel memory limits, v2 device rules within the defaults).
+   * (deprecated kernel memory limits), and on cgroup v2 the device filter that only a
+   * process able to call bpf() can attach (see device-filter.ts; the helper does it).
    */
-  set(resources: LinuxResources): string[] {
+  set(resources: LinuxResources): { warnings: string[]; deviceFilter?: DeviceFilter } {
     validateResources(resources);
     const warnings: string[] = [];
+    let deviceFilter: DeviceFilter | undefined;
+    const unified = this.v2;
     setResources(
       {
         home: (c) => this.home(c),
         devicesV1: this.v1("devices"),
-        unified: this.v2,
+        unified,
         hugePageSizes: hugePageSizes(this.options.hugePagesDir),
         warn: (m) => warnings.push(m),
+        deviceFilter: (program) => {
+          if (unified) deviceFilter = { dir: unified.path, program };
+        },
       },
       resources,
     );
-    return warnings;
+    return { warnings, deviceFilter };
   }
 
   /** The freezer: v1's freezer controller if mounted (also on hybrid), else cgroup.freeze. */

@@ -2,18 +2,12 @@
  * Device access rules (`linux.resources.devices`).
  *
  * Semantics, as runc applies them: start from "deny everything", then apply the rules in
- * order; for a given device and access letter the last matching rule wins.
+ * order, as the v1 devices controller does (device-filter.ts spells its rules out).
  *
  * cgroup v1 implements this directly: write "a" to devices.deny, then each rule to
  * devices.allow or devices.deny in order.
  *
- * cgroup v2 has no device files; the kernel only offers a BPF_CGROUP_DEVICE program, which
- * husk cannot load yet. husk's decision: rules that still allow every device in
- * `defaultDeviceRules` (what each container gets anyway, and the only nodes husk puts in its
- * /dev) are accepted on v2 with a warning that the rest is not enforced — otherwise every
- * ordinary container, whose spec denies everything and allows the defaults, would fail on
- * v2. Rules that take away a default device (deny /dev/null, say) cannot be honoured by the
- * /dev husk builds and fail with an error.
+ * cgroup v2 has no device files: the same rules become an eBPF program (device-filter.ts).
  */
 import type { LinuxDeviceCgroup } from "./resources.ts";
 
@@ -54,44 +48,4 @@ export function v1DeviceWrites(rules: readonly LinuxDeviceCgroup[]): { file: "de
     { file: "devices.deny", value: "a" },
     ...rules.map((r) => ({ file: r.allow ? ("devices.allow" as const) : ("devices.deny" as const), value: deviceRuleString(r) })),
   ];
-}
-
-function matches(rule: LinuxDeviceCgroup, type: string, major: number | undefined, minor: number | undefined): boolean {
-  const t = rule.type ?? "a";
-  if (t !== "a" && t !== type) return false;
-  // A wildcard in the rule matches anything; a wildcard in the query is matched only by one.
-  if (rule.major !== undefined && rule.major !== -1 && rule.major !== major) return false;
-  if (rule.minor !== undefined && rule.minor !== -1 && rule.minor !== minor) return false;
-  return true;
-}
-
-/**
- * Whether `rules` grant every letter of `access` on the device. `type` "c"/"b"; major/minor
- * undefined means "every device of that type" (only a wildcard rule matches it).
- */
-export function deviceAllowed(
-  rules: readonly LinuxDeviceCgroup[],
-  type: string,
-  major: number | undefined,
-  minor: number | undefined,
-  access: string,
-): boolean {
-  for (const letter of access) {
-    let allowed = false;
-    for (const rule of rules) {
-      if ((rule.access ?? rwm).includes(letter) && matches(rule, type, major, minor)) allowed = rule.allow;
-    }
-    if (!allowed) return false;
-  }
-  return true;
-}
-
-/** The first default device the rules take away, or undefined if they keep them all. */
-export function deniedDefaultDevice(rules: readonly LinuxDeviceCgroup[]): LinuxDeviceCgroup | undefined {
-  return defaultDeviceRules.find((d) => !deviceAllowed(rules, d.type ?? "a", d.major, d.minor, d.access ?? rwm));
-}
-
-/** Whether the rules allow every access to every device (nothing to enforce). */
-export function allowsEverything(rules: readonly LinuxDeviceCgroup[]): boolean {
-  return deviceAllowed(rules, "c", undefined, undefined, rwm) && deviceAllowed(rules, "b", undefined, undefined, rwm);
 }

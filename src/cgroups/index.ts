@@ -2,7 +2,7 @@
  * husk's cgroup module: layout detection (v1, v2, hybrid), cgroupsPath resolution, and a
  * container's cgroup (create, set linux.resources, join, freeze, stats, kill, destroy).
  */
-export { Cgroup, type CgroupOptions, openCgroup } from "./cgroup.ts";
+export { Cgroup, type CgroupOptions, type DeviceFilter, openCgroup } from "./cgroup.ts";
 export {
   blkioWeightToIoWeight,
   hugePageSizeName,
@@ -12,14 +12,8 @@ export {
   swapToV2,
   UNLIMITED,
 } from "./convert.ts";
-export {
-  allowsEverything,
-  defaultDeviceRules,
-  deniedDefaultDevice,
-  deviceAllowed,
-  deviceRuleString,
-  v1DeviceWrites,
-} from "./devices.ts";
+export { compileDeviceFilter, type DeviceState, emulateDeviceRules, runDeviceFilter } from "./device-filter.ts";
+export { defaultDeviceRules, deviceRuleString, v1DeviceWrites } from "./devices.ts";
 export { CgroupDir } from "./dir.ts";
 export { CgroupError } from "./errors.ts";
 export { type CgroupFs, nodeCgroupFs } from "./fsio.ts";

@@ -39,10 +39,10 @@ export function detectCgroupLayout(mountinfo?: string): CgroupLayout {
   const mountRoots = new Map<string, string>();
   let v2Root: string | undefined;
 
-  // A mount hidden by a later one on the same mount point (a tmpfs over /sys/fs/cgroup/unified,
-  // say) is not there for us: mountinfo lists mounts in order, so the last one at a point wins.
+  // A mount hidden by a later one on the same mount point or on a directory above it (a tmpfs
+  // over /sys/fs/cgroup/unified, a cgroup2 mount over all of /sys/fs/cgroup) is not there for
+  // us: mountinfo lists the mounts of a namespace in the order they were made.
   const entries: { fstype: string; root: string; mountpoint: string; options: string }[] = [];
-  const lastAt = new Map<string, number>();
   for (const line of text.split("\n")) {
     const sep = line.indexOf(" - ");
     if (sep < 0) continue;
@@ -50,7 +50,6 @@ export function detectCgroupLayout(mountinfo?: string): CgroupLayout {
     const post = line.slice(sep + 3).split(" ");
     if (pre.length < 5 || post.length < 3) continue;
     const mountpoint = unescapeMountPath(pre[4] as string);
-    lastAt.set(mountpoint, entries.length);
     entries.push({
       fstype: post[0] as string,
       root: unescapeMountPath(pre[3] as string),
@@ -59,8 +58,22 @@ export function detectCgroupLayout(mountinfo?: string): CgroupLayout {
     });
   }
 
+  const hidden = new Set<number>();
+  const later = new Set<string>();
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const { mountpoint } = entries[i] as (typeof entries)[number];
+    // "/" is left out: the root is covered only when it moved, and then the old tree is gone.
+    for (let p = mountpoint; p !== "/" && p !== ""; p = p.slice(0, p.lastIndexOf("/"))) {
+      if (later.has(p)) {
+        hidden.add(i);
+        break;
+      }
+    }
+    later.add(mountpoint);
+  }
+
   for (const [i, { fstype, root, mountpoint, options }] of entries.entries()) {
-    if (lastAt.get(mountpoint) !== i) continue;
+    if (hidden.has(i)) continue;
     if (fstype === "cgroup2") {
       if (v2Root === undefined) {
         v2Root = mountpoint;

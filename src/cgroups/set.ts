@@ -9,7 +9,8 @@
  * rt period around runtime) follow runc.
  */
 import { blkioWeightToIoWeight, int, parseCounter, sharesToWeight, swapToV2, v2Limit } from "./convert.ts";
-import { allowsEverything, deniedDefaultDevice, deviceRuleString, v1DeviceWrites } from "./devices.ts";
+import { compileDeviceFilter, emulateDeviceRules } from "./device-filter.ts";
+import { v1DeviceWrites } from "./devices.ts";
 import type { CgroupDir } from "./dir.ts";
 import { CgroupError } from "./errors.ts";
 import type { LinuxBlockIO, LinuxCPU, LinuxMemory, LinuxResources, LinuxThrottleDevice } from "./resources.ts";
@@ -24,6 +25,8 @@ export interface SetContext {
   /** Huge page sizes the kernel has ("2MB"); empty when unknown. */
   hugePageSizes: string[];
   warn(message: string): void;
+  /** v2: the eBPF program (bytes) that enforces the device rules, for the caller to attach. */
+  deviceFilter(program: Uint8Array): void;
 }
 
 const R = "linux.resources";
@@ -73,17 +76,10 @@ function setDevices(ctx: SetContext, r: LinuxResources): void {
     return;
   }
   if (!ctx.unified) throw new CgroupError(field, "the devices cgroup controller is not mounted, device rules cannot be enforced");
-  if (allowsEverything(rules)) return;
-  const denied = deniedDefaultDevice(rules);
-  if (denied) {
-    throw new CgroupError(
-      field,
-      `device cgroup rules need an eBPF program on cgroup v2, unsupported (the rules deny the default device ${deviceRuleString(denied)})`,
-    );
-  }
-  ctx.warn(
-    `${field}: not enforced on cgroup v2 (needs an eBPF program); only the devices created in the container's /dev are reachable`,
-  );
+  const state = emulateDeviceRules(rules);
+  // Everything allowed: no program to attach.
+  if (state.defaultAllow && state.exceptions.length === 0) return;
+  ctx.deviceFilter(compileDeviceFilter(state));
 }
 
 function setMemory(ctx: SetContext, m: LinuxMemory): void {

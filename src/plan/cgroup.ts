@@ -5,7 +5,7 @@
  * RCU grace period was the largest single cost of starting a container (~20 ms measured).
  * v2 places the child with clone3(CLONE_INTO_CGROUP); v1 has it write "0" to `tasks`.
  */
-import type { CgroupJoin } from "./context.ts";
+import type { CgroupJoin, DeviceFilterStep } from "./context.ts";
 import type { Step } from "./ops.ts";
 
 export interface CgroupSteps {
@@ -15,11 +15,22 @@ export interface CgroupSteps {
   join: Step[];
 }
 
-export function planCgroupJoin(join: CgroupJoin | undefined): CgroupSteps {
-  if (!join || (join.tasks.length === 0 && join.dir === "")) return { open: [], join: [] };
-  const where = [...join.tasks, ...(join.dir ? [join.dir] : [])].join(", ");
+/** Attach cgroup v2's device filter: before the container process exists, or on update. */
+export function planDeviceFilter(filter: DeviceFilterStep): Step {
   return {
-    open: [{ what: `open the container's cgroup (${where})`, origin: "linux.cgroupsPath", op: { op: "openCgroup", ...join } }],
+    what: `attach the device filter to cgroup ${filter.dir}`,
+    origin: "linux.resources.devices",
+    op: { op: "deviceFilter", dir: filter.dir, program: filter.program },
+  };
+}
+
+export function planCgroupJoin(join: CgroupJoin | undefined, filter?: DeviceFilterStep): CgroupSteps {
+  const open = filter ? [planDeviceFilter(filter)] : [];
+  if (!join || (join.tasks.length === 0 && join.dir === "")) return { open, join: [] };
+  const where = [...join.tasks, ...(join.dir ? [join.dir] : [])].join(", ");
+  open.push({ what: `open the container's cgroup (${where})`, origin: "linux.cgroupsPath", op: { op: "openCgroup", ...join } });
+  return {
+    open,
     join: [{ what: "join the container's cgroup", origin: "linux.cgroupsPath", op: { op: "joinCgroup" } }],
   };
 }

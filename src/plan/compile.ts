@@ -67,7 +67,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   const denySetgroups = userNs && !ctx.host.root;
   const inUserNs = userNs || ns.joined.has("user");
 
-  const cgroup = planCgroupJoin(ctx.cgroupJoin);
+  const cgroup = planCgroupJoin(ctx.cgroupJoin, ctx.deviceFilter);
   const steps: Step[] = [...cgroup.open, ...ns.beforeClone];
   steps.push({
     what: "create the container process",

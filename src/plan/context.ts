@@ -27,6 +27,12 @@ export interface CgroupJoin {
   dir: string;
 }
 
+/** cgroup v2's device rules: an eBPF program for the cgroup directory (src/cgroups/device-filter.ts). */
+export interface DeviceFilterStep {
+  dir: string;
+  program: Uint8Array;
+}
+
 export interface HostFacts {
   /** The caller is root in the initial user namespace (rootless otherwise). */
   root: boolean;
@@ -55,5 +61,6 @@ export interface PlanContext {
   consoleSocket?: string;
   cgroupMount: CgroupMountSource;
   cgroupJoin?: CgroupJoin;
+  deviceFilter?: DeviceFilterStep;
   host: HostFacts;
 }

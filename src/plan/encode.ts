@@ -65,6 +65,7 @@ export const FIELDS: FieldTable = {
   openNs: ["path", "nstype"],
   joinOpenedNs: [],
   runHook: ["path", "args", "env", "timeout", "statePre", "statePost"],
+  deviceFilter: ["dir", "program"],
 };
 
 const KIND_INT = 1;

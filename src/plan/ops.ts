@@ -145,7 +145,12 @@ export type Op =
    * MSG_CONTINUE) + `statePost` on stdin; wait, killing it after `timeout` seconds (0: never).
    * Fails with ETIMEDOUT, or ECHILD with the exit status (negative: signal) as the detail.
    */
-  | { op: "runHook"; path: string; args: string[]; env: string[]; timeout: number; statePre: string; statePost: string };
+  | { op: "runHook"; path: string; args: string[]; env: string[]; timeout: number; statePre: string; statePost: string }
+  /**
+   * Load `program` (eBPF instructions, BPF_PROG_TYPE_CGROUP_DEVICE) and attach it to the
+   * cgroup2 directory `dir` with BPF_F_ALLOW_MULTI, then detach the programs attached before.
+   */
+  | { op: "deviceFilter"; dir: string; program: Uint8Array };
 
 /** An op together with the TypeScript-side context that turns a helper failure into a message. */
 export interface Step {
@@ -206,4 +211,5 @@ export const OP_CODES: Record<Op["op"], number> = {
   openNs: 42,
   joinOpenedNs: 43,
   runHook: 44,
+  deviceFilter: 45,
 };

@@ -4,7 +4,14 @@
  */
 import { rmdirSync } from "node:fs";
 import { basename, dirname } from "node:path";
-import { Cgroup, defaultDeviceRules, detectCgroupLayout, openCgroup, resolveCgroupPath } from "../cgroups/index.ts";
+import {
+  Cgroup,
+  type DeviceFilter,
+  defaultDeviceRules,
+  detectCgroupLayout,
+  openCgroup,
+  resolveCgroupPath,
+} from "../cgroups/index.ts";
 import type { CgroupLayout } from "../cgroups/layout.ts";
 import type { LinuxResources } from "../cgroups/resources.ts";
 import { HuskError } from "../errors.ts";
@@ -17,6 +24,8 @@ export interface ContainerCgroup {
   /** Hierarchy key → host directory, kept in the state file. */
   paths: Record<string, string>;
   mountSource: CgroupMountSource;
+  /** cgroup v2: the device rules' eBPF program, attached by the helper before the container runs. */
+  deviceFilter?: DeviceFilter;
 }
 
 let cachedLayout: CgroupLayout | undefined;
@@ -26,9 +35,8 @@ export function cgroupLayout(): CgroupLayout {
   return cachedLayout;
 }
 
-/** Resources as written: the spec's, with runc's default device rules after the spec's own. */
-function effectiveResources(spec: Spec): LinuxResources {
-  const resources = (spec.linux?.resources ?? {}) as LinuxResources;
+/** Resources as written: the given ones, with runc's default device rules after their own. */
+export function withDefaultDevices(resources: LinuxResources): LinuxResources {
   if (!resources.devices) return resources;
   return { ...resources, devices: [...resources.devices, ...defaultDeviceRules] };
 }
@@ -72,14 +80,17 @@ export function setUpCgroup(spec: Spec, id: string): ContainerCgroup {
     if (process.geteuid?.() === 0 || !isPermissionError(err)) throw err;
     return { cgroup: Cgroup.fromPaths(layout, {}), paths: {}, mountSource: { kind: "v1", hierarchies: [] } };
   }
+  let deviceFilter: DeviceFilter | undefined;
   try {
-    for (const warning of cgroup.set(effectiveResources(spec))) stderr(`husk: warning: ${warning}\n`);
+    const set = cgroup.set(withDefaultDevices((spec.linux?.resources ?? {}) as LinuxResources));
+    for (const warning of set.warnings) stderr(`husk: warning: ${warning}\n`);
+    deviceFilter = set.deviceFilter;
   } catch (err) {
     cgroup.destroy();
     throw err;
   }
   const cgroupNs = (spec.linux?.namespaces ?? []).some((ns) => ns.type === "cgroup" && !ns.path);
-  return { cgroup, paths: { ...cgroup.paths }, mountSource: mountSource(layout, cgroup, cgroupNs) };
+  return { cgroup, paths: { ...cgroup.paths }, mountSource: mountSource(layout, cgroup, cgroupNs), deviceFilter };
 }
 
 /**

@@ -83,6 +83,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       consoleSocket: opts.consoleSocket,
       cgroupMount: cgroup.mountSource,
       cgroupJoin: cgroup.cgroup.joinFiles(),
+      deviceFilter: cgroup.deviceFilter,
       host: hostFacts,
     });
     // Like runc, skipped syscall names and the like are debug output, not noise in every container's log.
@@ -121,7 +122,8 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
 export async function cleanUp(dir: string, cgroup?: Cgroup): Promise<void> {
   // Processes left in the cgroup (a container without a pid namespace can leave some) go too.
   if (cgroup?.exists()) {
-    cgroup.killAll("SIGKILL");
+    // Usually empty by now (the init took its pid namespace along): skip the freeze and kill.
+    if (cgroup.pids().length > 0) cgroup.killAll("SIGKILL");
     cgroup.destroy();
     removeDefaultParent(cgroup.paths);
   }

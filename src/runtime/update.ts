@@ -4,8 +4,11 @@
  */
 import type { LinuxResources } from "../cgroups/resources.ts";
 import { HuskError } from "../errors.ts";
+import { planDeviceFilter } from "../plan/cgroup.ts";
 import type { Spec } from "../spec/types.ts";
-import { reopenCgroup } from "./cgroup-setup.ts";
+import { stderr } from "../sys/stdio.ts";
+import { reopenCgroup, withDefaultDevices } from "./cgroup-setup.ts";
+import { launch } from "./helper-driver.ts";
 import { readState, stateDir, writeState } from "./state.ts";
 import { containerStatus } from "./status.ts";
 
@@ -19,10 +22,14 @@ function merge<T extends object>(base: T | undefined, patch: T): T {
   return out as T;
 }
 
-export function updateContainer(root: string, id: string, resources: LinuxResources): void {
+export async function updateContainer(root: string, id: string, resources: LinuxResources): Promise<void> {
   const st = readState(root, id);
   if (containerStatus(root, st) === "stopped") throw new HuskError("container not running");
-  for (const warning of reopenCgroup(st.cgroupPaths).set(resources)) process.emitWarning(warning);
+  // New device rules replace the old ones, so the default devices come with them as at create.
+  const set = reopenCgroup(st.cgroupPaths).set(withDefaultDevices(resources));
+  for (const warning of set.warnings) stderr(`husk: warning: ${warning}\n`);
+  // cgroup v2 device rules: only the helper may call bpf(); a plan without clone runs in it.
+  if (set.deviceFilter) await launch([planDeviceFilter(set.deviceFilter)], { preserveFds: 0 });
   // The cgroups module types device rules loosely (any string); the spec's type is the stricter form.
   const merged = merge(st.spec.linux?.resources as LinuxResources | undefined, resources);
   const spec: Spec = { ...st.spec, linux: { ...st.spec.linux, resources: merged as NonNullable<Spec["linux"]>["resources"] } };

@@ -134,7 +134,7 @@ describe(`cgroups on this machine (${layout?.mode ?? "unknown"})`, () => {
     cg.create(); // idempotent
     for (const dir of Object.values(cg.paths)) expect(fs.statSync(dir).isDirectory()).toBe(true);
     const withCpuset = has("cpuset");
-    const warnings = cg.set({
+    const { warnings } = cg.set({
       memory: { limit: 64 << 20 },
       pids: { limit: 20 },
       cpu: { shares: 512, quota: 50000, period: 100000, ...(withCpuset ? { cpus: "0", mems: "0" } : {}) },
@@ -373,12 +373,14 @@ describe(`cgroups on this machine (${layout?.mode ?? "unknown"})`, () => {
         expect(v2Only!.mode).toBe("v2");
         expect(Object.keys(cg.paths)).toEqual([""]);
         cg.create();
-        expect(
-          cg.set({
-            devices: [{ allow: false, access: "rwm" }, ...defaultDeviceRules],
-            ...(v2Only!.v2Controllers.includes("hugetlb") ? { hugepageLimits: [{ pageSize: "2MB", limit: 2 << 20 }] } : {}),
-          }),
-        ).toEqual([expect.stringMatching(/^linux\.resources\.devices: not enforced on cgroup v2/)]);
+        const set = cg.set({
+          devices: [{ allow: false, access: "rwm" }, ...defaultDeviceRules],
+          ...(v2Only!.v2Controllers.includes("hugetlb") ? { hugepageLimits: [{ pageSize: "2MB", limit: 2 << 20 }] } : {}),
+        });
+        expect(set.warnings).toEqual([]);
+        // The device rules come back as an eBPF program for the helper to attach.
+        expect(set.deviceFilter?.dir).toBe(cg.paths[""]);
+        expect(set.deviceFilter?.program.length).toBeGreaterThan(0);
         if (!v2Only!.v2Controllers.includes("memory")) {
           expect(() => cg.set({ memory: { limit: 1 << 20 } })).toThrow(
             "linux.resources.memory: the memory cgroup controller is not available on this machine",

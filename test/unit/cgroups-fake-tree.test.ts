@@ -15,6 +15,7 @@ import {
   detectCgroupLayout,
   nodeCgroupFs,
   openCgroup,
+  runDeviceFilter,
   statsToJSON,
 } from "../../src/cgroups/index.ts";
 
@@ -305,7 +306,7 @@ describe("v1", () => {
     const m = machine(allV1);
     const cg = m.open();
     cg.create();
-    const warnings = cg.set({
+    const { warnings } = cg.set({
       memory: {
         limit: 100 << 20,
         reservation: 50 << 20,
@@ -502,14 +503,14 @@ describe("v1", () => {
     const cg = m.open();
     cg.create();
     fs.rmSync(`${tmp}/fs/memory/husk/c1/memory.kmem.limit_in_bytes`);
-    expect(cg.set({ memory: { kernel: 1 << 20 } })).toEqual([
+    expect(cg.set({ memory: { kernel: 1 << 20 } }).warnings).toEqual([
       "linux.resources.memory.kernel: ignored, this kernel has no memory.kmem.limit_in_bytes file",
     ]);
     // Accepted but not enforced (the knob keeps reading unlimited): also a warning.
     fs.writeFileSync(`${tmp}/fs/memory/husk/c1/memory.kmem.limit_in_bytes`, "9223372036854771712\n");
     const real = m.kernel.writeFile.bind(m.kernel);
     m.kernel.writeFile = (p, d) => real(p, p.endsWith("kmem.limit_in_bytes") ? "9223372036854771712" : d);
-    expect(cg.set({ memory: { kernel: 1 << 20 } })).toEqual([
+    expect(cg.set({ memory: { kernel: 1 << 20 } }).warnings).toEqual([
       "linux.resources.memory.kernel: ignored, this kernel no longer enforces kernel memory limits",
     ]);
   });
@@ -631,7 +632,7 @@ describe("v2", () => {
     const m = machine([], allV2);
     const cg = m.open();
     cg.create();
-    const warnings = cg.set({
+    const { warnings } = cg.set({
       memory: { limit: 100 << 20, swap: 300 << 20, reservation: 50 << 20 },
       cpu: { shares: 1024, quota: 50000, period: 200000, burst: 1000, idle: 0, cpus: "0-1", mems: "0" },
       pids: { limit: -1 },
@@ -690,7 +691,7 @@ describe("v2", () => {
     expect(thrown(() => cg.set({ memory: { limit: 0, swap: 100 } })).message).toBe(
       "linux.resources.memory.swap: cannot set a swap limit without a memory limit on cgroup v2",
     );
-    expect(cg.set({ memory: { kernel: 100, kernelTCP: 100 } })).toEqual([
+    expect(cg.set({ memory: { kernel: 100, kernelTCP: 100 } }).warnings).toEqual([
       "linux.resources.memory.kernel: ignored, cgroup v2 has no kernel memory limit",
       "linux.resources.memory.kernelTCP: ignored, cgroup v2 has no kernel memory limit",
     ]);
@@ -708,17 +709,19 @@ describe("v2", () => {
     );
   });
 
-  test("device rules: allow-all and defaults pass (warned), denying a default fails", () => {
+  test("device rules on v2 become a filter program for the cgroup, none when everything is allowed", () => {
     const m = machine([], allV2);
     const cg = m.open();
     cg.create();
-    expect(cg.set({ devices: [{ allow: true, access: "rwm" }] })).toEqual([]);
-    expect(cg.set({ devices: [{ allow: false, access: "rwm" }, ...defaultDeviceRules] })).toEqual([
-      "linux.resources.devices: not enforced on cgroup v2 (needs an eBPF program); only the devices created in the container's /dev are reachable",
-    ]);
-    expect(thrown(() => cg.set({ devices: [{ allow: false, access: "rwm" }] })).message).toBe(
-      "linux.resources.devices: device cgroup rules need an eBPF program on cgroup v2, unsupported (the rules deny the default device c *:* m)",
-    );
+    m.kernel.writes = [];
+    expect(cg.set({ devices: [{ allow: true, access: "rwm" }] })).toEqual({ warnings: [], deviceFilter: undefined });
+    const { warnings, deviceFilter } = cg.set({ devices: [{ allow: false, access: "rwm" }, ...defaultDeviceRules] });
+    expect(warnings).toEqual([]);
+    expect(deviceFilter?.dir).toBe(`${tmp}/fs/husk/c1`);
+    expect(runDeviceFilter(deviceFilter?.program ?? new Uint8Array(), "c", 1, 3, "rw")).toBe(true);
+    expect(runDeviceFilter(deviceFilter?.program ?? new Uint8Array(), "b", 8, 0, "r")).toBe(false);
+    // Nothing of it is a file write.
+    expect(m.kernel.writes).toEqual([]);
   });
 
   test("freeze waits for cgroup.events, frozen reads cgroup.freeze", () => {
@@ -790,10 +793,11 @@ describe("hybrid", () => {
     expect(m.read("systemd/husk/c1/cgroup.procs")).toBe("5");
   });
 
-  test("devices rules on hybrid without a v1 devices hierarchy fall back to the v2 policy", () => {
+  test("devices rules on hybrid without a v1 devices hierarchy go to the unified tree as a filter", () => {
     const m = machine(["memory"], ["hugetlb"]);
     const cg = m.open();
     cg.create();
-    expect(cg.set({ devices: [{ allow: false, access: "rwm" }, ...defaultDeviceRules] })).toHaveLength(1);
+    const set = cg.set({ devices: [{ allow: false, access: "rwm" }, ...defaultDeviceRules] });
+    expect(set.deviceFilter?.dir).toBe(cg.paths[""]);
   });
 });

@@ -2,20 +2,21 @@
 // evaluation, validation, stats JSON. No root, no filesystem (beyond a missing v2 root).
 import { describe, expect, test } from "bun:test";
 import {
-  allowsEverything,
   blkioWeightToIoWeight,
   CgroupError,
   cgroupFeatures,
+  compileDeviceFilter,
   defaultDeviceRules,
-  deniedDefaultDevice,
   detectCgroupLayout,
-  deviceAllowed,
   emptyStats,
+  emulateDeviceRules,
   hugePageSizeName,
+  type LinuxDeviceCgroup,
   type LinuxResources,
   parseCpuList,
   parseProcCgroup,
   resolveCgroupPath,
+  runDeviceFilter,
   sharesToWeight,
   statsToJSON,
   swapToV2,
@@ -122,6 +123,22 @@ describe("detectCgroupLayout", () => {
     );
     expect(l.v1.get("memory")).toBe("/a");
     expect(l.v2Root).toBe("/c");
+  });
+
+  test("mounts covered by a later mount, on their point or above it, are not there", () => {
+    // crun's way round this machine: an empty tmpfs over the unified mount.
+    const tmpfsOverUnified = `${hybridMountinfo}60 41 0:50 / /sys/fs/cgroup/unified rw - tmpfs tmpfs rw\n`;
+    expect(detectCgroupLayout(tmpfsOverUnified).mode).toBe("v1");
+    // A cgroup2 mount over all of /sys/fs/cgroup hides every v1 hierarchy below it.
+    const l = detectCgroupLayout(`${hybridMountinfo}61 23 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n`);
+    expect(l.mode).toBe("v2");
+    expect(l.v2Root).toBe("/sys/fs/cgroup");
+    expect(l.v1.size).toBe(0);
+    // …but what is mounted after it, on top, is visible again.
+    const after = detectCgroupLayout(
+      `${hybridMountinfo}61 23 0:38 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n62 61 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n`,
+    );
+    expect([...after.v1.keys()]).toEqual(["memory"]);
   });
 
   test("no cgroup mount is an error", () => {
@@ -265,32 +282,44 @@ describe("device rules", () => {
     ]);
   });
 
-  test("evaluation: default deny, last matching rule wins, per access letter", () => {
-    const rules = [
-      denyAll,
-      { allow: true, type: "c", major: 1, minor: 3, access: "rwm" },
-      { allow: false, type: "c", major: 1, minor: 3, access: "w" },
+  test("v2 device filter: the v1 controller's semantics, compiled to eBPF and run", () => {
+    const allowed = (rules: LinuxDeviceCgroup[], type: "b" | "c", major: number, minor: number, access: string) =>
+      runDeviceFilter(compileDeviceFilter(emulateDeviceRules(rules)), type, major, minor, access);
+    const usual = [denyAll, ...defaultDeviceRules];
+    expect(allowed(usual, "c", 1, 3, "rw")).toBe(true); // /dev/null
+    expect(allowed(usual, "c", 136, 7, "rw")).toBe(true); // a pty slave
+    expect(allowed(usual, "b", 8, 0, "r")).toBe(false); // the host's disk
+    expect(allowed(usual, "b", 8, 0, "m")).toBe(true); // mknod is allowed, opening is not
+    expect(allowed(usual, "c", 1, 1, "r")).toBe(false); // /dev/mem
+    // Default deny: one exception must cover every letter asked for.
+    const split = [denyAll, { allow: true, type: "c", major: 4, minor: 1, access: "r" }];
+    expect(allowed(split, "c", 4, 1, "r")).toBe(true);
+    expect(allowed(split, "c", 4, 1, "rw")).toBe(false);
+    // Letters of the same device merge into one exception, as in the kernel.
+    expect(allowed([...split, { allow: true, type: "c", major: 4, minor: 1, access: "w" }], "c", 4, 1, "rw")).toBe(true);
+    // A later deny takes letters away again.
+    expect(allowed([...usual, { allow: false, type: "c", major: 1, minor: 3, access: "w" }], "c", 1, 3, "r")).toBe(true);
+    expect(allowed([...usual, { allow: false, type: "c", major: 1, minor: 3, access: "w" }], "c", 1, 3, "rw")).toBe(false);
+    // Default allow: a deny exception blocks any access sharing a letter with it.
+    const open = [
+      { allow: true, access: "rwm" },
+      { allow: false, type: "b", major: 8, access: "w" },
     ];
-    expect(deviceAllowed(rules, "c", 1, 3, "r")).toBe(true);
-    expect(deviceAllowed(rules, "c", 1, 3, "rw")).toBe(false);
-    expect(deviceAllowed(rules, "c", 1, 5, "r")).toBe(false);
-    expect(deviceAllowed([], "c", 1, 3, "r")).toBe(false);
-    expect(deviceAllowed([{ allow: true }], "b", 8, 0, "rwm")).toBe(true);
+    expect(allowed(open, "b", 8, 1, "r")).toBe(true);
+    expect(allowed(open, "b", 8, 1, "rw")).toBe(false);
+    expect(allowed(open, "c", 8, 1, "w")).toBe(true);
+    // "a" resets whatever came before.
+    expect(allowed([...usual, { allow: true, type: "a" }], "b", 8, 0, "rwm")).toBe(true);
+    expect(allowed([{ allow: true, type: "a" }, denyAll], "c", 1, 3, "r")).toBe(false);
   });
 
-  test("what needs enforcing on v2", () => {
-    expect(allowsEverything([{ allow: true, access: "rwm" }])).toBe(true);
-    expect(allowsEverything([denyAll])).toBe(false);
-    // The usual spec: deny all, then the defaults (and maybe more) → nothing default is denied.
-    expect(deniedDefaultDevice([denyAll, ...defaultDeviceRules])).toBeUndefined();
-    expect(
-      deniedDefaultDevice([denyAll, ...defaultDeviceRules, { allow: true, type: "b", major: 8, minor: 0, access: "r" }]),
-    ).toBeUndefined();
-    // Deny everything and nothing else → /dev/null and friends are taken away.
-    expect(deniedDefaultDevice([denyAll])).toEqual(defaultDeviceRules[0]);
-    expect(deniedDefaultDevice([...defaultDeviceRules, { allow: false, type: "c", major: 1, minor: 3, access: "w" }])).toEqual(
-      defaultDeviceRules[2],
-    );
+  test("v2 device filter: program shape", () => {
+    const state = emulateDeviceRules([denyAll, { allow: true, type: "c", major: 1, minor: 3, access: "rw" }]);
+    expect(state).toEqual({ defaultAllow: false, exceptions: [{ type: "c", major: 1, minor: 3, access: 6 }] });
+    const program = compileDeviceFilter(state);
+    // 6 loads/shifts, one exception of 3 tests + JSET + return, the default return.
+    expect(program.length).toBe((6 + 6 + 2) * 8);
+    expect([...program.slice(-16)]).toEqual([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]); // r0 = 0; exit
   });
 });
 
