@@ -21,7 +21,7 @@
  *   ◀──────────────────────────────────────────── MSG_WAITING(step) ── at `waitContinue`
  *   id maps (user namespace only),
  *   prestart/createRuntime hooks
- *   MSG_CONTINUE(pid) ──────────────────────────────────────────────▶ the rest of the plan
+ *   MSG_CONTINUE ───────────────────────────────────────────────────▶ the rest of the plan
  *   ◀──────────────────────────────────────────── MSG_CREATED(step) ── at `waitStart`, then
  *                                                                      blocks on exec.fifo
  *   ◀──────────────────────────────────────────── MSG_ERROR(step, errno, status) on failure, exit 1
@@ -59,8 +59,10 @@
  *                                               42 openNs       s path, i nstype
  *                                               43 joinOpenedNs
  *                                               44 runHook      s path, l args, l env,
- *                                                               i timeout, s pre, s post
+ *                                                               i timeout, l state
  *                                               45 deviceFilter s dir, b program
+ *                                               46 listenerConnect s path
+ *                                               47 sendListener l state
  *   18 readonly     s path
  *   19 setrlimit    i resource, i soft, i hard
  */
@@ -146,7 +148,9 @@ static int nheldns;
 static int switched;          /* after pivotRoot/chrootMove, "/" is the container's root */
 static int step = -1;         /* index of the op being run, for MSG_ERROR */
 static int32_t errdetail;     /* MSG_ERROR's third field: a failed hook's status (see op_run_hook) */
-static int32_t hostpid;       /* the child's pid as husk sees it, from MSG_CONTINUE */
+static int32_t hostpid;       /* the child's pid as husk sees it (from the parent, see op_clone) */
+static int listenfd = -1;     /* listenerConnect: the seccomp agent's socket */
+static int notifyfd = -1;     /* seccomp: the listener of a filter with SCMP_ACT_NOTIFY rules */
 static const char *opname = "startup";
 
 /* ---------------------------------------------------------------- sync channel */
@@ -799,9 +803,11 @@ static int op_clone(const struct field *f)
 		/*
 		 * Both processes write to the same channel, and husk needs MSG_PID before anything
 		 * the child says (it writes the id maps to /proc/<pid>). Wait for the parent to close
-		 * its end of the gate, which it does once MSG_PID is sent (or when it dies).
+		 * its end of the gate, which it does once MSG_PID is sent (or when it dies), after
+		 * writing the child's pid as husk sees it.
 		 */
 		close(gate[1]);
+		(void)read_full(gate[0], &hostpid, sizeof hostpid); /* then EOF: the parent let go */
 		while (read(gate[0], &c, 1) < 0 && errno == EINTR)
 			;
 		close(gate[0]);
@@ -816,6 +822,9 @@ static int op_clone(const struct field *f)
 	send_msg(MSG_PID, (int32_t)pid, 0, 0);
 	close(syncfd);
 	syncfd = -1;
+	/* The child's pid in our (husk's) pid namespace, for the state JSON it hands out. */
+	int32_t hp = (int32_t)pid;
+	(void)!write(gate[1], &hp, sizeof hp);
 	close(gate[1]);
 	if (f[1].i != CLONE_WAIT) {
 		/*
@@ -854,7 +863,6 @@ static int op_wait_continue(const struct field *f)
 		errno = EPROTO;
 		return -1;
 	}
-	hostpid = (int32_t)get32(m + 4);
 	return 0;
 }
 
@@ -1003,7 +1011,12 @@ static int op_seccomp(const struct field *f)
 		.len = (unsigned short)(f[0].len / sizeof(struct sock_filter)),
 		.filter = (struct sock_filter *)f[0].s, /* malloc'd, so aligned */
 	};
-	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)f[1].i, &prog) < 0 ? -1 : 0;
+	long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)f[1].i, &prog);
+	if (rc < 0)
+		return -1;
+	if (f[1].i & SECCOMP_FILTER_FLAG_NEW_LISTENER)
+		notifyfd = (int)rc;
+	return 0;
 }
 
 /* ---------------------------------------------------------------- create/start, console */
@@ -1036,14 +1049,15 @@ static int op_wait_start(const struct field *f)
 	return err ? -1 : 0;
 }
 
-static int op_console_connect(const struct field *f)
+/* connect(2) to the unix socket at path and keep it in *slot. */
+static int unix_connect(const struct field *path, int *slot)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (f[0].len >= sizeof sa.sun_path) {
+	if (path->len >= sizeof sa.sun_path) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	memcpy(sa.sun_path, f[0].s, f[0].len);
+	memcpy(sa.sun_path, path->s, path->len);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
@@ -1051,15 +1065,20 @@ static int op_console_connect(const struct field *f)
 		xclose(fd);
 		return -1;
 	}
-	xclose(consfd);
-	consfd = fd;
+	xclose(*slot);
+	*slot = fd;
 	return 0;
 }
 
-static int send_fd(int sock, int fd)
+static int op_console_connect(const struct field *f)
 {
-	char data[] = "/dev/ptmx";
-	struct iovec iov = { .iov_base = data, .iov_len = sizeof data - 1 };
+	return unix_connect(&f[0], &consfd);
+}
+
+/* One message: `data` with `fd` attached (SCM_RIGHTS). */
+static int send_fd(int sock, int fd, const char *data, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -1107,7 +1126,7 @@ static int op_console(const struct field *f)
 		if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
 			goto fail;
 	}
-	if (send_fd(consfd, master) < 0)
+	if (send_fd(consfd, master, "/dev/ptmx", 9) < 0)
 		goto fail;
 	close(master);
 	close(consfd);
@@ -1414,14 +1433,40 @@ static int wait_timed(pid_t pid, int *status, int timeout_ms)
  * post. A failure is ECHILD with the status in errdetail (negative: killed by that signal),
  * or ETIMEDOUT.
  */
+/*
+ * The state JSON husk compiled with holes for this process' pid, which only exists now: the
+ * parts of the list joined by the pid in decimal. Returns a malloc'd string.
+ */
+static char *join_pid(const struct field *parts, size_t *len)
+{
+	char pidtext[16];
+	int pidlen = snprintf(pidtext, sizeof pidtext, "%d", hostpid);
+	char *out = malloc(parts->len + 16 * (size_t)parts->len + 1), *o = out;
+	if (!out)
+		return NULL;
+	const char *p = parts->s, *end = parts->s + parts->len;
+	for (int first = 1; p < end; first = 0) {
+		if (!first) {
+			memcpy(o, pidtext, (size_t)pidlen);
+			o += pidlen;
+		}
+		size_t n = strlen(p);
+		memcpy(o, p, n);
+		o += n;
+		p += n + 1;
+	}
+	*o = 0;
+	*len = (size_t)(o - out);
+	return out;
+}
+
 static int op_run_hook(const struct field *f)
 {
 	char **argv = split_list(&f[1]), **env = split_list(&f[2]);
-	char pidtext[16];
-	if (!argv || !env)
+	size_t total;
+	char *state = join_pid(&f[4], &total);
+	if (!argv || !env || !state)
 		return -1;
-	int pidlen = snprintf(pidtext, sizeof pidtext, "%d", hostpid);
-	size_t total = f[4].len + (size_t)pidlen + f[5].len;
 	int in[2];
 	if (pipe2(in, O_CLOEXEC) < 0)
 		return -1;
@@ -1444,12 +1489,12 @@ static int op_run_hook(const struct field *f)
 	close(in[0]);
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
 	sigaction(SIGPIPE, &ign, &old); /* a hook that exits without reading is no error */
-	(void)(write_all(in[1], f[4].s, f[4].len) == 0 && write_all(in[1], pidtext, (size_t)pidlen) == 0 &&
-	       write_all(in[1], f[5].s, f[5].len) == 0);
+	(void)write_all(in[1], state, total);
 	sigaction(SIGPIPE, &old, NULL);
 	close(in[1]);
 	free(argv);
 	free(env);
+	free(state);
 	int status = 0;
 	int timed_out = wait_timed(pid, &status, f[3].i > 0 ? (int)f[3].i * 1000 : -1);
 	if (timed_out < 0)
@@ -1465,6 +1510,38 @@ static int op_run_hook(const struct field *f)
 	errdetail = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 	errno = ECHILD;
 	return -1;
+}
+
+/* ---------------------------------------------------------------- seccomp agent */
+
+/* Before the root switch: the agent's socket lives on the host. */
+static int op_listener_connect(const struct field *f)
+{
+	return unix_connect(&f[0], &listenfd);
+}
+
+/*
+ * Right after the filter is loaded (so sendmsg must not be one of the notified syscalls, which
+ * husk checks): the container process state JSON with the listener fd, in one message, as
+ * runc sends it. From here on the agent answers this process' notified syscalls.
+ */
+static int op_send_listener(const struct field *f)
+{
+	size_t len;
+	char *state = join_pid(&f[0], &len);
+	if (!state)
+		return -1;
+	if (notifyfd < 0 || listenfd < 0) {
+		free(state);
+		errno = EBADF;
+		return -1;
+	}
+	int rc = send_fd(listenfd, notifyfd, state, len);
+	free(state);
+	xclose(notifyfd);
+	xclose(listenfd);
+	notifyfd = listenfd = -1;
+	return rc;
 }
 
 /* ---------------------------------------------------------------- dispatch */
@@ -1513,8 +1590,10 @@ static const struct opdef OPS[] = {
 	[41] = { "joinCgroup", "", op_join_cgroup },
 	[42] = { "openNs", "si", op_open_ns },
 	[43] = { "joinOpenedNs", "", op_join_opened_ns },
-	[44] = { "runHook", "slliss", op_run_hook },
+	[44] = { "runHook", "sllil", op_run_hook },
 	[45] = { "deviceFilter", "sb", op_device_filter },
+	[46] = { "listenerConnect", "s", op_listener_connect },
+	[47] = { "sendListener", "l", op_send_listener },
 };
 
 #ifndef HUSK_COMMIT

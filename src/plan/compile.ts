@@ -15,7 +15,7 @@ import { HuskError } from "../errors.ts";
 import type { LinuxIDMapping, Spec } from "../spec/types.ts";
 import { planCgroupJoin } from "./cgroup.ts";
 import type { PlanContext } from "./context.ts";
-import { hasSetupHooks, planContainerHooks } from "./hooks.ts";
+import { hasRuntimeHooks, planContainerHooks } from "./hooks.ts";
 import { planNamespaces } from "./namespaces.ts";
 import { CloneMode, type Plan, type Step } from "./ops.ts";
 import {
@@ -25,6 +25,7 @@ import {
   planCredentials,
   planEarlyProcess,
   planExec,
+  planListenerConnect,
   planSeccomp,
   requireConsoleSocket,
 } from "./process.ts";
@@ -106,15 +107,15 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   const withMounts = ns.created.has("mount") || ns.joined.has("mount");
   const rootfs = withMounts ? planRootfs(spec, ctx, inUserNs, inUserNs && !ns.created.has("network")) : undefined;
   if (rootfs) steps.push(...rootfs.beforeSwitch);
-  if (hasSetupHooks(spec)) {
-    // husk runs prestart and createRuntime here; the reply carries the pid the container's
-    // own hooks report in their state.
+  if (hasRuntimeHooks(spec)) {
     hooksStep = steps.length;
     steps.push({ what: "wait for the prestart and createRuntime hooks", origin: "hooks", op: { op: "waitContinue" } });
-    steps.push(...planContainerHooks(spec, "createContainer", { id: ctx.id, bundle: ctx.bundle }));
   }
-  // Both live on the host: reach them before the root switch.
+  steps.push(...planContainerHooks(spec, "createContainer", { id: ctx.id, bundle: ctx.bundle }));
+  const seccomp = planSeccomp(spec, { id: ctx.id, bundle: ctx.bundle });
+  // These live on the host: reach them before the root switch.
   if (terminal && ctx.consoleSocket) steps.push(planConsoleConnect(ctx.consoleSocket));
+  steps.push(...planListenerConnect(seccomp.load));
   if (ctx.mode === "create") steps.push({ what: "open the state directory", op: { op: "openStateDir", path: ctx.stateDir } });
   if (rootfs) {
     steps.push(...rootfs.switchRoot, ...rootfs.afterSwitch);
@@ -123,7 +124,6 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     steps.push({ what: `chroot into "${path}" (no mount namespace)`, origin: "root.path", op: { op: "chroot", path } });
   }
   if (terminal) steps.push(planConsole(spec.process));
-  const seccomp = planSeccomp(spec);
   steps.push(...planCredentials(spec, ctx, !denySetgroups, seccomp.load));
   if (ctx.mode === "create") {
     steps.push(planCheckExec(spec));

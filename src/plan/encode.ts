@@ -64,8 +64,10 @@ export const FIELDS: FieldTable = {
   joinCgroup: [],
   openNs: ["path", "nstype"],
   joinOpenedNs: [],
-  runHook: ["path", "args", "env", "timeout", "statePre", "statePost"],
+  runHook: ["path", "args", "env", "timeout", "state"],
   deviceFilter: ["dir", "program"],
+  listenerConnect: ["path"],
+  sendListener: ["state"],
 };
 
 const KIND_INT = 1;

@@ -11,11 +11,22 @@ import { planCgroupJoin } from "./cgroup.ts";
 import type { PlanContext } from "./context.ts";
 import { JOIN_ORDER } from "./namespaces.ts";
 import { CloneMode, type Step } from "./ops.ts";
-import { planConsole, planConsoleConnect, planCredentials, planExec, planSeccomp, requireConsoleSocket } from "./process.ts";
+import {
+  planConsole,
+  planConsoleConnect,
+  planCredentials,
+  planExec,
+  planListenerConnect,
+  planSeccomp,
+  requireConsoleSocket,
+} from "./process.ts";
 
 export interface ExecContext extends Pick<PlanContext, "preserveFds" | "consoleSocket" | "cgroupJoin" | "host"> {
   /** The container's init pid, whose namespaces the process joins. */
   initPid: number;
+  /** Container id and bundle, for the state a seccomp agent receives. */
+  id: string;
+  bundle: string;
   detach: boolean;
 }
 
@@ -23,8 +34,10 @@ export function compileExecPlan(spec: Spec, process: Process, ctx: ExecContext):
   requireConsoleSocket(process, ctx.consoleSocket);
   const steps: Step[] = [];
   const has = new Set((spec.linux?.namespaces ?? []).map((ns) => ns.type));
-  // The console socket lives on the host: connect before leaving the host's mount namespace.
+  const seccomp = planSeccomp(spec, { id: ctx.id, bundle: ctx.bundle, initPid: ctx.initPid });
+  // The console and agent sockets live on the host: connect before leaving its mount namespace.
   if (process.terminal && ctx.consoleSocket) steps.push(planConsoleConnect(ctx.consoleSocket));
+  steps.push(...planListenerConnect(seccomp.load));
   const cgroup = planCgroupJoin(ctx.cgroupJoin);
   steps.push(...cgroup.open);
   const late: Step[] = [];
@@ -48,7 +61,7 @@ export function compileExecPlan(spec: Spec, process: Process, ctx: ExecContext):
     steps.push(planConsole(process));
   }
   const execSpec: Spec = { ...spec, process };
-  steps.push(...planCredentials(execSpec, { preserveFds: ctx.preserveFds }, ctx.host.root, planSeccomp(spec).load));
+  steps.push(...planCredentials(execSpec, { preserveFds: ctx.preserveFds }, ctx.host.root, seccomp.load));
   steps.push(planExec(execSpec));
   return steps;
 }

@@ -6,26 +6,12 @@
  */
 import type { Hook, Spec } from "../spec/types.ts";
 import type { Step } from "./ops.ts";
+import { containerState, PID_HOLE, withPidHoles } from "./state-json.ts";
 
-/** The state JSON a hook reads on stdin (runtime-tools and crun say "created" before start). */
-export function hookState(
-  spec: Spec,
-  info: { id: string; pid: number; bundle: string; status?: string },
-): Record<string, unknown> {
-  return {
-    ociVersion: spec.ociVersion,
-    id: info.id,
-    status: info.status ?? "created",
-    pid: info.pid,
-    bundle: info.bundle,
-    ...(spec.annotations ? { annotations: spec.annotations } : {}),
-  };
-}
-
-/** Any hook that needs the container's pid from husk before the container process runs it. */
-export function hasSetupHooks(spec: Spec): boolean {
+/** prestart or createRuntime hooks: husk runs them while the child waits before its root switch. */
+export function hasRuntimeHooks(spec: Spec): boolean {
   const h = spec.hooks ?? {};
-  return [h.prestart, h.createRuntime, h.createContainer, h.startContainer].some((list) => (list?.length ?? 0) > 0);
+  return (h.prestart?.length ?? 0) > 0 || (h.createRuntime?.length ?? 0) > 0;
 }
 
 export function planContainerHooks(
@@ -35,12 +21,7 @@ export function planContainerHooks(
 ): Step[] {
   const hooks: Hook[] = spec.hooks?.[kind] ?? [];
   if (hooks.length === 0) return [];
-  // The helper writes the pid between the two halves: husk only learns it after the clone.
-  const marker = '"pid":-1';
-  const json = JSON.stringify(hookState(spec, { ...info, pid: -1 }));
-  const at = json.indexOf(marker) + marker.length - 2;
-  const statePre = json.slice(0, at);
-  const statePost = json.slice(at + 2);
+  const state = withPidHoles(containerState(spec, { ...info, pid: PID_HOLE }));
   return hooks.map((hook, i) => ({
     what: `run ${kind} hook "${hook.path}"`,
     origin: `hooks.${kind}[${i}]`,
@@ -51,8 +32,7 @@ export function planContainerHooks(
       args: hook.args?.length ? hook.args : [hook.path],
       env: hook.env ?? [],
       timeout: hook.timeout ?? 0,
-      statePre,
-      statePost,
+      state,
     },
   }));
 }

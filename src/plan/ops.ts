@@ -42,7 +42,7 @@ export type Op =
    * waits or detaches per `mode`; the child executes the rest of the plan.
    */
   | { op: "clone"; flags: number; mode: CloneMode }
-  /** Send MSG_WAITING(step) and block until MSG_CONTINUE(pid of the child as husk sees it). */
+  /** Send MSG_WAITING(step) and block until MSG_CONTINUE (id maps and hooks are done by TS). */
   | { op: "waitContinue" }
   /** open(path, O_WRONLY) and write data in one write(2). */
   | { op: "writeFile"; path: string; where: Where; data: string }
@@ -105,7 +105,10 @@ export type Op =
   | { op: "chdir"; path: string; optional: boolean }
   /** close_range(first, ~0, CLOSE_RANGE_CLOEXEC): nothing at or above `first` survives exec. */
   | { op: "closeFrom"; first: number }
-  /** seccomp(SECCOMP_SET_MODE_FILTER, flags, prog); `filter` is struct sock_filter[] bytes. */
+  /**
+   * seccomp(SECCOMP_SET_MODE_FILTER, flags, prog); `filter` is struct sock_filter[] bytes.
+   * With SECCOMP_FILTER_FLAG_NEW_LISTENER the listener fd is kept for `sendListener`.
+   */
   | { op: "seccomp"; filter: Uint8Array; flags: number }
   /** open(dir, O_PATH|O_DIRECTORY) of the state directory, kept for waitStart after the root switch. */
   | { op: "openStateDir"; path: string }
@@ -141,16 +144,24 @@ export type Op =
   | { op: "openNs"; path: string; nstype: number }
   | { op: "joinOpenedNs" }
   /**
-   * fork, execve(path, args, env) with `statePre` + this process' pid as husk sees it (from
-   * MSG_CONTINUE) + `statePost` on stdin; wait, killing it after `timeout` seconds (0: never).
-   * Fails with ETIMEDOUT, or ECHILD with the exit status (negative: signal) as the detail.
+   * fork, execve(path, args, env) with the state on stdin: the parts of `state` joined by this
+   * process' pid as husk sees it (which the helper's parent hands the child at clone). Wait,
+   * killing it after `timeout` seconds (0: never). Fails with ETIMEDOUT, or ECHILD with the
+   * exit status (negative: signal) as the detail.
    */
-  | { op: "runHook"; path: string; args: string[]; env: string[]; timeout: number; statePre: string; statePost: string }
+  | { op: "runHook"; path: string; args: string[]; env: string[]; timeout: number; state: string[] }
   /**
    * Load `program` (eBPF instructions, BPF_PROG_TYPE_CGROUP_DEVICE) and attach it to the
    * cgroup2 directory `dir` with BPF_F_ALLOW_MULTI, then detach the programs attached before.
    */
-  | { op: "deviceFilter"; dir: string; program: Uint8Array };
+  | { op: "deviceFilter"; dir: string; program: Uint8Array }
+  /** connect(2) to the seccomp agent's unix socket (host side, before the root switch) and keep it. */
+  | { op: "listenerConnect"; path: string }
+  /**
+   * After a `seccomp` load with SECCOMP_FILTER_FLAG_NEW_LISTENER: send the container process
+   * state (`state` joined by the pid, as for runHook) with the listener fd (SCM_RIGHTS), close both.
+   */
+  | { op: "sendListener"; state: string[] };
 
 /** An op together with the TypeScript-side context that turns a helper failure into a message. */
 export interface Step {
@@ -212,4 +223,6 @@ export const OP_CODES: Record<Op["op"], number> = {
   joinOpenedNs: 43,
   runHook: 44,
   deviceFilter: 45,
+  listenerConnect: 46,
+  sendListener: 47,
 };

@@ -12,19 +12,60 @@
  */
 
 import { HuskError } from "../errors.ts";
+import { NEW_LISTENER } from "../seccomp/actions.ts";
 import { compileSeccomp, seccompWanted } from "../seccomp/index.ts";
 import { capMask } from "../spec/capabilities.ts";
 import { RLIMITS, rlimitValue } from "../spec/rlimits.ts";
 import type { Process, Spec } from "../spec/types.ts";
 import type { PlanContext } from "./context.ts";
 import type { Step } from "./ops.ts";
+import { containerState, PID_HOLE, withPidHoles } from "./state-json.ts";
 
-/** The container's seccomp filter, compiled (runc applies the same filter to exec'd processes). */
-export function planSeccomp(spec: Spec): { load?: SeccompLoad; warnings: string[] } {
+/** Who loads the filter, for the state a seccomp agent receives. */
+export interface SeccompProcess {
+  id: string;
+  bundle: string;
+  /** exec: the container's init (the process itself is new); create/run: the process is the init. */
+  initPid?: number;
+}
+
+/**
+ * The container's seccomp filter, compiled (runc applies the same filter to exec'd processes).
+ * With SCMP_ACT_NOTIFY rules the listener goes to the agent at linux.seccomp.listenerPath with
+ * runc's container process state: {ociVersion, fds: ["seccompFd"], pid, metadata, state}.
+ */
+export function planSeccomp(spec: Spec, proc: SeccompProcess): { load?: SeccompLoad; warnings: string[] } {
   const seccomp = spec.linux?.seccomp;
   if (!seccompWanted(seccomp)) return { warnings: [] };
   const { filter, flags, warnings } = compileSeccomp(seccomp);
-  return { load: { filter, flags }, warnings };
+  if (!(flags & NEW_LISTENER)) return { load: { filter, flags }, warnings };
+  const state = containerState(spec, {
+    id: proc.id,
+    bundle: proc.bundle,
+    pid: proc.initPid ?? PID_HOLE,
+    status: proc.initPid ? "running" : "creating",
+  });
+  const processState = {
+    ociVersion: spec.ociVersion,
+    fds: ["seccompFd"],
+    pid: PID_HOLE,
+    metadata: seccomp.listenerMetadata ?? "",
+    state,
+  };
+  const listener = { path: seccomp.listenerPath as string, state: withPidHoles(processState) };
+  return { load: { filter, flags, listener }, warnings };
+}
+
+/** Connect to the seccomp agent while its socket's path still resolves on the host. */
+export function planListenerConnect(load: SeccompLoad | undefined): Step[] {
+  if (!load?.listener) return [];
+  return [
+    {
+      what: `connect to the seccomp agent at "${load.listener.path}"`,
+      origin: "linux.seccomp.listenerPath",
+      op: { op: "listenerConnect", path: load.listener.path },
+    },
+  ];
 }
 
 const PR_SET_KEEPCAPS = 8;
@@ -49,14 +90,22 @@ export function planEarlyProcess(spec: Spec): Step[] {
 export interface SeccompLoad {
   filter: Uint8Array;
   flags: number;
+  /** SCMP_ACT_NOTIFY: the agent's socket and the state sent with the listener. */
+  listener?: { path: string; state: string[] };
 }
 
-function seccompStep(load: SeccompLoad): Step {
-  return {
-    what: "load the seccomp filter",
-    origin: "linux.seccomp",
-    op: { op: "seccomp", filter: load.filter, flags: load.flags },
-  };
+function seccompSteps(load: SeccompLoad): Step[] {
+  const steps: Step[] = [
+    { what: "load the seccomp filter", origin: "linux.seccomp", op: { op: "seccomp", filter: load.filter, flags: load.flags } },
+  ];
+  if (load.listener) {
+    steps.push({
+      what: "hand the seccomp listener to the agent",
+      origin: "linux.seccomp.listenerPath",
+      op: { op: "sendListener", state: load.listener.state },
+    });
+  }
+  return steps;
 }
 
 export function planCredentials(
@@ -79,7 +128,7 @@ export function planCredentials(
   steps.push({ what: `change directory to "${p.cwd}"`, origin: "process.cwd", op: { op: "chdir", path: p.cwd, optional: true } });
   // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: load it while we
   // still have it, before the user and capability change (runc's order).
-  if (seccomp && !p.noNewPrivileges) steps.push(seccompStep(seccomp));
+  if (seccomp && !p.noNewPrivileges) steps.push(...seccompSteps(seccomp));
 
   const caps = p.capabilities ?? {};
   steps.push({ what: "keep capabilities across the user change", op: { op: "prctl", option: PR_SET_KEEPCAPS, arg: 1 } });
@@ -134,7 +183,7 @@ export function planCredentials(
       op: { op: "prctl", option: PR_SET_NO_NEW_PRIVS, arg: 1 },
     });
     // With no_new_privs, as late as possible: fewer syscalls for the profile to allow.
-    if (seccomp) steps.push(seccompStep(seccomp));
+    if (seccomp) steps.push(...seccompSteps(seccomp));
   }
   // Only stdio and the preserved fds reach the container; the sync channel is CLOEXEC already.
   steps.push({ what: "close inherited file descriptors", op: { op: "closeFrom", first: 3 + ctx.preserveFds } });

@@ -30,6 +30,8 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   if (status === "paused") throw new HuskError("cannot exec in a paused container");
   const steps = compileExecPlan(st.spec, opts.process, {
     initPid: st.pid,
+    id: st.id,
+    bundle: st.bundle,
     detach: opts.detach ?? false,
     preserveFds: opts.preserveFds ?? 0,
     consoleSocket: opts.consoleSocket,

@@ -95,7 +95,7 @@ export async function launch(plan: Plan, opts: LaunchOptions): Promise<Launched>
           break;
         case Msg.Waiting:
           await opts.onWaiting?.(pid, msg.a);
-          writeAll(fd, encodeMessage(Msg.Continue, pid));
+          writeAll(fd, encodeMessage(Msg.Continue));
           break;
         case Msg.Created:
           return { pid, helper, created: true };

@@ -7,7 +7,7 @@
 
 import { spawn } from "node:child_process";
 import { HuskError } from "../errors.ts";
-import { hookState } from "../plan/hooks.ts";
+import { containerState } from "../plan/state-json.ts";
 import type { Hook, Spec } from "../spec/types.ts";
 import { stderr } from "../sys/stdio.ts";
 
@@ -66,7 +66,7 @@ export async function runHooks(
 
 /** prestart (deprecated but still used by docker) and createRuntime, in that order. */
 export async function runCreateHooks(spec: Spec, info: { id: string; pid: number; bundle: string }): Promise<void> {
-  const state = hookState(spec, info);
+  const state = containerState(spec, info);
   await runHooks(spec.hooks?.prestart, "prestart", state);
   await runHooks(spec.hooks?.createRuntime, "createRuntime", state);
 }

@@ -18,7 +18,7 @@
  *   write uid_map/gid_map (new user
  *   namespace), run prestart and
  *   createRuntime hooks
- *   MSG_CONTINUE(pid) ──────────────────────────────────────────────▶ the rest of the plan
+ *   MSG_CONTINUE ───────────────────────────────────────────────────▶ the rest of the plan
  *   ◀──────────────────────────────────────────── MSG_CREATED(step) ── at `waitStart` (create only),
  *                                                                      then blocks on exec.fifo
  *   ◀──────────────────────────────────────────── MSG_ERROR(step, errno, status) on failure, exit 1
@@ -40,7 +40,7 @@ export enum Msg {
   Created = 3,
   /** helper → husk: a = step, b = errno (positive), c = a failed hook's exit status (negative: signal). */
   Error = 4,
-  /** husk → helper: go on with the plan; a = the child's pid as husk sees it (for hook state). */
+  /** husk → helper: go on with the plan. */
   Continue = 100,
 }
 

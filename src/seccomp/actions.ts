@@ -56,7 +56,10 @@ export const FILTER_FLAGS: Readonly<Record<SeccompFlag, number>> = {
   SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 32,
 };
 
-/** Only meaningful with SECCOMP_FILTER_FLAG_NEW_LISTENER (8), which needs SCMP_ACT_NOTIFY. */
+/** SECCOMP_FILTER_FLAG_NEW_LISTENER: seccomp() returns the fd an agent reads notifications from. */
+export const NEW_LISTENER = 8;
+
+/** Only meaningful with SECCOMP_FILTER_FLAG_NEW_LISTENER, which husk sets when SCMP_ACT_NOTIFY is used. */
 export const LISTENER_ONLY_FLAGS: readonly SeccompFlag[] = ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"];
 
 /** Readable form of a return value, for warnings and tests: `ERRNO(13)`, `ALLOW`. */

@@ -1,10 +1,9 @@
 /**
  * What husk's seccomp supports, shaped like runc's `features` output (runtime-spec
- * features.md, `linux.seccomp`). SCMP_ACT_NOTIFY and WAIT_KILLABLE_RECV are known but not
- * supported: both need a seccomp listener handed to an agent, which husk does not do yet.
+ * features.md, `linux.seccomp`).
  */
 import type { SeccompAction, SeccompArch, SeccompFlag, SeccompOperator } from "../spec/types.ts";
-import { FILTER_FLAGS, LISTENER_ONLY_FLAGS } from "./actions.ts";
+import { FILTER_FLAGS } from "./actions.ts";
 import { SUPPORTED_ARCHES } from "./arches.ts";
 
 export interface SeccompFeatures {
@@ -27,12 +26,13 @@ export function seccompFeatures(): SeccompFeatures {
       "SCMP_ACT_KILL_PROCESS",
       "SCMP_ACT_KILL_THREAD",
       "SCMP_ACT_LOG",
+      "SCMP_ACT_NOTIFY",
       "SCMP_ACT_TRACE",
       "SCMP_ACT_TRAP",
     ],
     operators: ["SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"],
     archs: [...SUPPORTED_ARCHES],
     knownFlags,
-    supportedFlags: knownFlags.filter((f) => !LISTENER_ONLY_FLAGS.includes(f)),
+    supportedFlags: knownFlags,
   };
 }

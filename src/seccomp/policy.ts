@@ -27,6 +27,7 @@ import {
   FILTER_FLAGS,
   isKnownAction,
   LISTENER_ONLY_FLAGS,
+  NEW_LISTENER,
   SECCOMP_RET,
   SECCOMP_RET_DATA,
   takesErrno,
@@ -69,7 +70,7 @@ export interface PolicyOptions {
 
 const U64_MAX = (1n << 64n) - 1n;
 
-const NO_NOTIFY = "SCMP_ACT_NOTIFY needs a seccomp listener (linux.seccomp.listenerPath), which husk does not support";
+const NO_LISTENER = "SCMP_ACT_NOTIFY needs a seccomp agent: set linux.seccomp.listenerPath";
 
 function fail(origin: string, message: string): never {
   throw new HuskError(message, { what: "seccomp", origin });
@@ -122,15 +123,13 @@ function selectAbis(seccomp: LinuxSeccomp, warnings: string[]): { abis: Abi[]; l
   return { abis, listed };
 }
 
-function filterFlags(seccomp: LinuxSeccomp, warnings: string[]): number {
-  let flags = 0;
+function filterFlags(seccomp: LinuxSeccomp, notify: boolean, warnings: string[]): number {
+  let flags = notify ? NEW_LISTENER : 0;
   (seccomp.flags ?? []).forEach((flag, i) => {
     const origin = `linux.seccomp.flags[${i}]`;
     if (!Object.hasOwn(FILTER_FLAGS, flag)) fail(origin, `unknown seccomp flag ${JSON.stringify(flag)}`);
-    if (LISTENER_ONLY_FLAGS.includes(flag)) {
-      warnings.push(
-        `${origin}: ${flag} ignored: it only applies to a seccomp listener (SCMP_ACT_NOTIFY), which husk does not support`,
-      );
+    if (LISTENER_ONLY_FLAGS.includes(flag) && !notify) {
+      warnings.push(`${origin}: ${flag} ignored: it only applies to a seccomp listener (no SCMP_ACT_NOTIFY rule)`);
       return;
     }
     flags |= FILTER_FLAGS[flag];
@@ -138,25 +137,47 @@ function filterFlags(seccomp: LinuxSeccomp, warnings: string[]): number {
   return flags;
 }
 
+/** Whether any rule (or the default) hands syscalls to an agent; then the agent must exist. */
+function usesNotify(seccomp: LinuxSeccomp, warnings: string[]): boolean {
+  const notify =
+    seccomp.defaultAction === "SCMP_ACT_NOTIFY" || (seccomp.syscalls ?? []).some((sc) => sc.action === "SCMP_ACT_NOTIFY");
+  if (notify && !seccomp.listenerPath) fail("linux.seccomp.listenerPath", NO_LISTENER);
+  if (!notify && (seccomp.listenerPath !== undefined || seccomp.listenerMetadata !== undefined)) {
+    warnings.push("linux.seccomp.listenerPath/listenerMetadata ignored: no syscall is notified (SCMP_ACT_NOTIFY)");
+  }
+  return notify;
+}
+
+/**
+ * The helper hands the listener to the agent with sendmsg right after loading the filter: if
+ * that sendmsg were itself notified, it would wait for an agent that has no listener yet.
+ */
+function checkHandover(policy: Policy): void {
+  const abi = ABIS.SCMP_ARCH_X86_64;
+  const nr = syscallNumber(abi, "sendmsg") as number;
+  const rules = policy.rules.get(abi)?.get(nr);
+  const rets = rules
+    ? [...rules.map((r) => r.ret), ...(rules.some((r) => r.checks.length === 0) ? [] : [policy.defaultRet])]
+    : [policy.defaultRet];
+  if (rets.includes(SECCOMP_RET.USER_NOTIF)) {
+    fail("linux.seccomp", "SCMP_ACT_NOTIFY cannot apply to sendmsg: husk hands the seccomp listener to the agent with it");
+  }
+}
+
 function defaultAction(seccomp: LinuxSeccomp, warnings: string[]): { action: SeccompAction; ret: number } {
   const action = seccomp.defaultAction;
   const origin = "linux.seccomp.defaultAction";
   if (action === undefined) fail(origin, "a default action is required");
   if (!isKnownAction(action)) fail(origin, `unknown action ${JSON.stringify(action)}`);
-  if (action === "SCMP_ACT_NOTIFY") fail(origin, NO_NOTIFY);
   const errno = errnoRet(seccomp.defaultErrnoRet, "linux.seccomp.defaultErrnoRet");
   if (errno !== undefined && !takesErrno(action))
     warnings.push(`linux.seccomp.defaultErrnoRet ignored: ${action} takes no errno`);
-  if (seccomp.listenerPath !== undefined || seccomp.listenerMetadata !== undefined) {
-    warnings.push("linux.seccomp.listenerPath/listenerMetadata ignored: husk does not support seccomp listeners");
-  }
   return { action, ret: actionValue(action, errno) };
 }
 
 /** One `syscalls[]` entry's rules, before they are attached to syscall numbers. */
 function entryRules(sc: LinuxSyscall, origin: string, warnings: string[]): Rule[] {
   if (!isKnownAction(sc.action)) fail(`${origin}.action`, `unknown action ${JSON.stringify(sc.action)}`);
-  if (sc.action === "SCMP_ACT_NOTIFY") fail(`${origin}.action`, NO_NOTIFY);
   const errno = errnoRet(sc.errnoRet, `${origin}.errnoRet`);
   if (errno !== undefined && !takesErrno(sc.action)) warnings.push(`${origin}.errnoRet ignored: ${sc.action} takes no errno`);
   const ret = actionValue(sc.action, errno);
@@ -175,7 +196,7 @@ export function buildPolicy(seccomp: LinuxSeccomp, opts: PolicyOptions = {}): Po
   const warnings: string[] = [];
   const def = defaultAction(seccomp, warnings);
   const { abis, listed } = selectAbis(seccomp, warnings);
-  const flags = filterFlags(seccomp, warnings);
+  const flags = filterFlags(seccomp, usesNotify(seccomp, warnings), warnings);
   const collected = new Map<Abi, Map<number, Rule[]>>(abis.map((abi) => [abi, new Map()]));
   const highest = new Map<Abi, number>();
 
@@ -210,5 +231,7 @@ export function buildPolicy(seccomp: LinuxSeccomp, opts: PolicyOptions = {}): Po
   const enosysAbove = new Map<Abi, number>();
   // Like runc, only for the architectures the profile lists.
   if (stub) for (const [abi, nr] of highest) if (listed.has(abi)) enosysAbove.set(abi, nr);
-  return { defaultRet: def.ret, abis, rules, enosysAbove, flags, warnings };
+  const policy = { defaultRet: def.ret, abis, rules, enosysAbove, flags, warnings };
+  if (flags & NEW_LISTENER) checkHandover(policy);
+  return policy;
 }

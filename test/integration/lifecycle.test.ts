@@ -243,6 +243,51 @@ describeAsRoot("lifecycle", () => {
     }
   });
 
+  test("SCMP_ACT_NOTIFY: the listener goes to the agent at listenerPath, from the init and from exec", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "husk-agent-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const socket = join(dir, "agent.sock");
+    const log = join(dir, "agent.log");
+    const agent = Bun.spawn(["python3", join(import.meta.dir, "../fixtures/seccomp-agent.py"), socket, log], {
+      stdout: "pipe",
+      stderr: "inherit",
+    });
+    cleanups.push(() => {
+      agent.kill("SIGKILL");
+    });
+    const reader = agent.stdout.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain("ready");
+    const c = await created(["sleep", "60"], (spec) => {
+      spec.linux = {
+        ...spec.linux,
+        seccomp: {
+          defaultAction: "SCMP_ACT_ALLOW",
+          listenerPath: socket,
+          listenerMetadata: "meta",
+          syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY" }],
+        },
+      };
+    });
+    await husk(["start", c.id]);
+    // The agent answers mkdir with success without running it: the read-only root stays empty.
+    const r = await husk(["exec", c.id, "sh", "-c", "mkdir /x && echo made; ls -d /x 2>/dev/null || echo absent"]);
+    expect(r.stdout).toBe("made\nabsent\n");
+    const [init, exec] = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(init).toEqual({
+      ociVersion: c.bundle.spec.ociVersion,
+      fds: ["seccompFd"],
+      pid: c.pid,
+      metadata: "meta",
+      state: { ociVersion: c.bundle.spec.ociVersion, id: c.id, status: "creating", pid: c.pid, bundle: c.bundle.dir },
+    });
+    expect(exec.state).toMatchObject({ id: c.id, status: "running", pid: c.pid });
+    expect(exec.pid).toBeGreaterThan(0);
+    expect(exec.pid).not.toBe(c.pid);
+  });
+
   test("a failing createRuntime hook fails create and leaves nothing behind", async () => {
     const b = bundle(["true"], (s) => {
       s.hooks = { createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", "echo nope >&2; exit 3"] }] };

@@ -3,6 +3,7 @@ import { compilePlan } from "../../src/plan/compile.ts";
 import type { PlanContext } from "../../src/plan/context.ts";
 import { compileExecPlan } from "../../src/plan/exec.ts";
 import { CloneMode } from "../../src/plan/ops.ts";
+import { PID_HOLE, withPidHoles } from "../../src/plan/state-json.ts";
 import { defaultSpec } from "../../src/spec/default-spec.ts";
 import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWUTS } from "../../src/spec/namespaces.ts";
 import type { Spec } from "../../src/spec/types.ts";
@@ -244,16 +245,20 @@ describe("compilePlan", () => {
     const list = compiled.steps.map((st) => st.op.op);
     const hooks = compiled.steps.filter((st) => st.op.op === "runHook");
     expect(hooks.map((h) => h.origin)).toEqual(["hooks.createContainer[0]", "hooks.startContainer[0]"]);
-    expect(list[compiled.hooksStep]).toBe("waitContinue");
-    expect(list.indexOf("runHook")).toBe(compiled.hooksStep + 1);
+    // Without prestart/createRuntime hooks there is nothing for husk to do: no stop.
+    expect(compiled.hooksStep).toBe(-1);
     expect(list.indexOf("runHook")).toBeLessThan(list.indexOf("pivotRoot"));
+    const withRuntime = compilePlan({ ...s, hooks: { ...s.hooks, createRuntime: [{ path: "/x" }] } }, ctx({ mode: "create" }));
+    const list2 = withRuntime.steps.map((st) => st.op.op);
+    expect(list2[withRuntime.hooksStep]).toBe("waitContinue");
+    expect(list2.indexOf("runHook")).toBe(withRuntime.hooksStep + 1);
     expect(list.lastIndexOf("runHook")).toBe(list.indexOf("waitStart") + 1);
     expect(list.at(-1)).toBe("exec");
     const [cc, sc] = hooks.map((h) => h.op as Extract<typeof h.op, { op: "runHook" }>);
     expect(cc).toMatchObject({ path: "/usr/bin/cc-hook", args: ["/usr/bin/cc-hook"], env: ["A=1"], timeout: 5 });
     expect(sc).toMatchObject({ args: ["sc", "-x"], env: [], timeout: 0 });
     // The helper puts the pid between the halves: the result is the state JSON.
-    expect(JSON.parse(`${cc?.statePre}4242${cc?.statePost}`)).toEqual({
+    expect(JSON.parse(cc?.state.join("4242") ?? "")).toEqual({
       ociVersion: s.ociVersion,
       id: "c1",
       status: "created",
@@ -285,6 +290,32 @@ describe("compilePlan", () => {
   });
 });
 
+describe("state JSON with pid holes", () => {
+  test("every pid -1 becomes a hole, quoted text cannot fake one", () => {
+    const parts = withPidHoles({ pid: PID_HOLE, note: '"pid":-1', inner: { pid: PID_HOLE, other: 3 } });
+    expect(parts).toHaveLength(3);
+    expect(JSON.parse(parts.join("77"))).toEqual({ pid: 77, note: '"pid":-1', inner: { pid: 77, other: 3 } });
+  });
+
+  test("SCMP_ACT_NOTIFY: connect to the agent before the root switch, hand the listener over after the load", () => {
+    const s = spec((x) => {
+      x.linux = {
+        ...x.linux,
+        seccomp: {
+          defaultAction: "SCMP_ACT_ALLOW",
+          listenerPath: "/run/agent.sock",
+          syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" }],
+        },
+      };
+    });
+    const list = ops(s);
+    expect(list.indexOf("listenerConnect")).toBeLessThan(list.indexOf("pivotRoot"));
+    expect(list.indexOf("sendListener")).toBe(list.indexOf("seccomp") + 1);
+    const send = compilePlan(s, ctx()).steps.find((st) => st.op.op === "sendListener")?.op as { state: string[] };
+    expect(JSON.parse(send.state.join("9"))).toMatchObject({ fds: ["seccompFd"], pid: 9, metadata: "", state: { pid: 9 } });
+  });
+});
+
 describe("compileExecPlan", () => {
   test("joins the container's namespaces through the init's /proc entries, user first, mount last", () => {
     const s = spec((x) => {
@@ -292,6 +323,8 @@ describe("compileExecPlan", () => {
     });
     const steps = compileExecPlan(s, s.process as NonNullable<Spec["process"]>, {
       initPid: 42,
+      id: "c1",
+      bundle: "/b",
       detach: false,
       preserveFds: 0,
       host,
@@ -307,6 +340,8 @@ describe("compileExecPlan", () => {
     });
     const steps = compileExecPlan(s, s.process as NonNullable<Spec["process"]>, {
       initPid: 42,
+      id: "c1",
+      bundle: "/b",
       detach: true,
       preserveFds: 0,
       cgroupJoin: { tasks: [], dir: "/sys/fs/cgroup/husk/c1" },

@@ -233,7 +233,7 @@ describe("seccomp filter: actions", () => {
     });
     expect(f.flags).toBe(1 | 2 | 4);
     expect(f.warnings).toEqual([
-      "linux.seccomp.flags[3]: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV ignored: it only applies to a seccomp listener (SCMP_ACT_NOTIFY), which husk does not support",
+      "linux.seccomp.flags[3]: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV ignored: it only applies to a seccomp listener (no SCMP_ACT_NOTIFY rule)",
     ]);
   });
 });
@@ -495,26 +495,36 @@ describe("seccomp filter: warnings and errors", () => {
     });
     expect(f.warnings).toEqual([
       "linux.seccomp.defaultErrnoRet ignored: SCMP_ACT_ALLOW takes no errno",
-      "linux.seccomp.listenerPath/listenerMetadata ignored: husk does not support seccomp listeners",
+      "linux.seccomp.listenerPath/listenerMetadata ignored: no syscall is notified (SCMP_ACT_NOTIFY)",
       "linux.seccomp.syscalls[0].errnoRet ignored: SCMP_ACT_KILL takes no errno",
     ]);
   });
 
-  test("SCMP_ACT_NOTIFY is refused, naming the field", () => {
-    expect(
-      origin(() =>
-        compileSeccomp(
-          allowAllBut([
-            { names: ["read"], action: "SCMP_ACT_ALLOW" },
-            { names: ["mount"], action: "SCMP_ACT_NOTIFY" },
-          ]),
-        ),
-      ),
-    ).toBe("linux.seccomp.syscalls[1].action");
+  test("SCMP_ACT_NOTIFY needs an agent, gets a listener, and may not stop the handover", () => {
     expect(() => compileSeccomp(allowAllBut([{ names: ["mount"], action: "SCMP_ACT_NOTIFY" }]))).toThrow(
-      "seccomp (linux.seccomp.syscalls[0].action): SCMP_ACT_NOTIFY needs a seccomp listener",
+      "seccomp (linux.seccomp.listenerPath): SCMP_ACT_NOTIFY needs a seccomp agent: set linux.seccomp.listenerPath",
     );
-    expect(origin(() => compileSeccomp({ defaultAction: "SCMP_ACT_NOTIFY" }))).toBe("linux.seccomp.defaultAction");
+    expect(origin(() => compileSeccomp({ defaultAction: "SCMP_ACT_NOTIFY" }))).toBe("linux.seccomp.listenerPath");
+    const withAgent = (s: LinuxSeccomp): LinuxSeccomp => ({ ...s, listenerPath: "/run/agent.sock" });
+    const f = compileSeccomp(
+      withAgent({
+        ...allowAllBut([{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" }]),
+        flags: ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+      }),
+    );
+    // NEW_LISTENER (8) is added; the listener-only flag now applies.
+    expect(f.flags).toBe(8 | 32);
+    expect(f.warnings).toEqual([]);
+    // sendmsg hands the listener over: it cannot be notified itself, nor fall to a notifying default.
+    expect(() => compileSeccomp(withAgent(allowAllBut([{ names: ["sendmsg"], action: "SCMP_ACT_NOTIFY" }])))).toThrow(
+      "SCMP_ACT_NOTIFY cannot apply to sendmsg",
+    );
+    expect(() => compileSeccomp(withAgent({ defaultAction: "SCMP_ACT_NOTIFY" }))).toThrow("cannot apply to sendmsg");
+    expect(
+      compileSeccomp(
+        withAgent({ defaultAction: "SCMP_ACT_NOTIFY", syscalls: [{ names: ["sendmsg"], action: "SCMP_ACT_ALLOW" }] }),
+      ).flags,
+    ).toBe(8);
   });
 
   test("invalid input", () => {
@@ -861,6 +871,7 @@ test("seccompFeatures: runc's features.json shape", () => {
       "SCMP_ACT_KILL_PROCESS",
       "SCMP_ACT_KILL_THREAD",
       "SCMP_ACT_LOG",
+      "SCMP_ACT_NOTIFY",
       "SCMP_ACT_TRACE",
       "SCMP_ACT_TRAP",
     ],
@@ -872,6 +883,11 @@ test("seccompFeatures: runc's features.json shape", () => {
       "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
       "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
     ],
-    supportedFlags: ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+    supportedFlags: [
+      "SECCOMP_FILTER_FLAG_TSYNC",
+      "SECCOMP_FILTER_FLAG_LOG",
+      "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+      "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+    ],
   });
 });
