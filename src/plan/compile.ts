@@ -112,7 +112,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     steps.push({ what: "wait for the prestart and createRuntime hooks", origin: "hooks", op: { op: "waitContinue" } });
   }
   steps.push(...planContainerHooks(spec, "createContainer", { id: ctx.id, bundle: ctx.bundle }));
-  const seccomp = planSeccomp(spec, { id: ctx.id, bundle: ctx.bundle });
+  const seccomp = planSeccomp(spec, { id: ctx.id, bundle: ctx.bundle }, ctx.compileSeccomp);
   // These live on the host: reach them before the root switch.
   if (terminal && ctx.consoleSocket) steps.push(planConsoleConnect(ctx.consoleSocket));
   steps.push(...planListenerConnect(seccomp.load));

@@ -2,6 +2,8 @@
  * Everything the plan compiler needs beyond the spec: facts about the host and the
  * invocation, gathered by the runtime (I/O) so that compilePlan itself stays pure.
  */
+import type { CompiledSeccomp } from "../seccomp/index.ts";
+import type { LinuxSeccomp } from "../spec/types.ts";
 
 export type Mode = "run" | "create" | "exec";
 
@@ -62,5 +64,7 @@ export interface PlanContext {
   cgroupMount: CgroupMountSource;
   cgroupJoin?: CgroupJoin;
   deviceFilter?: DeviceFilterStep;
+  /** compileSeccomp, or a caching stand-in for it (the runtime's). */
+  compileSeccomp?: (seccomp: LinuxSeccomp) => CompiledSeccomp;
   host: HostFacts;
 }

@@ -21,7 +21,8 @@ import {
   requireConsoleSocket,
 } from "./process.ts";
 
-export interface ExecContext extends Pick<PlanContext, "preserveFds" | "consoleSocket" | "cgroupJoin" | "host"> {
+export interface ExecContext
+  extends Pick<PlanContext, "preserveFds" | "consoleSocket" | "cgroupJoin" | "compileSeccomp" | "host"> {
   /** The container's init pid, whose namespaces the process joins. */
   initPid: number;
   /** Container id and bundle, for the state a seccomp agent receives. */
@@ -34,7 +35,7 @@ export function compileExecPlan(spec: Spec, process: Process, ctx: ExecContext):
   requireConsoleSocket(process, ctx.consoleSocket);
   const steps: Step[] = [];
   const has = new Set((spec.linux?.namespaces ?? []).map((ns) => ns.type));
-  const seccomp = planSeccomp(spec, { id: ctx.id, bundle: ctx.bundle, initPid: ctx.initPid });
+  const seccomp = planSeccomp(spec, { id: ctx.id, bundle: ctx.bundle, initPid: ctx.initPid }, ctx.compileSeccomp);
   // The console and agent sockets live on the host: connect before leaving its mount namespace.
   if (process.terminal && ctx.consoleSocket) steps.push(planConsoleConnect(ctx.consoleSocket));
   steps.push(...planListenerConnect(seccomp.load));

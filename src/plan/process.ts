@@ -13,10 +13,10 @@
 
 import { HuskError } from "../errors.ts";
 import { NEW_LISTENER } from "../seccomp/actions.ts";
-import { compileSeccomp, seccompWanted } from "../seccomp/index.ts";
+import { type CompiledSeccomp, compileSeccomp, seccompWanted } from "../seccomp/index.ts";
 import { capMask } from "../spec/capabilities.ts";
 import { RLIMITS, rlimitValue } from "../spec/rlimits.ts";
-import type { Process, Spec } from "../spec/types.ts";
+import type { LinuxSeccomp, Process, Spec } from "../spec/types.ts";
 import type { PlanContext } from "./context.ts";
 import type { Step } from "./ops.ts";
 import { containerState, PID_HOLE, withPidHoles } from "./state-json.ts";
@@ -34,10 +34,14 @@ export interface SeccompProcess {
  * With SCMP_ACT_NOTIFY rules the listener goes to the agent at linux.seccomp.listenerPath with
  * runc's container process state: {ociVersion, fds: ["seccompFd"], pid, metadata, state}.
  */
-export function planSeccomp(spec: Spec, proc: SeccompProcess): { load?: SeccompLoad; warnings: string[] } {
+export function planSeccomp(
+  spec: Spec,
+  proc: SeccompProcess,
+  compile: (seccomp: LinuxSeccomp) => CompiledSeccomp = compileSeccomp,
+): { load?: SeccompLoad; warnings: string[] } {
   const seccomp = spec.linux?.seccomp;
   if (!seccompWanted(seccomp)) return { warnings: [] };
-  const { filter, flags, warnings } = compileSeccomp(seccomp);
+  const { filter, flags, warnings } = compile(seccomp);
   if (!(flags & NEW_LISTENER)) return { load: { filter, flags }, warnings };
   const state = containerState(spec, {
     id: proc.id,

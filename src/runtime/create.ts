@@ -21,6 +21,7 @@ import { runCreateHooks } from "./hooks.ts";
 import { hostFacts } from "./host-facts.ts";
 import { writeIdMaps } from "./idmap.ts";
 import { procStat } from "./proc.ts";
+import { cachedSeccompCompiler } from "./seccomp-cache.ts";
 import { DEFAULT_ROOT, EXEC_FIFO, makeStateDir, removeStateDir, type SavedState, writePidFile, writeState } from "./state.ts";
 
 export interface CreateOptions {
@@ -84,6 +85,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       cgroupMount: cgroup.mountSource,
       cgroupJoin: cgroup.cgroup.joinFiles(),
       deviceFilter: cgroup.deviceFilter,
+      compileSeccomp: cachedSeccompCompiler(root),
       host: hostFacts,
     });
     // Like runc, skipped syscall names and the like are debug output, not noise in every container's log.

@@ -33,7 +33,7 @@ export async function deleteContainer(root: string, id: string, force: boolean):
     } catch {}
     if (!(await waitGone(st.pid, st.pidStartTime, 10000))) throw new HuskError(`container ${id} did not die after SIGKILL`);
   }
-  const state = ociState(root, st);
   await cleanUp(dir, reopenCgroup(st.cgroupPaths));
-  await runHooks(st.spec.hooks?.poststop, "poststop", state, { warnOnly: true });
+  const hooks = st.spec.hooks?.poststop;
+  if (hooks?.length) await runHooks(hooks, "poststop", ociState(root, st, "stopped"), { warnOnly: true });
 }

@@ -9,6 +9,7 @@ import type { Process } from "../spec/types.ts";
 import { reopenCgroup } from "./cgroup-setup.ts";
 import { launch } from "./helper-driver.ts";
 import { hostFacts } from "./host-facts.ts";
+import { cachedSeccompCompiler } from "./seccomp-cache.ts";
 import { forwardSignals } from "./signals.ts";
 import { readState, writePidFile } from "./state.ts";
 import { containerStatus } from "./status.ts";
@@ -36,6 +37,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     preserveFds: opts.preserveFds ?? 0,
     consoleSocket: opts.consoleSocket,
     cgroupJoin: reopenCgroup(st.cgroupPaths).joinFiles(),
+    compileSeccomp: cachedSeccompCompiler(opts.root),
     host: hostFacts,
   });
   const forwarder = opts.detach ? undefined : forwardSignals();

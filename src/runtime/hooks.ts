@@ -5,13 +5,14 @@
  * run inside the container, by the helper (src/plan/hooks.ts).
  */
 
-import { spawn } from "node:child_process";
 import { HuskError } from "../errors.ts";
 import { containerState } from "../plan/state-json.ts";
 import type { Hook, Spec } from "../spec/types.ts";
 import { stderr } from "../sys/stdio.ts";
 
-function runHook(hook: Hook, kind: string, index: number, stateJson: string): Promise<void> {
+async function runHook(hook: Hook, kind: string, index: number, stateJson: string): Promise<void> {
+  // Loaded on first use: most containers have no hooks, and every CLI call would pay for it.
+  const { spawn } = await import("node:child_process");
   const what = `run ${kind} hook "${hook.path}"`;
   const origin = `hooks.${kind}[${index}]`;
   return new Promise((resolve, reject) => {

@@ -21,17 +21,19 @@ export async function runContainer(opts: Omit<CreateOptions, "mode"> & { keep?: 
   forwarder.target(created.launched.pid);
   const root = opts.root ?? DEFAULT_ROOT;
   const hooks = created.state.spec.hooks;
+  // The status is known here; asking /proc and the freezer (ociState) would only cost time.
+  const state = (status: string, pid: number) => ({ ...ociState(root, created.state, status), pid });
   try {
-    const running = { ...ociState(root, created.state), status: "running", pid: created.launched.pid };
-    await runHooks(hooks?.poststart, "poststart", running, { warnOnly: true });
+    if (hooks?.poststart?.length) {
+      await runHooks(hooks.poststart, "poststart", state("running", created.launched.pid), { warnOnly: true });
+    }
     return await created.launched.helper.exited;
   } finally {
     forwarder.stop();
     // --keep leaves the stopped container for `husk delete` (which then runs poststop).
     if (!opts.keep) {
-      const state = { ...ociState(root, created.state), status: "stopped", pid: 0 };
       await cleanUp(created.stateDir, created.cgroup?.cgroup);
-      await runHooks(hooks?.poststop, "poststop", state, { warnOnly: true });
+      if (hooks?.poststop?.length) await runHooks(hooks.poststop, "poststop", state("stopped", 0), { warnOnly: true });
     }
   }
 }

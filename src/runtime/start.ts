@@ -36,6 +36,6 @@ export async function startContainer(root: string, id: string): Promise<void> {
   }
   unlinkSync(fifo);
   // The process may be gone already; the hook is told about the one start just released.
-  const state = { ...ociState(root, st), status: "running", pid: st.pid };
-  await runHooks(st.spec.hooks?.poststart, "poststart", state, { warnOnly: true });
+  const hooks = st.spec.hooks?.poststart;
+  if (hooks?.length) await runHooks(hooks, "poststart", ociState(root, st, "running"), { warnOnly: true });
 }

@@ -16,8 +16,8 @@ export function containerStatus(root: string, st: SavedState): Status {
 }
 
 /** The OCI state document, field for field as runc prints it. */
-export function ociState(root: string, st: SavedState): Record<string, unknown> {
-  const status = containerStatus(root, st);
+export function ociState(root: string, st: SavedState, known?: string): Record<string, unknown> {
+  const status = known ?? containerStatus(root, st);
   const out: Record<string, unknown> = {
     ociVersion: st.ociVersion,
     id: st.id,

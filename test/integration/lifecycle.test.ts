@@ -288,6 +288,26 @@ describeAsRoot("lifecycle", () => {
     expect(exec.pid).not.toBe(c.pid);
   });
 
+  test("a seccomp profile is compiled once per build and the cached filter still blocks", async () => {
+    const profile = {
+      defaultAction: "SCMP_ACT_ALLOW" as const,
+      // A profile no other test uses, so the first run below is a miss.
+      syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO" as const, errnoRet: 28 + (process.pid % 7) }],
+    };
+    const cache = join(TEST_ROOT, "@seccomp");
+    const before = existsSync(cache) ? readdirSync(cache).length : 0;
+    for (let i = 0; i < 2; i++) {
+      const b = bundle(["sh", "-c", "mkdir /tmp/x 2>&1; true"], (spec) => {
+        spec.linux = { ...spec.linux, seccomp: profile };
+        spec.mounts = [...(spec.mounts ?? []), { destination: "/tmp", type: "tmpfs", source: "tmpfs" }];
+      });
+      const r = await husk(["run", "--bundle", b.dir, nextId()]);
+      expect(r.stdout).toContain("mkdir: can't create directory '/tmp/x'");
+    }
+    // bin/husk is the built CLI: one new entry for the profile, reused by the second run.
+    expect(readdirSync(cache).length).toBe(before + 1);
+  });
+
   test("a failing createRuntime hook fails create and leaves nothing behind", async () => {
     const b = bundle(["true"], (s) => {
       s.hooks = { createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", "echo nope >&2; exit 3"] }] };
