@@ -71,6 +71,18 @@ const errnoText: Record<string, string> = {
   EOPNOTSUPP: "operation not supported",
   ETXTBSY: "text file busy",
   EUSERS: "too many users",
+  ENXIO: "no such device or address",
+  EPIPE: "broken pipe",
+  ERANGE: "numerical result out of range",
+  EPROTO: "protocol error",
+  ENOTSOCK: "socket operation on non-socket",
+  EADDRINUSE: "address already in use",
+  ECONNRESET: "connection reset by peer",
+  ENOTCONN: "transport endpoint is not connected",
+  ETIMEDOUT: "connection timed out",
+  ECONNREFUSED: "connection refused",
+  ENOTSUP: "operation not supported",
+  EOVERFLOW: "value too large for defined data type",
 };
 
 export function errnoMessage(errno: number): string {

@@ -4,15 +4,18 @@
  * exec there is nothing else for husk to do, and a blocking read keeps the ordering obvious.
  */
 import { closeSync, readSync, writeSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { errnoMessage, errnoName, HuskError } from "../errors.ts";
+import { packageRoot } from "../package-root.ts";
 import { encodePlan } from "../plan/encode.ts";
 import type { Plan } from "../plan/ops.ts";
 import { type HelperProcess, spawnHelper } from "../sys/bun.ts";
 import { decodeMessage, encodeMessage, MSG_SIZE, Msg } from "./sync-protocol.ts";
 
-// Two levels below the package root both in src/runtime and in the bundled dist/cli/husk.js.
-export const HELPER_PATH = fileURLToPath(new URL("../../native/husk-helper", import.meta.url));
+/** The helper binary, built by `make -C native` beside the sources. */
+export function helperPath(): string {
+  return join(packageRoot(), "native/husk-helper");
+}
 
 export interface LaunchOptions {
   preserveFds: number;
@@ -76,7 +79,7 @@ function killQuietly(pid: number): void {
 }
 
 export async function launch(plan: Plan, opts: LaunchOptions): Promise<Launched> {
-  const helper = spawnHelper([HELPER_PATH], opts.preserveFds);
+  const helper = spawnHelper([helperPath()], opts.preserveFds);
   const fd = helper.syncFd;
   let pid = 0;
   let closed = false;

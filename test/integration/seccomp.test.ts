@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CloneMode, type Plan } from "../../src/plan/ops.ts";
-import { HELPER_PATH, launch } from "../../src/runtime/helper-driver.ts";
+import { helperPath, launch } from "../../src/runtime/helper-driver.ts";
 import { compileSeccomp } from "../../src/seccomp/index.ts";
 import { SYSCALLS_X86_64 } from "../../src/seccomp/syscalls-x86_64.ts";
 import type { LinuxSeccomp } from "../../src/spec/types.ts";
@@ -39,7 +39,7 @@ const allowAllBut = (syscalls: LinuxSeccomp["syscalls"]): LinuxSeccomp => ({ def
 const fresh = () => mkdtempSync(join(tmpdir(), "husk-seccomp-"));
 
 beforeAll(() => {
-  if (!existsSync(HELPER_PATH)) spawnSync("make", ["-C", join(import.meta.dir, "../../native")], { stdio: "inherit" });
+  if (!existsSync(helperPath())) spawnSync("make", ["-C", join(import.meta.dir, "../../native")], { stdio: "inherit" });
 });
 
 describeAsRoot("seccomp", () => {
