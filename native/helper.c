@@ -1483,6 +1483,10 @@ static int op_run_hook(const struct field *f)
 		reset_signals();
 		if (dup2(in[0], 0) < 0)
 			_exit(127);
+		/* The hook gets stdio only: not the preserved fds, sockets or dirs the plan holds. */
+		if (syscall(SYS_close_range, 3, ~0U, 0) < 0)
+			for (int fd = 3; fd < 1024; fd++)
+				close(fd);
 		execve(f[0].s, argv, env);
 		_exit(127);
 	}

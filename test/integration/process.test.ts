@@ -279,11 +279,12 @@ describeAsRoot("process", () => {
     async function withFd3(
       script: string,
       runFlags: string[],
+      edit?: Parameters<typeof makeBundle>[1],
     ): Promise<{ stdout: string; stderr: string; code: number; file: string }> {
       const dir = mkdtempSync(join(tmpdir(), "husk-fd-"));
       const path = join(dir, "fd3");
       const fd = openSync(path, "w");
-      const bundle = makeBundle(["sh", "-c", script]);
+      const bundle = makeBundle(["sh", "-c", script], edit);
       const id = nextId();
       try {
         const run = spawnHusk(["run", ...runFlags, "--bundle", bundle.dir, id], { extraFds: [fd] });
@@ -305,6 +306,16 @@ describeAsRoot("process", () => {
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
       expect(r.stdout).toBe("0\n1\n2\n3\n");
+      expect(r.file).toBe("via-fd3\n");
+    });
+
+    test("a hook run inside the container gets stdio only, not the preserved fds", async () => {
+      const r = await withFd3(script, ["--preserve-fds", "1"], (spec) => {
+        spec.hooks = { startContainer: [{ path: "/bin/sh", args: ["sh", "-c", "ls /proc/$$/fd; true"] }] };
+      });
+      expect(r.code).toBe(0);
+      // The hook's shell first (0, 1, 2), then the container's, which does get fd 3.
+      expect(r.stdout).toBe("0\n1\n2\n0\n1\n2\n3\n");
       expect(r.file).toBe("via-fd3\n");
     });
 
