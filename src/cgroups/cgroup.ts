@@ -132,20 +132,29 @@ export class Cgroup {
   /** mkdir in every hierarchy, parents included. Idempotent. */
   create(): void {
     for (const h of this.hierarchies) {
-      const levels = this.levels(h);
-      for (let i = 0; i < levels.length; i++) {
-        const dir = levels[i] as string;
-        const parent = i > 0 ? levels[i - 1] : undefined;
-        if (parent !== undefined && h.dir.version === 2) this.delegate(parent);
-        if (i === 0 && h.mountpoint !== undefined) continue;
-        try {
-          this.fs.mkdir(dir);
-        } catch (err) {
-          throw cgroupFsError(err, `create cgroup ${h.dir.path}`, `mkdir ${dir}`);
-        }
-        if (parent !== undefined && h.keys.includes("cpuset")) this.inheritCpuset(dir, parent);
-      }
+      // A parent shared with other containers (husk's default /husk) can be removed by the
+      // last one's delete between our mkdir of it and of the child: walk down again.
+      for (let attempt = 1; !this.createIn(h, attempt < 5); attempt++);
     }
+  }
+
+  /** mkdir every level of one hierarchy; false if a parent vanished and `retry` allows another walk. */
+  private createIn(h: Hierarchy, retry: boolean): boolean {
+    const levels = this.levels(h);
+    for (let i = 0; i < levels.length; i++) {
+      const dir = levels[i] as string;
+      const parent = i > 0 ? levels[i - 1] : undefined;
+      if (parent !== undefined && h.dir.version === 2) this.delegate(parent);
+      if (i === 0 && h.mountpoint !== undefined) continue;
+      try {
+        this.fs.mkdir(dir);
+      } catch (err) {
+        if (retry && errCode(err) === "ENOENT" && i > 0) return false;
+        throw cgroupFsError(err, `create cgroup ${h.dir.path}`, `mkdir ${dir}`);
+      }
+      if (parent !== undefined && h.keys.includes("cpuset")) this.inheritCpuset(dir, parent);
+    }
+    return true;
   }
 
   /** The mountpoint (when known) and every directory below it down to the cgroup. */

@@ -384,6 +384,13 @@ describeAsRoot("lifecycle", () => {
     expect(out).toContain("33 120");
   });
 
+  test("containers made and removed in parallel share husk's default parent cgroup safely", async () => {
+    const b = bundle(["true"]);
+    const runs = Array.from({ length: 10 }, () => husk(["run", "--bundle", b.dir, nextId()]));
+    const results = await Promise.all(runs);
+    expect(results.map((r) => `${r.code} ${r.stderr}`)).toEqual(results.map(() => "0 "));
+  });
+
   test("Go-style global flags and JSON error logs", async () => {
     const dir = mkdtempSync(join(tmpdir(), "husk-log-"));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));

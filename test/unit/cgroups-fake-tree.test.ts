@@ -295,6 +295,26 @@ describe("v1", () => {
     expect(cg.exists()).toBe(true);
   });
 
+  test("create walks down again when a shared parent is removed under it", () => {
+    const m = machine(["memory", "pids"]);
+    const cg = m.open();
+    // Another container's delete removes the empty /husk right after we made it, twice.
+    const mkdir = m.kernel.mkdir.bind(m.kernel);
+    let races = 2;
+    m.kernel.mkdir = (p: string) => {
+      const created = mkdir(p);
+      if (p.endsWith("/memory/husk") && races-- > 0) fs.rmSync(p, { recursive: true });
+      return created;
+    };
+    cg.create();
+    expect(fs.statSync(`${tmp}/fs/memory/husk/c1`).isDirectory()).toBe(true);
+    expect(fs.statSync(`${tmp}/fs/pids/husk/c1`).isDirectory()).toBe(true);
+    // It does not retry forever.
+    races = 99;
+    fs.rmSync(`${tmp}/fs/memory/husk`, { recursive: true });
+    expect(thrown(() => cg.create()).message).toContain("mkdir");
+  });
+
   test("relative paths are placed under our own cgroup per hierarchy", () => {
     const m = machine(["memory", "pids"]);
     const cg = m.open("ctr", "5:memory:/sup/x\n4:pids:/\n");
