@@ -1,5 +1,5 @@
 /**
- * The plan: the closed set of operations the native helper (native/helper.c) can execute.
+ * The plan: the closed set of operations the native helper (native/, dispatch in helper.c) can execute.
  *
  * TypeScript decides everything — which namespaces, in which order, which mounts with which
  * flags — and compiles it into a list of these operations. The helper executes them one by

@@ -1,0 +1,174 @@
+/*
+ * Shared by the helper's source files (helper.c has the overview and the protocol): the plan's
+ * types, the process-wide state the ops share, and the functions more than one file uses.
+ * The helper is single-threaded, so plain globals are the state.
+ */
+#ifndef HUSK_HELPER_H
+#define HUSK_HELPER_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <linux/filter.h>
+#include <linux/keyctl.h>
+#include <linux/openat2.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U /* Linux 6.3; older kernels reject it with EINVAL */
+#endif
+
+enum { MSG_PID = 1, MSG_WAITING = 2, MSG_CREATED = 3, MSG_ERROR = 4, MSG_CONTINUE = 100 };
+enum { MSG_SIZE = 16 };
+enum { WHERE_HOST = 0, WHERE_INROOT = 1 };
+enum { CLONE_WAIT = 0, CLONE_DETACH = 1 };
+enum { KIND_INT = 1, KIND_BYTES = 2 };
+
+#define PLAN_MAGIC "HUSKPLAN"
+#define PLAN_VERSION 1
+#define PLAN_MAX (64u << 20)
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+struct field {
+	int64_t i;
+	char *s; /* bytes, copied and NUL-terminated */
+	uint32_t len;
+};
+
+struct op {
+	unsigned code;
+	struct field *f;
+};
+
+struct opdef {
+	const char *name;
+	const char *kinds;
+	int (*run)(const struct field *f);
+};
+
+/* ---------------------------------------------------------------- shared state (helper.c) */
+
+extern int syncfd; /* the sync channel; CLOEXEC, so execve closes it */
+extern int rootfd; /* openRoot: the root for Where.InRoot paths until the switch */
+extern int statefd; /* openStateDir: where exec.fifo lives */
+extern int consfd; /* consoleConnect: the --console-socket connection */
+extern int lingerfd; /* child of a Detach clone: the parent waits for this to close */
+extern int cgtasks[16]; /* openCgroup: v1 `tasks` files the child writes "0" to */
+extern int ncgtasks;
+extern int cgdirfd; /* openCgroup: the v2 cgroup, for clone3(CLONE_INTO_CGROUP) */
+extern int cgprocsfd; /* openCgroup: its cgroup.procs, if clone3 could not place the child */
+extern int cgplaced; /* clone3 put the child in the v2 cgroup */
+extern int heldns[8][2]; /* openNs: (fd, nstype) to join after clone */
+extern int nheldns;
+extern int switched; /* after pivotRoot/chrootMove, "/" is the container's root */
+extern int step; /* index of the op being run, for MSG_ERROR */
+extern int32_t errdetail; /* MSG_ERROR's third field: a failed hook's status (see op_run_hook) */
+extern int32_t hostpid; /* the child's pid as husk sees it (from the parent, see op_clone) */
+extern int listenfd; /* listenerConnect: the seccomp agent's socket */
+extern int notifyfd; /* seccomp: the listener of a filter with SCMP_ACT_NOTIFY rules */
+extern const char *opname;
+
+/* ---------------------------------------------------------------- shared functions */
+
+/* helper.c: the sync channel and the one error path */
+int send_msg(uint32_t type, int32_t a, int32_t b, int32_t c);
+size_t read_full(int fd, void *buf, size_t n);
+void linger_say(char what);
+_Noreturn void fail(int err);
+_Noreturn void die(int status, const char *what, int err);
+void xclose(int fd);
+uint32_t get32(const unsigned char *p);
+
+/* root.c */
+const char *or_null(const struct field *f);
+int keep_dir(const char *path, int *slot);
+
+/* process.c */
+char **split_list(const struct field *f);
+void reset_signals(void);
+
+/* start.c: the state JSON a plan compiled with holes for this process' pid, filled in */
+char *join_pid(const struct field *parts, size_t *len);
+
+/* cgroup.c */
+void close_cgroup_fds(void);
+
+/* ops, one per plan operation (dispatch table in helper.c) */
+#define OP(name) int name(const struct field *f)
+OP(op_mount);
+OP(op_mask);
+OP(op_readonly);
+OP(op_pivot_root);
+OP(op_chroot_move);
+OP(op_chroot);
+OP(op_open_root);
+OP(op_mkdir_all);
+OP(op_mkfile);
+OP(op_mknod);
+OP(op_symlink);
+OP(op_chown);
+OP(op_write_file);
+OP(op_setns);
+OP(op_unshare);
+OP(op_clone);
+OP(op_wait_continue);
+OP(op_sethostname);
+OP(op_setdomainname);
+OP(op_setrlimit);
+OP(op_setsid);
+OP(op_join_keyring);
+OP(op_prctl);
+OP(op_setgroups);
+OP(op_setresgid);
+OP(op_setresuid);
+OP(op_cap_bounding);
+OP(op_capset);
+OP(op_cap_ambient);
+OP(op_umask);
+OP(op_chdir);
+OP(op_close_from);
+OP(op_seccomp);
+OP(op_check_exec);
+OP(op_exec);
+OP(op_open_ns);
+OP(op_join_opened_ns);
+OP(op_open_state_dir);
+OP(op_wait_start);
+OP(op_run_hook);
+OP(op_console_connect);
+OP(op_console);
+OP(op_listener_connect);
+OP(op_send_listener);
+OP(op_open_cgroup);
+OP(op_join_cgroup);
+OP(op_device_filter);
+#undef OP
+
+#endif

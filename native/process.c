@@ -1,0 +1,418 @@
+/*
+ * Namespaces (setns, unshare, the clone that makes the container process, joins after it),
+ * the process' limits, credentials and seccomp filter, and the final exec.
+ */
+#include "helper.h"
+
+/* ---------------------------------------------------------------- namespaces and process */
+
+int op_setns(const struct field *f)
+{
+	int fd = open(f[0].s, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = setns(fd, (int)f[1].i);
+	xclose(fd);
+	return rc;
+}
+
+int op_unshare(const struct field *f)
+{
+	return unshare((int)f[0].i);
+}
+
+
+/*
+ * The raw syscall with a NULL stack has fork semantics and, unlike fork(), takes namespace
+ * flags: CLONE_NEWPID and CLONE_NEWUSER only apply to children, which is why `clone` is an
+ * op and not an unshare. (x86_64/arm64 argument order; the unused tid/tls args are 0.)
+ */
+int op_clone(const struct field *f)
+{
+	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGPIPE };
+	int gate[2], linger[2];
+	char c;
+	if (pipe2(gate, O_CLOEXEC) < 0)
+		return -1;
+	if (pipe2(linger, O_CLOEXEC) < 0) {
+		xclose(gate[0]);
+		xclose(gate[1]);
+		return -1;
+	}
+	long pid = -1;
+	if (cgdirfd >= 0) {
+		/*
+		 * Born in its v2 cgroup: no cgroup.procs write later, whose global lock costs an
+		 * RCU grace period (~20 ms). Any refusal (old kernel, a joined cgroup namespace
+		 * that does not contain us) falls back to clone and a write in the child.
+		 */
+		struct clone_args args = {
+			.flags = (uint64_t)f[0].i | CLONE_INTO_CGROUP,
+			.exit_signal = SIGCHLD,
+			.cgroup = (uint64_t)cgdirfd,
+		};
+		pid = syscall(SYS_clone3, &args, sizeof args);
+		cgplaced = pid >= 0;
+	}
+	if (pid < 0)
+		pid = syscall(SYS_clone, (unsigned long)f[0].i | SIGCHLD, NULL, NULL, NULL, 0);
+	if (pid < 0) {
+		xclose(gate[0]);
+		xclose(gate[1]);
+		xclose(linger[0]);
+		xclose(linger[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(linger[0]);
+		if (f[1].i == CLONE_WAIT)
+			close(linger[1]); /* a waiting parent needs no word: it reaps whatever happens */
+		else
+			lingerfd = linger[1];
+		/*
+		 * Both processes write to the same channel, and husk needs MSG_PID before anything
+		 * the child says (it writes the id maps to /proc/<pid>). Wait for the parent to close
+		 * its end of the gate, which it does once MSG_PID is sent (or when it dies), after
+		 * writing the child's pid as husk sees it.
+		 */
+		close(gate[1]);
+		(void)read_full(gate[0], &hostpid, sizeof hostpid); /* then EOF: the parent let go */
+		while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+			;
+		close(gate[0]);
+		return 0;
+	}
+	close(gate[0]);
+	close(linger[1]);
+	close_cgroup_fds();
+	/* husk forwards signals to the child by pid; a terminal's signal must not kill us first. */
+	for (size_t k = 0; f[1].i == CLONE_WAIT && k < sizeof forwarded / sizeof forwarded[0]; k++)
+		signal(forwarded[k], SIG_IGN);
+	send_msg(MSG_PID, (int32_t)pid, 0, 0);
+	close(syncfd);
+	syncfd = -1;
+	/* The child's pid in our (husk's) pid namespace, for the state JSON it hands out. */
+	int32_t hp = (int32_t)pid;
+	(void)!write(gate[1], &hp, sizeof hp);
+	close(gate[1]);
+	if (f[1].i != CLONE_WAIT) {
+		/*
+		 * Detach, but only once the child is set up, so that a child dying during setup is
+		 * reaped here rather than left as an orphan zombie. The child writes 'S' when it is
+		 * set up (at the start barrier, or just before execve) and 'F' when it fails; its end
+		 * closes at exec (CLOEXEC) or death. EOF after a last 'S': it lives on, leave it.
+		 */
+		char last = 0;
+		ssize_t n;
+		while ((n = read(linger[0], &c, 1)) != 0)
+			if (n == 1)
+				last = c;
+			else if (errno != EINTR)
+				break;
+		if (last != 'S')
+			waitpid((pid_t)pid, NULL, 0);
+		_exit(0);
+	}
+	close(linger[0]);
+	int status;
+	while (waitpid((pid_t)pid, &status, 0) < 0)
+		if (errno != EINTR)
+			fail(errno);
+	_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+}
+
+int op_wait_continue(const struct field *f)
+{
+	unsigned char m[MSG_SIZE];
+	(void)f;
+	send_msg(MSG_WAITING, step, 0, 0);
+	if (read_full(syncfd, m, sizeof m) != sizeof m)
+		_exit(1); /* husk is gone: nothing may run half set up */
+	if (get32(m) != MSG_CONTINUE) {
+		errno = EPROTO;
+		return -1;
+	}
+	return 0;
+}
+
+int op_sethostname(const struct field *f)
+{
+	return sethostname(f[0].s, f[0].len);
+}
+
+int op_setdomainname(const struct field *f)
+{
+	return setdomainname(f[0].s, f[0].len);
+}
+
+int op_setrlimit(const struct field *f)
+{
+	struct rlimit rl = {
+		.rlim_cur = f[1].i == -1 ? RLIM_INFINITY : (rlim_t)f[1].i,
+		.rlim_max = f[2].i == -1 ? RLIM_INFINITY : (rlim_t)f[2].i,
+	};
+	return prlimit(0, (int)f[0].i, &rl, NULL);
+}
+
+int op_setsid(const struct field *f)
+{
+	(void)f;
+	return setsid() < 0 ? -1 : 0;
+}
+
+/* An empty name joins a new anonymous session keyring. */
+int op_join_keyring(const struct field *f)
+{
+	return syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, or_null(&f[0])) < 0 ? -1 : 0;
+}
+
+int op_prctl(const struct field *f)
+{
+	return prctl((int)f[0].i, (unsigned long)f[1].i, 0UL, 0UL, 0UL) < 0 ? -1 : 0;
+}
+
+/*
+ * Credentials go through raw syscalls: glibc's wrappers broadcast to every thread it
+ * knows of, and after a raw clone its idea of "this thread" is the parent's.
+ */
+int op_setgroups(const struct field *f)
+{
+	size_t n = f[0].len / 4;
+	gid_t *gids = calloc(n ? n : 1, sizeof *gids);
+	if (!gids)
+		return -1;
+	for (size_t k = 0; k < n; k++)
+		gids[k] = get32((const unsigned char *)f[0].s + 4 * k);
+	int rc = syscall(SYS_setgroups, n, gids);
+	free(gids);
+	return rc;
+}
+
+int op_setresgid(const struct field *f)
+{
+	gid_t g = (gid_t)f[0].i;
+	return syscall(SYS_setresgid, g, g, g);
+}
+
+int op_setresuid(const struct field *f)
+{
+	uid_t u = (uid_t)f[0].i;
+	return syscall(SYS_setresuid, u, u, u);
+}
+
+/* PR_CAPBSET_READ answers EINVAL past the kernel's last capability: no /proc needed. */
+int op_cap_bounding(const struct field *f)
+{
+	uint64_t keep = (uint64_t)f[0].i;
+	for (unsigned long cap = 0;; cap++) {
+		int in = prctl(PR_CAPBSET_READ, cap, 0UL, 0UL, 0UL);
+		if (in < 0)
+			return errno == EINVAL ? 0 : -1;
+		int kept = cap < 64 && (keep >> cap & 1);
+		if (in && !kept && prctl(PR_CAPBSET_DROP, cap, 0UL, 0UL, 0UL) < 0)
+			return -1;
+	}
+}
+
+int op_capset(const struct field *f)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[2];
+	for (int w = 0; w < 2; w++) {
+		data[w].effective = (uint32_t)((uint64_t)f[0].i >> (32 * w));
+		data[w].permitted = (uint32_t)((uint64_t)f[1].i >> (32 * w));
+		data[w].inheritable = (uint32_t)((uint64_t)f[2].i >> (32 * w));
+	}
+	return syscall(SYS_capset, &hdr, data);
+}
+
+int op_cap_ambient(const struct field *f)
+{
+	uint64_t raise = (uint64_t)f[0].i;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0UL, 0UL, 0UL) < 0)
+		return -1;
+	for (unsigned long cap = 0; cap < 64; cap++)
+		if ((raise >> cap & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0UL, 0UL) < 0)
+			return -1;
+	return 0;
+}
+
+int op_umask(const struct field *f)
+{
+	umask((mode_t)f[0].i);
+	return 0;
+}
+
+int op_chdir(const struct field *f)
+{
+	if (chdir(f[0].s) == 0)
+		return 0;
+	return f[1].i && (errno == EACCES || errno == EPERM) ? 0 : -1;
+}
+
+/* CLOEXEC rather than close: fds still in use until execve (the sync channel) keep working. */
+/*
+ * Mark every fd from `first` on close-on-exec. close_range is one syscall, but a seccomp
+ * profile loaded earlier (no no_new_privs: the filter goes in while we still hold
+ * CAP_SYS_ADMIN) may refuse it; fcntl over the open fds is what such profiles allow.
+ */
+int op_close_from(const struct field *f)
+{
+	unsigned first = (unsigned)f[0].i;
+	if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return 0;
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -1;
+	for (unsigned fd = first; fd < rl.rlim_cur; fd++)
+		if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF)
+			return -1;
+	return 0;
+}
+
+int op_seccomp(const struct field *f)
+{
+	if (f[0].len % sizeof(struct sock_filter) || f[0].len / sizeof(struct sock_filter) > 0xffff) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct sock_fprog prog = {
+		.len = (unsigned short)(f[0].len / sizeof(struct sock_filter)),
+		.filter = (struct sock_filter *)f[0].s, /* malloc'd, so aligned */
+	};
+	long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)f[1].i, &prog);
+	if (rc < 0)
+		return -1;
+	if (f[1].i & SECCOMP_FILTER_FLAG_NEW_LISTENER)
+		notifyfd = (int)rc;
+	return 0;
+}
+
+
+/* ---------------------------------------------------------------- exec */
+
+/* Ignored signals and the mask survive execve; a program starts from the defaults. */
+void reset_signals(void)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL); /* SIGKILL, SIGSTOP and libc's own refuse: fine */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+char **split_list(const struct field *f)
+{
+	size_t n = 0;
+	for (uint32_t k = 0; k < f->len; k++)
+		n += f->s[k] == 0;
+	char **v = calloc(n + 1, sizeof *v);
+	if (!v)
+		return NULL;
+	char *p = f->s;
+	for (size_t k = 0; k < n; k++, p += strlen(p) + 1)
+		v[k] = p;
+	return v;
+}
+
+/* execvp's search, but in the container's PATH (from env), not the helper's. */
+static const char *search_path(const char *file, char **env, char *buf, size_t size)
+{
+	const char *path = DEFAULT_PATH;
+	for (char **e = env; *e; e++)
+		if (!strncmp(*e, "PATH=", 5)) {
+			path = *e + 5;
+			break;
+		}
+	for (const char *p = path;; p++) {
+		size_t n = strcspn(p, ":");
+		int len = snprintf(buf, size, "%.*s%s%s", (int)n, p, n ? "/" : "", file);
+		struct stat st;
+		if (len > 0 && (size_t)len < size && stat(buf, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(buf, X_OK) == 0)
+			return buf;
+		p += n;
+		if (!*p)
+			break;
+	}
+	errno = ENOENT;
+	return NULL;
+}
+
+/* The program exec would run: argv[0] itself if it has a '/', else found in env's PATH. */
+static const char *program(char **argv, char **env, char *buf, size_t size)
+{
+	if (!argv[0]) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return strchr(argv[0], '/') ? argv[0] : search_path(argv[0], env, buf, size);
+}
+
+/* checkExec: fail now, before the start barrier, if exec could not run the program. */
+int op_check_exec(const struct field *f)
+{
+	char buf[PATH_MAX];
+	char **argv = split_list(&f[0]), **env = split_list(&f[1]);
+	if (!argv || !env)
+		return -1;
+	const char *file = program(argv, env, buf, sizeof buf);
+	struct stat st;
+	int rc = !file || stat(file, &st) < 0 ? -1 : 0;
+	/* access(), not faccessat2: seccomp profiles written for older runtimes may lack the latter. */
+	if (rc == 0 && (!S_ISREG(st.st_mode) || access(file, X_OK) < 0)) {
+		errno = EACCES;
+		rc = -1;
+	}
+	int err = errno;
+	free(argv);
+	free(env);
+	errno = err;
+	return rc;
+}
+
+int op_exec(const struct field *f)
+{
+	char buf[PATH_MAX];
+	char **argv = split_list(&f[0]), **env = split_list(&f[1]);
+	if (!argv || !env)
+		return -1;
+	const char *file = program(argv, env, buf, sizeof buf);
+	if (!file)
+		return -1;
+	reset_signals();
+	linger_say('S');
+	execve(file, argv, env);
+	return -1;
+}
+
+
+/* ---------------------------------------------------------------- namespaces joined after clone */
+
+int op_open_ns(const struct field *f)
+{
+	if (nheldns == (int)(sizeof heldns / sizeof heldns[0])) {
+		errno = E2BIG;
+		return -1;
+	}
+	int fd = open(f[0].s, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	heldns[nheldns][0] = fd;
+	heldns[nheldns++][1] = (int)f[1].i;
+	return 0;
+}
+
+int op_join_opened_ns(const struct field *f)
+{
+	(void)f;
+	int rc = 0;
+	for (int k = 0; k < nheldns; k++) {
+		if (rc == 0 && setns(heldns[k][0], heldns[k][1]) < 0)
+			rc = -1;
+		xclose(heldns[k][0]);
+	}
+	nheldns = 0;
+	return rc;
+}

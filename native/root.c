@@ -1,0 +1,379 @@
+/*
+ * Paths, mounts and files inside the container's root. Until the root switch every path from
+ * the spec is resolved with openat2(RESOLVE_IN_ROOT) against the opened root, so no symlink or
+ * ".." in the rootfs can lead to the host.
+ */
+#include "helper.h"
+
+/* ---------------------------------------------------------------- paths inside the root */
+
+/*
+ * Open path inside the root. Before the switch, openat2's RESOLVE_IN_ROOT treats rootfd as
+ * "/" for absolute symlinks and "..", so nothing in the rootfs can lead to the host; magic
+ * links (/proc/<pid>/root …) are refused outright. After the switch "/" is the root.
+ */
+static int resolve(const char *path, int flags)
+{
+	if (switched)
+		return open(path, flags | O_CLOEXEC);
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd, tries = 0;
+	/* EAGAIN: a concurrent rename raced with ".."; the kernel asks us to try again. */
+	do
+		fd = syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+	while (fd < 0 && errno == EAGAIN && ++tries < 32);
+	return fd;
+}
+
+/* Anything but Where.Host is taken as InRoot: the confined reading is the safe one. */
+static int open_where(const char *path, int64_t where, int flags)
+{
+	if (where == WHERE_HOST)
+		return open(path, flags | O_CLOEXEC);
+	return resolve(path, flags);
+}
+
+/*
+ * A path for syscalls that take no dirfd (mount, statvfs). An InRoot path before the switch
+ * is pinned as an O_PATH fd and named through its /proc/self/fd magic link: mount(2) follows
+ * it to exactly the resolved object. The host /proc is still visible in the new mount
+ * namespace until pivot_root.
+ */
+struct loc {
+	int fd;
+	const char *path;
+	char buf[32];
+};
+
+static int locate(struct loc *l, const char *path, int64_t where)
+{
+	l->fd = -1;
+	l->path = path;
+	if (where == WHERE_HOST || switched)
+		return 0;
+	if ((l->fd = resolve(path, O_PATH)) < 0)
+		return -1;
+	snprintf(l->buf, sizeof l->buf, "/proc/self/fd/%d", l->fd);
+	l->path = l->buf;
+	return 0;
+}
+
+static void unlocate(struct loc *l)
+{
+	xclose(l->fd);
+	l->fd = -1;
+}
+
+/*
+ * mkdir -p inside the root; returns an O_PATH fd of the directory. Each prefix is resolved
+ * from the root again (so a symlinked component is followed inside the root), and only the
+ * last name is created, with mkdirat relative to its resolved parent: mkdirat never follows
+ * a symlink in its final component, so a link planted in the rootfs is never created through.
+ */
+static int mkdir_all(const char *path, mode_t mode)
+{
+	char prefix[PATH_MAX];
+	size_t len = 0;
+	int dir = resolve("/", O_PATH | O_DIRECTORY);
+	for (const char *p = path; dir >= 0;) {
+		p += strspn(p, "/");
+		size_t n = strcspn(p, "/");
+		if (n == 0)
+			return dir;
+		if (len + n + 2 > sizeof prefix) {
+			xclose(dir);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		prefix[len++] = '/';
+		memcpy(prefix + len, p, n);
+		len += n;
+		prefix[len] = 0;
+		p += n;
+		int fd = resolve(prefix, O_PATH | O_DIRECTORY);
+		if (fd < 0 && errno == ENOENT) {
+			if (mkdirat(dir, prefix + len - n, mode) < 0 && errno != EEXIST) {
+				xclose(dir);
+				return -1;
+			}
+			/* EEXIST from a dangling symlink leaves this ENOENT: refused, not followed out. */
+			fd = resolve(prefix, O_PATH | O_DIRECTORY);
+		}
+		xclose(dir);
+		dir = fd;
+	}
+	return dir;
+}
+
+/*
+ * Split path into its parent directory (an O_PATH fd inside the root; created like mkdirAll
+ * 0755 if create is set) and its last name. A last component of "/", "." or ".." names an
+ * existing directory: then name is "" and the fd is that directory itself, so callers never
+ * pass ".." to an *at() call where the parent is the root.
+ */
+static int at_parent(const char *path, int create, char name[NAME_MAX + 1])
+{
+	char dir[PATH_MAX];
+	size_t len = strlen(path);
+	if (len >= sizeof dir) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(dir, path, len + 1);
+	while (len > 1 && dir[len - 1] == '/')
+		dir[--len] = 0;
+	char *slash = strrchr(dir, '/');
+	char *base = slash ? slash + 1 : dir;
+	if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
+		name[0] = 0;
+		return resolve(path, O_PATH);
+	}
+	if (strlen(base) > NAME_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(name, base);
+	*base = 0; /* dir is now the parent, "" meaning the root */
+	return create ? mkdir_all(dir, 0755) : resolve(*dir ? dir : "/", O_PATH | O_DIRECTORY);
+}
+
+/* ---------------------------------------------------------------- mounts */
+
+/*
+ * In a user namespace the kernel locks the nosuid/nodev/noexec/atime/rdonly flags a mount
+ * had when it was copied from a more privileged namespace, and a bind remount that would
+ * clear one fails EPERM. Retry once keeping the flags the mount has now.
+ */
+/* The per-mount flags a mount has now, as MS_* bits; -1 if statvfs fails. */
+static long current_flags(const char *path)
+{
+	static const struct { unsigned long st, ms; } map[] = {
+		{ ST_NOSUID, MS_NOSUID },   { ST_NODEV, MS_NODEV },         { ST_NOEXEC, MS_NOEXEC },
+		{ ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
+		{ ST_RDONLY, MS_RDONLY },
+	};
+	struct statvfs st;
+	if (statvfs(path, &st) < 0)
+		return -1;
+	long flags = 0;
+	for (size_t k = 0; k < sizeof map / sizeof map[0]; k++)
+		if (st.f_flag & map[k].st)
+			flags |= (long)map[k].ms;
+	return flags;
+}
+
+static int mount_retry(const char *src, const char *tgt, const char *fstype, unsigned long flags,
+		       const char *data)
+{
+	if (mount(src, tgt, fstype, flags, data) == 0)
+		return 0;
+	if (errno != EPERM || (flags & (MS_REMOUNT | MS_BIND)) != (MS_REMOUNT | MS_BIND))
+		return -1;
+	long kept = current_flags(tgt);
+	if (kept < 0) {
+		errno = EPERM;
+		return -1;
+	}
+	return mount(src, tgt, fstype, flags | (unsigned long)kept, data);
+}
+
+const char *or_null(const struct field *f)
+{
+	return f->len ? f->s : NULL;
+}
+
+int op_mount(const struct field *f)
+{
+	struct loc src = { .fd = -1 }, tgt;
+	const char *source = NULL;
+	if (f[0].len) {
+		if (locate(&src, f[0].s, f[1].i) < 0)
+			return -1;
+		source = src.path;
+	}
+	if (locate(&tgt, f[2].s, f[3].i) < 0) {
+		unlocate(&src);
+		return -1;
+	}
+	int rc = mount_retry(source, tgt.path, or_null(&f[4]), (unsigned long)f[5].i, or_null(&f[6]));
+	unlocate(&src);
+	unlocate(&tgt);
+	return rc;
+}
+
+int op_mask(const struct field *f)
+{
+	struct loc l;
+	struct stat st;
+	int rc = -1;
+	if (locate(&l, f[0].s, WHERE_INROOT) < 0 || stat(l.path, &st) < 0)
+		goto out;
+	if (S_ISDIR(st.st_mode))
+		rc = mount("tmpfs", l.path, "tmpfs", MS_RDONLY, "size=0");
+	else
+		rc = mount("/dev/null", l.path, NULL, MS_BIND, NULL);
+out:
+	unlocate(&l);
+	return rc < 0 && errno == ENOENT ? 0 : rc;
+}
+
+int op_readonly(const struct field *f)
+{
+	struct loc l;
+	if (locate(&l, f[0].s, WHERE_INROOT) < 0)
+		return errno == ENOENT ? 0 : -1;
+	int rc = mount(l.path, l.path, NULL, MS_BIND | MS_REC, NULL);
+	unlocate(&l);
+	if (rc < 0)
+		return errno == ENOENT ? 0 : -1;
+	/* The pinned fd still names the covered directory; resolve again to reach the bind. */
+	if (locate(&l, f[0].s, WHERE_INROOT) < 0)
+		return -1;
+	/* Keep nosuid/nodev/noexec and the atime flags the path had (/proc/sys stays noexec). */
+	long kept = current_flags(l.path);
+	rc = mount_retry(NULL, l.path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | (unsigned long)(kept < 0 ? 0 : kept), NULL);
+	unlocate(&l);
+	return rc;
+}
+
+static int root_switched(void)
+{
+	xclose(rootfd);
+	rootfd = -1;
+	switched = 1;
+	return 0;
+}
+
+/*
+ * pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only
+ * the container's tree. The old root may still be a peer of the host's mounts (a shared
+ * rootfsPropagation): it is made a slave first so the detach cannot propagate to the host.
+ */
+int op_pivot_root(const struct field *f)
+{
+	(void)f;
+	/*
+	 * pivot_root(".", ".") stacks the old root on top of the new one. Before detaching it,
+	 * make it slave from the old root's own directory: "." after the pivot is the new root,
+	 * and a slave flag there would silently undo the container's own shared mounts; a shared
+	 * old root left as is would carry the unmount over to the host.
+	 */
+	int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (oldroot < 0)
+		return -1;
+	int ok = fchdir(rootfd) == 0 && syscall(SYS_pivot_root, ".", ".") == 0 && fchdir(oldroot) == 0 &&
+		 mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) == 0 && umount2(".", MNT_DETACH) == 0;
+	int err = errno;
+	close(oldroot);
+	errno = err;
+	if (!ok)
+		return -1;
+	return chdir("/") < 0 ? -1 : root_switched();
+}
+
+/* For roots pivot_root refuses (a ramfs/initramfs root cannot be pivoted away). */
+int op_chroot_move(const struct field *f)
+{
+	(void)f;
+	if (fchdir(rootfd) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
+	    chdir("/") < 0)
+		return -1;
+	return root_switched();
+}
+
+/* No mount namespace of its own: the container may not touch the host's mounts, only root. */
+int op_chroot(const struct field *f)
+{
+	if (chroot(f[0].s) < 0 || chdir("/") < 0)
+		return -1;
+	return root_switched();
+}
+
+/* ---------------------------------------------------------------- files inside the root */
+
+/* openRoot and openStateDir: a host directory kept as an O_PATH fd for later ops. */
+int keep_dir(const char *path, int *slot)
+{
+	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	xclose(*slot);
+	*slot = fd;
+	return 0;
+}
+
+int op_open_root(const struct field *f)
+{
+	return keep_dir(f[0].s, &rootfd);
+}
+
+int op_mkdir_all(const struct field *f)
+{
+	int fd = mkdir_all(f[0].s, (mode_t)f[1].i);
+	xclose(fd);
+	return fd < 0 ? -1 : 0;
+}
+
+int op_mkfile(const struct field *f)
+{
+	char name[NAME_MAX + 1];
+	int dir = at_parent(f[0].s, 1, name), rc = 0;
+	if (dir < 0)
+		return -1;
+	/* mknodat(S_IFREG) creates without opening and, like O_EXCL, never follows a symlink. */
+	if (*name && mknodat(dir, name, S_IFREG | ((mode_t)f[1].i & 07777), 0) < 0 && errno != EEXIST)
+		rc = -1;
+	xclose(dir);
+	return rc;
+}
+
+int op_mknod(const struct field *f)
+{
+	char name[NAME_MAX + 1];
+	int dir = at_parent(f[0].s, 0, name), rc = -1;
+	if (dir >= 0 && !*name)
+		errno = EEXIST;
+	else if (dir >= 0)
+		rc = mknodat(dir, name, (mode_t)f[1].i, (dev_t)f[2].i);
+	xclose(dir);
+	return rc;
+}
+
+int op_symlink(const struct field *f)
+{
+	char name[NAME_MAX + 1];
+	int dir = at_parent(f[1].s, 0, name), rc = 0;
+	if (dir < 0)
+		return -1;
+	if (*name && symlinkat(f[0].s, dir, name) < 0 && errno != EEXIST)
+		rc = -1;
+	xclose(dir);
+	return rc;
+}
+
+int op_chown(const struct field *f)
+{
+	char name[NAME_MAX + 1];
+	int dir = at_parent(f[0].s, 0, name);
+	if (dir < 0)
+		return -1;
+	int rc = fchownat(dir, name, (uid_t)f[1].i, (gid_t)f[2].i,
+			  AT_SYMLINK_NOFOLLOW | (*name ? 0 : AT_EMPTY_PATH));
+	xclose(dir);
+	return rc;
+}
+
+int op_write_file(const struct field *f)
+{
+	int fd = open_where(f[0].s, f[1].i, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, f[2].s, f[2].len);
+	int err = n < 0 ? errno : (size_t)n != f[2].len ? EIO : 0;
+	close(fd);
+	errno = err;
+	return err ? -1 : 0;
+}

@@ -1,0 +1,161 @@
+/*
+ * The create/start barrier (runc's exec fifo) and the hooks the container process runs itself
+ * (createContainer before the root switch, startContainer after `start`).
+ */
+#include "helper.h"
+
+/* ---------------------------------------------------------------- create/start, console */
+
+int op_open_state_dir(const struct field *f)
+{
+	return keep_dir(f[0].s, &statefd);
+}
+
+/* Opening a FIFO for writing blocks until a reader opens it: that reader is `husk start`. */
+int op_wait_start(const struct field *f)
+{
+	(void)f;
+	linger_say('S');
+	xclose(lingerfd); /* the parent of a Detach clone may leave: we stay alive */
+	lingerfd = -1;
+	send_msg(MSG_CREATED, step, 0, 0);
+	int fd;
+	do
+		fd = openat(statefd, "exec.fifo", O_WRONLY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, "0", 1);
+	int err = n < 0 ? errno : n != 1 ? EIO : 0;
+	close(fd);
+	close(statefd);
+	statefd = -1;
+	errno = err;
+	return err ? -1 : 0;
+}
+
+/* connect(2) to the unix socket at path and keep it in *slot. */
+
+/* ---------------------------------------------------------------- hooks in the container */
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Wait for pid at most timeout_ms (< 0: forever); 1 when it timed out. */
+static int wait_timed(pid_t pid, int *status, int timeout_ms)
+{
+	int pfd = timeout_ms < 0 ? -1 : (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd >= 0) {
+		struct pollfd p = { .fd = pfd, .events = POLLIN };
+		int n;
+		while ((n = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
+			;
+		close(pfd);
+		if (n == 0)
+			return 1;
+	}
+	while (waitpid(pid, status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return 0;
+}
+
+/*
+ * createContainer and startContainer hooks: fork, exec the hook with the state JSON on its
+ * stdin, wait (killing it at the timeout). The state is pre + husk's pid of this process +
+ * post. A failure is ECHILD with the status in errdetail (negative: killed by that signal),
+ * or ETIMEDOUT.
+ */
+/*
+ * The state JSON husk compiled with holes for this process' pid, which only exists now: the
+ * parts of the list joined by the pid in decimal. Returns a malloc'd string.
+ */
+char *join_pid(const struct field *parts, size_t *len)
+{
+	char pidtext[16];
+	int pidlen = snprintf(pidtext, sizeof pidtext, "%d", hostpid);
+	char *out = malloc(parts->len + 16 * (size_t)parts->len + 1), *o = out;
+	if (!out)
+		return NULL;
+	const char *p = parts->s, *end = parts->s + parts->len;
+	for (int first = 1; p < end; first = 0) {
+		if (!first) {
+			memcpy(o, pidtext, (size_t)pidlen);
+			o += pidlen;
+		}
+		size_t n = strlen(p);
+		memcpy(o, p, n);
+		o += n;
+		p += n + 1;
+	}
+	*o = 0;
+	*len = (size_t)(o - out);
+	return out;
+}
+
+int op_run_hook(const struct field *f)
+{
+	char **argv = split_list(&f[1]), **env = split_list(&f[2]);
+	size_t total;
+	char *state = join_pid(&f[4], &total);
+	if (!argv || !env || !state)
+		return -1;
+	int in[2];
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return -1;
+	/* The whole state fits in the pipe, so writing it cannot block on a hook that never reads. */
+	if (total > 65536)
+		(void)fcntl(in[1], F_SETPIPE_SZ, (int)total);
+	pid_t pid = fork();
+	if (pid < 0) {
+		xclose(in[0]);
+		xclose(in[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		reset_signals();
+		if (dup2(in[0], 0) < 0)
+			_exit(127);
+		/* The hook gets stdio only: not the preserved fds, sockets or dirs the plan holds. */
+		if (syscall(SYS_close_range, 3, ~0U, 0) < 0)
+			for (int fd = 3; fd < 1024; fd++)
+				close(fd);
+		execve(f[0].s, argv, env);
+		_exit(127);
+	}
+	close(in[0]);
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	sigaction(SIGPIPE, &ign, &old); /* a hook that exits without reading is no error */
+	(void)write_all(in[1], state, total);
+	sigaction(SIGPIPE, &old, NULL);
+	close(in[1]);
+	free(argv);
+	free(env);
+	free(state);
+	int status = 0;
+	int timed_out = wait_timed(pid, &status, f[3].i > 0 ? (int)f[3].i * 1000 : -1);
+	if (timed_out < 0)
+		return -1;
+	if (timed_out) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	errdetail = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+	errno = ECHILD;
+	return -1;
+}
