@@ -6,9 +6,11 @@
  *   helper parent:  open cgroup files · join namespaces · create time namespace + offsets ·
  *                   clone(new namespaces, into the v2 cgroup)
  *   child:          join cgroup · oom_score_adj · wait for husk (id maps; user namespace only) ·
- *                   become root of the user namespace · cgroup namespace · setsid · session keyring · hostname ·
- *                   rootfs (mounts, devices) · console connect · state dir · root switch ·
- *                   read-only/masked paths · sysctls · console pty · credentials · exec.fifo · exec
+ *                   become root of the user namespace · cgroup namespace · setsid · session keyring ·
+ *                   hostname · rootfs (mounts, devices) · wait for husk (prestart, createRuntime
+ *                   hooks) · createContainer hooks · console and seccomp agent connect · state dir ·
+ *                   root switch · read-only/masked paths · sysctls · console pty · credentials and
+ *                   seccomp (listener to the agent) · exec.fifo · startContainer hooks · exec
  */
 import { resolve } from "node:path";
 import { HuskError } from "../errors.ts";
@@ -41,7 +43,7 @@ export interface CompiledPlan {
   /**
    * Index of the `waitContinue` where husk runs the prestart and createRuntime hooks:
    * namespaces and mounts exist, the root is not switched yet. The container process then runs
-   * its createContainer hooks. -1 when the spec has no hooks before poststart.
+   * its createContainer hooks. -1 when the spec has no prestart or createRuntime hooks.
    */
   hooksStep: number;
   /** Things husk will do differently from what the spec literally says (skipped syscalls…). */
