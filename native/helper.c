@@ -68,6 +68,10 @@
  *                                               45 deviceFilter s dir, b program
  *                                               46 listenerConnect s path
  *                                               47 sendListener l state
+ *                                               48 personality  i persona
+ *                                               49 schedSetattr i policy, flags, nice, prio,
+ *                                                               runtime, deadline, period
+ *                                               50 ioprioSet    i value
  *   18 readonly     s path
  *   19 setrlimit    i resource, i soft, i hard
  */
@@ -351,6 +355,9 @@ static const struct opdef OPS[] = {
 	[45] = { "deviceFilter", "sb", op_device_filter },
 	[46] = { "listenerConnect", "s", op_listener_connect },
 	[47] = { "sendListener", "l", op_send_listener },
+	[48] = { "personality", "i", op_personality },
+	[49] = { "schedSetattr", "iiiiiii", op_sched_setattr },
+	[50] = { "ioprioSet", "i", op_ioprio_set },
 };
 
 #ifndef HUSK_COMMIT

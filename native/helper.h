@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
@@ -169,6 +170,9 @@ OP(op_send_listener);
 OP(op_open_cgroup);
 OP(op_join_cgroup);
 OP(op_device_filter);
+OP(op_personality);
+OP(op_sched_setattr);
+OP(op_ioprio_set);
 #undef OP
 
 #endif

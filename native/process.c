@@ -154,6 +154,43 @@ int op_setrlimit(const struct field *f)
 	return prlimit(0, (int)f[0].i, &rl, NULL);
 }
 
+int op_personality(const struct field *f)
+{
+	return personality((unsigned long)f[0].i) < 0 ? -1 : 0;
+}
+
+/* struct sched_attr as of Linux 3.14 (SCHED_ATTR_SIZE_VER0); the kernel takes its size. */
+struct sched_attr_v0 {
+	uint32_t size;
+	uint32_t sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime;
+	uint64_t sched_deadline;
+	uint64_t sched_period;
+};
+
+int op_sched_setattr(const struct field *f)
+{
+	struct sched_attr_v0 attr = {
+		.size = sizeof attr,
+		.sched_policy = (uint32_t)f[0].i,
+		.sched_flags = (uint64_t)f[1].i,
+		.sched_nice = (int32_t)f[2].i,
+		.sched_priority = (uint32_t)f[3].i,
+		.sched_runtime = (uint64_t)f[4].i,
+		.sched_deadline = (uint64_t)f[5].i,
+		.sched_period = (uint64_t)f[6].i,
+	};
+	return (int)syscall(SYS_sched_setattr, 0, &attr, 0);
+}
+
+int op_ioprio_set(const struct field *f)
+{
+	return (int)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (int)f[0].i);
+}
+
 int op_setsid(const struct field *f)
 {
 	(void)f;

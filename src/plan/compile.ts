@@ -63,6 +63,8 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   if (ctx.host.selinux && spec.process.selinuxLabel)
     throw new HuskError("SELinux is not supported", { origin: "process.selinuxLabel" });
   if (ctx.host.selinux && spec.linux?.mountLabel) throw new HuskError("SELinux is not supported", { origin: "linux.mountLabel" });
+  // runc refuses it too where resctrl is not mounted; husk does not drive resctrl at all.
+  if (spec.linux?.intelRdt) throw new HuskError("Intel RDT (resctrl) is not supported", { origin: "linux.intelRdt" });
   const ns = planNamespaces(spec);
   const userNs = ns.created.has("user");
   const uidMappings = userNs ? (spec.linux?.uidMappings ?? []) : [];

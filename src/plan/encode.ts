@@ -68,6 +68,9 @@ export const FIELDS: FieldTable = {
   deviceFilter: ["dir", "program"],
   listenerConnect: ["path"],
   sendListener: ["state"],
+  personality: ["persona"],
+  schedSetattr: ["policy", "flags", "nice", "priority", "runtime", "deadline", "period"],
+  ioprioSet: ["value"],
 };
 
 const KIND_INT = 1;

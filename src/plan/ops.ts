@@ -161,7 +161,22 @@ export type Op =
    * After a `seccomp` load with SECCOMP_FILTER_FLAG_NEW_LISTENER: send the container process
    * state (`state` joined by the pid, as for runHook) with the listener fd (SCM_RIGHTS), close both.
    */
-  | { op: "sendListener"; state: string[] };
+  | { op: "sendListener"; state: string[] }
+  /** personality(persona). */
+  | { op: "personality"; persona: number }
+  /** sched_setattr(0, {policy, flags, nice, priority, runtime, deadline, period}, 0). */
+  | {
+      op: "schedSetattr";
+      policy: number;
+      flags: number;
+      nice: number;
+      priority: number;
+      runtime: number;
+      deadline: number;
+      period: number;
+    }
+  /** ioprio_set(IOPRIO_WHO_PROCESS, 0, value). */
+  | { op: "ioprioSet"; value: number };
 
 /** An op together with the TypeScript-side context that turns a helper failure into a message. */
 export interface Step {
@@ -225,4 +240,7 @@ export const OP_CODES: Record<Op["op"], number> = {
   deviceFilter: 45,
   listenerConnect: 46,
   sendListener: 47,
+  personality: 48,
+  schedSetattr: 49,
+  ioprioSet: 50,
 };

@@ -2,7 +2,8 @@
  * Process steps: limits, credentials, capabilities and the final exec.
  *
  * Order (kernel constraints):
- *   - rlimits before dropping privileges: raising a hard limit needs CAP_SYS_RESOURCE.
+ *   - rlimits before dropping privileges: raising a hard limit needs CAP_SYS_RESOURCE; so the
+ *     scheduling policy (a real-time one needs CAP_SYS_NICE), I/O priority and personality.
  *   - the bounding set is dropped while we still hold CAP_SETPCAP.
  *   - PR_SET_KEEPCAPS across setresuid, or the permitted set is cleared when leaving uid 0;
  *     then capset sets the final sets and the ambient ones are raised (they must be in
@@ -16,6 +17,7 @@ import { NEW_LISTENER } from "../seccomp/actions.ts";
 import { type CompiledSeccomp, compileSeccomp, seccompWanted } from "../seccomp/index.ts";
 import { capMask } from "../spec/capabilities.ts";
 import { RLIMITS, rlimitValue } from "../spec/rlimits.ts";
+import { ioprioValue, PERSONALITY, SCHED_FLAG, SCHED_POLICY } from "../spec/scheduling.ts";
 import type { LinuxSeccomp, Process, Spec } from "../spec/types.ts";
 import type { PlanContext } from "./context.ts";
 import type { Step } from "./ops.ts";
@@ -112,6 +114,50 @@ function seccompSteps(load: SeccompLoad): Step[] {
   return steps;
 }
 
+/**
+ * Personality, scheduling policy and I/O priority: while the process still has every
+ * capability (a real-time policy needs CAP_SYS_NICE) and before seccomp, as runc does.
+ */
+function planSchedulingAndPersonality(spec: Spec): Step[] {
+  const steps: Step[] = [];
+  const persona = spec.linux?.personality;
+  if (persona) {
+    // No flag is defined by the spec; silently dropping one would be worse than refusing.
+    if (persona.flags?.length) throw new HuskError("personality flags are not supported", { origin: "linux.personality.flags" });
+    steps.push({
+      what: `set personality ${persona.domain}`,
+      origin: "linux.personality",
+      op: { op: "personality", persona: PERSONALITY[persona.domain] },
+    });
+  }
+  const sched = spec.process?.scheduler;
+  if (sched) {
+    steps.push({
+      what: `set scheduling policy ${sched.policy}`,
+      origin: "process.scheduler",
+      op: {
+        op: "schedSetattr",
+        policy: SCHED_POLICY[sched.policy],
+        flags: (sched.flags ?? []).reduce((bits, f) => bits | SCHED_FLAG[f], 0),
+        nice: sched.nice ?? 0,
+        priority: sched.priority ?? 0,
+        runtime: sched.runtime ?? 0,
+        deadline: sched.deadline ?? 0,
+        period: sched.period ?? 0,
+      },
+    });
+  }
+  const io = spec.process?.ioPriority;
+  if (io) {
+    steps.push({
+      what: `set I/O priority ${io.class} ${io.priority}`,
+      origin: "process.ioPriority",
+      op: { op: "ioprioSet", value: ioprioValue(io.class, io.priority) },
+    });
+  }
+  return steps;
+}
+
 export function planCredentials(
   spec: Spec,
   ctx: Pick<PlanContext, "preserveFds">,
@@ -129,6 +175,7 @@ export function planCredentials(
       op: { op: "setrlimit", resource, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) },
     });
   });
+  steps.push(...planSchedulingAndPersonality(spec));
   steps.push({ what: `change directory to "${p.cwd}"`, origin: "process.cwd", op: { op: "chdir", path: p.cwd, optional: true } });
   // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: load it while we
   // still have it, before the user and capability change (runc's order).

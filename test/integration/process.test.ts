@@ -169,8 +169,25 @@ describeAsRoot("process", () => {
     expect(r.stdout).toBe("500\n");
   });
 
-  // husk bug: sysctls are written after readonlyPaths made /proc/sys read-only:
-  // set sysctl "net.ipv4.ip_forward" (linux.sysctl["net.ipv4.ip_forward"]): read-only file system (EROFS).
+  test("personality LINUX32, scheduler SCHED_BATCH nice 7 and I/O priority idle", async () => {
+    // /proc/<pid>/stat fields 19 and 41 are nice and policy (SCHED_BATCH is 3).
+    const r = await runSh('uname -m; cut -d" " -f19,41 /proc/self/stat; ionice -p $$', (s) => {
+      s.linux = { ...s.linux, personality: { domain: "LINUX32" } };
+      s.process!.scheduler = { policy: "SCHED_BATCH", nice: 7 };
+      s.process!.ioPriority = { class: "IOPRIO_CLASS_IDLE", priority: 0 };
+    });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("i686\n7 3\nidle\n");
+  });
+
+  test("a schedule the kernel refuses (deadline after period) fails, naming process.scheduler", async () => {
+    const r = await runSh("true", (s) => {
+      s.process!.scheduler = { policy: "SCHED_DEADLINE", runtime: 1, deadline: 2, period: 1 };
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("set scheduling policy SCHED_DEADLINE (process.scheduler): invalid argument (EINVAL)");
+  });
+
   test("linux.sysctl: net.ipv4.ip_forward=1 in the container's network namespace", async () => {
     const hostBefore = readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8");
     const r = await runSh("cat /proc/sys/net/ipv4/ip_forward", (s) => {

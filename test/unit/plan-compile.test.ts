@@ -278,6 +278,45 @@ describe("compilePlan", () => {
     expect(() => compilePlan(s, ctx())).toThrow("a terminal needs --console-socket");
   });
 
+  test("personality, scheduler and I/O priority become ops before capabilities are dropped", () => {
+    const s = spec((x) => {
+      x.linux = { ...x.linux, personality: { domain: "LINUX32" } };
+      x.process!.scheduler = { policy: "SCHED_FIFO", priority: 10, flags: ["SCHED_FLAG_RESET_ON_FORK"] };
+      x.process!.ioPriority = { class: "IOPRIO_CLASS_BE", priority: 4 };
+    });
+    const steps = compilePlan(s, ctx()).steps;
+    const list = steps.map((st) => st.op.op);
+    expect(steps.find((st) => st.op.op === "personality")?.op).toEqual({ op: "personality", persona: 8 });
+    expect(steps.find((st) => st.op.op === "schedSetattr")?.op).toEqual({
+      op: "schedSetattr",
+      policy: 1,
+      flags: 1,
+      nice: 0,
+      priority: 10,
+      runtime: 0,
+      deadline: 0,
+      period: 0,
+    });
+    expect(steps.find((st) => st.op.op === "ioprioSet")?.op).toEqual({ op: "ioprioSet", value: (2 << 13) | 4 });
+    expect(list.indexOf("schedSetattr")).toBeLessThan(list.indexOf("capBounding"));
+    expect(() =>
+      compilePlan(
+        spec((x) => {
+          x.linux = { ...x.linux, personality: { domain: "LINUX", flags: ["X"] } };
+        }),
+        ctx(),
+      ),
+    ).toThrow("linux.personality.flags: personality flags are not supported");
+    expect(() =>
+      compilePlan(
+        spec((x) => {
+          x.linux = { ...x.linux, intelRdt: { closID: "c1" } };
+        }),
+        ctx(),
+      ),
+    ).toThrow("linux.intelRdt: Intel RDT (resctrl) is not supported");
+  });
+
   test("sysctls are written under /proc/sys after the root switch", () => {
     const s = spec((x) => {
       x.linux = { ...x.linux, sysctl: { "net.ipv4.ip_forward": "1" } };
