@@ -72,6 +72,7 @@
  *                                               49 schedSetattr i policy, flags, nice, prio,
  *                                                               runtime, deadline, period
  *                                               50 ioprioSet    i value
+ *                                               51 setAffinity  u cpus
  *   18 readonly     s path
  *   19 setrlimit    i resource, i soft, i hard
  */
@@ -358,6 +359,7 @@ static const struct opdef OPS[] = {
 	[48] = { "personality", "i", op_personality },
 	[49] = { "schedSetattr", "iiiiiii", op_sched_setattr },
 	[50] = { "ioprioSet", "i", op_ioprio_set },
+	[51] = { "setAffinity", "u", op_set_affinity },
 };
 
 #ifndef HUSK_COMMIT

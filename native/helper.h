@@ -173,6 +173,7 @@ OP(op_device_filter);
 OP(op_personality);
 OP(op_sched_setattr);
 OP(op_ioprio_set);
+OP(op_set_affinity);
 #undef OP
 
 #endif

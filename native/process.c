@@ -191,6 +191,22 @@ int op_ioprio_set(const struct field *f)
 	return (int)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (int)f[0].i);
 }
 
+int op_set_affinity(const struct field *f)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	for (uint32_t k = 0; k + 4 <= f[0].len; k += 4) {
+		uint32_t cpu;
+		memcpy(&cpu, f[0].s + k, 4);
+		if (cpu >= CPU_SETSIZE) {
+			errno = EINVAL;
+			return -1;
+		}
+		CPU_SET(cpu, &set);
+	}
+	return sched_setaffinity(0, sizeof set, &set);
+}
+
 int op_setsid(const struct field *f)
 {
 	(void)f;

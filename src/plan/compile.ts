@@ -65,6 +65,9 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   if (ctx.host.selinux && spec.linux?.mountLabel) throw new HuskError("SELinux is not supported", { origin: "linux.mountLabel" });
   // runc refuses it too where resctrl is not mounted; husk does not drive resctrl at all.
   if (spec.linux?.intelRdt) throw new HuskError("Intel RDT (resctrl) is not supported", { origin: "linux.intelRdt" });
+  if (spec.linux?.netDevices && Object.keys(spec.linux.netDevices).length > 0)
+    throw new HuskError("moving host network devices into the container is not supported", { origin: "linux.netDevices" });
+  if (spec.linux?.memoryPolicy) throw new HuskError("NUMA memory policies are not supported", { origin: "linux.memoryPolicy" });
   const ns = planNamespaces(spec);
   const userNs = ns.created.has("user");
   const uidMappings = userNs ? (spec.linux?.uidMappings ?? []) : [];

@@ -71,6 +71,7 @@ export const FIELDS: FieldTable = {
   personality: ["persona"],
   schedSetattr: ["policy", "flags", "nice", "priority", "runtime", "deadline", "period"],
   ioprioSet: ["value"],
+  setAffinity: ["cpus"],
 };
 
 const KIND_INT = 1;

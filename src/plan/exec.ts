@@ -5,6 +5,7 @@
  * joined first and the mount namespace last (see namespaces.ts); setns into the mount
  * namespace also moves root and cwd to the container's root, which is what chroot would do.
  */
+import { parseCpuList } from "../cgroups/convert.ts";
 import { CLONE, NS_PROC_NAME } from "../spec/namespaces.ts";
 import type { Process, Spec } from "../spec/types.ts";
 import { planCgroupJoin } from "./cgroup.ts";
@@ -41,6 +42,20 @@ export function compileExecPlan(spec: Spec, process: Process, ctx: ExecContext):
   steps.push(...planListenerConnect(seccomp.load));
   const cgroup = planCgroupJoin(ctx.cgroupJoin);
   steps.push(...cgroup.open);
+  // The exec process' own CPU affinity, or the container's (never the init's: runtime-spec).
+  const affinity = process.execCPUAffinity ?? spec.process?.execCPUAffinity;
+  const pin = (field: "initial" | "final"): Step[] => {
+    const list = affinity?.[field];
+    if (!list) return [];
+    return [
+      {
+        what: `pin to CPUs ${list}`,
+        origin: `process.execCPUAffinity.${field}`,
+        op: { op: "setAffinity", cpus: parseCpuList(list) },
+      },
+    ];
+  };
+  steps.push(...pin("initial"));
   const late: Step[] = [];
   for (const type of JOIN_ORDER) {
     if (!has.has(type)) continue;
@@ -56,7 +71,8 @@ export function compileExecPlan(spec: Spec, process: Process, ctx: ExecContext):
     }
   }
   steps.push({ what: "create the process", op: { op: "clone", flags: 0, mode: ctx.detach ? CloneMode.Detach : CloneMode.Wait } });
-  steps.push(...cgroup.join, ...late);
+  // Joining a cpuset resets the affinity: the final one comes after.
+  steps.push(...cgroup.join, ...late, ...pin("final"));
   if (process.terminal) {
     steps.push({ what: "start a new session", op: { op: "setsid" } });
     steps.push(planConsole(process));

@@ -176,7 +176,9 @@ export type Op =
       period: number;
     }
   /** ioprio_set(IOPRIO_WHO_PROCESS, 0, value). */
-  | { op: "ioprioSet"; value: number };
+  | { op: "ioprioSet"; value: number }
+  /** sched_setaffinity(0, the CPUs listed). */
+  | { op: "setAffinity"; cpus: number[] };
 
 /** An op together with the TypeScript-side context that turns a helper failure into a message. */
 export interface Step {
@@ -243,4 +245,5 @@ export const OP_CODES: Record<Op["op"], number> = {
   personality: 48,
   schedSetattr: 49,
   ioprioSet: 50,
+  setAffinity: 51,
 };

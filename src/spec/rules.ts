@@ -9,6 +9,7 @@
  * rule the runtime enforces in one list (SPEC_RULES, in the order they run).
  */
 import { posix } from "node:path";
+import { isCpuList } from "../cgroups/convert.ts";
 import { isCapabilityName } from "./capabilities.ts";
 import { type MountOptions, parseMountOptions } from "./mount-options.ts";
 import { isRlimInfinity } from "./rlimits.ts";
@@ -384,6 +385,20 @@ const scheduler: SpecRule = {
   },
 };
 
+const execCPUAffinity: SpecRule = {
+  name: "exec-cpu-affinity",
+  description: "execCPUAffinity.initial and .final are CPU lists (0-3,7)",
+  check(spec, ctx) {
+    const a = spec.process.execCPUAffinity;
+    for (const field of ["initial", "final"] as const) {
+      const v = a?.[field];
+      if (v !== undefined && !isCpuList(v)) {
+        ctx.fail(`process.execCPUAffinity.${field}`, `not a CPU list: "${v}"`);
+      }
+    }
+  },
+};
+
 const seccomp: SpecRule = {
   name: "seccomp",
   description: "a filter with syscalls has a default action (not SCMP_ACT_NOTIFY); SCMP_ACT_NOTIFY needs a listenerPath",
@@ -412,7 +427,7 @@ const intelRdt: SpecRule = {
 };
 
 /** The rules that look at `process` alone, which also apply to `husk exec --process` documents. */
-export const PROCESS_RULES: readonly SpecRule[] = [rlimits, capabilities, scheduler];
+export const PROCESS_RULES: readonly SpecRule[] = [rlimits, capabilities, scheduler, execCPUAffinity];
 
 /** Every rule, in the order validateSpec runs them. */
 export const SPEC_RULES: readonly SpecRule[] = [
@@ -430,6 +445,7 @@ export const SPEC_RULES: readonly SpecRule[] = [
   sysctl,
   devices,
   scheduler,
+  execCPUAffinity,
   seccomp,
   intelRdt,
 ];

@@ -331,6 +331,7 @@ const processShape = obj({
   ),
   selinuxLabel: opt(str),
   ioPriority: opt(obj({ class: oneOf(IOPRIO_CLASSES, "I/O priority class"), priority: int(0, 7) })),
+  execCPUAffinity: opt(obj({ initial: opt(str), final: opt(str) })),
 });
 
 // ---- root, mounts, hooks

@@ -39,6 +39,8 @@ export interface Process {
   scheduler?: Scheduler;
   selinuxLabel?: string;
   ioPriority?: LinuxIOPriority;
+  /** exec only (not the init): CPUs before and after the process joins the container's cgroup. */
+  execCPUAffinity?: { initial?: string; final?: string };
 }
 
 export interface Box {
@@ -149,6 +151,10 @@ export interface Linux {
   intelRdt?: LinuxIntelRdt;
   personality?: LinuxPersonality;
   timeOffsets?: LinuxTimeOffsets;
+  /** Host network interfaces to move into the container (runtime-spec 1.2); refused by husk. */
+  netDevices?: Record<string, { name?: string }>;
+  /** NUMA memory policy (runtime-spec 1.3); refused by husk. */
+  memoryPolicy?: Record<string, unknown>;
 }
 
 export type RootfsPropagation = "private" | "rprivate" | "slave" | "rslave" | "shared" | "rshared" | "unbindable" | "runbindable";

@@ -6,7 +6,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Hook } from "../../src/spec/types.ts";
 import { createContainer, nextId } from "../fixtures/container.ts";
@@ -136,6 +136,21 @@ describeAsRoot("lifecycle", () => {
     const inside = await husk(["exec", c.id, "cat", "/proc/self/cgroup"]);
     for (const line of inside.stdout.trim().split("\n")) expect(line).toMatch(/:\/$/);
   });
+
+  (availableParallelism() < 2 ? test.skip : test)(
+    "execCPUAffinity pins exec'd processes (after the cpuset join), never the init",
+    async () => {
+      const c = await created(["sleep", "60"], (spec) => {
+        spec.process!.execCPUAffinity = { initial: "0", final: "1" };
+      });
+      await husk(["start", c.id]);
+      const cpus = (pid: number | string) => `grep Cpus_allowed_list /proc/${pid}/status | cut -f2`;
+      const init = await husk(["exec", c.id, "sh", "-c", cpus(1)]);
+      const exec = await husk(["exec", c.id, "sh", "-c", cpus("self")]);
+      expect(init.stdout).not.toBe("1\n");
+      expect(exec.stdout).toBe("1\n");
+    },
+  );
 
   test("kill --all signals every process of the container", async () => {
     const c = await created(["sleep", "60"]);

@@ -373,6 +373,31 @@ describe("compileExecPlan", () => {
     expect(steps.at(-1)?.op.op).toBe("exec");
   });
 
+  test("execCPUAffinity: initial in the helper before clone, final in the child after the cgroup join", () => {
+    const s = spec((x) => {
+      x.process!.execCPUAffinity = { initial: "0-1", final: "3,5" };
+    });
+    const steps = compileExecPlan(s, s.process as NonNullable<Spec["process"]>, {
+      initPid: 42,
+      id: "c1",
+      bundle: "/b",
+      detach: true,
+      preserveFds: 0,
+      cgroupJoin: { tasks: ["/sys/fs/cgroup/cpuset/husk/c1/tasks"], dir: "" },
+      host,
+    });
+    const list = steps.map((st) => st.op.op);
+    const pins = steps.filter((st) => st.op.op === "setAffinity").map((st) => (st.op as { cpus: number[] }).cpus);
+    expect(pins).toEqual([
+      [0, 1],
+      [3, 5],
+    ]);
+    expect(list.indexOf("setAffinity")).toBeLessThan(list.indexOf("clone"));
+    expect(list.lastIndexOf("setAffinity")).toBeGreaterThan(list.indexOf("joinCgroup"));
+    // The init is never pinned by it.
+    expect(ops(s)).not.toContain("setAffinity");
+  });
+
   test("the cgroup namespace is joined by the child, after it joined the cgroup", () => {
     const s = spec((x) => {
       x.linux = { ...x.linux, namespaces: [{ type: "mount" }, { type: "cgroup" }, { type: "pid" }] };

@@ -1036,10 +1036,20 @@ describe("rules", () => {
       "sysctl",
       "devices",
       "scheduler",
+      "exec-cpu-affinity",
       "seccomp",
       "intel-rdt",
     ]);
     for (const rule of SPEC_RULES) expect(rule.description.length).toBeGreaterThan(10);
+  });
+
+  test("execCPUAffinity takes CPU lists", () => {
+    const rule = SPEC_RULES.find((r) => r.name === "exec-cpu-affinity")!;
+    const spec = validateSpec(base()).spec;
+    spec.process.execCPUAffinity = { initial: "0-3,7", final: "1" };
+    expect(runRule(rule, spec)).toEqual([]);
+    spec.process.execCPUAffinity = { final: "1-x" };
+    expect(() => runRule(rule, spec)).toThrow(new SpecError("process.execCPUAffinity.final", 'not a CPU list: "1-x"'));
   });
 
   test("a rule can run alone", () => {
