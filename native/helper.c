@@ -73,6 +73,9 @@
  *                                                               runtime, deadline, period
  *                                               50 ioprioSet    i value
  *                                               51 setAffinity  u cpus
+ *                                               52 idmapMount   i slot, s source, i recursion,
+ *                                                               u uidmap, u gidmap
+ *                                               53 attachMount  i slot, s target
  *   18 readonly     s path
  *   19 setrlimit    i resource, i soft, i hard
  */
@@ -360,6 +363,8 @@ static const struct opdef OPS[] = {
 	[49] = { "schedSetattr", "iiiiiii", op_sched_setattr },
 	[50] = { "ioprioSet", "i", op_ioprio_set },
 	[51] = { "setAffinity", "u", op_set_affinity },
+	[52] = { "idmapMount", "isiuu", op_idmap_mount },
+	[53] = { "attachMount", "is", op_attach_mount },
 };
 
 #ifndef HUSK_COMMIT

@@ -174,6 +174,8 @@ OP(op_personality);
 OP(op_sched_setattr);
 OP(op_ioprio_set);
 OP(op_set_affinity);
+OP(op_idmap_mount);
+OP(op_attach_mount);
 #undef OP
 
 #endif

@@ -377,3 +377,131 @@ int op_write_file(const struct field *f)
 	errno = err;
 	return err ? -1 : 0;
 }
+
+/* ---------------------------------------------------------------- id-mapped mounts */
+
+/* Detached id-mapped mounts made by idmapMount in the helper's parent, attached by the child. */
+static int idmapfds[32] = { [0 ... 31] = -1 };
+
+/* Write one map ("c h s" lines from u32 triples) to /proc/<pid>/<file>. */
+static int write_map(pid_t pid, const char *file, const struct field *map)
+{
+	char path[64], text[4096];
+	size_t n = 0;
+	for (uint32_t k = 0; k + 12 <= map->len; k += 12) {
+		uint32_t t[3];
+		memcpy(t, map->s + k, sizeof t);
+		int w = snprintf(text + n, sizeof text - n, "%u %u %u\n", t[0], t[1], t[2]);
+		if (w < 0 || (size_t)w >= sizeof text - n) {
+			errno = E2BIG;
+			return -1;
+		}
+		n += (size_t)w;
+	}
+	snprintf(path, sizeof path, "/proc/%d/%s", pid, file);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t w = write(fd, text, n);
+	int err = errno;
+	close(fd);
+	errno = err;
+	return w == (ssize_t)n ? 0 : -1;
+}
+
+/*
+ * A user namespace with these mappings, as an fd: a child unshares one and waits while we
+ * write its maps, then leaves. Only the mapping matters to an id-mapped mount, not the process.
+ */
+static int userns_with(const struct field *uidmap, const struct field *gidmap)
+{
+	int ready[2], done[2], fd = -1, err = 0;
+	char c;
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return -1;
+	if (pipe2(done, O_CLOEXEC) < 0) {
+		xclose(ready[0]);
+		xclose(ready[1]);
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(ready[0]);
+		close(done[1]);
+		c = unshare(CLONE_NEWUSER) == 0 ? 'u' : 'x';
+		(void)!write(ready[1], &c, 1);
+		(void)!read(done[0], &c, 1);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(done[0]);
+	if (pid < 0 || read(ready[0], &c, 1) != 1 || c != 'u') {
+		err = pid < 0 ? errno : EPERM;
+	} else if (write_map(pid, "uid_map", uidmap) < 0 || write_map(pid, "gid_map", gidmap) < 0) {
+		err = errno;
+	} else {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/ns/user", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		err = fd < 0 ? errno : 0;
+	}
+	close(ready[0]);
+	close(done[1]); /* the child's read returns: it leaves */
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	errno = err;
+	return fd;
+}
+
+/*
+ * In the helper's parent, on the host, before clone: a detached copy of `source` whose ids are
+ * mapped through a user namespace with the mount's mappings. Needs CAP_SYS_ADMIN over the
+ * filesystem, which the container process (maybe in a new user namespace) would not have.
+ */
+int op_idmap_mount(const struct field *f)
+{
+	unsigned slot = (unsigned)f[0].i;
+	if (slot >= sizeof idmapfds / sizeof idmapfds[0]) {
+		errno = E2BIG;
+		return -1;
+	}
+	int userns = userns_with(&f[3], &f[4]);
+	if (userns < 0)
+		return -1;
+	/* recursion: 1 copies the submounts too (rbind), 2 id-maps them too (ridmap). */
+	unsigned copy_all = f[2].i & 1 ? AT_RECURSIVE : 0, map_all = f[2].i & 2 ? AT_RECURSIVE : 0;
+	int fd = open_tree(AT_FDCWD, f[1].s, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | copy_all);
+	if (fd < 0) {
+		xclose(userns);
+		return -1;
+	}
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns };
+	int rc = mount_setattr(fd, "", AT_EMPTY_PATH | map_all, &attr, sizeof attr);
+	xclose(userns);
+	if (rc < 0) {
+		xclose(fd);
+		return -1;
+	}
+	xclose(idmapfds[slot]);
+	idmapfds[slot] = fd;
+	return 0;
+}
+
+/* In the child: put the id-mapped mount made before clone on its mount point in the root. */
+int op_attach_mount(const struct field *f)
+{
+	unsigned slot = (unsigned)f[0].i;
+	if (slot >= sizeof idmapfds / sizeof idmapfds[0] || idmapfds[slot] < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	int target = resolve(f[1].s, O_PATH);
+	if (target < 0)
+		return -1;
+	int rc = move_mount(idmapfds[slot], "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+	xclose(target);
+	xclose(idmapfds[slot]);
+	idmapfds[slot] = -1;
+	return rc;
+}

@@ -3,7 +3,7 @@
  * Pure: all facts about the host arrive in the context, so every ordering decision is
  * unit-testable without root.
  *
- *   helper parent:  open cgroup files · join namespaces · create time namespace + offsets ·
+ *   helper parent:  open cgroup files · id-mapped mounts · join namespaces · time namespace ·
  *                   clone(new namespaces, into the v2 cgroup)
  *   child:          join cgroup · oom_score_adj · wait for husk (id maps; user namespace only) ·
  *                   become root of the user namespace · cgroup namespace · setsid · session keyring ·
@@ -75,8 +75,16 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   const denySetgroups = userNs && !ctx.host.root;
   const inUserNs = userNs || ns.joined.has("user");
 
+  const terminal = spec.process.terminal === true;
+  requireConsoleSocket(spec.process, ctx.consoleSocket);
+  // A joined mount namespace gets its rootfs set up too, as runc does; with none at all the
+  // container only gets a chroot (mounting would change the host's own tree).
+  const withMounts = ns.created.has("mount") || ns.joined.has("mount");
+  const rootfs = withMounts ? planRootfs(spec, ctx, inUserNs, inUserNs && !ns.created.has("network")) : undefined;
+
   const cgroup = planCgroupJoin(ctx.cgroupJoin, ctx.deviceFilter);
-  const steps: Step[] = [...cgroup.open, ...ns.beforeClone];
+  // On the host, before any namespace is joined: cgroup files, id-mapped mounts.
+  const steps: Step[] = [...cgroup.open, ...(rootfs?.beforeClone ?? []), ...ns.beforeClone];
   steps.push({
     what: "create the container process",
     origin: "linux.namespaces",
@@ -106,13 +114,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     });
   }
 
-  const terminal = spec.process.terminal === true;
-  requireConsoleSocket(spec.process, ctx.consoleSocket);
   let hooksStep = -1;
-  // A joined mount namespace gets its rootfs set up too, as runc does; with none at all the
-  // container only gets a chroot (mounting would change the host's own tree).
-  const withMounts = ns.created.has("mount") || ns.joined.has("mount");
-  const rootfs = withMounts ? planRootfs(spec, ctx, inUserNs, inUserNs && !ns.created.has("network")) : undefined;
   if (rootfs) steps.push(...rootfs.beforeSwitch);
   if (hasRuntimeHooks(spec)) {
     hooksStep = steps.length;

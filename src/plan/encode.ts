@@ -72,6 +72,8 @@ export const FIELDS: FieldTable = {
   schedSetattr: ["policy", "flags", "nice", "priority", "runtime", "deadline", "period"],
   ioprioSet: ["value"],
   setAffinity: ["cpus"],
+  idmapMount: ["slot", "source", "recursion", "uidMap", "gidMap"],
+  attachMount: ["slot", "target"],
 };
 
 const KIND_INT = 1;

@@ -178,7 +178,16 @@ export type Op =
   /** ioprio_set(IOPRIO_WHO_PROCESS, 0, value). */
   | { op: "ioprioSet"; value: number }
   /** sched_setaffinity(0, the CPUs listed). */
-  | { op: "setAffinity"; cpus: number[] };
+  | { op: "setAffinity"; cpus: number[] }
+  /**
+   * In the helper's parent before clone: open_tree(source, OPEN_TREE_CLONE) and
+   * mount_setattr(MOUNT_ATTR_IDMAP) through a user namespace with these maps (flat
+   * containerID, hostID, size triples); the detached mount waits in `slot`. `recursion`:
+   * 1 copies the submounts too (rbind), 2 id-maps them too (ridmap).
+   */
+  | { op: "idmapMount"; slot: number; source: string; recursion: number; uidMap: number[]; gidMap: number[] }
+  /** In the child: move_mount the detached mount from `slot` onto `target` inside the root. */
+  | { op: "attachMount"; slot: number; target: string };
 
 /** An op together with the TypeScript-side context that turns a helper failure into a message. */
 export interface Step {
@@ -246,4 +255,6 @@ export const OP_CODES: Record<Op["op"], number> = {
   schedSetattr: 49,
   ioprioSet: 50,
   setAffinity: 51,
+  idmapMount: 52,
+  attachMount: 53,
 };

@@ -21,7 +21,7 @@ import {
   parseMountOptions,
   propagationFlags,
 } from "../spec/mount-options.ts";
-import type { LinuxDevice, Mount, Spec } from "../spec/types.ts";
+import type { LinuxDevice, LinuxIDMapping, Mount, Spec } from "../spec/types.ts";
 import type { PlanContext } from "./context.ts";
 import { type Step, Where } from "./ops.ts";
 
@@ -53,7 +53,19 @@ function mountSource(m: Mount, ctx: PlanContext): string {
   return source && !isAbsolute(source) ? resolve(ctx.bundle, source) : source;
 }
 
-function planBindMount(m: Mount, i: number, ctx: PlanContext, steps: Step[]): void {
+/** The id mappings of an id-mapped mount: its own, or for plain "idmap" the container's. */
+function idMappings(m: Mount, spec: Spec, idmap: boolean, origin: string): { uidMap: number[]; gidMap: number[] } | undefined {
+  if (!idmap && m.uidMappings === undefined && m.gidMappings === undefined) return undefined;
+  const uid = m.uidMappings ?? spec.linux?.uidMappings;
+  const gid = m.gidMappings ?? spec.linux?.gidMappings;
+  if (!uid?.length || !gid?.length) {
+    throw new HuskError("an id-mapped mount needs uidMappings and gidMappings (its own or the container's)", { origin });
+  }
+  const flat = (maps: LinuxIDMapping[]) => maps.flatMap((x) => [x.containerID, x.hostID, x.size]);
+  return { uidMap: flat(uid), gidMap: flat(gid) };
+}
+
+function planBindMount(m: Mount, i: number, ctx: PlanContext, steps: Step[], build: MountBuild): void {
   const origin = `mounts[${i}]`;
   const opts = parseMountOptions(m.options ?? []);
   const source = mountSource(m, ctx);
@@ -71,11 +83,25 @@ function planBindMount(m: Mount, i: number, ctx: PlanContext, steps: Step[]): vo
       ? { what: `create mount point "${m.destination}"`, origin, op: { op: "mkdirAll", path: m.destination, mode: 0o755 } }
       : { what: `create mount point "${m.destination}"`, origin, op: { op: "mkfile", path: m.destination, mode: 0o644 } },
   );
-  steps.push({
-    what,
-    origin,
-    op: mountOp(source, Where.Host, m.destination, "", MS_BIND | (opts.recursiveBind ? MS_REC : 0), ""),
-  });
+  const idmap = idMappings(m, build.spec, opts.idmap === true, origin);
+  if (idmap) {
+    // Only a process with CAP_SYS_ADMIN over the source's filesystem may id-map it: the
+    // helper's parent makes the mount on the host, the container process attaches it.
+    const slot = build.beforeClone.length;
+    const recursion = (opts.recursiveBind ? 1 : 0) | (opts.idmapRecursive ? 2 : 0);
+    build.beforeClone.push({
+      what: `id-map "${source}" for "${m.destination}"`,
+      origin,
+      op: { op: "idmapMount", slot, source, recursion, ...idmap },
+    });
+    steps.push({ what, origin, op: { op: "attachMount", slot, target: m.destination } });
+  } else {
+    steps.push({
+      what,
+      origin,
+      op: mountOp(source, Where.Host, m.destination, "", MS_BIND | (opts.recursiveBind ? MS_REC : 0), ""),
+    });
+  }
   // A bind mount ignores every flag but MS_BIND|MS_REC; the others need a remount.
   const remountFlags = opts.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
   if (remountFlags !== 0) {
@@ -152,7 +178,7 @@ function planCgroupMount(m: Mount, i: number, ctx: PlanContext, steps: Step[]): 
   }
 }
 
-function planMount(m: Mount, i: number, ctx: PlanContext, sharesHostNetwork: boolean, steps: Step[]): void {
+function planMount(m: Mount, i: number, ctx: PlanContext, sharesHostNetwork: boolean, steps: Step[], build: MountBuild): void {
   const origin = `mounts[${i}]`;
   const opts = parseMountOptions(m.options ?? []);
   if (m.type === "cgroup" || m.type === "cgroup2") {
@@ -162,11 +188,17 @@ function planMount(m: Mount, i: number, ctx: PlanContext, sharesHostNetwork: boo
   // sysfs cannot be mounted in a user namespace that does not own the network namespace;
   // like runc, give such containers the host's /sys bound read-only instead.
   if (m.type === "sysfs" && sharesHostNetwork) {
-    planBindMount({ ...m, type: "bind", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] }, i, ctx, steps);
+    planBindMount(
+      { ...m, type: "bind", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] },
+      i,
+      ctx,
+      steps,
+      build,
+    );
     return;
   }
   if (isBind(m, opts.bind)) {
-    planBindMount(m, i, ctx, steps);
+    planBindMount(m, i, ctx, steps, build);
     return;
   }
   const source = m.source ?? m.type ?? "none";
@@ -234,7 +266,16 @@ function bindsHostDev(spec: Spec): boolean {
   );
 }
 
+/** What planning the mounts needs beyond one mount: the spec, and where parent steps go. */
+interface MountBuild {
+  spec: Spec;
+  /** Steps for the helper's parent on the host, before clone (id-mapped mounts). */
+  beforeClone: Step[];
+}
+
 export interface RootfsPlan {
+  /** Steps the helper's parent runs on the host before clone (id-mapped mounts). */
+  beforeClone: Step[];
   /** Steps before the root switch (mounts, devices), run in the new mount namespace. */
   beforeSwitch: Step[];
   /** The switch itself. */
@@ -304,7 +345,8 @@ export function planRootfs(spec: Spec, ctx: PlanContext, userNs: boolean, shares
   beforeSwitch.push({ what: `open rootfs "${rootfs}"`, origin: "root.path", op: { op: "openRoot", path: rootfs } });
   // Mounts and nodes are created with exactly the modes asked for.
   beforeSwitch.push({ what: "set umask for rootfs setup", op: { op: "umask", mask: 0 } });
-  for (const [i, m] of (spec.mounts ?? []).entries()) planMount(m, i, ctx, sharesHostNetwork, beforeSwitch);
+  const build: MountBuild = { spec, beforeClone: [] };
+  for (const [i, m] of (spec.mounts ?? []).entries()) planMount(m, i, ctx, sharesHostNetwork, beforeSwitch, build);
   if (!bindsHostDev(spec)) planDevices(spec, ctx, userNs, beforeSwitch);
   // Like runc, a cwd missing from the image is created (root-owned, 0755).
   const cwd = spec.process?.cwd;
@@ -354,5 +396,5 @@ export function planRootfs(spec: Spec, ctx: PlanContext, userNs: boolean, shares
       op: mountOp("", Where.Host, "/", "", MS_BIND | MS_REMOUNT | MS_RDONLY, ""),
     });
   }
-  return { beforeSwitch, switchRoot, afterSwitch };
+  return { beforeClone: build.beforeClone, beforeSwitch, switchRoot, afterSwitch };
 }

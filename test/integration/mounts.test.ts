@@ -4,12 +4,13 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RootfsPropagation, Spec } from "../../src/spec/types.ts";
 import { type MountInfo, parseMountinfo, runSh } from "../fixtures/container.ts";
 import { describeAsRoot, ourMounts } from "../fixtures/husk.ts";
+import { chownRootfs } from "../fixtures/rootfs.ts";
 
 function mountAt(mounts: MountInfo[], target: string): MountInfo {
   const found = mounts.filter((m) => m.target === target);
@@ -29,6 +30,8 @@ describeAsRoot("mounts", () => {
   beforeAll(() => {
     before = ourMounts();
     hostDir = mkdtempSync(join(tmpdir(), "husk-mounts-"));
+    // Readable by anyone: the id-mapped mount tests see it through other ids than root's.
+    chmodSync(hostDir, 0o755);
     writeFileSync(join(hostDir, "hello"), "from the host\n");
   });
 
@@ -100,6 +103,43 @@ describeAsRoot("mounts", () => {
     expect(r.stdout).toBe("from the host\nrc=1\nro,relatime\n");
     expect(r.stderr).toBe("touch: /data/new: Read-only file system\n");
     expect(existsSync(join(hostDir, "new"))).toBe(false);
+  });
+
+  test("an id-mapped bind mount shows the host's files through its own mappings (read-only too)", async () => {
+    // hostDir/hello is owned by root on the host: mapped 0 → 1000 (uid) and 0 → 1001 (gid).
+    const r = await runSh("stat -c %u:%g /mapped/hello /plain/hello; touch /mapped/x; echo rc=$?", (s) => {
+      s.mounts!.push({
+        destination: "/mapped",
+        type: "bind",
+        source: hostDir,
+        options: ["rbind", "ro"],
+        uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }],
+        gidMappings: [{ containerID: 0, hostID: 1001, size: 1 }],
+      });
+      s.mounts!.push({ destination: "/plain", type: "bind", source: hostDir, options: ["bind", "ro"] });
+    });
+    expect(r.stdout).toBe("1000:1001\n0:0\nrc=1\n");
+    expect(r.stderr).toBe("touch: /mapped/x: Read-only file system\n");
+  });
+
+  test('"idmap" lends a user-namespaced container its own mappings: root inside owns and writes the host\'s root files', async () => {
+    const r = await runSh(
+      "stat -c %u /mapped/hello /plain/hello; echo new > /mapped/made && stat -c %u /mapped/made",
+      (s, rootfs) => {
+        s.linux!.namespaces!.push({ type: "user" });
+        s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        chownRootfs(rootfs, 100000);
+        s.mounts!.push({ destination: "/mapped", type: "bind", source: hostDir, options: ["bind", "rw", "idmap"] });
+        s.mounts!.push({ destination: "/plain", type: "bind", source: hostDir, options: ["bind", "ro"] });
+      },
+    );
+    expect(r.stderr).toBe("");
+    // Through the id-mapped mount the files are the container root's; without it, nobody's.
+    expect(r.stdout).toBe("0\n65534\n0\n");
+    // On the host, what the container's root wrote belongs to the host's root.
+    expect(statSync(join(hostDir, "made")).uid).toBe(0);
+    rmSync(join(hostDir, "made"));
   });
 
   test("rbind brings the submounts along, bind does not", async () => {

@@ -167,6 +167,50 @@ describe("compilePlan", () => {
     ]);
   });
 
+  test("id-mapped bind mounts are made by the helper's parent before clone and attached by the child", () => {
+    const s = spec((x) => {
+      x.linux = {
+        ...x.linux,
+        namespaces: [...(x.linux?.namespaces ?? []), { type: "network", path: "/run/netns/n" }],
+        uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+        gidMappings: [{ containerID: 0, hostID: 200000, size: 65536 }],
+      };
+      x.mounts = [
+        ...(x.mounts ?? []),
+        { destination: "/own", type: "bind", source: "/data", options: ["rbind", "ridmap"] },
+        {
+          destination: "/explicit",
+          type: "bind",
+          source: "/data",
+          options: ["bind"],
+          uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }],
+          gidMappings: [{ containerID: 0, hostID: 1001, size: 1 }],
+        },
+      ];
+    });
+    const steps = compilePlan(s, ctx()).steps;
+    const list = steps.map((st) => st.op.op);
+    const made = steps.filter((st) => st.op.op === "idmapMount").map((st) => st.op);
+    expect(made).toEqual([
+      { op: "idmapMount", slot: 0, source: "/data", recursion: 3, uidMap: [0, 100000, 65536], gidMap: [0, 200000, 65536] },
+      { op: "idmapMount", slot: 1, source: "/data", recursion: 0, uidMap: [0, 1000, 1], gidMap: [0, 1001, 1] },
+    ]);
+    // On the host, before any namespace is joined; attached inside, in order.
+    expect(list.lastIndexOf("idmapMount")).toBeLessThan(list.indexOf("setns"));
+    const attached = steps.filter((st) => st.op.op === "attachMount").map((st) => st.op);
+    expect(attached).toEqual([
+      { op: "attachMount", slot: 0, target: "/own" },
+      { op: "attachMount", slot: 1, target: "/explicit" },
+    ]);
+    expect(list.indexOf("attachMount")).toBeGreaterThan(list.indexOf("openRoot"));
+    // "idmap" in a container whose user namespace is joined, so whose mappings husk does not know:
+    const joined = spec((x) => {
+      x.linux = { ...x.linux, namespaces: [...(x.linux?.namespaces ?? []), { type: "user", path: "/proc/1/ns/user" }] };
+      x.mounts = [{ destination: "/own", type: "bind", source: "/data", options: ["bind", "idmap"] }];
+    });
+    expect(() => compilePlan(joined, ctx())).toThrow("mounts[0]: an id-mapped mount needs uidMappings and gidMappings");
+  });
+
   test("a file bind mount gets a file as its mount point", () => {
     const s = spec((x) => {
       x.mounts = [{ destination: "/etc/resolv.conf", type: "bind", source: "/etc/resolv.conf", options: ["bind"] }];
