@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <dirent.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -176,6 +177,7 @@ OP(op_ioprio_set);
 OP(op_set_affinity);
 OP(op_idmap_mount);
 OP(op_attach_mount);
+OP(op_tmpfs_copyup);
 #undef OP
 
 #endif

@@ -505,3 +505,141 @@ int op_attach_mount(const struct field *f)
 	idmapfds[slot] = -1;
 	return rc;
 }
+
+/* ---------------------------------------------------------------- tmpfs with tmpcopyup */
+
+/* MS_* flags as fsmount/mount_setattr take them. */
+static unsigned mount_attrs(unsigned long ms)
+{
+	unsigned a = 0;
+	a |= ms & MS_RDONLY ? MOUNT_ATTR_RDONLY : 0;
+	a |= ms & MS_NOSUID ? MOUNT_ATTR_NOSUID : 0;
+	a |= ms & MS_NODEV ? MOUNT_ATTR_NODEV : 0;
+	a |= ms & MS_NOEXEC ? MOUNT_ATTR_NOEXEC : 0;
+	a |= ms & MS_NOATIME ? MOUNT_ATTR_NOATIME : ms & MS_STRICTATIME ? MOUNT_ATTR_STRICTATIME : 0;
+	a |= ms & MS_NODIRATIME ? MOUNT_ATTR_NODIRATIME : 0;
+	return a;
+}
+
+static int copy_tree(int src, int dst, int depth);
+
+/* One directory entry, never following a symlink: the image cannot point the copy elsewhere. */
+static int copy_entry(int src, int dst, const char *name, int depth)
+{
+	struct stat st;
+	int rc = 0;
+	if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	if (S_ISDIR(st.st_mode)) {
+		if (mkdirat(dst, name, st.st_mode & 07777) < 0)
+			return -1;
+		int s = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int d = s < 0 ? -1 : openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		rc = d < 0 ? -1 : copy_tree(s, d, depth + 1);
+		xclose(s);
+		xclose(d);
+	} else if (S_ISREG(st.st_mode)) {
+		int s = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		int d = s < 0 ? -1 : openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07777);
+		ssize_t n = d < 0 ? -1 : 0;
+		off_t left = st.st_size;
+		while (d >= 0 && left > 0 && (n = sendfile(d, s, NULL, left > (1 << 30) ? 1 << 30 : (size_t)left)) > 0)
+			left -= n;
+		rc = d < 0 || n < 0 ? -1 : 0;
+		xclose(s);
+		xclose(d);
+	} else if (S_ISLNK(st.st_mode)) {
+		char target[PATH_MAX];
+		ssize_t n = readlinkat(src, name, target, sizeof target - 1);
+		if (n < 0)
+			return -1;
+		target[n] = 0;
+		rc = symlinkat(target, dst, name);
+	} else {
+		rc = mknodat(dst, name, st.st_mode, st.st_rdev);
+	}
+	if (rc < 0)
+		return -1;
+	/* Owner, then the mode again (chown clears set-id bits), then times. */
+	if (fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	if (!S_ISLNK(st.st_mode) && fchmodat(dst, name, st.st_mode & 07777, 0) < 0)
+		return -1;
+	struct timespec times[2] = { st.st_atim, st.st_mtim };
+	return utimensat(dst, name, times, AT_SYMLINK_NOFOLLOW);
+}
+
+static int copy_tree(int src, int dst, int depth)
+{
+	if (depth > 128) {
+		errno = ELOOP;
+		return -1;
+	}
+	int fd = dup(src);
+	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
+	if (!dir) {
+		xclose(fd);
+		return -1;
+	}
+	int rc = 0;
+	for (;;) {
+		errno = 0; /* readdir says end and failure apart only through errno */
+		struct dirent *e = readdir(dir);
+		if (!e) {
+			rc = errno ? -1 : 0;
+			break;
+		}
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if ((rc = copy_entry(src, dst, e->d_name, depth)) < 0)
+			break;
+	}
+	int err = errno;
+	closedir(dir);
+	errno = err;
+	return rc;
+}
+
+/*
+ * tmpfs with runc's tmpcopyup: a detached tmpfs (fsopen/fsmount) gets a copy of what the
+ * root has at the target, then replaces it there. `data` is the mount data ("size=…,mode=…"),
+ * `source` what mountinfo shows as the source.
+ */
+int op_tmpfs_copyup(const struct field *f)
+{
+	int src = resolve(f[0].s, O_RDONLY | O_DIRECTORY), fs = -1, mnt = -1, rc = -1;
+	if (src < 0)
+		return -1;
+	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0 || (f[3].len && fsconfig(fs, FSCONFIG_SET_STRING, "source", f[3].s, 0) < 0))
+		goto out;
+	for (char *opt = f[2].s, *next; opt && *opt; opt = next) {
+		next = strchr(opt, ',');
+		if (next)
+			*next++ = 0;
+		char *eq = strchr(opt, '=');
+		if (eq)
+			*eq = 0;
+		if (fsconfig(fs, eq ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, opt, eq ? eq + 1 : NULL, 0) < 0)
+			goto out;
+	}
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		goto out;
+	unsigned long flags = (unsigned long)f[1].i;
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC, mount_attrs(flags & ~MS_RDONLY));
+	if (mnt < 0 || copy_tree(src, mnt, 0) < 0)
+		goto out;
+	if (flags & MS_RDONLY) {
+		struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+		if (mount_setattr(mnt, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
+			goto out;
+	}
+	rc = move_mount(mnt, "", src, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+out:;
+	int err = errno;
+	xclose(mnt);
+	xclose(fs);
+	xclose(src);
+	errno = err;
+	return rc;
+}

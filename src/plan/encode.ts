@@ -74,6 +74,7 @@ export const FIELDS: FieldTable = {
   setAffinity: ["cpus"],
   idmapMount: ["slot", "source", "recursion", "uidMap", "gidMap"],
   attachMount: ["slot", "target"],
+  tmpfsCopyup: ["target", "flags", "data", "source"],
 };
 
 const KIND_INT = 1;

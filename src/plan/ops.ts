@@ -187,7 +187,12 @@ export type Op =
    */
   | { op: "idmapMount"; slot: number; source: string; recursion: number; uidMap: number[]; gidMap: number[] }
   /** In the child: move_mount the detached mount from `slot` onto `target` inside the root. */
-  | { op: "attachMount"; slot: number; target: string };
+  | { op: "attachMount"; slot: number; target: string }
+  /**
+   * A tmpfs (fsopen/fsconfig with `data`, fsmount with `flags`) that first gets a copy of what
+   * the root has at `target` (runc's tmpcopyup), then is moved onto it.
+   */
+  | { op: "tmpfsCopyup"; target: string; flags: number; data: string; source: string };
 
 /** An op together with the TypeScript-side context that turns a helper failure into a message. */
 export interface Step {
@@ -257,4 +262,5 @@ export const OP_CODES: Record<Op["op"], number> = {
   setAffinity: 51,
   idmapMount: 52,
   attachMount: 53,
+  tmpfsCopyup: 54,
 };

@@ -203,11 +203,20 @@ function planMount(m: Mount, i: number, ctx: PlanContext, sharesHostNetwork: boo
   }
   const source = m.source ?? m.type ?? "none";
   steps.push({ what: `create mount point "${m.destination}"`, origin, op: { op: "mkdirAll", path: m.destination, mode: 0o755 } });
-  steps.push({
-    what: `mount "${source}" on "${m.destination}"`,
-    origin,
-    op: mountOp(source, Where.Host, m.destination, m.type ?? "", opts.flags, opts.data.join(",")),
-  });
+  if (opts.tmpcopyup) {
+    if (m.type !== "tmpfs") throw new HuskError('"tmpcopyup" only applies to tmpfs mounts', { origin: `${origin}.options` });
+    steps.push({
+      what: `mount a tmpfs with a copy of "${m.destination}" on it`,
+      origin,
+      op: { op: "tmpfsCopyup", target: m.destination, flags: opts.flags, data: opts.data.join(","), source },
+    });
+  } else {
+    steps.push({
+      what: `mount "${source}" on "${m.destination}"`,
+      origin,
+      op: mountOp(source, Where.Host, m.destination, m.type ?? "", opts.flags, opts.data.join(",")),
+    });
+  }
   planPropagation(m.destination, opts.propagation, origin, steps);
 }
 

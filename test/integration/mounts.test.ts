@@ -4,7 +4,18 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RootfsPropagation, Spec } from "../../src/spec/types.ts";
@@ -140,6 +151,35 @@ describeAsRoot("mounts", () => {
     // On the host, what the container's root wrote belongs to the host's root.
     expect(statSync(join(hostDir, "made")).uid).toBe(0);
     rmSync(join(hostDir, "made"));
+  });
+
+  test("tmpcopyup: the tmpfs starts with a copy of the image's directory (owners, modes, links)", async () => {
+    const script =
+      "ls -ln /srv/data | grep -v ^total | tr -s ' ' | cut -d' ' -f1,3,4,9-; cat /srv/data/sub/file; echo new > /srv/data/made && echo wrote; grep ' /srv/data ' /proc/self/mountinfo | cut -d' ' -f9";
+    let rootfsDir = "";
+    const r = await runSh(script, (s, rootfs) => {
+      rootfsDir = rootfs;
+      mkdirSync(join(rootfs, "srv/data/sub"), { recursive: true, mode: 0o750 });
+      writeFileSync(join(rootfs, "srv/data/sub/file"), "from the image\n");
+      chownSync(join(rootfs, "srv/data/sub/file"), 5, 6);
+      chmodSync(join(rootfs, "srv/data/sub"), 0o750);
+      // Copied as a link, never followed: the copy cannot be pointed at the host.
+      symlinkSync("/etc/shadow", join(rootfs, "srv/data/link"));
+      s.mounts!.push({ destination: "/srv/data", type: "tmpfs", source: "tmpfs", options: ["nosuid", "tmpcopyup", "size=1m"] });
+    });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("lrwxrwxrwx 0 0 link -> /etc/shadow\ndrwxr-x--- 0 0 sub\nfrom the image\nwrote\ntmpfs\n");
+    // What the container wrote went to the tmpfs, not into the image.
+    expect(existsSync(join(rootfsDir, "srv/data/made"))).toBe(false);
+  });
+
+  test("tmpcopyup with ro: the copy is there, writes are refused", async () => {
+    const r = await runSh("cat /srv/ro/f; touch /srv/ro/x 2>&1; true", (s, rootfs) => {
+      mkdirSync(join(rootfs, "srv/ro"), { recursive: true });
+      writeFileSync(join(rootfs, "srv/ro/f"), "kept\n");
+      s.mounts!.push({ destination: "/srv/ro", type: "tmpfs", source: "tmpfs", options: ["ro", "tmpcopyup"] });
+    });
+    expect(r.stdout).toBe("kept\ntouch: /srv/ro/x: Read-only file system\n");
   });
 
   test("rbind brings the submounts along, bind does not", async () => {

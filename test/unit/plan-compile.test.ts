@@ -211,6 +211,18 @@ describe("compilePlan", () => {
     expect(() => compilePlan(joined, ctx())).toThrow("mounts[0]: an id-mapped mount needs uidMappings and gidMappings");
   });
 
+  test("tmpcopyup makes a tmpfsCopyup step (tmpfs only)", () => {
+    const s = spec((x) => {
+      x.mounts = [{ destination: "/run", type: "tmpfs", source: "tmpfs", options: ["nosuid", "tmpcopyup", "size=1m"] }];
+    });
+    const step = compilePlan(s, ctx()).steps.find((st) => st.op.op === "tmpfsCopyup");
+    expect(step?.op).toEqual({ op: "tmpfsCopyup", target: "/run", flags: 2, data: "size=1m", source: "tmpfs" });
+    const bad = spec((x) => {
+      x.mounts = [{ destination: "/x", type: "proc", source: "proc", options: ["tmpcopyup"] }];
+    });
+    expect(() => compilePlan(bad, ctx())).toThrow('mounts[0].options: "tmpcopyup" only applies to tmpfs mounts');
+  });
+
   test("a file bind mount gets a file as its mount point", () => {
     const s = spec((x) => {
       x.mounts = [{ destination: "/etc/resolv.conf", type: "bind", source: "/etc/resolv.conf", options: ["bind"] }];
