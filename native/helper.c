@@ -78,6 +78,7 @@
  *                                               53 attachMount  i slot, s target
  *                                               54 tmpfsCopyup  s target, i flags, s data,
  *                                                               s source
+ *                                               55 mountSetattr s target, i set, i clear
  *   18 readonly     s path
  *   19 setrlimit    i resource, i soft, i hard
  */
@@ -368,6 +369,7 @@ static const struct opdef OPS[] = {
 	[52] = { "idmapMount", "isiuu", op_idmap_mount },
 	[53] = { "attachMount", "is", op_attach_mount },
 	[54] = { "tmpfsCopyup", "siss", op_tmpfs_copyup },
+	[55] = { "mountSetattr", "sii", op_mount_setattr },
 };
 
 #ifndef HUSK_COMMIT

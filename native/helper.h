@@ -178,6 +178,7 @@ OP(op_set_affinity);
 OP(op_idmap_mount);
 OP(op_attach_mount);
 OP(op_tmpfs_copyup);
+OP(op_mount_setattr);
 #undef OP
 
 #endif

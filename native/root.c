@@ -643,3 +643,17 @@ out:;
 	errno = err;
 	return rc;
 }
+
+/* ---------------------------------------------------------------- recursive attributes */
+
+/* "rro", "rnosuid" …: mount_setattr(AT_RECURSIVE) on the mount at target and all below it. */
+int op_mount_setattr(const struct field *f)
+{
+	int target = resolve(f[0].s, O_PATH);
+	if (target < 0)
+		return -1;
+	struct mount_attr attr = { .attr_set = (uint64_t)f[1].i, .attr_clr = (uint64_t)f[2].i };
+	int rc = mount_setattr(target, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr);
+	xclose(target);
+	return rc;
+}

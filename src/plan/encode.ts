@@ -75,6 +75,7 @@ export const FIELDS: FieldTable = {
   idmapMount: ["slot", "source", "recursion", "uidMap", "gidMap"],
   attachMount: ["slot", "target"],
   tmpfsCopyup: ["target", "flags", "data", "source"],
+  mountSetattr: ["target", "attrSet", "attrClr"],
 };
 
 const KIND_INT = 1;

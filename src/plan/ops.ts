@@ -192,7 +192,9 @@ export type Op =
    * A tmpfs (fsopen/fsconfig with `data`, fsmount with `flags`) that first gets a copy of what
    * the root has at `target` (runc's tmpcopyup), then is moved onto it.
    */
-  | { op: "tmpfsCopyup"; target: string; flags: number; data: string; source: string };
+  | { op: "tmpfsCopyup"; target: string; flags: number; data: string; source: string }
+  /** mount_setattr(target, AT_RECURSIVE, {attr_set, attr_clr}): "rro", "rnosuid" … inside the root. */
+  | { op: "mountSetattr"; target: string; attrSet: number; attrClr: number };
 
 /** An op together with the TypeScript-side context that turns a helper failure into a message. */
 export interface Step {
@@ -263,4 +265,5 @@ export const OP_CODES: Record<Op["op"], number> = {
   idmapMount: 52,
   attachMount: 53,
   tmpfsCopyup: 54,
+  mountSetattr: 55,
 };

@@ -10,6 +10,7 @@
 import { isAbsolute, join, posix, resolve } from "node:path";
 import { HuskError } from "../errors.ts";
 import {
+  type MountOptions,
   MS_BIND,
   MS_PRIVATE,
   MS_RDONLY,
@@ -111,7 +112,18 @@ function planBindMount(m: Mount, i: number, ctx: PlanContext, steps: Step[], bui
       op: mountOp("", Where.Host, m.destination, "", MS_BIND | MS_REMOUNT | remountFlags, ""),
     });
   }
+  planRecursiveAttrs(m.destination, opts, origin, steps);
   planPropagation(m.destination, opts.propagation, origin, steps);
+}
+
+/** "rro", "rnosuid" …: mount(2) cannot change submounts, mount_setattr(AT_RECURSIVE) can. */
+function planRecursiveAttrs(destination: string, opts: MountOptions, origin: string, steps: Step[]): void {
+  if (!opts.recursiveAttr) return;
+  steps.push({
+    what: `set recursive mount attributes on "${destination}"`,
+    origin: `${origin}.options`,
+    op: { op: "mountSetattr", target: destination, ...opts.recursiveAttr },
+  });
 }
 
 function planPropagation(destination: string, propagation: number[], origin: string, steps: Step[]): void {
@@ -217,6 +229,7 @@ function planMount(m: Mount, i: number, ctx: PlanContext, sharesHostNetwork: boo
       op: mountOp(source, Where.Host, m.destination, m.type ?? "", opts.flags, opts.data.join(",")),
     });
   }
+  planRecursiveAttrs(m.destination, opts, origin, steps);
   planPropagation(m.destination, opts.propagation, origin, steps);
 }
 

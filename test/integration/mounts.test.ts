@@ -182,7 +182,7 @@ describeAsRoot("mounts", () => {
     expect(r.stdout).toBe("kept\ntouch: /srv/ro/x: Read-only file system\n");
   });
 
-  test("rbind brings the submounts along, bind does not", async () => {
+  test("rbind brings the submounts along, bind does not; rro makes them all read-only", async () => {
     const dir = mkdtempSync(join(tmpdir(), "husk-rbind-"));
     mkdirSync(join(dir, "sub"));
     let mounted = false;
@@ -200,6 +200,16 @@ describeAsRoot("mounts", () => {
       const plain = await runSh(script, withOption("bind"));
       expect(plain.stderr).toBe("");
       expect(plain.stdout).toBe("---\n");
+      // "ro" reaches only the top mount; "rro" (mount_setattr, AT_RECURSIVE) the submounts too.
+      const write = "touch /data/sub/x 2>&1 && echo writable; rm -f /data/sub/x";
+      const ro = await runSh(write, (s) => {
+        s.mounts!.push({ destination: "/data", type: "bind", source: dir, options: ["rbind", "ro"] });
+      });
+      expect(ro.stdout).toBe("writable\n");
+      const rro = await runSh(write, (s) => {
+        s.mounts!.push({ destination: "/data", type: "bind", source: dir, options: ["rbind", "rro"] });
+      });
+      expect(rro.stdout).toBe("touch: /data/sub/x: Read-only file system\n");
     } finally {
       if (mounted) spawnSync("umount", [join(dir, "sub")]);
       rmSync(dir, { recursive: true, force: true });

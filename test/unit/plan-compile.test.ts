@@ -211,6 +211,19 @@ describe("compilePlan", () => {
     expect(() => compilePlan(joined, ctx())).toThrow("mounts[0]: an id-mapped mount needs uidMappings and gidMappings");
   });
 
+  test('recursive attributes ("rro", "rnosuid") become one mountSetattr after the mount', () => {
+    const s = spec((x) => {
+      x.mounts = [{ destination: "/data", type: "bind", source: "/data", options: ["rbind", "rro", "rnosuid"] }];
+    });
+    const steps = compilePlan(s, ctx()).steps;
+    const list = steps.map((st) => st.op.op);
+    const set = steps.find((st) => st.op.op === "mountSetattr");
+    expect(set?.op).toEqual({ op: "mountSetattr", target: "/data", attrSet: 0x1 | 0x2, attrClr: 0 });
+    expect(list.indexOf("mountSetattr")).toBe(
+      list.findIndex((o, i) => o === "mount" && (steps[i]?.what ?? "").includes('on "/data"')) + 1,
+    );
+  });
+
   test("tmpcopyup makes a tmpfsCopyup step (tmpfs only)", () => {
     const s = spec((x) => {
       x.mounts = [{ destination: "/run", type: "tmpfs", source: "tmpfs", options: ["nosuid", "tmpcopyup", "size=1m"] }];
