@@ -76,8 +76,8 @@
  *                                               52 idmapMount   i slot, s source, i recursion,
  *                                                               u uidmap, u gidmap
  *                                               53 attachMount  i slot, s target
- *                                               54 tmpfsCopyup  s target, i flags, s data,
- *                                                               s source
+ *                                               54 tmpfs        s target, i flags, s data,
+ *                                                               s source, i copyup, i inheritmode
  *                                               55 mountSetattr s target, i set, i clear
  *   18 readonly     s path
  *   19 setrlimit    i resource, i soft, i hard
@@ -368,7 +368,7 @@ static const struct opdef OPS[] = {
 	[51] = { "setAffinity", "u", op_set_affinity },
 	[52] = { "idmapMount", "isiuu", op_idmap_mount },
 	[53] = { "attachMount", "is", op_attach_mount },
-	[54] = { "tmpfsCopyup", "siss", op_tmpfs_copyup },
+	[54] = { "tmpfs", "sissii", op_tmpfs },
 	[55] = { "mountSetattr", "sii", op_mount_setattr },
 };
 

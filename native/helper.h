@@ -177,7 +177,7 @@ OP(op_ioprio_set);
 OP(op_set_affinity);
 OP(op_idmap_mount);
 OP(op_attach_mount);
-OP(op_tmpfs_copyup);
+OP(op_tmpfs);
 OP(op_mount_setattr);
 #undef OP
 

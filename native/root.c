@@ -506,7 +506,7 @@ int op_attach_mount(const struct field *f)
 	return rc;
 }
 
-/* ---------------------------------------------------------------- tmpfs with tmpcopyup */
+/* ---------------------------------------------------------------- tmpfs */
 
 /* MS_* flags as fsmount/mount_setattr take them. */
 static unsigned mount_attrs(unsigned long ms)
@@ -601,18 +601,35 @@ static int copy_tree(int src, int dst, int depth)
 }
 
 /*
- * tmpfs with runc's tmpcopyup: a detached tmpfs (fsopen/fsmount) gets a copy of what the
- * root has at the target, then replaces it there. `data` is the mount data ("size=…,mode=…"),
- * `source` what mountinfo shows as the source.
+ * A tmpfs on target, made detached (fsopen/fsconfig with `data`, fsmount) and moved there:
+ * with `copyup` (runc's tmpcopyup) it first gets a copy of what the root has at the target;
+ * with `inheritmode` its root takes the mode of the image directory it covers, as runc's does
+ * (the plan asks when the data names no mode). `source` is what mountinfo shows as the source.
  */
-int op_tmpfs_copyup(const struct field *f)
+int op_tmpfs(const struct field *f)
 {
-	int src = resolve(f[0].s, O_RDONLY | O_DIRECTORY), fs = -1, mnt = -1, rc = -1;
-	if (src < 0)
+	/* A directory the image did not have is made here (0755) and lends no mode: tmpfs's 1777. */
+	int inherit = (int)f[5].i;
+	int dir = resolve(f[0].s, O_RDONLY | O_DIRECTORY), fs = -1, mnt = -1, rc = -1;
+	if (dir < 0 && errno == ENOENT) {
+		inherit = 0;
+		xclose(mkdir_all(f[0].s, 0755));
+		dir = resolve(f[0].s, O_RDONLY | O_DIRECTORY);
+	}
+	if (dir < 0)
 		return -1;
 	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
 	if (fs < 0 || (f[3].len && fsconfig(fs, FSCONFIG_SET_STRING, "source", f[3].s, 0) < 0))
 		goto out;
+	struct stat st;
+	if (inherit) {
+		char mode[16];
+		if (fstat(dir, &st) < 0)
+			goto out;
+		snprintf(mode, sizeof mode, "%o", st.st_mode & 07777);
+		if (fsconfig(fs, FSCONFIG_SET_STRING, "mode", mode, 0) < 0)
+			goto out;
+	}
 	for (char *opt = f[2].s, *next; opt && *opt; opt = next) {
 		next = strchr(opt, ',');
 		if (next)
@@ -627,19 +644,19 @@ int op_tmpfs_copyup(const struct field *f)
 		goto out;
 	unsigned long flags = (unsigned long)f[1].i;
 	mnt = fsmount(fs, FSMOUNT_CLOEXEC, mount_attrs(flags & ~MS_RDONLY));
-	if (mnt < 0 || copy_tree(src, mnt, 0) < 0)
+	if (mnt < 0 || (f[4].i && copy_tree(dir, mnt, 0) < 0))
 		goto out;
 	if (flags & MS_RDONLY) {
 		struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
 		if (mount_setattr(mnt, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
 			goto out;
 	}
-	rc = move_mount(mnt, "", src, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+	rc = move_mount(mnt, "", dir, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
 out:;
 	int err = errno;
 	xclose(mnt);
 	xclose(fs);
-	xclose(src);
+	xclose(dir);
 	errno = err;
 	return rc;
 }

@@ -74,7 +74,7 @@ export const FIELDS: FieldTable = {
   setAffinity: ["cpus"],
   idmapMount: ["slot", "source", "recursion", "uidMap", "gidMap"],
   attachMount: ["slot", "target"],
-  tmpfsCopyup: ["target", "flags", "data", "source"],
+  tmpfs: ["target", "flags", "data", "source", "copyUp", "inheritMode"],
   mountSetattr: ["target", "attrSet", "attrClr"],
 };
 

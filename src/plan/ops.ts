@@ -189,10 +189,20 @@ export type Op =
   /** In the child: move_mount the detached mount from `slot` onto `target` inside the root. */
   | { op: "attachMount"; slot: number; target: string }
   /**
-   * A tmpfs (fsopen/fsconfig with `data`, fsmount with `flags`) that first gets a copy of what
-   * the root has at `target` (runc's tmpcopyup), then is moved onto it.
+   * A tmpfs made detached (fsopen/fsconfig with `data`, fsmount with `flags`) and moved onto
+   * `target` inside the root (created 0755 if missing). `copyUp` (runc's tmpcopyup) first copies
+   * what the root has there into it; `inheritMode` gives its root the mode of the directory it
+   * covers, if the image had one.
    */
-  | { op: "tmpfsCopyup"; target: string; flags: number; data: string; source: string }
+  | {
+      op: "tmpfs";
+      target: string;
+      flags: number;
+      data: string;
+      source: string;
+      copyUp: boolean;
+      inheritMode: boolean;
+    }
   /** mount_setattr(target, AT_RECURSIVE, {attr_set, attr_clr}): "rro", "rnosuid" … inside the root. */
   | { op: "mountSetattr"; target: string; attrSet: number; attrClr: number };
 
@@ -264,6 +274,6 @@ export const OP_CODES: Record<Op["op"], number> = {
   setAffinity: 51,
   idmapMount: 52,
   attachMount: 53,
-  tmpfsCopyup: 54,
+  tmpfs: 54,
   mountSetattr: 55,
 };

@@ -214,13 +214,31 @@ function planMount(m: Mount, i: number, ctx: PlanContext, sharesHostNetwork: boo
     return;
   }
   const source = m.source ?? m.type ?? "none";
-  steps.push({ what: `create mount point "${m.destination}"`, origin, op: { op: "mkdirAll", path: m.destination, mode: 0o755 } });
-  if (opts.tmpcopyup) {
-    if (m.type !== "tmpfs") throw new HuskError('"tmpcopyup" only applies to tmpfs mounts', { origin: `${origin}.options` });
+  // The tmpfs op makes its own mount point: it must know whether the image had one.
+  if (m.type !== "tmpfs") {
     steps.push({
-      what: `mount a tmpfs with a copy of "${m.destination}" on it`,
+      what: `create mount point "${m.destination}"`,
       origin,
-      op: { op: "tmpfsCopyup", target: m.destination, flags: opts.flags, data: opts.data.join(","), source },
+      op: { op: "mkdirAll", path: m.destination, mode: 0o755 },
+    });
+  }
+  if (opts.tmpcopyup && m.type !== "tmpfs") {
+    throw new HuskError('"tmpcopyup" only applies to tmpfs mounts', { origin: `${origin}.options` });
+  }
+  if (m.type === "tmpfs") {
+    steps.push({
+      what: opts.tmpcopyup ? `mount a tmpfs with a copy of "${m.destination}" on it` : `mount "${source}" on "${m.destination}"`,
+      origin,
+      op: {
+        op: "tmpfs",
+        target: m.destination,
+        flags: opts.flags,
+        data: opts.data.join(","),
+        source,
+        copyUp: opts.tmpcopyup === true,
+        // Like runc: a tmpfs over an image directory keeps that directory's mode unless told.
+        inheritMode: !opts.data.some((d) => d.startsWith("mode=")),
+      },
     });
   } else {
     steps.push({

@@ -173,6 +173,19 @@ describeAsRoot("mounts", () => {
     expect(existsSync(join(rootfsDir, "srv/data/made"))).toBe(false);
   });
 
+  test("a tmpfs over an image directory keeps its mode, unless mode= is given; a new one is 1777", async () => {
+    const r = await runSh("stat -c %a /srv/kept /srv/told /srv/new", (s, rootfs) => {
+      for (const d of ["kept", "told"]) mkdirSync(join(rootfs, "srv", d), { recursive: true, mode: 0o750 });
+      chmodSync(join(rootfs, "srv/kept"), 0o750);
+      chmodSync(join(rootfs, "srv/told"), 0o750);
+      s.mounts!.push({ destination: "/srv/kept", type: "tmpfs", source: "tmpfs", options: ["nosuid"] });
+      s.mounts!.push({ destination: "/srv/told", type: "tmpfs", source: "tmpfs", options: ["mode=700"] });
+      s.mounts!.push({ destination: "/srv/new", type: "tmpfs", source: "tmpfs", options: ["nosuid"] });
+    });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("750\n700\n1777\n");
+  });
+
   test("tmpcopyup with ro: the copy is there, writes are refused", async () => {
     const r = await runSh("cat /srv/ro/f; touch /srv/ro/x 2>&1; true", (s, rootfs) => {
       mkdirSync(join(rootfs, "srv/ro"), { recursive: true });

@@ -224,12 +224,24 @@ describe("compilePlan", () => {
     );
   });
 
-  test("tmpcopyup makes a tmpfsCopyup step (tmpfs only)", () => {
+  test("tmpfs mounts: tmpcopyup, and the covered directory's mode unless the data sets one", () => {
     const s = spec((x) => {
       x.mounts = [{ destination: "/run", type: "tmpfs", source: "tmpfs", options: ["nosuid", "tmpcopyup", "size=1m"] }];
     });
-    const step = compilePlan(s, ctx()).steps.find((st) => st.op.op === "tmpfsCopyup");
-    expect(step?.op).toEqual({ op: "tmpfsCopyup", target: "/run", flags: 2, data: "size=1m", source: "tmpfs" });
+    const step = compilePlan(s, ctx()).steps.find((st) => st.op.op === "tmpfs" && st.origin === "mounts[0]");
+    expect(step?.op).toEqual({
+      op: "tmpfs",
+      target: "/run",
+      flags: 2,
+      data: "size=1m",
+      source: "tmpfs",
+      copyUp: true,
+      inheritMode: true,
+    });
+    const dev = compilePlan(spec(), ctx()).steps.find(
+      (st) => st.op.op === "tmpfs" && (st.op as { target: string }).target === "/dev",
+    );
+    expect(dev?.op).toMatchObject({ copyUp: false, inheritMode: false, data: "mode=755,size=65536k" });
     const bad = spec((x) => {
       x.mounts = [{ destination: "/x", type: "proc", source: "proc", options: ["tmpcopyup"] }];
     });
