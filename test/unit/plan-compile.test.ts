@@ -436,19 +436,25 @@ describe("state JSON with pid holes", () => {
   });
 });
 
+/** compileExecPlan for the container `s` running as pid 42, with its own process. */
+function execPlan(s: Spec, over: Partial<Parameters<typeof compileExecPlan>[2]> = {}) {
+  return compileExecPlan(s, s.process as NonNullable<Spec["process"]>, {
+    initPid: 42,
+    id: "c1",
+    bundle: "/b",
+    detach: false,
+    preserveFds: 0,
+    host,
+    ...over,
+  });
+}
+
 describe("compileExecPlan", () => {
   test("joins the container's namespaces through the init's /proc entries, user first, mount last", () => {
     const s = spec((x) => {
       x.linux = { ...x.linux, namespaces: [{ type: "mount" }, { type: "pid" }, { type: "user" }, { type: "network" }] };
     });
-    const steps = compileExecPlan(s, s.process as NonNullable<Spec["process"]>, {
-      initPid: 42,
-      id: "c1",
-      bundle: "/b",
-      detach: false,
-      preserveFds: 0,
-      host,
-    });
+    const steps = execPlan(s);
     const joins = steps.filter((st) => st.op.op === "setns").map((st) => (st.op as { path: string }).path);
     expect(joins).toEqual(["/proc/42/ns/user", "/proc/42/ns/net", "/proc/42/ns/pid", "/proc/42/ns/mnt"]);
     expect(steps.at(-1)?.op.op).toBe("exec");
@@ -458,15 +464,7 @@ describe("compileExecPlan", () => {
     const s = spec((x) => {
       x.process!.execCPUAffinity = { initial: "0-1", final: "3,5" };
     });
-    const steps = compileExecPlan(s, s.process as NonNullable<Spec["process"]>, {
-      initPid: 42,
-      id: "c1",
-      bundle: "/b",
-      detach: true,
-      preserveFds: 0,
-      cgroupJoin: { tasks: ["/sys/fs/cgroup/cpuset/husk/c1/tasks"], dir: "" },
-      host,
-    });
+    const steps = execPlan(s, { detach: true, cgroupJoin: { tasks: ["/sys/fs/cgroup/cpuset/husk/c1/tasks"], dir: "" } });
     const list = steps.map((st) => st.op.op);
     const pins = steps.filter((st) => st.op.op === "setAffinity").map((st) => (st.op as { cpus: number[] }).cpus);
     expect(pins).toEqual([
@@ -483,15 +481,7 @@ describe("compileExecPlan", () => {
     const s = spec((x) => {
       x.linux = { ...x.linux, namespaces: [{ type: "mount" }, { type: "cgroup" }, { type: "pid" }] };
     });
-    const steps = compileExecPlan(s, s.process as NonNullable<Spec["process"]>, {
-      initPid: 42,
-      id: "c1",
-      bundle: "/b",
-      detach: true,
-      preserveFds: 0,
-      cgroupJoin: { tasks: [], dir: "/sys/fs/cgroup/husk/c1" },
-      host,
-    });
+    const steps = execPlan(s, { detach: true, cgroupJoin: { tasks: [], dir: "/sys/fs/cgroup/husk/c1" } });
     const list = steps.map((st) => st.op.op);
     expect(list.slice(0, 7)).toEqual(["openCgroup", "setns", "openNs", "setns", "clone", "joinCgroup", "joinOpenedNs"]);
     expect(steps[2]?.op).toEqual({ op: "openNs", path: "/proc/42/ns/cgroup", nstype: 0x02000000 });
