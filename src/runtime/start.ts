@@ -19,16 +19,19 @@ export async function startContainer(root: string, id: string): Promise<void> {
   const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const buf = Buffer.alloc(1);
-    // Non-blocking: if the init dies instead of writing, we notice rather than hang.
-    for (;;) {
-      let n = 0;
+    const released = () => {
       try {
-        n = readSync(fd, buf, 0, 1, null);
+        return readSync(fd, buf, 0, 1, null) === 1;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
+        return false;
       }
-      if (n === 1) break;
-      if (!isAlive(st.pid, st.pidStartTime)) throw new HuskError("cannot start a container that has stopped");
+    };
+    // Non-blocking: if the init dies instead of writing, we notice rather than hang. It may
+    // also write, exec and exit between our read and the liveness check: the byte it left in
+    // the fifo (which keeps it while we hold the read end) says it did start.
+    while (!released()) {
+      if (!isAlive(st.pid, st.pidStartTime) && !released()) throw new HuskError("cannot start a container that has stopped");
       await sleep(1);
     }
   } finally {

@@ -78,6 +78,19 @@ describeAsRoot("lifecycle", () => {
     expect((await husk(["state", id])).stderr).toContain("container does not exist");
   });
 
+  test("start succeeds for a process that exits at once (its byte in exec.fifo counts)", async () => {
+    const b = bundle(["true"]);
+    for (let i = 0; i < 15; i++) {
+      const id = nextId();
+      cleanups.push(async () => {
+        await husk(["delete", "--force", id]);
+      });
+      await createContainer(b.dir, id);
+      const r = await husk(["start", id]);
+      expect(`${r.code} ${r.stderr}`).toBe("0 ");
+    }
+  });
+
   test("list shows containers in table, json and quiet form", async () => {
     const c = await created(["sleep", "60"]);
     const json = JSON.parse((await husk(["list", "--format", "json"])).stdout) as { id: string; status: string; pid: number }[];
