@@ -9,6 +9,9 @@ trap 'rm -f "$out"' EXIT
 npm run -s build >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
 node_modules/.bin/bun test --timeout 120000 "$@" 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}
+# The containers are gone; husk's compiled-seccomp cache under the test root goes too.
+rm -rf /run/husk-test/@seccomp
+rmdir /run/husk-test 2>/dev/null || true
 count() { grep -Eo "^ *[0-9]+ $1\$" "$out" | tail -1 | grep -Eo '[0-9]+' || echo 0; }
 pass=$(count pass)
 fail=$(count fail)
