@@ -148,6 +148,32 @@ expect_freezer() {
 	st=$(freezer_of "$2")
 	if [ "$st" = "$3" ]; then pass "$1"; else fail "$1" "freezer.state of pid '$2' is '$st', want $3"; fi
 }
+
+# pause_update_stop PREFIX CLIENT UPDATE-ARGS…: on the running container c1, pause (status and
+# freezer state), unpause, exec, update the memory limit to 64m (seen in its cgroup), stop.
+# podman and docker share these commands and their inspect templates.
+pause_update_stop() {
+	local p=$1 cl=$2
+	shift 2
+	c "$p-pause" "$cl" pause c1
+	expect "$p-pause" 0 ''
+	c "$p-pause-state" "$cl" inspect -f '{{.State.Status}}' c1
+	expect "$p-pause-state" 0 '^paused'
+	expect_freezer "$p-pause-frozen" "$("$cl" inspect -f '{{.State.Pid}}' c1 2>/dev/null)" FROZEN
+	c "$p-unpause" "$cl" unpause c1
+	expect "$p-unpause" 0 ''
+	expect_freezer "$p-unpause-thawed" "$("$cl" inspect -f '{{.State.Pid}}' c1 2>/dev/null)" THAWED
+	c "$p-unpause-exec" "$cl" exec c1 echo alive-after-unpause
+	expect "$p-unpause-exec" 0 'alive-after-unpause'
+	c "$p-update" "$cl" update "$@" c1
+	expect "$p-update" 0 ''
+	c "$p-update-cgroup" "$cl" exec c1 cat /sys/fs/cgroup/memory/memory.limit_in_bytes
+	expect "$p-update-cgroup" 0 '^67108864'
+	c "$p-stop" "$cl" stop -t 10 c1
+	expect "$p-stop" 0 ''
+	c "$p-stop-state" "$cl" inspect -f '{{.State.Status}} {{.State.ExitCode}}' c1
+	expect "$p-stop-state" 0 '^exited 0'
+}
 http_get() { curl -s --noproxy '*' --max-time 3 "http://127.0.0.1:$1/"; }
 # expect_http NAME PORT: the container's httpd answers on 127.0.0.1:PORT
 expect_http() {
@@ -602,24 +628,7 @@ podman_checks() {
 	expect pm-exec 3 'exec-out'
 	c pm-exec-stdin bash -c "echo piped | $PM exec -i c1 cat"
 	expect pm-exec-stdin 0 '^piped'
-	c pm-pause pm pause c1
-	expect pm-pause 0 ''
-	c pm-pause-state pm inspect -f '{{.State.Status}}' c1
-	expect pm-pause-state 0 '^paused'
-	expect_freezer pm-pause-frozen "$(pm inspect -f '{{.State.Pid}}' c1 2>/dev/null)" FROZEN
-	c pm-unpause pm unpause c1
-	expect pm-unpause 0 ''
-	expect_freezer pm-unpause-thawed "$(pm inspect -f '{{.State.Pid}}' c1 2>/dev/null)" THAWED
-	c pm-unpause-exec pm exec c1 echo alive-after-unpause
-	expect pm-unpause-exec 0 'alive-after-unpause'
-	c pm-update pm update --memory 64m c1
-	expect pm-update 0 ''
-	c pm-update-cgroup pm exec c1 cat /sys/fs/cgroup/memory/memory.limit_in_bytes
-	expect pm-update-cgroup 0 '^67108864'
-	c pm-stop pm stop -t 10 c1
-	expect pm-stop 0 ''
-	c pm-stop-state pm inspect -f '{{.State.Status}} {{.State.ExitCode}}' c1
-	expect pm-stop-state 0 '^exited 0'
+	pause_update_stop pm pm --memory 64m
 	c pm-rm pm rm c1
 	expect pm-rm 0 ''
 	c pm-ps pm ps -aq
@@ -815,24 +824,7 @@ docker_checks() {
 	expect d-exec 3 'exec-out'
 	cs d-exec-it "$(tty_session "$DK exec -it c1 sh" 'echo typed-$((6*7))\nexit 6\n')"
 	expect d-exec-it 6 'typed-42'
-	c d-pause dk pause c1
-	expect d-pause 0 ''
-	c d-pause-state dk inspect -f '{{.State.Status}}' c1
-	expect d-pause-state 0 '^paused'
-	expect_freezer d-pause-frozen "$(dk inspect -f '{{.State.Pid}}' c1 2>/dev/null)" FROZEN
-	c d-unpause dk unpause c1
-	expect d-unpause 0 ''
-	expect_freezer d-unpause-thawed "$(dk inspect -f '{{.State.Pid}}' c1 2>/dev/null)" THAWED
-	c d-unpause-exec dk exec c1 echo alive-after-unpause
-	expect d-unpause-exec 0 'alive-after-unpause'
-	c d-update dk update --memory 64m --memory-swap 128m c1
-	expect d-update 0 ''
-	c d-update-cgroup dk exec c1 cat /sys/fs/cgroup/memory/memory.limit_in_bytes
-	expect d-update-cgroup 0 '^67108864'
-	c d-stop dk stop -t 10 c1
-	expect d-stop 0 ''
-	c d-stop-state dk inspect -f '{{.State.Status}} {{.State.ExitCode}}' c1
-	expect d-stop-state 0 '^exited 0'
+	pause_update_stop d dk --memory 64m --memory-swap 128m
 	c d-start dk start c1
 	expect d-start 0 ''
 	c d-start-exec dk exec c1 echo alive-after-start
