@@ -350,6 +350,9 @@ export class Cgroup {
       v2.write(`kill processes of cgroup ${v2.path}`, "cgroup.kill", "1");
       return;
     }
+    // An empty cgroup (usually: the init took its pid namespace along) has no one to fork:
+    // no freeze and thaw for nothing.
+    if (this.pids().length === 0) return;
     let wasFrozen = false;
     let froze = false;
     try {

@@ -124,8 +124,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
 export async function cleanUp(dir: string, cgroup?: Cgroup): Promise<void> {
   // Processes left in the cgroup (a container without a pid namespace can leave some) go too.
   if (cgroup?.exists()) {
-    // Usually empty by now (the init took its pid namespace along): skip the freeze and kill.
-    if (cgroup.pids().length > 0) cgroup.killAll("SIGKILL");
+    cgroup.killAll("SIGKILL");
     cgroup.destroy();
     removeDefaultParent(cgroup.paths);
   }
