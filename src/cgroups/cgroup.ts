@@ -26,6 +26,14 @@ import { setResources } from "./set.ts";
 import { type CgroupStats, readStats } from "./stats.ts";
 import { validateResources } from "./validate.ts";
 
+/** The files through which a new process joins a cgroup by itself (see src/plan/cgroup.ts). */
+export interface CgroupJoin {
+  /** v1: the `tasks` file of the cgroup in each hierarchy. */
+  tasks: string[];
+  /** v2 (or hybrid's unified tree): the cgroup directory; "" when there is none. */
+  dir: string;
+}
+
 /** An eBPF device program to attach to the cgroup2 directory `dir`. */
 export interface DeviceFilter {
   dir: string;
@@ -199,7 +207,7 @@ export class Cgroup {
    * The files a new process uses to join this cgroup by itself (see src/plan/cgroup.ts):
    * each v1 hierarchy's `tasks`, and the v2 directory.
    */
-  joinFiles(): { tasks: string[]; dir: string } {
+  joinFiles(): CgroupJoin {
     const tasks = this.hierarchies.filter((h) => h.dir.version === 1).map((h) => h.dir.file("tasks"));
     const dir = this.hierarchies.find((h) => h.dir.version === 2)?.dir.path ?? "";
     return { tasks, dir };

@@ -138,8 +138,8 @@ export function compileDeviceFilter(state: DeviceState): Uint8Array {
 }
 
 /**
- * Run the program on one access, as the kernel would: for unit tests, and to explain a
- * decision in an error. `type` "b"/"c", `access` letters.
+ * Run the program on one access, as the kernel would, so unit tests can check the compiled
+ * bytes against the emulation without loading them. `type` "b"/"c", `access` letters.
  */
 export function runDeviceFilter(program: Uint8Array, type: "b" | "c", major: number, minor: number, access: string): boolean {
   const view = new DataView(program.buffer, program.byteOffset, program.byteLength);

@@ -5,7 +5,7 @@
  * RCU grace period was the largest single cost of starting a container (~20 ms measured).
  * v2 places the child with clone3(CLONE_INTO_CGROUP); v1 has it write "0" to `tasks`.
  */
-import type { CgroupJoin, DeviceFilterStep } from "./context.ts";
+import type { CgroupJoin, DeviceFilter } from "../cgroups/cgroup.ts";
 import type { Step } from "./ops.ts";
 
 export interface CgroupSteps {
@@ -16,7 +16,7 @@ export interface CgroupSteps {
 }
 
 /** Attach cgroup v2's device filter: before the container process exists, or on update. */
-export function planDeviceFilter(filter: DeviceFilterStep): Step {
+export function planDeviceFilter(filter: DeviceFilter): Step {
   return {
     what: `attach the device filter to cgroup ${filter.dir}`,
     origin: "linux.resources.devices",
@@ -24,7 +24,7 @@ export function planDeviceFilter(filter: DeviceFilterStep): Step {
   };
 }
 
-export function planCgroupJoin(join: CgroupJoin | undefined, filter?: DeviceFilterStep): CgroupSteps {
+export function planCgroupJoin(join: CgroupJoin | undefined, filter?: DeviceFilter): CgroupSteps {
   const open = filter ? [planDeviceFilter(filter)] : [];
   if (!join || (join.tasks.length === 0 && join.dir === "")) return { open, join: [] };
   const where = [...join.tasks, ...(join.dir ? [join.dir] : [])].join(", ");

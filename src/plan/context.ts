@@ -2,6 +2,7 @@
  * Everything the plan compiler needs beyond the spec: facts about the host and the
  * invocation, gathered by the runtime (I/O) so that compilePlan itself stays pure.
  */
+import type { CgroupJoin, DeviceFilter } from "../cgroups/cgroup.ts";
 import type { CompiledSeccomp } from "../seccomp/index.ts";
 import type { LinuxSeccomp } from "../spec/types.ts";
 
@@ -20,20 +21,6 @@ export type CgroupMountSource =
       kind: "v1";
       hierarchies: { name: string; hostPath: string; data: string; fstype: "cgroup" | "cgroup2" }[];
     };
-
-/** The files through which a new process joins the container's cgroup (none: rootless). */
-export interface CgroupJoin {
-  /** v1: the `tasks` file of the cgroup in each hierarchy. */
-  tasks: string[];
-  /** v2 (or hybrid's unified tree): the cgroup directory; "" when there is none. */
-  dir: string;
-}
-
-/** cgroup v2's device rules: an eBPF program for the cgroup directory (src/cgroups/device-filter.ts). */
-export interface DeviceFilterStep {
-  dir: string;
-  program: Uint8Array;
-}
 
 export interface HostFacts {
   /** The caller is root in the initial user namespace (rootless otherwise). */
@@ -62,8 +49,10 @@ export interface PlanContext {
   /** Unix socket that receives the pty master, when process.terminal is set. */
   consoleSocket?: string;
   cgroupMount: CgroupMountSource;
+  /** The files the container process joins its cgroup through (none: rootless). */
   cgroupJoin?: CgroupJoin;
-  deviceFilter?: DeviceFilterStep;
+  /** cgroup v2's device rules as an eBPF program, attached before clone. */
+  deviceFilter?: DeviceFilter;
   /** compileSeccomp, or a caching stand-in for it (the runtime's). */
   compileSeccomp?: (seccomp: LinuxSeccomp) => CompiledSeccomp;
   host: HostFacts;
