@@ -52,7 +52,7 @@
  *                   i flags, s data             30 chdir        s path, i optional
  *   10 mkdirAll     s path, i mode              31 closeFrom    i first
  *   11 mkfile       s path, i mode              32 seccomp      b filter, i flags
- *   12 mknod        s path, i mode, i dev       33 openStateDir s path
+ *   12 mknod        s path, i mode, i dev       33 openExecFifo s path
  *   13 symlink      s target, s path            34 waitStart
  *   14 chown        s path, i uid, i gid        35 consoleConnect s path
  *   15 pivotRoot                                36 console      i rows, i cols
@@ -86,7 +86,7 @@
 
 int syncfd = -1;       /* the sync channel; CLOEXEC, so execve closes it */
 int rootfd = -1;       /* openRoot: the root for Where.InRoot paths until the switch */
-int statefd = -1;      /* openStateDir: where exec.fifo lives */
+int fifofd = -1;       /* openExecFifo: an O_PATH handle on exec.fifo itself, never its directory */
 int consfd = -1;       /* consoleConnect: the --console-socket connection */
 int lingerfd = -1;     /* child of a Detach clone: the parent waits for this to close */
 int cgtasks[16];       /* openCgroup: v1 `tasks` files the child writes "0" to */
@@ -347,7 +347,7 @@ static const struct opdef OPS[] = {
 	[30] = { "chdir", "si", op_chdir },
 	[31] = { "closeFrom", "i", op_close_from },
 	[32] = { "seccomp", "bi", op_seccomp },
-	[33] = { "openStateDir", "s", op_open_state_dir },
+	[33] = { "openExecFifo", "s", op_open_exec_fifo },
 	[34] = { "waitStart", "", op_wait_start },
 	[35] = { "consoleConnect", "s", op_console_connect },
 	[36] = { "console", "ii", op_console },
@@ -394,6 +394,12 @@ int main(int argc, char **argv)
 	syncfd = (int)fd;
 	if (fcntl(syncfd, F_SETFD, FD_CLOEXEC) < 0)
 		die(2, "sync fd", errno);
+	/*
+	 * husk passes stdio, the preserved fds and then the sync channel, nothing above it: close
+	 * anything else a caller leaked to us before it could reach a container.
+	 */
+	if (syscall(SYS_close_range, (unsigned)syncfd + 1, ~0U, 0) < 0)
+		die(2, "close_range", errno);
 
 	unsigned n;
 	struct op *ops = read_plan(OPS, sizeof OPS / sizeof OPS[0], &n);

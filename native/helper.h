@@ -79,7 +79,7 @@ struct opdef {
 
 extern int syncfd; /* the sync channel; CLOEXEC, so execve closes it */
 extern int rootfd; /* openRoot: the root for Where.InRoot paths until the switch */
-extern int statefd; /* openStateDir: where exec.fifo lives */
+extern int fifofd; /* openExecFifo: an O_PATH handle on exec.fifo itself, never its directory */
 extern int consfd; /* consoleConnect: the --console-socket connection */
 extern int lingerfd; /* child of a Detach clone: the parent waits for this to close */
 extern int cgtasks[16]; /* openCgroup: v1 `tasks` files the child writes "0" to */
@@ -161,7 +161,7 @@ OP(op_check_exec);
 OP(op_exec);
 OP(op_open_ns);
 OP(op_join_opened_ns);
-OP(op_open_state_dir);
+OP(op_open_exec_fifo);
 OP(op_wait_start);
 OP(op_run_hook);
 OP(op_console_connect);

@@ -101,6 +101,8 @@ int op_clone(const struct field *f)
 		 * reaped here rather than left as an orphan zombie. The child writes 'S' when it is
 		 * set up (at the start barrier, or just before execve) and 'F' when it fails; its end
 		 * closes at exec (CLOEXEC) or death. EOF after a last 'S': it lives on, leave it.
+		 * A child that died without a word (a seccomp kill, the OOM killer during setup) is
+		 * reported through our exit status, as in Wait mode, for husk to name.
 		 */
 		char last = 0;
 		ssize_t n;
@@ -109,9 +111,13 @@ int op_clone(const struct field *f)
 				last = c;
 			else if (errno != EINTR)
 				break;
-		if (last != 'S')
-			waitpid((pid_t)pid, NULL, 0);
-		_exit(0);
+		if (last == 'S')
+			_exit(0);
+		int status = 0;
+		while (waitpid((pid_t)pid, &status, 0) < 0)
+			if (errno != EINTR)
+				_exit(1);
+		_exit(last == 'F' ? 1 : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status) ? WEXITSTATUS(status) : 1);
 	}
 	close(linger[0]);
 	int status;
@@ -241,16 +247,40 @@ int op_setgroups(const struct field *f)
 	return rc;
 }
 
+/*
+ * (uid_t)-1 means "leave unchanged" to setresuid: a spec id of 4294967295 would keep root.
+ * husk refuses such ids; the helper also checks that it got exactly the ids it asked for.
+ */
+static int check_ids(long call, int64_t want)
+{
+	uid_t r, e, s;
+	if (syscall(call, &r, &e, &s) < 0)
+		return -1;
+	if (r != (uid_t)want || e != (uid_t)want || s != (uid_t)want) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
 int op_setresgid(const struct field *f)
 {
 	gid_t g = (gid_t)f[0].i;
-	return syscall(SYS_setresgid, g, g, g);
+	if (f[0].i < 0 || f[0].i >= 0xffffffffLL) {
+		errno = EINVAL;
+		return -1;
+	}
+	return syscall(SYS_setresgid, g, g, g) < 0 ? -1 : check_ids(SYS_getresgid, f[0].i);
 }
 
 int op_setresuid(const struct field *f)
 {
 	uid_t u = (uid_t)f[0].i;
-	return syscall(SYS_setresuid, u, u, u);
+	if (f[0].i < 0 || f[0].i >= 0xffffffffLL) {
+		errno = EINVAL;
+		return -1;
+	}
+	return syscall(SYS_setresuid, u, u, u) < 0 ? -1 : check_ids(SYS_getresuid, f[0].i);
 }
 
 /* PR_CAPBSET_READ answers EINVAL past the kernel's last capability: no /proc needed. */
@@ -296,11 +326,24 @@ int op_umask(const struct field *f)
 	return 0;
 }
 
+/*
+ * chdir, then make sure the directory reached is inside the root: a path the container can
+ * change under us (a shared volume, a rename race to a /proc/self/fd link) must not leave the
+ * process in a host directory (CVE-2024-21626). The kernel's getcwd prefixes a directory
+ * outside the root with "(unreachable)"; that is refused with EXDEV.
+ */
 int op_chdir(const struct field *f)
 {
-	if (chdir(f[0].s) == 0)
-		return 0;
-	return f[1].i && (errno == EACCES || errno == EPERM) ? 0 : -1;
+	if (chdir(f[0].s) < 0)
+		return f[1].i && (errno == EACCES || errno == EPERM) ? 0 : -1;
+	char cwd[PATH_MAX];
+	if (syscall(SYS_getcwd, cwd, sizeof cwd) < 0)
+		return -1;
+	if (cwd[0] != '/') {
+		errno = EXDEV;
+		return -1;
+	}
+	return 0;
 }
 
 /* CLOEXEC rather than close: fds still in use until execve (the sync channel) keep working. */

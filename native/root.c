@@ -294,7 +294,7 @@ int op_chroot(const struct field *f)
 
 /* ---------------------------------------------------------------- files inside the root */
 
-/* openRoot and openStateDir: a host directory kept as an O_PATH fd for later ops. */
+/* openRoot: a host directory kept as an O_PATH fd for later ops. */
 int keep_dir(const char *path, int *slot)
 {
 	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);

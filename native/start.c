@@ -6,30 +6,60 @@
 
 /* ---------------------------------------------------------------- create/start, console */
 
-int op_open_state_dir(const struct field *f)
+/*
+ * Before the root switch, while the host path resolves: an O_PATH handle on exec.fifo itself.
+ * Not its directory: a host directory fd in the init would let a cwd (or anything else the
+ * container can steer through /proc/self/fd) reach the host (CVE-2024-21626). O_NOFOLLOW and
+ * the type check make sure the handle is the fifo husk made.
+ */
+int op_open_exec_fifo(const struct field *f)
 {
-	return keep_dir(f[0].s, &statefd);
+	int fd = open(f[0].s, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+		xclose(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	xclose(fifofd);
+	fifofd = fd;
+	return 0;
 }
 
-/* Opening a FIFO for writing blocks until a reader opens it: that reader is `husk start`. */
+/*
+ * Opening a FIFO for writing blocks until a reader opens it: that reader is `husk start`. An
+ * O_PATH handle cannot be written, so it is reopened through the container's /proc.
+ */
 int op_wait_start(const struct field *f)
 {
 	(void)f;
+	char path[32];
+	struct stat want, got;
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fifofd);
+	/* Fail here, while husk still listens, if the container's /proc cannot reopen the fifo. */
+	if (fstat(fifofd, &want) < 0)
+		return -1;
+	if (stat(path, &got) < 0 || got.st_ino != want.st_ino || got.st_dev != want.st_dev) {
+		errno = ENOENT;
+		return -1;
+	}
 	linger_say('S');
 	xclose(lingerfd); /* the parent of a Detach clone may leave: we stay alive */
 	lingerfd = -1;
 	send_msg(MSG_CREATED, step, 0, 0);
 	int fd;
 	do
-		fd = openat(statefd, "exec.fifo", O_WRONLY | O_CLOEXEC);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
 	while (fd < 0 && errno == EINTR);
+	xclose(fifofd);
+	fifofd = -1;
 	if (fd < 0)
 		return -1;
 	ssize_t n = write(fd, "0", 1);
 	int err = n < 0 ? errno : n != 1 ? EIO : 0;
 	close(fd);
-	close(statefd);
-	statefd = -1;
 	errno = err;
 	return err ? -1 : 0;
 }

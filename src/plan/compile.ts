@@ -125,7 +125,9 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   // These live on the host: reach them before the root switch.
   if (terminal && ctx.consoleSocket) steps.push(planConsoleConnect(ctx.consoleSocket));
   steps.push(...planListenerConnect(seccomp.load));
-  if (ctx.mode === "create") steps.push({ what: "open the state directory", op: { op: "openStateDir", path: ctx.stateDir } });
+  if (ctx.mode === "create") {
+    steps.push({ what: "open exec.fifo", op: { op: "openExecFifo", path: ctx.execFifo } });
+  }
   if (rootfs) {
     steps.push(...rootfs.switchRoot, ...rootfs.afterSwitch);
   } else {
@@ -136,7 +138,12 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   steps.push(...planCredentials(spec, ctx, !denySetgroups, seccomp.load));
   if (ctx.mode === "create") {
     steps.push(planCheckExec(spec));
-    steps.push({ what: "wait for start", op: { op: "waitStart" } });
+    steps.push({
+      what: "wait for start",
+      // The fifo is reopened through /proc/self/fd, inside the container.
+      errors: { ENOENT: "exec.fifo cannot be reopened: the container needs /proc mounted" },
+      op: { op: "waitStart" },
+    });
   }
   steps.push(...planContainerHooks(spec, "startContainer", { id: ctx.id, bundle: ctx.bundle }));
   steps.push(planExec(spec));

@@ -40,8 +40,8 @@ export interface PlanContext {
   mode: Mode;
   /** Absolute bundle directory; relative paths in the spec are relative to it. */
   bundle: string;
-  /** Absolute path of the state directory holding exec.fifo (create mode). */
-  stateDir: string;
+  /** Absolute path of the create/start barrier, exec.fifo in the state directory (create mode). */
+  execFifo: string;
   noPivot: boolean;
   noNewKeyring: boolean;
   /** Number of extra fds (3 … 3+N-1) passed to the container. */

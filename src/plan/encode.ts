@@ -53,7 +53,7 @@ export const FIELDS: FieldTable = {
   chdir: ["path", "optional"],
   closeFrom: ["first"],
   seccomp: ["filter", "flags"],
-  openStateDir: ["path"],
+  openExecFifo: ["path"],
   waitStart: [],
   consoleConnect: ["path"],
   console: ["rows", "cols"],

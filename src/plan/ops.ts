@@ -110,8 +110,11 @@ export type Op =
    * With SECCOMP_FILTER_FLAG_NEW_LISTENER the listener fd is kept for `sendListener`.
    */
   | { op: "seccomp"; filter: Uint8Array; flags: number }
-  /** open(dir, O_PATH|O_DIRECTORY) of the state directory, kept for waitStart after the root switch. */
-  | { op: "openStateDir"; path: string }
+  /**
+   * An O_PATH handle on exec.fifo itself (never its directory: no host directory fd may reach
+   * the init), kept for waitStart, which reopens it through the container's /proc/self/fd.
+   */
+  | { op: "openExecFifo"; path: string }
   /**
    * The create/start barrier (runc's exec fifo): send MSG_CREATED(step), then
    * openat(statedir, "exec.fifo", O_WRONLY) — which blocks until `start` opens it to read —
@@ -253,7 +256,7 @@ export const OP_CODES: Record<Op["op"], number> = {
   chdir: 30,
   closeFrom: 31,
   seccomp: 32,
-  openStateDir: 33,
+  openExecFifo: 33,
   waitStart: 34,
   consoleConnect: 35,
   console: 36,

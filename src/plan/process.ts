@@ -166,7 +166,10 @@ export function planCredentials(
 ): Step[] {
   const p = spec.process;
   if (!p) return [];
-  const steps: Step[] = [];
+  // Only stdio and the preserved fds reach the container. First, so that nothing else is open
+  // without close-on-exec while the container's cwd is looked up (the helper's own fds are
+  // close-on-exec from the start, and none of them is a host directory).
+  const steps: Step[] = [{ what: "close inherited file descriptors", op: { op: "closeFrom", first: 3 + ctx.preserveFds } }];
   (p.rlimits ?? []).forEach((r, i) => {
     const resource = RLIMITS[r.type];
     steps.push({
@@ -176,7 +179,7 @@ export function planCredentials(
     });
   });
   steps.push(...planSchedulingAndPersonality(spec));
-  steps.push({ what: `change directory to "${p.cwd}"`, origin: "process.cwd", op: { op: "chdir", path: p.cwd, optional: true } });
+  steps.push(chdirStep(p.cwd, true));
   // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: load it while we
   // still have it, before the user and capability change (runc's order).
   if (seccomp && !p.noNewPrivileges) steps.push(...seccompSteps(seccomp));
@@ -197,8 +200,19 @@ export function planCredentials(
       op: { op: "setgroups", gids },
     });
   }
-  steps.push({ what: `set gid ${user.gid}`, origin: "process.user.gid", op: { op: "setresgid", gid: user.gid } });
-  steps.push({ what: `set uid ${user.uid}`, origin: "process.user.uid", op: { op: "setresuid", uid: user.uid } });
+  // EINVAL: the kernel left an id unchanged (the helper checks what it got).
+  steps.push({
+    what: `set gid ${user.gid}`,
+    origin: "process.user.gid",
+    errors: { EINVAL: "the kernel cannot set this gid" },
+    op: { op: "setresgid", gid: user.gid },
+  });
+  steps.push({
+    what: `set uid ${user.uid}`,
+    origin: "process.user.uid",
+    errors: { EINVAL: "the kernel cannot set this uid" },
+    op: { op: "setresuid", uid: user.uid },
+  });
   steps.push({ what: "stop keeping capabilities", op: { op: "prctl", option: PR_SET_KEEPCAPS, arg: 0 } });
   steps.push({
     what: "set capabilities",
@@ -221,11 +235,7 @@ export function planCredentials(
       op: { op: "capAmbient", raise: ambient },
     });
   }
-  steps.push({
-    what: `change directory to "${p.cwd}"`,
-    origin: "process.cwd",
-    op: { op: "chdir", path: p.cwd, optional: false },
-  });
+  steps.push(chdirStep(p.cwd, false));
   steps.push({ what: "set umask", origin: "process.user.umask", op: { op: "umask", mask: user.umask ?? 0o022 } });
   if (p.noNewPrivileges) {
     steps.push({
@@ -236,9 +246,17 @@ export function planCredentials(
     // With no_new_privs, as late as possible: fewer syscalls for the profile to allow.
     if (seccomp) steps.push(...seccompSteps(seccomp));
   }
-  // Only stdio and the preserved fds reach the container; the sync channel is CLOEXEC already.
-  steps.push({ what: "close inherited file descriptors", op: { op: "closeFrom", first: 3 + ctx.preserveFds } });
   return steps;
+}
+
+/** chdir, checked by the helper to end inside the root (EXDEV when it does not). */
+function chdirStep(cwd: string, optional: boolean): Step {
+  return {
+    what: `change directory to "${cwd}"`,
+    origin: "process.cwd",
+    errors: { EXDEV: "the working directory resolves outside the container's root" },
+    op: { op: "chdir", path: cwd, optional },
+  };
 }
 
 function execErrors(argv0: string): Record<string, string> | undefined {

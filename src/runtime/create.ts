@@ -77,7 +77,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       id: opts.id,
       mode: opts.mode,
       bundle: bundle.dir,
-      stateDir: dir,
+      execFifo: join(dir, EXEC_FIFO),
       noPivot: opts.noPivot ?? false,
       noNewKeyring: opts.noNewKeyring ?? false,
       preserveFds: opts.preserveFds ?? 0,

@@ -4,6 +4,7 @@
  * exec there is nothing else for husk to do, and a blocking read keeps the ordering obvious.
  */
 import { closeSync, readSync, writeSync } from "node:fs";
+import { constants } from "node:os";
 import { join } from "node:path";
 import { errnoMessage, errnoName, HuskError } from "../errors.ts";
 import { packageRoot } from "../package-root.ts";
@@ -70,6 +71,20 @@ function stepError(plan: Plan, step: number, errno: number, detail: number): Hus
   });
 }
 
+/** The container process died before the start barrier without reporting a step. */
+function diedDuringSetup(status: number): HuskError {
+  const signal = status > 128 ? Object.entries(constants.signals).find(([, n]) => n === status - 128)?.[0] : undefined;
+  const how = signal ? `was killed by ${signal}` : `exited with status ${status}`;
+  // SIGSYS is a seccomp kill; SIGKILL during setup is most often the memory limit.
+  const hint =
+    signal === "SIGSYS"
+      ? " (the seccomp profile kills a system call the setup makes)"
+      : signal === "SIGKILL"
+        ? " (by the OOM killer, if the memory limit is too small, or by someone)"
+        : "";
+  return new HuskError(`the container process ${how} during setup${hint}`, { what: "create" });
+}
+
 function killQuietly(pid: number): void {
   try {
     process.kill(pid, "SIGKILL");
@@ -113,6 +128,9 @@ export async function launch(plan: Plan, opts: LaunchOptions): Promise<Launched>
       const status = await helper.exited;
       if (status !== 0) throw new HuskError(`the helper exited with status ${status} before starting the container`);
     }
+    // EOF is the exec's close-on-exec, or the container process dying without a word. For
+    // create only MSG_CREATED counts; the helper's parent exits with how the child died.
+    if (plan.some((s) => s.op.op === "waitStart")) throw diedDuringSetup(await helper.exited);
     return { pid, helper, created: false };
   } catch (err) {
     // Kill the container process only: the helper's parent reaps it and exits (killing the

@@ -15,7 +15,7 @@ function ctx(over: Partial<PlanContext> = {}): PlanContext {
     id: "c1",
     mode: "run",
     bundle: "/b",
-    stateDir: "/run/husk/c1",
+    execFifo: "/run/husk/c1/exec.fifo",
     noPivot: false,
     noNewKeyring: false,
     preserveFds: 0,
@@ -122,7 +122,7 @@ describe("compilePlan", () => {
 
   test("create mode detaches, opens the state dir before the root switch and waits for start before exec", () => {
     const list = ops(spec(), ctx({ mode: "create" }));
-    expect(list.indexOf("openStateDir")).toBeLessThan(list.indexOf("pivotRoot"));
+    expect(list.indexOf("openExecFifo")).toBeLessThan(list.indexOf("pivotRoot"));
     expect(list.at(-2)).toBe("waitStart");
     expect(list.at(-1)).toBe("exec");
     const clone = compilePlan(spec(), ctx({ mode: "create" })).steps.find((st) => st.op.op === "clone");

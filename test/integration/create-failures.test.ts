@@ -1,0 +1,48 @@
+/**
+ * `create` succeeds only when the container process reached the start barrier. One that dies
+ * during setup without reporting a step (killed by its own seccomp filter, by the OOM killer)
+ * is a failed create with a clear line, and leaves nothing behind.
+ */
+import { expect, test } from "bun:test";
+import type { Spec } from "../../src/spec/types.ts";
+import { nextId, stateDirs } from "../fixtures/container.ts";
+import { describeAsRoot, husk } from "../fixtures/husk.ts";
+import { makeBundle } from "../fixtures/rootfs.ts";
+
+async function createFails(edit: (spec: Spec) => void): Promise<string> {
+  const bundle = makeBundle(["true"], edit);
+  const id = nextId();
+  try {
+    const r = await husk(["create", "--bundle", bundle.dir, id]);
+    expect(r.code).not.toBe(0);
+    expect(stateDirs()).not.toContain(id);
+    expect((await husk(["state", id])).code).not.toBe(0);
+    return r.stderr.trim();
+  } finally {
+    await husk(["delete", "--force", id]);
+    bundle.remove();
+  }
+}
+
+describeAsRoot("create failures", () => {
+  test("a seccomp profile that kills every system call fails create", async () => {
+    const err = await createFails((spec) => {
+      if (spec.linux) spec.linux.seccomp = { defaultAction: "SCMP_ACT_KILL", architectures: ["SCMP_ARCH_X86_64"] };
+    });
+    expect(err.split("\n")).toHaveLength(1);
+    expect(err).toContain("killed by SIGSYS during setup");
+  });
+
+  test("a seccomp rule that kills access(2), which the exec check makes, fails create", async () => {
+    const err = await createFails((spec) => {
+      if (spec.linux) {
+        spec.linux.seccomp = {
+          defaultAction: "SCMP_ACT_ALLOW",
+          architectures: ["SCMP_ARCH_X86_64"],
+          syscalls: [{ names: ["access"], action: "SCMP_ACT_KILL" }],
+        };
+      }
+    });
+    expect(err).toContain("killed by SIGSYS during setup");
+  });
+});
