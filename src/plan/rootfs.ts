@@ -329,11 +329,14 @@ export function planRootfs(spec: Spec, ctx: PlanContext, userNs: boolean, shares
   const beforeSwitch: Step[] = [];
   const propagation = spec.linux?.rootfsPropagation;
   const requested = propagation ? propagationFlags(propagation) : 0;
-  // An unbindable tree could not give us the rootfs bind below: start from rslave and make
-  // the new root unbindable once it is in place.
-  const rootPropagation = requested && !(requested & MS_UNBINDABLE) ? requested : MS_REC | MS_SLAVE;
-  // Nothing mounted for the container may propagate back to the host: make the whole tree
-  // slave (or what rootfsPropagation asks) first.
+  // Nothing mounted for the container may propagate back to the host, even if a later step
+  // fails: the whole tree becomes a slave of the host's before anything is mounted. What
+  // rootfsPropagation asks is applied to the new root once it is in place (below); "private"
+  // or "slave" on "/" alone would leave a shared parent of the rootfs a peer of the host's, and
+  // the rootfs bind and every mount on it would appear on the host. Only a shared request
+  // keeps the host's peer groups (bidirectional volumes need them), with the rootfs's parent
+  // made private so that the container's own mounts still stay in.
+  const rootPropagation = requested & MS_SHARED ? requested : MS_REC | MS_SLAVE;
   beforeSwitch.push({
     what: `set propagation of "/" to ${rootPropagation === requested ? propagation : "rslave"}`,
     origin: propagation ? "linux.rootfsPropagation" : undefined,
