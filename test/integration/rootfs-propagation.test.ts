@@ -69,25 +69,28 @@ describeAsRoot("rootfs propagation", () => {
     }
   }
 
-  test("a create that fails after proc, sys and /dev are mounted leaks no mount", async () => {
-    const bundle = makeBundle(["true"], (spec) => {
-      if (spec.linux) spec.linux.rootfsPropagation = "private";
-      spec.mounts?.push({ destination: "/broken", type: "no-such-fs", source: "none" });
-    });
-    const shared = sharedLayout(bundle, false);
-    const before = ourMounts();
-    const id = nextId();
-    try {
-      const r = await husk(["create", "--bundle", shared.dir, id]);
-      expect(r.code).not.toBe(0);
-      expect(r.stderr).toContain('"/broken"');
-      expect(ourMounts()).toEqual(before);
-    } finally {
-      await husk(["delete", "--force", id]);
-      shared.remove();
-      bundle.remove();
-    }
-  });
+  test.each(["private", "rshared"])(
+    "a create that fails after proc, sys and /dev are mounted leaks no mount (%s)",
+    async (propagation) => {
+      const bundle = makeBundle(["true"], (spec) => {
+        if (spec.linux) spec.linux.rootfsPropagation = propagation;
+        spec.mounts?.push({ destination: "/broken", type: "no-such-fs", source: "none" });
+      });
+      const shared = sharedLayout(bundle, false);
+      const before = ourMounts();
+      const id = nextId();
+      try {
+        const r = await husk(["create", "--bundle", shared.dir, id]);
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toContain('"/broken"');
+        expect(ourMounts()).toEqual(before);
+      } finally {
+        await husk(["delete", "--force", id]);
+        shared.remove();
+        bundle.remove();
+      }
+    },
+  );
 
   test('a shared "/" (systemd\'s default) leaks nothing into it', () => {
     // A namespace of the test's own whose whole tree is shared, as on a systemd host.
