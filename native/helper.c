@@ -1,6 +1,6 @@
 /*
  * husk-helper: executes a plan compiled by husk (src/plan/ops.ts, wire format in
- * src/plan/encode.ts). It has no policy: every decision (which namespaces, which mounts,
+ * src/helper/encode.ts and wire.ts). It has no policy: every decision (which namespaces, which mounts,
  * in which order) was made in TypeScript. It exists because a multi-threaded runtime
  * (Node, Bun) may not unshare(CLONE_NEWUSER), setns() into a mount namespace, or do much
  * of anything between fork and exec.
@@ -12,7 +12,7 @@
  * start.c (the start barrier, the container's own hooks), sockets.c (console, seccomp agent);
  * helper.h holds what they share.
  *
- * The sync channel (src/runtime/sync-protocol.ts; keep the two drawings in step):
+ * The sync channel (src/helper/sync-protocol.ts; keep the two drawings in step):
  *
  *   husk (TS)                          helper parent (H)             container child (C)
  *   [u32 len][plan] ─────────────────▶ read plan
@@ -22,7 +22,8 @@
  *                                                                      cgroup; joins v1 itself)
  *   ◀──────────────── MSG_PID(pid) ──  send child pid, close channel
  *                                      Wait: waitpid(C), exit with its status (128+sig)
- *                                      Detach: exit 0
+ *                                      Detach: exit 0 once C is set up, or with
+ *                                      how C died (a death without MSG_ERROR)
  *   ◀──────────────────────────────────────────── MSG_WAITING(step) ── at `waitContinue`
  *   id maps (user namespace only),
  *   prestart/createRuntime hooks
@@ -36,51 +37,9 @@
  * 0-based index of the op in the plan. EOF while waiting for MSG_CONTINUE: exit 1 silently.
  * Exit status: 1 after a failed step, 2 for a malformed plan or bad usage (a husk bug).
  *
- * Op codes (ops.ts OP_CODES; append only) and field kinds (i int, s string, b bytes,
- * l NUL-terminated string list, u u32 array), in encode.ts FIELDS order:
- *
- *    1 setns        s path, i nstype            20 setsid
- *    2 unshare      i flags                     21 joinKeyring  s name
- *    3 clone        i flags, i mode             22 prctl        i option, i arg
- *    4 waitContinue                             23 setgroups    u gids
- *    5 writeFile    s path, i where, b data     24 setresgid    i gid
- *    6 sethostname  s name                      25 setresuid    i uid
- *    7 setdomainname s name                     26 capBounding  i keep
- *    8 openRoot     s path                      27 capset       i eff, i perm, i inh
- *    9 mount        s src, i srcWhere, s target, 28 capAmbient  i raise
- *                   i targetWhere, s fstype,     29 umask        i mask
- *                   i flags, s data             30 chdir        s path, i optional
- *   10 mkdirAll     s path, i mode              31 closeFrom    i first
- *   11 mkfile       s path, i mode              32 seccomp      b filter, i flags
- *   12 mknod        s path, i mode, i dev       33 openExecFifo s path
- *   13 symlink      s target, s path            34 waitStart
- *   14 chown        s path, i uid, i gid        35 consoleConnect s path
- *   15 pivotRoot                                36 console      i rows, i cols
- *   16 chrootMove                               37 exec         l argv, l env
- *   17 mask         s path                      38 checkExec    l argv, l env
- *                                               39 chroot       s path
- *                                               40 openCgroup   l tasks, s dir
- *                                               41 joinCgroup
- *                                               42 openNs       s path, i nstype
- *                                               43 joinOpenedNs
- *                                               44 runHook      s path, l args, l env,
- *                                                               i timeout, l state
- *                                               45 deviceFilter s dir, b program
- *                                               46 listenerConnect s path
- *                                               47 sendListener l state
- *                                               48 personality  i persona
- *                                               49 schedSetattr i policy, flags, nice, prio,
- *                                                               runtime, deadline, period
- *                                               50 ioprioSet    i value
- *                                               51 setAffinity  u cpus
- *                                               52 idmapMount   i slot, s source, i recursion,
- *                                                               u uidmap, u gidmap
- *                                               53 attachMount  i slot, s target
- *                                               54 tmpfs        s target, i flags, s data,
- *                                                               s source, i copyup, i inheritmode
- *                                               55 mountSetattr s target, i set, i clear
- *   18 readonly     s path
- *   19 setrlimit    i resource, i soft, i hard
+ * The ops, their codes and field kinds are listed once, in src/helper/wire.ts; native/wire.h is
+ * generated from it (HUSK_OPS) and both the dispatch table below and the prototypes in helper.h
+ * are built from that list.
  */
 #include "helper.h"
 
@@ -315,61 +274,9 @@ static struct op *read_plan(const struct opdef *table, unsigned ncodes, unsigned
 /* ---------------------------------------------------------------- dispatch */
 
 static const struct opdef OPS[] = {
-	[1] = { "setns", "si", op_setns },
-	[2] = { "unshare", "i", op_unshare },
-	[3] = { "clone", "ii", op_clone },
-	[4] = { "waitContinue", "", op_wait_continue },
-	[5] = { "writeFile", "sib", op_write_file },
-	[6] = { "sethostname", "s", op_sethostname },
-	[7] = { "setdomainname", "s", op_setdomainname },
-	[8] = { "openRoot", "s", op_open_root },
-	[9] = { "mount", "sisisis", op_mount },
-	[10] = { "mkdirAll", "si", op_mkdir_all },
-	[11] = { "mkfile", "si", op_mkfile },
-	[12] = { "mknod", "sii", op_mknod },
-	[13] = { "symlink", "ss", op_symlink },
-	[14] = { "chown", "sii", op_chown },
-	[15] = { "pivotRoot", "", op_pivot_root },
-	[16] = { "chrootMove", "", op_chroot_move },
-	[17] = { "mask", "s", op_mask },
-	[18] = { "readonly", "s", op_readonly },
-	[19] = { "setrlimit", "iii", op_setrlimit },
-	[20] = { "setsid", "", op_setsid },
-	[21] = { "joinKeyring", "s", op_join_keyring },
-	[22] = { "prctl", "ii", op_prctl },
-	[23] = { "setgroups", "u", op_setgroups },
-	[24] = { "setresgid", "i", op_setresgid },
-	[25] = { "setresuid", "i", op_setresuid },
-	[26] = { "capBounding", "i", op_cap_bounding },
-	[27] = { "capset", "iii", op_capset },
-	[28] = { "capAmbient", "i", op_cap_ambient },
-	[29] = { "umask", "i", op_umask },
-	[30] = { "chdir", "si", op_chdir },
-	[31] = { "closeFrom", "i", op_close_from },
-	[32] = { "seccomp", "bi", op_seccomp },
-	[33] = { "openExecFifo", "s", op_open_exec_fifo },
-	[34] = { "waitStart", "", op_wait_start },
-	[35] = { "consoleConnect", "s", op_console_connect },
-	[36] = { "console", "ii", op_console },
-	[37] = { "exec", "ll", op_exec },
-	[38] = { "checkExec", "ll", op_check_exec },
-	[39] = { "chroot", "s", op_chroot },
-	[40] = { "openCgroup", "ls", op_open_cgroup },
-	[41] = { "joinCgroup", "", op_join_cgroup },
-	[42] = { "openNs", "si", op_open_ns },
-	[43] = { "joinOpenedNs", "", op_join_opened_ns },
-	[44] = { "runHook", "sllil", op_run_hook },
-	[45] = { "deviceFilter", "sb", op_device_filter },
-	[46] = { "listenerConnect", "s", op_listener_connect },
-	[47] = { "sendListener", "l", op_send_listener },
-	[48] = { "personality", "i", op_personality },
-	[49] = { "schedSetattr", "iiiiiii", op_sched_setattr },
-	[50] = { "ioprioSet", "i", op_ioprio_set },
-	[51] = { "setAffinity", "u", op_set_affinity },
-	[52] = { "idmapMount", "isiuu", op_idmap_mount },
-	[53] = { "attachMount", "is", op_attach_mount },
-	[54] = { "tmpfs", "sissii", op_tmpfs },
-	[55] = { "mountSetattr", "sii", op_mount_setattr },
+#define X(code, name, kinds, fn) [code] = { #name, kinds, fn },
+	HUSK_OPS(X)
+#undef X
 };
 
 #ifndef HUSK_COMMIT

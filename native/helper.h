@@ -46,15 +46,8 @@
 #define MFD_EXEC 0x0010U /* Linux 6.3; older kernels reject it with EINVAL */
 #endif
 
-enum { MSG_PID = 1, MSG_WAITING = 2, MSG_CREATED = 3, MSG_ERROR = 4, MSG_CONTINUE = 100 };
-enum { MSG_SIZE = 16 };
-enum { WHERE_HOST = 0, WHERE_INROOT = 1 };
-enum { CLONE_WAIT = 0, CLONE_DETACH = 1 };
-enum { KIND_INT = 1, KIND_BYTES = 2 };
+#include "wire.h" /* op codes, field kinds, messages: generated from src/helper/wire.ts */
 
-#define PLAN_MAGIC "HUSKPLAN"
-#define PLAN_VERSION 1
-#define PLAN_MAX (64u << 20)
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
@@ -122,63 +115,9 @@ char *join_pid(const struct field *parts, size_t *len);
 /* cgroup.c */
 void close_cgroup_fds(void);
 
-/* ops, one per plan operation (dispatch table in helper.c) */
-#define OP(name) int name(const struct field *f)
-OP(op_mount);
-OP(op_mask);
-OP(op_readonly);
-OP(op_pivot_root);
-OP(op_chroot_move);
-OP(op_chroot);
-OP(op_open_root);
-OP(op_mkdir_all);
-OP(op_mkfile);
-OP(op_mknod);
-OP(op_symlink);
-OP(op_chown);
-OP(op_write_file);
-OP(op_setns);
-OP(op_unshare);
-OP(op_clone);
-OP(op_wait_continue);
-OP(op_sethostname);
-OP(op_setdomainname);
-OP(op_setrlimit);
-OP(op_setsid);
-OP(op_join_keyring);
-OP(op_prctl);
-OP(op_setgroups);
-OP(op_setresgid);
-OP(op_setresuid);
-OP(op_cap_bounding);
-OP(op_capset);
-OP(op_cap_ambient);
-OP(op_umask);
-OP(op_chdir);
-OP(op_close_from);
-OP(op_seccomp);
-OP(op_check_exec);
-OP(op_exec);
-OP(op_open_ns);
-OP(op_join_opened_ns);
-OP(op_open_exec_fifo);
-OP(op_wait_start);
-OP(op_run_hook);
-OP(op_console_connect);
-OP(op_console);
-OP(op_listener_connect);
-OP(op_send_listener);
-OP(op_open_cgroup);
-OP(op_join_cgroup);
-OP(op_device_filter);
-OP(op_personality);
-OP(op_sched_setattr);
-OP(op_ioprio_set);
-OP(op_set_affinity);
-OP(op_idmap_mount);
-OP(op_attach_mount);
-OP(op_tmpfs);
-OP(op_mount_setattr);
-#undef OP
+/* ops, one per plan operation (the list is wire.h's; dispatch table in helper.c) */
+#define X(code, name, kinds, fn) int fn(const struct field *f);
+HUSK_OPS(X)
+#undef X
 
 #endif

@@ -209,7 +209,7 @@ int op_mask(const struct field *f)
 	struct loc l;
 	struct stat st;
 	int rc = -1;
-	if (locate(&l, f[0].s, WHERE_INROOT) < 0 || stat(l.path, &st) < 0)
+	if (locate(&l, f[0].s, WHERE_IN_ROOT) < 0 || stat(l.path, &st) < 0)
 		goto out;
 	if (S_ISDIR(st.st_mode))
 		rc = mount("tmpfs", l.path, "tmpfs", MS_RDONLY, "size=0");
@@ -223,14 +223,14 @@ out:
 int op_readonly(const struct field *f)
 {
 	struct loc l;
-	if (locate(&l, f[0].s, WHERE_INROOT) < 0)
+	if (locate(&l, f[0].s, WHERE_IN_ROOT) < 0)
 		return errno == ENOENT ? 0 : -1;
 	int rc = mount(l.path, l.path, NULL, MS_BIND | MS_REC, NULL);
 	unlocate(&l);
 	if (rc < 0)
 		return errno == ENOENT ? 0 : -1;
 	/* The pinned fd still names the covered directory; resolve again to reach the bind. */
-	if (locate(&l, f[0].s, WHERE_INROOT) < 0)
+	if (locate(&l, f[0].s, WHERE_IN_ROOT) < 0)
 		return -1;
 	/* Keep nosuid/nodev/noexec and the atime flags the path had (/proc/sys stays noexec). */
 	long kept = current_flags(l.path);

@@ -15,22 +15,13 @@
  *                   symlink nor `..` in the rootfs can reach the host; after the switch the
  *                   container's root *is* "/", and plain path resolution is already confined.
  *
- * The numeric codes and the field order of each op are the wire format (see encode.ts and
- * the table at the top of native/helper.c). Append new ops; never renumber.
+ * The numeric codes, field order and kinds of each op are the wire format, listed once in
+ * src/helper/wire.ts (native/wire.h is generated from it).
  */
 
-export enum Where {
-  Host = 0,
-  InRoot = 1,
-}
+import { CloneMode, Where } from "../helper/wire.ts";
 
-/** What the parent side of `clone` does once the child exists. */
-export enum CloneMode {
-  /** Wait for the child, exit with its status (128+N if killed by signal N). Used by `run`. */
-  Wait = 0,
-  /** Exit at once, so the child is reparented to the caller's subreaper. Used by `create`/`exec -d`. */
-  Detach = 1,
-}
+export { CloneMode, Where };
 
 export type Op =
   /** setns(open(path), nstype). */
@@ -116,9 +107,9 @@ export type Op =
    */
   | { op: "openExecFifo"; path: string }
   /**
-   * The create/start barrier (runc's exec fifo): send MSG_CREATED(step), then
-   * openat(statedir, "exec.fifo", O_WRONLY) — which blocks until `start` opens it to read —
-   * write one byte and close.
+   * The create/start barrier (runc's exec fifo): check that /proc/self/fd reopens the fifo,
+   * send MSG_CREATED(step), then open it O_WRONLY through /proc/self/fd — which blocks until
+   * `start` opens it to read — write one byte and close.
    */
   | { op: "waitStart" }
   /** connect(2) to the unix socket at path (on the host side, before the root switch) and keep it. */
@@ -221,62 +212,3 @@ export interface Step {
 }
 
 export type Plan = Step[];
-
-/** Wire codes, in the order the helper's dispatch table expects. Append only. */
-export const OP_CODES: Record<Op["op"], number> = {
-  setns: 1,
-  unshare: 2,
-  clone: 3,
-  waitContinue: 4,
-  writeFile: 5,
-  sethostname: 6,
-  setdomainname: 7,
-  openRoot: 8,
-  mount: 9,
-  mkdirAll: 10,
-  mkfile: 11,
-  mknod: 12,
-  symlink: 13,
-  chown: 14,
-  pivotRoot: 15,
-  chrootMove: 16,
-  mask: 17,
-  readonly: 18,
-  setrlimit: 19,
-  setsid: 20,
-  joinKeyring: 21,
-  prctl: 22,
-  setgroups: 23,
-  setresgid: 24,
-  setresuid: 25,
-  capBounding: 26,
-  capset: 27,
-  capAmbient: 28,
-  umask: 29,
-  chdir: 30,
-  closeFrom: 31,
-  seccomp: 32,
-  openExecFifo: 33,
-  waitStart: 34,
-  consoleConnect: 35,
-  console: 36,
-  exec: 37,
-  checkExec: 38,
-  chroot: 39,
-  openCgroup: 40,
-  joinCgroup: 41,
-  openNs: 42,
-  joinOpenedNs: 43,
-  runHook: 44,
-  deviceFilter: 45,
-  listenerConnect: 46,
-  sendListener: 47,
-  personality: 48,
-  schedSetattr: 49,
-  ioprioSet: 50,
-  setAffinity: 51,
-  idmapMount: 52,
-  attachMount: 53,
-  tmpfs: 54,
-  mountSetattr: 55,
-};

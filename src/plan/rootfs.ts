@@ -18,7 +18,6 @@ import {
   MS_REMOUNT,
   MS_SHARED,
   MS_SLAVE,
-  MS_UNBINDABLE,
   parseMountOptions,
   propagationFlags,
 } from "../spec/mount-options.ts";

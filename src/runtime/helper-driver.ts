@@ -7,11 +7,11 @@ import { closeSync, readSync, writeSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
 import { errnoMessage, errnoName, HuskError } from "../errors.ts";
+import { encodePlan } from "../helper/encode.ts";
+import { decodeMessage, encodeMessage, MSG_SIZE, Msg } from "../helper/sync-protocol.ts";
 import { packageRoot } from "../package-root.ts";
-import { encodePlan } from "../plan/encode.ts";
 import type { Plan } from "../plan/ops.ts";
 import { type HelperProcess, spawnHelper } from "../sys/bun.ts";
-import { decodeMessage, encodeMessage, MSG_SIZE, Msg } from "./sync-protocol.ts";
 
 /** The helper binary, built by `make -C native` beside the sources. */
 export function helperPath(): string {

@@ -8,7 +8,7 @@
  */
 import { expect, test } from "bun:test";
 import { closeSync, writeSync } from "node:fs";
-import { encodePlan } from "../../src/plan/encode.ts";
+import { encodePlan } from "../../src/helper/encode.ts";
 import type { Plan } from "../../src/plan/ops.ts";
 import { helperPath, launch } from "../../src/runtime/helper-driver.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";

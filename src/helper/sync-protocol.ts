@@ -1,7 +1,7 @@
 /**
  * The sync channel between husk (TypeScript) and the native helper: one SOCK_STREAM unix
  * socket, handed to the helper as the fd number in its argv[1]. Drawn once here and once at
- * the top of native/helper.c; keep them in step.
+ * the top of native/helper.c; keep them in step. Message types are wire.ts's Msg.
  *
  *   husk (TS)                          helper parent (H)             container child (C)
  *   ---------                          -----------------             -------------------
@@ -13,7 +13,8 @@
  *                                                                      cgroup; joins v1 itself)
  *   ◀──────────────── MSG_PID(pid) ──  send child pid, close channel
  *                                      Wait: waitpid(C), exit with its status
- *                                      Detach: exit 0
+ *                                      Detach: exit 0 once C is set up, or with
+ *                                      how C died (a death without MSG_ERROR)
  *   ◀──────────────────────────────────────────── MSG_WAITING(step) ── at `waitContinue`
  *   write uid_map/gid_map (new user
  *   namespace), run prestart and
@@ -29,20 +30,9 @@
  * waits for MSG_CONTINUE, the helper exits 1 (husk died; nothing may run half set up).
  */
 
-export const MSG_SIZE = 16;
+import { MSG_SIZE, Msg } from "./wire.ts";
 
-export enum Msg {
-  /** helper → husk: a = child pid as seen from husk's pid namespace. */
-  Pid = 1,
-  /** helper → husk: a = step; the child waits for MSG_CONTINUE. */
-  Waiting = 2,
-  /** helper → husk: a = step; the child is about to block on exec.fifo until `start`. */
-  Created = 3,
-  /** helper → husk: a = step, b = errno (positive), c = a failed hook's exit status (negative: signal). */
-  Error = 4,
-  /** husk → helper: go on with the plan. */
-  Continue = 100,
-}
+export { MSG_SIZE, Msg };
 
 export interface Message {
   type: Msg;
