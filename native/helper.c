@@ -20,10 +20,13 @@
  *                                      unshare, timens offsets)
  *                                      clone ───────────────────────▶ (born here, in its v2
  *                                                                      cgroup; joins v1 itself)
- *   ◀──────────────── MSG_PID(pid) ──  send child pid, close channel
+ *   ◀──────────────── MSG_PID(pid) ──  send child pid, wait for C's
+ *                                      word on the linger pipe ('S' set
+ *                                      up, 'F' failed, EOF at exec/death)
+ *   ◀──────────── MSG_DIED(status) ──  C died without MSG_ERROR (seccomp
+ *                                      kill, OOM): how; close channel
  *                                      Wait: waitpid(C), exit with its status (128+sig)
- *                                      Detach: exit 0 once C is set up, or with
- *                                      how C died (a death without MSG_ERROR)
+ *                                      Detach: exit (0 once C is set up)
  *   ◀──────────────────────────────────────────── MSG_WAITING(step) ── at `waitContinue`
  *   id maps (user namespace only),
  *   prestart/createRuntime hooks
@@ -47,7 +50,7 @@ int syncfd = -1;       /* the sync channel; CLOEXEC, so execve closes it */
 int rootfd = -1;       /* openRoot: the root for Where.InRoot paths until the switch */
 int fifofd = -1;       /* openExecFifo: an O_PATH handle on exec.fifo itself, never its directory */
 int consfd = -1;       /* consoleConnect: the --console-socket connection */
-int lingerfd = -1;     /* child of a Detach clone: the parent waits for this to close */
+int lingerfd = -1;     /* the child's word to the parent of clone: 'S' set up, 'F' failed */
 int cgtasks[16];       /* openCgroup: v1 `tasks` files the child writes "0" to */
 int ncgtasks;
 int cgdirfd = -1;      /* openCgroup: the v2 cgroup, for clone3(CLONE_INTO_CGROUP) */
@@ -107,7 +110,7 @@ size_t read_full(int fd, void *buf, size_t n)
 }
 
 /* The one error path: husk turns (step, errno) into a message naming the spec path. */
-/* Tell the parent of a Detach clone how setup went (see op_clone). */
+/* Tell the parent of clone how setup went (see op_clone). */
 void linger_say(char what)
 {
 	if (lingerfd >= 0)

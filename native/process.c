@@ -65,10 +65,7 @@ int op_clone(const struct field *f)
 	}
 	if (pid == 0) {
 		close(linger[0]);
-		if (f[1].i == CLONE_WAIT)
-			close(linger[1]); /* a waiting parent needs no word: it reaps whatever happens */
-		else
-			lingerfd = linger[1];
+		lingerfd = linger[1];
 		/*
 		 * Both processes write to the same channel, and husk needs MSG_PID before anything
 		 * the child says (it writes the id maps to /proc/<pid>). Wait for the parent to close
@@ -89,41 +86,39 @@ int op_clone(const struct field *f)
 	for (size_t k = 0; f[1].i == CLONE_WAIT && k < sizeof forwarded / sizeof forwarded[0]; k++)
 		signal(forwarded[k], SIG_IGN);
 	send_msg(MSG_PID, (int32_t)pid, 0, 0);
-	close(syncfd);
-	syncfd = -1;
 	/* The child's pid in our (husk's) pid namespace, for the state JSON it hands out. */
 	int32_t hp = (int32_t)pid;
 	(void)!write(gate[1], &hp, sizeof hp);
 	close(gate[1]);
-	if (f[1].i != CLONE_WAIT) {
-		/*
-		 * Detach, but only once the child is set up, so that a child dying during setup is
-		 * reaped here rather than left as an orphan zombie. The child writes 'S' when it is
-		 * set up (at the start barrier, or just before execve) and 'F' when it fails; its end
-		 * closes at exec (CLOEXEC) or death. EOF after a last 'S': it lives on, leave it.
-		 * A child that died without a word (a seccomp kill, the OOM killer during setup) is
-		 * reported through our exit status, as in Wait mode, for husk to name.
-		 */
-		char last = 0;
-		ssize_t n;
-		while ((n = read(linger[0], &c, 1)) != 0)
-			if (n == 1)
-				last = c;
-			else if (errno != EINTR)
-				break;
-		if (last == 'S')
-			_exit(0);
-		int status = 0;
-		while (waitpid((pid_t)pid, &status, 0) < 0)
-			if (errno != EINTR)
-				_exit(1);
-		_exit(last == 'F' ? 1 : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status) ? WEXITSTATUS(status) : 1);
-	}
+	/*
+	 * Stay until the child is set up. It writes 'S' when it is (at the start barrier, or just
+	 * before execve) and 'F' when a step failed (then it sends MSG_ERROR itself); its end of
+	 * the linger pipe closes at exec (CLOEXEC) or death. A child that died without a word (a
+	 * seccomp kill, the OOM killer) is reaped here, not left an orphan zombie, and reported
+	 * as MSG_DIED; after a last 'S' a detached child lives on and we leave.
+	 */
+	char last = 0;
+	ssize_t n;
+	while ((n = read(linger[0], &c, 1)) != 0)
+		if (n == 1)
+			last = c;
+		else if (errno != EINTR)
+			break;
 	close(linger[0]);
-	int status;
-	while (waitpid((pid_t)pid, &status, 0) < 0)
+	int status = 0, reaped = last != 'S';
+	while (reaped && waitpid((pid_t)pid, &status, 0) < 0)
 		if (errno != EINTR)
-			fail(errno);
+			_exit(1);
+	int code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	if (reaped && last != 'F')
+		send_msg(MSG_DIED, code, 0, 0);
+	close(syncfd);
+	syncfd = -1;
+	if (f[1].i != CLONE_WAIT)
+		_exit(last == 'S' ? 0 : 1);
+	while (!reaped && waitpid((pid_t)pid, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(1);
 	_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
 }
 

@@ -46,7 +46,7 @@ int op_wait_start(const struct field *f)
 		return -1;
 	}
 	linger_say('S');
-	xclose(lingerfd); /* the parent of a Detach clone may leave: we stay alive */
+	xclose(lingerfd); /* the parent of clone may leave: we stay alive */
 	lingerfd = -1;
 	send_msg(MSG_CREATED, step, 0, 0);
 	int fd;

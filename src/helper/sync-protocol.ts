@@ -11,10 +11,13 @@
  *                                      unshare, timens offsets)
  *                                      clone ───────────────────────▶ (born here, in its v2
  *                                                                      cgroup; joins v1 itself)
- *   ◀──────────────── MSG_PID(pid) ──  send child pid, close channel
+ *   ◀──────────────── MSG_PID(pid) ──  send child pid, wait for C's
+ *                                      word on the linger pipe ('S' set
+ *                                      up, 'F' failed, EOF at exec/death)
+ *   ◀──────────── MSG_DIED(status) ──  C died without MSG_ERROR (seccomp
+ *                                      kill, OOM): how; close channel
  *                                      Wait: waitpid(C), exit with its status
- *                                      Detach: exit 0 once C is set up, or with
- *                                      how C died (a death without MSG_ERROR)
+ *                                      Detach: exit (0 once C is set up)
  *   ◀──────────────────────────────────────────── MSG_WAITING(step) ── at `waitContinue`
  *   write uid_map/gid_map (new user
  *   namespace), run prestart and

@@ -101,6 +101,8 @@ export enum Msg {
   Created = 3,
   /** helper → husk: a = step, b = errno (positive), c = a failed hook's exit status (negative: signal). */
   Error = 4,
+  /** helper → husk: the child died during setup without MSG_ERROR; a = 128+N for signal N, else its exit status. */
+  Died = 5,
   /** husk → helper: go on with the plan. */
   Continue = 100,
 }

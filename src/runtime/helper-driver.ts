@@ -119,6 +119,8 @@ export async function launch(plan: Plan, opts: LaunchOptions): Promise<Launched>
           return { pid, helper, created: true };
         case Msg.Error:
           throw stepError(plan, msg.a, msg.b, msg.c);
+        case Msg.Died:
+          throw diedDuringSetup(msg.a);
         default:
           throw new HuskError(`unexpected message ${msg.type} from the helper`);
       }
@@ -128,9 +130,10 @@ export async function launch(plan: Plan, opts: LaunchOptions): Promise<Launched>
       const status = await helper.exited;
       if (status !== 0) throw new HuskError(`the helper exited with status ${status} before starting the container`);
     }
-    // EOF is the exec's close-on-exec, or the container process dying without a word. For
-    // create only MSG_CREATED counts; the helper's parent exits with how the child died.
-    if (plan.some((s) => s.op.op === "waitStart")) throw diedDuringSetup(await helper.exited);
+    // EOF without MSG_CREATED: the helper itself went away (killed) before the barrier.
+    if (plan.some((s) => s.op.op === "waitStart")) {
+      throw new HuskError(`the helper exited with status ${await helper.exited} before the container was created`);
+    }
     return { pid, helper, created: false };
   } catch (err) {
     // Kill the container process only: the helper's parent reaps it and exits (killing the

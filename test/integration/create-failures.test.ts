@@ -45,4 +45,22 @@ describeAsRoot("create failures", () => {
     });
     expect(err).toContain("killed by SIGSYS during setup");
   });
+
+  test("a 4 KiB memory limit: create fails, and run says why instead of passing on 137", async () => {
+    const limit = (spec: Spec) => {
+      if (spec.linux) spec.linux.resources = { ...spec.linux.resources, memory: { limit: 4096 } };
+    };
+    expect(await createFails(limit)).toContain("killed by SIGKILL during setup");
+    const bundle = makeBundle(["true"], limit);
+    const id = nextId();
+    try {
+      const r = await husk(["run", "--bundle", bundle.dir, id]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("killed by SIGKILL during setup");
+      expect(stateDirs()).not.toContain(id);
+    } finally {
+      await husk(["delete", "--force", id]);
+      bundle.remove();
+    }
+  });
 });
