@@ -12,6 +12,11 @@
  * `paths` (hierarchy key → directory, runc's cgroup_paths: "memory", "name=systemd", and ""
  * for the cgroup2 tree) is what the runtime stores in its state file; a later `husk delete`
  * reopens the same directories with Cgroup.fromPaths, whatever its own cgroup is.
+ *
+ * Ownership: a cgroupsPath may name a cgroup that already exists, with someone else's processes
+ * in it. create() remembers which directories it made (`created`; the runtime records them, and
+ * passes them back as `options.created` when it reopens), destroy() removes only those, and
+ * `isOwn()` tells a cgroup that is the container's alone from one it shares.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -47,6 +52,11 @@ export interface CgroupOptions {
   procSelfCgroup?: string;
   /** Where the kernel lists huge page sizes (default /sys/kernel/mm/hugepages). */
   hugePagesDir?: string;
+  /**
+   * The directories an earlier create() of this cgroup made (its `created`), when reopening it.
+   * Without it, and before create(), every hierarchy's directory counts as made here.
+   */
+  created?: readonly string[];
 }
 
 interface Hierarchy {
@@ -62,6 +72,8 @@ export class Cgroup {
   readonly paths: Readonly<Record<string, string>>;
   private readonly fs: CgroupFs;
   private readonly hierarchies: Hierarchy[];
+  /** Directories made by create() (or recorded so), in the order made; undefined: not tracked. */
+  private made?: Set<string>;
 
   private constructor(
     readonly layout: CgroupLayout,
@@ -70,6 +82,7 @@ export class Cgroup {
   ) {
     this.fs = options.fs ?? nodeCgroupFs;
     this.hierarchies = hierarchies;
+    if (options.created) this.made = new Set(options.created);
     const paths: Record<string, string> = {};
     for (const h of hierarchies) for (const k of h.keys) paths[k] = h.dir.path;
     this.paths = paths;
@@ -137,8 +150,39 @@ export class Cgroup {
     return this.hierarchies.some((h) => this.fs.exists(h.dir.path));
   }
 
+  /**
+   * The directories create() would make now: every level, parents included, that does not
+   * exist yet. The runtime records them before calling create(), so that a runtime killed
+   * halfway through leaves a record of everything it may have made.
+   */
+  missing(): string[] {
+    const out: string[] = [];
+    for (const h of this.hierarchies) {
+      const levels = this.levels(h);
+      for (const [i, dir] of levels.entries()) {
+        if (i === 0 && h.mountpoint !== undefined) continue;
+        if (!out.includes(dir) && !this.fs.exists(dir)) out.push(dir);
+      }
+    }
+    return out;
+  }
+
+  /** The directories this cgroup's create() made (or was told it made), parents first. */
+  get created(): string[] {
+    return [...(this.made ?? [])];
+  }
+
+  /**
+   * Whether every hierarchy's directory was made by this cgroup's create(): then every process
+   * in it is the container's. Otherwise the cgroup is shared with whoever made it.
+   */
+  isOwn(): boolean {
+    return this.made === undefined || this.hierarchies.every((h) => this.made?.has(h.dir.path));
+  }
+
   /** mkdir in every hierarchy, parents included. Idempotent. */
   create(): void {
+    this.made ??= new Set();
     for (const h of this.hierarchies) {
       // A parent shared with other containers (husk's default /husk) can be removed by the
       // last one's delete between our mkdir of it and of the child: walk down again.
@@ -155,7 +199,7 @@ export class Cgroup {
       if (parent !== undefined && h.dir.version === 2) this.delegate(parent);
       if (i === 0 && h.mountpoint !== undefined) continue;
       try {
-        this.fs.mkdir(dir);
+        if (this.fs.mkdir(dir)) this.made?.add(dir);
       } catch (err) {
         if (retry && errCode(err) === "ENOENT" && i > 0) return false;
         throw cgroupFsError(err, `create cgroup ${h.dir.path}`, `mkdir ${dir}`);
@@ -308,6 +352,37 @@ export class Cgroup {
     throw new CgroupError(what, "freezer.state stayed FREEZING");
   }
 
+  /**
+   * Where a process joining now would stop at once, or undefined: the directory of a hierarchy
+   * in which this cgroup or an ancestor is frozen or freezing (the v1 freezer, or the cgroup2
+   * tree; on hybrid either can be).
+   */
+  frozenForNewcomers(): string | undefined {
+    for (const h of this.hierarchies) {
+      const d = h.dir;
+      const frozen =
+        d.version === 1
+          ? h.keys.includes("freezer") && (d.tryRead("freezer.state") ?? "THAWED").trim() !== "THAWED"
+          : (d.tryRead("cgroup.freeze") ?? "0").trim() === "1" || /^frozen 1$/m.test(d.tryRead("cgroup.events") ?? "");
+      if (frozen) return d.path;
+    }
+    return undefined;
+  }
+
+  /**
+   * Processes in the hierarchies whose directory this cgroup did not make: someone else's,
+   * there before the container (runc warns about them). Every such hierarchy is read, so a
+   * process in only one of them is found too.
+   */
+  sharedPids(): number[] {
+    const seen = new Set<number>();
+    for (const h of this.hierarchies) {
+      if (this.made === undefined || this.made.has(h.dir.path)) continue;
+      for (const pid of this.pidsBelow(h.dir.path, h.dir.path)) seen.add(pid);
+    }
+    return [...seen];
+  }
+
   /** Every process in this cgroup and its descendants. */
   pids(): number[] {
     const ref =
@@ -315,20 +390,22 @@ export class Cgroup {
       ["pids", "devices", "freezer", "memory", "cpu"].map((k) => this.v1(k)).find((d) => d !== undefined) ??
       this.hierarchies[0]?.dir;
     if (!ref) return [];
-    const seen = new Set<number>();
-    const walk = (dir: string) => {
-      let procs: string;
-      try {
-        procs = this.fs.readFile(`${dir}/cgroup.procs`);
-      } catch (err) {
-        if (errCode(err) === "ENOENT") return;
-        throw cgroupFsError(err, `list processes of cgroup ${ref.path}`, `read ${dir}/cgroup.procs`);
-      }
-      for (const p of procs.split("\n")) if (p.trim() !== "") seen.add(Number(p));
-      for (const sub of this.subdirs(dir)) walk(`${dir}/${sub}`);
-    };
-    walk(ref.path);
-    return [...seen];
+    return this.pidsBelow(ref.path, ref.path);
+  }
+
+  /** The processes of `dir` and of the cgroups below it; `top` names the cgroup in errors. */
+  private pidsBelow(dir: string, top: string): number[] {
+    let procs: string;
+    try {
+      procs = this.fs.readFile(`${dir}/cgroup.procs`);
+    } catch (err) {
+      if (errCode(err) === "ENOENT") return [];
+      throw cgroupFsError(err, `list processes of cgroup ${top}`, `read ${dir}/cgroup.procs`);
+    }
+    const out = new Set<number>();
+    for (const p of procs.split("\n")) if (p.trim() !== "") out.add(Number(p));
+    for (const sub of this.subdirs(dir)) for (const p of this.pidsBelow(`${dir}/${sub}`, top)) out.add(p);
+    return [...out];
   }
 
   private subdirs(dir: string): string[] {
@@ -392,13 +469,16 @@ export class Cgroup {
   }
 
   /**
-   * Remove the cgroup (and any sub-cgroups the container made) from every hierarchy. A
+   * Remove the cgroup (and any sub-cgroups the container made) from every hierarchy where
+   * create() made it; a directory that was there before is someone else's and stays. A
    * cgroup whose processes were just killed stays busy until they are reaped, so EBUSY is
    * retried for about a second (one budget for all hierarchies). Missing directories are
-   * fine. Every hierarchy is attempted; the first failure is thrown.
+   * fine. Every hierarchy is attempted; the first failure is thrown. Parents create() made
+   * are left: others may have made cgroups below them meanwhile.
    */
   destroy(): void {
-    let pending = [...new Set(this.hierarchies.map((h) => h.dir.path))];
+    const dirs = this.hierarchies.map((h) => h.dir.path).filter((d) => this.made === undefined || this.made.has(d));
+    let pending = [...new Set(dirs)];
     let first: CgroupError | undefined;
     for (let attempt = 0, delay = 10; pending.length > 0; attempt++, delay *= 2) {
       const busy: string[] = [];

@@ -1,5 +1,6 @@
 import { HuskError } from "../errors.ts";
 import { pauseContainer } from "../runtime/pause.ts";
+import { withStateLock } from "../runtime/state.ts";
 import type { Verb } from "./verb.ts";
 
 const verb: Verb = {
@@ -7,9 +8,10 @@ const verb: Verb = {
   usage: "<container-id>",
   summary: "suspend all processes of a container (cgroup freezer)",
   flags: [],
-  run({ positionals }, globals) {
+  async run({ positionals }, globals) {
     if (positionals.length !== 1) throw new HuskError('"pause" requires exactly 1 argument: the container id');
-    pauseContainer(globals.root, positionals[0] as string);
+    const id = positionals[0] as string;
+    await withStateLock(globals.root, id, () => pauseContainer(globals.root, id));
     return 0;
   },
 };

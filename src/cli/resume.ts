@@ -1,5 +1,6 @@
 import { HuskError } from "../errors.ts";
 import { resumeContainer } from "../runtime/pause.ts";
+import { withStateLock } from "../runtime/state.ts";
 import type { Verb } from "./verb.ts";
 
 const verb: Verb = {
@@ -7,9 +8,10 @@ const verb: Verb = {
   usage: "<container-id>",
   summary: "resume all processes of a paused container",
   flags: [],
-  run({ positionals }, globals) {
+  async run({ positionals }, globals) {
     if (positionals.length !== 1) throw new HuskError('"resume" requires exactly 1 argument: the container id');
-    resumeContainer(globals.root, positionals[0] as string);
+    const id = positionals[0] as string;
+    await withStateLock(globals.root, id, () => resumeContainer(globals.root, id));
     return 0;
   },
 };

@@ -1,11 +1,17 @@
 /**
  * The runtime's use of the cgroups module: make the container's cgroup from the spec, tell the
- * plan compiler how to show it inside the container, reopen it later from the state file.
+ * plan compiler how to show it inside the container, reopen it later from the state file, and
+ * remove what husk made of it.
+ *
+ * A cgroupsPath may name a cgroup that exists already, with other processes in it. husk then
+ * shares it, as runc does: it warns about the processes it finds, and it never kills them nor
+ * removes a directory it did not make (the record of what it made is cgroup.json, see state.ts).
  */
 import { rmdirSync } from "node:fs";
-import { basename, dirname } from "node:path";
+import { basename, dirname, posix } from "node:path";
 import {
   Cgroup,
+  CgroupError,
   type DeviceFilter,
   defaultDeviceRules,
   detectCgroupLayout,
@@ -17,7 +23,7 @@ import type { LinuxResources } from "../cgroups/resources.ts";
 import { HuskError } from "../errors.ts";
 import type { CgroupMountSource } from "../plan/context.ts";
 import type { Spec } from "../spec/types.ts";
-import { stderr } from "../sys/stdio.ts";
+import type { CgroupRecord } from "./state.ts";
 
 export interface ContainerCgroup {
   cgroup: Cgroup;
@@ -69,35 +75,96 @@ function isPermissionError(err: unknown): boolean {
   return errno === "EACCES" || errno === "EPERM" || errno === "EROFS";
 }
 
-/** Create the container's cgroup and write its resources; undone if the resources are refused. */
-export function setUpCgroup(spec: Spec, id: string): ContainerCgroup {
+/** The container's cgroup as the spec places it; nothing is made yet (see setUpCgroup). */
+export function openContainerCgroup(spec: Spec, id: string): Cgroup {
+  return openCgroup(cgroupLayout(), resolveCgroupPath(spec.linux?.cgroupsPath, id));
+}
+
+export interface SetUpHooks {
+  /** Keep the record where a later `delete --force` finds it; called before the first mkdir and after the last. */
+  record(record: CgroupRecord): void;
+  warn(message: string): void;
+}
+
+/**
+ * Make the container's cgroup (from openContainerCgroup) and write its resources. On failure
+ * the directories made so far are known to `cgroup` (its `created`) and to the record: the
+ * caller's cleanup (removeCgroup) takes them away.
+ */
+export function setUpCgroup(cgroup: Cgroup, spec: Spec, hooks: SetUpHooks): ContainerCgroup {
   const layout = cgroupLayout();
-  const cgroup = openCgroup(layout, resolveCgroupPath(spec.linux?.cgroupsPath, id));
+  hooks.record({ paths: { ...cgroup.paths }, created: cgroup.missing(), pending: true });
   try {
     cgroup.create();
   } catch (err) {
     // Rootless, like runc: a caller who may not make cgroups runs the container without one.
-    if (process.geteuid?.() === 0 || !isPermissionError(err)) throw err;
-    return { cgroup: Cgroup.fromPaths(layout, {}), paths: {}, mountSource: { kind: "v1", hierarchies: [] } };
+    const rootless = process.geteuid?.() !== 0 && isPermissionError(err);
+    hooks.record({ paths: rootless ? {} : { ...cgroup.paths }, created: cgroup.created });
+    if (!rootless) throw err;
+    return { cgroup: Cgroup.fromPaths(layout, {}, { created: [] }), paths: {}, mountSource: { kind: "v1", hierarchies: [] } };
   }
-  let deviceFilter: DeviceFilter | undefined;
-  try {
-    const set = cgroup.set(withDefaultDevices((spec.linux?.resources ?? {}) as LinuxResources));
-    for (const warning of set.warnings) stderr(`husk: warning: ${warning}\n`);
-    deviceFilter = set.deviceFilter;
-  } catch (err) {
-    cgroup.destroy();
-    throw err;
-  }
+  hooks.record({ paths: { ...cgroup.paths }, created: cgroup.created });
+  // runc's checks before it lets a process in: one that joins a frozen cgroup stops at once,
+  // and the container would hang in create; processes already there are someone else's.
+  const frozen = cgroup.frozenForNewcomers();
+  if (frozen !== undefined) throw new CgroupError(`join cgroup ${frozen}`, "container's cgroup unexpectedly frozen");
+  const others = cgroup.sharedPids().length;
+  if (others > 0) hooks.warn(`container's cgroup is not empty: ${others} process(es) found`);
+  const set = cgroup.set(withDefaultDevices((spec.linux?.resources ?? {}) as LinuxResources));
+  for (const warning of set.warnings) hooks.warn(warning);
   const cgroupNs = (spec.linux?.namespaces ?? []).some((ns) => ns.type === "cgroup" && !ns.path);
-  return { cgroup, paths: { ...cgroup.paths }, mountSource: mountSource(layout, cgroup, cgroupNs), deviceFilter };
+  return {
+    cgroup,
+    paths: { ...cgroup.paths },
+    mountSource: mountSource(layout, cgroup, cgroupNs),
+    deviceFilter: set.deviceFilter,
+  };
 }
 
 /**
- * After destroy: remove husk's default parent (`/husk`, for containers without a cgroupsPath)
- * once no container uses it, so an idle host keeps no trace of husk. Busy or gone is fine.
+ * Undo setUpCgroup. In a cgroup husk made, anything still running is the container's (one
+ * without its own pid namespace can leave processes behind) and is killed first; in one it
+ * shares, nothing is killed here — the caller kills the container's init. Then the directories
+ * husk made go, and nothing else. `kill: false` for a record written before the mkdirs, when
+ * the directories may be someone else's who made them meanwhile.
  */
-export function removeDefaultParent(paths: Record<string, string>): void {
+export function removeCgroup(cgroup: Cgroup, opts: { kill?: boolean } = {}): void {
+  const kill = (opts.kill ?? true) && cgroup.isOwn() && cgroup.exists();
+  for (let attempt = 1; ; attempt++) {
+    if (kill) cgroup.killAll("SIGKILL");
+    try {
+      cgroup.destroy();
+      break;
+    } catch (err) {
+      // The child of a create killed halfway joins the cgroup by itself and may do so after
+      // the kill: kill again.
+      if (!kill || attempt === 3 || !(err instanceof HuskError && err.errno === "EBUSY")) throw err;
+    }
+  }
+  removeCreatedParents(cgroup);
+  removeDefaultParent(cgroup.paths);
+}
+
+/**
+ * The parents husk made on the way to the container's cgroup (a cgroupsPath `/a/b/c` where
+ * only `/a` existed), deepest first, once empty; one that another cgroup uses now stays.
+ */
+function removeCreatedParents(cgroup: Cgroup): void {
+  const leaves = new Set(Object.values(cgroup.paths));
+  const parents = cgroup.created.filter((d) => !leaves.has(d)).sort((a, b) => b.length - a.length);
+  for (const dir of parents) {
+    try {
+      rmdirSync(dir);
+    } catch {}
+  }
+}
+
+/**
+ * After removeCgroup: remove husk's default parent (`/husk`, for containers without a
+ * cgroupsPath) once no container uses it, so an idle host keeps no trace of husk, whoever
+ * made it. Busy or gone is fine.
+ */
+function removeDefaultParent(paths: Readonly<Record<string, string>>): void {
   for (const dir of new Set(Object.values(paths))) {
     const parent = dirname(dir);
     if (basename(parent) !== "husk") continue;
@@ -107,16 +174,20 @@ export function removeDefaultParent(paths: Record<string, string>): void {
   }
 }
 
-/** The cgroup a container gets without a cgroupsPath, if the layout allows one. */
-export function defaultCgroup(id: string): Cgroup | undefined {
-  try {
-    return openCgroup(cgroupLayout(), resolveCgroupPath(undefined, id));
-  } catch {
-    return undefined;
-  }
-}
-
-/** Reopen a container's cgroup from the paths in its state file. */
+/** Reopen a container's cgroup from the paths in its state file (to use it, not to remove it). */
 export function reopenCgroup(paths: Record<string, string>): Cgroup {
   return Cgroup.fromPaths(cgroupLayout(), paths);
+}
+
+/**
+ * Reopen a container's cgroup from its record, knowing which directories husk made; without a
+ * record, as made by husk nowhere. Only directories inside this machine's cgroup mounts count:
+ * the record names what delete may remove.
+ */
+export function recordedCgroup(paths: Record<string, string>, record?: CgroupRecord): Cgroup {
+  const layout = cgroupLayout();
+  const mounts = [...layout.v1.values(), ...(layout.v2Root ? [layout.v2Root] : [])];
+  const inside = (dir: string) => posix.normalize(dir) === dir && mounts.some((m) => dir.startsWith(`${m}/`));
+  const own = Object.fromEntries(Object.entries(record?.paths ?? paths).filter(([, dir]) => inside(dir)));
+  return Cgroup.fromPaths(layout, own, { created: (record?.created ?? []).filter(inside) });
 }

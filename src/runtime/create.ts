@@ -4,8 +4,10 @@
  * the helper, and while the child waits writes its id maps (the child joins its cgroup itself).
  *
  * On any failure everything made so far is undone before the error propagates: the child is
- * killed (its mount namespace, and so every container mount, dies with it), the cgroup and the
- * state directory are removed.
+ * killed (its mount namespace, and so every container mount, dies with it), the cgroup
+ * directories husk made and the state directory are removed. What husk will make is recorded
+ * in the state directory before it is made, so `delete --force` can finish the job for a
+ * create that was killed.
  */
 import { chmodSync } from "node:fs";
 import { join } from "node:path";
@@ -15,14 +17,23 @@ import type { Mode } from "../plan/context.ts";
 import { mkfifo } from "../sys/bun.ts";
 import { stderr } from "../sys/stdio.ts";
 import { loadBundle } from "./bundle.ts";
-import { type ContainerCgroup, removeDefaultParent, setUpCgroup } from "./cgroup-setup.ts";
+import { type ContainerCgroup, openContainerCgroup, removeCgroup, setUpCgroup } from "./cgroup-setup.ts";
 import { type Launched, launch } from "./helper-driver.ts";
 import { runCreateHooks } from "./hooks.ts";
 import { hostFacts } from "./host-facts.ts";
 import { writeIdMaps } from "./idmap.ts";
 import { procStat } from "./proc.ts";
 import { cachedSeccompCompiler } from "./seccomp-cache.ts";
-import { DEFAULT_ROOT, EXEC_FIFO, makeStateDir, removeStateDir, type SavedState, writePidFile, writeState } from "./state.ts";
+import {
+  DEFAULT_ROOT,
+  EXEC_FIFO,
+  makeStateDir,
+  removeStateDir,
+  type SavedState,
+  writeCgroupRecord,
+  writePidFile,
+  writeState,
+} from "./state.ts";
 
 export interface CreateOptions {
   id: string;
@@ -36,6 +47,13 @@ export interface CreateOptions {
   preserveFds?: number;
   /** --debug: report what husk adapted from the spec. */
   debug?: boolean;
+  /** Called with each warning (a cgroup shared with other processes, …); default: printed on stderr. */
+  onWarning?: (message: string) => void;
+}
+
+/** Where warnings go when the caller does not take them: one `husk: warning:` line on stderr. */
+export function printWarning(message: string): void {
+  stderr(`husk: warning: ${message}\n`);
 }
 
 export interface CreatedContainer {
@@ -49,6 +67,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
   const root = opts.root ?? DEFAULT_ROOT;
   const bundle = loadBundle(opts.bundle);
   const dir = makeStateDir(root, opts.id);
+  let made: Cgroup | undefined;
   let cgroup: ContainerCgroup | undefined;
   let launched: Launched | undefined;
   try {
@@ -57,7 +76,11 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       mkfifo(join(dir, EXEC_FIFO), 0o622);
       chmodSync(join(dir, EXEC_FIFO), 0o622);
     }
-    cgroup = setUpCgroup(bundle.spec, opts.id);
+    made = openContainerCgroup(bundle.spec, opts.id);
+    cgroup = setUpCgroup(made, bundle.spec, {
+      record: (record) => writeCgroupRecord(dir, record),
+      warn: opts.onWarning ?? printWarning,
+    });
     const state: SavedState = {
       ociVersion: bundle.spec.ociVersion,
       id: opts.id,
@@ -71,7 +94,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       cgroupPaths: cgroup.paths,
       spec: bundle.spec,
     };
-    // Recorded before anything runs: if husk dies from here on, `delete --force` finds the cgroup.
+    // Recorded before anything runs: if husk dies from here on, `delete --force` finds the container.
     writeState(dir, state);
     const compiled = compilePlan(bundle.spec, {
       id: opts.id,
@@ -115,18 +138,16 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       } catch {}
       await launched.helper.exited;
     }
-    await cleanUp(dir, cgroup?.cgroup);
+    await cleanUp(dir, made);
     throw err;
   }
 }
 
-/** Remove what create made: cgroup (waiting briefly for its processes to go) and state dir. */
+/**
+ * Remove what create made: the cgroup directories husk made (with the container's processes
+ * still in them; see removeCgroup for a cgroup shared with others) and the state dir.
+ */
 export async function cleanUp(dir: string, cgroup?: Cgroup): Promise<void> {
-  // Processes left in the cgroup (a container without a pid namespace can leave some) go too.
-  if (cgroup?.exists()) {
-    cgroup.killAll("SIGKILL");
-    cgroup.destroy();
-    removeDefaultParent(cgroup.paths);
-  }
+  if (cgroup) removeCgroup(cgroup);
   removeStateDir(dir);
 }

@@ -1,39 +1,100 @@
 /**
  * `delete`: remove a stopped container's cgroup and state (and run poststop hooks); with
- * --force, kill a live one first. Also the cleanup path for a create that crashed halfway:
- * whatever state dir and cgroup exist are removed.
+ * --force, kill a live one first. Also the cleanup path for a create that crashed halfway or a
+ * state dir that was damaged: whatever the records name is removed, and a warning says what
+ * could not be known.
+ *
+ * What is killed: in a cgroup husk made, every process in it (all are the container's); in a
+ * cgroup it shares with processes that were there before (a cgroupsPath naming an existing
+ * cgroup), only the container's init — with its pid namespace, the whole container. Only the
+ * cgroup directories husk made are removed.
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { HuskError } from "../errors.ts";
-import { defaultCgroup, reopenCgroup } from "./cgroup-setup.ts";
-import { cleanUp } from "./create.ts";
+import { recordedCgroup, removeCgroup } from "./cgroup-setup.ts";
+import { printWarning } from "./create.ts";
 import { runHooks } from "./hooks.ts";
 import { waitGone } from "./proc.ts";
-import { readState, stateDir } from "./state.ts";
+import {
+  type CgroupRecord,
+  readCgroupRecord,
+  readState,
+  removeStateDir,
+  type SavedState,
+  STATE_FILE,
+  stateDir,
+} from "./state.ts";
 import { containerStatus, ociState } from "./status.ts";
 
-export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
+export async function deleteContainer(
+  root: string,
+  id: string,
+  force: boolean,
+  onWarning: (message: string) => void = printWarning,
+): Promise<void> {
   const dir = stateDir(root, id);
-  let st: ReturnType<typeof readState>;
+  let st: SavedState;
   try {
     st = readState(root, id);
   } catch (err) {
     if (!force) throw err;
-    // A create killed before it wrote state.json leaves at most the directory and, without a
-    // cgroupsPath, the default cgroup behind.
-    const orphan = defaultCgroup(id);
-    await cleanUp(dir, orphan?.exists() ? orphan : undefined);
+    if (existsSync(dir)) removeRemains(dir, id, err as Error, onWarning);
     return;
   }
+  const { record, problem } = cgroupRecord(dir);
+  const cgroup = recordedCgroup(st.cgroupPaths, record);
   const status = containerStatus(root, st);
   if (status !== "stopped") {
     if (!force) throw new HuskError(`cannot delete container ${id} that is not stopped: ${status}`);
-    reopenCgroup(st.cgroupPaths).killAll("SIGKILL");
+    if (cgroup.isOwn()) cgroup.killAll("SIGKILL");
     try {
       process.kill(st.pid, "SIGKILL");
     } catch {}
+    // A frozen init dies only once thawed; killAll thaws a cgroup of the container's own.
+    if (status === "paused" && !cgroup.isOwn()) cgroup.thaw();
     if (!(await waitGone(st.pid, st.pidStartTime, 10000))) throw new HuskError(`container ${id} did not die after SIGKILL`);
   }
-  await cleanUp(dir, reopenCgroup(st.cgroupPaths));
+  removeCgroup(cgroup, { kill: !record?.pending });
+  removeStateDir(dir);
+  const left = [...new Set(Object.values(st.cgroupPaths))];
+  if (!record && left.length > 0) {
+    onWarning(
+      `container ${id}: ${problem ?? "no record of the cgroups husk made for it"}; left its cgroup in place: ${left.join(", ")}`,
+    );
+  }
   const hooks = st.spec.hooks?.poststop;
   if (hooks?.length) await runHooks(hooks, "poststop", ociState(root, st, "stopped"), { warnOnly: true });
+}
+
+function cgroupRecord(dir: string): { record?: CgroupRecord; problem?: string } {
+  try {
+    return { record: readCgroupRecord(dir) };
+  } catch (err) {
+    return { problem: (err as Error).message };
+  }
+}
+
+/**
+ * `delete --force` of a state dir without a usable state.json: a create killed before writing
+ * it (nothing of the container runs yet), or a damaged file. The cgroup record, written before
+ * the cgroup was made, still names what to remove; in a cgroup husk made, killing everything
+ * in it kills the container. What cannot be done is said in one warning line.
+ */
+function removeRemains(dir: string, id: string, err: Error, onWarning: (message: string) => void): void {
+  const damaged = existsSync(join(dir, STATE_FILE));
+  const { record, problem } = cgroupRecord(dir);
+  const cgroup = record ? recordedCgroup(record.paths, record) : undefined;
+  const killsAll = !!cgroup && !record?.pending && cgroup.isOwn() && Object.keys(cgroup.paths).length > 0;
+  // If removing the cgroup fails, this throws and the state dir (with the record) stays for
+  // another delete --force.
+  if (cgroup) removeCgroup(cgroup, { kill: !record?.pending });
+  removeStateDir(dir);
+  const lost: string[] = [];
+  if (damaged) lost.push("run its poststop hooks");
+  if (damaged && !killsAll) lost.push("find its processes");
+  if (problem) lost.push(`find its cgroups (${problem})`);
+  if (lost.length === 0) return;
+  const removed = cgroup ? "its state directory and the cgroups it recorded" : "its state directory";
+  onWarning(`container ${id}: ${err.message}; removed ${removed}, but could not ${lost.join(", nor ")}`);
 }

@@ -1,4 +1,9 @@
-/** `kill`: signal the init, or with --all every process in the container's cgroup. */
+/**
+ * `kill`: signal the init, or with --all every process in the container's cgroup. As in runc,
+ * --all means the whole cgroup even when the container shares it with processes that were
+ * there before (a cgroupsPath naming an existing cgroup): that is what was asked. delete and
+ * create's cleanup are careful instead (see delete.ts).
+ */
 import { HuskError } from "../errors.ts";
 import { reopenCgroup } from "./cgroup-setup.ts";
 import { readState } from "./state.ts";

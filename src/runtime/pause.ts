@@ -1,4 +1,9 @@
-/** `pause`/`resume`: freeze and thaw every process of the container through its cgroup. */
+/**
+ * `pause`/`resume`: freeze and thaw every process of the container through its cgroup. As in
+ * runc, a created container can be paused too: its state says paused, resume brings it back to
+ * created, and start refuses it meanwhile (its frozen init could not take the start). The CLI
+ * holds the state lock, so a pause cannot slip between start's check and the init's release.
+ */
 import { HuskError } from "../errors.ts";
 import { reopenCgroup } from "./cgroup-setup.ts";
 import { readState } from "./state.ts";

@@ -14,7 +14,9 @@ export async function startContainer(root: string, id: string): Promise<void> {
   const st = readState(root, id);
   const status = containerStatus(root, st);
   if (status === "stopped") throw new HuskError("cannot start a container that has stopped");
-  if (status !== "created") throw new HuskError("cannot start an already running container");
+  if (status === "running") throw new HuskError("cannot start an already running container");
+  // A frozen init cannot take the start: refuse rather than wait for a resume (runc's wording).
+  if (status !== "created") throw new HuskError(`cannot start a container in the ${status} state`);
   const fifo = join(stateDir(root, id), EXEC_FIFO);
   const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
   try {

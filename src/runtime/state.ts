@@ -1,7 +1,11 @@
 /**
  * Runtime state: one directory per container under --root (default /run/husk), holding
- * state.json (written to a temp file and renamed, so readers never see half a file) and, between
- * create and start, exec.fifo.
+ * state.json, cgroup.json and, between create and start, exec.fifo. The JSON files are written
+ * to a temp file and renamed, so readers never see half a file.
+ *
+ * cgroup.json is the record of the cgroup directories husk made for the container, kept apart
+ * from state.json so that it can be written before the first mkdir (a create killed at any
+ * point leaves a record of what it may have made) and survives a damaged state.json.
  */
 import {
   closeSync,
@@ -22,6 +26,8 @@ import { flock } from "../sys/bun.ts";
 
 export const DEFAULT_ROOT = "/run/husk";
 export const EXEC_FIFO = "exec.fifo";
+export const STATE_FILE = "state.json";
+const CGROUP_RECORD = "cgroup.json";
 
 export interface SavedState {
   ociVersion: string;
@@ -41,6 +47,19 @@ export interface SavedState {
   spec: Spec;
 }
 
+/** cgroup.json: the container's cgroup and which of its directories husk made. */
+export interface CgroupRecord {
+  /** Hierarchy key → directory, as state.json's cgroupPaths. */
+  paths: Record<string, string>;
+  /** Directories husk made (parents first); delete removes these and no others. */
+  created: string[];
+  /**
+   * Written before the mkdirs: `created` lists what may have been made (every directory that
+   * did not exist then), and no process of the container can be in the cgroup yet.
+   */
+  pending?: boolean;
+}
+
 const ID_PATTERN = /^[\w+\-.]+$/;
 
 export function validateId(id: string): void {
@@ -55,21 +74,77 @@ export function stateDir(root: string, id: string): string {
   return join(root, id);
 }
 
-export function readState(root: string, id: string): SavedState {
-  const dir = stateDir(root, id);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The reason `value` is not a usable SavedState, or undefined if it is one. */
+function stateProblem(value: unknown): string | undefined {
+  if (!isObject(value)) return "not a JSON object";
+  const kinds: [keyof SavedState, string][] = [
+    ["id", "string"],
+    ["pid", "number"],
+    ["pidStartTime", "string"],
+    ["bundle", "string"],
+    ["cgroupPaths", "object"],
+    ["spec", "object"],
+  ];
+  const bad = kinds.filter(([k, kind]) => (kind === "object" ? !isObject(value[k]) : typeof value[k] !== kind)).map(([k]) => k);
+  return bad.length > 0 ? `missing or invalid ${bad.join(", ")}` : undefined;
+}
+
+/** JSON of a state file; undefined if it does not exist. Other read errors and bad JSON throw `problem`. */
+function readJson(dir: string, name: string, problem: (reason: string) => HuskError): unknown {
   let text: string;
   try {
-    text = readFileSync(join(dir, "state.json"), "utf8");
-  } catch {
-    throw new HuskError("container does not exist");
+    text = readFileSync(join(dir, name), "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw problem((err as Error).message);
   }
-  return JSON.parse(text) as SavedState;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw problem(`not valid JSON (${(err as Error).message})`);
+  }
+}
+
+function writeJson(dir: string, name: string, value: unknown): void {
+  const tmp = join(dir, `.${name}.${process.pid}`);
+  writeFileSync(tmp, JSON.stringify(value), { mode: 0o600 });
+  renameSync(tmp, join(dir, name));
+}
+
+/** The container's state; "container does not exist" without a state.json, a clear error for a damaged one. */
+export function readState(root: string, id: string): SavedState {
+  const dir = stateDir(root, id);
+  const corrupt = (reason: string) => new HuskError(`corrupt state file ${join(dir, STATE_FILE)}: ${reason}`);
+  const value = readJson(dir, STATE_FILE, corrupt);
+  if (value === undefined) throw new HuskError("container does not exist");
+  const problem = stateProblem(value);
+  if (problem) throw corrupt(problem);
+  return value as SavedState;
 }
 
 export function writeState(dir: string, state: SavedState): void {
-  const tmp = join(dir, `.state.json.${process.pid}`);
-  writeFileSync(tmp, JSON.stringify(state), { mode: 0o600 });
-  renameSync(tmp, join(dir, "state.json"));
+  writeJson(dir, STATE_FILE, state);
+}
+
+/** The cgroup record of the container in `dir`; undefined if there is none. Throws if damaged. */
+export function readCgroupRecord(dir: string): CgroupRecord | undefined {
+  const corrupt = (reason: string) => new HuskError(`corrupt cgroup record ${join(dir, CGROUP_RECORD)}: ${reason}`);
+  const value = readJson(dir, CGROUP_RECORD, corrupt);
+  if (value === undefined) return undefined;
+  const ok =
+    isObject(value) &&
+    isObject(value.paths) &&
+    Object.values(value.paths).every((p) => typeof p === "string") &&
+    Array.isArray(value.created) &&
+    value.created.every((p) => typeof p === "string");
+  if (!ok) throw corrupt("expected {paths, created}");
+  return value as unknown as CgroupRecord;
+}
+
+export function writeCgroupRecord(dir: string, record: CgroupRecord): void {
+  writeJson(dir, CGROUP_RECORD, record);
 }
 
 /** Make the state directory; refuses an id in use. 0711 so the container's user can reach exec.fifo. */
@@ -92,7 +167,7 @@ export function removeStateDir(dir: string): void {
 export function listIds(root: string): string[] {
   if (!existsSync(root)) return [];
   return readdirSync(root, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(join(root, d.name, "state.json")))
+    .filter((d) => d.isDirectory() && existsSync(join(root, d.name, STATE_FILE)))
     .map((d) => d.name)
     .sort();
 }

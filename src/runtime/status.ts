@@ -10,8 +10,10 @@ export type Status = State["status"];
 
 export function containerStatus(root: string, st: SavedState): Status {
   if (!isAlive(st.pid, st.pidStartTime)) return "stopped";
-  if (existsSync(join(stateDir(root, st.id), EXEC_FIFO))) return "created";
+  // Frozen comes before created, as in runc: a created container can be paused, and resumed
+  // back to created (its init still waits at exec.fifo).
   if (Object.keys(st.cgroupPaths).length > 0 && reopenCgroup(st.cgroupPaths).frozen()) return "paused";
+  if (existsSync(join(stateDir(root, st.id), EXEC_FIFO))) return "created";
   return "running";
 }
 

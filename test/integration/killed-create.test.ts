@@ -1,0 +1,177 @@
+/**
+ * A `create` killed at any point, or a state file damaged afterwards, leaves nothing that
+ * `delete --force` cannot remove (DESIGN.md, "State and safety"): no cgroup directory in any
+ * hierarchy, no state directory. With a custom cgroupsPath, so that nothing can be found by
+ * guessing husk's default place.
+ */
+import { afterEach, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { detectCgroupLayout } from "../../src/cgroups/index.ts";
+import { createContainer, nextId } from "../fixtures/container.ts";
+import { describeAsRoot, HUSK, husk, isRoot, TEST_ROOT } from "../fixtures/husk.ts";
+import { makeBundle } from "../fixtures/rootfs.ts";
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+const layout = isRoot ? detectCgroupLayout() : undefined;
+
+/** The mountpoint of every hierarchy husk puts a container in (v1 controllers, name=systemd, cgroup2). */
+function hierarchies(): string[] {
+  if (!layout) return [];
+  const out = new Set<string>();
+  for (const [key, mountpoint] of layout.v1) if (!key.startsWith("name=") || key === "name=systemd") out.add(mountpoint);
+  if (layout.v2Root) out.add(layout.v2Root);
+  return [...out];
+}
+
+/** Directories named `path` (a cgroupsPath) that exist in any hierarchy. */
+function cgroupDirs(path: string): string[] {
+  return hierarchies()
+    .map((h) => join(h, path))
+    .filter((d) => existsSync(d));
+}
+
+/** Last resort for a failed test: kill what runs in the cgroups it made, and remove them, deepest first. */
+function removeCgroups(path: string): void {
+  const remove = (dir: string) => {
+    if (!existsSync(dir)) return;
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) remove(join(dir, e.name));
+    for (const pid of readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean)) {
+      try {
+        process.kill(Number(pid), "SIGKILL");
+      } catch {}
+    }
+    for (let i = 0; i < 50 && readFileSync(join(dir, "cgroup.procs"), "utf8").trim() !== ""; i++) Bun.sleepSync(10);
+    try {
+      rmdirSync(dir);
+    } catch {}
+  };
+  for (const h of hierarchies()) remove(join(h, path));
+}
+
+/** A small deterministic generator (mulberry32), so a failing cycle can be replayed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !["Z", "X"].includes(stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3));
+  } catch {
+    return false;
+  }
+}
+
+describeAsRoot("killed create", () => {
+  test("create SIGKILLed at any point: delete --force removes every cgroup dir and the state dir", async () => {
+    const parent = `/husk-killed-${process.pid}`;
+    // Many device rules make writing the resources take a while: a kill is more likely to land
+    // between making the cgroup and recording it, the window this test is about.
+    const b = makeBundle(["true"], (s) => {
+      s.linux = {
+        ...s.linux,
+        resources: {
+          devices: Array.from({ length: 1000 }, (_, i) => ({ allow: false, type: "c", major: 240, minor: i, access: "rwm" })),
+        },
+      };
+    });
+    cleanups.push(() => b.remove());
+    cleanups.push(() => removeCgroups(parent));
+    const writeSpec = (cgroupsPath: string) => {
+      b.spec.linux = { ...b.spec.linux, cgroupsPath };
+      b.write();
+    };
+    // How long an undisturbed create takes here: the kills are spread over that time.
+    const probe = nextId();
+    writeSpec(`${parent}/${probe}`);
+    cleanups.push(async () => {
+      await husk(["delete", "--force", probe]);
+    });
+    const t0 = performance.now();
+    await createContainer(b.dir, probe);
+    const createMs = performance.now() - t0;
+    expect((await husk(["delete", "--force", probe])).code).toBe(0);
+
+    const random = seeded(20240611);
+    const failures: string[] = [];
+    for (let cycle = 0; cycle < 30; cycle++) {
+      const id = nextId();
+      const path = `${parent}/${id}`;
+      writeSpec(path);
+      cleanups.push(async () => {
+        await husk(["delete", "--force", id]);
+      });
+      const delay = random() * createMs * 1.2;
+      const create = Bun.spawn([HUSK, "--root", TEST_ROOT, "create", "--bundle", b.dir, id], {
+        stdio: ["ignore", "ignore", "ignore"],
+      });
+      await Bun.sleep(delay);
+      create.kill("SIGKILL");
+      await create.exited;
+      const del = await husk(["delete", "--force", id]);
+      const left = [...cgroupDirs(path), ...(existsSync(join(TEST_ROOT, id)) ? [join(TEST_ROOT, id)] : [])];
+      if (del.code !== 0 || left.length > 0) {
+        failures.push(
+          `cycle ${cycle} (kill after ${delay.toFixed(1)} ms): delete --force ${del.code} ${del.stderr.trim()}; left ${left.join(" ")}`,
+        );
+      }
+      removeCgroups(path);
+    }
+    expect(failures).toEqual([]);
+    // husk made the parent for the first container and removes it with the last.
+    expect(cgroupDirs(parent)).toEqual([]);
+  });
+
+  for (const [what, content] of [
+    ["{}", "{}"],
+    ["not JSON", "not json"],
+  ] as const) {
+    test(`delete --force with state.json ${what}: the container dies, its cgroup and state dir go, a line says what was lost`, async () => {
+      const b = makeBundle(["sleep", "600"], (s) => {
+        s.linux = { ...s.linux, cgroupsPath: `/husk-corrupt-${process.pid}-${what === "{}" ? 1 : 2}` };
+      });
+      cleanups.push(() => b.remove());
+      const path = b.spec.linux?.cgroupsPath as string;
+      cleanups.push(() => removeCgroups(path));
+      const id = nextId();
+      cleanups.push(async () => {
+        await husk(["delete", "--force", id]);
+      });
+      const { pid } = await createContainer(b.dir, id);
+      expect(cgroupDirs(path).length).toBeGreaterThan(0);
+      writeFileSync(join(TEST_ROOT, id, "state.json"), content);
+      const state = await husk(["state", id]);
+      expect(state.code).not.toBe(0);
+      expect(state.stderr).toContain("state.json");
+      const del = await husk(["delete", "--force", id]);
+      expect(del.code).toBe(0);
+      expect(del.stderr).toMatch(/^husk: warning: .*state\.json.*\n$/);
+      expect(existsSync(join(TEST_ROOT, id))).toBe(false);
+      expect(cgroupDirs(path)).toEqual([]);
+      expect(alive(pid)).toBe(false);
+    });
+  }
+
+  test("delete --force of a state dir with nothing in it removes it", async () => {
+    const id = nextId();
+    const dir = join(TEST_ROOT, id);
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    mkdirSync(dir, { recursive: true });
+    expect((await husk(["delete", id])).stderr).toContain("container does not exist");
+    const del = await husk(["delete", "--force", id]);
+    expect(del.code).toBe(0);
+    expect(existsSync(dir)).toBe(false);
+  });
+});

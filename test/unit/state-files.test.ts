@@ -1,0 +1,79 @@
+// The runtime's state files: state.json (a damaged one is a clear error, not a crash later) and
+// cgroup.json, the record of the cgroup directories husk made. In a temp dir; no root needed.
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { HuskError } from "../../src/errors.ts";
+import {
+  type CgroupRecord,
+  readCgroupRecord,
+  readState,
+  type SavedState,
+  writeCgroupRecord,
+  writeState,
+} from "../../src/runtime/state.ts";
+
+let tmp: string;
+beforeEach(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "husk-state-"));
+});
+afterEach(() => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("state files", () => {
+  const state = (): SavedState => ({
+    ociVersion: "1.2.0",
+    id: "c1",
+    pid: 12,
+    pidStartTime: "345",
+    bundle: "/b",
+    rootfs: "/b/rootfs",
+    created: "2024-01-01T00:00:00Z",
+    owner: "",
+    cgroupPaths: { memory: "/sys/fs/cgroup/memory/c1" },
+    spec: { ociVersion: "1.2.0" },
+  });
+
+  function thrown(fn: () => unknown): string {
+    try {
+      fn();
+    } catch (e) {
+      expect(e).toBeInstanceOf(HuskError);
+      return (e as Error).message;
+    }
+    throw new Error("expected a HuskError");
+  }
+
+  test("a state.json round-trips; a missing one means the container does not exist", () => {
+    fs.mkdirSync(`${tmp}/c1`);
+    expect(thrown(() => readState(tmp, "c1"))).toBe("container does not exist");
+    writeState(`${tmp}/c1`, state());
+    expect(readState(tmp, "c1")).toEqual(state());
+  });
+
+  test("a damaged state.json is an error naming the file and what is wrong", () => {
+    fs.mkdirSync(`${tmp}/c1`);
+    fs.writeFileSync(`${tmp}/c1/state.json`, "{}");
+    expect(thrown(() => readState(tmp, "c1"))).toBe(
+      `corrupt state file ${tmp}/c1/state.json: missing or invalid id, pid, pidStartTime, bundle, cgroupPaths, spec`,
+    );
+    fs.writeFileSync(`${tmp}/c1/state.json`, "not json");
+    expect(thrown(() => readState(tmp, "c1"))).toStartWith(`corrupt state file ${tmp}/c1/state.json: not valid JSON (`);
+    fs.writeFileSync(`${tmp}/c1/state.json`, JSON.stringify({ ...state(), pid: "12" }));
+    expect(thrown(() => readState(tmp, "c1"))).toEndWith(": missing or invalid pid");
+  });
+
+  test("the cgroup record round-trips, is absent until written, and a damaged one is an error", () => {
+    const dir = `${tmp}/c1`;
+    fs.mkdirSync(dir);
+    expect(readCgroupRecord(dir)).toBeUndefined();
+    const record: CgroupRecord = { paths: { memory: "/m/c1" }, created: ["/m/c1"], pending: true };
+    writeCgroupRecord(dir, record);
+    expect(readCgroupRecord(dir)).toEqual(record);
+    expect(fs.readdirSync(dir)).toEqual(["cgroup.json"]);
+    fs.writeFileSync(`${dir}/cgroup.json`, '{"paths":{}}');
+    expect(thrown(() => readCgroupRecord(dir))).toBe(`corrupt cgroup record ${dir}/cgroup.json: expected {paths, created}`);
+  });
+});
