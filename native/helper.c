@@ -148,6 +148,28 @@ void xclose(int fd)
 	errno = saved;
 }
 
+/*
+ * --flock PATH: flock(LOCK_EX) for a caller that cannot (Node has no flock): say "L" on stdout
+ * once held, keep it until stdin closes (the caller released it, or died).
+ */
+static _Noreturn void hold_flock(const char *path)
+{
+	char c;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		die(1, path, errno);
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			die(1, "flock", errno);
+	if (write(1, "L", 1) != 1)
+		_exit(1);
+	for (;;) {
+		ssize_t n = read(0, &c, 1);
+		if (n == 0 || (n < 0 && errno != EINTR))
+			_exit(0);
+	}
+}
+
 /* ---------------------------------------------------------------- CVE-2019-5736 */
 
 /*
@@ -293,6 +315,8 @@ int main(int argc, char **argv)
 		puts(HUSK_COMMIT);
 		return 0;
 	}
+	if (argc == 3 && strcmp(argv[1], "--flock") == 0)
+		hold_flock(argv[2]);
 	if (argc != 2 || !*argv[1])
 		die(2, "usage: husk-helper <syncfd>", 0);
 	long fd = strtol(argv[1], &end, 10);

@@ -6,6 +6,14 @@
 
 /* ---------------------------------------------------------------- create/start, console */
 
+/* exec.fifo, made by the helper's parent before clone: node:fs has no mkfifo. */
+int op_mkfifo(const struct field *f)
+{
+	if (mknod(f[0].s, S_IFIFO | 0600, 0) < 0)
+		return -1;
+	return chmod(f[0].s, (mode_t)f[1].i & 07777);
+}
+
 /*
  * Before the root switch, while the host path resolves: an O_PATH handle on exec.fifo itself.
  * Not its directory: a host directory fd in the init would let a cwd (or anything else the

@@ -61,7 +61,8 @@
 	X(52, idmapMount, "isiuu", op_idmap_mount) \
 	X(53, attachMount, "is", op_attach_mount) \
 	X(54, tmpfs, "sissii", op_tmpfs) \
-	X(55, mountSetattr, "sii", op_mount_setattr)
+	X(55, mountSetattr, "sii", op_mount_setattr) \
+	X(56, mkfifo, "si", op_mkfifo)
 
 #define PLAN_MAGIC "HUSKPLAN"
 #define PLAN_VERSION 1

@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { helperPath } from "../helper/path.ts";
 import { packageRoot } from "../package-root.ts";
-import { helperPath } from "../runtime/helper-driver.ts";
 import { OCI_VERSION } from "../spec/default-spec.ts";
 
 export function versionText(): string {

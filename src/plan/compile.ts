@@ -84,7 +84,11 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
 
   const cgroup = planCgroupJoin(ctx.cgroupJoin, ctx.deviceFilter);
   // On the host, before any namespace is joined: cgroup files, id-mapped mounts.
-  const steps: Step[] = [...cgroup.open, ...(rootfs?.beforeClone ?? []), ...ns.beforeClone];
+  const steps: Step[] = [];
+  // The start barrier, made by the helper (node:fs cannot make a fifo). Writable by the
+  // container's user, whoever that is.
+  if (ctx.mode === "create") steps.push({ what: "make exec.fifo", op: { op: "mkfifo", path: ctx.execFifo, mode: 0o622 } });
+  steps.push(...cgroup.open, ...(rootfs?.beforeClone ?? []), ...ns.beforeClone);
   steps.push({
     what: "create the container process",
     origin: "linux.namespaces",

@@ -198,7 +198,9 @@ export type Op =
       inheritMode: boolean;
     }
   /** mount_setattr(target, AT_RECURSIVE, {attr_set, attr_clr}): "rro", "rnosuid" … inside the root. */
-  | { op: "mountSetattr"; target: string; attrSet: number; attrClr: number };
+  | { op: "mountSetattr"; target: string; attrSet: number; attrClr: number }
+  /** mknod(path, S_IFIFO) on the host, then chmod(mode) (the umask would trim it). */
+  | { op: "mkfifo"; path: string; mode: number };
 
 /** An op together with the TypeScript-side context that turns a helper failure into a message. */
 export interface Step {

@@ -9,16 +9,14 @@
  * in the state directory before it is made, so `delete --force` can finish the job for a
  * create that was killed.
  */
-import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import type { Cgroup } from "../cgroups/index.ts";
+import { type Launched, launch } from "../helper/driver.ts";
 import { compilePlan } from "../plan/compile.ts";
 import type { Mode } from "../plan/context.ts";
-import { mkfifo } from "../sys/bun.ts";
 import { stderr } from "../sys/stdio.ts";
 import { loadBundle } from "./bundle.ts";
 import { type ContainerCgroup, openContainerCgroup, removeCgroup, setUpCgroup } from "./cgroup-setup.ts";
-import { type Launched, launch } from "./helper-driver.ts";
 import { runCreateHooks } from "./hooks.ts";
 import { hostFacts } from "./host-facts.ts";
 import { writeIdMaps } from "./idmap.ts";
@@ -71,11 +69,6 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
   let cgroup: ContainerCgroup | undefined;
   let launched: Launched | undefined;
   try {
-    if (opts.mode === "create") {
-      // Writable by the container's user, whoever that is; chmod because umask trims mkfifo's mode.
-      mkfifo(join(dir, EXEC_FIFO), 0o622);
-      chmodSync(join(dir, EXEC_FIFO), 0o622);
-    }
     made = openContainerCgroup(bundle.spec, opts.id);
     cgroup = setUpCgroup(made, bundle.spec, {
       record: (record) => writeCgroupRecord(dir, record),
@@ -125,7 +118,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
     });
     // The helper's parent leaves once the init waits at the start barrier; after that the
     // init is reparented to the caller's subreaper, with no husk process in between.
-    if (opts.mode === "create") await launched.helper.exited;
+    if (opts.mode === "create") await launched.exited;
     state.pid = launched.pid;
     state.pidStartTime = procStat(launched.pid)?.startTime ?? "";
     writeState(dir, state);
@@ -136,7 +129,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       try {
         process.kill(launched.pid, "SIGKILL");
       } catch {}
-      await launched.helper.exited;
+      await launched.exited;
     }
     await cleanUp(dir, made);
     throw err;

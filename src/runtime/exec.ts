@@ -4,10 +4,10 @@
  * waits and exits with the process' status; with detach it leaves at once.
  */
 import { HuskError } from "../errors.ts";
+import { launch } from "../helper/driver.ts";
 import { compileExecPlan } from "../plan/exec.ts";
 import type { Process } from "../spec/types.ts";
 import { reopenCgroup } from "./cgroup-setup.ts";
-import { launch } from "./helper-driver.ts";
 import { hostFacts } from "./host-facts.ts";
 import { cachedSeccompCompiler } from "./seccomp-cache.ts";
 import { forwardSignals } from "./signals.ts";
@@ -46,11 +46,11 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
     // Detached, the helper leaves once the process has exec'd: it is then the caller's to reap.
     if (!forwarder) {
-      await launched.helper.exited;
+      await launched.exited;
       return 0;
     }
     forwarder.target(launched.pid);
-    return await launched.helper.exited;
+    return await launched.exited;
   } finally {
     forwarder?.stop();
   }

@@ -27,7 +27,7 @@ export async function runContainer(opts: Omit<CreateOptions, "mode"> & { keep?: 
     if (hooks?.poststart?.length) {
       await runHooks(hooks.poststart, "poststart", state("running", created.launched.pid), { warnOnly: true });
     }
-    return await created.launched.helper.exited;
+    return await created.launched.exited;
   } finally {
     forwarder.stop();
     // --keep leaves the stopped container for `husk delete` (which then runs poststop).

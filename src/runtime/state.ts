@@ -7,22 +7,12 @@
  * from state.json so that it can be written before the first mkdir (a create killed at any
  * point leaves a record of what it may have made) and survives a damaged state.json.
  */
-import {
-  closeSync,
-  constants,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { HuskError } from "../errors.ts";
+import { helperPath } from "../helper/path.ts";
 import type { Spec } from "../spec/types.ts";
-import { flock } from "../sys/bun.ts";
+import { lockExclusive } from "../sys/index.ts";
 
 export const DEFAULT_ROOT = "/run/husk";
 export const EXEC_FIFO = "exec.fifo";
@@ -184,16 +174,16 @@ export function writePidFile(path: string, pid: number): void {
  * changing one container (start racing delete, two updates) take turns.
  */
 export async function withStateLock<T>(root: string, id: string, fn: () => T | Promise<T>): Promise<T> {
-  let fd: number;
+  let release: () => void;
   try {
-    fd = openSync(stateDir(root, id), constants.O_RDONLY | constants.O_DIRECTORY);
-  } catch {
+    release = await lockExclusive(stateDir(root, id), helperPath());
+  } catch (err) {
+    if (err instanceof HuskError) throw err;
     throw new HuskError("container does not exist");
   }
   try {
-    flock(fd, true);
     return await fn();
   } finally {
-    closeSync(fd);
+    release();
   }
 }

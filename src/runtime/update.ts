@@ -4,11 +4,11 @@
  */
 import type { LinuxResources } from "../cgroups/resources.ts";
 import { HuskError } from "../errors.ts";
+import { launch } from "../helper/driver.ts";
 import { planDeviceFilter } from "../plan/cgroup.ts";
 import type { Spec } from "../spec/types.ts";
 import { stderr } from "../sys/stdio.ts";
 import { reopenCgroup, withDefaultDevices } from "./cgroup-setup.ts";
-import { launch } from "./helper-driver.ts";
 import { readState, stateDir, writeState } from "./state.ts";
 import { containerStatus } from "./status.ts";
 

@@ -1,46 +1,20 @@
 /**
- * The only module that uses Bun-specific APIs (Bun.spawn's raw socket fds, bun:ffi,
- * Bun.CryptoHasher).
- * Everything else in husk sticks to `node:*`, so the library can also run on Node once these
- * few calls have Node equivalents.
+ * The Bun implementations of the sys calls (Bun.spawn's raw socket fds, bun:ffi for fcntl and
+ * flock, ); node.ts has a twin of each. Loaded only when running under Bun (see
+ * index.ts), so that nothing here is imported by Node.
  */
-import { dlopen, FFIType, ptr, read } from "bun:ffi";
+import { dlopen, FFIType, read as readPtr } from "bun:ffi";
+import { closeSync, constants as fsConstants, openSync, read, write } from "node:fs";
 import { constants } from "node:os";
-
-export interface HelperProcess {
-  pid: number;
-  /** Our end of the sync channel (a unix stream socket), a raw fd for node:fs read/write. */
-  syncFd: number;
-  /** Resolves with the helper's exit code (128+N when killed by signal N). */
-  exited: Promise<number>;
-}
+import type { Channel } from "./channel.ts";
+import type { HelperProcess } from "./index.ts";
 
 function signalNumber(sig: string | number): number {
   return typeof sig === "number" ? sig : ((constants.signals as Record<string, number>)[sig] ?? 0);
 }
 
-/**
- * Start `argv` with the caller's stdin/stdout/stderr, fds 3 … 3+preserveFds-1 passed through
- * unchanged, and a socketpair end at fd 3+preserveFds (whose number is appended to argv).
- * Bun hands the extra "pipe" slot out as a raw socket fd, which is what the helper's
- * blocking protocol wants.
- */
-export function spawnHelper(argv: string[], preserveFds: number, env: Record<string, string> = {}): HelperProcess {
-  const preserved = Array.from({ length: preserveFds }, (_, i) => 3 + i);
-  const syncSlot = 3 + preserveFds;
-  const proc = Bun.spawn([...argv, String(syncSlot)], {
-    stdio: ["inherit", "inherit", "inherit", ...preserved, "pipe"],
-    env,
-  });
-  const syncFd = proc.stdio[syncSlot] as unknown as number;
-  setBlocking(syncFd);
-  const exited = proc.exited.then((code) => (proc.signalCode ? 128 + signalNumber(proc.signalCode) : code));
-  return { pid: proc.pid, syncFd, exited };
-}
-
 function openLibc() {
   return dlopen("libc.so.6", {
-    mkfifo: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
     flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
     fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
@@ -49,13 +23,17 @@ function openLibc() {
 
 let libc: ReturnType<typeof openLibc> | undefined;
 
+/** libc, opened on first use (a memoised pure read: the same library every time). */
 function lib(): ReturnType<typeof openLibc> {
   libc ??= openLibc();
   return libc;
 }
 
-function sysError(call: string, subject: string): NodeJS.ErrnoException {
-  const code = read.i32(lib().__errno_location() as unknown as number, 0);
+function errno(): number {
+  return readPtr.i32(lib().__errno_location() as unknown as number, 0);
+}
+
+function sysError(call: string, subject: string, code = errno()): NodeJS.ErrnoException {
   const name = Object.entries(constants.errno).find(([, v]) => v === code)?.[0] ?? `errno ${code}`;
   const err = new Error(`${call} ${subject}: ${name}`) as NodeJS.ErrnoException;
   err.code = name;
@@ -64,28 +42,83 @@ function sysError(call: string, subject: string): NodeJS.ErrnoException {
   return err;
 }
 
-/** mkfifo(3): node:fs has no way to make a FIFO. */
-export function mkfifo(path: string, mode: number): void {
-  const p = Buffer.from(`${path}\0`, "utf8");
-  if (lib().mkfifo(ptr(p), mode) !== 0) throw sysError("mkfifo", path);
-}
-
-/** flock(2) on an open fd, exclusive or shared, blocking. */
-export function flock(fd: number, exclusive: boolean): void {
-  if (lib().flock(fd, exclusive ? 2 : 1) !== 0) throw sysError("flock", String(fd));
-}
-
 const F_GETFL = 3;
 const F_SETFL = 4;
 const O_NONBLOCK = 0o4000;
 
-/** Bun creates its socketpair ends non-blocking; husk's side of the sync protocol blocks. */
+/** Bun creates its socketpair ends non-blocking; reads go to the thread pool, which wants blocking. */
 function setBlocking(fd: number): void {
   const flags = lib().fcntl(fd, F_GETFL, 0);
   if (flags < 0 || lib().fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) throw sysError("fcntl", String(fd));
 }
 
-/** SHA-256 as hex. Bun's hasher: loading node:crypto costs Bun ~10 ms, this costs ~0.2. */
-export function sha256(text: string): string {
-  return new Bun.CryptoHasher("sha256").update(text).digest("hex");
+/**
+ * A blocking fd read and written on the thread pool: the event loop never waits, and no read
+ * is in flight unless one was asked for, so closing the fd cannot race a background reader.
+ */
+function fdChannel(fd: number): Channel {
+  let open = true;
+  return {
+    async read(n) {
+      const buf = Buffer.alloc(n);
+      let got = 0;
+      while (got < n) {
+        const k = await new Promise<number>((resolve, reject) =>
+          read(fd, buf, got, n - got, null, (err, count) => (err ? reject(err) : resolve(count))),
+        );
+        if (k === 0) return null;
+        got += k;
+      }
+      return buf;
+    },
+    async write(data) {
+      let off = 0;
+      while (off < data.length) {
+        off += await new Promise<number>((resolve, reject) =>
+          write(fd, data, off, data.length - off, null, (err, count) => (err ? reject(err) : resolve(count))),
+        );
+      }
+    },
+    close() {
+      if (open) closeSync(fd);
+      open = false;
+    },
+  };
+}
+
+/** See index.ts. Bun.spawn hands the extra "pipe" slot out as a raw socket fd. */
+export function spawnHelper(argv: string[], preserveFds: number, env: Record<string, string>): HelperProcess {
+  const preserved = Array.from({ length: preserveFds }, (_, i) => 3 + i);
+  const syncSlot = 3 + preserveFds;
+  const proc = Bun.spawn([...argv, String(syncSlot)], {
+    stdio: ["inherit", "inherit", "inherit", ...preserved, "pipe"],
+    env,
+  });
+  const fd = proc.stdio[syncSlot] as unknown as number;
+  setBlocking(fd);
+  const exited = proc.exited.then((code) => (proc.signalCode ? 128 + signalNumber(proc.signalCode) : code));
+  return { pid: proc.pid, channel: fdChannel(fd), exited };
+}
+
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const EWOULDBLOCK = 11;
+
+/**
+ * See index.ts: flock(2) LOCK_EX on path without blocking the event loop (try, and wait a
+ * little while another holds it); closing the fd releases it.
+ */
+export async function lockExclusive(path: string, _helper?: string): Promise<() => void> {
+  const fd = openSync(path, fsConstants.O_RDONLY);
+  try {
+    for (let delay = 1; lib().flock(fd, LOCK_EX | LOCK_NB) !== 0; delay = Math.min(delay * 2, 20)) {
+      const code = errno();
+      if (code !== EWOULDBLOCK) throw sysError("flock", path, code);
+      await Bun.sleep(delay);
+    }
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return () => closeSync(fd);
 }

@@ -8,9 +8,9 @@
  */
 import { expect, test } from "bun:test";
 import { closeSync, writeSync } from "node:fs";
+import { helperPath, launch } from "../../src/helper/driver.ts";
 import { encodePlan } from "../../src/helper/encode.ts";
 import type { Plan } from "../../src/plan/ops.ts";
-import { helperPath, launch } from "../../src/runtime/helper-driver.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
 
 /** A small seeded PRNG (mulberry32): the same cases every run. */

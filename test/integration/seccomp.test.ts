@@ -9,8 +9,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { helperPath, launch } from "../../src/helper/driver.ts";
 import { CloneMode, type Plan } from "../../src/plan/ops.ts";
-import { helperPath, launch } from "../../src/runtime/helper-driver.ts";
 import { compileSeccomp } from "../../src/seccomp/index.ts";
 import { SYSCALLS_X86_64 } from "../../src/seccomp/syscalls-x86_64.ts";
 import type { LinuxSeccomp } from "../../src/spec/types.ts";
@@ -28,7 +28,7 @@ async function runUnder(seccomp: LinuxSeccomp, argv: string[]): Promise<number> 
     { what: `exec ${argv[0]}`, op: { op: "exec", argv, env: ["PATH=/bin:/usr/bin"] } },
   ];
   const launched = await launch(plan, { preserveFds: 0 });
-  return launched.helper.exited;
+  return launched.exited;
 }
 
 /** `sh -c script` under the filter. */

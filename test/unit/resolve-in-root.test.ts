@@ -7,8 +7,8 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { launch } from "../../src/helper/driver.ts";
 import type { Plan } from "../../src/plan/ops.ts";
-import { launch } from "../../src/runtime/helper-driver.ts";
 
 let base: string;
 let root: string;
@@ -32,7 +32,7 @@ afterEach(() => rmSync(base, { recursive: true, force: true }));
 async function runPlan(plan: Plan): Promise<{ error?: string }> {
   try {
     const launched = await launch(plan, { preserveFds: 0 });
-    await launched.helper.exited;
+    await launched.exited;
     return {};
   } catch (err) {
     return { error: (err as Error).message };

@@ -1,22 +1,17 @@
 /**
  * Runs a compiled plan through the native helper and speaks husk's side of the sync protocol
- * (drawn in sync-protocol.ts). The reads block: between spawning the helper and the child's
- * exec there is nothing else for husk to do, and a blocking read keeps the ordering obvious.
+ * (drawn in sync-protocol.ts). Every read and write is asynchronous: a library caller's event
+ * loop keeps running while a container is made, and many can be made at once.
  */
-import { closeSync, readSync, writeSync } from "node:fs";
 import { constants } from "node:os";
-import { join } from "node:path";
 import { errnoMessage, errnoName, HuskError } from "../errors.ts";
-import { encodePlan } from "../helper/encode.ts";
-import { decodeMessage, encodeMessage, MSG_SIZE, Msg } from "../helper/sync-protocol.ts";
-import { packageRoot } from "../package-root.ts";
 import type { Plan } from "../plan/ops.ts";
-import { type HelperProcess, spawnHelper } from "../sys/bun.ts";
+import { type HelperProcess, spawnHelper } from "../sys/index.ts";
+import { encodePlan } from "./encode.ts";
+import { helperPath } from "./path.ts";
+import { decodeMessage, encodeMessage, MSG_SIZE, Msg } from "./sync-protocol.ts";
 
-/** The helper binary, built by `make -C native` beside the sources. */
-export function helperPath(): string {
-  return join(packageRoot(), "native/husk-helper");
-}
+export { helperPath };
 
 export interface LaunchOptions {
   preserveFds: number;
@@ -27,31 +22,10 @@ export interface LaunchOptions {
 export interface Launched {
   /** The container process' pid in husk's pid namespace. */
   pid: number;
-  helper: HelperProcess;
+  /** The helper's exit code: the container's status for `run` (Wait mode), 0 once detached. */
+  exited: Promise<number>;
   /** The child stopped at the create/start barrier (else it has exec'd). */
   created: boolean;
-}
-
-function readMessage(fd: number): Buffer | null {
-  const buf = Buffer.alloc(MSG_SIZE);
-  let got = 0;
-  while (got < MSG_SIZE) {
-    let n: number;
-    try {
-      n = readSync(fd, buf, got, MSG_SIZE - got, null);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EAGAIN") continue;
-      throw err;
-    }
-    if (n === 0) return null;
-    got += n;
-  }
-  return buf;
-}
-
-function writeAll(fd: number, data: Buffer): void {
-  let off = 0;
-  while (off < data.length) off += writeSync(fd, data, off, data.length - off);
 }
 
 /** A failed step; `detail` is a hook's exit status (negative: the signal that killed it). */
@@ -71,7 +45,7 @@ function stepError(plan: Plan, step: number, errno: number, detail: number): Hus
   });
 }
 
-/** The container process died before the start barrier without reporting a step. */
+/** The container process died before it was set up without reporting a step (MSG_DIED). */
 function diedDuringSetup(status: number): HuskError {
   const signal = status > 128 ? Object.entries(constants.signals).find(([, n]) => n === status - 128)?.[0] : undefined;
   const how = signal ? `was killed by ${signal}` : `exited with status ${status}`;
@@ -94,17 +68,16 @@ function killQuietly(pid: number): void {
 }
 
 export async function launch(plan: Plan, opts: LaunchOptions): Promise<Launched> {
-  const helper = spawnHelper([helperPath()], opts.preserveFds);
-  const fd = helper.syncFd;
+  const helper: HelperProcess = await spawnHelper([helperPath()], opts.preserveFds);
+  const { channel } = helper;
   let pid = 0;
-  let closed = false;
   try {
     const body = encodePlan(plan);
     const len = Buffer.alloc(4);
     len.writeUInt32LE(body.length);
-    writeAll(fd, Buffer.concat([len, body]));
+    await channel.write(Buffer.concat([len, body]));
     for (;;) {
-      const raw = readMessage(fd);
+      const raw = await channel.read(MSG_SIZE);
       if (raw === null) break;
       const msg = decodeMessage(raw);
       switch (msg.type) {
@@ -113,10 +86,10 @@ export async function launch(plan: Plan, opts: LaunchOptions): Promise<Launched>
           break;
         case Msg.Waiting:
           await opts.onWaiting?.(pid, msg.a);
-          writeAll(fd, encodeMessage(Msg.Continue));
+          await channel.write(encodeMessage(Msg.Continue));
           break;
         case Msg.Created:
-          return { pid, helper, created: true };
+          return { pid, exited: helper.exited, created: true };
         case Msg.Error:
           throw stepError(plan, msg.a, msg.b, msg.c);
         case Msg.Died:
@@ -134,17 +107,16 @@ export async function launch(plan: Plan, opts: LaunchOptions): Promise<Launched>
     if (plan.some((s) => s.op.op === "waitStart")) {
       throw new HuskError(`the helper exited with status ${await helper.exited} before the container was created`);
     }
-    return { pid, helper, created: false };
+    return { pid, exited: helper.exited, created: false };
   } catch (err) {
     // Kill the container process only: the helper's parent reaps it and exits (killing the
     // helper too would leave the child an orphan zombie). Closing the channel first unblocks a
     // helper still waiting for its plan or for MSG_CONTINUE.
     if (pid) killQuietly(pid);
-    closeSync(fd);
-    closed = true;
+    channel.close();
     await helper.exited;
     throw err;
   } finally {
-    if (!closed) closeSync(fd);
+    channel.close();
   }
 }

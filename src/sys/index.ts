@@ -1,0 +1,49 @@
+/**
+ * What husk needs from its JavaScript runtime beyond `node:*`: starting the helper with a raw
+ * socket at a fixed fd, flock(2), SHA-256. Bun and Node each have an implementation (bun.ts,
+ * node.ts); the one for the runtime husk runs on is loaded on first use, so Node never loads
+ * bun:ffi and Bun never pays for node:child_process.
+ */
+import type { Channel } from "./channel.ts";
+
+export interface HelperProcess {
+  pid: number;
+  /** Our end of the sync channel (a unix stream socket). */
+  channel: Channel;
+  /** Resolves with the helper's exit code (128+N when killed by signal N). */
+  exited: Promise<number>;
+}
+
+type Impl = typeof import("./bun.ts") | typeof import("./node.ts");
+
+const onBun = typeof globalThis.Bun !== "undefined";
+let impl: Impl | undefined;
+
+async function load(): Promise<Impl> {
+  impl ??= onBun ? await import("./bun.ts") : await import("./node.ts");
+  return impl;
+}
+
+/**
+ * Start `argv` with the caller's stdin/stdout/stderr, fds 3 … 3+preserveFds-1 passed through
+ * unchanged, and a socketpair end at fd 3+preserveFds (whose number is appended to argv).
+ */
+export async function spawnHelper(argv: string[], preserveFds: number, env: Record<string, string> = {}): Promise<HelperProcess> {
+  return (await load()).spawnHelper(argv, preserveFds, env);
+}
+
+/**
+ * Hold flock(LOCK_EX) on path (a directory or file) until the returned function is called,
+ * waiting without blocking the event loop. `helper` is the native helper, which takes the lock
+ * for Node (Node has no flock).
+ */
+export async function lockExclusive(path: string, helper: string): Promise<() => void> {
+  return (await load()).lockExclusive(path, helper);
+}
+
+/** SHA-256 of text, as hex. Synchronous: Bun's hasher is a global, Node's crypto a builtin. */
+export function sha256(text: string): string {
+  if (onBun) return new Bun.CryptoHasher("sha256").update(text).digest("hex");
+  const crypto = process.getBuiltinModule("node:crypto") as typeof import("node:crypto");
+  return crypto.createHash("sha256").update(text).digest("hex");
+}
