@@ -45,8 +45,11 @@ describeAsRoot("device rules on cgroup v2", () => {
         { allow: true, type: "c", major: 1, minor: 11, access: "w" },
       ],
     });
-    const out = await inV2Namespace(
-      `$H create --bundle "$B" "$ID" </dev/null >/dev/null 2>&1 || exit 91
+    const env = { B: b.dir, ID: id, ALLOW: allowKmsg };
+    let out: string;
+    try {
+      out = await inV2Namespace(
+        `$H create --bundle "$B" "$ID" </dev/null >/dev/null 2>&1 || exit 91
 $H start "$ID" || exit 92
 $H exec "$ID" sh -c ': > /dev/kmsg'; echo "before=$?"
 $H exec "$ID" sh -c ': > /dev/null'; echo "null=$?"
@@ -55,8 +58,12 @@ $H exec "$ID" sh -c ': > /dev/kmsg'; echo "after=$?"
 $H exec "$ID" sh -c ': < /dev/kmsg'; echo "read=$?"
 $H exec "$ID" sh -c ': > /dev/null'; echo "null=$?"
 $H delete --force "$ID"; echo "deleted=$?"`,
-      { B: b.dir, ID: id, ALLOW: allowKmsg },
-    );
+        env,
+      );
+    } finally {
+      // Whatever failed above: the container was made where husk saw cgroup2, delete it there.
+      await inV2Namespace('$H delete --force "$ID"', env);
+    }
     expect(out).toContain("before=1");
     expect(out).toContain("Operation not permitted");
     expect(out).toContain("update=0");

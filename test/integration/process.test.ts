@@ -40,8 +40,7 @@ describeAsRoot("process", () => {
     expect(r.stdout).toBe("PATH=/bin\nA=1\nB=\n");
   });
 
-  // husk bug: runc creates a missing cwd (mkdir -p, 0755, before the root is made read-only);
-  // husk fails: change directory to "/work/deep" (process.cwd): no such file or directory (ENOENT).
+  // As runc does: mkdir -p, 0755, before the root is made read-only.
   test("a cwd missing from the rootfs is created, as runc does", async () => {
     const r = await runSh("pwd; stat -c '%a %u %g' /work/deep", (s) => {
       s.process!.cwd = "/work/deep";
@@ -237,10 +236,8 @@ describeAsRoot("process", () => {
       const id = nextId();
       const run = spawnHusk(["run", "--bundle", bundle.dir, id]);
       try {
+        // The trap is set once "ready" is out; husk forwards from before the container starts.
         await run.waitFor("ready");
-        // husk starts forwarding only once create has returned, a moment after the exec (see
-        // the todo below); give it that moment, so this test is about forwarding, not the race.
-        await Bun.sleep(200);
         run.proc.kill(sig);
         const r = await run.finish();
         expect(r.stdout).toBe(`ready\ngot-${name}\n`);
@@ -254,10 +251,9 @@ describeAsRoot("process", () => {
     });
   }
 
-  // husk bug: `run` installs its signal forwarding only after createContainer has returned,
-  // i.e. after the container has exec'd. A signal arriving in that window takes its default
-  // action on husk (it dies) and the container keeps running, orphaned. runc installs its
-  // handler before starting the container. Sent at the first byte of output, in 30 tries.
+  // `run` must catch the forwarded signals before the container starts: a signal arriving
+  // between the exec and a late handler would kill husk and orphan the container. Sent at the
+  // first byte of output, in 30 tries.
   test("a signal sent as soon as the container is up is still forwarded", async () => {
     const bundle = makeBundle(["sh", "-c", 'trap "echo got-TERM; exit 10" TERM; echo ready; while true; do sleep 0.05; done']);
     try {

@@ -54,12 +54,16 @@ describeAsRoot("rootless (an unprivileged caller)", () => {
   test("run: root inside is nobody outside, and no cgroup is made", () => {
     const dir = rootlessBundle(["sh", "-c", "id -u; cat /proc/self/uid_map"]);
     const id = nextId();
-    const r = asNobody(dir, ["run", "--bundle", dir, id]);
-    expect(r.stderr).toBe("");
-    expect(r.code).toBe(0);
-    expect(r.stdout.split("\n")[0]).toBe("0");
-    expect(r.stdout.split("\n")[1]?.trim().split(/\s+/)).toEqual(["0", String(NOBODY), "1"]);
-    expect(husksCgroups(id)).toEqual([]);
+    try {
+      const r = asNobody(dir, ["run", "--bundle", dir, id]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout.split("\n")[0]).toBe("0");
+      expect(r.stdout.split("\n")[1]?.trim().split(/\s+/)).toEqual(["0", String(NOBODY), "1"]);
+      expect(husksCgroups(id)).toEqual([]);
+    } finally {
+      asNobody(dir, ["delete", "--force", id]);
+    }
   });
 
   test("create, state, start, kill, delete", async () => {

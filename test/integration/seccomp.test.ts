@@ -38,6 +38,39 @@ const allowAllBut = (syscalls: LinuxSeccomp["syscalls"]): LinuxSeccomp => ({ def
 
 const fresh = () => mkdtempSync(join(tmpdir(), "husk-seccomp-"));
 
+const PROBE_C = `
+  #include <stdlib.h>
+  #include <string.h>
+  /* Exit 0 if the call returned >= 0, else its errno. */
+  int main(int argc, char **argv) {
+    long r;
+    if (argc > 1 && strcmp(argv[1], "i386") == 0)
+      __asm__ volatile ("int $0x80" : "=a"(r) : "a"(64L) : "memory"); /* i386 getppid */
+    else
+      __asm__ volatile ("syscall" : "=a"(r) : "a"(0x40000000L | 39) : "rcx", "r11", "memory"); /* x32 getpid */
+    r = (int)r;
+    return r >= 0 ? 0 : (int)-r;
+  }`;
+
+/**
+ * The probe, built with the host's gcc when this file loads, so that a test that cannot run
+ * here is skipped by the runner with the reason in its name.
+ */
+const probe = (() => {
+  const dir = mkdtempSync(join(tmpdir(), "husk-seccomp-probe-"));
+  const path = join(dir, "probe");
+  writeFileSync(join(dir, "probe.c"), PROBE_C);
+  spawnSync("gcc", ["-O1", "-o", path, join(dir, "probe.c")]);
+  const missing = existsSync(path) ? undefined : "no gcc to build the probe";
+  const i386Missing =
+    missing ?? (spawnSync(path, ["i386"]).status === 0 ? undefined : "this kernel runs no int 0x80 (no IA32 emulation)");
+  return { dir, path, missing, i386Missing };
+})();
+
+const skipped = (why: string | undefined) => (why ? ` (skipped: ${why})` : "");
+
+afterAll(() => rmSync(probe.dir, { recursive: true, force: true }));
+
 beforeAll(() => {
   if (!existsSync(helperPath())) spawnSync("make", ["-C", join(import.meta.dir, "../../native")], { stdio: "inherit" });
 });
@@ -139,61 +172,30 @@ describeAsRoot("seccomp", () => {
 
   // ---- other ABIs: i386 through int 0x80, x32 through `syscall` with bit 30 set
 
-  const PROBE_C = `
-    #include <stdlib.h>
-    #include <string.h>
-    /* Exit 0 if the call returned >= 0, else its errno. */
-    int main(int argc, char **argv) {
-      long r;
-      if (argc > 1 && strcmp(argv[1], "i386") == 0)
-        __asm__ volatile ("int $0x80" : "=a"(r) : "a"(64L) : "memory"); /* i386 getppid */
-      else
-        __asm__ volatile ("syscall" : "=a"(r) : "a"(0x40000000L | 39) : "rcx", "r11", "memory"); /* x32 getpid */
-      r = (int)r;
-      return r >= 0 ? 0 : (int)-r;
-    }`;
-  let probeDir = "";
+  test.skipIf(!!probe.i386Missing)(
+    `i386: killed unless SCMP_ARCH_X86 is listed, then filtered by i386 numbers${skipped(probe.i386Missing)}`,
+    async () => {
+      const p = probe.path;
+      expect(await runUnder(allowAllBut([]), [p, "i386"])).toBe(SIGSYS_STATUS);
+      const x86: LinuxSeccomp = { defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"] };
+      expect(await runUnder(x86, [p, "i386"])).toBe(0);
+      expect(
+        await runUnder({ ...x86, syscalls: [{ names: ["getppid"], action: "SCMP_ACT_ERRNO", errnoRet: 5 }] }, [p, "i386"]),
+      ).toBe(5);
+    },
+  );
 
-  /** The probe's path, or "" without gcc. */
-  function buildProbe(): string {
-    if (!probeDir) {
-      probeDir = mkdtempSync(join(tmpdir(), "husk-seccomp-probe-"));
-      writeFileSync(join(probeDir, "probe.c"), PROBE_C);
-      spawnSync("gcc", ["-O1", "-o", join(probeDir, "probe"), join(probeDir, "probe.c")]);
-    }
-    return existsSync(join(probeDir, "probe")) ? join(probeDir, "probe") : "";
-  }
-
-  afterAll(() => {
-    if (probeDir) rmSync(probeDir, { recursive: true, force: true });
-  });
-
-  test("i386: killed unless SCMP_ARCH_X86 is listed, then filtered by i386 numbers", async () => {
-    const p = buildProbe();
-    if (!p || spawnSync(p, ["i386"]).status !== 0) {
-      console.warn("skipped: no gcc, or this kernel runs no int 0x80 (IA32 emulation)");
-      return;
-    }
-    expect(await runUnder(allowAllBut([]), [p, "i386"])).toBe(SIGSYS_STATUS);
-    const x86: LinuxSeccomp = { defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"] };
-    expect(await runUnder(x86, [p, "i386"])).toBe(0);
-    expect(
-      await runUnder({ ...x86, syscalls: [{ names: ["getppid"], action: "SCMP_ACT_ERRNO", errnoRet: 5 }] }, [p, "i386"]),
-    ).toBe(5);
-  });
-
-  test("x32: killed unless SCMP_ARCH_X32 is listed, then filtered by x32 numbers", async () => {
-    const p = buildProbe();
-    if (!p) {
-      console.warn("skipped: no gcc");
-      return;
-    }
-    expect(await runUnder(allowAllBut([]), [p, "x32"])).toBe(SIGSYS_STATUS);
-    const x32: LinuxSeccomp = { defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X32"] };
-    // Let through: the pid, or ENOSYS from a kernel built without x32 — either way not killed.
-    expect([0, 38]).toContain(await runUnder(x32, [p, "x32"]));
-    expect(await runUnder({ ...x32, syscalls: [{ names: ["getpid"], action: "SCMP_ACT_ERRNO", errnoRet: 7 }] }, [p, "x32"])).toBe(
-      7,
-    );
-  });
+  test.skipIf(!!probe.missing)(
+    `x32: killed unless SCMP_ARCH_X32 is listed, then filtered by x32 numbers${skipped(probe.missing)}`,
+    async () => {
+      const p = probe.path;
+      expect(await runUnder(allowAllBut([]), [p, "x32"])).toBe(SIGSYS_STATUS);
+      const x32: LinuxSeccomp = { defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X32"] };
+      // Let through: the pid, or ENOSYS from a kernel built without x32 — either way not killed.
+      expect([0, 38]).toContain(await runUnder(x32, [p, "x32"]));
+      expect(
+        await runUnder({ ...x32, syscalls: [{ names: ["getpid"], action: "SCMP_ACT_ERRNO", errnoRet: 7 }] }, [p, "x32"]),
+      ).toBe(7);
+    },
+  );
 });

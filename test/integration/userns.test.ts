@@ -1,7 +1,8 @@
 /**
  * User namespaces: the id maps are written as the spec says, ids inside are the mapped ones,
  * the rootfs owned by the mapped host ids belongs to the container's users, and the default
- * mounts still work.
+ * mounts still work. The uid and gid maps differ (host ranges and the number of ranges), so a
+ * gid_map written from the uid mappings, or the other way round, shows.
  */
 import { expect, test } from "bun:test";
 import { chownSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -11,17 +12,22 @@ import { createContainer, nextId, runSh } from "../fixtures/container.ts";
 import { describeAsRoot, husk, ourMounts } from "../fixtures/husk.ts";
 import { chownRootfs, makeBundle } from "../fixtures/rootfs.ts";
 
-const MAPS: LinuxIDMapping[] = [
+const UID_MAPS: LinuxIDMapping[] = [
   { containerID: 0, hostID: 100000, size: 1000 },
   { containerID: 1000, hostID: 200000, size: 10 },
 ];
+const GID_MAPS: LinuxIDMapping[] = [
+  { containerID: 0, hostID: 300000, size: 900 },
+  { containerID: 900, hostID: 400000, size: 200 },
+  { containerID: 5000, hostID: 500000, size: 1 },
+];
 
-/** A new user namespace with MAPS for uids and gids, and the rootfs handed to its root. */
+/** A new user namespace with UID_MAPS and GID_MAPS, and the rootfs handed to its root. */
 function userns(spec: Spec, rootfs: string): void {
   spec.linux!.namespaces!.push({ type: "user" });
-  spec.linux!.uidMappings = MAPS.map((m) => ({ ...m }));
-  spec.linux!.gidMappings = MAPS.map((m) => ({ ...m }));
-  chownRootfs(rootfs, 100000);
+  spec.linux!.uidMappings = UID_MAPS.map((m) => ({ ...m }));
+  spec.linux!.gidMappings = GID_MAPS.map((m) => ({ ...m }));
+  chownRootfs(rootfs, 100000, 300000);
 }
 
 /** /proc/<pid>/uid_map as the kernel prints it. */
@@ -36,10 +42,10 @@ describeAsRoot("user namespace", () => {
     const r = await runSh("id; echo ---; cat /proc/self/uid_map; echo ---; cat /proc/self/gid_map", userns);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(`uid=0(root) gid=0(root)\n---\n${mapText(MAPS)}---\n${mapText(MAPS)}`);
+    expect(r.stdout).toBe(`uid=0(root) gid=0(root)\n---\n${mapText(UID_MAPS)}---\n${mapText(GID_MAPS)}`);
   });
 
-  test("process.user 1000:1000 is host 200000:200000", async () => {
+  test("process.user 1000:1000 is host 200000:400100", async () => {
     const bundle = makeBundle(["sh", "-c", "id -u; id -g"], (s, rootfs) => {
       userns(s, rootfs);
       s.process!.user = { uid: 1000, gid: 1000 };
@@ -50,8 +56,9 @@ describeAsRoot("user namespace", () => {
       const { run, pid } = await createContainer(bundle.dir, id);
       const status = readFileSync(`/proc/${pid}/status`, "utf8");
       expect(status).toContain("\nUid:\t200000\t200000\t200000\t200000\n");
-      expect(status).toContain("\nGid:\t200000\t200000\t200000\t200000\n");
-      expect(readFileSync(`/proc/${pid}/uid_map`, "utf8")).toBe(mapText(MAPS));
+      expect(status).toContain("\nGid:\t400100\t400100\t400100\t400100\n");
+      expect(readFileSync(`/proc/${pid}/uid_map`, "utf8")).toBe(mapText(UID_MAPS));
+      expect(readFileSync(`/proc/${pid}/gid_map`, "utf8")).toBe(mapText(GID_MAPS));
       const started = await husk(["start", id]);
       expect(started.stderr).toBe("");
       expect(started.code).toBe(0);
@@ -67,7 +74,7 @@ describeAsRoot("user namespace", () => {
     const r = await runSh("stat -c '%u %g %n' /bin/busybox /etc/passwd /home-1005 /root-owned", (s, rootfs) => {
       userns(s, rootfs);
       writeFileSync(join(rootfs, "home-1005"), "");
-      chownSync(join(rootfs, "home-1005"), 200005, 200005);
+      chownSync(join(rootfs, "home-1005"), 200005, 400105);
       writeFileSync(join(rootfs, "root-owned"), "");
       chownSync(join(rootfs, "root-owned"), 0, 0);
     });

@@ -4,7 +4,18 @@
  * the helper runs the ops itself (there is no clone), so only the resolution is exercised.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launch } from "../../src/helper/driver.ts";
@@ -42,19 +53,52 @@ async function runPlan(plan: Plan): Promise<{ error?: string }> {
 const open = (): Plan => [{ what: "open root", op: { op: "openRoot", path: root } }];
 
 describe("in-root resolution", () => {
+  // Each hostile op is paired with a control: the same op succeeds, and does its work inside the
+  // root, once its target exists there. A helper that refused every op would fail the controls.
+
+  test("control: mkdirAll, mkfile, symlink and writeFile on plain paths do their work", async () => {
+    const r = await runPlan([
+      ...open(),
+      { what: "mkdir", op: { op: "mkdirAll", path: "/a/b/c", mode: 0o755 } },
+      { what: "mkfile", op: { op: "mkfile", path: "/a/file", mode: 0o644 } },
+      { what: "symlink", op: { op: "symlink", target: "/etc/passwd", path: "/a/link" } },
+      { what: "write", op: { op: "writeFile", path: "/a/file", where: 1, data: "written" } },
+    ]);
+    expect(r.error).toBeUndefined();
+    expect(lstatSync(join(root, "a/b/c")).isDirectory()).toBe(true);
+    expect(readFileSync(join(root, "a/file"), "utf8")).toBe("written");
+    expect(readlinkSync(join(root, "a/link"))).toBe("/etc/passwd");
+  });
+
   test("mkdirAll through an absolute symlink stays inside the root", async () => {
-    await runPlan([...open(), { what: "mkdir", op: { op: "mkdirAll", path: "/abs/x/y", mode: 0o755 } }]);
+    // The link's target, read inside the root, does not exist there: refused, nothing made.
+    const r = await runPlan([...open(), { what: "mkdir", op: { op: "mkdirAll", path: "/abs/x/y", mode: 0o755 } }]);
+    expect(r.error).toBe("mkdir: no such file or directory (ENOENT)");
+    expect(readdirSync(outside)).toEqual(["secret"]);
+    // With it present inside the root, the link is followed there.
+    mkdirSync(join(root, outside), { recursive: true });
+    const inside = await runPlan([...open(), { what: "mkdir", op: { op: "mkdirAll", path: "/abs/x/y", mode: 0o755 } }]);
+    expect(inside.error).toBeUndefined();
+    expect(lstatSync(join(root, outside, "x/y")).isDirectory()).toBe(true);
     expect(readdirSync(outside)).toEqual(["secret"]);
   });
 
   test("mkdirAll through a .. symlink stays inside the root", async () => {
-    await runPlan([...open(), { what: "mkdir", op: { op: "mkdirAll", path: "/rel/x", mode: 0o755 } }]);
+    const r = await runPlan([...open(), { what: "mkdir", op: { op: "mkdirAll", path: "/rel/x", mode: 0o755 } }]);
+    expect(r.error).toBe("mkdir: no such file or directory (ENOENT)");
+    expect(readdirSync(outside)).toEqual(["secret"]);
+    // "../../outside" from the root's top is the root's own /outside.
+    mkdirSync(join(root, "outside"));
+    const inside = await runPlan([...open(), { what: "mkdir", op: { op: "mkdirAll", path: "/rel/x", mode: 0o755 } }]);
+    expect(inside.error).toBeUndefined();
+    expect(lstatSync(join(root, "outside/x")).isDirectory()).toBe(true);
     expect(readdirSync(outside)).toEqual(["secret"]);
     expect(existsSync(join(base, "x"))).toBe(false);
   });
 
   test("a literal .. path cannot climb out", async () => {
-    await runPlan([...open(), { what: "mkdir", op: { op: "mkdirAll", path: "/../../escaped", mode: 0o755 } }]);
+    const r = await runPlan([...open(), { what: "mkdir", op: { op: "mkdirAll", path: "/../../escaped", mode: 0o755 } }]);
+    expect(r.error).toBeUndefined();
     expect(existsSync(join(base, "escaped"))).toBe(false);
     expect(existsSync(join(tmpdir(), "escaped"))).toBe(false);
     expect(existsSync(join(root, "escaped"))).toBe(true);
@@ -73,8 +117,16 @@ describe("in-root resolution", () => {
   });
 
   test("writeFile through a symlink chain never writes the host file", async () => {
-    await runPlan([...open(), { what: "write", op: { op: "writeFile", path: "/chain", where: 1, data: "pwned" } }]);
-    expect(require("node:fs").readFileSync(join(outside, "secret"), "utf8")).toBe("host file");
+    const write: Plan = [...open(), { what: "write", op: { op: "writeFile", path: "/chain", where: 1, data: "pwned" } }];
+    // chain → abs/secret → <outside>/secret, read inside the root: not there, refused.
+    expect((await runPlan(write)).error).toBe("write: no such file or directory (ENOENT)");
+    expect(readFileSync(join(outside, "secret"), "utf8")).toBe("host file");
+    // With the chain's end present inside the root, that file is the one written.
+    mkdirSync(join(root, outside), { recursive: true });
+    writeFileSync(join(root, outside, "secret"), "decoy");
+    expect((await runPlan(write)).error).toBeUndefined();
+    expect(readFileSync(join(root, outside, "secret"), "utf8")).toBe("pwned");
+    expect(readFileSync(join(outside, "secret"), "utf8")).toBe("host file");
   });
 
   test("a failure names the step", async () => {
