@@ -73,7 +73,7 @@ struct opdef {
 
 extern int syncfd; /* the sync channel; CLOEXEC, so execve closes it */
 extern int rootfd; /* openRoot: the root for Where.InRoot paths until the switch */
-extern int fifofd; /* openExecFifo: an O_PATH handle on exec.fifo itself, never its directory */
+extern int fifofd; /* openExecFifo: the read end of exec.fifo, never its directory */
 extern int consfd; /* consoleConnect: the --console-socket connection */
 extern int lingerfd; /* the child's word to the parent of clone: 'S' set up, 'F' failed */
 extern int cgtasks[16]; /* openCgroup: v1 `tasks` files the child writes "0" to */

@@ -11,18 +11,21 @@ int op_mkfifo(const struct field *f)
 {
 	if (mknod(f[0].s, S_IFIFO | 0600, 0) < 0)
 		return -1;
+	if (lchown(f[0].s, (uid_t)f[2].i, (gid_t)f[3].i) < 0)
+		return -1;
 	return chmod(f[0].s, (mode_t)f[1].i & 07777);
 }
 
 /*
- * Before the root switch, while the host path resolves: an O_PATH handle on exec.fifo itself.
- * Not its directory: a host directory fd in the init would let a cwd (or anything else the
- * container can steer through /proc/self/fd) reach the host (CVE-2024-21626). O_NOFOLLOW and
- * the type check make sure the handle is the fifo husk made.
+ * The create/start barrier, held by the fifo's read end: not its directory, since a host
+ * directory fd in the init would let a cwd (or anything else the container steers through
+ * /proc/self/fd) reach the host (CVE-2024-21626); and opened here, before the root switch,
+ * so that waiting needs no path and no /proc. O_NONBLOCK: opening a read end does not wait
+ * for a writer. O_NOFOLLOW and the type check make sure it is the fifo husk made.
  */
 int op_open_exec_fifo(const struct field *f)
 {
-	int fd = open(f[0].s, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open(f[0].s, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0)
 		return -1;
@@ -37,37 +40,27 @@ int op_open_exec_fifo(const struct field *f)
 }
 
 /*
- * Opening a FIFO for writing blocks until a reader opens it: that reader is `husk start`. An
- * O_PATH handle cannot be written, so it is reopened through the container's /proc.
+ * Wait for `husk start`, which opens the fifo for writing (that fails with ENXIO once we are
+ * gone: start can tell a dead init) and writes one byte. poll() reports a FIFO readable once a
+ * writer has written, or hung up once one has come and gone; either is the start.
  */
 int op_wait_start(const struct field *f)
 {
 	(void)f;
-	char path[32];
-	struct stat want, got;
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fifofd);
-	/* Fail here, while husk still listens, if the container's /proc cannot reopen the fifo. */
-	if (fstat(fifofd, &want) < 0)
-		return -1;
-	if (stat(path, &got) < 0 || got.st_ino != want.st_ino || got.st_dev != want.st_dev) {
-		errno = ENOENT;
-		return -1;
-	}
+	char c;
 	linger_say('S');
 	xclose(lingerfd); /* the parent of clone may leave: we stay alive */
 	lingerfd = -1;
 	send_msg(MSG_CREATED, step, 0, 0);
-	int fd;
-	do
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-	while (fd < 0 && errno == EINTR);
+	struct pollfd p = { .fd = fifofd, .events = POLLIN };
+	int n;
+	while ((n = poll(&p, 1, -1)) < 0 && errno == EINTR)
+		;
+	int err = n < 0 ? errno : 0;
+	if (n > 0)
+		(void)!read(fifofd, &c, 1);
 	xclose(fifofd);
 	fifofd = -1;
-	if (fd < 0)
-		return -1;
-	ssize_t n = write(fd, "0", 1);
-	int err = n < 0 ? errno : n != 1 ? EIO : 0;
-	close(fd);
 	errno = err;
 	return err ? -1 : 0;
 }

@@ -78,7 +78,7 @@ export const WIRE: WireTable = {
   attachMount: { code: 53, fields: { slot: "i", target: "s" } },
   tmpfs: { code: 54, fields: { target: "s", flags: "i", data: "s", source: "s", copyUp: "i", inheritMode: "i" } },
   mountSetattr: { code: 55, fields: { target: "s", attrSet: "i", attrClr: "i" } },
-  mkfifo: { code: 56, fields: { path: "s", mode: "i" } },
+  mkfifo: { code: 56, fields: { path: "s", mode: "i", uid: "i", gid: "i" } },
 };
 
 export const PLAN_MAGIC = "HUSKPLAN";

@@ -54,6 +54,11 @@ function mapsRoot(maps: LinuxIDMapping[]): boolean {
   return maps.some((m) => m.containerID === 0 && m.size > 0);
 }
 
+/** The host id that is 0 in the user namespace; -1 when 0 is not mapped. */
+function hostIdOfRoot(maps: LinuxIDMapping[]): number {
+  return maps.find((m) => m.containerID === 0 && m.size > 0)?.hostID ?? -1;
+}
+
 export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   if (!spec.process) throw new HuskError("the container has no process to run", { origin: "process" });
   // Silently running without a requested security label would be worse than refusing.
@@ -85,9 +90,13 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   const cgroup = planCgroupJoin(ctx.cgroupJoin, ctx.deviceFilter);
   // On the host, before any namespace is joined: cgroup files, id-mapped mounts.
   const steps: Step[] = [];
-  // The start barrier, made by the helper (node:fs cannot make a fifo). Writable by the
-  // container's user, whoever that is.
-  if (ctx.mode === "create") steps.push({ what: "make exec.fifo", op: { op: "mkfifo", path: ctx.execFifo, mode: 0o622 } });
+  // The start barrier, made by the helper (node:fs cannot make a fifo). The init opens it as
+  // root of its user namespace, if it has one: the fifo is that user's, and only that user's.
+  if (ctx.mode === "create") {
+    const owner = userNs ? { uid: hostIdOfRoot(uidMappings), gid: hostIdOfRoot(gidMappings) } : { uid: -1, gid: -1 };
+    const mode = userNs && owner.uid === -1 ? 0o666 : 0o600;
+    steps.push({ what: "make exec.fifo", op: { op: "mkfifo", path: ctx.execFifo, mode, ...owner } });
+  }
   steps.push(...cgroup.open, ...(rootfs?.beforeClone ?? []), ...ns.beforeClone);
   steps.push({
     what: "create the container process",
@@ -142,12 +151,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   steps.push(...planCredentials(spec, ctx, !denySetgroups, seccomp.load));
   if (ctx.mode === "create") {
     steps.push(planCheckExec(spec));
-    steps.push({
-      what: "wait for start",
-      // The fifo is reopened through /proc/self/fd, inside the container.
-      errors: { ENOENT: "exec.fifo cannot be reopened: the container needs /proc mounted" },
-      op: { op: "waitStart" },
-    });
+    steps.push({ what: "wait for start", op: { op: "waitStart" } });
   }
   steps.push(...planContainerHooks(spec, "startContainer", { id: ctx.id, bundle: ctx.bundle }));
   steps.push(planExec(spec));

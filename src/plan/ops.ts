@@ -102,14 +102,14 @@ export type Op =
    */
   | { op: "seccomp"; filter: Uint8Array; flags: number }
   /**
-   * An O_PATH handle on exec.fifo itself (never its directory: no host directory fd may reach
-   * the init), kept for waitStart, which reopens it through the container's /proc/self/fd.
+   * Open exec.fifo's read end (O_NONBLOCK; never its directory: no host directory fd may reach
+   * the init), kept for waitStart. Before the root switch, while the host path resolves.
    */
   | { op: "openExecFifo"; path: string }
   /**
-   * The create/start barrier (runc's exec fifo): check that /proc/self/fd reopens the fifo,
-   * send MSG_CREATED(step), then open it O_WRONLY through /proc/self/fd — which blocks until
-   * `start` opens it to read — write one byte and close.
+   * The create/start barrier (runc's exec fifo, read the other way round): send
+   * MSG_CREATED(step), then poll the fifo's read end until `start` has opened it for writing
+   * and written its byte (or come and gone), read it and close.
    */
   | { op: "waitStart" }
   /** connect(2) to the unix socket at path (on the host side, before the root switch) and keep it. */
@@ -199,8 +199,8 @@ export type Op =
     }
   /** mount_setattr(target, AT_RECURSIVE, {attr_set, attr_clr}): "rro", "rnosuid" … inside the root. */
   | { op: "mountSetattr"; target: string; attrSet: number; attrClr: number }
-  /** mknod(path, S_IFIFO) on the host, then chmod(mode) (the umask would trim it). */
-  | { op: "mkfifo"; path: string; mode: number };
+  /** mknod(path, S_IFIFO) on the host, lchown(uid, gid) (-1: unchanged), then chmod(mode) (the umask would trim it). */
+  | { op: "mkfifo"; path: string; mode: number; uid: number; gid: number };
 
 /** An op together with the TypeScript-side context that turns a helper failure into a message. */
 export interface Step {

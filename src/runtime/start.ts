@@ -1,12 +1,11 @@
 /**
- * `start`: release a created container. Its init is blocked opening exec.fifo for writing;
- * opening the fifo for reading lets it through, and the byte it writes says it got there.
+ * `start`: release a created container. Its init holds exec.fifo's read end and waits for a
+ * byte; opening the write end fails (ENXIO) when no reader is left, which tells a dead init.
  */
-import { closeSync, constants, openSync, readSync, unlinkSync } from "node:fs";
+import { closeSync, constants, openSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { HuskError } from "../errors.ts";
 import { runHooks } from "./hooks.ts";
-import { isAlive, sleep } from "./proc.ts";
 import { EXEC_FIFO, readState, stateDir } from "./state.ts";
 import { containerStatus, ociState } from "./status.ts";
 
@@ -18,24 +17,15 @@ export async function startContainer(root: string, id: string): Promise<void> {
   // A frozen init cannot take the start: refuse rather than wait for a resume (runc's wording).
   if (status !== "created") throw new HuskError(`cannot start a container in the ${status} state`);
   const fifo = join(stateDir(root, id), EXEC_FIFO);
-  const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  let fd: number;
   try {
-    const buf = Buffer.alloc(1);
-    const released = () => {
-      try {
-        return readSync(fd, buf, 0, 1, null) === 1;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
-        return false;
-      }
-    };
-    // Non-blocking: if the init dies instead of writing, we notice rather than hang. It may
-    // also write, exec and exit between our read and the liveness check: the byte it left in
-    // the fifo (which keeps it while we hold the read end) says it did start.
-    while (!released()) {
-      if (!isAlive(st.pid, st.pidStartTime) && !released()) throw new HuskError("cannot start a container that has stopped");
-      await sleep(1);
-    }
+    fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENXIO") throw new HuskError("cannot start a container that has stopped");
+    throw err;
+  }
+  try {
+    writeSync(fd, "0");
   } finally {
     closeSync(fd);
   }

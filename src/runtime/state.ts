@@ -137,7 +137,10 @@ export function writeCgroupRecord(dir: string, record: CgroupRecord): void {
   writeJson(dir, CGROUP_RECORD, record);
 }
 
-/** Make the state directory; refuses an id in use. 0711 so the container's user can reach exec.fifo. */
+/**
+ * Make the state directory; refuses an id in use. 0711: an init that is root only in its user
+ * namespace must still reach exec.fifo (which belongs to it) by path.
+ */
 export function makeStateDir(root: string, id: string): string {
   const dir = stateDir(root, id);
   mkdirSync(root, { recursive: true, mode: 0o711 });
