@@ -1,7 +1,8 @@
 /**
  * `exec`: run a new process in a running container — its namespaces, cgroup, credentials and
  * (through the container's spec) its seccomp filter. In the foreground the helper's parent
- * waits and exits with the process' status; with detach it leaves at once.
+ * waits and exits with the process' status; with detach it leaves at once. Forwarding
+ * signals is the caller's (onStart gives the pid).
  */
 import { HuskError } from "../errors.ts";
 import { launch } from "../helper/driver.ts";
@@ -10,7 +11,6 @@ import type { Process } from "../spec/types.ts";
 import { reopenCgroup } from "./cgroup-setup.ts";
 import { hostFacts } from "./host-facts.ts";
 import { cachedSeccompCompiler } from "./seccomp-cache.ts";
-import { forwardSignals } from "./signals.ts";
 import { readState, writePidFile } from "./state.ts";
 import { containerStatus } from "./status.ts";
 
@@ -22,6 +22,8 @@ export interface ExecOptions {
   pidFile?: string;
   consoleSocket?: string;
   preserveFds?: number;
+  /** Called once the process exists, with its pid (the CLI forwards signals to it). */
+  onStart?: (pid: number) => void;
 }
 
 export async function execInContainer(opts: ExecOptions): Promise<number> {
@@ -40,18 +42,10 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     compileSeccomp: cachedSeccompCompiler(opts.root),
     host: hostFacts,
   });
-  const forwarder = opts.detach ? undefined : forwardSignals();
-  try {
-    const launched = await launch(steps, { preserveFds: opts.preserveFds ?? 0 });
-    if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
-    // Detached, the helper leaves once the process has exec'd: it is then the caller's to reap.
-    if (!forwarder) {
-      await launched.exited;
-      return 0;
-    }
-    forwarder.target(launched.pid);
-    return await launched.exited;
-  } finally {
-    forwarder?.stop();
-  }
+  const launched = await launch(steps, { preserveFds: opts.preserveFds ?? 0 });
+  if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
+  opts.onStart?.(launched.pid);
+  // Detached, the helper leaves once the process has exec'd: it is then the caller's to reap.
+  const exit = await launched.exited;
+  return opts.detach ? 0 : exit;
 }

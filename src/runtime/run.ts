@@ -1,24 +1,18 @@
 /**
  * `run`: create and start in one go, in the foreground. The helper's parent side waits for
- * the container and exits with its status; husk forwards the signals it receives to the
- * container's init, runs the poststart and poststop hooks, and cleans up once it is gone.
+ * the container and exits with its status; husk runs the poststart and poststop hooks and
+ * cleans up once it is gone. Forwarding signals is the caller's (the CLI does, via onStart).
  */
 import { type CreateOptions, cleanUp, createContainer } from "./create.ts";
 import { runHooks } from "./hooks.ts";
-import { forwardSignals } from "./signals.ts";
 import { DEFAULT_ROOT } from "./state.ts";
 import { ociState } from "./status.ts";
 
-export async function runContainer(opts: Omit<CreateOptions, "mode"> & { keep?: boolean }): Promise<number> {
-  const forwarder = forwardSignals();
-  let created: Awaited<ReturnType<typeof createContainer>>;
-  try {
-    created = await createContainer({ ...opts, mode: "run" });
-  } catch (err) {
-    forwarder.stop();
-    throw err;
-  }
-  forwarder.target(created.launched.pid);
+export async function runContainer(
+  opts: Omit<CreateOptions, "mode"> & { keep?: boolean; onStart?: (pid: number) => void },
+): Promise<number> {
+  const created = await createContainer({ ...opts, mode: "run" });
+  opts.onStart?.(created.launched.pid);
   const root = opts.root ?? DEFAULT_ROOT;
   const hooks = created.state.spec.hooks;
   // The status is known here; asking /proc and the freezer (ociState) would only cost time.
@@ -29,7 +23,6 @@ export async function runContainer(opts: Omit<CreateOptions, "mode"> & { keep?: 
     }
     return await created.launched.exited;
   } finally {
-    forwarder.stop();
     // --keep leaves the stopped container for `husk delete` (which then runs poststop).
     if (!opts.keep) {
       await cleanUp(created.stateDir, created.cgroup?.cgroup);

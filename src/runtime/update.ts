@@ -7,7 +7,6 @@ import { HuskError } from "../errors.ts";
 import { launch } from "../helper/driver.ts";
 import { planDeviceFilter } from "../plan/cgroup.ts";
 import type { Spec } from "../spec/types.ts";
-import { stderr } from "../sys/stdio.ts";
 import { reopenCgroup, withDefaultDevices } from "./cgroup-setup.ts";
 import { readState, stateDir, writeState } from "./state.ts";
 import { containerStatus } from "./status.ts";
@@ -22,12 +21,17 @@ function merge<T extends object>(base: T | undefined, patch: T): T {
   return out as T;
 }
 
-export async function updateContainer(root: string, id: string, resources: LinuxResources): Promise<void> {
+export async function updateContainer(
+  root: string,
+  id: string,
+  resources: LinuxResources,
+  onWarning: (message: string) => void,
+): Promise<void> {
   const st = readState(root, id);
   if (containerStatus(root, st) === "stopped") throw new HuskError("container not running");
   // New device rules replace the old ones, so the default devices come with them as at create.
   const set = reopenCgroup(st.cgroupPaths).set(withDefaultDevices(resources));
-  for (const warning of set.warnings) stderr(`husk: warning: ${warning}\n`);
+  for (const warning of set.warnings) onWarning(warning);
   // cgroup v2 device rules: only the helper may call bpf(); a plan without clone runs in it.
   if (set.deviceFilter) await launch([planDeviceFilter(set.deviceFilter)], { preserveFds: 0 });
   // The cgroups module types device rules loosely (any string); the spec's type is the stricter form.

@@ -1,0 +1,202 @@
+/**
+ * The OCI runtime as an object: what `husk-runtime` does, for a caller in its own process.
+ * Every method owns its locking (the state directory's flock, across processes and within
+ * one), reports warnings to `onWarning` rather than stderr, installs no signal handler and
+ * never blocks the event loop while it waits for a container. Everything is keyed by the
+ * `root` it was given: two Runtime objects with different roots share nothing.
+ */
+import type { LinuxResources } from "../cgroups/resources.ts";
+import { HuskError } from "../errors.ts";
+import type { Process, Spec } from "../spec/types.ts";
+import { reopenCgroup } from "./cgroup-setup.ts";
+import { createContainer } from "./create.ts";
+import { deleteContainer } from "./delete.ts";
+import { statsEvent } from "./events.ts";
+import { execInContainer } from "./exec.ts";
+import { killContainer } from "./kill.ts";
+import { pauseContainer, resumeContainer } from "./pause.ts";
+import { runContainer } from "./run.ts";
+import { parseSignal } from "./signals.ts";
+import { startContainer } from "./start.ts";
+import { DEFAULT_ROOT, listIds, readState, withStateLock } from "./state.ts";
+import { containerStatus, ociState } from "./status.ts";
+import { updateContainer } from "./update.ts";
+
+export interface RuntimeOptions {
+  /** Where container state lives (runc's --root). Default /run/husk. */
+  root?: string;
+  /** Called with each warning (a cgroup shared with other processes, a config husk adapted…). */
+  onWarning?: (message: string) => void;
+  /** Also report what husk adapted from the spec (skipped seccomp syscalls …) as warnings. */
+  debug?: boolean;
+}
+
+/** The OCI state of a container, as `husk-runtime state` prints it. */
+export interface ContainerState {
+  ociVersion: string;
+  id: string;
+  status: "creating" | "created" | "running" | "paused" | "stopped";
+  /** The init's pid as this process sees it; 0 once stopped. */
+  pid: number;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations?: Record<string, string>;
+}
+
+export interface CreateOptions {
+  /** A unix socket that receives the pty master when process.terminal is set. */
+  consoleSocket?: string;
+  /** A file to write the init's pid to. */
+  pidFile?: string;
+  /** Use MS_MOVE + chroot instead of pivot_root (for roots pivot_root refuses). */
+  noPivot?: boolean;
+  /** Keep the caller's session keyring instead of a new one. */
+  noNewKeyring?: boolean;
+  /** Pass the caller's fds 3 … 3+N-1 to the container. */
+  preserveFds?: number;
+}
+
+export interface RunOptions extends CreateOptions {
+  /** Leave the stopped container for delete instead of removing it. */
+  keep?: boolean;
+  /** Called once the container's init exists, with its pid (e.g. to forward signals to it). */
+  onStart?: (pid: number) => void;
+}
+
+export interface ExecOptions {
+  detach?: boolean;
+  pidFile?: string;
+  consoleSocket?: string;
+  preserveFds?: number;
+  /** Called once the new process exists, with its pid. */
+  onStart?: (pid: number) => void;
+}
+
+/**
+ * A bundle directory (config.json and its rootfs), or a spec in memory with the directory
+ * its relative root.path is taken from.
+ */
+export type BundleSource = string | { spec: Spec | unknown; dir: string };
+
+export class Runtime {
+  readonly root: string;
+  readonly #warn: (message: string) => void;
+  readonly #debug: boolean;
+
+  constructor(options: RuntimeOptions = {}) {
+    if (options.root !== undefined && (typeof options.root !== "string" || options.root === "")) {
+      throw new HuskError("must be a non-empty string", { origin: "RuntimeOptions.root" });
+    }
+    this.root = options.root ?? DEFAULT_ROOT;
+    this.#warn = options.onWarning ?? (() => {});
+    this.#debug = options.debug ?? false;
+  }
+
+  /** Create a container: its process waits at the start barrier until `start`. */
+  async create(id: string, bundle: BundleSource, options: CreateOptions = {}): Promise<ContainerState> {
+    const created = await createContainer({ ...this.#createOptions(id, bundle, options), mode: "create" });
+    return ociState(this.root, created.state, "created") as unknown as ContainerState;
+  }
+
+  /** Release a created container's process. */
+  async start(id: string): Promise<void> {
+    await withStateLock(this.root, id, () => startContainer(this.root, id));
+  }
+
+  /**
+   * Create and start a container and wait for it; resolves with its exit status (128+N when
+   * killed by signal N). The container is removed afterwards unless `keep`.
+   */
+  async run(id: string, bundle: BundleSource, options: RunOptions = {}): Promise<number> {
+    return runContainer({ ...this.#createOptions(id, bundle, options), keep: options.keep, onStart: options.onStart });
+  }
+
+  async state(id: string): Promise<ContainerState> {
+    return ociState(this.root, readState(this.root, id)) as unknown as ContainerState;
+  }
+
+  /** Every container under the root; one whose state cannot be read is left out. */
+  async list(): Promise<ContainerState[]> {
+    return listIds(this.root).flatMap((id) => {
+      try {
+        return [ociState(this.root, readState(this.root, id)) as unknown as ContainerState];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** Signal the init (or, with `all`, every process in the container's cgroup). */
+  async kill(id: string, signal: string | number = "SIGTERM", options: { all?: boolean } = {}): Promise<void> {
+    const sig = typeof signal === "number" ? signal : parseSignal(signal);
+    await withStateLock(this.root, id, () => killContainer(this.root, id, sig, options.all === true));
+  }
+
+  /** Remove a stopped container (with `force`, kill a live one first). A missing one is fine with `force`. */
+  async delete(id: string, options: { force?: boolean } = {}): Promise<void> {
+    const force = options.force === true;
+    try {
+      await withStateLock(this.root, id, () => deleteContainer(this.root, id, force, this.#warn));
+    } catch (err) {
+      // No state directory at all: nothing to remove.
+      if (force && err instanceof HuskError && err.message === "container does not exist") return;
+      throw err;
+    }
+  }
+
+  async pause(id: string): Promise<void> {
+    await withStateLock(this.root, id, () => pauseContainer(this.root, id));
+  }
+
+  async resume(id: string): Promise<void> {
+    await withStateLock(this.root, id, () => resumeContainer(this.root, id));
+  }
+
+  /**
+   * Run a new process in a running container: `process` as in config.json, or the container's
+   * own process with these args. Resolves with its exit status (0 at once when detached).
+   */
+  async exec(id: string, process: Process | string[], options: ExecOptions = {}): Promise<number> {
+    const st = readState(this.root, id);
+    const base = st.spec.process;
+    if (Array.isArray(process) && !base) throw new HuskError("the container has no process to base the new one on");
+    const proc: Process = Array.isArray(process) ? { ...(base as Process), args: process, terminal: false } : process;
+    return execInContainer({ root: this.root, id, process: proc, ...options });
+  }
+
+  /** Change a running container's cgroup limits. */
+  async update(id: string, resources: LinuxResources): Promise<void> {
+    await withStateLock(this.root, id, () => updateContainer(this.root, id, resources, this.#warn));
+  }
+
+  /** The pids of the container's processes (in its cgroup), as this process sees them. */
+  async pids(id: string): Promise<number[]> {
+    const st = readState(this.root, id);
+    if (containerStatus(this.root, st) === "stopped") throw new HuskError("container not running");
+    return reopenCgroup(st.cgroupPaths).pids();
+  }
+
+  /** The container's cgroup statistics, as runc's `events --stats` data. */
+  async stats(id: string): Promise<Record<string, unknown>> {
+    return (JSON.parse(statsEvent(this.root, id)) as { data: Record<string, unknown> }).data;
+  }
+
+  #createOptions(id: string, bundle: BundleSource, options: CreateOptions) {
+    if (typeof id !== "string") throw new HuskError("must be a string", { origin: "id" });
+    return {
+      id,
+      root: this.root,
+      bundle: typeof bundle === "string" ? bundle : bundle.dir,
+      spec: typeof bundle === "string" ? undefined : bundle.spec,
+      consoleSocket: options.consoleSocket,
+      pidFile: options.pidFile,
+      noPivot: options.noPivot ?? false,
+      noNewKeyring: options.noNewKeyring ?? false,
+      preserveFds: options.preserveFds ?? 0,
+      debug: this.#debug,
+      onWarning: this.#warn,
+    };
+  }
+}

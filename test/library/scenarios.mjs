@@ -1,0 +1,137 @@
+/**
+ * The library's behaviour, written once and run by both test runners: bun test
+ * (runtime.bun.test.ts) and node --test (runtime.node.test.mjs), against the built package
+ * (dist/lib), as a service on either runtime would load it. Each scenario makes its own
+ * busybox bundle and state root and removes them whatever happens.
+ */
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { defaultSpec, HuskError, Runtime } from "../../dist/lib/index.js";
+
+const APPLETS = ["sh", "true", "false", "sleep", "echo", "cat", "id", "hostname", "ls"];
+
+/** A busybox rootfs in a temp dir and a spec for it (the runtime's own default, no terminal). */
+export function makeBundle() {
+  const dir = mkdtempSync(join(tmpdir(), "husk-lib-"));
+  const rootfs = join(dir, "rootfs");
+  for (const d of ["bin", "proc", "sys", "dev", "tmp", "etc"]) mkdirSync(join(rootfs, d), { recursive: true });
+  copyFileSync("/bin/busybox", join(rootfs, "bin/busybox"));
+  chmodSync(join(rootfs, "bin/busybox"), 0o755);
+  for (const a of APPLETS) symlinkSync("busybox", join(rootfs, "bin", a));
+  const spec = defaultSpec({ args: ["sh"] });
+  spec.process.terminal = false;
+  return { dir, rootfs, spec, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function withSpec(base, args, edit) {
+  const spec = structuredClone(base);
+  spec.process.args = args;
+  edit?.(spec);
+  return spec;
+}
+
+/** A runtime over a state root of its own; `done` deletes what is left and removes the root. */
+export function makeRuntime(extra = {}) {
+  const root = mkdtempSync(join("/run", "husk-lib-"));
+  const rt = new Runtime({ root, ...extra });
+  return {
+    rt,
+    async done() {
+      for (const c of await rt.list()) await rt.delete(c.id, { force: true });
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** name → async (assert) => void; assert has equal(a, b), ok(v), rejects(promise, re). */
+export const scenarios = {
+  async "run resolves with the exit status, from a spec in memory"(assert) {
+    const b = makeBundle();
+    const { rt, done } = makeRuntime();
+    try {
+      assert.equal(await rt.run("r0", { spec: withSpec(b.spec, ["true"]), dir: b.dir }), 0);
+      assert.equal(await rt.run("r1", { spec: withSpec(b.spec, ["sh", "-c", "exit 7"]), dir: b.dir }), 7);
+      assert.equal((await rt.list()).length, 0);
+    } finally {
+      await done();
+      b.remove();
+    }
+  },
+
+  async "create, start, state, exec, kill, delete"(assert) {
+    const b = makeBundle();
+    const { rt, done } = makeRuntime();
+    try {
+      const c = await rt.create("l0", { spec: withSpec(b.spec, ["sleep", "60"]), dir: b.dir });
+      assert.equal(c.status, "created");
+      assert.ok(c.pid > 0);
+      await rt.start("l0");
+      assert.equal((await rt.state("l0")).status, "running");
+      assert.equal(await rt.exec("l0", ["sh", "-c", "exit 3"]), 3);
+      await rt.kill("l0", "SIGKILL");
+      for (let i = 0; i < 200 && (await rt.state("l0")).status !== "stopped"; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal((await rt.state("l0")).status, "stopped");
+      await rt.delete("l0");
+      await assert.rejects(rt.state("l0"), /container does not exist/);
+    } finally {
+      await done();
+      b.remove();
+    }
+  },
+
+  async "errors are HuskErrors that name what is wrong, and leave nothing behind"(assert) {
+    const b = makeBundle();
+    const { rt, done } = makeRuntime();
+    try {
+      const bad = withSpec(b.spec, ["true"], (s) => {
+        s.process.user.uid = "root";
+      });
+      const err = await rt.create("e0", { spec: bad, dir: b.dir }).catch((e) => e);
+      assert.ok(err instanceof HuskError);
+      assert.ok(/process\.user\.uid/.test(err.message), err.message);
+      assert.equal((await rt.list()).length, 0);
+      await rt.create("e1", { spec: withSpec(b.spec, ["sleep", "60"]), dir: b.dir });
+      await assert.rejects(rt.create("e1", { spec: withSpec(b.spec, ["true"]), dir: b.dir }), /exists/);
+      await assert.rejects(rt.start("nope"), /does not exist/);
+    } finally {
+      await done();
+      b.remove();
+    }
+  },
+
+  async "four containers in flight at once, and the event loop keeps running"(assert) {
+    const b = makeBundle();
+    const { rt, done } = makeRuntime();
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    try {
+      const runs = await Promise.all(
+        [0, 1, 2, 3].map((i) => rt.run(`p${i}`, { spec: withSpec(b.spec, ["sh", "-c", `sleep 0.2; exit ${i}`]), dir: b.dir })),
+      );
+      assert.equal(JSON.stringify(runs), JSON.stringify([0, 1, 2, 3]));
+      // ~200 ms of containers: a blocked loop would have ticked a handful of times at most.
+      assert.ok(ticks > 50, `the event loop ticked ${ticks} times`);
+    } finally {
+      clearInterval(timer);
+      await done();
+      b.remove();
+    }
+  },
+
+  async "warnings go to onWarning, not stderr"(assert) {
+    const b = makeBundle();
+    const warnings = [];
+    const { rt, done } = makeRuntime({ onWarning: (w) => warnings.push(w) });
+    try {
+      const spec = withSpec(b.spec, ["true"], (s) => {
+        s.mounts.push({ destination: "tmp2", type: "tmpfs", source: "tmpfs" });
+      });
+      assert.equal(await rt.run("w0", { spec, dir: b.dir }), 0);
+      assert.ok(warnings.some((w) => /tmp2|relative/.test(w)), JSON.stringify(warnings));
+    } finally {
+      await done();
+      b.remove();
+    }
+  },
+};
