@@ -4,7 +4,7 @@
  */
 
 import { appendFileSync } from "node:fs";
-import { HuskError } from "../errors.ts";
+import { HuskError, oneLine } from "../errors.ts";
 import { DEFAULT_ROOT } from "../runtime/state.ts";
 import { stderr, stdout } from "../sys/stdio.ts";
 import { type FlagSpec, parseArgs, usageOf } from "./args.ts";
@@ -56,7 +56,9 @@ ${usageOf(GLOBAL_FLAGS)}
 let logTarget: { file?: string; json: boolean } = { json: false };
 
 /** One line on stderr and, with --log, in the log file (JSON lines with --log-format json). */
-export function reportError(message: string): void {
+export function reportError(text: string): void {
+  // HuskErrors are one line already; errors from elsewhere (Node, Bun) may not be.
+  const message = oneLine(text);
   stderr(`husk: ${message}\n`);
   if (!logTarget.file) return;
   const line = logTarget.json
