@@ -15,6 +15,7 @@
  * took 10–14 ms of every runtime process, and containerd starts the runtime 4–6 times per
  * container. The output is what valibot produced, down to the key order of each object.
  */
+import { quote } from "../errors.ts";
 import { PROPAGATION_NAMES } from "./mount-options.ts";
 import { NAMESPACE_TYPES } from "./namespaces.ts";
 import { RLIMIT_NAMES } from "./rlimits.ts";
@@ -144,16 +145,23 @@ function isProblem(e: unknown): e is Problem {
   return typeof e === "object" && e !== null && "shapeProblem" in e;
 }
 
-function str(x: unknown): string {
+/** Any string, NUL bytes included: only for what never reaches the kernel (annotations). */
+function text(x: unknown): string {
   return typeof x === "string" ? x : fail("must be a string");
+}
+
+/**
+ * A string without NUL bytes. Nearly every string in a config ends up as a C string (a path,
+ * an argument, a mount option, a sysctl, a hostname) or in a file the kernel parses, where a
+ * NUL would cut it short or be refused deep inside the helper.
+ */
+function str(x: unknown): string {
+  const s = text(x);
+  return s.includes("\0") ? fail("must not contain a NUL byte") : s;
 }
 
 function bool(x: unknown): boolean {
   return typeof x === "boolean" ? x : fail("must be a boolean");
-}
-
-function withoutNul(s: string): string {
-  return s.includes("\0") ? fail("must not contain a NUL byte") : s;
 }
 
 function int(min: number, max: number, maxText = String(max)): Check<number> {
@@ -175,8 +183,8 @@ function int(min: number, max: number, maxText = String(max)): Check<number> {
 function oneOf<const T extends string>(values: readonly T[], what: string, hint = ""): Check<T> {
   const known = new Set<string>(values);
   return (x) => {
-    const s = str(x);
-    return known.has(s) ? (s as T) : fail(`unknown ${what} "${s}"${hint}`);
+    const s = text(x);
+    return known.has(s) ? (s as T) : fail(`unknown ${what} ${quote(s)}${hint}`);
   };
 }
 
@@ -261,19 +269,20 @@ function rec<K extends string, T>(key: Check<K>, value: Check<T>): Check<KeyedBy
 
 function nonEmpty(x: unknown): string {
   const s = str(x);
-  return s === "" ? fail("must not be empty") : withoutNul(s);
+  return s === "" ? fail("must not be empty") : s;
 }
 
 function absPath(x: unknown): string {
-  const s = withoutNul(str(x));
-  return s.startsWith("/") ? s : fail(`must be an absolute path, not "${s}"`);
+  const s = str(x);
+  return s.startsWith("/") ? s : fail(`must be an absolute path, not ${quote(s)}`);
 }
 
-function nonEmptyStrings(x: unknown): string[] {
+/** A non-empty array of strings without NUL bytes; the element's own path names a NUL. */
+function nonEmptyStrings(x: unknown, path: Key[]): string[] {
   const message = "must be a non-empty array of strings";
   if (!Array.isArray(x) || x.length === 0) return fail(message);
   for (const s of x) if (typeof s !== "string") fail(message);
-  return x;
+  return strings(x, path);
 }
 
 const u16 = int(0, 65535);
@@ -287,12 +296,9 @@ const stringMap = rec(str, str);
 
 // runc refuses env entries it cannot hand to execve as NAME=value.
 function envEntry(x: unknown): string {
-  const s = withoutNul(str(x));
-  return s.indexOf("=") > 0 ? s : fail(`must be NAME=value, not "${s}"`);
+  const s = str(x);
+  return s.indexOf("=") > 0 ? s : fail(`must be NAME=value, not ${quote(s)}`);
 }
-
-const argStrings = arr((x) => withoutNul(x as string));
-const args: Check<string[]> = (x, path) => argStrings(nonEmptyStrings(x), path);
 
 const capabilityList = opt(strings);
 
@@ -301,7 +307,7 @@ const processShape = obj({
   // struct winsize holds unsigned shorts.
   consoleSize: opt(obj({ height: u16, width: u16 })),
   user: obj({ uid: u32, gid: u32, umask: opt(u32), additionalGids: opt(arr(u32)) }),
-  args,
+  args: nonEmptyStrings,
   env: opt(arr(envEntry)),
   cwd: absPath,
   capabilities: opt(
@@ -362,8 +368,8 @@ const hooks = obj({
 // ---- linux.resources
 
 function deviceAccess(x: unknown): string {
-  const s = str(x);
-  return /^[rwm]*$/.test(s) ? s : fail(`must be made of "r", "w" and "m", not "${s}"`);
+  const s = text(x);
+  return /^[rwm]*$/.test(s) ? s : fail(`must be made of "r", "w" and "m", not ${quote(s)}`);
 }
 
 const deviceRule = obj({
@@ -474,12 +480,18 @@ const timeOffsets = rec(
 const propagation = oneOf<"" | RootfsPropagation>(["", ...(PROPAGATION_NAMES as RootfsPropagation[])], "rootfs propagation");
 const rootfsPropagation: Check<RootfsPropagation | undefined> = (x, path) => propagation(x, path) || undefined;
 
+// The kernel refuses a newline in a cgroup's name (it would break /proc/<pid>/cgroup's lines).
+function cgroupsPath(x: unknown): string {
+  const s = str(x);
+  return s.includes("\n") ? fail(`must not contain a newline, not ${quote(s)}`) : s;
+}
+
 const linux = obj({
   uidMappings: idMappings,
   gidMappings: idMappings,
   sysctl: opt(stringMap),
   resources: opt(resources),
-  cgroupsPath: opt(str),
+  cgroupsPath: opt(cgroupsPath),
   namespaces: opt(arr(obj({ type: oneOf(NAMESPACE_TYPES, "namespace type"), path: opt(absPath) }))),
   devices: opt(arr(device)),
   seccomp: opt(seccomp),
@@ -505,7 +517,7 @@ const linux = obj({
 function ociVersion(x: unknown): string {
   const s = str(x);
   const m = SEMVER.exec(s);
-  if (!m) fail(`"${s}" is not a semantic version`);
+  if (!m) fail(`${quote(s)} is not a semantic version`);
   if (m[1] !== "1") fail(`unsupported major version ${m[1]} (husk implements runtime-spec 1.x)`);
   return s;
 }
@@ -519,7 +531,8 @@ const specShape = obj({
   domainname: opt(str),
   mounts: opt(arr(mount)),
   hooks: opt(hooks),
-  annotations: opt(stringMap),
+  // Annotations only reach state.json and the hooks' stdin, both JSON: any string will do.
+  annotations: opt(rec(text, text)),
   linux: opt(linux),
 });
 

@@ -982,6 +982,113 @@ describe("linux, other fields", () => {
   });
 });
 
+describe("strings that reach the kernel as C strings have no NUL byte", () => {
+  const nul = "must not contain a NUL byte";
+  const cases: [string, (s: Json) => void][] = [
+    ["hostname", (s) => (s.hostname = "box\0evil")],
+    ["domainname", (s) => (s.domainname = "\0")],
+    ["root.path", (s) => (s.root.path = "root\0fs")],
+    ["process.args[0]", (s) => (s.process.args = ["/bin/sh\0"])],
+    ["process.env[0]", (s) => (s.process.env = ["A=\0"])],
+    ["process.cwd", (s) => (s.process.cwd = "/\0")],
+    ["process.capabilities.bounding[0]", (s) => (s.process.capabilities = { bounding: ["CAP_KILL\0"] })],
+    ["process.apparmorProfile", (s) => (s.process.apparmorProfile = "a\0")],
+    ["process.selinuxLabel", (s) => (s.process.selinuxLabel = "a\0")],
+    ["process.execCPUAffinity.initial", (s) => (s.process.execCPUAffinity = { initial: "0\0" })],
+    ["mounts[0].destination", (s) => (s.mounts[0].destination = "/proc\0")],
+    ["mounts[0].source", (s) => (s.mounts[0].source = "proc\0")],
+    ["mounts[0].type", (s) => (s.mounts[0].type = "proc\0")],
+    [
+      "mounts[1].options[1]",
+      (s) => s.mounts.push({ destination: "/t", type: "tmpfs", source: "tmpfs", options: ["rw", "size=1\0m"] }),
+    ],
+    ["hooks.prestart[0].path", (s) => (s.hooks = { prestart: [{ path: "/bin/true\0" }] })],
+    ["hooks.poststop[0].args[1]", (s) => (s.hooks = { poststop: [{ path: "/bin/true", args: ["true", "a\0"] }] })],
+    ["hooks.createRuntime[0].env[0]", (s) => (s.hooks = { createRuntime: [{ path: "/bin/true", env: ["A=\0"] }] })],
+    ['linux.sysctl["net.ipv4.ip_forward\\u0000"]', (s) => (s.linux.sysctl = { "net.ipv4.ip_forward\0": "1" })],
+    ['linux.sysctl["net.ipv4.ip_forward"]', (s) => (s.linux.sysctl = { "net.ipv4.ip_forward": "1\0" })],
+    ["linux.cgroupsPath", (s) => (s.linux.cgroupsPath = "/a\0b")],
+    ["linux.seccomp.listenerPath", (s) => (s.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/a\0b" })],
+    ["linux.seccomp.listenerMetadata", (s) => (s.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerMetadata: "\0" })],
+    [
+      "linux.seccomp.syscalls[0].names[0]",
+      (s) => (s.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["read\0"], action: "SCMP_ACT_ERRNO" }] }),
+    ],
+    ["linux.maskedPaths[0]", (s) => (s.linux.maskedPaths = ["/proc/kcore\0"])],
+    ["linux.readonlyPaths[0]", (s) => (s.linux.readonlyPaths = ["/proc/sys\0"])],
+    ["linux.devices[0].path", (s) => (s.linux.devices = [{ path: "/dev/x\0", type: "c", major: 1, minor: 3 }])],
+    ["linux.namespaces[0].path", (s) => (s.linux.namespaces[0].path = "/proc/1/ns/pid\0")],
+    ["linux.mountLabel", (s) => (s.linux.mountLabel = "\0")],
+    ["linux.resources.cpu.cpus", (s) => (s.linux.resources = { cpu: { cpus: "0\0" } })],
+    ['linux.resources.unified["cpu.max"]', (s) => (s.linux.resources = { unified: { "cpu.max": "max\0" } })],
+    [
+      "linux.resources.hugepageLimits[0].pageSize",
+      (s) => (s.linux.resources = { hugepageLimits: [{ pageSize: "2MB\0", limit: 1 }] }),
+    ],
+    ["linux.personality.flags[0]", (s) => (s.linux.personality = { domain: "LINUX", flags: ["\0"] })],
+  ];
+  for (const [path, change] of cases) {
+    test(path, () => {
+      expect(failure(change)).toBe(`${path}: ${nul}`);
+    });
+  }
+
+  test("annotations only reach state.json, where JSON escapes them: any string is fine", () => {
+    const s = base();
+    s.annotations = { "a\0b": "c\0d" };
+    expect(validateSpec(s).spec.annotations).toEqual({ "a\0b": "c\0d" });
+  });
+});
+
+describe("every message is one line, whatever the value holds", () => {
+  const lines = (change: (s: Json) => void) => failure(change).split("\n").length;
+
+  test("values are quoted with JSON escapes", () => {
+    expect(failure((s) => (s.process.cwd = "a\nb"))).toBe('process.cwd: must be an absolute path, not "a\\nb"');
+    expect(failure((s) => (s.linux.namespaces[0].type = "pid\r\n"))).toBe(
+      'linux.namespaces[0].type: unknown namespace type "pid\\r\\n"',
+    );
+    expect(failure((s) => (s.process.env = ["JUNK\u2028"]))).toBe('process.env[0]: must be NAME=value, not "JUNK\\u2028"');
+    expect(failure((s) => (s.ociVersion = "1.0\n"))).toBe('ociVersion: "1.0\\n" is not a semantic version');
+    expect(failure((s) => (s.linux.intelRdt = { closID: "a/\tb" }))).toBe('linux.intelRdt.closID: invalid CLOS id "a/\\tb"');
+    expect(failure((s) => (s.process.execCPUAffinity = { final: "0\n1" }))).toBe(
+      'process.execCPUAffinity.final: not a CPU list: "0\\n1"',
+    );
+    expect(failure((s) => (s.linux.resources = { devices: [{ allow: true, access: "r\n" }] }))).toBe(
+      'linux.resources.devices[0].access: must be made of "r", "w" and "m", not "r\\n"',
+    );
+    expect(lines((s) => (s.linux.rootfsPropagation = "\u0085x\x7f"))).toBe(1);
+  });
+
+  test("keys are quoted in paths", () => {
+    expect(failure((s) => (s.linux.sysctl = { "kernel.x\ny": "1" }))).toBe(
+      'linux.sysctl["kernel.x\\ny"]: not in a separate kernel namespace (it would change the host)',
+    );
+  });
+
+  test("a very long value is cut short", () => {
+    const message = failure((s) => (s.process.cwd = "x".repeat(100_000)));
+    expect(message.length).toBeLessThan(400);
+    expect(message).toContain("100000 characters");
+  });
+
+  test("warnings quote too", () => {
+    expect(warnings((s) => (s.mounts[0].destination = "pr\noc"))).toEqual([
+      { path: "mounts[0].destination", message: 'relative destination "pr\\noc" is deprecated, using "/pr\\noc"' },
+    ]);
+    expect(warnings((s) => (s.process.capabilities = { bounding: ["CAP_\n"] }))).toEqual([
+      { path: "process.capabilities.bounding[0]", message: 'ignoring unknown capability "CAP_\\n"' },
+    ]);
+    expect(
+      warnings((s) => s.mounts.push({ destination: "/x", type: "bind", source: "/srv/x", options: ["bind", "a\nb", "c"] })),
+    ).toEqual([{ path: "mounts[1].options", message: 'filesystem-specific options on a bind mount are ignored ("a\\nb,c")' }]);
+  });
+
+  test("a newline in cgroupsPath is refused: the kernel refuses it in cgroup names", () => {
+    expect(failure((s) => (s.linux.cgroupsPath = "/a\nb"))).toBe('linux.cgroupsPath: must not contain a newline, not "/a\\nb"');
+  });
+});
+
 describe("parseProcess (exec --process)", () => {
   test("checks like config.json's process", () => {
     const p = parseProcess({
