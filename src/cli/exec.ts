@@ -1,11 +1,19 @@
 import { readFileSync } from "node:fs";
-import { HuskError } from "../errors.ts";
+import { HuskError, quote } from "../errors.ts";
 import { execInContainer } from "../runtime/exec.ts";
 import { readState } from "../runtime/state.ts";
+import { ID_MAX } from "../spec/schema.ts";
 import type { Process } from "../spec/types.ts";
 import { parseProcess } from "../spec/validate.ts";
 import type { FlagValues } from "./args.ts";
 import type { Verb } from "./verb.ts";
+
+/** A uid or gid from a flag: one the kernel can set, as process.user's are checked. */
+function idFlag(text: string, flag: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n <= ID_MAX)) throw new HuskError(`invalid ${flag} id ${quote(text)}: must be a number from 0 to ${ID_MAX}`);
+  return n;
+}
 
 /** runc's rule: --process replaces everything; otherwise the container's process, overridden by flags. */
 function buildProcess(base: Process, flags: FlagValues, args: string[]): Process {
@@ -27,11 +35,14 @@ function buildProcess(base: Process, flags: FlagValues, args: string[]): Process
   if (flags.env) p.env = [...(p.env ?? []), ...(flags.env as string[])];
   if (flags["no-new-privs"]) p.noNewPrivileges = true;
   if (flags.user) {
-    const m = /^(\d+)(?::(\d+))?$/.exec(flags.user as string);
-    if (!m) throw new HuskError(`invalid --user "${flags.user}": expected <uid>[:<gid>]`);
-    p.user = { ...p.user, uid: Number(m[1]), gid: m[2] !== undefined ? Number(m[2]) : p.user.gid };
+    const user = flags.user as string;
+    const m = /^(\d+)(?::(\d+))?$/.exec(user);
+    if (!m) throw new HuskError(`invalid --user ${quote(user)}: expected <uid>[:<gid>]`);
+    p.user = { ...p.user, uid: idFlag(m[1] as string, "--user"), gid: m[2] !== undefined ? idFlag(m[2], "--user") : p.user.gid };
   }
-  if (flags["additional-gids"]) p.user = { ...p.user, additionalGids: (flags["additional-gids"] as string[]).map(Number) };
+  if (flags["additional-gids"]) {
+    p.user = { ...p.user, additionalGids: (flags["additional-gids"] as string[]).map((g) => idFlag(g, "--additional-gids")) };
+  }
   for (const cap of (flags.cap as string[] | undefined) ?? []) {
     p.capabilities ??= {};
     const caps = p.capabilities;

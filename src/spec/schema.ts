@@ -116,6 +116,12 @@ export const TIME_CLOCKS: readonly TimeOffsetClock[] = ["monotonic", "boottime"]
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
 const U32_MAX = 2 ** 32 - 1;
+/**
+ * The largest uid or gid: (uid_t)-1 is no id. setresuid(-1, -1, -1) and chown(path, -1, -1)
+ * leave the id unchanged, so a process asked to run as 4294967295 would stay root; the kernel
+ * also refuses it in uid_map and gid_map.
+ */
+export const ID_MAX = U32_MAX - 1;
 /** JSON.parse rounds 2^64-1 up to 2^64, so 2^64 is the largest uint64 we can be given. */
 const U64_MAX = 2 ** 64;
 const I64_MAX = 2 ** 63;
@@ -287,6 +293,7 @@ function nonEmptyStrings(x: unknown, path: Key[]): string[] {
 
 const u16 = int(0, 65535);
 const u32 = int(0, U32_MAX);
+const id = int(0, ID_MAX, "4294967294 (4294967295 is (uid_t)-1, which setuid and chown ignore)");
 const u64 = int(0, U64_MAX, "18446744073709551615");
 const i64 = int(-I64_MAX, I64_MAX, "9223372036854775807");
 const strings = arr(str);
@@ -306,7 +313,7 @@ const processShape = obj({
   terminal: opt(bool),
   // struct winsize holds unsigned shorts.
   consoleSize: opt(obj({ height: u16, width: u16 })),
-  user: obj({ uid: u32, gid: u32, umask: opt(u32), additionalGids: opt(arr(u32)) }),
+  user: obj({ uid: id, gid: id, umask: opt(u32), additionalGids: opt(arr(id)) }),
   args: nonEmptyStrings,
   env: opt(arr(envEntry)),
   cwd: absPath,
@@ -342,7 +349,7 @@ const processShape = obj({
 
 // ---- root, mounts, hooks
 
-const idMappings = opt(arr(obj({ containerID: u32, hostID: u32, size: int(1, U32_MAX) })));
+const idMappings = opt(arr(obj({ containerID: id, hostID: id, size: int(1, U32_MAX) })));
 
 const mount = obj({
   // Relative destinations are accepted (with a warning) and made absolute by the rules, as runc does.
@@ -437,8 +444,8 @@ const device = obj({
   major: opt(i64),
   minor: opt(i64),
   fileMode: opt(u32),
-  uid: opt(u32),
-  gid: opt(u32),
+  uid: opt(id),
+  gid: opt(id),
 });
 
 const seccompAction = oneOf(SECCOMP_ACTIONS, "seccomp action");

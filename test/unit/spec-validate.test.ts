@@ -279,17 +279,22 @@ describe("process", () => {
     expect(failure((s) => (s.process.cwd = 0))).toBe("process.cwd: must be a string");
   });
 
-  test("user ids are uint32", () => {
+  test("user ids are ids the kernel can set: 0 … 4294967294", () => {
+    const tooBig = "must be at most 4294967294 (4294967295 is (uid_t)-1, which setuid and chown ignore)";
     expect(failure((s) => (s.process.user.uid = -1))).toBe("process.user.uid: must be a non-negative integer");
     expect(failure((s) => (s.process.user.uid = 1.5))).toBe("process.user.uid: must be a non-negative integer");
     expect(failure((s) => (s.process.user.gid = "0"))).toBe("process.user.gid: must be a non-negative integer");
-    expect(failure((s) => (s.process.user.uid = 2 ** 32))).toBe("process.user.uid: must be at most 4294967295");
+    expect(failure((s) => (s.process.user.uid = 2 ** 32))).toBe(`process.user.uid: ${tooBig}`);
+    // (uid_t)-1: setresuid(-1, -1, -1) changes nothing, so the process would stay root.
+    expect(failure((s) => (s.process.user.uid = 4294967295))).toBe(`process.user.uid: ${tooBig}`);
+    expect(failure((s) => (s.process.user.gid = 4294967295))).toBe(`process.user.gid: ${tooBig}`);
+    expect(failure((s) => (s.process.user.additionalGids = [5, 4294967295]))).toBe(`process.user.additionalGids[1]: ${tooBig}`);
     expect(failure((s) => (s.process.user.additionalGids = [1, -2]))).toBe(
       "process.user.additionalGids[1]: must be a non-negative integer",
     );
-    expect(
-      validateSpec({ ...base(), process: { ...base().process, user: { uid: 2 ** 32 - 1, gid: 0 } } }).spec.process.user.uid,
-    ).toBe(4294967295);
+    const ok = base();
+    ok.process.user = { uid: 4294967294, gid: 4294967294, additionalGids: [4294967294] };
+    expect(validateSpec(ok).spec.process.user.uid).toBe(4294967294);
   });
 
   test("env entries are NAME=value", () => {
@@ -538,7 +543,16 @@ describe("id mappings", () => {
 
   test("ranges do not wrap the 32-bit id space", () => {
     expect(failure(maps([{ containerID: 4294967295, hostID: 0, size: 1 }]))).toBe(
+      "linux.uidMappings[0].containerID: must be at most 4294967294 (4294967295 is (uid_t)-1, which setuid and chown ignore)",
+    );
+    expect(failure(maps([{ containerID: 0, hostID: 0, size: 1 }], [{ containerID: 0, hostID: 4294967295, size: 1 }]))).toBe(
+      "linux.gidMappings[0].hostID: must be at most 4294967294 (4294967295 is (uid_t)-1, which setuid and chown ignore)",
+    );
+    expect(failure(maps([{ containerID: 4294967294, hostID: 0, size: 2 }]))).toBe(
       "linux.uidMappings[0]: containerID + size must not exceed 4294967295",
+    );
+    expect(failure(maps([{ containerID: 0, hostID: 0, size: 4294967296 }]))).toBe(
+      "linux.uidMappings[0].size: must be at most 4294967295",
     );
     expect(failure(maps([{ containerID: 0, hostID: 4294967000, size: 1000 }]))).toBe(
       "linux.uidMappings[0]: hostID + size must not exceed 4294967295",
@@ -834,6 +848,18 @@ describe("mounts", () => {
     expect(failure((s) => s.mounts.push({ ...idmapped, uidMappings: [{ containerID: 0, hostID: 0, size: 0 }] }))).toBe(
       "mounts[1].uidMappings[0].size: must be a positive integer",
     );
+    expect(
+      failure((s) =>
+        s.mounts.push({ ...idmapped, uidMappings: mapping, gidMappings: [{ containerID: 4294967295, hostID: 0, size: 1 }] }),
+      ),
+    ).toBe(
+      "mounts[1].gidMappings[0].containerID: must be at most 4294967294 (4294967295 is (uid_t)-1, which setuid and chown ignore)",
+    );
+    expect(
+      failure((s) =>
+        s.mounts.push({ ...idmapped, uidMappings: [{ containerID: 0, hostID: 4294967000, size: 1000 }], gidMappings: mapping }),
+      ),
+    ).toBe("mounts[1].uidMappings[0]: hostID + size must not exceed 4294967295");
     expect(warnings((s) => s.mounts.push({ ...idmapped, uidMappings: mapping, gidMappings: mapping }))).toEqual([]);
     expect(
       warnings((s) => {
@@ -865,6 +891,12 @@ describe("devices", () => {
     );
     expect(failure(device({ path: "/dev/x", type: "c", major: 1, minor: 1, fileMode: -1 }))).toBe(
       "linux.devices[0].fileMode: must be a non-negative integer",
+    );
+    expect(failure(device({ path: "/dev/x", type: "c", major: 1, minor: 1, uid: 4294967295 }))).toBe(
+      "linux.devices[0].uid: must be at most 4294967294 (4294967295 is (uid_t)-1, which setuid and chown ignore)",
+    );
+    expect(failure(device({ path: "/dev/x", type: "c", major: 1, minor: 1, gid: 4294967295 }))).toBe(
+      "linux.devices[0].gid: must be at most 4294967294 (4294967295 is (uid_t)-1, which setuid and chown ignore)",
     );
     expect(warnings(device({ path: "/dev/fifo", type: "p" }))).toEqual([]);
     expect(warnings(device({ path: "/dev/null", type: "u", major: 1, minor: 3 }))).toEqual([]);
