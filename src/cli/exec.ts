@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
-import { HuskError, quote } from "../errors.ts";
+import { fromSystemError, HuskError, quote } from "../errors.ts";
 import { execInContainer } from "../runtime/exec.ts";
 import { readState } from "../runtime/state.ts";
+import { parseJson } from "../spec/json.ts";
 import { ID_MAX } from "../spec/schema.ts";
 import type { Process } from "../spec/types.ts";
 import { parseProcess } from "../spec/validate.ts";
@@ -19,13 +20,13 @@ function idFlag(text: string, flag: string): number {
 function buildProcess(base: Process, flags: FlagValues, args: string[]): Process {
   if (flags.process) {
     const path = flags.process as string;
-    let json: unknown;
+    let text: string;
     try {
-      json = JSON.parse(readFileSync(path, "utf8"));
+      text = readFileSync(path, "utf8");
     } catch (err) {
-      throw new HuskError(`cannot read process file "${path}": ${(err as Error).message}`);
+      throw fromSystemError(err, `read process file ${quote(path)}`);
     }
-    return parseProcess(json);
+    return parseProcess(parseJson(text, `parse process file ${quote(path)}`));
   }
   if (args.length === 0) throw new HuskError('"exec" requires a command to run, or --process');
   const p: Process = structuredClone(base);

@@ -4,7 +4,8 @@
  * Field names are the JSON names. Integer fields are `number`: JSON numbers above 2^53 lose
  * precision when parsed, which matters only for uint64 fields (rlimits, seccomp argument
  * values, byte counts); for rlimits, anything at or above 2^64-1 means RLIM_INFINITY
- * (see rlimits.ts). Extension fields the spec allows are kept by the parser but not typed here.
+ * (see rlimits.ts). parseJson (json.ts) turns literals beyond every integer field's range into
+ * ±Infinity first, so 2^64 is refused rather than rounded into range. Extension fields the spec allows are kept by the parser but not typed here.
  */
 import type { RlimitName } from "./rlimits.ts";
 

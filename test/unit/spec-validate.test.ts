@@ -1121,6 +1121,34 @@ describe("every message is one line, whatever the value holds", () => {
   });
 });
 
+describe("nesting", () => {
+  test("a document nested deeper than any config is refused with the path, not a stack overflow", () => {
+    const s = base();
+    let deep: Json = {};
+    s.vm = deep;
+    for (let i = 0; i < 100_000; i++) {
+      deep.x = {};
+      deep = deep.x;
+    }
+    expect(() => validateSpec(s)).toThrow(new SpecError("vm", "nested too deeply (more than 1000 levels)"));
+    // Also where a library caller hands over a cycle.
+    const cyclic = base();
+    cyclic.linux.extra = cyclic.linux;
+    expect(() => validateSpec(cyclic)).toThrow(new SpecError("linux", "nested too deeply (more than 1000 levels)"));
+  });
+
+  test("1000 levels are fine", () => {
+    const s = base();
+    let deep: Json = {};
+    s.vm = deep;
+    for (let i = 0; i < 998; i++) {
+      deep.x = {};
+      deep = deep.x;
+    }
+    expect(validateSpec(s).warnings).toEqual([]);
+  });
+});
+
 describe("parseProcess (exec --process)", () => {
   test("checks like config.json's process", () => {
     const p = parseProcess({
