@@ -377,10 +377,16 @@ const devices: SpecRule = {
 
 const scheduler: SpecRule = {
   name: "scheduler",
-  description: "priority only for SCHED_FIFO/SCHED_RR; runtime, deadline and period only for SCHED_DEADLINE",
+  description:
+    "nice within -20…19 for SCHED_OTHER/SCHED_BATCH; priority only for SCHED_FIFO/SCHED_RR; runtime, deadline and period only for SCHED_DEADLINE",
   check(spec, ctx) {
     const s = spec.process.scheduler;
     if (!s) return;
+    // runc's check. The other policies do not use nice, and sched_setattr clamps it anyway.
+    const nice = s.nice ?? 0;
+    if ((s.policy === "SCHED_OTHER" || s.policy === "SCHED_BATCH") && (nice < -20 || nice > 19)) {
+      ctx.fail("process.scheduler.nice", `must be between -20 and 19 for ${s.policy}, not ${nice}`);
+    }
     if (s.priority && s.policy !== "SCHED_FIFO" && s.policy !== "SCHED_RR") {
       ctx.fail("process.scheduler.priority", `only SCHED_FIFO and SCHED_RR take a priority, not ${s.policy}`);
     }

@@ -16,6 +16,7 @@
  * container. The output is what valibot produced, down to the key order of each object.
  */
 import { quote } from "../errors.ts";
+import { OCI_VERSION } from "./default-spec.ts";
 import { PROPAGATION_NAMES } from "./mount-options.ts";
 import { NAMESPACE_TYPES } from "./namespaces.ts";
 import { RLIMIT_NAMES } from "./rlimits.ts";
@@ -198,6 +199,16 @@ function opt<T>(check: Check<T>): Optional<T> {
   return { optional: check };
 }
 
+/** An object member that may be absent, and then reads as `fallback`. */
+interface Defaulted<T> {
+  readonly check: Check<T>;
+  readonly fallback: T;
+}
+
+function dflt<T>(check: Check<T>, fallback: T): Defaulted<T> {
+  return { check, fallback };
+}
+
 function arr<T>(item: Check<T>): Check<T[]> {
   return (x, path) => {
     if (!Array.isArray(x)) return fail("must be an array");
@@ -224,11 +235,15 @@ function isCopied(key: string): boolean {
   return key !== "__proto__" && key !== "prototype" && key !== "constructor";
 }
 
-type Members = Record<string, Check<unknown> | Optional<unknown>>;
+type Members = Record<string, Check<unknown> | Optional<unknown> | Defaulted<unknown>>;
 
 /** What obj(members) returns. */
 type Shape<M extends Members> = {
-  [K in keyof M as M[K] extends Optional<unknown> ? never : K]: M[K] extends Check<infer T> ? T : never;
+  [K in keyof M as M[K] extends Optional<unknown> ? never : K]: M[K] extends Check<infer T>
+    ? T
+    : M[K] extends Defaulted<infer T>
+      ? T
+      : never;
 } & {
   [K in keyof M as M[K] extends Optional<unknown> ? K : never]?: M[K] extends Optional<infer T> ? T : never;
 };
@@ -244,6 +259,7 @@ function obj<const M extends Members>(members: M): Check<Shape<M>> {
       const value = x[key];
       path.push(key);
       if (typeof member === "function") out[key] = key in x ? member(value, path) : fail("is required");
+      else if ("fallback" in member) out[key] = value === undefined ? member.fallback : member.check(value, path);
       else if (key in x) out[key] = value === undefined ? undefined : member.optional(value, path);
       path.pop();
     }
@@ -294,6 +310,7 @@ function nonEmptyStrings(x: unknown, path: Key[]): string[] {
 const u16 = int(0, 65535);
 const u32 = int(0, U32_MAX);
 const id = int(0, ID_MAX, "4294967294 (4294967295 is (uid_t)-1, which setuid and chown ignore)");
+const i32 = int(-(2 ** 31), 2 ** 31 - 1);
 const u64 = int(0, U64_MAX, "18446744073709551615");
 const i64 = int(-I64_MAX, I64_MAX, "9223372036854775807");
 const strings = arr(str);
@@ -311,8 +328,9 @@ const capabilityList = opt(strings);
 
 const processShape = obj({
   terminal: opt(bool),
-  // struct winsize holds unsigned shorts.
-  consoleSize: opt(obj({ height: u16, width: u16 })),
+  // The spec's uint, ignored without a terminal; like runc, the helper keeps the low 16 bits
+  // that struct winsize holds.
+  consoleSize: opt(obj({ height: u64, width: u64 })),
   user: obj({ uid: id, gid: id, umask: opt(u32), additionalGids: opt(arr(id)) }),
   args: nonEmptyStrings,
   env: opt(arr(envEntry)),
@@ -334,7 +352,9 @@ const processShape = obj({
   scheduler: opt(
     obj({
       policy: oneOf(SCHEDULER_POLICIES, "scheduler policy"),
-      nice: opt(int(-20, 19)),
+      // The spec's int32; the rules check -20…19 where nice applies, as runc does.
+      nice: opt(i32),
+      // sched_setattr refuses anything outside 0…99 (1…99 for the real-time policies).
       priority: opt(int(0, 99)),
       flags: opt(arr(oneOf(SCHEDULER_FLAGS, "scheduler flag"))),
       runtime: opt(u64),
@@ -343,7 +363,8 @@ const processShape = obj({
     }),
   ),
   selinuxLabel: opt(str),
-  ioPriority: opt(obj({ class: oneOf(IOPRIO_CLASSES, "I/O priority class"), priority: int(0, 7) })),
+  // runc checks 0…7; a missing level is 0, as in runc and the spec's JSON schema.
+  ioPriority: opt(obj({ class: oneOf(IOPRIO_CLASSES, "I/O priority class"), priority: dflt(int(0, 7), 0) })),
   execCPUAffinity: opt(obj({ initial: opt(str), final: opt(str) })),
 });
 
@@ -530,7 +551,9 @@ function ociVersion(x: unknown): string {
 }
 
 const specShape = obj({
-  ociVersion,
+  // REQUIRED by the spec, but only informational: runc and crun never read it, and
+  // hand-written configs leave it out. Absent, it reads as the version husk implements.
+  ociVersion: dflt(ociVersion, OCI_VERSION),
   // runc refuses a config without them ("root must be specified", "process property must not be empty").
   root: obj({ path: nonEmpty, readonly: opt(bool) }),
   process: processShape,

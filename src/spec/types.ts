@@ -10,7 +10,7 @@
 import type { RlimitName } from "./rlimits.ts";
 
 export interface Spec {
-  /** SemVer of the spec the bundle follows; husk accepts major version 1. */
+  /** SemVer of the spec the bundle follows; husk accepts major version 1 (absent: husk's own, OCI_VERSION). */
   ociVersion: string;
   process?: Process;
   root?: Root;
@@ -105,6 +105,7 @@ export type IOPriorityClass = "IOPRIO_CLASS_RT" | "IOPRIO_CLASS_BE" | "IOPRIO_CL
 
 export interface LinuxIOPriority {
   class: IOPriorityClass;
+  /** 0 (highest) … 7; absent in the JSON reads as 0. */
   priority: number;
 }
 

@@ -7,6 +7,7 @@
  * printed here.
  */
 import { HuskError } from "../errors.ts";
+import { OCI_VERSION } from "./default-spec.ts";
 import { MAX_JSON_DEPTH } from "./json.ts";
 import { PROCESS_RULES, type RuleContext, SPEC_RULES, type SpecRule, type SpecWarning, type ValidateOptions } from "./rules.ts";
 import { checkShape } from "./schema.ts";
@@ -125,7 +126,7 @@ export function parseSpec(json: unknown, options: ParseSpecOptions = {}): ValidS
 export function parseProcess(json: unknown, options: ParseSpecOptions = {}): Process {
   const process: Process = parseShape("process", json, "process");
   // The process rules only look at spec.process; the rest is a placeholder.
-  const spec: ValidSpec = { ociVersion: "1.2.0", root: { path: "rootfs" }, process };
+  const spec: ValidSpec = { ociVersion: OCI_VERSION, root: { path: "rootfs" }, process };
   const warnings = runRules(PROCESS_RULES, spec, options);
   if (options.onWarning) for (const w of warnings) options.onWarning(w);
   return process;

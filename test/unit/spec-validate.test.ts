@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { HuskError } from "../../src/errors.ts";
+import { OCI_VERSION } from "../../src/spec/default-spec.ts";
 import { CLONE, NAMESPACE_TYPES, NS_PROC_NAME, namespaceFlags } from "../../src/spec/namespaces.ts";
 import { isRlimInfinity, RLIMIT_NAMES, RLIMITS, rlimitResource, rlimitValue } from "../../src/spec/rlimits.ts";
 import { normaliseSysctlName } from "../../src/spec/rules.ts";
@@ -227,7 +228,6 @@ describe("SpecError", () => {
 
 describe("top level", () => {
   test("ociVersion", () => {
-    expect(failure((s) => delete s.ociVersion)).toBe("ociVersion: is required");
     expect(failure((s) => (s.ociVersion = 1))).toBe("ociVersion: must be a string");
     expect(failure((s) => (s.ociVersion = "1.0"))).toBe('ociVersion: "1.0" is not a semantic version');
     expect(failure((s) => (s.ociVersion = "2.0.0"))).toBe(
@@ -236,6 +236,15 @@ describe("top level", () => {
     expect(failure((s) => (s.ociVersion = "0.6.0"))).toBe(
       "ociVersion: unsupported major version 0 (husk implements runtime-spec 1.x)",
     );
+  });
+
+  test("a missing ociVersion is tolerated, as runc and crun do, and reads as husk's own version", () => {
+    const s = base();
+    delete s.ociVersion;
+    const { spec, warnings } = validateSpec(s);
+    expect(warnings).toEqual([]);
+    expect(spec.ociVersion).toBe(OCI_VERSION);
+    expect(Object.keys(spec)[0]).toBe("ociVersion");
   });
 
   test("root", () => {
@@ -306,9 +315,6 @@ describe("process", () => {
   test("other fields", () => {
     expect(failure((s) => (s.process.terminal = "yes"))).toBe("process.terminal: must be a boolean");
     expect(failure((s) => (s.process.consoleSize = { height: 24 }))).toBe("process.consoleSize.width: is required");
-    expect(failure((s) => (s.process.consoleSize = { height: 70000, width: 80 }))).toBe(
-      "process.consoleSize.height: must be at most 65535",
-    );
     expect(failure((s) => (s.process.oomScoreAdj = 1001))).toBe("process.oomScoreAdj: must be at most 1000");
     expect(failure((s) => (s.process.oomScoreAdj = -1001))).toBe(
       "process.oomScoreAdj: must be an integer between -1000 and 1000",
@@ -319,6 +325,19 @@ describe("process", () => {
     expect(failure((s) => (s.process.ioPriority = { class: "IOPRIO_CLASS_RT", priority: 8 }))).toBe(
       "process.ioPriority.priority: must be at most 7",
     );
+    expect(failure((s) => (s.process.ioPriority = { priority: 1 }))).toBe("process.ioPriority.class: is required");
+  });
+
+  test("tolerated as runc tolerates them", () => {
+    const s = base();
+    // The spec's consoleSize is a uint, ignored without a terminal; runc truncates it to 16 bits.
+    s.process.consoleSize = { height: 70000, width: 80 };
+    // runc defaults a missing I/O priority level to 0, as the spec's JSON schema allows.
+    s.process.ioPriority = { class: "IOPRIO_CLASS_BE" };
+    const { spec, warnings } = validateSpec(s);
+    expect(warnings).toEqual([]);
+    expect(spec.process.consoleSize).toEqual({ height: 70000, width: 80 });
+    expect(spec.process.ioPriority).toEqual({ class: "IOPRIO_CLASS_BE", priority: 0 });
   });
 
   test("scheduler, as runc checks it", () => {
@@ -327,10 +346,13 @@ describe("process", () => {
       'process.scheduler.policy: unknown scheduler policy "SCHED_FAST"',
     );
     expect(failure((s) => (s.process.scheduler = { policy: "SCHED_OTHER", nice: 20 }))).toBe(
-      "process.scheduler.nice: must be at most 19",
+      "process.scheduler.nice: must be between -20 and 19 for SCHED_OTHER, not 20",
     );
-    expect(failure((s) => (s.process.scheduler = { policy: "SCHED_OTHER", nice: -21 }))).toBe(
-      "process.scheduler.nice: must be an integer between -20 and 19",
+    expect(failure((s) => (s.process.scheduler = { policy: "SCHED_BATCH", nice: -21 }))).toBe(
+      "process.scheduler.nice: must be between -20 and 19 for SCHED_BATCH, not -21",
+    );
+    expect(failure((s) => (s.process.scheduler = { policy: "SCHED_IDLE", nice: 2 ** 31 }))).toBe(
+      "process.scheduler.nice: must be at most 2147483647",
     );
     expect(failure((s) => (s.process.scheduler = { policy: "SCHED_OTHER", priority: 1 }))).toBe(
       "process.scheduler.priority: only SCHED_FIFO and SCHED_RR take a priority, not SCHED_OTHER",
@@ -344,6 +366,12 @@ describe("process", () => {
     const ok = base();
     ok.process.scheduler = { policy: "SCHED_DEADLINE", runtime: 1e6, deadline: 2e6, period: 3e6 };
     expect(validateSpec(ok).warnings).toEqual([]);
+    // The spec's nice is an int32; runc checks the range only where nice applies, and for the
+    // other policies the kernel ignores or clamps it.
+    for (const policy of ["SCHED_IDLE", "SCHED_FIFO", "SCHED_RR", "SCHED_ISO", "SCHED_DEADLINE"]) {
+      ok.process.scheduler = { policy, nice: 30 };
+      expect(validateSpec(ok).spec.process.scheduler?.nice).toBe(30);
+    }
   });
 });
 
