@@ -7,6 +7,7 @@ import { ID_MAX } from "../spec/schema.ts";
 import type { Process } from "../spec/types.ts";
 import { parseProcess } from "../spec/validate.ts";
 import type { FlagValues } from "./args.ts";
+import { preserveFdsFlag } from "./create.ts";
 import type { Verb } from "./verb.ts";
 
 /** A uid or gid from a flag: one the kernel can set, as process.user's are checked. */
@@ -55,6 +56,7 @@ function buildProcess(base: Process, flags: FlagValues, args: string[]): Process
 
 const verb: Verb = {
   name: "exec",
+  takesId: true,
   usage: "[command options] <container-id> <command> [command options]  ||  -p process.json <container-id>",
   summary: "run a new process inside a running container",
   flags: [
@@ -78,6 +80,7 @@ const verb: Verb = {
   async run({ flags, positionals }, globals) {
     const [id, ...args] = positionals;
     if (!id) throw new HuskError('"exec" requires at least 1 argument: the container id');
+    const preserveFds = preserveFdsFlag(flags);
     for (const unsupported of ["process-label", "apparmor", "cgroup"]) {
       if (flags[unsupported]) throw new HuskError(`--${unsupported} is not supported`);
     }
@@ -91,7 +94,7 @@ const verb: Verb = {
       detach: flags.detach === true,
       pidFile: flags["pid-file"] as string | undefined,
       consoleSocket: flags["console-socket"] as string | undefined,
-      preserveFds: (flags["preserve-fds"] as number | undefined) ?? 0,
+      preserveFds,
     });
   },
 };

@@ -7,7 +7,7 @@ import { appendFileSync } from "node:fs";
 import { HuskError, oneLine } from "../errors.ts";
 import { DEFAULT_ROOT } from "../runtime/state.ts";
 import { stderr, stdout } from "../sys/stdio.ts";
-import { type FlagSpec, parseArgs, usageOf } from "./args.ts";
+import { checkContainerId, type FlagSpec, parseArgs, usageOf } from "./args.ts";
 import type { Globals, Verb } from "./verb.ts";
 
 const GLOBAL_FLAGS: FlagSpec[] = [
@@ -105,6 +105,8 @@ export async function main(argv: string[]): Promise<number> {
       stdout(`usage: husk ${verb.name} ${verb.usage}\n\n${verb.summary}\n\noptions:\n${usageOf(verb.flags)}\n`);
       return 0;
     }
+    const id = parsed.positionals[0];
+    if (verb.takesId && id !== undefined) checkContainerId(id);
     return await verb.run(parsed, globals);
   } catch (err) {
     reportError(err instanceof Error ? err.message : String(err));

@@ -74,6 +74,7 @@ const STRING_FLAGS = [
 
 const verb: Verb = {
   name: "update",
+  takesId: true,
   usage: "[command options] <container-id>",
   summary: "update a container's resource limits",
   flags: [
