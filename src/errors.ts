@@ -14,6 +14,35 @@ export interface HuskErrorDetails {
   errno?: string;
 }
 
+/** What would break a message's line: C0 and C1 controls, DEL, and the Unicode line separators. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point.
+const LINE_BREAKERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+const SHORT_ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f" };
+
+function escapeChar(c: string): string {
+  return SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+}
+
+/** The message with every control character written as its JSON escape, so it stays one line. */
+export function oneLine(message: string): string {
+  return message.replace(LINE_BREAKERS, escapeChar);
+}
+
+/** Longest value quote() shows whole; a config can hold megabytes in one string. */
+const QUOTE_MAX = 200;
+
+/**
+ * A value from a spec or the command line, for a message: in double quotes, with quotes,
+ * backslashes and control characters escaped as JSON escapes them (a newline in an id reads
+ * "a\nb"), and cut short when long.
+ */
+export function quote(value: string): string {
+  const shown = value.length > QUOTE_MAX ? value.slice(0, QUOTE_MAX) : value;
+  const quoted = `"${oneLine(shown.replace(/["\\]/g, "\\$&"))}"`;
+  return shown === value ? quoted : `${quoted}… (${value.length} characters)`;
+}
+
 export class HuskError extends Error {
   readonly what?: string;
   readonly origin?: string;
@@ -24,7 +53,9 @@ export class HuskError extends Error {
     const where = details.what ? `${details.what}${details.origin ? ` (${details.origin})` : ""}` : details.origin;
     const prefix = where ? `${where}: ` : "";
     const suffix = details.errno ? ` (${details.errno})` : "";
-    super(`${prefix}${message}${suffix}`);
+    // One line whatever a value in it held (a hostname with a newline): values should already
+    // be quoted with quote(); this catches the ones that were not.
+    super(oneLine(`${prefix}${message}${suffix}`));
     this.name = "HuskError";
     this.what = details.what;
     this.origin = details.origin;

@@ -4,6 +4,7 @@ import type { Verb } from "./verb.ts";
 
 const verb: Verb = {
   name: "delete",
+  takesId: true,
   usage: "[command options] <container-id>",
   summary: "delete a stopped container (--force: also a running one)",
   flags: [{ name: "force", short: "f", type: "bool", help: "kill the container first if it is still running" }],

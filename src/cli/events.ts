@@ -13,6 +13,7 @@ function parseDuration(text: string): number {
 
 const verb: Verb = {
   name: "events",
+  takesId: true,
   usage: "[command options] <container-id>",
   summary: "display container events such as resource usage statistics",
   flags: [

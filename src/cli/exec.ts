@@ -1,23 +1,33 @@
 import { readFileSync } from "node:fs";
-import { HuskError } from "../errors.ts";
+import { fromSystemError, HuskError, quote } from "../errors.ts";
 import { execInContainer } from "../runtime/exec.ts";
 import { readState } from "../runtime/state.ts";
+import { parseJson } from "../spec/json.ts";
+import { ID_MAX } from "../spec/schema.ts";
 import type { Process } from "../spec/types.ts";
 import { parseProcess } from "../spec/validate.ts";
 import type { FlagValues } from "./args.ts";
+import { preserveFdsFlag } from "./create.ts";
 import type { Verb } from "./verb.ts";
+
+/** A uid or gid from a flag: one the kernel can set, as process.user's are checked. */
+function idFlag(text: string, flag: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n <= ID_MAX)) throw new HuskError(`invalid ${flag} id ${quote(text)}: must be a number from 0 to ${ID_MAX}`);
+  return n;
+}
 
 /** runc's rule: --process replaces everything; otherwise the container's process, overridden by flags. */
 function buildProcess(base: Process, flags: FlagValues, args: string[]): Process {
   if (flags.process) {
     const path = flags.process as string;
-    let json: unknown;
+    let text: string;
     try {
-      json = JSON.parse(readFileSync(path, "utf8"));
+      text = readFileSync(path, "utf8");
     } catch (err) {
-      throw new HuskError(`cannot read process file "${path}": ${(err as Error).message}`);
+      throw fromSystemError(err, `read process file ${quote(path)}`);
     }
-    return parseProcess(json);
+    return parseProcess(parseJson(text, `parse process file ${quote(path)}`));
   }
   if (args.length === 0) throw new HuskError('"exec" requires a command to run, or --process');
   const p: Process = structuredClone(base);
@@ -27,11 +37,14 @@ function buildProcess(base: Process, flags: FlagValues, args: string[]): Process
   if (flags.env) p.env = [...(p.env ?? []), ...(flags.env as string[])];
   if (flags["no-new-privs"]) p.noNewPrivileges = true;
   if (flags.user) {
-    const m = /^(\d+)(?::(\d+))?$/.exec(flags.user as string);
-    if (!m) throw new HuskError(`invalid --user "${flags.user}": expected <uid>[:<gid>]`);
-    p.user = { ...p.user, uid: Number(m[1]), gid: m[2] !== undefined ? Number(m[2]) : p.user.gid };
+    const user = flags.user as string;
+    const m = /^(\d+)(?::(\d+))?$/.exec(user);
+    if (!m) throw new HuskError(`invalid --user ${quote(user)}: expected <uid>[:<gid>]`);
+    p.user = { ...p.user, uid: idFlag(m[1] as string, "--user"), gid: m[2] !== undefined ? idFlag(m[2], "--user") : p.user.gid };
   }
-  if (flags["additional-gids"]) p.user = { ...p.user, additionalGids: (flags["additional-gids"] as string[]).map(Number) };
+  if (flags["additional-gids"]) {
+    p.user = { ...p.user, additionalGids: (flags["additional-gids"] as string[]).map((g) => idFlag(g, "--additional-gids")) };
+  }
   for (const cap of (flags.cap as string[] | undefined) ?? []) {
     p.capabilities ??= {};
     const caps = p.capabilities;
@@ -43,6 +56,7 @@ function buildProcess(base: Process, flags: FlagValues, args: string[]): Process
 
 const verb: Verb = {
   name: "exec",
+  takesId: true,
   usage: "[command options] <container-id> <command> [command options]  ||  -p process.json <container-id>",
   summary: "run a new process inside a running container",
   flags: [
@@ -66,6 +80,7 @@ const verb: Verb = {
   async run({ flags, positionals }, globals) {
     const [id, ...args] = positionals;
     if (!id) throw new HuskError('"exec" requires at least 1 argument: the container id');
+    const preserveFds = preserveFdsFlag(flags);
     for (const unsupported of ["process-label", "apparmor", "cgroup"]) {
       if (flags[unsupported]) throw new HuskError(`--${unsupported} is not supported`);
     }
@@ -79,7 +94,7 @@ const verb: Verb = {
       detach: flags.detach === true,
       pidFile: flags["pid-file"] as string | undefined,
       consoleSocket: flags["console-socket"] as string | undefined,
-      preserveFds: (flags["preserve-fds"] as number | undefined) ?? 0,
+      preserveFds,
     });
   },
 };

@@ -5,6 +5,7 @@ import type { Verb } from "./verb.ts";
 
 const verb: Verb = {
   name: "kill",
+  takesId: true,
   usage: "[command options] <container-id> [signal]",
   summary: "send a signal (default SIGTERM) to the container's init",
   flags: [{ name: "all", short: "a", type: "bool", help: "send the signal to all processes in the container" }],

@@ -4,10 +4,10 @@
  */
 
 import { appendFileSync } from "node:fs";
-import { HuskError } from "../errors.ts";
+import { HuskError, oneLine } from "../errors.ts";
 import { DEFAULT_ROOT } from "../runtime/state.ts";
 import { stderr, stdout } from "../sys/stdio.ts";
-import { type FlagSpec, parseArgs, usageOf } from "./args.ts";
+import { checkContainerId, type FlagSpec, parseArgs, usageOf } from "./args.ts";
 import type { Globals, Verb } from "./verb.ts";
 
 const GLOBAL_FLAGS: FlagSpec[] = [
@@ -56,7 +56,9 @@ ${usageOf(GLOBAL_FLAGS)}
 let logTarget: { file?: string; json: boolean } = { json: false };
 
 /** One line on stderr and, with --log, in the log file (JSON lines with --log-format json). */
-export function reportError(message: string): void {
+export function reportError(text: string): void {
+  // HuskErrors are one line already; errors from elsewhere (Node, Bun) may not be.
+  const message = oneLine(text);
   stderr(`husk: ${message}\n`);
   if (!logTarget.file) return;
   const line = logTarget.json
@@ -103,6 +105,8 @@ export async function main(argv: string[]): Promise<number> {
       stdout(`usage: husk ${verb.name} ${verb.usage}\n\n${verb.summary}\n\noptions:\n${usageOf(verb.flags)}\n`);
       return 0;
     }
+    const id = parsed.positionals[0];
+    if (verb.takesId && id !== undefined) checkContainerId(id);
     return await verb.run(parsed, globals);
   } catch (err) {
     reportError(err instanceof Error ? err.message : String(err));

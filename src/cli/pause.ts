@@ -5,6 +5,7 @@ import type { Verb } from "./verb.ts";
 
 const verb: Verb = {
   name: "pause",
+  takesId: true,
   usage: "<container-id>",
   summary: "suspend all processes of a container (cgroup freezer)",
   flags: [],

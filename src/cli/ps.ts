@@ -8,6 +8,7 @@ import type { Verb } from "./verb.ts";
 
 const verb: Verb = {
   name: "ps",
+  takesId: true,
   usage: "[command options] <container-id> [ps options]",
   summary: "list the processes running inside a container",
   flags: [{ name: "format", short: "f", type: "string", help: 'select one of: table or json (default: "table")' }],

@@ -5,6 +5,7 @@ import type { Verb } from "./verb.ts";
 
 const verb: Verb = {
   name: "resume",
+  takesId: true,
   usage: "<container-id>",
   summary: "resume all processes of a paused container",
   flags: [],

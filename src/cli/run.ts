@@ -6,6 +6,7 @@ import type { Verb } from "./verb.ts";
 
 const verb: Verb = {
   name: "run",
+  takesId: true,
   usage: "[command options] <container-id>",
   summary: "create and run a container in the foreground; exits with the container's status",
   flags: [

@@ -5,6 +5,7 @@ import type { Verb } from "./verb.ts";
 
 const verb: Verb = {
   name: "start",
+  takesId: true,
   usage: "<container-id>",
   summary: "start the user process of a created container",
   flags: [],

@@ -6,6 +6,7 @@ import type { Verb } from "./verb.ts";
 
 const verb: Verb = {
   name: "state",
+  takesId: true,
   usage: "<container-id>",
   summary: "print the state of a container as JSON",
   flags: [],

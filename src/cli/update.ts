@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import type { LinuxResources } from "../cgroups/resources.ts";
-import { HuskError } from "../errors.ts";
+import { fromSystemError, HuskError, quote } from "../errors.ts";
 import { withStateLock } from "../runtime/state.ts";
 import { updateContainer } from "../runtime/update.ts";
+import { parseJson } from "../spec/json.ts";
 import type { FlagValues } from "./args.ts";
 import type { Verb } from "./verb.ts";
 
@@ -73,6 +74,7 @@ const STRING_FLAGS = [
 
 const verb: Verb = {
   name: "update",
+  takesId: true,
   usage: "[command options] <container-id>",
   summary: "update a container's resource limits",
   flags: [
@@ -85,11 +87,13 @@ const verb: Verb = {
     let resources: LinuxResources;
     if (flags.resources) {
       const path = flags.resources as string;
+      let text: string;
       try {
-        resources = JSON.parse(readFileSync(path === "-" ? 0 : path, "utf8")) as LinuxResources;
+        text = readFileSync(path === "-" ? 0 : path, "utf8");
       } catch (err) {
-        throw new HuskError(`cannot read resources from "${path}": ${(err as Error).message}`);
+        throw fromSystemError(err, `read resources from ${quote(path)}`);
       }
+      resources = parseJson(text, `parse resources from ${quote(path)}`) as LinuxResources;
     } else {
       resources = fromFlags(flags);
     }

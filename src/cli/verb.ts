@@ -15,5 +15,7 @@ export interface Verb {
   usage: string;
   summary: string;
   flags: FlagSpec[];
+  /** The first argument is a container id: main checks it before run is called. */
+  takesId?: boolean;
   run(parsed: Parsed, globals: Globals): Promise<number> | number;
 }

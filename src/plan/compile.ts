@@ -63,11 +63,10 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   if (!spec.process) throw new HuskError("the container has no process to run", { origin: "process" });
   // Silently running without a requested security label would be worse than refusing.
   if (spec.process.apparmorProfile) throw new HuskError("AppArmor is not supported", { origin: "process.apparmorProfile" });
-  // SELinux labels mean nothing on a host without SELinux (crun ignores them there too);
-  // on one with SELinux, husk cannot apply them and says so.
-  if (ctx.host.selinux && spec.process.selinuxLabel)
-    throw new HuskError("SELinux is not supported", { origin: "process.selinuxLabel" });
-  if (ctx.host.selinux && spec.linux?.mountLabel) throw new HuskError("SELinux is not supported", { origin: "linux.mountLabel" });
+  // Likewise SELinux labels, on any host: husk cannot apply them, and one with SELinux
+  // disabled today may enforce tomorrow (the README promises a clear error).
+  if (spec.process.selinuxLabel) throw new HuskError("SELinux is not supported", { origin: "process.selinuxLabel" });
+  if (spec.linux?.mountLabel) throw new HuskError("SELinux is not supported", { origin: "linux.mountLabel" });
   // runc refuses it too where resctrl is not mounted; husk does not drive resctrl at all.
   if (spec.linux?.intelRdt) throw new HuskError("Intel RDT (resctrl) is not supported", { origin: "linux.intelRdt" });
   if (spec.linux?.netDevices && Object.keys(spec.linux.netDevices).length > 0)

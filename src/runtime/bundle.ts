@@ -1,7 +1,8 @@
 /** Reading an OCI bundle: config.json parsed and validated, the rootfs located. */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { HuskError } from "../errors.ts";
+import { fromSystemError, HuskError, oneLine, quote } from "../errors.ts";
+import { parseJson } from "../spec/json.ts";
 import type { Spec } from "../spec/types.ts";
 import { parseSpec } from "../spec/validate.ts";
 import { stderr } from "../sys/stdio.ts";
@@ -19,25 +20,16 @@ export function loadBundle(dir: string): Bundle {
   try {
     text = readFileSync(configPath, "utf8");
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new HuskError(code === "ENOENT" ? "no such file or directory" : String(err), {
-      what: `read "${configPath}"`,
-      errno: code,
-    });
+    throw fromSystemError(err, `read ${quote(configPath)}`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new HuskError(`invalid JSON: ${(err as Error).message}`, { what: `parse "${configPath}"` });
-  }
+  const json = parseJson(text, `parse ${quote(configPath)}`);
   const spec = parseSpec(json, {
     rootless: process.geteuid?.() !== 0,
-    onWarning: (w) => stderr(`husk: warning: ${w.path}: ${w.message}\n`),
+    onWarning: (w) => stderr(`husk: warning: ${oneLine(`${w.path}: ${w.message}`)}\n`),
   });
   const rootfs = resolve(abs, spec.root.path);
   if (!existsSync(rootfs) || !statSync(rootfs).isDirectory()) {
-    throw new HuskError("does not exist or is not a directory", { what: `rootfs "${rootfs}"`, origin: "root.path" });
+    throw new HuskError("does not exist or is not a directory", { what: `rootfs ${quote(rootfs)}`, origin: "root.path" });
   }
   return { dir: abs, spec, rootfs };
 }

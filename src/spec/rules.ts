@@ -10,6 +10,7 @@
  */
 import { posix } from "node:path";
 import { isCpuList } from "../cgroups/convert.ts";
+import { quote } from "../errors.ts";
 import { isCapabilityName } from "./capabilities.ts";
 import { type MountOptions, parseMountOptions } from "./mount-options.ts";
 import { isRlimInfinity } from "./rlimits.ts";
@@ -106,6 +107,12 @@ function checkIdMappings(path: string, maps: readonly LinuxIDMapping[] | undefin
   });
 }
 
+/** Mount data options for a message: as written when plain, quoted when they hold odd characters. */
+function dataText(data: readonly string[]): string {
+  const joined = data.join(",");
+  return /^[\w.,=:@+/-]*$/.test(joined) ? joined : quote(joined);
+}
+
 /** A bind mount by its options, or by `"type": "bind"` alone, which crun and husk honour too. */
 function isBindMount(m: Mount, parsed: MountOptions): boolean {
   return parsed.bind || m.type === "bind";
@@ -115,16 +122,16 @@ function isBindMount(m: Mount, parsed: MountOptions): boolean {
 
 const mountDestinations: SpecRule = {
   name: "mount-destinations",
-  description: "mount destinations are absolute (relative ones are made absolute with a warning); no NUL bytes",
+  description: "mount destinations are absolute (relative ones are made absolute with a warning)",
   check(spec, ctx) {
     spec.mounts?.forEach((m, i) => {
-      for (const field of ["source", "type"] as const) {
-        if (m[field]?.includes("\0")) ctx.fail(`mounts[${i}].${field}`, "must not contain a NUL byte");
-      }
       if (!m.destination.startsWith("/")) {
         // runc 1.x still accepts these, relative to the container's root.
         const absolute = posix.join("/", m.destination);
-        ctx.warn(`mounts[${i}].destination`, `relative destination "${m.destination}" is deprecated, using "${absolute}"`);
+        ctx.warn(
+          `mounts[${i}].destination`,
+          `relative destination ${quote(m.destination)} is deprecated, using ${quote(absolute)}`,
+        );
         m.destination = absolute;
       }
     });
@@ -139,7 +146,7 @@ const bindMountOptions: SpecRule = {
       const parsed = parseMountOptions(m.options ?? []);
       // runc and crun accept these and the kernel ignores them; the spec does not forbid them.
       if (isBindMount(m, parsed) && parsed.data.length > 0) {
-        ctx.warn(`mounts[${i}].options`, `filesystem-specific options on a bind mount are ignored (${parsed.data.join(",")})`);
+        ctx.warn(`mounts[${i}].options`, `filesystem-specific options on a bind mount are ignored (${dataText(parsed.data)})`);
       }
     });
   },
@@ -207,8 +214,8 @@ const capabilities: SpecRule = {
       list.forEach((name, i) => {
         if (isCapabilityName(name)) return;
         const path = `process.capabilities.${set}[${i}]`;
-        if (ctx.options.unknownCapabilities === "error") ctx.fail(path, `unknown capability "${name}"`);
-        ctx.warn(path, `ignoring unknown capability "${name}"`);
+        if (ctx.options.unknownCapabilities === "error") ctx.fail(path, `unknown capability ${quote(name)}`);
+        ctx.warn(path, `ignoring unknown capability ${quote(name)}`);
       });
       caps[set] = list.filter(isCapabilityName);
     }
@@ -370,10 +377,16 @@ const devices: SpecRule = {
 
 const scheduler: SpecRule = {
   name: "scheduler",
-  description: "priority only for SCHED_FIFO/SCHED_RR; runtime, deadline and period only for SCHED_DEADLINE",
+  description:
+    "nice within -20…19 for SCHED_OTHER/SCHED_BATCH; priority only for SCHED_FIFO/SCHED_RR; runtime, deadline and period only for SCHED_DEADLINE",
   check(spec, ctx) {
     const s = spec.process.scheduler;
     if (!s) return;
+    // runc's check. The other policies do not use nice, and sched_setattr clamps it anyway.
+    const nice = s.nice ?? 0;
+    if ((s.policy === "SCHED_OTHER" || s.policy === "SCHED_BATCH") && (nice < -20 || nice > 19)) {
+      ctx.fail("process.scheduler.nice", `must be between -20 and 19 for ${s.policy}, not ${nice}`);
+    }
     if (s.priority && s.policy !== "SCHED_FIFO" && s.policy !== "SCHED_RR") {
       ctx.fail("process.scheduler.priority", `only SCHED_FIFO and SCHED_RR take a priority, not ${s.policy}`);
     }
@@ -393,7 +406,7 @@ const execCPUAffinity: SpecRule = {
     for (const field of ["initial", "final"] as const) {
       const v = a?.[field];
       if (v !== undefined && !isCpuList(v)) {
-        ctx.fail(`process.execCPUAffinity.${field}`, `not a CPU list: "${v}"`);
+        ctx.fail(`process.execCPUAffinity.${field}`, `not a CPU list: ${quote(v)}`);
       }
     }
   },
@@ -422,7 +435,7 @@ const intelRdt: SpecRule = {
     const id = spec.linux?.intelRdt?.closID;
     if (id === undefined) return;
     // It becomes a directory name under /sys/fs/resctrl.
-    if (id === "." || id === ".." || id.includes("/")) ctx.fail("linux.intelRdt.closID", `invalid CLOS id "${id}"`);
+    if (id === "." || id === ".." || id.includes("/")) ctx.fail("linux.intelRdt.closID", `invalid CLOS id ${quote(id)}`);
   },
 };
 

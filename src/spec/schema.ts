@@ -15,6 +15,8 @@
  * took 10–14 ms of every runtime process, and containerd starts the runtime 4–6 times per
  * container. The output is what valibot produced, down to the key order of each object.
  */
+import { quote } from "../errors.ts";
+import { OCI_VERSION } from "./default-spec.ts";
 import { PROPAGATION_NAMES } from "./mount-options.ts";
 import { NAMESPACE_TYPES } from "./namespaces.ts";
 import { RLIMIT_NAMES } from "./rlimits.ts";
@@ -115,6 +117,12 @@ export const TIME_CLOCKS: readonly TimeOffsetClock[] = ["monotonic", "boottime"]
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
 const U32_MAX = 2 ** 32 - 1;
+/**
+ * The largest uid or gid: (uid_t)-1 is no id. setresuid(-1, -1, -1) and chown(path, -1, -1)
+ * leave the id unchanged, so a process asked to run as 4294967295 would stay root; the kernel
+ * also refuses it in uid_map and gid_map.
+ */
+export const ID_MAX = U32_MAX - 1;
 /** JSON.parse rounds 2^64-1 up to 2^64, so 2^64 is the largest uint64 we can be given. */
 const U64_MAX = 2 ** 64;
 const I64_MAX = 2 ** 63;
@@ -144,16 +152,23 @@ function isProblem(e: unknown): e is Problem {
   return typeof e === "object" && e !== null && "shapeProblem" in e;
 }
 
-function str(x: unknown): string {
+/** Any string, NUL bytes included: only for what never reaches the kernel (annotations). */
+function text(x: unknown): string {
   return typeof x === "string" ? x : fail("must be a string");
+}
+
+/**
+ * A string without NUL bytes. Nearly every string in a config ends up as a C string (a path,
+ * an argument, a mount option, a sysctl, a hostname) or in a file the kernel parses, where a
+ * NUL would cut it short or be refused deep inside the helper.
+ */
+function str(x: unknown): string {
+  const s = text(x);
+  return s.includes("\0") ? fail("must not contain a NUL byte") : s;
 }
 
 function bool(x: unknown): boolean {
   return typeof x === "boolean" ? x : fail("must be a boolean");
-}
-
-function withoutNul(s: string): string {
-  return s.includes("\0") ? fail("must not contain a NUL byte") : s;
 }
 
 function int(min: number, max: number, maxText = String(max)): Check<number> {
@@ -175,13 +190,23 @@ function int(min: number, max: number, maxText = String(max)): Check<number> {
 function oneOf<const T extends string>(values: readonly T[], what: string, hint = ""): Check<T> {
   const known = new Set<string>(values);
   return (x) => {
-    const s = str(x);
-    return known.has(s) ? (s as T) : fail(`unknown ${what} "${s}"${hint}`);
+    const s = text(x);
+    return known.has(s) ? (s as T) : fail(`unknown ${what} ${quote(s)}${hint}`);
   };
 }
 
 function opt<T>(check: Check<T>): Optional<T> {
   return { optional: check };
+}
+
+/** An object member that may be absent, and then reads as `fallback`. */
+interface Defaulted<T> {
+  readonly check: Check<T>;
+  readonly fallback: T;
+}
+
+function dflt<T>(check: Check<T>, fallback: T): Defaulted<T> {
+  return { check, fallback };
 }
 
 function arr<T>(item: Check<T>): Check<T[]> {
@@ -210,11 +235,15 @@ function isCopied(key: string): boolean {
   return key !== "__proto__" && key !== "prototype" && key !== "constructor";
 }
 
-type Members = Record<string, Check<unknown> | Optional<unknown>>;
+type Members = Record<string, Check<unknown> | Optional<unknown> | Defaulted<unknown>>;
 
 /** What obj(members) returns. */
 type Shape<M extends Members> = {
-  [K in keyof M as M[K] extends Optional<unknown> ? never : K]: M[K] extends Check<infer T> ? T : never;
+  [K in keyof M as M[K] extends Optional<unknown> ? never : K]: M[K] extends Check<infer T>
+    ? T
+    : M[K] extends Defaulted<infer T>
+      ? T
+      : never;
 } & {
   [K in keyof M as M[K] extends Optional<unknown> ? K : never]?: M[K] extends Optional<infer T> ? T : never;
 };
@@ -230,6 +259,7 @@ function obj<const M extends Members>(members: M): Check<Shape<M>> {
       const value = x[key];
       path.push(key);
       if (typeof member === "function") out[key] = key in x ? member(value, path) : fail("is required");
+      else if ("fallback" in member) out[key] = value === undefined ? member.fallback : member.check(value, path);
       else if (key in x) out[key] = value === undefined ? undefined : member.optional(value, path);
       path.pop();
     }
@@ -261,23 +291,26 @@ function rec<K extends string, T>(key: Check<K>, value: Check<T>): Check<KeyedBy
 
 function nonEmpty(x: unknown): string {
   const s = str(x);
-  return s === "" ? fail("must not be empty") : withoutNul(s);
+  return s === "" ? fail("must not be empty") : s;
 }
 
 function absPath(x: unknown): string {
-  const s = withoutNul(str(x));
-  return s.startsWith("/") ? s : fail(`must be an absolute path, not "${s}"`);
+  const s = str(x);
+  return s.startsWith("/") ? s : fail(`must be an absolute path, not ${quote(s)}`);
 }
 
-function nonEmptyStrings(x: unknown): string[] {
+/** A non-empty array of strings without NUL bytes; the element's own path names a NUL. */
+function nonEmptyStrings(x: unknown, path: Key[]): string[] {
   const message = "must be a non-empty array of strings";
   if (!Array.isArray(x) || x.length === 0) return fail(message);
   for (const s of x) if (typeof s !== "string") fail(message);
-  return x;
+  return strings(x, path);
 }
 
 const u16 = int(0, 65535);
 const u32 = int(0, U32_MAX);
+const id = int(0, ID_MAX, "4294967294 (4294967295 is (uid_t)-1, which setuid and chown ignore)");
+const i32 = int(-(2 ** 31), 2 ** 31 - 1);
 const u64 = int(0, U64_MAX, "18446744073709551615");
 const i64 = int(-I64_MAX, I64_MAX, "9223372036854775807");
 const strings = arr(str);
@@ -287,21 +320,19 @@ const stringMap = rec(str, str);
 
 // runc refuses env entries it cannot hand to execve as NAME=value.
 function envEntry(x: unknown): string {
-  const s = withoutNul(str(x));
-  return s.indexOf("=") > 0 ? s : fail(`must be NAME=value, not "${s}"`);
+  const s = str(x);
+  return s.indexOf("=") > 0 ? s : fail(`must be NAME=value, not ${quote(s)}`);
 }
-
-const argStrings = arr((x) => withoutNul(x as string));
-const args: Check<string[]> = (x, path) => argStrings(nonEmptyStrings(x), path);
 
 const capabilityList = opt(strings);
 
 const processShape = obj({
   terminal: opt(bool),
-  // struct winsize holds unsigned shorts.
-  consoleSize: opt(obj({ height: u16, width: u16 })),
-  user: obj({ uid: u32, gid: u32, umask: opt(u32), additionalGids: opt(arr(u32)) }),
-  args,
+  // The spec's uint, ignored without a terminal; like runc, the helper keeps the low 16 bits
+  // that struct winsize holds.
+  consoleSize: opt(obj({ height: u64, width: u64 })),
+  user: obj({ uid: id, gid: id, umask: opt(u32), additionalGids: opt(arr(id)) }),
+  args: nonEmptyStrings,
   env: opt(arr(envEntry)),
   cwd: absPath,
   capabilities: opt(
@@ -321,7 +352,9 @@ const processShape = obj({
   scheduler: opt(
     obj({
       policy: oneOf(SCHEDULER_POLICIES, "scheduler policy"),
-      nice: opt(int(-20, 19)),
+      // The spec's int32; the rules check -20…19 where nice applies, as runc does.
+      nice: opt(i32),
+      // sched_setattr refuses anything outside 0…99 (1…99 for the real-time policies).
       priority: opt(int(0, 99)),
       flags: opt(arr(oneOf(SCHEDULER_FLAGS, "scheduler flag"))),
       runtime: opt(u64),
@@ -330,13 +363,14 @@ const processShape = obj({
     }),
   ),
   selinuxLabel: opt(str),
-  ioPriority: opt(obj({ class: oneOf(IOPRIO_CLASSES, "I/O priority class"), priority: int(0, 7) })),
+  // runc checks 0…7; a missing level is 0, as in runc and the spec's JSON schema.
+  ioPriority: opt(obj({ class: oneOf(IOPRIO_CLASSES, "I/O priority class"), priority: dflt(int(0, 7), 0) })),
   execCPUAffinity: opt(obj({ initial: opt(str), final: opt(str) })),
 });
 
 // ---- root, mounts, hooks
 
-const idMappings = opt(arr(obj({ containerID: u32, hostID: u32, size: int(1, U32_MAX) })));
+const idMappings = opt(arr(obj({ containerID: id, hostID: id, size: int(1, U32_MAX) })));
 
 const mount = obj({
   // Relative destinations are accepted (with a warning) and made absolute by the rules, as runc does.
@@ -362,8 +396,8 @@ const hooks = obj({
 // ---- linux.resources
 
 function deviceAccess(x: unknown): string {
-  const s = str(x);
-  return /^[rwm]*$/.test(s) ? s : fail(`must be made of "r", "w" and "m", not "${s}"`);
+  const s = text(x);
+  return /^[rwm]*$/.test(s) ? s : fail(`must be made of "r", "w" and "m", not ${quote(s)}`);
 }
 
 const deviceRule = obj({
@@ -431,8 +465,8 @@ const device = obj({
   major: opt(i64),
   minor: opt(i64),
   fileMode: opt(u32),
-  uid: opt(u32),
-  gid: opt(u32),
+  uid: opt(id),
+  gid: opt(id),
 });
 
 const seccompAction = oneOf(SECCOMP_ACTIONS, "seccomp action");
@@ -474,12 +508,18 @@ const timeOffsets = rec(
 const propagation = oneOf<"" | RootfsPropagation>(["", ...(PROPAGATION_NAMES as RootfsPropagation[])], "rootfs propagation");
 const rootfsPropagation: Check<RootfsPropagation | undefined> = (x, path) => propagation(x, path) || undefined;
 
+// The kernel refuses a newline in a cgroup's name (it would break /proc/<pid>/cgroup's lines).
+function cgroupsPath(x: unknown): string {
+  const s = str(x);
+  return s.includes("\n") ? fail(`must not contain a newline, not ${quote(s)}`) : s;
+}
+
 const linux = obj({
   uidMappings: idMappings,
   gidMappings: idMappings,
   sysctl: opt(stringMap),
   resources: opt(resources),
-  cgroupsPath: opt(str),
+  cgroupsPath: opt(cgroupsPath),
   namespaces: opt(arr(obj({ type: oneOf(NAMESPACE_TYPES, "namespace type"), path: opt(absPath) }))),
   devices: opt(arr(device)),
   seccomp: opt(seccomp),
@@ -505,13 +545,15 @@ const linux = obj({
 function ociVersion(x: unknown): string {
   const s = str(x);
   const m = SEMVER.exec(s);
-  if (!m) fail(`"${s}" is not a semantic version`);
+  if (!m) fail(`${quote(s)} is not a semantic version`);
   if (m[1] !== "1") fail(`unsupported major version ${m[1]} (husk implements runtime-spec 1.x)`);
   return s;
 }
 
 const specShape = obj({
-  ociVersion,
+  // REQUIRED by the spec, but only informational: runc and crun never read it, and
+  // hand-written configs leave it out. Absent, it reads as the version husk implements.
+  ociVersion: dflt(ociVersion, OCI_VERSION),
   // runc refuses a config without them ("root must be specified", "process property must not be empty").
   root: obj({ path: nonEmpty, readonly: opt(bool) }),
   process: processShape,
@@ -519,7 +561,8 @@ const specShape = obj({
   domainname: opt(str),
   mounts: opt(arr(mount)),
   hooks: opt(hooks),
-  annotations: opt(stringMap),
+  // Annotations only reach state.json and the hooks' stdin, both JSON: any string will do.
+  annotations: opt(rec(text, text)),
   linux: opt(linux),
 });
 

@@ -4,12 +4,13 @@
  * Field names are the JSON names. Integer fields are `number`: JSON numbers above 2^53 lose
  * precision when parsed, which matters only for uint64 fields (rlimits, seccomp argument
  * values, byte counts); for rlimits, anything at or above 2^64-1 means RLIM_INFINITY
- * (see rlimits.ts). Extension fields the spec allows are kept by the parser but not typed here.
+ * (see rlimits.ts). parseJson (json.ts) turns literals beyond every integer field's range into
+ * ±Infinity first, so 2^64 is refused rather than rounded into range. Extension fields the spec allows are kept by the parser but not typed here.
  */
 import type { RlimitName } from "./rlimits.ts";
 
 export interface Spec {
-  /** SemVer of the spec the bundle follows; husk accepts major version 1. */
+  /** SemVer of the spec the bundle follows; husk accepts major version 1 (absent: husk's own, OCI_VERSION). */
   ociVersion: string;
   process?: Process;
   root?: Root;
@@ -104,6 +105,7 @@ export type IOPriorityClass = "IOPRIO_CLASS_RT" | "IOPRIO_CLASS_BE" | "IOPRIO_CL
 
 export interface LinuxIOPriority {
   class: IOPriorityClass;
+  /** 0 (highest) … 7; absent in the JSON reads as 0. */
   priority: number;
 }
 

@@ -7,6 +7,8 @@
  * printed here.
  */
 import { HuskError } from "../errors.ts";
+import { OCI_VERSION } from "./default-spec.ts";
+import { MAX_JSON_DEPTH } from "./json.ts";
 import { PROCESS_RULES, type RuleContext, SPEC_RULES, type SpecRule, type SpecWarning, type ValidateOptions } from "./rules.ts";
 import { checkShape } from "./schema.ts";
 import type { Process, ValidSpec } from "./types.ts";
@@ -57,14 +59,18 @@ export function formatIssuePath(path: readonly { key: unknown }[] | undefined, b
  * A copy of the parsed JSON without null members: Go's encoding/json, which wrote most
  * bundles and is what runc reads them with, treats `"field": null` as an absent field.
  * "__proto__" keys are dropped so the copy cannot gain a prototype.
+ *
+ * Nesting is bounded (parseJson bounds config.json text the same way) so that a deep or cyclic
+ * object from a library caller is an error naming the top-level member, not a stack overflow.
  */
-function withoutNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutNulls);
+function withoutNulls(value: unknown, depth: number, top: string): unknown {
   if (value === null || typeof value !== "object") return value;
+  if (depth > MAX_JSON_DEPTH) throw new SpecError(top, `nested too deeply (more than ${MAX_JSON_DEPTH} levels)`);
+  if (Array.isArray(value)) return value.map((item) => withoutNulls(item, depth + 1, top));
   const out: Record<string, unknown> = {};
   for (const [key, member] of Object.entries(value)) {
     if (member === null || key === "__proto__") continue;
-    out[key] = withoutNulls(member);
+    out[key] = withoutNulls(member, depth + 1, top || formatIssuePath([{ key }]));
   }
   return out;
 }
@@ -73,7 +79,7 @@ function parseShape<K extends "spec" | "process">(kind: K, json: unknown, base: 
   if (json === null || typeof json !== "object" || Array.isArray(json)) {
     throw new SpecError(base, base ? "must be an object" : "config must be a JSON object");
   }
-  const result = checkShape(kind, withoutNulls(json));
+  const result = checkShape(kind, withoutNulls(json, 1, base));
   if (!result.ok) throw new SpecError(formatIssuePath(result.path, base), result.message);
   return result.output;
 }
@@ -120,7 +126,7 @@ export function parseSpec(json: unknown, options: ParseSpecOptions = {}): ValidS
 export function parseProcess(json: unknown, options: ParseSpecOptions = {}): Process {
   const process: Process = parseShape("process", json, "process");
   // The process rules only look at spec.process; the rest is a placeholder.
-  const spec: ValidSpec = { ociVersion: "1.2.0", root: { path: "rootfs" }, process };
+  const spec: ValidSpec = { ociVersion: OCI_VERSION, root: { path: "rootfs" }, process };
   const warnings = runRules(PROCESS_RULES, spec, options);
   if (options.onWarning) for (const w of warnings) options.onWarning(w);
   return process;

@@ -398,6 +398,30 @@ describe("compilePlan", () => {
     ).toThrow("linux.intelRdt: Intel RDT (resctrl) is not supported");
   });
 
+  test("SELinux labels are refused whether or not the host has SELinux (README: not supported)", () => {
+    for (const selinux of [false, true]) {
+      const c = ctx({ host: { ...host, selinux } });
+      expect(() =>
+        compilePlan(
+          spec((x) => (x.process!.selinuxLabel = "system_u:system_r:container_t:s0")),
+          c,
+        ),
+      ).toThrow("process.selinuxLabel: SELinux is not supported");
+      expect(() =>
+        compilePlan(
+          spec((x) => (x.linux = { ...x.linux, mountLabel: "system_u:object_r:container_file_t:s0" })),
+          c,
+        ),
+      ).toThrow("linux.mountLabel: SELinux is not supported");
+      // An empty label asks for nothing.
+      const empty = spec((x) => {
+        x.process!.selinuxLabel = "";
+        x.linux = { ...x.linux, mountLabel: "" };
+      });
+      expect(() => compilePlan(empty, c)).not.toThrow();
+    }
+  });
+
   test("sysctls are written under /proc/sys after the root switch", () => {
     const s = spec((x) => {
       x.linux = { ...x.linux, sysctl: { "net.ipv4.ip_forward": "1" } };

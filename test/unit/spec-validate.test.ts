@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { HuskError } from "../../src/errors.ts";
+import { OCI_VERSION } from "../../src/spec/default-spec.ts";
 import { CLONE, NAMESPACE_TYPES, NS_PROC_NAME, namespaceFlags } from "../../src/spec/namespaces.ts";
 import { isRlimInfinity, RLIMIT_NAMES, RLIMITS, rlimitResource, rlimitValue } from "../../src/spec/rlimits.ts";
 import { normaliseSysctlName } from "../../src/spec/rules.ts";
@@ -227,7 +228,6 @@ describe("SpecError", () => {
 
 describe("top level", () => {
   test("ociVersion", () => {
-    expect(failure((s) => delete s.ociVersion)).toBe("ociVersion: is required");
     expect(failure((s) => (s.ociVersion = 1))).toBe("ociVersion: must be a string");
     expect(failure((s) => (s.ociVersion = "1.0"))).toBe('ociVersion: "1.0" is not a semantic version');
     expect(failure((s) => (s.ociVersion = "2.0.0"))).toBe(
@@ -236,6 +236,15 @@ describe("top level", () => {
     expect(failure((s) => (s.ociVersion = "0.6.0"))).toBe(
       "ociVersion: unsupported major version 0 (husk implements runtime-spec 1.x)",
     );
+  });
+
+  test("a missing ociVersion is tolerated, as runc and crun do, and reads as husk's own version", () => {
+    const s = base();
+    delete s.ociVersion;
+    const { spec, warnings } = validateSpec(s);
+    expect(warnings).toEqual([]);
+    expect(spec.ociVersion).toBe(OCI_VERSION);
+    expect(Object.keys(spec)[0]).toBe("ociVersion");
   });
 
   test("root", () => {
@@ -279,17 +288,22 @@ describe("process", () => {
     expect(failure((s) => (s.process.cwd = 0))).toBe("process.cwd: must be a string");
   });
 
-  test("user ids are uint32", () => {
+  test("user ids are ids the kernel can set: 0 … 4294967294", () => {
+    const tooBig = "must be at most 4294967294 (4294967295 is (uid_t)-1, which setuid and chown ignore)";
     expect(failure((s) => (s.process.user.uid = -1))).toBe("process.user.uid: must be a non-negative integer");
     expect(failure((s) => (s.process.user.uid = 1.5))).toBe("process.user.uid: must be a non-negative integer");
     expect(failure((s) => (s.process.user.gid = "0"))).toBe("process.user.gid: must be a non-negative integer");
-    expect(failure((s) => (s.process.user.uid = 2 ** 32))).toBe("process.user.uid: must be at most 4294967295");
+    expect(failure((s) => (s.process.user.uid = 2 ** 32))).toBe(`process.user.uid: ${tooBig}`);
+    // (uid_t)-1: setresuid(-1, -1, -1) changes nothing, so the process would stay root.
+    expect(failure((s) => (s.process.user.uid = 4294967295))).toBe(`process.user.uid: ${tooBig}`);
+    expect(failure((s) => (s.process.user.gid = 4294967295))).toBe(`process.user.gid: ${tooBig}`);
+    expect(failure((s) => (s.process.user.additionalGids = [5, 4294967295]))).toBe(`process.user.additionalGids[1]: ${tooBig}`);
     expect(failure((s) => (s.process.user.additionalGids = [1, -2]))).toBe(
       "process.user.additionalGids[1]: must be a non-negative integer",
     );
-    expect(
-      validateSpec({ ...base(), process: { ...base().process, user: { uid: 2 ** 32 - 1, gid: 0 } } }).spec.process.user.uid,
-    ).toBe(4294967295);
+    const ok = base();
+    ok.process.user = { uid: 4294967294, gid: 4294967294, additionalGids: [4294967294] };
+    expect(validateSpec(ok).spec.process.user.uid).toBe(4294967294);
   });
 
   test("env entries are NAME=value", () => {
@@ -301,9 +315,6 @@ describe("process", () => {
   test("other fields", () => {
     expect(failure((s) => (s.process.terminal = "yes"))).toBe("process.terminal: must be a boolean");
     expect(failure((s) => (s.process.consoleSize = { height: 24 }))).toBe("process.consoleSize.width: is required");
-    expect(failure((s) => (s.process.consoleSize = { height: 70000, width: 80 }))).toBe(
-      "process.consoleSize.height: must be at most 65535",
-    );
     expect(failure((s) => (s.process.oomScoreAdj = 1001))).toBe("process.oomScoreAdj: must be at most 1000");
     expect(failure((s) => (s.process.oomScoreAdj = -1001))).toBe(
       "process.oomScoreAdj: must be an integer between -1000 and 1000",
@@ -314,6 +325,19 @@ describe("process", () => {
     expect(failure((s) => (s.process.ioPriority = { class: "IOPRIO_CLASS_RT", priority: 8 }))).toBe(
       "process.ioPriority.priority: must be at most 7",
     );
+    expect(failure((s) => (s.process.ioPriority = { priority: 1 }))).toBe("process.ioPriority.class: is required");
+  });
+
+  test("tolerated as runc tolerates them", () => {
+    const s = base();
+    // The spec's consoleSize is a uint, ignored without a terminal; runc truncates it to 16 bits.
+    s.process.consoleSize = { height: 70000, width: 80 };
+    // runc defaults a missing I/O priority level to 0, as the spec's JSON schema allows.
+    s.process.ioPriority = { class: "IOPRIO_CLASS_BE" };
+    const { spec, warnings } = validateSpec(s);
+    expect(warnings).toEqual([]);
+    expect(spec.process.consoleSize).toEqual({ height: 70000, width: 80 });
+    expect(spec.process.ioPriority).toEqual({ class: "IOPRIO_CLASS_BE", priority: 0 });
   });
 
   test("scheduler, as runc checks it", () => {
@@ -322,10 +346,13 @@ describe("process", () => {
       'process.scheduler.policy: unknown scheduler policy "SCHED_FAST"',
     );
     expect(failure((s) => (s.process.scheduler = { policy: "SCHED_OTHER", nice: 20 }))).toBe(
-      "process.scheduler.nice: must be at most 19",
+      "process.scheduler.nice: must be between -20 and 19 for SCHED_OTHER, not 20",
     );
-    expect(failure((s) => (s.process.scheduler = { policy: "SCHED_OTHER", nice: -21 }))).toBe(
-      "process.scheduler.nice: must be an integer between -20 and 19",
+    expect(failure((s) => (s.process.scheduler = { policy: "SCHED_BATCH", nice: -21 }))).toBe(
+      "process.scheduler.nice: must be between -20 and 19 for SCHED_BATCH, not -21",
+    );
+    expect(failure((s) => (s.process.scheduler = { policy: "SCHED_IDLE", nice: 2 ** 31 }))).toBe(
+      "process.scheduler.nice: must be at most 2147483647",
     );
     expect(failure((s) => (s.process.scheduler = { policy: "SCHED_OTHER", priority: 1 }))).toBe(
       "process.scheduler.priority: only SCHED_FIFO and SCHED_RR take a priority, not SCHED_OTHER",
@@ -339,6 +366,12 @@ describe("process", () => {
     const ok = base();
     ok.process.scheduler = { policy: "SCHED_DEADLINE", runtime: 1e6, deadline: 2e6, period: 3e6 };
     expect(validateSpec(ok).warnings).toEqual([]);
+    // The spec's nice is an int32; runc checks the range only where nice applies, and for the
+    // other policies the kernel ignores or clamps it.
+    for (const policy of ["SCHED_IDLE", "SCHED_FIFO", "SCHED_RR", "SCHED_ISO", "SCHED_DEADLINE"]) {
+      ok.process.scheduler = { policy, nice: 30 };
+      expect(validateSpec(ok).spec.process.scheduler?.nice).toBe(30);
+    }
   });
 });
 
@@ -538,7 +571,16 @@ describe("id mappings", () => {
 
   test("ranges do not wrap the 32-bit id space", () => {
     expect(failure(maps([{ containerID: 4294967295, hostID: 0, size: 1 }]))).toBe(
+      "linux.uidMappings[0].containerID: must be at most 4294967294 (4294967295 is (uid_t)-1, which setuid and chown ignore)",
+    );
+    expect(failure(maps([{ containerID: 0, hostID: 0, size: 1 }], [{ containerID: 0, hostID: 4294967295, size: 1 }]))).toBe(
+      "linux.gidMappings[0].hostID: must be at most 4294967294 (4294967295 is (uid_t)-1, which setuid and chown ignore)",
+    );
+    expect(failure(maps([{ containerID: 4294967294, hostID: 0, size: 2 }]))).toBe(
       "linux.uidMappings[0]: containerID + size must not exceed 4294967295",
+    );
+    expect(failure(maps([{ containerID: 0, hostID: 0, size: 4294967296 }]))).toBe(
+      "linux.uidMappings[0].size: must be at most 4294967295",
     );
     expect(failure(maps([{ containerID: 0, hostID: 4294967000, size: 1000 }]))).toBe(
       "linux.uidMappings[0]: hostID + size must not exceed 4294967295",
@@ -834,6 +876,18 @@ describe("mounts", () => {
     expect(failure((s) => s.mounts.push({ ...idmapped, uidMappings: [{ containerID: 0, hostID: 0, size: 0 }] }))).toBe(
       "mounts[1].uidMappings[0].size: must be a positive integer",
     );
+    expect(
+      failure((s) =>
+        s.mounts.push({ ...idmapped, uidMappings: mapping, gidMappings: [{ containerID: 4294967295, hostID: 0, size: 1 }] }),
+      ),
+    ).toBe(
+      "mounts[1].gidMappings[0].containerID: must be at most 4294967294 (4294967295 is (uid_t)-1, which setuid and chown ignore)",
+    );
+    expect(
+      failure((s) =>
+        s.mounts.push({ ...idmapped, uidMappings: [{ containerID: 0, hostID: 4294967000, size: 1000 }], gidMappings: mapping }),
+      ),
+    ).toBe("mounts[1].uidMappings[0]: hostID + size must not exceed 4294967295");
     expect(warnings((s) => s.mounts.push({ ...idmapped, uidMappings: mapping, gidMappings: mapping }))).toEqual([]);
     expect(
       warnings((s) => {
@@ -865,6 +919,12 @@ describe("devices", () => {
     );
     expect(failure(device({ path: "/dev/x", type: "c", major: 1, minor: 1, fileMode: -1 }))).toBe(
       "linux.devices[0].fileMode: must be a non-negative integer",
+    );
+    expect(failure(device({ path: "/dev/x", type: "c", major: 1, minor: 1, uid: 4294967295 }))).toBe(
+      "linux.devices[0].uid: must be at most 4294967294 (4294967295 is (uid_t)-1, which setuid and chown ignore)",
+    );
+    expect(failure(device({ path: "/dev/x", type: "c", major: 1, minor: 1, gid: 4294967295 }))).toBe(
+      "linux.devices[0].gid: must be at most 4294967294 (4294967295 is (uid_t)-1, which setuid and chown ignore)",
     );
     expect(warnings(device({ path: "/dev/fifo", type: "p" }))).toEqual([]);
     expect(warnings(device({ path: "/dev/null", type: "u", major: 1, minor: 3 }))).toEqual([]);
@@ -979,6 +1039,141 @@ describe("linux, other fields", () => {
     expect(failure((s) => (s.linux.personality = { domain: "LINUX64" }))).toBe(
       'linux.personality.domain: unknown personality domain "LINUX64"',
     );
+  });
+});
+
+describe("strings that reach the kernel as C strings have no NUL byte", () => {
+  const nul = "must not contain a NUL byte";
+  const cases: [string, (s: Json) => void][] = [
+    ["hostname", (s) => (s.hostname = "box\0evil")],
+    ["domainname", (s) => (s.domainname = "\0")],
+    ["root.path", (s) => (s.root.path = "root\0fs")],
+    ["process.args[0]", (s) => (s.process.args = ["/bin/sh\0"])],
+    ["process.env[0]", (s) => (s.process.env = ["A=\0"])],
+    ["process.cwd", (s) => (s.process.cwd = "/\0")],
+    ["process.capabilities.bounding[0]", (s) => (s.process.capabilities = { bounding: ["CAP_KILL\0"] })],
+    ["process.apparmorProfile", (s) => (s.process.apparmorProfile = "a\0")],
+    ["process.selinuxLabel", (s) => (s.process.selinuxLabel = "a\0")],
+    ["process.execCPUAffinity.initial", (s) => (s.process.execCPUAffinity = { initial: "0\0" })],
+    ["mounts[0].destination", (s) => (s.mounts[0].destination = "/proc\0")],
+    ["mounts[0].source", (s) => (s.mounts[0].source = "proc\0")],
+    ["mounts[0].type", (s) => (s.mounts[0].type = "proc\0")],
+    [
+      "mounts[1].options[1]",
+      (s) => s.mounts.push({ destination: "/t", type: "tmpfs", source: "tmpfs", options: ["rw", "size=1\0m"] }),
+    ],
+    ["hooks.prestart[0].path", (s) => (s.hooks = { prestart: [{ path: "/bin/true\0" }] })],
+    ["hooks.poststop[0].args[1]", (s) => (s.hooks = { poststop: [{ path: "/bin/true", args: ["true", "a\0"] }] })],
+    ["hooks.createRuntime[0].env[0]", (s) => (s.hooks = { createRuntime: [{ path: "/bin/true", env: ["A=\0"] }] })],
+    ['linux.sysctl["net.ipv4.ip_forward\\u0000"]', (s) => (s.linux.sysctl = { "net.ipv4.ip_forward\0": "1" })],
+    ['linux.sysctl["net.ipv4.ip_forward"]', (s) => (s.linux.sysctl = { "net.ipv4.ip_forward": "1\0" })],
+    ["linux.cgroupsPath", (s) => (s.linux.cgroupsPath = "/a\0b")],
+    ["linux.seccomp.listenerPath", (s) => (s.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/a\0b" })],
+    ["linux.seccomp.listenerMetadata", (s) => (s.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerMetadata: "\0" })],
+    [
+      "linux.seccomp.syscalls[0].names[0]",
+      (s) => (s.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["read\0"], action: "SCMP_ACT_ERRNO" }] }),
+    ],
+    ["linux.maskedPaths[0]", (s) => (s.linux.maskedPaths = ["/proc/kcore\0"])],
+    ["linux.readonlyPaths[0]", (s) => (s.linux.readonlyPaths = ["/proc/sys\0"])],
+    ["linux.devices[0].path", (s) => (s.linux.devices = [{ path: "/dev/x\0", type: "c", major: 1, minor: 3 }])],
+    ["linux.namespaces[0].path", (s) => (s.linux.namespaces[0].path = "/proc/1/ns/pid\0")],
+    ["linux.mountLabel", (s) => (s.linux.mountLabel = "\0")],
+    ["linux.resources.cpu.cpus", (s) => (s.linux.resources = { cpu: { cpus: "0\0" } })],
+    ['linux.resources.unified["cpu.max"]', (s) => (s.linux.resources = { unified: { "cpu.max": "max\0" } })],
+    [
+      "linux.resources.hugepageLimits[0].pageSize",
+      (s) => (s.linux.resources = { hugepageLimits: [{ pageSize: "2MB\0", limit: 1 }] }),
+    ],
+    ["linux.personality.flags[0]", (s) => (s.linux.personality = { domain: "LINUX", flags: ["\0"] })],
+  ];
+  for (const [path, change] of cases) {
+    test(path, () => {
+      expect(failure(change)).toBe(`${path}: ${nul}`);
+    });
+  }
+
+  test("annotations only reach state.json, where JSON escapes them: any string is fine", () => {
+    const s = base();
+    s.annotations = { "a\0b": "c\0d" };
+    expect(validateSpec(s).spec.annotations).toEqual({ "a\0b": "c\0d" });
+  });
+});
+
+describe("every message is one line, whatever the value holds", () => {
+  const lines = (change: (s: Json) => void) => failure(change).split("\n").length;
+
+  test("values are quoted with JSON escapes", () => {
+    expect(failure((s) => (s.process.cwd = "a\nb"))).toBe('process.cwd: must be an absolute path, not "a\\nb"');
+    expect(failure((s) => (s.linux.namespaces[0].type = "pid\r\n"))).toBe(
+      'linux.namespaces[0].type: unknown namespace type "pid\\r\\n"',
+    );
+    expect(failure((s) => (s.process.env = ["JUNK\u2028"]))).toBe('process.env[0]: must be NAME=value, not "JUNK\\u2028"');
+    expect(failure((s) => (s.ociVersion = "1.0\n"))).toBe('ociVersion: "1.0\\n" is not a semantic version');
+    expect(failure((s) => (s.linux.intelRdt = { closID: "a/\tb" }))).toBe('linux.intelRdt.closID: invalid CLOS id "a/\\tb"');
+    expect(failure((s) => (s.process.execCPUAffinity = { final: "0\n1" }))).toBe(
+      'process.execCPUAffinity.final: not a CPU list: "0\\n1"',
+    );
+    expect(failure((s) => (s.linux.resources = { devices: [{ allow: true, access: "r\n" }] }))).toBe(
+      'linux.resources.devices[0].access: must be made of "r", "w" and "m", not "r\\n"',
+    );
+    expect(lines((s) => (s.linux.rootfsPropagation = "\u0085x\x7f"))).toBe(1);
+  });
+
+  test("keys are quoted in paths", () => {
+    expect(failure((s) => (s.linux.sysctl = { "kernel.x\ny": "1" }))).toBe(
+      'linux.sysctl["kernel.x\\ny"]: not in a separate kernel namespace (it would change the host)',
+    );
+  });
+
+  test("a very long value is cut short", () => {
+    const message = failure((s) => (s.process.cwd = "x".repeat(100_000)));
+    expect(message.length).toBeLessThan(400);
+    expect(message).toContain("100000 characters");
+  });
+
+  test("warnings quote too", () => {
+    expect(warnings((s) => (s.mounts[0].destination = "pr\noc"))).toEqual([
+      { path: "mounts[0].destination", message: 'relative destination "pr\\noc" is deprecated, using "/pr\\noc"' },
+    ]);
+    expect(warnings((s) => (s.process.capabilities = { bounding: ["CAP_\n"] }))).toEqual([
+      { path: "process.capabilities.bounding[0]", message: 'ignoring unknown capability "CAP_\\n"' },
+    ]);
+    expect(
+      warnings((s) => s.mounts.push({ destination: "/x", type: "bind", source: "/srv/x", options: ["bind", "a\nb", "c"] })),
+    ).toEqual([{ path: "mounts[1].options", message: 'filesystem-specific options on a bind mount are ignored ("a\\nb,c")' }]);
+  });
+
+  test("a newline in cgroupsPath is refused: the kernel refuses it in cgroup names", () => {
+    expect(failure((s) => (s.linux.cgroupsPath = "/a\nb"))).toBe('linux.cgroupsPath: must not contain a newline, not "/a\\nb"');
+  });
+});
+
+describe("nesting", () => {
+  test("a document nested deeper than any config is refused with the path, not a stack overflow", () => {
+    const s = base();
+    let deep: Json = {};
+    s.vm = deep;
+    for (let i = 0; i < 100_000; i++) {
+      deep.x = {};
+      deep = deep.x;
+    }
+    expect(() => validateSpec(s)).toThrow(new SpecError("vm", "nested too deeply (more than 1000 levels)"));
+    // Also where a library caller hands over a cycle.
+    const cyclic = base();
+    cyclic.linux.extra = cyclic.linux;
+    expect(() => validateSpec(cyclic)).toThrow(new SpecError("linux", "nested too deeply (more than 1000 levels)"));
+  });
+
+  test("1000 levels are fine", () => {
+    const s = base();
+    let deep: Json = {};
+    s.vm = deep;
+    for (let i = 0; i < 998; i++) {
+      deep.x = {};
+      deep = deep.x;
+    }
+    expect(validateSpec(s).warnings).toEqual([]);
   });
 });
 
