@@ -2,9 +2,10 @@
  * husk as a library: `import { Runtime } from "husk"` on Node ≥ 20 or Bun. The same core the
  * CLIs use; see src/runtime/runtime.ts for the OCI runtime object.
  */
+
+export type { LinuxResources } from "./cgroups/resources.ts";
 export { HuskError } from "./errors.ts";
 export type { BundleSource, ContainerState, CreateOptions, ExecOptions, RunOptions, RuntimeOptions } from "./runtime/runtime.ts";
 export { Runtime } from "./runtime/runtime.ts";
 export { defaultSpec } from "./spec/default-spec.ts";
-export type { LinuxResources } from "./cgroups/resources.ts";
 export type { Mount, Process, Spec } from "./spec/types.ts";

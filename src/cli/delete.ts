@@ -1,6 +1,5 @@
 import { HuskError } from "../errors.ts";
-import { deleteContainer } from "../runtime/delete.ts";
-import type { Verb } from "./verb.ts";
+import { runtimeOf, type Verb } from "./verb.ts";
 
 const verb: Verb = {
   name: "delete",
@@ -10,7 +9,7 @@ const verb: Verb = {
   flags: [{ name: "force", short: "f", type: "bool", help: "kill the container first if it is still running" }],
   async run({ flags, positionals }, globals) {
     if (positionals.length !== 1) throw new HuskError('"delete" requires exactly 1 argument: the container id');
-    await deleteContainer(globals.root, positionals[0] as string, flags.force === true);
+    await runtimeOf(globals).delete(positionals[0] as string, { force: flags.force === true });
     return 0;
   },
 };

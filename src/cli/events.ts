@@ -1,7 +1,6 @@
 import { HuskError } from "../errors.ts";
-import { statsEvent, streamStats } from "../runtime/events.ts";
 import { stdout } from "../sys/stdio.ts";
-import type { Verb } from "./verb.ts";
+import { runtimeOf, type Verb } from "./verb.ts";
 
 /** Go durations as runc takes them: 5s, 500ms, 1m. */
 function parseDuration(text: string): number {
@@ -23,11 +22,12 @@ const verb: Verb = {
   async run({ flags, positionals }, globals) {
     if (positionals.length !== 1) throw new HuskError('"events" requires exactly 1 argument: the container id');
     const id = positionals[0] as string;
+    const rt = runtimeOf(globals);
     if (flags.stats) {
-      stdout(`${statsEvent(globals.root, id)}\n`);
+      stdout(`${await rt.statsEvent(id)}\n`);
       return 0;
     }
-    await streamStats(globals.root, id, parseDuration((flags.interval as string | undefined) ?? "5s"), stdout);
+    for await (const line of rt.events(id, parseDuration((flags.interval as string | undefined) ?? "5s"))) stdout(`${line}\n`);
     return 0;
   },
 };

@@ -1,14 +1,14 @@
 import { readFileSync } from "node:fs";
 import { fromSystemError, HuskError, quote } from "../errors.ts";
-import { execInContainer } from "../runtime/exec.ts";
-import { readState } from "../runtime/state.ts";
+import type { ExecOverrides } from "../runtime/exec-process.ts";
 import { parseJson } from "../spec/json.ts";
 import { ID_MAX } from "../spec/schema.ts";
 import type { Process } from "../spec/types.ts";
 import { parseProcess } from "../spec/validate.ts";
 import type { FlagValues } from "./args.ts";
 import { preserveFdsFlag } from "./create.ts";
-import type { Verb } from "./verb.ts";
+import { forwardSignals } from "./forward-signals.ts";
+import { runtimeOf, type Verb } from "./verb.ts";
 
 /** A uid or gid from a flag: one the kernel can set, as process.user's are checked. */
 function idFlag(text: string, flag: string): number {
@@ -17,8 +17,8 @@ function idFlag(text: string, flag: string): number {
   return n;
 }
 
-/** runc's rule: --process replaces everything; otherwise the container's process, overridden by flags. */
-function buildProcess(base: Process, flags: FlagValues, args: string[]): Process {
+/** What to run: --process replaces the container's process; flags change it (runc's rule, in the runtime). */
+function whatToRun(flags: FlagValues, args: string[]): ExecOverrides | { process: Process } {
   if (flags.process) {
     const path = flags.process as string;
     let text: string;
@@ -27,31 +27,24 @@ function buildProcess(base: Process, flags: FlagValues, args: string[]): Process
     } catch (err) {
       throw fromSystemError(err, `read process file ${quote(path)}`);
     }
-    return parseProcess(parseJson(text, `parse process file ${quote(path)}`));
+    return { process: parseProcess(parseJson(text, `parse process file ${quote(path)}`)) };
   }
   if (args.length === 0) throw new HuskError('"exec" requires a command to run, or --process');
-  const p: Process = structuredClone(base);
-  p.args = args;
-  p.terminal = flags.tty === true;
-  if (flags.cwd) p.cwd = flags.cwd as string;
-  if (flags.env) p.env = [...(p.env ?? []), ...(flags.env as string[])];
-  if (flags["no-new-privs"]) p.noNewPrivileges = true;
+  const o: ExecOverrides = { args, terminal: flags.tty === true };
+  if (flags.cwd) o.cwd = flags.cwd as string;
+  if (flags.env) o.env = flags.env as string[];
+  if (flags["no-new-privs"]) o.noNewPrivileges = true;
   if (flags.user) {
     const user = flags.user as string;
     const m = /^(\d+)(?::(\d+))?$/.exec(user);
     if (!m) throw new HuskError(`invalid --user ${quote(user)}: expected <uid>[:<gid>]`);
-    p.user = { ...p.user, uid: idFlag(m[1] as string, "--user"), gid: m[2] !== undefined ? idFlag(m[2], "--user") : p.user.gid };
+    o.uid = idFlag(m[1] as string, "--user");
+    if (m[2] !== undefined) o.gid = idFlag(m[2], "--user");
   }
-  if (flags["additional-gids"]) {
-    p.user = { ...p.user, additionalGids: (flags["additional-gids"] as string[]).map((g) => idFlag(g, "--additional-gids")) };
-  }
-  for (const cap of (flags.cap as string[] | undefined) ?? []) {
-    p.capabilities ??= {};
-    const caps = p.capabilities;
-    for (const set of ["bounding", "effective", "inheritable", "permitted", "ambient"] as const)
-      caps[set] = [...(caps[set] ?? []), cap];
-  }
-  return p;
+  if (flags["additional-gids"])
+    o.additionalGids = (flags["additional-gids"] as string[]).map((g) => idFlag(g, "--additional-gids"));
+  if (flags.cap) o.addCapabilities = flags.cap as string[];
+  return o;
 }
 
 const verb: Verb = {
@@ -84,18 +77,19 @@ const verb: Verb = {
     for (const unsupported of ["process-label", "apparmor", "cgroup"]) {
       if (flags[unsupported]) throw new HuskError(`--${unsupported} is not supported`);
     }
-    const st = readState(globals.root, id);
-    const base = st.spec.process;
-    if (!base) throw new HuskError("the container has no process to base the new one on");
-    return execInContainer({
-      root: globals.root,
-      id,
-      process: buildProcess(base, flags, args),
-      detach: flags.detach === true,
-      pidFile: flags["pid-file"] as string | undefined,
-      consoleSocket: flags["console-socket"] as string | undefined,
-      preserveFds,
-    });
+    const detach = flags.detach === true;
+    const forwarder = detach ? undefined : forwardSignals();
+    try {
+      return await runtimeOf(globals).exec(id, whatToRun(flags, args), {
+        detach,
+        pidFile: flags["pid-file"] as string | undefined,
+        consoleSocket: flags["console-socket"] as string | undefined,
+        preserveFds,
+        onStart: (pid) => forwarder?.target(pid),
+      });
+    } finally {
+      forwarder?.stop();
+    }
   },
 };
 export default verb;

@@ -1,7 +1,5 @@
 import { HuskError } from "../errors.ts";
-import { killContainer } from "../runtime/kill.ts";
-import { parseSignal } from "../runtime/signals.ts";
-import type { Verb } from "./verb.ts";
+import { runtimeOf, type Verb } from "./verb.ts";
 
 const verb: Verb = {
   name: "kill",
@@ -9,10 +7,10 @@ const verb: Verb = {
   usage: "[command options] <container-id> [signal]",
   summary: "send a signal (default SIGTERM) to the container's init",
   flags: [{ name: "all", short: "a", type: "bool", help: "send the signal to all processes in the container" }],
-  run({ flags, positionals }, globals) {
+  async run({ flags, positionals }, globals) {
     const [id, signal = "SIGTERM", ...extra] = positionals;
     if (!id || extra.length) throw new HuskError('"kill" requires 1 or 2 arguments: the container id and a signal');
-    killContainer(globals.root, id, parseSignal(signal), flags.all === true);
+    await runtimeOf(globals).kill(id, signal, { all: flags.all === true });
     return 0;
   },
 };

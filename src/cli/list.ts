@@ -1,8 +1,6 @@
 import { HuskError } from "../errors.ts";
-import { listIds, readState } from "../runtime/state.ts";
-import { ociState } from "../runtime/status.ts";
 import { stdout } from "../sys/stdio.ts";
-import type { Verb } from "./verb.ts";
+import { runtimeOf, type Verb } from "./verb.ts";
 
 const verb: Verb = {
   name: "list",
@@ -12,14 +10,8 @@ const verb: Verb = {
     { name: "format", short: "f", type: "string", help: 'select one of: table or json (default: "table")' },
     { name: "quiet", short: "q", type: "bool", help: "display only container IDs" },
   ],
-  run({ flags }, globals) {
-    const states = listIds(globals.root).flatMap((id) => {
-      try {
-        return [ociState(globals.root, readState(globals.root, id))];
-      } catch {
-        return [];
-      }
-    });
+  async run({ flags }, globals) {
+    const states = await runtimeOf(globals).list();
     const format = (flags.format as string | undefined) ?? "table";
     if (flags.quiet) {
       stdout(states.map((s) => `${s.id}\n`).join(""));

@@ -1,7 +1,5 @@
 import { HuskError } from "../errors.ts";
-import { pauseContainer } from "../runtime/pause.ts";
-import { withStateLock } from "../runtime/state.ts";
-import type { Verb } from "./verb.ts";
+import { runtimeOf, type Verb } from "./verb.ts";
 
 const verb: Verb = {
   name: "pause",
@@ -11,8 +9,7 @@ const verb: Verb = {
   flags: [],
   async run({ positionals }, globals) {
     if (positionals.length !== 1) throw new HuskError('"pause" requires exactly 1 argument: the container id');
-    const id = positionals[0] as string;
-    await withStateLock(globals.root, id, () => pauseContainer(globals.root, id));
+    await runtimeOf(globals).pause(positionals[0] as string);
     return 0;
   },
 };

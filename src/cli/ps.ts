@@ -1,10 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { HuskError } from "../errors.ts";
-import { reopenCgroup } from "../runtime/cgroup-setup.ts";
-import { readState } from "../runtime/state.ts";
-import { containerStatus } from "../runtime/status.ts";
 import { stdout } from "../sys/stdio.ts";
-import type { Verb } from "./verb.ts";
+import { runtimeOf, type Verb } from "./verb.ts";
 
 const verb: Verb = {
   name: "ps",
@@ -12,12 +9,10 @@ const verb: Verb = {
   usage: "[command options] <container-id> [ps options]",
   summary: "list the processes running inside a container",
   flags: [{ name: "format", short: "f", type: "string", help: 'select one of: table or json (default: "table")' }],
-  run({ flags, positionals }, globals) {
+  async run({ flags, positionals }, globals) {
     const [id, ...psArgs] = positionals;
     if (!id) throw new HuskError('"ps" requires at least 1 argument: the container id');
-    const st = readState(globals.root, id);
-    if (containerStatus(globals.root, st) === "stopped") throw new HuskError("container not running");
-    const pids = reopenCgroup(st.cgroupPaths).pids();
+    const pids = await runtimeOf(globals).pids(id);
     const format = (flags.format as string | undefined) ?? "table";
     if (format === "json") {
       stdout(`${JSON.stringify(pids)}\n`);

@@ -1,7 +1,5 @@
 import { HuskError } from "../errors.ts";
-import { resumeContainer } from "../runtime/pause.ts";
-import { withStateLock } from "../runtime/state.ts";
-import type { Verb } from "./verb.ts";
+import { runtimeOf, type Verb } from "./verb.ts";
 
 const verb: Verb = {
   name: "resume",
@@ -11,8 +9,7 @@ const verb: Verb = {
   flags: [],
   async run({ positionals }, globals) {
     if (positionals.length !== 1) throw new HuskError('"resume" requires exactly 1 argument: the container id');
-    const id = positionals[0] as string;
-    await withStateLock(globals.root, id, () => resumeContainer(globals.root, id));
+    await runtimeOf(globals).resume(positionals[0] as string);
     return 0;
   },
 };

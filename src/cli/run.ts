@@ -1,8 +1,6 @@
-import { createContainer } from "../runtime/create.ts";
-import { runContainer } from "../runtime/run.ts";
-import { startContainer } from "../runtime/start.ts";
-import { CREATE_FLAGS, createOptions } from "./create.ts";
-import type { Verb } from "./verb.ts";
+import { CREATE_FLAGS, createArgs } from "./create.ts";
+import { forwardSignals } from "./forward-signals.ts";
+import { runtimeOf, type Verb } from "./verb.ts";
 
 const verb: Verb = {
   name: "run",
@@ -16,13 +14,20 @@ const verb: Verb = {
     { name: "no-subreaper", type: "bool", help: "accepted for runc compatibility" },
   ],
   async run({ flags, positionals }, globals) {
-    const opts = createOptions("run", flags, positionals, globals);
+    const { id, bundle, options } = createArgs("run", flags, positionals);
+    const rt = runtimeOf(globals);
     if (flags.detach) {
-      await createContainer({ ...opts, mode: "create" });
-      await startContainer(globals.root, opts.id);
+      await rt.create(id, bundle, options);
+      await rt.start(id);
       return 0;
     }
-    return runContainer({ ...opts, keep: flags.keep === true });
+    // Signals that reach husk go to the container's init, from before it exists (queued) on.
+    const forwarder = forwardSignals();
+    try {
+      return await rt.run(id, bundle, { ...options, keep: flags.keep === true, onStart: (pid) => forwarder.target(pid) });
+    } finally {
+      forwarder.stop();
+    }
   },
 };
 export default verb;

@@ -1,11 +1,9 @@
 import { readFileSync } from "node:fs";
-import type { LinuxResources } from "../cgroups/resources.ts";
 import { fromSystemError, HuskError, quote } from "../errors.ts";
-import { withStateLock } from "../runtime/state.ts";
-import { updateContainer } from "../runtime/update.ts";
+import type { LinuxResources } from "../runtime/runtime.ts";
 import { parseJson } from "../spec/json.ts";
 import type { FlagValues } from "./args.ts";
-import type { Verb } from "./verb.ts";
+import { runtimeOf, type Verb } from "./verb.ts";
 
 /** docker's RAMInBytes: 512, 512k, 64m, 1.5g (binary units); -1 for unlimited. */
 export function parseBytes(text: string, flag: string): number {
@@ -98,7 +96,7 @@ const verb: Verb = {
       resources = fromFlags(flags);
     }
     const id = positionals[0] as string;
-    await withStateLock(globals.root, id, () => updateContainer(globals.root, id, resources));
+    await runtimeOf(globals).update(id, resources);
     return 0;
   },
 };

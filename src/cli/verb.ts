@@ -1,4 +1,6 @@
 /** What every CLI verb module exports: its flags and a run function over the library. */
+import { printWarning } from "../runtime/create.ts";
+import { Runtime } from "../runtime/runtime.ts";
 import type { FlagSpec, Parsed } from "./args.ts";
 
 export interface Globals {
@@ -18,4 +20,9 @@ export interface Verb {
   /** The first argument is a container id: main checks it before run is called. */
   takesId?: boolean;
   run(parsed: Parsed, globals: Globals): Promise<number> | number;
+}
+
+/** The library's runtime for the global flags; its warnings are printed as `husk: warning:` lines. */
+export function runtimeOf(globals: Globals): Runtime {
+  return new Runtime({ root: globals.root, debug: globals.debug, onWarning: printWarning });
 }

@@ -45,6 +45,8 @@ export interface CreateOptions {
   preserveFds?: number;
   /** --debug: report what husk adapted from the spec. */
   debug?: boolean;
+  /** The spec itself, instead of the bundle's config.json (a library caller's); `bundle` is then its directory. */
+  spec?: unknown;
   /** Called with each warning (a cgroup shared with other processes, …); default: printed on stderr. */
   onWarning?: (message: string) => void;
 }
@@ -63,7 +65,8 @@ export interface CreatedContainer {
 
 export async function createContainer(opts: CreateOptions): Promise<CreatedContainer> {
   const root = opts.root ?? DEFAULT_ROOT;
-  const bundle = loadBundle(opts.bundle);
+  const warn = opts.onWarning ?? printWarning;
+  const bundle = loadBundle(opts.bundle, warn, opts.spec);
   const dir = makeStateDir(root, opts.id);
   let made: Cgroup | undefined;
   let cgroup: ContainerCgroup | undefined;
@@ -72,7 +75,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
     made = openContainerCgroup(bundle.spec, opts.id);
     cgroup = setUpCgroup(made, bundle.spec, {
       record: (record) => writeCgroupRecord(dir, record),
-      warn: opts.onWarning ?? printWarning,
+      warn,
     });
     const state: SavedState = {
       ociVersion: bundle.spec.ociVersion,
@@ -105,7 +108,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       host: hostFacts,
     });
     // Like runc, skipped syscall names and the like are debug output, not noise in every container's log.
-    if (opts.debug) for (const warning of compiled.warnings) stderr(`husk: debug: ${warning}\n`);
+    if (opts.debug) for (const warning of compiled.warnings) warn(`debug: ${warning}`);
     launched = await launch(compiled.steps, {
       preserveFds: opts.preserveFds ?? 0,
       onWaiting: async (pid, step) => {

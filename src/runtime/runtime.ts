@@ -8,19 +8,17 @@
 import type { LinuxResources } from "../cgroups/resources.ts";
 import { HuskError } from "../errors.ts";
 import type { Process, Spec } from "../spec/types.ts";
-import { reopenCgroup } from "./cgroup-setup.ts";
-import { createContainer } from "./create.ts";
-import { deleteContainer } from "./delete.ts";
-import { statsEvent } from "./events.ts";
-import { execInContainer } from "./exec.ts";
-import { killContainer } from "./kill.ts";
-import { pauseContainer, resumeContainer } from "./pause.ts";
-import { runContainer } from "./run.ts";
+import { type ExecOverrides, mergeExecProcess } from "./exec-process.ts";
+import { checkPreserveFds } from "./preserve-fds.ts";
 import { parseSignal } from "./signals.ts";
-import { startContainer } from "./start.ts";
 import { DEFAULT_ROOT, listIds, readState, withStateLock } from "./state.ts";
 import { containerStatus, ociState } from "./status.ts";
-import { updateContainer } from "./update.ts";
+
+// What only some operations need (the plan compiler, seccomp, the helper driver, cgroup
+// writers) is imported by those operations when called: `state` or `kill` from a CLI started
+// per call must not pay for what `create` needs.
+
+export type { LinuxResources };
 
 export interface RuntimeOptions {
   /** Where container state lives (runc's --root). Default /run/husk. */
@@ -96,12 +94,14 @@ export class Runtime {
 
   /** Create a container: its process waits at the start barrier until `start`. */
   async create(id: string, bundle: BundleSource, options: CreateOptions = {}): Promise<ContainerState> {
+    const { createContainer } = await import("./create.ts");
     const created = await createContainer({ ...this.#createOptions(id, bundle, options), mode: "create" });
     return ociState(this.root, created.state, "created") as unknown as ContainerState;
   }
 
   /** Release a created container's process. */
   async start(id: string): Promise<void> {
+    const { startContainer } = await import("./start.ts");
     await withStateLock(this.root, id, () => startContainer(this.root, id));
   }
 
@@ -110,6 +110,7 @@ export class Runtime {
    * killed by signal N). The container is removed afterwards unless `keep`.
    */
   async run(id: string, bundle: BundleSource, options: RunOptions = {}): Promise<number> {
+    const { runContainer } = await import("./run.ts");
     return runContainer({ ...this.#createOptions(id, bundle, options), keep: options.keep, onStart: options.onStart });
   }
 
@@ -131,12 +132,14 @@ export class Runtime {
   /** Signal the init (or, with `all`, every process in the container's cgroup). */
   async kill(id: string, signal: string | number = "SIGTERM", options: { all?: boolean } = {}): Promise<void> {
     const sig = typeof signal === "number" ? signal : parseSignal(signal);
+    const { killContainer } = await import("./kill.ts");
     await withStateLock(this.root, id, () => killContainer(this.root, id, sig, options.all === true));
   }
 
   /** Remove a stopped container (with `force`, kill a live one first). A missing one is fine with `force`. */
   async delete(id: string, options: { force?: boolean } = {}): Promise<void> {
     const force = options.force === true;
+    const { deleteContainer } = await import("./delete.ts");
     try {
       await withStateLock(this.root, id, () => deleteContainer(this.root, id, force, this.#warn));
     } catch (err) {
@@ -147,27 +150,32 @@ export class Runtime {
   }
 
   async pause(id: string): Promise<void> {
+    const { pauseContainer } = await import("./pause.ts");
     await withStateLock(this.root, id, () => pauseContainer(this.root, id));
   }
 
   async resume(id: string): Promise<void> {
+    const { resumeContainer } = await import("./pause.ts");
     await withStateLock(this.root, id, () => resumeContainer(this.root, id));
   }
 
   /**
-   * Run a new process in a running container: `process` as in config.json, or the container's
-   * own process with these args. Resolves with its exit status (0 at once when detached).
+   * Run a new process in a running container: argv, or the container's own process changed as
+   * runc's exec flags change it (args, env, cwd, user …), or `{ process }` replacing it whole as
+   * in config.json. Resolves with its exit status (0 at once when detached).
    */
-  async exec(id: string, process: Process | string[], options: ExecOptions = {}): Promise<number> {
+  async exec(id: string, what: string[] | ExecOverrides | { process: Process }, options: ExecOptions = {}): Promise<number> {
     const st = readState(this.root, id);
-    const base = st.spec.process;
-    if (Array.isArray(process) && !base) throw new HuskError("the container has no process to base the new one on");
-    const proc: Process = Array.isArray(process) ? { ...(base as Process), args: process, terminal: false } : process;
-    return execInContainer({ root: this.root, id, process: proc, ...options });
+    const proc =
+      "process" in what ? what.process : mergeExecProcess(st.spec.process, Array.isArray(what) ? { args: what } : what);
+    const { execInContainer } = await import("./exec.ts");
+    const preserveFds = checkPreserveFds(options.preserveFds, "preserveFds");
+    return execInContainer({ root: this.root, id, process: proc, ...options, preserveFds });
   }
 
   /** Change a running container's cgroup limits. */
   async update(id: string, resources: LinuxResources): Promise<void> {
+    const { updateContainer } = await import("./update.ts");
     await withStateLock(this.root, id, () => updateContainer(this.root, id, resources, this.#warn));
   }
 
@@ -175,12 +183,33 @@ export class Runtime {
   async pids(id: string): Promise<number[]> {
     const st = readState(this.root, id);
     if (containerStatus(this.root, st) === "stopped") throw new HuskError("container not running");
+    const { reopenCgroup } = await import("./cgroup-setup.ts");
     return reopenCgroup(st.cgroupPaths).pids();
   }
 
-  /** The container's cgroup statistics, as runc's `events --stats` data. */
-  async stats(id: string): Promise<Record<string, unknown>> {
-    return (JSON.parse(statsEvent(this.root, id)) as { data: Record<string, unknown> }).data;
+  /**
+   * The container's cgroup statistics as one runc `events` line: {"type":"stats","id","data"},
+   * with exact 64-bit counters (JSON.parse would round those above 2^53).
+   */
+  async statsEvent(id: string): Promise<string> {
+    const { statsEvent } = await import("./events.ts");
+    return statsEvent(this.root, id);
+  }
+
+  /** A stats event line every `intervalMs` until the container stops. */
+  async *events(id: string, intervalMs: number): AsyncGenerator<string> {
+    const { statsEvent } = await import("./events.ts");
+    for (;;) {
+      let line: string;
+      try {
+        line = statsEvent(this.root, id);
+      } catch (err) {
+        if (err instanceof HuskError && err.message === "container not running") return;
+        throw err;
+      }
+      yield line;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
   }
 
   #createOptions(id: string, bundle: BundleSource, options: CreateOptions) {
@@ -194,7 +223,7 @@ export class Runtime {
       pidFile: options.pidFile,
       noPivot: options.noPivot ?? false,
       noNewKeyring: options.noNewKeyring ?? false,
-      preserveFds: options.preserveFds ?? 0,
+      preserveFds: checkPreserveFds(options.preserveFds, "preserveFds"),
       debug: this.#debug,
       onWarning: this.#warn,
     };

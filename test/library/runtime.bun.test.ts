@@ -1,4 +1,4 @@
-/** The library scenarios (scenarios.mjs) under Bun; runtime.node.test.mjs runs them under Node. */
+/** The library scenarios (scenarios.mjs) under Bun; runtime.node.mjs runs them under Node. */
 import { expect, test } from "bun:test";
 import { describeAsRoot } from "../fixtures/husk.ts";
 import { scenarios } from "./scenarios.mjs";

@@ -1,6 +1,6 @@
 /**
  * The library's behaviour, written once and run by both test runners: bun test
- * (runtime.bun.test.ts) and node --test (runtime.node.test.mjs), against the built package
+ * (runtime.bun.test.ts) and node --test (runtime.node.mjs), against the built package
  * (dist/lib), as a service on either runtime would load it. Each scenario makes its own
  * busybox bundle and state root and removes them whatever happens.
  */
@@ -128,7 +128,10 @@ export const scenarios = {
         s.mounts.push({ destination: "tmp2", type: "tmpfs", source: "tmpfs" });
       });
       assert.equal(await rt.run("w0", { spec, dir: b.dir }), 0);
-      assert.ok(warnings.some((w) => /tmp2|relative/.test(w)), JSON.stringify(warnings));
+      assert.ok(
+        warnings.some((w) => /tmp2|relative/.test(w)),
+        JSON.stringify(warnings),
+      );
     } finally {
       await done();
       b.remove();
