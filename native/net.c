@@ -36,7 +36,10 @@ static int route_socket(const char *ns)
 	return sock;
 }
 
-/* The kernel's answer to message seq: 0 (acknowledged) or its errno. Other messages are skipped. */
+/*
+ * The kernel's answer to message seq: 0 (acknowledged) or its errno. Other messages are
+ * skipped; the socket's receive timeout ends a wait for an answer that never comes.
+ */
 static int answer(int sock, uint32_t seq)
 {
 	union {
@@ -48,10 +51,14 @@ static int answer(int sock, uint32_t seq)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return errno;
+			return errno == EAGAIN ? ETIMEDOUT : errno;
 		int len = (int)n;
 		for (struct nlmsghdr *h = &u.h; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-			if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR)
+			if (h->nlmsg_seq != seq)
+				continue;
+			if (h->nlmsg_type == NLMSG_DONE) /* the end of a dump, which gets no ack */
+				return 0;
+			if (h->nlmsg_type != NLMSG_ERROR)
 				continue;
 			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
 				return EPROTO;
@@ -68,9 +75,11 @@ static int answer(int sock, uint32_t seq)
 int op_netlink(const struct field *f)
 {
 	int one = 1, sock = route_socket(f[0].s);
+	struct timeval limit = { .tv_sec = 30 };
 	if (sock < 0)
 		return -1;
 	(void)setsockopt(sock, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+	(void)setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
 	char *p = f[1].s, *end = f[1].s + f[1].len; /* malloc'd: aligned for nlmsghdr */
 	int err = 0;
 	for (uint32_t k = 0; p < end && !err; k++) {
