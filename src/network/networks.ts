@@ -25,9 +25,10 @@ import {
   interfacePlan,
   isErrno,
   macFor,
+  netlinkStep,
   runPlan,
 } from "./links.ts";
-import { IFNAME_MAX } from "./netlink.ts";
+import { IFNAME_MAX, setLink } from "./netlink.ts";
 import {
   addPortsScript,
   checkTableName,
@@ -187,7 +188,8 @@ export class Networks {
           (o.bridge !== undefined && o.bridge !== def.bridge);
         if (differs)
           throw new HuskError(`network ${name} exists with subnet ${def.subnet}, gateway ${def.gateway}, bridge ${def.bridge}`);
-        if (!hostLink(def.bridge)) await this.setUpHost(def);
+        // Gone after a reboot, or made half way when a process was killed: made (again).
+        if (!this.hostSideUp(def)) await this.setUpHost(def, false);
         return def;
       }
       const others = this.store.all().map((r) => r.network);
@@ -221,34 +223,62 @@ export class Networks {
         mac: macFor(`bridge\0${name}`),
         created: new Date().toISOString(),
       };
-      await this.setUpHost(def);
+      // The record first: a process killed while making the host side leaves a network the
+      // next ensureNetwork finishes, not a bridge no record knows.
       this.store.write({ network: def, leases: [] });
+      try {
+        await this.setUpHost(def, true);
+      } catch (err) {
+        this.store.remove(name);
+        throw err;
+      }
       return def;
     });
   }
 
-  /** nft elements, bridge with its address, the sysctls. Undone if any of it fails. */
-  private async setUpHost(def: NetworkDef): Promise<void> {
+  /** The bridge exists and has the gateway's route: the address is on it and it is up. */
+  private hostSideUp(def: NetworkDef): boolean {
+    const subnet = parseSubnet(def.subnet);
+    const routes = parseRoutes(this.routes());
+    return (
+      hostLink(def.bridge) !== undefined &&
+      routes.some((r) => r.iface === def.bridge && subnetText(r.dest) === subnetText(subnet))
+    );
+  }
+
+  /**
+   * nft elements, bridge with its address, the sysctls; each step safe to take again. A bridge
+   * that exists must be this network's (its MAC says so). What a new network made is undone if
+   * a later step fails.
+   */
+  private async setUpHost(def: NetworkDef, fresh: boolean): Promise<void> {
     const elements = { subnet: def.subnet, bridge: def.bridge };
+    const bridge = { name: def.bridge, mac: def.mac, mtu: def.mtu, gateway: def.gateway, prefix: parseSubnet(def.subnet).prefix };
     await runNft(setupScript(this.table, elements), this.nft);
     let made = false;
     try {
-      const bridge = {
-        name: def.bridge,
-        mac: def.mac,
-        mtu: def.mtu,
-        gateway: def.gateway,
-        prefix: parseSubnet(def.subnet).prefix,
-      };
-      await createBridge(bridge);
-      made = true;
-      await addBridgeAddress(bridge);
+      if (!hostLink(def.bridge)) {
+        await createBridge(bridge);
+        made = true;
+      } else if (sys(`/sys/class/net/${def.bridge}/address`) !== def.mac) {
+        throw new HuskError(`an interface named ${def.bridge} exists on the host and is not network ${def.name}'s bridge`);
+      }
+      await addBridgeAddress(bridge).catch((err) => {
+        if (!isErrno(err, "EEXIST")) throw err;
+      });
+      // Made up; one found down (after a crash, or by hand) is set up.
+      if (!made)
+        await runPlan([
+          netlinkStep(`set ${def.bridge} up`, "", [
+            { what: `set ${def.bridge} up`, bytes: setLink({ name: def.bridge }, { up: true }) },
+          ]),
+        ]);
       // DNAT of 127.0.0.1 to a container leaves by the bridge with a loopback source.
       writeFileSync(`/proc/sys/net/ipv4/conf/${def.bridge}/route_localnet`, "1");
       if (this.ipForward && sys("/proc/sys/net/ipv4/ip_forward") !== "1") writeFileSync("/proc/sys/net/ipv4/ip_forward", "1");
     } catch (err) {
       if (made) await deleteHostLink(def.bridge).catch(() => {});
-      await runNft(removeNetworkScript(this.table, elements), this.nft).catch(() => {});
+      if (fresh) await runNft(removeNetworkScript(this.table, elements), this.nft).catch(() => {});
       throw err;
     }
   }
@@ -282,7 +312,7 @@ export class Networks {
   }
 
   private async tearDownHost(def: NetworkDef): Promise<void> {
-    await deleteHostLink(def.bridge);
+    await deleteBridge(def);
     await runNft(removeNetworkScript(this.table, { subnet: def.subnet, bridge: def.bridge }), this.nft);
   }
 
@@ -456,12 +486,18 @@ export class Networks {
     await this.store.locked(async () => {
       for (const rec of this.store.all()) {
         for (const l of rec.leases) await deleteHostLink(l.hostVeth);
-        await deleteHostLink(rec.network.bridge);
+        await deleteBridge(rec.network);
         this.store.remove(rec.network.name);
       }
       await runNft(deleteTableScript(this.table), this.nft);
     });
   }
+}
+
+/** Delete the network's bridge, if the interface by that name is it (its MAC says so). */
+async function deleteBridge(def: NetworkDef): Promise<void> {
+  const mac = hostLink(def.bridge) ? sys(`/sys/class/net/${def.bridge}/address`) : undefined;
+  if (mac === def.mac) await deleteHostLink(def.bridge);
 }
 
 function mappings(l: Pick<Lease, "address" | "ports">): PortMapping[] {

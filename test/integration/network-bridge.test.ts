@@ -54,6 +54,28 @@ describeAsRoot("network: bridge", () => {
     );
   });
 
+  test("ensureNetwork makes again what is gone (a reboot, a process killed half way), and never adopts a stranger's bridge", async () => {
+    const def = await w.nets.ensureNetwork({ name: "t", bridge: w.bridge(), subnet: "10.213.0.0/24" });
+    const hasRoute = () => sh("ip", ["-o", "route", "show", "dev", w.bridge()]).stdout.includes("10.213.0.0/24");
+    sh("ip", ["addr", "flush", "dev", w.bridge()]);
+    sh("ip", ["link", "set", w.bridge(), "down"]);
+    expect(hasRoute()).toBe(false);
+    expect(await w.nets.ensureNetwork({ name: "t" })).toEqual(def);
+    expect(hasRoute()).toBe(true);
+    sh("ip", ["link", "del", w.bridge()]);
+    sh("nft", ["delete", "table", "inet", w.table]);
+    expect(await w.nets.ensureNetwork({ name: "t" })).toEqual(def);
+    expect(hasRoute()).toBe(true);
+    expect(JSON.stringify(nftElements(w.table, "nets4", "set"))).toContain("10.213.0.0");
+    // Someone else's interface under the bridge's name: refused, left alone.
+    sh("ip", ["link", "del", w.bridge()]);
+    sh("ip", ["link", "add", w.bridge(), "type", "bridge"]);
+    await expect(w.nets.ensureNetwork({ name: "t" })).rejects.toThrow(/exists on the host and is not network t's bridge/);
+    expect(readdirSync("/sys/class/net")).toContain(w.bridge());
+    await w.nets.removeNetwork("t");
+    expect(readdirSync("/sys/class/net")).toContain(w.bridge());
+  });
+
   test("ensureNetwork without a subnet picks one no host route and no other network uses", async () => {
     const first = await w.nets.ensureNetwork({ name: "p", bridge: w.bridge("p") });
     const second = await w.nets.ensureNetwork({ name: "q", bridge: w.bridge("q") });
