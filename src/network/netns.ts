@@ -63,30 +63,27 @@ export async function netnsAdd(name: string, opts: NetnsOptions = {}): Promise<s
   // directory's inode, which the bind onto itself keeps.
   const release = await lockExclusive(dir, helperPath());
   try {
+    try {
+      closeSync(openSync(path, "wx", 0o000));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new HuskError(`network namespace ${name} exists`);
+      throw err;
+    }
     const isMountPoint = mountPointOf(dir, readFileSync("/proc/self/mountinfo", "utf8")) === dir;
-    const plan: Plan = [
-      ...(isMountPoint ? [] : [mountStep(`bind ${dir} on itself`, dir, dir, MS_BIND | MS_REC)]),
-      // Shared, so a pin made later is seen in mount namespaces made from this one (ip netns exec's).
-      mountStep(`make ${dir} shared`, "", dir, MS_SHARED | MS_REC),
-    ];
-    await run(plan);
+    try {
+      await run([
+        ...(isMountPoint ? [] : [mountStep(`bind ${dir} on itself`, dir, dir, MS_BIND | MS_REC)]),
+        // Shared, so a pin made later is seen in mount namespaces made from this one (ip netns exec's).
+        mountStep(`make ${dir} shared`, "", dir, MS_SHARED | MS_REC),
+        { what: "unshare the network namespace", op: { op: "unshare", flags: CLONE_NEWNET } },
+        mountStep(`pin the network namespace at ${path}`, "/proc/self/ns/net", path, MS_BIND),
+      ]);
+    } catch (err) {
+      unlinkSync(path);
+      throw err;
+    }
   } finally {
     release();
-  }
-  try {
-    closeSync(openSync(path, "wx", 0o000));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new HuskError(`network namespace ${name} exists`);
-    throw err;
-  }
-  try {
-    await run([
-      { what: "unshare the network namespace", op: { op: "unshare", flags: CLONE_NEWNET } },
-      mountStep(`pin the network namespace at ${path}`, "/proc/self/ns/net", path, MS_BIND),
-    ]);
-  } catch (err) {
-    unlinkSync(path);
-    throw err;
   }
   return path;
 }

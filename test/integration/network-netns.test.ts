@@ -4,7 +4,9 @@
  * use unpins it while its user keeps it alive.
  */
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { readlinkSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { netnsAdd, netnsList, netnsPath, netnsRemove } from "../../src/network/index.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
 import { type NetWorld, netWorld, sh } from "../fixtures/network.ts";
@@ -79,6 +81,24 @@ describeAsRoot("network: named namespaces", () => {
     } finally {
       user.kill("SIGKILL");
       await user.exited;
+    }
+  });
+
+  test("a directory that is not a mount point is bound on itself and made shared first, as ip does", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hk-netns-")); // not husk-*: other tests count mounts there;
+    try {
+      const path = await netnsAdd("x", { dir });
+      const info = readFileSync("/proc/self/mountinfo", "utf8").split("\n");
+      const own = info.find((l) => l.split(" ")[4] === dir);
+      expect(own).toMatch(/ shared:\d+/);
+      expect(info.some((l) => l.split(" ")[4] === path)).toBe(true);
+      expect(sh("nsenter", [`--net=${path}`, "readlink", "/proc/self/ns/net"]).stdout.trim()).toBe(`net:[${inode(path)}]`);
+      expect(netnsList({ dir })).toEqual(["x"]);
+      await netnsRemove("x", { dir });
+      expect(netnsList({ dir })).toEqual([]);
+    } finally {
+      sh("umount", ["-R", dir], { allowFail: true });
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
