@@ -194,7 +194,7 @@ export class Networks {
       }
       const others = this.store.all().map((r) => r.network);
       const bridge = o.bridge ?? (name === DEFAULT_NETWORK ? DEFAULT_BRIDGE : this.freeBridgeName(others));
-      checkBridgeName(bridge);
+      checkIfname(bridge);
       const sameBridge = others.find((n) => n.bridge === bridge);
       if (sameBridge) throw new HuskError(`bridge ${bridge} belongs to network ${sameBridge.name}`);
       if (hostLink(bridge))
@@ -322,7 +322,7 @@ export class Networks {
    */
   async reserve(o: ReserveOptions): Promise<Lease> {
     const ifname = o.ifname ?? "eth0";
-    checkBridgeName(ifname);
+    checkIfname(ifname);
     if (!o.containerId) throw new HuskError("a container id is needed");
     return await this.store.locked(async () => {
       const rec = this.inspect(o.network);
@@ -504,7 +504,7 @@ function mappings(l: Pick<Lease, "address" | "ports">): PortMapping[] {
   return l.ports.map((p) => ({ ...p, address: l.address }));
 }
 
-function checkBridgeName(name: string): void {
+function checkIfname(name: string): void {
   if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.length > IFNAME_MAX || name === "." || name === "..") {
     throw new HuskError(`invalid interface name ${JSON.stringify(name)}: at most ${IFNAME_MAX} letters, digits, "_", "." or "-"`);
   }
