@@ -62,7 +62,9 @@
 	X(53, attachMount, "is", op_attach_mount) \
 	X(54, tmpfs, "sissii", op_tmpfs) \
 	X(55, mountSetattr, "sii", op_mount_setattr) \
-	X(56, mkfifo, "siii", op_mkfifo)
+	X(56, mkfifo, "siii", op_mkfifo) \
+	X(70, netlink, "sb", op_netlink) \
+	X(71, umount, "si", op_umount)
 
 #define PLAN_MAGIC "HUSKPLAN"
 #define PLAN_VERSION 1

@@ -28,7 +28,10 @@ export interface Launched {
   created: boolean;
 }
 
-/** A failed step; `detail` is a hook's exit status (negative: the signal that killed it). */
+/**
+ * A failed step; `detail` is a hook's exit status (negative: the signal that killed it), or for
+ * an op made of parts (netlink messages) the index of the part that failed.
+ */
 function stepError(plan: Plan, step: number, errno: number, detail: number): HuskError {
   const s = plan[step];
   const name = errnoName(errno);
@@ -38,8 +41,9 @@ function stepError(plan: Plan, step: number, errno: number, detail: number): Hus
         ? `killed by signal ${-detail}`
         : `exit status ${detail}`
       : undefined;
+  const part = s?.parts ? (s.parts[detail] ?? `part ${detail}`) : undefined;
   return new HuskError(hookStatus ?? s?.errors?.[name] ?? errnoMessage(errno), {
-    what: s?.what ?? `plan step ${step}`,
+    what: s ? (part ? `${s.what}: ${part}` : s.what) : `plan step ${step}`,
     origin: s?.origin,
     errno: hookStatus ? undefined : name,
   });

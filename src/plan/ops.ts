@@ -200,7 +200,16 @@ export type Op =
   /** mount_setattr(target, AT_RECURSIVE, {attr_set, attr_clr}): "rro", "rnosuid" … inside the root. */
   | { op: "mountSetattr"; target: string; attrSet: number; attrClr: number }
   /** mknod(path, S_IFIFO) on the host, lchown(uid, gid) (-1: unchanged), then chmod(mode) (the umask would trim it). */
-  | { op: "mkfifo"; path: string; mode: number; uid: number; gid: number };
+  | { op: "mkfifo"; path: string; mode: number; uid: number; gid: number }
+  /**
+   * Send NETLINK_ROUTE messages (src/network/netlink.ts builds them; whole nlmsghdr-framed
+   * messages back to back) on a socket made in the network namespace at path `ns` ("" = the
+   * helper's own), one at a time with NLM_F_ACK, each answered before the next goes. A refusal
+   * fails the step with the kernel's errno and the message's index as the detail.
+   */
+  | { op: "netlink"; ns: string; messages: Uint8Array }
+  /** umount2(path, flags): unpin a network namespace (MNT_DETACH). */
+  | { op: "umount"; path: string; flags: number };
 
 /** An op together with the TypeScript-side context that turns a helper failure into a message. */
 export interface Step {
@@ -210,6 +219,8 @@ export interface Step {
   origin?: string;
   /** Messages for particular errnos where the kernel's words would mislead (by errno name). */
   errors?: Record<string, string>;
+  /** For an op made of parts that reports which part failed (netlink: one per message): what each does. */
+  parts?: string[];
   op: Op;
 }
 

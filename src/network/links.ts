@@ -1,0 +1,148 @@
+/**
+ * The host's and a container's links, made through the helper's netlink op: a plan per change,
+ * each message described for the error that names it. A container's interface costs one helper
+ * run: the veth is made from inside the container's namespace (its end there gets the index
+ * husk chose, so its address and route can be sent at once), the host end appears in the
+ * caller's namespace (IFLA_NET_NS_PID of this process) and is then put on the bridge.
+ */
+import { readFileSync } from "node:fs";
+import { HuskError } from "../errors.ts";
+import { launch } from "../helper/driver.ts";
+import type { Plan, Step } from "../plan/ops.ts";
+import { sha256 } from "../sys/index.ts";
+import { delLink, LOOPBACK_INDEX, newAddress, newBridge, newDefaultRoute, newVeth, setLink } from "./netlink.ts";
+
+export interface Message {
+  what: string;
+  bytes: Uint8Array;
+}
+
+/** One netlink step: the messages sent from the namespace at `ns` ("" = ours). */
+export function netlinkStep(what: string, ns: string, messages: Message[]): Step {
+  return {
+    what,
+    parts: messages.map((m) => m.what),
+    op: { op: "netlink", ns, messages: Buffer.concat(messages.map((m) => m.bytes)) },
+  };
+}
+
+export async function runPlan(plan: Plan): Promise<void> {
+  const launched = await launch(plan, { preserveFds: 0 });
+  await launched.exited;
+}
+
+/** A locally administered unicast MAC derived from seed: stable for the same seed. */
+export function macFor(seed: string): string {
+  const b = Buffer.from(sha256(seed).slice(0, 12), "hex");
+  b[0] = (b[0]! & 0xfc) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
+}
+
+/** The host end of a container's veth: "husk-" and 9 hex digits of a hash of what it is for. */
+export function hostVethName(network: string, containerId: string, ifname: string): string {
+  return `husk-${sha256(`${network}\0${containerId}\0${ifname}`).slice(0, 9)}`;
+}
+
+/** A link of the caller's namespace as sysfs shows it, or undefined if there is none by that name. */
+export function hostLink(name: string): { index: number; mtu: number } | undefined {
+  try {
+    const index = Number(readFileSync(`/sys/class/net/${name}/ifindex`, "utf8"));
+    const mtu = Number(readFileSync(`/sys/class/net/${name}/mtu`, "utf8"));
+    return { index, mtu };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
+export function isErrno(err: unknown, ...names: string[]): boolean {
+  return err instanceof HuskError && err.errno !== undefined && names.includes(err.errno);
+}
+
+export interface BridgeSpec {
+  name: string;
+  mac: string;
+  mtu: number;
+  gateway: string;
+  prefix: number;
+}
+
+/** Make the bridge, up. */
+export async function createBridge(b: BridgeSpec): Promise<void> {
+  await runPlan([
+    netlinkStep(`make bridge ${b.name}`, "", [
+      { what: `create bridge ${b.name}`, bytes: newBridge({ name: b.name, mac: b.mac, mtu: b.mtu, up: true }) },
+    ]),
+  ]);
+}
+
+/** Give the bridge the gateway address: a second helper run, as it needs the index the kernel gave the bridge. */
+export async function addBridgeAddress(b: BridgeSpec): Promise<void> {
+  const link = hostLink(b.name);
+  if (!link) {
+    throw new HuskError(
+      `bridge ${b.name} was made but /sys/class/net does not show it: sysfs must be mounted from husk's network namespace`,
+    );
+  }
+  await runPlan([
+    netlinkStep(`address bridge ${b.name}`, "", [
+      { what: `add ${b.gateway}/${b.prefix} to ${b.name}`, bytes: newAddress(link.index, b.gateway, b.prefix) },
+    ]),
+  ]);
+}
+
+/** Delete a host link by name; false if there was none. */
+export async function deleteHostLink(name: string): Promise<boolean> {
+  try {
+    await runPlan([netlinkStep(`delete ${name}`, "", [{ what: `delete link ${name}`, bytes: delLink({ name }) }])]);
+    return true;
+  } catch (err) {
+    if (isErrno(err, "ENODEV")) return false;
+    throw err;
+  }
+}
+
+export interface InterfaceSpec {
+  /** The container's network namespace (a path; /proc/<pid>/ns/net or a pin). */
+  netnsPath: string;
+  ifname: string;
+  /** The index it gets in the container's namespace. */
+  index: number;
+  mac: string;
+  mtu: number;
+  address: string;
+  prefix: number;
+  gateway: string;
+  defaultRoute: boolean;
+  hostVeth: string;
+  bridge: string;
+  bridgeIndex: number;
+}
+
+/** The plan that gives a container an interface on a bridge. */
+export function interfacePlan(s: InterfaceSpec): Plan {
+  const inside: Message[] = [
+    {
+      what: `create ${s.ifname} (index ${s.index}) with its peer ${s.hostVeth} in the host's namespace`,
+      bytes: newVeth(
+        { name: s.ifname, index: s.index, mac: s.mac, mtu: s.mtu, up: true },
+        { name: s.hostVeth, mtu: s.mtu, nsPid: process.pid },
+      ),
+    },
+    { what: "set lo up", bytes: setLink({ index: LOOPBACK_INDEX }, { up: true }) },
+    { what: `add ${s.address}/${s.prefix} to ${s.ifname}`, bytes: newAddress(s.index, s.address, s.prefix) },
+  ];
+  if (s.defaultRoute) inside.push({ what: `add the default route via ${s.gateway}`, bytes: newDefaultRoute(s.gateway, s.index) });
+  return [
+    netlinkStep(`set up ${s.ifname} in ${s.netnsPath}`, s.netnsPath, inside),
+    netlinkStep(`put ${s.hostVeth} on bridge ${s.bridge}`, "", [
+      { what: `set ${s.hostVeth} up on ${s.bridge}`, bytes: setLink({ name: s.hostVeth }, { master: s.bridgeIndex, up: true }) },
+    ]),
+  ];
+}
+
+/** The index husk gives ethN in a container's namespace: 2 + N (1 is lo), as a fresh namespace would. */
+export function interfaceIndex(ifname: string): number {
+  const m = /^eth([0-9]{1,3})$/.exec(ifname);
+  return m ? 2 + Number(m[1]) : 1000 + (Number.parseInt(sha256(ifname).slice(0, 6), 16) % 50000);
+}

@@ -1,0 +1,202 @@
+/**
+ * NETLINK_ROUTE messages, built here and sent by the helper's `netlink` op (native/net.c),
+ * which frames nothing and parses nothing but the kernel's answer. Layouts are the kernel's
+ * (include/uapi/linux/netlink.h, rtnetlink.h, if_link.h, if_addr.h), host byte order
+ * (little endian on the machines husk runs on), each attribute padded to 4 bytes:
+ *
+ *   nlmsghdr  u32 len · u16 type · u16 flags · u32 seq · u32 pid        (16 bytes)
+ *   ifinfomsg u8 family · u8 pad · u16 type · i32 index · u32 flags · u32 change   (16)
+ *   ifaddrmsg u8 family · u8 prefixlen · u8 flags · u8 scope · u32 index           (8)
+ *   rtmsg     u8 family, dst_len, src_len, tos, table, protocol, scope, type · u32 flags (12)
+ *   rtattr    u16 len · u16 type · payload · padding
+ *
+ * seq and pid are left 0: the helper numbers the messages it sends. Attributes come in the
+ * order iproute2 6.1 sends them for the same request, so the tests compare with its bytes.
+ *
+ * Links are named by index where the kernel needs one (an address, a route: ifaddrmsg and
+ * RTA_OIF take only an index) and by name elsewhere. Husk picks the index of the interface it
+ * makes in a container's namespace, so no answer has to be read back.
+ */
+
+const NLM_F_REQUEST = 0x1;
+const NLM_F_ACK = 0x4;
+const NLM_F_EXCL = 0x200;
+const NLM_F_CREATE = 0x400;
+
+const RTM_NEWLINK = 16;
+const RTM_DELLINK = 17;
+const RTM_NEWADDR = 20;
+const RTM_NEWROUTE = 24;
+
+const AF_UNSPEC = 0;
+const AF_INET = 2;
+const IFF_UP = 0x1;
+
+const IFLA_ADDRESS = 1;
+const IFLA_IFNAME = 3;
+const IFLA_MTU = 4;
+const IFLA_MASTER = 10;
+const IFLA_LINKINFO = 18;
+const IFLA_NET_NS_PID = 19;
+const IFLA_INFO_KIND = 1;
+const IFLA_INFO_DATA = 2;
+const VETH_INFO_PEER = 1;
+
+const IFA_ADDRESS = 1;
+const IFA_LOCAL = 2;
+
+const RTA_OIF = 4;
+const RTA_GATEWAY = 5;
+const RT_TABLE_MAIN = 254;
+const RTPROT_BOOT = 3;
+const RT_SCOPE_UNIVERSE = 0;
+const RTN_UNICAST = 1;
+
+/** The loopback interface is index 1 in every network namespace. */
+export const LOOPBACK_INDEX = 1;
+/** IFNAMSIZ less the NUL. */
+export const IFNAME_MAX = 15;
+
+const pad4 = (n: number) => (n + 3) & ~3;
+
+function attr(type: number, payload: Uint8Array): Buffer {
+  const out = Buffer.alloc(pad4(4 + payload.length));
+  out.writeUInt16LE(4 + payload.length, 0);
+  out.writeUInt16LE(type, 2);
+  out.set(payload, 4);
+  return out;
+}
+
+const u32 = (v: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v >>> 0);
+  return b;
+};
+const str = (s: string) => Buffer.from(`${s}\0`, "latin1");
+const nest = (type: number, ...children: Uint8Array[]) => attr(type, Buffer.concat(children));
+
+function message(type: number, flags: number, body: Uint8Array[]): Buffer {
+  const payload = Buffer.concat(body);
+  const head = Buffer.alloc(16);
+  head.writeUInt32LE(16 + payload.length, 0);
+  head.writeUInt16LE(type, 4);
+  head.writeUInt16LE(flags | NLM_F_REQUEST | NLM_F_ACK, 6);
+  return Buffer.concat([head, payload]);
+}
+
+function ifinfomsg(index: number, up: boolean | undefined): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeUInt8(AF_UNSPEC, 0);
+  b.writeInt32LE(index, 4);
+  b.writeUInt32LE(up ? IFF_UP : 0, 8);
+  b.writeUInt32LE(up === undefined ? 0 : IFF_UP, 12);
+  return b;
+}
+
+/** "02:42:ac:11:00:02" → its 6 bytes. */
+export function macBytes(mac: string): Buffer {
+  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac)) throw new Error(`not a MAC address: ${mac}`);
+  return Buffer.from(mac.replaceAll(":", ""), "hex");
+}
+
+/** "10.88.0.1" → its 4 bytes, network order. */
+export function ipv4Bytes(address: string): Buffer {
+  const parts = address.split(".").map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) {
+    throw new Error(`not an IPv4 address: ${address}`);
+  }
+  return Buffer.from(parts);
+}
+
+function ifname(name: string): Buffer {
+  if (name.length === 0 || name.length > IFNAME_MAX || /[\s/:\0]/.test(name) || name === "." || name === "..") {
+    throw new Error(`not an interface name: ${JSON.stringify(name)}`);
+  }
+  return attr(IFLA_IFNAME, str(name));
+}
+
+export interface NewLink {
+  name: string;
+  /** The index to give it (0: the kernel picks). */
+  index?: number;
+  mac?: string;
+  mtu?: number;
+  up?: boolean;
+}
+
+/** Attributes every new link may carry, in iproute2's order. */
+function linkAttrs(l: NewLink & { nsPid?: number }): Buffer[] {
+  const out: Buffer[] = [];
+  if (l.mac) out.push(attr(IFLA_ADDRESS, macBytes(l.mac)));
+  if (l.nsPid) out.push(attr(IFLA_NET_NS_PID, u32(l.nsPid)));
+  if (l.mtu) out.push(attr(IFLA_MTU, u32(l.mtu)));
+  out.push(ifname(l.name));
+  return out;
+}
+
+/** `ip link add name NAME address MAC mtu MTU up type bridge`. */
+export function newBridge(l: NewLink): Buffer {
+  return message(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, [
+    ifinfomsg(l.index ?? 0, l.up),
+    ...linkAttrs(l),
+    nest(IFLA_LINKINFO, attr(IFLA_INFO_KIND, Buffer.from("bridge"))),
+  ]);
+}
+
+/**
+ * A veth pair made from inside a namespace: `link` there, its peer in the namespace of the
+ * process `peer.nsPid` (IFLA_NET_NS_PID). `ip link add NAME index I address MAC mtu MTU up type
+ * veth peer name PEER netns PID mtu MTU`. The kernel honours a peer's index only when the first
+ * end has one too, which is why the end whose index husk chooses is the first.
+ */
+export function newVeth(link: NewLink, peer: NewLink & { nsPid: number }): Buffer {
+  return message(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, [
+    ifinfomsg(link.index ?? 0, link.up),
+    ...linkAttrs(link),
+    nest(
+      IFLA_LINKINFO,
+      attr(IFLA_INFO_KIND, Buffer.from("veth")),
+      nest(IFLA_INFO_DATA, nest(VETH_INFO_PEER, ifinfomsg(peer.index ?? 0, peer.up), ...linkAttrs(peer))),
+    ),
+  ]);
+}
+
+/** Which link a change is for: its index, or its name. */
+export type LinkRef = { index: number } | { name: string };
+
+function refAttrs(ref: LinkRef): { index: number; attrs: Buffer[] } {
+  return "index" in ref ? { index: ref.index, attrs: [] } : { index: 0, attrs: [ifname(ref.name)] };
+}
+
+/** `ip link set dev REF [master INDEX] [up]`. */
+export function setLink(ref: LinkRef, change: { master?: number; up?: boolean }): Buffer {
+  const { index, attrs } = refAttrs(ref);
+  const more = change.master !== undefined ? [attr(IFLA_MASTER, u32(change.master))] : [];
+  return message(RTM_NEWLINK, 0, [ifinfomsg(index, change.up), ...attrs, ...more]);
+}
+
+/** `ip link del dev REF` (a veth takes its peer with it). */
+export function delLink(ref: LinkRef): Buffer {
+  const { index, attrs } = refAttrs(ref);
+  return message(RTM_DELLINK, 0, [ifinfomsg(index, undefined), ...attrs]);
+}
+
+/** `ip addr add ADDRESS/PREFIX dev INDEX`. */
+export function newAddress(index: number, address: string, prefix: number): Buffer {
+  const msg = Buffer.alloc(8);
+  msg.writeUInt8(AF_INET, 0);
+  msg.writeUInt8(prefix, 1);
+  msg.writeUInt32LE(index, 4);
+  const a = ipv4Bytes(address);
+  return message(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, [msg, attr(IFA_LOCAL, a), attr(IFA_ADDRESS, a)]);
+}
+
+/** `ip route add default via GATEWAY dev INDEX`. */
+export function newDefaultRoute(gateway: string, index: number): Buffer {
+  const msg = Buffer.from([AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST, 0, 0, 0, 0]);
+  return message(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, [
+    msg,
+    attr(RTA_GATEWAY, ipv4Bytes(gateway)),
+    attr(RTA_OIF, u32(index)),
+  ]);
+}

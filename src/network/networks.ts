@@ -1,0 +1,511 @@
+/**
+ * Bridge networks for the engine: a network is a bridge with the gateway address, a subnet no
+ * route of the host uses, masquerade for what leaves it (nft.ts) and a lease per container
+ * interface (ipam.ts, on disk in store.ts). Everything is keyed by the options a Networks was
+ * made with (data root, nftables table): two of them with different roots never meet.
+ *
+ *   ensureNetwork  record + nft elements + bridge (+ address, route_localnet, ip_forward)
+ *   attach         lease → veth in the container's namespace, on the bridge  (one helper run)
+ *   publish        ports checked free → one nft map element each              (one nft run)
+ *   detach         veth deleted → ports and lease released
+ *   reclaim        leases whose owner is gone: as detach
+ *   removeNetwork  refused while attached; bridge, elements, record
+ *   reset          every bridge, veth, element and lease of this data root, and the table
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { HuskError } from "../errors.ts";
+import { allocate, claim, partitionStale } from "./ipam.ts";
+import {
+  addBridgeAddress,
+  createBridge,
+  deleteHostLink,
+  hostLink,
+  hostVethName,
+  interfaceIndex,
+  interfacePlan,
+  isErrno,
+  macFor,
+  netlinkStep,
+  runPlan,
+} from "./links.ts";
+import { IFNAME_MAX, setLink } from "./netlink.ts";
+import {
+  addPortsScript,
+  checkTableName,
+  deletePortsScript,
+  deleteTableScript,
+  type PortMapping,
+  removeNetworkScript,
+  runNft,
+  setupScript,
+} from "./nft.ts";
+import { checkRequest, clash, type PortRequest, probePort } from "./ports.ts";
+import {
+  checkNetworkName,
+  type Lease,
+  type NetworkDef,
+  type NetworkRecord,
+  type Owner,
+  ownerAlive,
+  type PublishedPort,
+  Store,
+} from "./store.ts";
+import {
+  defaultRouteIface,
+  formatIPv4,
+  gatewayFor,
+  overlaps,
+  parseRoutes,
+  parseSubnet,
+  pickSubnet,
+  type Subnet,
+  subnetText,
+} from "./subnet.ts";
+
+export const DEFAULT_DATA_ROOT = "/var/lib/husk/networks";
+export const DEFAULT_NETWORK = "husk";
+export const DEFAULT_BRIDGE = "husk0";
+export const DEFAULT_TABLE = "husk";
+
+export interface NetworksOptions {
+  /** Where network records and leases live (default /var/lib/husk/networks). */
+  dataRoot?: string;
+  /** The nftables table (family inet) husk's rules live in (default "husk"). */
+  table?: string;
+  /** The nft program (default "nft" from PATH). */
+  nft?: string;
+  /** Turn net.ipv4.ip_forward on when a network is set up, so containers reach past the host (default true). */
+  ipForward?: boolean;
+  /**
+   * Is a lease's owner still there? The engine knows its containers; by default a lease with an
+   * owner (pid and start time) is alive while that process is, one without is always kept.
+   */
+  ownerAlive?: (lease: Lease) => boolean | Promise<boolean>;
+  /** The host's IPv4 routes (default /proc/net/route), for tests. */
+  routes?: () => string;
+}
+
+export interface EnsureNetworkOptions {
+  /** Default "husk". */
+  name?: string;
+  /** "10.90.0.0/16"; default: the first candidate no host route or other network uses. */
+  subnet?: string;
+  /** Default: the subnet's first address. */
+  gateway?: string;
+  /** Default husk0 for "husk", else husk1, husk2, … */
+  bridge?: string;
+  /** Default: the MTU of the interface of the host's default route, else 1500. */
+  mtu?: number;
+}
+
+export interface ReserveOptions {
+  network: string;
+  containerId: string;
+  /** Default "eth0". */
+  ifname?: string;
+  /** Default: the lowest free address. */
+  address?: string;
+  /** Recorded with the lease; when it is gone, the lease is reclaimed. */
+  owner?: Owner;
+}
+
+export interface AttachOptions extends ReserveOptions {
+  /** The container's network namespace: a pin (/run/netns/NAME) or /proc/<pid>/ns/net. */
+  netnsPath: string;
+  /** Add the default route via the gateway (default: for eth0, the first interface). */
+  defaultRoute?: boolean;
+}
+
+export interface Attachment {
+  network: string;
+  containerId: string;
+  ifname: string;
+  address: string;
+  prefix: number;
+  gateway: string;
+  mac: string;
+  mtu: number;
+  hostVeth: string;
+}
+
+export interface DetachOptions {
+  network: string;
+  containerId: string;
+  /** Default: every interface of the container on the network. */
+  ifname?: string;
+}
+
+export interface PublishOptions {
+  network: string;
+  /** The container's address on the network (its lease). */
+  containerAddress: string;
+  ports: PortRequest[];
+}
+
+const sys = (path: string) => readFileSync(path, "utf8").trim();
+
+export class Networks {
+  readonly store: Store;
+  readonly table: string;
+  private readonly nft: string;
+  private readonly ipForward: boolean;
+  private readonly alive: (lease: Lease) => boolean | Promise<boolean>;
+  private readonly routes: () => string;
+
+  constructor(opts: NetworksOptions = {}) {
+    this.store = new Store(opts.dataRoot ?? DEFAULT_DATA_ROOT);
+    this.table = checkTableName(opts.table ?? DEFAULT_TABLE);
+    this.nft = opts.nft ?? "nft";
+    this.ipForward = opts.ipForward ?? true;
+    this.alive = opts.ownerAlive ?? ((l) => ownerAlive(l.owner));
+    this.routes = opts.routes ?? (() => readFileSync("/proc/net/route", "utf8"));
+  }
+
+  list(): NetworkDef[] {
+    return this.store.all().map((r) => r.network);
+  }
+
+  inspect(name: string): NetworkRecord {
+    const rec = this.store.read(name);
+    if (!rec) throw new HuskError(`network ${name} does not exist`);
+    return rec;
+  }
+
+  /**
+   * The network, made if it does not exist, its host side made again if it is gone (after a
+   * reboot). A network that exists must match what is asked. Everything is checked before
+   * anything is made; a failure half way takes back what was made.
+   */
+  async ensureNetwork(o: EnsureNetworkOptions = {}): Promise<NetworkDef> {
+    const name = checkNetworkName(o.name ?? DEFAULT_NETWORK);
+    return await this.store.locked(async () => {
+      const existing = this.store.read(name);
+      if (existing) {
+        const def = existing.network;
+        const differs =
+          (o.subnet !== undefined && o.subnet !== def.subnet && subnetText(parseSubnet(o.subnet)) !== def.subnet) ||
+          (o.gateway !== undefined && o.gateway !== def.gateway) ||
+          (o.bridge !== undefined && o.bridge !== def.bridge);
+        if (differs)
+          throw new HuskError(`network ${name} exists with subnet ${def.subnet}, gateway ${def.gateway}, bridge ${def.bridge}`);
+        // Gone after a reboot, or made half way when a process was killed: made (again).
+        if (!this.hostSideUp(def)) await this.setUpHost(def, false);
+        return def;
+      }
+      const others = this.store.all().map((r) => r.network);
+      const bridge = o.bridge ?? (name === DEFAULT_NETWORK ? DEFAULT_BRIDGE : this.freeBridgeName(others));
+      checkIfname(bridge);
+      const sameBridge = others.find((n) => n.bridge === bridge);
+      if (sameBridge) throw new HuskError(`bridge ${bridge} belongs to network ${sameBridge.name}`);
+      if (hostLink(bridge))
+        throw new HuskError(`an interface named ${bridge} exists on the host: husk uses only bridges it makes`);
+      const routes = parseRoutes(this.routes());
+      let subnet: Subnet;
+      if (o.subnet !== undefined) {
+        subnet = parseSubnet(o.subnet);
+        const net = others.find((n) => overlaps(parseSubnet(n.subnet), subnet));
+        if (net) throw new HuskError(`subnet ${o.subnet} overlaps network ${net.name} (${net.subnet})`);
+        const route = routes.find((r) => overlaps(r.dest, subnet));
+        if (route)
+          throw new HuskError(`subnet ${o.subnet} overlaps the host's route to ${subnetText(route.dest)} on ${route.iface}`);
+      } else {
+        subnet = pickSubnet([...others.map((n) => parseSubnet(n.subnet)), ...routes.map((r) => r.dest)]);
+      }
+      const gateway = formatIPv4(gatewayFor(subnet, o.gateway));
+      const mtu = o.mtu ?? this.defaultMtu();
+      if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new HuskError(`invalid MTU ${mtu}`);
+      const def: NetworkDef = {
+        name,
+        bridge,
+        subnet: subnetText(subnet),
+        gateway,
+        mtu,
+        mac: macFor(`bridge\0${name}`),
+        created: new Date().toISOString(),
+      };
+      // The record first: a process killed while making the host side leaves a network the
+      // next ensureNetwork finishes, not a bridge no record knows.
+      this.store.write({ network: def, leases: [] });
+      try {
+        await this.setUpHost(def, true);
+      } catch (err) {
+        this.store.remove(name);
+        throw err;
+      }
+      return def;
+    });
+  }
+
+  /** The bridge exists and has the gateway's route: the address is on it and it is up. */
+  private hostSideUp(def: NetworkDef): boolean {
+    const subnet = parseSubnet(def.subnet);
+    const routes = parseRoutes(this.routes());
+    return (
+      hostLink(def.bridge) !== undefined &&
+      routes.some((r) => r.iface === def.bridge && subnetText(r.dest) === subnetText(subnet))
+    );
+  }
+
+  /**
+   * nft elements, bridge with its address, the sysctls; each step safe to take again. A bridge
+   * that exists must be this network's (its MAC says so). What a new network made is undone if
+   * a later step fails.
+   */
+  private async setUpHost(def: NetworkDef, fresh: boolean): Promise<void> {
+    const elements = { subnet: def.subnet, bridge: def.bridge };
+    const bridge = { name: def.bridge, mac: def.mac, mtu: def.mtu, gateway: def.gateway, prefix: parseSubnet(def.subnet).prefix };
+    await runNft(setupScript(this.table, elements), this.nft);
+    let made = false;
+    try {
+      if (!hostLink(def.bridge)) {
+        await createBridge(bridge);
+        made = true;
+      } else if (sys(`/sys/class/net/${def.bridge}/address`) !== def.mac) {
+        throw new HuskError(`an interface named ${def.bridge} exists on the host and is not network ${def.name}'s bridge`);
+      }
+      await addBridgeAddress(bridge).catch((err) => {
+        if (!isErrno(err, "EEXIST")) throw err;
+      });
+      // Made up; one found down (after a crash, or by hand) is set up.
+      if (!made)
+        await runPlan([
+          netlinkStep(`set ${def.bridge} up`, "", [
+            { what: `set ${def.bridge} up`, bytes: setLink({ name: def.bridge }, { up: true }) },
+          ]),
+        ]);
+      // DNAT of 127.0.0.1 to a container leaves by the bridge with a loopback source.
+      writeFileSync(`/proc/sys/net/ipv4/conf/${def.bridge}/route_localnet`, "1");
+      if (this.ipForward && sys("/proc/sys/net/ipv4/ip_forward") !== "1") writeFileSync("/proc/sys/net/ipv4/ip_forward", "1");
+    } catch (err) {
+      if (made) await deleteHostLink(def.bridge).catch(() => {});
+      if (fresh) await runNft(removeNetworkScript(this.table, elements), this.nft).catch(() => {});
+      throw err;
+    }
+  }
+
+  private freeBridgeName(others: NetworkDef[]): string {
+    for (let n = 1; ; n++) {
+      const name = `husk${n}`;
+      if (!others.some((o) => o.bridge === name) && !hostLink(name)) return name;
+    }
+  }
+
+  private defaultMtu(): number {
+    const iface = defaultRouteIface(this.routes());
+    const mtu = iface ? Number(hostLink(iface)?.mtu) : Number.NaN;
+    return Number.isInteger(mtu) && mtu >= 68 ? mtu : 1500;
+  }
+
+  /** Remove a network; refused while a container (with a live owner) is attached. */
+  async removeNetwork(name: string): Promise<void> {
+    await this.store.locked(async () => {
+      const rec = this.store.read(name);
+      if (!rec) throw new HuskError(`network ${name} does not exist`);
+      await this.reclaimIn(rec);
+      if (rec.leases.length > 0) {
+        const ids = [...new Set(rec.leases.map((l) => l.containerId))];
+        throw new HuskError(`network ${name} is in use by ${ids.length === 1 ? "container" : "containers"} ${ids.join(", ")}`);
+      }
+      await this.tearDownHost(rec.network);
+      this.store.remove(name);
+    });
+  }
+
+  private async tearDownHost(def: NetworkDef): Promise<void> {
+    await deleteBridge(def);
+    await runNft(removeNetworkScript(this.table, { subnet: def.subnet, bridge: def.bridge }), this.nft);
+  }
+
+  /**
+   * Reserve an address for a container interface (the lease attach makes before the veth):
+   * stale leases are reclaimed first, a container has one lease per interface name.
+   */
+  async reserve(o: ReserveOptions): Promise<Lease> {
+    const ifname = o.ifname ?? "eth0";
+    checkIfname(ifname);
+    if (!o.containerId) throw new HuskError("a container id is needed");
+    return await this.store.locked(async () => {
+      const rec = this.inspect(o.network);
+      await this.reclaimIn(rec);
+      if (rec.leases.some((l) => l.containerId === o.containerId && l.ifname === ifname)) {
+        throw new HuskError(`container ${o.containerId} is already attached to network ${o.network} as ${ifname}`);
+      }
+      const address = o.address !== undefined ? claim(rec, o.address) : allocate(rec);
+      const lease: Lease = {
+        containerId: o.containerId,
+        ifname,
+        address,
+        mac: macFor(`${o.containerId}\0${ifname}`),
+        hostVeth: hostVethName(o.network, o.containerId, ifname),
+        owner: o.owner,
+        ports: [],
+      };
+      rec.leases.push(lease);
+      this.store.write(rec);
+      return lease;
+    });
+  }
+
+  /** Give the container an interface on the network: veth, MAC, MTU, address, default route. */
+  async attach(o: AttachOptions): Promise<Attachment> {
+    const lease = await this.reserve(o);
+    const { ifname, hostVeth, mac } = lease;
+    const def = this.inspect(o.network).network;
+    try {
+      const bridge = hostLink(def.bridge);
+      if (!bridge) throw new HuskError(`bridge ${def.bridge} of network ${def.name} is missing (ensureNetwork makes it again)`);
+      const { prefix } = parseSubnet(def.subnet);
+      const spec = {
+        netnsPath: o.netnsPath,
+        ifname,
+        index: interfaceIndex(ifname),
+        mac,
+        mtu: bridge.mtu,
+        address: lease.address,
+        prefix,
+        gateway: def.gateway,
+        defaultRoute: o.defaultRoute ?? ifname === "eth0",
+        hostVeth,
+        bridge: def.bridge,
+        bridgeIndex: bridge.index,
+      };
+      const plan = interfacePlan(spec);
+      try {
+        await runPlan(plan);
+      } catch (err) {
+        // The index husk picked is taken in that namespace (or the name is): one more try with another index.
+        const created = `${plan[0]!.what}: ${plan[0]!.parts![0]}`;
+        if (!(isErrno(err, "EEXIST") && err instanceof HuskError && err.what === created)) throw err;
+        await runPlan(interfacePlan({ ...spec, index: 10000 + Math.floor(Math.random() * 50000) }));
+      }
+      return {
+        network: def.name,
+        containerId: o.containerId,
+        ifname,
+        address: lease.address,
+        prefix,
+        gateway: def.gateway,
+        mac,
+        mtu: bridge.mtu,
+        hostVeth,
+      };
+    } catch (err) {
+      await this.release(o.network, [lease]).catch(() => {});
+      throw err;
+    }
+  }
+
+  /**
+   * Take the container's interface(s) off the network: the veth goes (its end in the container
+   * with it), then its published ports and its lease. Nothing attached is not an error.
+   */
+  async detach(o: DetachOptions): Promise<Lease[]> {
+    const leases = this.inspect(o.network).leases.filter(
+      (l) => l.containerId === o.containerId && (o.ifname === undefined || l.ifname === o.ifname),
+    );
+    await this.release(o.network, leases);
+    return leases;
+  }
+
+  /** Delete the leases' veths, then, under the lock, their ports and the leases themselves. */
+  async release(network: string, leases: Lease[]): Promise<void> {
+    if (leases.length === 0) return;
+    for (const l of leases) await deleteHostLink(l.hostVeth);
+    await this.store.locked(async () => {
+      const rec = this.store.read(network);
+      if (!rec) return;
+      const gone = (l: Lease) =>
+        leases.some((x) => x.containerId === l.containerId && x.ifname === l.ifname && x.address === l.address);
+      await runNft(deletePortsScript(this.table, rec.leases.filter(gone).flatMap(mappings)), this.nft);
+      rec.leases = rec.leases.filter((l) => !gone(l));
+      this.store.write(rec);
+    });
+  }
+
+  /** Leases of the network (of all networks without a name) whose owner is gone, released. */
+  async reclaim(network?: string): Promise<Lease[]> {
+    return await this.store.locked(async () => {
+      const recs = network !== undefined ? [this.inspect(network)] : this.store.all();
+      const out: Lease[] = [];
+      for (const rec of recs) out.push(...(await this.reclaimIn(rec)));
+      return out;
+    });
+  }
+
+  /** Under the lock: release rec's stale leases and write rec. */
+  private async reclaimIn(rec: NetworkRecord): Promise<Lease[]> {
+    const { live, stale } = await partitionStale(rec.leases, this.alive);
+    if (stale.length === 0) return [];
+    for (const l of stale) await deleteHostLink(l.hostVeth);
+    await runNft(deletePortsScript(this.table, stale.flatMap(mappings)), this.nft);
+    rec.leases = live;
+    this.store.write(rec);
+    return stale;
+  }
+
+  /**
+   * Publish container ports on the host: each checked (not published by another container, not
+   * bound on the host) before any is added, then all of them in one nft transaction. A request
+   * without a host port gets a free one.
+   */
+  async publish(o: PublishOptions): Promise<PublishedPort[]> {
+    const requests = o.ports.map(checkRequest);
+    return await this.store.locked(async () => {
+      const all = this.store.all();
+      const rec = all.find((r) => r.network.name === o.network);
+      if (!rec) throw new HuskError(`network ${o.network} does not exist`);
+      const lease = rec.leases.find((l) => l.address === o.containerAddress);
+      if (!lease) throw new HuskError(`no container has address ${o.containerAddress} on network ${o.network}`);
+      const taken = all.flatMap((r) => r.leases.flatMap((l) => l.ports.map((p) => ({ ...p, owner: l.containerId }))));
+      const chosen: PublishedPort[] = [];
+      for (const r of requests) {
+        let hostPort = r.hostPort;
+        if (hostPort !== 0) {
+          const other = [...taken, ...chosen.map((p) => ({ ...p, owner: lease.containerId }))].find((p) =>
+            clash(p, { ...r, hostPort }),
+          );
+          if (other) throw new HuskError(`host port ${hostPort}/${r.proto} is already published by container ${other.owner}`);
+          await probePort(r.proto, r.hostIp, hostPort);
+        } else {
+          for (let tries = 0; hostPort === 0 || [...taken, ...chosen].some((p) => clash(p, { ...r, hostPort })); tries++) {
+            if (tries === 20) throw new HuskError(`no free host port found for ${r.containerPort}/${r.proto}`);
+            hostPort = await probePort(r.proto, r.hostIp, 0);
+          }
+        }
+        chosen.push({ proto: r.proto, hostIp: r.hostIp, hostPort, containerPort: r.containerPort });
+      }
+      await runNft(addPortsScript(this.table, mappings({ ...lease, ports: chosen })), this.nft);
+      lease.ports.push(...chosen);
+      this.store.write(rec);
+      return chosen;
+    });
+  }
+
+  /** Everything of this data root gone: veths, bridges, nft table, records. */
+  async reset(): Promise<void> {
+    await this.store.locked(async () => {
+      for (const rec of this.store.all()) {
+        for (const l of rec.leases) await deleteHostLink(l.hostVeth);
+        await deleteBridge(rec.network);
+        this.store.remove(rec.network.name);
+      }
+      await runNft(deleteTableScript(this.table), this.nft);
+    });
+  }
+}
+
+/** Delete the network's bridge, if the interface by that name is it (its MAC says so). */
+async function deleteBridge(def: NetworkDef): Promise<void> {
+  const mac = hostLink(def.bridge) ? sys(`/sys/class/net/${def.bridge}/address`) : undefined;
+  if (mac === def.mac) await deleteHostLink(def.bridge);
+}
+
+function mappings(l: Pick<Lease, "address" | "ports">): PortMapping[] {
+  return l.ports.map((p) => ({ ...p, address: l.address }));
+}
+
+function checkIfname(name: string): void {
+  if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.length > IFNAME_MAX || name === "." || name === "..") {
+    throw new HuskError(`invalid interface name ${JSON.stringify(name)}: at most ${IFNAME_MAX} letters, digits, "_", "." or "-"`);
+  }
+}

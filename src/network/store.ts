@@ -1,0 +1,158 @@
+/**
+ * Networks and their leases on disk: one JSON file per network, `<dataRoot>/<name>.json` =
+ * { network, leases }. Every change is made holding an exclusive flock on the data root and
+ * written whole (temp file + rename), so a reader never sees half a file and two processes —
+ * or two calls in one — never hand out the same address.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { HuskError } from "../errors.ts";
+import { helperPath } from "../helper/driver.ts";
+import { lockExclusive } from "../sys/index.ts";
+import type { Proto } from "./nft.ts";
+
+export interface NetworkDef {
+  name: string;
+  bridge: string;
+  /** "10.90.0.0/16" */
+  subnet: string;
+  gateway: string;
+  mtu: number;
+  /** The bridge's MAC, fixed so it does not follow the lowest port's. */
+  mac: string;
+  created: string;
+}
+
+/** Who holds a lease: a process, recognised by its pid and start time (a reused pid is someone else). */
+export interface Owner {
+  pid: number;
+  /** /proc/<pid>/stat field 22, clock ticks since boot. */
+  startTime: number;
+}
+
+export interface PublishedPort {
+  proto: Proto;
+  /** "" for every host address. */
+  hostIp: string;
+  hostPort: number;
+  containerPort: number;
+}
+
+/** One container interface on a network: its address and what husk made for it on the host. */
+export interface Lease {
+  containerId: string;
+  ifname: string;
+  address: string;
+  mac: string;
+  /** The host end of the veth pair. */
+  hostVeth: string;
+  owner?: Owner;
+  ports: PublishedPort[];
+}
+
+export interface NetworkRecord {
+  network: NetworkDef;
+  leases: Lease[];
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+export function checkNetworkName(name: string): string {
+  if (!NAME.test(name)) {
+    throw new HuskError(`invalid network name ${JSON.stringify(name)}: letters, digits, "_", "." and "-", at most 64`);
+  }
+  return name;
+}
+
+export class Store {
+  constructor(readonly root: string) {}
+
+  private file(name: string): string {
+    return join(this.root, `${checkNetworkName(name)}.json`);
+  }
+
+  /** Run fn holding the data root's lock (waiting for it without blocking the event loop). */
+  async locked<T>(fn: () => T | Promise<T>): Promise<T> {
+    mkdirSync(this.root, { recursive: true, mode: 0o700 });
+    const release = await lockExclusive(this.root, helperPath());
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  read(name: string): NetworkRecord | undefined {
+    const path = this.file(name);
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw err;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      throw new HuskError(`corrupt network file ${path}: ${(err as Error).message}`);
+    }
+    const rec = value as NetworkRecord;
+    if (typeof rec?.network?.name !== "string" || typeof rec.network.subnet !== "string" || !Array.isArray(rec.leases)) {
+      throw new HuskError(`corrupt network file ${path}: expected {network, leases}`);
+    }
+    return rec;
+  }
+
+  /** Only while holding the lock. */
+  write(rec: NetworkRecord): void {
+    const path = this.file(rec.network.name);
+    const tmp = join(this.root, `.${rec.network.name}.json.${process.pid}.${Math.random().toString(36).slice(2)}`);
+    writeFileSync(tmp, `${JSON.stringify(rec, null, 1)}\n`, { mode: 0o600 });
+    renameSync(tmp, path);
+  }
+
+  /** Only while holding the lock. */
+  remove(name: string): void {
+    rmSync(this.file(name), { force: true });
+  }
+
+  names(): string[] {
+    if (!existsSync(this.root)) return [];
+    return readdirSync(this.root)
+      .filter((f) => f.endsWith(".json") && !f.startsWith("."))
+      .map((f) => f.slice(0, -5))
+      .filter((n) => NAME.test(n))
+      .sort();
+  }
+
+  all(): NetworkRecord[] {
+    return this.names().flatMap((n) => this.read(n) ?? []);
+  }
+}
+
+/** The start time of pid, or undefined if there is no such process. */
+export function processStartTime(pid: number): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return undefined;
+  }
+  // comm may hold spaces and parentheses: the fields start after the last ")".
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const start = Number(fields[19]);
+  return Number.isFinite(start) ? start : undefined;
+}
+
+/** An Owner for a live process (the caller's own by default). */
+export function processOwner(pid = process.pid): Owner {
+  const startTime = processStartTime(pid);
+  if (startTime === undefined) throw new HuskError(`no process ${pid}`);
+  return { pid, startTime };
+}
+
+/** Is the owner still there? A lease without one is kept (nobody can say it is stale). */
+export function ownerAlive(owner: Owner | undefined): boolean {
+  return owner === undefined || processStartTime(owner.pid) === owner.startTime;
+}

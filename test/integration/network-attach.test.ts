@@ -1,0 +1,94 @@
+/**
+ * Attachments in bulk and attachments whose owner died: 50 containers attached at once get 50
+ * distinct addresses, veths and MACs and are all released; an owner killed after (or while)
+ * attaching leaves a lease that is reclaimed with its veth and published port.
+ */
+import { afterEach, beforeEach, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { hostVethName } from "../../src/network/links.ts";
+import { describeAsRoot } from "../fixtures/husk.ts";
+import { type NetWorld, netWorld, nftElements } from "../fixtures/network.ts";
+
+let w: NetWorld;
+const CHILD = join(import.meta.dir, "../fixtures/network-attach-child.ts");
+
+function startOwner(containerId: string, netnsPath: string) {
+  return Bun.spawn([process.execPath, CHILD, w.dataRoot, w.table, "t", containerId, netnsPath], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+}
+
+describeAsRoot("network: attach", () => {
+  beforeEach(async () => {
+    w = netWorld();
+    await w.nets.ensureNetwork({ name: "t", bridge: w.bridge(), subnet: "10.213.4.0/24" });
+  });
+  afterEach(async () => {
+    await w.cleanup();
+  });
+
+  test("50 attaches at once: distinct addresses, veths and MACs, all on the bridge; 50 detaches release them all", async () => {
+    const spaces = await Promise.all(Array.from({ length: 50 }, (_, i) => w.netns(`p${i}`)));
+    const attached = await Promise.all(
+      spaces.map((s, i) => w.nets.attach({ network: "t", containerId: `c${i}`, netnsPath: s.path })),
+    );
+    for (const key of ["address", "hostVeth", "mac"] as const) expect(new Set(attached.map((a) => a[key])).size).toBe(50);
+    expect(readdirSync(`/sys/class/net/${w.bridge()}/brif`).sort()).toEqual(attached.map((a) => a.hostVeth).sort());
+    expect(w.nets.inspect("t").leases.length).toBe(50);
+    // Each namespace has its own address on eth0, and the last reaches the first.
+    const addr = w.exec(spaces[49]!.name, ["ip", "-o", "-4", "addr", "show", "dev", "eth0"]).stdout;
+    expect(addr).toContain(`inet ${attached[49]!.address}/24`);
+    expect(w.exec(spaces[49]!.name, ["busybox", "ping", "-c", "1", "-W", "3", attached[0]!.address]).status).toBe(0);
+
+    await Promise.all(attached.map((a) => w.nets.detach({ network: "t", containerId: a.containerId })));
+    expect(readdirSync(`/sys/class/net/${w.bridge()}/brif`)).toEqual([]);
+    expect(w.nets.inspect("t").leases).toEqual([]);
+    expect(w.leftovers()).toEqual([w.bridge()]);
+  });
+
+  test("an owner killed after attaching: reclaim removes its veth, published port and lease", async () => {
+    const s = await w.netns("k");
+    const owner = startOwner("killed", s.path);
+    const reader = owner.stdout.getReader();
+    const { value } = await reader.read();
+    expect(new TextDecoder().decode(value)).toContain("attached");
+    const [lease] = w.nets.inspect("t").leases;
+    expect(lease?.owner?.pid).toBe(owner.pid);
+    expect(readdirSync("/sys/class/net")).toContain(lease!.hostVeth);
+    expect(nftElements(w.table, "ports4").length).toBe(1);
+    // Alive: nothing to reclaim.
+    expect(await w.nets.reclaim("t")).toEqual([]);
+    owner.kill("SIGKILL");
+    await owner.exited;
+    expect((await w.nets.reclaim("t")).map((l) => l.containerId)).toEqual(["killed"]);
+    expect(readdirSync("/sys/class/net")).not.toContain(lease!.hostVeth);
+    expect(nftElements(w.table, "ports4")).toEqual([]);
+    expect(w.nets.inspect("t").leases).toEqual([]);
+    expect(w.exec(s.name, ["ip", "-o", "link"]).stdout).not.toContain("eth0");
+  });
+
+  test("owners killed at any point of attach: the next attach reclaims their leases; nothing of theirs is left", async () => {
+    const spaces = await Promise.all(Array.from({ length: 6 }, (_, i) => w.netns(`r${i}`)));
+    const owners = spaces.map((s, i) => startOwner(`victim${i}`, s.path));
+    // Kill them at staggered moments: before, during and after their attach.
+    await Promise.all(
+      owners.map(async (o, i) => {
+        await Bun.sleep(i * 60);
+        o.kill("SIGKILL");
+        await o.exited;
+      }),
+    );
+    // A helper started by a killed owner finishes its few milliseconds of work on its own.
+    await Bun.sleep(500);
+    const survivor = await w.netns("s");
+    const e = await w.nets.attach({ network: "t", containerId: "survivor", netnsPath: survivor.path });
+    expect(w.nets.inspect("t").leases.map((l) => l.containerId)).toEqual(["survivor"]);
+    expect(readdirSync(`/sys/class/net/${w.bridge()}/brif`)).toEqual([e.hostVeth]);
+    expect(w.leftovers().sort()).toEqual([w.bridge(), e.hostVeth].sort());
+    expect(nftElements(w.table, "ports4")).toEqual([]);
+    for (const s of spaces) expect(w.exec(s.name, ["ip", "-o", "link"]).stdout).not.toContain("eth0");
+    const links = readdirSync("/sys/class/net");
+    for (let i = 0; i < owners.length; i++) expect(links).not.toContain(hostVethName("t", `victim${i}`, "eth0"));
+  });
+});
