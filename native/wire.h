@@ -62,7 +62,8 @@
 	X(53, attachMount, "is", op_attach_mount) \
 	X(54, tmpfs, "sissii", op_tmpfs) \
 	X(55, mountSetattr, "sii", op_mount_setattr) \
-	X(56, mkfifo, "si", op_mkfifo)
+	X(56, mkfifo, "si", op_mkfifo) \
+	X(60, setxattr, "ssb", op_setxattr)
 
 #define PLAN_MAGIC "HUSKPLAN"
 #define PLAN_VERSION 1

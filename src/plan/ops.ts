@@ -200,7 +200,13 @@ export type Op =
   /** mount_setattr(target, AT_RECURSIVE, {attr_set, attr_clr}): "rro", "rnosuid" … inside the root. */
   | { op: "mountSetattr"; target: string; attrSet: number; attrClr: number }
   /** mknod(path, S_IFIFO) on the host, then chmod(mode) (the umask would trim it). */
-  | { op: "mkfifo"; path: string; mode: number };
+  | { op: "mkfifo"; path: string; mode: number }
+  /**
+   * Set the extended attribute `name` to `value` (binary) on path inside the root, never
+   * following a symlink in its last component (an lsetxattr confined to the root). Layer
+   * extraction uses it for tar xattrs (security.capability …) and overlayfs' opaque marker.
+   */
+  | { op: "setxattr"; path: string; name: string; value: Uint8Array };
 
 /** An op together with the TypeScript-side context that turns a helper failure into a message. */
 export interface Step {
