@@ -138,20 +138,21 @@ async function build(store: ImageStore, binary: string): Promise<Digest> {
 }
 
 /**
- * The id of busybox:latest, building it first if the store has no such tag. A busybox:latest
- * that is there already (imported or pulled) is used as it is.
+ * The id of busybox:latest, building it first if the store has no such tag (built: true, for
+ * the caller that wants to say so). A busybox:latest that is there already (imported or
+ * pulled) is used as it is.
  */
-export async function ensureBusybox(store: ImageStore, opts: BusyboxOptions = {}): Promise<Digest> {
+export async function ensureBusybox(store: ImageStore, opts: BusyboxOptions = {}): Promise<{ id: Digest; built: boolean }> {
   const found = findImage(await store.readIndex(), BUSYBOX_IMAGE);
-  if (found) return found.id;
+  if (found) return { id: found.id, built: false };
   await store.ensureLayout();
   const lockFile = join(store.root, "build.lock");
   await (await fsp.open(lockFile, "a", 0o600)).close();
   const release = await lockExclusive(lockFile, store.helper);
   try {
     const again = findImage(await store.readIndex(), BUSYBOX_IMAGE);
-    if (again) return again.id;
-    return await build(store, opts.binary ?? BUSYBOX_BINARY);
+    if (again) return { id: again.id, built: false };
+    return { id: await build(store, opts.binary ?? BUSYBOX_BINARY), built: true };
   } finally {
     release();
   }

@@ -64,7 +64,8 @@ async function* throughZlib(source: AsyncIterable<Uint8Array>, z: zlib.Gunzip | 
   }
 }
 
-async function* throughFzstd(source: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
+/** zstd through fzstd (exported for tests: Bun and newer Node use node:zlib). */
+export async function* throughFzstd(source: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
   const out: Buffer[] = [];
   // fzstd may hand out views of its window buffer: copy before the next push reuses it.
   const d = new Decompress((data) => {

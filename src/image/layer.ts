@@ -72,8 +72,11 @@ class Extractor {
     return path ? join(this.root, path) : this.root;
   }
 
-  /** Check (or, with create, make 0755) every parent of path as a real directory in the layer. */
-  private async parents(name: string, path: string, create: boolean): Promise<void> {
+  /**
+   * Check every parent of path is a real directory in the layer; missing ones are made 0755
+   * when create is set, else refused with `missing`.
+   */
+  private async parents(name: string, path: string, create: boolean, missing = ""): Promise<void> {
     const parts = path.split("/");
     parts.pop();
     let cur = "";
@@ -82,8 +85,9 @@ class Extractor {
       if (this.dirs.has(cur)) continue;
       const st = await lstatOrNull(this.abs(cur));
       if (!st && create) await this.mkdir(cur);
-      else if (!st?.isDirectory()) {
-        const what = !st ? "does not exist" : st.isSymbolicLink() ? "is a symbolic link" : "is not a directory";
+      else if (!st) throw refuse(name, missing);
+      else if (!st.isDirectory()) {
+        const what = st.isSymbolicLink() ? "is a symbolic link" : "is not a directory";
         throw refuse(name, `its parent "${cur}" ${what}: refusing to write through it`);
       }
       this.dirs.add(cur);
@@ -103,11 +107,19 @@ class Extractor {
     for (const d of [...this.dirs]) if (under(d)) this.dirs.delete(d);
   }
 
-  /** Remove what is at path, unless it is a directory and keepDir; true if a directory was kept. */
+  /**
+   * Make way for a new entry at path: remove what is there (and what is queued for it), unless
+   * it is a directory and keepDir; true if a directory was kept.
+   */
   private async replace(path: string, keepDir: boolean): Promise<boolean> {
     const st = await lstatOrNull(this.abs(path));
-    if (!st) return false;
-    if (keepDir && st.isDirectory()) return true;
+    if (st && keepDir && st.isDirectory()) return true;
+    if (!st) {
+      // Nothing on disk, but maybe a device or fifo still queued for the helper.
+      this.pending.delete(path);
+      this.times.delete(path);
+      return false;
+    }
     if (st.isDirectory()) await fsp.rm(this.abs(path), { recursive: true, force: true });
     else await fsp.unlink(this.abs(path));
     this.forget(path);
@@ -194,12 +206,13 @@ class Extractor {
 
   private async link(e: TarEntry, path: string): Promise<void> {
     const target = entryPath(e.linkname);
+    const notHere = `hard link target ${JSON.stringify(e.linkname)} is not in the layer`;
     if (target === "" || target === path) throw refuse(e.path, `hard link to ${JSON.stringify(e.linkname)}`);
-    await this.parents(e.path, target, false);
-    const st = await lstatOrNull(this.abs(target));
-    if (!st) throw refuse(e.path, `hard link target ${JSON.stringify(e.linkname)} is not in the layer`);
-    if (st.isDirectory()) throw refuse(e.path, `hard link target ${JSON.stringify(e.linkname)} is a directory`);
+    await this.parents(e.path, target, false, notHere);
     if (this.pending.has(target)) await this.flush(); // a device or fifo not made yet
+    const st = await lstatOrNull(this.abs(target));
+    if (!st) throw refuse(e.path, notHere);
+    if (st.isDirectory()) throw refuse(e.path, `hard link target ${JSON.stringify(e.linkname)} is a directory`);
     await this.parents(e.path, path, true);
     await this.replace(path, false);
     await fsp.link(this.abs(target), this.abs(path));
