@@ -32,7 +32,7 @@ import {
   parseJson,
   pickManifest,
 } from "./oci.ts";
-import { parseRef } from "./reference.ts";
+import { familiarString, parseRef } from "./reference.ts";
 import type { ImageStore, Lease } from "./store.ts";
 
 export type ImportFormat = "docker-archive" | "oci-archive" | "oci-dir" | "rootfs";
@@ -51,6 +51,7 @@ export interface ImportOptions {
 
 export interface ImportResult {
   format: ImportFormat;
+  /** What was imported, with the tags it got (as docker shows them: busybox:latest). */
   images: { id: Digest; tags: string[] }[];
 }
 
@@ -58,6 +59,9 @@ export const DEFAULT_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/
 
 const MANIFEST_ACCEPT: ReadonlySet<string> = new Set([MediaType.ociManifest, MediaType.dockerManifest]);
 const INDEX_ACCEPT: ReadonlySet<string> = new Set([MediaType.ociIndex, MediaType.dockerManifestList]);
+
+/** A tag as docker shows it (commitImage has checked it parses). */
+const familiar = (tag: string) => familiarString(parseRef(tag));
 
 function json(data: Buffer, what: string): unknown {
   return parseJson(data, what);
@@ -163,7 +167,7 @@ async function importDocker(store: ImageStore, lease: Lease, archive: Archive, o
     };
     const m = await storeJson(store, lease, manifest);
     const tags = [...(e.RepoTags ?? []), ...(opts.tags ?? [])];
-    images.push({ id: await store.commitImage(m.digest, tags, lease), tags });
+    images.push({ id: await store.commitImage(m.digest, tags, lease), tags: tags.map(familiar) });
   }
   return { format: "docker-archive", images };
 }
@@ -226,7 +230,7 @@ async function importOci(
     await ingestDescriptor(store, lease, archive, manifest.config);
     for (const l of manifest.layers) await ingestDescriptor(store, lease, archive, l);
     const tags = [...annotatedTags(top, store.onWarning), ...(opts.tags ?? [])];
-    images.push({ id: await store.commitImage(d.digest, tags, lease), tags });
+    images.push({ id: await store.commitImage(d.digest, tags, lease), tags: tags.map(familiar) });
   }
   if (images.length === 0) throw new HuskError("the layout's index.json lists no image", { what });
   return { format, images };
@@ -314,7 +318,7 @@ export async function importImage(store: ImageStore, source: ImportSource, opts:
         created,
         createdBy: `husk import ${typeof source === "string" ? source : "(stream)"}`,
       });
-      return { format: "rootfs" as const, images: [{ id, tags: opts.tags ?? [] }] };
+      return { format: "rootfs" as const, images: [{ id, tags: (opts.tags ?? []).map(familiar) }] };
     });
   } catch (err) {
     throw err instanceof HuskError ? err : fromSystemError(err, what);

@@ -123,7 +123,10 @@ export function parseHeaderBlock(block: Uint8Array): RawHeader | null {
     unsigned += c;
     signed += c > 127 ? c - 256 : c;
   }
-  const sum = parseNumeric(field(148, 8), "checksum");
+  let sum: number | undefined;
+  try {
+    sum = parseNumeric(field(148, 8), "checksum");
+  } catch {}
   if (sum !== unsigned && sum !== signed) throw tarError("bad tar header checksum (not a tar archive, or a corrupt one)");
   const magic = Buffer.from(field(257, 8)).toString("latin1");
   const format = magic.startsWith("ustar\0") ? "ustar" : magic === "ustar  \0" ? "gnu" : "v7";
