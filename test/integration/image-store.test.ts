@@ -129,6 +129,14 @@ describeAsRoot("image store", () => {
     expect((await ensureBusybox(store)).id).toBe(results[0]!.id);
   });
 
+  test("busybox needs a static busybox binary, and says where to get one", async () => {
+    await expect(ensureBusybox(store, { binary: join(root, "none") })).rejects.toThrow(
+      /build the built-in busybox image from .*none: no such file \(on Debian: apt-get install busybox-static\) \(ENOENT\)/,
+    );
+    await expect(ensureBusybox(store, { binary: "/bin/ls" })).rejects.toThrow(/it is dynamically linked/);
+    expect(await store.list()).toEqual([]);
+  });
+
   test("two processes building busybox at once build it once", async () => {
     const script = join(root, "build.ts");
     writeFileSync(
@@ -173,7 +181,7 @@ console.log(JSON.stringify(r));`,
     expect(await store.list()).toEqual([]);
     await expect(store.inspect("a:1")).rejects.toThrow('image "a:1": no such image');
     await expect(store.tag("nope", "x")).rejects.toThrow('image "nope": no such image');
-    await expect(store.tag(a, "x@sha256:" + "0".repeat(64))).rejects.toThrow(/cannot carry a digest/);
+    await expect(store.tag(a, `x@sha256:${"0".repeat(64)}`)).rejects.toThrow(/cannot carry a digest/);
   });
 
   test("prune removes dangling images and unreferenced layers and blobs", async () => {
