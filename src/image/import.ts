@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, promises as fsp } from "node:fs";
 import { fromSystemError, HuskError } from "../errors.ts";
 import { type Archive, DirArchive, TarArchive } from "./archive.ts";
-import { decompress, peek, sniffCompression } from "./compression.ts";
+import { decompress, sniffCompression } from "./compression.ts";
 import {
   Annotation,
   type ContainerConfig,
@@ -73,18 +73,23 @@ async function storeJson(store: ImageStore, lease: Lease, value: unknown): Promi
   return { mediaType: "", digest, size, bytes };
 }
 
-/** The compression of a stored blob, from its first bytes. */
-async function blobCompression(store: ImageStore, digest: Digest): Promise<"none" | "gzip" | "zstd"> {
-  const fh = await fsp.open(store.blobPath(digest), "r");
+/** The compression of a file, from its first bytes. */
+async function fileCompression(path: string): Promise<ReturnType<typeof sniffCompression>> {
+  const fh = await fsp.open(path, "r");
   try {
     const head = Buffer.alloc(6);
     const { bytesRead } = await fh.read(head, 0, 6, 0);
-    const kind = sniffCompression(head.subarray(0, bytesRead));
-    if (kind === "xz" || kind === "bzip2") throw new HuskError(`${kind}-compressed layers are not supported`, { what: digest });
-    return kind;
+    return sniffCompression(head.subarray(0, bytesRead));
   } finally {
     await fh.close();
   }
+}
+
+/** The compression of a stored blob. */
+async function blobCompression(store: ImageStore, digest: Digest): Promise<"none" | "gzip" | "zstd"> {
+  const kind = await fileCompression(store.blobPath(digest));
+  if (kind === "xz" || kind === "bzip2") throw new HuskError(`${kind}-compressed layers are not supported`, { what: digest });
+  return kind;
 }
 
 /**
@@ -254,6 +259,8 @@ async function spool(
       size += chunk.length;
       await fh.write(chunk);
     }
+    // It may become a blob as it is (a rootfs tarball): on disk before it is renamed into the store.
+    await fh.sync();
   } catch (err) {
     await fh.close();
     await fsp.rm(path, { force: true });
@@ -289,9 +296,7 @@ export async function importImage(store: ImageStore, source: ImportSource, opts:
           if (opts.format && opts.format !== "oci-dir") throw new HuskError(`a directory is not a ${opts.format}`, { what });
           return importOci(store, lease, new DirArchive(source), "oci-dir", opts);
         }
-        const [head, rest] = await peek(createReadStream(source), 6);
-        await rest[Symbol.asyncIterator]().return?.();
-        if (sniffCompression(head) === "none") file = source;
+        if ((await fileCompression(source)) === "none") file = source;
         else {
           spooled = await spool(store, createReadStream(source));
           file = spooled.path;
