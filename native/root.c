@@ -661,6 +661,25 @@ out:;
 	return rc;
 }
 
+/* ---------------------------------------------------------------- extended attributes */
+
+/*
+ * lsetxattr inside the root. There is no setxattr with a dirfd before Linux 6.13, so the
+ * object itself is pinned (O_PATH|O_NOFOLLOW: a symlink or device node is never followed nor
+ * opened) and named through its /proc/self/fd magic link, which setxattr follows to exactly
+ * that inode.
+ */
+int op_setxattr(const struct field *f)
+{
+	struct loc l = { .fd = resolve(f[0].s, O_PATH | O_NOFOLLOW) };
+	if (l.fd < 0)
+		return -1;
+	snprintf(l.buf, sizeof l.buf, "/proc/self/fd/%d", l.fd);
+	int rc = setxattr(l.buf, f[1].s, f[2].s, f[2].len, 0);
+	unlocate(&l);
+	return rc;
+}
+
 /* ---------------------------------------------------------------- recursive attributes */
 
 /* "rro", "rnosuid" …: mount_setattr(AT_RECURSIVE) on the mount at target and all below it. */

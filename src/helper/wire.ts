@@ -79,6 +79,8 @@ export const WIRE: WireTable = {
   tmpfs: { code: 54, fields: { target: "s", flags: "i", data: "s", source: "s", copyUp: "i", inheritMode: "i" } },
   mountSetattr: { code: 55, fields: { target: "s", attrSet: "i", attrClr: "i" } },
   mkfifo: { code: 56, fields: { path: "s", mode: "i", uid: "i", gid: "i" } },
+  // 60–69: image layers (src/image).
+  setxattr: { code: 60, fields: { path: "s", name: "s", value: "b" } },
   // 70–79: networking (src/network)
   netlink: { code: 70, fields: { ns: "s", messages: "b" } },
   umount: { code: 71, fields: { path: "s", flags: "i" } },

@@ -209,7 +209,13 @@ export type Op =
    */
   | { op: "netlink"; ns: string; messages: Uint8Array }
   /** umount2(path, flags): unpin a network namespace (MNT_DETACH). */
-  | { op: "umount"; path: string; flags: number };
+  | { op: "umount"; path: string; flags: number }
+  /**
+   * Set the extended attribute `name` to `value` (binary) on path inside the root, never
+   * following a symlink in its last component (an lsetxattr confined to the root). Layer
+   * extraction uses it for tar xattrs (security.capability …) and overlayfs' opaque marker.
+   */
+  | { op: "setxattr"; path: string; name: string; value: Uint8Array };
 
 /** An op together with the TypeScript-side context that turns a helper failure into a message. */
 export interface Step {

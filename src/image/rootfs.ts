@@ -1,0 +1,73 @@
+/**
+ * A container's root filesystem from an image: the image's unpacked layers stacked read-only
+ * under a writable upper directory of the container's own, with overlayfs. This module only
+ * prepares the directories and the mount parameters; the engine mounts (it knows when, and in
+ * which mount namespace). The layers hold whiteouts in overlayfs form already (layer.ts), so
+ * the kernel hides what upper layers deleted.
+ *
+ *   <containerDir>/upper    the container's changes
+ *   <containerDir>/work     overlayfs' work directory (same filesystem as upper)
+ *   <containerDir>/rootfs   the mount point
+ */
+import { promises as fsp } from "node:fs";
+import { join } from "node:path";
+import { HuskError } from "../errors.ts";
+import type { Digest } from "./oci.ts";
+import type { ImageStore } from "./store.ts";
+
+export interface OverlayRootfs {
+  /** The image id. */
+  image: Digest;
+  /** Lower directories, top layer first (overlayfs' order: the first hides the rest). */
+  lowerdirs: string[];
+  upperdir: string;
+  workdir: string;
+  /** The mount point. */
+  target: string;
+  /** The mount(2) data for `mount -t overlay overlay <target>`. */
+  data: string;
+}
+
+/** mount(2) copies at most a page of option data, terminating NUL included. */
+export const MOUNT_DATA_MAX = 4095;
+
+/**
+ * overlayfs' option string. ",", ":" and "\" are separators or escapes in it, and mount(2)
+ * takes at most a page: a path or a layer count it cannot carry is an error here, not an
+ * EINVAL at mount time.
+ */
+export function overlayData(lowerdirs: string[], upperdir: string, workdir: string): string {
+  for (const p of [...lowerdirs, upperdir, workdir]) {
+    if (/[,:\\]/.test(p))
+      throw new HuskError(`overlayfs cannot take a path with ",", ":" or "\\" in it: ${p}`, { what: "overlay rootfs" });
+  }
+  if (lowerdirs.length === 0) throw new HuskError("no lower directory", { what: "overlay rootfs" });
+  const data = `lowerdir=${lowerdirs.join(":")},upperdir=${upperdir},workdir=${workdir},index=off`;
+  if (data.length > MOUNT_DATA_MAX) {
+    throw new HuskError(`${lowerdirs.length} layers make ${data.length} bytes of mount options, more than ${MOUNT_DATA_MAX}`, {
+      what: "overlay rootfs",
+    });
+  }
+  return data;
+}
+
+/**
+ * Prepare containerDir (created if missing) for the image ref names and return the overlay
+ * mount parameters. An upper directory already there (a container started again) is kept.
+ * The image must stay in the store while mounted: removing it is refused by the engine.
+ */
+export async function prepareRootfs(store: ImageStore, ref: string, containerDir: string): Promise<OverlayRootfs> {
+  const info = await store.inspect(ref);
+  const upperdir = join(containerDir, "upper");
+  const workdir = join(containerDir, "work");
+  const target = join(containerDir, "rootfs");
+  for (const d of [containerDir, upperdir, workdir, target]) await fsp.mkdir(d, { recursive: true, mode: 0o755 });
+  const lowerdirs = info.layers.map((l) => l.dir).reverse();
+  // overlayfs needs a lower directory: an image with no layers gets an empty one.
+  if (lowerdirs.length === 0) {
+    const empty = join(containerDir, "empty");
+    await fsp.mkdir(empty, { recursive: true, mode: 0o755 });
+    lowerdirs.push(empty);
+  }
+  return { image: info.id, lowerdirs, upperdir, workdir, target, data: overlayData(lowerdirs, upperdir, workdir) };
+}
