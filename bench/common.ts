@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultSpec } from "../src/spec/default-spec.ts";
+import { defaultSpec } from "../src/oci/default-spec.ts";
 import { makeRootfs } from "../test/fixtures/rootfs.ts";
 
 export interface Runtime {

@@ -5,7 +5,7 @@
 
 export type { LinuxResources } from "./cgroups/resources.ts";
 export { HuskError } from "./errors.ts";
+export { defaultSpec } from "./oci/default-spec.ts";
+export type { Mount, Process, Spec } from "./oci/types.ts";
 export type { BundleSource, ContainerState, CreateOptions, ExecOptions, RunOptions, RuntimeOptions } from "./runtime/runtime.ts";
 export { Runtime } from "./runtime/runtime.ts";
-export { defaultSpec } from "./spec/default-spec.ts";
-export type { Mount, Process, Spec } from "./spec/types.ts";

@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import { fromSystemError, HuskError, quote } from "../errors.ts";
+import { parseJson } from "../oci/json.ts";
+import { ID_MAX } from "../oci/schema.ts";
+import type { Process } from "../oci/types.ts";
+import { parseProcess } from "../oci/validate.ts";
 import type { ExecOverrides } from "../runtime/exec-process.ts";
-import { parseJson } from "../spec/json.ts";
-import { ID_MAX } from "../spec/schema.ts";
-import type { Process } from "../spec/types.ts";
-import { parseProcess } from "../spec/validate.ts";
 import type { FlagValues } from "./args.ts";
 import { preserveFdsFlag } from "./create.ts";
 import { forwardSignals } from "./forward-signals.ts";

@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { HuskError } from "../errors.ts";
-import { defaultSpec } from "../spec/default-spec.ts";
+import { defaultSpec } from "../oci/default-spec.ts";
 import type { Verb } from "./verb.ts";
 
 const verb: Verb = {

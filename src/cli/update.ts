@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fromSystemError, HuskError, quote } from "../errors.ts";
+import { parseJson } from "../oci/json.ts";
 import type { LinuxResources } from "../runtime/runtime.ts";
-import { parseJson } from "../spec/json.ts";
 import type { FlagValues } from "./args.ts";
 import { runtimeOf, type Verb } from "./verb.ts";
 

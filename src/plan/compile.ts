@@ -14,7 +14,7 @@
  */
 import { resolve } from "node:path";
 import { HuskError } from "../errors.ts";
-import type { LinuxIDMapping, Spec } from "../spec/types.ts";
+import type { LinuxIDMapping, Spec } from "../oci/types.ts";
 import { planCgroupJoin } from "./cgroup.ts";
 import type { PlanContext } from "./context.ts";
 import { hasRuntimeHooks, planContainerHooks } from "./hooks.ts";

@@ -3,8 +3,8 @@
  * invocation, gathered by the runtime (I/O) so that compilePlan itself stays pure.
  */
 import type { CgroupJoin, DeviceFilter } from "../cgroups/cgroup.ts";
+import type { LinuxSeccomp } from "../oci/types.ts";
 import type { CompiledSeccomp } from "../seccomp/index.ts";
-import type { LinuxSeccomp } from "../spec/types.ts";
 
 export type Mode = "run" | "create" | "exec";
 

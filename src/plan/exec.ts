@@ -6,8 +6,8 @@
  * namespace also moves root and cwd to the container's root, which is what chroot would do.
  */
 import { parseCpuList } from "../cgroups/convert.ts";
-import { CLONE, NS_PROC_NAME } from "../spec/namespaces.ts";
-import type { Process, Spec } from "../spec/types.ts";
+import { CLONE, NS_PROC_NAME } from "../oci/namespaces.ts";
+import type { Process, Spec } from "../oci/types.ts";
 import { planCgroupJoin } from "./cgroup.ts";
 import type { PlanContext } from "./context.ts";
 import { JOIN_ORDER } from "./namespaces.ts";

@@ -4,7 +4,7 @@
  * startContainer (after `start`, just before exec, path resolved in the container). husk runs
  * the runtime-namespace hooks (prestart, createRuntime, poststart, poststop) in TypeScript.
  */
-import type { Hook, Spec } from "../spec/types.ts";
+import type { Hook, Spec } from "../oci/types.ts";
 import type { Step } from "./ops.ts";
 import { containerState, PID_HOLE, withPidHoles } from "./state-json.ts";
 

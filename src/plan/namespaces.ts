@@ -14,8 +14,8 @@
  *   - The mount namespace is joined last: after it, paths of the other namespace files might
  *     not resolve any more.
  */
-import { CLONE } from "../spec/namespaces.ts";
-import type { LinuxNamespace, Spec } from "../spec/types.ts";
+import { CLONE } from "../oci/namespaces.ts";
+import type { LinuxNamespace, Spec } from "../oci/types.ts";
 import type { Step } from "./ops.ts";
 
 type NsType = LinuxNamespace["type"];

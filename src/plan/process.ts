@@ -13,12 +13,12 @@
  */
 
 import { HuskError } from "../errors.ts";
+import { capMask } from "../oci/capabilities.ts";
+import { RLIMITS, rlimitValue } from "../oci/rlimits.ts";
+import { ioprioValue, PERSONALITY, SCHED_FLAG, SCHED_POLICY } from "../oci/scheduling.ts";
+import type { LinuxSeccomp, Process, Spec } from "../oci/types.ts";
 import { NEW_LISTENER } from "../seccomp/actions.ts";
 import { type CompiledSeccomp, compileSeccomp, seccompWanted } from "../seccomp/index.ts";
-import { capMask } from "../spec/capabilities.ts";
-import { RLIMITS, rlimitValue } from "../spec/rlimits.ts";
-import { ioprioValue, PERSONALITY, SCHED_FLAG, SCHED_POLICY } from "../spec/scheduling.ts";
-import type { LinuxSeccomp, Process, Spec } from "../spec/types.ts";
 import type { PlanContext } from "./context.ts";
 import type { Step } from "./ops.ts";
 import { containerState, PID_HOLE, withPidHoles } from "./state-json.ts";

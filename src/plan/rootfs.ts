@@ -20,8 +20,8 @@ import {
   MS_SLAVE,
   parseMountOptions,
   propagationFlags,
-} from "../spec/mount-options.ts";
-import type { LinuxDevice, LinuxIDMapping, Mount, Spec } from "../spec/types.ts";
+} from "../oci/mount-options.ts";
+import type { LinuxDevice, LinuxIDMapping, Mount, Spec } from "../oci/types.ts";
 import type { PlanContext } from "./context.ts";
 import { type Step, Where } from "./ops.ts";
 

@@ -3,7 +3,7 @@
  * hooks, to a seccomp agent) while its pid as husk sees it is not known yet when the plan is
  * compiled. The JSON is compiled with holes: the helper joins the parts with the pid.
  */
-import type { Spec } from "../spec/types.ts";
+import type { Spec } from "../oci/types.ts";
 
 /** The runtime-spec state (runtime-tools and crun say "created" before start; so does husk). */
 export function containerState(

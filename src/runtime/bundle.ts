@@ -2,9 +2,9 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fromSystemError, HuskError, oneLine, quote } from "../errors.ts";
-import { parseJson } from "../spec/json.ts";
-import type { Spec } from "../spec/types.ts";
-import { parseSpec } from "../spec/validate.ts";
+import { parseJson } from "../oci/json.ts";
+import type { Spec } from "../oci/types.ts";
+import { parseSpec } from "../oci/validate.ts";
 
 export interface Bundle {
   dir: string;

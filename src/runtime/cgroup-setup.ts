@@ -21,8 +21,8 @@ import {
 import type { CgroupLayout } from "../cgroups/layout.ts";
 import type { LinuxResources } from "../cgroups/resources.ts";
 import { HuskError } from "../errors.ts";
+import type { Spec } from "../oci/types.ts";
 import type { CgroupMountSource } from "../plan/context.ts";
-import type { Spec } from "../spec/types.ts";
 import type { CgroupRecord } from "./state.ts";
 
 export interface ContainerCgroup {

@@ -3,7 +3,7 @@
  * otherwise the container's own process, changed by what the caller gives (runc's flags).
  */
 import { HuskError } from "../errors.ts";
-import type { Process } from "../spec/types.ts";
+import type { Process } from "../oci/types.ts";
 
 export interface ExecOverrides {
   args: string[];

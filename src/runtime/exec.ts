@@ -6,8 +6,8 @@
  */
 import { HuskError } from "../errors.ts";
 import { launch } from "../helper/driver.ts";
+import type { Process } from "../oci/types.ts";
 import { compileExecPlan } from "../plan/exec.ts";
-import type { Process } from "../spec/types.ts";
 import { reopenCgroup } from "./cgroup-setup.ts";
 import { hostFacts } from "./host-facts.ts";
 import { cachedSeccompCompiler } from "./seccomp-cache.ts";

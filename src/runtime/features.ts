@@ -7,11 +7,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { cgroupFeatures } from "../cgroups/index.ts";
 import { helperPath } from "../helper/path.ts";
+import { CAPABILITIES } from "../oci/capabilities.ts";
+import { OCI_VERSION } from "../oci/default-spec.ts";
+import { KNOWN_MOUNT_OPTIONS } from "../oci/mount-options.ts";
+import { NAMESPACE_TYPES } from "../oci/namespaces.ts";
 import { packageRoot } from "../package-root.ts";
-import { CAPABILITIES } from "../spec/capabilities.ts";
-import { OCI_VERSION } from "../spec/default-spec.ts";
-import { KNOWN_MOUNT_OPTIONS } from "../spec/mount-options.ts";
-import { NAMESPACE_TYPES } from "../spec/namespaces.ts";
 
 function packageVersion(): string {
   return (JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version: string }).version;

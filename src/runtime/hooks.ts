@@ -6,8 +6,8 @@
  */
 
 import { HuskError } from "../errors.ts";
+import type { Hook, Spec } from "../oci/types.ts";
 import { containerState } from "../plan/state-json.ts";
-import type { Hook, Spec } from "../spec/types.ts";
 import { stderr } from "../sys/stdio.ts";
 
 async function runHook(hook: Hook, kind: string, index: number, stateJson: string): Promise<void> {

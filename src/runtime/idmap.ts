@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { fromSystemError } from "../errors.ts";
-import type { LinuxIDMapping } from "../spec/types.ts";
+import type { LinuxIDMapping } from "../oci/types.ts";
 
 export function formatIdMap(maps: LinuxIDMapping[]): string {
   return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");

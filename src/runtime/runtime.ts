@@ -7,7 +7,7 @@
  */
 import type { LinuxResources } from "../cgroups/resources.ts";
 import { HuskError } from "../errors.ts";
-import type { Process, Spec } from "../spec/types.ts";
+import type { Process, Spec } from "../oci/types.ts";
 import { type ExecOverrides, mergeExecProcess } from "./exec-process.ts";
 import { checkPreserveFds } from "./preserve-fds.ts";
 import { parseSignal } from "./signals.ts";

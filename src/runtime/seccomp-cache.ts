@@ -9,8 +9,8 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { LinuxSeccomp } from "../oci/types.ts";
 import { type CompiledSeccomp, compileSeccomp } from "../seccomp/index.ts";
-import type { LinuxSeccomp } from "../spec/types.ts";
 import { sha256 } from "../sys/index.ts";
 
 declare const HUSK_BUILD: string | undefined;

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { join } from "node:path";
 import { HuskError } from "../errors.ts";
 import { helperPath } from "../helper/path.ts";
-import type { Spec } from "../spec/types.ts";
+import type { Spec } from "../oci/types.ts";
 import { lockExclusive } from "../sys/index.ts";
 
 export const DEFAULT_ROOT = "/run/husk";

@@ -1,7 +1,7 @@
 /** A container's status, derived from the kernel each time (runc semantics), never stored. */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { State } from "../spec/types.ts";
+import type { State } from "../oci/types.ts";
 import { reopenCgroup } from "./cgroup-setup.ts";
 import { isAlive } from "./proc.ts";
 import { EXEC_FIFO, type SavedState, stateDir } from "./state.ts";

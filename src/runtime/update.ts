@@ -5,8 +5,8 @@
 import type { LinuxResources } from "../cgroups/resources.ts";
 import { HuskError } from "../errors.ts";
 import { launch } from "../helper/driver.ts";
+import type { Spec } from "../oci/types.ts";
 import { planDeviceFilter } from "../plan/cgroup.ts";
-import type { Spec } from "../spec/types.ts";
 import { reopenCgroup, withDefaultDevices } from "./cgroup-setup.ts";
 import { readState, stateDir, writeState } from "./state.ts";
 import { containerStatus } from "./status.ts";

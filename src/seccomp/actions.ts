@@ -3,7 +3,7 @@
  * SECCOMP_FILTER_FLAG_* bits (linux/seccomp.h), with runc's defaults: SCMP_ACT_KILL is
  * KILL_THREAD, and SCMP_ACT_ERRNO / SCMP_ACT_TRACE without errnoRet carry EPERM.
  */
-import type { SeccompAction, SeccompFlag } from "../spec/types.ts";
+import type { SeccompAction, SeccompFlag } from "../oci/types.ts";
 
 export const SECCOMP_RET = {
   KILL_PROCESS: 0x80000000,

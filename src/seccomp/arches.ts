@@ -9,7 +9,7 @@
  * lists SCMP_ARCH_X32 / SCMP_ARCH_X86. Arguments are compared on 64 bits for x86_64 and on
  * their low 32 bits for x32 and i386 (libseccomp treats both as 32-bit ABIs).
  */
-import type { SeccompArch } from "../spec/types.ts";
+import type { SeccompArch } from "../oci/types.ts";
 import { SYSCALLS_I386 } from "./syscalls-i386.ts";
 import { SYSCALLS_X32 } from "./syscalls-x32.ts";
 import { SYSCALLS_X86_64 } from "./syscalls-x86_64.ts";

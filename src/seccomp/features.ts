@@ -2,7 +2,7 @@
  * What husk's seccomp supports, shaped like runc's `features` output (runtime-spec
  * features.md, `linux.seccomp`).
  */
-import type { SeccompAction, SeccompArch, SeccompFlag, SeccompOperator } from "../spec/types.ts";
+import type { SeccompAction, SeccompArch, SeccompFlag, SeccompOperator } from "../oci/types.ts";
 import { FILTER_FLAGS } from "./actions.ts";
 import { SUPPORTED_ARCHES } from "./arches.ts";
 

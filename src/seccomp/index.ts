@@ -12,7 +12,7 @@
  * (runc treats that as "seccomp off"); see `seccompWanted`.
  */
 import { HuskError } from "../errors.ts";
-import type { LinuxSeccomp } from "../spec/types.ts";
+import type { LinuxSeccomp } from "../oci/types.ts";
 import { BPF_MAXINSNS, encodeFilter } from "./bpf.ts";
 import { emitProgram } from "./emit.ts";
 import { buildPolicy } from "./policy.ts";

@@ -19,8 +19,8 @@
  *     `architectures` lists (a profile without `architectures` gets no stub).
  */
 import { HuskError } from "../errors.ts";
-import { SECCOMP_OPERATORS } from "../spec/schema.ts";
-import type { LinuxSeccomp, LinuxSeccompArg, LinuxSyscall, SeccompAction, SeccompOperator } from "../spec/types.ts";
+import { SECCOMP_OPERATORS } from "../oci/schema.ts";
+import type { LinuxSeccomp, LinuxSeccompArg, LinuxSyscall, SeccompAction, SeccompOperator } from "../oci/types.ts";
 import {
   actionValue,
   ENOSYS,

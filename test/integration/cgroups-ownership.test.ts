@@ -12,7 +12,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { detectCgroupLayout } from "../../src/cgroups/index.ts";
-import type { Spec } from "../../src/spec/types.ts";
+import type { Spec } from "../../src/oci/types.ts";
 import { nextId } from "../fixtures/container.ts";
 import { describeAsRoot, HUSK, husk, isRoot, TEST_ROOT } from "../fixtures/husk.ts";
 import { makeBundle } from "../fixtures/rootfs.ts";

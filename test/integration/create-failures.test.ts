@@ -4,7 +4,7 @@
  * is a failed create with a clear line, and leaves nothing behind.
  */
 import { expect, test } from "bun:test";
-import type { Spec } from "../../src/spec/types.ts";
+import type { Spec } from "../../src/oci/types.ts";
 import { nextId, stateDirs } from "../fixtures/container.ts";
 import { describeAsRoot, husk } from "../fixtures/husk.ts";
 import { makeBundle } from "../fixtures/rootfs.ts";

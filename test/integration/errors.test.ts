@@ -5,7 +5,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Spec } from "../../src/spec/types.ts";
+import type { Spec } from "../../src/oci/types.ts";
 import { childPids, helperPids, nextId, stateDirs } from "../fixtures/container.ts";
 import { describeAsRoot, hostMounts, husk, TEST_ROOT } from "../fixtures/husk.ts";
 import { makeBundle, type TestBundle } from "../fixtures/rootfs.ts";

@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Hook } from "../../src/spec/types.ts";
+import type { Hook } from "../../src/oci/types.ts";
 import { createContainer, nextId } from "../fixtures/container.ts";
 import { describeAsRoot, HUSK, husk, TEST_ROOT } from "../fixtures/husk.ts";
 import { makeBundle, type TestBundle } from "../fixtures/rootfs.ts";

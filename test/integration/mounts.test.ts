@@ -19,7 +19,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { RootfsPropagation, Spec } from "../../src/spec/types.ts";
+import type { RootfsPropagation, Spec } from "../../src/oci/types.ts";
 import { type MountInfo, parseMountinfo, runSh } from "../fixtures/container.ts";
 import { describeAsRoot, ourMounts } from "../fixtures/husk.ts";
 import { chownRootfs } from "../fixtures/rootfs.ts";

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import type { LinuxNamespace, Spec } from "../../src/spec/types.ts";
+import type { LinuxNamespace, Spec } from "../../src/oci/types.ts";
 import { nextId, runSh } from "../fixtures/container.ts";
 import { describeAsRoot, husk, ourMounts, spawnHusk } from "../fixtures/husk.ts";
 import { chownRootfs, makeBundle } from "../fixtures/rootfs.ts";

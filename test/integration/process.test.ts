@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Spec } from "../../src/spec/types.ts";
+import type { Spec } from "../../src/oci/types.ts";
 import { nextId, runArgs, runSh } from "../fixtures/container.ts";
 import { describeAsRoot, HUSK, husk, spawnHusk, TEST_ROOT } from "../fixtures/husk.ts";
 import { makeBundle } from "../fixtures/rootfs.ts";

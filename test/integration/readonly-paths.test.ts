@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Spec } from "../../src/spec/types.ts";
+import type { Spec } from "../../src/oci/types.ts";
 import { parseMountinfo, runSh } from "../fixtures/container.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
 

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Spec } from "../../src/spec/types.ts";
+import type { Spec } from "../../src/oci/types.ts";
 import { nextId } from "../fixtures/container.ts";
 import { describeAsRoot, HUSK } from "../fixtures/husk.ts";
 import { makeRootfs } from "../fixtures/rootfs.ts";

@@ -10,10 +10,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { helperPath, launch } from "../../src/helper/driver.ts";
+import type { LinuxSeccomp } from "../../src/oci/types.ts";
 import { CloneMode, type Plan } from "../../src/plan/ops.ts";
 import { compileSeccomp } from "../../src/seccomp/index.ts";
 import { SYSCALLS_X86_64 } from "../../src/seccomp/syscalls-x86_64.ts";
-import type { LinuxSeccomp } from "../../src/spec/types.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
 
 const BUSYBOX = "/bin/busybox";

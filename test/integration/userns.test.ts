@@ -7,7 +7,7 @@
 import { expect, test } from "bun:test";
 import { chownSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { LinuxIDMapping, Spec } from "../../src/spec/types.ts";
+import type { LinuxIDMapping, Spec } from "../../src/oci/types.ts";
 import { createContainer, nextId, runSh } from "../fixtures/container.ts";
 import { describeAsRoot, husk, ourMounts } from "../fixtures/husk.ts";
 import { chownRootfs, makeBundle } from "../fixtures/rootfs.ts";

@@ -9,7 +9,7 @@ import {
   capNames,
   capNumber,
   isCapabilityName,
-} from "../../src/spec/capabilities.ts";
+} from "../../src/oci/capabilities.ts";
 
 // From linux/capability.h (6.x), in number order.
 const KERNEL = `CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE

@@ -36,7 +36,7 @@ import {
   PROPAGATION_NAMES,
   parseMountOptions,
   propagationFlags,
-} from "../../src/spec/mount-options.ts";
+} from "../../src/oci/mount-options.ts";
 
 describe("constants", () => {
   test("MS_* match linux/mount.h", () => {

@@ -1,12 +1,12 @@
 import { describe, expect, test } from "bun:test";
+import { defaultSpec } from "../../src/oci/default-spec.ts";
+import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWUTS } from "../../src/oci/namespaces.ts";
+import type { Spec } from "../../src/oci/types.ts";
 import { compilePlan } from "../../src/plan/compile.ts";
 import type { PlanContext } from "../../src/plan/context.ts";
 import { compileExecPlan } from "../../src/plan/exec.ts";
 import { CloneMode } from "../../src/plan/ops.ts";
 import { PID_HOLE, withPidHoles } from "../../src/plan/state-json.ts";
-import { defaultSpec } from "../../src/spec/default-spec.ts";
-import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWUTS } from "../../src/spec/namespaces.ts";
-import type { Spec } from "../../src/spec/types.ts";
 
 const host = { root: true, isDirectory: (p: string) => !p.endsWith(".conf"), exists: (p: string) => p !== "/missing" };
 

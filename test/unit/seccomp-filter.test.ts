@@ -2,6 +2,7 @@
 // classic BPF interpreter on synthetic seccomp_data (nr, arch, args). No root.
 import { describe, expect, test } from "bun:test";
 import { HuskError } from "../../src/errors.ts";
+import type { LinuxSeccomp, LinuxSyscall, SeccompOperator } from "../../src/oci/types.ts";
 import { ENOSYS, SECCOMP_RET } from "../../src/seccomp/actions.ts";
 import { AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT } from "../../src/seccomp/arches.ts";
 import { BPF, BPF_MAXINSNS, type Insn } from "../../src/seccomp/bpf.ts";
@@ -9,7 +10,6 @@ import { compileSeccomp, decodeFilter, disassemble, seccompFeatures, seccompWant
 import { SYSCALLS_I386 } from "../../src/seccomp/syscalls-i386.ts";
 import { SYSCALLS_X32 } from "../../src/seccomp/syscalls-x32.ts";
 import { SYSCALLS_X86_64 } from "../../src/seccomp/syscalls-x86_64.ts";
-import type { LinuxSeccomp, LinuxSyscall, SeccompOperator } from "../../src/spec/types.ts";
 
 // ---- a classic BPF interpreter, as the kernel runs seccomp filters
 

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { HuskError } from "../../src/errors.ts";
-import { MAX_JSON_DEPTH, parseJson } from "../../src/spec/json.ts";
-import { isRlimInfinity } from "../../src/spec/rlimits.ts";
-import { parseSpec } from "../../src/spec/validate.ts";
+import { MAX_JSON_DEPTH, parseJson } from "../../src/oci/json.ts";
+import { isRlimInfinity } from "../../src/oci/rlimits.ts";
+import { parseSpec } from "../../src/oci/validate.ts";
 
 const WHAT = 'parse "/b/config.json"';
 

@@ -3,8 +3,8 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { defaultSpec, OCI_VERSION } from "../../src/spec/default-spec.ts";
-import { validateSpec } from "../../src/spec/validate.ts";
+import { defaultSpec, OCI_VERSION } from "../../src/oci/default-spec.ts";
+import { validateSpec } from "../../src/oci/validate.ts";
 
 function golden(name: string): string {
   const text = readFileSync(join(import.meta.dir, "fixtures", name), "utf8");

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { HuskError } from "../../src/errors.ts";
-import { OCI_VERSION } from "../../src/spec/default-spec.ts";
-import { CLONE, NAMESPACE_TYPES, NS_PROC_NAME, namespaceFlags } from "../../src/spec/namespaces.ts";
-import { isRlimInfinity, RLIMIT_NAMES, RLIMITS, rlimitResource, rlimitValue } from "../../src/spec/rlimits.ts";
-import { normaliseSysctlName } from "../../src/spec/rules.ts";
+import { OCI_VERSION } from "../../src/oci/default-spec.ts";
+import { CLONE, NAMESPACE_TYPES, NS_PROC_NAME, namespaceFlags } from "../../src/oci/namespaces.ts";
+import { isRlimInfinity, RLIMIT_NAMES, RLIMITS, rlimitResource, rlimitValue } from "../../src/oci/rlimits.ts";
+import { normaliseSysctlName } from "../../src/oci/rules.ts";
 import {
   formatIssuePath,
   type ParseSpecOptions,
@@ -15,7 +15,7 @@ import {
   type SpecWarning,
   type ValidateOptions,
   validateSpec,
-} from "../../src/spec/validate.ts";
+} from "../../src/oci/validate.ts";
 
 // A small valid config, as a plain JSON value the tests mutate.
 // biome-ignore lint/suspicious/noExplicitAny: tests poke at arbitrary JSON.

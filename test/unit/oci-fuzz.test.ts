@@ -8,9 +8,9 @@
  */
 import { describe, expect, test } from "bun:test";
 import { HuskError } from "../../src/errors.ts";
-import { defaultSpec } from "../../src/spec/default-spec.ts";
-import { parseJson } from "../../src/spec/json.ts";
-import { parseProcess, validateSpec } from "../../src/spec/validate.ts";
+import { defaultSpec } from "../../src/oci/default-spec.ts";
+import { parseJson } from "../../src/oci/json.ts";
+import { parseProcess, validateSpec } from "../../src/oci/validate.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: the fuzzer pokes at arbitrary JSON.
 type Json = any;

@@ -1,6 +1,6 @@
 // checkShape on its own: what validate.ts relies on beyond the messages (spec-validate.test.ts).
 import { describe, expect, test } from "bun:test";
-import { checkShape } from "../../src/spec/schema.ts";
+import { checkShape } from "../../src/oci/schema.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests poke at arbitrary JSON.
 type Json = any;
