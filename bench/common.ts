@@ -36,7 +36,7 @@ export function enterBenchNamespace(): void {
 
 export function runtimes(): Runtime[] {
   const which = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" }).stdout.trim();
-  const list: Runtime[] = [{ name: "husk", path: join(import.meta.dir, "../bin/husk"), root: "/run/husk-bench" }];
+  const list: Runtime[] = [{ name: "husk", path: join(import.meta.dir, "../bin/husk-runtime"), root: "/run/husk-bench" }];
   for (const name of ["runc", "crun"]) {
     const path = which(name);
     if (path) list.push({ name, path, root: `/run/${name}-bench` });

@@ -41,9 +41,9 @@ const VERBS: Record<string, () => Promise<{ default: Verb }>> = {
 };
 
 function usage(): string {
-  return `husk — a Linux container runtime (OCI, runc-compatible command line)
+  return `husk-runtime — the OCI runtime of husk (runc-compatible command line; also "husk runtime")
 
-usage: husk [global options] command [command options] [arguments...]
+usage: husk-runtime [global options] command [command options] [arguments...]
 
 commands:
    ${Object.keys(VERBS).join(", ")}
@@ -102,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
     if (globals.systemdCgroup) throw new HuskError("--systemd-cgroup is not supported yet: use cgroupfs paths");
     const parsed = parseArgs(rest, [...verb.flags, { name: "help", short: "h", type: "bool", help: "show help" }]);
     if (parsed.flags.help) {
-      stdout(`usage: husk ${verb.name} ${verb.usage}\n\n${verb.summary}\n\noptions:\n${usageOf(verb.flags)}\n`);
+      stdout(`usage: husk-runtime ${verb.name} ${verb.usage}\n\n${verb.summary}\n\noptions:\n${usageOf(verb.flags)}\n`);
       return 0;
     }
     const id = parsed.positionals[0];

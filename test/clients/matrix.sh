@@ -5,9 +5,9 @@
 # ports) is judged from the client's side, plus a check that nothing was left behind.
 #
 # usage: test/clients/matrix.sh RUNTIME [podman] [containerd] [docker]
-#   e.g. test/clients/matrix.sh bin/husk
+#   e.g. test/clients/matrix.sh bin/husk-runtime
 #        test/clients/matrix.sh /usr/sbin/runc          (the reference)
-#        test/clients/matrix.sh bin/husk podman          (one section)
+#        test/clients/matrix.sh bin/husk-runtime podman          (one section)
 # Run as root. It installs nothing: a section whose prerequisites are missing is skipped with a
 # "SKIP" line naming the missing command and its Debian package (see README.md).
 #
@@ -50,9 +50,11 @@ SECTIONS=${*:-podman containerd docker}
 for s in $SECTIONS; do
 	case $s in podman | containerd | docker) ;; *) echo "unknown section: $s"; echo "$usage"; exit 100 ;; esac
 done
-RT=$(readlink -f "$RT_IN") && [ -x "$RT" ] || { echo "not an executable: $RT_IN"; exit 100; }
+# An absolute path that keeps the name: husk-runtime is a link whose name picks husk's face.
+RT="$(cd "$(dirname "$RT_IN")" 2>/dev/null && pwd)/$(basename "$RT_IN")" && [ -x "$RT" ] || { echo "not an executable: $RT_IN"; exit 100; }
 [ "$(id -u)" = 0 ] || { echo "must run as root (it starts containerd and dockerd)"; exit 100; }
 TAG=$(basename "$RT_IN")
+[ "$TAG" = husk-runtime ] && TAG=husk
 [ "$TAG" = husk ] || [ "$TAG" = runc ] || [ "$TAG" = crun ] || TAG=rt
 
 W=${HUSK_MATRIX_DIR:-/tmp/husk-clients-matrix}
