@@ -63,10 +63,66 @@ export class HuskError extends Error {
   }
 }
 
-const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, value]) => [value as number, name]));
+/**
+ * The kinds of failure a caller may want to tell apart, each a HuskError (so `instanceof
+ * HuskError` still catches all of them) with the same one-line message.
+ */
+
+/** Something named does not exist: a container, an image, a network. */
+export class NotFoundError extends HuskError {
+  constructor(message: string, details?: HuskErrorDetails) {
+    super(message, details);
+    this.name = "NotFoundError";
+  }
+}
+
+/** The request conflicts with what is there: an id or a name in use, a container in the wrong state. */
+export class ConflictError extends HuskError {
+  constructor(message: string, details?: HuskErrorDetails) {
+    super(message, details);
+    this.name = "ConflictError";
+  }
+}
+
+/** A configuration (config.json, a spec in memory, options) is wrong; `path` names the field. */
+export class ConfigError extends HuskError {
+  /** JSON path of the offending field: `process.rlimits[0].type`; "" for the document itself. */
+  readonly path: string;
+  /** The message without the path. */
+  readonly reason: string;
+
+  constructor(path: string, reason: string) {
+    super(reason, { origin: path || undefined });
+    this.name = "ConfigError";
+    this.path = path;
+    this.reason = reason;
+  }
+}
+
+/**
+ * Making the container failed in the kernel: a plan step refused (`errno` is its name, `what`
+ * the step), or the container process died during setup.
+ */
+export class StepError extends HuskError {
+  constructor(message: string, details?: HuskErrorDetails) {
+    super(message, details);
+    this.name = "StepError";
+  }
+}
+
+/** A time limit or an abort signal ended the operation (and the container). */
+export class TimeoutError extends HuskError {
+  constructor(message: string, details?: HuskErrorDetails) {
+    super(message, details);
+    this.name = "TimeoutError";
+  }
+}
+
+let errnoNames: Map<number, string> | undefined;
 
 /** Errno number → name (EPERM); unknown numbers become `errno N`. */
 export function errnoName(errno: number): string {
+  errnoNames ??= new Map(Object.entries(constants.errno).map(([name, value]) => [value as number, name]));
   return errnoNames.get(errno) ?? `errno ${errno}`;
 }
 

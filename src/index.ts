@@ -4,7 +4,7 @@
  */
 
 export type { LinuxResources } from "./cgroups/resources.ts";
-export { HuskError } from "./errors.ts";
+export { ConfigError, ConflictError, HuskError, NotFoundError, StepError, TimeoutError } from "./errors.ts";
 export { defaultSpec } from "./oci/default-spec.ts";
 export type { Mount, Process, Spec } from "./oci/types.ts";
 export type { BundleSource, ContainerState, CreateOptions, ExecOptions, RunOptions, RuntimeOptions } from "./runtime/runtime.ts";

@@ -4,7 +4,7 @@
  * loop keeps running while a container is made, and many can be made at once.
  */
 import { constants } from "node:os";
-import { errnoMessage, errnoName, HuskError } from "../errors.ts";
+import { errnoMessage, errnoName, HuskError, StepError } from "../errors.ts";
 import type { Plan } from "../plan/ops.ts";
 import { type HelperProcess, spawnHelper } from "../sys/index.ts";
 import { encodePlan } from "./encode.ts";
@@ -32,7 +32,7 @@ export interface Launched {
  * A failed step; `detail` is a hook's exit status (negative: the signal that killed it), or for
  * an op made of parts (netlink messages) the index of the part that failed.
  */
-function stepError(plan: Plan, step: number, errno: number, detail: number): HuskError {
+function stepError(plan: Plan, step: number, errno: number, detail: number): StepError {
   const s = plan[step];
   const name = errnoName(errno);
   const hookStatus =
@@ -42,7 +42,7 @@ function stepError(plan: Plan, step: number, errno: number, detail: number): Hus
         : `exit status ${detail}`
       : undefined;
   const part = s?.parts ? (s.parts[detail] ?? `part ${detail}`) : undefined;
-  return new HuskError(hookStatus ?? s?.errors?.[name] ?? errnoMessage(errno), {
+  return new StepError(hookStatus ?? s?.errors?.[name] ?? errnoMessage(errno), {
     what: s ? (part ? `${s.what}: ${part}` : s.what) : `plan step ${step}`,
     origin: s?.origin,
     errno: hookStatus ? undefined : name,
@@ -50,7 +50,7 @@ function stepError(plan: Plan, step: number, errno: number, detail: number): Hus
 }
 
 /** The container process died before it was set up without reporting a step (MSG_DIED). */
-function diedDuringSetup(status: number): HuskError {
+function diedDuringSetup(status: number): StepError {
   const signal = status > 128 ? Object.entries(constants.signals).find(([, n]) => n === status - 128)?.[0] : undefined;
   const how = signal ? `was killed by ${signal}` : `exited with status ${status}`;
   // SIGSYS is a seccomp kill; SIGKILL during setup is most often the memory limit.
@@ -60,7 +60,7 @@ function diedDuringSetup(status: number): HuskError {
       : signal === "SIGKILL"
         ? " (by the OOM killer, if the memory limit is too small, or by someone)"
         : "";
-  return new HuskError(`the container process ${how} during setup${hint}`, { what: "create" });
+  return new StepError(`the container process ${how} during setup${hint}`, { what: "create" });
 }
 
 function killQuietly(pid: number): void {

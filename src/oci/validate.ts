@@ -6,7 +6,7 @@
  * (rules.ts) check what relates fields. Warnings (what runc only logs) are returned, never
  * printed here.
  */
-import { HuskError } from "../errors.ts";
+import { ConfigError } from "../errors.ts";
 import { OCI_VERSION } from "./default-spec.ts";
 import { MAX_JSON_DEPTH } from "./json.ts";
 import { PROCESS_RULES, type RuleContext, SPEC_RULES, type SpecRule, type SpecWarning, type ValidateOptions } from "./rules.ts";
@@ -22,19 +22,9 @@ export {
   type ValidateOptions,
 } from "./rules.ts";
 
-export class SpecError extends HuskError {
-  /** JSON path of the offending field: `process.rlimits[0].type`; "" for the document itself. */
-  readonly path: string;
-  /** The message without the path. */
-  readonly reason: string;
-
-  constructor(path: string, reason: string) {
-    super(reason, { origin: path || undefined });
-    this.name = "SpecError";
-    this.path = path;
-    this.reason = reason;
-  }
-}
+/** A config error (errors.ts ConfigError), under the name this module has always used. */
+export const SpecError = ConfigError;
+export type SpecError = ConfigError;
 
 export interface ValidateResult {
   spec: ValidSpec;

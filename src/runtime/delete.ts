@@ -11,7 +11,7 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { HuskError } from "../errors.ts";
+import { ConflictError, HuskError } from "../errors.ts";
 import { recordedCgroup, removeCgroup } from "./cgroup-setup.ts";
 import { printWarning } from "./create.ts";
 import { runHooks } from "./hooks.ts";
@@ -46,7 +46,7 @@ export async function deleteContainer(
   const cgroup = recordedCgroup(st.cgroupPaths, record);
   const status = containerStatus(root, st);
   if (status !== "stopped") {
-    if (!force) throw new HuskError(`cannot delete container ${id} that is not stopped: ${status}`);
+    if (!force) throw new ConflictError(`cannot delete container ${id} that is not stopped: ${status}`);
     if (cgroup.isOwn()) cgroup.killAll("SIGKILL");
     try {
       process.kill(st.pid, "SIGKILL");

@@ -4,7 +4,7 @@
  * waits and exits with the process' status; with detach it leaves at once. Forwarding
  * signals is the caller's (onStart gives the pid).
  */
-import { HuskError } from "../errors.ts";
+import { ConflictError } from "../errors.ts";
 import { launch } from "../helper/driver.ts";
 import type { Process } from "../oci/types.ts";
 import { compileExecPlan } from "../plan/exec.ts";
@@ -29,8 +29,8 @@ export interface ExecOptions {
 export async function execInContainer(opts: ExecOptions): Promise<number> {
   const st = readState(opts.root, opts.id);
   const status = containerStatus(opts.root, st);
-  if (status === "stopped") throw new HuskError("cannot exec in a stopped container");
-  if (status === "paused") throw new HuskError("cannot exec in a paused container");
+  if (status === "stopped") throw new ConflictError("cannot exec in a stopped container");
+  if (status === "paused") throw new ConflictError("cannot exec in a paused container");
   const steps = compileExecPlan(st.spec, opts.process, {
     initPid: st.pid,
     id: st.id,

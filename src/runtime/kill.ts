@@ -4,7 +4,7 @@
  * there before (a cgroupsPath naming an existing cgroup): that is what was asked. delete and
  * create's cleanup are careful instead (see delete.ts).
  */
-import { HuskError } from "../errors.ts";
+import { ConflictError } from "../errors.ts";
 import { reopenCgroup } from "./cgroup-setup.ts";
 import { readState } from "./state.ts";
 import { containerStatus } from "./status.ts";
@@ -12,7 +12,7 @@ import { containerStatus } from "./status.ts";
 export function killContainer(root: string, id: string, signal: number, all: boolean): void {
   const st = readState(root, id);
   const status = containerStatus(root, st);
-  if (status === "stopped") throw new HuskError("container not running");
+  if (status === "stopped") throw new ConflictError("container not running");
   if (all) {
     reopenCgroup(st.cgroupPaths).killAll(signal);
     return;
@@ -20,7 +20,7 @@ export function killContainer(root: string, id: string, signal: number, all: boo
   try {
     process.kill(st.pid, signal);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ESRCH") throw new HuskError("container not running");
+    if ((err as NodeJS.ErrnoException).code === "ESRCH") throw new ConflictError("container not running");
     throw err;
   }
 }

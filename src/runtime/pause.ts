@@ -4,7 +4,7 @@
  * created, and start refuses it meanwhile (its frozen init could not take the start). The CLI
  * holds the state lock, so a pause cannot slip between start's check and the init's release.
  */
-import { HuskError } from "../errors.ts";
+import { ConflictError } from "../errors.ts";
 import { reopenCgroup } from "./cgroup-setup.ts";
 import { readState } from "./state.ts";
 import { containerStatus } from "./status.ts";
@@ -12,12 +12,12 @@ import { containerStatus } from "./status.ts";
 export function pauseContainer(root: string, id: string): void {
   const st = readState(root, id);
   const status = containerStatus(root, st);
-  if (status !== "running" && status !== "created") throw new HuskError("container not running");
+  if (status !== "running" && status !== "created") throw new ConflictError("container not running");
   reopenCgroup(st.cgroupPaths).freeze();
 }
 
 export function resumeContainer(root: string, id: string): void {
   const st = readState(root, id);
-  if (containerStatus(root, st) !== "paused") throw new HuskError("container not paused");
+  if (containerStatus(root, st) !== "paused") throw new ConflictError("container not paused");
   reopenCgroup(st.cgroupPaths).thaw();
 }

@@ -6,7 +6,7 @@
  * `root` it was given: two Runtime objects with different roots share nothing.
  */
 import type { LinuxResources } from "../cgroups/resources.ts";
-import { HuskError } from "../errors.ts";
+import { ConfigError, ConflictError, HuskError, NotFoundError } from "../errors.ts";
 import type { Process, Spec } from "../oci/types.ts";
 import { type ExecOverrides, mergeExecProcess } from "./exec-process.ts";
 import { checkPreserveFds } from "./preserve-fds.ts";
@@ -78,6 +78,11 @@ export interface ExecOptions {
  */
 export type BundleSource = string | { spec: Spec | unknown; dir: string };
 
+/** A JavaScript caller's id is checked before it names a directory. */
+function checkId(id: unknown): asserts id is string {
+  if (typeof id !== "string") throw new ConfigError("id", `must be a string, not ${typeof id}`);
+}
+
 export class Runtime {
   readonly root: string;
   readonly #warn: (message: string) => void;
@@ -101,6 +106,7 @@ export class Runtime {
 
   /** Release a created container's process. */
   async start(id: string): Promise<void> {
+    checkId(id);
     const { startContainer } = await import("./start.ts");
     await withStateLock(this.root, id, () => startContainer(this.root, id));
   }
@@ -115,6 +121,7 @@ export class Runtime {
   }
 
   async state(id: string): Promise<ContainerState> {
+    checkId(id);
     return ociState(this.root, readState(this.root, id)) as unknown as ContainerState;
   }
 
@@ -131,6 +138,7 @@ export class Runtime {
 
   /** Signal the init (or, with `all`, every process in the container's cgroup). */
   async kill(id: string, signal: string | number = "SIGTERM", options: { all?: boolean } = {}): Promise<void> {
+    checkId(id);
     const sig = typeof signal === "number" ? signal : parseSignal(signal);
     const { killContainer } = await import("./kill.ts");
     await withStateLock(this.root, id, () => killContainer(this.root, id, sig, options.all === true));
@@ -138,23 +146,26 @@ export class Runtime {
 
   /** Remove a stopped container (with `force`, kill a live one first). A missing one is fine with `force`. */
   async delete(id: string, options: { force?: boolean } = {}): Promise<void> {
+    checkId(id);
     const force = options.force === true;
     const { deleteContainer } = await import("./delete.ts");
     try {
       await withStateLock(this.root, id, () => deleteContainer(this.root, id, force, this.#warn));
     } catch (err) {
       // No state directory at all: nothing to remove.
-      if (force && err instanceof HuskError && err.message === "container does not exist") return;
+      if (force && err instanceof NotFoundError) return;
       throw err;
     }
   }
 
   async pause(id: string): Promise<void> {
+    checkId(id);
     const { pauseContainer } = await import("./pause.ts");
     await withStateLock(this.root, id, () => pauseContainer(this.root, id));
   }
 
   async resume(id: string): Promise<void> {
+    checkId(id);
     const { resumeContainer } = await import("./pause.ts");
     await withStateLock(this.root, id, () => resumeContainer(this.root, id));
   }
@@ -165,6 +176,7 @@ export class Runtime {
    * in config.json. Resolves with its exit status (0 at once when detached).
    */
   async exec(id: string, what: string[] | ExecOverrides | { process: Process }, options: ExecOptions = {}): Promise<number> {
+    checkId(id);
     const st = readState(this.root, id);
     const proc =
       "process" in what ? what.process : mergeExecProcess(st.spec.process, Array.isArray(what) ? { args: what } : what);
@@ -175,14 +187,16 @@ export class Runtime {
 
   /** Change a running container's cgroup limits. */
   async update(id: string, resources: LinuxResources): Promise<void> {
+    checkId(id);
     const { updateContainer } = await import("./update.ts");
     await withStateLock(this.root, id, () => updateContainer(this.root, id, resources, this.#warn));
   }
 
   /** The pids of the container's processes (in its cgroup), as this process sees them. */
   async pids(id: string): Promise<number[]> {
+    checkId(id);
     const st = readState(this.root, id);
-    if (containerStatus(this.root, st) === "stopped") throw new HuskError("container not running");
+    if (containerStatus(this.root, st) === "stopped") throw new ConflictError("container not running");
     const { reopenCgroup } = await import("./cgroup-setup.ts");
     return reopenCgroup(st.cgroupPaths).pids();
   }
@@ -192,19 +206,21 @@ export class Runtime {
    * with exact 64-bit counters (JSON.parse would round those above 2^53).
    */
   async statsEvent(id: string): Promise<string> {
+    checkId(id);
     const { statsEvent } = await import("./events.ts");
     return statsEvent(this.root, id);
   }
 
   /** A stats event line every `intervalMs` until the container stops. */
   async *events(id: string, intervalMs: number): AsyncGenerator<string> {
+    checkId(id);
     const { statsEvent } = await import("./events.ts");
     for (;;) {
       let line: string;
       try {
         line = statsEvent(this.root, id);
       } catch (err) {
-        if (err instanceof HuskError && err.message === "container not running") return;
+        if (err instanceof ConflictError && err.message === "container not running") return;
         throw err;
       }
       yield line;
@@ -213,7 +229,10 @@ export class Runtime {
   }
 
   #createOptions(id: string, bundle: BundleSource, options: CreateOptions) {
-    if (typeof id !== "string") throw new HuskError("must be a string", { origin: "id" });
+    checkId(id);
+    if (typeof bundle !== "string" && (typeof bundle !== "object" || bundle === null || typeof bundle.dir !== "string")) {
+      throw new ConfigError("bundle", "must be a bundle directory or { spec, dir }");
+    }
     return {
       id,
       root: this.root,

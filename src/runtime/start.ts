@@ -4,7 +4,7 @@
  */
 import { closeSync, constants, openSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { HuskError } from "../errors.ts";
+import { ConflictError } from "../errors.ts";
 import { runHooks } from "./hooks.ts";
 import { EXEC_FIFO, readState, stateDir } from "./state.ts";
 import { containerStatus, ociState } from "./status.ts";
@@ -12,16 +12,16 @@ import { containerStatus, ociState } from "./status.ts";
 export async function startContainer(root: string, id: string): Promise<void> {
   const st = readState(root, id);
   const status = containerStatus(root, st);
-  if (status === "stopped") throw new HuskError("cannot start a container that has stopped");
-  if (status === "running") throw new HuskError("cannot start an already running container");
+  if (status === "stopped") throw new ConflictError("cannot start a container that has stopped");
+  if (status === "running") throw new ConflictError("cannot start an already running container");
   // A frozen init cannot take the start: refuse rather than wait for a resume (runc's wording).
-  if (status !== "created") throw new HuskError(`cannot start a container in the ${status} state`);
+  if (status !== "created") throw new ConflictError(`cannot start a container in the ${status} state`);
   const fifo = join(stateDir(root, id), EXEC_FIFO);
   let fd: number;
   try {
     fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENXIO") throw new HuskError("cannot start a container that has stopped");
+    if ((err as NodeJS.ErrnoException).code === "ENXIO") throw new ConflictError("cannot start a container that has stopped");
     throw err;
   }
   try {

@@ -9,7 +9,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { HuskError } from "../errors.ts";
+import { ConflictError, HuskError, NotFoundError } from "../errors.ts";
 import { helperPath } from "../helper/path.ts";
 import type { Spec } from "../oci/types.ts";
 import { lockExclusive } from "../sys/index.ts";
@@ -108,7 +108,7 @@ export function readState(root: string, id: string): SavedState {
   const dir = stateDir(root, id);
   const corrupt = (reason: string) => new HuskError(`corrupt state file ${join(dir, STATE_FILE)}: ${reason}`);
   const value = readJson(dir, STATE_FILE, corrupt);
-  if (value === undefined) throw new HuskError("container does not exist");
+  if (value === undefined) throw new NotFoundError("container does not exist");
   const problem = stateProblem(value);
   if (problem) throw corrupt(problem);
   return value as SavedState;
@@ -147,7 +147,7 @@ export function makeStateDir(root: string, id: string): string {
   try {
     mkdirSync(dir, { mode: 0o711 });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new HuskError(`container with id exists: ${id}`);
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new ConflictError(`container with id exists: ${id}`);
     throw err;
   }
   return dir;
@@ -182,7 +182,7 @@ export async function withStateLock<T>(root: string, id: string, fn: () => T | P
     release = await lockExclusive(stateDir(root, id), helperPath());
   } catch (err) {
     if (err instanceof HuskError) throw err;
-    throw new HuskError("container does not exist");
+    throw new NotFoundError("container does not exist");
   }
   try {
     return await fn();

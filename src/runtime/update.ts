@@ -3,7 +3,7 @@
  * merged into the saved spec so later updates and `husk events` see them.
  */
 import type { LinuxResources } from "../cgroups/resources.ts";
-import { HuskError } from "../errors.ts";
+import { ConflictError } from "../errors.ts";
 import { launch } from "../helper/driver.ts";
 import type { Spec } from "../oci/types.ts";
 import { planDeviceFilter } from "../plan/cgroup.ts";
@@ -28,7 +28,7 @@ export async function updateContainer(
   onWarning: (message: string) => void,
 ): Promise<void> {
   const st = readState(root, id);
-  if (containerStatus(root, st) === "stopped") throw new HuskError("container not running");
+  if (containerStatus(root, st) === "stopped") throw new ConflictError("container not running");
   // New device rules replace the old ones, so the default devices come with them as at create.
   const set = reopenCgroup(st.cgroupPaths).set(withDefaultDevices(resources));
   for (const warning of set.warnings) onWarning(warning);

@@ -7,7 +7,7 @@
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultSpec, HuskError, Runtime } from "../../dist/lib/index.js";
+import { ConfigError, ConflictError, defaultSpec, HuskError, NotFoundError, Runtime } from "../../dist/lib/index.js";
 
 const APPLETS = ["sh", "true", "false", "sleep", "echo", "cat", "id", "hostname", "ls"];
 
@@ -88,12 +88,16 @@ export const scenarios = {
         s.process.user.uid = "root";
       });
       const err = await rt.create("e0", { spec: bad, dir: b.dir }).catch((e) => e);
-      assert.ok(err instanceof HuskError);
-      assert.ok(/process\.user\.uid/.test(err.message), err.message);
+      assert.ok(err instanceof ConfigError && err instanceof HuskError, String(err));
+      assert.equal(err.path, "process.user.uid");
       assert.equal((await rt.list()).length, 0);
       await rt.create("e1", { spec: withSpec(b.spec, ["sleep", "60"]), dir: b.dir });
-      await assert.rejects(rt.create("e1", { spec: withSpec(b.spec, ["true"]), dir: b.dir }), /exists/);
-      await assert.rejects(rt.start("nope"), /does not exist/);
+      const dup = await rt.create("e1", { spec: withSpec(b.spec, ["true"]), dir: b.dir }).catch((e) => e);
+      assert.ok(dup instanceof ConflictError && /exists/.test(dup.message), String(dup));
+      const missing = await rt.start("nope").catch((e) => e);
+      assert.ok(missing instanceof NotFoundError, String(missing));
+      const wrongType = await rt.state(42).catch((e) => e);
+      assert.ok(wrongType instanceof ConfigError && wrongType.path === "id", String(wrongType));
     } finally {
       await done();
       b.remove();

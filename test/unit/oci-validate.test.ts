@@ -198,7 +198,7 @@ describe("valid configs", () => {
 });
 
 describe("SpecError", () => {
-  test("carries the path and the reason, and is a HuskError", () => {
+  test("carries the path and the reason, and is a ConfigError (a HuskError)", () => {
     const spec = base();
     spec.linux.namespaces[2].type = "foo";
     let error: unknown;
@@ -215,7 +215,7 @@ describe("SpecError", () => {
     expect(e.path).toBe("linux.namespaces[2].type");
     expect(e.reason).toBe('unknown namespace type "foo"');
     expect(e.origin).toBe("linux.namespaces[2].type");
-    expect(e.name).toBe("SpecError");
+    expect(e.name).toBe("ConfigError");
   });
 
   test("the document itself must be an object", () => {
