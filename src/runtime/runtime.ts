@@ -83,6 +83,18 @@ function checkId(id: unknown): asserts id is string {
   if (typeof id !== "string") throw new ConfigError("id", `must be a string, not ${typeof id}`);
 }
 
+/**
+ * The OCI runtime: `husk-runtime`'s verbs as methods, over the containers under `root`.
+ *
+ * ```ts
+ * const rt = new Runtime({ root: "/run/husk", onWarning: console.warn });
+ * await rt.create("c1", "/path/to/bundle");   // or { spec, dir } with a spec in memory
+ * await rt.start("c1");
+ * (await rt.state("c1")).status;              // "running"
+ * await rt.kill("c1", "SIGTERM");
+ * await rt.delete("c1", { force: true });
+ * ```
+ */
 export class Runtime {
   readonly root: string;
   readonly #warn: (message: string) => void;
