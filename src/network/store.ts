@@ -7,7 +7,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { HuskError } from "../errors.ts";
-import { helperPath } from "../helper/driver.ts";
+import { helperPath } from "../helper/path.ts";
+import { procStat } from "../runtime/proc.ts";
 import { lockExclusive } from "../sys/index.ts";
 import type { Proto } from "./nft.ts";
 
@@ -133,15 +134,7 @@ export class Store {
 
 /** The start time of pid, or undefined if there is no such process. */
 export function processStartTime(pid: number): number | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return undefined;
-  }
-  // comm may hold spaces and parentheses: the fields start after the last ")".
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const start = Number(fields[19]);
+  const start = Number(procStat(pid)?.startTime ?? Number.NaN);
   return Number.isFinite(start) ? start : undefined;
 }
 

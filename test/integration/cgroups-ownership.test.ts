@@ -11,10 +11,10 @@ import { afterEach, expect, test } from "bun:test";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { detectCgroupLayout } from "../../src/cgroups/index.ts";
 import type { Spec } from "../../src/oci/types.ts";
+import { hierarchies, layout } from "../fixtures/cgroups.ts";
 import { nextId } from "../fixtures/container.ts";
-import { describeAsRoot, HUSK, husk, isRoot, TEST_ROOT } from "../fixtures/husk.ts";
+import { describeAsRoot, HUSK, husk, TEST_ROOT } from "../fixtures/husk.ts";
 import { makeBundle } from "../fixtures/rootfs.ts";
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -27,17 +27,6 @@ afterEach(async () => {
     }
   }
 });
-
-const layout = isRoot ? detectCgroupLayout() : undefined;
-
-/** The mountpoint of every hierarchy husk puts a container in (v1 controllers, name=systemd, cgroup2). */
-function hierarchies(): string[] {
-  if (!layout) return [];
-  const out = new Set<string>();
-  for (const [key, mountpoint] of layout.v1) if (!key.startsWith("name=") || key === "name=systemd") out.add(mountpoint);
-  if (layout.v2Root) out.add(layout.v2Root);
-  return [...out];
-}
 
 let counter = 0;
 

@@ -7,26 +7,16 @@
 import { afterEach, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { detectCgroupLayout } from "../../src/cgroups/index.ts";
+import { hierarchies } from "../fixtures/cgroups.ts";
 import { createContainer, nextId } from "../fixtures/container.ts";
-import { describeAsRoot, HUSK, husk, isRoot, TEST_ROOT } from "../fixtures/husk.ts";
+import { describeAsRoot, HUSK, husk, TEST_ROOT } from "../fixtures/husk.ts";
+import { prng as seeded } from "../fixtures/prng.ts";
 import { makeBundle } from "../fixtures/rootfs.ts";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
-
-const layout = isRoot ? detectCgroupLayout() : undefined;
-
-/** The mountpoint of every hierarchy husk puts a container in (v1 controllers, name=systemd, cgroup2). */
-function hierarchies(): string[] {
-  if (!layout) return [];
-  const out = new Set<string>();
-  for (const [key, mountpoint] of layout.v1) if (!key.startsWith("name=") || key === "name=systemd") out.add(mountpoint);
-  if (layout.v2Root) out.add(layout.v2Root);
-  return [...out];
-}
 
 /** Directories named `path` (a cgroupsPath) that exist in any hierarchy. */
 function cgroupDirs(path: string): string[] {
@@ -51,18 +41,6 @@ function removeCgroups(path: string): void {
     } catch {}
   };
   for (const h of hierarchies()) remove(join(h, path));
-}
-
-/** A small deterministic generator (mulberry32), so a failing cycle can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function alive(pid: number): boolean {

@@ -12,18 +12,7 @@ import { helperPath, launch } from "../../src/helper/driver.ts";
 import { encodePlan } from "../../src/helper/encode.ts";
 import type { Plan } from "../../src/plan/ops.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
-
-/** A small seeded PRNG (mulberry32): the same cases every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../fixtures/prng.ts";
 
 function withLength(body: Uint8Array): Buffer {
   const len = Buffer.alloc(4);

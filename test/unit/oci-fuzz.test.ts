@@ -11,24 +11,13 @@ import { HuskError } from "../../src/errors.ts";
 import { defaultSpec } from "../../src/oci/default-spec.ts";
 import { parseJson } from "../../src/oci/json.ts";
 import { parseProcess, validateSpec } from "../../src/oci/validate.ts";
+import { prng } from "../fixtures/prng.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: the fuzzer pokes at arbitrary JSON.
 type Json = any;
 
 const SEED = 0x5eed_c0de;
 const CASES = 3000;
-
-/** mulberry32: small, fast and good enough to pick mutations. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The default spec, and one that also uses most other fields, so mutations reach them. */
 function seeds(): Json[] {
