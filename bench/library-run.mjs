@@ -1,0 +1,23 @@
+/**
+ * The library's side of bench/library-run.ts, run by Bun or by Node: `Runtime.run` of /bin/true
+ * on the bundle given, in this one long-lived process, sequentially and then 4 at a time.
+ * Prints one JSON line: { sequential: [ms…], batch4: { containers, ms } }.
+ */
+import { Runtime } from "../dist/lib/index.js";
+
+const [bundle, runsText, root] = process.argv.slice(2);
+const runs = Number(runsText);
+const rt = new Runtime({ root });
+const sequential = [];
+for (let i = 0; i < runs + 2; i++) {
+  const t0 = performance.now();
+  const status = await rt.run(`lib-${process.pid}-${i}`, bundle);
+  if (status !== 0) throw new Error(`run exited ${status}`);
+  if (i >= 2) sequential.push(performance.now() - t0);
+}
+const containers = runs;
+const t0 = performance.now();
+for (let i = 0; i < containers; i += 4) {
+  await Promise.all([0, 1, 2, 3].map((k) => rt.run(`lib4-${process.pid}-${i + k}`, bundle)));
+}
+console.log(JSON.stringify({ sequential, batch4: { containers, ms: performance.now() - t0 } }));

@@ -1,0 +1,50 @@
+/**
+ * The library per container: `Runtime.run` of /bin/true in one long-lived process (no CLI
+ * start-up per container), under Bun and under Node, beside crun's and husk-runtime's CLI `run`
+ * on the same bundle; and containers per second with 4 in flight against crun's sequential rate.
+ *
+ *   bun bench/library-run.ts [runs=30]      (needs `npm run build` for dist/lib)
+ */
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { benchBundle, call, enterBenchNamespace, median, runtimes, time } from "./common.ts";
+
+enterBenchNamespace();
+const runs = Number(process.argv[2] ?? 30);
+const bundle = benchBundle(["/bin/true"]);
+try {
+  const lib = (exe: string) => {
+    const r = spawnSync(exe, [join(import.meta.dir, "library-run.mjs"), bundle.dir, String(runs), "/run/husk-bench-lib"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    if (r.status !== 0) throw new Error(`${exe}: library run failed`);
+    return JSON.parse(r.stdout.trim().split("\n").at(-1) as string) as {
+      sequential: number[];
+      batch4: { containers: number; ms: number };
+    };
+  };
+  const onBun = lib(process.execPath);
+  const onNode = lib("node");
+  const cli = new Map<string, number[]>();
+  for (const rt of runtimes()) cli.set(rt.name, []);
+  for (let i = 0; i < runs + 2; i++) {
+    for (const rt of runtimes()) {
+      const ms = time(() => call(rt, ["run", "--bundle", bundle.dir, `bench-${process.pid}-${i}`]));
+      if (i >= 2) cli.get(rt.name)?.push(ms);
+    }
+  }
+  const crun = median(cli.get("crun") ?? []);
+  const row = (name: string, ms: number, perSec?: number) =>
+    `| ${name} | ${ms.toFixed(1)} | ${Number.isNaN(crun) ? "—" : `${(ms / crun).toFixed(2)}×`} | ${perSec ? perSec.toFixed(0) : "—"} |`;
+  const rate = (b: { containers: number; ms: number }) => (b.containers * 1000) / b.ms;
+  console.log(`\`run\` of /bin/true per container, median of ${runs}\n`);
+  console.log("| how | median ms | vs crun CLI | containers/s, 4 in flight |");
+  console.log("| --- | --- | --- | --- |");
+  console.log(row("library, Bun (Runtime.run)", median(onBun.sequential), rate(onBun.batch4)));
+  console.log(row("library, Node (Runtime.run)", median(onNode.sequential), rate(onNode.batch4)));
+  for (const [name, xs] of cli)
+    console.log(row(`${name === "husk" ? "husk-runtime" : name} CLI run`, median(xs), name === "crun" ? 1000 / crun : undefined));
+} finally {
+  bundle.remove();
+}
