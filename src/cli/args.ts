@@ -83,25 +83,6 @@ export function parseArgs(argv: string[], specs: FlagSpec[], stopAtPositional = 
   return { flags, positionals };
 }
 
-/** runc's rule for container ids: they name the state directory, the default cgroup and the session keyring. */
-const ID_PATTERN = /^[\w+\-.]+$/;
-
-/** NAME_MAX: the id is one path component (the state directory, the default cgroup's name). */
-export const MAX_ID_LENGTH = 255;
-
-/** Check a container id from the command line; returns it. */
-export function checkContainerId(id: string): string {
-  if (id === "") throw new HuskError("container id cannot be empty");
-  // Checked first, so the message does not repeat a huge id.
-  if (id.length > MAX_ID_LENGTH) {
-    throw new HuskError(`container id is too long: ${id.length} characters, at most ${MAX_ID_LENGTH}`);
-  }
-  if (!ID_PATTERN.test(id) || id === "." || id === "..") {
-    throw new HuskError(`invalid container id ${quote(id)}: use letters, digits and "_+-." (not "." or "..")`);
-  }
-  return id;
-}
-
 export function usageOf(specs: FlagSpec[]): string {
   return specs
     .map((s) => {

@@ -5,9 +5,9 @@
 
 import { appendFileSync } from "node:fs";
 import { HuskError, oneLine } from "../errors.ts";
-import { DEFAULT_ROOT } from "../runtime/state.ts";
+import { DEFAULT_ROOT, validateId } from "../runtime/state.ts";
 import { stderr, stdout } from "../sys/stdio.ts";
-import { checkContainerId, type FlagSpec, parseArgs, usageOf } from "./args.ts";
+import { type FlagSpec, parseArgs, usageOf } from "./args.ts";
 import type { Globals, Verb } from "./verb.ts";
 
 const GLOBAL_FLAGS: FlagSpec[] = [
@@ -106,7 +106,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const id = parsed.positionals[0];
-    if (verb.takesId && id !== undefined) checkContainerId(id);
+    if (verb.takesId && id !== undefined) validateId(id);
     return await verb.run(parsed, globals);
   } catch (err) {
     reportError(err instanceof Error ? err.message : String(err));

@@ -5,7 +5,9 @@
  * joined first and the mount namespace last (see namespaces.ts); setns into the mount
  * namespace also moves root and cwd to the container's root, which is what chroot would do.
  */
+
 import { parseCpuList } from "../cgroups/convert.ts";
+import { HuskError } from "../errors.ts";
 import { CLONE, NS_PROC_NAME } from "../oci/namespaces.ts";
 import type { Process, Spec } from "../oci/types.ts";
 import { planCgroupJoin } from "./cgroup.ts";
@@ -33,6 +35,9 @@ export interface ExecContext
 }
 
 export function compileExecPlan(spec: Spec, process: Process, ctx: ExecContext): Step[] {
+  // As for the container's own process: a label husk cannot apply is refused, not ignored.
+  if (process.apparmorProfile) throw new HuskError("AppArmor is not supported", { origin: "process.apparmorProfile" });
+  if (process.selinuxLabel) throw new HuskError("SELinux is not supported", { origin: "process.selinuxLabel" });
   requireConsoleSocket(process, ctx.consoleSocket);
   const steps: Step[] = [];
   const has = new Set((spec.linux?.namespaces ?? []).map((ns) => ns.type));

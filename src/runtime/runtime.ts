@@ -190,8 +190,11 @@ export class Runtime {
   async exec(id: string, what: string[] | ExecOverrides | { process: Process }, options: ExecOptions = {}): Promise<number> {
     checkId(id);
     const st = readState(this.root, id);
-    const proc =
-      "process" in what ? what.process : mergeExecProcess(st.spec.process, Array.isArray(what) ? { args: what } : what);
+    // Whatever the caller gave, the process is checked as config.json's would be.
+    const { parseProcess } = await import("../oci/validate.ts");
+    const proc = parseProcess(
+      "process" in what ? what.process : mergeExecProcess(st.spec.process, Array.isArray(what) ? { args: what } : what),
+    );
     const { execInContainer } = await import("./exec.ts");
     const preserveFds = checkPreserveFds(options.preserveFds, "preserveFds");
     return execInContainer({ root: this.root, id, process: proc, ...options, preserveFds });
