@@ -58,7 +58,9 @@ describeAsRoot("image pull", () => {
       push(`oci:${layout()}:multi`, `docker://${reg.host}/ns/bb:1`);
       // An index of the amd64 image and an arm64/v8 one (another config over the same layers).
       const index = JSON.parse(readFileSync(join(layout(), "index.json"), "utf8"));
-      const amd = index.manifests.find((m: any) => m.annotations?.["org.opencontainers.image.ref.name"] === "multi");
+      const amd = index.manifests.find(
+        (m: { annotations?: Record<string, string> }) => m.annotations?.["org.opencontainers.image.ref.name"] === "multi",
+      );
       const blob = (d: string) => join(layout(), "blobs/sha256", hex(d));
       const write = (value: unknown) => {
         const data = Buffer.from(JSON.stringify(value));
@@ -117,7 +119,7 @@ describeAsRoot("image pull", () => {
       const resolved = events.find((e) => e.type === "resolved");
       expect(resolved).toMatchObject({ type: "resolved", digest: r.manifest });
       for (const l of info.manifest.layers) {
-        const mine = events.filter((e) => e.type === "layer" && e.digest === l.digest).map((e) => (e as any).status);
+        const mine = events.flatMap((e) => (e.type === "layer" && e.digest === l.digest ? [e.status] : []));
         expect(mine[0]).toBe("waiting");
         expect(mine.slice(-3)).toEqual(["downloaded", "extracting", "done"]);
       }
