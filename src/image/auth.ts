@@ -37,12 +37,12 @@ export function registryKey(registry: string): string {
   return host;
 }
 
-async function readConfig(file: string): Promise<AuthConfig> {
+async function readConfig(file: string, required = false): Promise<AuthConfig> {
   let text: string;
   try {
     text = await fsp.readFile(file, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return {};
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" && !required) return {};
     throw fromSystemError(err, `read credentials ${file}`);
   }
   const cfg = parseJson(text, `credentials ${file}`);
@@ -52,9 +52,16 @@ async function readConfig(file: string): Promise<AuthConfig> {
   return cfg as AuthConfig;
 }
 
-/** The credentials a file holds for a registry (host[:port] as in a reference), if any. */
-export async function readCredentials(file: string, registry: string): Promise<Credentials | undefined> {
-  const auths = (await readConfig(file)).auths ?? {};
+/**
+ * The credentials a file holds for a registry (host[:port] as in a reference), if any. A missing
+ * file holds none, unless `required` (a file the caller named).
+ */
+export async function readCredentials(
+  file: string,
+  registry: string,
+  opts: { required?: boolean } = {},
+): Promise<Credentials | undefined> {
+  const auths = (await readConfig(file, opts.required)).auths ?? {};
   const want = registryKey(registry);
   const entry = Object.entries(auths).find(([k]) => registryKey(k) === want)?.[1];
   if (!entry) return undefined;

@@ -117,20 +117,23 @@ function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
   let active = 0;
   const queue: (() => void)[] = [];
   return async (fn) => {
+    // A finished task hands its slot to the next in line, so a newcomer never slips in between.
     if (active >= n) await new Promise<void>((resolve) => queue.push(resolve));
-    active++;
+    else active++;
     try {
       return await fn();
     } finally {
-      active--;
-      queue.shift()?.();
+      const next = queue.shift();
+      if (next) next();
+      else active--;
     }
   };
 }
 
 async function credentialsFor(store: ImageStore, domain: string, auth: PullOptions["auth"]): Promise<Credentials | undefined> {
   if (typeof auth === "object") return auth;
-  return readCredentials(auth ?? authFile(store.dataRoot), domain);
+  if (typeof auth === "string") return readCredentials(auth, domain, { required: true });
+  return readCredentials(authFile(store.dataRoot), domain);
 }
 
 interface FetchedManifest {

@@ -43,7 +43,7 @@ describeAsRoot("image pull", () => {
   });
   afterAll(() => removeDir(work));
 
-  describe.skipIf(!tools)(`from docker-registry (skipped without ${missing || "the tools"})`, () => {
+  describe.skipIf(!tools)(tools ? "from docker-registry" : `from docker-registry (skipped: ${missing} not installed)`, () => {
     let reg: TestRegistry;
     const layout = () => join(work, "layout");
 
@@ -102,7 +102,7 @@ describeAsRoot("image pull", () => {
       await reg?.stop();
     });
 
-    test("by tag: four layers, progress for each, a runnable busybox; again: everything already there", async () => {
+    test("by tag: four layers, progress for each, busybox at the bottom; again: everything already there", async () => {
       const { store } = fresh();
       const events: PullEvent[] = [];
       const r = await pullImage(store, `${reg.host}/ns/bb:1`, { onProgress: (e) => events.push(e) });
@@ -256,6 +256,9 @@ describeAsRoot("image pull", () => {
         await expect(
           pullImage(fresh().store, `${fake.host}/locked:1`, { auth: { username: "bob", password: "no" } }),
         ).rejects.toThrow("authentication failed for bob: the token server refused the credentials");
+        await expect(pullImage(fresh().store, `${fake.host}/locked:1`, { auth: join(work, "no-such.json") })).rejects.toThrow(
+          `read credentials ${join(work, "no-such.json")}: no such file or directory (ENOENT)`,
+        );
         const { root } = fresh();
         await login(root, fake.host, "bob", "pw");
         await pullImage(new ImageStore(root), `${fake.host}/locked:1`);
