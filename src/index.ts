@@ -4,6 +4,24 @@
  */
 
 export type { LinuxResources } from "./cgroups/resources.ts";
+export {
+  AbortError,
+  Container,
+  type ContainerInspect,
+  type ContainerSummary,
+  Engine,
+  type EngineOptions,
+  type EngineRunOptions,
+  ExecError,
+  type ExecRunOptions,
+  type LogEntry,
+  type PortSpec,
+  type RunOptions as StartOptions,
+  type RunResult,
+  TimeoutError,
+  type TmpfsSpec,
+  type VolumeSpec,
+} from "./engine/index.ts";
 export { HuskError } from "./errors.ts";
 export { defaultSpec } from "./oci/default-spec.ts";
 export type { Mount, Process, Spec } from "./oci/types.ts";

@@ -94,6 +94,9 @@ export interface ExecOptions {
   preserveFds?: number;
   /** Called once the new process exists, with its pid. */
   onStart?: (pid: number) => void;
+  /** The process' stdin, stdout and stderr, as CreateOptions.stdio. */
+  stdio?: [StdioSpec, StdioSpec, StdioSpec];
+  onStdio?: (stdio: HelperStdio) => void;
 }
 
 /**
