@@ -40,6 +40,7 @@ import { renderHosts, writeDnsFiles } from "../network/dns.ts";
 import { netlinkStep, runPlan } from "../network/links.ts";
 import { LOOPBACK_INDEX, setLink } from "../network/netlink.ts";
 import { DEFAULT_NETWORK, Networks } from "../network/networks.ts";
+import { CAPABILITIES } from "../oci/capabilities.ts";
 import type { Mount, Process } from "../oci/types.ts";
 import { packageRoot } from "../package-root.ts";
 import { isAlive, procStat } from "../runtime/proc.ts";
@@ -80,6 +81,8 @@ export interface EngineOptions {
   defaultNetwork?: { name?: string; bridge?: string; subnet?: string };
   /** The husk command a detached container's monitor runs when it exits (default this package's bin/husk). */
   huskCommand?: string;
+  /** Turn the host's net.ipv4.ip_forward on when a bridge network is set up (default true, as docker). */
+  ipForward?: boolean;
 }
 
 export interface RunResult<T extends string | Buffer = string | Buffer> {
@@ -186,6 +189,18 @@ async function feed(stdin: HelperStdio["stdin"], input: RunOptions["stdin"]): Pr
   }
 }
 
+/** The capabilities in this process' bounding set: what "all" can mean for a container it makes. */
+function boundingSet(): string[] | undefined {
+  try {
+    const hex = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
+    if (!hex) return undefined;
+    const mask = BigInt(`0x${hex}`);
+    return CAPABILITIES.filter((_, i) => (mask >> BigInt(i)) & 1n);
+  } catch {
+    return undefined;
+  }
+}
+
 function parentPid(pid: number): number {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -232,7 +247,11 @@ export class Engine {
     this.nftTable = options.nftTable ?? "husk";
     this.#warn = options.onWarning ?? (() => {});
     this.images = new ImageStore(this.dataRoot, { onWarning: this.#warn });
-    this.networks = new Networks({ dataRoot: join(this.dataRoot, "networks"), table: this.nftTable });
+    this.networks = new Networks({
+      dataRoot: join(this.dataRoot, "networks"),
+      table: this.nftTable,
+      ipForward: options.ipForward,
+    });
     this.volumes = new Volumes(this.dataRoot);
     this.#records = new Records(this.dataRoot);
     this.#runtime = new Runtime({ root: this.stateRoot, onWarning: this.#warn });
@@ -544,6 +563,7 @@ export class Engine {
         mounts: volumeMounts(binds, o.tmpfs) as Mount[],
         network: netns,
         opts: o,
+        available: boundingSet(),
       });
       this.#records.write(rec);
       return { rec, spec, rootfsMount: { fstype: "overlay", source: "overlay", data: overlay.data } };
@@ -795,7 +815,7 @@ export class Engine {
       // Whether it had exited is known before reading: the monitor closes the log before it
       // writes the exit file, so a read after that sees the whole log.
       const now = this.#records.read(rec.id);
-      const done = !now || !now.detached || this.live(now).status === "exited";
+      const done = !now?.detached || this.live(now).status === "exited";
       let text = "";
       try {
         const buf = readFileSync(path);

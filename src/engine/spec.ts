@@ -74,10 +74,17 @@ export function mergeEnv(image: string[] | undefined, hostname: string, extra: s
   return [...out.values()];
 }
 
-/** docker's capability arithmetic: the defaults (or all, privileged), minus drops, plus adds; "ALL" in either. */
-export function capabilities(opts: Pick<CheckedRunOptions, "capAdd" | "capDrop" | "privileged">): string[] {
-  const all = [...CAPABILITIES] as string[];
-  let caps = opts.privileged ? all : [...DOCKER_CAPS];
+/**
+ * docker's capability arithmetic: the defaults (or all, privileged), minus drops, plus adds;
+ * "ALL" in either. "All" is what the caller can give (its bounding set; by default every
+ * capability husk knows), not more: a process cannot hand out what it does not hold.
+ */
+export function capabilities(
+  opts: Pick<CheckedRunOptions, "capAdd" | "capDrop" | "privileged">,
+  available: readonly string[] = CAPABILITIES,
+): string[] {
+  const all = [...available];
+  let caps = opts.privileged ? all : DOCKER_CAPS.filter((c) => all.includes(c));
   if (opts.capDrop.includes("ALL")) caps = [];
   else caps = caps.filter((c) => !opts.capDrop.includes(c));
   if (opts.capAdd.includes("ALL")) caps = all;
@@ -104,6 +111,8 @@ export interface SpecInput {
   opts: Pick<CheckedRunOptions, "capAdd" | "capDrop" | "privileged" | "readOnly" | "memory" | "cpus" | "pidsLimit">;
   /** The cgroup (default the runtime's for the id). */
   cgroupsPath?: string;
+  /** The capabilities the caller holds (its bounding set), for "all". */
+  available?: readonly string[];
 }
 
 function dockerMounts(privileged: boolean): Mount[] {
@@ -140,7 +149,7 @@ function resources(o: SpecInput["opts"]): LinuxResources {
 }
 
 export function buildSpec(i: SpecInput): Spec {
-  const caps = capabilities(i.opts);
+  const caps = capabilities(i.opts, i.available);
   const namespaces: LinuxNamespace[] = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
   if (i.network.kind === "new") namespaces.push({ type: "network" });
   else if (i.network.kind === "path") namespaces.push({ type: "network", path: i.network.path });

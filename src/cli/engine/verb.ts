@@ -22,7 +22,14 @@ export interface EngineVerb {
 
 export async function engineOf(g: Globals): Promise<Engine> {
   const { Engine } = await import("../../engine/engine.ts");
-  return new Engine({ dataRoot: g.dataRoot, stateRoot: g.stateRoot, nftTable: g.nftTable, onWarning: printWarning });
+  return new Engine({
+    dataRoot: g.dataRoot,
+    stateRoot: g.stateRoot,
+    nftTable: g.nftTable,
+    onWarning: printWarning,
+    // Tests and benchmarks leave the host's forwarding alone.
+    ipForward: process.env.HUSK_IP_FORWARD !== "0",
+  });
 }
 
 /** At least `min` positionals, or docker's complaint. */
