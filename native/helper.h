@@ -114,6 +114,11 @@ void reset_signals(void);
 /* start.c: the state JSON a plan compiled with holes for this process' pid, filled in */
 char *join_pid(const struct field *parts, size_t *len);
 
+/* monitor.c: the parent of a clone in mode CLONE_MONITOR */
+void monitor_child(void);
+void monitor_parent(void);
+_Noreturn void monitor_run(pid_t child);
+
 /* cgroup.c */
 void close_cgroup_fds(void);
 

@@ -64,6 +64,8 @@ int op_clone(const struct field *f)
 		return -1;
 	}
 	if (pid == 0) {
+		if (f[1].i == CLONE_MONITOR)
+			monitor_child();
 		close(linger[0]);
 		lingerfd = linger[1];
 		/*
@@ -82,6 +84,8 @@ int op_clone(const struct field *f)
 	close(gate[0]);
 	close(linger[1]);
 	close_cgroup_fds();
+	if (f[1].i == CLONE_MONITOR)
+		monitor_parent();
 	/* husk forwards signals to the child by pid; a terminal's signal must not kill us first. */
 	for (size_t k = 0; f[1].i == CLONE_WAIT && k < sizeof forwarded / sizeof forwarded[0]; k++)
 		signal(forwarded[k], SIG_IGN);
@@ -114,6 +118,8 @@ int op_clone(const struct field *f)
 		send_msg(MSG_DIED, code, 0, 0);
 	close(syncfd);
 	syncfd = -1;
+	if (f[1].i == CLONE_MONITOR && last == 'S')
+		monitor_run((pid_t)pid);
 	if (f[1].i != CLONE_WAIT)
 		_exit(last == 'S' ? 0 : 1);
 	while (!reaped && waitpid((pid_t)pid, &status, 0) < 0)

@@ -110,11 +110,42 @@ export class StepError extends HuskError {
   }
 }
 
-/** A time limit or an abort signal ended the operation (and the container). */
+/** The command could not be executed: not found (exitCode 127) or not executable (126), as docker says. */
+export class ExecError extends StepError {
+  constructor(
+    message: string,
+    readonly exitCode: 126 | 127,
+    details?: HuskErrorDetails,
+  ) {
+    super(message, details);
+    this.name = "ExecError";
+  }
+}
+
+/** Where a timeout or an abort happened: the container it killed, if it had made one. */
+export interface StoppedDetails extends HuskErrorDetails {
+  containerId?: string;
+}
+
+/** A time limit passed: the operation stopped and its container, if it made one, was killed. */
 export class TimeoutError extends HuskError {
-  constructor(message: string, details?: HuskErrorDetails) {
+  readonly code = "ETIMEDOUT";
+  readonly containerId?: string;
+  constructor(message: string, details: StoppedDetails = {}) {
     super(message, details);
     this.name = "TimeoutError";
+    this.containerId = details.containerId;
+  }
+}
+
+/** The caller's AbortSignal fired: the operation stopped and its container, if any, was killed. */
+export class AbortError extends HuskError {
+  readonly code = "ABORT_ERR";
+  readonly containerId?: string;
+  constructor(message: string, details: StoppedDetails = {}) {
+    super(message, details);
+    this.name = "AbortError";
+    this.containerId = details.containerId;
   }
 }
 

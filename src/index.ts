@@ -4,7 +4,31 @@
  */
 
 export type { LinuxResources } from "./cgroups/resources.ts";
-export { ConfigError, ConflictError, HuskError, NotFoundError, StepError, TimeoutError } from "./errors.ts";
+export {
+  Container,
+  type ContainerInspect,
+  type ContainerSummary,
+  Engine,
+  type EngineOptions,
+  type EngineRunOptions,
+  type ExecRunOptions,
+  type LogEntry,
+  type PortSpec,
+  type RunOptions as StartOptions,
+  type RunResult,
+  type TmpfsSpec,
+  type VolumeSpec,
+} from "./engine/index.ts";
+export {
+  AbortError,
+  ConfigError,
+  ConflictError,
+  ExecError,
+  HuskError,
+  NotFoundError,
+  StepError,
+  TimeoutError,
+} from "./errors.ts";
 export { defaultSpec } from "./oci/default-spec.ts";
 export type { Mount, Process, Spec } from "./oci/types.ts";
 export type { BundleSource, ContainerState, CreateOptions, ExecOptions, RunOptions, RuntimeOptions } from "./runtime/runtime.ts";

@@ -6,7 +6,7 @@
 import { constants } from "node:os";
 import { errnoMessage, errnoName, HuskError, StepError } from "../errors.ts";
 import type { Plan } from "../plan/ops.ts";
-import { type HelperProcess, spawnHelper } from "../sys/index.ts";
+import { type HelperProcess, type HelperStdio, type StdioSpec, spawnHelper } from "../sys/index.ts";
 import { encodePlan } from "./encode.ts";
 import { helperPath } from "./path.ts";
 import { decodeMessage, encodeMessage, MSG_SIZE, Msg } from "./sync-protocol.ts";
@@ -15,6 +15,10 @@ export { helperPath };
 
 export interface LaunchOptions {
   preserveFds: number;
+  /** The helper's (and so the container's) fds 0, 1, 2; default the caller's. */
+  stdio?: [StdioSpec, StdioSpec, StdioSpec];
+  /** Called once the helper runs, with the ends of its "pipe" stdio (read them from now on). */
+  onStdio?: (stdio: HelperStdio) => void;
   /** The child waits at plan step `step` while this runs: id maps, prestart/createRuntime hooks. */
   onWaiting?: (pid: number, step: number) => void | Promise<void>;
 }
@@ -72,7 +76,8 @@ function killQuietly(pid: number): void {
 }
 
 export async function launch(plan: Plan, opts: LaunchOptions): Promise<Launched> {
-  const helper: HelperProcess = await spawnHelper([helperPath()], opts.preserveFds);
+  const helper: HelperProcess = await spawnHelper([helperPath()], { preserveFds: opts.preserveFds, stdio: opts.stdio });
+  opts.onStdio?.(helper.stdio);
   const { channel } = helper;
   let pid = 0;
   try {

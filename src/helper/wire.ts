@@ -84,6 +84,8 @@ export const WIRE: WireTable = {
   // 70–79: networking (src/network)
   netlink: { code: 70, fields: { ns: "s", messages: "b" } },
   umount: { code: 71, fields: { path: "s", flags: "i" } },
+  // 80–89: the engine (src/engine): the monitor of a detached container (native/monitor.c).
+  monitor: { code: 80, fields: { log: "s", exitFile: "s", cleanup: "l", env: "l" } },
 };
 
 export const PLAN_MAGIC = "HUSKPLAN";
@@ -129,4 +131,9 @@ export enum CloneMode {
   Wait = 0,
   /** Exit once the child is set up, so it is reparented to the caller's subreaper. Used by `create`/`exec -d`. */
   Detach = 1,
+  /**
+   * After a `monitor` op: the child's stdout/stderr are the monitor's pipes; once the child is
+   * set up, the parent stays as its monitor (native/monitor.c). Used by the engine's detached containers.
+   */
+  Monitor = 2,
 }

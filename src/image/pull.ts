@@ -14,7 +14,7 @@
  *   const { id, digest, tags } = await pullImage(new ImageStore(root), "localhost:5000/app:1");
  */
 import { createHash } from "node:crypto";
-import { HuskError, TimeoutError } from "../errors.ts";
+import { AbortError, HuskError, TimeoutError } from "../errors.ts";
 import { authFile, readCredentials } from "./auth.ts";
 import {
   checkDigest,
@@ -42,7 +42,7 @@ export interface PullOptions {
   auth?: Credentials | string;
   /** Progress of the manifest and each layer; see PullEvent. */
   onProgress?: (event: PullEvent) => void;
-  /** Aborting ends the pull with a TimeoutError; what was half-downloaded is not kept. */
+  /** Aborting ends the pull with an AbortError; what was half-downloaded is not kept. */
   signal?: AbortSignal;
   /** Layers downloaded at once. Default 3. */
   concurrency?: number;
@@ -188,8 +188,8 @@ async function fetchManifest(reg: Registry, reference: string, expected: Descrip
 /**
  * Pull `reference` (name:tag or name@sha256:…; docker.io when no registry is named) into the
  * store. Returns the image id, the digest it resolved to and the tags it got. Throws a
- * NotFoundError when the registry has no such repository, tag or digest, a TimeoutError when
- * aborted, and a HuskError (one line) for refused credentials, bad content or the network.
+ * NotFoundError when the registry has no such repository, tag or digest, an AbortError when
+ * aborted (a TimeoutError when a download stalls), and a HuskError (one line) for refused credentials, bad content or the network.
  */
 export async function pullImage(store: ImageStore, reference: string, opts: PullOptions = {}): Promise<PullResult> {
   const ref = parseRef(reference);
@@ -327,7 +327,7 @@ export async function pullImage(store: ImageStore, reference: string, opts: Pull
       return result;
     });
   } catch (err) {
-    if (aborted()) throw new TimeoutError("aborted", { what });
+    if (aborted()) throw new AbortError("aborted", { what });
     if (err instanceof HuskError) throw err;
     const e = err as Error;
     throw new HuskError(e?.message ?? String(err), { what });

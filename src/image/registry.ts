@@ -14,7 +14,7 @@
  * A registry that asks for Basic gets the credentials on the retry. A token that expires during
  * a long pull is renewed on the 401 that says so.
  */
-import { HuskError, NotFoundError, TimeoutError } from "../errors.ts";
+import { AbortError, HuskError, NotFoundError, TimeoutError } from "../errors.ts";
 
 export interface Credentials {
   username: string;
@@ -301,7 +301,7 @@ export class Registry {
     // A body nobody reads must not keep the process alive for the stall limit.
     timer.unref?.();
     const fail = (err: unknown): HuskError => {
-      if (this.opts.signal?.aborted) return new TimeoutError("aborted", { what });
+      if (this.opts.signal?.aborted) return new AbortError("aborted", { what });
       if (stall.signal.aborted) return new TimeoutError(`no data from ${url.host} for ${this.stallMs / 1000} s`, { what });
       return new HuskError(`cannot reach ${url.host}: ${networkText(err)}`, { what });
     };

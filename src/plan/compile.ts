@@ -97,10 +97,12 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     steps.push({ what: "make exec.fifo", op: { op: "mkfifo", path: ctx.execFifo, mode, ...owner } });
   }
   steps.push(...cgroup.open, ...(rootfs?.beforeClone ?? []), ...ns.beforeClone);
+  if (ctx.monitor) steps.push({ what: `start the monitor (log ${ctx.monitor.log})`, op: { op: "monitor", ...ctx.monitor } });
+  const cloneMode = ctx.monitor ? CloneMode.Monitor : ctx.mode === "run" ? CloneMode.Wait : CloneMode.Detach;
   steps.push({
     what: "create the container process",
     origin: "linux.namespaces",
-    op: { op: "clone", flags: ns.cloneFlags, mode: ctx.mode === "run" ? CloneMode.Wait : CloneMode.Detach },
+    op: { op: "clone", flags: ns.cloneFlags, mode: cloneMode },
   });
   steps.push(...cgroup.join);
   steps.push(...planEarlyProcess(spec));
@@ -128,7 +130,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
 
   let hooksStep = -1;
   if (rootfs) steps.push(...rootfs.beforeSwitch);
-  if (hasRuntimeHooks(spec)) {
+  if (hasRuntimeHooks(spec) || ctx.pauseForCaller) {
     hooksStep = steps.length;
     steps.push({ what: "wait for the prestart and createRuntime hooks", origin: "hooks", op: { op: "waitContinue" } });
   }

@@ -49,6 +49,16 @@ export interface PlanContext {
   /** Unix socket that receives the pty master, when process.terminal is set. */
   consoleSocket?: string;
   cgroupMount: CgroupMountSource;
+  /**
+   * Mount this filesystem on root.path in the container's new mount namespace, instead of
+   * binding root.path on itself (the engine's overlayfs over image layers): the mount lives
+   * and dies with the container's mount namespace, so nothing is left on the host.
+   */
+  rootfsMount?: { fstype: string; source: string; data: string };
+  /** Stop the container process where prestart hooks run, so the caller can act (onWaiting at hooksStep). */
+  pauseForCaller?: boolean;
+  /** A native monitor as the parent of the container process (detached engine containers; native/monitor.c). */
+  monitor?: { log: string; exitFile: string; cleanup: string[]; env: string[] };
   /** The files the container process joins its cgroup through (none: rootless). */
   cgroupJoin?: CgroupJoin;
   /** cgroup v2's device rules as an eBPF program, attached before clone. */

@@ -33,6 +33,12 @@ export type Op =
    * waits or detaches per `mode`; the child executes the rest of the plan.
    */
   | { op: "clone"; flags: number; mode: CloneMode }
+  /**
+   * Open the log (append), make the stdout/stderr pipes and leave husk (fork; the parent exits,
+   * the child goes on in a session of its own); the next clone must be in CloneMode.Monitor.
+   * When the container exits: its exit status to exitFile, then execve(cleanup, env) unless empty.
+   */
+  | { op: "monitor"; log: string; exitFile: string; cleanup: string[]; env: string[] }
   /** Send MSG_WAITING(step) and block until MSG_CONTINUE (id maps and hooks are done by TS). */
   | { op: "waitContinue" }
   /** open(path, O_WRONLY) and write data in one write(2). */

@@ -369,19 +369,21 @@ export function planRootfs(spec: Spec, ctx: PlanContext, userNs: boolean, shares
       },
     });
   }
-  // pivot_root needs the new root to be a mount point.
+  // pivot_root needs the new root to be a mount point: root.path bound on itself, or the
+  // filesystem the caller asked for (an overlay), mounted there in this mount namespace only.
+  const rootMount = ctx.rootfsMount;
   beforeSwitch.push({
-    what: `bind mount rootfs "${rootfs}"`,
+    what: rootMount ? `mount ${rootMount.fstype} rootfs on "${rootfs}"` : `bind mount rootfs "${rootfs}"`,
     origin: "root.path",
     op: {
       op: "mount",
-      source: rootfs,
+      source: rootMount ? rootMount.source : rootfs,
       sourceWhere: Where.Host,
       target: rootfs,
       targetWhere: Where.Host,
-      fstype: "",
-      flags: MS_BIND | MS_REC,
-      data: "",
+      fstype: rootMount ? rootMount.fstype : "",
+      flags: rootMount ? 0 : MS_BIND | MS_REC,
+      data: rootMount ? rootMount.data : "",
     },
   });
   beforeSwitch.push({ what: `open rootfs "${rootfs}"`, origin: "root.path", op: { op: "openRoot", path: rootfs } });

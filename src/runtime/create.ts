@@ -14,6 +14,7 @@ import type { Cgroup } from "../cgroups/index.ts";
 import { type Launched, launch } from "../helper/driver.ts";
 import { compilePlan } from "../plan/compile.ts";
 import type { Mode } from "../plan/context.ts";
+import type { HelperStdio, StdioSpec } from "../sys/index.ts";
 import { stderr } from "../sys/stdio.ts";
 import { loadBundle } from "./bundle.ts";
 import { type ContainerCgroup, openContainerCgroup, removeCgroup, setUpCgroup } from "./cgroup-setup.ts";
@@ -49,6 +50,18 @@ export interface CreateOptions {
   spec?: unknown;
   /** Called with each warning (a cgroup shared with other processes, …); default: printed on stderr. */
   onWarning?: (message: string) => void;
+  /** The container's fds 0, 1, 2 (default the caller's); the ends of "pipe"s go to onStdio. */
+  stdio?: [StdioSpec, StdioSpec, StdioSpec];
+  onStdio?: (stdio: HelperStdio) => void;
+  /** Mount this on root.path in the container's mount namespace instead of binding it (an overlay). */
+  rootfsMount?: { fstype: string; source: string; data: string };
+  /** A native monitor holds the container's stdout/stderr and records its exit (see native/monitor.c). */
+  monitor?: { log: string; exitFile: string; cleanup: string[]; env: string[] };
+  /**
+   * Runs while the container process waits with its namespaces made, before its root switch
+   * (where prestart hooks run): e.g. give its network namespace an interface.
+   */
+  onNamespaces?: (pid: number) => void | Promise<void>;
 }
 
 /** Where warnings go when the caller does not take them: one `husk: warning:` line on stderr. */
@@ -106,14 +119,20 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       deviceFilter: cgroup.deviceFilter,
       compileSeccomp: cachedSeccompCompiler(root),
       host: hostFacts,
+      rootfsMount: opts.rootfsMount,
+      monitor: opts.monitor,
+      pauseForCaller: opts.onNamespaces !== undefined,
     });
     // Like runc, skipped syscall names and the like are debug output, not noise in every container's log.
     if (opts.debug) for (const warning of compiled.warnings) warn(`debug: ${warning}`);
     launched = await launch(compiled.steps, {
       preserveFds: opts.preserveFds ?? 0,
+      stdio: opts.stdio,
+      onStdio: opts.onStdio,
       onWaiting: async (pid, step) => {
         if (step === compiled.hooksStep) {
           await runCreateHooks(bundle.spec, { id: opts.id, pid, bundle: bundle.dir });
+          await opts.onNamespaces?.(pid);
           return;
         }
         writeIdMaps(pid, compiled.uidMappings, compiled.gidMappings, compiled.denySetgroups);

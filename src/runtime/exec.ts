@@ -8,6 +8,7 @@ import { ConflictError } from "../errors.ts";
 import { launch } from "../helper/driver.ts";
 import type { Process } from "../oci/types.ts";
 import { compileExecPlan } from "../plan/exec.ts";
+import type { HelperStdio, StdioSpec } from "../sys/index.ts";
 import { reopenCgroup } from "./cgroup-setup.ts";
 import { hostFacts } from "./host-facts.ts";
 import { cachedSeccompCompiler } from "./seccomp-cache.ts";
@@ -24,6 +25,9 @@ export interface ExecOptions {
   preserveFds?: number;
   /** Called once the process exists, with its pid (the CLI forwards signals to it). */
   onStart?: (pid: number) => void;
+  /** The process' fds 0, 1, 2 (default the caller's); the ends of "pipe"s go to onStdio. */
+  stdio?: [StdioSpec, StdioSpec, StdioSpec];
+  onStdio?: (stdio: HelperStdio) => void;
 }
 
 export async function execInContainer(opts: ExecOptions): Promise<number> {
@@ -42,7 +46,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     compileSeccomp: cachedSeccompCompiler(opts.root),
     host: hostFacts,
   });
-  const launched = await launch(steps, { preserveFds: opts.preserveFds ?? 0 });
+  const launched = await launch(steps, { preserveFds: opts.preserveFds ?? 0, stdio: opts.stdio, onStdio: opts.onStdio });
   if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
   opts.onStart?.(launched.pid);
   // Detached, the helper leaves once the process has exec'd: it is then the caller's to reap.

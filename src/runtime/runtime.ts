@@ -8,6 +8,7 @@
 import type { LinuxResources } from "../cgroups/resources.ts";
 import { ConfigError, ConflictError, HuskError, NotFoundError } from "../errors.ts";
 import type { Process, Spec } from "../oci/types.ts";
+import type { HelperStdio, StdioSpec } from "../sys/index.ts";
 import { type ExecOverrides, mergeExecProcess } from "./exec-process.ts";
 import { checkPreserveFds } from "./preserve-fds.ts";
 import { parseSignal } from "./signals.ts";
@@ -18,7 +19,7 @@ import { containerStatus, ociState } from "./status.ts";
 // writers) is imported by those operations when called: `state` or `kill` from a CLI started
 // per call must not pay for what `create` needs.
 
-export type { LinuxResources };
+export type { HelperStdio, LinuxResources, StdioSpec };
 
 export interface RuntimeOptions {
   /** Where container state lives (runc's --root). Default /run/husk. */
@@ -54,6 +55,29 @@ export interface CreateOptions {
   noNewKeyring?: boolean;
   /** Pass the caller's fds 3 … 3+N-1 to the container. */
   preserveFds?: number;
+  /**
+   * The container's stdin, stdout and stderr: the caller's ("inherit", the default), /dev/null
+   * ("ignore"), a pipe whose other end `onStdio` receives ("pipe"), or an open fd.
+   */
+  stdio?: [StdioSpec, StdioSpec, StdioSpec];
+  /** Called as soon as the container's "pipe" stdio exists, with this process' ends. */
+  onStdio?: (stdio: HelperStdio) => void;
+  /**
+   * Mount this filesystem on root.path inside the container's mount namespace instead of
+   * binding root.path (the engine's overlayfs rootfs): it goes when the container goes.
+   */
+  rootfsMount?: { fstype: string; source: string; data: string };
+  /**
+   * A native monitor process (no JavaScript) as the container's parent: it writes stdout and
+   * stderr as JSON lines to `log`, the exit status to `exitFile`, then execs `cleanup` (if
+   * given) with `env`. Only with create: the container outlives this process.
+   */
+  monitor?: { log: string; exitFile: string; cleanup?: string[]; env?: string[] };
+  /**
+   * Called while the container process waits with its namespaces made and its root not yet
+   * switched, with its pid (/proc/<pid>/ns/net is its network namespace): attach interfaces here.
+   */
+  onNamespaces?: (pid: number) => void | Promise<void>;
 }
 
 export interface RunOptions extends CreateOptions {
@@ -70,6 +94,9 @@ export interface ExecOptions {
   preserveFds?: number;
   /** Called once the new process exists, with its pid. */
   onStart?: (pid: number) => void;
+  /** The process' stdin, stdout and stderr, as CreateOptions.stdio. */
+  stdio?: [StdioSpec, StdioSpec, StdioSpec];
+  onStdio?: (stdio: HelperStdio) => void;
 }
 
 /**
@@ -128,6 +155,7 @@ export class Runtime {
    * killed by signal N). The container is removed afterwards unless `keep`.
    */
   async run(id: string, bundle: BundleSource, options: RunOptions = {}): Promise<number> {
+    if (options.monitor) throw new HuskError("a monitor is for created containers (create, then start)", { origin: "monitor" });
     const { runContainer } = await import("./run.ts");
     return runContainer({ ...this.#createOptions(id, bundle, options), keep: options.keep, onStart: options.onStart });
   }
@@ -248,7 +276,13 @@ export class Runtime {
     if (typeof bundle !== "string" && (typeof bundle !== "object" || bundle === null || typeof bundle.dir !== "string")) {
       throw new ConfigError("bundle", "must be a bundle directory or { spec, dir }");
     }
+    const m = options.monitor;
     return {
+      stdio: options.stdio,
+      onStdio: options.onStdio,
+      rootfsMount: options.rootfsMount,
+      monitor: m && { log: m.log, exitFile: m.exitFile, cleanup: m.cleanup ?? [], env: m.env ?? [] },
+      onNamespaces: options.onNamespaces,
       id,
       root: this.root,
       bundle: typeof bundle === "string" ? bundle : bundle.dir,

@@ -7,7 +7,7 @@ import { dlopen, FFIType, read as readPtr } from "bun:ffi";
 import { closeSync, constants as fsConstants, openSync, read, write } from "node:fs";
 import { constants } from "node:os";
 import type { Channel } from "./channel.ts";
-import type { HelperProcess } from "./index.ts";
+import type { HelperProcess, HelperStdio, SpawnOptions } from "./index.ts";
 
 function signalNumber(sig: string | number): number {
   return typeof sig === "number" ? sig : ((constants.signals as Record<string, number>)[sig] ?? 0);
@@ -87,17 +87,39 @@ function fdChannel(fd: number): Channel {
 }
 
 /** See index.ts. Bun.spawn hands the extra "pipe" slot out as a raw socket fd. */
-export function spawnHelper(argv: string[], preserveFds: number, env: Record<string, string>): HelperProcess {
+export function spawnHelper(argv: string[], opts: SpawnOptions): HelperProcess {
+  const preserveFds = opts.preserveFds ?? 0;
   const preserved = Array.from({ length: preserveFds }, (_, i) => 3 + i);
   const syncSlot = 3 + preserveFds;
+  const [i, o, e] = opts.stdio ?? ["inherit", "inherit", "inherit"];
   const proc = Bun.spawn([...argv, String(syncSlot)], {
-    stdio: ["inherit", "inherit", "inherit", ...preserved, "pipe"],
-    env,
+    stdio: [i, o, e, ...preserved, "pipe"],
+    env: opts.env ?? {},
   });
   const fd = proc.stdio[syncSlot] as unknown as number;
   setBlocking(fd);
   const exited = proc.exited.then((code) => (proc.signalCode ? 128 + signalNumber(proc.signalCode) : code));
-  return { pid: proc.pid, channel: fdChannel(fd), exited };
+  const stdio: HelperStdio = {};
+  if (i === "pipe") {
+    const sink = proc.stdin as import("bun").FileSink;
+    stdio.stdin = {
+      // A container that exits without reading its input is no error of ours.
+      async write(data) {
+        try {
+          await sink.write(data);
+          await sink.flush();
+        } catch {}
+      },
+      end() {
+        try {
+          void Promise.resolve(sink.end()).catch(() => {});
+        } catch {}
+      },
+    };
+  }
+  if (o === "pipe") stdio.stdout = proc.stdout as ReadableStream<Uint8Array>;
+  if (e === "pipe") stdio.stderr = proc.stderr as ReadableStream<Uint8Array>;
+  return { pid: proc.pid, channel: fdChannel(fd), exited, stdio };
 }
 
 const LOCK_EX = 2;

@@ -6,12 +6,37 @@
  */
 import type { Channel } from "./channel.ts";
 
+/**
+ * What the helper's fd 0, 1 or 2 is (and so the container's, which inherits them): the
+ * caller's own ("inherit"), /dev/null ("ignore"), a pipe whose other end this process gets
+ * ("pipe"), or an open fd of this process.
+ */
+export type StdioSpec = "inherit" | "ignore" | "pipe" | number;
+
+/** This process' ends of the helper's "pipe" stdio. */
+export interface HelperStdio {
+  /** The helper's stdin: write, then end() for EOF. */
+  stdin?: { write(data: Uint8Array): Promise<void>; end(): void };
+  stdout?: AsyncIterable<Uint8Array>;
+  stderr?: AsyncIterable<Uint8Array>;
+}
+
+export interface SpawnOptions {
+  /** Extra fds 3 … 3+N-1 passed through unchanged. */
+  preserveFds?: number;
+  env?: Record<string, string>;
+  /** fds 0, 1, 2; default all "inherit". */
+  stdio?: [StdioSpec, StdioSpec, StdioSpec];
+}
+
 export interface HelperProcess {
   pid: number;
   /** Our end of the sync channel (a unix stream socket). */
   channel: Channel;
   /** Resolves with the helper's exit code (128+N when killed by signal N). */
   exited: Promise<number>;
+  /** The ends of stdio asked for as "pipe". */
+  stdio: HelperStdio;
 }
 
 type Impl = typeof import("./bun.ts") | typeof import("./node.ts");
@@ -25,11 +50,12 @@ async function load(): Promise<Impl> {
 }
 
 /**
- * Start `argv` with the caller's stdin/stdout/stderr, fds 3 … 3+preserveFds-1 passed through
- * unchanged, and a socketpair end at fd 3+preserveFds (whose number is appended to argv).
+ * Start `argv` with stdin/stdout/stderr as `opts.stdio` says (default: the caller's), fds
+ * 3 … 3+preserveFds-1 passed through unchanged, and a socketpair end at fd 3+preserveFds (whose
+ * number is appended to argv).
  */
-export async function spawnHelper(argv: string[], preserveFds: number, env: Record<string, string> = {}): Promise<HelperProcess> {
-  return (await load()).spawnHelper(argv, preserveFds, env);
+export async function spawnHelper(argv: string[], opts: SpawnOptions = {}): Promise<HelperProcess> {
+  return (await load()).spawnHelper(argv, opts);
 }
 
 /**

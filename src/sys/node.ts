@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { ChunkChannel } from "./channel.ts";
-import type { HelperProcess } from "./index.ts";
+import type { HelperProcess, HelperStdio, SpawnOptions } from "./index.ts";
 
 function childProcess(): typeof import("node:child_process") {
   return process.getBuiltinModule("node:child_process") as typeof import("node:child_process");
@@ -21,13 +21,15 @@ function exitCode(proc: ChildProcess): Promise<number> {
 }
 
 /** See index.ts. */
-export function spawnHelper(argv: string[], preserveFds: number, env: Record<string, string>): HelperProcess {
+export function spawnHelper(argv: string[], opts: SpawnOptions): HelperProcess {
+  const preserveFds = opts.preserveFds ?? 0;
   const preserved = Array.from({ length: preserveFds }, (_, i) => 3 + i);
   const syncSlot = 3 + preserveFds;
   const [file, ...args] = argv as [string, ...string[]];
+  const [i, o, e] = opts.stdio ?? ["inherit", "inherit", "inherit"];
   const proc = childProcess().spawn(file, [...args, String(syncSlot)], {
-    stdio: ["inherit", "inherit", "inherit", ...preserved, "pipe"],
-    env,
+    stdio: [i, o, e, ...preserved, "pipe"],
+    env: opts.env ?? {},
   });
   const socket = proc.stdio[syncSlot] as import("node:net").Socket;
   const channel = new ChunkChannel(
@@ -42,7 +44,22 @@ export function spawnHelper(argv: string[], preserveFds: number, env: Record<str
   socket.on("error", (err) => channel.end(err));
   const exited = exitCode(proc);
   if (proc.pid === undefined) throw new Error(`cannot start ${file}`);
-  return { pid: proc.pid, channel, exited };
+  const stdio: HelperStdio = {};
+  const stdin = proc.stdin;
+  if (i === "pipe" && stdin) {
+    // A container that exits without reading its input is no error of ours.
+    stdin.on("error", () => {});
+    stdio.stdin = {
+      write: (data) =>
+        new Promise<void>((resolve) => {
+          stdin.write(data, () => resolve());
+        }),
+      end: () => stdin.end(),
+    };
+  }
+  if (o === "pipe" && proc.stdout) stdio.stdout = proc.stdout;
+  if (e === "pipe" && proc.stderr) stdio.stderr = proc.stderr;
+  return { pid: proc.pid, channel, exited, stdio };
 }
 
 /**

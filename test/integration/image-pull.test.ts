@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as zlib from "node:zlib";
-import { HuskError, NotFoundError, TimeoutError } from "../../src/errors.ts";
+import { AbortError, HuskError, NotFoundError } from "../../src/errors.ts";
 import { login, logout } from "../../src/image/auth.ts";
 import { type PullEvent, pullImage } from "../../src/image/pull.ts";
 import { ImageStore } from "../../src/image/store.ts";
@@ -348,7 +348,7 @@ describeAsRoot("image pull", () => {
           signal: ac.signal,
           onProgress: (e) => e.type === "layer" && e.digest === bigLayer.digest && e.status === "downloading" && ac.abort(),
         }).catch((e) => e);
-        expect(err).toBeInstanceOf(TimeoutError);
+        expect(err).toBeInstanceOf(AbortError);
         expect(err.message).toBe(`pull ${fake.host}/slow:1: aborted`);
         expect(blobs(root)).not.toContain(hex(bigLayer.digest));
         expect(tmpFiles(root)).toEqual([]);

@@ -7,7 +7,17 @@
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, ConflictError, defaultSpec, HuskError, NotFoundError, Runtime } from "../../dist/lib/index.js";
+import {
+  AbortError,
+  ConfigError,
+  ConflictError,
+  defaultSpec,
+  Engine,
+  HuskError,
+  NotFoundError,
+  Runtime,
+  TimeoutError,
+} from "../../dist/lib/index.js";
 
 const APPLETS = ["sh", "true", "false", "sleep", "echo", "cat", "id", "hostname", "ls"];
 
@@ -40,6 +50,22 @@ export function makeRuntime(extra = {}) {
     async done() {
       for (const c of await rt.list()) await rt.delete(c.id, { force: true });
       rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** An engine over data and state roots of its own, with no bridge network; `done` removes it all. */
+export function makeEngine() {
+  const dataRoot = mkdtempSync(join(tmpdir(), "husk-lib-engine-"));
+  const stateRoot = mkdtempSync(join("/run", "husk-lib-engine-"));
+  const engine = new Engine({ dataRoot, stateRoot, nftTable: "husk_lib_test", ipForward: false });
+  return {
+    engine,
+    dataRoot,
+    async done() {
+      for (const c of await engine.list({ all: true })) await engine.remove(c.id, { force: true }).catch(() => {});
+      rmSync(dataRoot, { recursive: true, force: true });
+      rmSync(stateRoot, { recursive: true, force: true });
     },
   };
 }
@@ -139,6 +165,71 @@ export const scenarios = {
     } finally {
       await done();
       b.remove();
+    }
+  },
+
+  async "Engine.run: the built-in busybox, stdout and stderr captured, exit status, Buffers on request"(assert) {
+    const { engine, done } = makeEngine();
+    try {
+      const r = await engine.run("busybox", ["sh", "-c", "echo hi; echo oops >&2; exit 3"], { network: "none" });
+      assert.equal(r.exitCode, 3);
+      assert.equal(r.stdout, "hi\n");
+      assert.equal(r.stderr, "oops\n");
+      const b = await engine.run("busybox", ["cat"], { network: "none", stdin: "in\n", output: "buffer" });
+      assert.ok(Buffer.isBuffer(b.stdout));
+      assert.equal(b.stdout.toString(), "in\n");
+      // run removes its container unless told otherwise.
+      assert.equal((await engine.list({ all: true })).length, 0);
+    } finally {
+      await done();
+    }
+  },
+
+  async "Engine.start, exec, and Symbol.asyncDispose (await using) removes it"(assert) {
+    const { engine, done } = makeEngine();
+    try {
+      const box = await engine.start("busybox", ["sleep", "60"], { name: "w1", network: "none" });
+      try {
+        assert.ok(box.pid > 0);
+        assert.ok(/^[0-9a-f]{64}$/.test(box.id));
+        const e = await box.exec(["cat", "/etc/hostname"]);
+        assert.equal(e.exitCode, 0);
+        assert.equal(e.stdout, `${box.id.slice(0, 12)}\n`);
+        assert.equal((await engine.list()).length, 1);
+      } finally {
+        await box[Symbol.asyncDispose]();
+      }
+      assert.equal((await engine.list({ all: true })).length, 0);
+      let alive = true;
+      try {
+        process.kill(box.pid, 0);
+      } catch {
+        alive = false;
+      }
+      assert.ok(!alive, "the container's init is gone");
+    } finally {
+      await done();
+    }
+  },
+
+  async "timeoutMs and abort kill the container and reject with typed errors; bad options create nothing"(assert) {
+    const { engine, done } = makeEngine();
+    try {
+      const t0 = Date.now();
+      const err = await engine.run("busybox", ["sleep", "30"], { network: "none", timeoutMs: 300 }).catch((e) => e);
+      assert.ok(err instanceof TimeoutError, String(err));
+      assert.ok(err instanceof HuskError);
+      assert.ok(Date.now() - t0 < 10000, "killed well before the sleep ended");
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 300);
+      const aborted = await engine.run("busybox", ["sleep", "30"], { network: "none", signal: ac.signal }).catch((e) => e);
+      assert.ok(aborted instanceof AbortError, String(aborted));
+      await assert.rejects(engine.run("busybox", ["true"], { memory: {} }), /RunOptions\.memory/);
+      await assert.rejects(engine.run("busybox", ["true"], { ports: [42] }), /RunOptions\.ports/);
+      await assert.rejects(engine.run("busybox", ["true"], { nmae: "x" }), /RunOptions\.nmae: unknown option/);
+      assert.equal((await engine.list({ all: true })).length, 0);
+    } finally {
+      await done();
     }
   },
 };

@@ -1,0 +1,90 @@
+/**
+ * `husk run --rm busybox true` end to end (the CLI from start to exit: image lookup, overlay,
+ * /etc files, container, cleanup), with --network none and with a bridge network (veth, lease,
+ * hosts file), beside podman (Debian's 4.3) running the same busybox image when it is installed.
+ * Median and minimum of N runs each, interleaved.
+ *
+ *   bun bench/engine-run.ts [runs]
+ *
+ * husk uses a data root, state root, bridge, subnet and nftables table of its own (removed at
+ * the end) and leaves the host's ip_forward alone; podman gets the busybox image husk built,
+ * saved and loaded into it (removed again if the benchmark loaded it).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const runs = Number(process.argv[2] ?? 20);
+const husk = join(import.meta.dir, "../bin/husk");
+const dataRoot = mkdtempSync(join(tmpdir(), "husk-bench-engine-"));
+const stateRoot = mkdtempSync("/run/husk-bench-engine-");
+const env = {
+  ...process.env,
+  HUSK_DATA_ROOT: dataRoot,
+  HUSK_STATE_ROOT: stateRoot,
+  HUSK_NFT_TABLE: "husk_bench",
+  HUSK_IP_FORWARD: "0",
+} as Record<string, string>;
+
+function sh(cmd: string, args: string[], extraEnv = env): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(cmd, args, { env: extraEnv, encoding: "utf8" });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function must(cmd: string, args: string[]): string {
+  const r = sh(cmd, args);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+
+function time(cmd: string, args: string[]): number {
+  const t = performance.now();
+  const r = spawnSync(cmd, args, { env, stdio: ["ignore", "ignore", "pipe"] });
+  const ms = performance.now() - t;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: exit ${r.status}: ${r.stderr}`);
+  return ms;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+const podman = sh("sh", ["-c", "command -v podman"]).stdout.trim();
+let podmanLoaded = false;
+const cases: { name: string; cmd: string; args: string[] }[] = [];
+try {
+  must(husk, ["network", "create", "--subnet", "10.251.77.0/24", "--bridge", "huskbench0", "benchnet"]);
+  must(husk, ["run", "--rm", "--network", "none", "busybox", "true"]); // builds the image once
+  cases.push({ name: "husk --network none", cmd: husk, args: ["run", "--rm", "--network", "none", "busybox", "true"] });
+  cases.push({ name: "husk bridge network", cmd: husk, args: ["run", "--rm", "--network", "benchnet", "busybox", "true"] });
+  if (podman) {
+    const archive = join(dataRoot, "busybox.tar");
+    must(husk, ["save", "-o", archive, "busybox"]);
+    podmanLoaded = sh(podman, ["image", "exists", "localhost/husk-bench-busybox"]).status !== 0;
+    must(podman, ["load", "-i", archive]);
+    must(podman, ["tag", "docker.io/library/busybox:latest", "localhost/husk-bench-busybox"]);
+    cases.push({
+      name: "podman --network none",
+      cmd: podman,
+      args: ["run", "--rm", "--network", "none", "localhost/husk-bench-busybox", "true"],
+    });
+    cases.push({ name: "podman bridge network", cmd: podman, args: ["run", "--rm", "localhost/husk-bench-busybox", "true"] });
+  }
+  const times = new Map(cases.map((c) => [c.name, [] as number[]]));
+  for (const c of cases) time(c.cmd, c.args); // warm-up
+  for (let i = 0; i < runs; i++) for (const c of cases) times.get(c.name)!.push(time(c.cmd, c.args));
+  console.log(`run --rm busybox true, ${runs} runs each${podman ? "" : " (podman not installed)"}:\n`);
+  console.log("| command | median ms | min ms |\n| --- | --- | --- |");
+  for (const c of cases) {
+    const t = times.get(c.name)!;
+    console.log(`| ${c.name} | ${median(t).toFixed(1)} | ${Math.min(...t).toFixed(1)} |`);
+  }
+} finally {
+  sh(husk, ["network", "rm", "benchnet"]);
+  sh("nft", ["delete", "table", "inet", "husk_bench"]);
+  if (podman && podmanLoaded) sh(podman, ["rmi", "localhost/husk-bench-busybox"]);
+  rmSync(dataRoot, { recursive: true, force: true });
+  rmSync(stateRoot, { recursive: true, force: true });
+}

@@ -1,0 +1,254 @@
+/*
+ * The monitor: for a detached engine container, the parent side of `clone` stays as a small
+ * native process (conmon's job, with no JavaScript runtime resident) that holds the
+ * container's stdout and stderr, writes them to a log, records the exit status and then runs
+ * the cleanup husk asked for.
+ *
+ *   husk (TS)           helper H                  monitor M                 container C
+ *   spawn H, plan ────▶ ops before `monitor`
+ *                       monitor: open log, pipes,
+ *                       fork ───────────────────▶ setsid, rest of the plan
+ *                       exit 0 (husk reaps it)    clone ──────────────────▶ stdout/stderr = the pipes
+ *   ◀──────────────────────────────────── MSG_PID (as op_clone draws it)
+ *                                                 after C's 'S': the monitor
+ *                                                 loop, until C exits:
+ *                                                 pipes → JSON log lines    runs; exits
+ *                                                 exit file (tmp + rename)
+ *                                                 execve(cleanup argv)
+ *
+ * Leaving H at once (a double fork) makes M an orphan that the host's init (or subreaper)
+ * reaps: no husk process waits for it, and a library caller gets no long-lived child. M is in
+ * a session of its own, so a terminal's signals do not reach it. The exit file is written
+ * only after the log is closed: once it exists, M writes nothing more in the container's
+ * directory (`husk rm` waits for it before removing the directory).
+ *
+ * Log lines are docker's json-file format: {"log":"…\n","stream":"stdout","time":"RFC 3339"}.
+ * The exit file: {"exitCode":N,"signal":S,"finishedAt":"RFC 3339"} (signal 0 unless killed).
+ */
+#include "helper.h"
+#include <time.h>
+
+#define LINE_MAX_BYTES 16384
+
+static int logfd = -1;
+static int outpipe[2] = { -1, -1 }, errpipe[2] = { -1, -1 };
+static const char *exitpath;
+static char **cleanup, **cleanenv;
+
+struct linebuf {
+	const char *stream;
+	size_t len;
+	char data[LINE_MAX_BYTES];
+};
+
+/*
+ * monitor(log, exitFile, cleanup, env): open the log, make the stdout/stderr pipes, and leave
+ * husk (see above). The clone that follows, in mode CLONE_MONITOR, hands the pipes to the
+ * child and makes the parent the monitor.
+ */
+int op_monitor(const struct field *f)
+{
+	logfd = open(f[0].s, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (logfd < 0)
+		return -1;
+	if (pipe2(outpipe, O_CLOEXEC) < 0 || pipe2(errpipe, O_CLOEXEC) < 0)
+		return -1;
+	exitpath = f[1].s;
+	cleanup = f[2].len ? split_list(&f[2]) : NULL;
+	cleanenv = split_list(&f[3]);
+	if ((f[2].len && !cleanup) || !cleanenv)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	return setsid() < 0 ? -1 : 0;
+}
+
+/* In the child of clone: the pipes become its stdout and stderr. */
+void monitor_child(void)
+{
+	if (dup2(outpipe[1], 1) < 0 || dup2(errpipe[1], 2) < 0)
+		fail(errno);
+	xclose(outpipe[0]);
+	xclose(errpipe[0]);
+	xclose(outpipe[1]);
+	xclose(errpipe[1]);
+	xclose(logfd);
+}
+
+/* In the parent of clone: only the child holds the write ends, so its exit is our EOF. */
+void monitor_parent(void)
+{
+	xclose(outpipe[1]);
+	xclose(errpipe[1]);
+	outpipe[1] = errpipe[1] = -1;
+}
+
+static size_t rfc3339(char *out, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	return n + (size_t)snprintf(out + n, size - n, ".%09ldZ", ts.tv_nsec);
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return; /* a full disk loses log lines, not the container */
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* One log entry: the text JSON-escaped (bytes >= 0x80 pass as they are: UTF-8 stays UTF-8). */
+static void log_entry(const char *stream, const char *text, size_t len)
+{
+	static char out[LINE_MAX_BYTES * 6 + 128];
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	o += (size_t)snprintf(out, sizeof out, "{\"log\":\"");
+	for (size_t k = 0; k < len; k++) {
+		unsigned char c = (unsigned char)text[k];
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else if (c < 0x20 || c == 0x7f) {
+			memcpy(out + o, "\\u00", 4);
+			out[o + 4] = hex[c >> 4];
+			out[o + 5] = hex[c & 15];
+			o += 6;
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	o += (size_t)snprintf(out + o, sizeof out - o, "\",\"stream\":\"%s\",\"time\":\"", stream);
+	o += rfc3339(out + o, sizeof out - o);
+	o += (size_t)snprintf(out + o, sizeof out - o, "\"}\n");
+	write_all(logfd, out, o);
+}
+
+/* Whole lines become entries; a line longer than the buffer is cut into entries of its size. */
+static void log_data(struct linebuf *b, const char *p, size_t n)
+{
+	while (n > 0) {
+		size_t take = sizeof b->data - b->len < n ? sizeof b->data - b->len : n;
+		memcpy(b->data + b->len, p, take);
+		b->len += take;
+		p += take;
+		n -= take;
+		char *nl;
+		size_t start = 0;
+		while ((nl = memchr(b->data + start, '\n', b->len - start))) {
+			size_t end = (size_t)(nl - b->data) + 1;
+			log_entry(b->stream, b->data + start, end - start);
+			start = end;
+		}
+		memmove(b->data, b->data + start, b->len - start);
+		b->len -= start;
+		if (b->len == sizeof b->data) {
+			log_entry(b->stream, b->data, b->len);
+			b->len = 0;
+		}
+	}
+}
+
+static void log_flush(struct linebuf *b)
+{
+	if (b->len)
+		log_entry(b->stream, b->data, b->len);
+	b->len = 0;
+}
+
+static void write_exit(int status)
+{
+	char text[160], ts[64], tmp[PATH_MAX];
+	int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	int code = sig ? 128 + sig : WEXITSTATUS(status);
+	rfc3339(ts, sizeof ts);
+	int n = snprintf(text, sizeof text, "{\"exitCode\":%d,\"signal\":%d,\"finishedAt\":\"%s\"}\n", code, sig, ts);
+	if (snprintf(tmp, sizeof tmp, "%s.tmp", exitpath) >= (int)sizeof tmp)
+		return;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return; /* the container's directory is gone: `rm -f` got there first */
+	write_all(fd, text, (size_t)n);
+	fsync(fd);
+	close(fd);
+	(void)rename(tmp, exitpath);
+}
+
+/* The parent of clone once the child is set up: the monitor's life, then the cleanup. */
+_Noreturn void monitor_run(pid_t child)
+{
+	static struct linebuf out = { .stream = "stdout" }, err = { .stream = "stderr" };
+	struct linebuf *bufs[2] = { &out, &err };
+	char chunk[65536];
+	int status = 0, exited = 0;
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	if (chdir("/") < 0)
+		_exit(1);
+	int pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+	struct pollfd p[3] = {
+		{ .fd = outpipe[0], .events = POLLIN },
+		{ .fd = errpipe[0], .events = POLLIN },
+		{ .fd = pidfd, .events = POLLIN },
+	};
+	/* Until both pipes end; once the child is gone, only what is already in them. */
+	while (p[0].fd >= 0 || p[1].fd >= 0) {
+		int n = poll(p, 3, exited ? 0 : -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (int k = 0; k < 2; k++) {
+			if (p[k].fd < 0 || !p[k].revents)
+				continue;
+			ssize_t r = read(p[k].fd, chunk, sizeof chunk);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				close(p[k].fd);
+				p[k].fd = -1;
+				continue;
+			}
+			log_data(bufs[k], chunk, (size_t)r);
+		}
+		if (p[2].fd >= 0 && p[2].revents) {
+			while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+				;
+			exited = 1;
+			close(p[2].fd);
+			p[2].fd = -1;
+		}
+	}
+	while (!exited && waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			break;
+	log_flush(&out);
+	log_flush(&err);
+	fsync(logfd);
+	close(logfd);
+	write_exit(status);
+	if (!cleanup || !cleanup[0])
+		_exit(0);
+	reset_signals();
+	if (syscall(SYS_close_range, 3, ~0U, 0) < 0)
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
+	execve(cleanup[0], cleanup, cleanenv);
+	_exit(127);
+}

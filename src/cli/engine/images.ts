@@ -1,0 +1,55 @@
+import { stdout } from "../../sys/stdio.ts";
+import { type EngineVerb, engineOf, table } from "./verb.ts";
+
+function size(n: number): string {
+  if (n < 1000) return `${n}B`;
+  if (n < 1e6) return `${(n / 1e3).toFixed(1)}kB`;
+  if (n < 1e9) return `${(n / 1e6).toFixed(1)}MB`;
+  return `${(n / 1e9).toFixed(2)}GB`;
+}
+
+const verb: EngineVerb = {
+  name: "images",
+  usage: "[options]",
+  summary: "list images",
+  flags: [
+    { name: "all", short: "a", type: "bool", help: "show all images" },
+    { name: "quiet", short: "q", type: "bool", help: "only ids" },
+    { name: "no-trunc", type: "bool", help: "full ids" },
+    { name: "format", type: "string", help: '"json": one JSON object per line' },
+  ],
+  async run(p, g) {
+    const engine = await engineOf(g);
+    const images = await engine.images.list();
+    const id = (d: string) => (p.flags["no-trunc"] ? d : d.slice(7, 19));
+    if (p.flags.quiet) {
+      stdout([...new Set(images.map((i) => id(i.id)))].map((i) => `${i}\n`).join(""));
+      return 0;
+    }
+    const rows = images.flatMap((i) =>
+      (i.repoTags.length ? i.repoTags : ["<none>:<none>"]).map((t) => {
+        const at = t.lastIndexOf(":");
+        return { repo: t.slice(0, at), tag: t.slice(at + 1), id: id(i.id), created: i.created ?? "", size: i.size };
+      }),
+    );
+    if (p.flags.format === "json") {
+      stdout(
+        rows
+          .map(
+            (r) => `${JSON.stringify({ Repository: r.repo, Tag: r.tag, ID: r.id, CreatedAt: r.created, Size: size(r.size) })}\n`,
+          )
+          .join(""),
+      );
+      return 0;
+    }
+    if (p.flags.format !== undefined) throw new Error(`unsupported format ${JSON.stringify(p.flags.format)}: only "json"`);
+    stdout(
+      table(
+        ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
+        rows.map((r) => [r.repo, r.tag, r.id, r.created, size(r.size)]),
+      ),
+    );
+    return 0;
+  },
+};
+export default verb;

@@ -1,0 +1,63 @@
+import { stdout } from "../../sys/stdio.ts";
+import { type EngineVerb, engineOf, table } from "./verb.ts";
+
+function ago(iso: string): string {
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s} second${s === 1 ? "" : "s"} ago`;
+  if (s < 3600) return `${Math.round(s / 60)} minutes ago`;
+  if (s < 172800) return `${Math.round(s / 3600)} hours ago`;
+  return `${Math.round(s / 86400)} days ago`;
+}
+
+const verb: EngineVerb = {
+  name: "ps",
+  usage: "[options]",
+  summary: "list containers (running ones; -a for all)",
+  flags: [
+    { name: "all", short: "a", type: "bool", help: "show all containers, not only running ones" },
+    { name: "quiet", short: "q", type: "bool", help: "only ids" },
+    { name: "no-trunc", type: "bool", help: "do not shorten ids and commands" },
+    { name: "format", type: "string", help: '"json": one JSON object per line' },
+  ],
+  async run(p, g) {
+    const engine = await engineOf(g);
+    const list = await engine.list({ all: p.flags.all === true });
+    const full = p.flags["no-trunc"] === true;
+    const id = (s: string) => (full ? s : s.slice(0, 12));
+    if (p.flags.quiet) {
+      stdout(list.map((c) => `${id(c.id)}\n`).join(""));
+      return 0;
+    }
+    if (p.flags.format === "json") {
+      stdout(
+        list
+          .map(
+            (c) =>
+              `${JSON.stringify({
+                ID: id(c.id),
+                Image: c.image,
+                Command: JSON.stringify(c.command),
+                CreatedAt: c.created,
+                RunningFor: ago(c.created),
+                State: c.state,
+                Status: c.status,
+                Ports: c.ports.join(", "),
+                Names: c.name,
+              })}\n`,
+          )
+          .join(""),
+      );
+      return 0;
+    }
+    if (p.flags.format !== undefined) throw new Error(`unsupported format ${JSON.stringify(p.flags.format)}: only "json"`);
+    const cmd = (c: string) => JSON.stringify(full || c.length <= 20 ? c : `${c.slice(0, 19)}…`);
+    stdout(
+      table(
+        ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
+        list.map((c) => [id(c.id), c.image, cmd(c.command), ago(c.created), c.status, c.ports.join(", "), c.name]),
+      ),
+    );
+    return 0;
+  },
+};
+export default verb;

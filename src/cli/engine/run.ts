@@ -1,0 +1,141 @@
+import { readFileSync } from "node:fs";
+import { HuskError, quote } from "../../errors.ts";
+import { stdout } from "../../sys/stdio.ts";
+import { forwardSignals } from "../forward-signals.ts";
+import type { Flag, Values } from "./args.ts";
+import { type EngineVerb, engineOf, needArgs } from "./verb.ts";
+
+export const RUN_FLAGS: Flag[] = [
+  { name: "detach", short: "d", type: "bool", help: "run in the background and print the container's id" },
+  { name: "rm", type: "bool", help: "remove the container when it exits" },
+  { name: "name", type: "string", help: "a name for the container" },
+  { name: "env", short: "e", type: "list", help: "set an environment variable (NAME=value, or NAME from husk's environment)" },
+  { name: "env-file", type: "list", help: "read environment variables from a file" },
+  { name: "workdir", short: "w", type: "string", help: "working directory inside the container" },
+  { name: "user", short: "u", type: "string", help: "user (name|uid[:group|gid])" },
+  { name: "hostname", short: "h", type: "string", help: "the container's hostname" },
+  { name: "entrypoint", type: "string", help: "replace the image's entrypoint" },
+  { name: "network", type: "string", aliases: ["net"], help: 'network: "bridge" (default), "none", "host", "ns:PATH" or a name' },
+  { name: "publish", short: "p", type: "list", help: "publish a port: [[ip:]hostPort:]containerPort[/proto]" },
+  { name: "volume", short: "v", type: "list", help: "bind a host path or named volume: SOURCE:/path[:ro]" },
+  { name: "tmpfs", type: "list", help: "mount a tmpfs: /path[:options]" },
+  { name: "memory", short: "m", type: "string", help: "memory limit (e.g. 512m)" },
+  { name: "cpus", type: "string", help: "number of CPUs (e.g. 0.5)" },
+  { name: "pids-limit", type: "int", help: "most processes in the container (-1: unlimited)" },
+  { name: "cap-add", type: "list", help: "add a capability" },
+  { name: "cap-drop", type: "list", help: "drop a capability" },
+  { name: "privileged", type: "bool", help: "every capability, no masked paths, every device" },
+  { name: "read-only", type: "bool", help: "mount the root filesystem read-only" },
+  { name: "interactive", short: "i", type: "bool", help: "keep stdin open" },
+  { name: "tty", short: "t", type: "bool", help: "allocate a pseudo-terminal (not supported yet)" },
+];
+
+/** -e NAME=value, -e NAME (taken from husk's environment if set, else left out), --env-file lines. */
+export function envOf(flags: Values): string[] {
+  const out: string[] = [];
+  const add = (e: string) => {
+    if (e.includes("=")) out.push(e);
+    else if (process.env[e] !== undefined) out.push(`${e}=${process.env[e]}`);
+  };
+  for (const file of (flags["env-file"] as string[] | undefined) ?? []) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (err) {
+      throw new HuskError(
+        `open ${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file or directory" : (err as Error).message}`,
+      );
+    }
+    for (const raw of text.split("\n")) {
+      const line = raw.trim();
+      if (line === "" || line.startsWith("#")) continue;
+      add(line);
+    }
+  }
+  for (const e of (flags.env as string[] | undefined) ?? []) add(e);
+  return out;
+}
+
+/** The library's option names in messages become the flags the user typed. */
+const FLAG_OF: Record<string, string> = {
+  memory: "--memory",
+  cpus: "--cpus",
+  pidsLimit: "--pids-limit",
+  volumes: "--volume",
+  ports: "--publish",
+  tmpfs: "--tmpfs",
+  name: "--name",
+  user: "--user",
+  cwd: "--workdir",
+  hostname: "--hostname",
+  "capabilities.add": "--cap-add",
+  "capabilities.drop": "--cap-drop",
+  network: "--network",
+  env: "--env",
+  entrypoint: "--entrypoint",
+};
+
+export function flagMessage(err: unknown): unknown {
+  if (!(err instanceof HuskError) || !err.origin?.startsWith("RunOptions.")) return err;
+  const option = err.origin.slice("RunOptions.".length).replace(/\[\d+\]$/, "");
+  const flag = FLAG_OF[option];
+  return flag ? new HuskError(err.message.replace(/^RunOptions\.[\w.]+(\[\d+\])?: /, `${flag}: `)) : err;
+}
+
+const verb: EngineVerb = {
+  name: "run",
+  usage: "[options] IMAGE [COMMAND] [ARG...]",
+  summary: "create and run a new container from an image",
+  flags: RUN_FLAGS,
+  command: true,
+  async run(p, g) {
+    const [image, ...cmd] = needArgs(p, 1, "run");
+    const f = p.flags;
+    if (f.tty) throw new HuskError("a pseudo-terminal (-t) is not supported yet: run without -t");
+    const opts = {
+      name: f.name as string | undefined,
+      env: envOf(f),
+      cwd: f.workdir as string | undefined,
+      user: f.user as string | undefined,
+      hostname: f.hostname as string | undefined,
+      entrypoint: f.entrypoint as string | undefined,
+      network: f.network as string | undefined,
+      ports: f.publish as string[] | undefined,
+      volumes: f.volume as string[] | undefined,
+      tmpfs: f.tmpfs as string[] | undefined,
+      memory: f.memory as string | undefined,
+      cpus: f.cpus as string | undefined,
+      pidsLimit: f["pids-limit"] as number | undefined,
+      capabilities: { add: (f["cap-add"] as string[]) ?? [], drop: (f["cap-drop"] as string[]) ?? [] },
+      privileged: f.privileged === true,
+      readOnly: f["read-only"] === true,
+      remove: f.rm === true,
+    };
+    // The CLI's flag names in messages, not the library's option names.
+    const engine = await engineOf(g);
+    if (image === undefined || image === "") throw new HuskError(`invalid reference format: ${quote(image ?? "")}`);
+    if (f.detach) {
+      const box = await engine.start(image, cmd, opts).catch((err) => {
+        throw flagMessage(err);
+      });
+      stdout(`${box.id}\n`);
+      return 0;
+    }
+    // Signals that reach husk go to the container, from before it exists (queued) on.
+    const forwarder = forwardSignals();
+    try {
+      const r = await engine.run(image, cmd, {
+        ...opts,
+        stdio: "inherit",
+        interactive: f.interactive === true,
+        onStart: (_id, pid) => forwarder.target(pid),
+      });
+      return r.exitCode;
+    } catch (err) {
+      throw flagMessage(err);
+    } finally {
+      forwarder.stop();
+    }
+  },
+};
+export default verb;

@@ -1,0 +1,26 @@
+import { stderr, stdout } from "../../sys/stdio.ts";
+import { type EngineVerb, engineOf, needArgs } from "./verb.ts";
+
+const verb: EngineVerb = {
+  name: "stop",
+  usage: "[options] CONTAINER [CONTAINER...]",
+  summary: "stop containers: SIGTERM, then SIGKILL after the grace period",
+  flags: [{ name: "time", short: "t", type: "int", help: "seconds to wait before SIGKILL (default 10)" }],
+  async run(p, g) {
+    const refs = needArgs(p, 1, "stop");
+    const engine = await engineOf(g);
+    const seconds = (p.flags.time as number | undefined) ?? 10;
+    let code = 0;
+    for (const ref of refs) {
+      try {
+        await engine.stop(ref, { timeoutMs: Math.max(0, seconds) * 1000 });
+        stdout(`${ref}\n`);
+      } catch (err) {
+        stderr(`husk: ${(err as Error).message}\n`);
+        code = 1;
+      }
+    }
+    return code;
+  },
+};
+export default verb;

@@ -1,0 +1,51 @@
+/** What every engine verb module exports, and the library objects it works through. */
+import type { Engine } from "../../engine/engine.ts";
+import { HuskError } from "../../errors.ts";
+import { printWarning } from "../../runtime/create.ts";
+import type { Flag, Parsed } from "./args.ts";
+
+export interface Globals {
+  dataRoot?: string;
+  stateRoot?: string;
+  nftTable?: string;
+}
+
+export interface EngineVerb {
+  name: string;
+  usage: string;
+  summary: string;
+  flags: Flag[];
+  /** Parsing stops at the first positional (the command's own flags follow it). */
+  command?: boolean;
+  run(parsed: Parsed, globals: Globals): Promise<number> | number;
+}
+
+export async function engineOf(g: Globals): Promise<Engine> {
+  const { Engine } = await import("../../engine/engine.ts");
+  return new Engine({
+    dataRoot: g.dataRoot,
+    stateRoot: g.stateRoot,
+    nftTable: g.nftTable,
+    onWarning: printWarning,
+    // Tests and benchmarks leave the host's forwarding alone.
+    ipForward: process.env.HUSK_IP_FORWARD !== "0",
+  });
+}
+
+/** At least `min` positionals, or docker's complaint. */
+export function needArgs(p: Parsed, min: number, verb: string): string[] {
+  if (p.positionals.length < min)
+    throw new HuskError(`"husk ${verb}" requires at least ${min} argument${min === 1 ? "" : "s"}; see husk ${verb} --help`);
+  return p.positionals;
+}
+
+/** A table with columns padded as docker pads them (3 spaces between). */
+export function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3)))
+      .join("")
+      .trimEnd();
+  return `${[head, ...rows].map(line).join("\n")}\n`;
+}

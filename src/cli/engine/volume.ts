@@ -1,0 +1,69 @@
+/** `husk volume create|ls|inspect|rm`: named volumes (src/engine/volumes.ts). */
+import { HuskError } from "../../errors.ts";
+import { stdout } from "../../sys/stdio.ts";
+import { parse } from "./args.ts";
+import { type EngineVerb, engineOf, needArgs, table } from "./verb.ts";
+
+const verb: EngineVerb = {
+  name: "volume",
+  usage: "create|ls|inspect|rm …",
+  summary: "manage named volumes",
+  flags: [],
+  command: true,
+  async run(p, g) {
+    const [sub, ...rest] = needArgs(p, 1, "volume");
+    const engine = await engineOf(g);
+    switch (sub) {
+      case "create": {
+        const [name] = parse(rest, [], false).positionals;
+        const v = await engine.volumes.create(name ?? engine_randomName());
+        stdout(`${v.Name}\n`);
+        return 0;
+      }
+      case "ls":
+      case "list": {
+        const a = parse(rest, [{ name: "quiet", short: "q", type: "bool", help: "" }], false);
+        const list = engine.volumes.list();
+        if (a.flags.quiet) stdout(list.map((v) => `${v.Name}\n`).join(""));
+        else
+          stdout(
+            table(
+              ["DRIVER", "VOLUME NAME"],
+              list.map((v) => [v.Driver, v.Name]),
+            ),
+          );
+        return 0;
+      }
+      case "inspect": {
+        const names = parse(rest, [], false).positionals;
+        if (names.length === 0) throw new HuskError('"husk volume inspect" requires at least 1 argument');
+        stdout(
+          `${JSON.stringify(
+            names.map((n) => engine.volumes.inspect(n)),
+            null,
+            4,
+          )}\n`,
+        );
+        return 0;
+      }
+      case "rm":
+      case "remove": {
+        const a = parse(rest, [{ name: "force", short: "f", type: "bool", help: "" }], false);
+        if (a.positionals.length === 0) throw new HuskError('"husk volume rm" requires at least 1 argument');
+        for (const name of a.positionals) {
+          await engine.volumes.remove(name, (n) => engine.volumeUsers(n));
+          stdout(`${name}\n`);
+        }
+        return 0;
+      }
+      default:
+        throw new HuskError(`unknown command "${sub}" for "husk volume"`);
+    }
+  },
+};
+
+function engine_randomName(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export default verb;

@@ -1,0 +1,1025 @@
+/**
+ * The engine: `husk run IMAGE` as a library. Images (src/image), networks (src/network),
+ * volumes and the container records (this folder) around the OCI runtime core, which it calls
+ * in-process (src/runtime) — never by starting husk-runtime.
+ *
+ * A run, in order (each thing recorded before it is made, so `remove({force})` — `husk rm -f` —
+ * can take back what a killed run left):
+ *
+ *   check options · find the image (busybox is built on first use) · resolve user, command,
+ *   network, volumes                                                  — nothing made yet
+ *   record (name claimed) · overlay dirs · named volumes (copy-up) · /etc files · spec
+ *   runtime create/run: the overlay is mounted in the container's own mount namespace (a plan
+ *   op, so it goes with the container and never shows on the host); while the container waits
+ *   with its namespaces made, eth0 is attached (veth into /proc/<pid>/ns/net, lease, ports)
+ *   foreground: stdout/stderr are pipes this process reads (or the caller's own)
+ *   detached: a native monitor (native/monitor.c) is the container's parent; it writes the log
+ *   and exit file and then runs `husk _exited ID`, which releases what the container held
+ *   exit: the runtime state and cgroup, the veth, lease and ports are released; --rm removes all
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Writable } from "node:stream";
+import { HuskError, quote } from "../errors.ts";
+import { BUSYBOX_IMAGE, ensureBusybox } from "../image/busybox.ts";
+import {
+  type ImageInfo,
+  ImageStore,
+  type ImportOptions,
+  type ImportResult,
+  type ImportSource,
+  importImage,
+  normalizeRef,
+  parseRef,
+  prepareRootfs,
+  type RemoveResult,
+  type SaveOptions,
+  saveImage,
+} from "../image/index.ts";
+import { renderHosts, writeDnsFiles } from "../network/dns.ts";
+import { netlinkStep, runPlan } from "../network/links.ts";
+import { LOOPBACK_INDEX, setLink } from "../network/netlink.ts";
+import { DEFAULT_NETWORK, Networks } from "../network/networks.ts";
+import { CAPABILITIES } from "../oci/capabilities.ts";
+import type { Mount, Process } from "../oci/types.ts";
+import { packageRoot } from "../package-root.ts";
+import { isAlive, procStat } from "../runtime/proc.ts";
+import { Runtime } from "../runtime/runtime.ts";
+import { parseSignal } from "../runtime/signals.ts";
+import { readState } from "../runtime/state.ts";
+import type { HelperStdio, StdioSpec } from "../sys/index.ts";
+import { AbortError, asExecError, TimeoutError } from "./errors.ts";
+import { type ContainerInspect, inspectShape } from "./inspect.ts";
+import { type CheckedRunOptions, checkRunOptions, envList, type RunOptions } from "./options.ts";
+import {
+  type AttachmentRecord,
+  type ContainerRecord,
+  EXIT_FILE,
+  LOG_FILE,
+  type MountRecord,
+  newId,
+  Records,
+  randomName,
+} from "./records.ts";
+import { buildSpec, mergeEnv, type NetworkNamespace, resolveCommand, volumeMounts } from "./spec.ts";
+import { readFromLayers, resolveUser } from "./users.ts";
+import { Volumes } from "./volumes.ts";
+
+export const DEFAULT_DATA_ROOT = "/var/lib/husk";
+export const DEFAULT_STATE_ROOT = "/run/husk";
+
+export interface EngineOptions {
+  /** Images, containers, volumes, networks (default /var/lib/husk). */
+  dataRoot?: string;
+  /** The runtime's container state (default /run/husk). */
+  stateRoot?: string;
+  /** Told about what is odd but not fatal. */
+  onWarning?: (message: string) => void;
+  /** The nftables table (family inet) published ports go in (default "husk"). */
+  nftTable?: string;
+  /** The network `network: "bridge"` means: default name "husk" on bridge husk0. */
+  defaultNetwork?: { name?: string; bridge?: string; subnet?: string };
+  /** The husk command a detached container's monitor runs when it exits (default this package's bin/husk). */
+  huskCommand?: string;
+  /** Turn the host's net.ipv4.ip_forward on when a bridge network is set up (default true, as docker). */
+  ipForward?: boolean;
+}
+
+export interface RunResult<T extends string | Buffer = string | Buffer> {
+  id: string;
+  /** The exit status; 128+N when killed by signal N (docker's convention). */
+  exitCode: number;
+  /** The signal's name when the status says one ended it (128+N). */
+  signal?: string;
+  stdout: T;
+  stderr: T;
+}
+
+/** run's options, plus where the output goes: "pipe" (captured, the default) or the caller's own fds. */
+export interface EngineRunOptions extends RunOptions {
+  stdio?: "pipe" | "inherit";
+  /** With stdio "inherit": the container reads the caller's stdin (docker's -i); else /dev/null. */
+  interactive?: boolean;
+  /** Called once the container's process runs, with its id and pid (e.g. to forward signals). */
+  onStart?: (id: string, pid: number) => void;
+}
+
+export interface ExecRunOptions {
+  env?: string[] | Record<string, string>;
+  cwd?: string;
+  user?: string;
+  /** Leave it running; resolves at once with exitCode 0. */
+  detach?: boolean;
+  stdin?: RunOptions["stdin"];
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  output?: "string" | "buffer";
+  stdio?: "pipe" | "inherit";
+  onStart?: (pid: number) => void;
+}
+
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  image: string;
+  command: string;
+  created: string;
+  /** created, running, exited */
+  state: string;
+  /** docker's words: "Up 3 seconds", "Exited (0) 2 minutes ago". */
+  status: string;
+  exitCode?: number;
+  ports: string[];
+}
+
+export interface LogEntry {
+  stream: "stdout" | "stderr";
+  time: string;
+  log: string;
+}
+
+/** What the record and the kernel say of a container now. */
+export interface LiveState {
+  status: "created" | "running" | "exited";
+  exitCode?: number;
+  signal?: number;
+  finishedAt?: string;
+}
+
+interface Prepared {
+  opts: CheckedRunOptions;
+  image: ImageInfo;
+  ref: string;
+  argv: string[];
+  entrypoint: string[];
+  cmd: string[];
+  user: { uid: number; gid: number; additionalGids?: number[] };
+  userText: string;
+  cwd: string;
+  hostname: string;
+  env: string[];
+  name: string;
+  network: { kind: "none" | "host" | "path" | "bridge"; name?: string; path?: string; mode: string };
+  volumes: { kind: "bind" | "volume"; source: string; target: string; readOnly: boolean }[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function signalName(code: number): string | undefined {
+  if (code <= 128 || code > 128 + 64) return undefined;
+  const os = process.getBuiltinModule("node:os") as typeof import("node:os");
+  return Object.entries(os.constants.signals).find(([, n]) => n === code - 128)?.[0];
+}
+
+async function collect(stream: AsyncIterable<Uint8Array> | undefined): Promise<Buffer> {
+  if (!stream) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.from(c));
+  return Buffer.concat(chunks);
+}
+
+async function feed(stdin: HelperStdio["stdin"], input: RunOptions["stdin"]): Promise<void> {
+  if (!stdin) return;
+  try {
+    if (typeof input === "string") await stdin.write(Buffer.from(input));
+    else if (input instanceof Uint8Array) await stdin.write(input);
+    else if (input) for await (const c of input) await stdin.write(typeof c === "string" ? Buffer.from(c) : c);
+  } finally {
+    stdin.end();
+  }
+}
+
+/** The capabilities in this process' bounding set: what "all" can mean for a container it makes. */
+function boundingSet(): string[] | undefined {
+  try {
+    const hex = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
+    if (!hex) return undefined;
+    const mask = BigInt(`0x${hex}`);
+    return CAPABILITIES.filter((_, i) => (mask >> BigInt(i)) & 1n);
+  } catch {
+    return undefined;
+  }
+}
+
+function parentPid(pid: number): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return 0;
+  }
+}
+
+function readExitFile(path: string): { exitCode: number; signal: number; finishedAt: string } | undefined {
+  try {
+    return JSON.parse(readFileSync(path, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+export class Engine {
+  readonly dataRoot: string;
+  readonly stateRoot: string;
+  readonly images: ImageStore;
+  readonly networks: Networks;
+  readonly volumes: Volumes;
+  readonly nftTable: string;
+  readonly #records: Records;
+  readonly #runtime: Runtime;
+  readonly #warn: (message: string) => void;
+  readonly #defaultNetwork: { name?: string; bridge?: string; subnet?: string };
+  readonly #huskCommand: string | undefined;
+
+  constructor(options: EngineOptions = {}) {
+    if (typeof options !== "object" || options === null) throw new HuskError("must be an object", { origin: "EngineOptions" });
+    for (const k of ["dataRoot", "stateRoot", "nftTable", "huskCommand"] as const) {
+      const v = options[k];
+      if (v !== undefined && (typeof v !== "string" || v === "" || (k.endsWith("Root") && !v.startsWith("/"))))
+        throw new HuskError(k.endsWith("Root") ? "must be an absolute path" : "must be a non-empty string", {
+          origin: `EngineOptions.${k}`,
+        });
+    }
+    if (options.onWarning !== undefined && typeof options.onWarning !== "function")
+      throw new HuskError("must be a function", { origin: "EngineOptions.onWarning" });
+    this.dataRoot = options.dataRoot ?? DEFAULT_DATA_ROOT;
+    this.stateRoot = options.stateRoot ?? DEFAULT_STATE_ROOT;
+    this.nftTable = options.nftTable ?? "husk";
+    this.#warn = options.onWarning ?? (() => {});
+    this.images = new ImageStore(this.dataRoot, { onWarning: this.#warn });
+    this.networks = new Networks({
+      dataRoot: join(this.dataRoot, "networks"),
+      table: this.nftTable,
+      ipForward: options.ipForward,
+    });
+    this.volumes = new Volumes(this.dataRoot);
+    this.#records = new Records(this.dataRoot);
+    this.#runtime = new Runtime({ root: this.stateRoot, onWarning: this.#warn });
+    this.#defaultNetwork = options.defaultNetwork ?? {};
+    this.#huskCommand = options.huskCommand;
+  }
+
+  // ------------------------------------------------------------------ run, start
+
+  /**
+   * Run a container in the foreground and wait for it: stdout and stderr captured (strings, or
+   * Buffers with output: "buffer"). The container is removed afterwards unless remove: false.
+   */
+  async run(image: string, cmd: string[] = [], options: EngineRunOptions = {}): Promise<RunResult> {
+    const { stdio, onStart, interactive, ...rest } = options ?? {};
+    if (stdio !== undefined && stdio !== "pipe" && stdio !== "inherit")
+      throw new HuskError('must be "pipe" or "inherit"', { origin: "RunOptions.stdio" });
+    const opts = checkRunOptions(rest);
+    if (opts.signal?.aborted) throw new AbortError("aborted before the container was made");
+    const prepared = await this.#prepare(image, cmd, opts);
+    const { rec, spec, rootfsMount } = await this.#make(prepared, false);
+    const id = rec.id;
+    const remove = opts.remove ?? true;
+    let pid = 0;
+    let stopped: "timeout" | "abort" | undefined;
+    const kill = () => {
+      if (pid > 0)
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {}
+    };
+    const stop = (why: "timeout" | "abort") => {
+      stopped ??= why;
+      kill();
+    };
+    const timer = opts.timeoutMs !== undefined ? setTimeout(() => stop("timeout"), opts.timeoutMs) : undefined;
+    const onAbort = () => stop("abort");
+    opts.signal?.addEventListener("abort", onAbort);
+    let out: Promise<Buffer> = Promise.resolve(Buffer.alloc(0));
+    let err: Promise<Buffer> = Promise.resolve(Buffer.alloc(0));
+    let fed: Promise<void> = Promise.resolve();
+    const pipe = stdio !== "inherit";
+    const io: [StdioSpec, StdioSpec, StdioSpec] = pipe
+      ? [opts.stdin !== undefined ? "pipe" : "ignore", "pipe", "pipe"]
+      : [opts.stdin !== undefined ? "pipe" : interactive ? "inherit" : "ignore", "inherit", "inherit"];
+    let exitCode: number;
+    try {
+      exitCode = await this.#runtime.run(
+        id,
+        { spec, dir: this.#records.path(id) },
+        {
+          stdio: io,
+          onStdio: (s) => {
+            out = collect(s.stdout);
+            err = collect(s.stderr);
+            fed = feed(s.stdin, opts.stdin);
+          },
+          rootfsMount,
+          onNamespaces: (p) => this.#attach(rec, p),
+          onStart: (p) => {
+            pid = p;
+            if (stopped) kill();
+            rec.status = "running";
+            rec.pid = p;
+            rec.pidStartTime = procStat(p)?.startTime ?? "";
+            rec.startedAt = new Date().toISOString();
+            this.#records.write(rec);
+            onStart?.(id, p);
+          },
+        },
+      );
+    } catch (e) {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onAbort);
+      await this.#destroy(rec);
+      throw asExecError(e);
+    }
+    clearTimeout(timer);
+    opts.signal?.removeEventListener("abort", onAbort);
+    const [stdoutBuf, stderrBuf] = await Promise.all([out, err, fed.catch(() => {})]);
+    await this.#records.locked(id, () => this.#settle(id, { exitCode, signal: 0 }));
+    if (remove) await this.remove(id, { force: true }).catch(() => {});
+    if (stopped === "timeout")
+      throw new TimeoutError(`container ${id.slice(0, 12)} killed after ${opts.timeoutMs} ms`, { containerId: id });
+    if (stopped === "abort") throw new AbortError(`container ${id.slice(0, 12)} killed: aborted`, { containerId: id });
+    const text = opts.output === "buffer";
+    return {
+      id,
+      exitCode,
+      signal: signalName(exitCode),
+      stdout: text ? stdoutBuf : stdoutBuf.toString(),
+      stderr: text ? stderrBuf : stderrBuf.toString(),
+    };
+  }
+
+  /**
+   * Start a container in the background and return once it runs: a native monitor holds its
+   * output (the log) and records its exit; the container outlives this process.
+   */
+  async start(image: string, cmd: string[] = [], options: RunOptions = {}): Promise<Container> {
+    const opts = checkRunOptions(options);
+    if (opts.stdin !== undefined) throw new HuskError("a detached container takes no stdin", { origin: "RunOptions.stdin" });
+    if (opts.timeoutMs !== undefined) throw new HuskError("is for run and exec", { origin: "RunOptions.timeoutMs" });
+    if (opts.signal?.aborted) throw new AbortError("aborted before the container was made");
+    const prepared = await this.#prepare(image, cmd, opts);
+    const { rec, spec, rootfsMount } = await this.#make(prepared, true);
+    const id = rec.id;
+    const husk = this.#huskCommand ?? join(packageRoot(), "bin/husk");
+    try {
+      const state = await this.#runtime.create(
+        id,
+        { spec, dir: this.#records.path(id) },
+        {
+          stdio: ["ignore", "ignore", "ignore"],
+          rootfsMount,
+          monitor: {
+            log: this.#records.path(id, LOG_FILE),
+            exitFile: this.#records.path(id, EXIT_FILE),
+            cleanup: [husk, "--data-root", this.dataRoot, "_exited", id],
+            env: [`PATH=${process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"}`],
+          },
+          onNamespaces: (p) => this.#attach(rec, p),
+        },
+      );
+      rec.pid = state.pid;
+      rec.pidStartTime = procStat(state.pid)?.startTime ?? "";
+      rec.monitorPid = parentPid(state.pid);
+      this.#records.write(rec);
+      await this.#runtime.start(id);
+      rec.status = "running";
+      rec.startedAt = new Date().toISOString();
+      this.#records.write(rec);
+    } catch (e) {
+      await this.#destroy(rec);
+      throw asExecError(e);
+    }
+    if (opts.signal) {
+      const sig = opts.signal;
+      sig.addEventListener("abort", () => void this.kill(id, "SIGKILL").catch(() => {}), { once: true });
+    }
+    return new Container(this, id, rec.name, rec.pid);
+  }
+
+  /** A handle on an existing container, by id, name or id prefix. */
+  container(ref: string): Container {
+    const rec = this.#records.find(ref);
+    return new Container(this, rec.id, rec.name, this.live(rec).status === "running" ? rec.pid : 0);
+  }
+
+  // ------------------------------------------------------------------ preparing and making
+
+  /** The image; the built-in busybox is built on first use. */
+  async #image(ref: string): Promise<ImageInfo> {
+    if (typeof ref !== "string" || ref === "") throw new HuskError("must be a non-empty string", { origin: "image" });
+    parseRef(ref); // a bad reference fails here, with its own message
+    try {
+      return await this.images.inspect(ref);
+    } catch (err) {
+      if (normalizeRef(ref) !== normalizeRef(BUSYBOX_IMAGE)) {
+        if (err instanceof HuskError && err.message.endsWith("no such image"))
+          throw new HuskError(`unable to find image ${quote(ref)} locally (husk pulls from no registry: import it)`);
+        throw err;
+      }
+      await ensureBusybox(this.images);
+      return await this.images.inspect(ref);
+    }
+  }
+
+  async #prepare(image: string, cmd: string[], opts: CheckedRunOptions): Promise<Prepared> {
+    if (!Array.isArray(cmd) || cmd.some((c) => typeof c !== "string"))
+      throw new HuskError("must be an array of strings", { origin: "cmd" });
+    const info = await this.#image(image);
+    const config = info.config ?? {};
+    const command = resolveCommand(config, cmd, opts.entrypoint);
+    const layersTop = info.layers.map((l) => l.dir).reverse();
+    const userText = opts.user ?? config.User ?? "";
+    const user = resolveUser(userText, readFromLayers(layersTop, "etc/passwd"), readFromLayers(layersTop, "etc/group"));
+    const network = this.#networkOf(opts.network);
+    const hostname = network.kind === "host" ? readFileSync("/proc/sys/kernel/hostname", "utf8").trim() : (opts.hostname ?? "");
+    const volumes = opts.volumes.map((v) => {
+      if (v.source.startsWith("/")) {
+        if (!existsSync(v.source))
+          throw new HuskError(`bind source path does not exist: ${v.source}`, { origin: "RunOptions.volumes" });
+        return { kind: "bind" as const, source: v.source, target: v.target, readOnly: v.readOnly === true };
+      }
+      return { kind: "volume" as const, source: v.source, target: v.target, readOnly: v.readOnly === true };
+    });
+    if (opts.name !== undefined) {
+      const other = this.#records.all().find((r) => r.name === opts.name);
+      if (other)
+        throw new HuskError(
+          `the container name "/${opts.name}" is already in use by container ${other.id.slice(0, 12)}: remove it or choose another name`,
+        );
+    }
+    return {
+      opts,
+      image: info,
+      ref: image,
+      argv: [command.path, ...command.args],
+      entrypoint: command.entrypoint,
+      cmd: command.cmd,
+      user,
+      userText,
+      cwd: opts.cwd ?? (config.WorkingDir || "/"),
+      hostname,
+      env: [...(config.Env ?? []), ...opts.env],
+      name: opts.name ?? randomName(),
+      network,
+      volumes,
+    };
+  }
+
+  #networkOf(mode: string): Prepared["network"] {
+    if (mode === "none") return { kind: "none", mode };
+    if (mode === "host") return { kind: "host", mode };
+    if (mode.startsWith("ns:")) {
+      const path = mode.slice(3);
+      if (!path.startsWith("/") || !existsSync(path))
+        throw new HuskError(`network namespace ${quote(path)} does not exist`, { origin: "RunOptions.network" });
+      return { kind: "path", path, mode };
+    }
+    if (mode === "bridge" || mode === "default")
+      return { kind: "bridge", name: this.#defaultNetwork.name ?? DEFAULT_NETWORK, mode };
+    this.networks.inspect(mode); // a network that does not exist fails here
+    return { kind: "bridge", name: mode, mode };
+  }
+
+  /** Record, then make: the overlay's directories, volumes, /etc files, the spec. */
+  async #make(p: Prepared, detached: boolean) {
+    const id = newId();
+    const hostname = p.hostname || id.slice(0, 12);
+    const o = p.opts;
+    const rec: ContainerRecord = {
+      version: 1,
+      id,
+      name: p.name,
+      image: p.ref,
+      imageId: p.image.id,
+      created: new Date().toISOString(),
+      path: p.argv[0]!,
+      args: p.argv.slice(1),
+      config: {
+        hostname,
+        env: mergeEnv(p.env, hostname, []),
+        cwd: p.cwd,
+        user: p.userText,
+        entrypoint: p.entrypoint,
+        cmd: p.cmd,
+        labels: p.image.config?.Labels ?? {},
+      },
+      hostConfig: {
+        autoRemove: o.remove ?? !detached,
+        networkMode: p.network.mode,
+        portBindings: o.ports,
+        memory: o.memory ?? 0,
+        cpus: o.cpus ?? 0,
+        pidsLimit: o.pidsLimit ?? 0,
+        capAdd: o.capAdd,
+        capDrop: o.capDrop,
+        privileged: o.privileged,
+        readOnly: o.readOnly,
+      },
+      stateRoot: this.stateRoot,
+      nftTable: this.nftTable,
+      detached,
+      status: "creating",
+      pid: 0,
+      pidStartTime: "",
+      network: p.network.kind === "bridge" ? p.network.name : undefined,
+      networks: [],
+      mounts: [],
+    };
+    await this.#records.create(rec);
+    try {
+      const dir = this.#records.path(id);
+      if (p.network.kind === "bridge" && p.network.name === (this.#defaultNetwork.name ?? DEFAULT_NETWORK))
+        await this.networks.ensureNetwork({ ...this.#defaultNetwork, name: p.network.name });
+      const overlay = await prepareRootfs(this.images, p.image.id, dir);
+      const layersBottom = p.image.layers.map((l) => l.dir);
+      const binds: { hostPath: string; target: string; readOnly: boolean }[] = [];
+      for (const v of p.volumes) {
+        if (v.kind === "volume") {
+          const vol = await this.volumes.create(v.source);
+          await this.volumes.copyUp(v.source, layersBottom, v.target);
+          rec.mounts.push({ type: "volume", name: v.source, source: vol.Mountpoint, destination: v.target, rw: !v.readOnly });
+          binds.push({ hostPath: vol.Mountpoint, target: v.target, readOnly: v.readOnly });
+        } else {
+          rec.mounts.push({ type: "bind", source: v.source, destination: v.target, rw: !v.readOnly });
+          binds.push({ hostPath: v.source, target: v.target, readOnly: v.readOnly });
+        }
+      }
+      for (const t of o.tmpfs) rec.mounts.push({ type: "tmpfs", source: "tmpfs", destination: t.target, rw: true });
+      const dns = writeDnsFiles(join(dir, "etc"), { hostname });
+      const netns: NetworkNamespace =
+        p.network.kind === "host"
+          ? { kind: "host" }
+          : p.network.kind === "path"
+            ? { kind: "path", path: p.network.path! }
+            : { kind: "new" };
+      const spec = buildSpec({
+        id,
+        image: p.image.config ?? {},
+        argv: p.argv,
+        env: rec.config.env,
+        cwd: p.cwd,
+        user: p.user,
+        hostname,
+        rootfs: overlay.target,
+        dnsFiles: dns,
+        mounts: volumeMounts(binds, o.tmpfs) as Mount[],
+        network: netns,
+        opts: o,
+        available: boundingSet(),
+      });
+      this.#records.write(rec);
+      return { rec, spec, rootfsMount: { fstype: "overlay", source: "overlay", data: overlay.data } };
+    } catch (err) {
+      await this.#destroy(rec);
+      throw err;
+    }
+  }
+
+  /** While the container waits with its namespaces made: its network. */
+  async #attach(rec: ContainerRecord, pid: number): Promise<void> {
+    const netnsPath = `/proc/${pid}/ns/net`;
+    const mode = rec.hostConfig.networkMode;
+    if (mode === "none") {
+      const up = setLink({ index: LOOPBACK_INDEX }, { up: true });
+      await runPlan([netlinkStep("set lo up", netnsPath, [{ what: "set lo up", bytes: up }])]);
+      return;
+    }
+    if (!rec.network) return;
+    const startTime = Number(procStat(pid)?.startTime ?? 0);
+    const att = await this.networks.attach({ network: rec.network, containerId: rec.id, netnsPath, owner: { pid, startTime } });
+    const a: AttachmentRecord = {
+      network: att.network,
+      ifname: att.ifname,
+      address: att.address,
+      prefix: att.prefix,
+      gateway: att.gateway,
+      mac: att.mac,
+      hostVeth: att.hostVeth,
+      ports: [],
+    };
+    rec.networks.push(a);
+    this.#records.write(rec);
+    if (rec.hostConfig.portBindings.length > 0) {
+      a.ports = await this.networks.publish({
+        network: att.network,
+        containerAddress: att.address,
+        ports: rec.hostConfig.portBindings.map((b) => ({ ...b, proto: b.proto as "tcp" | "udp" })),
+      });
+      this.#records.write(rec);
+    }
+    // In place (same inode): the bind mount of it is made already.
+    writeFileSync(
+      this.#records.path(rec.id, "etc/hosts"),
+      renderHosts({ hostname: rec.config.hostname, addresses: [att.address], aliases: [rec.name] }),
+    );
+  }
+
+  // ------------------------------------------------------------------ state
+
+  /** The status the record and the kernel give together. */
+  live(rec: ContainerRecord): LiveState {
+    if (rec.status === "exited")
+      return { status: "exited", exitCode: rec.exitCode, signal: rec.signal, finishedAt: rec.finishedAt };
+    if (rec.pid > 0 && isAlive(rec.pid, rec.pidStartTime)) return { status: rec.startedAt ? "running" : "created" };
+    const exit = rec.detached ? readExitFile(this.#records.path(rec.id, EXIT_FILE)) : undefined;
+    if (exit) return { status: "exited", exitCode: exit.exitCode, signal: exit.signal, finishedAt: exit.finishedAt };
+    if (rec.status === "creating" && rec.pid === 0) return { status: "created" };
+    return { status: "exited", exitCode: rec.exitCode ?? -1 };
+  }
+
+  /**
+   * Under the container's lock, once it is not running: its exit recorded, and what it held
+   * released (runtime state and cgroup, veth, lease, ports); with autoRemove, everything.
+   * Safe to call again and by several processes (the monitor's cleanup, stop, rm).
+   */
+  async #settle(id: string, known?: { exitCode: number; signal: number }): Promise<void> {
+    const rec = this.#records.read(id);
+    if (!rec) return;
+    const live = this.live(rec);
+    if (live.status === "running") return;
+    if (rec.status !== "exited") {
+      rec.status = "exited";
+      rec.exitCode = known?.exitCode ?? live.exitCode ?? -1;
+      rec.signal = known?.signal ?? live.signal ?? 0;
+      rec.finishedAt = live.finishedAt ?? new Date().toISOString();
+    }
+    await this.#release(rec);
+    this.#records.write(rec);
+    if (rec.hostConfig.autoRemove) this.#records.remove(id);
+  }
+
+  async #release(rec: ContainerRecord): Promise<void> {
+    const runtime =
+      rec.stateRoot === this.stateRoot ? this.#runtime : new Runtime({ root: rec.stateRoot, onWarning: this.#warn });
+    try {
+      await runtime.delete(rec.id, { force: true });
+    } catch (err) {
+      this.#warn(`container ${rec.id.slice(0, 12)}: ${(err as Error).message}`);
+    }
+    const networks = new Set([...(rec.network ? [rec.network] : []), ...rec.networks.map((n) => n.network)]);
+    const nets =
+      rec.nftTable === this.nftTable
+        ? this.networks
+        : new Networks({ dataRoot: join(this.dataRoot, "networks"), table: rec.nftTable });
+    for (const network of networks) {
+      try {
+        await nets.detach({ network, containerId: rec.id });
+      } catch (err) {
+        if (!(err instanceof HuskError && /does not exist/.test(err.message)))
+          this.#warn(`container ${rec.id.slice(0, 12)}: detach from ${network}: ${(err as Error).message}`);
+      }
+    }
+    for (const n of rec.networks) n.ports = [];
+  }
+
+  /** Take back everything a container that never ran made (a failed or killed create). */
+  async #destroy(rec: ContainerRecord): Promise<void> {
+    await this.#release(rec).catch(() => {});
+    this.#records.remove(rec.id);
+  }
+
+  /** The monitor's cleanup (`husk _exited ID`): record the exit, release, and remove with autoRemove. */
+  async exited(id: string): Promise<void> {
+    if (!this.#records.read(id)) return;
+    await this.#records
+      .locked(id, () => this.#settle(id))
+      .catch((err) => {
+        if (!(err instanceof HuskError && /no such container/.test(err.message))) throw err;
+      });
+  }
+
+  // ------------------------------------------------------------------ verbs on containers
+
+  record(ref: string): ContainerRecord {
+    return this.#records.find(ref);
+  }
+
+  async list(options: { all?: boolean } = {}): Promise<ContainerSummary[]> {
+    const out: ContainerSummary[] = [];
+    for (const rec of this.#records.all()) {
+      const live = this.live(rec);
+      if (!options.all && live.status !== "running") continue;
+      out.push({
+        id: rec.id,
+        name: rec.name,
+        image: rec.image,
+        command: [rec.path, ...rec.args].join(" "),
+        created: rec.created,
+        state: live.status,
+        status: statusText(rec, live),
+        exitCode: live.exitCode,
+        ports: rec.networks.flatMap((n) =>
+          n.ports.map((p) => `${p.hostIp || "0.0.0.0"}:${p.hostPort}->${p.containerPort}/${p.proto}`),
+        ),
+      });
+    }
+    return out.sort((a, b) => b.created.localeCompare(a.created));
+  }
+
+  async inspect(ref: string): Promise<ContainerInspect> {
+    const rec = this.#records.find(ref);
+    return inspectShape(rec, this.live(rec), {
+      dir: this.#records.path(rec.id),
+      logPath: rec.detached ? this.#records.path(rec.id, LOG_FILE) : "",
+    });
+  }
+
+  /** Send a signal to the container's init (default SIGKILL). */
+  async kill(ref: string, signal: string | number = "SIGKILL"): Promise<void> {
+    const rec = this.#records.find(ref);
+    if (this.live(rec).status !== "running") throw new HuskError(`container ${rec.id.slice(0, 12)} is not running`);
+    const sig =
+      typeof signal === "number" ? signal : parseSignal(signal.toUpperCase().startsWith("SIG") ? signal : `SIG${signal}`);
+    await this.#runtime.kill(rec.id, sig);
+  }
+
+  /** SIGTERM, then SIGKILL after timeoutMs (default 10 s); resolves once it has stopped and what it held is released. */
+  async stop(ref: string, options: { timeoutMs?: number } = {}): Promise<void> {
+    const rec = this.#records.find(ref);
+    const timeout = options.timeoutMs ?? 10000;
+    if (this.live(rec).status === "running") {
+      try {
+        await this.#runtime.kill(rec.id, parseSignal("SIGTERM"));
+      } catch {}
+      const deadline = Date.now() + timeout;
+      while (isAlive(rec.pid, rec.pidStartTime) && Date.now() < deadline) await sleep(20);
+      if (isAlive(rec.pid, rec.pidStartTime)) {
+        try {
+          await this.#runtime.kill(rec.id, parseSignal("SIGKILL"), { all: true });
+        } catch {}
+        while (isAlive(rec.pid, rec.pidStartTime)) await sleep(10);
+      }
+    }
+    await this.#waitMonitor(rec);
+    await this.#records.locked(rec.id, () => this.#settle(rec.id)).catch(() => {});
+  }
+
+  /** A detached container's monitor writes its exit file last: wait for it (or for the monitor to be gone). */
+  async #waitMonitor(rec: ContainerRecord): Promise<void> {
+    if (!rec.detached || rec.status === "exited") return;
+    const exitFile = this.#records.path(rec.id, EXIT_FILE);
+    const deadline = Date.now() + 5000;
+    while (!existsSync(exitFile) && Date.now() < deadline) {
+      if (rec.monitorPid && parentPid(rec.pid) !== rec.monitorPid && !isAlive(rec.pid, rec.pidStartTime)) {
+        // The container is gone; give the monitor a moment, unless it is gone too.
+        try {
+          process.kill(rec.monitorPid, 0);
+        } catch {
+          return;
+        }
+      }
+      await sleep(10);
+    }
+  }
+
+  /** Remove a container; a running one only with force (killed first). */
+  async remove(ref: string, options: { force?: boolean } = {}): Promise<void> {
+    const rec = this.#records.find(ref);
+    await this.#records.locked(rec.id, async () => {
+      const now = this.#records.read(rec.id);
+      if (!now) return;
+      const live = this.live(now);
+      if (live.status === "running" && !options.force)
+        throw new HuskError(
+          `cannot remove container ${now.name}: container is running: stop the container before removing or force remove`,
+        );
+      if (live.status !== "exited") {
+        const runtime = new Runtime({ root: now.stateRoot, onWarning: this.#warn });
+        await runtime.delete(now.id, { force: true }).catch((err) => this.#warn((err as Error).message));
+      }
+      await this.#waitMonitor(now);
+      await this.#release(now);
+      this.#records.remove(now.id);
+    });
+  }
+
+  /** Wait for the container to exit; resolves with its exit status. */
+  async wait(ref: string, options: { signal?: AbortSignal } = {}): Promise<{ exitCode: number }> {
+    const id = this.#records.find(ref).id;
+    for (;;) {
+      if (options.signal?.aborted) throw new AbortError("wait aborted", { containerId: id });
+      const rec = this.#records.read(id);
+      if (!rec) throw new HuskError(`no such container: ${ref}`);
+      const live = this.live(rec);
+      if (live.status === "exited") return { exitCode: live.exitCode ?? -1 };
+      await sleep(25);
+    }
+  }
+
+  /** The log of a detached container, entry by entry; with follow, until it exits. */
+  async *logs(ref: string, options: { follow?: boolean; tail?: number } = {}): AsyncGenerator<LogEntry> {
+    const rec = this.#records.find(ref);
+    const path = this.#records.path(rec.id, LOG_FILE);
+    let offset = 0;
+    let first = true;
+    let partial = "";
+    for (;;) {
+      // Whether it had exited is known before reading: the monitor closes the log before it
+      // writes the exit file, so a read after that sees the whole log.
+      const now = this.#records.read(rec.id);
+      const done = !now?.detached || this.live(now).status === "exited";
+      let text = "";
+      try {
+        const buf = readFileSync(path);
+        text = buf.subarray(offset).toString();
+        offset = buf.length;
+      } catch {}
+      const lines = (partial + text).split("\n");
+      partial = lines.pop() ?? "";
+      let entries = lines.filter(Boolean).flatMap((l) => {
+        try {
+          return [JSON.parse(l) as LogEntry];
+        } catch {
+          return [];
+        }
+      });
+      if (first && options.tail !== undefined && options.tail >= 0)
+        entries = entries.slice(Math.max(0, entries.length - options.tail));
+      first = false;
+      yield* entries;
+      if (!options.follow || (done && text === "")) return;
+      if (text === "") await sleep(50);
+    }
+  }
+
+  /** Run a command in a running container; the same result as run. */
+  async exec(ref: string, cmd: string[], options: ExecRunOptions = {}): Promise<RunResult> {
+    const rec = this.#records.find(ref);
+    if (!Array.isArray(cmd) || cmd.length === 0 || cmd.some((c) => typeof c !== "string"))
+      throw new HuskError("must be a non-empty array of strings", { origin: "cmd" });
+    if (this.live(rec).status !== "running") throw new HuskError(`container ${rec.id.slice(0, 12)} is not running`);
+    const base = readState(rec.stateRoot, rec.id).spec.process as Process;
+    const proc: Process = structuredClone(base);
+    proc.args = cmd;
+    proc.terminal = false;
+    if (options.env !== undefined) proc.env = mergeEnv(proc.env, rec.config.hostname, envList(options.env, "env"));
+    if (options.cwd !== undefined) proc.cwd = options.cwd;
+    if (options.user !== undefined) {
+      const info = await this.images.inspect(rec.imageId).catch(() => undefined);
+      const layers = (info?.layers ?? []).map((l) => l.dir).reverse();
+      proc.user = resolveUser(options.user, readFromLayers(layers, "etc/passwd"), readFromLayers(layers, "etc/group"));
+    }
+    const pipe = options.stdio !== "inherit";
+    const io: [StdioSpec, StdioSpec, StdioSpec] = options.detach
+      ? ["ignore", "ignore", "ignore"]
+      : pipe
+        ? [options.stdin !== undefined ? "pipe" : "ignore", "pipe", "pipe"]
+        : [options.stdin !== undefined ? "pipe" : "inherit", "inherit", "inherit"];
+    let out: Promise<Buffer> = Promise.resolve(Buffer.alloc(0));
+    let err: Promise<Buffer> = Promise.resolve(Buffer.alloc(0));
+    let fed: Promise<void> = Promise.resolve();
+    let pid = 0;
+    let stopped: "timeout" | "abort" | undefined;
+    const stop = (why: "timeout" | "abort") => {
+      stopped ??= why;
+      if (pid > 0)
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {}
+    };
+    const timer = options.timeoutMs !== undefined ? setTimeout(() => stop("timeout"), options.timeoutMs) : undefined;
+    const onAbort = () => stop("abort");
+    options.signal?.addEventListener("abort", onAbort);
+    const runtime = new Runtime({ root: rec.stateRoot, onWarning: this.#warn });
+    let exitCode: number;
+    try {
+      exitCode = await runtime.exec(
+        rec.id,
+        { process: proc },
+        {
+          detach: options.detach,
+          stdio: io,
+          onStdio: (s) => {
+            out = collect(s.stdout);
+            err = collect(s.stderr);
+            fed = feed(s.stdin, options.stdin);
+          },
+          onStart: (p) => {
+            pid = p;
+            if (stopped) stop(stopped);
+            options.onStart?.(p);
+          },
+        },
+      );
+    } catch (e) {
+      throw asExecError(e);
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+    }
+    const [o, e] = await Promise.all([out, err, fed.catch(() => {})]);
+    if (stopped === "timeout")
+      throw new TimeoutError(`exec in ${rec.id.slice(0, 12)} killed after ${options.timeoutMs} ms`, { containerId: rec.id });
+    if (stopped === "abort") throw new AbortError(`exec in ${rec.id.slice(0, 12)} killed: aborted`, { containerId: rec.id });
+    const buffers = options.output === "buffer";
+    return {
+      id: rec.id,
+      exitCode,
+      signal: signalName(exitCode),
+      stdout: buffers ? o : o.toString(),
+      stderr: buffers ? e : e.toString(),
+    };
+  }
+
+  // ------------------------------------------------------------------ images
+
+  /** Import a docker or OCI archive, OCI layout or rootfs tarball (a path, or a stream of bytes). */
+  async importImage(source: ImportSource, options: ImportOptions = {}): Promise<ImportResult> {
+    return importImage(this.images, source, options);
+  }
+
+  /** Write images as one docker (or OCI) archive to a path or a stream. */
+  async saveImage(refs: string[], dest: string | Writable, options: SaveOptions = {}): Promise<void> {
+    return saveImage(this.images, refs, dest, options);
+  }
+
+  /** docker rmi: refused while a container uses the image (a running one even with force). */
+  async removeImage(ref: string, options: { force?: boolean } = {}): Promise<RemoveResult> {
+    const info = await this.images.inspect(ref);
+    const users = this.#records.all().filter((r) => r.imageId === info.id);
+    const blocking = options.force ? users.filter((r) => this.live(r).status === "running") : users;
+    if (blocking.length > 0)
+      throw new HuskError(
+        `unable to remove image ${quote(ref)}: it is used by container ${blocking.map((r) => r.id.slice(0, 12)).join(", ")}`,
+      );
+    return this.images.remove(ref, options);
+  }
+
+  /** Names of the containers that use a volume. */
+  volumeUsers(name: string): string[] {
+    return this.#records
+      .all()
+      .filter((r) => r.mounts.some((m) => m.type === "volume" && m.name === name))
+      .map((r) => r.name);
+  }
+
+  /** An image is in use while a container record names it. */
+  imageUsers(imageId: string): string[] {
+    return this.#records
+      .all()
+      .filter((r) => r.imageId === imageId)
+      .map((r) => r.name);
+  }
+}
+
+function ago(iso: string | undefined): string {
+  if (!iso) return "";
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  if (s < 1) return "Less than a second";
+  if (s < 60) return `${s} second${s === 1 ? "" : "s"}`;
+  const m = Math.round(s / 60);
+  if (m < 60) return m === 1 ? "About a minute" : `${m} minutes`;
+  const h = Math.round(m / 60);
+  if (h < 48) return h === 1 ? "About an hour" : `${h} hours`;
+  return `${Math.round(h / 24)} days`;
+}
+
+function statusText(rec: ContainerRecord, live: LiveState): string {
+  if (live.status === "running") return `Up ${ago(rec.startedAt)}`;
+  if (live.status === "created") return "Created";
+  return `Exited (${live.exitCode ?? -1}) ${ago(live.finishedAt ?? rec.finishedAt)} ago`;
+}
+
+const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? (Symbol.for("Symbol.asyncDispose") as never);
+
+/** A running (or once running) container; `await using` removes it (forced) on scope exit. */
+export class Container {
+  constructor(
+    readonly engine: Engine,
+    readonly id: string,
+    readonly name: string,
+    /** The init's pid as the host sees it (0 if it was not running when the handle was made). */
+    readonly pid: number,
+  ) {}
+
+  exec(cmd: string[], options: ExecRunOptions = {}): Promise<RunResult> {
+    return this.engine.exec(this.id, cmd, options);
+  }
+  stop(options: { timeoutMs?: number } = {}): Promise<void> {
+    return this.engine.stop(this.id, options);
+  }
+  kill(signal: string | number = "SIGKILL"): Promise<void> {
+    return this.engine.kill(this.id, signal);
+  }
+  wait(): Promise<{ exitCode: number }> {
+    return this.engine.wait(this.id);
+  }
+  logs(options: { follow?: boolean; tail?: number } = {}): AsyncGenerator<LogEntry> {
+    return this.engine.logs(this.id, options);
+  }
+  inspect(): Promise<ContainerInspect> {
+    return this.engine.inspect(this.id);
+  }
+  async remove(options: { force?: boolean } = {}): Promise<void> {
+    try {
+      await this.engine.remove(this.id, options);
+    } catch (err) {
+      if (options.force && err instanceof HuskError && /no such container/.test(err.message)) return;
+      throw err;
+    }
+  }
+  [asyncDispose](): Promise<void> {
+    return this.remove({ force: true });
+  }
+}
+
+export type { MountRecord };

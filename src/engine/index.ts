@@ -1,0 +1,25 @@
+/**
+ * The engine as a library: `new Engine()` runs images as docker does (see engine.ts).
+ *
+ *   const engine = new Engine();
+ *   const r = await engine.run("busybox", ["sh", "-c", "echo hi"], { network: "none" });
+ *   await using box = await engine.start("busybox", ["sleep", "60"], { name: "w1" });
+ */
+export {
+  Container,
+  type ContainerSummary,
+  DEFAULT_DATA_ROOT,
+  DEFAULT_STATE_ROOT,
+  Engine,
+  type EngineOptions,
+  type EngineRunOptions,
+  type ExecRunOptions,
+  type LiveState,
+  type LogEntry,
+  type RunResult,
+} from "./engine.ts";
+export { AbortError, ExecError, TimeoutError } from "./errors.ts";
+export type { ContainerInspect } from "./inspect.ts";
+export type { PortSpec, RunOptions, TmpfsSpec, VolumeSpec } from "./options.ts";
+export type { ContainerRecord } from "./records.ts";
+export type { VolumeInfo } from "./volumes.ts";

@@ -1,0 +1,173 @@
+/**
+ * `husk inspect`: docker's JSON shape for a container (the fields tools read: Id, Name, Created,
+ * Path, Args, State, Config, HostConfig, Mounts, NetworkSettings). Pure.
+ */
+import { join } from "node:path";
+import type { ContainerRecord } from "./records.ts";
+
+const ZERO_TIME = "0001-01-01T00:00:00Z";
+
+export interface ContainerInspect {
+  Id: string;
+  Created: string;
+  Path: string;
+  Args: string[];
+  State: {
+    Status: string;
+    Running: boolean;
+    Paused: boolean;
+    Restarting: boolean;
+    OOMKilled: boolean;
+    Dead: boolean;
+    Pid: number;
+    ExitCode: number;
+    Error: string;
+    StartedAt: string;
+    FinishedAt: string;
+  };
+  Image: string;
+  ResolvConfPath: string;
+  HostnamePath: string;
+  HostsPath: string;
+  LogPath: string;
+  Name: string;
+  RestartCount: number;
+  Driver: string;
+  Platform: string;
+  HostConfig: Record<string, unknown>;
+  Mounts: { Type: string; Name?: string; Source: string; Destination: string; Mode: string; RW: boolean; Propagation: string }[];
+  Config: {
+    Hostname: string;
+    Domainname: string;
+    User: string;
+    AttachStdin: boolean;
+    AttachStdout: boolean;
+    AttachStderr: boolean;
+    Tty: boolean;
+    OpenStdin: boolean;
+    Env: string[];
+    Cmd: string[];
+    Image: string;
+    WorkingDir: string;
+    Entrypoint: string[] | null;
+    Labels: Record<string, string>;
+  };
+  NetworkSettings: {
+    Ports: Record<string, { HostIp: string; HostPort: string }[] | null>;
+    IPAddress: string;
+    IPPrefixLen: number;
+    Gateway: string;
+    MacAddress: string;
+    Networks: Record<string, { IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string }>;
+  };
+}
+
+export function inspectShape(
+  rec: ContainerRecord,
+  live: { status: string; exitCode?: number; finishedAt?: string },
+  paths: { dir: string; logPath: string },
+): ContainerInspect {
+  const running = live.status === "running";
+  const first = running ? rec.networks[0] : undefined;
+  const ports: ContainerInspect["NetworkSettings"]["Ports"] = {};
+  for (const b of rec.hostConfig.portBindings) {
+    const key = `${b.containerPort}/${b.proto}`;
+    const published = running
+      ? rec.networks.flatMap((n) => n.ports).filter((p) => p.containerPort === b.containerPort && p.proto === b.proto)
+      : [];
+    ports[key] = published.length
+      ? published.map((p) => ({ HostIp: p.hostIp || "0.0.0.0", HostPort: String(p.hostPort) }))
+      : null;
+  }
+  const networks: ContainerInspect["NetworkSettings"]["Networks"] = {};
+  if (rec.hostConfig.networkMode === "none" || rec.hostConfig.networkMode === "host")
+    networks[rec.hostConfig.networkMode] = { IPAddress: "", IPPrefixLen: 0, Gateway: "", MacAddress: "" };
+  for (const n of rec.networks)
+    networks[n.network] = running
+      ? { IPAddress: n.address, IPPrefixLen: n.prefix, Gateway: n.gateway, MacAddress: n.mac }
+      : { IPAddress: "", IPPrefixLen: 0, Gateway: "", MacAddress: "" };
+  return {
+    Id: rec.id,
+    Created: rec.created,
+    Path: rec.path,
+    Args: rec.args,
+    State: {
+      Status: live.status,
+      Running: running,
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      Pid: running ? rec.pid : 0,
+      ExitCode: live.exitCode ?? 0,
+      Error: "",
+      StartedAt: rec.startedAt ?? ZERO_TIME,
+      FinishedAt: live.finishedAt ?? rec.finishedAt ?? ZERO_TIME,
+    },
+    Image: rec.imageId,
+    ResolvConfPath: join(paths.dir, "etc/resolv.conf"),
+    HostnamePath: join(paths.dir, "etc/hostname"),
+    HostsPath: join(paths.dir, "etc/hosts"),
+    LogPath: paths.logPath,
+    Name: `/${rec.name}`,
+    RestartCount: 0,
+    Driver: "overlay",
+    Platform: "linux",
+    HostConfig: {
+      AutoRemove: rec.hostConfig.autoRemove,
+      NetworkMode: rec.hostConfig.networkMode,
+      PortBindings: Object.fromEntries(
+        rec.hostConfig.portBindings.map((b) => [
+          `${b.containerPort}/${b.proto}`,
+          [{ HostIp: b.hostIp, HostPort: b.hostPort ? String(b.hostPort) : "" }],
+        ]),
+      ),
+      Memory: rec.hostConfig.memory,
+      NanoCpus: Math.round(rec.hostConfig.cpus * 1e9),
+      PidsLimit: rec.hostConfig.pidsLimit || null,
+      CapAdd: rec.hostConfig.capAdd.length ? rec.hostConfig.capAdd : null,
+      CapDrop: rec.hostConfig.capDrop.length ? rec.hostConfig.capDrop : null,
+      Privileged: rec.hostConfig.privileged,
+      ReadonlyRootfs: rec.hostConfig.readOnly,
+      Binds: rec.mounts
+        .filter((m) => m.type !== "tmpfs")
+        .map((m) => `${m.name ?? m.source}:${m.destination}${m.rw ? "" : ":ro"}`),
+      Tmpfs: Object.fromEntries(rec.mounts.filter((m) => m.type === "tmpfs").map((m) => [m.destination, ""])),
+    },
+    Mounts: rec.mounts
+      .filter((m) => m.type !== "tmpfs")
+      .map((m) => ({
+        Type: m.type,
+        ...(m.name ? { Name: m.name } : {}),
+        Source: m.source,
+        Destination: m.destination,
+        Mode: m.rw ? "" : "ro",
+        RW: m.rw,
+        Propagation: m.type === "bind" ? "rprivate" : "",
+      })),
+    Config: {
+      Hostname: rec.config.hostname,
+      Domainname: "",
+      User: rec.config.user,
+      AttachStdin: false,
+      AttachStdout: !rec.detached,
+      AttachStderr: !rec.detached,
+      Tty: false,
+      OpenStdin: false,
+      Env: rec.config.env,
+      Cmd: rec.config.cmd,
+      Image: rec.image,
+      WorkingDir: rec.config.cwd,
+      Entrypoint: rec.config.entrypoint.length ? rec.config.entrypoint : null,
+      Labels: rec.config.labels,
+    },
+    NetworkSettings: {
+      Ports: ports,
+      IPAddress: first?.address ?? "",
+      IPPrefixLen: first?.prefix ?? 0,
+      Gateway: first?.gateway ?? "",
+      MacAddress: first?.mac ?? "",
+      Networks: networks,
+    },
+  };
+}

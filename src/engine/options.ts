@@ -1,0 +1,373 @@
+/**
+ * What a caller asks of `run`: the typed options of the library (the CLI's flags become these),
+ * checked before anything is made. Every wrong type or value is a HuskError naming the option
+ * (`RunOptions.memory: …`), so a JavaScript caller learns what is wrong and nothing is created.
+ * Docker's string forms ("512m", "8080:80/udp", "name:/data:ro") are parsed here too. Pure.
+ */
+import { HuskError, quote } from "../errors.ts";
+import { CAPABILITIES } from "../oci/capabilities.ts";
+
+export interface VolumeSpec {
+  /** A host path (absolute) or a named volume. */
+  source: string;
+  /** Absolute path in the container. */
+  target: string;
+  readOnly?: boolean;
+}
+
+export interface TmpfsSpec {
+  target: string;
+  /** Mount options as `mount -o` takes them: "size=64m,mode=1777". */
+  options?: string;
+}
+
+export interface PortSpec {
+  containerPort: number;
+  /** Default: a free port picked by the kernel. */
+  hostPort?: number;
+  /** Default every host address. */
+  hostIp?: string;
+  proto?: "tcp" | "udp";
+}
+
+/** What `run` and `start` take. */
+export interface RunOptions {
+  /** A name unique among the engine's containers (default: none; the id names it). */
+  name?: string;
+  /** Replaces the image's Entrypoint (the image's Cmd is then not used). */
+  entrypoint?: string | string[];
+  /** Added to (and overriding) the image's Env: "K=V" strings or an object. */
+  env?: string[] | Record<string, string>;
+  /** Working directory (default the image's WorkingDir, else /). */
+  cwd?: string;
+  /** "uid", "uid:gid", "name" or "name:group" (default the image's User, else root). */
+  user?: string;
+  /** "/host:/path[:ro]", "volume:/path[:ro]" or VolumeSpec. */
+  volumes?: (string | VolumeSpec)[];
+  /** "/path[:options]" or TmpfsSpec. */
+  tmpfs?: (string | TmpfsSpec)[];
+  /** "[[ip:]hostPort:]containerPort[/proto]" or PortSpec; bridge networks only. */
+  ports?: (string | PortSpec)[];
+  /** "bridge" (default), "none", "host", "ns:/path/to/netns" or a network's name. */
+  network?: string;
+  /** Bytes, or docker's "512m", "1g" … */
+  memory?: number | string;
+  /** CPUs (fractions allowed): 0.5 is half a CPU's time. */
+  cpus?: number | string;
+  pidsLimit?: number;
+  capabilities?: { add?: string[]; drop?: string[] };
+  /** Every capability, no masked or read-only paths, every device allowed. */
+  privileged?: boolean;
+  /** The root filesystem read-only (volumes, tmpfs and /etc/hosts … stay writable). */
+  readOnly?: boolean;
+  hostname?: string;
+  /** Remove the container once it exits (run: default true; start: default false). */
+  remove?: boolean;
+  /** Kill the container after this long; the call rejects with a TimeoutError. */
+  timeoutMs?: number;
+  /** Kill the container when aborted; the call rejects with an AbortError. */
+  signal?: AbortSignal;
+  /** The container's standard input (run only; default none). */
+  stdin?: string | Uint8Array | AsyncIterable<Uint8Array | string>;
+  /** "buffer": stdout and stderr as Buffers instead of strings. */
+  output?: "string" | "buffer";
+}
+
+export interface CheckedRunOptions {
+  name?: string;
+  entrypoint?: string[];
+  env: string[];
+  cwd?: string;
+  user?: string;
+  volumes: VolumeSpec[];
+  tmpfs: TmpfsSpec[];
+  ports: Required<PortSpec>[];
+  network: string;
+  memory?: number;
+  cpus?: number;
+  pidsLimit?: number;
+  capAdd: string[];
+  capDrop: string[];
+  privileged: boolean;
+  readOnly: boolean;
+  hostname?: string;
+  remove?: boolean;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  stdin?: string | Uint8Array | AsyncIterable<Uint8Array | string>;
+  output: "string" | "buffer";
+}
+
+const bad = (option: string, message: string) => new HuskError(message, { origin: `RunOptions.${option}` });
+
+function str(o: Record<string, unknown>, key: string): string | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== "string") throw bad(key, `must be a string, not ${typeName(v)}`);
+  return v;
+}
+
+function strList(v: unknown, option: string): string[] {
+  if (!Array.isArray(v)) throw bad(option, `must be an array of strings, not ${typeName(v)}`);
+  for (const [i, s] of v.entries())
+    if (typeof s !== "string") throw bad(`${option}[${i}]`, `must be a string, not ${typeName(s)}`);
+  return v as string[];
+}
+
+function typeName(v: unknown): string {
+  return v === null ? "null" : Array.isArray(v) ? "an array" : typeof v;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Docker's container name rule. */
+export const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+export function checkName(name: string, option = "name"): string {
+  if (!NAME_PATTERN.test(name) || name.length > 128)
+    throw bad(option, `invalid container name ${quote(name)}: letters, digits, "_", "." and "-", not first`);
+  return name;
+}
+
+const UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** docker's memory values: a byte count with an optional unit (b, k, m, g, t; "kb", "mib"… too). */
+export function parseBytes(value: number | string, option = "memory"): number {
+  if (typeof value === "number") {
+    if (!Number.isSafeInteger(value) || value <= 0) throw bad(option, `invalid size ${value}: a positive whole number of bytes`);
+    return value;
+  }
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgtb]?)(?:i?b)?\s*$/i.exec(value);
+  if (!m) throw bad(option, `invalid size ${quote(value)}: a number with an optional unit (b, k, m, g)`);
+  const bytes = Math.floor(Number(m[1]) * UNITS[(m[2] ?? "").toLowerCase()]!);
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw bad(option, `invalid size ${quote(value)}`);
+  return bytes;
+}
+
+export function parseCpus(value: number | string): number {
+  const n = typeof value === "number" ? value : /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isFinite(n) || n <= 0) throw bad("cpus", `invalid CPU count ${quote(String(value))}: a positive number`);
+  if (n < 0.01) throw bad("cpus", `invalid CPU count ${n}: at least 0.01`);
+  return n;
+}
+
+function parsePortNumber(text: string, option: string, what: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw bad(option, `invalid ${what} ${quote(text)}: 1 to 65535`);
+  return n;
+}
+
+/** "[[ip:]hostPort:]containerPort[/proto]" as `docker run -p` takes it. */
+export function parsePort(value: string | PortSpec, option = "ports"): Required<PortSpec> {
+  if (typeof value !== "string") {
+    if (!isObject(value)) throw bad(option, `must be a string or a PortSpec, not ${typeName(value)}`);
+    const proto = value.proto ?? "tcp";
+    if (proto !== "tcp" && proto !== "udp") throw bad(option, `invalid protocol ${quote(String(proto))}: tcp or udp`);
+    const cp = value.containerPort;
+    if (typeof cp !== "number" || !Number.isInteger(cp) || cp < 1 || cp > 65535) throw bad(option, "containerPort: 1 to 65535");
+    const hp = value.hostPort ?? 0;
+    if (typeof hp !== "number" || !Number.isInteger(hp) || hp < 0 || hp > 65535) throw bad(option, "hostPort: 0 to 65535");
+    if (value.hostIp !== undefined && typeof value.hostIp !== "string") throw bad(option, "hostIp: must be a string");
+    return { containerPort: cp, hostPort: hp, hostIp: value.hostIp ?? "", proto };
+  }
+  const [spec, protoText, extra] = value.split("/");
+  if (extra !== undefined || spec === undefined || spec === "") throw bad(option, `invalid port ${quote(value)}`);
+  const proto = protoText ?? "tcp";
+  if (proto !== "tcp" && proto !== "udp") throw bad(option, `invalid protocol ${quote(proto)} in ${quote(value)}: tcp or udp`);
+  const parts = spec.split(":");
+  if (parts.length > 3) throw bad(option, `invalid port ${quote(value)}: [[ip:]hostPort:]containerPort[/proto]`);
+  const containerPort = parsePortNumber(parts[parts.length - 1]!, option, "container port");
+  const hostText = parts.length >= 2 ? parts[parts.length - 2]! : "";
+  const hostPort = hostText === "" ? 0 : parsePortNumber(hostText, option, "host port");
+  const hostIp = parts.length === 3 ? parts[0]! : "";
+  if (hostIp !== "" && !/^\d{1,3}(\.\d{1,3}){3}$/.test(hostIp)) throw bad(option, `invalid host address ${quote(hostIp)}: IPv4`);
+  return { containerPort, hostPort, hostIp, proto };
+}
+
+/** "source:/target[:ro|rw]" (source: an absolute host path or a volume name) or a VolumeSpec. */
+export function parseVolume(value: string | VolumeSpec, option = "volumes"): VolumeSpec {
+  let v: VolumeSpec;
+  if (typeof value === "string") {
+    const parts = value.split(":");
+    if (parts.length < 2 || parts.length > 3) throw bad(option, `invalid volume ${quote(value)}: source:/path[:ro]`);
+    const mode = parts[2];
+    if (mode !== undefined && mode !== "ro" && mode !== "rw")
+      throw bad(option, `invalid volume mode ${quote(mode)} in ${quote(value)}: ro or rw`);
+    v = { source: parts[0]!, target: parts[1]!, readOnly: mode === "ro" };
+  } else {
+    if (!isObject(value) || typeof value.source !== "string" || typeof value.target !== "string")
+      throw bad(option, "must be a string or {source, target, readOnly}");
+    if (value.readOnly !== undefined && typeof value.readOnly !== "boolean") throw bad(option, "readOnly: must be a boolean");
+    v = { source: value.source, target: value.target, readOnly: value.readOnly === true };
+  }
+  if (!v.target.startsWith("/")) throw bad(option, `invalid volume target ${quote(v.target)}: an absolute path`);
+  if (v.source === "") throw bad(option, "a volume needs a source");
+  if (!v.source.startsWith("/") && !NAME_PATTERN.test(v.source))
+    throw bad(option, `invalid volume source ${quote(v.source)}: an absolute host path or a volume name`);
+  return v;
+}
+
+export function parseTmpfs(value: string | TmpfsSpec, option = "tmpfs"): TmpfsSpec {
+  const t =
+    typeof value === "string"
+      ? { target: value.split(":")[0]!, options: value.includes(":") ? value.slice(value.indexOf(":") + 1) : undefined }
+      : value;
+  if (!isObject(t) || typeof t.target !== "string" || (t.options !== undefined && typeof t.options !== "string"))
+    throw bad(option, "must be a string or {target, options}");
+  if (!t.target.startsWith("/")) throw bad(option, `invalid tmpfs target ${quote(t.target)}: an absolute path`);
+  return { target: t.target, options: t.options };
+}
+
+/** A capability as docker takes it: "NET_ADMIN", "cap_net_admin", or "ALL". */
+export function capabilityName(name: string, option: string): string {
+  if (name.toUpperCase() === "ALL") return "ALL";
+  const full = name.toUpperCase().startsWith("CAP_") ? name.toUpperCase() : `CAP_${name.toUpperCase()}`;
+  if (!(CAPABILITIES as readonly string[]).includes(full)) throw bad(option, `unknown capability ${quote(name)}`);
+  return full;
+}
+
+/** Env entries from "K=V" strings or an object; a bare "K" is not allowed here (the CLI resolves it). */
+export function envList(v: unknown, option = "env"): string[] {
+  if (isObject(v)) {
+    return Object.entries(v).map(([k, val]) => {
+      if (typeof val !== "string") throw bad(`${option}.${k}`, `must be a string, not ${typeName(val)}`);
+      return `${k}=${val}`;
+    });
+  }
+  const list = strList(v, option);
+  for (const e of list) if (!/^[^=]+=/.test(e)) throw bad(option, `invalid environment entry ${quote(e)}: NAME=value`);
+  return list;
+}
+
+const KEYS = new Set([
+  "name",
+  "entrypoint",
+  "env",
+  "cwd",
+  "user",
+  "volumes",
+  "tmpfs",
+  "ports",
+  "network",
+  "memory",
+  "cpus",
+  "pidsLimit",
+  "capabilities",
+  "privileged",
+  "readOnly",
+  "hostname",
+  "remove",
+  "timeoutMs",
+  "signal",
+  "stdin",
+  "output",
+]);
+
+/** Check every option's type and value; nothing is looked up or made here. */
+export function checkRunOptions(input: unknown): CheckedRunOptions {
+  if (input === undefined) input = {};
+  if (!isObject(input)) throw new HuskError(`must be an object, not ${typeName(input)}`, { origin: "RunOptions" });
+  const o = input;
+  for (const k of Object.keys(o)) if (!KEYS.has(k)) throw bad(k, "unknown option");
+  const name = str(o, "name");
+  if (name !== undefined) checkName(name);
+  let entrypoint: string[] | undefined;
+  if (o.entrypoint !== undefined) {
+    entrypoint =
+      typeof o.entrypoint === "string" ? (o.entrypoint === "" ? [] : [o.entrypoint]) : strList(o.entrypoint, "entrypoint");
+  }
+  const cwd = str(o, "cwd");
+  if (cwd !== undefined && !cwd.startsWith("/")) throw bad("cwd", `must be an absolute path: ${quote(cwd)}`);
+  const user = str(o, "user");
+  if (user !== undefined && !/^[^:\s]+(:[^:\s]+)?$/.test(user)) throw bad("user", `invalid user ${quote(user)}`);
+  const network = str(o, "network") ?? "bridge";
+  if (network === "") throw bad("network", "must not be empty");
+  const hostname = str(o, "hostname");
+  if (hostname !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(hostname))
+    throw bad("hostname", `invalid hostname ${quote(hostname)}`);
+  const list = (key: string) => (o[key] === undefined ? [] : Array.isArray(o[key]) ? (o[key] as unknown[]) : [o[key]]);
+  const volumes = list("volumes").map((v, i) => parseVolume(v as string | VolumeSpec, `volumes[${i}]`));
+  const tmpfs = list("tmpfs").map((t, i) => parseTmpfs(t as string | TmpfsSpec, `tmpfs[${i}]`));
+  const ports = list("ports").map((p, i) => parsePort(p as string | PortSpec, `ports[${i}]`));
+  if (ports.length > 0 && (network === "none" || network === "host" || network.startsWith("ns:")))
+    throw bad("ports", `cannot publish ports with network ${quote(network)}`);
+  const memory = o.memory === undefined ? undefined : parseBytesChecked(o.memory);
+  const cpus = o.cpus === undefined ? undefined : parseCpusChecked(o.cpus);
+  let pidsLimit: number | undefined;
+  if (o.pidsLimit !== undefined) {
+    if (typeof o.pidsLimit !== "number" || !Number.isInteger(o.pidsLimit) || o.pidsLimit === 0)
+      throw bad("pidsLimit", `must be a whole number (-1: unlimited), not ${JSON.stringify(o.pidsLimit)}`);
+    pidsLimit = o.pidsLimit;
+  }
+  let capAdd: string[] = [];
+  let capDrop: string[] = [];
+  if (o.capabilities !== undefined) {
+    if (!isObject(o.capabilities)) throw bad("capabilities", "must be {add?, drop?}");
+    const c = o.capabilities;
+    capAdd = c.add === undefined ? [] : strList(c.add, "capabilities.add").map((n) => capabilityName(n, "capabilities.add"));
+    capDrop = c.drop === undefined ? [] : strList(c.drop, "capabilities.drop").map((n) => capabilityName(n, "capabilities.drop"));
+  }
+  const bool = (key: string) => {
+    if (o[key] !== undefined && typeof o[key] !== "boolean") throw bad(key, `must be a boolean, not ${typeName(o[key])}`);
+    return o[key] as boolean | undefined;
+  };
+  let timeoutMs: number | undefined;
+  if (o.timeoutMs !== undefined) {
+    if (typeof o.timeoutMs !== "number" || !(o.timeoutMs > 0) || !Number.isFinite(o.timeoutMs))
+      throw bad("timeoutMs", `must be a positive number of milliseconds, not ${JSON.stringify(o.timeoutMs)}`);
+    timeoutMs = o.timeoutMs;
+  }
+  const signal = o.signal;
+  if (
+    signal !== undefined &&
+    !(typeof signal === "object" && signal !== null && "aborted" in signal && "addEventListener" in signal)
+  )
+    throw bad("signal", "must be an AbortSignal");
+  const stdin = o.stdin;
+  if (
+    stdin !== undefined &&
+    typeof stdin !== "string" &&
+    !(stdin instanceof Uint8Array) &&
+    !(typeof stdin === "object" && stdin !== null && Symbol.asyncIterator in stdin)
+  )
+    throw bad("stdin", "must be a string, a Buffer or a readable stream");
+  const output = o.output ?? "string";
+  if (output !== "string" && output !== "buffer") throw bad("output", 'must be "string" or "buffer"');
+  return {
+    name,
+    entrypoint,
+    env: o.env === undefined ? [] : envList(o.env),
+    cwd,
+    user,
+    volumes,
+    tmpfs,
+    ports,
+    network,
+    memory,
+    cpus,
+    pidsLimit,
+    capAdd,
+    capDrop,
+    privileged: bool("privileged") ?? false,
+    readOnly: bool("readOnly") ?? false,
+    hostname,
+    remove: bool("remove"),
+    timeoutMs,
+    signal: signal as AbortSignal | undefined,
+    stdin: stdin as CheckedRunOptions["stdin"],
+    output,
+  };
+}
+
+function parseBytesChecked(v: unknown): number {
+  if (typeof v !== "number" && typeof v !== "string") throw bad("memory", `must be a number or a string, not ${typeName(v)}`);
+  const n = parseBytes(v);
+  // Below this the container cannot even start (docker's minimum is 6 MiB).
+  if (n < 6 * 1024 * 1024) throw bad("memory", `minimum memory limit is 6 MiB, got ${n} bytes`);
+  return n;
+}
+
+function parseCpusChecked(v: unknown): number {
+  if (typeof v !== "number" && typeof v !== "string") throw bad("cpus", `must be a number or a string, not ${typeName(v)}`);
+  return parseCpus(v);
+}

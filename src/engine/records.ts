@@ -1,0 +1,225 @@
+/**
+ * The engine's record of each container, beside the runtime's state (which lives under the
+ * state root and says only what the OCI runtime knows). One directory per container:
+ *
+ *   <dataRoot>/containers/<id>/config.json   the record (written whole: temp + rename)
+ *                             /upper /work   the overlay's writable layer (rootfs.ts)
+ *                             /rootfs        the overlay's mount point (mounted in the container's
+ *                                            own mount namespace, so never on the host)
+ *                             /etc           hosts, hostname, resolv.conf (bound into the container)
+ *                             /container.log JSON lines from the monitor (detached containers)
+ *                             /exit          the monitor's record of the exit status
+ *
+ * The record is written before anything it names is made (a create killed half way leaves a
+ * record `rm -f` follows) and changed under the directory's flock; a name is claimed under the
+ * containers directory's flock, so two runs cannot take one name.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { HuskError, quote } from "../errors.ts";
+import { helperPath } from "../helper/path.ts";
+import type { PublishedPort } from "../network/store.ts";
+import { lockExclusive } from "../sys/index.ts";
+
+export interface AttachmentRecord {
+  network: string;
+  ifname: string;
+  address: string;
+  prefix: number;
+  gateway: string;
+  mac: string;
+  hostVeth: string;
+  ports: PublishedPort[];
+}
+
+export interface MountRecord {
+  type: "volume" | "bind" | "tmpfs";
+  /** The volume's name (volumes only). */
+  name?: string;
+  /** Host path (the volume's data directory for volumes; "tmpfs" for tmpfs). */
+  source: string;
+  destination: string;
+  rw: boolean;
+}
+
+export type RecordStatus = "creating" | "running" | "exited";
+
+export interface ContainerRecord {
+  version: 1;
+  id: string;
+  name: string;
+  /** The image as the caller named it, and its id. */
+  image: string;
+  imageId: string;
+  created: string;
+  /** argv[0] and the rest, as docker's Path and Args. */
+  path: string;
+  args: string[];
+  config: {
+    hostname: string;
+    env: string[];
+    cwd: string;
+    user: string;
+    entrypoint: string[];
+    cmd: string[];
+    labels: Record<string, string>;
+  };
+  hostConfig: {
+    autoRemove: boolean;
+    networkMode: string;
+    portBindings: { containerPort: number; hostPort: number; hostIp: string; proto: string }[];
+    memory: number;
+    cpus: number;
+    pidsLimit: number;
+    capAdd: string[];
+    capDrop: string[];
+    privileged: boolean;
+    readOnly: boolean;
+  };
+  /** Where the runtime's state is (its --root) and the nftables table ports are in. */
+  stateRoot: string;
+  nftTable: string;
+  /** Run by a monitor (husk run -d, Engine.start), with a log. */
+  detached: boolean;
+  status: RecordStatus;
+  pid: number;
+  pidStartTime: string;
+  /** The native monitor's pid (detached containers). */
+  monitorPid?: number;
+  startedAt?: string;
+  finishedAt?: string;
+  exitCode?: number;
+  /** The signal that ended it, 0 if none. */
+  signal?: number;
+  /** The network it asked for (bridge networks are named here before anything is attached). */
+  network?: string;
+  networks: AttachmentRecord[];
+  mounts: MountRecord[];
+}
+
+export const CONFIG_FILE = "config.json";
+export const LOG_FILE = "container.log";
+export const EXIT_FILE = "exit";
+
+export function newId(): string {
+  return randomBytes(32).toString("hex");
+}
+
+export class Records {
+  readonly dir: string;
+
+  constructor(dataRoot: string) {
+    this.dir = join(dataRoot, "containers");
+  }
+
+  path(id: string, ...parts: string[]): string {
+    if (!/^[0-9a-f]{64}$/.test(id)) throw new HuskError(`invalid container id ${quote(id)}`);
+    return join(this.dir, id, ...parts);
+  }
+
+  read(id: string): ContainerRecord | undefined {
+    let text: string;
+    try {
+      text = readFileSync(this.path(id, CONFIG_FILE), "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw err;
+    }
+    try {
+      return JSON.parse(text) as ContainerRecord;
+    } catch {
+      throw new HuskError(`corrupt container record ${this.path(id, CONFIG_FILE)}`);
+    }
+  }
+
+  write(rec: ContainerRecord): void {
+    const file = this.path(rec.id, CONFIG_FILE);
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(rec, null, 1), { mode: 0o600 });
+    renameSync(tmp, file);
+  }
+
+  ids(): string[] {
+    try {
+      return readdirSync(this.dir).filter((n) => /^[0-9a-f]{64}$/.test(n) && existsSync(join(this.dir, n, CONFIG_FILE)));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw err;
+    }
+  }
+
+  all(): ContainerRecord[] {
+    return this.ids().flatMap((id) => {
+      try {
+        const r = this.read(id);
+        return r ? [r] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** By full id, name, or a unique id prefix (docker's lookup). */
+  find(ref: string): ContainerRecord {
+    if (typeof ref !== "string" || ref === "") throw new HuskError("a container name or id is needed");
+    const all = this.all();
+    const hit =
+      all.find((r) => r.id === ref) ??
+      all.find((r) => r.name === ref || `/${r.name}` === ref) ??
+      (() => {
+        if (!/^[0-9a-f]+$/.test(ref)) return undefined;
+        const byPrefix = all.filter((r) => r.id.startsWith(ref));
+        if (byPrefix.length > 1) throw new HuskError(`multiple containers found with id prefix ${ref}`);
+        return byPrefix[0];
+      })();
+    if (!hit) throw new HuskError(`no such container: ${ref}`);
+    return hit;
+  }
+
+  /** Run fn holding the container's lock. */
+  async locked<T>(id: string, fn: () => T | Promise<T>): Promise<T> {
+    const release = await lockExclusive(this.path(id), helperPath()).catch(() => {
+      throw new HuskError(`no such container: ${id}`);
+    });
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Claim a name and make the container's directory with its first record, under the
+   * directory-wide lock: the name check and the claim are one step.
+   */
+  async create(rec: ContainerRecord): Promise<void> {
+    mkdirSync(this.dir, { recursive: true, mode: 0o711 });
+    const release = await lockExclusive(this.dir, helperPath());
+    try {
+      const other = this.all().find((r) => r.name === rec.name);
+      if (other) {
+        throw new HuskError(
+          `the container name "/${rec.name}" is already in use by container ${other.id.slice(0, 12)}: remove it or choose another name`,
+        );
+      }
+      mkdirSync(this.path(rec.id), { mode: 0o711 });
+      this.write(rec);
+    } finally {
+      release();
+    }
+  }
+
+  remove(id: string): void {
+    rmSync(this.path(id), { recursive: true, force: true });
+  }
+}
+
+/** docker's generated names: adjective_surname. */
+const LEFT = ["brave", "calm", "eager", "fond", "keen", "quirky", "sharp", "tender", "vivid", "witty", "zen", "bold"];
+const RIGHT = ["curie", "darwin", "euler", "gauss", "hopper", "lovelace", "noether", "pike", "ritchie", "turing", "wing"];
+
+export function randomName(): string {
+  const b = randomBytes(3);
+  return `${LEFT[b[0]! % LEFT.length]}_${RIGHT[b[1]! % RIGHT.length]}${b[2]! % 100}`;
+}

@@ -1,0 +1,119 @@
+/**
+ * Engine networking: containers on a bridge network get eth0 with an address (in /etc/hosts
+ * too), reach each other by address, a published port answers on 127.0.0.1, and stop/rm
+ * release the veth, the lease and the port's nftables elements. Each test world has its own
+ * bridge, subnet and nftables table; traffic stays on loopback and the test's bridge.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { type EngineWorld, engineWorld, until } from "../fixtures/engine.ts";
+import { describeAsRoot } from "../fixtures/husk.ts";
+
+describeAsRoot("engine network", () => {
+  let w: EngineWorld;
+  let net: { name: string; bridge: string; subnet: string };
+  beforeAll(async () => {
+    w = engineWorld();
+    net = await w.network("a");
+  });
+  afterAll(async () => {
+    await w.cleanup();
+    expect(existsSync(`/sys/class/net/${net.bridge}`)).toBe(false);
+  });
+
+  const nftElements = () => spawnSync("nft", ["list", "table", "inet", w.table], { encoding: "utf8" }).stdout;
+
+  test("two containers on a bridge reach each other; a published port answers on 127.0.0.1; rm releases all", async () => {
+    const server = await w.husk([
+      "run",
+      "-d",
+      "--name",
+      "srv",
+      "--network",
+      net.name,
+      "-p",
+      "127.0.0.1::80",
+      "busybox",
+      "sh",
+      "-c",
+      "mkdir /www && echo hello-from-srv > /www/index.html && exec httpd -f -p 80 -h /www",
+    ]);
+    expect(server.code).toBe(0);
+    const info = await w.engine.inspect("srv");
+    const address = info.NetworkSettings.Networks[net.name]!.IPAddress;
+    expect(address).toMatch(/^10\./);
+    const hostPort = Number(info.NetworkSettings.Ports["80/tcp"]![0]!.HostPort);
+    expect(hostPort).toBeGreaterThan(0);
+    const rec = w.engine.record("srv");
+    const veth = rec.networks[0]!.hostVeth;
+    expect(existsSync(`/sys/class/net/${veth}`)).toBe(true);
+    expect(nftElements()).toContain(String(hostPort));
+    // The other container, by address (busybox wget).
+    let body = "";
+    await until(
+      async () => {
+        const c = await w.husk(["run", "--rm", "--network", net.name, "busybox", "wget", "-q", "-O", "-", `http://${address}/`]);
+        body = c.stdout;
+        return c.code === 0;
+      },
+      5000,
+      "httpd to answer",
+    );
+    expect(body).toBe("hello-from-srv\n");
+    // The published port, from the host's loopback.
+    const res = await fetch(`http://127.0.0.1:${hostPort}/`);
+    expect(await res.text()).toBe("hello-from-srv\n");
+    // /etc/hosts names the container's address.
+    const hosts = await w.husk(["exec", "srv", "cat", "/etc/hosts"]);
+    expect(hosts.stdout).toContain(`${address}\t${info.Config.Hostname} srv`);
+    expect((await w.husk(["stop", "-t", "0", "srv"])).code).toBe(0);
+    expect(existsSync(`/sys/class/net/${veth}`)).toBe(false);
+    expect(nftElements()).not.toContain(String(hostPort));
+    expect((await w.husk(["rm", "srv"])).code).toBe(0);
+    expect(w.leftovers(info.Id, [veth])).toEqual([]);
+    expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
+  });
+
+  test("--network none has only lo (up); ns:PATH joins a namespace; network ls/inspect/rm", async () => {
+    const none = await w.husk([
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      "busybox",
+      "sh",
+      "-c",
+      "ls /sys/class/net; ping -c1 -W1 127.0.0.1 >/dev/null && echo lo-up",
+    ]);
+    expect(none.stdout).toBe("lo\nlo-up\n");
+    const ls = await w.husk(["network", "ls"]);
+    expect(ls.stdout).toContain(net.name);
+    const other = await w.network("b");
+    const insp = JSON.parse((await w.husk(["network", "inspect", other.name])).stdout);
+    expect(insp[0].IPAM.Config[0].Subnet).toBe(other.subnet);
+    const busy = (await w.husk(["run", "-d", "--network", other.name, "busybox", "sleep", "60"])).stdout.trim();
+    const refused = await w.husk(["network", "rm", other.name]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("in use");
+    await w.husk(["rm", "-f", busy]);
+    expect((await w.husk(["network", "rm", other.name])).code).toBe(0);
+    expect(existsSync(`/sys/class/net/${other.bridge}`)).toBe(false);
+  });
+
+  test("netns add/ls/exec/rm, and a container joining it with ns:PATH", async () => {
+    const name = `husk-engine-test-${w.id}`;
+    expect((await w.husk(["netns", "add", name])).code).toBe(0);
+    try {
+      expect((await w.husk(["netns", "ls"])).stdout.split("\n")).toContain(name);
+      const inside = await w.husk(["netns", "exec", name, "sh", "-c", "readlink /proc/self/ns/net"]);
+      const r = await w.husk(["run", "--rm", "--network", `ns:/run/netns/${name}`, "busybox", "readlink", "/proc/self/ns/net"]);
+      expect(r.stdout).toBe(inside.stdout);
+      expect(inside.stdout).not.toBe(spawnSync("readlink", ["/proc/self/ns/net"], { encoding: "utf8" }).stdout);
+      expect((await w.husk(["netns", "exec", name, "sh", "-c", "exit 4"])).code).toBe(4);
+    } finally {
+      expect((await w.husk(["netns", "rm", name])).code).toBe(0);
+    }
+    expect((await w.husk(["netns", "ls"])).stdout.split("\n")).not.toContain(name);
+  });
+});
