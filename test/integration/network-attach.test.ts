@@ -4,11 +4,28 @@
  * attaching leaves a lease that is reclaimed with its veth and published port.
  */
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { hostVethName } from "../../src/network/links.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
 import { type NetWorld, netWorld, nftElements } from "../fixtures/network.ts";
+
+/** nft and husk helper processes whose parent is gone (reparented to init): a killed owner's. */
+function orphanedWorkers(): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === 1 && (comm === "nft" || comm.startsWith("memfd:husk"))) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
 
 let w: NetWorld;
 const CHILD = join(import.meta.dir, "../fixtures/network-attach-child.ts");
@@ -79,8 +96,11 @@ describeAsRoot("network: attach", () => {
         await o.exited;
       }),
     );
-    // A helper started by a killed owner finishes its few milliseconds of work on its own.
+    // A helper or an `nft` started by a killed owner finishes its few milliseconds of work on
+    // its own (an nft that got its whole script commits it): wait for them, on a loaded machine
+    // too, before the next attach reclaims.
     await Bun.sleep(500);
+    for (let i = 0; i < 100 && orphanedWorkers().length > 0; i++) await Bun.sleep(50);
     const survivor = await w.netns("s");
     const e = await w.nets.attach({ network: "t", containerId: "survivor", netnsPath: survivor.path });
     expect(w.nets.inspect("t").leases.map((l) => l.containerId)).toEqual(["survivor"]);
