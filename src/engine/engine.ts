@@ -20,8 +20,10 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
-import { HuskError, quote } from "../errors.ts";
+import { HuskError, NotFoundError, quote } from "../errors.ts";
+import type { LoginOptions } from "../image/auth.ts";
 import { BUSYBOX_IMAGE, ensureBusybox } from "../image/busybox.ts";
+import type { PullOptions, PullResult } from "../image/pull.ts";
 import {
   type ImageInfo,
   ImageStore,
@@ -412,7 +414,7 @@ export class Engine {
     } catch (err) {
       if (normalizeRef(ref) !== normalizeRef(BUSYBOX_IMAGE)) {
         if (err instanceof HuskError && err.message.endsWith("no such image"))
-          throw new HuskError(`unable to find image ${quote(ref)} locally (husk pulls from no registry: import it)`);
+          throw new NotFoundError(`unable to find image ${quote(ref)} locally: \`husk pull\` or \`husk import\` it first`);
         throw err;
       }
       await ensureBusybox(this.images);
@@ -921,6 +923,28 @@ export class Engine {
   }
 
   // ------------------------------------------------------------------ images
+
+  /**
+   * Pull an image from an OCI Distribution registry into the store (token and basic auth,
+   * `husk login`'s credentials, multi-platform indexes, gzip and zstd layers, verified blobs).
+   */
+  async pull(reference: string, options: PullOptions = {}): Promise<PullResult> {
+    if (typeof reference !== "string" || reference === "") throw new HuskError("must be a non-empty string", { origin: "reference" });
+    const { pullImage } = await import("../image/pull.ts");
+    return pullImage(this.images, reference, options);
+  }
+
+  /** Check credentials against a registry and keep them for pulls (<dataRoot>/auth.json, 0600). */
+  async login(registry: string, username: string, password: string, options: LoginOptions = {}): Promise<void> {
+    const { login } = await import("../image/auth.ts");
+    await login(this.dataRoot, registry, username, password, options);
+  }
+
+  /** Forget a registry's credentials; false when there were none. */
+  async logout(registry: string): Promise<boolean> {
+    const { logout } = await import("../image/auth.ts");
+    return logout(this.dataRoot, registry);
+  }
 
   /** Import a docker or OCI archive, OCI layout or rootfs tarball (a path, or a stream of bytes). */
   async importImage(source: ImportSource, options: ImportOptions = {}): Promise<ImportResult> {
