@@ -23,7 +23,6 @@ import type { Writable } from "node:stream";
 import { HuskError, NotFoundError, quote } from "../errors.ts";
 import type { LoginOptions } from "../image/auth.ts";
 import { BUSYBOX_IMAGE, ensureBusybox } from "../image/busybox.ts";
-import type { PullOptions, PullResult } from "../image/pull.ts";
 import {
   type ImageInfo,
   ImageStore,
@@ -38,6 +37,7 @@ import {
   type SaveOptions,
   saveImage,
 } from "../image/index.ts";
+import type { PullOptions, PullResult } from "../image/pull.ts";
 import { renderHosts, writeDnsFiles } from "../network/dns.ts";
 import { netlinkStep, runPlan } from "../network/links.ts";
 import { LOOPBACK_INDEX, setLink } from "../network/netlink.ts";
@@ -929,7 +929,8 @@ export class Engine {
    * `husk login`'s credentials, multi-platform indexes, gzip and zstd layers, verified blobs).
    */
   async pull(reference: string, options: PullOptions = {}): Promise<PullResult> {
-    if (typeof reference !== "string" || reference === "") throw new HuskError("must be a non-empty string", { origin: "reference" });
+    if (typeof reference !== "string" || reference === "")
+      throw new HuskError("must be a non-empty string", { origin: "reference" });
     const { pullImage } = await import("../image/pull.ts");
     return pullImage(this.images, reference, options);
   }
