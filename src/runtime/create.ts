@@ -10,18 +10,18 @@
  * create that was killed.
  */
 import { join } from "node:path";
-import type { Cgroup } from "../cgroups/index.ts";
+import type { Cgroup } from "../cgroups/cgroup.ts";
 import { type Launched, launch } from "../helper/driver.ts";
 import { compilePlan } from "../plan/compile.ts";
 import type { Mode } from "../plan/context.ts";
-import { stderr } from "../sys/stdio.ts";
+import { printWarning } from "../sys/stdio.ts";
 import { loadBundle } from "./bundle.ts";
 import { type ContainerCgroup, openContainerCgroup, removeCgroup, setUpCgroup } from "./cgroup-setup.ts";
 import { runCreateHooks } from "./hooks.ts";
 import { hostFacts } from "./host-facts.ts";
 import { writeIdMaps } from "./idmap.ts";
 import { procStat } from "./proc.ts";
-import { cachedSeccompCompiler } from "./seccomp-cache.ts";
+import { seccompCompiler } from "./seccomp-cache.ts";
 import {
   DEFAULT_ROOT,
   EXEC_FIFO,
@@ -49,11 +49,6 @@ export interface CreateOptions {
   spec?: unknown;
   /** Called with each warning (a cgroup shared with other processes, …); default: printed on stderr. */
   onWarning?: (message: string) => void;
-}
-
-/** Where warnings go when the caller does not take them: one `husk: warning:` line on stderr. */
-export function printWarning(message: string): void {
-  stderr(`husk: warning: ${message}\n`);
 }
 
 export interface CreatedContainer {
@@ -104,7 +99,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       cgroupMount: cgroup.mountSource,
       cgroupJoin: cgroup.cgroup.joinFiles(),
       deviceFilter: cgroup.deviceFilter,
-      compileSeccomp: cachedSeccompCompiler(root),
+      compileSeccomp: await seccompCompiler(root, bundle.spec.linux?.seccomp),
       host: hostFacts,
     });
     // Like runc, skipped syscall names and the like are debug output, not noise in every container's log.

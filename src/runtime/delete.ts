@@ -12,8 +12,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { HuskError } from "../errors.ts";
+import { printWarning } from "../sys/stdio.ts";
 import { recordedCgroup, removeCgroup } from "./cgroup-setup.ts";
-import { printWarning } from "./create.ts";
 import { runHooks } from "./hooks.ts";
 import { waitGone } from "./proc.ts";
 import {

@@ -19,3 +19,8 @@ function writeAll(fd: number, text: string): void {
 
 export const stdout = (text: string): void => writeAll(1, text);
 export const stderr = (text: string): void => writeAll(2, text);
+
+/** Where warnings go when the caller does not take them: one `husk: warning:` line on stderr. */
+export function printWarning(message: string): void {
+  stderr(`husk: warning: ${message}\n`);
+}
