@@ -10,7 +10,7 @@ import type { Process } from "../oci/types.ts";
 import { compileExecPlan } from "../plan/exec.ts";
 import { reopenCgroup } from "./cgroup-setup.ts";
 import { hostFacts } from "./host-facts.ts";
-import { cachedSeccompCompiler } from "./seccomp-cache.ts";
+import { seccompCompiler } from "./seccomp-cache.ts";
 import { readState, writePidFile } from "./state.ts";
 import { containerStatus } from "./status.ts";
 
@@ -39,7 +39,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     preserveFds: opts.preserveFds ?? 0,
     consoleSocket: opts.consoleSocket,
     cgroupJoin: reopenCgroup(st.cgroupPaths).joinFiles(),
-    compileSeccomp: cachedSeccompCompiler(opts.root),
+    compileSeccomp: await seccompCompiler(opts.root, st.spec.linux?.seccomp),
     host: hostFacts,
   });
   const launched = await launch(steps, { preserveFds: opts.preserveFds ?? 0 });

@@ -7,6 +7,7 @@ import type { PlanContext } from "../../src/plan/context.ts";
 import { compileExecPlan } from "../../src/plan/exec.ts";
 import { CloneMode } from "../../src/plan/ops.ts";
 import { PID_HOLE, withPidHoles } from "../../src/plan/state-json.ts";
+import { compileSeccomp } from "../../src/seccomp/index.ts";
 
 const host = { root: true, isDirectory: (p: string) => !p.endsWith(".conf"), exists: (p: string) => p !== "/missing" };
 
@@ -25,6 +26,7 @@ function ctx(over: Partial<PlanContext> = {}): PlanContext {
     },
     cgroupJoin: { tasks: ["/sys/fs/cgroup/memory/husk/c1/tasks"], dir: "" },
     host,
+    compileSeccomp,
     ...over,
   };
 }
@@ -469,6 +471,7 @@ function execPlan(s: Spec, over: Partial<Parameters<typeof compileExecPlan>[2]> 
     detach: false,
     preserveFds: 0,
     host,
+    compileSeccomp,
     ...over,
   });
 }
