@@ -14,7 +14,7 @@ import { helperPath } from "../helper/path.ts";
 import type { Spec } from "../oci/types.ts";
 import { lockExclusive } from "../sys/index.ts";
 
-export const DEFAULT_ROOT = "/run/husk";
+export { DEFAULT_ROOT } from "./default-root.ts";
 export const EXEC_FIFO = "exec.fifo";
 export const STATE_FILE = "state.json";
 const CGROUP_RECORD = "cgroup.json";
