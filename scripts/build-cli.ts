@@ -22,6 +22,10 @@ const build = Bun.spawnSync(
     "--compile",
     "--bytecode",
     "--minify",
+    // Each verb (and the engine) in chunks of its own, loaded by the import() that needs it:
+    // the entry a `state` evaluates is then ~0.6 ms smaller than one file with everything.
+    "--splitting",
+    "--format=esm",
     "--no-compile-autoload-dotenv",
     "--no-compile-autoload-bunfig",
     "--define",

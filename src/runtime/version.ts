@@ -21,8 +21,12 @@ export function packageVersion(): string {
 function helperVersion(): string | undefined {
   const argv = [helperPath(), "--version"];
   if (typeof Bun !== "undefined") {
-    const r = Bun.spawnSync(argv, { stdio: ["ignore", "pipe", "ignore"] });
-    return r.exitCode === 0 ? r.stdout.toString().trim() : undefined;
+    try {
+      const r = Bun.spawnSync(argv, { stdio: ["ignore", "pipe", "ignore"] });
+      return r.exitCode === 0 ? r.stdout.toString().trim() : undefined;
+    } catch {
+      return undefined; // not built: Bun throws where Node reports ENOENT in the result
+    }
   }
   const { spawnSync } = process.getBuiltinModule("node:child_process") as typeof import("node:child_process");
   const r = spawnSync(argv[0] as string, argv.slice(1), { encoding: "utf8" });
