@@ -6,7 +6,7 @@
 
 import { HuskError, oneLine } from "../errors.ts";
 import { DEFAULT_ROOT } from "../runtime/default-root.ts";
-import { stderr, stdout } from "../sys/stdio.ts";
+import { stderr, stdout, stdoutAsync } from "../sys/stdio.ts";
 import { checkContainerId, type FlagSpec, parseArgs, usageOf } from "./args.ts";
 import type { Globals, Verb } from "./verb.ts";
 
@@ -82,7 +82,7 @@ export async function main(argv: string[]): Promise<number> {
     logTarget = { file: flags.log as string | undefined, json: logFormat === "json" };
     if (flags.version) {
       const { versionText } = await import("./version.ts");
-      stdout(versionText());
+      await stdoutAsync(versionText());
       return 0;
     }
     const [name, ...rest] = positionals;
