@@ -4,7 +4,7 @@
  * index.ts), so that nothing here is imported by Node.
  */
 import { dlopen, FFIType, read as readPtr } from "bun:ffi";
-import { closeSync, constants as fsConstants, openSync, read, write } from "node:fs";
+import { closeSync, constants as fsConstants, openSync, read, write, writeSync } from "node:fs";
 import { constants } from "node:os";
 import type { Channel } from "./channel.ts";
 import type { HelperProcess } from "./index.ts";
@@ -52,9 +52,13 @@ function setBlocking(fd: number): void {
   if (flags < 0 || lib().fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) throw sysError("fcntl", String(fd));
 }
 
+/** Below the socket buffer size (net.core.wmem_default is 208 KiB), with room to spare. */
+const SYNC_WRITE_MAX = 64 * 1024;
+
 /**
- * A blocking fd read and written on the thread pool: the event loop never waits, and no read
- * is in flight unless one was asked for, so closing the fd cannot race a background reader.
+ * A blocking fd read on the thread pool (small writes go straight out, see write): the event
+ * loop never waits, and no read is in flight unless one was asked for, so closing the fd
+ * cannot race a background reader.
  */
 function fdChannel(fd: number): Channel {
   let open = true;
@@ -73,6 +77,11 @@ function fdChannel(fd: number): Channel {
     },
     async write(data) {
       let off = 0;
+      // A message or a plan (at most a few tens of KiB, a seccomp filter included) fits the
+      // socket's buffer, so writing it here does not wait for the helper; going through the
+      // thread pool instead cost the first write (the plan) 1.5–4 ms of latency. Larger data
+      // goes the asynchronous way.
+      if (data.length <= SYNC_WRITE_MAX) while (off < data.length) off += writeSync(fd, data, off);
       while (off < data.length) {
         off += await new Promise<number>((resolve, reject) =>
           write(fd, data, off, data.length - off, null, (err, count) => (err ? reject(err) : resolve(count))),
