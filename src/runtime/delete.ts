@@ -14,7 +14,6 @@ import { join } from "node:path";
 import { HuskError } from "../errors.ts";
 import { printWarning } from "../sys/stdio.ts";
 import { recordedCgroup, removeCgroup } from "./cgroup-setup.ts";
-import { runHooks } from "./hooks.ts";
 import { waitGone } from "./proc.ts";
 import {
   type CgroupRecord,
@@ -64,7 +63,10 @@ export async function deleteContainer(
     );
   }
   const hooks = st.spec.hooks?.poststop;
-  if (hooks?.length) await runHooks(hooks, "poststop", ociState(root, st, "stopped"), { warnOnly: true });
+  if (hooks?.length) {
+    const { runHooks } = await import("./hooks.ts"); // loaded only for a container that has some
+    await runHooks(hooks, "poststop", ociState(root, st, "stopped"), { warnOnly: true });
+  }
 }
 
 function cgroupRecord(dir: string): { record?: CgroupRecord; problem?: string } {
