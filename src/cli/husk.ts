@@ -11,7 +11,9 @@ const built = process.argv[1]?.startsWith("/$bunfs/") === true;
 const self = built ? process.execPath : (process.argv[1] ?? ".");
 const packageRoot = self.split("/").slice(0, -3).join("/") || "/";
 setPackageRoot(packageRoot);
-const [face, ...args] = built ? [process.argv0.slice(process.argv0.lastIndexOf("/") + 1), ...process.argv.slice(2)] : process.argv.slice(2);
+const [face, ...args] = built
+  ? [process.argv0.slice(process.argv0.lastIndexOf("/") + 1), ...process.argv.slice(2)]
+  : process.argv.slice(2);
 
 // husk-runtime is the OCI runtime; husk is the engine, whose `husk runtime …` is the runtime
 // too. Faces never guess from the arguments. Started from the sources without a face

@@ -133,7 +133,9 @@ const CGROUP = [
 ];
 
 interface Case {
-  args: () => string[];
+  args: string[];
+  /** The fake container the verb acts on, made just before: its id and its init's pid. */
+  container?: [string, () => number];
   modules: string[];
   builtins: string[];
   /** The verb's exit status: it ran its whole path (start refuses a running container). */
@@ -144,7 +146,7 @@ const FS = ["fs", "os", "path"];
 
 const CASES: Record<string, Case> = {
   "--version": {
-    args: () => ["--version"],
+    args: ["--version"],
     modules: [
       "src/cli/args.ts",
       "src/cli/husk.ts",
@@ -161,27 +163,31 @@ const CASES: Record<string, Case> = {
     builtins: ["os", "process"],
     status: 0,
   },
-  list: { args: () => ["list"], modules: [...COMMON, "src/cli/list.ts"], builtins: FS, status: 0 },
+  list: { args: ["list"], modules: [...COMMON, "src/cli/list.ts"], builtins: FS, status: 0 },
   state: {
-    args: () => (fakeContainer("c-state", sleeper.pid), ["state", "c-state"]),
+    args: ["state", "c-state"],
+    container: ["c-state", () => sleeper.pid],
     modules: [...COMMON, "src/cli/state.ts"],
     builtins: FS,
     status: 0,
   },
   kill: {
-    args: () => (fakeContainer("c-kill", sleeper.pid), ["kill", "c-kill", "CONT"]),
+    args: ["kill", "c-kill", "CONT"],
+    container: ["c-kill", () => sleeper.pid],
     modules: [...COMMON, "src/cli/kill.ts", "src/runtime/kill.ts", "src/sys/bun.ts"],
     builtins: FS,
     status: 0,
   },
   start: {
-    args: () => (fakeContainer("c-start", sleeper.pid), ["start", "c-start"]),
+    args: ["start", "c-start"],
+    container: ["c-start", () => sleeper.pid],
     modules: [...COMMON, "src/cli/start.ts", "src/runtime/start.ts", "src/sys/bun.ts"],
     builtins: FS,
     status: 1,
   },
   delete: {
-    args: () => (fakeContainer("c-delete", victim.pid), ["delete", "--force", "c-delete"]),
+    args: ["delete", "--force", "c-delete"],
+    container: ["c-delete", () => victim.pid],
     modules: [...COMMON, ...CGROUP, "src/cli/delete.ts", "src/runtime/delete.ts", "src/sys/bun.ts"],
     builtins: FS,
     status: 0,
@@ -191,7 +197,8 @@ const CASES: Record<string, Case> = {
 describe("modules each runtime verb loads at start", () => {
   for (const [verb, c] of Object.entries(CASES)) {
     test(verb, () => {
-      const got = loads(c.args());
+      if (c.container) fakeContainer(c.container[0], c.container[1]());
+      const got = loads(c.args);
       expect(got.status).toBe(c.status);
       expect(got.modules).toEqual([...c.modules].sort());
       expect(got.builtins).toEqual(c.builtins);
