@@ -1,9 +1,10 @@
 /**
  * The CLI build: dist/cli/husk, one executable (`bun build --compile`) holding Bun, the CLI's
- * code and its bytecode. bin/husk execs it. Measured on a 2-core VM against the
- * bundle-plus-bytecode-cache it replaces (`bun dist/cli/husk.js`): ~1 ms less of Bun's own start, and the
- * node: modules a verb loads are cheaper (README, "where the time goes"). Its cost is size:
- * ~110 MB, a second copy of Bun beside node_modules/bun.
+ * code and its bytecode; bin/husk and bin/husk-runtime link to it. Measured on a 2-core VM
+ * against the bundle with a bytecode cache it replaces (`bun dist/cli/husk.js` behind a sh
+ * wrapper): ~1 ms less of Bun's own start, no shell, and the node: modules a verb loads cost
+ * less (README, "where the time goes"). Its cost is size: ~110 MB, a second copy of Bun
+ * beside node_modules/bun.
  *
  * Defines: HUSK_VERSION (package.json's, so that `--version` reads no file) and HUSK_BUILD (a
  * build stamp that keys the compiled-seccomp cache, see src/runtime/seccomp-cache.ts).
