@@ -34,9 +34,15 @@ export function enterBenchNamespace(): void {
   process.exit(r.status ?? 1);
 }
 
+/**
+ * husk, runc and crun (those installed); with HUSK_BENCH_BASELINE=<a husk checkout's
+ * bin/husk-runtime>, that build too, as "husk-base" (e.g. the commit before a change).
+ */
 export function runtimes(): Runtime[] {
   const which = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" }).stdout.trim();
   const list: Runtime[] = [{ name: "husk", path: join(import.meta.dir, "../bin/husk-runtime"), root: "/run/husk-bench" }];
+  const base = process.env.HUSK_BENCH_BASELINE;
+  if (base) list.push({ name: "husk-base", path: base, root: "/run/husk-base-bench" });
   for (const name of ["runc", "crun"]) {
     const path = which(name);
     if (path) list.push({ name, path, root: `/run/${name}-bench` });

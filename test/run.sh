@@ -5,7 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-# bin/husk runs the bundled CLI: rebuild it (and the helper) from the sources under test.
+# bin/husk-runtime is the built CLI (dist/cli/husk): rebuild it (and the helper) from the sources under test.
 npm run -s build >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
 node_modules/.bin/bun test --timeout 120000 "$@" 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}

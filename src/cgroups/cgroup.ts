@@ -6,7 +6,7 @@
  *             joins it; v2/hybrid: the cgroup2 tree, delegating controllers on the way down)
  *   set(r)    write linux.resources (also what `update` calls, with only the changed fields)
  *   apply(p)  move the container's first process in; its children follow by inheritance
- *   freeze()/thaw()/stats()/pids()/killAll()
+ *   freeze()/thaw()/pids()/killAll()  (stats: cgroupStats in stats.ts, loaded by who reads them)
  *   destroy() rmdir everywhere once the processes are gone
  *
  * `paths` (hierarchy key → directory, runc's cgroup_paths: "memory", "name=systemd", and ""
@@ -23,12 +23,12 @@ import * as path from "node:path";
 import { hugePageSizes } from "./convert.ts";
 import { CgroupDir } from "./dir.ts";
 import { CgroupError, cgroupFsError, errCode } from "./errors.ts";
+import { isFrozen } from "./freezer.ts";
 import { type CgroupFs, nodeCgroupFs, sleepMs } from "./fsio.ts";
 import { type CgroupLayout, parseProcCgroup } from "./layout.ts";
 import { hierarchyDir } from "./paths.ts";
 import type { LinuxResources } from "./resources.ts";
 import { setResources } from "./set.ts";
-import { type CgroupStats, readStats } from "./stats.ts";
 import { validateResources } from "./validate.ts";
 
 /** The files through which a new process joins a cgroup by itself (see src/plan/cgroup.ts). */
@@ -341,15 +341,7 @@ export class Cgroup {
   /** Whether this cgroup itself was frozen (not merely a frozen parent). */
   frozen(): boolean {
     const what = `read freezer state of ${this.hierarchies[0]?.dir.path ?? ""}`;
-    const d = this.freezer(what);
-    if (d.version === 2) return (d.tryRead("cgroup.freeze") ?? "0").trim() === "1";
-    for (let i = 0; i < 1000; i++) {
-      const state = (d.tryRead("freezer.state") ?? "THAWED").trim();
-      if (state === "THAWED") return false;
-      if (state === "FROZEN") return (d.tryRead("freezer.self_freezing") ?? "1").trim() === "1";
-      sleepMs(1);
-    }
-    throw new CgroupError(what, "freezer.state stayed FREEZING");
+    return isFrozen(this.freezer(what), what);
   }
 
   /**
@@ -417,8 +409,9 @@ export class Cgroup {
     }
   }
 
-  stats(): CgroupStats {
-    return readStats({ home: (c) => this.home(c), hugePageSizes: hugePageSizes(this.options.hugePagesDir) });
+  /** The huge page sizes this machine offers ("2MB", "1GB"), for hugetlb limits and stats. */
+  hugePageSizes(): string[] {
+    return hugePageSizes(this.options.hugePagesDir);
   }
 
   /**

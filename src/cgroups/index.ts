@@ -20,7 +20,7 @@ export { type CgroupFs, nodeCgroupFs } from "./fsio.ts";
 export { type CgroupLayout, type CgroupMode, detectCgroupLayout, parseProcCgroup } from "./layout.ts";
 export { resolveCgroupPath } from "./paths.ts";
 export type * from "./resources.ts";
-export { type BlkioEntry, type CgroupStats, emptyStats, type MemoryEntry, statsToJSON } from "./stats.ts";
+export { type BlkioEntry, type CgroupStats, cgroupStats, emptyStats, type MemoryEntry, statsToJSON } from "./stats.ts";
 export { validateResources } from "./validate.ts";
 
 /** The `linux.cgroup` object of `husk features` (runc's features JSON). */

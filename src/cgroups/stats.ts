@@ -4,6 +4,8 @@
  * (nanoseconds, bytes). Missing files leave zeros, as in runc: stats describe, they do not
  * configure.
  */
+
+import type { Cgroup } from "./cgroup.ts";
 import { parseCounter, parseCpuList, parseFlatKeyed, UNLIMITED } from "./convert.ts";
 import type { CgroupDir } from "./dir.ts";
 
@@ -102,6 +104,11 @@ const nums = (text: string | undefined): number[] => (text ?? "").trim().split(/
 
 /** USER_HZ: cpuacct.stat counts in clock ticks, 100 on every Linux ABI husk targets. */
 const clockTicks = 100;
+
+/** The statistics of a container's cgroup (runc's `events --stats` data). */
+export function cgroupStats(cgroup: Cgroup): CgroupStats {
+  return readStats({ home: (c) => cgroup.home(c), hugePageSizes: cgroup.hugePageSizes() });
+}
 
 export function readStats(src: StatsSources): CgroupStats {
   const s = emptyStats();

@@ -1,26 +1,34 @@
 #!/usr/bin/env bun
-import { dirname, resolve } from "node:path";
 import { setPackageRoot } from "../package-root.ts";
 import { main } from "./main.ts";
 
-// src/cli/husk.ts or dist/cli/husk.js: the package is two levels up from the running script.
-setPackageRoot(resolve(dirname(process.argv[1] ?? "."), "../.."));
+// Two ways in. Built (`npm run build`): dist/cli/husk, one executable that bin/husk and
+// bin/husk-runtime link to; its script is /$bunfs/…, so it goes by its own path and by the
+// name it was started as (process.argv0). From the sources: bun src/cli/husk.ts <face> …, as
+// the built CLI starts it under HUSK_FROM_SRC=1 (see from-sources.ts). String work only here:
+// node:path would cost each call a millisecond.
+const built = process.argv[1]?.startsWith("/$bunfs/") === true;
+const self = built ? process.execPath : (process.argv[1] ?? ".");
+const packageRoot = self.split("/").slice(0, -3).join("/") || "/";
+setPackageRoot(packageRoot);
+const [face, ...args] = built
+  ? [process.argv0.slice(process.argv0.lastIndexOf("/") + 1), ...process.argv.slice(2)]
+  : process.argv.slice(2);
 
-// bin/husk passes the name it was started as: husk-runtime is the OCI runtime; husk is the
-// engine, whose `husk runtime …` is the runtime too. Faces never guess from the arguments.
-// Started directly (bun src/cli/husk.ts create …), there is no face: the runtime, as before.
-const [face, ...args] = process.argv.slice(2);
+// husk-runtime is the OCI runtime; husk is the engine, whose `husk runtime …` is the runtime
+// too. Faces never guess from the arguments. Started from the sources without a face
+// (bun src/cli/husk.ts create …), it is the runtime, as before.
 const run =
-  face === "husk-runtime"
-    ? main(args)
-    : face !== "husk"
-      ? main(process.argv.slice(2))
-      : args[0] === "runtime"
-        ? main(args.slice(1))
-        : import("./engine/main.ts").then((m) => m.main(args));
+  built && process.env.HUSK_FROM_SRC
+    ? import("./from-sources.ts").then((m) => m.execSources(packageRoot, face as string, args))
+    : face === "husk-runtime"
+      ? main(args)
+      : face !== "husk"
+        ? main(built ? args : process.argv.slice(2))
+        : args[0] === "runtime"
+          ? main(args.slice(1))
+          : import("./engine/main.ts").then((m) => m.main(args));
 
-// No top-level await: the installed CLI is this file bundled as CommonJS with a bytecode
-// cache (see package.json "build"), and CommonJS has none.
 run.then((code) => {
   process.exitCode = code;
 });

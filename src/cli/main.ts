@@ -1,12 +1,13 @@
 /**
  * husk's command line: runc's global flags and verbs. Each verb lives in its own module and is
- * loaded only when called, so a `husk state` does not pay for what `husk run` needs.
+ * loaded only when called, so a `husk state` does not pay for what `husk run` needs
+ * (test/unit/startup-modules.test.ts pins what each verb loads).
  */
 
-import { appendFileSync } from "node:fs";
 import { HuskError, oneLine } from "../errors.ts";
-import { DEFAULT_ROOT, validateId } from "../runtime/state.ts";
-import { stderr, stdout } from "../sys/stdio.ts";
+import { validateId } from "../runtime/container-id.ts";
+import { DEFAULT_ROOT } from "../runtime/default-root.ts";
+import { stderr, stdout, stdoutAsync } from "../sys/stdio.ts";
 import { type FlagSpec, parseArgs, usageOf } from "./args.ts";
 import type { Globals, Verb } from "./verb.ts";
 
@@ -65,6 +66,8 @@ export function reportError(text: string): void {
     ? JSON.stringify({ level: "error", msg: message, time: new Date().toISOString() })
     : `time="${new Date().toISOString()}" level=error msg="${message.replaceAll('"', '\\"')}"`;
   try {
+    // Loaded here, not at the top: node:fs costs a `--version` ~2 ms to load under Bun.
+    const { appendFileSync } = process.getBuiltinModule("node:fs") as typeof import("node:fs");
     appendFileSync(logTarget.file, `${line}\n`);
   } catch {
     // the error itself is already on stderr
@@ -80,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
     logTarget = { file: flags.log as string | undefined, json: logFormat === "json" };
     if (flags.version) {
       const { versionText } = await import("./version.ts");
-      stdout(versionText());
+      await stdoutAsync(versionText());
       return 0;
     }
     const [name, ...rest] = positionals;

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { HuskError } from "../errors.ts";
 import { stdout } from "../sys/stdio.ts";
 import { runtimeOf, type Verb } from "./verb.ts";
@@ -19,7 +18,9 @@ const verb: Verb = {
       return 0;
     }
     if (format !== "table") throw new HuskError(`invalid format option "${format}": must be table or json`);
-    // Like runc: the host's ps output, filtered to the container's pids.
+    // Like runc: the host's ps output, filtered to the container's pids. node:child_process is
+    // loaded here: the verbs that come with this one (per-container.ts) never need it.
+    const { spawnSync } = await import("node:child_process");
     const out = spawnSync("ps", psArgs.length ? psArgs : ["-ef"], { encoding: "utf8" });
     if (out.status !== 0) throw new HuskError(`ps failed: ${out.stderr.trim()}`);
     const [header = "", ...lines] = out.stdout.split("\n");

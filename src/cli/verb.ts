@@ -1,6 +1,6 @@
 /** What every CLI verb module exports: its flags and a run function over the library. */
-import { printWarning } from "../runtime/create.ts";
 import { Runtime } from "../runtime/runtime.ts";
+import { printWarning } from "../sys/stdio.ts";
 import type { FlagSpec, Parsed } from "./args.ts";
 
 export interface Globals {

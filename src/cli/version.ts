@@ -1,4 +1,4 @@
-import { versionInfo } from "../runtime/features.ts";
+import { versionInfo } from "../runtime/version.ts";
 
 export function versionText(): string {
   const v = versionInfo();

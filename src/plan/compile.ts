@@ -46,8 +46,10 @@ export interface CompiledPlan {
    * its createContainer hooks. -1 when the spec has no prestart or createRuntime hooks.
    */
   hooksStep: number;
-  /** Things husk will do differently from what the spec literally says (skipped syscalls…). */
+  /** Things husk will do differently from what the spec literally says (skipped syscalls…): debug output. */
   warnings: string[];
+  /** What the caller should always hear about (a label ignored on a host without SELinux). */
+  notices: string[];
 }
 
 function mapsRoot(maps: LinuxIDMapping[]): boolean {
@@ -63,10 +65,18 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   if (!spec.process) throw new HuskError("the container has no process to run", { origin: "process" });
   // Silently running without a requested security label would be worse than refusing.
   if (spec.process.apparmorProfile) throw new HuskError("AppArmor is not supported", { origin: "process.apparmorProfile" });
-  // Likewise SELinux labels, on any host: husk cannot apply them, and one with SELinux
-  // disabled today may enforce tomorrow (the README promises a clear error).
-  if (spec.process.selinuxLabel) throw new HuskError("SELinux is not supported", { origin: "process.selinuxLabel" });
-  if (spec.linux?.mountLabel) throw new HuskError("SELinux is not supported", { origin: "linux.mountLabel" });
+  // Likewise SELinux labels on a host with SELinux, where husk cannot apply them. Without
+  // SELinux a label means nothing (runc and crun ignore it there, and runtime-tools expects
+  // that): it is ignored, and said so.
+  const notices: string[] = [];
+  for (const [label, origin] of [
+    [spec.process.selinuxLabel, "process.selinuxLabel"],
+    [spec.linux?.mountLabel, "linux.mountLabel"],
+  ] as const) {
+    if (!label) continue;
+    if (ctx.host.selinux) throw new HuskError("SELinux is not supported", { origin });
+    notices.push(`${origin}: ignored: this host has no SELinux`);
+  }
   // runc refuses it too where resctrl is not mounted; husk does not drive resctrl at all.
   if (spec.linux?.intelRdt) throw new HuskError("Intel RDT (resctrl) is not supported", { origin: "linux.intelRdt" });
   if (spec.linux?.netDevices && Object.keys(spec.linux.netDevices).length > 0)
@@ -156,5 +166,5 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   }
   steps.push(...planContainerHooks(spec, "startContainer", { id: ctx.id, bundle: ctx.bundle }));
   steps.push(planExec(spec));
-  return { steps, uidMappings, gidMappings, denySetgroups, hooksStep, warnings: seccomp.warnings };
+  return { steps, uidMappings, gidMappings, denySetgroups, hooksStep, warnings: seccomp.warnings, notices };
 }

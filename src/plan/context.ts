@@ -4,7 +4,7 @@
  */
 import type { CgroupJoin, DeviceFilter } from "../cgroups/cgroup.ts";
 import type { LinuxSeccomp } from "../oci/types.ts";
-import type { CompiledSeccomp } from "../seccomp/index.ts";
+import type { CompiledSeccomp } from "../seccomp/wanted.ts";
 
 export type Mode = "run" | "create" | "exec";
 
@@ -63,7 +63,10 @@ export interface PlanContext {
   cgroupJoin?: CgroupJoin;
   /** cgroup v2's device rules as an eBPF program, attached before clone. */
   deviceFilter?: DeviceFilter;
-  /** compileSeccomp, or a caching stand-in for it (the runtime's). */
-  compileSeccomp?: (seccomp: LinuxSeccomp) => CompiledSeccomp;
+  /**
+   * compileSeccomp (src/seccomp), or the runtime's cached stand-in for it. Passed in, so that
+   * compiling a plan does not load the seccomp compiler when the spec has no filter.
+   */
+  compileSeccomp: (seccomp: LinuxSeccomp) => CompiledSeccomp;
   host: HostFacts;
 }

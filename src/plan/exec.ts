@@ -37,7 +37,8 @@ export interface ExecContext
 export function compileExecPlan(spec: Spec, process: Process, ctx: ExecContext): Step[] {
   // As for the container's own process: a label husk cannot apply is refused, not ignored.
   if (process.apparmorProfile) throw new HuskError("AppArmor is not supported", { origin: "process.apparmorProfile" });
-  if (process.selinuxLabel) throw new HuskError("SELinux is not supported", { origin: "process.selinuxLabel" });
+  if (process.selinuxLabel && ctx.host.selinux)
+    throw new HuskError("SELinux is not supported", { origin: "process.selinuxLabel" });
   requireConsoleSocket(process, ctx.consoleSocket);
   const steps: Step[] = [];
   const has = new Set((spec.linux?.namespaces ?? []).map((ns) => ns.type));

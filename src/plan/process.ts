@@ -18,7 +18,7 @@ import { RLIMITS, rlimitValue } from "../oci/rlimits.ts";
 import { ioprioValue, PERSONALITY, SCHED_FLAG, SCHED_POLICY } from "../oci/scheduling.ts";
 import type { LinuxSeccomp, Process, Spec } from "../oci/types.ts";
 import { NEW_LISTENER } from "../seccomp/actions.ts";
-import { type CompiledSeccomp, compileSeccomp, seccompWanted } from "../seccomp/index.ts";
+import { type CompiledSeccomp, seccompWanted } from "../seccomp/wanted.ts";
 import type { PlanContext } from "./context.ts";
 import type { Step } from "./ops.ts";
 import { containerState, PID_HOLE, withPidHoles } from "./state-json.ts";
@@ -39,7 +39,7 @@ export interface SeccompProcess {
 export function planSeccomp(
   spec: Spec,
   proc: SeccompProcess,
-  compile: (seccomp: LinuxSeccomp) => CompiledSeccomp = compileSeccomp,
+  compile: (seccomp: LinuxSeccomp) => CompiledSeccomp,
 ): { load?: SeccompLoad; warnings: string[] } {
   const seccomp = spec.linux?.seccomp;
   if (!seccompWanted(seccomp)) return { warnings: [] };

@@ -9,16 +9,12 @@
  */
 import { rmdirSync } from "node:fs";
 import { basename, dirname, posix } from "node:path";
-import {
-  Cgroup,
-  CgroupError,
-  type DeviceFilter,
-  defaultDeviceRules,
-  detectCgroupLayout,
-  openCgroup,
-  resolveCgroupPath,
-} from "../cgroups/index.ts";
-import type { CgroupLayout } from "../cgroups/layout.ts";
+// The cgroup module's files one by one, not its index: `delete` must not load the stats reader.
+import { Cgroup, type DeviceFilter, openCgroup } from "../cgroups/cgroup.ts";
+import { defaultDeviceRules } from "../cgroups/devices.ts";
+import { CgroupError } from "../cgroups/errors.ts";
+import { type CgroupLayout, detectCgroupLayout } from "../cgroups/layout.ts";
+import { resolveCgroupPath } from "../cgroups/paths.ts";
 import type { LinuxResources } from "../cgroups/resources.ts";
 import { HuskError } from "../errors.ts";
 import type { Spec } from "../oci/types.ts";

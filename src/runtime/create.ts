@@ -10,19 +10,19 @@
  * create that was killed.
  */
 import { join } from "node:path";
-import type { Cgroup } from "../cgroups/index.ts";
+import type { Cgroup } from "../cgroups/cgroup.ts";
 import { type Launched, launch } from "../helper/driver.ts";
 import { compilePlan } from "../plan/compile.ts";
 import type { Mode } from "../plan/context.ts";
 import type { HelperStdio, StdioSpec } from "../sys/index.ts";
-import { stderr } from "../sys/stdio.ts";
+import { printWarning } from "../sys/stdio.ts";
 import { loadBundle } from "./bundle.ts";
 import { type ContainerCgroup, openContainerCgroup, removeCgroup, setUpCgroup } from "./cgroup-setup.ts";
 import { runCreateHooks } from "./hooks.ts";
 import { hostFacts } from "./host-facts.ts";
 import { writeIdMaps } from "./idmap.ts";
 import { procStat } from "./proc.ts";
-import { cachedSeccompCompiler } from "./seccomp-cache.ts";
+import { seccompCompiler } from "./seccomp-cache.ts";
 import {
   DEFAULT_ROOT,
   EXEC_FIFO,
@@ -62,11 +62,6 @@ export interface CreateOptions {
    * (where prestart hooks run): e.g. give its network namespace an interface.
    */
   onNamespaces?: (pid: number) => void | Promise<void>;
-}
-
-/** Where warnings go when the caller does not take them: one `husk: warning:` line on stderr. */
-export function printWarning(message: string): void {
-  stderr(`husk: warning: ${message}\n`);
 }
 
 export interface CreatedContainer {
@@ -117,7 +112,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       cgroupMount: cgroup.mountSource,
       cgroupJoin: cgroup.cgroup.joinFiles(),
       deviceFilter: cgroup.deviceFilter,
-      compileSeccomp: cachedSeccompCompiler(root),
+      compileSeccomp: await seccompCompiler(root, bundle.spec.linux?.seccomp),
       host: hostFacts,
       rootfsMount: opts.rootfsMount,
       monitor: opts.monitor,
@@ -125,6 +120,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
     });
     // Like runc, skipped syscall names and the like are debug output, not noise in every container's log.
     if (opts.debug) for (const warning of compiled.warnings) warn(`debug: ${warning}`);
+    for (const notice of compiled.notices) warn(notice);
     launched = await launch(compiled.steps, {
       preserveFds: opts.preserveFds ?? 0,
       stdio: opts.stdio,

@@ -4,17 +4,16 @@
  * state dir that was damaged: whatever the records name is removed, and a warning says what
  * could not be known.
  *
- * What is killed: in a cgroup husk made, every process in it (all are the container's); in a
- * cgroup it shares with processes that were there before (a cgroupsPath naming an existing
- * cgroup), only the container's init — with its pid namespace, the whole container. Only the
- * cgroup directories husk made are removed.
+ * What is killed: the container's init, which with a pid namespace of its own is the whole
+ * container; without one, in a cgroup husk made, every process in it (all are the
+ * container's); in a cgroup it shares with processes that were there before (a cgroupsPath
+ * naming an existing cgroup), only the init. Only the cgroup directories husk made are removed.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ConflictError, HuskError } from "../errors.ts";
+import { printWarning } from "../sys/stdio.ts";
 import { recordedCgroup, removeCgroup } from "./cgroup-setup.ts";
-import { printWarning } from "./create.ts";
-import { runHooks } from "./hooks.ts";
 import { waitGone } from "./proc.ts";
 import {
   type CgroupRecord,
@@ -47,12 +46,17 @@ export async function deleteContainer(
   const status = containerStatus(root, st);
   if (status !== "stopped") {
     if (!force) throw new ConflictError(`cannot delete container ${id} that is not stopped: ${status}`);
-    if (cgroup.isOwn()) cgroup.killAll("SIGKILL");
+    // With a pid namespace of its own, the init's death takes every process in it along (the
+    // kernel kills them, and the init is reaped only once they are gone): killing the init is
+    // enough, as in runc, and spares the freeze, kill and thaw of the whole cgroup.
+    const ownPidNs = (st.spec.linux?.namespaces ?? []).some((ns) => ns.type === "pid" && !ns.path);
+    const killsAll = cgroup.isOwn() && !ownPidNs;
+    if (killsAll) cgroup.killAll("SIGKILL");
     try {
       process.kill(st.pid, "SIGKILL");
     } catch {}
-    // A frozen init dies only once thawed; killAll thaws a cgroup of the container's own.
-    if (status === "paused" && !cgroup.isOwn()) cgroup.thaw();
+    // A frozen init dies only once thawed; killAll thaws the cgroup itself.
+    if (status === "paused" && !killsAll) cgroup.thaw();
     if (!(await waitGone(st.pid, st.pidStartTime, 10000))) throw new HuskError(`container ${id} did not die after SIGKILL`);
   }
   removeCgroup(cgroup, { kill: !record?.pending });
@@ -64,7 +68,10 @@ export async function deleteContainer(
     );
   }
   const hooks = st.spec.hooks?.poststop;
-  if (hooks?.length) await runHooks(hooks, "poststop", ociState(root, st, "stopped"), { warnOnly: true });
+  if (hooks?.length) {
+    const { runHooks } = await import("./hooks.ts"); // loaded only for a container that has some
+    await runHooks(hooks, "poststop", ociState(root, st, "stopped"), { warnOnly: true });
+  }
 }
 
 function cgroupRecord(dir: string): { record?: CgroupRecord; problem?: string } {

@@ -1,5 +1,5 @@
 /** `events`: the container's cgroup statistics as runc's event JSON (Runtime.events repeats it). */
-import { statsToJSON } from "../cgroups/index.ts";
+import { cgroupStats, statsToJSON } from "../cgroups/stats.ts";
 import { ConflictError } from "../errors.ts";
 import { reopenCgroup } from "./cgroup-setup.ts";
 import { readState } from "./state.ts";
@@ -9,6 +9,6 @@ import { containerStatus } from "./status.ts";
 export function statsEvent(root: string, id: string): string {
   const st = readState(root, id);
   if (containerStatus(root, st) === "stopped") throw new ConflictError("container not running");
-  const data = statsToJSON(reopenCgroup(st.cgroupPaths).stats());
+  const data = statsToJSON(cgroupStats(reopenCgroup(st.cgroupPaths)));
   return `{"type":"stats","id":${JSON.stringify(id)},"data":${data}}`;
 }

@@ -11,7 +11,7 @@ import { compileExecPlan } from "../plan/exec.ts";
 import type { HelperStdio, StdioSpec } from "../sys/index.ts";
 import { reopenCgroup } from "./cgroup-setup.ts";
 import { hostFacts } from "./host-facts.ts";
-import { cachedSeccompCompiler } from "./seccomp-cache.ts";
+import { seccompCompiler } from "./seccomp-cache.ts";
 import { readState, writePidFile } from "./state.ts";
 import { containerStatus } from "./status.ts";
 
@@ -43,7 +43,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     preserveFds: opts.preserveFds ?? 0,
     consoleSocket: opts.consoleSocket,
     cgroupJoin: reopenCgroup(st.cgroupPaths).joinFiles(),
-    compileSeccomp: cachedSeccompCompiler(opts.root),
+    compileSeccomp: await seccompCompiler(opts.root, st.spec.linux?.seccomp),
     host: hostFacts,
   });
   const launched = await launch(steps, { preserveFds: opts.preserveFds ?? 0, stdio: opts.stdio, onStdio: opts.onStdio });

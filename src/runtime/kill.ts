@@ -5,15 +5,16 @@
  * create's cleanup are careful instead (see delete.ts).
  */
 import { ConflictError } from "../errors.ts";
-import { reopenCgroup } from "./cgroup-setup.ts";
 import { readState } from "./state.ts";
 import { containerStatus } from "./status.ts";
 
-export function killContainer(root: string, id: string, signal: number, all: boolean): void {
+export async function killContainer(root: string, id: string, signal: number, all: boolean): Promise<void> {
   const st = readState(root, id);
   const status = containerStatus(root, st);
   if (status === "stopped") throw new ConflictError("container not running");
   if (all) {
+    // Only --all needs the cgroup module (and this machine's cgroup layout).
+    const { reopenCgroup } = await import("./cgroup-setup.ts");
     reopenCgroup(st.cgroupPaths).killAll(signal);
     return;
   }

@@ -5,7 +5,6 @@
 import { closeSync, constants, openSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ConflictError } from "../errors.ts";
-import { runHooks } from "./hooks.ts";
 import { EXEC_FIFO, readState, stateDir } from "./state.ts";
 import { containerStatus, ociState } from "./status.ts";
 
@@ -32,5 +31,8 @@ export async function startContainer(root: string, id: string): Promise<void> {
   unlinkSync(fifo);
   // The process may be gone already; the hook is told about the one start just released.
   const hooks = st.spec.hooks?.poststart;
-  if (hooks?.length) await runHooks(hooks, "poststart", ociState(root, st, "running"), { warnOnly: true });
+  if (hooks?.length) {
+    const { runHooks } = await import("./hooks.ts"); // loaded only for a container that has some
+    await runHooks(hooks, "poststart", ociState(root, st, "running"), { warnOnly: true });
+  }
 }

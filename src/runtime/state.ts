@@ -9,12 +9,12 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ConflictError, HuskError, NotFoundError, quote } from "../errors.ts";
+import { ConflictError, HuskError, NotFoundError } from "../errors.ts";
 import { helperPath } from "../helper/path.ts";
 import type { Spec } from "../oci/types.ts";
 import { lockExclusive } from "../sys/index.ts";
 
-export const DEFAULT_ROOT = "/run/husk";
+export { DEFAULT_ROOT } from "./default-root.ts";
 export const EXEC_FIFO = "exec.fifo";
 export const STATE_FILE = "state.json";
 const CGROUP_RECORD = "cgroup.json";
@@ -50,23 +50,9 @@ export interface CgroupRecord {
   pending?: boolean;
 }
 
-/** runc's rule for container ids: they name the state directory, the default cgroup and the session keyring. */
-const ID_PATTERN = /^[\w+\-.]+$/;
+import { validateId } from "./container-id.ts";
 
-/** NAME_MAX: the id is one path component (the state directory, the default cgroup's name). */
-export const MAX_ID_LENGTH = 255;
-
-/** A container id from the command line or a library caller: runc's pattern, at most 255 characters. */
-export function validateId(id: string): void {
-  if (id === "") throw new HuskError("container id cannot be empty");
-  // Checked first, so the message does not repeat a huge id.
-  if (id.length > MAX_ID_LENGTH) {
-    throw new HuskError(`container id is too long: ${id.length} characters, at most ${MAX_ID_LENGTH}`);
-  }
-  if (!ID_PATTERN.test(id) || id === "." || id === "..") {
-    throw new HuskError(`invalid container id ${quote(id)}: use letters, digits and "_+-." (not "." or "..")`);
-  }
-}
+export { MAX_ID_LENGTH, validateId } from "./container-id.ts";
 
 export function stateDir(root: string, id: string): string {
   validateId(id);

@@ -1,8 +1,8 @@
 /** A container's status, derived from the kernel each time (runc semantics), never stored. */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { isFrozen, recordedFreezer } from "../cgroups/freezer.ts";
 import type { State } from "../oci/types.ts";
-import { reopenCgroup } from "./cgroup-setup.ts";
 import { isAlive } from "./proc.ts";
 import { EXEC_FIFO, type SavedState, stateDir } from "./state.ts";
 
@@ -12,7 +12,8 @@ export function containerStatus(root: string, st: SavedState): Status {
   if (!isAlive(st.pid, st.pidStartTime)) return "stopped";
   // Frozen comes before created, as in runc: a created container can be paused, and resumed
   // back to created (its init still waits at exec.fifo).
-  if (Object.keys(st.cgroupPaths).length > 0 && reopenCgroup(st.cgroupPaths).frozen()) return "paused";
+  const freezer = recordedFreezer(st.cgroupPaths);
+  if (freezer && isFrozen(freezer, `read freezer state of ${freezer.path}`)) return "paused";
   if (existsSync(join(stateDir(root, st.id), EXEC_FIFO))) return "created";
   return "running";
 }

@@ -16,9 +16,11 @@ import type { LinuxSeccomp } from "../oci/types.ts";
 import { BPF_MAXINSNS, encodeFilter } from "./bpf.ts";
 import { emitProgram } from "./emit.ts";
 import { buildPolicy } from "./policy.ts";
+import type { CompiledSeccomp } from "./wanted.ts";
 
 export { decodeFilter, disassemble } from "./bpf.ts";
 export { type SeccompFeatures, seccompFeatures } from "./features.ts";
+export { type CompiledSeccomp, seccompWanted } from "./wanted.ts";
 
 export interface CompileOptions {
   /** The kernel's architecture; only x86_64 is supported. */
@@ -28,20 +30,6 @@ export interface CompileOptions {
    * the profile names return ENOSYS (default true). See policy.ts.
    */
   enosysStub?: boolean;
-}
-
-export interface CompiledSeccomp {
-  /** struct sock_filter[], little endian: the plan op's `filter`. */
-  filter: Uint8Array;
-  /** SECCOMP_FILTER_FLAG_* bits: the plan op's `flags`. */
-  flags: number;
-  /** One line each, naming the spec path: skipped syscalls, ignored fields. */
-  warnings: string[];
-}
-
-/** runc's rule: no default action and no syscalls means no filter. */
-export function seccompWanted(seccomp: LinuxSeccomp | undefined): seccomp is LinuxSeccomp {
-  return seccomp !== undefined && (seccomp.defaultAction !== undefined || (seccomp.syscalls?.length ?? 0) > 0);
 }
 
 export function compileSeccomp(seccomp: LinuxSeccomp, opts: CompileOptions = {}): CompiledSeccomp {

@@ -4,7 +4,7 @@
  * index.ts), so that nothing here is imported by Node.
  */
 import { dlopen, FFIType, read as readPtr } from "bun:ffi";
-import { closeSync, constants as fsConstants, openSync, read, write } from "node:fs";
+import { closeSync, constants as fsConstants, openSync, read, write, writeSync } from "node:fs";
 import { constants } from "node:os";
 import type { Channel } from "./channel.ts";
 import type { HelperProcess, HelperStdio, SpawnOptions } from "./index.ts";
@@ -13,24 +13,37 @@ function signalNumber(sig: string | number): number {
   return typeof sig === "number" ? sig : ((constants.signals as Record<string, number>)[sig] ?? 0);
 }
 
-function openLibc() {
-  return dlopen("libc.so.6", {
-    flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-    fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-    __errno_location: { args: [], returns: FFIType.ptr },
-  }).symbols;
+/** The libc functions husk calls; each is bound on first use, see libc(). */
+const LIBC = {
+  flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  __errno_location: { args: [], returns: FFIType.ptr },
+} as const;
+
+type Libc = ReturnType<typeof dlopen<typeof LIBC>>["symbols"];
+
+const bound: Partial<Libc> = {};
+
+/**
+ * libc functions, each bound on first use (a memoised pure lookup: the same function every
+ * time). Bun compiles a trampoline per bound symbol, ~0.3 ms each: `start` and `kill` need
+ * flock and errno, not fcntl. errno is bound with the call whose failure it reads, never
+ * after it: binding (dlopen) may itself change errno.
+ */
+function bind(...names: (keyof typeof LIBC)[]): void {
+  const missing = names.filter((n) => bound[n] === undefined);
+  if (missing.length === 0) return;
+  const symbols = dlopen("libc.so.6", Object.fromEntries(missing.map((n) => [n, LIBC[n]])) as typeof LIBC).symbols;
+  for (const n of missing) (bound as Record<string, unknown>)[n] = symbols[n];
 }
 
-let libc: ReturnType<typeof openLibc> | undefined;
-
-/** libc, opened on first use (a memoised pure read: the same library every time). */
-function lib(): ReturnType<typeof openLibc> {
-  libc ??= openLibc();
-  return libc;
+function libc<K extends keyof typeof LIBC>(name: K): Libc[K] {
+  bind(name);
+  return bound[name] as Libc[K];
 }
 
 function errno(): number {
-  return readPtr.i32(lib().__errno_location() as unknown as number, 0);
+  return readPtr.i32(libc("__errno_location")() as unknown as number, 0);
 }
 
 function sysError(call: string, subject: string, code = errno()): NodeJS.ErrnoException {
@@ -48,13 +61,18 @@ const O_NONBLOCK = 0o4000;
 
 /** Bun creates its socketpair ends non-blocking; reads go to the thread pool, which wants blocking. */
 function setBlocking(fd: number): void {
-  const flags = lib().fcntl(fd, F_GETFL, 0);
-  if (flags < 0 || lib().fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) throw sysError("fcntl", String(fd));
+  bind("fcntl", "__errno_location");
+  const flags = libc("fcntl")(fd, F_GETFL, 0);
+  if (flags < 0 || libc("fcntl")(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) throw sysError("fcntl", String(fd));
 }
 
+/** Below the socket buffer size (net.core.wmem_default is 208 KiB), with room to spare. */
+const SYNC_WRITE_MAX = 64 * 1024;
+
 /**
- * A blocking fd read and written on the thread pool: the event loop never waits, and no read
- * is in flight unless one was asked for, so closing the fd cannot race a background reader.
+ * A blocking fd read on the thread pool (small writes go straight out, see write): the event
+ * loop never waits, and no read is in flight unless one was asked for, so closing the fd
+ * cannot race a background reader.
  */
 function fdChannel(fd: number): Channel {
   let open = true;
@@ -73,6 +91,11 @@ function fdChannel(fd: number): Channel {
     },
     async write(data) {
       let off = 0;
+      // A message or a plan (at most a few tens of KiB, a seccomp filter included) fits the
+      // socket's buffer, so writing it here does not wait for the helper; going through the
+      // thread pool instead cost the first write (the plan) 1.5–4 ms of latency. Larger data
+      // goes the asynchronous way.
+      if (data.length <= SYNC_WRITE_MAX) while (off < data.length) off += writeSync(fd, data, off);
       while (off < data.length) {
         off += await new Promise<number>((resolve, reject) =>
           write(fd, data, off, data.length - off, null, (err, count) => (err ? reject(err) : resolve(count))),
@@ -133,7 +156,8 @@ const EWOULDBLOCK = 11;
 export async function lockExclusive(path: string, _helper?: string): Promise<() => void> {
   const fd = openSync(path, fsConstants.O_RDONLY);
   try {
-    for (let delay = 1; lib().flock(fd, LOCK_EX | LOCK_NB) !== 0; delay = Math.min(delay * 2, 20)) {
+    bind("flock", "__errno_location");
+    for (let delay = 1; libc("flock")(fd, LOCK_EX | LOCK_NB) !== 0; delay = Math.min(delay * 2, 20)) {
       const code = errno();
       if (code !== EWOULDBLOCK) throw sysError("flock", path, code);
       await Bun.sleep(delay);

@@ -6,7 +6,7 @@ import { afterAll, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Spec } from "../../src/oci/types.ts";
-import { childPids, helperPids, nextId, stateDirs } from "../fixtures/container.ts";
+import { childPids, helperPids, nextId, runSh, stateDirs } from "../fixtures/container.ts";
 import { describeAsRoot, hostMounts, husk, TEST_ROOT } from "../fixtures/husk.ts";
 import { makeBundle, type TestBundle } from "../fixtures/rootfs.ts";
 
@@ -139,13 +139,6 @@ const CASES: BadCase[] = [
       writeFileSync(config, readFileSync(config, "utf8").replace(/}\s*$/, `,"x":${deep}}`));
     },
     expect: ["config.json", "nested too deeply"],
-  },
-  {
-    name: "an SELinux label on a host without SELinux",
-    edit: (s) => {
-      s.process!.selinuxLabel = "system_u:system_r:container_t:s0";
-    },
-    expect: ["process.selinuxLabel: SELinux is not supported"],
   },
 ];
 
@@ -324,6 +317,14 @@ describeAsRoot("errors", () => {
         }
       }
     }
+  });
+
+  test("an SELinux label on a host without SELinux is ignored with one warning line, as runc and crun do", async () => {
+    const r = await runSh("echo ran", (s) => {
+      s.process!.selinuxLabel = "system_u:system_r:container_t:s0";
+    });
+    expect(`${r.code} ${r.stdout}`).toBe("0 ran\n");
+    expect(r.stderr).toBe("husk: warning: process.selinuxLabel: ignored: this host has no SELinux\n");
   });
 
   test("delete --force of an unknown id succeeds", async () => {

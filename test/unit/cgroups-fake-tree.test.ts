@@ -11,6 +11,7 @@ import {
   CgroupError,
   type CgroupFs,
   type CgroupLayout,
+  cgroupStats,
   defaultDeviceRules,
   detectCgroupLayout,
   nodeCgroupFs,
@@ -565,7 +566,7 @@ describe("v1", () => {
     const cg = m.open();
     cg.create();
     fs.writeFileSync(`${tmp}/fs/pids/husk/c1/pids.max`, "64\n");
-    const s = cg.stats();
+    const s = cgroupStats(cg);
     expect(s.cpu.usage).toEqual({
       total: 5000,
       percpu: [3000, 2000],
@@ -768,7 +769,7 @@ describe("v2", () => {
     const m = machine([], allV2);
     const cg = m.open();
     cg.create();
-    const s = cg.stats();
+    const s = cgroupStats(cg);
     expect(s.cpu.usage.total).toBe(5000);
     expect(s.cpu.usage.user).toBe(3000);
     expect(s.cpu.usage.kernel).toBe(2000);

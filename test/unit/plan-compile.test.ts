@@ -7,6 +7,7 @@ import type { PlanContext } from "../../src/plan/context.ts";
 import { compileExecPlan } from "../../src/plan/exec.ts";
 import { CloneMode } from "../../src/plan/ops.ts";
 import { PID_HOLE, withPidHoles } from "../../src/plan/state-json.ts";
+import { compileSeccomp } from "../../src/seccomp/index.ts";
 
 const host = { root: true, isDirectory: (p: string) => !p.endsWith(".conf"), exists: (p: string) => p !== "/missing" };
 
@@ -25,6 +26,7 @@ function ctx(over: Partial<PlanContext> = {}): PlanContext {
     },
     cgroupJoin: { tasks: ["/sys/fs/cgroup/memory/husk/c1/tasks"], dir: "" },
     host,
+    compileSeccomp,
     ...over,
   };
 }
@@ -398,28 +400,34 @@ describe("compilePlan", () => {
     ).toThrow("linux.intelRdt: Intel RDT (resctrl) is not supported");
   });
 
-  test("SELinux labels are refused whether or not the host has SELinux (README: not supported)", () => {
-    for (const selinux of [false, true]) {
-      const c = ctx({ host: { ...host, selinux } });
-      expect(() =>
-        compilePlan(
-          spec((x) => (x.process!.selinuxLabel = "system_u:system_r:container_t:s0")),
-          c,
-        ),
-      ).toThrow("process.selinuxLabel: SELinux is not supported");
-      expect(() =>
-        compilePlan(
-          spec((x) => (x.linux = { ...x.linux, mountLabel: "system_u:object_r:container_file_t:s0" })),
-          c,
-        ),
-      ).toThrow("linux.mountLabel: SELinux is not supported");
-      // An empty label asks for nothing.
-      const empty = spec((x) => {
-        x.process!.selinuxLabel = "";
-        x.linux = { ...x.linux, mountLabel: "" };
+  test("SELinux labels are refused on a host with SELinux, ignored with a notice on one without (as runc and crun)", () => {
+    const labelled = () =>
+      spec((x) => {
+        x.process!.selinuxLabel = "system_u:system_r:container_t:s0";
+        x.linux = { ...x.linux, mountLabel: "system_u:object_r:container_file_t:s0" };
       });
-      expect(() => compilePlan(empty, c)).not.toThrow();
-    }
+    expect(() => compilePlan(labelled(), ctx({ host: { ...host, selinux: true } }))).toThrow(
+      "process.selinuxLabel: SELinux is not supported",
+    );
+    expect(() =>
+      compilePlan(
+        spec((x) => (x.linux = { ...x.linux, mountLabel: "system_u:object_r:container_file_t:s0" })),
+        ctx({ host: { ...host, selinux: true } }),
+      ),
+    ).toThrow("linux.mountLabel: SELinux is not supported");
+    const without = compilePlan(labelled(), ctx({ host: { ...host, selinux: false } }));
+    expect(without.notices).toEqual([
+      "process.selinuxLabel: ignored: this host has no SELinux",
+      "linux.mountLabel: ignored: this host has no SELinux",
+    ]);
+    // An empty label asks for nothing.
+    const empty = compilePlan(
+      spec((x) => {
+        x.process!.selinuxLabel = "";
+      }),
+      ctx({ host: { ...host, selinux: true } }),
+    );
+    expect(empty.notices).toEqual([]);
   });
 
   test("sysctls are written under /proc/sys after the root switch", () => {
@@ -469,6 +477,7 @@ function execPlan(s: Spec, over: Partial<Parameters<typeof compileExecPlan>[2]> 
     detach: false,
     preserveFds: 0,
     host,
+    compileSeccomp,
     ...over,
   });
 }

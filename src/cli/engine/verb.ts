@@ -1,7 +1,7 @@
 /** What every engine verb module exports, and the library objects it works through. */
 import type { Engine } from "../../engine/engine.ts";
 import { HuskError } from "../../errors.ts";
-import { printWarning } from "../../runtime/create.ts";
+import { printWarning } from "../../sys/stdio.ts";
 import type { Flag, Parsed } from "./args.ts";
 
 export interface Globals {

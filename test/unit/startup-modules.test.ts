@@ -1,0 +1,208 @@
+/**
+ * What each runtime verb loads when the CLI starts. containerd's shim and conmon start the
+ * runtime 4–6 times per container, so a module (or a `node:` builtin: node:fs alone costs
+ * Bun ~1.3 ms) that a verb does not use is paid for on every call. These lists pin each
+ * verb's modules: a change that adds one fails here, and either the import is made lazy or
+ * the list is updated on purpose.
+ *
+ * The CLI runs from the sources with a preload (fixtures/record-modules.ts) that records
+ * every husk module loaded; builtins are read from those modules' static imports. The
+ * container is a fake one, a state.json under a temp --root for a `sleep` process, so
+ * no root is needed.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const REPO = join(import.meta.dir, "../..");
+const BUN = join(REPO, "node_modules/bun/bin/bun.exe");
+
+let root: string;
+let sleeper: ReturnType<typeof Bun.spawn>;
+/** The init of the container `delete --force` kills. */
+let victim: ReturnType<typeof Bun.spawn>;
+
+/** Write the state of a container `id` whose init is `pid` (no cgroup, as a rootless one). */
+function fakeContainer(id: string, pid: number): void {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const startTime = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  mkdirSync(join(root, id), { recursive: true });
+  const state = {
+    ociVersion: "1.2.0",
+    id,
+    pid,
+    pidStartTime: startTime,
+    bundle: root,
+    rootfs: join(root, "rootfs"),
+    created: new Date(0).toISOString(),
+    owner: "",
+    cgroupPaths: {},
+    spec: { ociVersion: "1.2.0", root: { path: "rootfs" } },
+  };
+  writeFileSync(join(root, id, "state.json"), JSON.stringify(state));
+  writeFileSync(join(root, id, "cgroup.json"), JSON.stringify({ paths: {}, created: [] }));
+}
+
+/** The husk modules and node: builtins `husk-runtime <args>` loads, and its exit status. */
+function loads(args: string[]): { modules: string[]; builtins: string[]; status: number | null } {
+  const out = join(root, `modules-${Math.random()}.json`);
+  const run = spawnSync(
+    BUN,
+    [
+      "--preload",
+      join(REPO, "test/fixtures/record-modules.ts"),
+      join(REPO, "src/cli/husk.ts"),
+      "husk-runtime",
+      "--root",
+      root,
+      ...args,
+    ],
+    { env: { ...process.env, HUSK_RECORD_MODULES: out }, stdio: ["ignore", "ignore", "ignore"] },
+  );
+  const modules = JSON.parse(readFileSync(out, "utf8")) as string[];
+  const builtins = new Set<string>();
+  for (const m of modules) {
+    for (const [, name] of readFileSync(join(REPO, m), "utf8").matchAll(/^import [^;]*?from "node:(\w+)";$/gms)) {
+      builtins.add(name as string);
+    }
+  }
+  return { modules, builtins: [...builtins].sort(), status: run.status };
+}
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), "husk-startup-"));
+  sleeper = Bun.spawn(["sleep", "60"]);
+  victim = Bun.spawn(["sleep", "60"]);
+});
+
+afterAll(() => {
+  sleeper.kill("SIGKILL");
+  victim.kill("SIGKILL");
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** What every runtime verb loads: argument parsing, the Runtime object, state and status. */
+const COMMON = [
+  "src/cgroups/dir.ts",
+  "src/cgroups/errors.ts",
+  "src/cgroups/freezer.ts",
+  "src/cgroups/fsio.ts",
+  "src/cli/args.ts",
+  "src/cli/husk.ts",
+  "src/cli/main.ts",
+  "src/cli/verb.ts",
+  "src/errors.ts",
+  "src/helper/path.ts",
+  "src/package-root.ts",
+  "src/runtime/default-root.ts",
+  "src/runtime/exec-process.ts",
+  "src/runtime/preserve-fds.ts",
+  "src/runtime/proc.ts",
+  "src/runtime/runtime.ts",
+  "src/runtime/signals.ts",
+  "src/runtime/state.ts",
+  "src/runtime/status.ts",
+  "src/sys/index.ts",
+  "src/sys/stdio.ts",
+];
+
+/** Never loaded by these verbs: the create pipeline, the stats reader, the engine's modules. */
+const NEVER = [
+  /^src\/seccomp\//,
+  /^src\/plan\//,
+  /^src\/oci\/(schema|validate|rules)\.ts$/,
+  /^src\/cgroups\/stats\.ts$/,
+  /^src\/(engine|image|network)\//,
+  /^src\/cli\/engine\//,
+];
+
+/** The cgroup module without its stats reader: delete removes the container's cgroup. */
+const CGROUP = [
+  "src/cgroups/cgroup.ts",
+  "src/cgroups/convert.ts",
+  "src/cgroups/device-filter.ts",
+  "src/cgroups/devices.ts",
+  "src/cgroups/layout.ts",
+  "src/cgroups/paths.ts",
+  "src/cgroups/set.ts",
+  "src/cgroups/validate.ts",
+  "src/runtime/cgroup-setup.ts",
+  "src/sys/mountinfo.ts",
+];
+
+interface Case {
+  args: string[];
+  /** The fake container the verb acts on, made just before: its id and its init's pid. */
+  container?: [string, () => number];
+  modules: string[];
+  builtins: string[];
+  /** The verb's exit status: it ran its whole path (start refuses a running container). */
+  status: number;
+}
+
+const FS = ["fs", "os", "path"];
+
+const CASES: Record<string, Case> = {
+  "--version": {
+    args: ["--version"],
+    modules: [
+      "src/cli/args.ts",
+      "src/cli/husk.ts",
+      "src/cli/main.ts",
+      "src/cli/version.ts",
+      "src/errors.ts",
+      "src/helper/path.ts",
+      "src/oci/default-spec.ts",
+      "src/package-root.ts",
+      "src/runtime/default-root.ts",
+      "src/runtime/version.ts",
+      "src/sys/stdio.ts",
+    ],
+    builtins: ["os", "process"],
+    status: 0,
+  },
+  list: { args: ["list"], modules: [...COMMON, "src/cli/list.ts"], builtins: FS, status: 0 },
+  state: {
+    args: ["state", "c-state"],
+    container: ["c-state", () => sleeper.pid],
+    modules: [...COMMON, "src/cli/state.ts"],
+    builtins: FS,
+    status: 0,
+  },
+  kill: {
+    args: ["kill", "c-kill", "CONT"],
+    container: ["c-kill", () => sleeper.pid],
+    modules: [...COMMON, "src/cli/kill.ts", "src/runtime/kill.ts", "src/sys/bun.ts"],
+    builtins: FS,
+    status: 0,
+  },
+  start: {
+    args: ["start", "c-start"],
+    container: ["c-start", () => sleeper.pid],
+    modules: [...COMMON, "src/cli/start.ts", "src/runtime/start.ts", "src/sys/bun.ts"],
+    builtins: FS,
+    status: 1,
+  },
+  delete: {
+    args: ["delete", "--force", "c-delete"],
+    container: ["c-delete", () => victim.pid],
+    modules: [...COMMON, ...CGROUP, "src/cli/delete.ts", "src/runtime/delete.ts", "src/sys/bun.ts"],
+    builtins: FS,
+    status: 0,
+  },
+};
+
+describe("modules each runtime verb loads at start", () => {
+  for (const [verb, c] of Object.entries(CASES)) {
+    test(verb, () => {
+      if (c.container) fakeContainer(c.container[0], c.container[1]());
+      const got = loads(c.args);
+      expect(got.status).toBe(c.status);
+      expect(got.modules).toEqual([...c.modules].sort());
+      expect(got.builtins).toEqual(c.builtins);
+      expect(got.modules.filter((m) => NEVER.some((re) => re.test(m)))).toEqual([]);
+    });
+  }
+});
