@@ -1,5 +1,4 @@
-import { stderr, stdout } from "../../sys/stdio.ts";
-import { type EngineVerb, engineOf, needArgs } from "./verb.ts";
+import { type EngineVerb, eachRef, engineOf, needArgs } from "./verb.ts";
 
 const verb: EngineVerb = {
   name: "kill",
@@ -11,17 +10,10 @@ const verb: EngineVerb = {
     const engine = await engineOf(g);
     const s = (p.flags.signal as string | undefined) ?? "SIGKILL";
     const signal = /^\d+$/.test(s) ? Number(s) : s;
-    let code = 0;
-    for (const ref of refs) {
-      try {
-        await engine.kill(ref, signal);
-        stdout(`${ref}\n`);
-      } catch (err) {
-        stderr(`husk: ${(err as Error).message}\n`);
-        code = 1;
-      }
-    }
-    return code;
+    return eachRef(refs, async (ref) => {
+      await engine.kill(ref, signal);
+      return undefined;
+    });
   },
 };
 export default verb;

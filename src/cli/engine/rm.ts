@@ -1,5 +1,4 @@
-import { stderr, stdout } from "../../sys/stdio.ts";
-import { type EngineVerb, engineOf, needArgs } from "./verb.ts";
+import { type EngineVerb, eachRef, engineOf, needArgs } from "./verb.ts";
 
 const verb: EngineVerb = {
   name: "rm",
@@ -9,17 +8,10 @@ const verb: EngineVerb = {
   async run(p, g) {
     const refs = needArgs(p, 1, "rm");
     const engine = await engineOf(g);
-    let code = 0;
-    for (const ref of refs) {
-      try {
-        await engine.remove(ref, { force: p.flags.force === true });
-        stdout(`${ref}\n`);
-      } catch (err) {
-        stderr(`husk: ${(err as Error).message}\n`);
-        code = 1;
-      }
-    }
-    return code;
+    return eachRef(refs, async (ref) => {
+      await engine.remove(ref, { force: p.flags.force === true });
+      return undefined;
+    });
   },
 };
 export default verb;

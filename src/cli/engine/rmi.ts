@@ -1,5 +1,4 @@
-import { stderr, stdout } from "../../sys/stdio.ts";
-import { type EngineVerb, engineOf, needArgs } from "./verb.ts";
+import { type EngineVerb, eachRef, engineOf, needArgs } from "./verb.ts";
 
 const verb: EngineVerb = {
   name: "rmi",
@@ -9,18 +8,10 @@ const verb: EngineVerb = {
   async run(p, g) {
     const refs = needArgs(p, 1, "rmi");
     const engine = await engineOf(g);
-    let code = 0;
-    for (const ref of refs) {
-      try {
-        const r = await engine.removeImage(ref, { force: p.flags.force === true });
-        for (const t of r.untagged) stdout(`Untagged: ${t}\n`);
-        for (const d of r.deleted) stdout(`Deleted: ${d}\n`);
-      } catch (err) {
-        stderr(`husk: ${(err as Error).message}\n`);
-        code = 1;
-      }
-    }
-    return code;
+    return eachRef(refs, async (ref) => {
+      const r = await engine.removeImage(ref, { force: p.flags.force === true });
+      return [...r.untagged.map((t) => `Untagged: ${t}\n`), ...r.deleted.map((d) => `Deleted: ${d}\n`)].join("");
+    });
   },
 };
 export default verb;

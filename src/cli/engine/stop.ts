@@ -1,5 +1,4 @@
-import { stderr, stdout } from "../../sys/stdio.ts";
-import { type EngineVerb, engineOf, needArgs } from "./verb.ts";
+import { type EngineVerb, eachRef, engineOf, needArgs } from "./verb.ts";
 
 const verb: EngineVerb = {
   name: "stop",
@@ -10,17 +9,10 @@ const verb: EngineVerb = {
     const refs = needArgs(p, 1, "stop");
     const engine = await engineOf(g);
     const seconds = (p.flags.time as number | undefined) ?? 10;
-    let code = 0;
-    for (const ref of refs) {
-      try {
-        await engine.stop(ref, { timeoutMs: Math.max(0, seconds) * 1000 });
-        stdout(`${ref}\n`);
-      } catch (err) {
-        stderr(`husk: ${(err as Error).message}\n`);
-        code = 1;
-      }
-    }
-    return code;
+    return eachRef(refs, async (ref) => {
+      await engine.stop(ref, { timeoutMs: Math.max(0, seconds) * 1000 });
+      return undefined;
+    });
   },
 };
 export default verb;

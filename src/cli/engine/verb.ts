@@ -49,3 +49,22 @@ export function table(head: string[], rows: string[][]): string {
       .trimEnd();
   return `${[head, ...rows].map(line).join("\n")}\n`;
 }
+
+/**
+ * Do `fn` for each container or image named, as docker does: what succeeds is printed (by
+ * default its name), each failure is one `husk:` line, and the status is 1 if any failed.
+ */
+export async function eachRef(refs: string[], fn: (ref: string) => Promise<string | undefined>): Promise<number> {
+  const { stderr, stdout } = await import("../../sys/stdio.ts");
+  let code = 0;
+  for (const ref of refs) {
+    try {
+      const out = await fn(ref);
+      stdout(out ?? `${ref}\n`);
+    } catch (err) {
+      stderr(`husk: ${(err as Error).message}\n`);
+      code = 1;
+    }
+  }
+  return code;
+}
