@@ -553,3 +553,51 @@ int op_join_opened_ns(const struct field *f)
 	nheldns = 0;
 	return rc;
 }
+
+/* ---------------------------------------------------------------- --init */
+
+/*
+ * A minimal PID 1 (tini's job): fork; the child goes on to exec the container's program, this
+ * process stays as the init. Every signal is blocked and taken with sigwaitinfo: the kernel
+ * drops a signal PID 1 has no handler for, but never a blocked one. A signal is passed on to
+ * the program; SIGCHLD reaps every exited child (orphans reparented to us included), and the
+ * program's end is ours: its exit status, or 128+N for signal N.
+ */
+int op_init(const struct field *f)
+{
+	(void)f;
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid_t child = fork();
+	if (child < 0)
+		return -1;
+	if (child == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return 0;
+	}
+	/* The channel, the linger pipe and any other fd are the program's business, not ours. */
+	xclose(syncfd);
+	syncfd = -1;
+	xclose(lingerfd);
+	lingerfd = -1;
+	if (syscall(SYS_close_range, 3, ~0U, 0) < 0)
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
+	prctl(PR_SET_NAME, (unsigned long)"husk-init", 0UL, 0UL, 0UL);
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&all, &si);
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			kill(child, sig);
+			continue;
+		}
+		int status;
+		pid_t pid;
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			if (pid == child)
+				_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+	}
+}

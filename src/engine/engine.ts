@@ -312,6 +312,7 @@ export class Engine {
             fed = feed(s.stdin, opts.stdin);
           },
           rootfsMount,
+          init: prepared.opts.init,
           onNamespaces: (p) => this.#attach(rec, p),
           onStart: (p) => {
             pid = p;
@@ -369,6 +370,7 @@ export class Engine {
         {
           stdio: ["ignore", "ignore", "ignore"],
           rootfsMount,
+          init: prepared.opts.init,
           monitor: {
             log: this.#records.path(id, LOG_FILE),
             exitFile: this.#records.path(id, EXIT_FILE),

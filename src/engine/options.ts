@@ -60,6 +60,8 @@ export interface RunOptions {
   privileged?: boolean;
   /** The root filesystem read-only (volumes, tmpfs and /etc/hosts … stay writable). */
   readOnly?: boolean;
+  /** A minimal init as PID 1 that forwards signals and reaps zombies; the command is its child. */
+  init?: boolean;
   hostname?: string;
   /** Remove the container once it exits (run: default true; start: default false). */
   remove?: boolean;
@@ -90,6 +92,7 @@ export interface CheckedRunOptions {
   capDrop: string[];
   privileged: boolean;
   readOnly: boolean;
+  init: boolean;
   hostname?: string;
   remove?: boolean;
   timeoutMs?: number;
@@ -255,6 +258,7 @@ const KEYS = new Set([
   "capabilities",
   "privileged",
   "readOnly",
+  "init",
   "hostname",
   "remove",
   "timeoutMs",
@@ -350,6 +354,7 @@ export function checkRunOptions(input: unknown): CheckedRunOptions {
     capDrop,
     privileged: bool("privileged") ?? false,
     readOnly: bool("readOnly") ?? false,
+    init: bool("init") ?? false,
     hostname,
     remove: bool("remove"),
     timeoutMs,

@@ -165,6 +165,8 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     steps.push({ what: "wait for start", op: { op: "waitStart" } });
   }
   steps.push(...planContainerHooks(spec, "startContainer", { id: ctx.id, bundle: ctx.bundle }));
+  // A minimal init as PID 1 (forwards signals, reaps orphans), the program its child.
+  if (ctx.init) steps.push({ what: "start the container's init", origin: "--init", op: { op: "init" } });
   steps.push(planExec(spec));
   return { steps, uidMappings, gidMappings, denySetgroups, hooksStep, warnings: seccomp.warnings, notices };
 }

@@ -44,6 +44,8 @@ export interface PlanContext {
   execFifo: string;
   noPivot: boolean;
   noNewKeyring: boolean;
+  /** --init: the helper stays as the container's PID 1, a minimal init, with the program its child. */
+  init?: boolean;
   /** Number of extra fds (3 … 3+N-1) passed to the container. */
   preserveFds: number;
   /** Unix socket that receives the pty master, when process.terminal is set. */

@@ -205,6 +205,11 @@ export type Op =
     }
   /** mount_setattr(target, AT_RECURSIVE, {attr_set, attr_clr}): "rro", "rnosuid" … inside the root. */
   | { op: "mountSetattr"; target: string; attrSet: number; attrClr: number }
+  /**
+   * --init: fork; the child goes on (to exec), this process stays as the container's PID 1,
+   * passing signals on to the child and reaping every child, and exits as the child does.
+   */
+  | { op: "init" }
   /** mknod(path, S_IFIFO) on the host, lchown(uid, gid) (-1: unchanged), then chmod(mode) (the umask would trim it). */
   | { op: "mkfifo"; path: string; mode: number; uid: number; gid: number }
   /**

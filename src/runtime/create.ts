@@ -43,6 +43,8 @@ export interface CreateOptions {
   consoleSocket?: string;
   noPivot?: boolean;
   noNewKeyring?: boolean;
+  /** A minimal init as PID 1 that forwards signals and reaps zombies; the program is its child. */
+  init?: boolean;
   preserveFds?: number;
   /** --debug: report what husk adapted from the spec. */
   debug?: boolean;
@@ -107,6 +109,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       execFifo: join(dir, EXEC_FIFO),
       noPivot: opts.noPivot ?? false,
       noNewKeyring: opts.noNewKeyring ?? false,
+      init: opts.init ?? false,
       preserveFds: opts.preserveFds ?? 0,
       consoleSocket: opts.consoleSocket,
       cgroupMount: cgroup.mountSource,

@@ -53,6 +53,8 @@ export interface CreateOptions {
   noPivot?: boolean;
   /** Keep the caller's session keyring instead of a new one. */
   noNewKeyring?: boolean;
+  /** A minimal init as the container's PID 1 (forwards signals, reaps zombies), the program its child. */
+  init?: boolean;
   /** Pass the caller's fds 3 … 3+N-1 to the container. */
   preserveFds?: number;
   /**
@@ -291,6 +293,7 @@ export class Runtime {
       pidFile: options.pidFile,
       noPivot: options.noPivot ?? false,
       noNewKeyring: options.noNewKeyring ?? false,
+      init: options.init ?? false,
       preserveFds: checkPreserveFds(options.preserveFds, "preserveFds"),
       debug: this.#debug,
       onWarning: this.#warn,

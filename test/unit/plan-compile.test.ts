@@ -47,6 +47,13 @@ describe("compilePlan", () => {
     ).toMatchSnapshot();
   });
 
+  test("--init: the init op comes last before exec, after the start barrier; none without it", () => {
+    const list = ops(spec(), ctx({ mode: "create", init: true }));
+    expect(list.slice(-2)).toEqual(["init", "exec"]);
+    expect(list.indexOf("waitStart")).toBeLessThan(list.indexOf("init"));
+    expect(ops(spec(), ctx({ mode: "create" }))).not.toContain("init");
+  });
+
   test("clone carries the new namespaces; cgroup and time are unshared separately", () => {
     const s = spec((x) => {
       x.linux = {

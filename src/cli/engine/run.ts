@@ -26,6 +26,7 @@ export const RUN_FLAGS: Flag[] = [
   { name: "cap-drop", type: "list", help: "drop a capability" },
   { name: "privileged", type: "bool", help: "every capability, no masked paths, every device" },
   { name: "read-only", type: "bool", help: "mount the root filesystem read-only" },
+  { name: "init", type: "bool", help: "run a minimal init as PID 1 that forwards signals and reaps zombies" },
   { name: "interactive", short: "i", type: "bool", help: "keep stdin open" },
   { name: "tty", short: "t", type: "bool", help: "allocate a pseudo-terminal (not supported yet)" },
 ];
@@ -109,6 +110,7 @@ const verb: EngineVerb = {
       capabilities: { add: (f["cap-add"] as string[]) ?? [], drop: (f["cap-drop"] as string[]) ?? [] },
       privileged: f.privileged === true,
       readOnly: f["read-only"] === true,
+      init: f.init === true,
       remove: f.rm === true,
     };
     // The CLI's flag names in messages, not the library's option names.
