@@ -20,7 +20,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
-import { HuskError, NotFoundError, quote } from "../errors.ts";
+import { ConflictError, HuskError, NotFoundError, quote } from "../errors.ts";
 import type { LoginOptions } from "../image/auth.ts";
 import { BUSYBOX_IMAGE, ensureBusybox } from "../image/busybox.ts";
 import {
@@ -611,10 +611,7 @@ export class Engine {
       this.#records.write(rec);
     }
     // In place (same inode): the bind mount of it is made already.
-    writeFileSync(
-      this.#records.path(rec.id, "etc/hosts"),
-      renderHosts({ hostname: rec.config.hostname, addresses: [att.address], aliases: [rec.name] }),
-    );
+    this.#writeHosts(rec);
   }
 
   // ------------------------------------------------------------------ state
@@ -734,6 +731,73 @@ export class Engine {
     const sig =
       typeof signal === "number" ? signal : parseSignal(signal.toUpperCase().startsWith("SIG") ? signal : `SIG${signal}`);
     await this.#runtime.kill(rec.id, sig);
+  }
+
+  /**
+   * Give a running container one more network card on `network` (the tutorials' eth1): a veth
+   * whose peer is made in its network namespace as the next free ethN, an address from the
+   * network's IPAM, no default route (its first card keeps that); /etc/hosts lists it too.
+   */
+  async connect(network: string, ref: string): Promise<AttachmentRecord> {
+    if (typeof network !== "string" || network === "") throw new HuskError("must be a non-empty string", { origin: "network" });
+    this.networks.inspect(network); // an unknown network fails here
+    const found = this.#records.find(ref);
+    return this.#records.locked(found.id, async () => {
+      const rec = this.#records.read(found.id) ?? found;
+      if (this.live(rec).status !== "running") throw new ConflictError(`container ${rec.id.slice(0, 12)} is not running`);
+      if (rec.networks.some((n) => n.network === network)) {
+        throw new ConflictError(`container ${rec.id.slice(0, 12)} is already connected to network ${quote(network)}`);
+      }
+      const used = new Set(rec.networks.map((n) => n.ifname));
+      let k = 0;
+      while (used.has(`eth${k}`)) k++;
+      const startTime = Number(procStat(rec.pid)?.startTime ?? 0);
+      const att = await this.networks.attach({
+        network,
+        containerId: rec.id,
+        ifname: `eth${k}`,
+        netnsPath: `/proc/${rec.pid}/ns/net`,
+        defaultRoute: false,
+        owner: { pid: rec.pid, startTime },
+      });
+      const a: AttachmentRecord = {
+        network: att.network,
+        ifname: att.ifname,
+        address: att.address,
+        prefix: att.prefix,
+        gateway: att.gateway,
+        mac: att.mac,
+        hostVeth: att.hostVeth,
+        ports: [],
+      };
+      rec.networks.push(a);
+      this.#records.write(rec);
+      this.#writeHosts(rec);
+      return a;
+    });
+  }
+
+  /** Take a network card off a running container: its veth deleted, its lease and ports released. */
+  async disconnect(network: string, ref: string): Promise<void> {
+    const found = this.#records.find(ref);
+    await this.#records.locked(found.id, async () => {
+      const rec = this.#records.read(found.id) ?? found;
+      const a = rec.networks.find((n) => n.network === network);
+      if (!a) throw new NotFoundError(`container ${rec.id.slice(0, 12)} is not connected to network ${quote(network)}`);
+      await this.networks.detach({ network, containerId: rec.id, ifname: a.ifname });
+      rec.networks = rec.networks.filter((n) => n !== a);
+      if (rec.network === network) rec.network = undefined;
+      this.#records.write(rec);
+      this.#writeHosts(rec);
+    });
+  }
+
+  /** /etc/hosts with the container's current addresses; in place (the bind mount of it stays). */
+  #writeHosts(rec: ContainerRecord): void {
+    writeFileSync(
+      this.#records.path(rec.id, "etc/hosts"),
+      renderHosts({ hostname: rec.config.hostname, addresses: rec.networks.map((n) => n.address), aliases: [rec.name] }),
+    );
   }
 
   /** SIGTERM, then SIGKILL after timeoutMs (default 10 s); resolves once it has stopped and what it held is released. */

@@ -1,4 +1,4 @@
-/** `husk network create|ls|inspect|rm`: bridge networks (src/network). */
+/** `husk network create|ls|inspect|rm|connect|disconnect`: bridge networks (src/network). */
 import { HuskError } from "../../errors.ts";
 import { stdout } from "../../sys/stdio.ts";
 import { parse } from "./args.ts";
@@ -6,7 +6,7 @@ import { type EngineVerb, engineOf, needArgs, table } from "./verb.ts";
 
 const verb: EngineVerb = {
   name: "network",
-  usage: "create|ls|inspect|rm …",
+  usage: "create|ls|inspect|rm|connect|disconnect …",
   summary: "manage bridge networks",
   flags: [],
   command: true,
@@ -82,6 +82,15 @@ const verb: EngineVerb = {
           await nets.removeNetwork(name);
           stdout(`${name}\n`);
         }
+        return 0;
+      }
+      case "connect":
+      case "disconnect": {
+        const args = parse(rest, [], false).positionals;
+        if (args.length !== 2) throw new HuskError(`"husk network ${sub}" requires exactly 2 arguments: NETWORK CONTAINER`);
+        const [network, container] = args as [string, string];
+        if (sub === "connect") await engine.connect(network, container);
+        else await engine.disconnect(network, container);
         return 0;
       }
       default:
