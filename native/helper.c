@@ -50,6 +50,7 @@ int syncfd = -1;       /* the sync channel; CLOEXEC, so execve closes it */
 int rootfd = -1;       /* openRoot: the root for Where.InRoot paths until the switch */
 int fifofd = -1;       /* openExecFifo: the read end of exec.fifo, never its directory */
 int consfd = -1;       /* consoleConnect: the --console-socket connection */
+int proxyfd = -1;      /* consoleProxy: the parent's end, where the child sends the pty master */
 int lingerfd = -1;     /* the child's word to the parent of clone: 'S' set up, 'F' failed */
 int cgtasks[16];       /* openCgroup: v1 `tasks` files the child writes "0" to */
 int ncgtasks;

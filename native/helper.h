@@ -33,6 +33,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <sys/signalfd.h>
 #include <termios.h>
 #include <unistd.h>
 #include <linux/bpf.h>
@@ -76,6 +77,7 @@ extern int syncfd; /* the sync channel; CLOEXEC, so execve closes it */
 extern int rootfd; /* openRoot: the root for Where.InRoot paths until the switch */
 extern int fifofd; /* openExecFifo: the read end of exec.fifo, never its directory */
 extern int consfd; /* consoleConnect: the --console-socket connection */
+extern int proxyfd; /* consoleProxy: the parent's end, where the child sends the pty master */
 extern int lingerfd; /* the child's word to the parent of clone: 'S' set up, 'F' failed */
 extern int cgtasks[16]; /* openCgroup: v1 `tasks` files the child writes "0" to */
 extern int ncgtasks;
@@ -118,6 +120,9 @@ char *join_pid(const struct field *parts, size_t *len);
 void monitor_child(void);
 void monitor_parent(void);
 _Noreturn void monitor_run(pid_t child);
+
+/* sockets.c: the foreground terminal, after clone in the parent; returns the wait status */
+int proxy_console(pid_t child);
 
 /* cgroup.c */
 void close_cgroup_fds(void);

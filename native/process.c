@@ -66,6 +66,8 @@ int op_clone(const struct field *f)
 	if (pid == 0) {
 		if (f[1].i == CLONE_MONITOR)
 			monitor_child();
+		xclose(proxyfd);
+		proxyfd = -1;
 		close(linger[0]);
 		lingerfd = linger[1];
 		/*
@@ -84,6 +86,11 @@ int op_clone(const struct field *f)
 	close(gate[0]);
 	close(linger[1]);
 	close_cgroup_fds();
+	/* The child's end of a consoleProxy pair is the child's alone. */
+	if (proxyfd >= 0) {
+		xclose(consfd);
+		consfd = -1;
+	}
 	if (f[1].i == CLONE_MONITOR)
 		monitor_parent();
 	/* husk forwards signals to the child by pid; a terminal's signal must not kill us first. */
@@ -122,6 +129,10 @@ int op_clone(const struct field *f)
 		monitor_run((pid_t)pid);
 	if (f[1].i != CLONE_WAIT)
 		_exit(last == 'S' ? 0 : 1);
+	if (!reaped && proxyfd >= 0) {
+		status = proxy_console((pid_t)pid);
+		reaped = 1;
+	}
 	while (!reaped && waitpid((pid_t)pid, &status, 0) < 0)
 		if (errno != EINTR)
 			_exit(1);

@@ -54,6 +54,9 @@ static int send_fd(int sock, int fd, const char *data, size_t len)
  * TIOCGPTPEER (4.13) opens the slave through the master, with no path lookup to race.
  * No O_CLOEXEC: if the slave lands on 0-2, dup2 onto itself would keep the flag.
  */
+static int proxied; /* consoleProxy was asked for (inherited by the child through clone) */
+static void copy_size(int from, int to);
+
 static int open_slave(int master)
 {
 	int fd = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
@@ -79,6 +82,9 @@ int op_console(const struct field *f)
 		struct winsize ws = { .ws_row = (unsigned short)f[0].i, .ws_col = (unsigned short)f[1].i };
 		if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
 			goto fail;
+	} else if (proxied) {
+		/* Proxied: the caller's terminal is still our stdin; its size is there before exec. */
+		copy_size(0, slave);
 	}
 	if (send_fd(consfd, master, "/dev/ptmx", 9) < 0)
 		goto fail;
@@ -101,6 +107,151 @@ fail_slave:
 	return -1;
 }
 
+
+/* ---------------------------------------------------------------- a terminal in the foreground */
+
+/*
+ * consoleProxy, in the helper's parent before clone: a socketpair instead of --console-socket.
+ * The child sends the pty master over its end (op_console, as to a console socket); the parent,
+ * which waits for the child anyway, receives it and proxies the caller's terminal to it.
+ */
+int op_console_proxy(const struct field *f)
+{
+	(void)f;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	xclose(proxyfd);
+	xclose(consfd);
+	proxyfd = sv[0];
+	consfd = sv[1];
+	proxied = 1;
+	return 0;
+}
+
+static int recv_fd(int sock)
+{
+	char data[16];
+	struct iovec iov = { .iov_base = data, .iov_len = sizeof data };
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0)
+		return -1;
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS)
+		return -1;
+	int fd;
+	memcpy(&fd, CMSG_DATA(c), sizeof fd);
+	return fd;
+}
+
+static void copy_size(int from, int to)
+{
+	struct winsize ws;
+	if (ioctl(from, TIOCGWINSZ, &ws) == 0)
+		(void)ioctl(to, TIOCSWINSZ, &ws);
+}
+
+static int write_all_fd(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * runc's `run -t` without a console socket: our stdin/stdout become the pty's other side. The
+ * caller's terminal goes raw (the container's line discipline does the editing and turns ^C
+ * into SIGINT), its size follows SIGWINCH, and it is restored however the child ends. Returns
+ * the child's wait status.
+ */
+int proxy_console(pid_t child)
+{
+	int master = recv_fd(proxyfd);
+	xclose(proxyfd);
+	proxyfd = -1;
+	int status = 0, exited = 0;
+	if (master < 0) {
+		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+			;
+		return status;
+	}
+	struct termios saved;
+	int tty = isatty(0) && tcgetattr(0, &saved) == 0;
+	if (tty) {
+		struct termios raw = saved;
+		cfmakeraw(&raw);
+		(void)tcsetattr(0, TCSANOW, &raw);
+		copy_size(0, master);
+	}
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGWINCH);
+	signal(SIGWINCH, SIG_DFL);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	int in_open = 1;
+	char buf[16384];
+	for (;;) {
+		/* A child that exited before we blocked SIGCHLD: look once per round. */
+		if (!exited && waitpid(child, &status, WNOHANG) == child)
+			exited = 1;
+		struct pollfd p[3] = {
+			{ .fd = master, .events = POLLIN },
+			{ .fd = in_open ? 0 : -1, .events = POLLIN },
+			{ .fd = sfd, .events = POLLIN },
+		};
+		int n = poll(p, 3, exited ? 0 : -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (p[2].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof si) == sizeof si && si.ssi_signo == SIGWINCH && tty)
+				copy_size(0, master);
+		}
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t r = read(master, buf, sizeof buf);
+			if (r > 0) {
+				(void)write_all_fd(1, buf, (size_t)r);
+				continue;
+			}
+			if (r < 0 && errno == EINTR)
+				continue;
+			/* EIO: no process holds the slave any more. */
+			if (!exited) {
+				while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+					;
+				exited = 1;
+			}
+			break;
+		}
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t r = read(0, buf, sizeof buf);
+			if (r > 0)
+				(void)write_all_fd(master, buf, (size_t)r);
+			else if (r == 0 || errno != EINTR)
+				in_open = 0;
+		}
+		if (exited && n == 0)
+			break;
+	}
+	if (tty)
+		(void)tcsetattr(0, TCSANOW, &saved);
+	xclose(sfd);
+	xclose(master);
+	return status;
+}
 
 /* ---------------------------------------------------------------- seccomp agent */
 

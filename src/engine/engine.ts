@@ -102,6 +102,11 @@ export interface EngineRunOptions extends RunOptions {
   stdio?: "pipe" | "inherit";
   /** With stdio "inherit": the container reads the caller's stdin (docker's -i); else /dev/null. */
   interactive?: boolean;
+  /**
+   * With stdio "inherit": the container's stdio is a pty inside it, proxied to the caller's
+   * terminal by the helper (raw mode, window size; docker's -t). TERM=xterm unless env sets it.
+   */
+  tty?: boolean;
   /** Called once the container's process runs, with its id and pid (e.g. to forward signals). */
   onStart?: (id: string, pid: number) => void;
 }
@@ -268,13 +273,21 @@ export class Engine {
    * Buffers with output: "buffer"). The container is removed afterwards unless remove: false.
    */
   async run(image: string, cmd: string[] = [], options: EngineRunOptions = {}): Promise<RunResult> {
-    const { stdio, onStart, interactive, ...rest } = options ?? {};
+    const { stdio, onStart, interactive, tty, ...rest } = options ?? {};
     if (stdio !== undefined && stdio !== "pipe" && stdio !== "inherit")
       throw new HuskError('must be "pipe" or "inherit"', { origin: "RunOptions.stdio" });
+    if (tty !== undefined && typeof tty !== "boolean") throw new HuskError("must be a boolean", { origin: "RunOptions.tty" });
+    if (tty && stdio !== "inherit")
+      throw new HuskError('needs stdio "inherit" (the caller\'s terminal)', { origin: "RunOptions.tty" });
     const opts = checkRunOptions(rest);
     if (opts.signal?.aborted) throw new AbortError("aborted before the container was made");
     const prepared = await this.#prepare(image, cmd, opts);
     const { rec, spec, rootfsMount } = await this.#make(prepared, false);
+    if (tty && spec.process) {
+      spec.process.terminal = true;
+      if (!(spec.process.env ?? []).some((e) => e.startsWith("TERM=")))
+        spec.process.env = [...(spec.process.env ?? []), "TERM=xterm"];
+    }
     const id = rec.id;
     const remove = opts.remove ?? true;
     let pid = 0;
@@ -298,7 +311,7 @@ export class Engine {
     const pipe = stdio !== "inherit";
     const io: [StdioSpec, StdioSpec, StdioSpec] = pipe
       ? [opts.stdin !== undefined ? "pipe" : "ignore", "pipe", "pipe"]
-      : [opts.stdin !== undefined ? "pipe" : interactive ? "inherit" : "ignore", "inherit", "inherit"];
+      : [opts.stdin !== undefined ? "pipe" : interactive || tty ? "inherit" : "ignore", "inherit", "inherit"];
     let exitCode: number;
     try {
       exitCode = await this.#runtime.run(

@@ -80,6 +80,7 @@ export const WIRE: WireTable = {
   mountSetattr: { code: 55, fields: { target: "s", attrSet: "i", attrClr: "i" } },
   mkfifo: { code: 56, fields: { path: "s", mode: "i", uid: "i", gid: "i" } },
   init: { code: 57, fields: {} },
+  consoleProxy: { code: 58, fields: {} },
   // 60–69: image layers (src/image).
   setxattr: { code: 60, fields: { path: "s", name: "s", value: "b" } },
   // 70–79: networking (src/network)

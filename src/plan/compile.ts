@@ -24,6 +24,7 @@ import {
   planCheckExec,
   planConsole,
   planConsoleConnect,
+  planConsoleProxy,
   planCredentials,
   planEarlyProcess,
   planExec,
@@ -90,7 +91,8 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   const inUserNs = userNs || ns.joined.has("user");
 
   const terminal = spec.process.terminal === true;
-  requireConsoleSocket(spec.process, ctx.consoleSocket);
+  requireConsoleSocket(spec.process, ctx.consoleSocket, ctx.mode === "run");
+  const proxied = terminal && !ctx.consoleSocket;
   // A joined mount namespace gets its rootfs set up too, as runc does; with none at all the
   // container only gets a chroot (mounting would change the host's own tree).
   const withMounts = ns.created.has("mount") || ns.joined.has("mount");
@@ -99,6 +101,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   const cgroup = planCgroupJoin(ctx.cgroupJoin, ctx.deviceFilter);
   // On the host, before any namespace is joined: cgroup files, id-mapped mounts.
   const steps: Step[] = [];
+  if (proxied) steps.push(planConsoleProxy());
   // The start barrier, made by the helper (node:fs cannot make a fifo). The init opens it as
   // root of its user namespace, if it has one: the fifo is that user's, and only that user's.
   if (ctx.mode === "create") {

@@ -17,6 +17,7 @@ import { CloneMode, type Step } from "./ops.ts";
 import {
   planConsole,
   planConsoleConnect,
+  planConsoleProxy,
   planCredentials,
   planExec,
   planListenerConnect,
@@ -39,8 +40,10 @@ export function compileExecPlan(spec: Spec, process: Process, ctx: ExecContext):
   if (process.apparmorProfile) throw new HuskError("AppArmor is not supported", { origin: "process.apparmorProfile" });
   if (process.selinuxLabel && ctx.host.selinux)
     throw new HuskError("SELinux is not supported", { origin: "process.selinuxLabel" });
-  requireConsoleSocket(process, ctx.consoleSocket);
+  requireConsoleSocket(process, ctx.consoleSocket, !ctx.detach);
   const steps: Step[] = [];
+  // A foreground terminal without --console-socket: the helper's parent proxies the caller's.
+  if (process.terminal && !ctx.consoleSocket) steps.push(planConsoleProxy());
   const has = new Set((spec.linux?.namespaces ?? []).map((ns) => ns.type));
   const seccomp = planSeccomp(spec, { id: ctx.id, bundle: ctx.bundle, initPid: ctx.initPid }, ctx.compileSeccomp);
   // The console and agent sockets live on the host: connect before leaving its mount namespace.

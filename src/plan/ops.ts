@@ -206,6 +206,12 @@ export type Op =
   /** mount_setattr(target, AT_RECURSIVE, {attr_set, attr_clr}): "rro", "rnosuid" … inside the root. */
   | { op: "mountSetattr"; target: string; attrSet: number; attrClr: number }
   /**
+   * In the helper's parent before clone: a socketpair in place of --console-socket. The child's
+   * `console` sends the pty master over it; the parent (Wait mode) proxies its own stdin and
+   * stdout to it (raw mode, window size) until the child ends: runc's foreground `run -t`.
+   */
+  | { op: "consoleProxy" }
+  /**
    * --init: fork; the child goes on (to exec), this process stays as the container's PID 1,
    * passing signals on to the child and reaping every child, and exits as the child does.
    */

@@ -287,8 +287,15 @@ export function planExec(spec: Spec): Step {
 }
 
 /** A terminal is handed over the console socket; without one there is nowhere to send it. */
-export function requireConsoleSocket(process: Process, socket: string | undefined): void {
-  if (process.terminal && !socket) throw new HuskError("a terminal needs --console-socket", { origin: "process.terminal" });
+export function requireConsoleSocket(process: Process, socket: string | undefined, foreground = false): void {
+  if (process.terminal && !socket && !foreground) {
+    throw new HuskError("a terminal needs --console-socket (or a foreground run)", { origin: "process.terminal" });
+  }
+}
+
+/** A foreground terminal without --console-socket: the helper's parent proxies the caller's. */
+export function planConsoleProxy(): Step {
+  return { what: "make the terminal's proxy channel", origin: "process.terminal", op: { op: "consoleProxy" } };
 }
 
 /** Connect to --console-socket: it lives on the host, so before the root switch or setns(mnt). */

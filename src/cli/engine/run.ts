@@ -28,7 +28,7 @@ export const RUN_FLAGS: Flag[] = [
   { name: "read-only", type: "bool", help: "mount the root filesystem read-only" },
   { name: "init", type: "bool", help: "run a minimal init as PID 1 that forwards signals and reaps zombies" },
   { name: "interactive", short: "i", type: "bool", help: "keep stdin open" },
-  { name: "tty", short: "t", type: "bool", help: "allocate a pseudo-terminal (not supported yet)" },
+  { name: "tty", short: "t", type: "bool", help: "allocate a pseudo-terminal, proxied to this one (raw mode, window size)" },
 ];
 
 /** -e NAME=value, -e NAME (taken from husk's environment if set, else left out), --env-file lines. */
@@ -92,7 +92,7 @@ const verb: EngineVerb = {
   async run(p, g) {
     const [image, ...cmd] = needArgs(p, 1, "run");
     const f = p.flags;
-    if (f.tty) throw new HuskError("a pseudo-terminal (-t) is not supported yet: run without -t");
+    if (f.tty && f.detach) throw new HuskError("a pseudo-terminal (-t) with -d is not supported yet: run -d without -t");
     const opts = {
       name: f.name as string | undefined,
       env: envOf(f),
@@ -130,6 +130,7 @@ const verb: EngineVerb = {
         ...opts,
         stdio: "inherit",
         interactive: f.interactive === true,
+        tty: f.tty === true,
         onStart: (_id, pid) => forwarder.target(pid),
       });
       return r.exitCode;

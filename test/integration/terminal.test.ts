@@ -1,0 +1,96 @@
+/**
+ * A terminal in the foreground without --console-socket (runc's `run -t`, `exec -t`; the
+ * engine's `run -it`): the helper proxies the caller's terminal to a pty made inside the
+ * container. script(1) plays the caller's terminal: its size reaches the container, typed input
+ * is read (and echoed by the container's line discipline), and the exit status passes through.
+ */
+import { expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createContainer, nextId } from "../fixtures/container.ts";
+import { HUSK_ENGINE } from "../fixtures/engine.ts";
+import { describeAsRoot, HUSK, husk, TEST_ROOT } from "../fixtures/husk.ts";
+import { makeBundle } from "../fixtures/rootfs.ts";
+
+/** Run `command` under script(1) on a 24x80... terminal of `rows`x`cols`, typing `input` after a pause. */
+function onTerminal(command: string, input: string, rows = 21, cols = 97): { out: string; code: number } {
+  const shell = `stty rows ${rows} cols ${cols}; ${command}; echo "EXIT=$?"`;
+  const r = spawnSync(
+    "sh",
+    ["-c", `(sleep 1; printf '${input}\\r'; sleep 3) | script -qec '${shell.replaceAll("'", "'\\''")}' /dev/null`],
+    {
+      encoding: "utf8",
+      timeout: 30000,
+    },
+  );
+  const out = r.stdout.replaceAll("\r", "");
+  const code = Number(/EXIT=(\d+)/.exec(out)?.[1] ?? -1);
+  return { out, code };
+}
+
+const SCRIPT = 'tty; stty size; read line; echo "got:$line"; exit 3';
+
+describeAsRoot("terminal", () => {
+  test("husk-runtime run -t without --console-socket: a pty inside, the caller's size, input, exit status", () => {
+    const bundle = makeBundle(["sh", "-c", SCRIPT], (s) => {
+      s.process!.terminal = true;
+    });
+    const id = nextId();
+    try {
+      const r = onTerminal(`${HUSK} --root ${TEST_ROOT} run --bundle ${bundle.dir} ${id}`, "hello");
+      expect(r.out).toMatch(/^\/dev\/pts\/\d+$/m);
+      expect(r.out).toContain("21 97\n");
+      expect(r.out).toContain("got:hello\n");
+      expect(r.code).toBe(3);
+    } finally {
+      spawnSync(HUSK, ["--root", TEST_ROOT, "delete", "--force", id]);
+      bundle.remove();
+    }
+  });
+
+  test("husk-runtime exec -t into a running container, and create -t still needs --console-socket", async () => {
+    const bundle = makeBundle(["sleep", "60"]);
+    const id = nextId();
+    try {
+      await createContainer(bundle.dir, id);
+      expect((await husk(["start", id])).code).toBe(0);
+      const r = onTerminal(
+        `${HUSK} --root ${TEST_ROOT} exec -t ${id} sh -c '${SCRIPT.replaceAll("'", "'\\''")}'`,
+        "there",
+        30,
+        100,
+      );
+      expect(r.out).toContain("30 100\n");
+      expect(r.out).toContain("got:there\n");
+      expect(r.code).toBe(3);
+      bundle.spec.process!.terminal = true;
+      bundle.write();
+      const refused = await husk(["create", "--bundle", bundle.dir, nextId()]);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain("needs --console-socket");
+    } finally {
+      await husk(["delete", "--force", id]);
+      bundle.remove();
+    }
+  });
+
+  test("husk run -it: TERM, the caller's size, input, exit status", () => {
+    const dataRoot = mkdtempSync(join(tmpdir(), "husk-tty-"));
+    const stateRoot = mkdtempSync("/run/husk-tty-");
+    try {
+      const r = onTerminal(
+        `HUSK_IP_FORWARD=0 ${HUSK_ENGINE} --data-root ${dataRoot} --state-root ${stateRoot} run --rm -it --network none busybox sh -c 'echo $TERM; ${SCRIPT.replaceAll("'", "'\\''")}'`,
+        "engine",
+      );
+      expect(r.out).toContain("xterm\n");
+      expect(r.out).toContain("21 97\n");
+      expect(r.out).toContain("got:engine\n");
+      expect(r.code).toBe(3);
+    } finally {
+      rmSync(dataRoot, { recursive: true, force: true });
+      rmSync(stateRoot, { recursive: true, force: true });
+    }
+  });
+});
