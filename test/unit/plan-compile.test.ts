@@ -361,11 +361,16 @@ describe("compilePlan", () => {
     expect(run.at(-2)).toBe("runHook");
   });
 
-  test("a terminal without a console socket is refused", () => {
+  test("a terminal without a console socket: refused for create, proxied by the helper for a foreground run", () => {
     const s = spec((x) => {
       if (x.process) x.process.terminal = true;
     });
-    expect(() => compilePlan(s, ctx())).toThrow("a terminal needs --console-socket");
+    expect(() => compilePlan(s, ctx({ mode: "create" }))).toThrow("a terminal needs --console-socket");
+    const run = ops(s, ctx({ mode: "run" }));
+    expect(run[0]).toBe("consoleProxy");
+    expect(run.indexOf("consoleProxy")).toBeLessThan(run.indexOf("clone"));
+    expect(run).toContain("console");
+    expect(run).not.toContain("consoleConnect");
   });
 
   test("personality, scheduler and I/O priority become ops before capabilities are dropped", () => {
