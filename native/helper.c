@@ -110,6 +110,21 @@ size_t read_full(int fd, void *buf, size_t n)
 	return got;
 }
 
+/* Write all of p, whatever a signal or a short write does; -1 with errno on failure. */
+int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 /* The one error path: husk turns (step, errno) into a message naming the spec path. */
 /* Tell the parent of clone how setup went (see op_clone). */
 void linger_say(char what)

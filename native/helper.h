@@ -99,6 +99,7 @@ extern const char *opname;
 /* helper.c: the sync channel and the one error path */
 int send_msg(uint32_t type, int32_t a, int32_t b, int32_t c);
 size_t read_full(int fd, void *buf, size_t n);
+int write_all(int fd, const char *p, size_t n);
 void linger_say(char what);
 _Noreturn void fail(int err);
 _Noreturn void die(int status, const char *what, int err);

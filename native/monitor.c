@@ -96,19 +96,6 @@ static size_t rfc3339(char *out, size_t size)
 	return n + (size_t)snprintf(out + n, size - n, ".%09ldZ", ts.tv_nsec);
 }
 
-static void write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return; /* a full disk loses log lines, not the container */
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
 /* One log entry: the text JSON-escaped (bytes >= 0x80 pass as they are: UTF-8 stays UTF-8). */
 static void log_entry(const char *stream, const char *text, size_t len)
 {
@@ -136,7 +123,7 @@ static void log_entry(const char *stream, const char *text, size_t len)
 	o += (size_t)snprintf(out + o, sizeof out - o, "\",\"stream\":\"%s\",\"time\":\"", stream);
 	o += rfc3339(out + o, sizeof out - o);
 	o += (size_t)snprintf(out + o, sizeof out - o, "\"}\n");
-	write_all(logfd, out, o);
+	(void)write_all(logfd, out, o); /* a full disk loses log lines, not the container */
 }
 
 /* Whole lines become entries; a line longer than the buffer is cut into entries of its size. */
@@ -183,7 +170,7 @@ static void write_exit(int status)
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return; /* the container's directory is gone: `rm -f` got there first */
-	write_all(fd, text, (size_t)n);
+	(void)write_all(fd, text, (size_t)n);
 	fsync(fd);
 	close(fd);
 	(void)rename(tmp, exitpath);

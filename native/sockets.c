@@ -155,20 +155,6 @@ static void copy_size(int from, int to)
 		(void)ioctl(to, TIOCSWINSZ, &ws);
 }
 
-static int write_all_fd(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * runc's `run -t` without a console socket: our stdin/stdout become the pty's other side. The
  * caller's terminal goes raw (the container's line discipline does the editing and turns ^C
@@ -223,7 +209,7 @@ int proxy_console(pid_t child)
 		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t r = read(master, buf, sizeof buf);
 			if (r > 0) {
-				(void)write_all_fd(1, buf, (size_t)r);
+				(void)write_all(1, buf, (size_t)r);
 				continue;
 			}
 			if (r < 0 && errno == EINTR)
@@ -239,7 +225,7 @@ int proxy_console(pid_t child)
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t r = read(0, buf, sizeof buf);
 			if (r > 0)
-				(void)write_all_fd(master, buf, (size_t)r);
+				(void)write_all(master, buf, (size_t)r);
 			else if (r == 0 || errno != EINTR)
 				in_open = 0;
 		}

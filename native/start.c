@@ -65,23 +65,7 @@ int op_wait_start(const struct field *f)
 	return err ? -1 : 0;
 }
 
-/* connect(2) to the unix socket at path and keep it in *slot. */
-
 /* ---------------------------------------------------------------- hooks in the container */
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* Wait for pid at most timeout_ms (< 0: forever); 1 when it timed out. */
 static int wait_timed(pid_t pid, int *status, int timeout_ms)

@@ -41,7 +41,7 @@ import type { PullOptions, PullResult } from "../image/pull.ts";
 import { renderHosts, writeDnsFiles } from "../network/dns.ts";
 import { netlinkStep, runPlan } from "../network/links.ts";
 import { LOOPBACK_INDEX, setLink } from "../network/netlink.ts";
-import { DEFAULT_NETWORK, Networks } from "../network/networks.ts";
+import { type Attachment, DEFAULT_NETWORK, Networks } from "../network/networks.ts";
 import { CAPABILITIES } from "../oci/capabilities.ts";
 import type { Mount, Process } from "../oci/types.ts";
 import { packageRoot } from "../package-root.ts";
@@ -95,6 +95,12 @@ export interface RunResult<T extends string | Buffer = string | Buffer> {
   signal?: string;
   stdout: T;
   stderr: T;
+}
+
+/** What the record keeps of a network attachment (its ports come after, when published). */
+function attachmentRecord(att: Attachment): AttachmentRecord {
+  const { network, ifname, address, prefix, gateway, mac, hostVeth } = att;
+  return { network, ifname, address, prefix, gateway, mac, hostVeth, ports: [] };
 }
 
 /** run's options, plus where the output goes: "pipe" (captured, the default) or the caller's own fds. */
@@ -603,16 +609,7 @@ export class Engine {
     if (!rec.network) return;
     const startTime = Number(procStat(pid)?.startTime ?? 0);
     const att = await this.networks.attach({ network: rec.network, containerId: rec.id, netnsPath, owner: { pid, startTime } });
-    const a: AttachmentRecord = {
-      network: att.network,
-      ifname: att.ifname,
-      address: att.address,
-      prefix: att.prefix,
-      gateway: att.gateway,
-      mac: att.mac,
-      hostVeth: att.hostVeth,
-      ports: [],
-    };
+    const a = attachmentRecord(att);
     rec.networks.push(a);
     this.#records.write(rec);
     if (rec.hostConfig.portBindings.length > 0) {
@@ -773,16 +770,7 @@ export class Engine {
         defaultRoute: false,
         owner: { pid: rec.pid, startTime },
       });
-      const a: AttachmentRecord = {
-        network: att.network,
-        ifname: att.ifname,
-        address: att.address,
-        prefix: att.prefix,
-        gateway: att.gateway,
-        mac: att.mac,
-        hostVeth: att.hostVeth,
-        ports: [],
-      };
+      const a = attachmentRecord(att);
       rec.networks.push(a);
       this.#records.write(rec);
       this.#writeHosts(rec);
