@@ -1,9 +1,11 @@
 /**
  * The library's side of bench/library-run.ts, run by Bun or by Node: `Runtime.run` of /bin/true
  * on the bundle given, in this one long-lived process, sequentially and then 4 at a time.
- * Prints one JSON line: { sequential: [ms…], batch4: { containers, ms } }.
+ * Then `Engine.run("busybox", ["true"], { network: "none" })`, sequentially.
+ * Prints one JSON line: { sequential: [ms…], batch4: { containers, ms }, engine: [ms…] }.
  */
-import { Runtime } from "../dist/lib/index.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { Engine, Runtime } from "../dist/lib/index.js";
 
 const [bundle, runsText, root] = process.argv.slice(2);
 const runs = Number(runsText);
@@ -20,4 +22,20 @@ const t0 = performance.now();
 for (let i = 0; i < containers; i += 4) {
   await Promise.all([0, 1, 2, 3].map((k) => rt.run(`lib4-${process.pid}-${i + k}`, bundle)));
 }
-console.log(JSON.stringify({ sequential, batch4: { containers, ms: performance.now() - t0 } }));
+const batch4 = { containers, ms: performance.now() - t0 };
+// The engine on its built-in busybox image (built on the first run, not timed), no network.
+const dataRoot = mkdtempSync("/tmp/husk-bench-engine-");
+const engine = new Engine({ dataRoot, stateRoot: `${root}-engine`, ipForward: false });
+const engineRuns = [];
+try {
+  for (let i = 0; i < runs + 2; i++) {
+    const t = performance.now();
+    const r = await engine.run("busybox", ["true"], { network: "none" });
+    if (r.exitCode !== 0) throw new Error(`engine run exited ${r.exitCode}`);
+    if (i >= 2) engineRuns.push(performance.now() - t);
+  }
+} finally {
+  rmSync(dataRoot, { recursive: true, force: true });
+  rmSync(`${root}-engine`, { recursive: true, force: true });
+}
+console.log(JSON.stringify({ sequential, batch4, engine: engineRuns }));

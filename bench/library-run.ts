@@ -1,7 +1,8 @@
 /**
  * The library per container: `Runtime.run` of /bin/true in one long-lived process (no CLI
  * start-up per container), under Bun and under Node, beside crun's and husk-runtime's CLI `run`
- * on the same bundle; and containers per second with 4 in flight against crun's sequential rate.
+ * on the same bundle; containers per second with 4 in flight against crun's sequential rate; and
+ * the engine's `Engine.run` of busybox `true` (overlay rootfs, records, /etc files) in-process.
  *
  *   bun bench/library-run.ts [runs=30]      (needs `npm run build` for dist/lib)
  */
@@ -22,6 +23,7 @@ try {
     return JSON.parse(r.stdout.trim().split("\n").at(-1) as string) as {
       sequential: number[];
       batch4: { containers: number; ms: number };
+      engine: number[];
     };
   };
   const onBun = lib(process.execPath);
@@ -43,6 +45,8 @@ try {
   console.log("| --- | --- | --- | --- |");
   console.log(row("library, Bun (Runtime.run)", median(onBun.sequential), rate(onBun.batch4)));
   console.log(row("library, Node (Runtime.run)", median(onNode.sequential), rate(onNode.batch4)));
+  console.log(row("library, Bun (Engine.run, busybox image)", median(onBun.engine)));
+  console.log(row("library, Node (Engine.run, busybox image)", median(onNode.engine)));
   for (const [name, xs] of cli)
     console.log(row(`${name === "husk" ? "husk-runtime" : name} CLI run`, median(xs), name === "crun" ? 1000 / crun : undefined));
 } finally {
