@@ -6,13 +6,17 @@
 
 import { HuskError, oneLine } from "../errors.ts";
 import { validateId } from "../runtime/container-id.ts";
-import { DEFAULT_ROOT } from "../runtime/default-root.ts";
+import { defaultRoot } from "../runtime/default-root.ts";
 import { stderr, stdout, stdoutAsync } from "../sys/stdio.ts";
 import { type FlagSpec, parseArgs, usageOf } from "./args.ts";
 import type { Globals, Verb } from "./verb.ts";
 
 const GLOBAL_FLAGS: FlagSpec[] = [
-  { name: "root", type: "string", help: `root directory for storage of container state (default "${DEFAULT_ROOT}")` },
+  {
+    name: "root",
+    type: "string",
+    help: 'root directory for storage of container state (default "/run/husk", or "$XDG_RUNTIME_DIR/husk" when rootless)',
+  },
   { name: "log", type: "string", help: "set the log file to write husk logs to (default is stderr)" },
   { name: "log-format", type: "string", help: 'set the log format ("text" (default), or "json")' },
   { name: "debug", type: "bool", help: "enable debug logging" },
@@ -95,7 +99,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!load) throw new HuskError(`no such command: ${name}`);
     const verb = (await load()).default;
     const globals: Globals = {
-      root: (flags.root as string | undefined) ?? DEFAULT_ROOT,
+      root: (flags.root as string | undefined) ?? defaultRoot(),
       log: flags.log as string | undefined,
       logFormat,
       debug: flags.debug === true,

@@ -19,6 +19,7 @@ import type { LinuxResources } from "../cgroups/resources.ts";
 import { HuskError } from "../errors.ts";
 import type { Spec } from "../oci/types.ts";
 import type { CgroupMountSource } from "../plan/context.ts";
+import { isRootless } from "./default-root.ts";
 import type { CgroupRecord } from "./state.ts";
 
 export interface ContainerCgroup {
@@ -80,6 +81,8 @@ export interface SetUpHooks {
   /** Keep the record where a later `delete --force` finds it; called before the first mkdir and after the last. */
   record(record: CgroupRecord): void;
   warn(message: string): void;
+  /** --rootless: true, false, or "auto" (not root, or root of a user namespace). */
+  rootless?: boolean | "auto";
 }
 
 /**
@@ -94,7 +97,7 @@ export function setUpCgroup(cgroup: Cgroup, spec: Spec, hooks: SetUpHooks): Cont
     cgroup.create();
   } catch (err) {
     // Rootless, like runc: a caller who may not make cgroups runs the container without one.
-    const rootless = process.geteuid?.() !== 0 && isPermissionError(err);
+    const rootless = isRootless(hooks.rootless) && isPermissionError(err);
     hooks.record({ paths: rootless ? {} : { ...cgroup.paths }, created: cgroup.created });
     if (!rootless) throw err;
     return { cgroup: Cgroup.fromPaths(layout, {}, { created: [] }), paths: {}, mountSource: { kind: "v1", hierarchies: [] } };

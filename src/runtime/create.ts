@@ -45,6 +45,8 @@ export interface CreateOptions {
   noNewKeyring?: boolean;
   /** A minimal init as PID 1 that forwards signals and reaps zombies; the program is its child. */
   init?: boolean;
+  /** Whether a cgroup husk may not make is skipped (runc's --rootless); default "auto". */
+  rootless?: boolean | "auto";
   preserveFds?: number;
   /** --debug: report what husk adapted from the spec. */
   debug?: boolean;
@@ -86,6 +88,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
     cgroup = setUpCgroup(made, bundle.spec, {
       record: (record) => writeCgroupRecord(dir, record),
       warn,
+      rootless: opts.rootless,
     });
     const state: SavedState = {
       ociVersion: bundle.spec.ociVersion,

@@ -2,9 +2,11 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import type { HostFacts } from "../plan/context.ts";
 import { mountPointOf } from "../sys/mountinfo.ts";
+import { runningInUserNs } from "./default-root.ts";
 
 export const hostFacts: HostFacts = {
-  root: process.geteuid?.() === 0,
+  // Root of a user namespace (rootless podman) is not: it may not set groups or make cgroups.
+  root: process.geteuid?.() === 0 && !runningInUserNs(),
   isDirectory: (p) => {
     try {
       return statSync(p).isDirectory();

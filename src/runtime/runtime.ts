@@ -28,6 +28,11 @@ export interface RuntimeOptions {
   onWarning?: (message: string) => void;
   /** Also report what husk adapted from the spec (skipped seccomp syscalls …) as warnings. */
   debug?: boolean;
+  /**
+   * A cgroup the caller may not make is skipped rather than an error (runc's --rootless):
+   * "auto" (the default) when not root, or root of a user namespace (rootless podman).
+   */
+  rootless?: boolean | "auto";
 }
 
 /** The OCI state of a container, as `husk-runtime state` prints it. */
@@ -128,6 +133,7 @@ export class Runtime {
   readonly root: string;
   readonly #warn: (message: string) => void;
   readonly #debug: boolean;
+  readonly #rootless: boolean | "auto";
 
   constructor(options: RuntimeOptions = {}) {
     if (options.root !== undefined && (typeof options.root !== "string" || options.root === "")) {
@@ -136,6 +142,10 @@ export class Runtime {
     this.root = options.root ?? DEFAULT_ROOT;
     this.#warn = options.onWarning ?? (() => {});
     this.#debug = options.debug ?? false;
+    if (options.rootless !== undefined && options.rootless !== "auto" && typeof options.rootless !== "boolean") {
+      throw new ConfigError("RuntimeOptions.rootless", 'must be true, false or "auto"');
+    }
+    this.#rootless = options.rootless ?? "auto";
   }
 
   /** Create a container: its process waits at the start barrier until `start`. */
@@ -296,6 +306,7 @@ export class Runtime {
       init: options.init ?? false,
       preserveFds: checkPreserveFds(options.preserveFds, "preserveFds"),
       debug: this.#debug,
+      rootless: this.#rootless,
       onWarning: this.#warn,
     };
   }

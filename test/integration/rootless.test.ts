@@ -84,4 +84,46 @@ describeAsRoot("rootless (an unprivileged caller)", () => {
       asNobody(dir, ["delete", "--force", id]);
     }
   });
+  test("like rootless podman: root of a user namespace, no --root, XDG_RUNTIME_DIR set: state there, no cgroup", () => {
+    const dir = mkdtempSync(join(tmpdir(), "husk-podmanlike-"));
+    dirs.push(dir);
+    makeRootfs(join(dir, "rootfs"));
+    const xdg = join(dir, "xdg");
+    spawnSync("mkdir", ["-p", xdg]);
+    spawnSync("chown", ["-R", `${NOBODY}:${NOBODY}`, dir]);
+    const id = nextId();
+    // As nobody, in a user namespace of its own where it is root (what podman does), the spec
+    // made there (its ids are that namespace's), then the whole run with runc's defaults.
+    const script = [
+      `cd ${dir}`,
+      `${HUSK} spec --rootless`,
+      `sed -i 's/"terminal": true/"terminal": false/' config.json`,
+      `sed -i 's/"sh"$/"sh", "-c", "id -u"/' config.json`,
+      `${HUSK} run --bundle ${dir} ${id}`,
+      `echo "status=$?"`,
+      `ls ${xdg}/husk`,
+    ].join("; ");
+    const r = spawnSync(
+      "runuser",
+      [
+        "-u",
+        "nobody",
+        "--",
+        "unshare",
+        "--user",
+        "--map-root-user",
+        "env",
+        `XDG_RUNTIME_DIR=${xdg}`,
+        "USER=nobody",
+        "sh",
+        "-c",
+        script,
+      ],
+      { encoding: "utf8", timeout: 30000 },
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain("0\nstatus=0\n");
+    expect(existsSync(join(xdg, "husk"))).toBe(true);
+    expect(husksCgroups(id)).toEqual([]);
+  });
 });
