@@ -44,18 +44,42 @@ function declarations(text: string): Map<string, { doc: string; code: string }> 
   return out;
 }
 
+/** Where `name` is declared, following `export { … } from` re-exports (and `x as name`). */
+function find(file: string, name: string, depth = 0): Entry | undefined {
+  const text = readFileSync(file, "utf8");
+  const found = declarations(text).get(name);
+  if (found) return { name, file: file.slice(lib.length + 1), ...found };
+  if (depth > 4) return undefined;
+  for (const m of text.matchAll(/export (?:type )?\{([^}]+)\} from "([^"]+)";/g)) {
+    for (const raw of (m[1] as string).split(",")) {
+      const [orig, alias] = raw.trim().replace(/^type /, "").split(/\s+as\s+/) as [string, string?];
+      if ((alias ?? orig) !== name) continue;
+      const next = join(dirname(file), (m[2] as string).replace(/\.js$/, ".d.ts"));
+      const e = find(next, orig, depth + 1);
+      if (e) return { ...e, name };
+    }
+  }
+  return undefined;
+}
+
 const entries: Entry[] = [];
-const index = readFileSync(join(lib, "index.d.ts"), "utf8");
+const indexFile = join(lib, "index.d.ts");
+const index = readFileSync(indexFile, "utf8");
 for (const m of index.matchAll(/export (?:type )?\{([^}]+)\} from "([^"]+)";/g)) {
-  const file = join(lib, (m[2] as string).replace(/\.js$/, ".d.ts"));
-  const decls = declarations(readFileSync(file, "utf8"));
   for (const raw of (m[1] as string).split(",")) {
-    const name = raw.trim().replace(/^type /, "");
-    const found = decls.get(name);
-    if (found) entries.push({ name, file: file.slice(lib.length + 1), ...found });
+    const name = raw.trim().replace(/^type /, "").split(/\s+as\s+/).at(-1) as string;
+    if (!name) continue;
+    const e = find(indexFile, name);
+    if (e) entries.push(e);
   }
 }
-entries.sort((a, b) => (a.name === "Runtime" ? -1 : b.name === "Runtime" ? 1 : a.name.localeCompare(b.name)));
+const first = ["Engine", "Runtime"];
+entries.sort((a, b) => {
+  const fa = first.indexOf(a.name);
+  const fb = first.indexOf(b.name);
+  if (fa !== fb) return (fa < 0 ? 99 : fa) - (fb < 0 ? 99 : fb);
+  return a.name.localeCompare(b.name);
+});
 
 const doc = (d: string) =>
   d
