@@ -202,6 +202,60 @@ async function feed(stdin: HelperStdio["stdin"], input: RunOptions["stdin"]): Pr
   }
 }
 
+/** The container's stdout and stderr collected and its stdin fed, when the runtime makes them pipes. */
+function captureStdio(input: RunOptions["stdin"]) {
+  let out: Promise<Buffer> = Promise.resolve(Buffer.alloc(0));
+  let err: Promise<Buffer> = Promise.resolve(Buffer.alloc(0));
+  let fed: Promise<void> = Promise.resolve();
+  return {
+    onStdio(s: HelperStdio): void {
+      out = collect(s.stdout);
+      err = collect(s.stderr);
+      fed = feed(s.stdin, input);
+    },
+    /** stdout and stderr once both ended (and stdin was fed, or failed to be). */
+    async done(): Promise<[Buffer, Buffer]> {
+      const [o, e] = await Promise.all([out, err, fed.catch(() => {})]);
+      return [o, e];
+    },
+  };
+}
+
+/**
+ * timeoutMs and an AbortSignal, armed before the process exists: either SIGKILLs it, at once
+ * or as soon as `started` names it, and `stopped` says which did.
+ */
+function killOnLimit(timeoutMs: number | undefined, signal: AbortSignal | undefined) {
+  let pid = 0;
+  let stopped: "timeout" | "abort" | undefined;
+  const kill = () => {
+    if (pid > 0)
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+  };
+  const stop = (why: "timeout" | "abort") => {
+    stopped ??= why;
+    kill();
+  };
+  const timer = timeoutMs !== undefined ? setTimeout(() => stop("timeout"), timeoutMs) : undefined;
+  const onAbort = () => stop("abort");
+  signal?.addEventListener("abort", onAbort);
+  return {
+    started(p: number): void {
+      pid = p;
+      if (stopped) kill();
+    },
+    get stopped() {
+      return stopped;
+    },
+    dispose(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    },
+  };
+}
+
 /** The capabilities in this process' bounding set: what "all" can mean for a container it makes. */
 function boundingSet(): string[] | undefined {
   try {
@@ -296,24 +350,8 @@ export class Engine {
     }
     const id = rec.id;
     const remove = opts.remove ?? true;
-    let pid = 0;
-    let stopped: "timeout" | "abort" | undefined;
-    const kill = () => {
-      if (pid > 0)
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {}
-    };
-    const stop = (why: "timeout" | "abort") => {
-      stopped ??= why;
-      kill();
-    };
-    const timer = opts.timeoutMs !== undefined ? setTimeout(() => stop("timeout"), opts.timeoutMs) : undefined;
-    const onAbort = () => stop("abort");
-    opts.signal?.addEventListener("abort", onAbort);
-    let out: Promise<Buffer> = Promise.resolve(Buffer.alloc(0));
-    let err: Promise<Buffer> = Promise.resolve(Buffer.alloc(0));
-    let fed: Promise<void> = Promise.resolve();
+    const limit = killOnLimit(opts.timeoutMs, opts.signal);
+    const capture = captureStdio(opts.stdin);
     const pipe = stdio !== "inherit";
     const io: [StdioSpec, StdioSpec, StdioSpec] = pipe
       ? [opts.stdin !== undefined ? "pipe" : "ignore", "pipe", "pipe"]
@@ -325,17 +363,12 @@ export class Engine {
         { spec, dir: this.#records.path(id) },
         {
           stdio: io,
-          onStdio: (s) => {
-            out = collect(s.stdout);
-            err = collect(s.stderr);
-            fed = feed(s.stdin, opts.stdin);
-          },
+          onStdio: capture.onStdio,
           rootfsMount,
           init: prepared.opts.init,
           onNamespaces: (p) => this.#attach(rec, p),
           onStart: (p) => {
-            pid = p;
-            if (stopped) kill();
+            limit.started(p);
             rec.status = "running";
             rec.pid = p;
             rec.pidStartTime = procStat(p)?.startTime ?? "";
@@ -346,19 +379,17 @@ export class Engine {
         },
       );
     } catch (e) {
-      clearTimeout(timer);
-      opts.signal?.removeEventListener("abort", onAbort);
+      limit.dispose();
       await this.#destroy(rec);
       throw asExecError(e);
     }
-    clearTimeout(timer);
-    opts.signal?.removeEventListener("abort", onAbort);
-    const [stdoutBuf, stderrBuf] = await Promise.all([out, err, fed.catch(() => {})]);
+    limit.dispose();
+    const [stdoutBuf, stderrBuf] = await capture.done();
     await this.#records.locked(id, () => this.#settle(id, { exitCode, signal: 0 }));
     if (remove) await this.remove(id, { force: true }).catch(() => {});
-    if (stopped === "timeout")
+    if (limit.stopped === "timeout")
       throw new TimeoutError(`container ${id.slice(0, 12)} killed after ${opts.timeoutMs} ms`, { containerId: id });
-    if (stopped === "abort") throw new AbortError(`container ${id.slice(0, 12)} killed: aborted`, { containerId: id });
+    if (limit.stopped === "abort") throw new AbortError(`container ${id.slice(0, 12)} killed: aborted`, { containerId: id });
     const text = opts.output === "buffer";
     return {
       id,
@@ -933,21 +964,8 @@ export class Engine {
       : pipe
         ? [options.stdin !== undefined ? "pipe" : "ignore", "pipe", "pipe"]
         : [options.stdin !== undefined ? "pipe" : "inherit", "inherit", "inherit"];
-    let out: Promise<Buffer> = Promise.resolve(Buffer.alloc(0));
-    let err: Promise<Buffer> = Promise.resolve(Buffer.alloc(0));
-    let fed: Promise<void> = Promise.resolve();
-    let pid = 0;
-    let stopped: "timeout" | "abort" | undefined;
-    const stop = (why: "timeout" | "abort") => {
-      stopped ??= why;
-      if (pid > 0)
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {}
-    };
-    const timer = options.timeoutMs !== undefined ? setTimeout(() => stop("timeout"), options.timeoutMs) : undefined;
-    const onAbort = () => stop("abort");
-    options.signal?.addEventListener("abort", onAbort);
+    const capture = captureStdio(options.stdin);
+    const limit = killOnLimit(options.timeoutMs, options.signal);
     const runtime = new Runtime({ root: rec.stateRoot, onWarning: this.#warn });
     let exitCode: number;
     try {
@@ -957,14 +975,9 @@ export class Engine {
         {
           detach: options.detach,
           stdio: io,
-          onStdio: (s) => {
-            out = collect(s.stdout);
-            err = collect(s.stderr);
-            fed = feed(s.stdin, options.stdin);
-          },
+          onStdio: capture.onStdio,
           onStart: (p) => {
-            pid = p;
-            if (stopped) stop(stopped);
+            limit.started(p);
             options.onStart?.(p);
           },
         },
@@ -972,13 +985,13 @@ export class Engine {
     } catch (e) {
       throw asExecError(e);
     } finally {
-      clearTimeout(timer);
-      options.signal?.removeEventListener("abort", onAbort);
+      limit.dispose();
     }
-    const [o, e] = await Promise.all([out, err, fed.catch(() => {})]);
-    if (stopped === "timeout")
+    const [o, e] = await capture.done();
+    if (limit.stopped === "timeout")
       throw new TimeoutError(`exec in ${rec.id.slice(0, 12)} killed after ${options.timeoutMs} ms`, { containerId: rec.id });
-    if (stopped === "abort") throw new AbortError(`exec in ${rec.id.slice(0, 12)} killed: aborted`, { containerId: rec.id });
+    if (limit.stopped === "abort")
+      throw new AbortError(`exec in ${rec.id.slice(0, 12)} killed: aborted`, { containerId: rec.id });
     const buffers = options.output === "buffer";
     return {
       id: rec.id,

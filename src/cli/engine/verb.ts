@@ -1,7 +1,7 @@
 /** What every engine verb module exports, and the library objects it works through. */
 import type { Engine } from "../../engine/engine.ts";
 import { HuskError } from "../../errors.ts";
-import { printWarning } from "../../sys/stdio.ts";
+import { printWarning, stderr, stdout } from "../../sys/stdio.ts";
 import type { Flag, Parsed } from "./args.ts";
 
 export interface Globals {
@@ -55,7 +55,6 @@ export function table(head: string[], rows: string[][]): string {
  * default its name), each failure is one `husk:` line, and the status is 1 if any failed.
  */
 export async function eachRef(refs: string[], fn: (ref: string) => Promise<string | undefined>): Promise<number> {
-  const { stderr, stdout } = await import("../../sys/stdio.ts");
   let code = 0;
   for (const ref of refs) {
     try {
