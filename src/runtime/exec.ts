@@ -8,29 +8,21 @@ import { ConflictError } from "../errors.ts";
 import { launch } from "../helper/driver.ts";
 import type { Process } from "../oci/types.ts";
 import { compileExecPlan } from "../plan/exec.ts";
-import type { HelperStdio, StdioSpec } from "../sys/index.ts";
 import { reopenCgroup } from "./cgroup-setup.ts";
 import { hostFacts } from "./host-facts.ts";
+import type { ExecOptions } from "./runtime.ts";
 import { seccompCompiler } from "./seccomp-cache.ts";
 import { readState, writePidFile } from "./state.ts";
 import { containerStatus } from "./status.ts";
 
-export interface ExecOptions {
+/** Runtime.exec's options, with the container and the whole process it runs. */
+export interface ExecInContainer extends ExecOptions {
   root: string;
   id: string;
   process: Process;
-  detach?: boolean;
-  pidFile?: string;
-  consoleSocket?: string;
-  preserveFds?: number;
-  /** Called once the process exists, with its pid (the CLI forwards signals to it). */
-  onStart?: (pid: number) => void;
-  /** The process' fds 0, 1, 2 (default the caller's); the ends of "pipe"s go to onStdio. */
-  stdio?: [StdioSpec, StdioSpec, StdioSpec];
-  onStdio?: (stdio: HelperStdio) => void;
 }
 
-export async function execInContainer(opts: ExecOptions): Promise<number> {
+export async function execInContainer(opts: ExecInContainer): Promise<number> {
   const st = readState(opts.root, opts.id);
   const status = containerStatus(opts.root, st);
   if (status === "stopped") throw new ConflictError("cannot exec in a stopped container");

@@ -99,9 +99,9 @@ export interface ExecOptions {
   pidFile?: string;
   consoleSocket?: string;
   preserveFds?: number;
-  /** Called once the new process exists, with its pid. */
+  /** Called once the new process exists, with its pid (the CLI forwards signals to it). */
   onStart?: (pid: number) => void;
-  /** The process' stdin, stdout and stderr, as CreateOptions.stdio. */
+  /** The process' fds 0, 1, 2 (default the caller's), as CreateOptions.stdio; the ends of "pipe"s go to onStdio. */
   stdio?: [StdioSpec, StdioSpec, StdioSpec];
   onStdio?: (stdio: HelperStdio) => void;
 }
