@@ -1,6 +1,8 @@
 /**
  * What a container's network costs: attach + detach (one helper run each, netlink spoken
- * directly) beside the same setup done with `ip` processes; publishing a port (one nft run);
+ * directly), waiting for the kernel to free the veth and not (a container's own namespace, as
+ * when it exits), with N named containers on the network whose hosts files are kept current,
+ * beside the same setup done with `ip` processes; publishing a port (one nft run);
  * 50 attaches at once; and a published port reached from 127.0.0.1 through nftables DNAT
  * beside a userspace proxy (what docker-proxy does), per connection and in bulk.
  *
@@ -10,7 +12,7 @@
  *   bun bench/network-attach.ts [runs=50]
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -62,7 +64,44 @@ try {
     }
   }
   const both = attach.map((a, i) => a + detach[i]!);
-  say(`husk attach + detach: ${ms(both)} — attach ${ms(attach)}, detach ${ms(detach)}`);
+  say(`husk attach + detach, waiting for the veth to be freed: ${ms(both)} — attach ${ms(attach)}, detach ${ms(detach)}`);
+
+  // As containers come and go: each in a namespace of its own (made beforehand, as the runtime
+  // does), detach not waiting for the kernel to free the veth. With N named containers on the
+  // network, each attach and detach rewrites their hosts files (names.ts).
+  const pool = await Promise.all(Array.from({ length: runs + 3 }, (_, i) => netnsAdd(`bench-q${i}`)));
+  const hostsDir = join(dataRoot, "hosts");
+  const hostsFile = (id: string) => {
+    mkdirSync(join(hostsDir, id), { recursive: true });
+    const f = join(hostsDir, id, "hosts");
+    writeFileSync(f, "127.0.0.1\tlocalhost\n");
+    writeFileSync(`${f}.base`, "127.0.0.1\tlocalhost\n");
+    return f;
+  };
+  for (const n of [0, 10, 50]) {
+    for (let k = 0; k < n; k++)
+      await nets.reserve({ network: "bench", containerId: `named${k}`, names: [`named${k}`], hostsFile: hostsFile(`named${k}`) });
+    const a: number[] = [];
+    const d: number[] = [];
+    for (let i = 0; i < runs + 3; i++) {
+      const id = `q${n}-${i}`;
+      const dns = n > 0 ? { names: [id], hostsFile: hostsFile(id) } : {};
+      const t0 = performance.now();
+      await nets.attach({ network: "bench", containerId: id, netnsPath: pool[i]!, ...dns });
+      const t1 = performance.now();
+      await nets.detach({ network: "bench", containerId: id, wait: false });
+      const t2 = performance.now();
+      if (i >= 3) {
+        a.push(t1 - t0);
+        d.push(t2 - t1);
+      }
+    }
+    const sum = a.map((x, i) => x + d[i]!);
+    const named = n === 0 ? "no names" : `${n} named containers on the network`;
+    say(`husk attach + detach (wait: false), ${named}: ${ms(sum)} — attach ${ms(a)}, detach ${ms(d)}`);
+    for (let k = 0; k < n; k++) await nets.detach({ network: "bench", containerId: `named${k}` });
+  }
+  for (let i = 0; i < runs + 3; i++) await netnsRemove(`bench-q${i}`);
 
   // The same interface made with ip, one process per step (what a shell tutorial does).
   const ipSetup: number[] = [];

@@ -5,7 +5,12 @@
  * (Node, Bun) may not unshare(CLONE_NEWUSER), setns() into a mount namespace, or do much
  * of anything between fork and exec.
  *
- * Usage: husk-helper <syncfd>
+ * Usage: husk-helper [--netlink] <syncfd>
+ *
+ * --netlink: the plan is only `netlink` ops (the host side of a container's network). Such a
+ * helper never joins a container's pid or mount namespace nor runs its code, so no container
+ * can reach its /proc/<pid>/exe and the sealed re-exec below (a whole second exec of this
+ * binary) is skipped; a plan with any other op is refused.
  *
  * Files: helper.c (this: the sync channel, reading the plan, dispatch), root.c (paths, mounts
  * and files inside the root), process.c (namespaces, credentials, seccomp, exec), cgroup.c,
@@ -37,7 +42,8 @@
  *   EOF ◀──────────────────────────────────────────────────────────── execve succeeded
  *
  * Every message is 16 bytes: u32 type · i32 a · i32 b · i32 c, little endian. A step is the
- * 0-based index of the op in the plan. EOF while waiting for MSG_CONTINUE: exit 1 silently.
+ * 0-based index of the op in the plan. EOF instead of a plan, or while waiting for MSG_CONTINUE:
+ * exit 1 silently.
  * Exit status: 1 after a failed step, 2 for a malformed plan or bad usage (a husk bug).
  *
  * The ops, their codes and field kinds are listed once, in src/helper/wire.ts; native/wire.h is
@@ -269,7 +275,11 @@ static void parse_field(struct reader *r, char kind, struct field *f)
 static struct op *read_plan(const struct opdef *table, unsigned ncodes, unsigned *count)
 {
 	unsigned char lenbuf[4];
-	if (read_full(syncfd, lenbuf, 4) != 4)
+	size_t got = read_full(syncfd, lenbuf, 4);
+	/* husk may start the helper before the plan is made, and then not make it: EOF, no message. */
+	if (got == 0)
+		_exit(1);
+	if (got != 4)
 		malformed("no plan on the sync channel");
 	uint32_t len = get32(lenbuf);
 	if (len > PLAN_MAX)
@@ -333,13 +343,16 @@ int main(int argc, char **argv)
 	}
 	if (argc == 3 && strcmp(argv[1], "--flock") == 0)
 		hold_flock(argv[2]);
-	if (argc != 2 || !*argv[1])
-		die(2, "usage: husk-helper <syncfd>", 0);
-	long fd = strtol(argv[1], &end, 10);
+	int netlink_only = argc == 3 && strcmp(argv[1], "--netlink") == 0;
+	const char *fdtext = argv[1 + netlink_only];
+	if (argc != 2 + netlink_only || !*fdtext)
+		die(2, "usage: husk-helper [--netlink] <syncfd>", 0);
+	long fd = strtol(fdtext, &end, 10);
 	if (*end || fd < 0 || fd > INT_MAX)
-		die(2, "usage: husk-helper <syncfd>", 0);
+		die(2, "usage: husk-helper [--netlink] <syncfd>", 0);
 
-	reexec_sealed(argv);
+	if (!netlink_only)
+		reexec_sealed(argv);
 
 	syncfd = (int)fd;
 	if (fcntl(syncfd, F_SETFD, FD_CLOEXEC) < 0)
@@ -353,6 +366,9 @@ int main(int argc, char **argv)
 
 	unsigned n;
 	struct op *ops = read_plan(OPS, sizeof OPS / sizeof OPS[0], &n);
+	for (unsigned k = 0; netlink_only && k < n; k++)
+		if (OPS[ops[k].code].run != op_netlink)
+			malformed("--netlink: the plan has an op other than netlink");
 	for (step = 0; step < (int)n; step++) {
 		const struct opdef *d = &OPS[ops[step].code];
 		opname = d->name;

@@ -17,7 +17,7 @@
  *   and exit file and then runs `husk _exited ID`, which releases what the container held
  *   exit: the runtime state and cgroup, the veth, lease and ports are released; --rm removes all
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import { ConflictError, HuskError, NotFoundError, quote } from "../errors.ts";
@@ -40,6 +40,7 @@ import {
 import type { PullOptions, PullResult } from "../image/pull.ts";
 import { renderHosts, writeDnsFiles } from "../network/dns.ts";
 import { netlinkStep, runPlan } from "../network/links.ts";
+import { containerNames, dnsConfig, dnsFilesOptions } from "../network/names.ts";
 import { LOOPBACK_INDEX, setLink } from "../network/netlink.ts";
 import { type Attachment, DEFAULT_NETWORK, Networks } from "../network/networks.ts";
 import { CAPABILITIES } from "../oci/capabilities.ts";
@@ -567,6 +568,7 @@ export class Engine {
         capDrop: o.capDrop,
         privileged: o.privileged,
         readOnly: o.readOnly,
+        ...dnsConfig(o),
       },
       stateRoot: this.stateRoot,
       nftTable: this.nftTable,
@@ -598,7 +600,8 @@ export class Engine {
         }
       }
       for (const t of o.tmpfs) rec.mounts.push({ type: "tmpfs", source: "tmpfs", destination: t.target, rw: true });
-      const dns = writeDnsFiles(join(dir, "etc"), { hostname });
+      const gateway = p.network.kind === "bridge" ? this.networks.inspect(p.network.name!).network.gateway : undefined;
+      const dns = writeDnsFiles(join(dir, "etc"), { hostname, ...dnsFilesOptions(rec), gateway });
       const netns: NetworkNamespace =
         p.network.kind === "host"
           ? { kind: "host" }
@@ -639,7 +642,13 @@ export class Engine {
     }
     if (!rec.network) return;
     const startTime = Number(procStat(pid)?.startTime ?? 0);
-    const att = await this.networks.attach({ network: rec.network, containerId: rec.id, netnsPath, owner: { pid, startTime } });
+    const att = await this.networks.attach({
+      network: rec.network,
+      containerId: rec.id,
+      netnsPath,
+      owner: { pid, startTime },
+      ...this.#names(rec, rec.network, rec.hostConfig.networkAliases),
+    });
     const a = attachmentRecord(att);
     rec.networks.push(a);
     this.#records.write(rec);
@@ -652,7 +661,7 @@ export class Engine {
       this.#records.write(rec);
     }
     // In place (same inode): the bind mount of it is made already.
-    this.#writeHosts(rec);
+    await this.#writeHosts(rec);
   }
 
   // ------------------------------------------------------------------ state
@@ -800,11 +809,12 @@ export class Engine {
         netnsPath: `/proc/${rec.pid}/ns/net`,
         defaultRoute: false,
         owner: { pid: rec.pid, startTime },
+        ...this.#names(rec, network),
       });
       const a = attachmentRecord(att);
       rec.networks.push(a);
       this.#records.write(rec);
-      this.#writeHosts(rec);
+      await this.#writeHosts(rec);
       return a;
     });
   }
@@ -820,16 +830,29 @@ export class Engine {
       rec.networks = rec.networks.filter((n) => n !== a);
       if (rec.network === network) rec.network = undefined;
       this.#records.write(rec);
-      this.#writeHosts(rec);
+      await this.#writeHosts(rec);
     });
   }
 
-  /** /etc/hosts with the container's current addresses; in place (the bind mount of it stays). */
-  #writeHosts(rec: ContainerRecord): void {
-    writeFileSync(
-      this.#records.path(rec.id, "etc/hosts"),
-      renderHosts({ hostname: rec.config.hostname, addresses: rec.networks.map((n) => n.address), aliases: [rec.name] }),
-    );
+  /**
+   * /etc/hosts with the container's current addresses and the containers it sees on its user
+   * networks; in place (the bind mount of it stays).
+   */
+  async #writeHosts(rec: ContainerRecord): Promise<void> {
+    const base = renderHosts({
+      hostname: rec.config.hostname,
+      addresses: rec.networks.map((n) => n.address),
+      aliases: [rec.name],
+      ...dnsFilesOptions(rec),
+      gateway: rec.networks[0]?.gateway,
+    });
+    await this.networks.writeHosts(rec.id, this.#records.path(rec.id, "etc/hosts"), base);
+  }
+
+  /** On a user network (not the default one, as docker's "bridge"), others find it by name, short id and aliases. */
+  #names(rec: ContainerRecord, network: string, aliases: string[] = []): { names?: string[]; hostsFile?: string } {
+    if (network === (this.#defaultNetwork.name ?? DEFAULT_NETWORK)) return {};
+    return { names: containerNames(rec.name, rec.id, aliases), hostsFile: this.#records.path(rec.id, "etc/hosts") };
   }
 
   /** SIGTERM, then SIGKILL after timeoutMs (default 10 s); resolves once it has stopped and what it held is released. */

@@ -4,6 +4,7 @@
  * (`RunOptions.memory: …`), so a JavaScript caller learns what is wrong and nothing is created.
  * Docker's string forms ("512m", "8080:80/udp", "name:/data:ro") are parsed here too. Pure.
  */
+import { isIP } from "node:net";
 import { HuskError, quote } from "../errors.ts";
 import { CAPABILITIES } from "../oci/capabilities.ts";
 
@@ -50,6 +51,16 @@ export interface RunOptions {
   ports?: (string | PortSpec)[];
   /** "bridge" (default), "none", "host", "ns:/path/to/netns" or a network's name. */
   network?: string;
+  /** More names the other containers on a user network resolve to this one (docker's --network-alias). */
+  networkAliases?: string[];
+  /** Lines for /etc/hosts: "name:address" ("host-gateway": the network's gateway). */
+  addHosts?: string[];
+  /** Nameservers for /etc/resolv.conf instead of the host's. */
+  dns?: string[];
+  /** Search domains for /etc/resolv.conf ("." alone: none). */
+  dnsSearch?: string[];
+  /** resolv.conf options ("ndots:2", "timeout:1" …). */
+  dnsOptions?: string[];
   /** Bytes, or docker's "512m", "1g" … */
   memory?: number | string;
   /** CPUs (fractions allowed): 0.5 is half a CPU's time. */
@@ -85,6 +96,11 @@ export interface CheckedRunOptions {
   tmpfs: TmpfsSpec[];
   ports: Required<PortSpec>[];
   network: string;
+  networkAliases: string[];
+  addHosts: { names: string[]; address: string }[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
   memory?: number;
   cpus?: number;
   pidsLimit?: number;
@@ -221,6 +237,19 @@ export function parseTmpfs(value: string | TmpfsSpec, option = "tmpfs"): TmpfsSp
   return { target: t.target, options: t.options };
 }
 
+const HOST_NAME = /^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})$/;
+
+/** "name:address" as `docker run --add-host` takes it (the address may be IPv6: split at the first ":"). */
+export function parseAddHost(value: string, option = "addHosts"): { names: string[]; address: string } {
+  const i = value.search(/[:=]/);
+  const name = i < 0 ? "" : value.slice(0, i);
+  const address = i < 0 ? "" : value.slice(i + 1).replace(/^\[(.*)\]$/, "$1");
+  if (!HOST_NAME.test(name)) throw bad(option, `invalid extra host ${quote(value)}: NAME:IP`);
+  if (address !== "host-gateway" && isIP(address) === 0)
+    throw bad(option, `invalid extra host ${quote(value)}: ${quote(address)} is not an IP address (or host-gateway)`);
+  return { names: [name], address };
+}
+
 /** A capability as docker takes it: "NET_ADMIN", "cap_net_admin", or "ALL". */
 export function capabilityName(name: string, option: string): string {
   if (name.toUpperCase() === "ALL") return "ALL";
@@ -252,6 +281,11 @@ const KEYS = new Set([
   "tmpfs",
   "ports",
   "network",
+  "networkAliases",
+  "addHosts",
+  "dns",
+  "dnsSearch",
+  "dnsOptions",
   "memory",
   "cpus",
   "pidsLimit",
@@ -286,6 +320,22 @@ export function checkRunOptions(input: unknown): CheckedRunOptions {
   if (user !== undefined && !/^[^:\s]+(:[^:\s]+)?$/.test(user)) throw bad("user", `invalid user ${quote(user)}`);
   const network = str(o, "network") ?? "bridge";
   if (network === "") throw bad("network", "must not be empty");
+  const strings = (key: string) => (o[key] === undefined ? undefined : strList(o[key], key));
+  const networkAliases = strings("networkAliases") ?? [];
+  for (const a of networkAliases) if (!HOST_NAME.test(a)) throw bad("networkAliases", `invalid alias ${quote(a)}`);
+  if (networkAliases.length > 0 && (["bridge", "default", "none", "host"].includes(network) || network.startsWith("ns:")))
+    throw bad("networkAliases", "network-scoped aliases are only for containers on a user-created network");
+  const addHosts = (strings("addHosts") ?? []).map((h) => parseAddHost(h));
+  const dns = strings("dns");
+  for (const d of dns ?? []) if (isIP(d) === 0) throw bad("dns", `invalid DNS server ${quote(d)}: an IP address`);
+  let dnsSearch = strings("dnsSearch");
+  for (const d of dnsSearch ?? [])
+    if (d !== "." && !/^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})$/.test(d))
+      throw bad("dnsSearch", `invalid search domain ${quote(d)}`);
+  if (dnsSearch?.includes(".")) dnsSearch = [];
+  const dnsOptions = strings("dnsOptions");
+  for (const d of dnsOptions ?? [])
+    if (!/^[A-Za-z0-9_-]+(:[0-9]+)?$/.test(d)) throw bad("dnsOptions", `invalid resolver option ${quote(d)}: such as ndots:2`);
   const hostname = str(o, "hostname");
   if (hostname !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(hostname))
     throw bad("hostname", `invalid hostname ${quote(hostname)}`);
@@ -347,6 +397,11 @@ export function checkRunOptions(input: unknown): CheckedRunOptions {
     tmpfs,
     ports,
     network,
+    networkAliases,
+    addHosts,
+    dns,
+    dnsSearch,
+    dnsOptions,
     memory,
     cpus,
     pidsLimit,

@@ -76,6 +76,12 @@ export interface ContainerRecord {
     capDrop: string[];
     privileged: boolean;
     readOnly: boolean;
+    /** --network-alias, --add-host ("name:address"), --dns, --dns-search, --dns-option. */
+    networkAliases?: string[];
+    extraHosts?: string[];
+    dns?: string[];
+    dnsSearch?: string[];
+    dnsOptions?: string[];
   };
   /** Where the runtime's state is (its --root) and the nftables table ports are in. */
   stateRoot: string;

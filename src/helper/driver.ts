@@ -19,6 +19,13 @@ export interface LaunchOptions {
   stdio?: [StdioSpec, StdioSpec, StdioSpec];
   /** Called once the helper runs, with the ends of its "pipe" stdio (read them from now on). */
   onStdio?: (stdio: HelperStdio) => void;
+  /**
+   * The plan is only netlink ops (the host side of networking): the helper skips its sealed
+   * re-exec, which protects a helper a container could see, and refuses any other op.
+   */
+  netlinkOnly?: boolean;
+  /** Called once the helper has the whole plan. */
+  onSent?: () => void;
   /** The child waits at plan step `step` while this runs: id maps, prestart/createRuntime hooks. */
   onWaiting?: (pid: number, step: number) => void | Promise<void>;
 }
@@ -75,16 +82,25 @@ function killQuietly(pid: number): void {
   }
 }
 
-export async function launch(plan: Plan, opts: LaunchOptions): Promise<Launched> {
-  const helper: HelperProcess = await spawnHelper([helperPath()], { preserveFds: opts.preserveFds, stdio: opts.stdio });
+/**
+ * Run a plan. It may be a promise: the helper is started at once and the plan sent when it is
+ * ready, so making the plan (a lease, say) and starting a process overlap; if the promise
+ * rejects, the helper gets EOF instead and exits quietly.
+ */
+export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOptions): Promise<Launched> {
+  const argv = opts.netlinkOnly ? [helperPath(), "--netlink"] : [helperPath()];
+  const helper: HelperProcess = await spawnHelper(argv, { preserveFds: opts.preserveFds, stdio: opts.stdio });
   opts.onStdio?.(helper.stdio);
   const { channel } = helper;
   let pid = 0;
+  let plan: Plan = [];
   try {
+    plan = await planOrPromise;
     const body = encodePlan(plan);
     const len = Buffer.alloc(4);
     len.writeUInt32LE(body.length);
     await channel.write(Buffer.concat([len, body]));
+    opts.onSent?.();
     for (;;) {
       const raw = await channel.read(MSG_SIZE);
       if (raw === null) break;

@@ -30,7 +30,8 @@
  *
  * Every message is 16 bytes: u32 type · i32 a · i32 b · i32 c, little endian.
  * A step is the 0-based index of the op in the plan. If the channel reaches EOF while the helper
- * waits for MSG_CONTINUE, the helper exits 1 (husk died; nothing may run half set up).
+ * waits for MSG_CONTINUE, the helper exits 1 (husk died; nothing may run half set up); so it does,
+ * silently, at EOF instead of a plan (husk started it early and then had nothing to run).
  */
 
 import { MSG_SIZE, Msg } from "./wire.ts";

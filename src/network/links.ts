@@ -26,9 +26,26 @@ export function netlinkStep(what: string, ns: string, messages: Message[]): Step
   };
 }
 
-export async function runPlan(plan: Plan): Promise<void> {
-  const launched = await launch(plan, { preserveFds: 0 });
+/** Run a plan of netlink steps (or a plan still being made: the helper starts meanwhile). */
+export async function runPlan(plan: Plan | Promise<Plan>, onSent?: () => void): Promise<void> {
+  const netlinkOnly = Array.isArray(plan) ? plan.every((s) => s.op.op === "netlink") : true;
+  const launched = await launch(plan, { preserveFds: 0, netlinkOnly, onSent });
   await launched.exited;
+}
+
+/**
+ * Start a plan and resolve once the helper has all of it; `done` settles when it has run. For
+ * what the caller need not wait for: deleting a link costs the kernel tens of milliseconds of
+ * RCU grace periods after the request, which the helper, not the caller, sits through.
+ */
+export async function startPlan(plan: Plan): Promise<{ done: Promise<void> }> {
+  let sent!: () => void;
+  const handed = new Promise<void>((resolve) => {
+    sent = resolve;
+  });
+  const done = runPlan(plan, sent);
+  await Promise.race([handed, done]);
+  return { done };
 }
 
 /** A locally administered unicast MAC derived from seed: stable for the same seed. */
@@ -100,6 +117,42 @@ export async function deleteHostLink(name: string): Promise<boolean> {
     if (isErrno(err, "ENODEV")) return false;
     throw err;
   }
+}
+
+/**
+ * Delete host links by name, one helper run for all (a name already gone is skipped). With wait
+ * false, resolves once the helper has the plan (startPlan); the deletion goes on without us.
+ */
+export async function deleteHostLinks(names: string[], wait: boolean): Promise<void> {
+  if (names.length === 0) return;
+  const plan = [
+    netlinkStep(
+      `delete ${names.join(", ")}`,
+      "",
+      names.map((n) => ({ what: `delete link ${n}`, bytes: delLink({ name: n }) })),
+    ),
+  ];
+  const rest = async (err: unknown): Promise<void> => {
+    // ENODEV at message k: those before it are deleted, k is gone already; the others next.
+    const prefix = `${plan[0]!.what}: `;
+    const what = err instanceof HuskError ? (err.what ?? "") : "";
+    const k = what.startsWith(prefix) ? plan[0]!.parts!.indexOf(what.slice(prefix.length)) : -1;
+    if (!isErrno(err, "ENODEV") || k < 0) throw err;
+    await deleteHostLinks(names.slice(k + 1), true);
+  };
+  if (wait) return await runPlan(plan).catch(rest);
+  const { done } = await startPlan(plan);
+  done.catch(rest).catch(() => {});
+}
+
+/** Wait until the host link `name` is gone (polling sysfs); false if it is still there after ms. */
+export async function gone(name: string, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (let delay = 1; hostLink(name); delay = Math.min(delay * 2, 20)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, delay));
+  }
+  return true;
 }
 
 export interface InterfaceSpec {

@@ -19,8 +19,11 @@ import {
   addBridgeAddress,
   createBridge,
   deleteHostLink,
+  deleteHostLinks,
+  gone,
   hostLink,
   hostVethName,
+  type InterfaceSpec,
   interfaceIndex,
   interfacePlan,
   isErrno,
@@ -28,6 +31,7 @@ import {
   netlinkStep,
   runPlan,
 } from "./links.ts";
+import { affected, checkNames, refreshHosts, writeHostsBase } from "./names.ts";
 import { IFNAME_MAX, setLink } from "./netlink.ts";
 import {
   addPortsScript,
@@ -107,6 +111,13 @@ export interface ReserveOptions {
   address?: string;
   /** Recorded with the lease; when it is gone, the lease is reclaimed. */
   owner?: Owner;
+  /**
+   * What the other containers on the network resolve to this address (the container's name,
+   * short id, aliases), and the container's hosts file, kept listing theirs (names.ts). Without
+   * them (the default network, as docker's "bridge") nobody is told of anybody.
+   */
+  names?: string[];
+  hostsFile?: string;
 }
 
 export interface AttachOptions extends ReserveOptions {
@@ -133,6 +144,11 @@ export interface DetachOptions {
   containerId: string;
   /** Default: every interface of the container on the network. */
   ifname?: string;
+  /**
+   * Wait until the kernel has freed the veth (default true). false: resolve once its deletion is
+   * under way and the lease released (for a container whose network namespace is gone anyway).
+   */
+  wait?: boolean;
 }
 
 export interface PublishOptions {
@@ -324,6 +340,8 @@ export class Networks {
     const ifname = o.ifname ?? "eth0";
     checkIfname(ifname);
     if (!o.containerId) throw new HuskError("a container id is needed");
+    if (o.names !== undefined) checkNames(o.names);
+    if ((o.names === undefined) !== (o.hostsFile === undefined)) throw new HuskError("names and hostsFile go together");
     return await this.store.locked(async () => {
       const rec = this.inspect(o.network);
       await this.reclaimIn(rec);
@@ -339,60 +357,74 @@ export class Networks {
         hostVeth: hostVethName(o.network, o.containerId, ifname),
         owner: o.owner,
         ports: [],
+        ...(o.names ? { names: o.names, hostsFile: o.hostsFile } : {}),
       };
       rec.leases.push(lease);
       this.store.write(rec);
+      if (lease.names) this.namesChanged(o.network);
       return lease;
     });
   }
 
-  /** Give the container an interface on the network: veth, MAC, MTU, address, default route. */
+  /**
+   * Give the container an interface on the network: veth, MAC, MTU, address, default route. One
+   * helper run, started while the lease is taken so the two overlap.
+   */
   async attach(o: AttachOptions): Promise<Attachment> {
-    const lease = await this.reserve(o);
-    const { ifname, hostVeth, mac } = lease;
-    const def = this.inspect(o.network).network;
+    let lease: Lease | undefined;
+    let spec: InterfaceSpec | undefined;
+    const planned = (async () => {
+      lease = await this.reserve(o);
+      spec = this.interfaceSpec(o, lease);
+      return interfacePlan(spec);
+    })();
     try {
-      const bridge = hostLink(def.bridge);
-      if (!bridge) throw new HuskError(`bridge ${def.bridge} of network ${def.name} is missing (ensureNetwork makes it again)`);
-      const { prefix } = parseSubnet(def.subnet);
-      const spec = {
-        netnsPath: o.netnsPath,
-        ifname,
-        index: interfaceIndex(ifname),
-        mac,
-        mtu: bridge.mtu,
-        address: lease.address,
-        prefix,
-        gateway: def.gateway,
-        defaultRoute: o.defaultRoute ?? ifname === "eth0",
-        hostVeth,
-        bridge: def.bridge,
-        bridgeIndex: bridge.index,
-      };
-      const plan = interfacePlan(spec);
-      try {
-        await runPlan(plan);
-      } catch (err) {
-        // The index husk picked is taken in that namespace (or the name is): one more try with another index.
-        const created = `${plan[0]!.what}: ${plan[0]!.parts![0]}`;
+      await runPlan(planned).catch(async (err) => {
+        if (!spec) throw err;
+        const created = `${interfacePlan(spec)[0]!.what}: ${interfacePlan(spec)[0]!.parts![0]}`;
         if (!(isErrno(err, "EEXIST") && err instanceof HuskError && err.what === created)) throw err;
-        await runPlan(interfacePlan({ ...spec, index: 10000 + Math.floor(Math.random() * 50000) }));
-      }
-      return {
-        network: def.name,
-        containerId: o.containerId,
-        ifname,
-        address: lease.address,
-        prefix,
-        gateway: def.gateway,
-        mac,
-        mtu: bridge.mtu,
-        hostVeth,
-      };
+        // The host end's name is still taken by a veth whose deletion is under way (a detach
+        // that did not wait): wait for it. Else the index husk picked is taken in that
+        // namespace: one more try with another.
+        if (hostLink(spec.hostVeth) && (await gone(spec.hostVeth, 5000))) await runPlan(interfacePlan(spec));
+        else await runPlan(interfacePlan({ ...spec, index: 10000 + Math.floor(Math.random() * 50000) }));
+      });
     } catch (err) {
-      await this.release(o.network, [lease]).catch(() => {});
+      if (lease) await this.release(o.network, [lease]).catch(() => {});
       throw err;
     }
+    const s = spec!;
+    return {
+      network: o.network,
+      containerId: o.containerId,
+      ifname: s.ifname,
+      address: s.address,
+      prefix: s.prefix,
+      gateway: s.gateway,
+      mac: s.mac,
+      mtu: s.mtu,
+      hostVeth: s.hostVeth,
+    };
+  }
+
+  private interfaceSpec(o: AttachOptions, lease: Lease): InterfaceSpec {
+    const def = this.inspect(o.network).network;
+    const bridge = hostLink(def.bridge);
+    if (!bridge) throw new HuskError(`bridge ${def.bridge} of network ${def.name} is missing (ensureNetwork makes it again)`);
+    return {
+      netnsPath: o.netnsPath,
+      ifname: lease.ifname,
+      index: interfaceIndex(lease.ifname),
+      mac: lease.mac,
+      mtu: bridge.mtu,
+      address: lease.address,
+      prefix: parseSubnet(def.subnet).prefix,
+      gateway: def.gateway,
+      defaultRoute: o.defaultRoute ?? lease.ifname === "eth0",
+      hostVeth: lease.hostVeth,
+      bridge: def.bridge,
+      bridgeIndex: bridge.index,
+    };
   }
 
   /**
@@ -403,23 +435,49 @@ export class Networks {
     const leases = this.inspect(o.network).leases.filter(
       (l) => l.containerId === o.containerId && (o.ifname === undefined || l.ifname === o.ifname),
     );
-    await this.release(o.network, leases);
+    await this.release(o.network, leases, { wait: o.wait });
     return leases;
   }
 
-  /** Delete the leases' veths, then, under the lock, their ports and the leases themselves. */
-  async release(network: string, leases: Lease[]): Promise<void> {
+  /**
+   * Delete the leases' veths, then, under the lock, their ports and the leases themselves. With
+   * wait false, the deletion is handed to a helper and the leases released meanwhile: the
+   * kernel takes tens of milliseconds to free a veth (RCU grace periods), which a container
+   * that has exited, whose namespace goes anyway, need not be held up by. An attach that needs
+   * the name waits for it (attach above).
+   */
+  async release(network: string, leases: Lease[], opts: { wait?: boolean } = {}): Promise<void> {
     if (leases.length === 0) return;
-    for (const l of leases) await deleteHostLink(l.hostVeth);
+    const veths = leases.map((l) => l.hostVeth);
+    const deleting = deleteHostLinks(veths, opts.wait !== false);
+    deleting.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+    if (opts.wait !== false) await deleting;
     await this.store.locked(async () => {
       const rec = this.store.read(network);
       if (!rec) return;
       const gone = (l: Lease) =>
         leases.some((x) => x.containerId === l.containerId && x.ifname === l.ifname && x.address === l.address);
       await runNft(deletePortsScript(this.table, rec.leases.filter(gone).flatMap(mappings)), this.nft);
+      const out = rec.leases.filter(gone);
       rec.leases = rec.leases.filter((l) => !gone(l));
       this.store.write(rec);
+      if (out.some((l) => l.names)) this.namesChanged(network, out);
     });
+    await deleting;
+  }
+
+  /** Under the lock, the leases of `network` changed: the hosts files of its containers (and of `gone`) made again. */
+  private namesChanged(network: string, gone: Lease[] = []): void {
+    const recs = this.store.all();
+    refreshHosts(recs, affected(recs, network, gone));
+  }
+
+  /**
+   * A container's own part of its hosts file (hostname, addresses, extra hosts) written, and the
+   * file made again from it and the containers it sees on its user networks.
+   */
+  async writeHosts(containerId: string, hostsFile: string, base: string): Promise<void> {
+    await this.store.locked(() => writeHostsBase(this.store.all(), containerId, hostsFile, base));
   }
 
   /** Leases of the network (of all networks without a name) whose owner is gone, released. */
@@ -440,6 +498,7 @@ export class Networks {
     await runNft(deletePortsScript(this.table, stale.flatMap(mappings)), this.nft);
     rec.leases = live;
     this.store.write(rec);
+    if (stale.some((l) => l.names)) this.namesChanged(rec.network.name, stale);
     return stale;
   }
 

@@ -49,6 +49,10 @@ export interface Lease {
   hostVeth: string;
   owner?: Owner;
   ports: PublishedPort[];
+  /** What other containers on the network resolve to this address (user networks; names.ts). */
+  names?: string[];
+  /** The container's hosts file, kept listing the others on its networks (names.ts). */
+  hostsFile?: string;
 }
 
 export interface NetworkRecord {
