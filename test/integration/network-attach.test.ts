@@ -6,7 +6,9 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { hostVethName } from "../../src/network/links.ts";
+import { launch } from "../../src/helper/driver.ts";
+import { hostLink, hostVethName, netlinkStep } from "../../src/network/links.ts";
+import { LOOPBACK_INDEX, setLink } from "../../src/network/netlink.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
 import { type NetWorld, netWorld, nftElements } from "../fixtures/network.ts";
 
@@ -19,7 +21,8 @@ function orphanedWorkers(): number[] {
       const stat = readFileSync(`/proc/${name}/stat`, "utf8");
       const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
       const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === 1 && (comm === "nft" || comm.startsWith("memfd:husk"))) out.push(Number(name));
+      // A netlink-only helper runs as itself (husk-helper --netlink), the others from a sealed memfd.
+      if (ppid === 1 && (comm === "nft" || comm === "husk-helper" || comm.startsWith("memfd:husk"))) out.push(Number(name));
     } catch {
       // gone meanwhile
     }
@@ -110,5 +113,34 @@ describeAsRoot("network: attach", () => {
     for (const s of spaces) expect(w.exec(s.name, ["ip", "-o", "link"]).stdout).not.toContain("eth0");
     const links = readdirSync("/sys/class/net");
     for (let i = 0; i < owners.length; i++) expect(links).not.toContain(hostVethName("t", `victim${i}`, "eth0"));
+  });
+
+  test("detach without waiting: the lease is free at once, the veth goes on its own; attaching the same name waits for it", async () => {
+    const s = await w.netns("nw");
+    const first = await w.nets.attach({ network: "t", containerId: "c", netnsPath: s.path });
+    await w.nets.detach({ network: "t", containerId: "c", wait: false });
+    expect(w.nets.inspect("t").leases).toEqual([]);
+    // Same container, same interface, same namespace: its names may still be taken by the
+    // deletion under way, which attach waits out.
+    const again = await w.nets.attach({ network: "t", containerId: "c", netnsPath: s.path });
+    expect(again.hostVeth).toBe(first.hostVeth);
+    expect(w.exec(s.name, ["ip", "-o", "-4", "addr", "show", "dev", "eth0"]).stdout).toContain(`inet ${again.address}/24`);
+    await w.nets.detach({ network: "t", containerId: "c", wait: false });
+    for (let i = 0; i < 250 && hostLink(first.hostVeth); i++) await Bun.sleep(20);
+    expect(hostLink(first.hostVeth)).toBeUndefined();
+    expect(w.exec(s.name, ["ip", "-o", "link"]).stdout).not.toContain("eth0");
+  });
+
+  test("a --netlink helper (no sealed re-exec) refuses a plan with any other op", async () => {
+    const s = await w.netns("nl");
+    const lo = netlinkStep("set lo up", s.path, [{ what: "set lo up", bytes: setLink({ index: LOOPBACK_INDEX }, { up: true }) }]);
+    const ok = await launch([lo], { preserveFds: 0, netlinkOnly: true });
+    expect(await ok.exited).toBe(0);
+    const mixed = launch([lo, { what: "hostname", op: { op: "sethostname", name: "x" } }], {
+      preserveFds: 0,
+      netlinkOnly: true,
+      stdio: ["ignore", "ignore", "ignore"],
+    });
+    await expect(mixed).rejects.toThrow(/exited with status 2/);
   });
 });

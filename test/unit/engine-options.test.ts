@@ -64,6 +64,38 @@ describe("checkRunOptions", () => {
     expect(o.network).toBe("bridge");
     expect(o.output).toBe("string");
   });
+  test("DNS options: --add-host, --dns, --dns-search, --dns-option, --network-alias", () => {
+    const o = checkRunOptions({
+      network: "mynet",
+      networkAliases: ["web", "www.local"],
+      addHosts: ["db:10.0.0.2", "v6:fd00::1", "gw:host-gateway", "b=[::1]"],
+      dns: ["10.0.0.53", "fd00::53"],
+      dnsSearch: ["corp.test"],
+      dnsOptions: ["ndots:2", "rotate"],
+    });
+    expect(o.networkAliases).toEqual(["web", "www.local"]);
+    expect(o.addHosts).toEqual([
+      { names: ["db"], address: "10.0.0.2" },
+      { names: ["v6"], address: "fd00::1" },
+      { names: ["gw"], address: "host-gateway" },
+      { names: ["b"], address: "::1" },
+    ]);
+    expect(o.dns).toEqual(["10.0.0.53", "fd00::53"]);
+    expect(checkRunOptions({ dnsSearch: ["."] }).dnsSearch).toEqual([]);
+    expect(checkRunOptions({}).dns).toBeUndefined();
+    const cases: [unknown, RegExp][] = [
+      [{ addHosts: ["db"] }, /RunOptions\.addHosts: invalid extra host "db": NAME:IP/],
+      [{ addHosts: ["db:1.2.3"] }, /RunOptions\.addHosts: .*not an IP address/],
+      [{ addHosts: "db:1.2.3.4" }, /RunOptions\.addHosts: must be an array/],
+      [{ dns: ["dns.google"] }, /RunOptions\.dns: invalid DNS server/],
+      [{ dnsSearch: ["a b"] }, /RunOptions\.dnsSearch: invalid search domain/],
+      [{ dnsOptions: ["ndots 2"] }, /RunOptions\.dnsOptions: invalid resolver option/],
+      [{ networkAliases: ["x"] }, /RunOptions\.networkAliases: .*user-created network/],
+      [{ networkAliases: ["x"], network: "ns:/run/netns/a" }, /RunOptions\.networkAliases/],
+      [{ networkAliases: ["-x"], network: "n" }, /RunOptions\.networkAliases: invalid alias/],
+    ];
+    for (const [input, re] of cases) expect(() => checkRunOptions(input)).toThrow(re);
+  });
 });
 
 describe("users from the image's files", () => {
