@@ -40,7 +40,7 @@ import {
 import type { PullOptions, PullResult } from "../image/pull.ts";
 import { renderHosts, writeDnsFiles } from "../network/dns.ts";
 import { netlinkStep, runPlan } from "../network/links.ts";
-import { containerNames, dnsConfig, dnsFilesOptions } from "../network/names.ts";
+import { containerNames, dnsConfig, dnsFilesOptions, HOST_NAME } from "../network/names.ts";
 import { LOOPBACK_INDEX, setLink } from "../network/netlink.ts";
 import { type Attachment, DEFAULT_NETWORK, Networks } from "../network/networks.ts";
 import { CAPABILITIES } from "../oci/capabilities.ts";
@@ -788,8 +788,11 @@ export class Engine {
    * whose peer is made in its network namespace as the next free ethN, an address from the
    * network's IPAM, no default route (its first card keeps that); /etc/hosts lists it too.
    */
-  async connect(network: string, ref: string): Promise<AttachmentRecord> {
+  async connect(network: string, ref: string, options: { aliases?: string[] } = {}): Promise<AttachmentRecord> {
     if (typeof network !== "string" || network === "") throw new HuskError("must be a non-empty string", { origin: "network" });
+    const aliases = options.aliases ?? [];
+    if (!Array.isArray(aliases) || aliases.some((a) => typeof a !== "string" || !HOST_NAME.test(a)))
+      throw new HuskError("must be host names (letters, digits, '_', '.' and '-')", { origin: "aliases" });
     this.networks.inspect(network); // an unknown network fails here
     const found = this.#records.find(ref);
     return this.#records.locked(found.id, async () => {
@@ -809,7 +812,7 @@ export class Engine {
         netnsPath: `/proc/${rec.pid}/ns/net`,
         defaultRoute: false,
         owner: { pid: rec.pid, startTime },
-        ...this.#names(rec, network),
+        ...this.#names(rec, network, aliases),
       });
       const a = attachmentRecord(att);
       rec.networks.push(a);

@@ -133,6 +133,10 @@ export function inspectShape(
         .filter((m) => m.type !== "tmpfs")
         .map((m) => `${m.name ?? m.source}:${m.destination}${m.rw ? "" : ":ro"}`),
       Tmpfs: Object.fromEntries(rec.mounts.filter((m) => m.type === "tmpfs").map((m) => [m.destination, ""])),
+      ExtraHosts: rec.hostConfig.extraHosts ?? null,
+      Dns: rec.hostConfig.dns ?? [],
+      DnsSearch: rec.hostConfig.dnsSearch ?? [],
+      DnsOptions: rec.hostConfig.dnsOptions ?? [],
     },
     Mounts: rec.mounts
       .filter((m) => m.type !== "tmpfs")

@@ -65,6 +65,7 @@ describeAsRoot("network dns", () => {
     expect(await resolve("b", "alpha")).toBe(addrA);
     expect(await resolve("b", "first")).toBe(addrA);
     expect(await resolve("b", a.slice(0, 12))).toBe(addrA);
+    expect((await w.engine.inspect("a")).HostConfig.Dns).toEqual(["127.0.0.1"]);
     // a was there first: its file was rewritten when b came (in place: the bind shows it).
     expect(await resolve("a", "b")).toBe(addrB);
     // And the name answers: a real packet to it over the test's bridge.
@@ -86,10 +87,11 @@ describeAsRoot("network dns", () => {
     expect((await w.husk(["stop", "-t", "0", "q"])).code).toBe(0);
     expect(await resolve("p", "q")).toBeUndefined();
     expect(await hosts("p")).not.toContain("queue");
-    // connect r to p's network: each sees the other; disconnect: neither does.
-    expect((await w.husk(["network", "connect", one.name, "r"])).code).toBe(0);
+    // connect r to p's network (with an alias): each sees the other; disconnect: neither does.
+    expect((await w.husk(["network", "connect", "--alias", "rr", one.name, "r"])).code).toBe(0);
     const addrR = await address("r", one.name);
     expect(await resolve("p", "r")).toBe(addrR);
+    expect(await resolve("p", "rr")).toBe(addrR);
     expect(await resolve("r", "p")).toBe(await address("p", one.name));
     expect((await w.husk(["network", "disconnect", one.name, "r"])).code).toBe(0);
     expect(await resolve("p", "r")).toBeUndefined();

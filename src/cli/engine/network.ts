@@ -86,10 +86,12 @@ const verb: EngineVerb = {
       }
       case "connect":
       case "disconnect": {
-        const args = parse(rest, [], false).positionals;
+        const flags = sub === "connect" ? [{ name: "alias", type: "list" as const, help: "" }] : [];
+        const a = parse(rest, flags, false);
+        const args = a.positionals;
         if (args.length !== 2) throw new HuskError(`"husk network ${sub}" requires exactly 2 arguments: NETWORK CONTAINER`);
         const [network, container] = args as [string, string];
-        if (sub === "connect") await engine.connect(network, container);
+        if (sub === "connect") await engine.connect(network, container, { aliases: a.flags.alias as string[] | undefined });
         else await engine.disconnect(network, container);
         return 0;
       }
