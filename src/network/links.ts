@@ -5,7 +5,7 @@
  * husk chose, so its address and route can be sent at once), the host end appears in the
  * caller's namespace (IFLA_NET_NS_PID of this process) and is then put on the bridge.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { HuskError } from "../errors.ts";
 import { launch } from "../helper/driver.ts";
 import type { Plan, Step } from "../plan/ops.ts";
@@ -67,10 +67,14 @@ export function hostLink(name: string): { index: number; mtu: number } | undefin
     const mtu = Number(readFileSync(`/sys/class/net/${name}/mtu`, "utf8"));
     return { index, mtu };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    // EINVAL/ENODEV: the link is being unregistered (a deletion under way): no usable link.
+    if (["ENOENT", "ENODEV", "EINVAL"].includes((err as NodeJS.ErrnoException).code ?? "")) return undefined;
     throw err;
   }
 }
+
+/** Does the caller's namespace still have a link by that name (one being deleted included)? */
+export const linkExists = (name: string) => existsSync(`/sys/class/net/${name}`);
 
 export function isErrno(err: unknown, ...names: string[]): boolean {
   return err instanceof HuskError && err.errno !== undefined && names.includes(err.errno);
@@ -148,7 +152,7 @@ export async function deleteHostLinks(names: string[], wait: boolean): Promise<v
 /** Wait until the host link `name` is gone (polling sysfs); false if it is still there after ms. */
 export async function gone(name: string, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
-  for (let delay = 1; hostLink(name); delay = Math.min(delay * 2, 20)) {
+  for (let delay = 1; linkExists(name); delay = Math.min(delay * 2, 20)) {
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, delay));
   }

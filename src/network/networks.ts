@@ -27,6 +27,7 @@ import {
   interfaceIndex,
   interfacePlan,
   isErrno,
+  linkExists,
   macFor,
   netlinkStep,
   runPlan,
@@ -386,7 +387,7 @@ export class Networks {
         // The host end's name is still taken by a veth whose deletion is under way (a detach
         // that did not wait): wait for it. Else the index husk picked is taken in that
         // namespace: one more try with another.
-        if (hostLink(spec.hostVeth) && (await gone(spec.hostVeth, 5000))) await runPlan(interfacePlan(spec));
+        if (linkExists(spec.hostVeth) && (await gone(spec.hostVeth, 5000))) await runPlan(interfacePlan(spec));
         else await runPlan(interfacePlan({ ...spec, index: 10000 + Math.floor(Math.random() * 50000) }));
       });
     } catch (err) {

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { launch } from "../../src/helper/driver.ts";
-import { hostLink, hostVethName, netlinkStep } from "../../src/network/links.ts";
+import { hostVethName, linkExists, netlinkStep } from "../../src/network/links.ts";
 import { LOOPBACK_INDEX, setLink } from "../../src/network/netlink.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
 import { type NetWorld, netWorld, nftElements } from "../fixtures/network.ts";
@@ -126,8 +126,8 @@ describeAsRoot("network: attach", () => {
     expect(again.hostVeth).toBe(first.hostVeth);
     expect(w.exec(s.name, ["ip", "-o", "-4", "addr", "show", "dev", "eth0"]).stdout).toContain(`inet ${again.address}/24`);
     await w.nets.detach({ network: "t", containerId: "c", wait: false });
-    for (let i = 0; i < 250 && hostLink(first.hostVeth); i++) await Bun.sleep(20);
-    expect(hostLink(first.hostVeth)).toBeUndefined();
+    for (let i = 0; i < 250 && linkExists(first.hostVeth); i++) await Bun.sleep(20);
+    expect(linkExists(first.hostVeth)).toBe(false);
     expect(w.exec(s.name, ["ip", "-o", "link"]).stdout).not.toContain("eth0");
   });
 
