@@ -131,6 +131,19 @@ describeAsRoot("network: attach", () => {
     expect(w.exec(s.name, ["ip", "-o", "link"]).stdout).not.toContain("eth0");
   });
 
+  test("an attach refused while its helper is already started (the lease is taken): that error, and nothing made", async () => {
+    const s = await w.netns("twice");
+    const first = await w.nets.attach({ network: "t", containerId: "c", netnsPath: s.path });
+    // The helper starts before the lease is taken; the lease fails, so the helper gets no plan.
+    await expect(w.nets.attach({ network: "t", containerId: "c", netnsPath: s.path })).rejects.toThrow(
+      "container c is already attached to network t as eth0",
+    );
+    expect(w.nets.inspect("t").leases.map((l) => l.address)).toEqual([first.address]);
+    expect(readdirSync(`/sys/class/net/${w.bridge()}/brif`)).toEqual([first.hostVeth]);
+    for (let i = 0; i < 50 && orphanedWorkers().length > 0; i++) await Bun.sleep(20);
+    await w.nets.detach({ network: "t", containerId: "c" });
+  });
+
   test("a --netlink helper (no sealed re-exec) refuses a plan with any other op", async () => {
     const s = await w.netns("nl");
     const lo = netlinkStep("set lo up", s.path, [{ what: "set lo up", bytes: setLink({ index: LOOPBACK_INDEX }, { up: true }) }]);
