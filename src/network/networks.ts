@@ -343,6 +343,7 @@ export class Networks {
     if (!o.containerId) throw new HuskError("a container id is needed");
     if (o.names !== undefined) checkNames(o.names);
     if ((o.names === undefined) !== (o.hostsFile === undefined)) throw new HuskError("names and hostsFile go together");
+    if (o.hostsFile !== undefined && !o.hostsFile.startsWith("/")) throw new HuskError("hostsFile must be an absolute path");
     return await this.store.locked(async () => {
       const rec = this.inspect(o.network);
       await this.reclaimIn(rec);
