@@ -39,6 +39,7 @@
  *   ◀──────────────────────────────────────────── MSG_CREATED(step) ── at `waitStart`, then
  *                                                                      blocks on exec.fifo
  *   ◀──────────────────────────────────────────── MSG_ERROR(step, errno, status) on failure, exit 1
+ *   ◀──────────────── MSG_DONE(n) ──  (--netlink) the whole plan ran; exit 0
  *   EOF ◀──────────────────────────────────────────────────────────── execve succeeded
  *
  * Every message is 16 bytes: u32 type · i32 a · i32 b · i32 c, little endian. A step is the
@@ -375,5 +376,8 @@ int main(int argc, char **argv)
 		if (d->run(ops[step].f) < 0)
 			fail(errno);
 	}
+	/* Said before exiting: husk goes on without waiting to reap us. */
+	if (netlink_only)
+		(void)send_msg(MSG_DONE, (int32_t)n, 0, 0);
 	_exit(0);
 }

@@ -37,6 +37,8 @@ export interface Launched {
   exited: Promise<number>;
   /** The child stopped at the create/start barrier (else it has exec'd). */
   created: boolean;
+  /** A --netlink plan said it ran to its end (MSG_DONE): its exit need not be awaited. */
+  done?: boolean;
 }
 
 /**
@@ -119,6 +121,8 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
           throw stepError(plan, msg.a, msg.b, msg.c);
         case Msg.Died:
           throw diedDuringSetup(msg.a);
+        case Msg.Done:
+          return { pid, exited: helper.exited, created: false, done: true };
         default:
           throw new HuskError(`unexpected message ${msg.type} from the helper`);
       }

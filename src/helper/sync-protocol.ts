@@ -26,6 +26,7 @@
  *   ◀──────────────────────────────────────────── MSG_CREATED(step) ── at `waitStart` (create only),
  *                                                                      then blocks on exec.fifo
  *   ◀──────────────────────────────────────────── MSG_ERROR(step, errno, status) on failure, exit 1
+ *   ◀──────────────── MSG_DONE(n) ──  (--netlink) the whole plan ran; exit 0
  *   EOF ◀──────────────────────────────────────────────────────────── execve succeeded (channel is CLOEXEC)
  *
  * Every message is 16 bytes: u32 type · i32 a · i32 b · i32 c, little endian.

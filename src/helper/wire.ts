@@ -113,6 +113,8 @@ export enum Msg {
   Error = 4,
   /** helper → husk: the child died during setup without MSG_ERROR; a = 128+N for signal N, else its exit status. */
   Died = 5,
+  /** helper → husk: a --netlink plan ran to its end (a = its length); husk need not wait for the exit. */
+  Done = 6,
   /** husk → helper: go on with the plan. */
   Continue = 100,
 }

@@ -30,7 +30,7 @@ export function netlinkStep(what: string, ns: string, messages: Message[]): Step
 export async function runPlan(plan: Plan | Promise<Plan>, onSent?: () => void): Promise<void> {
   const netlinkOnly = Array.isArray(plan) ? plan.every((s) => s.op.op === "netlink") : true;
   const launched = await launch(plan, { preserveFds: 0, netlinkOnly, onSent });
-  await launched.exited;
+  if (!launched.done) await launched.exited;
 }
 
 /**

@@ -1,10 +1,17 @@
 /**
  * Networks and their leases on disk: one JSON file per network, `<dataRoot>/<name>.json` =
  * { network, leases }. Every change is made holding an exclusive flock on the data root and
- * written whole (temp file + rename), so a reader never sees half a file and two processes —
+ * written whole (a spare file + rename), so a reader never sees half a file and two processes —
  * or two calls in one — never hand out the same address.
+ *
+ * Writing is on every attach and detach, so it is made cheap: a rename over the file frees the
+ * old inode, which on this kind of host (ext4, `discard`) costs more than the rest of the write.
+ * So the old one is kept: the new text goes into `.<name>.json.spare` (an inode kept for this),
+ * the current file is linked as `.<name>.json.old`, the spare renamed over it, and the old one
+ * becomes the next spare. A reader that opened the file just before two writes could read a
+ * spare being rewritten: read() tries again before calling a file corrupt.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { HuskError } from "../errors.ts";
 import { helperPath } from "../helper/path.ts";
@@ -89,18 +96,21 @@ export class Store {
 
   read(name: string): NetworkRecord | undefined {
     const path = this.file(name);
-    let text: string;
-    try {
-      text = readFileSync(path, "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw err;
-    }
     let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (err) {
-      throw new HuskError(`corrupt network file ${path}: ${(err as Error).message}`);
+    for (let attempt = 1; ; attempt++) {
+      let text: string;
+      try {
+        text = readFileSync(path, "utf8");
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+        throw err;
+      }
+      try {
+        value = JSON.parse(text);
+        break;
+      } catch (err) {
+        if (attempt === 3) throw new HuskError(`corrupt network file ${path}: ${(err as Error).message}`);
+      }
     }
     const rec = value as NetworkRecord;
     if (typeof rec?.network?.name !== "string" || typeof rec.network.subnet !== "string" || !Array.isArray(rec.leases)) {
@@ -112,14 +122,29 @@ export class Store {
   /** Only while holding the lock. */
   write(rec: NetworkRecord): void {
     const path = this.file(rec.network.name);
-    const tmp = join(this.root, `.${rec.network.name}.json.${process.pid}.${Math.random().toString(36).slice(2)}`);
-    writeFileSync(tmp, `${JSON.stringify(rec, null, 1)}\n`, { mode: 0o600 });
-    renameSync(tmp, path);
+    const { spare, old } = this.spares(rec.network.name);
+    writeFileSync(spare, `${JSON.stringify(rec, null, 1)}\n`, { mode: 0o600 });
+    rmSync(old, { force: true }); // left by a process killed between link and rename
+    let linked = true;
+    try {
+      linkSync(path, old);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      linked = false; // the first write
+    }
+    renameSync(spare, path);
+    if (linked) renameSync(old, spare);
+  }
+
+  private spares(name: string): { spare: string; old: string } {
+    const base = join(this.root, `.${checkNetworkName(name)}.json`);
+    return { spare: `${base}.spare`, old: `${base}.old` };
   }
 
   /** Only while holding the lock. */
   remove(name: string): void {
-    rmSync(this.file(name), { force: true });
+    const { spare, old } = this.spares(name);
+    for (const f of [this.file(name), spare, old]) rmSync(f, { force: true });
   }
 
   names(): string[] {
