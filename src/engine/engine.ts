@@ -50,6 +50,7 @@ import { Runtime } from "../runtime/runtime.ts";
 import { parseSignal } from "../runtime/signals.ts";
 import { readState } from "../runtime/state.ts";
 import type { HelperStdio, StdioSpec } from "../sys/index.ts";
+import type { CopyOptions } from "./copy.ts";
 import { AbortError, asExecError, TimeoutError } from "./errors.ts";
 import { type ContainerInspect, inspectShape } from "./inspect.ts";
 import { type CheckedRunOptions, checkRunOptions, envList, type RunOptions } from "./options.ts";
@@ -64,6 +65,8 @@ import {
   randomName,
 } from "./records.ts";
 import { buildSpec, mergeEnv, type NetworkNamespace, resolveCommand, volumeMounts } from "./spec.ts";
+import type { ContainerStats, StatsOptions } from "./stats.ts";
+import type { TopResult } from "./top.ts";
 import { readFromLayers, resolveUser } from "./users.ts";
 import { Volumes } from "./volumes.ts";
 
@@ -1002,6 +1005,38 @@ export class Engine {
     };
   }
 
+  // ------------------------------------------------------------------ observing, copying (top.ts, stats.ts, copy.ts)
+
+  /** docker top: the container's processes as the host's ps shows them (default `ps -ef`), host pids. */
+  async top(ref: string, psArgs: string[] = []): Promise<TopResult> {
+    return (await import("./top.ts")).top(this, ref, psArgs);
+  }
+
+  /** One stats sample, CPU % over options.intervalMs (default 1 s); zeros for a container not running. */
+  async stats(ref: string, options: StatsOptions = {}): Promise<ContainerStats> {
+    return (await import("./stats.ts")).stats(this, ref, options);
+  }
+
+  /** A stats sample every intervalMs (default 1 s) until the caller stops or the container is removed. */
+  async *statsStream(ref: string, options: StatsOptions & { signal?: AbortSignal } = {}): AsyncGenerator<ContainerStats> {
+    yield* (await import("./stats.ts")).statsStream(this, ref, options);
+  }
+
+  /** docker cp CONTAINER:PATH DEST: to a host path, or as a tar stream; running or exited containers. */
+  async copyFrom(ref: string, containerPath: string, dest: string | Writable, options: CopyOptions = {}): Promise<void> {
+    return (await import("./copy.ts")).copyFrom(this, ref, containerPath, dest, { onWarning: this.#warn, ...options });
+  }
+
+  /** docker cp SRC CONTAINER:PATH: a host path, or a tar stream extracted into a directory. */
+  async copyTo(
+    ref: string,
+    source: string | AsyncIterable<Uint8Array>,
+    containerPath: string,
+    options: CopyOptions = {},
+  ): Promise<void> {
+    return (await import("./copy.ts")).copyTo(this, ref, source, containerPath, { onWarning: this.#warn, ...options });
+  }
+
   // ------------------------------------------------------------------ images
 
   /**
@@ -1113,6 +1148,21 @@ export class Container {
   }
   inspect(): Promise<ContainerInspect> {
     return this.engine.inspect(this.id);
+  }
+  top(psArgs: string[] = []): Promise<TopResult> {
+    return this.engine.top(this.id, psArgs);
+  }
+  stats(options: StatsOptions = {}): Promise<ContainerStats> {
+    return this.engine.stats(this.id, options);
+  }
+  statsStream(options: StatsOptions & { signal?: AbortSignal } = {}): AsyncGenerator<ContainerStats> {
+    return this.engine.statsStream(this.id, options);
+  }
+  copyFrom(containerPath: string, dest: string | Writable, options: CopyOptions = {}): Promise<void> {
+    return this.engine.copyFrom(this.id, containerPath, dest, options);
+  }
+  copyTo(source: string | AsyncIterable<Uint8Array>, containerPath: string, options: CopyOptions = {}): Promise<void> {
+    return this.engine.copyTo(this.id, source, containerPath, options);
   }
   async remove(options: { force?: boolean } = {}): Promise<void> {
     try {
