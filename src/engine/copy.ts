@@ -25,7 +25,7 @@
 import { promises as fsp, type Stats } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import type { Writable } from "node:stream";
-import { ConflictError, HuskError, NotFoundError, quote } from "../errors.ts";
+import { ConflictError, fromSystemError, HuskError, NotFoundError, quote } from "../errors.ts";
 import { helperPath, launch } from "../helper/driver.ts";
 import { CloneMode, Where } from "../helper/wire.ts";
 import { prepareRootfs } from "../image/rootfs.ts";
@@ -63,8 +63,17 @@ const contentsOnly = (p: string) => p === "." || p.endsWith("/.");
 /** The name a copy of p gets in a destination directory; "" for a root. */
 const baseOf = (p: string) => basename(resolve("/", p));
 
+/** Run fn on the container's root directory; a system error becomes a HuskError naming the copy. */
+async function withRoot<T>(engine: Engine, rec: ContainerRecord, what: string, fn: (root: Dir) => Promise<T>): Promise<T> {
+  try {
+    return await inRoot(engine, rec, fn);
+  } catch (err) {
+    throw err instanceof HuskError ? err : fromSystemError(err, what);
+  }
+}
+
 /** Run fn on the container's root directory (see the file's comment for how it is reached). */
-async function withRoot<T>(engine: Engine, rec: ContainerRecord, fn: (root: Dir) => Promise<T>): Promise<T> {
+async function inRoot<T>(engine: Engine, rec: ContainerRecord, fn: (root: Dir) => Promise<T>): Promise<T> {
   if (rec.pid > 0 && isAlive(rec.pid, rec.pidStartTime) && engine.live(rec).status !== "exited") {
     const root = await Dir.open(`/proc/${rec.pid}/root`, `${rec.name}:`);
     try {
@@ -222,7 +231,7 @@ export async function copyFrom(
   else if (!dest || typeof (dest as Writable).write !== "function")
     throw new HuskError("must be a path or a writable stream", { origin: "dest" });
   const rec = engine.record(ref);
-  await withRoot(engine, rec, async (root) => {
+  await withRoot(engine, rec, `copy ${rec.name}:${containerPath}`, async (root) => {
     const src = await resolveSource(root, rec, containerPath, o);
     try {
       const isDir = src.stat!.isDirectory();
@@ -301,7 +310,7 @@ export async function copyTo(
     }
   }
   try {
-    await withRoot(engine, rec, async (root) => {
+    await withRoot(engine, rec, `copy to ${rec.name}:${containerPath}`, async (root) => {
       const owner = o.archive ? "keep" : { uid: 0, gid: 0 };
       let r: Resolved;
       try {
