@@ -40,7 +40,7 @@ test("memory: usage without inactive file cache, v1 and v2 keys; the host's memo
   expect(memoryUsage(v2)).toBe(600);
   v2.memory.raw = { inactive_file: 4000 };
   expect(memoryUsage(v2)).toBe(1000);
-  v1.memory.usage.limit = 9223372036854771712; // v1 unlimited
+  v1.memory.usage.limit = Number("9223372036854771712"); // v1 unlimited
   expect(memoryLimit(v1, 8e9)).toBe(8e9);
   v2.memory.usage.limit = 2 ** 64; // v2 "max"
   expect(memoryLimit(v2, 8e9)).toBe(8e9);
