@@ -166,6 +166,20 @@ describeAsRoot("engine lifecycle", () => {
     await until(async () => (await w.husk(["logs", "ct"])).stdout === want, 5000, "create -t's output in the log");
     expect((await w.husk(["rm", "-f", "ct"])).code).toBe(0);
     expect(w.leftovers(c)).toEqual([]);
+    // One that ends by itself: its status through the monitor, the pty's last output logged.
+    const x = (await w.husk(["run", "-dt", "--network", "none", "busybox", "sh", "-c", "echo bye; exit 5"])).stdout.trim();
+    expect((await w.husk(["wait", x])).stdout).toBe("5\n");
+    expect((await w.husk(["logs", x])).stdout).toBe("bye\r\n");
+    expect((await w.husk(["rm", x])).code).toBe(0);
+  });
+
+  test("start -a of a detached container that runs: its output from then on and its exit status", async () => {
+    const id = (
+      await w.husk(["run", "-d", "--network", "none", "busybox", "sh", "-c", "echo early; sleep 1; echo late; exit 6"])
+    ).stdout.trim();
+    await until(async () => (await w.husk(["logs", id])).stdout === "early\n", 3000, "early");
+    expect(await w.husk(["start", "-a", id])).toEqual({ code: 6, stdout: "late\n", stderr: "" });
+    expect((await w.husk(["rm", id])).code).toBe(0);
   });
 
   test("--rm: a created container is removed when it exits; starting it again is No such container", async () => {
@@ -213,9 +227,16 @@ describeAsRoot("engine lifecycle", () => {
   });
 
   test("SIGKILL of the CLI during start leaves what rm -f removes", async () => {
-    for (const delay of [30, 120, 400]) {
+    for (const [delay, how] of [
+      [30, "-a"],
+      [120, "-a"],
+      [400, "-a"],
+      [60, "-d"],
+      [150, "-d"],
+    ] as const) {
       const id = (await w.husk(["create", "--network", net.name, "busybox", "sleep", "30"])).stdout.trim();
-      const proc = Bun.spawn([HUSK_ENGINE, "start", "-a", id], { env: w.env, stdio: ["ignore", "ignore", "ignore"] });
+      const args = how === "-a" ? ["start", "-a", id] : ["start", id];
+      const proc = Bun.spawn([HUSK_ENGINE, ...args], { env: w.env, stdio: ["ignore", "ignore", "ignore"] });
       await Bun.sleep(delay);
       proc.kill("SIGKILL");
       await proc.exited;
