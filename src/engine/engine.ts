@@ -247,6 +247,15 @@ function parentPid(pid: number): number {
   }
 }
 
+function exists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function readExitFile(path: string): { exitCode: number; signal: number; finishedAt: string } | undefined {
   try {
     return JSON.parse(readFileSync(path, "utf8"));
@@ -671,6 +680,8 @@ export class Engine {
     if (rec.pid > 0 && isAlive(rec.pid, rec.pidStartTime)) return { status: rec.startedAt ? "running" : "created" };
     const exit = rec.detached ? readExitFile(this.#records.path(rec.id, EXIT_FILE)) : undefined;
     if (exit) return { status: "exited", exitCode: exit.exitCode, signal: exit.signal, finishedAt: exit.finishedAt };
+    // Its monitor drains the output, then writes the exit file: until then it is still ending, not exited with -1.
+    if (rec.detached && rec.status === "running" && rec.monitorPid && exists(rec.monitorPid)) return { status: "running" };
     if ((rec.status === "creating" || rec.status === "created") && rec.pid === 0) return { status: "created" };
     return { status: "exited", exitCode: rec.exitCode ?? -1 };
   }
