@@ -49,10 +49,22 @@ import { isAlive, procStat } from "../runtime/proc.ts";
 import { Runtime } from "../runtime/runtime.ts";
 import { parseSignal } from "../runtime/signals.ts";
 import { readState } from "../runtime/state.ts";
-import type { HelperStdio, StdioSpec } from "../sys/index.ts";
+import type { StdioSpec } from "../sys/index.ts";
 import type { CopyOptions } from "./copy.ts";
 import { AbortError, asExecError, TimeoutError } from "./errors.ts";
 import { type ContainerInspect, inspectShape } from "./inspect.ts";
+import {
+  type AttachedResult,
+  type AttachOptions,
+  checkTty,
+  created,
+  type LifecycleHost,
+  launchDetached,
+  saveLaunch,
+  startAttached,
+  startDetached,
+  withTerminal,
+} from "./lifecycle.ts";
 import { type CheckedRunOptions, checkRunOptions, envList, type RunOptions } from "./options.ts";
 import {
   type AttachmentRecord,
@@ -66,6 +78,7 @@ import {
 } from "./records.ts";
 import { buildSpec, mergeEnv, type NetworkNamespace, resolveCommand, volumeMounts } from "./spec.ts";
 import type { ContainerStats, StatsOptions } from "./stats.ts";
+import { captureStdio, signalName } from "./stdio.ts";
 import type { TopResult } from "./top.ts";
 import { readFromLayers, resolveUser } from "./users.ts";
 import { Volumes } from "./volumes.ts";
@@ -181,49 +194,6 @@ interface Prepared {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function signalName(code: number): string | undefined {
-  if (code <= 128 || code > 128 + 64) return undefined;
-  const os = process.getBuiltinModule("node:os") as typeof import("node:os");
-  return Object.entries(os.constants.signals).find(([, n]) => n === code - 128)?.[0];
-}
-
-async function collect(stream: AsyncIterable<Uint8Array> | undefined): Promise<Buffer> {
-  if (!stream) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(Buffer.from(c));
-  return Buffer.concat(chunks);
-}
-
-async function feed(stdin: HelperStdio["stdin"], input: RunOptions["stdin"]): Promise<void> {
-  if (!stdin) return;
-  try {
-    if (typeof input === "string") await stdin.write(Buffer.from(input));
-    else if (input instanceof Uint8Array) await stdin.write(input);
-    else if (input) for await (const c of input) await stdin.write(typeof c === "string" ? Buffer.from(c) : c);
-  } finally {
-    stdin.end();
-  }
-}
-
-/** The container's stdout and stderr collected and its stdin fed, when the runtime makes them pipes. */
-function captureStdio(input: RunOptions["stdin"]) {
-  let out: Promise<Buffer> = Promise.resolve(Buffer.alloc(0));
-  let err: Promise<Buffer> = Promise.resolve(Buffer.alloc(0));
-  let fed: Promise<void> = Promise.resolve();
-  return {
-    onStdio(s: HelperStdio): void {
-      out = collect(s.stdout);
-      err = collect(s.stderr);
-      fed = feed(s.stdin, input);
-    },
-    /** stdout and stderr once both ended (and stdin was fed, or failed to be). */
-    async done(): Promise<[Buffer, Buffer]> {
-      const [o, e] = await Promise.all([out, err, fed.catch(() => {})]);
-      return [o, e];
-    },
-  };
-}
-
 /**
  * timeoutMs and an AbortSignal, armed before the process exists: either SIGKILLs it, at once
  * or as soon as `started` names it, and `stopped` says which did.
@@ -277,6 +247,15 @@ function parentPid(pid: number): number {
     return Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[1]);
   } catch {
     return 0;
+  }
+}
+
+function exists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -346,12 +325,10 @@ export class Engine {
     if (opts.signal?.aborted) throw new AbortError("aborted before the container was made");
     const prepared = await this.#prepare(image, cmd, opts);
     const { rec, spec, rootfsMount } = await this.#make(prepared, false);
-    if (tty && spec.process) {
-      spec.process.terminal = true;
-      if (!(spec.process.env ?? []).some((e) => e.startsWith("TERM=")))
-        spec.process.env = [...(spec.process.env ?? []), "TERM=xterm"];
-    }
+    if (tty) withTerminal(spec);
     const id = rec.id;
+    // Kept for `husk start` of it once it has exited (run without --rm).
+    saveLaunch(this.#records, id, { spec, rootfsMount, init: prepared.opts.init });
     const remove = opts.remove ?? true;
     const limit = killOnLimit(opts.timeoutMs, opts.signal);
     const capture = captureStdio(opts.stdin);
@@ -407,40 +384,20 @@ export class Engine {
    * Start a container in the background and return once it runs: a native monitor holds its
    * output (the log) and records its exit; the container outlives this process.
    */
-  async start(image: string, cmd: string[] = [], options: RunOptions = {}): Promise<Container> {
-    const opts = checkRunOptions(options);
+  async start(image: string, cmd: string[] = [], options: RunOptions & { tty?: boolean } = {}): Promise<Container> {
+    const { tty, ...rest } = options ?? {};
+    const terminal = checkTty(tty);
+    const opts = checkRunOptions(rest);
     if (opts.stdin !== undefined) throw new HuskError("a detached container takes no stdin", { origin: "RunOptions.stdin" });
     if (opts.timeoutMs !== undefined) throw new HuskError("is for run and exec", { origin: "RunOptions.timeoutMs" });
     if (opts.signal?.aborted) throw new AbortError("aborted before the container was made");
     const prepared = await this.#prepare(image, cmd, opts);
     const { rec, spec, rootfsMount } = await this.#make(prepared, true);
     const id = rec.id;
-    const husk = this.#huskCommand ?? join(packageRoot(), "bin/husk");
     try {
-      const state = await this.#runtime.create(
-        id,
-        { spec, dir: this.#records.path(id) },
-        {
-          stdio: ["ignore", "ignore", "ignore"],
-          rootfsMount,
-          init: prepared.opts.init,
-          monitor: {
-            log: this.#records.path(id, LOG_FILE),
-            exitFile: this.#records.path(id, EXIT_FILE),
-            cleanup: [husk, "--data-root", this.dataRoot, "_exited", id],
-            env: [`PATH=${process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"}`],
-          },
-          onNamespaces: (p) => this.#attach(rec, p),
-        },
-      );
-      rec.pid = state.pid;
-      rec.pidStartTime = procStat(state.pid)?.startTime ?? "";
-      rec.monitorPid = parentPid(state.pid);
-      this.#records.write(rec);
-      await this.#runtime.start(id);
-      rec.status = "running";
-      rec.startedAt = new Date().toISOString();
-      this.#records.write(rec);
+      const launch = { spec, rootfsMount, init: prepared.opts.init };
+      created(this.#host(), rec, launch, terminal);
+      await launchDetached(this.#host(), rec, launch);
     } catch (e) {
       await this.#destroy(rec);
       throw asExecError(e);
@@ -450,6 +407,65 @@ export class Engine {
       sig.addEventListener("abort", () => void this.kill(id, "SIGKILL").catch(() => {}), { once: true });
     }
     return new Container(this, id, rec.name, rec.pid);
+  }
+
+  /**
+   * Make a container and leave it "created" (docker create): its record, writable layer,
+   * volumes and /etc files exist; `startContainer` (or the handle's start) runs it. Not
+   * removed when it exits unless remove: true.
+   */
+  async create(image: string, cmd: string[] = [], options: RunOptions & { tty?: boolean } = {}): Promise<Container> {
+    const { tty, ...rest } = options ?? {};
+    const terminal = checkTty(tty);
+    const opts = checkRunOptions(rest);
+    for (const k of ["stdin", "timeoutMs", "signal"] as const)
+      if (opts[k] !== undefined) throw new HuskError("is for run", { origin: `RunOptions.${k}` });
+    opts.remove ??= false;
+    const prepared = await this.#prepare(image, cmd, opts);
+    const { rec, spec, rootfsMount } = await this.#make(prepared, false);
+    try {
+      created(this.#host(), rec, { spec, rootfsMount, init: prepared.opts.init }, terminal);
+    } catch (e) {
+      await this.#destroy(rec);
+      throw e;
+    }
+    return new Container(this, rec.id, rec.name, 0);
+  }
+
+  /**
+   * Start a created or exited container again, with its record, writable layer, volumes and
+   * /etc files (lifecycle.ts): detached under a monitor (resolves once it runs; a running one
+   * is left alone), or with attach, in the foreground until it exits (as run).
+   */
+  startContainer(ref: string, options?: { attach?: false }): Promise<Container>;
+  startContainer(ref: string, options: AttachOptions & { attach: true }): Promise<AttachedResult>;
+  async startContainer(ref: string, options: AttachOptions & { attach?: boolean } = {}): Promise<Container | AttachedResult> {
+    const { attach, ...rest } = options ?? {};
+    if (attach) return startAttached(this.#host(), ref, rest);
+    const rec = await startDetached(this.#host(), ref);
+    return new Container(this, rec.id, rec.name, rec.pid);
+  }
+
+  /** Stop (SIGTERM, SIGKILL after timeoutMs, default 10 s) if running, then start detached. */
+  async restart(ref: string, options: { timeoutMs?: number } = {}): Promise<Container> {
+    const rec = this.#records.find(ref);
+    if (this.live(rec).status === "running") await this.stop(rec.id, options);
+    return this.startContainer(rec.id);
+  }
+
+  /** What lifecycle.ts works through: the engine's private parts, lent per call. */
+  #host(): LifecycleHost {
+    return {
+      dataRoot: this.dataRoot,
+      records: this.#records,
+      runtime: this.#runtime,
+      networks: this.networks,
+      huskCommand: this.#huskCommand ?? join(packageRoot(), "bin/husk"),
+      live: (rec) => this.live(rec),
+      attach: (rec, pid) => this.#attach(rec, pid),
+      release: (rec) => this.#release(rec),
+      settle: (id, known) => this.#settle(id, known),
+    };
   }
 
   /** A handle on an existing container, by id, name or id prefix. */
@@ -667,7 +683,9 @@ export class Engine {
     if (rec.pid > 0 && isAlive(rec.pid, rec.pidStartTime)) return { status: rec.startedAt ? "running" : "created" };
     const exit = rec.detached ? readExitFile(this.#records.path(rec.id, EXIT_FILE)) : undefined;
     if (exit) return { status: "exited", exitCode: exit.exitCode, signal: exit.signal, finishedAt: exit.finishedAt };
-    if (rec.status === "creating" && rec.pid === 0) return { status: "created" };
+    // Its monitor drains the output, then writes the exit file: until then it is still ending, not exited with -1.
+    if (rec.detached && rec.status === "running" && rec.monitorPid && exists(rec.monitorPid)) return { status: "running" };
+    if ((rec.status === "creating" || rec.status === "created") && rec.pid === 0) return { status: "created" };
     return { status: "exited", exitCode: rec.exitCode ?? -1 };
   }
 
@@ -838,6 +856,7 @@ export class Engine {
   /** SIGTERM, then SIGKILL after timeoutMs (default 10 s); resolves once it has stopped and what it held is released. */
   async stop(ref: string, options: { timeoutMs?: number } = {}): Promise<void> {
     const rec = this.#records.find(ref);
+    if (rec.status === "created" && rec.pid === 0) return; // never started: nothing to stop (docker)
     const timeout = options.timeoutMs ?? 10000;
     if (this.live(rec).status === "running") {
       try {
@@ -1136,6 +1155,15 @@ export class Container {
   }
   stop(options: { timeoutMs?: number } = {}): Promise<void> {
     return this.engine.stop(this.id, options);
+  }
+  /** Start it (again): detached, resolving with a handle that has the new pid; or with attach, until it exits. */
+  start(options?: { attach?: false }): Promise<Container>;
+  start(options: AttachOptions & { attach: true }): Promise<AttachedResult>;
+  start(options: AttachOptions & { attach?: boolean } = {}): Promise<Container | AttachedResult> {
+    return this.engine.startContainer(this.id, options as AttachOptions & { attach: true });
+  }
+  restart(options: { timeoutMs?: number } = {}): Promise<Container> {
+    return this.engine.restart(this.id, options);
   }
   kill(signal: string | number = "SIGKILL"): Promise<void> {
     return this.engine.kill(this.id, signal);

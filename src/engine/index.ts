@@ -22,6 +22,7 @@ export {
 } from "./engine.ts";
 export { AbortError, ExecError, TimeoutError } from "./errors.ts";
 export type { ContainerInspect } from "./inspect.ts";
+export type { AttachedResult, AttachOptions } from "./lifecycle.ts";
 export type { PortSpec, RunOptions, TmpfsSpec, VolumeSpec } from "./options.ts";
 export type { ContainerRecord } from "./records.ts";
 export type { ContainerStats, StatsOptions } from "./stats.ts";

@@ -91,7 +91,8 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   const inUserNs = userNs || ns.joined.has("user");
 
   const terminal = spec.process.terminal === true;
-  requireConsoleSocket(spec.process, ctx.consoleSocket, ctx.mode === "run");
+  // A foreground run's helper proxies the caller's terminal; a monitor holds the pty master itself.
+  requireConsoleSocket(spec.process, ctx.consoleSocket, ctx.mode === "run" || ctx.monitor !== undefined);
   const proxied = terminal && !ctx.consoleSocket;
   // A joined mount namespace gets its rootfs set up too, as runc does; with none at all the
   // container only gets a chroot (mounting would change the host's own tree).

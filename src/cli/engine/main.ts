@@ -18,6 +18,9 @@ const GLOBAL_FLAGS: Flag[] = [
 
 const VERBS: Record<string, () => Promise<{ default: EngineVerb }>> = {
   run: () => import("./run.ts"),
+  create: () => import("./create.ts"),
+  start: () => import("./start.ts"),
+  restart: () => import("./restart.ts"),
   exec: () => import("./exec.ts"),
   ps: () => import("./ps.ts"),
   logs: () => import("./logs.ts"),
