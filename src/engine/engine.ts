@@ -17,7 +17,8 @@
  *   and exit file and then runs `husk _exited ID`, which releases what the container held
  *   exit: the runtime state and cgroup, the veth, lease and ports are released; --rm removes all
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { release as kernelRelease } from "node:os";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import { ConflictError, HuskError, NotFoundError, quote } from "../errors.ts";
@@ -31,6 +32,7 @@ import {
   type ImportSource,
   importImage,
   normalizeRef,
+  overlayData,
   parseRef,
   prepareRootfs,
   type RemoveResult,
@@ -43,7 +45,7 @@ import { netlinkStep, runPlan } from "../network/links.ts";
 import { LOOPBACK_INDEX, setLink } from "../network/netlink.ts";
 import { type Attachment, DEFAULT_NETWORK, Networks } from "../network/networks.ts";
 import { CAPABILITIES } from "../oci/capabilities.ts";
-import type { Mount, Process } from "../oci/types.ts";
+import type { LinuxIDMapping, LinuxSeccomp, Mount, Process } from "../oci/types.ts";
 import { packageRoot } from "../package-root.ts";
 import { isAlive, procStat } from "../runtime/proc.ts";
 import { Runtime } from "../runtime/runtime.ts";
@@ -51,7 +53,8 @@ import { parseSignal } from "../runtime/signals.ts";
 import { readState } from "../runtime/state.ts";
 import type { HelperStdio, StdioSpec } from "../sys/index.ts";
 import type { CopyOptions } from "./copy.ts";
-import { AbortError, asExecError, TimeoutError } from "./errors.ts";
+import { AbortError, asExecError, asUlimitError, TimeoutError } from "./errors.ts";
+import { hostId, shiftedLayers } from "./idmap-layers.ts";
 import { type ContainerInspect, inspectShape } from "./inspect.ts";
 import { type CheckedRunOptions, checkRunOptions, envList, type RunOptions } from "./options.ts";
 import {
@@ -64,7 +67,10 @@ import {
   Records,
   randomName,
 } from "./records.ts";
-import { buildSpec, mergeEnv, type NetworkNamespace, resolveCommand, volumeMounts } from "./spec.ts";
+import { dockerProfileToOci } from "./seccomp-docker.ts";
+import { defaultSeccomp } from "./seccomp-profile.ts";
+import type { SeccompChoice } from "./security.ts";
+import { buildSpec, capabilities, mergeEnv, type NetworkNamespace, resolveCommand, volumeMounts } from "./spec.ts";
 import type { ContainerStats, StatsOptions } from "./stats.ts";
 import type { TopResult } from "./top.ts";
 import { readFromLayers, resolveUser } from "./users.ts";
@@ -177,6 +183,41 @@ interface Prepared {
   name: string;
   network: { kind: "none" | "host" | "path" | "bridge"; name?: string; path?: string; mode: string };
   volumes: { kind: "bind" | "volume"; source: string; target: string; readOnly: boolean }[];
+  /** The container's capabilities and the seccomp filter made for them (none: unconfined). */
+  caps: string[];
+  seccomp?: LinuxSeccomp;
+}
+
+/**
+ * docker's rule: "unconfined" is none; privileged is none unless a profile is given; else the
+ * default profile or the caller's (a file read here), adapted to the container's capabilities.
+ */
+function seccompFor(choice: SeccompChoice, privileged: boolean, caps: string[]): LinuxSeccomp | undefined {
+  if (choice.kind === "unconfined" || (privileged && choice.kind === "default")) return undefined;
+  const kernel = kernelRelease();
+  if (choice.kind === "default") return defaultSeccomp(caps, kernel);
+  let profile = choice.kind === "profile" ? choice.profile : undefined;
+  const source = choice.kind === "file" ? choice.path : "the profile";
+  if (choice.kind === "file") {
+    let text: string;
+    try {
+      text = readFileSync(choice.path, "utf8");
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new HuskError(
+        `cannot read seccomp profile ${choice.path}: ${code === "ENOENT" ? "no such file" : (err as Error).message}`,
+        {
+          origin: "RunOptions.seccomp",
+        },
+      );
+    }
+    try {
+      profile = JSON.parse(text);
+    } catch (err) {
+      throw new HuskError(`${choice.path}: not JSON: ${(err as Error).message}`, { origin: "RunOptions.seccomp" });
+    }
+  }
+  return dockerProfileToOci(profile, { caps, kernel, source }, "RunOptions.seccomp");
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -384,7 +425,7 @@ export class Engine {
     } catch (e) {
       limit.dispose();
       await this.#destroy(rec);
-      throw asExecError(e);
+      throw asExecError(asUlimitError(e, opts.security.ulimits));
     }
     limit.dispose();
     const [stdoutBuf, stderrBuf] = await capture.done();
@@ -443,7 +484,7 @@ export class Engine {
       this.#records.write(rec);
     } catch (e) {
       await this.#destroy(rec);
-      throw asExecError(e);
+      throw asExecError(asUlimitError(e, opts.security.ulimits));
     }
     if (opts.signal) {
       const sig = opts.signal;
@@ -487,6 +528,9 @@ export class Engine {
     const userText = opts.user ?? config.User ?? "";
     const user = resolveUser(userText, readFromLayers(layersTop, "etc/passwd"), readFromLayers(layersTop, "etc/group"));
     const network = this.#networkOf(opts.network);
+    const caps = capabilities(opts, boundingSet());
+    const seccomp = seccompFor(opts.security.seccomp, opts.privileged, caps);
+    for (const w of opts.security.warnings) this.#warn(w);
     const hostname = network.kind === "host" ? readFileSync("/proc/sys/kernel/hostname", "utf8").trim() : (opts.hostname ?? "");
     const volumes = opts.volumes.map((v) => {
       if (v.source.startsWith("/")) {
@@ -518,6 +562,8 @@ export class Engine {
       name: opts.name ?? randomName(),
       network,
       volumes,
+      caps,
+      seccomp,
     };
   }
 
@@ -587,6 +633,8 @@ export class Engine {
       if (p.network.kind === "bridge" && p.network.name === (this.#defaultNetwork.name ?? DEFAULT_NETWORK))
         await this.networks.ensureNetwork({ ...this.#defaultNetwork, name: p.network.name });
       const overlay = await prepareRootfs(this.images, p.image.id, dir);
+      const { uidMap, gidMap } = o.security;
+      if (uidMap.length > 0) await this.#forUserNamespace(overlay, dir, uidMap, gidMap);
       const layersBottom = p.image.layers.map((l) => l.dir);
       const binds: { hostPath: string; target: string; readOnly: boolean }[] = [];
       for (const v of p.volumes) {
@@ -602,6 +650,7 @@ export class Engine {
       }
       for (const t of o.tmpfs) rec.mounts.push({ type: "tmpfs", source: "tmpfs", destination: t.target, rw: true });
       const dns = writeDnsFiles(join(dir, "etc"), { hostname });
+      if (uidMap.length > 0) for (const f of Object.values(dns)) chownSync(f, hostId(uidMap, 0), hostId(gidMap, 0));
       const netns: NetworkNamespace =
         p.network.kind === "host"
           ? { kind: "host" }
@@ -622,6 +671,10 @@ export class Engine {
         network: netns,
         opts: o,
         available: boundingSet(),
+        seccomp: p.seccomp,
+        noNewPrivileges: o.security.noNewPrivileges,
+        rlimits: o.security.ulimits.map(({ type, soft, hard }) => ({ type, soft, hard })),
+        ...(uidMap.length > 0 ? { idMaps: { uid: uidMap, gid: gidMap } } : {}),
       });
       this.#records.write(rec);
       return { rec, spec, rootfsMount: { fstype: "overlay", source: "overlay", data: overlay.data } };
@@ -629,6 +682,25 @@ export class Engine {
       await this.#destroy(rec);
       throw err;
     }
+  }
+
+  /**
+   * A user namespace's root must own its upper and work directories and see the image's files
+   * as their owners (idmap-layers.ts: copies with shifted ids), and reach them: the data root
+   * gets o+x (traverse only, as containers/storage's 0711 for user namespaces).
+   */
+  async #forUserNamespace(
+    overlay: Awaited<ReturnType<typeof prepareRootfs>>,
+    dir: string,
+    uid: LinuxIDMapping[],
+    gid: LinuxIDMapping[],
+  ): Promise<void> {
+    const mode = statSync(this.dataRoot).mode;
+    if (!(mode & 0o001)) chmodSync(this.dataRoot, (mode & 0o7777) | 0o001);
+    const lowerdirs = await shiftedLayers(overlay.lowerdirs, join(dir, "layers"), uid, gid);
+    for (const d of [overlay.upperdir, overlay.workdir]) chownSync(d, hostId(uid, 0), hostId(gid, 0));
+    overlay.lowerdirs = lowerdirs;
+    overlay.data = overlayData(lowerdirs, overlay.upperdir, overlay.workdir);
   }
 
   /** While the container waits with its namespaces made: its network. */
