@@ -70,10 +70,10 @@ function strings(v: unknown, field: string): string[] {
   return v as string[];
 }
 
-function uint(v: unknown, field: string, max = Number.MAX_SAFE_INTEGER): number {
-  // JSON's uint64 values arrive as doubles; 2^64-1 rounds up to 2^64 (the compiler clamps it).
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > Math.max(max, 2 ** 64))
-    fail(field, `must be a whole number from 0 to ${max === Number.MAX_SAFE_INTEGER ? "2^64-1" : max}, not ${JSON.stringify(v)}`);
+/** A whole number up to max; without one, a uint64 (2^64-1 arrives from JSON as 2^64; the compiler clamps it). */
+function uint(v: unknown, field: string, max?: number): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > (max ?? 2 ** 64))
+    fail(field, `must be a whole number from 0 to ${max ?? "2^64-1"}, not ${JSON.stringify(v)}`);
   return v;
 }
 

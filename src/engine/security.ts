@@ -68,7 +68,7 @@ export const ULIMITS: Readonly<Record<string, RlimitName>> = {
 const INFINITY = 2 ** 64;
 
 function limitValue(v: unknown, option: string, what: string): number {
-  if (v === "unlimited" || v === -1 || v === Number.POSITIVE_INFINITY) return INFINITY;
+  if (v === "unlimited" || v === -1 || v === "-1" || v === Number.POSITIVE_INFINITY) return INFINITY;
   const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
   if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0)
     throw bad(option, `invalid ${what} ${quote(String(v))}: a whole number, -1 or "unlimited"`);
