@@ -257,7 +257,7 @@ describeAsRoot("engine security", () => {
       uidMap: [{ containerId: 0, hostId: 200000, size: 65536 }],
     });
     expect(lib.stderr).toBe("");
-    expect(lib.stdout.split("\n")[0]!.trim().split(/\s+/)).toEqual(["0", "200000", "65536"]);
+    expect((lib.stdout as string).split("\n")[0]!.trim().split(/\s+/)).toEqual(["0", "200000", "65536"]);
     // The bridge network works from inside a user namespace too (its netns belongs to it).
     const net = await w.husk([
       "run",
