@@ -17,7 +17,7 @@
  *   and exit file and then runs `husk _exited ID`, which releases what the container held
  *   exit: the runtime state and cgroup, the veth, lease and ports are released; --rm removes all
  */
-import { chmodSync, chownSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { release as kernelRelease } from "node:os";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
@@ -686,8 +686,8 @@ export class Engine {
 
   /**
    * A user namespace's root must own its upper and work directories and see the image's files
-   * as their owners (idmap-layers.ts: copies with shifted ids), and reach them: the data root
-   * gets o+x (traverse only, as containers/storage's 0711 for user namespaces).
+   * as their owners (idmap-layers.ts: copies with shifted ids), and reach them: the data and
+   * state roots get o+x (traverse only, as containers/storage's 0711 for user namespaces).
    */
   async #forUserNamespace(
     overlay: Awaited<ReturnType<typeof prepareRootfs>>,
@@ -695,8 +695,12 @@ export class Engine {
     uid: LinuxIDMapping[],
     gid: LinuxIDMapping[],
   ): Promise<void> {
-    const mode = statSync(this.dataRoot).mode;
-    if (!(mode & 0o001)) chmodSync(this.dataRoot, (mode & 0o7777) | 0o001);
+    // The state root too: the container's root opens exec.fifo there (the runtime makes it 0711).
+    for (const root of [this.dataRoot, this.stateRoot]) {
+      mkdirSync(root, { recursive: true, mode: 0o711 });
+      const mode = statSync(root).mode;
+      if (!(mode & 0o001)) chmodSync(root, (mode & 0o7777) | 0o001);
+    }
     const lowerdirs = await shiftedLayers(overlay.lowerdirs, join(dir, "layers"), uid, gid);
     for (const d of [overlay.upperdir, overlay.workdir]) chownSync(d, hostId(uid, 0), hostId(gid, 0));
     overlay.lowerdirs = lowerdirs;

@@ -11,8 +11,10 @@
  *     overlay — a new helper op and plan step.
  *   - podman's chown copy: each layer copied (`cp -a`, reflinks where the filesystem has them)
  *     and every id shifted through the maps. No helper change; costs a copy of the image per
- *     container (busybox: a few ms; a large image: seconds and its size in disk).
- * husk does the copy, into the container's own directory, so `rm` takes it away with the rest.
+ *     container: measured 0.11 s for busybox (2 MB), 4.4 s for 668 MB in 3168 files (ext4
+ *     has no reflinks), and the image's size again on disk while the container exists.
+ * husk does the copy, into the container's own directory, so `rm` takes it away with the rest;
+ * a per-map cache of copies (podman's) or id-mapped lower layers would make it cheap.
  */
 import { execFile } from "node:child_process";
 import { promises as fsp } from "node:fs";

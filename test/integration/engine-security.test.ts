@@ -258,6 +258,17 @@ describeAsRoot("engine security", () => {
     });
     expect(lib.stderr).toBe("");
     expect((lib.stdout as string).split("\n")[0]!.trim().split(/\s+/)).toEqual(["0", "200000", "65536"]);
+    // Detached (the container's root opens exec.fifo under the state root), and exec joins it.
+    const d = await w.husk(["run", "-d", "--network", "none", "--uidmap", "0:100000:65536", "busybox", "sleep", "30"]);
+    expect(d.stderr).toBe("");
+    const id = d.stdout.trim();
+    try {
+      const e = await w.husk(["exec", id, "sh", "-c", "cat /proc/self/uid_map; touch /y && echo wrote"]);
+      expect(e.stdout.trim().split(/\s+/)).toEqual(["0", "100000", "65536", "wrote"]);
+    } finally {
+      await w.husk(["rm", "-f", id]);
+    }
+    expect(w.leftovers(id)).toEqual([]);
     // The bridge network works from inside a user namespace too (its netns belongs to it).
     const net = await w.husk([
       "run",
