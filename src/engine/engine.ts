@@ -69,7 +69,7 @@ import {
 } from "./records.ts";
 import { dockerProfileToOci } from "./seccomp-docker.ts";
 import { defaultSeccomp } from "./seccomp-profile.ts";
-import type { SeccompChoice } from "./security.ts";
+import { type SeccompChoice, securityOptText } from "./security.ts";
 import { buildSpec, capabilities, mergeEnv, type NetworkNamespace, resolveCommand, volumeMounts } from "./spec.ts";
 import type { ContainerStats, StatsOptions } from "./stats.ts";
 import type { TopResult } from "./top.ts";
@@ -616,6 +616,10 @@ export class Engine {
         capDrop: o.capDrop,
         privileged: o.privileged,
         readOnly: o.readOnly,
+        securityOpt: securityOptText(o.security),
+        ulimits: o.security.ulimits.map(({ name, soft, hard }) => ({ name, soft, hard })),
+        uidMap: o.security.uidMap.map((m) => `${m.containerID}:${m.hostID}:${m.size}`),
+        gidMap: o.security.gidMap.map((m) => `${m.containerID}:${m.hostID}:${m.size}`),
       },
       stateRoot: this.stateRoot,
       nftTable: this.nftTable,

@@ -139,6 +139,16 @@ function checkMaps(maps: LinuxIDMapping[], option: string): void {
   }
 }
 
+/** The options as docker's inspect lists them (HostConfig.SecurityOpt). */
+export function securityOptText(s: CheckedSecurity): string[] {
+  const out: string[] = [];
+  if (s.seccomp.kind === "unconfined") out.push("seccomp=unconfined");
+  else if (s.seccomp.kind === "file") out.push(`seccomp=${s.seccomp.path}`);
+  else if (s.seccomp.kind === "profile") out.push(`seccomp=${JSON.stringify(s.seccomp.profile)}`);
+  if (s.noNewPrivileges) out.push("no-new-privileges=true");
+  return out;
+}
+
 /** One `--security-opt` string into `into`; docker's forms with "=" and the old ones with ":". */
 function securityOpt(text: string, option: string, into: { seccomp?: SeccompChoice; nnp?: boolean; warnings: string[] }): void {
   const eq = text.search(/[=:]/);

@@ -168,6 +168,9 @@ describeAsRoot("engine security", () => {
     const r = await run([...probe(), "--security-opt", `seccomp=${file}`], ["/probe/probe", "mkdir", "keyctl", "unshare0"]);
     expect(r.stderr).toBe("");
     expect(answers(r.stdout)).toEqual({ mkdir: "EACCES", keyctl: "ok", unshare0: "ok" });
+    // As docker: --privileged drops the default filter, not one the caller names.
+    const priv = await run([...probe(), "--privileged", "--security-opt", `seccomp=${file}`], ["/probe/probe", "mkdir"]);
+    expect(answers(priv.stdout)).toEqual({ mkdir: "EACCES" });
     // The library takes the same file, or the profile itself.
     const lib = await w.engine.run("busybox", ["/probe/probe", "mkdir", "keyctl"], {
       network: "none",
@@ -203,6 +206,33 @@ describeAsRoot("engine security", () => {
     expect(warned.stdout).toBe("ran\n");
     expect(warned.stderr).toContain("--security-opt apparmor=unconfined ignored: this host has no AppArmor");
     expect(warned.stderr).toContain("--security-opt label=disable ignored: this host has no SELinux");
+    // docker inspect's HostConfig shows what was asked.
+    const d = await w.husk(
+      ["run", "-d", "--network", "none", "--security-opt", "seccomp=unconfined", "--security-opt", "no-new-privileges"].concat([
+        "--ulimit",
+        "nofile=100:200",
+        "--ulimit",
+        "core=-1",
+        "--uidmap",
+        "0:100000:65536",
+        "busybox",
+        "sleep",
+        "30",
+      ]),
+    );
+    expect(d.stderr).toBe("");
+    const id = d.stdout.trim();
+    try {
+      const [info] = JSON.parse((await w.husk(["inspect", id])).stdout);
+      expect(info.HostConfig.SecurityOpt).toEqual(["seccomp=unconfined", "no-new-privileges=true"]);
+      expect(info.HostConfig.Ulimits).toEqual([
+        { Name: "nofile", Soft: 100, Hard: 200 },
+        { Name: "core", Soft: -1, Hard: -1 },
+      ]);
+      expect([info.HostConfig.UidMap, info.HostConfig.GidMap]).toEqual([["0:100000:65536"], ["0:100000:65536"]]);
+    } finally {
+      await w.husk(["rm", "-f", id]);
+    }
   });
 
   test("--ulimit applied; past the hard limit refused naming the ulimit, nothing left", async () => {
