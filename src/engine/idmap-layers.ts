@@ -29,12 +29,17 @@ export function hostId(maps: LinuxIDMapping[], id: number): number {
   return m ? m.hostID + (id - m.containerID) : id;
 }
 
-async function shift(path: string, uid: LinuxIDMapping[], gid: LinuxIDMapping[]): Promise<void> {
-  const st = await fsp.lstat(path);
-  await fsp.lchown(path, hostId(uid, st.uid), hostId(gid, st.gid));
+/** Every inode once: a hard link seen again is already shifted (shifting it twice would map it twice). */
+async function shift(path: string, uid: LinuxIDMapping[], gid: LinuxIDMapping[], seen: Set<bigint>): Promise<void> {
+  const st = await fsp.lstat(path, { bigint: true });
+  if (!st.isDirectory() && st.nlink > 1n) {
+    if (seen.has(st.ino)) return;
+    seen.add(st.ino);
+  }
+  await fsp.lchown(path, hostId(uid, Number(st.uid)), hostId(gid, Number(st.gid)));
   // chown clears set-user-ID and set-group-ID bits, even for root: put them back.
-  if (!st.isSymbolicLink() && st.mode & 0o6000) await fsp.chmod(path, st.mode & 0o7777);
-  if (st.isDirectory()) for (const name of await fsp.readdir(path)) await shift(join(path, name), uid, gid);
+  if (!st.isSymbolicLink() && st.mode & 0o6000n) await fsp.chmod(path, Number(st.mode & 0o7777n));
+  if (st.isDirectory()) for (const name of await fsp.readdir(path)) await shift(join(path, name), uid, gid, seen);
 }
 
 /**
@@ -54,7 +59,7 @@ export async function shiftedLayers(
     await promisify(execFile)("cp", ["-a", "--reflink=auto", layer, copy]).catch((err: Error) => {
       throw new HuskError(`copy layer ${layer} for the user namespace: ${err.message.trim()}`, { origin: "RunOptions.uidMap" });
     });
-    await shift(copy, uid, gid);
+    await shift(copy, uid, gid, new Set());
     out.push(copy);
   }
   return out;

@@ -7,9 +7,21 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { shiftedLayers } from "../../src/engine/idmap-layers.ts";
 import { type EngineWorld, engineWorld } from "../fixtures/engine.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
 
@@ -313,5 +325,32 @@ describeAsRoot("engine security", () => {
     expect(net.stderr).toBe("");
     expect(net.stdout).toBe("1\n");
     expect(containers()).toEqual([]);
+  });
+
+  test("the layers' copies: every id shifted once (hard links too), set-id bits kept, symlinks not followed", async () => {
+    const layer = join(dir, "layer");
+    mkdirSync(join(layer, "bin"), { recursive: true });
+    writeFileSync(join(layer, "bin/tool"), "x");
+    chmodSync(join(layer, "bin/tool"), 0o4755);
+    linkSync(join(layer, "bin/tool"), join(layer, "bin/tool-link"));
+    writeFileSync(join(layer, "owned"), "y");
+    chownSync(join(layer, "owned"), 1000, 50);
+    writeFileSync(join(layer, "outside"), "z");
+    chownSync(join(layer, "outside"), 70000, 70000);
+    symlinkSync("/etc/passwd", join(layer, "escape"));
+    const passwd = lstatSync("/etc/passwd");
+    const [copy] = await shiftedLayers(
+      [layer],
+      join(dir, "copies"),
+      [{ containerID: 0, hostID: 1000, size: 65536 }],
+      [{ containerID: 0, hostID: 2000, size: 65536 }],
+    );
+    const st = (p: string) => lstatSync(join(copy!, p));
+    expect([st("bin/tool").uid, st("bin/tool").gid, st("bin/tool").mode & 0o7777]).toEqual([1000, 2000, 0o4755]);
+    expect(st("bin/tool-link").ino).toBe(st("bin/tool").ino);
+    expect([st("owned").uid, st("owned").gid]).toEqual([2000, 2050]);
+    expect([st("outside").uid, st("outside").gid]).toEqual([70000, 70000]); // unmapped: nobody inside
+    expect([st("escape").uid, st("escape").isSymbolicLink()]).toEqual([1000, true]);
+    expect([lstatSync("/etc/passwd").uid, lstatSync("/etc/passwd").mode]).toEqual([passwd.uid, passwd.mode]);
   });
 });
