@@ -18,7 +18,6 @@
  *   exit: the runtime state and cgroup, the veth, lease and ports are released; --rm removes all
  */
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { release as kernelRelease } from "node:os";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import { ConflictError, HuskError, NotFoundError, quote } from "../errors.ts";
@@ -67,9 +66,8 @@ import {
   Records,
   randomName,
 } from "./records.ts";
-import { dockerProfileToOci } from "./seccomp-docker.ts";
-import { defaultSeccomp } from "./seccomp-profile.ts";
-import { type SeccompChoice, securityOptText } from "./security.ts";
+import { seccompFor } from "./seccomp.ts";
+import { securityOptText } from "./security.ts";
 import { buildSpec, capabilities, mergeEnv, type NetworkNamespace, resolveCommand, volumeMounts } from "./spec.ts";
 import type { ContainerStats, StatsOptions } from "./stats.ts";
 import type { TopResult } from "./top.ts";
@@ -186,38 +184,6 @@ interface Prepared {
   /** The container's capabilities and the seccomp filter made for them (none: unconfined). */
   caps: string[];
   seccomp?: LinuxSeccomp;
-}
-
-/**
- * docker's rule: "unconfined" is none; privileged is none unless a profile is given; else the
- * default profile or the caller's (a file read here), adapted to the container's capabilities.
- */
-function seccompFor(choice: SeccompChoice, privileged: boolean, caps: string[]): LinuxSeccomp | undefined {
-  if (choice.kind === "unconfined" || (privileged && choice.kind === "default")) return undefined;
-  const kernel = kernelRelease();
-  if (choice.kind === "default") return defaultSeccomp(caps, kernel);
-  let profile = choice.kind === "profile" ? choice.profile : undefined;
-  const source = choice.kind === "file" ? choice.path : "the profile";
-  if (choice.kind === "file") {
-    let text: string;
-    try {
-      text = readFileSync(choice.path, "utf8");
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new HuskError(
-        `cannot read seccomp profile ${choice.path}: ${code === "ENOENT" ? "no such file" : (err as Error).message}`,
-        {
-          origin: "RunOptions.seccomp",
-        },
-      );
-    }
-    try {
-      profile = JSON.parse(text);
-    } catch (err) {
-      throw new HuskError(`${choice.path}: not JSON: ${(err as Error).message}`, { origin: "RunOptions.seccomp" });
-    }
-  }
-  return dockerProfileToOci(profile, { caps, kernel, source }, "RunOptions.seccomp");
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
