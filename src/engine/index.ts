@@ -22,7 +22,7 @@ export {
 } from "./engine.ts";
 export { AbortError, ExecError, TimeoutError } from "./errors.ts";
 export type { ContainerInspect } from "./inspect.ts";
-export type { PortSpec, RunOptions, TmpfsSpec, VolumeSpec } from "./options.ts";
+export type { IdMapping, PortSpec, RunOptions, TmpfsSpec, Ulimit, VolumeSpec } from "./options.ts";
 export type { ContainerRecord } from "./records.ts";
 export type { ContainerStats, StatsOptions } from "./stats.ts";
 export type { TopResult } from "./top.ts";
