@@ -12,11 +12,13 @@ export {
   type EngineOptions,
   type EngineRunOptions,
   type ExecRunOptions,
+  type IdMapping,
   type LogEntry,
   type PortSpec,
   type RunOptions as StartOptions,
   type RunResult,
   type TmpfsSpec,
+  type Ulimit,
   type VolumeSpec,
 } from "./engine/index.ts";
 export {

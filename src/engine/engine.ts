@@ -17,7 +17,7 @@
  *   and exit file and then runs `husk _exited ID`, which releases what the container held
  *   exit: the runtime state and cgroup, the veth, lease and ports are released; --rm removes all
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import { ConflictError, HuskError, NotFoundError, quote } from "../errors.ts";
@@ -31,6 +31,7 @@ import {
   type ImportSource,
   importImage,
   normalizeRef,
+  overlayData,
   parseRef,
   prepareRootfs,
   type RemoveResult,
@@ -43,7 +44,7 @@ import { netlinkStep, runPlan } from "../network/links.ts";
 import { LOOPBACK_INDEX, setLink } from "../network/netlink.ts";
 import { type Attachment, DEFAULT_NETWORK, Networks } from "../network/networks.ts";
 import { CAPABILITIES } from "../oci/capabilities.ts";
-import type { Mount, Process } from "../oci/types.ts";
+import type { LinuxIDMapping, LinuxSeccomp, Mount, Process } from "../oci/types.ts";
 import { packageRoot } from "../package-root.ts";
 import { isAlive, procStat } from "../runtime/proc.ts";
 import { Runtime } from "../runtime/runtime.ts";
@@ -51,7 +52,8 @@ import { parseSignal } from "../runtime/signals.ts";
 import { readState } from "../runtime/state.ts";
 import type { StdioSpec } from "../sys/index.ts";
 import type { CopyOptions } from "./copy.ts";
-import { AbortError, asExecError, TimeoutError } from "./errors.ts";
+import { AbortError, asExecError, asUlimitError, TimeoutError } from "./errors.ts";
+import { hostId, shiftedLayers } from "./idmap-layers.ts";
 import { type ContainerInspect, inspectShape } from "./inspect.ts";
 import {
   type AttachedResult,
@@ -76,7 +78,9 @@ import {
   Records,
   randomName,
 } from "./records.ts";
-import { buildSpec, mergeEnv, type NetworkNamespace, resolveCommand, volumeMounts } from "./spec.ts";
+import { seccompFor } from "./seccomp.ts";
+import { securityOptText } from "./security.ts";
+import { buildSpec, capabilities, mergeEnv, type NetworkNamespace, resolveCommand, volumeMounts } from "./spec.ts";
 import type { ContainerStats, StatsOptions } from "./stats.ts";
 import { captureStdio, signalName } from "./stdio.ts";
 import type { TopResult } from "./top.ts";
@@ -190,6 +194,9 @@ interface Prepared {
   name: string;
   network: { kind: "none" | "host" | "path" | "bridge"; name?: string; path?: string; mode: string };
   volumes: { kind: "bind" | "volume"; source: string; target: string; readOnly: boolean }[];
+  /** The container's capabilities and the seccomp filter made for them (none: unconfined). */
+  caps: string[];
+  seccomp?: LinuxSeccomp;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -361,7 +368,7 @@ export class Engine {
     } catch (e) {
       limit.dispose();
       await this.#destroy(rec);
-      throw asExecError(e);
+      throw asExecError(asUlimitError(e, opts.security.ulimits));
     }
     limit.dispose();
     const [stdoutBuf, stderrBuf] = await capture.done();
@@ -400,7 +407,7 @@ export class Engine {
       await launchDetached(this.#host(), rec, launch);
     } catch (e) {
       await this.#destroy(rec);
-      throw asExecError(e);
+      throw asExecError(asUlimitError(e, opts.security.ulimits));
     }
     if (opts.signal) {
       const sig = opts.signal;
@@ -503,6 +510,9 @@ export class Engine {
     const userText = opts.user ?? config.User ?? "";
     const user = resolveUser(userText, readFromLayers(layersTop, "etc/passwd"), readFromLayers(layersTop, "etc/group"));
     const network = this.#networkOf(opts.network);
+    const caps = capabilities(opts, boundingSet());
+    const seccomp = seccompFor(opts.security.seccomp, opts.privileged, caps);
+    for (const w of opts.security.warnings) this.#warn(w);
     const hostname = network.kind === "host" ? readFileSync("/proc/sys/kernel/hostname", "utf8").trim() : (opts.hostname ?? "");
     const volumes = opts.volumes.map((v) => {
       if (v.source.startsWith("/")) {
@@ -534,6 +544,8 @@ export class Engine {
       name: opts.name ?? randomName(),
       network,
       volumes,
+      caps,
+      seccomp,
     };
   }
 
@@ -586,6 +598,10 @@ export class Engine {
         capDrop: o.capDrop,
         privileged: o.privileged,
         readOnly: o.readOnly,
+        securityOpt: securityOptText(o.security),
+        ulimits: o.security.ulimits.map(({ name, soft, hard }) => ({ name, soft, hard })),
+        uidMap: o.security.uidMap.map((m) => `${m.containerID}:${m.hostID}:${m.size}`),
+        gidMap: o.security.gidMap.map((m) => `${m.containerID}:${m.hostID}:${m.size}`),
       },
       stateRoot: this.stateRoot,
       nftTable: this.nftTable,
@@ -603,6 +619,8 @@ export class Engine {
       if (p.network.kind === "bridge" && p.network.name === (this.#defaultNetwork.name ?? DEFAULT_NETWORK))
         await this.networks.ensureNetwork({ ...this.#defaultNetwork, name: p.network.name });
       const overlay = await prepareRootfs(this.images, p.image.id, dir);
+      const { uidMap, gidMap } = o.security;
+      if (uidMap.length > 0) await this.#forUserNamespace(overlay, dir, uidMap, gidMap);
       const layersBottom = p.image.layers.map((l) => l.dir);
       const binds: { hostPath: string; target: string; readOnly: boolean }[] = [];
       for (const v of p.volumes) {
@@ -618,6 +636,7 @@ export class Engine {
       }
       for (const t of o.tmpfs) rec.mounts.push({ type: "tmpfs", source: "tmpfs", destination: t.target, rw: true });
       const dns = writeDnsFiles(join(dir, "etc"), { hostname });
+      if (uidMap.length > 0) for (const f of Object.values(dns)) chownSync(f, hostId(uidMap, 0), hostId(gidMap, 0));
       const netns: NetworkNamespace =
         p.network.kind === "host"
           ? { kind: "host" }
@@ -638,6 +657,10 @@ export class Engine {
         network: netns,
         opts: o,
         available: boundingSet(),
+        seccomp: p.seccomp,
+        noNewPrivileges: o.security.noNewPrivileges,
+        rlimits: o.security.ulimits.map(({ type, soft, hard }) => ({ type, soft, hard })),
+        ...(uidMap.length > 0 ? { idMaps: { uid: uidMap, gid: gidMap } } : {}),
       });
       this.#records.write(rec);
       return { rec, spec, rootfsMount: { fstype: "overlay", source: "overlay", data: overlay.data } };
@@ -645,6 +668,29 @@ export class Engine {
       await this.#destroy(rec);
       throw err;
     }
+  }
+
+  /**
+   * A user namespace's root must own its upper and work directories and see the image's files
+   * as their owners (idmap-layers.ts: copies with shifted ids), and reach them: the data and
+   * state roots get o+x (traverse only, as containers/storage's 0711 for user namespaces).
+   */
+  async #forUserNamespace(
+    overlay: Awaited<ReturnType<typeof prepareRootfs>>,
+    dir: string,
+    uid: LinuxIDMapping[],
+    gid: LinuxIDMapping[],
+  ): Promise<void> {
+    // The state root too: the container's root opens exec.fifo there (the runtime makes it 0711).
+    for (const root of [this.dataRoot, this.stateRoot]) {
+      mkdirSync(root, { recursive: true, mode: 0o711 });
+      const mode = statSync(root).mode;
+      if (!(mode & 0o001)) chmodSync(root, (mode & 0o7777) | 0o001);
+    }
+    const lowerdirs = await shiftedLayers(overlay.lowerdirs, join(dir, "layers"), uid, gid);
+    for (const d of [overlay.upperdir, overlay.workdir]) chownSync(d, hostId(uid, 0), hostId(gid, 0));
+    overlay.lowerdirs = lowerdirs;
+    overlay.data = overlayData(lowerdirs, overlay.upperdir, overlay.workdir);
   }
 
   /** While the container waits with its namespaces made: its network. */

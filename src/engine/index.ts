@@ -23,7 +23,7 @@ export {
 export { AbortError, ExecError, TimeoutError } from "./errors.ts";
 export type { ContainerInspect } from "./inspect.ts";
 export type { AttachedResult, AttachOptions } from "./lifecycle.ts";
-export type { PortSpec, RunOptions, TmpfsSpec, VolumeSpec } from "./options.ts";
+export type { IdMapping, PortSpec, RunOptions, TmpfsSpec, Ulimit, VolumeSpec } from "./options.ts";
 export type { ContainerRecord } from "./records.ts";
 export type { ContainerStats, StatsOptions } from "./stats.ts";
 export type { TopResult } from "./top.ts";

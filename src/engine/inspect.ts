@@ -129,6 +129,16 @@ export function inspectShape(
       CapDrop: rec.hostConfig.capDrop.length ? rec.hostConfig.capDrop : null,
       Privileged: rec.hostConfig.privileged,
       ReadonlyRootfs: rec.hostConfig.readOnly,
+      SecurityOpt: rec.hostConfig.securityOpt?.length ? rec.hostConfig.securityOpt : null,
+      // docker's Ulimits; -1 stands for unlimited as `--ulimit` takes it.
+      Ulimits: rec.hostConfig.ulimits?.length
+        ? rec.hostConfig.ulimits.map((u) => ({
+            Name: u.name,
+            Soft: u.soft >= 2 ** 64 ? -1 : u.soft,
+            Hard: u.hard >= 2 ** 64 ? -1 : u.hard,
+          }))
+        : null,
+      ...(rec.hostConfig.uidMap?.length ? { UidMap: rec.hostConfig.uidMap, GidMap: rec.hostConfig.gidMap } : {}),
       Binds: rec.mounts
         .filter((m) => m.type !== "tmpfs")
         .map((m) => `${m.name ?? m.source}:${m.destination}${m.rw ? "" : ":ro"}`),

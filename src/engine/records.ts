@@ -80,6 +80,12 @@ export interface ContainerRecord {
     capDrop: string[];
     privileged: boolean;
     readOnly: boolean;
+    /** docker's --security-opt strings in effect (records before these options lack them). */
+    securityOpt?: string[];
+    ulimits?: { name: string; soft: number; hard: number }[];
+    /** The user namespace's maps ("CONTAINER:HOST:COUNT"), if it has one. */
+    uidMap?: string[];
+    gidMap?: string[];
   };
   /** Where the runtime's state is (its --root) and the nftables table ports are in. */
   stateRoot: string;

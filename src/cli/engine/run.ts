@@ -26,6 +26,10 @@ export const RUN_FLAGS: Flag[] = [
   { name: "cap-drop", type: "list", help: "drop a capability" },
   { name: "privileged", type: "bool", help: "every capability, no masked paths, every device" },
   { name: "read-only", type: "bool", help: "mount the root filesystem read-only" },
+  { name: "security-opt", type: "list", help: "seccomp=unconfined|FILE, no-new-privileges[=true|false], apparmor=…, label=…" },
+  { name: "ulimit", type: "list", help: "a resource limit: NAME=SOFT[:HARD] (nofile, nproc, core, memlock, stack …)" },
+  { name: "uidmap", type: "list", help: "a user namespace mapping uids: CONTAINER:HOST:COUNT" },
+  { name: "gidmap", type: "list", help: "its gids: CONTAINER:HOST:COUNT (default as --uidmap)" },
   { name: "init", type: "bool", help: "run a minimal init as PID 1 that forwards signals and reaps zombies" },
   { name: "interactive", short: "i", type: "bool", help: "keep stdin open" },
   { name: "tty", short: "t", type: "bool", help: "allocate a pseudo-terminal (proxied to this one; with -d, logged)" },
@@ -76,6 +80,10 @@ export function runOptionsOf(f: Values) {
     capabilities: { add: (f["cap-add"] as string[]) ?? [], drop: (f["cap-drop"] as string[]) ?? [] },
     privileged: f.privileged === true,
     readOnly: f["read-only"] === true,
+    securityOpt: f["security-opt"] as string[] | undefined,
+    ulimits: f.ulimit as string[] | undefined,
+    uidMap: f.uidmap as string[] | undefined,
+    gidMap: f.gidmap as string[] | undefined,
     init: f.init === true,
     remove: f.rm === true,
   };
@@ -98,6 +106,12 @@ const FLAG_OF: Record<string, string> = {
   network: "--network",
   env: "--env",
   entrypoint: "--entrypoint",
+  securityOpt: "--security-opt",
+  seccomp: "--security-opt",
+  noNewPrivileges: "--security-opt",
+  ulimits: "--ulimit",
+  uidMap: "--uidmap",
+  gidMap: "--gidmap",
 };
 
 export function flagMessage(err: unknown): unknown {
