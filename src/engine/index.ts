@@ -17,9 +17,12 @@ export {
   type LiveState,
   type LogEntry,
   type RunResult,
+  type SpawnExecOptions,
+  type SpawnOptions,
 } from "./engine.ts";
 export { AbortError, ExecError, TimeoutError } from "./errors.ts";
 export type { ContainerInspect } from "./inspect.ts";
 export type { PortSpec, RunOptions, TmpfsSpec, VolumeSpec } from "./options.ts";
 export type { ContainerRecord } from "./records.ts";
+export { ContainerProcess, type ExitStatus, type OutputChunk, type OutputLine, type StdinSource } from "./stdio.ts";
 export type { VolumeInfo } from "./volumes.ts";

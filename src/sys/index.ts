@@ -4,6 +4,7 @@
  * node.ts); the one for the runtime husk runs on is loaded on first use, so Node never loads
  * bun:ffi and Bun never pays for node:child_process.
  */
+import type { Readable, Writable } from "node:stream";
 import type { Channel } from "./channel.ts";
 
 /**
@@ -13,12 +14,17 @@ import type { Channel } from "./channel.ts";
  */
 export type StdioSpec = "inherit" | "ignore" | "pipe" | number;
 
-/** This process' ends of the helper's "pipe" stdio. */
+/**
+ * This process' ends of the helper's "pipe" stdio, as node:stream objects on both runtimes.
+ * They carry back-pressure: nothing is read from a pipe ahead of its consumer beyond the
+ * stream's highWaterMark, so a slow reader stalls the container's writes, not this process'
+ * memory. stdin has an 'error' listener already: a container that exits without reading its
+ * input is no crash of the caller's.
+ */
 export interface HelperStdio {
-  /** The helper's stdin: write, then end() for EOF. */
-  stdin?: { write(data: Uint8Array): Promise<void>; end(): void };
-  stdout?: AsyncIterable<Uint8Array>;
-  stderr?: AsyncIterable<Uint8Array>;
+  stdin?: Writable;
+  stdout?: Readable;
+  stderr?: Readable;
 }
 
 export interface SpawnOptions {
