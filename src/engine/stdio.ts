@@ -137,7 +137,10 @@ export class ContainerProcess implements AsyncIterable<OutputChunk> {
   readonly pid: number;
   /** With stdin: "pipe": write to it, end() it for EOF. null otherwise. */
   readonly stdin: Writable | null;
-  /** null with stdio: "inherit". */
+  /**
+   * null with stdio: "inherit". Read it (or iterate the handle) before the process exits:
+   * output no one has started reading by then is dropped, as node:child_process drops it.
+   */
   readonly stdout: Readable | null;
   readonly stderr: Readable | null;
   /**
@@ -147,6 +150,7 @@ export class ContainerProcess implements AsyncIterable<OutputChunk> {
    */
   readonly exited: Promise<ExitStatus>;
   #running = true;
+  #iterated = false;
 
   constructor(id: string, pid: number, stdio: HelperStdio, exited: Promise<ExitStatus>, ownStdin: boolean) {
     this.id = id;
@@ -156,6 +160,10 @@ export class ContainerProcess implements AsyncIterable<OutputChunk> {
     this.stderr = stdio.stderr ?? null;
     const settled = () => {
       this.#running = false;
+      // Output nobody is reading by the exit is drained and dropped, as node:child_process
+      // does: its pipe ends close then, not whenever the handle is collected (Bun.file's never).
+      for (const s of [this.stdout, this.stderr])
+        if (s && !this.#iterated && s.readableFlowing === null && s.listenerCount("readable") === 0) s.resume();
     };
     this.exited = exited;
     // Rejections are the caller's to see through `exited` or an iterator; none goes unhandled.
@@ -183,6 +191,7 @@ export class ContainerProcess implements AsyncIterable<OutputChunk> {
 
   /** stdout and stderr chunks as they come, until both end (no exit check). */
   async *#chunks(): AsyncGenerator<OutputChunk> {
+    this.#iterated = true;
     let live = (
       [
         ["stdout", this.stdout],

@@ -6,7 +6,6 @@
 import { dlopen, FFIType, ptr, read as readPtr } from "bun:ffi";
 import { closeSync, constants as fsConstants, openSync, read, write, writeSync } from "node:fs";
 import { constants } from "node:os";
-import { Readable, Writable } from "node:stream";
 import type { Channel } from "./channel.ts";
 import type { HelperProcess, HelperStdio, SpawnOptions } from "./index.ts";
 
@@ -113,6 +112,11 @@ function fdChannel(fd: number): Channel {
 
 const O_CLOEXEC = 0o2000000;
 
+/** node:stream, fetched when a pipe is asked for: the runtime verbs that load this file for flock never pay for it. */
+function streams(): typeof import("node:stream") {
+  return process.getBuiltinModule("node:stream") as typeof import("node:stream");
+}
+
 /**
  * An output pipe read lazily. Bun.spawn's own "pipe" reads the child's output eagerly into
  * memory whether or not anyone consumes it (measured: 200 MB unread, 200 MB of RSS), so the
@@ -120,12 +124,12 @@ const O_CLOEXEC = 0o2000000;
  * on the event loop only as fast as the Readable is consumed. Bun.file leaves the fd open: it is
  * closed with the stream.
  */
-function outputPipe(): { readable: Readable; writeFd: number } {
+function outputPipe(): { readable: import("node:stream").Readable; writeFd: number } {
   bind("pipe2", "__errno_location");
   const fds = new Int32Array(2);
   if (libc("pipe2")(ptr(fds), O_CLOEXEC) !== 0) throw sysError("pipe2", "stdio");
   const [r, w] = [fds[0] as number, fds[1] as number];
-  const readable = Readable.fromWeb(Bun.file(r).stream() as unknown as import("node:stream/web").ReadableStream);
+  const readable = streams().Readable.fromWeb(Bun.file(r).stream() as unknown as import("node:stream/web").ReadableStream);
   readable.once("close", () => {
     try {
       closeSync(r);
@@ -135,8 +139,8 @@ function outputPipe(): { readable: Readable; writeFd: number } {
 }
 
 /** Bun.spawn's stdin FileSink as a Writable: each chunk's callback waits for it to reach the pipe. */
-function sinkWritable(sink: import("bun").FileSink): Writable {
-  const w = new Writable({
+function sinkWritable(sink: import("bun").FileSink): import("node:stream").Writable {
+  const w = new (streams().Writable)({
     write(chunk: Buffer, _enc, cb) {
       try {
         sink.write(chunk);

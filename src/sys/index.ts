@@ -4,7 +4,6 @@
  * node.ts); the one for the runtime husk runs on is loaded on first use, so Node never loads
  * bun:ffi and Bun never pays for node:child_process.
  */
-import type { Readable, Writable } from "node:stream";
 import type { Channel } from "./channel.ts";
 
 /**
@@ -22,9 +21,10 @@ export type StdioSpec = "inherit" | "ignore" | "pipe" | number;
  * input is no crash of the caller's.
  */
 export interface HelperStdio {
-  stdin?: Writable;
-  stdout?: Readable;
-  stderr?: Readable;
+  // Inline type imports: a static one would count as loading node:stream (startup-modules).
+  stdin?: import("node:stream").Writable;
+  stdout?: import("node:stream").Readable;
+  stderr?: import("node:stream").Readable;
 }
 
 export interface SpawnOptions {
