@@ -52,7 +52,7 @@ import { parseSignal } from "../runtime/signals.ts";
 import { readState } from "../runtime/state.ts";
 import type { StdioSpec } from "../sys/index.ts";
 import type { CopyOptions } from "./copy.ts";
-import { AbortError, asExecError, asUlimitError, TimeoutError } from "./errors.ts";
+import { AbortError, asExecError, asUlimitError } from "./errors.ts";
 import { hostId, shiftedLayers } from "./idmap-layers.ts";
 import { type ContainerInspect, inspectShape } from "./inspect.ts";
 import {
@@ -82,7 +82,7 @@ import { seccompFor } from "./seccomp.ts";
 import { securityOptText } from "./security.ts";
 import { buildSpec, capabilities, mergeEnv, type NetworkNamespace, resolveCommand, volumeMounts } from "./spec.ts";
 import type { ContainerStats, StatsOptions } from "./stats.ts";
-import { captureStdio, signalName } from "./stdio.ts";
+import { type ContainerProcess, collect, type StdinSource, startProcess } from "./stdio.ts";
 import type { TopResult } from "./top.ts";
 import { readFromLayers, resolveUser } from "./users.ts";
 import { Volumes } from "./volumes.ts";
@@ -135,6 +135,21 @@ export interface EngineRunOptions extends RunOptions {
   tty?: boolean;
   /** Called once the container's process runs, with its id and pid (e.g. to forward signals). */
   onStart?: (id: string, pid: number) => void;
+}
+
+/** spawn's options: run's, and stdin "pipe" for a Writable the caller writes to (`p.stdin`). */
+export interface SpawnOptions extends Omit<EngineRunOptions, "stdin"> {
+  stdin?: StdinSource | "pipe";
+}
+
+export interface SpawnExecOptions extends Omit<ExecRunOptions, "stdin" | "output"> {
+  stdin?: StdinSource | "pipe";
+}
+
+/** A finished process' output collected, as run and exec return it. */
+async function collected(p: ContainerProcess, buffers: boolean): Promise<RunResult> {
+  const [stdout, stderr, status] = await Promise.all([collect(p.stdout), collect(p.stderr), p.exited]);
+  return { id: p.id, ...status, stdout: buffers ? stdout : stdout.toString(), stderr: buffers ? stderr : stderr.toString() };
 }
 
 export interface ExecRunOptions {
@@ -200,41 +215,6 @@ interface Prepared {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * timeoutMs and an AbortSignal, armed before the process exists: either SIGKILLs it, at once
- * or as soon as `started` names it, and `stopped` says which did.
- */
-function killOnLimit(timeoutMs: number | undefined, signal: AbortSignal | undefined) {
-  let pid = 0;
-  let stopped: "timeout" | "abort" | undefined;
-  const kill = () => {
-    if (pid > 0)
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {}
-  };
-  const stop = (why: "timeout" | "abort") => {
-    stopped ??= why;
-    kill();
-  };
-  const timer = timeoutMs !== undefined ? setTimeout(() => stop("timeout"), timeoutMs) : undefined;
-  const onAbort = () => stop("abort");
-  signal?.addEventListener("abort", onAbort);
-  return {
-    started(p: number): void {
-      pid = p;
-      if (stopped) kill();
-    },
-    get stopped() {
-      return stopped;
-    },
-    dispose(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-    },
-  };
-}
 
 /** The capabilities in this process' bounding set: what "all" can mean for a container it makes. */
 function boundingSet(): string[] | undefined {
@@ -320,15 +300,30 @@ export class Engine {
   /**
    * Run a container in the foreground and wait for it: stdout and stderr captured (strings, or
    * Buffers with output: "buffer"). The container is removed afterwards unless remove: false.
+   * A collector over spawn.
    */
   async run(image: string, cmd: string[] = [], options: EngineRunOptions = {}): Promise<RunResult> {
+    if (options?.stdin === ("pipe" as never)) throw new HuskError('"pipe" is for spawn', { origin: "RunOptions.stdin" });
+    return collected(await this.spawn(image, cmd, options), options?.output === "buffer");
+  }
+
+  /**
+   * Start a container in the foreground and return once its process runs, with its streams:
+   * `stdout`/`stderr` Readables (and `stdin`, a Writable, with stdin: "pipe"), `exited`, `kill`,
+   * output chunks or lines as async iterators, `await using`. Nothing is read ahead of the
+   * consumer. timeoutMs and signal kill it; `exited` then rejects with TimeoutError or
+   * AbortError. The container dies with this process (unlike start's), and is removed once it
+   * exits unless remove: false.
+   */
+  async spawn(image: string, cmd: string[] = [], options: SpawnOptions = {}): Promise<ContainerProcess> {
     const { stdio, onStart, interactive, tty, ...rest } = options ?? {};
     if (stdio !== undefined && stdio !== "pipe" && stdio !== "inherit")
       throw new HuskError('must be "pipe" or "inherit"', { origin: "RunOptions.stdio" });
     if (tty !== undefined && typeof tty !== "boolean") throw new HuskError("must be a boolean", { origin: "RunOptions.tty" });
     if (tty && stdio !== "inherit")
       throw new HuskError('needs stdio "inherit" (the caller\'s terminal)', { origin: "RunOptions.tty" });
-    const opts = checkRunOptions(rest);
+    const input = rest.stdin;
+    const opts = checkRunOptions({ ...rest, stdin: input === "pipe" ? undefined : input });
     if (opts.signal?.aborted) throw new AbortError("aborted before the container was made");
     const prepared = await this.#prepare(image, cmd, opts);
     const { rec, spec, rootfsMount } = await this.#make(prepared, false);
@@ -336,55 +331,49 @@ export class Engine {
     const id = rec.id;
     // Kept for `husk start` of it once it has exited (run without --rm).
     saveLaunch(this.#records, id, { spec, rootfsMount, init: prepared.opts.init });
-    const remove = opts.remove ?? true;
-    const limit = killOnLimit(opts.timeoutMs, opts.signal);
-    const capture = captureStdio(opts.stdin);
-    const pipe = stdio !== "inherit";
-    const io: [StdioSpec, StdioSpec, StdioSpec] = pipe
-      ? [opts.stdin !== undefined ? "pipe" : "ignore", "pipe", "pipe"]
-      : [opts.stdin !== undefined ? "pipe" : interactive || tty ? "inherit" : "ignore", "inherit", "inherit"];
-    let exitCode: number;
-    try {
-      exitCode = await this.#runtime.run(
-        id,
-        { spec, dir: this.#records.path(id) },
-        {
-          stdio: io,
-          onStdio: capture.onStdio,
-          rootfsMount,
-          init: prepared.opts.init,
-          onNamespaces: (p) => this.#attach(rec, p),
-          onStart: (p) => {
-            limit.started(p);
-            rec.status = "running";
-            rec.pid = p;
-            rec.pidStartTime = procStat(p)?.startTime ?? "";
-            rec.startedAt = new Date().toISOString();
-            this.#records.write(rec);
-            onStart?.(id, p);
-          },
-        },
-      );
-    } catch (e) {
-      limit.dispose();
-      await this.#destroy(rec);
-      throw asExecError(asUlimitError(e, opts.security.ulimits));
-    }
-    limit.dispose();
-    const [stdoutBuf, stderrBuf] = await capture.done();
-    await this.#records.locked(id, () => this.#settle(id, { exitCode, signal: 0 }));
-    if (remove) await this.remove(id, { force: true }).catch(() => {});
-    if (limit.stopped === "timeout")
-      throw new TimeoutError(`container ${id.slice(0, 12)} killed after ${opts.timeoutMs} ms`, { containerId: id });
-    if (limit.stopped === "abort") throw new AbortError(`container ${id.slice(0, 12)} killed: aborted`, { containerId: id });
-    const text = opts.output === "buffer";
-    return {
+    const stdinSpec: StdioSpec =
+      input !== undefined ? "pipe" : stdio === "inherit" && (interactive || tty) ? "inherit" : "ignore";
+    const io: [StdioSpec, StdioSpec, StdioSpec] =
+      stdio === "inherit" ? [stdinSpec, "inherit", "inherit"] : [stdinSpec, "pipe", "pipe"];
+    return startProcess({
       id,
-      exitCode,
-      signal: signalName(exitCode),
-      stdout: text ? stdoutBuf : stdoutBuf.toString(),
-      stderr: text ? stderrBuf : stderrBuf.toString(),
-    };
+      what: `container ${id.slice(0, 12)}`,
+      input,
+      timeoutMs: opts.timeoutMs,
+      signal: opts.signal,
+      launch: (hooks) =>
+        this.#runtime
+          .run(
+            id,
+            { spec, dir: this.#records.path(id) },
+            {
+              stdio: io,
+              onStdio: hooks.onStdio,
+              rootfsMount,
+              init: prepared.opts.init,
+              killWithOwner: true,
+              onNamespaces: (p) => this.#attach(rec, p),
+              onStart: (p) => {
+                hooks.onStart(p);
+                rec.status = "running";
+                rec.pid = p;
+                rec.pidStartTime = procStat(p)?.startTime ?? "";
+                rec.startedAt = new Date().toISOString();
+                this.#records.write(rec);
+                onStart?.(id, p);
+              },
+            },
+          )
+          .catch((e) => {
+            // A refused --ulimit is named as the flag, not as the rlimit the kernel refused.
+            throw asUlimitError(e, opts.security.ulimits);
+          }),
+      finish: async (exitCode) => {
+        await this.#records.locked(id, () => this.#settle(id, { exitCode, signal: 0 }));
+        if (opts.remove ?? true) await this.remove(id, { force: true }).catch(() => {});
+      },
+      fail: () => this.#destroy(rec),
+    });
   }
 
   /**
@@ -1009,8 +998,17 @@ export class Engine {
     }
   }
 
-  /** Run a command in a running container; the same result as run. */
+  /** Run a command in a running container; the same result as run. A collector over spawnExec. */
   async exec(ref: string, cmd: string[], options: ExecRunOptions = {}): Promise<RunResult> {
+    if (options?.stdin === ("pipe" as never)) throw new HuskError('"pipe" is for spawnExec', { origin: "stdin" });
+    return collected(await this.spawnExec(ref, cmd, options), options?.output === "buffer");
+  }
+
+  /**
+   * Start a command in a running container and return once it runs, with its streams (see
+   * spawn). It dies with this process; the container stays.
+   */
+  async spawnExec(ref: string, cmd: string[], options: SpawnExecOptions = {}): Promise<ContainerProcess> {
     const rec = this.#records.find(ref);
     if (!Array.isArray(cmd) || cmd.length === 0 || cmd.some((c) => typeof c !== "string"))
       throw new HuskError("must be a non-empty array of strings", { origin: "cmd" });
@@ -1026,48 +1024,35 @@ export class Engine {
       const layers = (info?.layers ?? []).map((l) => l.dir).reverse();
       proc.user = resolveUser(options.user, readFromLayers(layers, "etc/passwd"), readFromLayers(layers, "etc/group"));
     }
-    const pipe = options.stdio !== "inherit";
+    const stdinSpec: StdioSpec = options.stdin !== undefined ? "pipe" : options.stdio === "inherit" ? "inherit" : "ignore";
     const io: [StdioSpec, StdioSpec, StdioSpec] = options.detach
       ? ["ignore", "ignore", "ignore"]
-      : pipe
-        ? [options.stdin !== undefined ? "pipe" : "ignore", "pipe", "pipe"]
-        : [options.stdin !== undefined ? "pipe" : "inherit", "inherit", "inherit"];
-    const capture = captureStdio(options.stdin);
-    const limit = killOnLimit(options.timeoutMs, options.signal);
+      : options.stdio === "inherit"
+        ? [stdinSpec, "inherit", "inherit"]
+        : [stdinSpec, "pipe", "pipe"];
     const runtime = new Runtime({ root: rec.stateRoot, onWarning: this.#warn });
-    let exitCode: number;
-    try {
-      exitCode = await runtime.exec(
-        rec.id,
-        { process: proc },
-        {
-          detach: options.detach,
-          stdio: io,
-          onStdio: capture.onStdio,
-          onStart: (p) => {
-            limit.started(p);
-            options.onStart?.(p);
-          },
-        },
-      );
-    } catch (e) {
-      throw asExecError(e);
-    } finally {
-      limit.dispose();
-    }
-    const [o, e] = await capture.done();
-    if (limit.stopped === "timeout")
-      throw new TimeoutError(`exec in ${rec.id.slice(0, 12)} killed after ${options.timeoutMs} ms`, { containerId: rec.id });
-    if (limit.stopped === "abort")
-      throw new AbortError(`exec in ${rec.id.slice(0, 12)} killed: aborted`, { containerId: rec.id });
-    const buffers = options.output === "buffer";
-    return {
+    return startProcess({
       id: rec.id,
-      exitCode,
-      signal: signalName(exitCode),
-      stdout: buffers ? o : o.toString(),
-      stderr: buffers ? e : e.toString(),
-    };
+      what: `exec in ${rec.id.slice(0, 12)}`,
+      input: options.detach ? undefined : options.stdin,
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+      launch: (hooks) =>
+        runtime.exec(
+          rec.id,
+          { process: proc },
+          {
+            detach: options.detach,
+            stdio: io,
+            killWithOwner: !options.detach,
+            onStdio: hooks.onStdio,
+            onStart: (p) => {
+              hooks.onStart(p);
+              options.onStart?.(p);
+            },
+          },
+        ),
+    });
   }
 
   // ------------------------------------------------------------------ observing, copying (top.ts, stats.ts, copy.ts)
@@ -1198,6 +1183,10 @@ export class Container {
 
   exec(cmd: string[], options: ExecRunOptions = {}): Promise<RunResult> {
     return this.engine.exec(this.id, cmd, options);
+  }
+  /** A command in it with its streams (Engine.spawnExec). */
+  spawn(cmd: string[], options: SpawnExecOptions = {}): Promise<ContainerProcess> {
+    return this.engine.spawnExec(this.id, cmd, options);
   }
   stop(options: { timeoutMs?: number } = {}): Promise<void> {
     return this.engine.stop(this.id, options);

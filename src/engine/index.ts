@@ -19,6 +19,8 @@ export {
   type LiveState,
   type LogEntry,
   type RunResult,
+  type SpawnExecOptions,
+  type SpawnOptions,
 } from "./engine.ts";
 export { AbortError, ExecError, TimeoutError } from "./errors.ts";
 export type { ContainerInspect } from "./inspect.ts";
@@ -26,5 +28,6 @@ export type { AttachedResult, AttachOptions } from "./lifecycle.ts";
 export type { IdMapping, PortSpec, RunOptions, TmpfsSpec, Ulimit, VolumeSpec } from "./options.ts";
 export type { ContainerRecord } from "./records.ts";
 export type { ContainerStats, StatsOptions } from "./stats.ts";
+export { ContainerProcess, type ExitStatus, type OutputChunk, type OutputLine, type StdinSource } from "./stdio.ts";
 export type { TopResult } from "./top.ts";
 export type { VolumeInfo } from "./volumes.ts";

@@ -80,6 +80,7 @@ export async function launch(plan: Plan, opts: LaunchOptions): Promise<Launched>
   opts.onStdio?.(helper.stdio);
   const { channel } = helper;
   let pid = 0;
+  let lifeline = false;
   try {
     const body = encodePlan(plan);
     const len = Buffer.alloc(4);
@@ -99,6 +100,12 @@ export async function launch(plan: Plan, opts: LaunchOptions): Promise<Launched>
           break;
         case Msg.Created:
           return { pid, exited: helper.exited, created: true };
+        case Msg.Running:
+          // ownerLifeline: this end stays open while the container runs (closing it kills the
+          // container, as this process' death would); it is closed once the helper is gone.
+          lifeline = true;
+          void helper.exited.then(() => channel.close());
+          return { pid, exited: helper.exited, created: false };
         case Msg.Error:
           throw stepError(plan, msg.a, msg.b, msg.c);
         case Msg.Died:
@@ -126,6 +133,6 @@ export async function launch(plan: Plan, opts: LaunchOptions): Promise<Launched>
     await helper.exited;
     throw err;
   } finally {
-    channel.close();
+    if (!lifeline) channel.close();
   }
 }

@@ -113,6 +113,8 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   steps.push(...cgroup.open, ...(rootfs?.beforeClone ?? []), ...ns.beforeClone);
   if (ctx.monitor) steps.push({ what: `start the monitor (log ${ctx.monitor.log})`, op: { op: "monitor", ...ctx.monitor } });
   const cloneMode = ctx.monitor ? CloneMode.Monitor : ctx.mode === "run" ? CloneMode.Wait : CloneMode.Detach;
+  if (ctx.ownerLifeline && cloneMode === CloneMode.Wait && !proxied)
+    steps.push({ what: "tie the container to husk's process", op: { op: "ownerLifeline" } });
   steps.push({
     what: "create the container process",
     origin: "linux.namespaces",
