@@ -41,6 +41,9 @@
  *   ◀──────────────────────────────────────────── MSG_ERROR(step, errno, status) on failure, exit 1
  *   ◀──────────────── MSG_DONE(n) ──  (--netlink) the whole plan ran; exit 0
  *   EOF ◀──────────────────────────────────────────────────────────── execve succeeded
+ *   ◀──────────────── MSG_RUNNING ──  instead of that EOF, with ownerLifeline
+ *   keep the channel open while        (Wait mode): C has exec'd; poll the
+ *   the container should live          channel and C; EOF on it → SIGKILL C
  *
  * Every message is 16 bytes: u32 type · i32 a · i32 b · i32 c, little endian. A step is the
  * 0-based index of the op in the plan. EOF instead of a plan, or while waiting for MSG_CONTINUE:

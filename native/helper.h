@@ -124,6 +124,8 @@ _Noreturn void monitor_run(pid_t child);
 
 /* sockets.c: the foreground terminal, after clone in the parent; returns the wait status */
 int proxy_console(pid_t child);
+/* sockets.c: the pty master from a consoleProxy pair (the monitor's, for a detached terminal) */
+int proxied_master(void);
 
 /* cgroup.c */
 void close_cgroup_fds(void);

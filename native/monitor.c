@@ -22,6 +22,9 @@
  * only after the log is closed: once it exists, M writes nothing more in the container's
  * directory (`husk rm` waits for it before removing the directory).
  *
+ * With a terminal (consoleProxy before `monitor` in the plan) M holds the pty master instead of
+ * the stdout pipe, and logs what the container writes to it.
+ *
  * Log lines are docker's json-file format: {"log":"…\n","stream":"stdout","time":"RFC 3339"}.
  * The exit file: {"exitCode":N,"signal":S,"finishedAt":"RFC 3339"} (signal 0 unless killed).
  */
@@ -188,6 +191,17 @@ _Noreturn void monitor_run(pid_t child)
 	signal(SIGINT, SIG_IGN);
 	if (chdir("/") < 0)
 		_exit(1);
+	/*
+	 * A terminal (run -dt): the plan's consoleProxy pair was made before the fork above, so
+	 * the child sent the pty master here (op_console runs before its 'S'). The pipes ended
+	 * when the slave replaced them; the master is what the container writes, logged as stdout
+	 * (docker's tty log has no stderr), until it reads EIO (no slave left) or the child is gone.
+	 */
+	int master = proxied_master();
+	if (master >= 0) {
+		close(outpipe[0]);
+		outpipe[0] = master;
+	}
 	int pidfd = (int)syscall(SYS_pidfd_open, child, 0);
 	struct pollfd p[3] = {
 		{ .fd = outpipe[0], .events = POLLIN },

@@ -23,6 +23,49 @@ int op_unshare(const struct field *f)
 
 
 /*
+ * ownerLifeline: husk keeps its end of the sync channel for as long as it wants the container.
+ * Its process dying (SIGKILL, a crash) closes that end, the kernel's doing, so the helper's
+ * parent sees EOF there and kills the child: a library's foreground container does not outlive
+ * its owner. Not PR_SET_PDEATHSIG: that fires when the parent *thread* exits (husk's runtimes
+ * are multi-threaded) and is cleared by the child's own setuid.
+ */
+static int lifeline;
+
+int op_owner_lifeline(const struct field *f)
+{
+	(void)f;
+	lifeline = 1;
+	return 0;
+}
+
+/* Until pid exits: poll the sync channel and a pidfd; EOF on the channel SIGKILLs pid. */
+static void watch_lifeline(pid_t pid)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd < 0)
+		return; /* before Linux 5.3: no watch, a plain wait */
+	struct pollfd p[2] = { { .fd = syncfd, .events = POLLIN }, { .fd = pfd, .events = POLLIN } };
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		if (p[0].revents) {
+			char buf[64];
+			ssize_t n = read(syncfd, buf, sizeof buf);
+			if (n > 0 || (n < 0 && (errno == EINTR || errno == EAGAIN)))
+				continue; /* husk says nothing on it; only its closing matters */
+			kill(pid, SIGKILL);
+			break;
+		}
+	}
+	close(pfd);
+}
+
+/*
  * The raw syscall with a NULL stack has fork semantics and, unlike fork(), takes namespace
  * flags: CLONE_NEWPID and CLONE_NEWUSER only apply to children, which is why `clone` is an
  * op and not an unshare. (x86_64/arm64 argument order; the unused tid/tls args are 0.)
@@ -123,8 +166,13 @@ int op_clone(const struct field *f)
 	int code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 	if (reaped && last != 'F')
 		send_msg(MSG_DIED, code, 0, 0);
-	close(syncfd);
-	syncfd = -1;
+	int watch = lifeline && f[1].i == CLONE_WAIT && !reaped && proxyfd < 0;
+	if (watch) {
+		send_msg(MSG_RUNNING, 0, 0, 0);
+	} else {
+		close(syncfd);
+		syncfd = -1;
+	}
 	if (f[1].i == CLONE_MONITOR && last == 'S')
 		monitor_run((pid_t)pid);
 	if (f[1].i != CLONE_WAIT)
@@ -133,6 +181,8 @@ int op_clone(const struct field *f)
 		status = proxy_console((pid_t)pid);
 		reaped = 1;
 	}
+	if (watch)
+		watch_lifeline((pid_t)pid);
 	while (!reaped && waitpid((pid_t)pid, &status, 0) < 0)
 		if (errno != EINTR)
 			_exit(1);

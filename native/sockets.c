@@ -161,11 +161,20 @@ static void copy_size(int from, int to)
  * into SIGINT), its size follows SIGWINCH, and it is restored however the child ends. Returns
  * the child's wait status.
  */
-int proxy_console(pid_t child)
+/* The pty master the child sent over the consoleProxy pair (before its 'S'); -1 without one. */
+int proxied_master(void)
 {
+	if (proxyfd < 0)
+		return -1;
 	int master = recv_fd(proxyfd);
 	xclose(proxyfd);
 	proxyfd = -1;
+	return master;
+}
+
+int proxy_console(pid_t child)
+{
+	int master = proxied_master();
 	int status = 0, exited = 0;
 	if (master < 0) {
 		while (waitpid(child, &status, 0) < 0 && errno == EINTR)

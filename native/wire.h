@@ -65,6 +65,7 @@
 	X(56, mkfifo, "siii", op_mkfifo) \
 	X(57, init, "", op_init) \
 	X(58, consoleProxy, "", op_console_proxy) \
+	X(59, ownerLifeline, "", op_owner_lifeline) \
 	X(60, setxattr, "ssb", op_setxattr) \
 	X(70, netlink, "sb", op_netlink) \
 	X(71, umount, "si", op_umount) \
@@ -74,7 +75,7 @@
 #define PLAN_VERSION 1
 #define PLAN_MAX 67108864u
 enum { MSG_SIZE = 16 };
-enum { MSG_PID = 1, MSG_WAITING = 2, MSG_CREATED = 3, MSG_ERROR = 4, MSG_DIED = 5, MSG_DONE = 6, MSG_CONTINUE = 100 };
+enum { MSG_PID = 1, MSG_WAITING = 2, MSG_CREATED = 3, MSG_ERROR = 4, MSG_DIED = 5, MSG_RUNNING = 6, MSG_DONE = 7, MSG_CONTINUE = 100 };
 enum { KIND_INT = 1, KIND_BYTES = 2 };
 enum { WHERE_HOST = 0, WHERE_IN_ROOT = 1 };
 enum { CLONE_WAIT = 0, CLONE_DETACH = 1, CLONE_MONITOR = 2 };

@@ -17,7 +17,7 @@
  *   and exit file and then runs `husk _exited ID`, which releases what the container held
  *   exit: the runtime state and cgroup, the veth, lease and ports are released; --rm removes all
  */
-import { existsSync, readFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import { ConflictError, HuskError, NotFoundError, quote } from "../errors.ts";
@@ -31,6 +31,7 @@ import {
   type ImportSource,
   importImage,
   normalizeRef,
+  overlayData,
   parseRef,
   prepareRootfs,
   type RemoveResult,
@@ -44,15 +45,29 @@ import { containerNames, dnsConfig, dnsFilesOptions, HOST_NAME } from "../networ
 import { LOOPBACK_INDEX, setLink } from "../network/netlink.ts";
 import { type Attachment, DEFAULT_NETWORK, Networks } from "../network/networks.ts";
 import { CAPABILITIES } from "../oci/capabilities.ts";
-import type { Mount, Process } from "../oci/types.ts";
+import type { LinuxIDMapping, LinuxSeccomp, Mount, Process } from "../oci/types.ts";
 import { packageRoot } from "../package-root.ts";
 import { isAlive, procStat } from "../runtime/proc.ts";
 import { Runtime } from "../runtime/runtime.ts";
 import { parseSignal } from "../runtime/signals.ts";
 import { readState } from "../runtime/state.ts";
-import type { HelperStdio, StdioSpec } from "../sys/index.ts";
-import { AbortError, asExecError, TimeoutError } from "./errors.ts";
+import type { StdioSpec } from "../sys/index.ts";
+import type { CopyOptions } from "./copy.ts";
+import { AbortError, asExecError, asUlimitError } from "./errors.ts";
+import { hostId, shiftedLayers } from "./idmap-layers.ts";
 import { type ContainerInspect, inspectShape } from "./inspect.ts";
+import {
+  type AttachedResult,
+  type AttachOptions,
+  checkTty,
+  created,
+  type LifecycleHost,
+  launchDetached,
+  saveLaunch,
+  startAttached,
+  startDetached,
+  withTerminal,
+} from "./lifecycle.ts";
 import { type CheckedRunOptions, checkRunOptions, envList, type RunOptions } from "./options.ts";
 import {
   type AttachmentRecord,
@@ -64,7 +79,12 @@ import {
   Records,
   randomName,
 } from "./records.ts";
-import { buildSpec, mergeEnv, type NetworkNamespace, resolveCommand, volumeMounts } from "./spec.ts";
+import { seccompFor } from "./seccomp.ts";
+import { securityOptText } from "./security.ts";
+import { buildSpec, capabilities, mergeEnv, type NetworkNamespace, resolveCommand, volumeMounts } from "./spec.ts";
+import type { ContainerStats, StatsOptions } from "./stats.ts";
+import { type ContainerProcess, collect, type StdinSource, startProcess } from "./stdio.ts";
+import type { TopResult } from "./top.ts";
 import { readFromLayers, resolveUser } from "./users.ts";
 import { Volumes } from "./volumes.ts";
 
@@ -116,6 +136,21 @@ export interface EngineRunOptions extends RunOptions {
   tty?: boolean;
   /** Called once the container's process runs, with its id and pid (e.g. to forward signals). */
   onStart?: (id: string, pid: number) => void;
+}
+
+/** spawn's options: run's, and stdin "pipe" for a Writable the caller writes to (`p.stdin`). */
+export interface SpawnOptions extends Omit<EngineRunOptions, "stdin"> {
+  stdin?: StdinSource | "pipe";
+}
+
+export interface SpawnExecOptions extends Omit<ExecRunOptions, "stdin" | "output"> {
+  stdin?: StdinSource | "pipe";
+}
+
+/** A finished process' output collected, as run and exec return it. */
+async function collected(p: ContainerProcess, buffers: boolean): Promise<RunResult> {
+  const [stdout, stderr, status] = await Promise.all([collect(p.stdout), collect(p.stderr), p.exited]);
+  return { id: p.id, ...status, stdout: buffers ? stdout : stdout.toString(), stderr: buffers ? stderr : stderr.toString() };
 }
 
 export interface ExecRunOptions {
@@ -175,87 +210,12 @@ interface Prepared {
   name: string;
   network: { kind: "none" | "host" | "path" | "bridge"; name?: string; path?: string; mode: string };
   volumes: { kind: "bind" | "volume"; source: string; target: string; readOnly: boolean }[];
+  /** The container's capabilities and the seccomp filter made for them (none: unconfined). */
+  caps: string[];
+  seccomp?: LinuxSeccomp;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function signalName(code: number): string | undefined {
-  if (code <= 128 || code > 128 + 64) return undefined;
-  const os = process.getBuiltinModule("node:os") as typeof import("node:os");
-  return Object.entries(os.constants.signals).find(([, n]) => n === code - 128)?.[0];
-}
-
-async function collect(stream: AsyncIterable<Uint8Array> | undefined): Promise<Buffer> {
-  if (!stream) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(Buffer.from(c));
-  return Buffer.concat(chunks);
-}
-
-async function feed(stdin: HelperStdio["stdin"], input: RunOptions["stdin"]): Promise<void> {
-  if (!stdin) return;
-  try {
-    if (typeof input === "string") await stdin.write(Buffer.from(input));
-    else if (input instanceof Uint8Array) await stdin.write(input);
-    else if (input) for await (const c of input) await stdin.write(typeof c === "string" ? Buffer.from(c) : c);
-  } finally {
-    stdin.end();
-  }
-}
-
-/** The container's stdout and stderr collected and its stdin fed, when the runtime makes them pipes. */
-function captureStdio(input: RunOptions["stdin"]) {
-  let out: Promise<Buffer> = Promise.resolve(Buffer.alloc(0));
-  let err: Promise<Buffer> = Promise.resolve(Buffer.alloc(0));
-  let fed: Promise<void> = Promise.resolve();
-  return {
-    onStdio(s: HelperStdio): void {
-      out = collect(s.stdout);
-      err = collect(s.stderr);
-      fed = feed(s.stdin, input);
-    },
-    /** stdout and stderr once both ended (and stdin was fed, or failed to be). */
-    async done(): Promise<[Buffer, Buffer]> {
-      const [o, e] = await Promise.all([out, err, fed.catch(() => {})]);
-      return [o, e];
-    },
-  };
-}
-
-/**
- * timeoutMs and an AbortSignal, armed before the process exists: either SIGKILLs it, at once
- * or as soon as `started` names it, and `stopped` says which did.
- */
-function killOnLimit(timeoutMs: number | undefined, signal: AbortSignal | undefined) {
-  let pid = 0;
-  let stopped: "timeout" | "abort" | undefined;
-  const kill = () => {
-    if (pid > 0)
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {}
-  };
-  const stop = (why: "timeout" | "abort") => {
-    stopped ??= why;
-    kill();
-  };
-  const timer = timeoutMs !== undefined ? setTimeout(() => stop("timeout"), timeoutMs) : undefined;
-  const onAbort = () => stop("abort");
-  signal?.addEventListener("abort", onAbort);
-  return {
-    started(p: number): void {
-      pid = p;
-      if (stopped) kill();
-    },
-    get stopped() {
-      return stopped;
-    },
-    dispose(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-    },
-  };
-}
 
 /** The capabilities in this process' bounding set: what "all" can mean for a container it makes. */
 function boundingSet(): string[] | undefined {
@@ -275,6 +235,15 @@ function parentPid(pid: number): number {
     return Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[1]);
   } catch {
     return 0;
+  }
+}
+
+function exists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -332,122 +301,170 @@ export class Engine {
   /**
    * Run a container in the foreground and wait for it: stdout and stderr captured (strings, or
    * Buffers with output: "buffer"). The container is removed afterwards unless remove: false.
+   * A collector over spawn.
    */
   async run(image: string, cmd: string[] = [], options: EngineRunOptions = {}): Promise<RunResult> {
+    if (options?.stdin === ("pipe" as never)) throw new HuskError('"pipe" is for spawn', { origin: "RunOptions.stdin" });
+    return collected(await this.spawn(image, cmd, options), options?.output === "buffer");
+  }
+
+  /**
+   * Start a container in the foreground and return once its process runs, with its streams:
+   * `stdout`/`stderr` Readables (and `stdin`, a Writable, with stdin: "pipe"), `exited`, `kill`,
+   * output chunks or lines as async iterators, `await using`. Nothing is read ahead of the
+   * consumer. timeoutMs and signal kill it; `exited` then rejects with TimeoutError or
+   * AbortError. The container dies with this process (unlike start's), and is removed once it
+   * exits unless remove: false.
+   */
+  async spawn(image: string, cmd: string[] = [], options: SpawnOptions = {}): Promise<ContainerProcess> {
     const { stdio, onStart, interactive, tty, ...rest } = options ?? {};
     if (stdio !== undefined && stdio !== "pipe" && stdio !== "inherit")
       throw new HuskError('must be "pipe" or "inherit"', { origin: "RunOptions.stdio" });
     if (tty !== undefined && typeof tty !== "boolean") throw new HuskError("must be a boolean", { origin: "RunOptions.tty" });
     if (tty && stdio !== "inherit")
       throw new HuskError('needs stdio "inherit" (the caller\'s terminal)', { origin: "RunOptions.tty" });
-    const opts = checkRunOptions(rest);
+    const input = rest.stdin;
+    const opts = checkRunOptions({ ...rest, stdin: input === "pipe" ? undefined : input });
     if (opts.signal?.aborted) throw new AbortError("aborted before the container was made");
     const prepared = await this.#prepare(image, cmd, opts);
     const { rec, spec, rootfsMount } = await this.#make(prepared, false);
-    if (tty && spec.process) {
-      spec.process.terminal = true;
-      if (!(spec.process.env ?? []).some((e) => e.startsWith("TERM=")))
-        spec.process.env = [...(spec.process.env ?? []), "TERM=xterm"];
-    }
+    if (tty) withTerminal(spec);
     const id = rec.id;
-    const remove = opts.remove ?? true;
-    const limit = killOnLimit(opts.timeoutMs, opts.signal);
-    const capture = captureStdio(opts.stdin);
-    const pipe = stdio !== "inherit";
-    const io: [StdioSpec, StdioSpec, StdioSpec] = pipe
-      ? [opts.stdin !== undefined ? "pipe" : "ignore", "pipe", "pipe"]
-      : [opts.stdin !== undefined ? "pipe" : interactive || tty ? "inherit" : "ignore", "inherit", "inherit"];
-    let exitCode: number;
-    try {
-      exitCode = await this.#runtime.run(
-        id,
-        { spec, dir: this.#records.path(id) },
-        {
-          stdio: io,
-          onStdio: capture.onStdio,
-          rootfsMount,
-          init: prepared.opts.init,
-          onNamespaces: (p) => this.#attach(rec, p),
-          onStart: (p) => {
-            limit.started(p);
-            rec.status = "running";
-            rec.pid = p;
-            rec.pidStartTime = procStat(p)?.startTime ?? "";
-            rec.startedAt = new Date().toISOString();
-            this.#records.write(rec);
-            onStart?.(id, p);
-          },
-        },
-      );
-    } catch (e) {
-      limit.dispose();
-      await this.#destroy(rec);
-      throw asExecError(e);
-    }
-    limit.dispose();
-    const [stdoutBuf, stderrBuf] = await capture.done();
-    await this.#records.locked(id, () => this.#settle(id, { exitCode, signal: 0 }));
-    if (remove) await this.remove(id, { force: true }).catch(() => {});
-    if (limit.stopped === "timeout")
-      throw new TimeoutError(`container ${id.slice(0, 12)} killed after ${opts.timeoutMs} ms`, { containerId: id });
-    if (limit.stopped === "abort") throw new AbortError(`container ${id.slice(0, 12)} killed: aborted`, { containerId: id });
-    const text = opts.output === "buffer";
-    return {
+    // Kept for `husk start` of it once it has exited (run without --rm).
+    saveLaunch(this.#records, id, { spec, rootfsMount, init: prepared.opts.init });
+    const stdinSpec: StdioSpec =
+      input !== undefined ? "pipe" : stdio === "inherit" && (interactive || tty) ? "inherit" : "ignore";
+    const io: [StdioSpec, StdioSpec, StdioSpec] =
+      stdio === "inherit" ? [stdinSpec, "inherit", "inherit"] : [stdinSpec, "pipe", "pipe"];
+    return startProcess({
       id,
-      exitCode,
-      signal: signalName(exitCode),
-      stdout: text ? stdoutBuf : stdoutBuf.toString(),
-      stderr: text ? stderrBuf : stderrBuf.toString(),
-    };
+      what: `container ${id.slice(0, 12)}`,
+      input,
+      timeoutMs: opts.timeoutMs,
+      signal: opts.signal,
+      launch: (hooks) =>
+        this.#runtime
+          .run(
+            id,
+            { spec, dir: this.#records.path(id) },
+            {
+              stdio: io,
+              onStdio: hooks.onStdio,
+              rootfsMount,
+              init: prepared.opts.init,
+              killWithOwner: true,
+              onNamespaces: (p) => this.#attach(rec, p),
+              onStart: (p) => {
+                hooks.onStart(p);
+                rec.status = "running";
+                rec.pid = p;
+                rec.pidStartTime = procStat(p)?.startTime ?? "";
+                rec.startedAt = new Date().toISOString();
+                this.#records.write(rec);
+                onStart?.(id, p);
+              },
+            },
+          )
+          .catch((e) => {
+            // A refused --ulimit is named as the flag, not as the rlimit the kernel refused.
+            throw asUlimitError(e, opts.security.ulimits);
+          }),
+      finish: async (exitCode) => {
+        await this.#records.locked(id, () => this.#settle(id, { exitCode, signal: 0 }));
+        if (opts.remove ?? true) await this.remove(id, { force: true }).catch(() => {});
+      },
+      fail: () => this.#destroy(rec),
+    });
   }
 
   /**
    * Start a container in the background and return once it runs: a native monitor holds its
    * output (the log) and records its exit; the container outlives this process.
    */
-  async start(image: string, cmd: string[] = [], options: RunOptions = {}): Promise<Container> {
-    const opts = checkRunOptions(options);
+  async start(image: string, cmd: string[] = [], options: RunOptions & { tty?: boolean } = {}): Promise<Container> {
+    const { tty, ...rest } = options ?? {};
+    const terminal = checkTty(tty);
+    const opts = checkRunOptions(rest);
     if (opts.stdin !== undefined) throw new HuskError("a detached container takes no stdin", { origin: "RunOptions.stdin" });
     if (opts.timeoutMs !== undefined) throw new HuskError("is for run and exec", { origin: "RunOptions.timeoutMs" });
     if (opts.signal?.aborted) throw new AbortError("aborted before the container was made");
     const prepared = await this.#prepare(image, cmd, opts);
     const { rec, spec, rootfsMount } = await this.#make(prepared, true);
     const id = rec.id;
-    const husk = this.#huskCommand ?? join(packageRoot(), "bin/husk");
     try {
-      const state = await this.#runtime.create(
-        id,
-        { spec, dir: this.#records.path(id) },
-        {
-          stdio: ["ignore", "ignore", "ignore"],
-          rootfsMount,
-          init: prepared.opts.init,
-          monitor: {
-            log: this.#records.path(id, LOG_FILE),
-            exitFile: this.#records.path(id, EXIT_FILE),
-            cleanup: [husk, "--data-root", this.dataRoot, "_exited", id],
-            env: [`PATH=${process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"}`],
-          },
-          onNamespaces: (p) => this.#attach(rec, p),
-        },
-      );
-      rec.pid = state.pid;
-      rec.pidStartTime = procStat(state.pid)?.startTime ?? "";
-      rec.monitorPid = parentPid(state.pid);
-      this.#records.write(rec);
-      await this.#runtime.start(id);
-      rec.status = "running";
-      rec.startedAt = new Date().toISOString();
-      this.#records.write(rec);
+      const launch = { spec, rootfsMount, init: prepared.opts.init };
+      created(this.#host(), rec, launch, terminal);
+      await launchDetached(this.#host(), rec, launch);
     } catch (e) {
       await this.#destroy(rec);
-      throw asExecError(e);
+      throw asExecError(asUlimitError(e, opts.security.ulimits));
     }
     if (opts.signal) {
       const sig = opts.signal;
       sig.addEventListener("abort", () => void this.kill(id, "SIGKILL").catch(() => {}), { once: true });
     }
     return new Container(this, id, rec.name, rec.pid);
+  }
+
+  /**
+   * Make a container and leave it "created" (docker create): its record, writable layer,
+   * volumes and /etc files exist; `startContainer` (or the handle's start) runs it. Not
+   * removed when it exits unless remove: true.
+   */
+  async create(image: string, cmd: string[] = [], options: RunOptions & { tty?: boolean } = {}): Promise<Container> {
+    const { tty, ...rest } = options ?? {};
+    const terminal = checkTty(tty);
+    const opts = checkRunOptions(rest);
+    for (const k of ["stdin", "timeoutMs", "signal"] as const)
+      if (opts[k] !== undefined) throw new HuskError("is for run", { origin: `RunOptions.${k}` });
+    opts.remove ??= false;
+    const prepared = await this.#prepare(image, cmd, opts);
+    const { rec, spec, rootfsMount } = await this.#make(prepared, false);
+    try {
+      created(this.#host(), rec, { spec, rootfsMount, init: prepared.opts.init }, terminal);
+    } catch (e) {
+      await this.#destroy(rec);
+      throw e;
+    }
+    return new Container(this, rec.id, rec.name, 0);
+  }
+
+  /**
+   * Start a created or exited container again, with its record, writable layer, volumes and
+   * /etc files (lifecycle.ts): detached under a monitor (resolves once it runs; a running one
+   * is left alone), or with attach, in the foreground until it exits (as run).
+   */
+  startContainer(ref: string, options?: { attach?: false }): Promise<Container>;
+  startContainer(ref: string, options: AttachOptions & { attach: true }): Promise<AttachedResult>;
+  async startContainer(ref: string, options: AttachOptions & { attach?: boolean } = {}): Promise<Container | AttachedResult> {
+    const { attach, ...rest } = options ?? {};
+    if (attach) return startAttached(this.#host(), ref, rest);
+    const rec = await startDetached(this.#host(), ref);
+    return new Container(this, rec.id, rec.name, rec.pid);
+  }
+
+  /** Stop (SIGTERM, SIGKILL after timeoutMs, default 10 s) if running, then start detached. */
+  async restart(ref: string, options: { timeoutMs?: number } = {}): Promise<Container> {
+    const rec = this.#records.find(ref);
+    if (this.live(rec).status === "running") await this.stop(rec.id, options);
+    return this.startContainer(rec.id);
+  }
+
+  /** What lifecycle.ts works through: the engine's private parts, lent per call. */
+  #host(): LifecycleHost {
+    return {
+      dataRoot: this.dataRoot,
+      records: this.#records,
+      runtime: this.#runtime,
+      networks: this.networks,
+      huskCommand: this.#huskCommand ?? join(packageRoot(), "bin/husk"),
+      live: (rec) => this.live(rec),
+      attach: (rec, pid) => this.#attach(rec, pid),
+      names: (rec, network) => this.#names(rec, network),
+      writeHosts: (rec) => this.#writeHosts(rec),
+      release: (rec) => this.#release(rec),
+      settle: (id, known) => this.#settle(id, known),
+    };
   }
 
   /** A handle on an existing container, by id, name or id prefix. */
@@ -485,6 +502,9 @@ export class Engine {
     const userText = opts.user ?? config.User ?? "";
     const user = resolveUser(userText, readFromLayers(layersTop, "etc/passwd"), readFromLayers(layersTop, "etc/group"));
     const network = this.#networkOf(opts.network);
+    const caps = capabilities(opts, boundingSet());
+    const seccomp = seccompFor(opts.security.seccomp, opts.privileged, caps);
+    for (const w of opts.security.warnings) this.#warn(w);
     const hostname = network.kind === "host" ? readFileSync("/proc/sys/kernel/hostname", "utf8").trim() : (opts.hostname ?? "");
     const volumes = opts.volumes.map((v) => {
       if (v.source.startsWith("/")) {
@@ -516,6 +536,8 @@ export class Engine {
       name: opts.name ?? randomName(),
       network,
       volumes,
+      caps,
+      seccomp,
     };
   }
 
@@ -569,6 +591,10 @@ export class Engine {
         privileged: o.privileged,
         readOnly: o.readOnly,
         ...dnsConfig(o),
+        securityOpt: securityOptText(o.security),
+        ulimits: o.security.ulimits.map(({ name, soft, hard }) => ({ name, soft, hard })),
+        uidMap: o.security.uidMap.map((m) => `${m.containerID}:${m.hostID}:${m.size}`),
+        gidMap: o.security.gidMap.map((m) => `${m.containerID}:${m.hostID}:${m.size}`),
       },
       stateRoot: this.stateRoot,
       nftTable: this.nftTable,
@@ -586,6 +612,8 @@ export class Engine {
       if (p.network.kind === "bridge" && p.network.name === (this.#defaultNetwork.name ?? DEFAULT_NETWORK))
         await this.networks.ensureNetwork({ ...this.#defaultNetwork, name: p.network.name });
       const overlay = await prepareRootfs(this.images, p.image.id, dir);
+      const { uidMap, gidMap } = o.security;
+      if (uidMap.length > 0) await this.#forUserNamespace(overlay, dir, uidMap, gidMap);
       const layersBottom = p.image.layers.map((l) => l.dir);
       const binds: { hostPath: string; target: string; readOnly: boolean }[] = [];
       for (const v of p.volumes) {
@@ -602,6 +630,7 @@ export class Engine {
       for (const t of o.tmpfs) rec.mounts.push({ type: "tmpfs", source: "tmpfs", destination: t.target, rw: true });
       const gateway = p.network.kind === "bridge" ? this.networks.inspect(p.network.name!).network.gateway : undefined;
       const dns = writeDnsFiles(join(dir, "etc"), { hostname, ...dnsFilesOptions(rec), gateway });
+      if (uidMap.length > 0) for (const f of Object.values(dns)) chownSync(f, hostId(uidMap, 0), hostId(gidMap, 0));
       const netns: NetworkNamespace =
         p.network.kind === "host"
           ? { kind: "host" }
@@ -622,6 +651,10 @@ export class Engine {
         network: netns,
         opts: o,
         available: boundingSet(),
+        seccomp: p.seccomp,
+        noNewPrivileges: o.security.noNewPrivileges,
+        rlimits: o.security.ulimits.map(({ type, soft, hard }) => ({ type, soft, hard })),
+        ...(uidMap.length > 0 ? { idMaps: { uid: uidMap, gid: gidMap } } : {}),
       });
       this.#records.write(rec);
       return { rec, spec, rootfsMount: { fstype: "overlay", source: "overlay", data: overlay.data } };
@@ -629,6 +662,29 @@ export class Engine {
       await this.#destroy(rec);
       throw err;
     }
+  }
+
+  /**
+   * A user namespace's root must own its upper and work directories and see the image's files
+   * as their owners (idmap-layers.ts: copies with shifted ids), and reach them: the data and
+   * state roots get o+x (traverse only, as containers/storage's 0711 for user namespaces).
+   */
+  async #forUserNamespace(
+    overlay: Awaited<ReturnType<typeof prepareRootfs>>,
+    dir: string,
+    uid: LinuxIDMapping[],
+    gid: LinuxIDMapping[],
+  ): Promise<void> {
+    // The state root too: the container's root opens exec.fifo there (the runtime makes it 0711).
+    for (const root of [this.dataRoot, this.stateRoot]) {
+      mkdirSync(root, { recursive: true, mode: 0o711 });
+      const mode = statSync(root).mode;
+      if (!(mode & 0o001)) chmodSync(root, (mode & 0o7777) | 0o001);
+    }
+    const lowerdirs = await shiftedLayers(overlay.lowerdirs, join(dir, "layers"), uid, gid);
+    for (const d of [overlay.upperdir, overlay.workdir]) chownSync(d, hostId(uid, 0), hostId(gid, 0));
+    overlay.lowerdirs = lowerdirs;
+    overlay.data = overlayData(lowerdirs, overlay.upperdir, overlay.workdir);
   }
 
   /** While the container waits with its namespaces made: its network. */
@@ -673,7 +729,9 @@ export class Engine {
     if (rec.pid > 0 && isAlive(rec.pid, rec.pidStartTime)) return { status: rec.startedAt ? "running" : "created" };
     const exit = rec.detached ? readExitFile(this.#records.path(rec.id, EXIT_FILE)) : undefined;
     if (exit) return { status: "exited", exitCode: exit.exitCode, signal: exit.signal, finishedAt: exit.finishedAt };
-    if (rec.status === "creating" && rec.pid === 0) return { status: "created" };
+    // Its monitor drains the output, then writes the exit file: until then it is still ending, not exited with -1.
+    if (rec.detached && rec.status === "running" && rec.monitorPid && exists(rec.monitorPid)) return { status: "running" };
+    if ((rec.status === "creating" || rec.status === "created") && rec.pid === 0) return { status: "created" };
     return { status: "exited", exitCode: rec.exitCode ?? -1 };
   }
 
@@ -861,6 +919,7 @@ export class Engine {
   /** SIGTERM, then SIGKILL after timeoutMs (default 10 s); resolves once it has stopped and what it held is released. */
   async stop(ref: string, options: { timeoutMs?: number } = {}): Promise<void> {
     const rec = this.#records.find(ref);
+    if (rec.status === "created" && rec.pid === 0) return; // never started: nothing to stop (docker)
     const timeout = options.timeoutMs ?? 10000;
     if (this.live(rec).status === "running") {
       try {
@@ -967,8 +1026,17 @@ export class Engine {
     }
   }
 
-  /** Run a command in a running container; the same result as run. */
+  /** Run a command in a running container; the same result as run. A collector over spawnExec. */
   async exec(ref: string, cmd: string[], options: ExecRunOptions = {}): Promise<RunResult> {
+    if (options?.stdin === ("pipe" as never)) throw new HuskError('"pipe" is for spawnExec', { origin: "stdin" });
+    return collected(await this.spawnExec(ref, cmd, options), options?.output === "buffer");
+  }
+
+  /**
+   * Start a command in a running container and return once it runs, with its streams (see
+   * spawn). It dies with this process; the container stays.
+   */
+  async spawnExec(ref: string, cmd: string[], options: SpawnExecOptions = {}): Promise<ContainerProcess> {
     const rec = this.#records.find(ref);
     if (!Array.isArray(cmd) || cmd.length === 0 || cmd.some((c) => typeof c !== "string"))
       throw new HuskError("must be a non-empty array of strings", { origin: "cmd" });
@@ -984,48 +1052,67 @@ export class Engine {
       const layers = (info?.layers ?? []).map((l) => l.dir).reverse();
       proc.user = resolveUser(options.user, readFromLayers(layers, "etc/passwd"), readFromLayers(layers, "etc/group"));
     }
-    const pipe = options.stdio !== "inherit";
+    const stdinSpec: StdioSpec = options.stdin !== undefined ? "pipe" : options.stdio === "inherit" ? "inherit" : "ignore";
     const io: [StdioSpec, StdioSpec, StdioSpec] = options.detach
       ? ["ignore", "ignore", "ignore"]
-      : pipe
-        ? [options.stdin !== undefined ? "pipe" : "ignore", "pipe", "pipe"]
-        : [options.stdin !== undefined ? "pipe" : "inherit", "inherit", "inherit"];
-    const capture = captureStdio(options.stdin);
-    const limit = killOnLimit(options.timeoutMs, options.signal);
+      : options.stdio === "inherit"
+        ? [stdinSpec, "inherit", "inherit"]
+        : [stdinSpec, "pipe", "pipe"];
     const runtime = new Runtime({ root: rec.stateRoot, onWarning: this.#warn });
-    let exitCode: number;
-    try {
-      exitCode = await runtime.exec(
-        rec.id,
-        { process: proc },
-        {
-          detach: options.detach,
-          stdio: io,
-          onStdio: capture.onStdio,
-          onStart: (p) => {
-            limit.started(p);
-            options.onStart?.(p);
-          },
-        },
-      );
-    } catch (e) {
-      throw asExecError(e);
-    } finally {
-      limit.dispose();
-    }
-    const [o, e] = await capture.done();
-    if (limit.stopped === "timeout")
-      throw new TimeoutError(`exec in ${rec.id.slice(0, 12)} killed after ${options.timeoutMs} ms`, { containerId: rec.id });
-    if (limit.stopped === "abort")
-      throw new AbortError(`exec in ${rec.id.slice(0, 12)} killed: aborted`, { containerId: rec.id });
-    const buffers = options.output === "buffer";
-    return {
+    return startProcess({
       id: rec.id,
-      exitCode,
-      signal: signalName(exitCode),
-      stdout: buffers ? o : o.toString(),
-      stderr: buffers ? e : e.toString(),
-    };
+      what: `exec in ${rec.id.slice(0, 12)}`,
+      input: options.detach ? undefined : options.stdin,
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+      launch: (hooks) =>
+        runtime.exec(
+          rec.id,
+          { process: proc },
+          {
+            detach: options.detach,
+            stdio: io,
+            killWithOwner: !options.detach,
+            onStdio: hooks.onStdio,
+            onStart: (p) => {
+              hooks.onStart(p);
+              options.onStart?.(p);
+            },
+          },
+        ),
+    });
+  }
+
+  // ------------------------------------------------------------------ observing, copying (top.ts, stats.ts, copy.ts)
+
+  /** docker top: the container's processes as the host's ps shows them (default `ps -ef`), host pids. */
+  async top(ref: string, psArgs: string[] = []): Promise<TopResult> {
+    return (await import("./top.ts")).top(this, ref, psArgs);
+  }
+
+  /** One stats sample, CPU % over options.intervalMs (default 1 s); zeros for a container not running. */
+  async stats(ref: string, options: StatsOptions = {}): Promise<ContainerStats> {
+    return (await import("./stats.ts")).stats(this, ref, options);
+  }
+
+  /** A stats sample every intervalMs (default 1 s) until the caller stops or the container is removed. */
+  async *statsStream(ref: string, options: StatsOptions & { signal?: AbortSignal } = {}): AsyncGenerator<ContainerStats> {
+    yield* (await import("./stats.ts")).statsStream(this, ref, options);
+  }
+
+  /** docker cp CONTAINER:PATH DEST: to a host path, or as a tar stream; running or exited containers. */
+  async copyFrom(ref: string, containerPath: string, dest: string | Writable, options: CopyOptions = {}): Promise<void> {
+    return (await import("./copy.ts")).copyFrom(this, ref, containerPath, dest, { onWarning: this.#warn, ...options });
+  }
+
+  /** docker cp SRC CONTAINER:PATH: a host path, or a tar stream extracted into a directory. */
+  async copyTo(
+    ref: string,
+    source: string | AsyncIterable<Uint8Array>,
+    containerPath: string,
+    options: CopyOptions = {},
+  ): Promise<void> {
+    return (await import("./copy.ts")).copyTo(this, ref, source, containerPath, { onWarning: this.#warn, ...options });
   }
 
   // ------------------------------------------------------------------ images
@@ -1125,8 +1212,21 @@ export class Container {
   exec(cmd: string[], options: ExecRunOptions = {}): Promise<RunResult> {
     return this.engine.exec(this.id, cmd, options);
   }
+  /** A command in it with its streams (Engine.spawnExec). */
+  spawn(cmd: string[], options: SpawnExecOptions = {}): Promise<ContainerProcess> {
+    return this.engine.spawnExec(this.id, cmd, options);
+  }
   stop(options: { timeoutMs?: number } = {}): Promise<void> {
     return this.engine.stop(this.id, options);
+  }
+  /** Start it (again): detached, resolving with a handle that has the new pid; or with attach, until it exits. */
+  start(options?: { attach?: false }): Promise<Container>;
+  start(options: AttachOptions & { attach: true }): Promise<AttachedResult>;
+  start(options: AttachOptions & { attach?: boolean } = {}): Promise<Container | AttachedResult> {
+    return this.engine.startContainer(this.id, options as AttachOptions & { attach: true });
+  }
+  restart(options: { timeoutMs?: number } = {}): Promise<Container> {
+    return this.engine.restart(this.id, options);
   }
   kill(signal: string | number = "SIGKILL"): Promise<void> {
     return this.engine.kill(this.id, signal);
@@ -1139,6 +1239,21 @@ export class Container {
   }
   inspect(): Promise<ContainerInspect> {
     return this.engine.inspect(this.id);
+  }
+  top(psArgs: string[] = []): Promise<TopResult> {
+    return this.engine.top(this.id, psArgs);
+  }
+  stats(options: StatsOptions = {}): Promise<ContainerStats> {
+    return this.engine.stats(this.id, options);
+  }
+  statsStream(options: StatsOptions & { signal?: AbortSignal } = {}): AsyncGenerator<ContainerStats> {
+    return this.engine.statsStream(this.id, options);
+  }
+  copyFrom(containerPath: string, dest: string | Writable, options: CopyOptions = {}): Promise<void> {
+    return this.engine.copyFrom(this.id, containerPath, dest, options);
+  }
+  copyTo(source: string | AsyncIterable<Uint8Array>, containerPath: string, options: CopyOptions = {}): Promise<void> {
+    return this.engine.copyTo(this.id, source, containerPath, options);
   }
   async remove(options: { force?: boolean } = {}): Promise<void> {
     try {

@@ -14,3 +14,23 @@ export function asExecError(err: unknown): unknown {
   if (code === undefined) return err;
   return new ExecError(err.message, code);
 }
+
+/**
+ * A runtime failure setting process.rlimits[i] as the ulimit the caller named: the runtime's
+ * message names the spec, the caller wrote `--ulimit nofile=…` (RunOptions.ulimits[i]).
+ */
+export function asUlimitError(err: unknown, ulimits: { name: string; soft: number; hard: number }[]): unknown {
+  if (!(err instanceof HuskError)) return err;
+  const m = /^process\.rlimits\[(\d+)\]$/.exec(err.origin ?? "");
+  const u = m ? ulimits[Number(m[1])] : undefined;
+  if (!u) return err;
+  const text = (n: number) => (n >= 2 ** 64 ? "unlimited" : String(n));
+  const why =
+    err.errno === "EPERM"
+      ? "operation not permitted: a hard limit above husk's own needs CAP_SYS_RESOURCE, which this process lacks"
+      : err.message;
+  return new HuskError(`ulimit ${u.name}=${text(u.soft)}:${text(u.hard)}: ${why}`, {
+    origin: `RunOptions.ulimits[${ulimits.indexOf(u)}]`,
+    errno: err.errno,
+  });
+}

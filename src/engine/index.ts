@@ -5,6 +5,8 @@
  *   const r = await engine.run("busybox", ["sh", "-c", "echo hi"], { network: "none" });
  *   await using box = await engine.start("busybox", ["sleep", "60"], { name: "w1" });
  */
+
+export type { CopyOptions } from "./copy.ts";
 export {
   Container,
   type ContainerSummary,
@@ -17,9 +19,15 @@ export {
   type LiveState,
   type LogEntry,
   type RunResult,
+  type SpawnExecOptions,
+  type SpawnOptions,
 } from "./engine.ts";
 export { AbortError, ExecError, TimeoutError } from "./errors.ts";
 export type { ContainerInspect } from "./inspect.ts";
-export type { PortSpec, RunOptions, TmpfsSpec, VolumeSpec } from "./options.ts";
+export type { AttachedResult, AttachOptions } from "./lifecycle.ts";
+export type { IdMapping, PortSpec, RunOptions, TmpfsSpec, Ulimit, VolumeSpec } from "./options.ts";
 export type { ContainerRecord } from "./records.ts";
+export type { ContainerStats, StatsOptions } from "./stats.ts";
+export { ContainerProcess, type ExitStatus, type OutputChunk, type OutputLine, type StdinSource } from "./stdio.ts";
+export type { TopResult } from "./top.ts";
 export type { VolumeInfo } from "./volumes.ts";

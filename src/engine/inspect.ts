@@ -100,7 +100,7 @@ export function inspectShape(
       Dead: false,
       Pid: running ? rec.pid : 0,
       ExitCode: live.exitCode ?? 0,
-      Error: "",
+      Error: rec.error ?? "",
       StartedAt: rec.startedAt ?? ZERO_TIME,
       FinishedAt: live.finishedAt ?? rec.finishedAt ?? ZERO_TIME,
     },
@@ -129,6 +129,16 @@ export function inspectShape(
       CapDrop: rec.hostConfig.capDrop.length ? rec.hostConfig.capDrop : null,
       Privileged: rec.hostConfig.privileged,
       ReadonlyRootfs: rec.hostConfig.readOnly,
+      SecurityOpt: rec.hostConfig.securityOpt?.length ? rec.hostConfig.securityOpt : null,
+      // docker's Ulimits; -1 stands for unlimited as `--ulimit` takes it.
+      Ulimits: rec.hostConfig.ulimits?.length
+        ? rec.hostConfig.ulimits.map((u) => ({
+            Name: u.name,
+            Soft: u.soft >= 2 ** 64 ? -1 : u.soft,
+            Hard: u.hard >= 2 ** 64 ? -1 : u.hard,
+          }))
+        : null,
+      ...(rec.hostConfig.uidMap?.length ? { UidMap: rec.hostConfig.uidMap, GidMap: rec.hostConfig.gidMap } : {}),
       Binds: rec.mounts
         .filter((m) => m.type !== "tmpfs")
         .map((m) => `${m.name ?? m.source}:${m.destination}${m.rw ? "" : ":ro"}`),
@@ -156,7 +166,7 @@ export function inspectShape(
       AttachStdin: false,
       AttachStdout: !rec.detached,
       AttachStderr: !rec.detached,
-      Tty: false,
+      Tty: rec.config.tty === true,
       OpenStdin: false,
       Env: rec.config.env,
       Cmd: rec.config.cmd,

@@ -7,6 +7,9 @@
 import { isIP } from "node:net";
 import { HuskError, quote } from "../errors.ts";
 import { CAPABILITIES } from "../oci/capabilities.ts";
+import { type CheckedSecurity, checkSecurity, type IdMapping, type Ulimit } from "./security.ts";
+
+export type { IdMapping, Ulimit };
 
 export interface VolumeSpec {
   /** A host path (absolute) or a named volume. */
@@ -71,6 +74,26 @@ export interface RunOptions {
   privileged?: boolean;
   /** The root filesystem read-only (volumes, tmpfs and /etc/hosts … stay writable). */
   readOnly?: boolean;
+  /**
+   * docker's --security-opt strings: "seccomp=unconfined", "seccomp=/path/profile.json",
+   * "no-new-privileges[=true|false]"; "apparmor=…" and "label=…" are accepted with a warning
+   * (this host has neither AppArmor nor SELinux).
+   */
+  securityOpt?: string[];
+  /**
+   * The seccomp filter: "default" (docker's default profile, adapted to the capabilities),
+   * "unconfined" (none), an absolute path to a docker/OCI JSON profile, or such a profile as an
+   * object. Privileged containers get none unless a profile is given.
+   */
+  seccomp?: "default" | "unconfined" | string | Record<string, unknown>;
+  /** The process cannot gain privileges by exec (setuid binaries, file capabilities). */
+  noNewPrivileges?: boolean;
+  /** docker's --ulimit: "nofile=1024:2048" or {name, soft, hard}; none by default, as docker. */
+  ulimits?: (string | Ulimit)[];
+  /** A user namespace with these uid ranges: "CONTAINER:HOST:COUNT" or IdMapping (podman's --uidmap). */
+  uidMap?: (string | IdMapping)[];
+  /** Its gid ranges (default: the same as uidMap). */
+  gidMap?: (string | IdMapping)[];
   /** A minimal init as PID 1 that forwards signals and reaps zombies; the command is its child. */
   init?: boolean;
   hostname?: string;
@@ -109,6 +132,7 @@ export interface CheckedRunOptions {
   privileged: boolean;
   readOnly: boolean;
   init: boolean;
+  security: CheckedSecurity;
   hostname?: string;
   remove?: boolean;
   timeoutMs?: number;
@@ -292,6 +316,12 @@ const KEYS = new Set([
   "capabilities",
   "privileged",
   "readOnly",
+  "securityOpt",
+  "seccomp",
+  "noNewPrivileges",
+  "ulimits",
+  "uidMap",
+  "gidMap",
   "init",
   "hostname",
   "remove",
@@ -410,6 +440,7 @@ export function checkRunOptions(input: unknown): CheckedRunOptions {
     privileged: bool("privileged") ?? false,
     readOnly: bool("readOnly") ?? false,
     init: bool("init") ?? false,
+    security: checkSecurity(o),
     hostname,
     remove: bool("remove"),
     timeoutMs,

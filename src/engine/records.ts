@@ -9,6 +9,7 @@
  *                             /etc           hosts, hostname, resolv.conf (bound into the container)
  *                             /container.log JSON lines from the monitor (detached containers)
  *                             /exit          the monitor's record of the exit status
+ *                             /launch.json   the spec and overlay it starts with (lifecycle.ts)
  *
  * The record is written before anything it names is made (a create killed half way leaves a
  * record `rm -f` follows) and changed under the directory's flock; a name is claimed under the
@@ -17,7 +18,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { HuskError, quote } from "../errors.ts";
+import { HuskError, NotFoundError, quote } from "../errors.ts";
 import { helperPath } from "../helper/path.ts";
 import type { PublishedPort } from "../network/store.ts";
 import { lockExclusive } from "../sys/index.ts";
@@ -43,7 +44,8 @@ export interface MountRecord {
   rw: boolean;
 }
 
-export type RecordStatus = "creating" | "running" | "exited";
+/** creating: being made or started (a killed one is what `rm -f` removes); created: made, never started. */
+export type RecordStatus = "creating" | "created" | "running" | "exited";
 
 export interface ContainerRecord {
   version: 1;
@@ -64,6 +66,8 @@ export interface ContainerRecord {
     entrypoint: string[];
     cmd: string[];
     labels: Record<string, string>;
+    /** A terminal (-t): the container's stdio is a pty. */
+    tty?: boolean;
   };
   hostConfig: {
     autoRemove: boolean;
@@ -76,6 +80,12 @@ export interface ContainerRecord {
     capDrop: string[];
     privileged: boolean;
     readOnly: boolean;
+    /** docker's --security-opt strings in effect (records before these options lack them). */
+    securityOpt?: string[];
+    ulimits?: { name: string; soft: number; hard: number }[];
+    /** The user namespace's maps ("CONTAINER:HOST:COUNT"), if it has one. */
+    uidMap?: string[];
+    gidMap?: string[];
     /** --network-alias, --add-host ("name:address"), --dns, --dns-search, --dns-option. */
     networkAliases?: string[];
     extraHosts?: string[];
@@ -98,6 +108,8 @@ export interface ContainerRecord {
   exitCode?: number;
   /** The signal that ended it, 0 if none. */
   signal?: number;
+  /** Why its last start failed (docker's State.Error); cleared by the next start. */
+  error?: string;
   /** The network it asked for (bridge networks are named here before anything is attached). */
   network?: string;
   networks: AttachmentRecord[];
@@ -107,6 +119,8 @@ export interface ContainerRecord {
 export const CONFIG_FILE = "config.json";
 export const LOG_FILE = "container.log";
 export const EXIT_FILE = "exit";
+/** What starting it again needs: the spec and rootfs mount it was made with (lifecycle.ts). */
+export const LAUNCH_FILE = "launch.json";
 
 export function newId(): string {
   return randomBytes(32).toString("hex");
@@ -179,7 +193,7 @@ export class Records {
         if (byPrefix.length > 1) throw new HuskError(`multiple containers found with id prefix ${ref}`);
         return byPrefix[0];
       })();
-    if (!hit) throw new HuskError(`no such container: ${ref}`);
+    if (!hit) throw new NotFoundError(`no such container: ${ref}`);
     return hit;
   }
 

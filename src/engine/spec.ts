@@ -8,7 +8,7 @@ import { HuskError } from "../errors.ts";
 import type { ContainerConfig } from "../image/oci.ts";
 import { CAPABILITIES } from "../oci/capabilities.ts";
 import { OCI_VERSION } from "../oci/default-spec.ts";
-import type { LinuxNamespace, LinuxResources, Mount, Spec } from "../oci/types.ts";
+import type { LinuxIDMapping, LinuxNamespace, LinuxResources, LinuxSeccomp, Mount, POSIXRlimit, Spec } from "../oci/types.ts";
 import type { CheckedRunOptions } from "./options.ts";
 
 /** docker's default capability set (moby's oci/caps/defaults.go). */
@@ -113,6 +113,12 @@ export interface SpecInput {
   cgroupsPath?: string;
   /** The capabilities the caller holds (its bounding set), for "all". */
   available?: readonly string[];
+  /** The filter (engine: seccomp-profile.ts for `caps`, or the caller's profile); none if undefined. */
+  seccomp?: LinuxSeccomp;
+  noNewPrivileges?: boolean;
+  rlimits?: POSIXRlimit[];
+  /** A user namespace with these maps (both, or neither). */
+  idMaps?: { uid: LinuxIDMapping[]; gid: LinuxIDMapping[] };
 }
 
 function dockerMounts(privileged: boolean): Mount[] {
@@ -151,6 +157,7 @@ function resources(o: SpecInput["opts"]): LinuxResources {
 export function buildSpec(i: SpecInput): Spec {
   const caps = capabilities(i.opts, i.available);
   const namespaces: LinuxNamespace[] = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
+  if (i.idMaps) namespaces.push({ type: "user" });
   if (i.network.kind === "new") namespaces.push({ type: "network" });
   else if (i.network.kind === "path") namespaces.push({ type: "network", path: i.network.path });
   const bind = (source: string, destination: string): Mount => ({
@@ -168,6 +175,8 @@ export function buildSpec(i: SpecInput): Spec {
       env: i.env,
       cwd: i.cwd,
       capabilities: { bounding: caps, effective: caps, permitted: caps },
+      ...(i.noNewPrivileges ? { noNewPrivileges: true } : {}),
+      ...(i.rlimits?.length ? { rlimits: i.rlimits } : {}),
     },
     root: { path: i.rootfs, readonly: i.opts.readOnly },
     ...(i.network.kind === "host" ? {} : { hostname: i.hostname }),
@@ -180,7 +189,9 @@ export function buildSpec(i: SpecInput): Spec {
     ],
     linux: {
       namespaces,
+      ...(i.idMaps ? { uidMappings: i.idMaps.uid, gidMappings: i.idMaps.gid } : {}),
       resources: resources(i.opts),
+      ...(i.seccomp ? { seccomp: i.seccomp } : {}),
       ...(i.cgroupsPath ? { cgroupsPath: i.cgroupsPath } : {}),
       maskedPaths: i.opts.privileged ? [] : [...DOCKER_MASKED_PATHS],
       readonlyPaths: i.opts.privileged ? [] : [...DOCKER_READONLY_PATHS],

@@ -96,6 +96,7 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
   const { channel } = helper;
   let pid = 0;
   let plan: Plan = [];
+  let lifeline = false;
   try {
     plan = await planOrPromise;
     const body = encodePlan(plan);
@@ -117,6 +118,12 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
           break;
         case Msg.Created:
           return { pid, exited: helper.exited, created: true };
+        case Msg.Running:
+          // ownerLifeline: this end stays open while the container runs (closing it kills the
+          // container, as this process' death would); it is closed once the helper is gone.
+          lifeline = true;
+          void helper.exited.then(() => channel.close());
+          return { pid, exited: helper.exited, created: false };
         case Msg.Error:
           throw stepError(plan, msg.a, msg.b, msg.c);
         case Msg.Died:
@@ -146,6 +153,6 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
     await helper.exited;
     throw err;
   } finally {
-    channel.close();
+    if (!lifeline) channel.close();
   }
 }

@@ -81,6 +81,7 @@ export const WIRE: WireTable = {
   mkfifo: { code: 56, fields: { path: "s", mode: "i", uid: "i", gid: "i" } },
   init: { code: 57, fields: {} },
   consoleProxy: { code: 58, fields: {} },
+  ownerLifeline: { code: 59, fields: {} },
   // 60–69: image layers (src/image).
   setxattr: { code: 60, fields: { path: "s", name: "s", value: "b" } },
   // 70–79: networking (src/network)
@@ -113,8 +114,10 @@ export enum Msg {
   Error = 4,
   /** helper → husk: the child died during setup without MSG_ERROR; a = 128+N for signal N, else its exit status. */
   Died = 5,
+  /** helper → husk: the child has exec'd; with ownerLifeline the channel stays open (Wait mode) as husk's lifeline. */
+  Running = 6,
   /** helper → husk: a --netlink plan ran to its end (a = its length); husk need not wait for the exit. */
-  Done = 6,
+  Done = 7,
   /** husk → helper: go on with the plan. */
   Continue = 100,
 }

@@ -91,7 +91,8 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   const inUserNs = userNs || ns.joined.has("user");
 
   const terminal = spec.process.terminal === true;
-  requireConsoleSocket(spec.process, ctx.consoleSocket, ctx.mode === "run");
+  // A foreground run's helper proxies the caller's terminal; a monitor holds the pty master itself.
+  requireConsoleSocket(spec.process, ctx.consoleSocket, ctx.mode === "run" || ctx.monitor !== undefined);
   const proxied = terminal && !ctx.consoleSocket;
   // A joined mount namespace gets its rootfs set up too, as runc does; with none at all the
   // container only gets a chroot (mounting would change the host's own tree).
@@ -112,6 +113,8 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   steps.push(...cgroup.open, ...(rootfs?.beforeClone ?? []), ...ns.beforeClone);
   if (ctx.monitor) steps.push({ what: `start the monitor (log ${ctx.monitor.log})`, op: { op: "monitor", ...ctx.monitor } });
   const cloneMode = ctx.monitor ? CloneMode.Monitor : ctx.mode === "run" ? CloneMode.Wait : CloneMode.Detach;
+  if (ctx.ownerLifeline && cloneMode === CloneMode.Wait && !proxied)
+    steps.push({ what: "tie the container to husk's process", op: { op: "ownerLifeline" } });
   steps.push({
     what: "create the container process",
     origin: "linux.namespaces",

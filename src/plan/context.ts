@@ -57,6 +57,8 @@ export interface PlanContext {
    * and dies with the container's mount namespace, so nothing is left on the host.
    */
   rootfsMount?: { fstype: string; source: string; data: string };
+  /** Kill the container if husk's process dies while it runs (run mode; the ownerLifeline op). */
+  ownerLifeline?: boolean;
   /** Stop the container process where prestart hooks run, so the caller can act (onWaiting at hooksStep). */
   pauseForCaller?: boolean;
   /** A native monitor as the parent of the container process (detached engine containers; native/monitor.c). */

@@ -26,7 +26,7 @@ import {
 } from "./process.ts";
 
 export interface ExecContext
-  extends Pick<PlanContext, "preserveFds" | "consoleSocket" | "cgroupJoin" | "compileSeccomp" | "host"> {
+  extends Pick<PlanContext, "preserveFds" | "consoleSocket" | "cgroupJoin" | "compileSeccomp" | "host" | "ownerLifeline"> {
   /** The container's init pid, whose namespaces the process joins. */
   initPid: number;
   /** Container id and bundle, for the state a seccomp agent receives. */
@@ -79,6 +79,8 @@ export function compileExecPlan(spec: Spec, process: Process, ctx: ExecContext):
       steps.push({ what, op: { op: "setns", path, nstype: CLONE[type] } });
     }
   }
+  if (ctx.ownerLifeline && !ctx.detach && !(process.terminal && !ctx.consoleSocket))
+    steps.push({ what: "tie the process to husk's process", op: { op: "ownerLifeline" } });
   steps.push({ what: "create the process", op: { op: "clone", flags: 0, mode: ctx.detach ? CloneMode.Detach : CloneMode.Wait } });
   // Joining a cpuset resets the affinity: the final one comes after.
   steps.push(...cgroup.join, ...late, ...pin("final"));

@@ -212,6 +212,13 @@ export type Op =
    */
   | { op: "consoleProxy" }
   /**
+   * Before a Wait-mode clone: once the child has exec'd the helper's parent says MSG_RUNNING and
+   * keeps the sync channel open instead of closing it, watching it with the child; EOF on it
+   * (husk closed its end, or husk's process died and the kernel did) SIGKILLs the child. A
+   * library caller's foreground container does not outlive the caller.
+   */
+  | { op: "ownerLifeline" }
+  /**
    * --init: fork; the child goes on (to exec), this process stays as the container's PID 1,
    * passing signals on to the child and reaping every child, and exits as the child does.
    */

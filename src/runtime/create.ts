@@ -66,6 +66,8 @@ export interface CreateOptions {
    * (where prestart hooks run): e.g. give its network namespace an interface.
    */
   onNamespaces?: (pid: number) => void | Promise<void>;
+  /** run mode: SIGKILL the container if this process dies (the ownerLifeline op). */
+  killWithOwner?: boolean;
 }
 
 export interface CreatedContainer {
@@ -123,6 +125,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       rootfsMount: opts.rootfsMount,
       monitor: opts.monitor,
       pauseForCaller: opts.onNamespaces !== undefined,
+      ownerLifeline: opts.killWithOwner,
     });
     // Like runc, skipped syscall names and the like are debug output, not noise in every container's log.
     if (opts.debug) for (const warning of compiled.warnings) warn(`debug: ${warning}`);

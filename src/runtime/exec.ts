@@ -37,6 +37,7 @@ export async function execInContainer(opts: ExecInContainer): Promise<number> {
     cgroupJoin: reopenCgroup(st.cgroupPaths).joinFiles(),
     compileSeccomp: await seccompCompiler(opts.root, st.spec.linux?.seccomp),
     host: hostFacts,
+    ownerLifeline: opts.killWithOwner,
   });
   const launched = await launch(steps, { preserveFds: opts.preserveFds ?? 0, stdio: opts.stdio, onStdio: opts.onStdio });
   if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);

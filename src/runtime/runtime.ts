@@ -90,6 +90,11 @@ export interface CreateOptions {
 export interface RunOptions extends CreateOptions {
   /** Leave the stopped container for delete instead of removing it. */
   keep?: boolean;
+  /**
+   * SIGKILL the container if this process dies while it runs (the helper watches a socket
+   * whose other end only this process holds). Not with a foreground terminal (tty proxy).
+   */
+  killWithOwner?: boolean;
   /** Called once the container's init exists, with its pid (e.g. to forward signals to it). */
   onStart?: (pid: number) => void;
 }
@@ -104,6 +109,8 @@ export interface ExecOptions {
   /** The process' fds 0, 1, 2 (default the caller's), as CreateOptions.stdio; the ends of "pipe"s go to onStdio. */
   stdio?: [StdioSpec, StdioSpec, StdioSpec];
   onStdio?: (stdio: HelperStdio) => void;
+  /** In the foreground: SIGKILL the process if this process dies while it runs (see RunOptions). */
+  killWithOwner?: boolean;
 }
 
 /**
@@ -169,7 +176,12 @@ export class Runtime {
   async run(id: string, bundle: BundleSource, options: RunOptions = {}): Promise<number> {
     if (options.monitor) throw new HuskError("a monitor is for created containers (create, then start)", { origin: "monitor" });
     const { runContainer } = await import("./run.ts");
-    return runContainer({ ...this.#createOptions(id, bundle, options), keep: options.keep, onStart: options.onStart });
+    return runContainer({
+      ...this.#createOptions(id, bundle, options),
+      keep: options.keep,
+      onStart: options.onStart,
+      killWithOwner: options.killWithOwner === true,
+    });
   }
 
   async state(id: string): Promise<ContainerState> {

@@ -3,7 +3,7 @@
  * flock, ); node.ts has a twin of each. Loaded only when running under Bun (see
  * index.ts), so that nothing here is imported by Node.
  */
-import { dlopen, FFIType, read as readPtr } from "bun:ffi";
+import { dlopen, FFIType, ptr, read as readPtr } from "bun:ffi";
 import { closeSync, constants as fsConstants, openSync, read, write, writeSync } from "node:fs";
 import { constants } from "node:os";
 import type { Channel } from "./channel.ts";
@@ -17,6 +17,7 @@ function signalNumber(sig: string | number): number {
 const LIBC = {
   flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  pipe2: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   __errno_location: { args: [], returns: FFIType.ptr },
 } as const;
 
@@ -109,39 +110,98 @@ function fdChannel(fd: number): Channel {
   };
 }
 
+const O_CLOEXEC = 0o2000000;
+
+/** node:stream, fetched when a pipe is asked for: the runtime verbs that load this file for flock never pay for it. */
+function streams(): typeof import("node:stream") {
+  return process.getBuiltinModule("node:stream") as typeof import("node:stream");
+}
+
+/**
+ * An output pipe read lazily. Bun.spawn's own "pipe" reads the child's output eagerly into
+ * memory whether or not anyone consumes it (measured: 200 MB unread, 200 MB of RSS), so the
+ * helper gets the write end of a pipe made here, and Bun.file(fd).stream() reads the other end
+ * on the event loop only as fast as the Readable is consumed. Bun.file leaves the fd open: it is
+ * closed with the stream.
+ */
+function outputPipe(): { readable: import("node:stream").Readable; writeFd: number } {
+  bind("pipe2", "__errno_location");
+  const fds = new Int32Array(2);
+  if (libc("pipe2")(ptr(fds), O_CLOEXEC) !== 0) throw sysError("pipe2", "stdio");
+  const [r, w] = [fds[0] as number, fds[1] as number];
+  const readable = streams().Readable.fromWeb(Bun.file(r).stream() as unknown as import("node:stream/web").ReadableStream);
+  readable.once("close", () => {
+    try {
+      closeSync(r);
+    } catch {}
+  });
+  return { readable, writeFd: w };
+}
+
+/** Bun.spawn's stdin FileSink as a Writable: each chunk's callback waits for it to reach the pipe. */
+function sinkWritable(sink: import("bun").FileSink): import("node:stream").Writable {
+  const w = new (streams().Writable)({
+    write(chunk: Buffer, _enc, cb) {
+      try {
+        sink.write(chunk);
+        Promise.resolve(sink.flush()).then(
+          () => cb(),
+          (err) => cb(err),
+        );
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+    final(cb) {
+      try {
+        Promise.resolve(sink.end()).then(
+          () => cb(),
+          () => cb(),
+        );
+      } catch {
+        cb();
+      }
+    },
+    destroy(err, cb) {
+      try {
+        void Promise.resolve(sink.end()).catch(() => {});
+      } catch {}
+      cb(err);
+    },
+  });
+  w.on("error", () => {});
+  return w;
+}
+
 /** See index.ts. Bun.spawn hands the extra "pipe" slot out as a raw socket fd. */
 export function spawnHelper(argv: string[], opts: SpawnOptions): HelperProcess {
   const preserveFds = opts.preserveFds ?? 0;
   const preserved = Array.from({ length: preserveFds }, (_, i) => 3 + i);
   const syncSlot = 3 + preserveFds;
   const [i, o, e] = opts.stdio ?? ["inherit", "inherit", "inherit"];
-  const proc = Bun.spawn([...argv, String(syncSlot)], {
-    stdio: [i, o, e, ...preserved, "pipe"],
-    env: opts.env ?? {},
-  });
+  const out = o === "pipe" ? outputPipe() : undefined;
+  const err = e === "pipe" ? outputPipe() : undefined;
+  let proc: ReturnType<typeof Bun.spawn>;
+  try {
+    proc = Bun.spawn([...argv, String(syncSlot)], {
+      stdio: [i, out?.writeFd ?? o, err?.writeFd ?? e, ...preserved, "pipe"],
+      env: opts.env ?? {},
+    });
+  } catch (x) {
+    out?.readable.destroy();
+    err?.readable.destroy();
+    throw x;
+  } finally {
+    // The helper has its copies; ours would keep the readers from ever seeing EOF.
+    for (const p of [out, err]) if (p) closeSync(p.writeFd);
+  }
   const fd = proc.stdio[syncSlot] as unknown as number;
   setBlocking(fd);
   const exited = proc.exited.then((code) => (proc.signalCode ? 128 + signalNumber(proc.signalCode) : code));
   const stdio: HelperStdio = {};
-  if (i === "pipe") {
-    const sink = proc.stdin as import("bun").FileSink;
-    stdio.stdin = {
-      // A container that exits without reading its input is no error of ours.
-      async write(data) {
-        try {
-          await sink.write(data);
-          await sink.flush();
-        } catch {}
-      },
-      end() {
-        try {
-          void Promise.resolve(sink.end()).catch(() => {});
-        } catch {}
-      },
-    };
-  }
-  if (o === "pipe") stdio.stdout = proc.stdout as ReadableStream<Uint8Array>;
-  if (e === "pipe") stdio.stderr = proc.stderr as ReadableStream<Uint8Array>;
+  if (i === "pipe") stdio.stdin = sinkWritable(proc.stdin as import("bun").FileSink);
+  if (out) stdio.stdout = out.readable;
+  if (err) stdio.stderr = err.readable;
   return { pid: proc.pid, channel: fdChannel(fd), exited, stdio };
 }
 

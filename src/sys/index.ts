@@ -13,12 +13,18 @@ import type { Channel } from "./channel.ts";
  */
 export type StdioSpec = "inherit" | "ignore" | "pipe" | number;
 
-/** This process' ends of the helper's "pipe" stdio. */
+/**
+ * This process' ends of the helper's "pipe" stdio, as node:stream objects on both runtimes.
+ * They carry back-pressure: nothing is read from a pipe ahead of its consumer beyond the
+ * stream's highWaterMark, so a slow reader stalls the container's writes, not this process'
+ * memory. stdin has an 'error' listener already: a container that exits without reading its
+ * input is no crash of the caller's.
+ */
 export interface HelperStdio {
-  /** The helper's stdin: write, then end() for EOF. */
-  stdin?: { write(data: Uint8Array): Promise<void>; end(): void };
-  stdout?: AsyncIterable<Uint8Array>;
-  stderr?: AsyncIterable<Uint8Array>;
+  // Inline type imports: a static one would count as loading node:stream (startup-modules).
+  stdin?: import("node:stream").Writable;
+  stdout?: import("node:stream").Readable;
+  stderr?: import("node:stream").Readable;
 }
 
 export interface SpawnOptions {

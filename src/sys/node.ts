@@ -45,17 +45,9 @@ export function spawnHelper(argv: string[], opts: SpawnOptions): HelperProcess {
   const exited = exitCode(proc);
   if (proc.pid === undefined) throw new Error(`cannot start ${file}`);
   const stdio: HelperStdio = {};
-  const stdin = proc.stdin;
-  if (i === "pipe" && stdin) {
-    // A container that exits without reading its input is no error of ours.
-    stdin.on("error", () => {});
-    stdio.stdin = {
-      write: (data) =>
-        new Promise<void>((resolve) => {
-          stdin.write(data, () => resolve());
-        }),
-      end: () => stdin.end(),
-    };
+  if (i === "pipe" && proc.stdin) {
+    proc.stdin.on("error", () => {});
+    stdio.stdin = proc.stdin;
   }
   if (o === "pipe" && proc.stdout) stdio.stdout = proc.stdout;
   if (e === "pipe" && proc.stderr) stdio.stderr = proc.stderr;

@@ -1,7 +1,7 @@
 /**
  * Names on user networks: containers on the same user-created network resolve each other by
  * name, short id and --network-alias (their /etc/hosts lists the others, rewritten in place as
- * containers come and go); not across networks, not on the default network. --add-host, --dns,
+ * containers come, go and start again); not across networks, not on the default network. --add-host, --dns,
  * --dns-search and --dns-option end up in the files. Traffic stays on the test's own bridges.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
@@ -102,6 +102,10 @@ describeAsRoot("network dns", () => {
     expect((await w.husk(["rm", "-f", "r"])).code).toBe(0);
     expect(await resolve("p", "r")).toBeUndefined();
     expect(JSON.stringify(w.engine.networks.inspect(one.name).leases)).not.toContain('"r"');
+    // q started again (its record kept): back in p's view under its alias, at its new lease.
+    expect((await w.husk(["start", "q"])).code).toBe(0);
+    expect(await resolve("p", "queue")).toBe(await address("q", one.name));
+    expect(await resolve("q", "p")).toBe(await address("p", one.name));
     for (const n of ["p", "q"]) expect((await w.husk(["rm", "-f", n])).code).toBe(0);
     expect(w.engine.networks.inspect(one.name).leases).toEqual([]);
   });

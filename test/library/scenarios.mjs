@@ -4,9 +4,11 @@
  * (dist/lib), as a service on either runtime would load it. Each scenario makes its own
  * busybox bundle and state root and removes them whatever happens.
  */
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import {
   AbortError,
   ConfigError,
@@ -62,6 +64,7 @@ export function makeEngine() {
   return {
     engine,
     dataRoot,
+    stateRoot,
     async done() {
       for (const c of await engine.list({ all: true })) await engine.remove(c.id, { force: true }).catch(() => {});
       rmSync(dataRoot, { recursive: true, force: true });
@@ -232,4 +235,189 @@ export const scenarios = {
       await done();
     }
   },
+
+  async "Engine.spawn: lines of both streams as they come, tagged, before the container exits"(assert) {
+    const { engine, done } = makeEngine();
+    try {
+      const p = await engine.spawn(
+        "busybox",
+        ["sh", "-c", "for i in 1 2 3 4 5; do echo out $i; echo err $i >&2; sleep 0.1; done; exit 4"],
+        { network: "none" },
+      );
+      assert.ok(p.pid > 0 && /^[0-9a-f]{64}$/.test(p.id), `${p.pid} ${p.id}`);
+      let exitedAt = 0;
+      p.exited.then(() => {
+        exitedAt = Date.now();
+      });
+      const seen = [];
+      for await (const { stream, line } of p.lines()) seen.push({ stream, line, at: Date.now(), before: exitedAt === 0 });
+      const { exitCode } = await p.exited;
+      assert.equal(exitCode, 4);
+      const lines = (name) => seen.filter((s) => s.stream === name).map((s) => s.line);
+      assert.equal(lines("stdout").join(","), "out 1,out 2,out 3,out 4,out 5");
+      assert.equal(lines("stderr").join(","), "err 1,err 2,err 3,err 4,err 5");
+      // The first line came while the container still had ~400 ms to go.
+      assert.ok(seen[0].before && exitedAt - seen[0].at > 250, `first line ${exitedAt - seen[0].at} ms before the exit`);
+      assert.equal((await engine.list({ all: true })).length, 0);
+    } finally {
+      await done();
+    }
+  },
+
+  async "Engine.spawn: stdin from a Readable, and a stdin Writable with stdin: pipe"(assert) {
+    const { engine, done } = makeEngine();
+    try {
+      const r = await engine.run("busybox", ["cat"], { network: "none", stdin: Readable.from(["from ", "a Readable\n"]) });
+      assert.equal(r.stdout, "from a Readable\n");
+      const p = await engine.spawn("busybox", ["sh", "-c", "while read l; do echo got $l; done"], {
+        network: "none",
+        stdin: "pipe",
+      });
+      assert.ok(p.stdin !== null);
+      const it = p.lines();
+      p.stdin.write("one\n");
+      assert.equal((await it.next()).value.line, "got one");
+      p.stdin.write("two\n");
+      assert.equal((await it.next()).value.line, "got two");
+      p.stdin.end();
+      assert.ok((await it.next()).done);
+      assert.equal((await p.exited).exitCode, 0);
+    } finally {
+      await done();
+    }
+  },
+
+  async "Engine.spawn: 100 MB of output streams with bounded memory; an idle consumer holds the container back"(assert) {
+    const { engine, done } = makeEngine();
+    try {
+      const size = 100 * 1024 * 1024;
+      const p = await engine.spawn("busybox", ["dd", "if=/dev/zero", "bs=65536", `count=${size / 65536}`], { network: "none" });
+      const rss0 = process.memoryUsage().rss;
+      await new Promise((r) => setTimeout(r, 500));
+      const idle = process.memoryUsage().rss - rss0;
+      assert.ok(idle < 16 * 1024 * 1024, `RSS grew ${idle} bytes while nobody read`);
+      let n = 0;
+      let peak = 0;
+      for await (const c of p.stdout) {
+        n += c.length;
+        peak = Math.max(peak, process.memoryUsage().rss - rss0);
+      }
+      assert.equal(n, size);
+      assert.ok(peak < 64 * 1024 * 1024, `RSS grew ${peak} bytes while 100 MB went through`);
+      assert.equal((await p.exited).exitCode, 0);
+    } finally {
+      await done();
+    }
+  },
+
+  async "Engine.spawn: timeoutMs and abort kill it while it streams; the iterator and exited reject, typed"(assert) {
+    const { engine, done } = makeEngine();
+    const forever = ["sh", "-c", "while true; do echo tick; sleep 0.1; done"];
+    try {
+      const t = await engine.spawn("busybox", forever, { network: "none", timeoutMs: 600 });
+      let ticks = 0;
+      const err = await (async () => {
+        for await (const _ of t.lines()) ticks++;
+      })().catch((e) => e);
+      assert.ok(err instanceof TimeoutError && err.containerId === t.id, String(err));
+      assert.ok(ticks >= 2, `${ticks} lines before the timeout`);
+      await assert.rejects(t.exited, /killed after 600 ms/);
+      const ac = new AbortController();
+      const a = await engine.spawn("busybox", forever, { network: "none", signal: ac.signal });
+      const first = await a.lines().next();
+      assert.equal(first.value.line, "tick");
+      ac.abort();
+      const aborted = await a.exited.catch((e) => e);
+      assert.ok(aborted instanceof AbortError, String(aborted));
+      assert.equal((await engine.list({ all: true })).length, 0);
+    } finally {
+      await done();
+    }
+  },
+
+  async "Engine.spawn and Container.spawn: kill, and Symbol.asyncDispose kills and removes"(assert) {
+    const { engine, done } = makeEngine();
+    const fds = () => readdirSync("/proc/self/fd").length;
+    try {
+      // One container first: the runtime's own lazily made fds (its event loop's, a thread pool's) are then made.
+      await engine.run("busybox", ["true"], { network: "none" });
+      await new Promise((r) => setTimeout(r, 100));
+      const fds0 = fds();
+      const p = await engine.spawn("busybox", ["sleep", "60"], { network: "none" });
+      assert.ok(p.kill());
+      const st = await p.exited;
+      assert.equal(st.exitCode, 137);
+      assert.equal(st.signal, "SIGKILL");
+      assert.ok(!p.kill(), "kill after the exit says false");
+      const q = await engine.spawn("busybox", ["sh", "-c", "echo up; sleep 60"], { network: "none", remove: false });
+      assert.equal((await q.lines().next()).value.line, "up");
+      await q[Symbol.asyncDispose]();
+      assert.ok(!alive(q.pid), "the container's process is gone");
+      assert.equal((await engine.inspect(q.id)).State.Status, "exited");
+      await engine.remove(q.id);
+      const box = await engine.start("busybox", ["sleep", "60"], { network: "none" });
+      try {
+        const e = await box.spawn(["sh", "-c", "echo a; echo b >&2; exit 2"]);
+        const got = [];
+        for await (const { stream, line } of e.lines()) got.push(`${stream}:${line}`);
+        assert.equal(got.sort().join(","), "stderr:b,stdout:a");
+        assert.equal((await e.exited).exitCode, 2);
+        const s = await box.spawn(["sleep", "60"]);
+        await s[Symbol.asyncDispose]();
+        assert.ok(!alive(s.pid), "the exec'd process is gone");
+        assert.equal((await engine.list()).length, 1);
+      } finally {
+        await box.remove({ force: true });
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(fds(), fds0);
+    } finally {
+      await done();
+    }
+  },
+
+  async "a spawned container dies with its owner's process (SIGKILL), helper and all"(assert) {
+    const { engine, dataRoot, stateRoot, done } = makeEngine();
+    const owner = spawn(process.execPath, [join(import.meta.dirname, "owner.mjs"), dataRoot, stateRoot], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    try {
+      const first = await new Promise((resolve, reject) => {
+        owner.stdout.once("data", (d) => resolve(JSON.parse(String(d).split("\n")[0])));
+        owner.once("exit", (code) => reject(new Error(`the owner exited with ${code}`)));
+      });
+      const helper = parentOf(first.pid);
+      assert.equal(parentOf(helper), owner.pid);
+      assert.ok(alive(first.pid) && alive(helper));
+      owner.kill("SIGKILL");
+      const t0 = Date.now();
+      while ((alive(first.pid) || alive(helper)) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(!alive(first.pid), "the container is gone");
+      assert.ok(!alive(helper), "its helper is gone");
+      // Its record stays for rm -f, as after any crash; done() removes it.
+      assert.equal((await engine.list({ all: true })).length, 1);
+    } finally {
+      owner.kill("SIGKILL");
+      await done();
+    }
+  },
 };
+
+/** A process that exists and is not a zombie waiting to be reaped. */
+function alive(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+function parentOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return 0;
+  }
+}

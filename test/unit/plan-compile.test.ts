@@ -373,6 +373,29 @@ describe("compilePlan", () => {
     expect(run).not.toContain("consoleConnect");
   });
 
+  test("a terminal with a monitor (the engine's run -dt): the pair is made before the monitor forks, which keeps the master", () => {
+    const s = spec((x) => {
+      if (x.process) x.process.terminal = true;
+    });
+    const monitor = { log: "/l", exitFile: "/e", cleanup: [], env: [] };
+    const list = ops(s, ctx({ mode: "create", monitor }));
+    expect(list[0]).toBe("consoleProxy");
+    expect(list.indexOf("consoleProxy")).toBeLessThan(list.indexOf("monitor"));
+    expect(list.indexOf("console")).toBeLessThan(list.indexOf("waitStart"));
+    expect(list).not.toContain("consoleConnect");
+  });
+
+  test("ownerLifeline: just before a Wait-mode clone when asked, never for create or a proxied terminal", () => {
+    const run = ops(spec(), ctx({ mode: "run", ownerLifeline: true }));
+    expect(run.indexOf("ownerLifeline")).toBe(run.indexOf("clone") - 1);
+    expect(ops(spec(), ctx({ mode: "run" }))).not.toContain("ownerLifeline");
+    expect(ops(spec(), ctx({ mode: "create", ownerLifeline: true }))).not.toContain("ownerLifeline");
+    const tty = spec((x) => {
+      if (x.process) x.process.terminal = true;
+    });
+    expect(ops(tty, ctx({ mode: "run", ownerLifeline: true }))).not.toContain("ownerLifeline");
+  });
+
   test("personality, scheduler and I/O priority become ops before capabilities are dropped", () => {
     const s = spec((x) => {
       x.linux = { ...x.linux, personality: { domain: "LINUX32" } };

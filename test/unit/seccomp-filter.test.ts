@@ -5,81 +5,14 @@ import { HuskError } from "../../src/errors.ts";
 import type { LinuxSeccomp, LinuxSyscall, SeccompOperator } from "../../src/oci/types.ts";
 import { ENOSYS, SECCOMP_RET } from "../../src/seccomp/actions.ts";
 import { AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT } from "../../src/seccomp/arches.ts";
-import { BPF, BPF_MAXINSNS, type Insn } from "../../src/seccomp/bpf.ts";
+import { BPF_MAXINSNS } from "../../src/seccomp/bpf.ts";
 import { compileSeccomp, decodeFilter, disassemble, seccompFeatures, seccompWanted } from "../../src/seccomp/index.ts";
 import { SYSCALLS_I386 } from "../../src/seccomp/syscalls-i386.ts";
 import { SYSCALLS_X32 } from "../../src/seccomp/syscalls-x32.ts";
 import { SYSCALLS_X86_64 } from "../../src/seccomp/syscalls-x86_64.ts";
-
-// ---- a classic BPF interpreter, as the kernel runs seccomp filters
-
-interface Data {
-  nr: number;
-  arch?: number;
-  args?: (bigint | number)[];
-}
+import { type Data, run, verify } from "../fixtures/seccomp-bpf.ts";
 
 const U32 = 0xffffffff;
-
-/** What the kernel checks when the filter is loaded: known opcodes, in-range jumps and loads, RET last. */
-function verify(prog: Insn[]): void {
-  expect(prog.length).toBeGreaterThan(0);
-  expect(prog.length).toBeLessThanOrEqual(BPF_MAXINSNS);
-  expect(prog[prog.length - 1]!.code).toBe(BPF.RET_K);
-  prog.forEach((i, pc) => {
-    expect(Object.values(BPF) as number[]).toContain(i.code);
-    if (i.code === BPF.LD_W_ABS) expect(i.k % 4 === 0 && i.k < 64).toBe(true);
-    if (i.code === BPF.JA) expect(pc + 1 + i.k).toBeLessThan(prog.length);
-    else if ((i.code & 7) === 5) expect(pc + 1 + Math.max(i.jt, i.jf)).toBeLessThan(prog.length);
-  });
-}
-
-function run(prog: Insn[], d: Data): number {
-  const word = (off: number): number => {
-    if (off === 0) return d.nr >>> 0;
-    if (off === 4) return (d.arch ?? AUDIT_ARCH_X86_64) >>> 0;
-    if (off < 16) return 0; // instruction_pointer
-    const arg = BigInt.asUintN(64, BigInt(d.args?.[(off - 16) >> 3] ?? 0));
-    return Number(off % 8 === 0 ? arg & 0xffffffffn : arg >> 32n);
-  };
-  let a = 0;
-  for (let pc = 0; pc < prog.length; ) {
-    const { code, jt, jf, k } = prog[pc]!;
-    const branch = (cond: boolean) => {
-      pc += 1 + (cond ? jt : jf);
-    };
-    switch (code) {
-      case BPF.LD_W_ABS:
-        a = word(k);
-        pc++;
-        break;
-      case BPF.ALU_AND_K:
-        a = (a & k) >>> 0;
-        pc++;
-        break;
-      case BPF.JA:
-        pc += 1 + k;
-        break;
-      case BPF.JEQ_K:
-        branch(a === k);
-        break;
-      case BPF.JGT_K:
-        branch(a > k);
-        break;
-      case BPF.JGE_K:
-        branch(a >= k);
-        break;
-      case BPF.JSET_K:
-        branch((a & k) !== 0);
-        break;
-      case BPF.RET_K:
-        return k;
-      default:
-        throw new Error(`opcode ${code} at ${pc}`);
-    }
-  }
-  throw new Error("fell off the end of the program");
-}
 
 function compile(seccomp: LinuxSeccomp, opts = {}) {
   const out = compileSeccomp(seccomp, opts);

@@ -18,6 +18,9 @@ const GLOBAL_FLAGS: Flag[] = [
 
 const VERBS: Record<string, () => Promise<{ default: EngineVerb }>> = {
   run: () => import("./run.ts"),
+  create: () => import("./create.ts"),
+  start: () => import("./start.ts"),
+  restart: () => import("./restart.ts"),
   exec: () => import("./exec.ts"),
   ps: () => import("./ps.ts"),
   logs: () => import("./logs.ts"),
@@ -26,6 +29,9 @@ const VERBS: Record<string, () => Promise<{ default: EngineVerb }>> = {
   rm: () => import("./rm.ts"),
   inspect: () => import("./inspect.ts"),
   wait: () => import("./wait.ts"),
+  top: () => import("./top.ts"),
+  stats: () => import("./stats.ts"),
+  cp: () => import("./cp.ts"),
   images: () => import("./images.ts"),
   import: () => import("./import.ts"),
   pull: () => import("./pull.ts"),

@@ -31,9 +31,13 @@ export const RUN_FLAGS: Flag[] = [
   { name: "cap-drop", type: "list", help: "drop a capability" },
   { name: "privileged", type: "bool", help: "every capability, no masked paths, every device" },
   { name: "read-only", type: "bool", help: "mount the root filesystem read-only" },
+  { name: "security-opt", type: "list", help: "seccomp=unconfined|FILE, no-new-privileges[=true|false], apparmor=…, label=…" },
+  { name: "ulimit", type: "list", help: "a resource limit: NAME=SOFT[:HARD] (nofile, nproc, core, memlock, stack …)" },
+  { name: "uidmap", type: "list", help: "a user namespace mapping uids: CONTAINER:HOST:COUNT" },
+  { name: "gidmap", type: "list", help: "its gids: CONTAINER:HOST:COUNT (default as --uidmap)" },
   { name: "init", type: "bool", help: "run a minimal init as PID 1 that forwards signals and reaps zombies" },
   { name: "interactive", short: "i", type: "bool", help: "keep stdin open" },
-  { name: "tty", short: "t", type: "bool", help: "allocate a pseudo-terminal, proxied to this one (raw mode, window size)" },
+  { name: "tty", short: "t", type: "bool", help: "allocate a pseudo-terminal (proxied to this one; with -d, logged)" },
 ];
 
 /** -e NAME=value, -e NAME (taken from husk's environment if set, else left out), --env-file lines. */
@@ -62,6 +66,39 @@ export function envOf(flags: Values): string[] {
   return out;
 }
 
+/** run's and create's flags as the library's options. */
+export function runOptionsOf(f: Values) {
+  return {
+    name: f.name as string | undefined,
+    env: envOf(f),
+    cwd: f.workdir as string | undefined,
+    user: f.user as string | undefined,
+    hostname: f.hostname as string | undefined,
+    entrypoint: f.entrypoint as string | undefined,
+    network: f.network as string | undefined,
+    networkAliases: f["network-alias"] as string[] | undefined,
+    addHosts: f["add-host"] as string[] | undefined,
+    dns: f.dns as string[] | undefined,
+    dnsSearch: f["dns-search"] as string[] | undefined,
+    dnsOptions: f["dns-option"] as string[] | undefined,
+    ports: f.publish as string[] | undefined,
+    volumes: f.volume as string[] | undefined,
+    tmpfs: f.tmpfs as string[] | undefined,
+    memory: f.memory as string | undefined,
+    cpus: f.cpus as string | undefined,
+    pidsLimit: f["pids-limit"] as number | undefined,
+    capabilities: { add: (f["cap-add"] as string[]) ?? [], drop: (f["cap-drop"] as string[]) ?? [] },
+    privileged: f.privileged === true,
+    readOnly: f["read-only"] === true,
+    securityOpt: f["security-opt"] as string[] | undefined,
+    ulimits: f.ulimit as string[] | undefined,
+    uidMap: f.uidmap as string[] | undefined,
+    gidMap: f.gidmap as string[] | undefined,
+    init: f.init === true,
+    remove: f.rm === true,
+  };
+}
+
 /** The library's option names in messages become the flags the user typed. */
 const FLAG_OF: Record<string, string> = {
   memory: "--memory",
@@ -84,6 +121,12 @@ const FLAG_OF: Record<string, string> = {
   dnsOptions: "--dns-option",
   env: "--env",
   entrypoint: "--entrypoint",
+  securityOpt: "--security-opt",
+  seccomp: "--security-opt",
+  noNewPrivileges: "--security-opt",
+  ulimits: "--ulimit",
+  uidMap: "--uidmap",
+  gidMap: "--gidmap",
 };
 
 export function flagMessage(err: unknown): unknown {
@@ -102,37 +145,13 @@ const verb: EngineVerb = {
   async run(p, g) {
     const [image, ...cmd] = needArgs(p, 1, "run");
     const f = p.flags;
-    if (f.tty && f.detach) throw new HuskError("a pseudo-terminal (-t) with -d is not supported yet: run -d without -t");
-    const opts = {
-      name: f.name as string | undefined,
-      env: envOf(f),
-      cwd: f.workdir as string | undefined,
-      user: f.user as string | undefined,
-      hostname: f.hostname as string | undefined,
-      entrypoint: f.entrypoint as string | undefined,
-      network: f.network as string | undefined,
-      networkAliases: f["network-alias"] as string[] | undefined,
-      addHosts: f["add-host"] as string[] | undefined,
-      dns: f.dns as string[] | undefined,
-      dnsSearch: f["dns-search"] as string[] | undefined,
-      dnsOptions: f["dns-option"] as string[] | undefined,
-      ports: f.publish as string[] | undefined,
-      volumes: f.volume as string[] | undefined,
-      tmpfs: f.tmpfs as string[] | undefined,
-      memory: f.memory as string | undefined,
-      cpus: f.cpus as string | undefined,
-      pidsLimit: f["pids-limit"] as number | undefined,
-      capabilities: { add: (f["cap-add"] as string[]) ?? [], drop: (f["cap-drop"] as string[]) ?? [] },
-      privileged: f.privileged === true,
-      readOnly: f["read-only"] === true,
-      init: f.init === true,
-      remove: f.rm === true,
-    };
+    const opts = runOptionsOf(f);
     // The CLI's flag names in messages, not the library's option names.
     const engine = await engineOf(g);
     if (image === undefined || image === "") throw new HuskError(`invalid reference format: ${quote(image ?? "")}`);
     if (f.detach) {
-      const box = await engine.start(image, cmd, opts).catch((err) => {
+      // With -t the monitor holds the pty's master and logs what the container writes to it.
+      const box = await engine.start(image, cmd, { ...opts, tty: f.tty === true }).catch((err) => {
         throw flagMessage(err);
       });
       stdout(`${box.id}\n`);

@@ -1,0 +1,362 @@
+/**
+ * A container's life after it is made: `husk create` (made, not running), `husk start`
+ * (created or exited → running again, with the same record), `husk restart`, and the detached
+ * launch `husk run -d` shares with start. engine.ts lends its private parts through a
+ * LifecycleHost; everything here works on the container's record under its lock.
+ *
+ * What a start keeps and what it makes anew (docker's rules):
+ *
+ *   kept      id, name, the writable layer (<dir>/upper), volumes and binds, /etc/hosts,
+ *             hostname and resolv.conf (<dir>/etc), the log (appended to), the spec and
+ *             overlay it was made with (<dir>/launch.json)
+ *   anew      runtime state and cgroup, the veth and its lease (another address is fine, as
+ *             docker), published ports, the pid, StartedAt
+ *
+ * A start, in order, holding the record's lock until the container's process exists (so two
+ * starts, or a start and the old monitor's `husk _exited`, cannot interleave):
+ *
+ *   running already → nothing (docker prints the name) · the last run's leftovers released
+ *   (runtime state, veth, lease: what `rm -f` would take) · record: status "creating", pid 0,
+ *   no networks — written before anything is made, so a killed start leaves what `rm -f`
+ *   removes · runtime create (the overlay mounted in the container's own mount namespace,
+ *   networks attached while it waits) · start.
+ *
+ * A start that fails releases what it made and leaves the container exited with the error
+ * recorded (docker's State.Error; 127/126 when the command cannot run, else 128); a --rm
+ * container is removed instead.
+ */
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { ConflictError, ExecError, HuskError, NotFoundError } from "../errors.ts";
+import type { Networks } from "../network/networks.ts";
+import type { Spec } from "../oci/types.ts";
+import { procStat } from "../runtime/proc.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import type { StdioSpec } from "../sys/index.ts";
+import { asExecError } from "./errors.ts";
+import type { RunOptions } from "./options.ts";
+import { type ContainerRecord, EXIT_FILE, LAUNCH_FILE, LOG_FILE, type Records } from "./records.ts";
+import { captureStdio, signalName } from "./stdio.ts";
+
+/** What a container starts with, every time: written when it is made. */
+export interface Launch {
+  spec: Spec;
+  rootfsMount: { fstype: string; source: string; data: string };
+  init: boolean;
+}
+
+/** The engine's parts this module works through (engine.ts's #host). */
+export interface LifecycleHost {
+  dataRoot: string;
+  records: Records;
+  runtime: Runtime;
+  networks: Networks;
+  /** The command a detached container's monitor runs when it exits. */
+  huskCommand: string;
+  live(rec: ContainerRecord): { status: "created" | "running" | "exited" };
+  /** While the container waits with its namespaces made: its first network (engine.ts). */
+  attach(rec: ContainerRecord, pid: number): Promise<void>;
+  /** The names it has on a network, for the others there (none on the default network). */
+  names(rec: ContainerRecord, network: string): { names?: string[]; hostsFile?: string };
+  /** Its /etc/hosts made again in place: its addresses and the others on its user networks. */
+  writeHosts(rec: ContainerRecord): Promise<void>;
+  /** Runtime state and cgroup, veths, leases and ports released; idempotent. */
+  release(rec: ContainerRecord): Promise<void>;
+  /** Under the lock, once it is not running: exit recorded, released, removed with autoRemove. */
+  settle(id: string, known?: { exitCode: number; signal: number }): Promise<void>;
+}
+
+/** Where a started-and-attached container's streams go (`husk start -a`, Container.start({ attach })). */
+export interface AttachOptions {
+  /** "pipe" (the default): stdout and stderr collected into the result; "inherit": the caller's own fds. */
+  stdio?: "pipe" | "inherit";
+  /** With stdio "inherit": the container reads the caller's stdin (docker's start -i). */
+  interactive?: boolean;
+  /** With stdio "pipe": fed to the container's stdin. */
+  stdin?: RunOptions["stdin"];
+  output?: "string" | "buffer";
+  /** Called once the container's process runs. */
+  onStart?: (id: string, pid: number) => void;
+}
+
+export interface AttachedResult {
+  id: string;
+  exitCode: number;
+  signal?: string;
+  stdout: string | Buffer;
+  stderr: string | Buffer;
+}
+
+/** A detached container with a terminal gets a size its programs can use (there is no caller's terminal to copy). */
+const DETACHED_CONSOLE = { height: 24, width: 80 };
+
+export function checkTty(tty: unknown): boolean {
+  if (tty !== undefined && typeof tty !== "boolean") throw new HuskError("must be a boolean", { origin: "RunOptions.tty" });
+  return tty === true;
+}
+
+/** The spec with a terminal: the container's stdio is a pty; TERM=xterm unless env sets it (docker's -t). */
+export function withTerminal(spec: Spec): void {
+  if (!spec.process) return;
+  spec.process.terminal = true;
+  if (!(spec.process.env ?? []).some((e) => e.startsWith("TERM=")))
+    spec.process.env = [...(spec.process.env ?? []), "TERM=xterm"];
+}
+
+export function saveLaunch(records: Records, id: string, launch: Launch): void {
+  const file = records.path(id, LAUNCH_FILE);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(launch), { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+function readLaunch(records: Records, rec: ContainerRecord): Launch {
+  try {
+    return JSON.parse(readFileSync(records.path(rec.id, LAUNCH_FILE), "utf8")) as Launch;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT")
+      throw new ConflictError(`container ${rec.name} cannot be started again: it was made without a launch record`);
+    throw new HuskError(`corrupt launch record of container ${rec.name}: ${(err as Error).message}`);
+  }
+}
+
+function parentPid(pid: number): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return 0;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The last run's monitor writes its exit file and then runs `husk _exited`: let it finish
+ * writing (up to 5 s), or the file would appear after this start removed it.
+ */
+async function monitorDone(h: LifecycleHost, rec: ContainerRecord): Promise<void> {
+  if (!rec.detached || !rec.monitorPid) return;
+  const deadline = Date.now() + 5000;
+  const exitFile = h.records.path(rec.id, EXIT_FILE);
+  for (;;) {
+    let gone = false;
+    try {
+      readFileSync(exitFile);
+      return;
+    } catch {}
+    try {
+      process.kill(rec.monitorPid, 0);
+    } catch {
+      gone = true;
+    }
+    if (gone || Date.now() > deadline) return;
+    await sleep(10);
+  }
+}
+
+/**
+ * The record made ready for a new run (under its lock, not running): what the last run held is
+ * released, the record says "creating" with no pid and no networks. Returns the networks it
+ * was connected to besides its first (`network connect`), to be connected again.
+ */
+async function reset(h: LifecycleHost, rec: ContainerRecord): Promise<string[]> {
+  await monitorDone(h, rec);
+  await h.release(rec);
+  const extra = rec.networks.map((n) => n.network).filter((n) => n !== rec.network);
+  rmSync(h.records.path(rec.id, EXIT_FILE), { force: true });
+  rec.status = "creating";
+  rec.pid = 0;
+  rec.pidStartTime = "";
+  rec.monitorPid = undefined;
+  rec.networks = [];
+  rec.error = undefined;
+  // Detached once its monitor exists (launchDetached): until then there is no exit file to wait for.
+  rec.detached = false;
+  h.records.write(rec);
+  return extra;
+}
+
+/** While the container waits with its namespaces made: its first network, then the others it had, as eth1… */
+async function attachAll(h: LifecycleHost, rec: ContainerRecord, pid: number, extra: string[]): Promise<void> {
+  await h.attach(rec, pid);
+  if (extra.length === 0) return;
+  const startTime = Number(procStat(pid)?.startTime ?? 0);
+  for (const network of extra) {
+    const used = new Set(rec.networks.map((n) => n.ifname));
+    let k = 0;
+    while (used.has(`eth${k}`)) k++;
+    const att = await h.networks.attach({
+      network,
+      containerId: rec.id,
+      ifname: `eth${k}`,
+      netnsPath: `/proc/${pid}/ns/net`,
+      defaultRoute: false,
+      owner: { pid, startTime },
+      ...h.names(rec, network),
+    });
+    const { ifname, address, prefix, gateway, mac, hostVeth } = att;
+    rec.networks.push({ network, ifname, address, prefix, gateway, mac, hostVeth, ports: [] });
+    h.records.write(rec);
+  }
+  // In place: the bind mount of it is made already.
+  await h.writeHosts(rec);
+}
+
+/** A start that failed: what it made released, the container exited with the error (or removed with --rm). */
+async function failed(h: LifecycleHost, rec: ContainerRecord, err: unknown): Promise<void> {
+  await h.release(rec).catch(() => {});
+  const e = asExecError(err);
+  rec.status = "exited";
+  rec.exitCode = e instanceof ExecError ? e.exitCode : 128;
+  rec.signal = 0;
+  rec.pid = 0;
+  rec.pidStartTime = "";
+  rec.finishedAt = new Date().toISOString();
+  rec.error = e instanceof Error ? e.message : String(e);
+  if (rec.hostConfig.autoRemove) h.records.remove(rec.id);
+  else h.records.write(rec);
+}
+
+/**
+ * Run the container under a native monitor (native/monitor.c) and return once it runs: the
+ * monitor holds its output (a pty's master with a terminal), writes the log and the exit file,
+ * then runs `husk _exited`. The caller undoes what this made if it throws.
+ */
+export async function launchDetached(h: LifecycleHost, rec: ContainerRecord, launch: Launch, extra: string[] = []) {
+  const id = rec.id;
+  const spec = structuredClone(launch.spec);
+  if (spec.process?.terminal && !spec.process.consoleSize) spec.process.consoleSize = DETACHED_CONSOLE;
+  const state = await h.runtime.create(
+    id,
+    { spec, dir: h.records.path(id) },
+    {
+      stdio: ["ignore", "ignore", "ignore"],
+      rootfsMount: launch.rootfsMount,
+      init: launch.init,
+      monitor: {
+        log: h.records.path(id, LOG_FILE),
+        exitFile: h.records.path(id, EXIT_FILE),
+        cleanup: [h.huskCommand, "--data-root", h.dataRoot, "_exited", id],
+        env: [`PATH=${process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"}`],
+      },
+      onNamespaces: (p) => attachAll(h, rec, p, extra),
+    },
+  );
+  rec.pid = state.pid;
+  rec.pidStartTime = procStat(state.pid)?.startTime ?? "";
+  rec.monitorPid = parentPid(state.pid);
+  rec.detached = true;
+  h.records.write(rec);
+  await h.runtime.start(id);
+  rec.status = "running";
+  rec.startedAt = new Date().toISOString();
+  h.records.write(rec);
+}
+
+/** A made container's record: created (not running), its launch saved, a terminal if asked. */
+export function created(h: LifecycleHost, rec: ContainerRecord, launch: Launch, tty: boolean): void {
+  if (tty) withTerminal(launch.spec);
+  rec.config.tty = tty;
+  saveLaunch(h.records, rec.id, launch);
+  rec.status = "created";
+  h.records.write(rec);
+}
+
+function current(h: LifecycleHost, id: string, ref: string): ContainerRecord {
+  const rec = h.records.read(id);
+  if (!rec) throw new NotFoundError(`no such container: ${ref}`);
+  return rec;
+}
+
+/**
+ * Start a created or exited container detached, under a monitor; a running one is left as it
+ * is (docker's start is a no-op then). Resolves with the record once it runs.
+ */
+export async function startDetached(h: LifecycleHost, ref: string): Promise<ContainerRecord> {
+  const id = h.records.find(ref).id;
+  return h.records.locked(id, async () => {
+    const rec = current(h, id, ref);
+    if (h.live(rec).status === "running") return rec;
+    const launch = readLaunch(h.records, rec);
+    const extra = await reset(h, rec);
+    try {
+      await launchDetached(h, rec, launch, extra);
+    } catch (err) {
+      await failed(h, rec, err);
+      throw asExecError(err);
+    }
+    return rec;
+  });
+}
+
+/**
+ * Start a created or exited container in the foreground and wait for it (`husk start -a`):
+ * its output collected or on the caller's fds, a terminal proxied to the caller's. The lock is
+ * held until its process exists, not while it runs (stop, kill and rm -f must reach it).
+ */
+export async function startAttached(h: LifecycleHost, ref: string, options: AttachOptions = {}): Promise<AttachedResult> {
+  const { stdio, interactive, stdin, output, onStart } = options ?? {};
+  if (stdio !== undefined && stdio !== "pipe" && stdio !== "inherit")
+    throw new HuskError('must be "pipe" or "inherit"', { origin: "AttachOptions.stdio" });
+  const id = h.records.find(ref).id;
+  const pipe = stdio !== "inherit";
+  const io: [StdioSpec, StdioSpec, StdioSpec] = pipe
+    ? [stdin !== undefined ? "pipe" : "ignore", "pipe", "pipe"]
+    : [interactive ? "inherit" : "ignore", "inherit", "inherit"];
+  const capture = captureStdio(stdin);
+  let running: Promise<number> | undefined;
+  await h.records.locked(id, async () => {
+    const rec = current(h, id, ref);
+    if (h.live(rec).status === "running")
+      throw new ConflictError(`container ${rec.name} is already running: \`husk logs -f\` follows it`);
+    const launch = readLaunch(h.records, rec);
+    const extra = await reset(h, rec);
+    let started: () => void = () => {};
+    const ready = new Promise<void>((r) => {
+      started = r;
+    });
+    running = h.runtime.run(
+      id,
+      { spec: launch.spec, dir: h.records.path(id) },
+      {
+        stdio: io,
+        onStdio: capture.onStdio,
+        rootfsMount: launch.rootfsMount,
+        init: launch.init,
+        onNamespaces: (p) => attachAll(h, rec, p, extra),
+        onStart: (p) => {
+          rec.status = "running";
+          rec.pid = p;
+          rec.pidStartTime = procStat(p)?.startTime ?? "";
+          rec.startedAt = new Date().toISOString();
+          h.records.write(rec);
+          started();
+          onStart?.(id, p);
+        },
+      },
+    );
+    try {
+      await Promise.race([ready, running]);
+    } catch (err) {
+      await failed(h, rec, err);
+      throw asExecError(err);
+    }
+  });
+  let exitCode: number;
+  try {
+    exitCode = await running!;
+  } catch (err) {
+    await h.records.locked(id, () => h.settle(id)).catch(() => {});
+    throw asExecError(err);
+  }
+  const [o, e] = await capture.done();
+  await h.records.locked(id, () => h.settle(id, { exitCode, signal: 0 })).catch(() => {});
+  const buffers = output === "buffer";
+  return {
+    id,
+    exitCode,
+    signal: signalName(exitCode),
+    stdout: buffers ? o : o.toString(),
+    stderr: buffers ? e : e.toString(),
+  };
+}
