@@ -266,21 +266,11 @@ export class Runtime {
     return statsEvent(this.root, id);
   }
 
-  /** A stats event line every `intervalMs` until the container stops. */
+  /** A stats event line every `intervalMs` and an oom line per OOM kill, until the container stops. */
   async *events(id: string, intervalMs: number): AsyncGenerator<string> {
     checkId(id);
-    const { statsEvent } = await import("./events.ts");
-    for (;;) {
-      let line: string;
-      try {
-        line = statsEvent(this.root, id);
-      } catch (err) {
-        if (err instanceof ConflictError && err.message === "container not running") return;
-        throw err;
-      }
-      yield line;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
+    const { eventStream } = await import("./events.ts");
+    yield* eventStream(this.root, id, intervalMs);
   }
 
   #createOptions(id: string, bundle: BundleSource, options: CreateOptions) {
