@@ -185,6 +185,26 @@ const char *or_null(const struct field *f)
 	return f->len ? f->s : NULL;
 }
 
+/*
+ * procfs and sysfs go only on a directory of the rootfs itself, never through a symlink there
+ * (runc refuses it too): masks and the kernel's checks of what a new procfs may show expect
+ * /proc where it is. Nothing there yet is fine: mkdirAll makes it next.
+ */
+int op_refuse_link(const struct field *f)
+{
+	int fd = resolve(f[0].s, O_PATH | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	struct stat st;
+	int rc = fstat(fd, &st);
+	xclose(fd);
+	if (rc == 0 && !S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return rc;
+}
+
 int op_mount(const struct field *f)
 {
 	struct loc src = { .fd = -1 }, tgt;
