@@ -287,7 +287,7 @@ describeAsRoot("lifecycle", () => {
       const id = newId();
       const r = await husk(["run", "--bundle", b.dir, id]);
       expect(r.code).not.toBe(0);
-      expect(r.stderr).toContain(`run startContainer hook "${hook.path}" (hooks.startContainer[0]): ${message}`);
+      expect(r.stderr).toContain(`error running hook "${hook.path}" (hooks.startContainer[0]): ${message}`);
       expect(existsSync(join(TEST_ROOT, id))).toBe(false);
       expect(cgroupDirs(id)).toEqual([]);
     }
