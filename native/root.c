@@ -185,6 +185,26 @@ const char *or_null(const struct field *f)
 	return f->len ? f->s : NULL;
 }
 
+/*
+ * procfs and sysfs go only on a directory of the rootfs itself, never through a symlink there
+ * (runc refuses it too): masks and the kernel's checks of what a new procfs may show expect
+ * /proc where it is. Nothing there yet is fine: mkdirAll makes it next.
+ */
+int op_refuse_link(const struct field *f)
+{
+	int fd = resolve(f[0].s, O_PATH | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	struct stat st;
+	int rc = fstat(fd, &st);
+	xclose(fd);
+	if (rc == 0 && !S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return rc;
+}
+
 int op_mount(const struct field *f)
 {
 	struct loc src = { .fd = -1 }, tgt;
@@ -274,11 +294,87 @@ int op_pivot_root(const struct field *f)
 	return chdir("/") < 0 ? -1 : root_switched();
 }
 
+/* Undo mountinfo's octal escapes (\040 for a space …) in place. */
+static void unescape_mountinfo(char *s)
+{
+	char *out = s;
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
+		    s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = 0;
+}
+
+/*
+ * Without pivot_root the host's mounts stay in the container's mount namespace, out of sight
+ * under the chroot but there. The kernel lets a user namespace mount a new procfs or sysfs only
+ * where a fully visible one already exists in the namespace (mount_too_revealing), so a visible
+ * host /proc would let the container mount an unmasked one. Every proc and sysfs mount outside
+ * the root is detached, or, where it cannot be (locked under a user namespace), covered with an
+ * empty read-only tmpfs.
+ */
+static int hide_host_proc_sys(void)
+{
+	char root[PATH_MAX], self[32];
+	snprintf(self, sizeof self, "/proc/self/fd/%d", rootfd);
+	ssize_t n = readlink(self, root, sizeof root - 1);
+	if (n < 0)
+		return -1;
+	root[n] = 0;
+	size_t rootlen = (size_t)n;
+	FILE *mi = fopen("/proc/self/mountinfo", "re");
+	if (!mi)
+		return -1;
+	/* Collected first: unmounting changes mountinfo under the reader. */
+	char *targets[256];
+	int count = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, mi) > 0 && count < 256) {
+		char *fields[5], *save = NULL, *tok = strtok_r(line, " ", &save);
+		int i = 0;
+		for (; tok && i < 5; i++, tok = strtok_r(NULL, " ", &save))
+			fields[i] = tok;
+		char *dash = tok ? strstr(save ? save : "", "- ") : NULL;
+		if (i < 5 || !dash)
+			continue;
+		char *fstype = dash + 2, *end = strchr(fstype, ' ');
+		if (end)
+			*end = 0;
+		if (strcmp(fstype, "proc") != 0 && strcmp(fstype, "sysfs") != 0)
+			continue;
+		unescape_mountinfo(fields[4]);
+		if (strncmp(fields[4], root, rootlen) == 0 && (fields[4][rootlen] == '/' || fields[4][rootlen] == 0))
+			continue;
+		if ((targets[count] = strdup(fields[4])))
+			count++;
+	}
+	free(line);
+	fclose(mi);
+	int rc = 0;
+	/* Deepest last in mountinfo order, so undo in reverse: children before their parents. */
+	for (int i = count - 1; i >= 0; i--) {
+		/* EINVAL: locked (under a user namespace), or gone already with its parent. */
+		if (umount2(targets[i], MNT_DETACH) < 0 && errno != ENOENT &&
+		    (errno != EINVAL ||
+		     (mount("tmpfs", targets[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 &&
+		      errno != ENOENT)))
+			rc = -1;
+		free(targets[i]);
+	}
+	return rc;
+}
+
 /* For roots pivot_root refuses (a ramfs/initramfs root cannot be pivoted away). */
 int op_chroot_move(const struct field *f)
 {
 	(void)f;
-	if (fchdir(rootfd) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
+	if (hide_host_proc_sys() < 0 || fchdir(rootfd) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
 	    chdir("/") < 0)
 		return -1;
 	return root_switched();

@@ -69,7 +69,8 @@
 	X(60, setxattr, "ssb", op_setxattr) \
 	X(70, netlink, "sb", op_netlink) \
 	X(71, umount, "si", op_umount) \
-	X(80, monitor, "ssll", op_monitor)
+	X(80, monitor, "ssll", op_monitor) \
+	X(90, refuseLink, "s", op_refuse_link)
 
 #define PLAN_MAGIC "HUSKPLAN"
 #define PLAN_VERSION 1

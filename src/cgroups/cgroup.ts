@@ -257,6 +257,20 @@ export class Cgroup {
     return { tasks, dir };
   }
 
+  /**
+   * joinFiles for sub-cgroups of this one (runc's `exec --cgroup`): `sub` maps a v1 controller,
+   * or "" (every controller not named, and cgroup2), to a relative path under this cgroup.
+   */
+  joinFilesAt(sub: ReadonlyMap<string, string>): CgroupJoin {
+    const dirOf = (h: Hierarchy) => {
+      const rel = h.keys.map((k) => sub.get(k)).find((p) => p !== undefined) ?? sub.get("") ?? "";
+      return rel ? `${h.dir.path}/${rel}` : h.dir.path;
+    };
+    const tasks = this.hierarchies.filter((h) => h.dir.version === 1).map((h) => `${dirOf(h)}/tasks`);
+    const v2 = this.hierarchies.find((h) => h.dir.version === 2);
+    return { tasks, dir: v2 ? dirOf(v2) : "" };
+  }
+
   /** Move process `pid` into this cgroup in every hierarchy. */
   apply(pid: number): void {
     for (const h of this.hierarchies) h.dir.write(`add process ${pid} to cgroup ${h.dir.path}`, "cgroup.procs", String(pid));

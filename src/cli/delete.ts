@@ -3,6 +3,7 @@ import { runtimeOf, type Verb } from "./verb.ts";
 
 const verb: Verb = {
   name: "delete",
+  interspersed: true,
   takesId: true,
   usage: "[command options] <container-id>",
   summary: "delete a stopped container (--force: also a running one)",

@@ -12,6 +12,7 @@ function parseDuration(text: string): number {
 
 const verb: Verb = {
   name: "events",
+  interspersed: true,
   takesId: true,
   usage: "[command options] <container-id>",
   summary: "display container events such as resource usage statistics",

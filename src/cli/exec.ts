@@ -52,6 +52,8 @@ const verb: Verb = {
   takesId: true,
   usage: "[command options] <container-id> <command> [command options]  ||  -p process.json <container-id>",
   summary: "run a new process inside a running container",
+  // runc's: a failure of exec itself is 255, apart from any status of the process.
+  failureStatus: 255,
   flags: [
     { name: "console-socket", type: "string", help: "unix socket that receives the pty master" },
     { name: "cwd", type: "string", help: "current working directory in the container" },
@@ -67,14 +69,14 @@ const verb: Verb = {
     { name: "no-new-privs", type: "bool", help: "set the no new privileges value for the process" },
     { name: "cap", short: "c", type: "list", help: "add a capability to the bounding set for the process" },
     { name: "preserve-fds", type: "int", help: "pass N additional file descriptors to the process" },
-    { name: "cgroup", type: "list", help: "run the process in a sub-cgroup (not supported)" },
-    { name: "ignore-paused", type: "bool", help: "allow exec in a paused container (not supported)" },
+    { name: "cgroup", type: "list", help: "run the process in a sub-cgroup: PATH or CONTROLLER[,CONTROLLER]:PATH" },
+    { name: "ignore-paused", type: "bool", help: "allow exec in a paused container (the process runs once it is resumed)" },
   ],
   async run({ flags, positionals }, globals) {
     const [id, ...args] = positionals;
     if (!id) throw new HuskError('"exec" requires at least 1 argument: the container id');
     const preserveFds = preserveFdsFlag(flags);
-    for (const unsupported of ["process-label", "apparmor", "cgroup"]) {
+    for (const unsupported of ["process-label", "apparmor"]) {
       if (flags[unsupported]) throw new HuskError(`--${unsupported} is not supported`);
     }
     const detach = flags.detach === true;
@@ -85,6 +87,8 @@ const verb: Verb = {
         pidFile: flags["pid-file"] as string | undefined,
         consoleSocket: flags["console-socket"] as string | undefined,
         preserveFds,
+        ignorePaused: flags["ignore-paused"] === true,
+        subCgroups: flags.cgroup as string[] | undefined,
         onStart: (pid) => forwarder?.target(pid),
       });
     } finally {

@@ -24,9 +24,13 @@ const run =
     : face === "husk-runtime"
       ? main(args)
       : face !== "husk"
-        ? main(built ? args : process.argv.slice(2))
+        ? // Any other name is the runtime under that name (a drop-in `runc` link): help and
+          // --version say the name it was started as.
+          built
+          ? main(args, face)
+          : main(process.argv.slice(2))
         : args[0] === "runtime"
-          ? main(args.slice(1))
+          ? main(args.slice(1), "husk runtime")
           : import("./engine/main.ts").then((m) => m.main(args));
 
 run.then((code) => {

@@ -9,6 +9,7 @@ import { validateId } from "../runtime/container-id.ts";
 import { defaultRoot } from "../runtime/default-root.ts";
 import { stderr, stdout, stdoutAsync } from "../sys/stdio.ts";
 import { type FlagSpec, parseArgs, usageOf } from "./args.ts";
+import { logError, setLogTarget } from "./log.ts";
 import type { Globals, Verb } from "./verb.ts";
 
 const GLOBAL_FLAGS: FlagSpec[] = [
@@ -43,61 +44,88 @@ const VERBS: Record<string, () => Promise<{ default: Verb }>> = {
   events: () => import("./events.ts"),
   features: () => import("./features.ts"),
   spec: () => import("./spec.ts"),
+  checkpoint: () => import("./checkpoint.ts"),
+  restore: () => import("./restore.ts"),
 };
 
-function usage(): string {
-  return `husk-runtime — the OCI runtime of husk (runc-compatible command line; also "husk runtime")
+/** Help in runc's layout (NAME:, USAGE:, COMMANDS:, GLOBAL OPTIONS:), which tools and users know, under the name husk was started as. */
+function usage(prog: string): string {
+  const width = Math.max(...Object.keys(VERBS).map((v) => v.length)) + 3;
+  return `NAME:
+   ${prog} - Open Container Initiative runtime (husk's, with runc's command line)
 
-usage: husk-runtime [global options] command [command options] [arguments...]
+USAGE:
+   ${prog} [global options] command [command options] [arguments...]
 
-commands:
-   ${Object.keys(VERBS).join(", ")}
+COMMANDS:
+${Object.keys(VERBS)
+  .map((v) => `   ${v.padEnd(width)}`)
+  .join("\n")}
+   help, h${" ".repeat(Math.max(1, width - 7))}Shows a list of commands or help for one command
 
-global options:
+GLOBAL OPTIONS:
 ${usageOf(GLOBAL_FLAGS)}
 `;
 }
 
-let logTarget: { file?: string; json: boolean } = { json: false };
+function verbUsage(prog: string, verb: Verb): string {
+  return `NAME:
+   ${prog} ${verb.name} - ${verb.summary}
+
+USAGE:
+   ${prog} ${verb.name} ${verb.usage}
+
+OPTIONS:
+${usageOf(verb.flags)}
+`;
+}
+
+/** `help`, `help VERB`, `VERB -h`: the verb's page, or runc's complaint for an unknown one. */
+async function help(prog: string, topic: string | undefined): Promise<number> {
+  if (topic === undefined) {
+    stdout(usage(prog));
+    return 0;
+  }
+  const load = VERBS[topic];
+  if (!load) throw new HuskError(`No help topic for '${topic}'`);
+  stdout(verbUsage(prog, (await load()).default));
+  return 0;
+}
 
 /** One line on stderr and, with --log, in the log file (JSON lines with --log-format json). */
 export function reportError(text: string): void {
   // HuskErrors are one line already; errors from elsewhere (Node, Bun) may not be.
-  const message = oneLine(text);
-  stderr(`husk: ${message}\n`);
-  if (!logTarget.file) return;
-  const line = logTarget.json
-    ? JSON.stringify({ level: "error", msg: message, time: new Date().toISOString() })
-    : `time="${new Date().toISOString()}" level=error msg="${message.replaceAll('"', '\\"')}"`;
-  try {
-    // Loaded here, not at the top: node:fs costs a `--version` ~2 ms to load under Bun.
-    const { appendFileSync } = process.getBuiltinModule("node:fs") as typeof import("node:fs");
-    appendFileSync(logTarget.file, `${line}\n`);
-  } catch {
-    // the error itself is already on stderr
-  }
+  logError(oneLine(text));
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], prog = "husk-runtime"): Promise<number> {
+  let failureStatus = 1;
   try {
     const { flags, positionals } = parseArgs(argv, GLOBAL_FLAGS);
     const logFormat = (flags["log-format"] as string | undefined) ?? "text";
     if (logFormat !== "text" && logFormat !== "json")
       throw new HuskError(`invalid log format "${logFormat}": must be "text" or "json"`);
-    logTarget = { file: flags.log as string | undefined, json: logFormat === "json" };
+    setLogTarget({ file: flags.log as string | undefined, json: logFormat === "json" });
     if (flags.version) {
       const { versionText } = await import("./version.ts");
-      await stdoutAsync(versionText());
+      await stdoutAsync(versionText(prog));
       return 0;
     }
     const [name, ...rest] = positionals;
-    if (flags.help || !name) {
-      stdout(usage());
-      return name || flags.help ? 0 : 1;
+    if (!name) {
+      stdout(usage(prog));
+      return flags.help ? 0 : 1;
     }
+    if (name === "help" || name === "h") return await help(prog, rest[0]);
     const load = VERBS[name];
-    if (!load) throw new HuskError(`no such command: ${name}`);
+    // `husk-runtime foo -h` is a request for help on foo, as in runc.
+    if (!load)
+      throw new HuskError(
+        rest.includes("-h") || rest.includes("--help") || flags.help ? `No help topic for '${name}'` : `no such command: ${name}`,
+      );
+    if (flags.help) return await help(prog, name);
     const verb = (await load()).default;
+    failureStatus = verb.failureStatus ?? 1;
     const globals: Globals = {
       root: (flags.root as string | undefined) ?? defaultRoot(),
       log: flags.log as string | undefined,
@@ -107,9 +135,13 @@ export async function main(argv: string[]): Promise<number> {
       rootless: (flags.rootless as string | undefined) ?? "auto",
     };
     if (globals.systemdCgroup) throw new HuskError("--systemd-cgroup is not supported yet: use cgroupfs paths");
-    const parsed = parseArgs(rest, [...verb.flags, { name: "help", short: "h", type: "bool", help: "show help" }]);
+    const parsed = parseArgs(
+      rest,
+      [...verb.flags, { name: "help", short: "h", type: "bool", help: "show help" }],
+      !verb.interspersed,
+    );
     if (parsed.flags.help) {
-      stdout(`usage: husk-runtime ${verb.name} ${verb.usage}\n\n${verb.summary}\n\noptions:\n${usageOf(verb.flags)}\n`);
+      stdout(verbUsage(prog, verb));
       return 0;
     }
     const id = parsed.positionals[0];
@@ -118,6 +150,6 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     reportError(err instanceof Error ? err.message : String(err));
     if (!(err instanceof HuskError) && process.env.HUSK_DEBUG && err instanceof Error) stderr(`${err.stack}\n`);
-    return 1;
+    return failureStatus;
   }
 }

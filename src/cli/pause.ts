@@ -3,6 +3,7 @@ import { runtimeOf, type Verb } from "./verb.ts";
 
 const verb: Verb = {
   name: "pause",
+  interspersed: true,
   takesId: true,
   usage: "<container-id>",
   summary: "suspend all processes of a container (cgroup freezer)",

@@ -1,4 +1,4 @@
-import { HuskError } from "../errors.ts";
+import { ConflictError, HuskError } from "../errors.ts";
 import { stdout } from "../sys/stdio.ts";
 import { runtimeOf, type Verb } from "./verb.ts";
 
@@ -11,7 +11,13 @@ const verb: Verb = {
   async run({ flags, positionals }, globals) {
     const [id, ...psArgs] = positionals;
     if (!id) throw new HuskError('"ps" requires at least 1 argument: the container id');
-    const pids = await runtimeOf(globals).pids(id);
+    // A stopped container has no processes: runc prints the bare header.
+    const pids = await runtimeOf(globals)
+      .pids(id)
+      .catch((err) => {
+        if (err instanceof ConflictError) return [] as number[];
+        throw err;
+      });
     const format = (flags.format as string | undefined) ?? "table";
     if (format === "json") {
       stdout(`${JSON.stringify(pids)}\n`);

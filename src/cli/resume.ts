@@ -3,6 +3,7 @@ import { runtimeOf, type Verb } from "./verb.ts";
 
 const verb: Verb = {
   name: "resume",
+  interspersed: true,
   takesId: true,
   usage: "<container-id>",
   summary: "resume all processes of a paused container",

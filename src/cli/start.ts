@@ -3,6 +3,7 @@ import { runtimeOf, type Verb } from "./verb.ts";
 
 const verb: Verb = {
   name: "start",
+  interspersed: true,
   takesId: true,
   usage: "<container-id>",
   summary: "start the user process of a created container",

@@ -4,6 +4,7 @@ import { runtimeOf, type Verb } from "./verb.ts";
 
 const verb: Verb = {
   name: "state",
+  interspersed: true,
   takesId: true,
   usage: "<container-id>",
   summary: "print the state of a container as JSON",

@@ -72,6 +72,7 @@ const STRING_FLAGS = [
 
 const verb: Verb = {
   name: "update",
+  interspersed: true,
   takesId: true,
   usage: "[command options] <container-id>",
   summary: "update a container's resource limits",

@@ -4,6 +4,7 @@ import { HuskError, quote } from "../errors.ts";
 import { Runtime } from "../runtime/runtime.ts";
 import { printWarning } from "../sys/stdio.ts";
 import type { FlagSpec, Parsed } from "./args.ts";
+import { logDebug } from "./log.ts";
 
 export interface Globals {
   root: string;
@@ -21,6 +22,10 @@ export interface Verb {
   flags: FlagSpec[];
   /** The first argument is a container id: main checks it before run is called. */
   takesId?: boolean;
+  /** Flags may follow the container id (`update ID --memory …`), as runc's argument reordering allows. */
+  interspersed?: boolean;
+  /** The exit status of a failure (runc's exec fails with 255, so that it differs from the process's own). */
+  failureStatus?: number;
   run(parsed: Parsed, globals: Globals): Promise<number> | number;
 }
 
@@ -31,5 +36,5 @@ export function runtimeOf(globals: Globals): Runtime {
     throw new HuskError(`invalid value ${quote(r)} for --rootless: "true", "false" or "auto"`);
   }
   const rootless = r === "auto" ? "auto" : r === "true";
-  return new Runtime({ root: globals.root, debug: globals.debug, onWarning: printWarning, rootless });
+  return new Runtime({ root: globals.root, debug: globals.debug, onDebug: logDebug, onWarning: printWarning, rootless });
 }

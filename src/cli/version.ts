@@ -1,6 +1,7 @@
 import { versionInfo } from "../runtime/version.ts";
 
-export function versionText(): string {
+/** runc's shape (`NAME version X.Y.Z`, `commit:`, `spec:`), which tools parse, named as started. */
+export function versionText(prog = "husk"): string {
   const v = versionInfo();
-  return `husk version ${v.version}\nspec: ${v.spec}\nhelper: ${v.helper}\n`;
+  return `${prog} version ${v.version}\ncommit: ${v.helper}\nspec: ${v.spec}\n`;
 }

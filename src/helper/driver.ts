@@ -41,6 +41,27 @@ export interface Launched {
   done?: boolean;
 }
 
+/** strsignal(3)'s words for the signals that end processes, so a hook's death reads as the shell says it. */
+const SIGNAL_TEXT: Record<number, string> = {
+  1: "SIGHUP: hangup",
+  2: "SIGINT: interrupt",
+  3: "SIGQUIT: quit",
+  4: "SIGILL: illegal instruction",
+  6: "SIGABRT: aborted",
+  7: "SIGBUS: bus error",
+  8: "SIGFPE: floating point exception",
+  9: "SIGKILL: killed",
+  11: "SIGSEGV: segmentation fault",
+  13: "SIGPIPE: broken pipe",
+  15: "SIGTERM: terminated",
+  31: "SIGSYS: bad system call",
+};
+
+function signalText(n: number): string {
+  const text = SIGNAL_TEXT[n];
+  return text ? `${n} (${text})` : String(n);
+}
+
 /**
  * A failed step; `detail` is a hook's exit status (negative: the signal that killed it), or for
  * an op made of parts (netlink messages) the index of the part that failed.
@@ -51,7 +72,7 @@ function stepError(plan: Plan, step: number, errno: number, detail: number): Ste
   const hookStatus =
     name === "ECHILD" && s?.op.op === "runHook"
       ? detail < 0
-        ? `killed by signal ${-detail}`
+        ? `killed by signal ${signalText(-detail)}`
         : `exit status ${detail}`
       : undefined;
   const part = s?.parts ? (s.parts[detail] ?? `part ${detail}`) : undefined;

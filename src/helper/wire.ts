@@ -89,6 +89,8 @@ export const WIRE: WireTable = {
   umount: { code: 71, fields: { path: "s", flags: "i" } },
   // 80–89: the engine (src/engine): the monitor of a detached container (native/monitor.c).
   monitor: { code: 80, fields: { log: "s", exitFile: "s", cleanup: "l", env: "l" } },
+  // 90–99: more of the container's setup (1–59 are taken).
+  refuseLink: { code: 90, fields: { path: "s" } },
 };
 
 export const PLAN_MAGIC = "HUSKPLAN";

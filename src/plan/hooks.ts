@@ -23,7 +23,7 @@ export function planContainerHooks(
   if (hooks.length === 0) return [];
   const state = withPidHoles(containerState(spec, { ...info, pid: PID_HOLE }));
   return hooks.map((hook, i) => ({
-    what: `run ${kind} hook "${hook.path}"`,
+    what: `error running hook "${hook.path}"`,
     origin: `hooks.${kind}[${i}]`,
     errors: { ETIMEDOUT: `timed out after ${hook.timeout}s` },
     op: {

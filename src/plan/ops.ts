@@ -65,6 +65,8 @@ export type Op =
     }
   /** mkdir -p inside the root, each component created with mode if missing. */
   | { op: "mkdirAll"; path: string; mode: number }
+  /** ENOTDIR if path (inside the root, last component not followed) exists and is not a directory. */
+  | { op: "refuseLink"; path: string }
   /** Create an empty regular file if nothing exists at path (parents as mkdirAll 0755). */
   | { op: "mkfile"; path: string; mode: number }
   /** mknod(path, mode, dev) inside the root; EEXIST is an error. */

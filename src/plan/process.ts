@@ -67,7 +67,7 @@ export function planListenerConnect(load: SeccompLoad | undefined): Step[] {
   if (!load?.listener) return [];
   return [
     {
-      what: `connect to the seccomp agent at "${load.listener.path}"`,
+      what: `failed to connect with seccomp agent at "${load.listener.path}"`,
       origin: "linux.seccomp.listenerPath",
       op: { op: "listenerConnect", path: load.listener.path },
     },

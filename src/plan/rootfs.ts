@@ -213,6 +213,14 @@ function planMount(m: Mount, i: number, ctx: PlanContext, sharesHostNetwork: boo
     return;
   }
   const source = m.source ?? m.type ?? "none";
+  if (m.type === "proc" || m.type === "sysfs") {
+    steps.push({
+      what: `check the mount point "${m.destination}"`,
+      origin,
+      errors: { ENOTDIR: `${m.type} must be mounted on ordinary directory, not a symlink or a file` },
+      op: { op: "refuseLink", path: m.destination },
+    });
+  }
   // The tmpfs op makes its own mount point: it must know whether the image had one.
   if (m.type !== "tmpfs") {
     steps.push({

@@ -50,6 +50,8 @@ export interface CreateOptions {
   preserveFds?: number;
   /** --debug: report what husk adapted from the spec. */
   debug?: boolean;
+  /** --debug's stage lines. */
+  onDebug?: (message: string) => void;
   /** The spec itself, instead of the bundle's config.json (a library caller's); `bundle` is then its directory. */
   spec?: unknown;
   /** Called with each warning (a cgroup shared with other processes, …); default: printed on stderr. */
@@ -128,8 +130,10 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       ownerLifeline: opts.killWithOwner,
     });
     // Like runc, skipped syscall names and the like are debug output, not noise in every container's log.
-    if (opts.debug) for (const warning of compiled.warnings) warn(`debug: ${warning}`);
+    const debug = opts.onDebug;
+    if (debug) for (const warning of compiled.warnings) debug(warning);
     for (const notice of compiled.notices) warn(notice);
+    debug?.(`nsexec container setup: the helper runs ${compiled.steps.length} steps for ${opts.id}`);
     launched = await launch(compiled.steps, {
       preserveFds: opts.preserveFds ?? 0,
       stdio: opts.stdio,
@@ -145,7 +149,9 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
     });
     // The helper's parent leaves once the init waits at the start barrier; after that the
     // init is reparented to the caller's subreaper, with no husk process in between.
+    debug?.(`child process in init(): pid ${launched.pid}`);
     if (opts.mode === "create") await launched.exited;
+    debug?.(`init: closing the pipe to signal completion: ${opts.id} set up, waiting for start`);
     state.pid = launched.pid;
     state.pidStartTime = procStat(launched.pid)?.startTime ?? "";
     writeState(dir, state);

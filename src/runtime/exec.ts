@@ -20,13 +20,18 @@ export interface ExecInContainer extends ExecOptions {
   root: string;
   id: string;
   process: Process;
+  onDebug?: (message: string) => void;
 }
 
 export async function execInContainer(opts: ExecInContainer): Promise<number> {
   const st = readState(opts.root, opts.id);
   const status = containerStatus(opts.root, st);
   if (status === "stopped") throw new ConflictError("cannot exec in a stopped container");
-  if (status === "paused") throw new ConflictError("cannot exec in a paused container");
+  if (status === "paused" && !opts.ignorePaused) throw new ConflictError("cannot exec in a paused container");
+  const cgroup = reopenCgroup(st.cgroupPaths);
+  const cgroupJoin = opts.subCgroups?.length
+    ? (await import("./sub-cgroups.ts")).subCgroupJoin(cgroup, opts.subCgroups)
+    : cgroup.joinFiles();
   const steps = compileExecPlan(st.spec, opts.process, {
     initPid: st.pid,
     id: st.id,
@@ -34,13 +39,27 @@ export async function execInContainer(opts: ExecInContainer): Promise<number> {
     detach: opts.detach ?? false,
     preserveFds: opts.preserveFds ?? 0,
     consoleSocket: opts.consoleSocket,
-    cgroupJoin: reopenCgroup(st.cgroupPaths).joinFiles(),
+    cgroupJoin,
     compileSeccomp: await seccompCompiler(opts.root, st.spec.linux?.seccomp),
     host: hostFacts,
     ownerLifeline: opts.killWithOwner,
   });
+  opts.onDebug?.(`nsexec container setup: the helper joins ${opts.id}'s namespaces (${steps.length} steps)`);
   const launched = await launch(steps, { preserveFds: opts.preserveFds ?? 0, stdio: opts.stdio, onStdio: opts.onStdio });
-  if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
+  opts.onDebug?.(`child process in init(): pid ${launched.pid}`);
+  opts.onDebug?.(`setns_init: about to exec ${JSON.stringify(opts.process.args?.[0] ?? "")}`);
+  if (opts.pidFile) {
+    try {
+      writePidFile(opts.pidFile, launched.pid);
+    } catch (err) {
+      // Nobody could wait for or signal a process whose pid was not recorded as asked.
+      try {
+        process.kill(launched.pid, "SIGKILL");
+      } catch {}
+      await launched.exited.catch(() => {});
+      throw err;
+    }
+  }
   opts.onStart?.(launched.pid);
   // Detached, the helper leaves once the process has exec'd: it is then the caller's to reap.
   const exit = await launched.exited;

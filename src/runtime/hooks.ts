@@ -13,7 +13,7 @@ import { stderr } from "../sys/stdio.ts";
 async function runHook(hook: Hook, kind: string, index: number, stateJson: string): Promise<void> {
   // Loaded on first use: most containers have no hooks, and every CLI call would pay for it.
   const { spawn } = await import("node:child_process");
-  const what = `run ${kind} hook "${hook.path}"`;
+  const what = `error running hook "${hook.path}"`;
   const origin = `hooks.${kind}[${index}]`;
   return new Promise((resolve, reject) => {
     const [argv0, ...args] = hook.args?.length ? hook.args : [hook.path];

@@ -11,11 +11,17 @@ import { containerStatus } from "./status.ts";
 export async function killContainer(root: string, id: string, signal: number, all: boolean): Promise<void> {
   const st = readState(root, id);
   const status = containerStatus(root, st);
-  if (status === "stopped") throw new ConflictError("container not running");
+  if (status === "stopped" && !all) throw new ConflictError("container not running");
   if (all) {
     // Only --all needs the cgroup module (and this machine's cgroup layout).
     const { reopenCgroup } = await import("./cgroup-setup.ts");
-    reopenCgroup(st.cgroupPaths).killAll(signal);
+    try {
+      reopenCgroup(st.cgroupPaths).killAll(signal);
+    } catch (err) {
+      // As runc: --all of a stopped container signals whatever its cgroup still holds, which
+      // may be nothing, or no cgroup at all.
+      if (status !== "stopped") throw err;
+    }
     return;
   }
   try {

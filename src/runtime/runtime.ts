@@ -26,8 +26,10 @@ export interface RuntimeOptions {
   root?: string;
   /** Called with each warning (a cgroup shared with other processes, a config husk adapted…). */
   onWarning?: (message: string) => void;
-  /** Also report what husk adapted from the spec (skipped seccomp syscalls …) as warnings. */
+  /** Also report what husk adapted from the spec (skipped seccomp syscalls …) and each stage of a start. */
   debug?: boolean;
+  /** Where debug lines go (default: onWarning). Stages carry runc's names (nsexec, init, setns_init) for tools that read runc's logs. */
+  onDebug?: (message: string) => void;
   /**
    * A cgroup the caller may not make is skipped rather than an error (runc's --rootless):
    * "auto" (the default) when not root, or root of a user namespace (rootless podman).
@@ -104,6 +106,10 @@ export interface ExecOptions {
   pidFile?: string;
   consoleSocket?: string;
   preserveFds?: number;
+  /** Exec into a paused container too: the process starts frozen and runs once it is resumed (runc's --ignore-paused). */
+  ignorePaused?: boolean;
+  /** Join sub-cgroups of the container's: "PATH" or "CONTROLLER[,CONTROLLER]:PATH" (runc's exec --cgroup). */
+  subCgroups?: string[];
   /** Called once the new process exists, with its pid (the CLI forwards signals to it). */
   onStart?: (pid: number) => void;
   /** The process' fds 0, 1, 2 (default the caller's), as CreateOptions.stdio; the ends of "pipe"s go to onStdio. */
@@ -141,6 +147,7 @@ export class Runtime {
   readonly #warn: (message: string) => void;
   readonly #debug: boolean;
   readonly #rootless: boolean | "auto";
+  readonly #onDebug: ((message: string) => void) | undefined;
 
   constructor(options: RuntimeOptions = {}) {
     if (options.root !== undefined && (typeof options.root !== "string" || options.root === "")) {
@@ -149,6 +156,7 @@ export class Runtime {
     this.root = options.root ?? DEFAULT_ROOT;
     this.#warn = options.onWarning ?? (() => {});
     this.#debug = options.debug ?? false;
+    this.#onDebug = this.#debug ? (options.onDebug ?? ((m: string) => this.#warn(`debug: ${m}`))) : undefined;
     if (options.rootless !== undefined && options.rootless !== "auto" && typeof options.rootless !== "boolean") {
       throw new ConfigError("RuntimeOptions.rootless", 'must be true, false or "auto"');
     }
@@ -249,7 +257,7 @@ export class Runtime {
     );
     const { execInContainer } = await import("./exec.ts");
     const preserveFds = checkPreserveFds(options.preserveFds, "preserveFds");
-    return execInContainer({ root: this.root, id, process: proc, ...options, preserveFds });
+    return execInContainer({ root: this.root, id, process: proc, ...options, preserveFds, onDebug: this.#onDebug });
   }
 
   /** Change a running container's cgroup limits. */
@@ -278,21 +286,11 @@ export class Runtime {
     return statsEvent(this.root, id);
   }
 
-  /** A stats event line every `intervalMs` until the container stops. */
+  /** A stats event line every `intervalMs` and an oom line per OOM kill, until the container stops. */
   async *events(id: string, intervalMs: number): AsyncGenerator<string> {
     checkId(id);
-    const { statsEvent } = await import("./events.ts");
-    for (;;) {
-      let line: string;
-      try {
-        line = statsEvent(this.root, id);
-      } catch (err) {
-        if (err instanceof ConflictError && err.message === "container not running") return;
-        throw err;
-      }
-      yield line;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
+    const { eventStream } = await import("./events.ts");
+    yield* eventStream(this.root, id, intervalMs);
   }
 
   #createOptions(id: string, bundle: BundleSource, options: CreateOptions) {
@@ -318,6 +316,7 @@ export class Runtime {
       init: options.init ?? false,
       preserveFds: checkPreserveFds(options.preserveFds, "preserveFds"),
       debug: this.#debug,
+      onDebug: this.#onDebug,
       rootless: this.#rootless,
       onWarning: this.#warn,
     };

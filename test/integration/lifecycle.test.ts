@@ -287,7 +287,7 @@ describeAsRoot("lifecycle", () => {
       const id = newId();
       const r = await husk(["run", "--bundle", b.dir, id]);
       expect(r.code).not.toBe(0);
-      expect(r.stderr).toContain(`run startContainer hook "${hook.path}" (hooks.startContainer[0]): ${message}`);
+      expect(r.stderr).toContain(`error running hook "${hook.path}" (hooks.startContainer[0]): ${message}`);
       expect(existsSync(join(TEST_ROOT, id))).toBe(false);
       expect(cgroupDirs(id)).toEqual([]);
     }
@@ -371,7 +371,7 @@ describeAsRoot("lifecycle", () => {
     const before = readFileSync("/proc/self/mountinfo", "utf8");
     const r = await husk(["create", "--bundle", b.dir, id]);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('run createRuntime hook "/bin/sh" (hooks.createRuntime[0]): exit status 3: nope');
+    expect(r.stderr).toContain('error running hook "/bin/sh" (hooks.createRuntime[0]): exit status 3: nope');
     expect(existsSync(join(TEST_ROOT, id))).toBe(false);
     expect(cgroupDirs(id)).toEqual([]);
     expect(readFileSync("/proc/self/mountinfo", "utf8")).toBe(before);

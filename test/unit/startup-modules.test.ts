@@ -91,6 +91,7 @@ const COMMON = [
   "src/cgroups/fsio.ts",
   "src/cli/args.ts",
   "src/cli/husk.ts",
+  "src/cli/log.ts",
   "src/cli/main.ts",
   "src/cli/verb.ts",
   "src/errors.ts",
@@ -151,6 +152,7 @@ const CASES: Record<string, Case> = {
     modules: [
       "src/cli/args.ts",
       "src/cli/husk.ts",
+      "src/cli/log.ts",
       "src/cli/main.ts",
       "src/cli/version.ts",
       "src/errors.ts",
