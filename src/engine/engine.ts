@@ -229,15 +229,6 @@ function boundingSet(): string[] | undefined {
   }
 }
 
-function parentPid(pid: number): number {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[1]);
-  } catch {
-    return 0;
-  }
-}
-
 function exists(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -944,7 +935,7 @@ export class Engine {
     const exitFile = this.#records.path(rec.id, EXIT_FILE);
     const deadline = Date.now() + 5000;
     while (!existsSync(exitFile) && Date.now() < deadline) {
-      if (rec.monitorPid && parentPid(rec.pid) !== rec.monitorPid && !isAlive(rec.pid, rec.pidStartTime)) {
+      if (rec.monitorPid && (procStat(rec.pid)?.ppid ?? 0) !== rec.monitorPid && !isAlive(rec.pid, rec.pidStartTime)) {
         // The container is gone; give the monitor a moment, unless it is gone too.
         try {
           process.kill(rec.monitorPid, 0);

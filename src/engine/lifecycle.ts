@@ -119,15 +119,6 @@ function readLaunch(records: Records, rec: ContainerRecord): Launch {
   }
 }
 
-function parentPid(pid: number): number {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[1]);
-  } catch {
-    return 0;
-  }
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -244,7 +235,7 @@ export async function launchDetached(h: LifecycleHost, rec: ContainerRecord, lau
   );
   rec.pid = state.pid;
   rec.pidStartTime = procStat(state.pid)?.startTime ?? "";
-  rec.monitorPid = parentPid(state.pid);
+  rec.monitorPid = procStat(state.pid)?.ppid ?? 0;
   rec.detached = true;
   h.records.write(rec);
   await h.runtime.start(id);

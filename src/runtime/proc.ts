@@ -3,6 +3,8 @@ import { readFileSync } from "node:fs";
 
 interface ProcStat {
   state: string;
+  /** The parent's pid (0 for none). */
+  ppid: number;
   startTime: string;
 }
 
@@ -16,7 +18,7 @@ export function procStat(pid: number): ProcStat | null {
   }
   // The command name may contain spaces and parentheses: split after the last ')'.
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return { state: fields[0] ?? "", startTime: fields[19] ?? "" };
+  return { state: fields[0] ?? "", ppid: Number(fields[1] ?? 0), startTime: fields[19] ?? "" };
 }
 
 /** Is `pid` alive and the same process that had `startTime` (not a zombie, not reused)? */
