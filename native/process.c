@@ -383,8 +383,18 @@ out:
 	return rc;
 }
 
+/*
+ * runc's order: the cwd is entered before the uid switch (a directory only root may enter,
+ * while root still has CAP_DAC_OVERRIDE) and, only if that was refused, again after it (a
+ * directory only the container's user may enter: root squash on NFS, a 0700 volume).
+ * Repeating a chdir that worked could fail once the capabilities are gone.
+ */
+static int cwd_entered;
+
 int op_chdir(const struct field *f)
 {
+	if (!f[1].i && cwd_entered)
+		return 0;
 	if (chdir(f[0].s) < 0)
 		return f[1].i && (errno == EACCES || errno == EPERM) ? 0 : -1;
 	char cwd[PATH_MAX];
@@ -395,6 +405,7 @@ int op_chdir(const struct field *f)
 		errno = EXDEV;
 		return -1;
 	}
+	cwd_entered = f[1].i != 0;
 	return 0;
 }
 

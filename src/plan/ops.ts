@@ -98,7 +98,10 @@ export type Op =
   /** Clear the ambient set, then raise each capability in `raise`. */
   | { op: "capAmbient"; raise: bigint }
   | { op: "umask"; mask: number }
-  /** chdir(path); with `optional`, EACCES/EPERM are ignored (a later chdir will retry as the final user). */
+  /**
+   * chdir(path); with `optional`, EACCES/EPERM are ignored (a later chdir will retry as the final
+   * user). Without it, nothing is done when an optional chdir already got there (runc's order).
+   */
   | { op: "chdir"; path: string; optional: boolean }
   /** close_range(first, ~0, CLOSE_RANGE_CLOEXEC): nothing at or above `first` survives exec. */
   | { op: "closeFrom"; first: number }

@@ -8,7 +8,8 @@
  *   - PR_SET_KEEPCAPS across setresuid, or the permitted set is cleared when leaving uid 0;
  *     then capset sets the final sets and the ambient ones are raised (they must be in
  *     permitted and inheritable).
- *   - cwd: once before the id change (a root-only directory), once after (root squash on NFS).
+ *   - cwd: before the id change (a root-only directory, while root has its capabilities) and,
+ *     only if that was refused, after it (a directory only the user may enter; root squash on NFS).
  *   - no_new_privs last but before exec; exec.fifo waits just before exec.
  */
 
