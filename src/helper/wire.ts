@@ -55,7 +55,7 @@ export const WIRE: WireTable = {
   openExecFifo: { code: 33, fields: { path: "s" } },
   waitStart: { code: 34, fields: {} },
   consoleConnect: { code: 35, fields: { path: "s" } },
-  console: { code: 36, fields: { rows: "i", cols: "i" } },
+  console: { code: 36, fields: { rows: "i", cols: "i", uid: "i", gid: "i" } },
   exec: { code: 37, fields: { argv: "l", env: "l" } },
   checkExec: { code: 38, fields: { argv: "l", env: "l" } },
   chroot: { code: 39, fields: { path: "s" } },

@@ -162,7 +162,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     const path = resolve(ctx.bundle, spec.root?.path ?? "rootfs");
     steps.push({ what: `chroot into "${path}" (no mount namespace)`, origin: "root.path", op: { op: "chroot", path } });
   }
-  if (terminal) steps.push(planConsole(spec.process));
+  if (terminal) steps.push(planConsole(spec.process, spec.mounts));
   steps.push(...planCredentials(spec, ctx, !denySetgroups, seccomp.load));
   if (ctx.mode === "create") {
     steps.push(planCheckExec(spec));

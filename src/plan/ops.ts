@@ -126,9 +126,10 @@ export type Op =
   /**
    * Open a pty pair from /dev/ptmx, size it, send the master over the console socket with
    * SCM_RIGHTS (message body: "/dev/ptmx"), make the slave the controlling terminal
-   * (TIOCSCTTY) and stdin/stdout/stderr.
+   * (TIOCSCTTY) and stdin/stdout/stderr. The slave is given to uid and gid first (-1: as the
+   * kernel made it), so the process can use its own terminal; a refusal is ignored, as runc does.
    */
-  | { op: "console"; rows: number; cols: number }
+  | { op: "console"; rows: number; cols: number; uid: number; gid: number }
   /** execve(argv[0] searched in env's PATH when it has no "/", argv, env). */
   | { op: "exec"; argv: string[]; env: string[] }
   /** Find the program exec would run and check it is an executable regular file (else EACCES). */
