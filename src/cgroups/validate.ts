@@ -107,8 +107,9 @@ export function validateResources(r: LinuxResources): void {
       fail(`${f}.type`, `must be "a", "b" or "c", got ${JSON.stringify(d.type)}`);
     intField(`${f}.major`, d.major, -1);
     intField(`${f}.minor`, d.minor, -1);
-    if (d.access !== undefined && (d.access === "" || !/^[rwm]+$/.test(d.access))) {
-      fail(`${f}.access`, `must be made of "r", "w" and "m", got ${JSON.stringify(d.access)}`);
+    // Letters only (they are written to devices.allow as they are, minus the ones that mean nothing).
+    if (d.access !== undefined && (d.access === "" || !/^[a-z]+$/.test(d.access))) {
+      fail(`${f}.access`, `must be made of "r", "w" and "m" (other letters are ignored), got ${JSON.stringify(d.access)}`);
     }
   });
 

@@ -336,6 +336,26 @@ describe(`cgroups on this machine (${layout?.mode ?? "unknown"})`, () => {
     layout?.v1.has("devices") ? undefined : "cgroup2 has no devices files: devices-v2.test.ts covers its eBPF filter",
   );
 
+  cgTest(
+    "v1 device rules: letters other than r, w and m are ignored, as runc does (runc's tests write \"rwa\")",
+    ["devices"],
+    (t) => {
+      const { cg } = t;
+      cg.create();
+      cg.set({
+        devices: [
+          { allow: false, access: "rwm" },
+          { allow: true, type: "c", major: 1, minor: 3, access: "rwa" },
+          { allow: true, type: "c", major: 1, minor: 11, access: "rwm" },
+          { allow: false, type: "c", major: 1, minor: 11, access: "rwa" },
+        ],
+      });
+      const list = fs.readFileSync(`${cg.paths.devices}/devices.list`, "utf8");
+      expect(list.trim().split("\n").sort()).toEqual(["c 1:11 m", "c 1:3 rw"]);
+    },
+    layout?.v1.has("devices") ? undefined : "cgroup2 has no devices files: devices-v2.test.ts covers its eBPF filter",
+  );
+
   const swapFile = layout?.v1.has("memory") ? "memory.memsw.limit_in_bytes" : "memory.swap.max";
   cgTest(
     "memory+swap uses memsw on v1 and swap.max on v2",
