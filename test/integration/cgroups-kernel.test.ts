@@ -337,7 +337,7 @@ describe(`cgroups on this machine (${layout?.mode ?? "unknown"})`, () => {
   );
 
   cgTest(
-    "v1 device rules: letters other than r, w and m are ignored, as runc does (runc's tests write \"rwa\")",
+    'v1 device rules: letters other than r, w and m are ignored, as runc does (runc\'s tests write "rwa")',
     ["devices"],
     (t) => {
       const { cg } = t;
@@ -419,9 +419,12 @@ describe(`cgroups on this machine (${layout?.mode ?? "unknown"})`, () => {
     has("rdma") ? "this machine has an rdma controller" : undefined,
   );
 
-  cgTest("unified: refused without cgroup v2, an unknown file named with it", [], (t) => {
+  cgTest("unified: refused on v1 and hybrid (runc's words), an unknown file named with it on v2", [], (t) => {
     t.cg.create();
-    if (layout!.v2Root === undefined) expect(() => t.cg.set({ unified: { "memory.high": "1" } })).toThrow(/needs cgroup v2/);
+    if (layout!.mode !== "v2")
+      expect(() => t.cg.set({ unified: { "memory.high": "1" } })).toThrow(
+        /invalid configuration: cannot use unified on cgroup v1/,
+      );
     else
       expect(() => t.cg.set({ unified: { "memory.nosuch": "1" } })).toThrow(/^linux\.resources\.unified\["memory\.nosuch"\]: /);
   });

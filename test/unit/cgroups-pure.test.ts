@@ -282,7 +282,7 @@ describe("device rules", () => {
     ]);
   });
 
-  test("letters other than r, w and m are ignored, as runc does (its tests deny \"rwa\"); a rule left with none writes nothing", () => {
+  test('letters other than r, w and m are ignored, as runc does (its tests deny "rwa"); a rule left with none writes nothing', () => {
     expect(
       v1DeviceWrites([
         denyAll,
