@@ -97,6 +97,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   // A joined mount namespace gets its rootfs set up too, as runc does; with none at all the
   // container only gets a chroot (mounting would change the host's own tree).
   const withMounts = ns.created.has("mount") || ns.joined.has("mount");
+  const rootfsPath = resolve(ctx.bundle, spec.root?.path ?? "rootfs");
   const rootfs = withMounts ? planRootfs(spec, ctx, inUserNs, inUserNs && !ns.created.has("network")) : undefined;
 
   const cgroup = planCgroupJoin(ctx.cgroupJoin, ctx.deviceFilter);
@@ -148,7 +149,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     hooksStep = steps.length;
     steps.push({ what: "wait for the prestart and createRuntime hooks", origin: "hooks", op: { op: "waitContinue" } });
   }
-  steps.push(...planContainerHooks(spec, "createContainer", { id: ctx.id, bundle: ctx.bundle }));
+  steps.push(...planContainerHooks(spec, "createContainer", { id: ctx.id, bundle: ctx.bundle }, rootfsPath));
   const seccomp = planSeccomp(spec, { id: ctx.id, bundle: ctx.bundle }, ctx.compileSeccomp);
   // These live on the host: reach them before the root switch.
   if (terminal && ctx.consoleSocket) steps.push(planConsoleConnect(ctx.consoleSocket));
@@ -159,8 +160,11 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   if (rootfs) {
     steps.push(...rootfs.switchRoot, ...rootfs.afterSwitch);
   } else {
-    const path = resolve(ctx.bundle, spec.root?.path ?? "rootfs");
-    steps.push({ what: `chroot into "${path}" (no mount namespace)`, origin: "root.path", op: { op: "chroot", path } });
+    steps.push({
+      what: `chroot into "${rootfsPath}" (no mount namespace)`,
+      origin: "root.path",
+      op: { op: "chroot", path: rootfsPath },
+    });
   }
   if (terminal) steps.push(planConsole(spec.process, spec.mounts));
   steps.push(...planCredentials(spec, ctx, !denySetgroups, seccomp.load));

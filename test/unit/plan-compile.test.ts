@@ -341,7 +341,9 @@ describe("compilePlan", () => {
     const withRuntime = compilePlan({ ...s, hooks: { ...s.hooks, createRuntime: [{ path: "/x" }] } }, ctx({ mode: "create" }));
     const list2 = withRuntime.steps.map((st) => st.op.op);
     expect(list2[withRuntime.hooksStep]).toBe("waitContinue");
-    expect(list2.indexOf("runHook")).toBe(withRuntime.hooksStep + 1);
+    // Then, from the rootfs as runc runs them, the createContainer hooks.
+    expect(withRuntime.steps[withRuntime.hooksStep + 1]?.op).toEqual({ op: "chdir", path: "/b/rootfs", optional: false });
+    expect(list2.indexOf("runHook")).toBe(withRuntime.hooksStep + 2);
     expect(list.lastIndexOf("runHook")).toBe(list.indexOf("waitStart") + 1);
     expect(list.at(-1)).toBe("exec");
     const [cc, sc] = hooks.map((h) => h.op as Extract<typeof h.op, { op: "runHook" }>);
