@@ -86,11 +86,14 @@ int op_clone(const struct field *f)
 	close(gate[0]);
 	close(linger[1]);
 	close_cgroup_fds();
-	/* The child's end of a consoleProxy pair is the child's alone. */
-	if (proxyfd >= 0) {
-		xclose(consfd);
-		consfd = -1;
-	}
+	/*
+	 * The console and seccomp agent connections (made before clone) and the child's end of a
+	 * consoleProxy pair are the child's alone: a receiver must see them close when it is done.
+	 */
+	xclose(consfd);
+	consfd = -1;
+	xclose(listenfd);
+	listenfd = -1;
 	if (f[1].i == CLONE_MONITOR)
 		monitor_parent();
 	/* husk forwards signals to the child by pid; a terminal's signal must not kill us first. */

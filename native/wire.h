@@ -65,6 +65,7 @@
 	X(56, mkfifo, "siii", op_mkfifo) \
 	X(57, init, "", op_init) \
 	X(58, consoleProxy, "", op_console_proxy) \
+	X(59, openTree, "isi", op_open_tree) \
 	X(60, setxattr, "ssb", op_setxattr) \
 	X(70, netlink, "sb", op_netlink) \
 	X(71, umount, "si", op_umount) \

@@ -81,6 +81,7 @@ export const WIRE: WireTable = {
   mkfifo: { code: 56, fields: { path: "s", mode: "i", uid: "i", gid: "i" } },
   init: { code: 57, fields: {} },
   consoleProxy: { code: 58, fields: {} },
+  openTree: { code: 59, fields: { slot: "i", source: "s", recursive: "i" } },
   // 60–69: image layers (src/image).
   setxattr: { code: 60, fields: { path: "s", name: "s", value: "b" } },
   // 70–79: networking (src/network)

@@ -190,6 +190,13 @@ export type Op =
    * 1 copies the submounts too (rbind), 2 id-maps them too (ridmap).
    */
   | { op: "idmapMount"; slot: number; source: string; recursion: number; uidMap: number[]; gidMap: number[] }
+  /**
+   * In the helper's parent before clone: open_tree(source, OPEN_TREE_CLONE), a detached bind of
+   * source (with its submounts if `recursive`) that waits in `slot` for `attachMount`. For a
+   * container in a new user namespace, whose root may not reach the source on the host (a 0700
+   * bundle), as runc opens mount sources before it enters the namespace.
+   */
+  | { op: "openTree"; slot: number; source: string; recursive: boolean }
   /** In the child: move_mount the detached mount from `slot` onto `target` inside the root. */
   | { op: "attachMount"; slot: number; target: string }
   /**

@@ -95,6 +95,17 @@ function planBindMount(m: Mount, i: number, ctx: PlanContext, steps: Step[], bui
       op: { op: "idmapMount", slot, source, recursion, ...idmap },
     });
     steps.push({ what, origin, op: { op: "attachMount", slot, target: m.destination } });
+  } else if (build.userNs && ctx.host.root && build.beforeClone.length < DETACHED_SLOTS) {
+    // In a user namespace the container's root is nobody on the host and may not reach the
+    // source (a 0700 bundle directory): the helper's parent opens it before clone, as runc does
+    // (open_tree needs CAP_SYS_ADMIN on the host; a rootless caller's sources are its own).
+    const slot = build.beforeClone.length;
+    build.beforeClone.push({
+      what: `open bind mount source "${source}" for "${m.destination}"`,
+      origin,
+      op: { op: "openTree", slot, source, recursive: opts.recursiveBind === true },
+    });
+    steps.push({ what, origin, op: { op: "attachMount", slot, target: m.destination } });
   } else {
     steps.push({
       what,
@@ -321,7 +332,12 @@ interface MountBuild {
   beforeClone: Step[];
   /** Read-only remounts of tmpfs mounts, after the root switch (runc's finalizeRootfs). */
   readonlyLater: Step[];
+  /** The container is in a user namespace: a root caller's bind sources are opened by the helper's parent. */
+  userNs: boolean;
 }
+
+/** How many detached mounts the helper keeps between its parent and the child (native/root.c). */
+const DETACHED_SLOTS = 128;
 
 export interface RootfsPlan {
   /** Steps the helper's parent runs on the host before clone (id-mapped mounts). */
@@ -400,7 +416,7 @@ export function planRootfs(spec: Spec, ctx: PlanContext, userNs: boolean, shares
   beforeSwitch.push({ what: `open rootfs "${rootfs}"`, origin: "root.path", op: { op: "openRoot", path: rootfs } });
   // Mounts and nodes are created with exactly the modes asked for.
   beforeSwitch.push({ what: "set umask for rootfs setup", op: { op: "umask", mask: 0 } });
-  const build: MountBuild = { spec, beforeClone: [], readonlyLater: [] };
+  const build: MountBuild = { spec, beforeClone: [], readonlyLater: [], userNs };
   for (const [i, m] of (spec.mounts ?? []).entries()) planMount(m, i, ctx, sharesHostNetwork, beforeSwitch, build);
   if (!bindsHostDev(spec)) planDevices(spec, ctx, userNs, beforeSwitch);
   // Like runc, a cwd missing from the image is created (root-owned, 0755).
