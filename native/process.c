@@ -129,11 +129,14 @@ int op_clone(const struct field *f)
 	close(gate[0]);
 	close(linger[1]);
 	close_cgroup_fds();
-	/* The child's end of a consoleProxy pair is the child's alone. */
-	if (proxyfd >= 0) {
-		xclose(consfd);
-		consfd = -1;
-	}
+	/*
+	 * The console and seccomp agent connections (made before clone) and the child's end of a
+	 * consoleProxy pair are the child's alone: a receiver must see them close when it is done.
+	 */
+	xclose(consfd);
+	consfd = -1;
+	xclose(listenfd);
+	listenfd = -1;
 	if (f[1].i == CLONE_MONITOR)
 		monitor_parent();
 	/* husk forwards signals to the child by pid; a terminal's signal must not kill us first. */
@@ -433,8 +436,18 @@ out:
 	return rc;
 }
 
+/*
+ * runc's order: the cwd is entered before the uid switch (a directory only root may enter,
+ * while root still has CAP_DAC_OVERRIDE) and, only if that was refused, again after it (a
+ * directory only the container's user may enter: root squash on NFS, a 0700 volume).
+ * Repeating a chdir that worked could fail once the capabilities are gone.
+ */
+static int cwd_entered;
+
 int op_chdir(const struct field *f)
 {
+	if (!f[1].i && cwd_entered)
+		return 0;
 	if (chdir(f[0].s) < 0)
 		return f[1].i && (errno == EACCES || errno == EPERM) ? 0 : -1;
 	char cwd[PATH_MAX];
@@ -445,6 +458,7 @@ int op_chdir(const struct field *f)
 		errno = EXDEV;
 		return -1;
 	}
+	cwd_entered = f[1].i != 0;
 	return 0;
 }
 

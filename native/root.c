@@ -476,8 +476,8 @@ int op_write_file(const struct field *f)
 
 /* ---------------------------------------------------------------- id-mapped mounts */
 
-/* Detached id-mapped mounts made by idmapMount in the helper's parent, attached by the child. */
-static int idmapfds[32] = { [0 ... 31] = -1 };
+/* Detached mounts made by idmapMount or openTree in the helper's parent, attached by the child. */
+static int idmapfds[128] = { [0 ... 127] = -1 };
 
 /* Write one map ("c h s" lines from u32 triples) to /proc/<pid>/<file>. */
 static int write_map(pid_t pid, const char *file, const struct field *map)
@@ -579,6 +579,26 @@ int op_idmap_mount(const struct field *f)
 		xclose(fd);
 		return -1;
 	}
+	xclose(idmapfds[slot]);
+	idmapfds[slot] = fd;
+	return 0;
+}
+
+/*
+ * In the helper's parent, on the host, before clone: a detached bind of `source`, opened while
+ * its path still resolves with the caller's rights. The child, root of a new user namespace but
+ * nobody on the host, may not be able to walk to it (runc passes such sources as fds too).
+ */
+int op_open_tree(const struct field *f)
+{
+	unsigned slot = (unsigned)f[0].i;
+	if (slot >= sizeof idmapfds / sizeof idmapfds[0]) {
+		errno = E2BIG;
+		return -1;
+	}
+	int fd = open_tree(AT_FDCWD, f[1].s, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (f[2].i ? AT_RECURSIVE : 0));
+	if (fd < 0)
+		return -1;
 	xclose(idmapfds[slot]);
 	idmapfds[slot] = fd;
 	return 0;

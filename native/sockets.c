@@ -86,6 +86,10 @@ int op_console(const struct field *f)
 		/* Proxied: the caller's terminal is still our stdin; its size is there before exec. */
 		copy_size(0, slave);
 	}
+	/* The process' own terminal; EINVAL (id not mapped), EPERM, EROFS: left as it is, as runc does. */
+	if ((f[2].i >= 0 || f[3].i >= 0) && fchown(slave, (uid_t)f[2].i, (gid_t)f[3].i) < 0 && errno != EINVAL &&
+	    errno != EPERM && errno != EROFS)
+		goto fail;
 	if (send_fd(consfd, master, "/dev/ptmx", 9) < 0)
 		goto fail;
 	close(master);

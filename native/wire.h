@@ -42,7 +42,7 @@
 	X(33, openExecFifo, "s", op_open_exec_fifo) \
 	X(34, waitStart, "", op_wait_start) \
 	X(35, consoleConnect, "s", op_console_connect) \
-	X(36, console, "ii", op_console) \
+	X(36, console, "iiii", op_console) \
 	X(37, exec, "ll", op_exec) \
 	X(38, checkExec, "ll", op_check_exec) \
 	X(39, chroot, "s", op_chroot) \
@@ -70,7 +70,8 @@
 	X(70, netlink, "sb", op_netlink) \
 	X(71, umount, "si", op_umount) \
 	X(80, monitor, "ssll", op_monitor) \
-	X(90, refuseLink, "s", op_refuse_link)
+	X(90, refuseLink, "s", op_refuse_link) \
+	X(91, openTree, "isi", op_open_tree)
 
 #define PLAN_MAGIC "HUSKPLAN"
 #define PLAN_VERSION 1

@@ -29,7 +29,7 @@ import { type CgroupLayout, parseProcCgroup } from "./layout.ts";
 import { hierarchyDir } from "./paths.ts";
 import type { LinuxResources } from "./resources.ts";
 import { setResources } from "./set.ts";
-import { validateResources } from "./validate.ts";
+import { validateResources, validateResourcesFor } from "./validate.ts";
 
 /** The files through which a new process joins a cgroup by itself (see src/plan/cgroup.ts). */
 export interface CgroupJoin {
@@ -284,6 +284,7 @@ export class Cgroup {
    */
   set(resources: LinuxResources): { warnings: string[]; deviceFilter?: DeviceFilter } {
     validateResources(resources);
+    validateResourcesFor(this.layout.mode, resources);
     const warnings: string[] = [];
     let deviceFilter: DeviceFilter | undefined;
     const unified = this.v2;

@@ -37,15 +37,26 @@ function num(n: number | undefined): string {
   return n === undefined || n === -1 ? "*" : String(n);
 }
 
-/** A rule as the v1 devices.allow/devices.deny files take it: "c 1:3 rwm", "a *:* rwm". */
-export function deviceRuleString(rule: LinuxDeviceCgroup): string {
-  return `${rule.type ?? "a"} ${num(rule.major)}:${num(rule.minor)} ${rule.access ?? rwm}`;
+/**
+ * The access a rule grants or takes: its "r", "w" and "m" letters (absent: all three). Other
+ * letters ("rwa", which runc's own tests use) are ignored, as runc's permission sets hold only
+ * those three; the kernel would refuse them.
+ */
+export function deviceAccess(rule: LinuxDeviceCgroup): string {
+  return rule.access === undefined ? rwm : rule.access.replace(/[^rwm]/g, "");
 }
 
-/** The ordered v1 writes that install `rules` from scratch. */
+/** A rule as the v1 devices.allow/devices.deny files take it: "c 1:3 rwm", "a *:* rwm". */
+export function deviceRuleString(rule: LinuxDeviceCgroup): string {
+  return `${rule.type ?? "a"} ${num(rule.major)}:${num(rule.minor)} ${deviceAccess(rule)}`;
+}
+
+/** The ordered v1 writes that install `rules` from scratch (a rule left with no access changes nothing). */
 export function v1DeviceWrites(rules: readonly LinuxDeviceCgroup[]): { file: "devices.allow" | "devices.deny"; value: string }[] {
   return [
     { file: "devices.deny", value: "a" },
-    ...rules.map((r) => ({ file: r.allow ? ("devices.allow" as const) : ("devices.deny" as const), value: deviceRuleString(r) })),
+    ...rules
+      .filter((r) => deviceAccess(r) !== "")
+      .map((r) => ({ file: r.allow ? ("devices.allow" as const) : ("devices.deny" as const), value: deviceRuleString(r) })),
   ];
 }

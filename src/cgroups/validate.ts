@@ -4,6 +4,7 @@
  */
 import { isCpuList } from "./convert.ts";
 import { CgroupError } from "./errors.ts";
+import type { CgroupMode } from "./layout.ts";
 import type { LinuxBlockIODevice, LinuxResources } from "./resources.ts";
 
 const base = "linux.resources";
@@ -107,8 +108,9 @@ export function validateResources(r: LinuxResources): void {
       fail(`${f}.type`, `must be "a", "b" or "c", got ${JSON.stringify(d.type)}`);
     intField(`${f}.major`, d.major, -1);
     intField(`${f}.minor`, d.minor, -1);
-    if (d.access !== undefined && (d.access === "" || !/^[rwm]+$/.test(d.access))) {
-      fail(`${f}.access`, `must be made of "r", "w" and "m", got ${JSON.stringify(d.access)}`);
+    // Letters only (they are written to devices.allow as they are, minus the ones that mean nothing).
+    if (d.access !== undefined && (d.access === "" || !/^[a-z]+$/.test(d.access))) {
+      fail(`${f}.access`, `must be made of "r", "w" and "m" (other letters are ignored), got ${JSON.stringify(d.access)}`);
     }
   });
 
@@ -128,5 +130,16 @@ export function validateResources(r: LinuxResources): void {
       fail(f, "must be a cgroup v2 file name of the form controller.parameter");
     }
     if (typeof value !== "string") fail(f, "must be a string");
+  }
+}
+
+/**
+ * linux.resources.unified on a host that is not pure cgroup v2 is refused, as runc refuses it
+ * (in its words, which callers match on): a hybrid host's cgroup2 tree holds only what v1 left
+ * over, and keys written there would not mean what they say on a v2 host.
+ */
+export function validateResourcesFor(mode: CgroupMode, r: LinuxResources): void {
+  if (mode !== "v2" && Object.keys(r.unified ?? {}).length > 0) {
+    fail("unified", `invalid configuration: cannot use unified on cgroup v1 (this host's cgroups are ${mode})`);
   }
 }

@@ -27,7 +27,12 @@ function whatToRun(flags: FlagValues, args: string[]): ExecOverrides | { process
     } catch (err) {
       throw fromSystemError(err, `read process file ${quote(path)}`);
     }
-    return { process: parseProcess(parseJson(text, `parse process file ${quote(path)}`)) };
+    const json = parseJson(text, `parse process file ${quote(path)}`);
+    // runc reads the file into a process whose user is a plain struct: none given is uid 0, gid 0.
+    if (json !== null && typeof json === "object" && !Array.isArray(json) && !("user" in json)) {
+      (json as Record<string, unknown>).user = { uid: 0, gid: 0 };
+    }
+    return { process: parseProcess(json) };
   }
   if (args.length === 0) throw new HuskError('"exec" requires a command to run, or --process');
   const o: ExecOverrides = { args, terminal: flags.tty === true };

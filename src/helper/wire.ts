@@ -55,7 +55,7 @@ export const WIRE: WireTable = {
   openExecFifo: { code: 33, fields: { path: "s" } },
   waitStart: { code: 34, fields: {} },
   consoleConnect: { code: 35, fields: { path: "s" } },
-  console: { code: 36, fields: { rows: "i", cols: "i" } },
+  console: { code: 36, fields: { rows: "i", cols: "i", uid: "i", gid: "i" } },
   exec: { code: 37, fields: { argv: "l", env: "l" } },
   checkExec: { code: 38, fields: { argv: "l", env: "l" } },
   chroot: { code: 39, fields: { path: "s" } },
@@ -91,6 +91,7 @@ export const WIRE: WireTable = {
   monitor: { code: 80, fields: { log: "s", exitFile: "s", cleanup: "l", env: "l" } },
   // 90–99: more of the container's setup (1–59 are taken).
   refuseLink: { code: 90, fields: { path: "s" } },
+  openTree: { code: 91, fields: { slot: "i", source: "s", recursive: "i" } },
 };
 
 export const PLAN_MAGIC = "HUSKPLAN";

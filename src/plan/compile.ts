@@ -3,12 +3,13 @@
  * Pure: all facts about the host arrive in the context, so every ordering decision is
  * unit-testable without root.
  *
- *   helper parent:  open cgroup files · id-mapped mounts · join namespaces · time namespace ·
+ *   helper parent:  open cgroup files · id-mapped mounts and bind sources (user namespace) ·
+ *                   console and seccomp agent connect · join namespaces · time namespace ·
  *                   clone(new namespaces, into the v2 cgroup)
  *   child:          join cgroup · oom_score_adj · wait for husk (id maps; user namespace only) ·
  *                   become root of the user namespace · cgroup namespace · setsid · session keyring ·
  *                   hostname · rootfs (mounts, devices) · wait for husk (prestart, createRuntime
- *                   hooks) · createContainer hooks · console and seccomp agent connect · state dir ·
+ *                   hooks) · createContainer hooks · state dir ·
  *                   root switch · read-only/masked paths · sysctls · console pty · credentials and
  *                   seccomp (listener to the agent) · exec.fifo · startContainer hooks · exec
  */
@@ -97,6 +98,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   // A joined mount namespace gets its rootfs set up too, as runc does; with none at all the
   // container only gets a chroot (mounting would change the host's own tree).
   const withMounts = ns.created.has("mount") || ns.joined.has("mount");
+  const rootfsPath = resolve(ctx.bundle, spec.root?.path ?? "rootfs");
   const rootfs = withMounts ? planRootfs(spec, ctx, inUserNs, inUserNs && !ns.created.has("network")) : undefined;
 
   const cgroup = planCgroupJoin(ctx.cgroupJoin, ctx.deviceFilter);
@@ -110,7 +112,14 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     const mode = userNs && owner.uid === -1 ? 0o666 : 0o600;
     steps.push({ what: "make exec.fifo", op: { op: "mkfifo", path: ctx.execFifo, mode, ...owner } });
   }
-  steps.push(...cgroup.open, ...(rootfs?.beforeClone ?? []), ...ns.beforeClone);
+  steps.push(...cgroup.open, ...(rootfs?.beforeClone ?? []));
+  // The console socket and the seccomp agent's live on the host: connect while the caller's
+  // rights and mount namespace still apply (a new user namespace's root is nobody on the host
+  // and may not reach a socket in a 0700 directory), as runc's parent does.
+  const seccomp = planSeccomp(spec, { id: ctx.id, bundle: ctx.bundle }, ctx.compileSeccomp);
+  if (terminal && ctx.consoleSocket) steps.push(planConsoleConnect(ctx.consoleSocket));
+  steps.push(...planListenerConnect(seccomp.load));
+  steps.push(...ns.beforeClone);
   if (ctx.monitor) steps.push({ what: `start the monitor (log ${ctx.monitor.log})`, op: { op: "monitor", ...ctx.monitor } });
   const cloneMode = ctx.monitor ? CloneMode.Monitor : ctx.mode === "run" ? CloneMode.Wait : CloneMode.Detach;
   if (ctx.ownerLifeline && cloneMode === CloneMode.Wait && !proxied)
@@ -150,21 +159,20 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     hooksStep = steps.length;
     steps.push({ what: "wait for the prestart and createRuntime hooks", origin: "hooks", op: { op: "waitContinue" } });
   }
-  steps.push(...planContainerHooks(spec, "createContainer", { id: ctx.id, bundle: ctx.bundle }));
-  const seccomp = planSeccomp(spec, { id: ctx.id, bundle: ctx.bundle }, ctx.compileSeccomp);
-  // These live on the host: reach them before the root switch.
-  if (terminal && ctx.consoleSocket) steps.push(planConsoleConnect(ctx.consoleSocket));
-  steps.push(...planListenerConnect(seccomp.load));
+  steps.push(...planContainerHooks(spec, "createContainer", { id: ctx.id, bundle: ctx.bundle }, rootfsPath));
   if (ctx.mode === "create") {
     steps.push({ what: "open exec.fifo", op: { op: "openExecFifo", path: ctx.execFifo } });
   }
   if (rootfs) {
     steps.push(...rootfs.switchRoot, ...rootfs.afterSwitch);
   } else {
-    const path = resolve(ctx.bundle, spec.root?.path ?? "rootfs");
-    steps.push({ what: `chroot into "${path}" (no mount namespace)`, origin: "root.path", op: { op: "chroot", path } });
+    steps.push({
+      what: `chroot into "${rootfsPath}" (no mount namespace)`,
+      origin: "root.path",
+      op: { op: "chroot", path: rootfsPath },
+    });
   }
-  if (terminal) steps.push(planConsole(spec.process));
+  if (terminal) steps.push(planConsole(spec.process, spec.mounts));
   steps.push(...planCredentials(spec, ctx, !denySetgroups, seccomp.load));
   if (ctx.mode === "create") {
     steps.push(planCheckExec(spec));

@@ -86,7 +86,7 @@ export function compileExecPlan(spec: Spec, process: Process, ctx: ExecContext):
   steps.push(...cgroup.join, ...late, ...pin("final"));
   if (process.terminal) {
     steps.push({ what: "start a new session", op: { op: "setsid" } });
-    steps.push(planConsole(process));
+    steps.push(planConsole(process, spec.mounts));
   }
   const execSpec: Spec = { ...spec, process };
   steps.push(...planCredentials(execSpec, { preserveFds: ctx.preserveFds }, ctx.host.root, seccomp.load));

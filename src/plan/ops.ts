@@ -100,7 +100,10 @@ export type Op =
   /** Clear the ambient set, then raise each capability in `raise`. */
   | { op: "capAmbient"; raise: bigint }
   | { op: "umask"; mask: number }
-  /** chdir(path); with `optional`, EACCES/EPERM are ignored (a later chdir will retry as the final user). */
+  /**
+   * chdir(path); with `optional`, EACCES/EPERM are ignored (a later chdir will retry as the final
+   * user). Without it, nothing is done when an optional chdir already got there (runc's order).
+   */
   | { op: "chdir"; path: string; optional: boolean }
   /** close_range(first, ~0, CLOSE_RANGE_CLOEXEC): nothing at or above `first` survives exec. */
   | { op: "closeFrom"; first: number }
@@ -125,9 +128,10 @@ export type Op =
   /**
    * Open a pty pair from /dev/ptmx, size it, send the master over the console socket with
    * SCM_RIGHTS (message body: "/dev/ptmx"), make the slave the controlling terminal
-   * (TIOCSCTTY) and stdin/stdout/stderr.
+   * (TIOCSCTTY) and stdin/stdout/stderr. The slave is given to uid and gid first (-1: as the
+   * kernel made it), so the process can use its own terminal; a refusal is ignored, as runc does.
    */
-  | { op: "console"; rows: number; cols: number }
+  | { op: "console"; rows: number; cols: number; uid: number; gid: number }
   /** execve(argv[0] searched in env's PATH when it has no "/", argv, env). */
   | { op: "exec"; argv: string[]; env: string[] }
   /** Find the program exec would run and check it is an executable regular file (else EACCES). */
@@ -188,6 +192,13 @@ export type Op =
    * 1 copies the submounts too (rbind), 2 id-maps them too (ridmap).
    */
   | { op: "idmapMount"; slot: number; source: string; recursion: number; uidMap: number[]; gidMap: number[] }
+  /**
+   * In the helper's parent before clone: open_tree(source, OPEN_TREE_CLONE), a detached bind of
+   * source (with its submounts if `recursive`) that waits in `slot` for `attachMount`. For a
+   * container in a new user namespace, whose root may not reach the source on the host (a 0700
+   * bundle), as runc opens mount sources before it enters the namespace.
+   */
+  | { op: "openTree"; slot: number; source: string; recursive: boolean }
   /** In the child: move_mount the detached mount from `slot` onto `target` inside the root. */
   | { op: "attachMount"; slot: number; target: string }
   /**

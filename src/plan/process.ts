@@ -8,15 +8,17 @@
  *   - PR_SET_KEEPCAPS across setresuid, or the permitted set is cleared when leaving uid 0;
  *     then capset sets the final sets and the ambient ones are raised (they must be in
  *     permitted and inheritable).
- *   - cwd: once before the id change (a root-only directory), once after (root squash on NFS).
+ *   - cwd: before the id change (a root-only directory, while root has its capabilities) and,
+ *     only if that was refused, after it (a directory only the user may enter; root squash on NFS).
  *   - no_new_privs last but before exec; exec.fifo waits just before exec.
  */
 
+import { posix } from "node:path";
 import { HuskError } from "../errors.ts";
 import { capMask } from "../oci/capabilities.ts";
 import { RLIMITS, rlimitValue } from "../oci/rlimits.ts";
 import { ioprioValue, PERSONALITY, SCHED_FLAG, SCHED_POLICY } from "../oci/scheduling.ts";
-import type { LinuxSeccomp, Process, Spec } from "../oci/types.ts";
+import type { LinuxSeccomp, Mount, Process, Spec } from "../oci/types.ts";
 import { NEW_LISTENER } from "../seccomp/actions.ts";
 import { type CompiledSeccomp, seccompWanted } from "../seccomp/wanted.ts";
 import type { PlanContext } from "./context.ts";
@@ -307,12 +309,25 @@ export function planConsoleConnect(socket: string): Step {
   };
 }
 
-/** The pty, made inside the container, its master sent over the console socket. */
-export function planConsole(process: Process): Step {
+/**
+ * The pty, made inside the container, its master sent over the console socket. Like runc, the
+ * slave is handed to the process' user (it is made while the process is still root); its group
+ * is the one devpts gives it when the container's /dev/pts is mounted with gid= (the tty group
+ * of runc's default spec), else the process' own.
+ */
+export function planConsole(process: Process, mounts: Mount[] = []): Step {
   const size = process.consoleSize;
+  const devpts = mounts.filter((m) => posix.normalize(m.destination) === "/dev/pts" && m.type === "devpts").pop();
+  const devptsGid = devpts?.options?.some((o) => o.startsWith("gid=")) ?? false;
   return {
     what: "create the console",
     origin: "process.terminal",
-    op: { op: "console", rows: size?.height ?? 0, cols: size?.width ?? 0 },
+    op: {
+      op: "console",
+      rows: size?.height ?? 0,
+      cols: size?.width ?? 0,
+      uid: process.user.uid,
+      gid: devptsGid ? -1 : process.user.gid,
+    },
   };
 }

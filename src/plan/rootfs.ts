@@ -95,6 +95,17 @@ function planBindMount(m: Mount, i: number, ctx: PlanContext, steps: Step[], bui
       op: { op: "idmapMount", slot, source, recursion, ...idmap },
     });
     steps.push({ what, origin, op: { op: "attachMount", slot, target: m.destination } });
+  } else if (build.userNs && ctx.host.root && build.beforeClone.length < DETACHED_SLOTS) {
+    // In a user namespace the container's root is nobody on the host and may not reach the
+    // source (a 0700 bundle directory): the helper's parent opens it before clone, as runc does
+    // (open_tree needs CAP_SYS_ADMIN on the host; a rootless caller's sources are its own).
+    const slot = build.beforeClone.length;
+    build.beforeClone.push({
+      what: `open bind mount source "${source}" for "${m.destination}"`,
+      origin,
+      op: { op: "openTree", slot, source, recursive: opts.recursiveBind === true },
+    });
+    steps.push({ what, origin, op: { op: "attachMount", slot, target: m.destination } });
   } else {
     steps.push({
       what,
@@ -233,13 +244,22 @@ function planMount(m: Mount, i: number, ctx: PlanContext, sharesHostNetwork: boo
     throw new HuskError('"tmpcopyup" only applies to tmpfs mounts', { origin: `${origin}.options` });
   }
   if (m.type === "tmpfs") {
+    // Like runc, a read-only tmpfs is mounted writable and made read-only once the whole tree
+    // is in place: mount points and devices under it (a "ro" /dev's pts, shm, null …) need it so.
+    if (opts.flags & MS_RDONLY) {
+      build.readonlyLater.push({
+        what: `remount "${m.destination}" read-only`,
+        origin,
+        op: mountOp("", Where.Host, m.destination, "", MS_BIND | MS_REMOUNT | (opts.flags & ~(MS_BIND | MS_REC)), ""),
+      });
+    }
     steps.push({
       what: opts.tmpcopyup ? `mount a tmpfs with a copy of "${m.destination}" on it` : `mount "${source}" on "${m.destination}"`,
       origin,
       op: {
         op: "tmpfs",
         target: m.destination,
-        flags: opts.flags,
+        flags: opts.flags & ~MS_RDONLY,
         data: opts.data.join(","),
         source,
         copyUp: opts.tmpcopyup === true,
@@ -318,7 +338,14 @@ interface MountBuild {
   spec: Spec;
   /** Steps for the helper's parent on the host, before clone (id-mapped mounts). */
   beforeClone: Step[];
+  /** Read-only remounts of tmpfs mounts, after the root switch (runc's finalizeRootfs). */
+  readonlyLater: Step[];
+  /** The container is in a user namespace: a root caller's bind sources are opened by the helper's parent. */
+  userNs: boolean;
 }
+
+/** How many detached mounts the helper keeps between its parent and the child (native/root.c). */
+const DETACHED_SLOTS = 128;
 
 export interface RootfsPlan {
   /** Steps the helper's parent runs on the host before clone (id-mapped mounts). */
@@ -397,7 +424,7 @@ export function planRootfs(spec: Spec, ctx: PlanContext, userNs: boolean, shares
   beforeSwitch.push({ what: `open rootfs "${rootfs}"`, origin: "root.path", op: { op: "openRoot", path: rootfs } });
   // Mounts and nodes are created with exactly the modes asked for.
   beforeSwitch.push({ what: "set umask for rootfs setup", op: { op: "umask", mask: 0 } });
-  const build: MountBuild = { spec, beforeClone: [] };
+  const build: MountBuild = { spec, beforeClone: [], readonlyLater: [], userNs };
   for (const [i, m] of (spec.mounts ?? []).entries()) planMount(m, i, ctx, sharesHostNetwork, beforeSwitch, build);
   if (!bindsHostDev(spec)) planDevices(spec, ctx, userNs, beforeSwitch);
   // Like runc, a cwd missing from the image is created (root-owned, 0755).
@@ -417,7 +444,7 @@ export function planRootfs(spec: Spec, ctx: PlanContext, userNs: boolean, shares
   ];
 
   // Order as runc: sysctls while /proc/sys is still writable, then read-only and masked
-  // paths, and the read-only root last.
+  // paths, read-only tmpfs mounts, and the read-only root last.
   const afterSwitch: Step[] = [];
   // The rootfs bind inherited the private parent, not rootfsPropagation: apply it to the new
   // root itself (as crun does), so a "shared" root is a peer inside the container.
@@ -441,6 +468,7 @@ export function planRootfs(spec: Spec, ctx: PlanContext, userNs: boolean, shares
   for (const [i, path] of (spec.linux?.maskedPaths ?? []).entries()) {
     afterSwitch.push({ what: `mask "${path}"`, origin: `linux.maskedPaths[${i}]`, op: { op: "mask", path } });
   }
+  afterSwitch.push(...build.readonlyLater);
   if (spec.root?.readonly) {
     afterSwitch.push({
       what: `remount "/" read-only`,

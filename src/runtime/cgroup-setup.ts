@@ -16,6 +16,7 @@ import { CgroupError } from "../cgroups/errors.ts";
 import { type CgroupLayout, detectCgroupLayout } from "../cgroups/layout.ts";
 import { resolveCgroupPath } from "../cgroups/paths.ts";
 import type { LinuxResources } from "../cgroups/resources.ts";
+import { validateResourcesFor } from "../cgroups/validate.ts";
 import { HuskError } from "../errors.ts";
 import type { Spec } from "../oci/types.ts";
 import type { CgroupMountSource } from "../plan/context.ts";
@@ -70,6 +71,11 @@ function mountSource(layout: CgroupLayout, cg: Cgroup, cgroupNs: boolean): Cgrou
 function isPermissionError(err: unknown): boolean {
   const errno = err instanceof HuskError ? err.errno : (err as NodeJS.ErrnoException)?.code;
   return errno === "EACCES" || errno === "EPERM" || errno === "EROFS";
+}
+
+/** What the host's cgroup layout cannot take at all, refused before anything is made. */
+export function checkCgroupResources(spec: Spec): void {
+  validateResourcesFor(cgroupLayout().mode, (spec.linux?.resources ?? {}) as LinuxResources);
 }
 
 /** The container's cgroup as the spec places it; nothing is made yet (see setUpCgroup). */

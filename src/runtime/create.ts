@@ -17,7 +17,7 @@ import type { Mode } from "../plan/context.ts";
 import type { HelperStdio, StdioSpec } from "../sys/index.ts";
 import { printWarning } from "../sys/stdio.ts";
 import { loadBundle } from "./bundle.ts";
-import { type ContainerCgroup, openContainerCgroup, removeCgroup, setUpCgroup } from "./cgroup-setup.ts";
+import { type ContainerCgroup, checkCgroupResources, openContainerCgroup, removeCgroup, setUpCgroup } from "./cgroup-setup.ts";
 import { runCreateHooks } from "./hooks.ts";
 import { hostFacts } from "./host-facts.ts";
 import { writeIdMaps } from "./idmap.ts";
@@ -83,6 +83,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
   const root = opts.root ?? DEFAULT_ROOT;
   const warn = opts.onWarning ?? printWarning;
   const bundle = loadBundle(opts.bundle, warn, opts.spec);
+  checkCgroupResources(bundle.spec);
   const dir = makeStateDir(root, opts.id);
   let made: Cgroup | undefined;
   let cgroup: ContainerCgroup | undefined;

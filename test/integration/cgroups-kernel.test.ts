@@ -336,6 +336,26 @@ describe(`cgroups on this machine (${layout?.mode ?? "unknown"})`, () => {
     layout?.v1.has("devices") ? undefined : "cgroup2 has no devices files: devices-v2.test.ts covers its eBPF filter",
   );
 
+  cgTest(
+    'v1 device rules: letters other than r, w and m are ignored, as runc does (runc\'s tests write "rwa")',
+    ["devices"],
+    (t) => {
+      const { cg } = t;
+      cg.create();
+      cg.set({
+        devices: [
+          { allow: false, access: "rwm" },
+          { allow: true, type: "c", major: 1, minor: 3, access: "rwa" },
+          { allow: true, type: "c", major: 1, minor: 11, access: "rwm" },
+          { allow: false, type: "c", major: 1, minor: 11, access: "rwa" },
+        ],
+      });
+      const list = fs.readFileSync(`${cg.paths.devices}/devices.list`, "utf8");
+      expect(list.trim().split("\n").sort()).toEqual(["c 1:11 m", "c 1:3 rw"]);
+    },
+    layout?.v1.has("devices") ? undefined : "cgroup2 has no devices files: devices-v2.test.ts covers its eBPF filter",
+  );
+
   const swapFile = layout?.v1.has("memory") ? "memory.memsw.limit_in_bytes" : "memory.swap.max";
   cgTest(
     "memory+swap uses memsw on v1 and swap.max on v2",
@@ -399,9 +419,12 @@ describe(`cgroups on this machine (${layout?.mode ?? "unknown"})`, () => {
     has("rdma") ? "this machine has an rdma controller" : undefined,
   );
 
-  cgTest("unified: refused without cgroup v2, an unknown file named with it", [], (t) => {
+  cgTest("unified: refused on v1 and hybrid (runc's words), an unknown file named with it on v2", [], (t) => {
     t.cg.create();
-    if (layout!.v2Root === undefined) expect(() => t.cg.set({ unified: { "memory.high": "1" } })).toThrow(/needs cgroup v2/);
+    if (layout!.mode !== "v2")
+      expect(() => t.cg.set({ unified: { "memory.high": "1" } })).toThrow(
+        /invalid configuration: cannot use unified on cgroup v1/,
+      );
     else
       expect(() => t.cg.set({ unified: { "memory.nosuch": "1" } })).toThrow(/^linux\.resources\.unified\["memory\.nosuch"\]: /);
   });

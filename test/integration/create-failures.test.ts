@@ -4,6 +4,8 @@
  * is a failed create with a clear line, and leaves nothing behind.
  */
 import { expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { detectCgroupLayout } from "../../src/cgroups/layout.ts";
 import type { Spec } from "../../src/oci/types.ts";
 import { nextId, stateDirs } from "../fixtures/container.ts";
 import { describeAsRoot, husk } from "../fixtures/husk.ts";
@@ -25,6 +27,24 @@ async function createFails(edit: (spec: Spec) => void): Promise<string> {
 }
 
 describeAsRoot("create failures", () => {
+  const mode = detectCgroupLayout().mode;
+  (mode === "v2" ? test.skip : test)(
+    `linux.resources.unified on a ${mode} host: refused in runc's words before any cgroup is made${mode === "v2" ? " (skipped: this host is cgroup v2)" : ""}`,
+    async () => {
+      const path = `/husk-test-unified-${process.pid}`;
+      const err = await createFails((spec) => {
+        if (spec.linux) {
+          spec.linux.cgroupsPath = path;
+          spec.linux.resources = { ...spec.linux.resources, unified: { "memory.min": "131072" } };
+        }
+      });
+      expect(err).toBe(
+        `husk: linux.resources.unified: invalid configuration: cannot use unified on cgroup v1 (this host's cgroups are ${mode})`,
+      );
+      for (const h of ["memory", "pids", "unified"]) expect(existsSync(`/sys/fs/cgroup/${h}${path}`)).toBe(false);
+    },
+  );
+
   test("a seccomp profile that kills every system call fails create", async () => {
     const err = await createFails((spec) => {
       if (spec.linux) spec.linux.seccomp = { defaultAction: "SCMP_ACT_KILL", architectures: ["SCMP_ARCH_X86_64"] };

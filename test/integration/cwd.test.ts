@@ -9,7 +9,19 @@
  */
 import { expect, test } from "bun:test";
 import { spawn } from "node:child_process";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createContainer, nextId } from "../fixtures/container.ts";
@@ -43,6 +55,32 @@ function directoryFds(pid: number): string[] {
 }
 
 describeAsRoot("cwd", () => {
+  test("a cwd only its owner may enter works for that user and for root without CAP_DAC_OVERRIDE (runc's chdir order)", async () => {
+    // /root 0700 owned by uid 42; the default spec's capabilities have no DAC_OVERRIDE, so root
+    // gets in only before it drops them, and uid 42 only after it has become uid 42.
+    const bundle = makeBundle(["sleep", "60"], (spec, rootfs) => {
+      chownSync(join(rootfs, "root"), 42, 42);
+      chmodSync(join(rootfs, "root"), 0o700);
+      if (spec.process) {
+        spec.process.cwd = "/root";
+        spec.process.user = { uid: 42, gid: 42 };
+      }
+    });
+    const id = nextId();
+    try {
+      await createContainer(bundle.dir, id);
+      expect((await husk(["start", id])).code).toBe(0);
+      const asRoot = await husk(["exec", "--user", "0", id, "pwd"]);
+      expect(asRoot.stderr).toBe("");
+      expect(asRoot).toMatchObject({ code: 0, stdout: "/root\n" });
+      const asOwner = await husk(["exec", id, "sh", "-c", "pwd; id -u"]);
+      expect(asOwner).toMatchObject({ code: 0, stdout: "/root\n42\n" });
+    } finally {
+      await husk(["delete", "--force", id]);
+      bundle.remove();
+    }
+  });
+
   test("a created container's init holds no directory of the host", async () => {
     const bundle = makeBundle(["true"]);
     const id = nextId();

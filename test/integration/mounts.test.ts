@@ -157,6 +157,26 @@ describeAsRoot("mounts", () => {
     expect(r.stdout).toBe("kept\ntouch: /srv/ro/x: Read-only file system\n");
   });
 
+  test("a read-only /dev still gets its mounts and devices, and is read-only in the end (runc #3248)", async () => {
+    const script =
+      "grep '^tmpfs /dev ' /proc/mounts; ls -d /dev/pts /dev/shm /dev/mqueue; echo x > /dev/null && echo null=ok; touch /dev/x 2>&1; true";
+    const r = await runSh(script, (s) => {
+      const dev = s.mounts!.find((m) => m.destination === "/dev")!;
+      dev.options = [...(dev.options ?? []), "ro"];
+    });
+    expect(r.stderr).toBe("");
+    const lines = r.stdout.split("\n");
+    expect(lines[0]).toMatch(/^tmpfs \/dev tmpfs ro,/);
+    expect(lines.slice(1)).toEqual([
+      "/dev/mqueue",
+      "/dev/pts",
+      "/dev/shm",
+      "null=ok",
+      "touch: /dev/x: Read-only file system",
+      "",
+    ]);
+  });
+
   test("rbind brings the submounts along, bind does not; rro makes them all read-only", async () => {
     const dir = mkdtempSync(join(tmpdir(), "husk-rbind-"));
     mkdirSync(join(dir, "sub"));

@@ -5,8 +5,8 @@
  * is read (and echoed by the container's line discipline), and the exit status passes through.
  */
 import { expect, test } from "bun:test";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createContainer, nextId } from "../fixtures/container.ts";
@@ -70,6 +70,77 @@ describeAsRoot("terminal", () => {
       const refused = await husk(["create", "--bundle", bundle.dir, nextId()]);
       expect(refused.code).not.toBe(0);
       expect(refused.stderr).toContain("needs --console-socket");
+    } finally {
+      await husk(["delete", "--force", id]);
+      bundle.remove();
+    }
+  });
+
+  test("the terminal belongs to the process' user: devpts' gid=5 (the tty group) kept, else the process' gid (run -t and exec -t)", async () => {
+    const OWNER = "stat -c owner=%u:%g $(tty)";
+    const bundle = makeBundle(["sh", "-c", OWNER], (s) => {
+      s.process!.terminal = true;
+      s.process!.user = { uid: 1000, gid: 100 };
+    });
+    const id = nextId();
+    try {
+      const run = onTerminal(`${HUSK} --root ${TEST_ROOT} run --bundle ${bundle.dir} ${id}`, "");
+      expect(run.out).toContain("owner=1000:5\n");
+      expect(run.code).toBe(0);
+      await husk(["delete", "--force", id]);
+      // Without gid= on /dev/pts the kernel would give the pty root's group: the process' own instead.
+      const pts = bundle.spec.mounts!.find((m) => m.destination === "/dev/pts")!;
+      pts.options = pts.options!.filter((o) => !o.startsWith("gid="));
+      bundle.spec.process = { ...bundle.spec.process!, args: ["sleep", "60"], terminal: false };
+      bundle.write();
+      await createContainer(bundle.dir, id);
+      expect((await husk(["start", id])).code).toBe(0);
+      const exec = onTerminal(`${HUSK} --root ${TEST_ROOT} exec -t --user 1001:101 ${id} sh -c '${OWNER}'`, "");
+      expect(exec.out).toContain("owner=1001:101\n");
+    } finally {
+      await husk(["delete", "--force", id]);
+      bundle.remove();
+    }
+  });
+
+  test("exec -p with a process.json that names no user runs as uid 0, gid 0 (runc's zero value), with its consoleSize", async () => {
+    const bundle = makeBundle(["sleep", "60"], (s) => {
+      s.process!.user = { uid: 1000, gid: 100 };
+    });
+    const id = nextId();
+    try {
+      await createContainer(bundle.dir, id);
+      expect((await husk(["start", id])).code).toBe(0);
+      const file = `${bundle.dir}/process.json`;
+      writeFileSync(file, JSON.stringify({ args: ["sh", "-c", "echo ids=$(id -u):$(id -g)"], cwd: "/" }));
+      const plain = await husk(["exec", "-p", file, id]);
+      expect(plain).toMatchObject({ code: 0, stdout: "ids=0:0\n" });
+      // runc's tty.bats: a terminal of the size asked for, through a console socket (in the
+      // foreground the caller's own size would win).
+      const sock = `${bundle.dir}/console.sock`;
+      const receiver = spawn("python3", [join(import.meta.dir, "../fixtures/console-receiver.py"), sock], {
+        stdio: ["ignore", "pipe", "ignore"],
+      });
+      try {
+        let out = "";
+        receiver.stdout.on("data", (d) => {
+          out += d;
+        });
+        const exited = new Promise((done) => receiver.on("exit", done));
+        for (let i = 0; i < 500 && !out.includes("listening"); i++) await Bun.sleep(10);
+        const sized = {
+          terminal: true,
+          consoleSize: { height: 10, width: 110 },
+          args: ["sh", "-c", "stty size; id -u"],
+          cwd: "/",
+        };
+        writeFileSync(file, JSON.stringify(sized));
+        expect((await husk(["exec", "-d", "--console-socket", sock, "-p", file, id])).code).toBe(0);
+        await exited;
+        expect(out.replaceAll("\r", "")).toContain("10 110\n0\n");
+      } finally {
+        receiver.kill("SIGKILL");
+      }
     } finally {
       await husk(["delete", "--force", id]);
       bundle.remove();

@@ -128,3 +128,50 @@ describeAsRoot("user namespace", () => {
     expect(fields[5]!.split(",")).toContain("ro");
   });
 });
+
+describeAsRoot("user namespace: host paths its root cannot reach", () => {
+  test("bind sources in 0700 directories and a console socket in one are opened before the namespace is entered (runc's userns.bats)", async () => {
+    // The sources' parents and the socket's directory are 0700 (root's): the container's root
+    // (host uid 100000) could not walk to them by their paths.
+    const bundle = makeBundle(["sh", "-c", "cat /mnt/one/f /mnt/two/f; cat /mnt/file; tty"], (s, rootfs) => {
+      userns(s, rootfs);
+      s.process!.terminal = true;
+      for (const name of ["one", "two"]) {
+        s.mounts!.push({ destination: `/mnt/${name}`, type: "bind", source: `src-${name}/dir`, options: ["bind"] });
+      }
+      s.mounts!.push({ destination: "/mnt/file", type: "bind", source: "src-one/dir/f", options: ["rbind", "ro"] });
+    });
+    const { chmodSync, mkdirSync } = await import("node:fs");
+    for (const name of ["one", "two"]) {
+      mkdirSync(join(bundle.dir, `src-${name}/dir`), { recursive: true });
+      chmodSync(join(bundle.dir, `src-${name}`), 0o700);
+      writeFileSync(join(bundle.dir, `src-${name}/dir/f`), `${name}\n`);
+    }
+    mkdirSync(join(bundle.dir, "tty"), { mode: 0o700 });
+    const sock = join(bundle.dir, "tty/console.sock");
+    const { spawn } = await import("node:child_process");
+    const receiver = spawn("python3", [join(import.meta.dir, "../fixtures/console-receiver.py"), sock], {
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    const id = nextId();
+    try {
+      let out = "";
+      receiver.stdout.on("data", (d) => {
+        out += d;
+      });
+      const exited = new Promise((done) => receiver.on("exit", done));
+      for (let i = 0; i < 500 && !out.includes("listening"); i++) await Bun.sleep(10);
+      const r = await husk(["run", "--console-socket", sock, "--bundle", bundle.dir, id]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      await exited;
+      expect(out.replaceAll("\r", "")).toMatch(/^listening\none\ntwo\none\n\/dev\/pts\/\d+\n$/);
+      // The binds were the container's alone.
+      expect(ourMounts().filter((m) => m.startsWith(bundle.dir))).toEqual([]);
+    } finally {
+      receiver.kill("SIGKILL");
+      await husk(["delete", "--force", id]);
+      bundle.remove();
+    }
+  });
+});

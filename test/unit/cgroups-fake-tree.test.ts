@@ -503,7 +503,7 @@ describe("v1", () => {
       /^linux\.resources\.devices: the devices cgroup controller is not mounted/,
     );
     expect(thrown(() => cg.set({ unified: { "memory.high": "1" } })).message).toBe(
-      "linux.resources.unified: needs cgroup v2, and this machine has only cgroup v1",
+      "linux.resources.unified: invalid configuration: cannot use unified on cgroup v1 (this host's cgroups are v1)",
     );
     expect(thrown(() => cg.set({ rdma: { mlx5_0: { hcaHandles: 1 } } })).message).toBe(
       "linux.resources.rdma: rdma limits are not supported by husk",
@@ -798,12 +798,16 @@ describe("hybrid", () => {
     cg.set({
       memory: { limit: 1000 },
       hugepageLimits: [{ pageSize: "2MB", limit: 2 << 20 }],
-      unified: { "hugetlb.1GB.max": "0" },
     });
     expect(m.read("memory/husk/c1/memory.limit_in_bytes")).toBe("1000");
     expect(m.read("unified/husk/c1/hugetlb.2MB.max")).toBe(String(2 << 20));
-    // unified works for what the v2 tree has, and names the missing controller otherwise.
-    expect(thrown(() => cg.set({ unified: { "memory.max": "1" } })).message).toMatch(/the memory controller is not enabled/);
+    // unified is refused on hybrid as on v1 (runc's rule and words), even for what the v2 tree has,
+    // and before anything is written.
+    m.kernel.writes = [];
+    expect(thrown(() => cg.set({ memory: { limit: 2000 }, unified: { "hugetlb.1GB.max": "0" } })).message).toBe(
+      "linux.resources.unified: invalid configuration: cannot use unified on cgroup v1 (this host's cgroups are hybrid)",
+    );
+    expect(m.kernel.writes).toEqual([]);
     // The freezer is v1's.
     cg.freeze();
     expect(m.read("freezer/husk/c1/freezer.state")).toBe("FROZEN");

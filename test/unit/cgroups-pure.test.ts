@@ -282,6 +282,26 @@ describe("device rules", () => {
     ]);
   });
 
+  test('letters other than r, w and m are ignored, as runc does (its tests deny "rwa"); a rule left with none writes nothing', () => {
+    expect(
+      v1DeviceWrites([
+        denyAll,
+        { allow: false, type: "c", major: 1, minor: 11, access: "rwa" },
+        { allow: true, type: "c", major: 1, minor: 12, access: "a" },
+      ]),
+    ).toEqual([
+      { file: "devices.deny", value: "a" },
+      { file: "devices.deny", value: "a *:* rwm" },
+      { file: "devices.deny", value: "c 1:11 rw" },
+    ]);
+    const state = emulateDeviceRules([
+      { allow: true, access: "rwm" },
+      { allow: false, type: "c", major: 1, minor: 11, access: "rwa" },
+    ]);
+    expect(runDeviceFilter(compileDeviceFilter(state), "c", 1, 11, "r")).toBe(false);
+    expect(runDeviceFilter(compileDeviceFilter(state), "c", 1, 11, "m")).toBe(true);
+  });
+
   test("v2 device filter: the v1 controller's semantics, compiled to eBPF and run", () => {
     const allowed = (rules: LinuxDeviceCgroup[], type: "b" | "c", major: number, minor: number, access: string) =>
       runDeviceFilter(compileDeviceFilter(emulateDeviceRules(rules)), type, major, minor, access);
@@ -342,7 +362,7 @@ describe("validateResources", () => {
     ],
     ["page size", { hugepageLimits: [{ pageSize: "2M", limit: 1 }] }, /hugepageLimits\[0\]\.pageSize/],
     ["device type", { devices: [{ allow: true, type: "x" }] }, /devices\[0\]\.type/],
-    ["device access", { devices: [{ allow: true, access: "rwx" }] }, /devices\[0\]\.access/],
+    ["device access", { devices: [{ allow: true, access: "r;w" }] }, /devices\[0\]\.access/],
     ["unified key with slash", { unified: { "../memory.max": "1" } }, /unified\["\.\.\/memory\.max"\]/],
     ["unified key without controller", { unified: { max: "1" } }, /controller\.parameter/],
   ];

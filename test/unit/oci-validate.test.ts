@@ -1010,8 +1010,8 @@ describe("linux, other fields", () => {
     expect(failure((s) => (s.linux.resources = { memory: { limit: "1G" } }))).toBe(
       "linux.resources.memory.limit: must be an integer",
     );
-    expect(failure((s) => (s.linux.resources = { devices: [{ allow: true, access: "rwx" }] }))).toBe(
-      'linux.resources.devices[0].access: must be made of "r", "w" and "m", not "rwx"',
+    expect(failure((s) => (s.linux.resources = { devices: [{ allow: true, access: "rw m" }] }))).toBe(
+      'linux.resources.devices[0].access: must be made of "r", "w" and "m" (other letters are ignored), not "rw m"',
     );
     expect(failure((s) => (s.linux.resources = { devices: [{ access: "r" }] }))).toBe(
       "linux.resources.devices[0].allow: is required",
@@ -1115,7 +1115,7 @@ describe("every message is one line, whatever the value holds", () => {
       'process.execCPUAffinity.final: not a CPU list: "0\\n1"',
     );
     expect(failure((s) => (s.linux.resources = { devices: [{ allow: true, access: "r\n" }] }))).toBe(
-      'linux.resources.devices[0].access: must be made of "r", "w" and "m", not "r\\n"',
+      'linux.resources.devices[0].access: must be made of "r", "w" and "m" (other letters are ignored), not "r\\n"',
     );
     expect(lines((s) => (s.linux.rootfsPropagation = "\u0085x\x7f"))).toBe(1);
   });

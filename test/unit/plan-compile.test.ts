@@ -176,6 +176,45 @@ describe("compilePlan", () => {
     ]);
   });
 
+  test("in a new user namespace, a root caller's bind sources and console socket are opened before clone (runc's order)", () => {
+    const s = spec((x) => {
+      x.process!.terminal = true;
+      x.linux = {
+        ...x.linux,
+        namespaces: [...(x.linux?.namespaces ?? []), { type: "user" }],
+        uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+        gidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+      };
+      x.mounts = [
+        { destination: "/a", type: "bind", source: "src/a", options: ["bind"] },
+        { destination: "/b", type: "bind", source: "/data", options: ["rbind", "ro"] },
+      ];
+    });
+    const steps = compilePlan(s, ctx({ mode: "create", consoleSocket: "/run/sock" })).steps;
+    const list = steps.map((st) => st.op.op);
+    expect(steps.filter((st) => st.op.op === "openTree").map((st) => st.op)).toEqual([
+      { op: "openTree", slot: 0, source: "/b/src/a", recursive: false },
+      { op: "openTree", slot: 1, source: "/data", recursive: true },
+    ]);
+    expect(list.lastIndexOf("openTree")).toBeLessThan(list.indexOf("clone"));
+    expect(list.indexOf("consoleConnect")).toBeLessThan(list.indexOf("clone"));
+    expect(steps.filter((st) => st.op.op === "attachMount").map((st) => st.op)).toEqual([
+      { op: "attachMount", slot: 0, target: "/a" },
+      { op: "attachMount", slot: 1, target: "/b" },
+    ]);
+    // The read-only remount still follows the attach.
+    expect(list[list.lastIndexOf("attachMount") + 1]).toBe("mount");
+    // A rootless caller may not open_tree on the host: its own sources are reachable by path.
+    const rootless = compilePlan(s, ctx({ mode: "create", consoleSocket: "/run/sock", host: { ...host, root: false } }));
+    expect(rootless.steps.map((st) => st.op.op)).not.toContain("openTree");
+    // Without a user namespace nothing changes: the child binds by path.
+    const plain = compilePlan(
+      { ...s, linux: { ...s.linux, namespaces: spec().linux?.namespaces } },
+      ctx({ mode: "create", consoleSocket: "/run/sock" }),
+    );
+    expect(plain.steps.map((st) => st.op.op)).not.toContain("openTree");
+  });
+
   test("id-mapped bind mounts are made by the helper's parent before clone and attached by the child", () => {
     const s = spec((x) => {
       x.linux = {
@@ -341,7 +380,9 @@ describe("compilePlan", () => {
     const withRuntime = compilePlan({ ...s, hooks: { ...s.hooks, createRuntime: [{ path: "/x" }] } }, ctx({ mode: "create" }));
     const list2 = withRuntime.steps.map((st) => st.op.op);
     expect(list2[withRuntime.hooksStep]).toBe("waitContinue");
-    expect(list2.indexOf("runHook")).toBe(withRuntime.hooksStep + 1);
+    // Then, from the rootfs as runc runs them, the createContainer hooks.
+    expect(withRuntime.steps[withRuntime.hooksStep + 1]?.op).toEqual({ op: "chdir", path: "/b/rootfs", optional: false });
+    expect(list2.indexOf("runHook")).toBe(withRuntime.hooksStep + 2);
     expect(list.lastIndexOf("runHook")).toBe(list.indexOf("waitStart") + 1);
     expect(list.at(-1)).toBe("exec");
     const [cc, sc] = hooks.map((h) => h.op as Extract<typeof h.op, { op: "runHook" }>);
