@@ -57,7 +57,7 @@ fi
 # The images get-images.sh would download, made locally.
 if [ ! -s "$T/testdata/busybox-amd64.tar.xz" ]; then
 	B=$(mktemp -d)
-	mkdir -p "$B"/{bin,etc,root,home,usr/bin,usr/sbin,sbin,var/spool/mail,var/www,tmp}
+	mkdir -p "$B"/{bin,dev,etc,root,home,usr/bin,usr/sbin,sbin,var/spool/mail,var/www,tmp}
 	chmod 755 "$B"
 	chmod 1777 "$B/tmp"
 	cp /bin/busybox "$B/bin/busybox"
