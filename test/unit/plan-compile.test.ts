@@ -332,6 +332,12 @@ describe("compilePlan", () => {
     expect(clone.flags & CLONE_NEWUSER).toBe(CLONE_NEWUSER);
   });
 
+  test("a caller that is not root on the host binds device nodes too (rootless podman: no new user namespace)", () => {
+    const compiled = compilePlan(spec(), ctx({ host: { ...host, root: false } }));
+    expect(compiled.steps.map((st) => st.op.op)).not.toContain("mknod");
+    expect(compiled.steps.find((st) => st.what === 'bind mount device "/dev/null"')).toBeDefined();
+  });
+
   test("ambient capabilities are raised only when permitted and inheritable", () => {
     const withInheritable = spec((x) => {
       if (x.process?.capabilities) x.process.capabilities.inheritable = ["CAP_KILL"];
