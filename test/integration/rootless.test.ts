@@ -129,7 +129,7 @@ describeAsRoot("rootless (an unprivileged caller)", () => {
     expect(husksCgroups(id)).toEqual([]);
   });
 
-  test("like rootless podman without a user namespace in the spec: devices are bound, exec sets the spec's groups", async () => {
+  test("like rootless podman, no user namespace in the spec: devices bound, the caller's cgroups shown, exec sets the spec's groups", async () => {
     const dir = mkdtempSync(join(tmpdir(), "husk-podmanns-"));
     dirs.push(dir);
     const xdg = join(dir, "xdg");
@@ -143,12 +143,18 @@ describeAsRoot("rootless (an unprivileged caller)", () => {
       config.process!.terminal = false;
       config.process!.args = args;
       config.linux!.namespaces = [...config.linux!.namespaces!.filter((n) => n.type !== "user"), { type: "network" }];
+      config.mounts!.push({
+        destination: "/sys/fs/cgroup",
+        type: "cgroup",
+        source: "cgroup",
+        options: ["nosuid", "noexec", "nodev", "relatime", "ro"],
+      });
       delete config.linux!.uidMappings;
       delete config.linux!.gidMappings;
       writeFileSync(join(b, "config.json"), JSON.stringify(config));
       return b;
     };
-    const runBundle = bundle("run", ["sh", "-c", "test -c /dev/null && echo > /dev/null && echo devices-ok"]);
+    const runBundle = bundle("run", ["sh", "-c", "test -c /dev/null && echo > /dev/null && echo devices-ok; ls /sys/fs/cgroup"]);
     const sleepBundle = bundle("sleep", ["sleep", "60"]);
     spawnSync("mkdir", ["-p", xdg]);
     spawnSync("chown", ["-R", `${NOBODY}:${NOBODY}`, dir]);
@@ -202,7 +208,10 @@ describeAsRoot("rootless (an unprivileged caller)", () => {
       clearTimeout(timer);
       expect(stderr).toBe("");
       expect(code).toBe(0);
-      expect(stdout).toContain("devices-ok\nrun=0\n");
+      expect(stdout).toContain("devices-ok\n");
+      expect(stdout).toContain("run=0\n");
+      // cgroup v1: with no cgroup of its own, the container sees the caller's (runc binds them)
+      if (existsSync("/sys/fs/cgroup/pids/cgroup.procs")) expect(stdout).toContain("\npids\n");
       // the container's spec asks for no supplementary groups: exec must not keep husk's own
       expect(stdout).toMatch(/^Groups:[ \t]*\nexec=0$/m);
     } finally {
