@@ -173,7 +173,10 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     });
   }
   if (terminal) steps.push(planConsole(spec.process, spec.mounts));
-  steps.push(...planCredentials(spec, ctx, !denySetgroups, seccomp.load));
+  // In a new user namespace, groups can be set unless its setgroups was denied (by us); without
+  // one, where the caller's own namespace allows it.
+  const canSetgroups = userNs ? !denySetgroups : (ctx.host.setgroups ?? ctx.host.root);
+  steps.push(...planCredentials(spec, ctx, canSetgroups, seccomp.load));
   if (ctx.mode === "create") {
     steps.push(planCheckExec(spec));
     steps.push({ what: "wait for start", op: { op: "waitStart" } });

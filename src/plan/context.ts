@@ -29,6 +29,12 @@ export interface HostFacts {
   isDirectory: (hostPath: string) => boolean;
   /** Does the host path exist (e.g. /proc/kcore)? */
   exists: (hostPath: string) => boolean;
+  /**
+   * The caller may set supplementary groups: root of the user namespace it runs in, whose
+   * setgroups is not "deny" (runc's test). Rootless podman's namespace allows it, so a
+   * container that makes no user namespace of its own gets its groups there. Default: root.
+   */
+  setgroups?: boolean;
   /** SELinux is enabled on the host (labels would have to be applied). */
   selinux?: boolean;
   /** The mount point of the mount that holds hostPath (the longest mount point prefix). */
