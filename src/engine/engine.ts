@@ -414,6 +414,7 @@ export class Engine {
     const prepared = await this.#prepare(image, cmd, opts);
     const { rec, spec, rootfsMount } = await this.#make(prepared, false);
     try {
+      rec.creator = undefined; // made: from here on it is a created container prune may take
       created(this.#host(), rec, { spec, rootfsMount, init: prepared.opts.init }, terminal);
     } catch (e) {
       await this.#destroy(rec);
@@ -934,7 +935,8 @@ export class Engine {
 
   /** A detached container's monitor writes its exit file last: wait for it (or for the monitor to be gone). */
   async #waitMonitor(rec: ContainerRecord): Promise<void> {
-    if (!rec.detached || rec.status === "exited") return;
+    // No monitor recorded: a run killed before its monitor was known; nothing will write the file.
+    if (!rec.detached || rec.status === "exited" || !rec.monitorPid) return;
     const exitFile = this.#records.path(rec.id, EXIT_FILE);
     const deadline = Date.now() + 5000;
     while (!existsSync(exitFile) && Date.now() < deadline) {

@@ -84,7 +84,7 @@ function checkPruneOptions(o: PruneOptions): void {
     else if (v !== undefined && typeof v !== "boolean") throw new HuskError("must be a boolean", { origin: `PruneOptions.${k}` });
 }
 
-/** Is the process that made a "creating" record still at it? */
+/** Is the process making the container still at it? (`create` drops the mark once it is made.) */
 function creatorAlive(rec: ContainerRecord): boolean {
   const c = rec.creator;
   if (!c) return false;
@@ -105,7 +105,8 @@ export async function prune(engine: Engine, options: PruneOptions, ctx: SystemCo
       } catch {
         continue;
       }
-      if (rec.status === "creating" && creatorAlive(rec)) continue; // a run or create in progress
+      // A run or create in progress (its process is alive and has not finished making it).
+      if ((rec.status === "creating" || rec.status === "created") && creatorAlive(rec)) continue;
       const size = du(join(containersDir, c.id));
       try {
         await engine.remove(c.id);
