@@ -169,6 +169,28 @@ describeAsRoot("engine system", () => {
     expect((await w.husk(["system", "prune", "x"])).stderr).toContain("accepts no arguments");
   });
 
+  test("prune while runs are being made: a run in progress is not taken from under it", async () => {
+    const net = await w.network("c");
+    for (let i = 0; i < 4; i++) {
+      const run = w.husk(["run", "-d", "--network", net.name, "--name", `busy${i}`, "busybox", "sleep", "30"]);
+      let done = false;
+      void run.then(() => {
+        done = true;
+      });
+      let prunes = 0;
+      while (!done) {
+        await w.engine.prune({ containers: true });
+        prunes++;
+        await Bun.sleep(2); // the run's output is read by this event loop too
+      }
+      const r = await run;
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(prunes).toBeGreaterThan(1);
+      expect((await w.engine.inspect(`busy${i}`)).State.Status).toBe("running");
+    }
+    for (let i = 0; i < 4; i++) await w.engine.remove(`busy${i}`, { force: true });
+  });
+
   test("run -d SIGKILLed at seeded points: system prune -f (and rm -f of one that got to run) leaves nothing", async () => {
     const net = await w.network("k");
     // How long an undisturbed run -d takes here (the image made and the network up already):
