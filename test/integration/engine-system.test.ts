@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Engine } from "../../src/engine/engine.ts";
 import { hostVethName } from "../../src/network/links.ts";
 import { type EngineWorld, engineWorld, HUSK_ENGINE, until } from "../fixtures/engine.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
@@ -246,6 +247,30 @@ describeAsRoot("engine system", () => {
     expect((seen.creating ?? 0) + (seen.created ?? 0)).toBeGreaterThan(0);
     expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
   }, 240000);
+
+  test("Engine.reset: the default network's bridge (a name of the world's here, husk0 by default) and a running container on it go", async () => {
+    // The world's own /24 (test/fixtures/engine.ts), past the /28s its networks take.
+    const h = [...w.id].reduce((a, c) => (a * 31 + c.charCodeAt(0)) >>> 0, 7);
+    const bridge = `hkd${w.id}`.slice(0, 15);
+    const engine = new Engine({
+      dataRoot: w.dataRoot,
+      stateRoot: w.stateRoot,
+      nftTable: w.table,
+      ipForward: false,
+      defaultNetwork: { bridge, subnet: `10.${200 + (h % 50)}.${(h >> 8) % 250}.224/28` },
+    });
+    const box = await engine.start("busybox", ["sleep", "60"], { network: "bridge" });
+    const veth = engine.record(box.id).networks[0]!.hostVeth;
+    expect(links()).toContain(bridge);
+    expect(links()).toContain(veth);
+    await engine.reset();
+    expect(links()).not.toContain(bridge);
+    expect(links()).not.toContain(veth);
+    expect(running(box.pid)).toBe(false);
+    expect(tables()).not.toContain(`table inet ${w.table}`);
+    expect(readdirSync(w.dataRoot)).toEqual([]);
+    expect(cgroupsOf(box.id)).toEqual([]);
+  });
 
   test("system reset after a crash: nothing of the world's is left on the host (links, table, mounts, cgroups, state, files)", async () => {
     const net = await w.network("r");
