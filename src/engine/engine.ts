@@ -53,6 +53,7 @@ import { parseSignal } from "../runtime/signals.ts";
 import { readState } from "../runtime/state.ts";
 import type { StdioSpec } from "../sys/index.ts";
 import type { CopyOptions } from "./copy.ts";
+import type { DiskUsage } from "./df.ts";
 import { AbortError, asExecError, asUlimitError } from "./errors.ts";
 import { hostId, shiftedLayers } from "./idmap-layers.ts";
 import { type ContainerInspect, inspectShape } from "./inspect.ts";
@@ -84,6 +85,7 @@ import { securityOptText } from "./security.ts";
 import { buildSpec, capabilities, mergeEnv, type NetworkNamespace, resolveCommand, volumeMounts } from "./spec.ts";
 import type { ContainerStats, StatsOptions } from "./stats.ts";
 import { type ContainerProcess, collect, type StdinSource, startProcess } from "./stdio.ts";
+import type { PruneOptions, PruneReport, SystemContext } from "./system.ts";
 import type { TopResult } from "./top.ts";
 import { readFromLayers, resolveUser } from "./users.ts";
 import { Volumes } from "./volumes.ts";
@@ -412,6 +414,7 @@ export class Engine {
     const prepared = await this.#prepare(image, cmd, opts);
     const { rec, spec, rootfsMount } = await this.#make(prepared, false);
     try {
+      rec.creator = undefined; // made: from here on it is a created container prune may take
       created(this.#host(), rec, { spec, rootfsMount, init: prepared.opts.init }, terminal);
     } catch (e) {
       await this.#destroy(rec);
@@ -591,6 +594,7 @@ export class Engine {
       nftTable: this.nftTable,
       detached,
       status: "creating",
+      creator: { pid: process.pid, startTime: procStat(process.pid)?.startTime ?? "" },
       pid: 0,
       pidStartTime: "",
       network: p.network.kind === "bridge" ? p.network.name : undefined,
@@ -931,7 +935,8 @@ export class Engine {
 
   /** A detached container's monitor writes its exit file last: wait for it (or for the monitor to be gone). */
   async #waitMonitor(rec: ContainerRecord): Promise<void> {
-    if (!rec.detached || rec.status === "exited") return;
+    // No monitor recorded: a run killed before its monitor was known; nothing will write the file.
+    if (!rec.detached || rec.status === "exited" || !rec.monitorPid) return;
     const exitFile = this.#records.path(rec.id, EXIT_FILE);
     const deadline = Date.now() + 5000;
     while (!existsSync(exitFile) && Date.now() < deadline) {
@@ -1104,6 +1109,27 @@ export class Engine {
     options: CopyOptions = {},
   ): Promise<void> {
     return (await import("./copy.ts")).copyTo(this, ref, source, containerPath, { onWarning: this.#warn, ...options });
+  }
+
+  // ------------------------------------------------------------------ housekeeping (df.ts, system.ts)
+
+  /** docker system df: images, containers and volumes on disk, shared blocks counted once. */
+  async df(): Promise<DiskUsage> {
+    return (await import("./df.ts")).df(this);
+  }
+
+  /** docker's prune verbs: what nothing uses, of the kinds asked for; what went and the bytes freed. */
+  async prune(options: PruneOptions = {}): Promise<PruneReport> {
+    return (await import("./system.ts")).prune(this, options, this.#system());
+  }
+
+  /** podman's system reset: every container, image, volume, network, lease, mount and rule of this engine gone. */
+  async reset(): Promise<void> {
+    return (await import("./system.ts")).reset(this, this.#system());
+  }
+
+  #system(): SystemContext {
+    return { defaultNetwork: this.#defaultNetwork.name ?? DEFAULT_NETWORK, warn: this.#warn };
   }
 
   // ------------------------------------------------------------------ images

@@ -99,6 +99,11 @@ export interface ContainerRecord {
   /** Run by a monitor (husk run -d, Engine.start), with a log. */
   detached: boolean;
   status: RecordStatus;
+  /**
+   * The process making it, until it is made (create drops it; a run's record says running or
+   * is removed): a "creating" or "created" record whose creator is gone was left by a killed run.
+   */
+  creator?: { pid: number; startTime: string };
   pid: number;
   pidStartTime: string;
   /** The native monitor's pid (detached containers). */

@@ -44,6 +44,8 @@ const VERBS: Record<string, () => Promise<{ default: EngineVerb }>> = {
   network: () => import("./network.ts"),
   netns: () => import("./netns.ts"),
   volume: () => import("./volume.ts"),
+  container: () => import("./container.ts"),
+  system: () => import("./system.ts"),
   _exited: () => import("./exited.ts"),
 };
 
