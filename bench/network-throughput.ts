@@ -14,17 +14,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Networks, netnsAdd, netnsRemove } from "../src/network/index.ts";
-import { median } from "./common.ts";
+import { enterNetworkNamespace, median } from "./common.ts";
 
-if (!process.env.HUSK_BENCH_NETNS) {
-  const inner = `mount -t sysfs sysfs /sys && mount -t tmpfs tmpfs /run/netns && ip link set lo up && exec "$0" "$@"`;
-  const r = spawnSync(
-    "unshare",
-    ["--net", "--mount", "--propagation", "private", "sh", "-c", inner, process.execPath, ...process.argv.slice(1)],
-    { stdio: "inherit", env: { ...process.env, HUSK_BENCH_NETNS: "1" } },
-  );
-  process.exit(r.status ?? 1);
-}
+enterNetworkNamespace();
 
 const seconds = Number(process.argv[2] ?? 5);
 const rounds = Number(process.argv[3] ?? 3);
