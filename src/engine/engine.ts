@@ -33,7 +33,8 @@ import {
   normalizeRef,
   overlayData,
   parseRef,
-  prepareRootfs,
+  type OverlayRootfs,
+  overlayRootfs,
   type RemoveResult,
   type SaveOptions,
   saveImage,
@@ -50,8 +51,9 @@ import { packageRoot } from "../package-root.ts";
 import { isAlive, procStat } from "../runtime/proc.ts";
 import { Runtime } from "../runtime/runtime.ts";
 import { parseSignal } from "../runtime/signals.ts";
-import { readState } from "../runtime/state.ts";
+import { readState, stateDir } from "../runtime/state.ts";
 import type { StdioSpec } from "../sys/index.ts";
+import { trace } from "../trace.ts";
 import type { CopyOptions } from "./copy.ts";
 import { AbortError, asExecError, asUlimitError } from "./errors.ts";
 import { hostId, shiftedLayers } from "./idmap-layers.ts";
@@ -317,12 +319,15 @@ export class Engine {
     const input = rest.stdin;
     const opts = checkRunOptions({ ...rest, stdin: input === "pipe" ? undefined : input });
     if (opts.signal?.aborted) throw new AbortError("aborted before the container was made");
+    trace("engine: spawn");
     const prepared = await this.#prepare(image, cmd, opts);
+    trace("engine: prepared (image, user, options)");
     const { rec, spec, rootfsMount } = await this.#make(prepared, false);
     if (tty) withTerminal(spec);
     const id = rec.id;
-    // Kept for `husk start` of it once it has exited (run without --rm).
-    saveLaunch(this.#records, id, { spec, rootfsMount, init: prepared.opts.init });
+    // Kept for `husk start` of it once it has exited (run without --rm); one removed once it exits never starts again.
+    if (!rec.hostConfig.autoRemove) saveLaunch(this.#records, id, { spec, rootfsMount, init: prepared.opts.init });
+    trace("engine: launch.json");
     const stdinSpec: StdioSpec =
       input !== undefined ? "pipe" : stdio === "inherit" && (interactive || tty) ? "inherit" : "ignore";
     const io: [StdioSpec, StdioSpec, StdioSpec] =
@@ -344,7 +349,11 @@ export class Engine {
               rootfsMount,
               init: prepared.opts.init,
               killWithOwner: true,
-              onNamespaces: (p) => this.#attach(rec, p),
+              // --network none needs only its loopback up: the container process does that
+              // itself, without stopping for this process.
+              ...(rec.hostConfig.networkMode === "none"
+                ? { loopbackUp: true }
+                : { onNamespaces: (p: number) => this.#attach(rec, p) }),
               onStart: (p) => {
                 hooks.onStart(p);
                 rec.status = "running";
@@ -361,8 +370,13 @@ export class Engine {
             throw asUlimitError(e, opts.security.ulimits);
           }),
       finish: async (exitCode) => {
+        trace("engine: exited");
         await this.#records.locked(id, () => this.#settle(id, { exitCode, signal: 0 }));
-        if (opts.remove ?? true) await this.remove(id, { force: true }).catch(() => {});
+        trace("engine: settled");
+        // settle removed it (autoRemove) unless it failed half way: then remove does the rest.
+        if ((opts.remove ?? true) && existsSync(this.#records.path(id)))
+          await this.remove(id, { force: true }).catch(() => {});
+        trace("engine: removed");
       },
       fail: () => this.#destroy(rec),
     });
@@ -598,11 +612,13 @@ export class Engine {
       mounts: [],
     };
     await this.#records.create(rec);
+    trace("engine: record created");
     try {
       const dir = this.#records.path(id);
       if (p.network.kind === "bridge" && p.network.name === (this.#defaultNetwork.name ?? DEFAULT_NETWORK))
         await this.networks.ensureNetwork({ ...this.#defaultNetwork, name: p.network.name });
-      const overlay = await prepareRootfs(this.images, p.image.id, dir);
+      const overlay = overlayRootfs(p.image, dir);
+      trace("engine: overlay dirs");
       const { uidMap, gidMap } = o.security;
       if (uidMap.length > 0) await this.#forUserNamespace(overlay, dir, uidMap, gidMap);
       const layersBottom = p.image.layers.map((l) => l.dir);
@@ -622,6 +638,7 @@ export class Engine {
       const gateway = p.network.kind === "bridge" ? this.networks.inspect(p.network.name!).network.gateway : undefined;
       const dns = writeDnsFiles(join(dir, "etc"), { hostname, ...dnsFilesOptions(rec), gateway });
       if (uidMap.length > 0) for (const f of Object.values(dns)) chownSync(f, hostId(uidMap, 0), hostId(gidMap, 0));
+      trace("engine: /etc files");
       const netns: NetworkNamespace =
         p.network.kind === "host"
           ? { kind: "host" }
@@ -647,7 +664,10 @@ export class Engine {
         rlimits: o.security.ulimits.map(({ type, soft, hard }) => ({ type, soft, hard })),
         ...(uidMap.length > 0 ? { idMaps: { uid: uidMap, gid: gidMap } } : {}),
       });
-      this.#records.write(rec);
+      trace("engine: spec");
+      // The mounts are all the record gained since it was first written.
+      if (rec.mounts.length > 0) this.#records.write(rec);
+      trace("engine: record written");
       return { rec, spec, rootfsMount: { fstype: "overlay", source: "overlay", data: overlay.data } };
     } catch (err) {
       await this.#destroy(rec);
@@ -661,7 +681,7 @@ export class Engine {
    * state roots get o+x (traverse only, as containers/storage's 0711 for user namespaces).
    */
   async #forUserNamespace(
-    overlay: Awaited<ReturnType<typeof prepareRootfs>>,
+    overlay: OverlayRootfs,
     dir: string,
     uid: LinuxIDMapping[],
     gid: LinuxIDMapping[],
@@ -743,15 +763,20 @@ export class Engine {
       rec.finishedAt = live.finishedAt ?? new Date().toISOString();
     }
     await this.#release(rec);
-    this.#records.write(rec);
+    trace("engine: settle: released");
+    // A record about to be removed need not be written first: if this process dies in between,
+    // the record left says what rm -f removes, as it did before.
     if (rec.hostConfig.autoRemove) this.#records.remove(id);
+    else this.#records.write(rec);
   }
 
   async #release(rec: ContainerRecord): Promise<void> {
     const runtime =
       rec.stateRoot === this.stateRoot ? this.#runtime : new Runtime({ root: rec.stateRoot, onWarning: this.#warn });
     try {
-      await runtime.delete(rec.id, { force: true });
+      // A foreground run's runtime removed its state and cgroup when the container exited:
+      // no state directory, nothing to delete (and no lock to take for it).
+      if (existsSync(stateDir(runtime.root, rec.id))) await runtime.delete(rec.id, { force: true });
     } catch (err) {
       this.#warn(`container ${rec.id.slice(0, 12)}: ${(err as Error).message}`);
     }
@@ -964,6 +989,7 @@ export class Engine {
       }
       await this.#waitMonitor(now);
       await this.#release(now);
+      trace("engine: remove: released");
       this.#records.remove(now.id);
     });
   }

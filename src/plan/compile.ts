@@ -15,6 +15,7 @@
  */
 import { resolve } from "node:path";
 import { HuskError } from "../errors.ts";
+import { LOOPBACK_INDEX, setLink } from "../network/netlink.ts";
 import type { LinuxIDMapping, Spec } from "../oci/types.ts";
 import { planCgroupJoin } from "./cgroup.ts";
 import type { PlanContext } from "./context.ts";
@@ -59,6 +60,12 @@ function mapsRoot(maps: LinuxIDMapping[]): boolean {
 }
 
 /** The host id that is 0 in the user namespace; -1 when 0 is not mapped. */
+/** `ip link set lo up`, sent by the container process from its own new network namespace. */
+function planLoopbackUp(): Step {
+  const what = "set lo up";
+  return { what, parts: [what], op: { op: "netlink", ns: "", messages: setLink({ index: LOOPBACK_INDEX }, { up: true }) } };
+}
+
 function hostIdOfRoot(maps: LinuxIDMapping[]): number {
   return maps.find((m) => m.containerID === 0 && m.size > 0)?.hostID ?? -1;
 }
@@ -138,6 +145,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     steps.push({ what: "become root in the user namespace", origin: "linux.uidMappings", op: { op: "setresuid", uid: 0 } });
   }
   steps.push(...ns.afterContinue);
+  if (ctx.loopbackUp && ns.created.has("network")) steps.push(planLoopbackUp());
   steps.push({ what: "start a new session", op: { op: "setsid" } });
   if (!ctx.noNewKeyring) {
     steps.push({ what: "join a new session keyring", op: { op: "joinKeyring", name: `_ses.${ctx.id}` } });

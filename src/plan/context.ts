@@ -59,6 +59,12 @@ export interface PlanContext {
   rootfsMount?: { fstype: string; source: string; data: string };
   /** Kill the container if husk's process dies while it runs (run mode; the ownerLifeline op). */
   ownerLifeline?: boolean;
+  /**
+   * Bring the container's new network namespace's loopback up from inside, once its namespaces
+   * are made (a netlink op of the container process itself): what the engine's --network none
+   * needs, without stopping the process for husk.
+   */
+  loopbackUp?: boolean;
   /** Stop the container process where prestart hooks run, so the caller can act (onWaiting at hooksStep). */
   pauseForCaller?: boolean;
   /** A native monitor as the parent of the container process (detached engine containers; native/monitor.c). */

@@ -4,6 +4,7 @@
  * cleans up once it is gone. Forwarding signals is the caller's (the CLI does, via onStart).
  */
 import { type CreateOptions, cleanUp, createContainer } from "./create.ts";
+import { trace } from "../trace.ts";
 import { runHooks } from "./hooks.ts";
 import { DEFAULT_ROOT } from "./state.ts";
 import { ociState } from "./status.ts";
@@ -23,6 +24,7 @@ export async function runContainer(
     }
     return await created.launched.exited;
   } finally {
+    trace("runtime: exited");
     // --keep leaves the stopped container for `husk delete` (which then runs poststop).
     if (!opts.keep) {
       await cleanUp(created.stateDir, created.cgroup?.cgroup);
