@@ -22,24 +22,13 @@ import { join } from "node:path";
 import type { Writable } from "node:stream";
 import { ConflictError, HuskError, NotFoundError, quote } from "../errors.ts";
 import type { LoginOptions } from "../image/auth.ts";
-import { BUSYBOX_IMAGE, ensureBusybox } from "../image/busybox.ts";
-import {
-  type ImageInfo,
-  ImageStore,
-  type ImportOptions,
-  type ImportResult,
-  type ImportSource,
-  importImage,
-  normalizeRef,
-  overlayData,
-  parseRef,
-  type OverlayRootfs,
-  overlayRootfs,
-  type RemoveResult,
-  type SaveOptions,
-  saveImage,
-} from "../image/index.ts";
+// The image modules one by one, not their index: a run loads no pull, import or save code.
+import type { ImportOptions, ImportResult, ImportSource } from "../image/import.ts";
 import type { PullOptions, PullResult } from "../image/pull.ts";
+import { normalizeRef, parseRef } from "../image/reference.ts";
+import { type OverlayRootfs, overlayData, overlayRootfs } from "../image/rootfs.ts";
+import type { SaveOptions } from "../image/save.ts";
+import { type ImageInfo, ImageStore, type RemoveResult } from "../image/store.ts";
 import { renderHosts, writeDnsFiles } from "../network/dns.ts";
 import { netlinkStep, runPlan } from "../network/links.ts";
 import { containerNames, dnsConfig, dnsFilesOptions, HOST_NAME } from "../network/names.ts";
@@ -374,8 +363,7 @@ export class Engine {
         await this.#records.locked(id, () => this.#settle(id, { exitCode, signal: 0 }));
         trace("engine: settled");
         // settle removed it (autoRemove) unless it failed half way: then remove does the rest.
-        if ((opts.remove ?? true) && existsSync(this.#records.path(id)))
-          await this.remove(id, { force: true }).catch(() => {});
+        if ((opts.remove ?? true) && existsSync(this.#records.path(id))) await this.remove(id, { force: true }).catch(() => {});
         trace("engine: removed");
       },
       fail: () => this.#destroy(rec),
@@ -487,6 +475,7 @@ export class Engine {
     try {
       return await this.images.inspect(ref);
     } catch (err) {
+      const { BUSYBOX_IMAGE, ensureBusybox } = await import("../image/busybox.ts");
       if (normalizeRef(ref) !== normalizeRef(BUSYBOX_IMAGE)) {
         if (err instanceof HuskError && err.message.endsWith("no such image"))
           throw new NotFoundError(`unable to find image ${quote(ref)} locally: \`husk pull\` or \`husk import\` it first`);
@@ -680,12 +669,7 @@ export class Engine {
    * as their owners (idmap-layers.ts: copies with shifted ids), and reach them: the data and
    * state roots get o+x (traverse only, as containers/storage's 0711 for user namespaces).
    */
-  async #forUserNamespace(
-    overlay: OverlayRootfs,
-    dir: string,
-    uid: LinuxIDMapping[],
-    gid: LinuxIDMapping[],
-  ): Promise<void> {
+  async #forUserNamespace(overlay: OverlayRootfs, dir: string, uid: LinuxIDMapping[], gid: LinuxIDMapping[]): Promise<void> {
     // The state root too: the container's root opens exec.fifo there (the runtime makes it 0711).
     for (const root of [this.dataRoot, this.stateRoot]) {
       mkdirSync(root, { recursive: true, mode: 0o711 });
@@ -1159,11 +1143,13 @@ export class Engine {
 
   /** Import a docker or OCI archive, OCI layout or rootfs tarball (a path, or a stream of bytes). */
   async importImage(source: ImportSource, options: ImportOptions = {}): Promise<ImportResult> {
+    const { importImage } = await import("../image/import.ts");
     return importImage(this.images, source, options);
   }
 
   /** Write images as one docker (or OCI) archive to a path or a stream. */
   async saveImage(refs: string[], dest: string | Writable, options: SaveOptions = {}): Promise<void> {
+    const { saveImage } = await import("../image/save.ts");
     return saveImage(this.images, refs, dest, options);
   }
 

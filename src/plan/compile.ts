@@ -15,7 +15,6 @@
  */
 import { resolve } from "node:path";
 import { HuskError } from "../errors.ts";
-import { LOOPBACK_INDEX, setLink } from "../network/netlink.ts";
 import type { LinuxIDMapping, Spec } from "../oci/types.ts";
 import { planCgroupJoin } from "./cgroup.ts";
 import type { PlanContext } from "./context.ts";
@@ -60,10 +59,10 @@ function mapsRoot(maps: LinuxIDMapping[]): boolean {
 }
 
 /** The host id that is 0 in the user namespace; -1 when 0 is not mapped. */
-/** `ip link set lo up`, sent by the container process from its own new network namespace. */
-function planLoopbackUp(): Step {
+/** `ip link set lo up` (its netlink message), sent by the container process from its own new network namespace. */
+function planLoopbackUp(message: Uint8Array): Step {
   const what = "set lo up";
-  return { what, parts: [what], op: { op: "netlink", ns: "", messages: setLink({ index: LOOPBACK_INDEX }, { up: true }) } };
+  return { what, parts: [what], op: { op: "netlink", ns: "", messages: message } };
 }
 
 function hostIdOfRoot(maps: LinuxIDMapping[]): number {
@@ -145,7 +144,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     steps.push({ what: "become root in the user namespace", origin: "linux.uidMappings", op: { op: "setresuid", uid: 0 } });
   }
   steps.push(...ns.afterContinue);
-  if (ctx.loopbackUp && ns.created.has("network")) steps.push(planLoopbackUp());
+  if (ctx.loopbackUp && ns.created.has("network")) steps.push(planLoopbackUp(ctx.loopbackUp));
   steps.push({ what: "start a new session", op: { op: "setsid" } });
   if (!ctx.noNewKeyring) {
     steps.push({ what: "join a new session keyring", op: { op: "joinKeyring", name: `_ses.${ctx.id}` } });

@@ -135,7 +135,8 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       rootfsMount: opts.rootfsMount,
       monitor: opts.monitor,
       pauseForCaller: opts.onNamespaces !== undefined,
-      loopbackUp: opts.loopbackUp,
+      // Loaded only when asked for: the runtime's own verbs never load the network modules.
+      loopbackUp: opts.loopbackUp ? await loopbackUpMessage() : undefined,
       ownerLifeline: opts.killWithOwner,
     });
     // Like runc, skipped syscall names and the like are debug output, not noise in every container's log.
@@ -190,4 +191,9 @@ export async function cleanUp(dir: string, cgroup?: Cgroup): Promise<void> {
   trace("runtime: cgroup removed");
   removeStateDir(dir);
   trace("runtime: state dir removed");
+}
+
+async function loopbackUpMessage(): Promise<Uint8Array> {
+  const { LOOPBACK_INDEX, setLink } = await import("../network/netlink.ts");
+  return setLink({ index: LOOPBACK_INDEX }, { up: true });
 }

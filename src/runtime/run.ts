@@ -3,8 +3,9 @@
  * the container and exits with its status; husk runs the poststart and poststop hooks and
  * cleans up once it is gone. Forwarding signals is the caller's (the CLI does, via onStart).
  */
-import { type CreateOptions, cleanUp, createContainer } from "./create.ts";
+
 import { trace } from "../trace.ts";
+import { type CreateOptions, cleanUp, createContainer } from "./create.ts";
 import { runHooks } from "./hooks.ts";
 import { DEFAULT_ROOT } from "./state.ts";
 import { ociState } from "./status.ts";
