@@ -316,7 +316,7 @@ export class Engine {
     const id = rec.id;
     // Kept for `husk start` of it once it has exited (run without --rm); one removed once it exits never starts again.
     if (!rec.hostConfig.autoRemove) saveLaunch(this.#records, id, { spec, rootfsMount, init: prepared.opts.init });
-    trace("engine: launch.json");
+    trace("engine: launch.json (without --rm)");
     const stdinSpec: StdioSpec =
       input !== undefined ? "pipe" : stdio === "inherit" && (interactive || tty) ? "inherit" : "ignore";
     const io: [StdioSpec, StdioSpec, StdioSpec] =
@@ -359,12 +359,12 @@ export class Engine {
             throw asUlimitError(e, opts.security.ulimits);
           }),
       finish: async (exitCode) => {
-        trace("engine: exited");
+        trace("engine: exit seen");
         await this.#records.locked(id, () => this.#settle(id, { exitCode, signal: 0 }));
-        trace("engine: settled");
+        trace("engine: record removed");
         // settle removed it (autoRemove) unless it failed half way: then remove does the rest.
         if ((opts.remove ?? true) && existsSync(this.#records.path(id))) await this.remove(id, { force: true }).catch(() => {});
-        trace("engine: removed");
+        trace("engine: done");
       },
       fail: () => this.#destroy(rec),
     });
@@ -601,7 +601,7 @@ export class Engine {
       mounts: [],
     };
     await this.#records.create(rec);
-    trace("engine: record created");
+    trace("engine: record created (name claimed under lock)");
     try {
       const dir = this.#records.path(id);
       if (p.network.kind === "bridge" && p.network.name === (this.#defaultNetwork.name ?? DEFAULT_NETWORK))
@@ -656,7 +656,7 @@ export class Engine {
       trace("engine: spec");
       // The mounts are all the record gained since it was first written.
       if (rec.mounts.length > 0) this.#records.write(rec);
-      trace("engine: record written");
+      trace("engine: record written (with mounts)");
       return { rec, spec, rootfsMount: { fstype: "overlay", source: "overlay", data: overlay.data } };
     } catch (err) {
       await this.#destroy(rec);
@@ -747,7 +747,7 @@ export class Engine {
       rec.finishedAt = live.finishedAt ?? new Date().toISOString();
     }
     await this.#release(rec);
-    trace("engine: settle: released");
+    trace("engine: settle (lock, release)");
     // A record about to be removed need not be written first: if this process dies in between,
     // the record left says what rm -f removes, as it did before.
     if (rec.hostConfig.autoRemove) this.#records.remove(id);

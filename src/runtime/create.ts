@@ -87,7 +87,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
   const warn = opts.onWarning ?? printWarning;
   const bundle = loadBundle(opts.bundle, warn, opts.spec);
   checkCgroupResources(bundle.spec);
-  trace("runtime: bundle loaded");
+  trace("runtime: bundle loaded (create modules, spec checked)");
   const dir = makeStateDir(root, opts.id);
   trace("runtime: state dir");
   let made: Cgroup | undefined;
@@ -100,7 +100,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       warn,
       rootless: opts.rootless,
     });
-    trace("runtime: cgroup");
+    trace("runtime: cgroup (record, mkdir, limits)");
     const state: SavedState = {
       ociVersion: bundle.spec.ociVersion,
       id: opts.id,
@@ -158,7 +158,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
         writeIdMaps(pid, compiled.uidMappings, compiled.gidMappings, compiled.denySetgroups);
       },
     });
-    trace("runtime: helper launched");
+    trace("runtime: helper ran the plan (spawn, clone, mounts, exec)");
     // The helper's parent leaves once the init waits at the start barrier; after that the
     // init is reparented to the caller's subreaper, with no husk process in between.
     debug?.(`child process in init(): pid ${launched.pid}`);

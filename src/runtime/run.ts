@@ -25,7 +25,7 @@ export async function runContainer(
     }
     return await created.launched.exited;
   } finally {
-    trace("runtime: exited");
+    trace("runtime: container ran and exited");
     // --keep leaves the stopped container for `husk delete` (which then runs poststop).
     if (!opts.keep) {
       await cleanUp(created.stateDir, created.cgroup?.cgroup);
