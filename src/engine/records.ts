@@ -27,7 +27,7 @@ import { join } from "node:path";
 import { HuskError, NotFoundError, quote } from "../errors.ts";
 import { helperPath } from "../helper/path.ts";
 import type { PublishedPort } from "../network/store.ts";
-import { lockExclusive } from "../sys/index.ts";
+import { type LockReuse, lockExclusive } from "../sys/index.ts";
 
 export interface AttachmentRecord {
   network: string;
@@ -138,6 +138,8 @@ export class Records {
   readonly dir: string;
   /** Names this instance gave directories it moved to .removing (with the pid: unique per process). */
   #removed = 0;
+  /** Under Node, one lock helper serves this instance's locks one after another (sys/node.ts). */
+  readonly #locks: LockReuse = {};
 
   constructor(dataRoot: string) {
     this.dir = join(dataRoot, "containers");
@@ -209,7 +211,7 @@ export class Records {
 
   /** Run fn holding the container's lock. */
   async locked<T>(id: string, fn: () => T | Promise<T>): Promise<T> {
-    const release = await lockExclusive(this.path(id), helperPath()).catch(() => {
+    const release = await lockExclusive(this.path(id), helperPath(), this.#locks).catch(() => {
       throw new HuskError(`no such container: ${id}`);
     });
     try {
@@ -225,7 +227,7 @@ export class Records {
    */
   async create(rec: ContainerRecord): Promise<void> {
     mkdirSync(this.dir, { recursive: true, mode: 0o711 });
-    const release = await lockExclusive(this.dir, helperPath());
+    const release = await lockExclusive(this.dir, helperPath(), this.#locks);
     try {
       const other = this.all().find((r) => r.name === rec.name);
       if (other) {
