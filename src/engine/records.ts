@@ -19,10 +19,10 @@
  * Removing a container is one rename out of the way (its id and name are free at once), then
  * the directory is deleted in the background: a --rm run's caller does not wait for the
  * unlinks of its writable layer, /etc files and record (~1.5 ms on ext4, far more when the
- * disk is busy). The process stays alive until the deletion ends (a pending fs promise); one
- * that dies first leaves the directory under .removing, deleted by the next container's create.
+ * disk is busy): they run from setImmediate, once the caller has its result. A process that
+ * dies first leaves the directory under .removing, deleted by the next container's create.
  */
-import { existsSync, promises as fsp, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { HuskError, NotFoundError, quote } from "../errors.ts";
 import { helperPath } from "../helper/path.ts";
@@ -249,10 +249,8 @@ export class Records {
     const trash = join(this.dir, REMOVING, `${id}.${process.pid}.${++this.#removed}`);
     try {
       renameSync(dir, trash);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" && !existsSync(dir)) return; // gone already
-      if (code !== "ENOENT") throw err;
+    } catch {
+      if (!existsSync(dir)) return; // gone already
       // No .removing yet: make it, and try once more; whatever else happens, delete in place.
       try {
         mkdirSync(join(this.dir, REMOVING), { mode: 0o700 });
@@ -264,7 +262,13 @@ export class Records {
         return;
       }
     }
-    void fsp.rm(trash, { recursive: true, force: true }).catch(() => {});
+    // After the caller's continuation (a run's result is delivered first), in one synchronous
+    // go: fs.promises.rm's many thread-pool trips took a CLI several ms longer to exit.
+    setImmediate(() => {
+      try {
+        rmSync(trash, { recursive: true, force: true });
+      } catch {}
+    });
   }
 
   /** What processes that died before their deletions ended left under .removing (a concurrent one deleting the same is harmless). */
@@ -278,7 +282,12 @@ export class Records {
     const own = `.${process.pid}.`;
     for (const name of left) {
       if (name.includes(own)) continue; // ours, being deleted
-      void fsp.rm(join(this.dir, REMOVING, name), { recursive: true, force: true }).catch(() => {});
+      const trash = join(this.dir, REMOVING, name);
+      setImmediate(() => {
+        try {
+          rmSync(trash, { recursive: true, force: true });
+        } catch {}
+      });
     }
   }
 }
