@@ -65,6 +65,13 @@ export interface PlanContext {
   rootfsMount?: { fstype: string; source: string; data: string };
   /** Kill the container if husk's process dies while it runs (run mode; the ownerLifeline op). */
   ownerLifeline?: boolean;
+  /**
+   * The netlink message that sets lo up (network/netlink.ts builds it; the plan stays free of
+   * I/O and of the network module): sent by the container process itself into its new network
+   * namespace once its namespaces are made. What the engine's --network none needs, without
+   * stopping the process for husk.
+   */
+  loopbackUp?: Uint8Array;
   /** Stop the container process where prestart hooks run, so the caller can act (onWaiting at hooksStep). */
   pauseForCaller?: boolean;
   /** A native monitor as the parent of the container process (detached engine containers; native/monitor.c). */

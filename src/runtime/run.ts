@@ -3,6 +3,8 @@
  * the container and exits with its status; husk runs the poststart and poststop hooks and
  * cleans up once it is gone. Forwarding signals is the caller's (the CLI does, via onStart).
  */
+
+import { trace } from "../trace.ts";
 import { type CreateOptions, cleanUp, createContainer } from "./create.ts";
 import { runHooks } from "./hooks.ts";
 import { DEFAULT_ROOT } from "./state.ts";
@@ -23,6 +25,7 @@ export async function runContainer(
     }
     return await created.launched.exited;
   } finally {
+    trace("runtime: container ran and exited");
     // --keep leaves the stopped container for `husk delete` (which then runs poststop).
     if (!opts.keep) {
       await cleanUp(created.stateDir, created.cgroup?.cgroup);
