@@ -68,8 +68,16 @@ export interface CreateOptions {
    * (where prestart hooks run): e.g. give its network namespace an interface.
    */
   onNamespaces?: (pid: number) => void | Promise<void>;
+  /** run mode with a proxied terminal: these keys typed make the helper's parent its monitor (see DetachKeys). */
+  detachKeys?: DetachKeys;
   /** run mode: SIGKILL the container if this process dies (the ownerLifeline op). */
   killWithOwner?: boolean;
+}
+
+/** `run -it`'s detach: the keys, and the monitor the helper's parent becomes (CreateOptions.monitor's fields). */
+export interface DetachKeys {
+  keys: Uint8Array;
+  monitor: { log: string; exitFile: string; cleanup: string[]; env: string[] };
 }
 
 export interface CreatedContainer {
@@ -129,6 +137,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       monitor: opts.monitor,
       pauseForCaller: opts.onNamespaces !== undefined,
       ownerLifeline: opts.killWithOwner,
+      detachKeys: opts.detachKeys,
     });
     // Like runc, skipped syscall names and the like are debug output, not noise in every container's log.
     const debug = opts.onDebug;
