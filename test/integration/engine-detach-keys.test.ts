@@ -7,7 +7,7 @@
  * it is ready.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { type EngineWorld, engineWorld, HUSK_ENGINE, until } from "../fixtures/engine.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
 
@@ -109,6 +109,26 @@ describeAsRoot("engine detach keys", () => {
     } finally {
       await t.close();
       await w.husk(["rm", "-f", "k2"]);
+    }
+  });
+
+  test("until the keys are typed it is the caller's: the husk CLI killed takes the container with it", async () => {
+    const t = terminal(`${HUSK_ENGINE} run -it --name k5 --network none busybox sh -c 'echo ready; exec sleep 1000'`, w.env);
+    try {
+      await t.waitFor(/ready/);
+      const pid = (await w.engine.inspect("k5")).State.Pid;
+      const helper = ppid(pid);
+      const cli = ppid(helper);
+      expect(readFileSync(`/proc/${cli}/cmdline`, "utf8")).toContain("run\0-it");
+      process.kill(cli, "SIGKILL");
+      await until(
+        () => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z"),
+        10000,
+        "the container killed",
+      );
+    } finally {
+      await t.close();
+      await w.husk(["rm", "-f", "k5"]);
     }
   });
 
