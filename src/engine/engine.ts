@@ -811,8 +811,11 @@ export class Engine {
   /** The monitor's cleanup (`husk _exited ID`): record the exit, release, and remove with autoRemove. */
   async exited(id: string): Promise<void> {
     if (!this.#records.read(id)) return;
+    // The monitor wrote it before running this: its status even if the record does not say
+    // detached yet (a run -it that ended just as its detach keys were typed).
+    const exit = readExitFile(this.#records.path(id, EXIT_FILE));
     await this.#records
-      .locked(id, () => this.#settle(id))
+      .locked(id, () => this.#settle(id, exit && { exitCode: exit.exitCode, signal: exit.signal }))
       .catch((err) => {
         if (!(err instanceof HuskError && /no such container/.test(err.message))) throw err;
       });
