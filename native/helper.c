@@ -45,6 +45,9 @@
  *   ◀──────────────── MSG_RUNNING ──  instead of that EOF, with ownerLifeline
  *   keep the channel open while        (Wait mode): C has exec'd; poll the
  *   the container should live          channel and C; EOF on it → SIGKILL C
+ *                                      (also with detachKeys, beside a proxied terminal)
+ *   ◀─────────────── MSG_DETACHED ──  detachKeys typed: H is now C's monitor
+ *   stop waiting for H                 (native/monitor.c); closes the channel
  *
  * Every message is 16 bytes: u32 type · i32 a · i32 b · i32 c, little endian. A step is the
  * 0-based index of the op in the plan. EOF instead of a plan, or while waiting for MSG_CONTINUE:

@@ -120,10 +120,14 @@ char *join_pid(const struct field *parts, size_t *len);
 /* monitor.c: the parent of a clone in mode CLONE_MONITOR */
 void monitor_child(void);
 void monitor_parent(void);
-_Noreturn void monitor_run(pid_t child);
+_Noreturn void monitor_run(pid_t child, int master);
+/* monitor.c: a proxied terminal's detach keys (detachKeys), and becoming the monitor on them */
+extern const char *detachkeys;
+extern size_t ndetachkeys;
+_Noreturn void monitor_detach(pid_t child, int master);
 
 /* sockets.c: the foreground terminal, after clone in the parent; returns the wait status */
-int proxy_console(pid_t child);
+int proxy_console(pid_t child, int lifeline);
 /* sockets.c: the pty master from a consoleProxy pair (the monitor's, for a detached terminal) */
 int proxied_master(void);
 

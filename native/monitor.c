@@ -25,6 +25,12 @@
  * With a terminal (consoleProxy before `monitor` in the plan) M holds the pty master instead of
  * the stdout pipe, and logs what the container writes to it.
  *
+ * A foreground terminal (`run -it`, detachKeys before clone in the plan) gets its monitor late:
+ * the helper's parent proxies the caller's terminal (sockets.c) until the caller types the
+ * detach keys, then says MSG_DETACHED on the sync channel, lets the terminal go (its settings
+ * restored, stdio on /dev/null, a session of its own) and goes on here with the pty master, as
+ * the parent the container already has. husk stops waiting for it and records it as the monitor.
+ *
  * Log lines are docker's json-file format: {"log":"…\n","stream":"stdout","time":"RFC 3339"}.
  * The exit file: {"exitCode":N,"signal":S,"finishedAt":"RFC 3339"} (signal 0 unless killed).
  */
@@ -49,17 +55,29 @@ struct linebuf {
  * husk (see above). The clone that follows, in mode CLONE_MONITOR, hands the pipes to the
  * child and makes the parent the monitor.
  */
-int op_monitor(const struct field *f)
+static const char *logpath;
+
+/* log, exitFile, cleanup, env: the fields op_monitor and op_detach_keys share. */
+static int monitor_params(const struct field *f)
 {
-	logfd = open(f[0].s, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (logfd < 0)
-		return -1;
-	if (pipe2(outpipe, O_CLOEXEC) < 0 || pipe2(errpipe, O_CLOEXEC) < 0)
-		return -1;
+	logpath = f[0].s;
 	exitpath = f[1].s;
 	cleanup = f[2].len ? split_list(&f[2]) : NULL;
 	cleanenv = split_list(&f[3]);
-	if ((f[2].len && !cleanup) || !cleanenv)
+	return (f[2].len && !cleanup) || !cleanenv ? -1 : 0;
+}
+
+static int open_log(void)
+{
+	logfd = open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	return logfd < 0 ? -1 : 0;
+}
+
+int op_monitor(const struct field *f)
+{
+	if (monitor_params(f) < 0 || open_log() < 0)
+		return -1;
+	if (pipe2(outpipe, O_CLOEXEC) < 0 || pipe2(errpipe, O_CLOEXEC) < 0)
 		return -1;
 	pid_t pid = fork();
 	if (pid < 0)
@@ -67,6 +85,44 @@ int op_monitor(const struct field *f)
 	if (pid > 0)
 		_exit(0);
 	return setsid() < 0 ? -1 : 0;
+}
+
+const char *detachkeys; /* detachKeys: the sequence, NULL without one */
+size_t ndetachkeys;
+
+/*
+ * detachKeys(keys, log, exitFile, cleanup, env), before clone in a proxied run: the monitor's
+ * parameters, kept until the keys are typed (the log is opened only then).
+ */
+int op_detach_keys(const struct field *f)
+{
+	if (f[0].len == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	detachkeys = f[0].s;
+	ndetachkeys = f[0].len;
+	return monitor_params(f + 1);
+}
+
+/*
+ * The keys were typed (sockets.c's proxy loop, terminal already restored): tell husk, let the
+ * caller's terminal and husk go, and become the monitor of the child we already wait for.
+ */
+_Noreturn void monitor_detach(pid_t child, int master)
+{
+	(void)send_msg(MSG_DETACHED, 0, 0, 0);
+	xclose(syncfd);
+	syncfd = -1;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int fd = 0; null >= 0 && fd < 3; fd++)
+		(void)dup2(null, fd);
+	xclose(null);
+	/* Out of the caller's session, so its terminal's hangup does not reach us (fails only for a group leader). */
+	(void)setsid();
+	if (open_log() < 0)
+		logfd = open("/dev/null", O_WRONLY | O_CLOEXEC); /* the container outlives a lost log */
+	monitor_run(child, master);
 }
 
 /* In the child of clone: the pipes become its stdout and stderr. */
@@ -180,7 +236,7 @@ static void write_exit(int status)
 }
 
 /* The parent of clone once the child is set up: the monitor's life, then the cleanup. */
-_Noreturn void monitor_run(pid_t child)
+_Noreturn void monitor_run(pid_t child, int master)
 {
 	static struct linebuf out = { .stream = "stdout" }, err = { .stream = "stderr" };
 	struct linebuf *bufs[2] = { &out, &err };
@@ -193,11 +249,11 @@ _Noreturn void monitor_run(pid_t child)
 		_exit(1);
 	/*
 	 * A terminal (run -dt): the plan's consoleProxy pair was made before the fork above, so
-	 * the child sent the pty master here (op_console runs before its 'S'). The pipes ended
-	 * when the slave replaced them; the master is what the container writes, logged as stdout
-	 * (docker's tty log has no stderr), until it reads EIO (no slave left) or the child is gone.
+	 * the child sent the pty master here (op_console runs before its 'S'); a detached run -it
+	 * passes the master it proxied. The pipes ended when the slave replaced them (a detached
+	 * run -it has none); the master is what the container writes, logged as stdout (docker's
+	 * tty log has no stderr), until it reads EIO (no slave left) or the child is gone.
 	 */
-	int master = proxied_master();
 	if (master >= 0) {
 		close(outpipe[0]);
 		outpipe[0] = master;

@@ -170,18 +170,20 @@ int op_clone(const struct field *f)
 	if (reaped && last != 'F')
 		send_msg(MSG_DIED, code, 0, 0);
 	int watch = lifeline && f[1].i == CLONE_WAIT && !reaped && proxyfd < 0;
-	if (watch) {
+	/* A proxied terminal with detach keys keeps the channel to say MSG_DETACHED on (sockets.c). */
+	int proxy_keeps = detachkeys && f[1].i == CLONE_WAIT && !reaped && proxyfd >= 0;
+	if (watch || proxy_keeps) {
 		send_msg(MSG_RUNNING, 0, 0, 0);
 	} else {
 		close(syncfd);
 		syncfd = -1;
 	}
 	if (f[1].i == CLONE_MONITOR && last == 'S')
-		monitor_run((pid_t)pid);
+		monitor_run((pid_t)pid, proxied_master());
 	if (f[1].i != CLONE_WAIT)
 		_exit(last == 'S' ? 0 : 1);
 	if (!reaped && proxyfd >= 0) {
-		status = proxy_console((pid_t)pid);
+		status = proxy_console((pid_t)pid, lifeline);
 		reaped = 1;
 	}
 	if (watch)

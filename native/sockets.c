@@ -176,7 +176,41 @@ int proxied_master(void)
 	return master;
 }
 
-int proxy_console(pid_t child)
+/*
+ * The caller's input on its way to the pty: the detach keys are held back while they match
+ * (docker's way: a lone ^P waits for the next key, then both go on), and the whole sequence is
+ * never written. Returns 1 once it is complete; `held` is how much of it has been typed.
+ */
+static int pass_input(int master, const char *p, size_t n, size_t *held)
+{
+	char out[16384 + 64];
+	size_t o = 0;
+	for (size_t k = 0; k < n; k++) {
+		if (*held < ndetachkeys && p[k] == detachkeys[*held]) {
+			if (++*held == ndetachkeys) {
+				(void)write_all(master, out, o);
+				return 1;
+			}
+			continue;
+		}
+		/* Not the sequence after all: what was held goes first, then this key, itself maybe a start. */
+		memcpy(out + o, detachkeys, *held);
+		o += *held;
+		*held = 0;
+		if (ndetachkeys && p[k] == detachkeys[0])
+			*held = 1;
+		else
+			out[o++] = p[k];
+		if (o >= 16384) {
+			(void)write_all(master, out, o);
+			o = 0;
+		}
+	}
+	(void)write_all(master, out, o);
+	return 0;
+}
+
+int proxy_console(pid_t child, int lifeline)
 {
 	int master = proxied_master();
 	int status = 0, exited = 0;
@@ -201,19 +235,33 @@ int proxy_console(pid_t child)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	int in_open = 1;
+	size_t held = 0;
 	char buf[16384];
 	for (;;) {
 		/* A child that exited before we blocked SIGCHLD: look once per round. */
 		if (!exited && waitpid(child, &status, WNOHANG) == child)
 			exited = 1;
-		struct pollfd p[3] = {
+		/* The sync channel is still open only with detach keys (see op_clone). */
+		struct pollfd p[4] = {
 			{ .fd = master, .events = POLLIN },
 			{ .fd = in_open ? 0 : -1, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
+			{ .fd = syncfd, .events = POLLIN },
 		};
-		int n = poll(p, 3, exited ? 0 : -1);
+		int n = poll(p, 4, exited ? 0 : -1);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (p[3].revents) {
+			char c[16];
+			ssize_t r = read(syncfd, c, sizeof c);
+			if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
+				/* husk is gone: no one to tell of a detach; with ownerLifeline the container goes too. */
+				if (lifeline && !exited)
+					kill(child, SIGKILL);
+				close(syncfd);
+				syncfd = -1;
+			}
+		}
 		if (p[2].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof si) == sizeof si && si.ssi_signo == SIGWINCH && tty)
@@ -237,7 +285,15 @@ int proxy_console(pid_t child)
 		}
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t r = read(0, buf, sizeof buf);
-			if (r > 0)
+			if (r > 0 && syncfd >= 0 && !exited && detachkeys) {
+				if (pass_input(master, buf, (size_t)r, &held)) {
+					if (tty)
+						(void)tcsetattr(0, TCSANOW, &saved);
+					xclose(sfd);
+					sigprocmask(SIG_UNBLOCK, &set, NULL);
+					monitor_detach(child, master);
+				}
+			} else if (r > 0)
 				(void)write_all(master, buf, (size_t)r);
 			else if (r == 0 || errno != EINTR)
 				in_open = 0;

@@ -71,13 +71,14 @@
 	X(71, umount, "si", op_umount) \
 	X(80, monitor, "ssll", op_monitor) \
 	X(90, refuseLink, "s", op_refuse_link) \
-	X(91, openTree, "isi", op_open_tree)
+	X(91, openTree, "isi", op_open_tree) \
+	X(92, detachKeys, "bssll", op_detach_keys)
 
 #define PLAN_MAGIC "HUSKPLAN"
 #define PLAN_VERSION 1
 #define PLAN_MAX 67108864u
 enum { MSG_SIZE = 16 };
-enum { MSG_PID = 1, MSG_WAITING = 2, MSG_CREATED = 3, MSG_ERROR = 4, MSG_DIED = 5, MSG_RUNNING = 6, MSG_DONE = 7, MSG_CONTINUE = 100 };
+enum { MSG_PID = 1, MSG_WAITING = 2, MSG_CREATED = 3, MSG_ERROR = 4, MSG_DIED = 5, MSG_RUNNING = 6, MSG_DONE = 7, MSG_DETACHED = 8, MSG_CONTINUE = 100 };
 enum { KIND_INT = 1, KIND_BYTES = 2 };
 enum { WHERE_HOST = 0, WHERE_IN_ROOT = 1 };
 enum { CLONE_WAIT = 0, CLONE_DETACH = 1, CLONE_MONITOR = 2 };

@@ -44,6 +44,7 @@ import { readState, stateDir } from "../runtime/state.ts";
 import type { StdioSpec } from "../sys/index.ts";
 import { trace } from "../trace.ts";
 import type { CopyOptions } from "./copy.ts";
+import { parseDetachKeys } from "./detach-keys.ts";
 import type { DiskUsage } from "./df.ts";
 import { AbortError, asExecError, asUlimitError } from "./errors.ts";
 import { hostId, shiftedLayers } from "./idmap-layers.ts";
@@ -55,6 +56,7 @@ import {
   created,
   type LifecycleHost,
   launchDetached,
+  monitorOf,
   saveLaunch,
   startAttached,
   startDetached,
@@ -129,6 +131,12 @@ export interface EngineRunOptions extends RunOptions {
   tty?: boolean;
   /** Called once the container's process runs, with its id and pid (e.g. to forward signals). */
   onStart?: (id: string, pid: number) => void;
+  /**
+   * With tty and interactive: the keys that detach (docker's --detach-keys syntax, default
+   * "ctrl-p,ctrl-q"): the container runs on as a detached one (logged, its exit recorded, removed
+   * then if it was to be), and the run resolves with exit code 0.
+   */
+  detachKeys?: string;
 }
 
 /** spawn's options: run's, and stdin "pipe" for a Writable the caller writes to (`p.stdin`). */
@@ -301,13 +309,15 @@ export class Engine {
    * exits unless remove: false.
    */
   async spawn(image: string, cmd: string[] = [], options: SpawnOptions = {}): Promise<ContainerProcess> {
-    const { stdio, onStart, interactive, tty, ...rest } = options ?? {};
+    const { stdio, onStart, interactive, tty, detachKeys, ...rest } = options ?? {};
     if (stdio !== undefined && stdio !== "pipe" && stdio !== "inherit")
       throw new HuskError('must be "pipe" or "inherit"', { origin: "RunOptions.stdio" });
     if (tty !== undefined && typeof tty !== "boolean") throw new HuskError("must be a boolean", { origin: "RunOptions.tty" });
     if (tty && stdio !== "inherit")
       throw new HuskError('needs stdio "inherit" (the caller\'s terminal)', { origin: "RunOptions.tty" });
     const input = rest.stdin;
+    // Only the caller's own terminal can type them.
+    const keys = tty && interactive && input === undefined ? parseDetachKeys(detachKeys) : undefined;
     const opts = checkRunOptions({ ...rest, stdin: input === "pipe" ? undefined : input });
     if (opts.signal?.aborted) throw new AbortError("aborted before the container was made");
     trace("engine: spawn");
@@ -323,6 +333,7 @@ export class Engine {
       input !== undefined ? "pipe" : stdio === "inherit" && (interactive || tty) ? "inherit" : "ignore";
     const io: [StdioSpec, StdioSpec, StdioSpec] =
       stdio === "inherit" ? [stdinSpec, "inherit", "inherit"] : [stdinSpec, "pipe", "pipe"];
+    let detached = false;
     return startProcess({
       id,
       what: `container ${id.slice(0, 12)}`,
@@ -340,6 +351,11 @@ export class Engine {
               rootfsMount,
               init: prepared.opts.init,
               killWithOwner: true,
+              detachKeys: keys && { keys, monitor: monitorOf(this.#host(), id) },
+              onDetach: () => {
+                detached = true;
+                return this.#records.locked(id, async () => this.#detached(id));
+              },
               // --network none needs only its loopback up: the container process does that
               // itself, without stopping for this process.
               ...(rec.hostConfig.networkMode === "none"
@@ -362,6 +378,8 @@ export class Engine {
           }),
       finish: async (exitCode) => {
         trace("engine: exit seen");
+        // Detached: its monitor records the exit and removes it (`husk _exited`).
+        if (detached) return;
         await this.#records.locked(id, () => this.#settle(id, { exitCode, signal: 0 }));
         trace("engine: record removed");
         // settle removed it (autoRemove) unless it failed half way: then remove does the rest.
@@ -790,11 +808,23 @@ export class Engine {
     this.#records.remove(rec.id);
   }
 
+  /** A foreground run detached (its keys typed): the helper's parent is its monitor from now on. */
+  #detached(id: string): void {
+    const rec = this.#records.read(id);
+    if (!rec) return;
+    rec.detached = true;
+    rec.monitorPid = procStat(rec.pid)?.ppid ?? 0;
+    this.#records.write(rec);
+  }
+
   /** The monitor's cleanup (`husk _exited ID`): record the exit, release, and remove with autoRemove. */
   async exited(id: string): Promise<void> {
     if (!this.#records.read(id)) return;
+    // The monitor wrote it before running this: its status even if the record does not say
+    // detached yet (a run -it that ended just as its detach keys were typed).
+    const exit = readExitFile(this.#records.path(id, EXIT_FILE));
     await this.#records
-      .locked(id, () => this.#settle(id))
+      .locked(id, () => this.#settle(id, exit && { exitCode: exit.exitCode, signal: exit.signal }))
       .catch((err) => {
         if (!(err instanceof HuskError && /no such container/.test(err.message))) throw err;
       });

@@ -208,6 +208,16 @@ async function failed(h: LifecycleHost, rec: ContainerRecord, err: unknown): Pro
   else h.records.write(rec);
 }
 
+/** What a container's monitor is told: its log, exit file and cleanup (`husk _exited ID`). */
+export function monitorOf(h: Pick<LifecycleHost, "records" | "huskCommand" | "dataRoot">, id: string) {
+  return {
+    log: h.records.path(id, LOG_FILE),
+    exitFile: h.records.path(id, EXIT_FILE),
+    cleanup: [h.huskCommand, "--data-root", h.dataRoot, "_exited", id],
+    env: [`PATH=${process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"}`],
+  };
+}
+
 /**
  * Run the container under a native monitor (native/monitor.c) and return once it runs: the
  * monitor holds its output (a pty's master with a terminal), writes the log and the exit file,
@@ -224,12 +234,7 @@ export async function launchDetached(h: LifecycleHost, rec: ContainerRecord, lau
       stdio: ["ignore", "ignore", "ignore"],
       rootfsMount: launch.rootfsMount,
       init: launch.init,
-      monitor: {
-        log: h.records.path(id, LOG_FILE),
-        exitFile: h.records.path(id, EXIT_FILE),
-        cleanup: [h.huskCommand, "--data-root", h.dataRoot, "_exited", id],
-        env: [`PATH=${process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"}`],
-      },
+      monitor: monitorOf(h, id),
       onNamespaces: (p) => attachAll(h, rec, p, extra),
     },
   );

@@ -39,6 +39,12 @@ export interface Launched {
   created: boolean;
   /** A --netlink plan said it ran to its end (MSG_DONE): its exit need not be awaited. */
   done?: boolean;
+  /**
+   * With detach keys (a proxied terminal): true once they were typed and the helper's parent
+   * became the container's monitor (MSG_DETACHED; `exited` then stays pending, unref'd), false
+   * when the helper ended without that.
+   */
+  detached?: Promise<boolean>;
 }
 
 /** strsignal(3)'s words for the signals that end processes, so a hook's death reads as the shell says it. */
@@ -106,6 +112,24 @@ function killQuietly(pid: number): void {
 }
 
 /**
+ * A proxied terminal with detach keys: the helper says MSG_DETACHED on the channel when they
+ * are typed (native/monitor.c), and lives on as the container's monitor, which this process
+ * must not wait for.
+ */
+function detachWatch(plan: Plan, helper: HelperProcess): Promise<boolean> | undefined {
+  if (!plan.some((s) => s.op.op === "detachKeys")) return undefined;
+  return helper.channel.read(MSG_SIZE).then(
+    (raw) => {
+      if (raw === null || decodeMessage(raw).type !== Msg.Detached) return false;
+      helper.channel.close();
+      helper.unref();
+      return true;
+    },
+    () => false,
+  );
+}
+
+/**
  * Run a plan. It may be a promise: the helper is started at once and the plan sent when it is
  * ready, so making the plan (a lease, say) and starting a process overlap; if the promise
  * rejects, the helper gets EOF instead and exits quietly.
@@ -144,7 +168,7 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
           // container, as this process' death would); it is closed once the helper is gone.
           lifeline = true;
           void helper.exited.then(() => channel.close());
-          return { pid, exited: helper.exited, created: false };
+          return { pid, exited: helper.exited, created: false, detached: detachWatch(plan, helper) };
         case Msg.Error:
           throw stepError(plan, msg.a, msg.b, msg.c);
         case Msg.Died:

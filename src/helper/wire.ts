@@ -92,6 +92,7 @@ export const WIRE: WireTable = {
   // 90–99: more of the container's setup (1–59 are taken).
   refuseLink: { code: 90, fields: { path: "s" } },
   openTree: { code: 91, fields: { slot: "i", source: "s", recursive: "i" } },
+  detachKeys: { code: 92, fields: { keys: "b", log: "s", exitFile: "s", cleanup: "l", env: "l" } },
 };
 
 export const PLAN_MAGIC = "HUSKPLAN";
@@ -121,6 +122,8 @@ export enum Msg {
   Running = 6,
   /** helper → husk: a --netlink plan ran to its end (a = its length); husk need not wait for the exit. */
   Done = 7,
+  /** helper → husk: the detach keys were typed; the helper's parent is now the container's monitor. */
+  Detached = 8,
   /** husk → helper: go on with the plan. */
   Continue = 100,
 }

@@ -128,7 +128,13 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   steps.push(...ns.beforeClone);
   if (ctx.monitor) steps.push({ what: `start the monitor (log ${ctx.monitor.log})`, op: { op: "monitor", ...ctx.monitor } });
   const cloneMode = ctx.monitor ? CloneMode.Monitor : ctx.mode === "run" ? CloneMode.Wait : CloneMode.Detach;
-  if (ctx.ownerLifeline && cloneMode === CloneMode.Wait && !proxied)
+  // Detach keys keep the sync channel open beside the terminal's proxy, so the lifeline works there too.
+  const detachable = proxied && cloneMode === CloneMode.Wait && ctx.detachKeys !== undefined;
+  if (detachable) {
+    const { keys, monitor } = ctx.detachKeys!;
+    steps.push({ what: "take the detach keys", origin: "detachKeys", op: { op: "detachKeys", keys, ...monitor } });
+  }
+  if (ctx.ownerLifeline && cloneMode === CloneMode.Wait && (!proxied || detachable))
     steps.push({ what: "tie the container to husk's process", op: { op: "ownerLifeline" } });
   steps.push({
     what: "create the container process",

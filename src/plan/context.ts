@@ -76,6 +76,11 @@ export interface PlanContext {
   pauseForCaller?: boolean;
   /** A native monitor as the parent of the container process (detached engine containers; native/monitor.c). */
   monitor?: { log: string; exitFile: string; cleanup: string[]; env: string[] };
+  /**
+   * A proxied terminal (run mode): these keys, typed by the caller, make the helper's parent
+   * the container's monitor with these parameters (`run -it`'s ^P^Q; native/monitor.c).
+   */
+  detachKeys?: { keys: Uint8Array; monitor: { log: string; exitFile: string; cleanup: string[]; env: string[] } };
   /** The files the container process joins its cgroup through (none: rootless). */
   cgroupJoin?: CgroupJoin;
   /** cgroup v2's device rules as an eBPF program, attached before clone. */

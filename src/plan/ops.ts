@@ -39,6 +39,8 @@ export type Op =
    * When the container exits: its exit status to exitFile, then execve(cleanup, env) unless empty.
    */
   | { op: "monitor"; log: string; exitFile: string; cleanup: string[]; env: string[] }
+  /** A proxied terminal: these keys typed by the caller turn the helper's parent into the monitor. */
+  | { op: "detachKeys"; keys: Uint8Array; log: string; exitFile: string; cleanup: string[]; env: string[] }
   /** Send MSG_WAITING(step) and block until MSG_CONTINUE (id maps and hooks are done by TS). */
   | { op: "waitContinue" }
   /** open(path, O_WRONLY) and write data in one write(2). */

@@ -71,8 +71,16 @@ export interface CreateOptions {
   onNamespaces?: (pid: number) => void | Promise<void>;
   /** Bring the new network namespace's loopback up from inside the container process. */
   loopbackUp?: boolean;
+  /** run mode with a proxied terminal: these keys typed make the helper's parent its monitor (see DetachKeys). */
+  detachKeys?: DetachKeys;
   /** run mode: SIGKILL the container if this process dies (the ownerLifeline op). */
   killWithOwner?: boolean;
+}
+
+/** `run -it`'s detach: the keys, and the monitor the helper's parent becomes (CreateOptions.monitor's fields). */
+export interface DetachKeys {
+  keys: Uint8Array;
+  monitor: { log: string; exitFile: string; cleanup: string[]; env: string[] };
 }
 
 export interface CreatedContainer {
@@ -138,6 +146,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       // Loaded only when asked for: the runtime's own verbs never load the network modules.
       loopbackUp: opts.loopbackUp ? await loopbackUpMessage() : undefined,
       ownerLifeline: opts.killWithOwner,
+      detachKeys: opts.detachKeys,
     });
     // Like runc, skipped syscall names and the like are debug output, not noise in every container's log.
     const debug = opts.onDebug;

@@ -9,6 +9,7 @@ import type { LinuxResources } from "../cgroups/resources.ts";
 import { ConfigError, ConflictError, HuskError, NotFoundError } from "../errors.ts";
 import type { Process, Spec } from "../oci/types.ts";
 import type { HelperStdio, StdioSpec } from "../sys/index.ts";
+import type { DetachKeys } from "./create.ts";
 import { type ExecOverrides, mergeExecProcess } from "./exec-process.ts";
 import { checkPreserveFds } from "./preserve-fds.ts";
 import { parseSignal } from "./signals.ts";
@@ -101,6 +102,13 @@ export interface RunOptions extends CreateOptions {
   killWithOwner?: boolean;
   /** Called once the container's init exists, with its pid (e.g. to forward signals to it). */
   onStart?: (pid: number) => void;
+  /** A proxied terminal (spec process.terminal, no console socket): these keys typed detach it (`run -it`'s ^P^Q). */
+  detachKeys?: DetachKeys;
+  /**
+   * With detachKeys: called once they were typed and the helper's parent is the container's
+   * monitor (its ppid); run then resolves with 0 and leaves the container running.
+   */
+  onDetach?: () => Promise<void>;
 }
 
 export interface ExecOptions {
@@ -191,6 +199,8 @@ export class Runtime {
       keep: options.keep,
       onStart: options.onStart,
       killWithOwner: options.killWithOwner === true,
+      detachKeys: options.detachKeys,
+      onDetach: options.onDetach,
     });
   }
 

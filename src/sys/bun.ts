@@ -202,7 +202,7 @@ export function spawnHelper(argv: string[], opts: SpawnOptions): HelperProcess {
   if (i === "pipe") stdio.stdin = sinkWritable(proc.stdin as import("bun").FileSink);
   if (out) stdio.stdout = out.readable;
   if (err) stdio.stderr = err.readable;
-  return { pid: proc.pid, channel: fdChannel(fd), exited, stdio };
+  return { pid: proc.pid, channel: fdChannel(fd), exited, stdio, unref: () => proc.unref() };
 }
 
 const LOCK_EX = 2;

@@ -43,6 +43,8 @@ export interface HelperProcess {
   exited: Promise<number>;
   /** The ends of stdio asked for as "pipe". */
   stdio: HelperStdio;
+  /** Let this process exit without waiting for the helper (one that became a monitor). */
+  unref(): void;
 }
 
 type Impl = typeof import("./bun.ts") | typeof import("./node.ts");

@@ -51,7 +51,11 @@ export function spawnHelper(argv: string[], opts: SpawnOptions): HelperProcess {
   }
   if (o === "pipe" && proc.stdout) stdio.stdout = proc.stdout;
   if (e === "pipe" && proc.stderr) stdio.stderr = proc.stderr;
-  return { pid: proc.pid, channel, exited, stdio };
+  const unref = () => {
+    proc.unref();
+    socket.unref();
+  };
+  return { pid: proc.pid, channel, exited, stdio, unref };
 }
 
 /**

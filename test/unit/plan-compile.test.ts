@@ -451,6 +451,23 @@ describe("compilePlan", () => {
     expect(ops(tty, ctx({ mode: "run", ownerLifeline: true }))).not.toContain("ownerLifeline");
   });
 
+  test("detachKeys: before clone for a proxied terminal in run mode (with the lifeline it keeps open), nowhere else", () => {
+    const tty = spec((x) => {
+      if (x.process) x.process.terminal = true;
+    });
+    const monitor = { log: "/l", exitFile: "/e", cleanup: ["/husk", "_exited", "x"], env: ["PATH=/bin"] };
+    const detachKeys = { keys: Uint8Array.of(0x10, 0x11), monitor };
+    const steps = compilePlan(tty, ctx({ mode: "run", ownerLifeline: true, detachKeys })).steps;
+    const list = steps.map((st) => st.op.op);
+    expect(steps.find((st) => st.op.op === "detachKeys")?.op).toEqual({ op: "detachKeys", keys: detachKeys.keys, ...monitor });
+    expect(list.indexOf("detachKeys")).toBeLessThan(list.indexOf("clone"));
+    expect(list.indexOf("ownerLifeline")).toBe(list.indexOf("clone") - 1);
+    // No proxied terminal (none, or a console socket), or not a foreground run: nothing to type them on.
+    expect(ops(spec(), ctx({ mode: "run", detachKeys }))).not.toContain("detachKeys");
+    expect(ops(tty, ctx({ mode: "run", detachKeys, consoleSocket: "/s" }))).not.toContain("detachKeys");
+    expect(ops(tty, ctx({ mode: "create", monitor, detachKeys }))).not.toContain("detachKeys");
+  });
+
   test("personality, scheduler and I/O priority become ops before capabilities are dropped", () => {
     const s = spec((x) => {
       x.linux = { ...x.linux, personality: { domain: "LINUX32" } };

@@ -8,7 +8,7 @@ const verb: EngineVerb = {
   usage: "[options] IMAGE [COMMAND] [ARG...]",
   summary: "create a container from an image without starting it (husk start runs it)",
   // run's flags; -d means nothing here (start decides), -i is start's.
-  flags: RUN_FLAGS.filter((f) => f.name !== "detach" && f.name !== "interactive"),
+  flags: RUN_FLAGS.filter((f) => f.name !== "detach" && f.name !== "interactive" && f.name !== "detach-keys"),
   command: true,
   async run(p, g) {
     const [image, ...cmd] = needArgs(p, 1, "create");

@@ -38,6 +38,7 @@ export const RUN_FLAGS: Flag[] = [
   { name: "init", type: "bool", help: "run a minimal init as PID 1 that forwards signals and reaps zombies" },
   { name: "interactive", short: "i", type: "bool", help: "keep stdin open" },
   { name: "tty", short: "t", type: "bool", help: "allocate a pseudo-terminal (proxied to this one; with -d, logged)" },
+  { name: "detach-keys", type: "string", help: 'with -it, the keys that detach and leave it running (default "ctrl-p,ctrl-q")' },
 ];
 
 /** -e NAME=value, -e NAME (taken from husk's environment if set, else left out), --env-file lines. */
@@ -127,6 +128,7 @@ const FLAG_OF: Record<string, string> = {
   ulimits: "--ulimit",
   uidMap: "--uidmap",
   gidMap: "--gidmap",
+  detachKeys: "--detach-keys",
 };
 
 export function flagMessage(err: unknown): unknown {
@@ -165,6 +167,7 @@ const verb: EngineVerb = {
         stdio: "inherit",
         interactive: f.interactive === true,
         tty: f.tty === true,
+        detachKeys: f["detach-keys"] as string | undefined,
         onStart: (_id, pid) => forwarder.target(pid),
       });
       return r.exitCode;
