@@ -7,6 +7,7 @@ import { constants } from "node:os";
 import { errnoMessage, errnoName, HuskError, StepError } from "../errors.ts";
 import type { Plan } from "../plan/ops.ts";
 import { type HelperProcess, type HelperStdio, type StdioSpec, spawnHelper } from "../sys/index.ts";
+import { tracePhase } from "../sys/stdio.ts";
 import { encodePlan } from "./encode.ts";
 import { helperPath } from "./path.ts";
 import { decodeMessage, encodeMessage, MSG_SIZE, Msg } from "./sync-protocol.ts";
@@ -114,6 +115,7 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
   const argv = opts.netlinkOnly ? [helperPath(), "--netlink"] : [helperPath()];
   const helper: HelperProcess = await spawnHelper(argv, { preserveFds: opts.preserveFds, stdio: opts.stdio });
   opts.onStdio?.(helper.stdio);
+  tracePhase("launch: helper spawned");
   const { channel } = helper;
   let pid = 0;
   let plan: Plan = [];
@@ -121,16 +123,20 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
   try {
     plan = await planOrPromise;
     const body = encodePlan(plan);
-    const len = Buffer.alloc(4);
-    len.writeUInt32LE(body.length);
-    await channel.write(Buffer.concat([len, body]));
+    // The u32 length first; a DataView, not Buffer's writers (compiled at first use, see encode.ts).
+    const message = new Uint8Array(4 + body.length);
+    new DataView(message.buffer).setUint32(0, body.length, true);
+    message.set(body, 4);
+    await channel.write(message);
     opts.onSent?.();
+    tracePhase("launch: plan sent");
     for (;;) {
       const raw = await channel.read(MSG_SIZE);
       if (raw === null) break;
       const msg = decodeMessage(raw);
       switch (msg.type) {
         case Msg.Pid:
+          tracePhase("launch: child pid");
           pid = msg.a;
           break;
         case Msg.Waiting:

@@ -15,7 +15,7 @@ import { type Launched, launch } from "../helper/driver.ts";
 import { compilePlan } from "../plan/compile.ts";
 import type { Mode } from "../plan/context.ts";
 import type { HelperStdio, StdioSpec } from "../sys/index.ts";
-import { printWarning } from "../sys/stdio.ts";
+import { printWarning, tracePhase } from "../sys/stdio.ts";
 import { loadBundle } from "./bundle.ts";
 import { type ContainerCgroup, checkCgroupResources, openContainerCgroup, removeCgroup, setUpCgroup } from "./cgroup-setup.ts";
 import { runCreateHooks } from "./hooks.ts";
@@ -82,7 +82,9 @@ export interface CreatedContainer {
 export async function createContainer(opts: CreateOptions): Promise<CreatedContainer> {
   const root = opts.root ?? DEFAULT_ROOT;
   const warn = opts.onWarning ?? printWarning;
+  tracePhase("create: begin");
   const bundle = loadBundle(opts.bundle, warn, opts.spec);
+  tracePhase("create: bundle loaded");
   checkCgroupResources(bundle.spec);
   const dir = makeStateDir(root, opts.id);
   let made: Cgroup | undefined;
@@ -90,6 +92,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
   let launched: Launched | undefined;
   try {
     made = openContainerCgroup(bundle.spec, opts.id);
+    tracePhase("create: cgroup opened");
     cgroup = setUpCgroup(made, bundle.spec, {
       record: (record) => writeCgroupRecord(dir, record),
       warn,
@@ -108,8 +111,10 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       cgroupPaths: cgroup.paths,
       spec: bundle.spec,
     };
+    tracePhase("create: cgroup set up");
     // Recorded before anything runs: if husk dies from here on, `delete --force` finds the container.
     writeState(dir, state);
+    tracePhase("create: state written");
     const compiled = compilePlan(bundle.spec, {
       id: opts.id,
       mode: opts.mode,
@@ -130,6 +135,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       pauseForCaller: opts.onNamespaces !== undefined,
       ownerLifeline: opts.killWithOwner,
     });
+    tracePhase("create: plan compiled");
     // Like runc, skipped syscall names and the like are debug output, not noise in every container's log.
     const debug = opts.onDebug;
     if (debug) for (const warning of compiled.warnings) debug(warning);
@@ -148,6 +154,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
         writeIdMaps(pid, compiled.uidMappings, compiled.gidMappings, compiled.denySetgroups);
       },
     });
+    tracePhase("create: launched");
     // The helper's parent leaves once the init waits at the start barrier; after that the
     // init is reparented to the caller's subreaper, with no husk process in between.
     debug?.(`child process in init(): pid ${launched.pid}`);
@@ -157,6 +164,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
     state.pidStartTime = procStat(launched.pid)?.startTime ?? "";
     writeState(dir, state);
     if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
+    tracePhase("create: state rewritten");
     return { state, stateDir: dir, launched, cgroup };
   } catch (err) {
     if (launched) {

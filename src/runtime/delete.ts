@@ -12,7 +12,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ConflictError, HuskError } from "../errors.ts";
-import { printWarning } from "../sys/stdio.ts";
+import { printWarning, tracePhase } from "../sys/stdio.ts";
 import { recordedCgroup, removeCgroup } from "./cgroup-setup.ts";
 import { waitGone } from "./proc.ts";
 import {
@@ -41,9 +41,12 @@ export async function deleteContainer(
     if (existsSync(dir)) removeRemains(dir, id, err as Error, onWarning);
     return;
   }
+  tracePhase("delete: state read");
   const { record, problem } = cgroupRecord(dir);
   const cgroup = recordedCgroup(st.cgroupPaths, record);
+  tracePhase("delete: cgroup reopened");
   const status = containerStatus(root, st);
+  tracePhase("delete: status");
   if (status !== "stopped") {
     if (!force) throw new ConflictError(`cannot delete container ${id} that is not stopped: ${status}`);
     // With a pid namespace of its own, the init's death takes every process in it along (the
@@ -57,10 +60,14 @@ export async function deleteContainer(
     } catch {}
     // A frozen init dies only once thawed; killAll thaws the cgroup itself.
     if (status === "paused" && !killsAll) cgroup.thaw();
+    tracePhase("delete: killed");
     if (!(await waitGone(st.pid, st.pidStartTime, 10000))) throw new HuskError(`container ${id} did not die after SIGKILL`);
+    tracePhase("delete: gone");
   }
   removeCgroup(cgroup, { kill: !record?.pending });
+  tracePhase("delete: cgroup removed");
   removeStateDir(dir);
+  tracePhase("delete: state removed");
   const left = [...new Set(Object.values(st.cgroupPaths))];
   if (!record && left.length > 0) {
     onWarning(
