@@ -27,8 +27,8 @@ const bound: Partial<Libc> = {};
 /**
  * libc functions, each bound on first use (a memoised pure lookup: the same function every
  * time). Bun compiles a trampoline per bound symbol, ~0.3 ms each: `start` and `kill` need
- * flock and errno, not pipe2. errno is bound with the call whose failure it reads, never
- * after it: binding (dlopen) may itself change errno.
+ * flock (and errno only when it fails), not pipe2. errno is read only after a call made once
+ * it was bound: binding (dlopen) may itself change errno.
  */
 function bind(...names: (keyof typeof LIBC)[]): void {
   const missing = names.filter((n) => bound[n] === undefined);
@@ -204,8 +204,11 @@ const EWOULDBLOCK = 11;
 export async function lockExclusive(path: string, _helper?: string): Promise<() => void> {
   const fd = openSync(path, fsConstants.O_RDONLY);
   try {
-    bind("flock", "__errno_location");
+    // errno is bound only once a flock fails (each binding costs ~0.3 ms; an uncontended lock
+    // never needs it), and read after a fresh call: binding may itself change errno.
     for (let delay = 1; libc("flock")(fd, LOCK_EX | LOCK_NB) !== 0; delay = Math.min(delay * 2, 20)) {
+      bind("__errno_location");
+      if (libc("flock")(fd, LOCK_EX | LOCK_NB) === 0) break;
       const code = errno();
       if (code !== EWOULDBLOCK) throw sysError("flock", path, code);
       await Bun.sleep(delay);
