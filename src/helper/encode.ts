@@ -48,9 +48,15 @@ class Writer {
     this.view.setUint32(this.len, v, true);
     this.len += 4;
   }
-  i64(v: bigint): void {
+  /** A number as two 32-bit halves (exact for safe integers): no BigInt for the common case. */
+  i64(v: number | bigint): void {
     this.reserve(8);
-    this.view.setBigInt64(this.len, BigInt.asIntN(64, v), true);
+    if (typeof v === "bigint") this.view.setBigInt64(this.len, BigInt.asIntN(64, v), true);
+    else {
+      const hi = Math.floor(v / 0x100000000);
+      this.view.setUint32(this.len, v - hi * 0x100000000, true);
+      this.view.setInt32(this.len + 4, hi, true);
+    }
     this.len += 8;
   }
   bytes(b: Uint8Array): void {
@@ -83,32 +89,43 @@ function isNumbers(v: unknown): v is number[] {
   return true;
 }
 
-function noNul(s: string, where: string): string {
-  if (s.includes("\0")) throw new Error(`plan field ${where} contains a NUL byte`);
+function noNul(s: string, op: string, field: string): string {
+  if (s.includes("\0")) throw new Error(`plan field ${op}.${field} contains a NUL byte`);
   return s;
 }
 
 /** One field as its kind says; a value of another type is a husk bug, caught here. */
-function encodeField(w: Writer, kind: FieldKind, value: unknown, where: string): void {
+function encodeField(w: Writer, kind: FieldKind, value: unknown, op: string, field: string): void {
+  const where = () => `${op}.${field}`; // only for errors: a string per field would cost each plan
   if (kind === "i") {
-    if (typeof value === "number" && !Number.isInteger(value)) throw new Error(`plan field ${where} is not an integer: ${value}`);
+    if (typeof value === "number" && !Number.isInteger(value))
+      throw new Error(`plan field ${where()} is not an integer: ${value}`);
     if (typeof value !== "number" && typeof value !== "bigint" && typeof value !== "boolean") {
-      throw new Error(`plan field ${where} is not an int`);
+      throw new Error(`plan field ${where()} is not an int`);
     }
     w.u8(WireKind.Int);
-    w.i64(typeof value === "boolean" ? (value ? 1n : 0n) : BigInt(value));
+    // Beyond 2^53 a number goes the BigInt way, as before (two's complement, 64 bits).
+    w.i64(
+      typeof value === "boolean"
+        ? value
+          ? 1
+          : 0
+        : typeof value === "number" && !Number.isSafeInteger(value)
+          ? BigInt(value)
+          : value,
+    );
     return;
   }
   if ((kind === "s" || kind === "b") && typeof value === "string") {
     w.u8(WireKind.Bytes);
-    w.text(kind === "s" ? noNul(value, where) : value);
+    w.text(kind === "s" ? noNul(value, op, field) : value);
     return;
   }
   let bytes: Uint8Array;
   if (kind === "b" && value instanceof Uint8Array) bytes = value;
   else if (kind === "l" && isStrings(value)) {
     let joined = "";
-    for (const s of value) joined += `${noNul(s, where)}\0`;
+    for (const s of value) joined += `${noNul(s, op, field)}\0`;
     w.u8(WireKind.Bytes);
     w.text(joined);
     return;
@@ -116,7 +133,7 @@ function encodeField(w: Writer, kind: FieldKind, value: unknown, where: string):
     bytes = new Uint8Array(value.length * 4);
     const view = new DataView(bytes.buffer);
     for (let i = 0; i < value.length; i++) view.setUint32(i * 4, value[i] as number, true);
-  } else throw new Error(`plan field ${where} does not fit its kind "${kind}"`);
+  } else throw new Error(`plan field ${where()} does not fit its kind "${kind}"`);
   w.u8(WireKind.Bytes);
   w.bytes(bytes);
 }
@@ -128,7 +145,7 @@ export function encodeOp(w: Writer, op: Op): void {
   w.u16(def.code);
   w.u16(names.length);
   for (const name of names) {
-    encodeField(w, fields[name] as FieldKind, (op as unknown as Record<string, unknown>)[name], `${op.op}.${name}`);
+    encodeField(w, fields[name] as FieldKind, (op as unknown as Record<string, unknown>)[name], op.op, name);
   }
 }
 
