@@ -12,12 +12,11 @@
 import { join } from "node:path";
 import type { Cgroup } from "../cgroups/cgroup.ts";
 import { type Launched, launch } from "../helper/driver.ts";
-import { type CompiledPlan, compilePlan } from "../plan/compile.ts";
+import { compilePlan } from "../plan/compile.ts";
 import type { Mode } from "../plan/context.ts";
-import type { Plan } from "../plan/ops.ts";
-import { type HelperStdio, loadSys, type StdioSpec } from "../sys/index.ts";
+import type { HelperStdio, StdioSpec } from "../sys/index.ts";
 import { printWarning, tracePhase } from "../sys/stdio.ts";
-import { type Bundle, loadBundle } from "./bundle.ts";
+import { loadBundle } from "./bundle.ts";
 import { type ContainerCgroup, checkCgroupResources, openContainerCgroup, removeCgroup, setUpCgroup } from "./cgroup-setup.ts";
 import { runCreateHooks } from "./hooks.ts";
 import { hostFacts } from "./host-facts.ts";
@@ -80,68 +79,14 @@ export interface CreatedContainer {
   cgroup?: ContainerCgroup;
 }
 
-/**
- * The helper started before the plan exists: its exec and its sealed re-exec (CVE-2019-5736)
- * run on the other core while this process reads the bundle and makes the cgroup, instead of
- * after (~1–2 ms of `create` and `run`). `send` gives it the plan; `refuse` gives it EOF, and
- * it exits without having done anything (launching then rejects once it is gone). Only when
- * the caller wants no pipes: a library caller's onStdio is not told of a helper that may never
- * run a container.
- */
-interface EarlyHelper {
-  launching: Promise<Launched>;
-  send(plan: Plan): void;
-  refuse(err: unknown): void;
-}
-
-function startHelperEarly(opts: CreateOptions, onWaiting: (pid: number, step: number) => Promise<void> | void): EarlyHelper {
-  let send!: (plan: Plan) => void;
-  let refuse!: (err: unknown) => void;
-  const plan = new Promise<Plan>((resolve, reject) => {
-    send = resolve;
-    refuse = reject;
-  });
-  plan.catch(() => {}); // launch sees the rejection; nobody else need
-  const launching = launch(plan, { preserveFds: opts.preserveFds ?? 0, stdio: opts.stdio, onStdio: opts.onStdio, onWaiting });
-  launching.catch(() => {}); // awaited by createContainer on every path
-  return { launching, send, refuse };
-}
-
 export async function createContainer(opts: CreateOptions): Promise<CreatedContainer> {
   const root = opts.root ?? DEFAULT_ROOT;
   const warn = opts.onWarning ?? printWarning;
   tracePhase("create: begin");
-  let compiled: CompiledPlan | undefined;
-  let bundle: Bundle | undefined;
-  const onWaiting = async (pid: number, step: number) => {
-    const c = compiled as CompiledPlan;
-    const b = bundle as Bundle;
-    if (step === c.hooksStep) {
-      await runCreateHooks(b.spec, { id: opts.id, pid, bundle: b.dir });
-      await opts.onNamespaces?.(pid);
-      return;
-    }
-    writeIdMaps(pid, c.uidMappings, c.gidMappings, c.denySetgroups);
-  };
-  let early: EarlyHelper | undefined;
-  if (!opts.stdio?.includes("pipe")) {
-    // The spawn must happen now, not at the next await after the synchronous work below:
-    // with the sys module loaded, it is done once the microtasks launch queues have run.
-    await loadSys();
-    early = startHelperEarly(opts, onWaiting);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  let dir: string;
-  try {
-    bundle = loadBundle(opts.bundle, warn, opts.spec);
-    tracePhase("create: bundle loaded");
-    checkCgroupResources(bundle.spec);
-    dir = makeStateDir(root, opts.id);
-  } catch (err) {
-    early?.refuse(err);
-    await early?.launching.catch(() => {});
-    throw err;
-  }
+  const bundle = loadBundle(opts.bundle, warn, opts.spec);
+  tracePhase("create: bundle loaded");
+  checkCgroupResources(bundle.spec);
+  const dir = makeStateDir(root, opts.id);
   let made: Cgroup | undefined;
   let cgroup: ContainerCgroup | undefined;
   let launched: Launched | undefined;
@@ -170,7 +115,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
     // Recorded before anything runs: if husk dies from here on, `delete --force` finds the container.
     writeState(dir, state);
     tracePhase("create: state written");
-    compiled = compilePlan(bundle.spec, {
+    const compiled = compilePlan(bundle.spec, {
       id: opts.id,
       mode: opts.mode,
       bundle: bundle.dir,
@@ -196,17 +141,19 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
     if (debug) for (const warning of compiled.warnings) debug(warning);
     for (const notice of compiled.notices) warn(notice);
     debug?.(`nsexec container setup: the helper runs ${compiled.steps.length} steps for ${opts.id}`);
-    if (early) {
-      early.send(compiled.steps);
-      launched = await early.launching;
-    } else {
-      launched = await launch(compiled.steps, {
-        preserveFds: opts.preserveFds ?? 0,
-        stdio: opts.stdio,
-        onStdio: opts.onStdio,
-        onWaiting,
-      });
-    }
+    launched = await launch(compiled.steps, {
+      preserveFds: opts.preserveFds ?? 0,
+      stdio: opts.stdio,
+      onStdio: opts.onStdio,
+      onWaiting: async (pid, step) => {
+        if (step === compiled.hooksStep) {
+          await runCreateHooks(bundle.spec, { id: opts.id, pid, bundle: bundle.dir });
+          await opts.onNamespaces?.(pid);
+          return;
+        }
+        writeIdMaps(pid, compiled.uidMappings, compiled.gidMappings, compiled.denySetgroups);
+      },
+    });
     tracePhase("create: launched");
     // The helper's parent leaves once the init waits at the start barrier; after that the
     // init is reparented to the caller's subreaper, with no husk process in between.
@@ -225,9 +172,6 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
         process.kill(launched.pid, "SIGKILL");
       } catch {}
       await launched.exited;
-    } else if (early) {
-      early.refuse(err);
-      await early.launching.catch(() => {});
     }
     await cleanUp(dir, made);
     throw err;

@@ -55,11 +55,6 @@ async function load(): Promise<Impl> {
   return impl;
 }
 
-/** Load this runtime's implementation now, so that a later spawnHelper starts the process without waiting for a module. */
-export async function loadSys(): Promise<void> {
-  await load();
-}
-
 /**
  * Start `argv` with stdin/stdout/stderr as `opts.stdio` says (default: the caller's), fds
  * 3 … 3+preserveFds-1 passed through unchanged, and a socketpair end at fd 3+preserveFds (whose
