@@ -3,7 +3,6 @@
  * (drawn in sync-protocol.ts). Every read and write is asynchronous: a library caller's event
  * loop keeps running while a container is made, and many can be made at once.
  */
-import { constants } from "node:os";
 import { errnoMessage, errnoName, HuskError, StepError } from "../errors.ts";
 import type { Plan } from "../plan/ops.ts";
 import { type HelperProcess, type HelperStdio, type StdioSpec, spawnHelper } from "../sys/index.ts";
@@ -86,6 +85,7 @@ function stepError(plan: Plan, step: number, errno: number, detail: number): Ste
 
 /** The container process died before it was set up without reporting a step (MSG_DIED). */
 function diedDuringSetup(status: number): StepError {
+  const { constants } = process.getBuiltinModule("node:os") as typeof import("node:os"); // an error path: not at load
   const signal = status > 128 ? Object.entries(constants.signals).find(([, n]) => n === status - 128)?.[0] : undefined;
   const how = signal ? `was killed by ${signal}` : `exited with status ${status}`;
   // SIGSYS is a seccomp kill; SIGKILL during setup is most often the memory limit.

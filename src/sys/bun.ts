@@ -5,12 +5,14 @@
  */
 import { dlopen, FFIType, ptr, read as readPtr } from "bun:ffi";
 import { closeSync, constants as fsConstants, openSync, writeSync } from "node:fs";
-import { constants } from "node:os";
 import { type Channel, ChunkChannel } from "./channel.ts";
 import type { HelperProcess, HelperStdio, SpawnOptions } from "./index.ts";
 
+/** node:os when a signal or errno is named, not at load: start and kill load this file for flock. */
+const osConstants = () => (process.getBuiltinModule("node:os") as typeof import("node:os")).constants;
+
 function signalNumber(sig: string | number): number {
-  return typeof sig === "number" ? sig : ((constants.signals as Record<string, number>)[sig] ?? 0);
+  return typeof sig === "number" ? sig : ((osConstants().signals as Record<string, number>)[sig] ?? 0);
 }
 
 /** The libc functions husk calls; each is bound on first use, see libc(). */
@@ -47,7 +49,7 @@ function errno(): number {
 }
 
 function sysError(call: string, subject: string, code = errno()): NodeJS.ErrnoException {
-  const name = Object.entries(constants.errno).find(([, v]) => v === code)?.[0] ?? `errno ${code}`;
+  const name = Object.entries(osConstants().errno).find(([, v]) => v === code)?.[0] ?? `errno ${code}`;
   const err = new Error(`${call} ${subject}: ${name}`) as NodeJS.ErrnoException;
   err.code = name;
   err.errno = -code;
