@@ -35,6 +35,22 @@ export function enterBenchNamespace(): void {
 }
 
 /**
+ * Re-run the whole benchmark in a network and mount namespace of its own, which plays the host
+ * (its own sysfs, a tmpfs on /run/netns, lo up): nothing is made in the machine's namespace and
+ * no traffic leaves it. Returns only in the inner process.
+ */
+export function enterNetworkNamespace(): void {
+  if (process.env.HUSK_BENCH_NETNS) return;
+  const inner = `mount -t sysfs sysfs /sys && mount -t tmpfs tmpfs /run/netns && ip link set lo up && exec "$0" "$@"`;
+  const r = spawnSync(
+    "unshare",
+    ["--net", "--mount", "--propagation", "private", "sh", "-c", inner, process.execPath, ...process.argv.slice(1)],
+    { stdio: "inherit", env: { ...process.env, HUSK_BENCH_NETNS: "1" } },
+  );
+  process.exit(r.status ?? 1);
+}
+
+/**
  * husk, runc and crun (those installed); with HUSK_BENCH_BASELINE=<a husk checkout's
  * bin/husk-runtime>, that build too, as "husk-base" (e.g. the commit before a change).
  */

@@ -1,8 +1,8 @@
 /**
  * The library's side of bench/library-run.ts, run by Bun or by Node: `Runtime.run` of /bin/true
  * on the bundle given, in this one long-lived process, sequentially and then 4 at a time.
- * Then `Engine.run("busybox", ["true"], { network: "none" })`, sequentially.
- * Prints one JSON line: { sequential: [ms…], batch4: { containers, ms }, engine: [ms…] }.
+ * Then `Engine.run("busybox", ["true"], { network: "none" })`, sequentially and 4 at a time.
+ * Prints one JSON line: { sequential: [ms…], batch4: { containers, ms }, engine: [ms…], engineBatch4 }.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { Engine, Runtime } from "../dist/lib/index.js";
@@ -27,6 +27,7 @@ const batch4 = { containers, ms: performance.now() - t0 };
 const dataRoot = mkdtempSync("/tmp/husk-bench-engine-");
 const engine = new Engine({ dataRoot, stateRoot: `${root}-engine`, ipForward: false });
 const engineRuns = [];
+let engineBatch4;
 try {
   for (let i = 0; i < runs + 2; i++) {
     const t = performance.now();
@@ -34,8 +35,14 @@ try {
     if (r.exitCode !== 0) throw new Error(`engine run exited ${r.exitCode}`);
     if (i >= 2) engineRuns.push(performance.now() - t);
   }
+  const t4 = performance.now();
+  for (let i = 0; i < runs; i += 4) {
+    const rs = await Promise.all([0, 1, 2, 3].map(() => engine.run("busybox", ["true"], { network: "none" })));
+    if (rs.some((r) => r.exitCode !== 0)) throw new Error("engine run (4 in flight) failed");
+  }
+  engineBatch4 = { containers: runs, ms: performance.now() - t4 };
 } finally {
   rmSync(dataRoot, { recursive: true, force: true });
   rmSync(`${root}-engine`, { recursive: true, force: true });
 }
-console.log(JSON.stringify({ sequential, batch4, engine: engineRuns }));
+console.log(JSON.stringify({ sequential, batch4, engine: engineRuns, engineBatch4 }));

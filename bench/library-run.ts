@@ -5,17 +5,20 @@
  * the engine's `Engine.run` of busybox `true` (overlay rootfs, records, /etc files) in-process.
  *
  *   bun bench/library-run.ts [runs=30]      (needs `npm run build` for dist/lib)
+ *
+ * With HUSK_BENCH_BASELINE=<another checkout>/bin/husk-runtime, that checkout's library too
+ * (its own bench/library-run.mjs over its dist/lib), as "base".
  */
 import { spawnSync } from "node:child_process";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { benchBundle, call, enterBenchNamespace, median, runtimes, time } from "./common.ts";
 
 enterBenchNamespace();
 const runs = Number(process.argv[2] ?? 30);
 const bundle = benchBundle(["/bin/true"]);
 try {
-  const lib = (exe: string) => {
-    const r = spawnSync(exe, [join(import.meta.dir, "library-run.mjs"), bundle.dir, String(runs), "/run/husk-bench-lib"], {
+  const lib = (exe: string, benchDir = import.meta.dir) => {
+    const r = spawnSync(exe, [join(benchDir, "library-run.mjs"), bundle.dir, String(runs), "/run/husk-bench-lib"], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -24,10 +27,14 @@ try {
       sequential: number[];
       batch4: { containers: number; ms: number };
       engine: number[];
+      engineBatch4?: { containers: number; ms: number };
     };
   };
   const onBun = lib(process.execPath);
   const onNode = lib("node");
+  const baseDir = process.env.HUSK_BENCH_BASELINE ? join(dirname(process.env.HUSK_BENCH_BASELINE), "../bench") : undefined;
+  const baseBun = baseDir ? lib(process.execPath, baseDir) : undefined;
+  const baseNode = baseDir ? lib("node", baseDir) : undefined;
   const cli = new Map<string, number[]>();
   for (const rt of runtimes()) cli.set(rt.name, []);
   for (let i = 0; i < runs + 2; i++) {
@@ -45,8 +52,15 @@ try {
   console.log("| --- | --- | --- | --- |");
   console.log(row("library, Bun (Runtime.run)", median(onBun.sequential), rate(onBun.batch4)));
   console.log(row("library, Node (Runtime.run)", median(onNode.sequential), rate(onNode.batch4)));
-  console.log(row("library, Bun (Engine.run, busybox image)", median(onBun.engine)));
-  console.log(row("library, Node (Engine.run, busybox image)", median(onNode.engine)));
+  const engine4 = (r: typeof onBun) => (r.engineBatch4 ? rate(r.engineBatch4) : undefined);
+  console.log(row("library, Bun (Engine.run, busybox image)", median(onBun.engine), engine4(onBun)));
+  console.log(row("library, Node (Engine.run, busybox image)", median(onNode.engine), engine4(onNode)));
+  if (baseBun && baseNode) {
+    console.log(row("base: library, Bun (Runtime.run)", median(baseBun.sequential), rate(baseBun.batch4)));
+    console.log(row("base: library, Node (Runtime.run)", median(baseNode.sequential), rate(baseNode.batch4)));
+    console.log(row("base: library, Bun (Engine.run, busybox image)", median(baseBun.engine), engine4(baseBun)));
+    console.log(row("base: library, Node (Engine.run, busybox image)", median(baseNode.engine), engine4(baseNode)));
+  }
   for (const [name, xs] of cli)
     console.log(row(`${name === "husk" ? "husk-runtime" : name} CLI run`, median(xs), name === "crun" ? 1000 / crun : undefined));
 } finally {

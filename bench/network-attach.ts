@@ -17,17 +17,9 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Networks, netnsAdd, netnsRemove } from "../src/network/index.ts";
-import { median } from "./common.ts";
+import { enterNetworkNamespace, median } from "./common.ts";
 
-if (!process.env.HUSK_BENCH_NETNS) {
-  const inner = `mount -t sysfs sysfs /sys && mount -t tmpfs tmpfs /run/netns && ip link set lo up && exec "$0" "$@"`;
-  const r = spawnSync(
-    "unshare",
-    ["--net", "--mount", "--propagation", "private", "sh", "-c", inner, process.execPath, ...process.argv.slice(1)],
-    { stdio: "inherit", env: { ...process.env, HUSK_BENCH_NETNS: "1" } },
-  );
-  process.exit(r.status ?? 1);
-}
+enterNetworkNamespace();
 
 const runs = Number(process.argv[2] ?? 50);
 const dataRoot = mkdtempSync(join(tmpdir(), "husk-bench-net-"));

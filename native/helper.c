@@ -6,6 +6,7 @@
  * of anything between fork and exec.
  *
  * Usage: husk-helper [--netlink] <syncfd>
+ *        husk-helper --flock PATH | --flocks      (flock for Node, see hold_flock)
  *
  * --netlink: the plan is only `netlink` ops (the host side of a container's network). Such a
  * helper never joins a container's pid or mount namespace nor runs its code, so no container
@@ -196,6 +197,51 @@ static _Noreturn void hold_flock(const char *path)
 	}
 }
 
+/*
+ * --flocks: --flock for one lock after another, so that a caller without flock spawns one
+ * process for many locks: each line on stdin names a path, locked as --flock does ("L" once
+ * held); an empty line releases it ("U"); EOF releases what is held and exits. A path that
+ * cannot be opened or locked ends the process as --flock's does (the message on stderr).
+ */
+static _Noreturn void hold_flocks(void)
+{
+	char path[PATH_MAX + 1];
+	size_t len = 0;
+	int fd = -1;
+	for (;;) {
+		char c;
+		ssize_t n = read(0, &c, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(0);
+		if (c != '\n') {
+			if (len == PATH_MAX)
+				die(2, "--flocks: path too long", 0);
+			path[len++] = c;
+			continue;
+		}
+		path[len] = 0;
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+		if (len == 0) {
+			if (write(1, "U", 1) != 1)
+				_exit(1);
+			continue;
+		}
+		len = 0;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			die(1, path, errno);
+		while (flock(fd, LOCK_EX) < 0)
+			if (errno != EINTR)
+				die(1, "flock", errno);
+		if (write(1, "L", 1) != 1)
+			_exit(1);
+	}
+}
+
 /* ---------------------------------------------------------------- CVE-2019-5736 */
 
 /*
@@ -347,6 +393,8 @@ int main(int argc, char **argv)
 	}
 	if (argc == 3 && strcmp(argv[1], "--flock") == 0)
 		hold_flock(argv[2]);
+	if (argc == 2 && strcmp(argv[1], "--flocks") == 0)
+		hold_flocks();
 	int netlink_only = argc == 3 && strcmp(argv[1], "--netlink") == 0;
 	const char *fdtext = argv[1 + netlink_only];
 	if (argc != 2 + netlink_only || !*fdtext)

@@ -17,6 +17,8 @@ const built = await Bun.build({
   format: "esm",
   splitting: true,
   naming: { chunk: "[name]-[hash].js" },
+  // As the CLI's build: compiled seccomp filters are cached under the state root, per build.
+  define: { HUSK_BUILD: JSON.stringify(`${Date.now()}.${process.pid}`) },
 });
 if (!built.success) {
   for (const log of built.logs) console.error(log);

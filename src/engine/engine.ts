@@ -22,23 +22,13 @@ import { join } from "node:path";
 import type { Writable } from "node:stream";
 import { ConflictError, HuskError, NotFoundError, quote } from "../errors.ts";
 import type { LoginOptions } from "../image/auth.ts";
-import { BUSYBOX_IMAGE, ensureBusybox } from "../image/busybox.ts";
-import {
-  type ImageInfo,
-  ImageStore,
-  type ImportOptions,
-  type ImportResult,
-  type ImportSource,
-  importImage,
-  normalizeRef,
-  overlayData,
-  parseRef,
-  prepareRootfs,
-  type RemoveResult,
-  type SaveOptions,
-  saveImage,
-} from "../image/index.ts";
+// The image modules one by one, not their index: a run loads no pull, import or save code.
+import type { ImportOptions, ImportResult, ImportSource } from "../image/import.ts";
 import type { PullOptions, PullResult } from "../image/pull.ts";
+import { normalizeRef, parseRef } from "../image/reference.ts";
+import { type OverlayRootfs, overlayData, overlayRootfs } from "../image/rootfs.ts";
+import type { SaveOptions } from "../image/save.ts";
+import { type ImageInfo, ImageStore, type RemoveResult } from "../image/store.ts";
 import { renderHosts, writeDnsFiles } from "../network/dns.ts";
 import { netlinkStep, runPlan } from "../network/links.ts";
 import { containerNames, dnsConfig, dnsFilesOptions, HOST_NAME } from "../network/names.ts";
@@ -50,9 +40,11 @@ import { packageRoot } from "../package-root.ts";
 import { isAlive, procStat } from "../runtime/proc.ts";
 import { Runtime } from "../runtime/runtime.ts";
 import { parseSignal } from "../runtime/signals.ts";
-import { readState } from "../runtime/state.ts";
+import { readState, stateDir } from "../runtime/state.ts";
 import type { StdioSpec } from "../sys/index.ts";
+import { trace } from "../trace.ts";
 import type { CopyOptions } from "./copy.ts";
+import type { DiskUsage } from "./df.ts";
 import { AbortError, asExecError, asUlimitError } from "./errors.ts";
 import { hostId, shiftedLayers } from "./idmap-layers.ts";
 import { type ContainerInspect, inspectShape } from "./inspect.ts";
@@ -84,6 +76,7 @@ import { securityOptText } from "./security.ts";
 import { buildSpec, capabilities, mergeEnv, type NetworkNamespace, resolveCommand, volumeMounts } from "./spec.ts";
 import type { ContainerStats, StatsOptions } from "./stats.ts";
 import { type ContainerProcess, collect, type StdinSource, startProcess } from "./stdio.ts";
+import type { PruneOptions, PruneReport, SystemContext } from "./system.ts";
 import type { TopResult } from "./top.ts";
 import { readFromLayers, resolveUser } from "./users.ts";
 import { Volumes } from "./volumes.ts";
@@ -317,12 +310,15 @@ export class Engine {
     const input = rest.stdin;
     const opts = checkRunOptions({ ...rest, stdin: input === "pipe" ? undefined : input });
     if (opts.signal?.aborted) throw new AbortError("aborted before the container was made");
+    trace("engine: spawn");
     const prepared = await this.#prepare(image, cmd, opts);
+    trace("engine: prepared (image, user, options)");
     const { rec, spec, rootfsMount } = await this.#make(prepared, false);
     if (tty) withTerminal(spec);
     const id = rec.id;
-    // Kept for `husk start` of it once it has exited (run without --rm).
-    saveLaunch(this.#records, id, { spec, rootfsMount, init: prepared.opts.init });
+    // Kept for `husk start` of it once it has exited (run without --rm); one removed once it exits never starts again.
+    if (!rec.hostConfig.autoRemove) saveLaunch(this.#records, id, { spec, rootfsMount, init: prepared.opts.init });
+    trace("engine: launch.json (without --rm)");
     const stdinSpec: StdioSpec =
       input !== undefined ? "pipe" : stdio === "inherit" && (interactive || tty) ? "inherit" : "ignore";
     const io: [StdioSpec, StdioSpec, StdioSpec] =
@@ -344,7 +340,11 @@ export class Engine {
               rootfsMount,
               init: prepared.opts.init,
               killWithOwner: true,
-              onNamespaces: (p) => this.#attach(rec, p),
+              // --network none needs only its loopback up: the container process does that
+              // itself, without stopping for this process.
+              ...(rec.hostConfig.networkMode === "none"
+                ? { loopbackUp: true }
+                : { onNamespaces: (p: number) => this.#attach(rec, p) }),
               onStart: (p) => {
                 hooks.onStart(p);
                 rec.status = "running";
@@ -361,8 +361,12 @@ export class Engine {
             throw asUlimitError(e, opts.security.ulimits);
           }),
       finish: async (exitCode) => {
+        trace("engine: exit seen");
         await this.#records.locked(id, () => this.#settle(id, { exitCode, signal: 0 }));
-        if (opts.remove ?? true) await this.remove(id, { force: true }).catch(() => {});
+        trace("engine: record removed");
+        // settle removed it (autoRemove) unless it failed half way: then remove does the rest.
+        if ((opts.remove ?? true) && existsSync(this.#records.path(id))) await this.remove(id, { force: true }).catch(() => {});
+        trace("engine: done");
       },
       fail: () => this.#destroy(rec),
     });
@@ -412,6 +416,7 @@ export class Engine {
     const prepared = await this.#prepare(image, cmd, opts);
     const { rec, spec, rootfsMount } = await this.#make(prepared, false);
     try {
+      rec.creator = undefined; // made: from here on it is a created container prune may take
       created(this.#host(), rec, { spec, rootfsMount, init: prepared.opts.init }, terminal);
     } catch (e) {
       await this.#destroy(rec);
@@ -473,6 +478,7 @@ export class Engine {
     try {
       return await this.images.inspect(ref);
     } catch (err) {
+      const { BUSYBOX_IMAGE, ensureBusybox } = await import("../image/busybox.ts");
       if (normalizeRef(ref) !== normalizeRef(BUSYBOX_IMAGE)) {
         if (err instanceof HuskError && err.message.endsWith("no such image"))
           throw new NotFoundError(`unable to find image ${quote(ref)} locally: \`husk pull\` or \`husk import\` it first`);
@@ -591,6 +597,7 @@ export class Engine {
       nftTable: this.nftTable,
       detached,
       status: "creating",
+      creator: { pid: process.pid, startTime: procStat(process.pid)?.startTime ?? "" },
       pid: 0,
       pidStartTime: "",
       network: p.network.kind === "bridge" ? p.network.name : undefined,
@@ -598,11 +605,13 @@ export class Engine {
       mounts: [],
     };
     await this.#records.create(rec);
+    trace("engine: record created (name claimed under lock)");
     try {
       const dir = this.#records.path(id);
       if (p.network.kind === "bridge" && p.network.name === (this.#defaultNetwork.name ?? DEFAULT_NETWORK))
         await this.networks.ensureNetwork({ ...this.#defaultNetwork, name: p.network.name });
-      const overlay = await prepareRootfs(this.images, p.image.id, dir);
+      const overlay = overlayRootfs(p.image, dir);
+      trace("engine: overlay dirs");
       const { uidMap, gidMap } = o.security;
       if (uidMap.length > 0) await this.#forUserNamespace(overlay, dir, uidMap, gidMap);
       const layersBottom = p.image.layers.map((l) => l.dir);
@@ -622,6 +631,7 @@ export class Engine {
       const gateway = p.network.kind === "bridge" ? this.networks.inspect(p.network.name!).network.gateway : undefined;
       const dns = writeDnsFiles(join(dir, "etc"), { hostname, ...dnsFilesOptions(rec), gateway });
       if (uidMap.length > 0) for (const f of Object.values(dns)) chownSync(f, hostId(uidMap, 0), hostId(gidMap, 0));
+      trace("engine: /etc files");
       const netns: NetworkNamespace =
         p.network.kind === "host"
           ? { kind: "host" }
@@ -647,7 +657,10 @@ export class Engine {
         rlimits: o.security.ulimits.map(({ type, soft, hard }) => ({ type, soft, hard })),
         ...(uidMap.length > 0 ? { idMaps: { uid: uidMap, gid: gidMap } } : {}),
       });
-      this.#records.write(rec);
+      trace("engine: spec");
+      // The mounts are all the record gained since it was first written.
+      if (rec.mounts.length > 0) this.#records.write(rec);
+      trace("engine: record written (with mounts)");
       return { rec, spec, rootfsMount: { fstype: "overlay", source: "overlay", data: overlay.data } };
     } catch (err) {
       await this.#destroy(rec);
@@ -660,12 +673,7 @@ export class Engine {
    * as their owners (idmap-layers.ts: copies with shifted ids), and reach them: the data and
    * state roots get o+x (traverse only, as containers/storage's 0711 for user namespaces).
    */
-  async #forUserNamespace(
-    overlay: Awaited<ReturnType<typeof prepareRootfs>>,
-    dir: string,
-    uid: LinuxIDMapping[],
-    gid: LinuxIDMapping[],
-  ): Promise<void> {
+  async #forUserNamespace(overlay: OverlayRootfs, dir: string, uid: LinuxIDMapping[], gid: LinuxIDMapping[]): Promise<void> {
     // The state root too: the container's root opens exec.fifo there (the runtime makes it 0711).
     for (const root of [this.dataRoot, this.stateRoot]) {
       mkdirSync(root, { recursive: true, mode: 0o711 });
@@ -743,15 +751,20 @@ export class Engine {
       rec.finishedAt = live.finishedAt ?? new Date().toISOString();
     }
     await this.#release(rec);
-    this.#records.write(rec);
+    trace("engine: settle (lock, release)");
+    // A record about to be removed need not be written first: if this process dies in between,
+    // the record left says what rm -f removes, as it did before.
     if (rec.hostConfig.autoRemove) this.#records.remove(id);
+    else this.#records.write(rec);
   }
 
   async #release(rec: ContainerRecord): Promise<void> {
     const runtime =
       rec.stateRoot === this.stateRoot ? this.#runtime : new Runtime({ root: rec.stateRoot, onWarning: this.#warn });
     try {
-      await runtime.delete(rec.id, { force: true });
+      // A foreground run's runtime removed its state and cgroup when the container exited:
+      // no state directory, nothing to delete (and no lock to take for it).
+      if (existsSync(stateDir(runtime.root, rec.id))) await runtime.delete(rec.id, { force: true });
     } catch (err) {
       this.#warn(`container ${rec.id.slice(0, 12)}: ${(err as Error).message}`);
     }
@@ -931,7 +944,8 @@ export class Engine {
 
   /** A detached container's monitor writes its exit file last: wait for it (or for the monitor to be gone). */
   async #waitMonitor(rec: ContainerRecord): Promise<void> {
-    if (!rec.detached || rec.status === "exited") return;
+    // No monitor recorded: a run killed before its monitor was known; nothing will write the file.
+    if (!rec.detached || rec.status === "exited" || !rec.monitorPid) return;
     const exitFile = this.#records.path(rec.id, EXIT_FILE);
     const deadline = Date.now() + 5000;
     while (!existsSync(exitFile) && Date.now() < deadline) {
@@ -964,6 +978,7 @@ export class Engine {
       }
       await this.#waitMonitor(now);
       await this.#release(now);
+      trace("engine: remove: released");
       this.#records.remove(now.id);
     });
   }
@@ -1106,6 +1121,27 @@ export class Engine {
     return (await import("./copy.ts")).copyTo(this, ref, source, containerPath, { onWarning: this.#warn, ...options });
   }
 
+  // ------------------------------------------------------------------ housekeeping (df.ts, system.ts)
+
+  /** docker system df: images, containers and volumes on disk, shared blocks counted once. */
+  async df(): Promise<DiskUsage> {
+    return (await import("./df.ts")).df(this);
+  }
+
+  /** docker's prune verbs: what nothing uses, of the kinds asked for; what went and the bytes freed. */
+  async prune(options: PruneOptions = {}): Promise<PruneReport> {
+    return (await import("./system.ts")).prune(this, options, this.#system());
+  }
+
+  /** podman's system reset: every container, image, volume, network, lease, mount and rule of this engine gone. */
+  async reset(): Promise<void> {
+    return (await import("./system.ts")).reset(this, this.#system());
+  }
+
+  #system(): SystemContext {
+    return { defaultNetwork: this.#defaultNetwork.name ?? DEFAULT_NETWORK, warn: this.#warn };
+  }
+
   // ------------------------------------------------------------------ images
 
   /**
@@ -1133,11 +1169,13 @@ export class Engine {
 
   /** Import a docker or OCI archive, OCI layout or rootfs tarball (a path, or a stream of bytes). */
   async importImage(source: ImportSource, options: ImportOptions = {}): Promise<ImportResult> {
+    const { importImage } = await import("../image/import.ts");
     return importImage(this.images, source, options);
   }
 
   /** Write images as one docker (or OCI) archive to a path or a stream. */
   async saveImage(refs: string[], dest: string | Writable, options: SaveOptions = {}): Promise<void> {
+    const { saveImage } = await import("../image/save.ts");
     return saveImage(this.images, refs, dest, options);
   }
 

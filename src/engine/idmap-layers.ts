@@ -16,10 +16,8 @@
  * husk does the copy, into the container's own directory, so `rm` takes it away with the rest;
  * a per-map cache of copies (podman's) or id-mapped lower layers would make it cheap.
  */
-import { execFile } from "node:child_process";
 import { promises as fsp } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { HuskError } from "../errors.ts";
 import type { LinuxIDMapping } from "../oci/types.ts";
 
@@ -56,11 +54,18 @@ export async function shiftedLayers(
   for (const [i, layer] of layers.entries()) {
     const copy = join(dir, String(i));
     await fsp.mkdir(dir, { recursive: true, mode: 0o711 });
-    await promisify(execFile)("cp", ["-a", "--reflink=auto", layer, copy]).catch((err: Error) => {
+    await execFileAsync("cp", ["-a", "--reflink=auto", layer, copy]).catch((err: Error) => {
       throw new HuskError(`copy layer ${layer} for the user namespace: ${err.message.trim()}`, { origin: "RunOptions.uidMap" });
     });
     await shift(copy, uid, gid, new Set());
     out.push(copy);
   }
   return out;
+}
+
+/** node:child_process, loaded when first used: most containers copy nothing. */
+function execFileAsync(file: string, args: string[]): Promise<unknown> {
+  const { execFile } = process.getBuiltinModule("node:child_process") as typeof import("node:child_process");
+  const { promisify } = process.getBuiltinModule("node:util") as typeof import("node:util");
+  return promisify(execFile)(file, args);
 }

@@ -7,6 +7,7 @@
  */
 
 export type { CopyOptions } from "./copy.ts";
+export type { ContainerUsage, DiskUsage, ImageUsage, UsageRow, VolumeUsage } from "./df.ts";
 export {
   Container,
   type ContainerSummary,
@@ -29,5 +30,6 @@ export type { IdMapping, PortSpec, RunOptions, TmpfsSpec, Ulimit, VolumeSpec } f
 export type { ContainerRecord } from "./records.ts";
 export type { ContainerStats, StatsOptions } from "./stats.ts";
 export { ContainerProcess, type ExitStatus, type OutputChunk, type OutputLine, type StdinSource } from "./stdio.ts";
+export type { PruneOptions, PruneReport } from "./system.ts";
 export type { TopResult } from "./top.ts";
 export type { VolumeInfo } from "./volumes.ts";

@@ -4,7 +4,6 @@
  * (`RunOptions.memory: …`), so a JavaScript caller learns what is wrong and nothing is created.
  * Docker's string forms ("512m", "8080:80/udp", "name:/data:ro") are parsed here too. Pure.
  */
-import { isIP } from "node:net";
 import { HuskError, quote } from "../errors.ts";
 import { CAPABILITIES } from "../oci/capabilities.ts";
 import { type CheckedSecurity, checkSecurity, type IdMapping, type Ulimit } from "./security.ts";
@@ -461,4 +460,9 @@ function parseBytesChecked(v: unknown): number {
 function parseCpusChecked(v: unknown): number {
   if (typeof v !== "number" && typeof v !== "string") throw bad("cpus", `must be a number or a string, not ${typeName(v)}`);
   return parseCpus(v);
+}
+
+/** node:net's isIP, loaded only for the options that name an address. */
+function isIP(address: string): number {
+  return (process.getBuiltinModule("node:net") as typeof import("node:net")).isIP(address);
 }

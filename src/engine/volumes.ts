@@ -4,10 +4,8 @@
  * a container is bound from _data; on first use an empty volume gets a copy of what the image
  * has at the mount point (docker's copy-up).
  */
-import { execFile } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { HuskError, quote } from "../errors.ts";
 import { helperPath } from "../helper/path.ts";
 import { lockExclusive } from "../sys/index.ts";
@@ -127,9 +125,16 @@ export class Volumes {
         isDir = lstatSync(src).isDirectory();
       } catch {}
       if (!isDir || !existsSync(src)) continue;
-      await promisify(execFile)("cp", ["-a", `${src}/.`, `${data}/`]).catch((err: Error) => {
+      await execFileAsync("cp", ["-a", `${src}/.`, `${data}/`]).catch((err: Error) => {
         throw new HuskError(`copy the image's ${target} into volume ${name}: ${err.message}`);
       });
     }
   }
+}
+
+/** node:child_process, loaded when first used: most containers copy nothing. */
+function execFileAsync(file: string, args: string[]): Promise<unknown> {
+  const { execFile } = process.getBuiltinModule("node:child_process") as typeof import("node:child_process");
+  const { promisify } = process.getBuiltinModule("node:util") as typeof import("node:util");
+  return promisify(execFile)(file, args);
 }

@@ -6,7 +6,7 @@
 import { errnoMessage, errnoName, HuskError, StepError } from "../errors.ts";
 import type { Plan } from "../plan/ops.ts";
 import { type HelperProcess, type HelperStdio, type StdioSpec, spawnHelper } from "../sys/index.ts";
-import { tracePhase } from "../sys/stdio.ts";
+import { trace } from "../trace.ts";
 import { encodePlan } from "./encode.ts";
 import { helperPath } from "./path.ts";
 import { decodeMessage, encodeMessage, MSG_SIZE, Msg } from "./sync-protocol.ts";
@@ -115,7 +115,7 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
   const argv = opts.netlinkOnly ? [helperPath(), "--netlink"] : [helperPath()];
   const helper: HelperProcess = await spawnHelper(argv, { preserveFds: opts.preserveFds, stdio: opts.stdio });
   opts.onStdio?.(helper.stdio);
-  tracePhase("launch: helper spawned");
+  trace("runtime: launch: helper spawned");
   const { channel } = helper;
   let pid = 0;
   let plan: Plan = [];
@@ -129,14 +129,14 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
     message.set(body, 4);
     await channel.write(message);
     opts.onSent?.();
-    tracePhase("launch: plan sent");
+    trace("runtime: launch: plan sent");
     for (;;) {
       const raw = await channel.read(MSG_SIZE);
       if (raw === null) break;
       const msg = decodeMessage(raw);
       switch (msg.type) {
         case Msg.Pid:
-          tracePhase("launch: child pid");
+          trace("runtime: launch: child pid");
           pid = msg.a;
           break;
         case Msg.Waiting:

@@ -41,7 +41,7 @@ export {
 } from "./pull.ts";
 export { familiarString, type ImageRef, normalizeRef, parseRef, refName, refString } from "./reference.ts";
 export { type Challenge, type Credentials, parseChallenges, registryBase } from "./registry.ts";
-export { type OverlayRootfs, overlayData, prepareRootfs } from "./rootfs.ts";
+export { type OverlayRootfs, overlayData, overlayRootfs, prepareRootfs } from "./rootfs.ts";
 export { type SaveFormat, type SaveOptions, saveImage } from "./save.ts";
 export {
   DEFAULT_DATA_ROOT,

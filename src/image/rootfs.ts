@@ -9,11 +9,11 @@
  *   <containerDir>/work     overlayfs' work directory (same filesystem as upper)
  *   <containerDir>/rootfs   the mount point
  */
-import { promises as fsp } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { HuskError } from "../errors.ts";
 import type { Digest } from "./oci.ts";
-import type { ImageStore } from "./store.ts";
+import type { ImageInfo, ImageStore } from "./store.ts";
 
 export interface OverlayRootfs {
   /** The image id. */
@@ -57,17 +57,33 @@ export function overlayData(lowerdirs: string[], upperdir: string, workdir: stri
  * The image must stay in the store while mounted: removing it is refused by the engine.
  */
 export async function prepareRootfs(store: ImageStore, ref: string, containerDir: string): Promise<OverlayRootfs> {
-  const info = await store.inspect(ref);
+  return overlayRootfs(await store.inspect(ref), containerDir);
+}
+
+/**
+ * prepareRootfs for an image already looked up: a few mkdirs, done synchronously (each would
+ * cost a trip through the thread pool, and the engine's run waits for them anyway).
+ */
+export function overlayRootfs(info: ImageInfo, containerDir: string): OverlayRootfs {
   const upperdir = join(containerDir, "upper");
   const workdir = join(containerDir, "work");
   const target = join(containerDir, "rootfs");
-  for (const d of [containerDir, upperdir, workdir, target]) await fsp.mkdir(d, { recursive: true, mode: 0o755 });
+  mkdirSync(containerDir, { recursive: true, mode: 0o755 });
+  for (const d of [upperdir, workdir, target]) mkdirIfMissing(d);
   const lowerdirs = info.layers.map((l) => l.dir).reverse();
   // overlayfs needs a lower directory: an image with no layers gets an empty one.
   if (lowerdirs.length === 0) {
     const empty = join(containerDir, "empty");
-    await fsp.mkdir(empty, { recursive: true, mode: 0o755 });
+    mkdirIfMissing(empty);
     lowerdirs.push(empty);
   }
   return { image: info.id, lowerdirs, upperdir, workdir, target, data: overlayData(lowerdirs, upperdir, workdir) };
+}
+
+function mkdirIfMissing(dir: string): void {
+  try {
+    mkdirSync(dir, { mode: 0o755 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  }
 }

@@ -21,14 +21,11 @@
  * A registry puller uses the same path as import: `withLease`, `ingest` each blob with the
  * digest and size from its descriptor (skipped when already present), then `commitImage`.
  */
-import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, promises as fsp } from "node:fs";
 import { join } from "node:path";
 import { fromSystemError, HuskError } from "../errors.ts";
 import { helperPath } from "../helper/path.ts";
 import { lockExclusive } from "../sys/index.ts";
-import { decompress } from "./compression.ts";
-import { applyLayer } from "./layer.ts";
 import {
   type ContainerConfig,
   checkConfig,
@@ -43,7 +40,6 @@ import {
   shortId,
 } from "./oci.ts";
 import { familiarString, parseRef, refString } from "./reference.ts";
-import { readTar } from "./tar.ts";
 
 export const DEFAULT_DATA_ROOT = "/var/lib/husk";
 
@@ -406,6 +402,12 @@ export class ImageStore {
     const tmp = this.tmpPath("layer");
     try {
       await fsp.mkdir(join(tmp, "diff"), { recursive: true, mode: 0o755 });
+      // Loaded here: only pulls and imports unpack layers.
+      const [{ decompress }, { applyLayer }, { readTar }] = await Promise.all([
+        import("./compression.ts"),
+        import("./layer.ts"),
+        import("./tar.ts"),
+      ]);
       const hash = createHash("sha256");
       async function* hashed(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
         for await (const chunk of source) {
@@ -663,3 +665,14 @@ export class ImageStore {
     return out;
   }
 }
+
+/**
+ * node:crypto when first used: a container's run reads the store but hashes nothing, and the
+ * module costs Bun ~2.5 ms to load.
+ */
+function crypto(): typeof import("node:crypto") {
+  return process.getBuiltinModule("node:crypto") as typeof import("node:crypto");
+}
+
+const createHash = (algorithm: string) => crypto().createHash(algorithm);
+const randomBytes = (n: number) => crypto().randomBytes(n);

@@ -16,7 +16,6 @@
  * Removals are written "add, then delete": an element already gone is not an error, and the
  * transaction stays all-or-nothing.
  */
-import { spawn } from "node:child_process";
 import { HuskError } from "../errors.ts";
 
 export type Proto = "tcp" | "udp";
@@ -129,6 +128,8 @@ export function deleteTableScript(table: string): string {
 /** Run one script with `nft -f -`: one transaction. */
 export async function runNft(script: string, nft = "nft"): Promise<void> {
   if (script === "") return;
+  // Loaded here, not at the top: a container without a network never needs it.
+  const { spawn } = process.getBuiltinModule("node:child_process") as typeof import("node:child_process");
   const proc = spawn(nft, ["-f", "-"], { stdio: ["pipe", "ignore", "pipe"] });
   let stderr = "";
   proc.stderr.on("data", (d: Buffer) => {

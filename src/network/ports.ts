@@ -8,8 +8,6 @@
  * Nothing holds the port afterwards, as with podman's netavark; a service that binds it later is
  * shadowed for traffic the DNAT catches.
  */
-import { createSocket } from "node:dgram";
-import { createServer } from "node:net";
 import { HuskError } from "../errors.ts";
 import type { Proto } from "./nft.ts";
 import type { PublishedPort } from "./store.ts";
@@ -54,6 +52,7 @@ export async function probePort(proto: Proto, hostIp: string, port: number): Pro
     return new HuskError(`cannot bind host port ${where}: ${err.message}`, { errno: err.code });
   };
   if (proto === "udp") {
+    const { createSocket } = process.getBuiltinModule("node:dgram") as typeof import("node:dgram");
     const sock = createSocket({ type: "udp4", reuseAddr: false });
     return await new Promise<number>((resolve, reject) => {
       sock.once("error", (err) => {
@@ -66,6 +65,7 @@ export async function probePort(proto: Proto, hostIp: string, port: number): Pro
       });
     });
   }
+  const { createServer } = process.getBuiltinModule("node:net") as typeof import("node:net");
   const server = createServer();
   return await new Promise<number>((resolve, reject) => {
     server.once("error", (err) => reject(explain(err)));

@@ -59,6 +59,12 @@ function mapsRoot(maps: LinuxIDMapping[]): boolean {
 }
 
 /** The host id that is 0 in the user namespace; -1 when 0 is not mapped. */
+/** `ip link set lo up` (its netlink message), sent by the container process from its own new network namespace. */
+function planLoopbackUp(message: Uint8Array): Step {
+  const what = "set lo up";
+  return { what, parts: [what], op: { op: "netlink", ns: "", messages: message } };
+}
+
 function hostIdOfRoot(maps: LinuxIDMapping[]): number {
   return maps.find((m) => m.containerID === 0 && m.size > 0)?.hostID ?? -1;
 }
@@ -138,6 +144,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     steps.push({ what: "become root in the user namespace", origin: "linux.uidMappings", op: { op: "setresuid", uid: 0 } });
   }
   steps.push(...ns.afterContinue);
+  if (ctx.loopbackUp && ns.created.has("network")) steps.push(planLoopbackUp(ctx.loopbackUp));
   steps.push({ what: "start a new session", op: { op: "setsid" } });
   if (!ctx.noNewKeyring) {
     steps.push({ what: "join a new session keyring", op: { op: "joinKeyring", name: `_ses.${ctx.id}` } });
@@ -173,7 +180,10 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
     });
   }
   if (terminal) steps.push(planConsole(spec.process, spec.mounts));
-  steps.push(...planCredentials(spec, ctx, !denySetgroups, seccomp.load));
+  // In a new user namespace, groups can be set unless its setgroups was denied (by us); without
+  // one, where the caller's own namespace allows it.
+  const canSetgroups = userNs ? !denySetgroups : (ctx.host.setgroups ?? ctx.host.root);
+  steps.push(...planCredentials(spec, ctx, canSetgroups, seccomp.load));
   if (ctx.mode === "create") {
     steps.push(planCheckExec(spec));
     steps.push({ what: "wait for start", op: { op: "waitStart" } });

@@ -29,6 +29,12 @@ export interface HostFacts {
   isDirectory: (hostPath: string) => boolean;
   /** Does the host path exist (e.g. /proc/kcore)? */
   exists: (hostPath: string) => boolean;
+  /**
+   * The caller may set supplementary groups: root of the user namespace it runs in, whose
+   * setgroups is not "deny" (runc's test). Rootless podman's namespace allows it, so a
+   * container that makes no user namespace of its own gets its groups there. Default: root.
+   */
+  setgroups?: boolean;
   /** SELinux is enabled on the host (labels would have to be applied). */
   selinux?: boolean;
   /** The mount point of the mount that holds hostPath (the longest mount point prefix). */
@@ -59,6 +65,13 @@ export interface PlanContext {
   rootfsMount?: { fstype: string; source: string; data: string };
   /** Kill the container if husk's process dies while it runs (run mode; the ownerLifeline op). */
   ownerLifeline?: boolean;
+  /**
+   * The netlink message that sets lo up (network/netlink.ts builds it; the plan stays free of
+   * I/O and of the network module): sent by the container process itself into its new network
+   * namespace once its namespaces are made. What the engine's --network none needs, without
+   * stopping the process for husk.
+   */
+  loopbackUp?: Uint8Array;
   /** Stop the container process where prestart hooks run, so the caller can act (onWaiting at hooksStep). */
   pauseForCaller?: boolean;
   /** A native monitor as the parent of the container process (detached engine containers; native/monitor.c). */

@@ -29,6 +29,12 @@ export interface ExecContext
   extends Pick<PlanContext, "preserveFds" | "consoleSocket" | "cgroupJoin" | "compileSeccomp" | "host" | "ownerLifeline"> {
   /** The container's init pid, whose namespaces the process joins. */
   initPid: number;
+  /**
+   * The process may be given its supplementary groups: the caller is root of the container's
+   * user namespace (or of the one it is in) and that namespace's setgroups is not "deny", as
+   * runc decides. Default: host.root.
+   */
+  setgroups?: boolean;
   /** Container id and bundle, for the state a seccomp agent receives. */
   id: string;
   bundle: string;
@@ -89,7 +95,7 @@ export function compileExecPlan(spec: Spec, process: Process, ctx: ExecContext):
     steps.push(planConsole(process, spec.mounts));
   }
   const execSpec: Spec = { ...spec, process };
-  steps.push(...planCredentials(execSpec, { preserveFds: ctx.preserveFds }, ctx.host.root, seccomp.load));
+  steps.push(...planCredentials(execSpec, { preserveFds: ctx.preserveFds }, ctx.setgroups ?? ctx.host.root, seccomp.load));
   steps.push(planExec(execSpec));
   return steps;
 }

@@ -289,8 +289,10 @@ function planDevices(spec: Spec, ctx: PlanContext, inUserNs: boolean, steps: Ste
       dirs.add(dir);
       steps.push({ what: `create directory "${dir}" for devices`, origin, op: { op: "mkdirAll", path: dir, mode: 0o755 } });
     }
-    if (inUserNs) {
-      // mknod is refused in a user namespace: bind the host's node instead, as runc does.
+    if (inUserNs || !ctx.host.root) {
+      // mknod is refused in a user namespace, and to a caller that is not root on the host (root
+      // of rootless podman's user namespace, whose containers get no namespace of their own):
+      // bind the host's node instead, as runc does.
       steps.push({ what: `create device "${dev.path}"`, origin, op: { op: "mkfile", path: dev.path, mode: 0o644 } });
       steps.push({
         what: `bind mount device "${dev.path}"`,

@@ -7,13 +7,13 @@
  * shares it, as runc does: it warns about the processes it finds, and it never kills them nor
  * removes a directory it did not make (the record of what it made is cgroup.json, see state.ts).
  */
-import { rmdirSync } from "node:fs";
+import { readFileSync, rmdirSync } from "node:fs";
 import { basename, dirname, posix } from "node:path";
 // The cgroup module's files one by one, not its index: `delete` must not load the stats reader.
 import { Cgroup, type DeviceFilter, openCgroup } from "../cgroups/cgroup.ts";
 import { defaultDeviceRules } from "../cgroups/devices.ts";
 import { CgroupError } from "../cgroups/errors.ts";
-import { type CgroupLayout, detectCgroupLayout } from "../cgroups/layout.ts";
+import { type CgroupLayout, detectCgroupLayout, parseProcCgroup } from "../cgroups/layout.ts";
 import { resolveCgroupPath } from "../cgroups/paths.ts";
 import type { LinuxResources } from "../cgroups/resources.ts";
 import { validateResourcesFor } from "../cgroups/validate.ts";
@@ -68,6 +68,35 @@ function mountSource(layout: CgroupLayout, cg: Cgroup, cgroupNs: boolean): Cgrou
   return { kind: "v1", hierarchies };
 }
 
+const cgroupNsOf = (spec: Spec) => (spec.linux?.namespaces ?? []).some((ns) => ns.type === "cgroup" && !ns.path);
+
+/**
+ * cgroup v1 without a cgroup of the container's own (rootless): the container is in the
+ * caller's cgroups, and sees those, as runc shows it the cgroups its init is in.
+ */
+function ownMountSource(layout: CgroupLayout, cgroupNs: boolean): CgroupMountSource {
+  if (layout.mode === "v2") return { kind: "v1", hierarchies: [] };
+  let own: Map<string, string>;
+  try {
+    own = parseProcCgroup(readFileSync("/proc/self/cgroup", "utf8"));
+  } catch {
+    return { kind: "v1", hierarchies: [] };
+  }
+  const paths: Record<string, string> = {};
+  const keys: [string, string | undefined][] = [...layout.v1];
+  if (layout.v2Root !== undefined) keys.push(["", layout.v2Root]);
+  for (const [key, mountpoint] of keys) {
+    // Named hierarchies other than systemd's belong to someone else.
+    if (key.startsWith("name=") && key !== "name=systemd") continue;
+    const path = own.get(key);
+    if (path === undefined || mountpoint === undefined) continue;
+    const rel = posix.relative(layout.mountRoots.get(key) ?? "/", path);
+    if (rel.startsWith("..")) continue;
+    paths[key] = posix.join(mountpoint, rel);
+  }
+  return mountSource(layout, Cgroup.fromPaths(layout, paths), cgroupNs);
+}
+
 function isPermissionError(err: unknown): boolean {
   const errno = err instanceof HuskError ? err.errno : (err as NodeJS.ErrnoException)?.code;
   return errno === "EACCES" || errno === "EPERM" || errno === "EROFS";
@@ -106,7 +135,8 @@ export function setUpCgroup(cgroup: Cgroup, spec: Spec, hooks: SetUpHooks): Cont
     const rootless = isRootless(hooks.rootless) && isPermissionError(err);
     hooks.record({ paths: rootless ? {} : { ...cgroup.paths }, created: cgroup.created });
     if (!rootless) throw err;
-    return { cgroup: Cgroup.fromPaths(layout, {}, { created: [] }), paths: {}, mountSource: { kind: "v1", hierarchies: [] } };
+    const none = Cgroup.fromPaths(layout, {}, { created: [] });
+    return { cgroup: none, paths: {}, mountSource: ownMountSource(layout, cgroupNsOf(spec)) };
   }
   hooks.record({ paths: { ...cgroup.paths }, created: cgroup.created });
   // runc's checks before it lets a process in: one that joins a frozen cgroup stops at once,
@@ -117,7 +147,7 @@ export function setUpCgroup(cgroup: Cgroup, spec: Spec, hooks: SetUpHooks): Cont
   if (others > 0) hooks.warn(`container's cgroup is not empty: ${others} process(es) found`);
   const set = cgroup.set(withDefaultDevices((spec.linux?.resources ?? {}) as LinuxResources));
   for (const warning of set.warnings) hooks.warn(warning);
-  const cgroupNs = (spec.linux?.namespaces ?? []).some((ns) => ns.type === "cgroup" && !ns.path);
+  const cgroupNs = cgroupNsOf(spec);
   return {
     cgroup,
     paths: { ...cgroup.paths },

@@ -15,7 +15,8 @@ import { type Launched, launch } from "../helper/driver.ts";
 import { compilePlan } from "../plan/compile.ts";
 import type { Mode } from "../plan/context.ts";
 import type { HelperStdio, StdioSpec } from "../sys/index.ts";
-import { printWarning, tracePhase } from "../sys/stdio.ts";
+import { printWarning } from "../sys/stdio.ts";
+import { trace } from "../trace.ts";
 import { loadBundle } from "./bundle.ts";
 import { type ContainerCgroup, checkCgroupResources, openContainerCgroup, removeCgroup, setUpCgroup } from "./cgroup-setup.ts";
 import { runCreateHooks } from "./hooks.ts";
@@ -68,6 +69,8 @@ export interface CreateOptions {
    * (where prestart hooks run): e.g. give its network namespace an interface.
    */
   onNamespaces?: (pid: number) => void | Promise<void>;
+  /** Bring the new network namespace's loopback up from inside the container process. */
+  loopbackUp?: boolean;
   /** run mode: SIGKILL the container if this process dies (the ownerLifeline op). */
   killWithOwner?: boolean;
 }
@@ -82,22 +85,22 @@ export interface CreatedContainer {
 export async function createContainer(opts: CreateOptions): Promise<CreatedContainer> {
   const root = opts.root ?? DEFAULT_ROOT;
   const warn = opts.onWarning ?? printWarning;
-  tracePhase("create: begin");
   const bundle = loadBundle(opts.bundle, warn, opts.spec);
-  tracePhase("create: bundle loaded");
   checkCgroupResources(bundle.spec);
+  trace("runtime: bundle loaded (create modules, spec checked)");
   const dir = makeStateDir(root, opts.id);
+  trace("runtime: state dir");
   let made: Cgroup | undefined;
   let cgroup: ContainerCgroup | undefined;
   let launched: Launched | undefined;
   try {
     made = openContainerCgroup(bundle.spec, opts.id);
-    tracePhase("create: cgroup opened");
     cgroup = setUpCgroup(made, bundle.spec, {
       record: (record) => writeCgroupRecord(dir, record),
       warn,
       rootless: opts.rootless,
     });
+    trace("runtime: cgroup (record, mkdir, limits)");
     const state: SavedState = {
       ociVersion: bundle.spec.ociVersion,
       id: opts.id,
@@ -111,10 +114,9 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       cgroupPaths: cgroup.paths,
       spec: bundle.spec,
     };
-    tracePhase("create: cgroup set up");
     // Recorded before anything runs: if husk dies from here on, `delete --force` finds the container.
     writeState(dir, state);
-    tracePhase("create: state written");
+    trace("runtime: state written");
     const compiled = compilePlan(bundle.spec, {
       id: opts.id,
       mode: opts.mode,
@@ -133,13 +135,15 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       rootfsMount: opts.rootfsMount,
       monitor: opts.monitor,
       pauseForCaller: opts.onNamespaces !== undefined,
+      // Loaded only when asked for: the runtime's own verbs never load the network modules.
+      loopbackUp: opts.loopbackUp ? await loopbackUpMessage() : undefined,
       ownerLifeline: opts.killWithOwner,
     });
-    tracePhase("create: plan compiled");
     // Like runc, skipped syscall names and the like are debug output, not noise in every container's log.
     const debug = opts.onDebug;
     if (debug) for (const warning of compiled.warnings) debug(warning);
     for (const notice of compiled.notices) warn(notice);
+    trace("runtime: plan compiled");
     debug?.(`nsexec container setup: the helper runs ${compiled.steps.length} steps for ${opts.id}`);
     launched = await launch(compiled.steps, {
       preserveFds: opts.preserveFds ?? 0,
@@ -154,7 +158,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
         writeIdMaps(pid, compiled.uidMappings, compiled.gidMappings, compiled.denySetgroups);
       },
     });
-    tracePhase("create: launched");
+    trace("runtime: helper ran the plan (spawn, clone, mounts, exec)");
     // The helper's parent leaves once the init waits at the start barrier; after that the
     // init is reparented to the caller's subreaper, with no husk process in between.
     debug?.(`child process in init(): pid ${launched.pid}`);
@@ -164,7 +168,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
     state.pidStartTime = procStat(launched.pid)?.startTime ?? "";
     writeState(dir, state);
     if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
-    tracePhase("create: state rewritten");
+    trace("runtime: state written (pid)");
     return { state, stateDir: dir, launched, cgroup };
   } catch (err) {
     if (launched) {
@@ -184,5 +188,12 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
  */
 export async function cleanUp(dir: string, cgroup?: Cgroup): Promise<void> {
   if (cgroup) removeCgroup(cgroup);
+  trace("runtime: cgroup removed");
   removeStateDir(dir);
+  trace("runtime: state dir removed");
+}
+
+async function loopbackUpMessage(): Promise<Uint8Array> {
+  const { LOOPBACK_INDEX, setLink } = await import("../network/netlink.ts");
+  return setLink({ index: LOOPBACK_INDEX }, { up: true });
 }

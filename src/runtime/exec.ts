@@ -9,7 +9,7 @@ import { launch } from "../helper/driver.ts";
 import type { Process } from "../oci/types.ts";
 import { compileExecPlan } from "../plan/exec.ts";
 import { reopenCgroup } from "./cgroup-setup.ts";
-import { hostFacts } from "./host-facts.ts";
+import { hostFacts, setgroupsAllowed } from "./host-facts.ts";
 import type { ExecOptions } from "./runtime.ts";
 import { seccompCompiler } from "./seccomp-cache.ts";
 import { readState, writePidFile } from "./state.ts";
@@ -42,6 +42,8 @@ export async function execInContainer(opts: ExecInContainer): Promise<number> {
     cgroupJoin,
     compileSeccomp: await seccompCompiler(opts.root, st.spec.linux?.seccomp),
     host: hostFacts,
+    // runc's test, made where the process will be: root there, and setgroups not denied
+    setgroups: process.geteuid?.() === 0 && setgroupsAllowed(st.pid),
     ownerLifeline: opts.killWithOwner,
   });
   opts.onDebug?.(`nsexec container setup: the helper joins ${opts.id}'s namespaces (${steps.length} steps)`);

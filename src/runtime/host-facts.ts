@@ -17,4 +17,17 @@ export const hostFacts: HostFacts = {
   exists: (p) => existsSync(p),
   mountPointOf: (p) => mountPointOf(p, readFileSync("/proc/self/mountinfo", "utf8")),
   selinux: existsSync("/sys/fs/selinux/enforce"),
+  get setgroups() {
+    return process.geteuid?.() === 0 && setgroupsAllowed("self");
+  },
 };
+
+/** Does the user namespace of process `pid` allow setgroups (its /proc/PID/setgroups is not "deny")? */
+export function setgroupsAllowed(pid: number | "self"): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/setgroups`, "utf8").trim() !== "deny";
+  } catch {
+    // Kernels before 3.19 have no such file: setgroups was allowed.
+    return true;
+  }
+}

@@ -4,7 +4,7 @@
  * cleans up once it is gone. Forwarding signals is the caller's (the CLI does, via onStart).
  */
 
-import { tracePhase } from "../sys/stdio.ts";
+import { trace } from "../trace.ts";
 import { type CreateOptions, cleanUp, createContainer } from "./create.ts";
 import { runHooks } from "./hooks.ts";
 import { DEFAULT_ROOT } from "./state.ts";
@@ -23,14 +23,12 @@ export async function runContainer(
     if (hooks?.poststart?.length) {
       await runHooks(hooks.poststart, "poststart", state("running", created.launched.pid), { warnOnly: true });
     }
-    const status = await created.launched.exited;
-    tracePhase("run: exited");
-    return status;
+    return await created.launched.exited;
   } finally {
+    trace("runtime: container ran and exited");
     // --keep leaves the stopped container for `husk delete` (which then runs poststop).
     if (!opts.keep) {
       await cleanUp(created.stateDir, created.cgroup?.cgroup);
-      tracePhase("run: cleaned up");
       if (hooks?.poststop?.length) await runHooks(hooks.poststop, "poststop", state("stopped", 0), { warnOnly: true });
     }
   }

@@ -87,6 +87,8 @@ export interface CreateOptions {
    * switched, with its pid (/proc/<pid>/ns/net is its network namespace): attach interfaces here.
    */
   onNamespaces?: (pid: number) => void | Promise<void>;
+  /** Bring the loopback of the container's new network namespace up (the container process does, no pause). */
+  loopbackUp?: boolean;
 }
 
 export interface RunOptions extends CreateOptions {
@@ -305,6 +307,7 @@ export class Runtime {
       rootfsMount: options.rootfsMount,
       monitor: m && { log: m.log, exitFile: m.exitFile, cleanup: m.cleanup ?? [], env: m.env ?? [] },
       onNamespaces: options.onNamespaces,
+      loopbackUp: options.loopbackUp === true,
       id,
       root: this.root,
       bundle: typeof bundle === "string" ? bundle : bundle.dir,

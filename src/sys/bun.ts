@@ -203,7 +203,7 @@ const EWOULDBLOCK = 11;
  * See index.ts: flock(2) LOCK_EX on path without blocking the event loop (try, and wait a
  * little while another holds it); closing the fd releases it.
  */
-export async function lockExclusive(path: string, _helper?: string): Promise<() => void> {
+export async function lockExclusive(path: string, _helper?: string, _reuse?: unknown): Promise<() => void> {
   const fd = openSync(path, fsConstants.O_RDONLY);
   try {
     // errno is bound only once a flock fails (each binding costs ~0.3 ms; an uncontended lock

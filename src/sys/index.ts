@@ -65,12 +65,21 @@ export async function spawnHelper(argv: string[], opts: SpawnOptions = {}): Prom
 }
 
 /**
+ * Where a caller keeps what lockExclusive may reuse from one lock to the next (its own object,
+ * e.g. one per Records: no module-level state). Under Node, an idle lock holder (the helper's
+ * --flocks process): a lock then costs no process start (~3–4 ms under Node). Bun ignores it.
+ */
+export interface LockReuse {
+  idle?: unknown;
+}
+
+/**
  * Hold flock(LOCK_EX) on path (a directory or file) until the returned function is called,
  * waiting without blocking the event loop. `helper` is the native helper, which takes the lock
- * for Node (Node has no flock).
+ * for Node (Node has no flock); with `reuse`, Node keeps that helper for the caller's next lock.
  */
-export async function lockExclusive(path: string, helper: string): Promise<() => void> {
-  return (await load()).lockExclusive(path, helper);
+export async function lockExclusive(path: string, helper: string, reuse?: LockReuse): Promise<() => void> {
+  return (await load()).lockExclusive(path, helper, reuse);
 }
 
 /** SHA-256 of text, as hex. Synchronous: Bun's hasher is a global, Node's crypto a builtin. */

@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { ChunkChannel } from "./channel.ts";
-import type { HelperProcess, HelperStdio, SpawnOptions } from "./index.ts";
+import type { HelperProcess, HelperStdio, LockReuse, SpawnOptions } from "./index.ts";
 
 function childProcess(): typeof import("node:child_process") {
   return process.getBuiltinModule("node:child_process") as typeof import("node:child_process");
@@ -58,7 +58,8 @@ export function spawnHelper(argv: string[], opts: SpawnOptions): HelperProcess {
  * See index.ts. Node has no flock(2): the helper's --flock mode takes it on path, says "L"
  * once it holds it, and keeps it until its stdin closes (release, or this process' death).
  */
-export async function lockExclusive(path: string, helper: string): Promise<() => void> {
+export async function lockExclusive(path: string, helper: string, reuse?: LockReuse): Promise<() => void> {
+  if (reuse && !path.includes("\n")) return lockWithHolder(path, helper, reuse);
   const proc = childProcess().spawn(helper, ["--flock", path], { stdio: ["pipe", "pipe", "pipe"] });
   const exited = exitCode(proc);
   let stderr = "";
@@ -75,5 +76,93 @@ export async function lockExclusive(path: string, helper: string): Promise<() =>
   }
   return () => {
     proc.stdin?.end();
+  };
+}
+
+/**
+ * A --flocks helper: one process that takes lock after lock. Parked in the caller's LockReuse
+ * between locks, unreferenced, so an idle one keeps no event loop alive; it exits when its
+ * stdin closes (this process' death included), releasing what it holds.
+ */
+interface Holder {
+  proc: ChildProcess;
+  /** Resolved by the next byte the helper says ("L" held, "U" released), or rejected if it dies. */
+  next(): Promise<string>;
+  alive: boolean;
+}
+
+function startHolder(helper: string): Holder {
+  const proc = childProcess().spawn(helper, ["--flocks"], { stdio: ["pipe", "pipe", "pipe"] });
+  let said = "";
+  let stderr = "";
+  let waiting: { resolve: (c: string) => void; reject: (e: Error) => void } | undefined;
+  const holder: Holder = {
+    proc,
+    alive: true,
+    next: () =>
+      new Promise<string>((resolve, reject) => {
+        if (said.length > 0) {
+          resolve(said[0] as string);
+          said = said.slice(1);
+        } else if (!holder.alive) reject(new Error(stderr.trim() || "the lock helper exited"));
+        else waiting = { resolve, reject };
+      }),
+  };
+  proc.stdout?.on("data", (d: Buffer) => {
+    said += d.toString();
+    if (waiting && said.length > 0) {
+      const w = waiting;
+      waiting = undefined;
+      w.resolve(said[0] as string);
+      said = said.slice(1);
+    }
+  });
+  proc.stderr?.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  proc.stdin?.on("error", () => {});
+  proc.once("exit", () => {
+    holder.alive = false;
+    waiting?.reject(new Error(stderr.trim() || "the lock helper exited"));
+    waiting = undefined;
+  });
+  return holder;
+}
+
+function setReferenced(h: Holder, on: boolean): void {
+  for (const x of [h.proc, h.proc.stdin, h.proc.stdout, h.proc.stderr] as ({ ref(): void; unref(): void } | null)[]) {
+    if (on) x?.ref();
+    else x?.unref();
+  }
+}
+
+async function lockWithHolder(path: string, helper: string, reuse: LockReuse): Promise<() => void> {
+  const parked = reuse.idle as Holder | undefined;
+  reuse.idle = undefined;
+  const h = parked?.alive ? parked : startHolder(helper);
+  setReferenced(h, true);
+  h.proc.stdin?.write(`${path}\n`);
+  let got: string;
+  try {
+    // A release's "U" may still be unread from the last lock: skip it.
+    do got = await h.next();
+    while (got === "U");
+  } catch (err) {
+    throw new Error(`flock ${path}: ${(err as Error).message}`);
+  }
+  if (got !== "L") {
+    h.proc.kill();
+    throw new Error(`flock ${path}: the lock helper said ${JSON.stringify(got)}`);
+  }
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (!h.alive) return;
+    if (reuse.idle === undefined) {
+      h.proc.stdin?.write("\n");
+      setReferenced(h, false);
+      reuse.idle = h;
+    } else h.proc.stdin?.end();
   };
 }

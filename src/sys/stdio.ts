@@ -34,13 +34,3 @@ export async function stdoutAsync(text: string): Promise<void> {
   if (typeof Bun === "undefined") return stdout(text);
   await Bun.write(Bun.stdout, text);
 }
-
-const TRACE = typeof process !== "undefined" && process.env.HUSK_TRACE_TIMES === "1";
-
-/**
- * HUSK_TRACE_TIMES=1: one `husk-trace <ms> <what>` line on stderr per phase, the time since the
- * process started (Bun's own start included), to see where a verb's time goes.
- */
-export function tracePhase(what: string): void {
-  if (TRACE) stderr(`husk-trace ${performance.now().toFixed(2)} ${what}\n`);
-}

@@ -4,10 +4,14 @@
 # tty, exec, pause/resume, update, stop, kill --all, delete, bridge networking and published
 # ports) is judged from the client's side, plus a check that nothing was left behind.
 #
-# usage: test/clients/matrix.sh RUNTIME [podman] [containerd] [docker]
+# usage: test/clients/matrix.sh RUNTIME [podman] [containerd] [docker] [podman-rootless]
 #   e.g. test/clients/matrix.sh bin/husk-runtime
 #        test/clients/matrix.sh /usr/sbin/runc          (the reference)
 #        test/clients/matrix.sh bin/husk-runtime podman          (one section)
+# podman-rootless runs podman as an unprivileged user (HUSK_ROOTLESS_USER, default husk-rootless,
+# created with subuid/subgid ranges if missing, and kept like the image) in its own user
+# namespace: no cgroups, no network (--network none: /dev/net/tun is 0600 here, so
+# slirp4netns and pasta cannot open it).
 # Run as root. It installs nothing: a section whose prerequisites are missing is skipped with a
 # "SKIP" line naming the missing command and its Debian package (see README.md).
 #
@@ -43,12 +47,12 @@
 # exist before it started; daemons are stopped through their pidfiles (never by name).
 
 set -u
-usage="usage: $0 RUNTIME [podman] [containerd] [docker]"
+usage="usage: $0 RUNTIME [podman] [containerd] [docker] [podman-rootless]"
 RT_IN=${1:?$usage}
 shift
-SECTIONS=${*:-podman containerd docker}
+SECTIONS=${*:-podman containerd docker podman-rootless}
 for s in $SECTIONS; do
-	case $s in podman | containerd | docker) ;; *) echo "unknown section: $s"; echo "$usage"; exit 100 ;; esac
+	case $s in podman | containerd | docker | podman-rootless) ;; *) echo "unknown section: $s"; echo "$usage"; exit 100 ;; esac
 done
 # An absolute path that keeps the name: husk-runtime is a link whose name picks husk's face.
 RT="$(cd "$(dirname "$RT_IN")" 2>/dev/null && pwd)/$(basename "$RT_IN")" && [ -x "$RT" ] || { echo "not an executable: $RT_IN"; exit 100; }
@@ -75,6 +79,8 @@ DOCKER_IPTABLES=${DOCKER_IPTABLES:-false}   # true: dockerd adds its DOCKER chai
 CTR_NS=husk-mx              # containerd namespace, so containers' cgroups are /husk-mx/<id>
 DOCKER_CG=husk-mx-docker    # dockerd --cgroup-parent, so containers' cgroups are /husk-mx-docker/<id>
 IMG=localhost/busybox:latest
+PRL_USER=${HUSK_ROOTLESS_USER:-husk-rootless}  # podman-rootless: the unprivileged user podman runs as
+PRL=$R/prl                  # its home (podman's storage, config) and XDG_RUNTIME_DIR; removed afterwards
 
 # one run at a time per work dir: a second one would wipe the first one's run/. A pidfile, not
 # flock: the lock's fd would be inherited by the daemons, shims and the runtime under test.
@@ -219,6 +225,12 @@ ready() {
 		;;
 	containerd)
 		m=$(missing containerd containerd ctr containerd containerd-shim-runc-v2 containerd script bsdutils)
+		;;
+	podman-rootless)
+		m=$(missing podman podman conmon conmon runuser util-linux newuidmap uidmap newgidmap uidmap \
+			useradd passwd usermod passwd script bsdutils)
+		[ -z "$m" ] && [ "$(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null || echo 1)" = 0 ] &&
+			m="unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone=0)"
 		;;
 	docker)
 		# shellcheck disable=SC2046
@@ -408,6 +420,7 @@ on_exit() {
 	trap - EXIT INT TERM
 	stop_dockerd
 	stop_containerd
+	prl_cleanup
 	[ -d "$R/before" ] && force_cleanup final
 	n=$(grep -vcE '^(===|  \||# Warning)' "$OUT/leftovers.txt" 2>/dev/null)
 	[ "${n:-0}" = 0 ] || note "forced cleanup: $n items, see $OUT/leftovers.txt"
@@ -641,6 +654,171 @@ podman_checks() {
 }
 
 ###############################################################################
+# rootless podman: podman run by an unprivileged user, the runtime as root of its user namespace
+###############################################################################
+# prl_user: the test user, made if missing, with subuid/subgid ranges (useradd allocates them
+# where login.defs says SUB_UID_MIN; otherwise the first 65536 ids past every existing range)
+prl_user() {
+	local f start
+	if ! id -u "$PRL_USER" >/dev/null 2>&1; then
+		useradd --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group "$PRL_USER" || return 1
+		note "created user $PRL_USER (kept for later runs, like the image)"
+	fi
+	for f in /etc/subuid /etc/subgid; do
+		grep -q "^$PRL_USER:" "$f" 2>/dev/null && continue
+		start=$(awk -F: 'BEGIN { e = 100000 } $3 > 0 && $2 + $3 > e { e = $2 + $3 } END { print e }' /etc/subuid /etc/subgid 2>/dev/null)
+		case $f in
+		/etc/subuid) usermod --add-subuids "$start-$((start + 65535))" "$PRL_USER" ;;
+		*) usermod --add-subgids "$start-$((start + 65535))" "$PRL_USER" ;;
+		esac || return 1
+	done
+}
+
+# prl_cleanup: end what the user's podman left (its pause process holds the user namespace, and
+# in it conmon and the containers; only processes in that namespace, so another run with the
+# same user is left alone), then remove its home and runtime dir
+prl_cleanup() {
+	local pp ns p
+	[ -d "$PRL" ] || return 0
+	pp=$(cat "$PRL/xdg/libpod/tmp/pause.pid" 2>/dev/null)
+	if [ -n "$pp" ] && [ -d "/proc/$pp" ] && [ "$(stat -c %U "/proc/$pp")" = "$PRL_USER" ]; then
+		ns=$(readlink "/proc/$pp/ns/user")
+		for p in /proc/[0-9]*; do
+			[ "$(readlink "$p/ns/user" 2>/dev/null)" = "$ns" ] || continue
+			[ "${p#/proc/}" = "$pp" ] || echo "podman-rootless: process ${p#/proc/}: $(cmdline "${p#/proc/}" | cut -c1-200)" >>"$OUT/leftovers.txt"
+			kill -9 "${p#/proc/}" 2>/dev/null
+		done
+	fi
+	rm -rf "$PRL"
+}
+
+podman_rootless_section() {
+	local H=$PRL/home X=$PRL/xdg uid d
+	prl_user || { fail pmr-user "could not create user $PRL_USER with subuid/subgid ranges"; return; }
+	uid=$(id -u "$PRL_USER")
+	prl_cleanup
+	mkdir -p "$H/.config/containers" "$H/vol" "$X"
+	cat >"$H/.config/containers/containers.conf" <<EOF
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+# podman passes --log-format json only to runtimes named here (the wrapper is named $TAG)
+runtime_supports_json = ["crun", "runc", "husk", "rt"]
+EOF
+	# podman's storage under the user's home (~/.local/share/containers), overlayfs mounted in
+	# its user namespace (the kernel allows it there since 5.11; no fuse-overlayfs)
+	printf '[storage]\ndriver = "overlay"\n' >"$H/.config/containers/storage.conf"
+	echo from-home >"$H/vol/in.txt"
+	cp "$IMGDIR/busybox-oci.tar" "$PRL/busybox-oci.tar" && chmod 0644 "$PRL/busybox-oci.tar"
+	chown -R "$PRL_USER:$PRL_USER" "$H" "$X" && chmod 0700 "$H" "$X"
+	# the wrapper, running as the user, appends to the run's logs
+	touch "$OUT/argv.log" "$OUT/runtime.log"
+	chgrp "$PRL_USER" "$OUT/argv.log" "$OUT/runtime.log" && chmod g+w "$OUT/argv.log" "$OUT/runtime.log"
+	for d in "$WRAP" "$RT" "$PRL/busybox-oci.tar" "$OUT/argv.log"; do
+		runuser -u "$PRL_USER" -- test -r "$d" || { fail pmr-access "$PRL_USER cannot read $d (a 0700 directory on the way?)"; return; }
+	done
+	cat >"$R/bin/pmr" <<EOF
+#!/bin/sh
+cd "$H" || exit 1
+exec runuser -u "$PRL_USER" -- env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin TERM="\${TERM:-xterm}" \\
+	HOME="$H" USER="$PRL_USER" LOGNAME="$PRL_USER" XDG_RUNTIME_DIR="$X" \\
+	podman --cgroup-manager cgroupfs --events-backend file --runtime "$WRAP" "\$@"
+EOF
+	chmod +x "$R/bin/pmr"
+
+	c pmr-load pmr load -i "$PRL/busybox-oci.tar"
+	if [ "$rc" = 0 ]; then
+		c pmr-info pmr info --format '{{.Host.Security.Rootless}} {{.Store.GraphDriverName}} {{.Store.GraphRoot}} {{.Host.OCIRuntime.Path}}'  # evidence only
+		podman_rootless_checks "$uid"
+		c pmr-rm-all pmr rm -af -t 0
+		c pmr-rmi pmr rmi -af
+		prl_leak_check pmr-leftovers
+	else
+		fail pmr-load "rc=$rc: $(short "$out")"
+	fi
+	prl_cleanup
+}
+
+podman_rootless_checks() {
+	local uid=$1 PMR=$R/bin/pmr
+	c pmr-run-id pmr run --rm --network none $IMG sh -c 'id; cat /proc/self/uid_map; exit 3'
+	# root inside is the user outside, the rest of its ids are its subuids
+	expect pmr-run-id 3 '^uid=0\(root\) gid=0\(root\)' "^ *0 +$uid +1\$"
+
+	# no cgroup of its own (cgroup v1 is not delegated): it sees the cgroups podman runs in
+	if [ -d /sys/fs/cgroup/pids ]; then
+		c pmr-run-cgroups pmr run --rm --network none $IMG ls /sys/fs/cgroup
+		expect pmr-run-cgroups 0 '^pids$'
+	fi
+
+	cs pmr-run-it "$(tty_session "$PMR run -it --rm --network none $IMG sh" 'tty; echo typed-$((6*7))\nexit 5\n')"
+	expect pmr-run-it 5 'typed-42' '/dev/pts/[0-9]'
+
+	c pmr-run-d pmr run -d --name c1 --network none $IMG sh -c "$SLEEPER"
+	expect pmr-run-d 0 '^[0-9a-f]{64}'
+	c pmr-exec pmr exec c1 sh -c 'echo exec-out; exit 3'
+	expect pmr-exec 3 'exec-out'
+	c pmr-exec-stdin bash -c "echo piped | $PMR exec -i c1 cat"
+	expect pmr-exec-stdin 0 '^piped'
+	# the process gets the spec's supplementary groups (none), not the runtime's own
+	c pmr-exec-groups pmr exec c1 grep Groups /proc/self/status
+	expect pmr-exec-groups 0 '^Groups:[[:space:]]*$'
+	c pmr-stop pmr stop -t 10 c1
+	expect pmr-stop 0 ''
+	c pmr-stop-state pmr inspect -f '{{.State.Status}} {{.State.ExitCode}}' c1
+	expect pmr-stop-state 0 '^exited 0'
+	c pmr-rm pmr rm c1
+	expect pmr-rm 0 ''
+
+	# --userns keep-id: the user is itself inside (a user namespace of the container's own)
+	c pmr-keep-id pmr run --rm --network none --userns keep-id $IMG sh -c 'id -u; cat /proc/self/uid_map'
+	expect pmr-keep-id 0 "^$uid\$" "^ *$uid +0 +1\$"
+
+	# a volume from the user's home: read, and written as the user
+	c pmr-volume pmr run --rm --network none -v "$PRL/home/vol:/vol" $IMG sh -c 'cat /vol/in.txt; echo written >/vol/out.txt'
+	expect pmr-volume 0 '^from-home'
+	if [ "$(stat -c %u "$PRL/home/vol/out.txt" 2>/dev/null)" = "$uid" ]; then
+		pass pmr-volume-owner
+	else
+		fail pmr-volume-owner "vol/out.txt: $(stat -c '%u:%g' "$PRL/home/vol/out.txt" 2>&1), want $uid"
+	fi
+
+	c pmr-ps pmr ps -aq
+	if [ "$rc" = 0 ] && [ -z "$out" ]; then pass pmr-ps-empty; else fail pmr-ps-empty "rc=$rc, containers left: $(short "$out")"; fi
+	if grep -q "$PRL/" "$OUT/argv.log" 2>/dev/null; then pass pmr-used-runtime; else fail pmr-used-runtime "no runtime call from rootless podman in argv.log"; fi
+}
+
+# prl_leak_check NAME: once podman removed everything, nothing but its pause process is left in
+# the user's namespace, and the runtime's state dir (XDG_RUNTIME_DIR/runc, /crun or /husk: the
+# default a runtime picks for a rootless caller) holds no container
+prl_leak_check() {
+	local pp ns p prs="" st
+	pp=$(cat "$PRL/xdg/libpod/tmp/pause.pid" 2>/dev/null)
+	for _ in $(seq 10); do
+		prs=""
+		if [ -n "$pp" ] && [ -d "/proc/$pp" ]; then
+			ns=$(readlink "/proc/$pp/ns/user")
+			for p in /proc/[0-9]*; do
+				[ "${p#/proc/}" = "$pp" ] && continue
+				[ "$(readlink "$p/ns/user" 2>/dev/null)" = "$ns" ] || continue
+				# the wrapper's --log watcher (a shell) ends just after the runtime
+				case "$(cmdline "${p#/proc/}")" in "sh $WRAP"* | "/bin/sh $WRAP"*) continue ;; esac
+				prs="$prs$(cmdline "${p#/proc/}" | cut -c1-60); "
+			done
+		fi
+		[ -z "$prs" ] && break
+		sleep 0.5
+	done
+	st=$(find "$PRL/xdg/runc" "$PRL/xdg/crun" "$PRL/xdg/husk" -mindepth 1 -maxdepth 1 -type d -regextype posix-extended \
+		-regex '.*/[0-9a-f]{64}' 2>/dev/null | head -5 | tr '\n' ' ')
+	if [ -z "$prs$st" ]; then
+		pass "$1"
+	else
+		fail "$1" "left behind after podman removed everything:${prs:+ processes: $prs}${st:+ state: $st}"
+	fi
+}
+
+###############################################################################
 # containerd (ctr)
 ###############################################################################
 stop_containerd() {
@@ -851,6 +1029,7 @@ if [ -d "$R/before" ]; then
 	note "cleaning up after an earlier interrupted run"
 	stop_pid "$R/containerd/containerd.pid" 3
 	stop_pid "$R/docker/dockerd.pid" 3
+	prl_cleanup
 	force_cleanup stale-run
 	# cgroups that survived would be taken for the host's own by this run's snapshot
 	if [ -n "$(our_new_cg)" ]; then
@@ -885,5 +1064,5 @@ fi
 write_wrapper
 harness_selftest
 for s in $SECTIONS; do
-	ready "$s" && "${s}_section"
+	ready "$s" && "${s//-/_}_section"
 done

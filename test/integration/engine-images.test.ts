@@ -61,7 +61,8 @@ describeAsRoot("engine images", () => {
     expect(rmi.code).toBe(0);
     expect(rmi.stdout).toContain("Deleted:");
     expect((await w2.husk(["images", "-q"])).stdout).toBe("");
-    expect((await w.husk(["image", "prune"])).code).toBe(0);
+    expect((await w.husk(["image", "prune", "-f"])).code).toBe(0);
+    expect((await w.husk(["image", "prune"])).code).toBe(1); // no -f and no answer on stdin: cancelled
     expect(readFileSync(archive).length).toBeGreaterThan(100000);
   });
 });

@@ -88,6 +88,24 @@ export const scenarios = {
     }
   },
 
+  async "loopbackUp: the container's new network namespace has lo up, set from inside"(assert) {
+    const b = makeBundle();
+    const { rt, done } = makeRuntime();
+    try {
+      // IFF_UP|IFF_LOOPBACK is 0x9; a new namespace's lo is down (0x8) until someone sets it up.
+      const check = withSpec(b.spec, ["sh", "-c", 'read f < /sys/class/net/lo/flags; [ "$f" = 0x9 ]']);
+      assert.ok(
+        check.linux.namespaces.some((ns) => ns.type === "network" && !ns.path),
+        "a new network namespace",
+      );
+      assert.equal(await rt.run("lo0", { spec: check, dir: b.dir }), 1);
+      assert.equal(await rt.run("lo1", { spec: check, dir: b.dir }, { loopbackUp: true }), 0);
+    } finally {
+      await done();
+      b.remove();
+    }
+  },
+
   async "create, start, state, exec, kill, delete"(assert) {
     const b = makeBundle();
     const { rt, done } = makeRuntime();

@@ -57,7 +57,7 @@ fi
 # The images get-images.sh would download, made locally.
 if [ ! -s "$T/testdata/busybox-amd64.tar.xz" ]; then
 	B=$(mktemp -d)
-	mkdir -p "$B"/{bin,etc,root,home,usr/bin,usr/sbin,sbin,var/spool/mail,var/www,tmp}
+	mkdir -p "$B"/{bin,dev,etc,root,home,usr/bin,usr/sbin,sbin,var/spool/mail,var/www,tmp}
 	chmod 755 "$B"
 	chmod 1777 "$B/tmp"
 	cp /bin/busybox "$B/bin/busybox"
@@ -88,6 +88,14 @@ files=("$@")
 # (recvtty of update.bats holds bats' output pipe open: bats would wait for it for ever) can be
 # told from anything else: once the last test has reported, those are ended by pid.
 tmp=$(mktemp -d "$W/run.XXXXXX")
+chmod 755 "$tmp" # the suite's user-namespace tests reach their bundles as another uid
+# Cgroups the suite itself made (it pre-creates some with mkdir; husk, unlike runc, never
+# removes a cgroup it did not make) are removed before and after, when empty: a leftover one
+# holding cpu.rt_runtime_us would fail the next run's rt test at its setup.
+suite_cgroups() {
+	find /sys/fs/cgroup -depth -type d -path '*/runc-cgroups-integration-test*' 2>/dev/null | while read -r d; do rmdir "$d" 2>/dev/null; done
+}
+suite_cgroups
 ntests() { grep -Eo '^1\.\.[0-9]+' "$tap" | head -1 | cut -c4-; }
 last() { grep -Eo '^(not )?ok [0-9]+' "$tap" | tail -1 | grep -Eo '[0-9]+$'; }
 (cd "$T" && TMPDIR=$tmp RUNC=$W/bin/runc timeout 1800 script -qec "bats --tap -T ${files[*]}" /dev/null </dev/null >"$tap" 2>&1) &
@@ -105,6 +113,7 @@ while kill -0 "$runner" 2>/dev/null; do
 done
 wait "$runner"
 rm -rf "$tmp"
+suite_cgroups
 pass=0 fail=0 skip=0 show=0
 while IFS= read -r line; do
 	line=${line%$'\r'} # script(1)'s pty ends lines with CRLF

@@ -332,6 +332,20 @@ describe("compilePlan", () => {
     expect(clone.flags & CLONE_NEWUSER).toBe(CLONE_NEWUSER);
   });
 
+  test("without a user namespace of its own, groups are set only where the caller's user namespace allows it", () => {
+    const groups = (h: Partial<typeof host> & { setgroups?: boolean }) =>
+      compilePlan(spec(), ctx({ host: { ...host, ...h } })).steps.filter((st) => st.op.op === "setgroups").length;
+    expect(groups({ root: false, setgroups: true })).toBe(1);
+    expect(groups({ root: false, setgroups: false })).toBe(0);
+    expect(groups({ root: true })).toBe(1);
+  });
+
+  test("a caller that is not root on the host binds device nodes too (rootless podman: no new user namespace)", () => {
+    const compiled = compilePlan(spec(), ctx({ host: { ...host, root: false } }));
+    expect(compiled.steps.map((st) => st.op.op)).not.toContain("mknod");
+    expect(compiled.steps.find((st) => st.what === 'bind mount device "/dev/null"')).toBeDefined();
+  });
+
   test("ambient capabilities are raised only when permitted and inheritable", () => {
     const withInheritable = spec((x) => {
       if (x.process?.capabilities) x.process.capabilities.inheritable = ["CAP_KILL"];
@@ -567,6 +581,16 @@ describe("compileExecPlan", () => {
     const joins = steps.filter((st) => st.op.op === "setns").map((st) => (st.op as { path: string }).path);
     expect(joins).toEqual(["/proc/42/ns/user", "/proc/42/ns/net", "/proc/42/ns/pid", "/proc/42/ns/mnt"]);
     expect(steps.at(-1)?.op.op).toBe("exec");
+  });
+
+  test("supplementary groups are set where the container's user namespace allows it (runc: root there, setgroups not denied)", () => {
+    const groupsOf = (over: Partial<Parameters<typeof compileExecPlan>[2]>) =>
+      execPlan(spec(), over).filter((st) => st.op.op === "setgroups").length;
+    // rootless podman: root of its user namespace, not of the host, with setgroups allowed
+    expect(groupsOf({ host: { ...host, root: false }, setgroups: true })).toBe(1);
+    expect(groupsOf({ host: { ...host, root: false }, setgroups: false })).toBe(0);
+    expect(groupsOf({ host: { ...host, root: false } })).toBe(0);
+    expect(groupsOf({})).toBe(1);
   });
 
   test("execCPUAffinity: initial in the helper before clone, final in the child after the cgroup join", () => {

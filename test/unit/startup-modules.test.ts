@@ -46,20 +46,16 @@ function fakeContainer(id: string, pid: number): void {
 }
 
 /** The husk modules and node: builtins `husk-runtime <args>` loads, and its exit status. */
-function loads(args: string[]): { modules: string[]; builtins: string[]; status: number | null } {
+function loads(
+  args: string[],
+  face: string[] = ["husk-runtime", "--root", root],
+  env: Record<string, string> = {},
+): { modules: string[]; builtins: string[]; status: number | null } {
   const out = join(root, `modules-${Math.random()}.json`);
   const run = spawnSync(
     BUN,
-    [
-      "--preload",
-      join(REPO, "test/fixtures/record-modules.ts"),
-      join(REPO, "src/cli/husk.ts"),
-      "husk-runtime",
-      "--root",
-      root,
-      ...args,
-    ],
-    { env: { ...process.env, HUSK_RECORD_MODULES: out }, stdio: ["ignore", "ignore", "ignore"] },
+    ["--preload", join(REPO, "test/fixtures/record-modules.ts"), join(REPO, "src/cli/husk.ts"), ...face, ...args],
+    { env: { ...process.env, ...env, HUSK_RECORD_MODULES: out }, stdio: ["ignore", "ignore", "ignore"] },
   );
   const modules = JSON.parse(readFileSync(out, "utf8")) as string[];
   const builtins = new Set<string>();
@@ -108,6 +104,7 @@ const COMMON = [
   "src/runtime/status.ts",
   "src/sys/index.ts",
   "src/sys/stdio.ts",
+  "src/trace.ts",
 ];
 
 /** Never loaded by these verbs: the create pipeline, the stats reader, the engine's modules. */
@@ -164,6 +161,7 @@ const CASES: Record<string, Case> = {
       "src/runtime/default-root.ts",
       "src/runtime/version.ts",
       "src/sys/stdio.ts",
+      "src/trace.ts",
     ],
     builtins: ["process"],
     status: 0,
@@ -210,4 +208,35 @@ describe("modules each runtime verb loads at start", () => {
       expect(got.modules.filter((m) => NEVER.some((re) => re.test(m)))).toEqual([]);
     });
   }
+});
+
+/**
+ * The engine's `husk run --rm --network none busybox true`: a real container (root only), so
+ * not a fixed module list, but the builtins it may load and the image and network code it
+ * must not (pulling, importing, saving, building busybox, nftables and port probes' sockets
+ * load when used). Run from the sources, husk compiles the seccomp filter (no cache): the
+ * built CLI does not load the compiler on a cache hit.
+ */
+describe("modules the engine's run loads", () => {
+  const ENGINE_NEVER = [
+    /^src\/image\/(pull|registry|auth|import|save|archive|compression|layer|layer-entry|tar|tar-writer|progress|busybox)\.ts$/,
+    /^src\/image\/index\.ts$/,
+  ];
+  test.skipIf(process.getuid?.() !== 0)("run --rm --network none busybox true", () => {
+    const data = mkdtempSync(join(tmpdir(), "husk-startup-data-"));
+    const state = mkdtempSync("/run/husk-startup-state-");
+    try {
+      const env = { HUSK_DATA_ROOT: data, HUSK_STATE_ROOT: state, HUSK_NFT_TABLE: "husk_startup", HUSK_IP_FORWARD: "0" };
+      const args = ["run", "--rm", "--network", "none", "busybox", "true"];
+      expect(loads(args, ["husk"], env).status).toBe(0); // builds the busybox image
+      const got = loads(args, ["husk"], env);
+      expect(got.status).toBe(0);
+      expect(got.builtins).toEqual(["fs", "os", "path", "process", "stream", "string_decoder"]);
+      expect(got.modules.filter((m) => ENGINE_NEVER.some((re) => re.test(m)))).toEqual([]);
+      expect(got.modules).toContain("src/engine/engine.ts");
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+      rmSync(state, { recursive: true, force: true });
+    }
+  });
 });

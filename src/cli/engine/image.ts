@@ -3,6 +3,7 @@ import type { Engine } from "../../engine/engine.ts";
 import { HuskError } from "../../errors.ts";
 import { stdout } from "../../sys/stdio.ts";
 import { parse } from "./args.ts";
+import { confirm, printPruned } from "./prune.ts";
 import { type EngineVerb, engineOf, needArgs } from "./verb.ts";
 
 /** docker's `image inspect` shape. */
@@ -67,21 +68,19 @@ const verb: EngineVerb = {
         ],
         false,
       );
+      if (f.positionals.length > 0) throw new HuskError('"husk image prune" accepts no arguments');
+      const all = f.flags.all === true;
+      confirm(
+        f.flags.force === true,
+        all
+          ? "WARNING! This will remove all images without at least one container associated to them."
+          : "WARNING! This will remove all dangling images.",
+        "image prune",
+      );
       const engine = await engineOf(g);
       // Untagged images no container uses; with -a, every image no container uses.
-      let removed = 0;
-      if (f.flags.all) {
-        for (const img of await engine.images.list()) {
-          if (engine.imageUsers(img.id).length > 0) continue;
-          await engine.images.remove(img.id, { force: true });
-          stdout(`deleted: ${img.id}\n`);
-          removed++;
-        }
-      }
-      const r = await engine.images.prune({ dangling: true });
-      for (const id of r.images) stdout(`deleted: ${id}\n`);
-      stdout(`Total reclaimed space: ${r.reclaimed}B\n`);
-      return removed >= 0 ? 0 : 1;
+      printPruned(await engine.prune({ images: true, all }));
+      return 0;
     }
     const load = SUB[sub!];
     if (!load) throw new HuskError(`unknown command "${sub}" for "husk image"`);

@@ -5,6 +5,7 @@
  */
 import { HuskError, oneLine } from "../../errors.ts";
 import { stderr, stdout } from "../../sys/stdio.ts";
+import { trace } from "../../trace.ts";
 import { type Flag, parse, usageOf } from "./args.ts";
 import type { EngineVerb, Globals } from "./verb.ts";
 
@@ -44,6 +45,8 @@ const VERBS: Record<string, () => Promise<{ default: EngineVerb }>> = {
   network: () => import("./network.ts"),
   netns: () => import("./netns.ts"),
   volume: () => import("./volume.ts"),
+  container: () => import("./container.ts"),
+  system: () => import("./system.ts"),
   _exited: () => import("./exited.ts"),
 };
 
@@ -87,7 +90,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     const load = VERBS[name];
     if (!load) throw new HuskError(`unknown command "${name}" for "husk"`);
+    trace("cli: main");
     const verb = (await load()).default;
+    trace("cli: verb loaded");
     const parsed = parse(rest, [...verb.flags, { name: "help", type: "bool", help: "show help" }], verb.command === true);
     if (parsed.flags.help) {
       stdout(`usage: husk ${verb.name} ${verb.usage}\n\n${verb.summary}\n\noptions:\n${usageOf(verb.flags)}\n`);

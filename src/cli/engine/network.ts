@@ -1,12 +1,13 @@
-/** `husk network create|ls|inspect|rm|connect|disconnect`: bridge networks (src/network). */
+/** `husk network create|ls|inspect|rm|connect|disconnect|prune`: bridge networks (src/network). */
 import { HuskError } from "../../errors.ts";
 import { stdout } from "../../sys/stdio.ts";
 import { parse } from "./args.ts";
+import { confirm, printPruned } from "./prune.ts";
 import { type EngineVerb, engineOf, needArgs, table } from "./verb.ts";
 
 const verb: EngineVerb = {
   name: "network",
-  usage: "create|ls|inspect|rm|connect|disconnect …",
+  usage: "create|ls|inspect|rm|connect|disconnect|prune …",
   summary: "manage bridge networks",
   flags: [],
   command: true,
@@ -93,6 +94,17 @@ const verb: EngineVerb = {
         const [network, container] = args as [string, string];
         if (sub === "connect") await engine.connect(network, container, { aliases: a.flags.alias as string[] | undefined });
         else await engine.disconnect(network, container);
+        return 0;
+      }
+      case "prune": {
+        const a = parse(rest, [{ name: "force", short: "f", type: "bool", help: "" }], false);
+        if (a.positionals.length > 0) throw new HuskError('"husk network prune" accepts no arguments');
+        confirm(
+          a.flags.force === true,
+          "WARNING! This will remove all custom networks not used by at least one container.",
+          "network prune",
+        );
+        printPruned(await engine.prune({ networks: true }), false);
         return 0;
       }
       default:

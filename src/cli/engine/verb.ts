@@ -1,7 +1,9 @@
 /** What every engine verb module exports, and the library objects it works through. */
+
 import type { Engine } from "../../engine/engine.ts";
 import { HuskError } from "../../errors.ts";
 import { printWarning, stderr, stdout } from "../../sys/stdio.ts";
+import { trace } from "../../trace.ts";
 import type { Flag, Parsed } from "./args.ts";
 
 export interface Globals {
@@ -21,7 +23,9 @@ export interface EngineVerb {
 }
 
 export async function engineOf(g: Globals): Promise<Engine> {
+  trace("cli: engine loading");
   const { Engine } = await import("../../engine/engine.ts");
+  trace("cli: engine loaded");
   return new Engine({
     dataRoot: g.dataRoot,
     stateRoot: g.stateRoot,

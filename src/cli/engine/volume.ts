@@ -1,12 +1,13 @@
-/** `husk volume create|ls|inspect|rm`: named volumes (src/engine/volumes.ts). */
+/** `husk volume create|ls|inspect|rm|prune`: named volumes (src/engine/volumes.ts). */
 import { HuskError } from "../../errors.ts";
 import { stdout } from "../../sys/stdio.ts";
 import { parse } from "./args.ts";
+import { confirm, printPruned } from "./prune.ts";
 import { type EngineVerb, engineOf, needArgs, table } from "./verb.ts";
 
 const verb: EngineVerb = {
   name: "volume",
-  usage: "create|ls|inspect|rm …",
+  usage: "create|ls|inspect|rm|prune …",
   summary: "manage named volumes",
   flags: [],
   command: true,
@@ -16,7 +17,11 @@ const verb: EngineVerb = {
     switch (sub) {
       case "create": {
         const [name] = parse(rest, [], false).positionals;
-        const v = await engine.volumes.create(name ?? engine_randomName());
+        // Without a name it is anonymous, as docker marks it: `volume prune` takes it unless used.
+        const v = await engine.volumes.create(
+          name ?? engine_randomName(),
+          name === undefined ? { "com.docker.volume.anonymous": "" } : {},
+        );
         stdout(`${v.Name}\n`);
         return 0;
       }
@@ -54,6 +59,25 @@ const verb: EngineVerb = {
           await engine.volumes.remove(name, (n) => engine.volumeUsers(n));
           stdout(`${name}\n`);
         }
+        return 0;
+      }
+      case "prune": {
+        const a = parse(
+          rest,
+          [
+            { name: "all", short: "a", type: "bool", help: "" },
+            { name: "force", short: "f", type: "bool", help: "" },
+          ],
+          false,
+        );
+        if (a.positionals.length > 0) throw new HuskError('"husk volume prune" accepts no arguments');
+        const all = a.flags.all === true;
+        confirm(
+          a.flags.force === true,
+          `WARNING! This will remove ${all ? "all" : "anonymous"} local volumes not used by at least one container.`,
+          "volume prune",
+        );
+        printPruned(await engine.prune({ volumes: true, allVolumes: all }));
         return 0;
       }
       default:

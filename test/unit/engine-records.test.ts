@@ -1,0 +1,97 @@
+/**
+ * Removing a container's directory: a rename out of the way at once (the id and name are free
+ * again), the deletion in the background; what a process that died mid-deletion left under
+ * .removing goes with the next container's create.
+ */
+import { afterEach, beforeEach, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type ContainerRecord, newId, Records } from "../../src/engine/records.ts";
+
+let dataRoot: string;
+beforeEach(() => {
+  dataRoot = mkdtempSync(join(tmpdir(), "husk-records-"));
+});
+afterEach(() => {
+  rmSync(dataRoot, { recursive: true, force: true });
+});
+
+function record(name: string): ContainerRecord {
+  return {
+    version: 1,
+    id: newId(),
+    name,
+    image: "busybox",
+    imageId: "sha256:0",
+    created: new Date(0).toISOString(),
+    path: "true",
+    args: [],
+    config: { hostname: "h", env: [], cwd: "/", user: "", entrypoint: [], cmd: [], labels: {} },
+    hostConfig: {
+      autoRemove: true,
+      networkMode: "none",
+      portBindings: [],
+      memory: 0,
+      cpus: 0,
+      pidsLimit: 0,
+      capAdd: [],
+      capDrop: [],
+      privileged: false,
+      readOnly: false,
+    },
+    stateRoot: "/run/husk",
+    nftTable: "husk",
+    detached: false,
+    status: "creating",
+    pid: 0,
+    pidStartTime: "",
+    networks: [],
+    mounts: [],
+  };
+}
+
+async function until(fn: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 250 && !fn(); i++) await Bun.sleep(20);
+  if (!fn()) throw new Error(`timed out waiting for ${what}`);
+}
+
+const removing = () => {
+  try {
+    return readdirSync(join(dataRoot, "containers", ".removing"));
+  } catch {
+    return [];
+  }
+};
+
+test("remove frees the id and the name at once and deletes the directory in the background", async () => {
+  const records = new Records(dataRoot);
+  const rec = record("one");
+  await records.create(rec);
+  // A writable layer with something in it, as a container leaves.
+  mkdirSync(records.path(rec.id, "upper/etc"), { recursive: true });
+  writeFileSync(records.path(rec.id, "upper/etc/hosts"), "x");
+  records.remove(rec.id);
+  expect(existsSync(records.path(rec.id))).toBe(false);
+  expect(records.ids()).toEqual([]);
+  await records.create(record("one")); // the name is free again
+  await until(() => removing().length === 0, "the background deletion");
+  records.remove(rec.id); // gone already: nothing to do
+});
+
+test("what a dead process left being deleted goes with the next create", async () => {
+  const records = new Records(dataRoot);
+  await records.create(record("first"));
+  // pid 2^22+1 is above pid_max's ceiling: no process has it.
+  const left = join(dataRoot, "containers", ".removing", `${newId()}.4194305.1`);
+  mkdirSync(join(left, "upper/deep/er"), { recursive: true });
+  writeFileSync(join(left, "upper/deep/er/file"), "x");
+  await records.create(record("second"));
+  await until(() => removing().length === 0, "the sweep");
+  expect(
+    records
+      .all()
+      .map((r) => r.name)
+      .sort(),
+  ).toEqual(["first", "second"]);
+});

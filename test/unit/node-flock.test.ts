@@ -1,0 +1,58 @@
+/**
+ * Node's flock: the helper's --flocks process takes one lock after another for a caller that
+ * keeps a LockReuse, so a lock costs no process start. Checked under Node itself (sys/node.ts
+ * bundled for it): the lock excludes others (flock(1) -n fails while held), a release really
+ * releases though the process stays, the next lock reuses that process, and an idle one does
+ * not keep Node from exiting.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const REPO = join(import.meta.dir, "../..");
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "husk-node-flock-"));
+  const built = await Bun.build({ entrypoints: [join(REPO, "src/sys/node.ts")], outdir: dir, target: "node", format: "esm" });
+  if (!built.success) throw new Error(built.logs.join("\n"));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const hasNode = spawnSync("sh", ["-c", "command -v node && command -v flock"]).status === 0;
+
+test.skipIf(!hasNode)("one --flocks helper serves lock after lock, and releasing releases", () => {
+  const script = `
+import { execFileSync } from "node:child_process";
+import { lockExclusive } from "./node.js";
+const helper = ${JSON.stringify(join(REPO, "native/husk-helper"))};
+const a = ${JSON.stringify(dir)}, b = "/tmp";
+const free = (p) => { try { execFileSync("flock", ["-n", p, "true"]); return true; } catch { return false; } };
+const holders = () => execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(process.pid)]).toString().split("\\n").filter((l) => l.includes("--flocks")).map((l) => l.trim().split(" ")[0]);
+const reuse = {};
+const out = [];
+let release = await lockExclusive(a, helper, reuse);
+out.push(free(a) ? "a free while held" : "a held");
+const first = holders();
+release();
+await new Promise((r) => setTimeout(r, 50));
+out.push(free(a) ? "a released" : "a still held");
+release = await lockExclusive(b, helper, reuse);
+out.push(free(b) ? "b free while held" : "b held");
+out.push(JSON.stringify(holders()) === JSON.stringify(first) && first.length === 1 ? "same holder" : "other holders " + first + " " + holders());
+release();
+await lockExclusive("/nonexistent-husk-path", helper, reuse).then(() => out.push("locked a missing path"), () => out.push("missing path refused"));
+release = await lockExclusive(a, helper, reuse);
+release();
+console.log(out.join("; "));
+`;
+  writeFileSync(join(dir, "t.mjs"), script);
+  const r = spawnSync("node", [join(dir, "t.mjs")], { encoding: "utf8", timeout: 20000 });
+  expect(r.stderr).toBe("");
+  expect(r.stdout.trim()).toBe("a held; a released; b held; same holder; missing path refused");
+  // It exited by itself with a holder parked (timeout would have killed it: signal set).
+  expect(r.signal).toBeNull();
+  expect(r.status).toBe(0);
+});
