@@ -3,7 +3,6 @@
  * in the spec it came from, and the errno name when the kernel refused; the CLI prints it on
  * one line:  husk: mount "proc" on "/proc" (mounts[0]): permission denied (EPERM)
  */
-import { constants } from "node:os";
 
 export interface HuskErrorDetails {
   /** What husk was doing: `mount "proc" on "/proc"`. */
@@ -153,7 +152,13 @@ let errnoNames: Map<number, string> | undefined;
 
 /** Errno number → name (EPERM); unknown numbers become `errno N`. */
 export function errnoName(errno: number): string {
-  errnoNames ??= new Map(Object.entries(constants.errno).map(([name, value]) => [value as number, name]));
+  // node:os only now, for an error: every verb loads this module, few report an errno.
+  errnoNames ??= new Map(
+    Object.entries((process.getBuiltinModule("node:os") as typeof import("node:os")).constants.errno).map(([name, value]) => [
+      value as number,
+      name,
+    ]),
+  );
   return errnoNames.get(errno) ?? `errno ${errno}`;
 }
 

@@ -505,8 +505,22 @@ export class Cgroup {
     if (first) throw first;
   }
 
+  /**
+   * rmdir first: a cgroup with sub-cgroups refuses with EBUSY, and only then are they looked
+   * for (listing every hierarchy's directory first cost `run` and `delete` ~1 ms for nothing).
+   */
   private removeTree(dir: string): void {
-    for (const sub of this.subdirs(dir)) this.removeTree(path.posix.join(dir, sub));
+    try {
+      this.fs.rmdir(dir);
+      return;
+    } catch (err) {
+      const code = errCode(err);
+      if (code === "ENOENT") return;
+      if (code !== "EBUSY" && code !== "ENOTEMPTY") throw err;
+      const subs = this.subdirs(dir);
+      if (subs.length === 0) throw err;
+      for (const sub of subs) this.removeTree(path.posix.join(dir, sub));
+    }
     try {
       this.fs.rmdir(dir);
     } catch (err) {

@@ -8,6 +8,7 @@ import { HuskError, oneLine } from "../errors.ts";
 import { validateId } from "../runtime/container-id.ts";
 import { defaultRoot } from "../runtime/default-root.ts";
 import { stderr, stdout, stdoutAsync } from "../sys/stdio.ts";
+import { trace } from "../trace.ts";
 import { type FlagSpec, parseArgs, usageOf } from "./args.ts";
 import { logError, setLogTarget } from "./log.ts";
 import type { Globals, Verb } from "./verb.ts";
@@ -100,6 +101,7 @@ export function reportError(text: string): void {
 
 export async function main(argv: string[], prog = "husk-runtime"): Promise<number> {
   let failureStatus = 1;
+  trace("cli: main");
   try {
     const { flags, positionals } = parseArgs(argv, GLOBAL_FLAGS);
     const logFormat = (flags["log-format"] as string | undefined) ?? "text";
@@ -125,6 +127,7 @@ export async function main(argv: string[], prog = "husk-runtime"): Promise<numbe
       );
     if (flags.help) return await help(prog, name);
     const verb = (await load()).default;
+    trace(`cli: ${name} loaded`);
     failureStatus = verb.failureStatus ?? 1;
     const globals: Globals = {
       root: (flags.root as string | undefined) ?? defaultRoot(),
@@ -146,7 +149,9 @@ export async function main(argv: string[], prog = "husk-runtime"): Promise<numbe
     }
     const id = parsed.positionals[0];
     if (verb.takesId && id !== undefined) validateId(id);
-    return await verb.run(parsed, globals);
+    const status = await verb.run(parsed, globals);
+    trace(`cli: ${name} done`);
+    return status;
   } catch (err) {
     reportError(err instanceof Error ? err.message : String(err));
     if (!(err instanceof HuskError) && process.env.HUSK_DEBUG && err instanceof Error) stderr(`${err.stack}\n`);

@@ -3,10 +3,10 @@
  * (drawn in sync-protocol.ts). Every read and write is asynchronous: a library caller's event
  * loop keeps running while a container is made, and many can be made at once.
  */
-import { constants } from "node:os";
 import { errnoMessage, errnoName, HuskError, StepError } from "../errors.ts";
 import type { Plan } from "../plan/ops.ts";
 import { type HelperProcess, type HelperStdio, type StdioSpec, spawnHelper } from "../sys/index.ts";
+import { trace } from "../trace.ts";
 import { encodePlan } from "./encode.ts";
 import { helperPath } from "./path.ts";
 import { decodeMessage, encodeMessage, MSG_SIZE, Msg } from "./sync-protocol.ts";
@@ -91,6 +91,7 @@ function stepError(plan: Plan, step: number, errno: number, detail: number): Ste
 
 /** The container process died before it was set up without reporting a step (MSG_DIED). */
 function diedDuringSetup(status: number): StepError {
+  const { constants } = process.getBuiltinModule("node:os") as typeof import("node:os"); // an error path: not at load
   const signal = status > 128 ? Object.entries(constants.signals).find(([, n]) => n === status - 128)?.[0] : undefined;
   const how = signal ? `was killed by ${signal}` : `exited with status ${status}`;
   // SIGSYS is a seccomp kill; SIGKILL during setup is most often the memory limit.
@@ -138,6 +139,7 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
   const argv = opts.netlinkOnly ? [helperPath(), "--netlink"] : [helperPath()];
   const helper: HelperProcess = await spawnHelper(argv, { preserveFds: opts.preserveFds, stdio: opts.stdio });
   opts.onStdio?.(helper.stdio);
+  trace("runtime: launch: helper spawned");
   const { channel } = helper;
   let pid = 0;
   let plan: Plan = [];
@@ -145,16 +147,20 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
   try {
     plan = await planOrPromise;
     const body = encodePlan(plan);
-    const len = Buffer.alloc(4);
-    len.writeUInt32LE(body.length);
-    await channel.write(Buffer.concat([len, body]));
+    // The u32 length first; a DataView, not Buffer's writers (compiled at first use, see encode.ts).
+    const message = new Uint8Array(4 + body.length);
+    new DataView(message.buffer).setUint32(0, body.length, true);
+    message.set(body, 4);
+    await channel.write(message);
     opts.onSent?.();
+    trace("runtime: launch: plan sent");
     for (;;) {
       const raw = await channel.read(MSG_SIZE);
       if (raw === null) break;
       const msg = decodeMessage(raw);
       switch (msg.type) {
         case Msg.Pid:
+          trace("runtime: launch: child pid");
           pid = msg.a;
           break;
         case Msg.Waiting:

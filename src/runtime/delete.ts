@@ -13,6 +13,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ConflictError, HuskError } from "../errors.ts";
 import { printWarning } from "../sys/stdio.ts";
+import { trace } from "../trace.ts";
 import { recordedCgroup, removeCgroup } from "./cgroup-setup.ts";
 import { waitGone } from "./proc.ts";
 import {
@@ -41,9 +42,12 @@ export async function deleteContainer(
     if (existsSync(dir)) removeRemains(dir, id, err as Error, onWarning);
     return;
   }
+  trace("runtime: delete: state read");
   const { record, problem } = cgroupRecord(dir);
   const cgroup = recordedCgroup(st.cgroupPaths, record);
+  trace("runtime: delete: cgroup reopened");
   const status = containerStatus(root, st);
+  trace("runtime: delete: status");
   if (status !== "stopped") {
     if (!force) throw new ConflictError(`cannot delete container ${id} that is not stopped: ${status}`);
     // With a pid namespace of its own, the init's death takes every process in it along (the
@@ -57,10 +61,14 @@ export async function deleteContainer(
     } catch {}
     // A frozen init dies only once thawed; killAll thaws the cgroup itself.
     if (status === "paused" && !killsAll) cgroup.thaw();
+    trace("runtime: delete: killed");
     if (!(await waitGone(st.pid, st.pidStartTime, 10000))) throw new HuskError(`container ${id} did not die after SIGKILL`);
+    trace("runtime: delete: gone");
   }
   removeCgroup(cgroup, { kill: !record?.pending });
+  trace("runtime: delete: cgroup removed");
   removeStateDir(dir);
+  trace("runtime: delete: state removed");
   const left = [...new Set(Object.values(st.cgroupPaths))];
   if (!record && left.length > 0) {
     onWarning(

@@ -1,22 +1,23 @@
 /**
- * The Bun implementations of the sys calls (Bun.spawn's raw socket fds, bun:ffi for fcntl and
- * flock, ); node.ts has a twin of each. Loaded only when running under Bun (see
+ * The Bun implementations of the sys calls (Bun.spawn's raw socket fds, bun:ffi for flock and
+ * pipe2); node.ts has a twin of each. Loaded only when running under Bun (see
  * index.ts), so that nothing here is imported by Node.
  */
 import { dlopen, FFIType, ptr, read as readPtr } from "bun:ffi";
-import { closeSync, constants as fsConstants, openSync, read, write, writeSync } from "node:fs";
-import { constants } from "node:os";
-import type { Channel } from "./channel.ts";
+import { closeSync, constants as fsConstants, openSync, writeSync } from "node:fs";
+import { type Channel, ChunkChannel } from "./channel.ts";
 import type { HelperProcess, HelperStdio, SpawnOptions } from "./index.ts";
 
+/** node:os when a signal or errno is named, not at load: start and kill load this file for flock. */
+const osConstants = () => (process.getBuiltinModule("node:os") as typeof import("node:os")).constants;
+
 function signalNumber(sig: string | number): number {
-  return typeof sig === "number" ? sig : ((constants.signals as Record<string, number>)[sig] ?? 0);
+  return typeof sig === "number" ? sig : ((osConstants().signals as Record<string, number>)[sig] ?? 0);
 }
 
 /** The libc functions husk calls; each is bound on first use, see libc(). */
 const LIBC = {
   flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-  fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   pipe2: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   __errno_location: { args: [], returns: FFIType.ptr },
 } as const;
@@ -28,8 +29,8 @@ const bound: Partial<Libc> = {};
 /**
  * libc functions, each bound on first use (a memoised pure lookup: the same function every
  * time). Bun compiles a trampoline per bound symbol, ~0.3 ms each: `start` and `kill` need
- * flock and errno, not fcntl. errno is bound with the call whose failure it reads, never
- * after it: binding (dlopen) may itself change errno.
+ * flock (and errno only when it fails), not pipe2. errno is read only after a call made once
+ * it was bound: binding (dlopen) may itself change errno.
  */
 function bind(...names: (keyof typeof LIBC)[]): void {
   const missing = names.filter((n) => bound[n] === undefined);
@@ -48,7 +49,7 @@ function errno(): number {
 }
 
 function sysError(call: string, subject: string, code = errno()): NodeJS.ErrnoException {
-  const name = Object.entries(constants.errno).find(([, v]) => v === code)?.[0] ?? `errno ${code}`;
+  const name = Object.entries(osConstants().errno).find(([, v]) => v === code)?.[0] ?? `errno ${code}`;
   const err = new Error(`${call} ${subject}: ${name}`) as NodeJS.ErrnoException;
   err.code = name;
   err.errno = -code;
@@ -56,58 +57,48 @@ function sysError(call: string, subject: string, code = errno()): NodeJS.ErrnoEx
   return err;
 }
 
-const F_GETFL = 3;
-const F_SETFL = 4;
-const O_NONBLOCK = 0o4000;
-
-/** Bun creates its socketpair ends non-blocking; reads go to the thread pool, which wants blocking. */
-function setBlocking(fd: number): void {
-  bind("fcntl", "__errno_location");
-  const flags = libc("fcntl")(fd, F_GETFL, 0);
-  if (flags < 0 || libc("fcntl")(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) throw sysError("fcntl", String(fd));
-}
-
-/** Below the socket buffer size (net.core.wmem_default is 208 KiB), with room to spare. */
-const SYNC_WRITE_MAX = 64 * 1024;
-
 /**
- * A blocking fd read on the thread pool (small writes go straight out, see write): the event
- * loop never waits, and no read is in flight unless one was asked for, so closing the fd
- * cannot race a background reader.
+ * The sync channel: Bun.spawn hands out its socketpair end non-blocking, and Bun's own reader
+ * (Bun.file(fd).stream()) reads it on the event loop. Before, the fd was made blocking through
+ * bun:ffi (fcntl, ~1.5 ms of binding per process) and read on the thread pool (its first job
+ * has ~1 ms of latency). Bun's reader leaves the fd open; close() cancels it and closes the fd
+ * only once the reader has let go, so a reused fd number is never read as the channel.
+ * Writes go straight out (a message or a plan fits the socket's buffer); a socket that is full
+ * is waited on a millisecond at a time.
  */
 function fdChannel(fd: number): Channel {
-  let open = true;
-  return {
-    async read(n) {
-      const buf = Buffer.alloc(n);
-      let got = 0;
-      while (got < n) {
-        const k = await new Promise<number>((resolve, reject) =>
-          read(fd, buf, got, n - got, null, (err, count) => (err ? reject(err) : resolve(count))),
-        );
-        if (k === 0) return null;
-        got += k;
-      }
-      return buf;
-    },
-    async write(data) {
-      let off = 0;
-      // A message or a plan (at most a few tens of KiB, a seccomp filter included) fits the
-      // socket's buffer, so writing it here does not wait for the helper; going through the
-      // thread pool instead cost the first write (the plan) 1.5–4 ms of latency. Larger data
-      // goes the asynchronous way.
-      if (data.length <= SYNC_WRITE_MAX) while (off < data.length) off += writeSync(fd, data, off);
-      while (off < data.length) {
-        off += await new Promise<number>((resolve, reject) =>
-          write(fd, data, off, data.length - off, null, (err, count) => (err ? reject(err) : resolve(count))),
-        );
+  const reader = Bun.file(fd).stream().getReader();
+  const channel = new ChunkChannel(
+    async (data) => {
+      for (let off = 0; off < data.length; ) {
+        try {
+          off += writeSync(fd, data, off);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
+          await Bun.sleep(1);
+        }
       }
     },
-    close() {
-      if (open) closeSync(fd);
-      open = false;
+    () => {
+      reader.cancel().then(
+        () => closeSync(fd),
+        () => closeSync(fd),
+      );
     },
-  };
+  );
+  void (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        channel.push(value);
+      }
+      channel.end();
+    } catch (err) {
+      channel.end(err as Error);
+    }
+  })();
+  return channel;
 }
 
 const O_CLOEXEC = 0o2000000;
@@ -196,7 +187,6 @@ export function spawnHelper(argv: string[], opts: SpawnOptions): HelperProcess {
     for (const p of [out, err]) if (p) closeSync(p.writeFd);
   }
   const fd = proc.stdio[syncSlot] as unknown as number;
-  setBlocking(fd);
   const exited = proc.exited.then((code) => (proc.signalCode ? 128 + signalNumber(proc.signalCode) : code));
   const stdio: HelperStdio = {};
   if (i === "pipe") stdio.stdin = sinkWritable(proc.stdin as import("bun").FileSink);
@@ -216,8 +206,11 @@ const EWOULDBLOCK = 11;
 export async function lockExclusive(path: string, _helper?: string, _reuse?: unknown): Promise<() => void> {
   const fd = openSync(path, fsConstants.O_RDONLY);
   try {
-    bind("flock", "__errno_location");
+    // errno is bound only once a flock fails (each binding costs ~0.3 ms; an uncontended lock
+    // never needs it), and read after a fresh call: binding may itself change errno.
     for (let delay = 1; libc("flock")(fd, LOCK_EX | LOCK_NB) !== 0; delay = Math.min(delay * 2, 20)) {
+      bind("__errno_location");
+      if (libc("flock")(fd, LOCK_EX | LOCK_NB) === 0) break;
       const code = errno();
       if (code !== EWOULDBLOCK) throw sysError("flock", path, code);
       await Bun.sleep(delay);

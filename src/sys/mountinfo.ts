@@ -2,6 +2,8 @@
 
 /** mountinfo escapes space, tab, newline and backslash as \ooo. */
 export function unescapeMountPath(p: string): string {
+  // Most paths have nothing escaped: no regex for them (every runtime verb that reopens a cgroup parses mountinfo).
+  if (!p.includes("\\")) return p;
   return p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
 }
 

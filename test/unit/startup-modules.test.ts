@@ -104,6 +104,7 @@ const COMMON = [
   "src/runtime/status.ts",
   "src/sys/index.ts",
   "src/sys/stdio.ts",
+  "src/trace.ts",
 ];
 
 /** Never loaded by these verbs: the create pipeline, the stats reader, the engine's modules. */
@@ -140,7 +141,8 @@ interface Case {
   status: number;
 }
 
-const FS = ["fs", "os", "path"];
+// node:os is fetched where a signal or errno is named (process.getBuiltinModule), not at load.
+const FS = ["fs", "path"];
 
 const CASES: Record<string, Case> = {
   "--version": {
@@ -159,8 +161,9 @@ const CASES: Record<string, Case> = {
       "src/runtime/default-root.ts",
       "src/runtime/version.ts",
       "src/sys/stdio.ts",
+      "src/trace.ts",
     ],
-    builtins: ["os", "process"],
+    builtins: ["process"],
     status: 0,
   },
   list: { args: ["list"], modules: [...COMMON, "src/cli/list.ts"], builtins: FS, status: 0 },
@@ -174,21 +177,21 @@ const CASES: Record<string, Case> = {
   kill: {
     args: ["kill", "c-kill", "CONT"],
     container: ["c-kill", () => sleeper.pid],
-    modules: [...COMMON, "src/cli/kill.ts", "src/runtime/kill.ts", "src/sys/bun.ts"],
+    modules: [...COMMON, "src/cli/kill.ts", "src/runtime/kill.ts", "src/sys/bun.ts", "src/sys/channel.ts"],
     builtins: FS,
     status: 0,
   },
   start: {
     args: ["start", "c-start"],
     container: ["c-start", () => sleeper.pid],
-    modules: [...COMMON, "src/cli/start.ts", "src/runtime/start.ts", "src/sys/bun.ts"],
+    modules: [...COMMON, "src/cli/start.ts", "src/runtime/start.ts", "src/sys/bun.ts", "src/sys/channel.ts"],
     builtins: FS,
     status: 1,
   },
   delete: {
     args: ["delete", "--force", "c-delete"],
     container: ["c-delete", () => victim.pid],
-    modules: [...COMMON, ...CGROUP, "src/cli/delete.ts", "src/runtime/delete.ts", "src/sys/bun.ts"],
+    modules: [...COMMON, ...CGROUP, "src/cli/delete.ts", "src/runtime/delete.ts", "src/sys/bun.ts", "src/sys/channel.ts"],
     builtins: FS,
     status: 0,
   },
