@@ -257,7 +257,7 @@ describeAsRoot("engine system", () => {
       stateRoot: w.stateRoot,
       nftTable: w.table,
       ipForward: false,
-      defaultNetwork: { bridge, subnet: `10.${200 + (h % 50)}.${(h >> 8) % 250}.224/28` },
+      defaultNetwork: { bridge, subnet: `10.${200 + (h % 50)}.${(h >>> 8) % 250}.224/28` },
     });
     const box = await engine.start("busybox", ["sleep", "60"], { network: "bridge" });
     const veth = engine.record(box.id).networks[0]!.hostVeth;
