@@ -182,9 +182,9 @@ void xclose(int fd)
  * --flock PATH: flock(LOCK_EX) for a caller that cannot (Node has no flock): say "L" on stdout
  * once held, keep it until stdin closes (the caller released it, or died).
  */
-static _Noreturn void hold_flock(const char *path)
+/* Open path, flock it, say "L": the fd, or the process ends with the error on stderr. */
+static int lock_and_say(const char *path)
 {
-	char c;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		die(1, path, errno);
@@ -193,6 +193,13 @@ static _Noreturn void hold_flock(const char *path)
 			die(1, "flock", errno);
 	if (write(1, "L", 1) != 1)
 		_exit(1);
+	return fd;
+}
+
+static _Noreturn void hold_flock(const char *path)
+{
+	char c;
+	(void)lock_and_say(path);
 	for (;;) {
 		ssize_t n = read(0, &c, 1);
 		if (n == 0 || (n < 0 && errno != EINTR))
@@ -234,14 +241,7 @@ static _Noreturn void hold_flocks(void)
 			continue;
 		}
 		len = 0;
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			die(1, path, errno);
-		while (flock(fd, LOCK_EX) < 0)
-			if (errno != EINTR)
-				die(1, "flock", errno);
-		if (write(1, "L", 1) != 1)
-			_exit(1);
+		fd = lock_and_say(path);
 	}
 }
 

@@ -53,6 +53,7 @@ import {
   type Owner,
   ownerAlive,
   type PublishedPort,
+  processStartTime,
   Store,
 } from "./store.ts";
 import {
@@ -497,6 +498,7 @@ export class Networks {
     const { live, stale } = await partitionStale(rec.leases, this.alive);
     if (stale.length === 0) return [];
     for (const l of stale) await deleteHostLink(l.hostVeth);
+    for (const l of stale) await orphanDone(l.pendingNft);
     await runNft(deletePortsScript(this.table, stale.flatMap(mappings)), this.nft);
     rec.leases = live;
     this.store.write(rec);
@@ -535,8 +537,21 @@ export class Networks {
         }
         chosen.push({ proto: r.proto, hostIp: r.hostIp, hostPort, containerPort: r.containerPort });
       }
-      await runNft(addPortsScript(this.table, mappings({ ...lease, ports: chosen })), this.nft);
+      // Recorded before nft may commit them: an owner killed meanwhile leaves a lease whose
+      // reclaim removes them (after waiting for its orphaned nft).
       lease.ports.push(...chosen);
+      try {
+        await runNft(addPortsScript(this.table, mappings({ ...lease, ports: chosen })), this.nft, (pid) => {
+          lease.pendingNft = { pid, startTime: processStartTime(pid) ?? 0 };
+          this.store.write(rec);
+        });
+      } catch (err) {
+        lease.ports = lease.ports.filter((p) => !chosen.includes(p));
+        delete lease.pendingNft;
+        this.store.write(rec);
+        throw err;
+      }
+      delete lease.pendingNft;
       this.store.write(rec);
       return chosen;
     });
@@ -553,6 +568,11 @@ export class Networks {
       await runNft(deleteTableScript(this.table), this.nft);
     });
   }
+}
+
+/** An nft a dead owner left running has finished (it commits within milliseconds; 5 s at most). */
+async function orphanDone(nft: Owner | undefined): Promise<void> {
+  for (let i = 0; nft && i < 500 && processStartTime(nft.pid) === nft.startTime; i++) await new Promise((r) => setTimeout(r, 10));
 }
 
 /** Delete the network's bridge, if the interface by that name is it (its MAC says so). */

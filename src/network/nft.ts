@@ -126,7 +126,7 @@ export function deleteTableScript(table: string): string {
 }
 
 /** Run one script with `nft -f -`: one transaction. */
-export async function runNft(script: string, nft = "nft"): Promise<void> {
+export async function runNft(script: string, nft = "nft", onSpawn?: (pid: number) => void): Promise<void> {
   if (script === "") return;
   // Loaded here, not at the top: a container without a network never needs it.
   const { spawn } = process.getBuiltinModule("node:child_process") as typeof import("node:child_process");
@@ -139,6 +139,8 @@ export async function runNft(script: string, nft = "nft"): Promise<void> {
     proc.on("error", reject);
     proc.on("close", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
+  // Told before the script is written: nft commits nothing until it has read all of it.
+  if (proc.pid !== undefined) onSpawn?.(proc.pid);
   proc.stdin.end(script);
   let code: number;
   try {

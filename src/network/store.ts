@@ -60,6 +60,11 @@ export interface Lease {
   names?: string[];
   /** The container's hosts file, kept listing the others on its networks (names.ts). */
   hostsFile?: string;
+  /**
+   * An `nft` adding this lease's ports, recorded before it gets its script: if the owner dies
+   * while it runs, the orphan may still commit, so reclaim waits for it to finish first.
+   */
+  pendingNft?: Owner;
 }
 
 export interface NetworkRecord {
