@@ -1,7 +1,7 @@
 /**
  * OCI runtime-spec `linux.resources`, field for field (config-linux.md, specs-go/config.go).
- * int64/uint64 fields are JSON numbers. Kept here, independent of src/spec, so the cgroup
- * module has no upward dependency; the spec types can alias these.
+ * int64/uint64 fields are JSON numbers. Kept here, so that the cgroup module has no upward
+ * dependency; src/oci/types.ts re-exports them as the spec's.
  */
 
 export interface LinuxDeviceCgroup {

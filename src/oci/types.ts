@@ -7,6 +7,7 @@
  * (see rlimits.ts). parseJson (json.ts) turns literals beyond every integer field's range into
  * ±Infinity first, so 2^64 is refused rather than rounded into range. Extension fields the spec allows are kept by the parser but not typed here.
  */
+import type { LinuxResources } from "../cgroups/resources.ts";
 import type { RlimitName } from "./rlimits.ts";
 
 export interface Spec {
@@ -197,101 +198,22 @@ export interface LinuxDevice {
   gid?: number;
 }
 
-export interface LinuxResources {
-  devices?: LinuxDeviceCgroup[];
-  memory?: LinuxMemory;
-  cpu?: LinuxCPU;
-  pids?: LinuxPids;
-  blockIO?: LinuxBlockIO;
-  hugepageLimits?: LinuxHugepageLimit[];
-  network?: LinuxNetwork;
-  rdma?: Record<string, LinuxRdma>;
-  /** cgroup v2 file name → value. */
-  unified?: Record<string, string>;
-}
-
-export interface LinuxDeviceCgroup {
-  allow: boolean;
-  /** "a" (all), "c" or "b"; absent means all. */
-  type?: "a" | "c" | "b";
-  /** Absent means any. */
-  major?: number;
-  minor?: number;
-  /** Some of "rwm". */
-  access?: string;
-}
-
-export interface LinuxMemory {
-  limit?: number;
-  reservation?: number;
-  swap?: number;
-  kernel?: number;
-  kernelTCP?: number;
-  swappiness?: number;
-  disableOOMKiller?: boolean;
-  useHierarchy?: boolean;
-  checkBeforeUpdate?: boolean;
-}
-
-export interface LinuxCPU {
-  shares?: number;
-  quota?: number;
-  burst?: number;
-  period?: number;
-  realtimeRuntime?: number;
-  realtimePeriod?: number;
-  cpus?: string;
-  mems?: string;
-  idle?: number;
-}
-
-export interface LinuxPids {
-  limit: number;
-}
-
-export interface LinuxBlockIODevice {
-  major: number;
-  minor: number;
-}
-
-export interface LinuxWeightDevice extends LinuxBlockIODevice {
-  weight?: number;
-  leafWeight?: number;
-}
-
-export interface LinuxThrottleDevice extends LinuxBlockIODevice {
-  rate: number;
-}
-
-export interface LinuxBlockIO {
-  weight?: number;
-  leafWeight?: number;
-  weightDevice?: LinuxWeightDevice[];
-  throttleReadBpsDevice?: LinuxThrottleDevice[];
-  throttleWriteBpsDevice?: LinuxThrottleDevice[];
-  throttleReadIOPSDevice?: LinuxThrottleDevice[];
-  throttleWriteIOPSDevice?: LinuxThrottleDevice[];
-}
-
-export interface LinuxHugepageLimit {
-  pageSize: string;
-  limit: number;
-}
-
-export interface LinuxInterfacePriority {
-  name: string;
-  priority: number;
-}
-
-export interface LinuxNetwork {
-  classID?: number;
-  priorities?: LinuxInterfacePriority[];
-}
-
-export interface LinuxRdma {
-  hcaHandles?: number;
-  hcaObjects?: number;
-}
+// linux.resources: the cgroup module's types, which it keeps free of any upward dependency.
+export type {
+  LinuxBlockIO,
+  LinuxBlockIODevice,
+  LinuxCPU,
+  LinuxDeviceCgroup,
+  LinuxHugepageLimit,
+  LinuxInterfacePriority,
+  LinuxMemory,
+  LinuxNetwork,
+  LinuxPids,
+  LinuxRdma,
+  LinuxResources,
+  LinuxThrottleDevice,
+  LinuxWeightDevice,
+} from "../cgroups/resources.ts";
 
 export type SeccompAction =
   | "SCMP_ACT_KILL"
