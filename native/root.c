@@ -332,10 +332,10 @@ static int hide_host_proc_sys(void)
 		return -1;
 	/* Collected first: unmounting changes mountinfo under the reader. */
 	char *targets[256];
-	int count = 0;
+	int count = 0, err = 0;
 	char *line = NULL;
 	size_t cap = 0;
-	while (getline(&line, &cap, mi) > 0 && count < 256) {
+	while (getline(&line, &cap, mi) > 0) {
 		char *fields[5], *save = NULL, *tok = strtok_r(line, " ", &save);
 		int i = 0;
 		for (; tok && i < 5; i++, tok = strtok_r(NULL, " ", &save))
@@ -351,23 +351,32 @@ static int hide_host_proc_sys(void)
 		unescape_mountinfo(fields[4]);
 		if (strncmp(fields[4], root, rootlen) == 0 && (fields[4][rootlen] == '/' || fields[4][rootlen] == 0))
 			continue;
-		if ((targets[count] = strdup(fields[4])))
-			count++;
+		/* One that cannot be recorded would stay visible: fail rather than go on without it. */
+		if (count == (int)(sizeof targets / sizeof targets[0])) {
+			err = E2BIG;
+			break;
+		}
+		if (!(targets[count] = strdup(fields[4]))) {
+			err = ENOMEM;
+			break;
+		}
+		count++;
 	}
 	free(line);
 	fclose(mi);
-	int rc = 0;
 	/* Deepest last in mountinfo order, so undo in reverse: children before their parents. */
 	for (int i = count - 1; i >= 0; i--) {
 		/* EINVAL: locked (under a user namespace), or gone already with its parent. */
 		if (umount2(targets[i], MNT_DETACH) < 0 && errno != ENOENT &&
 		    (errno != EINVAL ||
 		     (mount("tmpfs", targets[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 &&
-		      errno != ENOENT)))
-			rc = -1;
+		      errno != ENOENT)) &&
+		    !err)
+			err = errno;
 		free(targets[i]);
 	}
-	return rc;
+	errno = err;
+	return err ? -1 : 0;
 }
 
 /* For roots pivot_root refuses (a ramfs/initramfs root cannot be pivoted away). */
