@@ -44,5 +44,7 @@ try {
 } finally {
   rmSync(dataRoot, { recursive: true, force: true });
   rmSync(`${root}-engine`, { recursive: true, force: true });
+  // The runtime's root too (its containers are deleted; the seccomp cache stays there).
+  rmSync(root, { recursive: true, force: true });
 }
 console.log(JSON.stringify({ sequential, batch4, engine: engineRuns, engineBatch4 }));
