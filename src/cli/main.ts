@@ -51,7 +51,6 @@ const VERBS: Record<string, () => Promise<{ default: Verb }>> = {
 
 /** Help in runc's layout (NAME:, USAGE:, COMMANDS:, GLOBAL OPTIONS:), which tools and users know, under the name husk was started as. */
 function usage(prog: string): string {
-  const width = Math.max(...Object.keys(VERBS).map((v) => v.length)) + 3;
   return `NAME:
    ${prog} - Open Container Initiative runtime (husk's, with runc's command line)
 
@@ -60,9 +59,9 @@ USAGE:
 
 COMMANDS:
 ${Object.keys(VERBS)
-  .map((v) => `   ${v.padEnd(width)}`)
+  .map((v) => `   ${v}`)
   .join("\n")}
-   help, h${" ".repeat(Math.max(1, width - 7))}Shows a list of commands or help for one command
+   help, h   shows a list of commands or help for one command
 
 GLOBAL OPTIONS:
 ${usageOf(GLOBAL_FLAGS)}
@@ -91,12 +90,6 @@ async function help(prog: string, topic: string | undefined): Promise<number> {
   if (!load) throw new HuskError(`No help topic for '${topic}'`);
   stdout(verbUsage(prog, (await load()).default));
   return 0;
-}
-
-/** One line on stderr and, with --log, in the log file (JSON lines with --log-format json). */
-export function reportError(text: string): void {
-  // HuskErrors are one line already; errors from elsewhere (Node, Bun) may not be.
-  logError(oneLine(text));
 }
 
 export async function main(argv: string[], prog = "husk-runtime"): Promise<number> {
@@ -153,7 +146,9 @@ export async function main(argv: string[], prog = "husk-runtime"): Promise<numbe
     trace(`cli: ${name} done`);
     return status;
   } catch (err) {
-    reportError(err instanceof Error ? err.message : String(err));
+    // On stderr and, with --log, in the log file. HuskErrors are one line already; errors from
+    // elsewhere (Node, Bun) may not be.
+    logError(oneLine(err instanceof Error ? err.message : String(err)));
     if (!(err instanceof HuskError) && process.env.HUSK_DEBUG && err instanceof Error) stderr(`${err.stack}\n`);
     return failureStatus;
   }
