@@ -248,22 +248,14 @@ export class Cgroup {
   }
 
   /**
-   * The files a new process uses to join this cgroup by itself (see src/plan/cgroup.ts):
-   * each v1 hierarchy's `tasks`, and the v2 directory.
+   * The files a new process uses to join this cgroup by itself (see src/plan/cgroup.ts): each v1
+   * hierarchy's `tasks`, and the v2 directory. With `sub` (runc's `exec --cgroup`), those of
+   * sub-cgroups: it maps a v1 controller, or "" (every controller not named, and cgroup2), to a
+   * relative path under this cgroup.
    */
-  joinFiles(): CgroupJoin {
-    const tasks = this.hierarchies.filter((h) => h.dir.version === 1).map((h) => h.dir.file("tasks"));
-    const dir = this.hierarchies.find((h) => h.dir.version === 2)?.dir.path ?? "";
-    return { tasks, dir };
-  }
-
-  /**
-   * joinFiles for sub-cgroups of this one (runc's `exec --cgroup`): `sub` maps a v1 controller,
-   * or "" (every controller not named, and cgroup2), to a relative path under this cgroup.
-   */
-  joinFilesAt(sub: ReadonlyMap<string, string>): CgroupJoin {
+  joinFiles(sub?: ReadonlyMap<string, string>): CgroupJoin {
     const dirOf = (h: Hierarchy) => {
-      const rel = h.keys.map((k) => sub.get(k)).find((p) => p !== undefined) ?? sub.get("") ?? "";
+      const rel = sub && (h.keys.map((k) => sub.get(k)).find((p) => p !== undefined) ?? sub.get(""));
       return rel ? `${h.dir.path}/${rel}` : h.dir.path;
     };
     const tasks = this.hierarchies.filter((h) => h.dir.version === 1).map((h) => `${dirOf(h)}/tasks`);

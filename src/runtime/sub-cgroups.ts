@@ -29,7 +29,7 @@ export function parseSubCgroups(values: string[], known: (controller: string) =>
 export function subCgroupJoin(cgroup: Cgroup, values: string[]): CgroupJoin {
   const layout = cgroup.layout;
   const sub = parseSubCgroups(values, (c) => layout.v1.has(c) || layout.v2Controllers.includes(c));
-  const join = cgroup.joinFilesAt(sub);
+  const join = cgroup.joinFiles(sub);
   const dirs = [...join.tasks.map((t) => t.slice(0, -"/tasks".length)), ...(join.dir ? [join.dir] : [])];
   for (const dir of dirs) {
     // runc's words: the process is added through cgroup.procs, which a missing cgroup lacks.
