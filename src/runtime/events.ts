@@ -18,9 +18,14 @@ const POLL_MS = 100;
 
 /** One event line: {"type":"stats","id":…,"data":{…}}, the data printed with exact u64 values. */
 export function statsEvent(root: string, id: string): string {
+  return statsLine(id, runningCgroup(root, id));
+}
+
+/** The running container's cgroup: NotFoundError for a missing container, ConflictError for a stopped one. */
+function runningCgroup(root: string, id: string): Cgroup {
   const st = readState(root, id);
   if (containerStatus(root, st) === "stopped") throw new ConflictError("container not running");
-  return statsLine(id, reopenCgroup(st.cgroupPaths));
+  return reopenCgroup(st.cgroupPaths);
 }
 
 function statsLine(id: string, cg: Cgroup): string {
@@ -38,10 +43,9 @@ export function oomKills(cg: Cgroup): number | undefined {
 /** The cgroup while the container runs; undefined once it is stopped or deleted. */
 function running(root: string, id: string): Cgroup | undefined {
   try {
-    const st = readState(root, id);
-    return containerStatus(root, st) === "stopped" ? undefined : reopenCgroup(st.cgroupPaths);
+    return runningCgroup(root, id);
   } catch (err) {
-    if (err instanceof NotFoundError) return undefined;
+    if (err instanceof NotFoundError || err instanceof ConflictError) return undefined;
     throw err;
   }
 }
@@ -53,11 +57,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * until the container stops or is deleted. A container that is not running is an error.
  */
 export async function* eventStream(root: string, id: string, intervalMs: number): AsyncGenerator<string> {
-  let cg = running(root, id);
-  if (!cg) {
-    readState(root, id); // NotFoundError for a missing container, as runc
-    throw new ConflictError("container not running");
-  }
+  let cg: Cgroup | undefined = runningCgroup(root, id);
   const oom = JSON.stringify({ type: "oom", id });
   let kills = oomKills(cg) ?? 0;
   let nextStats = 0;
