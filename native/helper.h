@@ -21,6 +21,7 @@
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include "mount-api.h" /* after sys/mount.h: fills in what the libc lacks */
 #include <dirent.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
