@@ -19,7 +19,6 @@
  */
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { Writable } from "node:stream";
 import { ConflictError, HuskError, NotFoundError, quote } from "../errors.ts";
 import type { LoginOptions } from "../image/auth.ts";
 // The image modules one by one, not their index: a run loads no pull, import or save code.
@@ -1137,7 +1136,12 @@ export class Engine {
   }
 
   /** docker cp CONTAINER:PATH DEST: to a host path, or as a tar stream; running or exited containers. */
-  async copyFrom(ref: string, containerPath: string, dest: string | Writable, options: CopyOptions = {}): Promise<void> {
+  async copyFrom(
+    ref: string,
+    containerPath: string,
+    dest: string | import("node:stream").Writable,
+    options: CopyOptions = {},
+  ): Promise<void> {
     return (await import("./copy.ts")).copyFrom(this, ref, containerPath, dest, { onWarning: this.#warn, ...options });
   }
 
@@ -1204,7 +1208,7 @@ export class Engine {
   }
 
   /** Write images as one docker (or OCI) archive to a path or a stream. */
-  async saveImage(refs: string[], dest: string | Writable, options: SaveOptions = {}): Promise<void> {
+  async saveImage(refs: string[], dest: string | import("node:stream").Writable, options: SaveOptions = {}): Promise<void> {
     const { saveImage } = await import("../image/save.ts");
     return saveImage(this.images, refs, dest, options);
   }
@@ -1308,7 +1312,7 @@ export class Container {
   statsStream(options: StatsOptions & { signal?: AbortSignal } = {}): AsyncGenerator<ContainerStats> {
     return this.engine.statsStream(this.id, options);
   }
-  copyFrom(containerPath: string, dest: string | Writable, options: CopyOptions = {}): Promise<void> {
+  copyFrom(containerPath: string, dest: string | import("node:stream").Writable, options: CopyOptions = {}): Promise<void> {
     return this.engine.copyFrom(this.id, containerPath, dest, options);
   }
   copyTo(source: string | AsyncIterable<Uint8Array>, containerPath: string, options: CopyOptions = {}): Promise<void> {
