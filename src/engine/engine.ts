@@ -100,6 +100,12 @@ export interface EngineOptions {
   huskCommand?: string;
   /** Turn the host's net.ipv4.ip_forward on when a bridge network is set up (default true, as docker). */
   ipForward?: boolean;
+  /**
+   * A removed container's files are deleted by the next container's start (while it runs), not
+   * by this process: for short-lived processes whose caller waits for their exit, as the CLI
+   * (default false: deleted in the background of this process).
+   */
+  removeLater?: boolean;
 }
 
 export interface RunResult<T extends string | Buffer = string | Buffer> {
@@ -281,7 +287,7 @@ export class Engine {
       ipForward: options.ipForward,
     });
     this.volumes = new Volumes(this.dataRoot);
-    this.#records = new Records(this.dataRoot);
+    this.#records = new Records(this.dataRoot, { removeLater: options.removeLater });
     this.#runtime = new Runtime({ root: this.stateRoot, onWarning: this.#warn });
     this.#defaultNetwork = options.defaultNetwork ?? {};
     this.#huskCommand = options.huskCommand;
@@ -368,6 +374,8 @@ export class Engine {
                 rec.startedAt = new Date().toISOString();
                 this.#records.write(rec);
                 onStart?.(id, p);
+                // Now the caller only waits for the container: delete what earlier removals left.
+                this.#records.sweep();
               },
             },
           )
@@ -411,6 +419,7 @@ export class Engine {
       await this.#destroy(rec);
       throw asExecError(asUlimitError(e, opts.security.ulimits));
     }
+    this.#records.sweep();
     if (opts.signal) {
       const sig = opts.signal;
       sig.addEventListener("abort", () => void this.kill(id, "SIGKILL").catch(() => {}), { once: true });

@@ -20,7 +20,10 @@
  * the directory is deleted in the background: a --rm run's caller does not wait for the
  * unlinks of its writable layer, /etc files and record (~1.5 ms on ext4, far more when the
  * disk is busy): they run from setImmediate, once the caller has its result. A process that
- * dies first leaves the directory under .removing, deleted by the next container's create.
+ * dies first leaves the directory under .removing, deleted by the next container's start.
+ * With removeLater (the CLI: a short-lived process whose caller waits for its exit, ~2 ms of
+ * unlinks on this ext4) nothing is deleted in this process: the next container's start deletes
+ * it while that container runs, when the process has nothing else to do.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -146,8 +149,12 @@ export class Records {
   /** Under Node, one lock helper serves this instance's locks one after another (sys/node.ts). */
   readonly #locks: LockReuse = {};
 
-  constructor(dataRoot: string) {
+  /** Leave removed directories under .removing for a later sweep() (see the top of this file). */
+  readonly #removeLater: boolean;
+
+  constructor(dataRoot: string, options: { removeLater?: boolean } = {}) {
     this.dir = join(dataRoot, "containers");
+    this.#removeLater = options.removeLater === true;
   }
 
   path(id: string, ...parts: string[]): string {
@@ -242,7 +249,6 @@ export class Records {
       }
       mkdirSync(this.path(rec.id), { mode: 0o711 });
       this.write(rec);
-      this.#sweep();
     } finally {
       release();
     }
@@ -267,6 +273,7 @@ export class Records {
         return;
       }
     }
+    if (this.#removeLater) return;
     // After the caller's continuation (a run's result is delivered first), in one synchronous
     // go: fs.promises.rm's many thread-pool trips took a CLI several ms longer to exit.
     setImmediate(() => {
@@ -276,8 +283,12 @@ export class Records {
     });
   }
 
-  /** What processes that died before their deletions ended left under .removing (a concurrent one deleting the same is harmless). */
-  #sweep(): void {
+  /**
+   * Delete what was left under .removing: by processes that died before their deletions ended,
+   * or that removed later (a concurrent sweep deleting the same is harmless). Called once a
+   * container runs, when the caller is only waiting.
+   */
+  sweep(): void {
     let left: string[];
     try {
       left = readdirSync(join(this.dir, REMOVING));
@@ -286,7 +297,7 @@ export class Records {
     }
     const own = `.${process.pid}.`;
     for (const name of left) {
-      if (name.includes(own)) continue; // ours, being deleted
+      if (!this.#removeLater && name.includes(own)) continue; // ours, being deleted
       const trash = join(this.dir, REMOVING, name);
       setImmediate(() => {
         try {

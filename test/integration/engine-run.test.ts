@@ -34,6 +34,23 @@ describeAsRoot("engine run", () => {
     expect(containers()).toEqual([]);
   });
 
+  test("--rm: the CLI leaves the files to delete for the next run, which deletes them while its container runs", async () => {
+    const removing = () => {
+      try {
+        return readdirSync(join(w.dataRoot, "containers", ".removing"));
+      } catch {
+        return [];
+      }
+    };
+    expect((await w.husk(["run", "--rm", "--network", "none", "busybox", "true"])).code).toBe(0);
+    const left = removing();
+    expect(left.length).toBeGreaterThan(0);
+    expect((await w.husk(["run", "--rm", "--network", "none", "busybox", "true"])).code).toBe(0);
+    // What the first run left is gone; the second run's own waits for the next.
+    expect(removing().filter((n) => left.includes(n))).toEqual([]);
+    expect(removing()).toHaveLength(1);
+  });
+
   test("env, workdir, user, hostname, entrypoint, read-only root, /etc files", async () => {
     const r = await w.husk([
       "run",

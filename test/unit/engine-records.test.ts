@@ -1,7 +1,8 @@
 /**
  * Removing a container's directory: a rename out of the way at once (the id and name are free
  * again), the deletion in the background; what a process that died mid-deletion left under
- * .removing goes with the next container's create.
+ * .removing, or one that removes later (the CLI) left there, goes with the next sweep (the
+ * engine sweeps once a container runs).
  */
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -79,7 +80,7 @@ test("remove frees the id and the name at once and deletes the directory in the 
   records.remove(rec.id); // gone already: nothing to do
 });
 
-test("what a dead process left being deleted goes with the next create", async () => {
+test("what a dead process left being deleted goes with the next sweep", async () => {
   const records = new Records(dataRoot);
   await records.create(record("first"));
   // pid 2^22+1 is above pid_max's ceiling: no process has it.
@@ -87,6 +88,7 @@ test("what a dead process left being deleted goes with the next create", async (
   mkdirSync(join(left, "upper/deep/er"), { recursive: true });
   writeFileSync(join(left, "upper/deep/er/file"), "x");
   await records.create(record("second"));
+  records.sweep();
   await until(() => removing().length === 0, "the sweep");
   expect(
     records
@@ -94,4 +96,17 @@ test("what a dead process left being deleted goes with the next create", async (
       .map((r) => r.name)
       .sort(),
   ).toEqual(["first", "second"]);
+});
+
+test("removeLater: nothing is deleted by the process that removed; the next sweep (another process's or its own) deletes it", async () => {
+  const cli = new Records(dataRoot, { removeLater: true });
+  const rec = record("once");
+  await cli.create(rec);
+  mkdirSync(cli.path(rec.id, "upper/etc"), { recursive: true });
+  cli.remove(rec.id);
+  expect(cli.ids()).toEqual([]);
+  await Bun.sleep(50); // no background deletion is pending: it stays
+  expect(removing()).toHaveLength(1);
+  cli.sweep();
+  await until(() => removing().length === 0, "the sweep");
 });
