@@ -100,12 +100,6 @@ export interface EngineOptions {
   huskCommand?: string;
   /** Turn the host's net.ipv4.ip_forward on when a bridge network is set up (default true, as docker). */
   ipForward?: boolean;
-  /**
-   * A removed container's files are deleted by the next container's start (while it runs), not
-   * by this process: for short-lived processes whose caller waits for their exit, as the CLI
-   * (default false: deleted in the background of this process).
-   */
-  removeLater?: boolean;
 }
 
 export interface RunResult<T extends string | Buffer = string | Buffer> {
@@ -287,7 +281,7 @@ export class Engine {
       ipForward: options.ipForward,
     });
     this.volumes = new Volumes(this.dataRoot);
-    this.#records = new Records(this.dataRoot, { removeLater: options.removeLater });
+    this.#records = new Records(this.dataRoot);
     this.#runtime = new Runtime({ root: this.stateRoot, onWarning: this.#warn });
     this.#defaultNetwork = options.defaultNetwork ?? {};
     this.#huskCommand = options.huskCommand;

@@ -16,14 +16,13 @@
  * record `rm -f` follows) and changed under the directory's flock; a name is claimed under the
  * containers directory's flock, so two runs cannot take one name.
  *
- * Removing a container is one rename out of the way (its id and name are free at once), then
- * the directory is deleted in the background: a --rm run's caller does not wait for the
- * unlinks of its writable layer, /etc files and record (~1.5 ms on ext4, far more when the
- * disk is busy): they run from setImmediate, once the caller has its result. A process that
- * dies first leaves the directory under .removing, deleted by the next container's start.
- * With removeLater (the CLI: a short-lived process whose caller waits for its exit, ~2 ms of
- * unlinks on this ext4) nothing is deleted in this process: the next container's start deletes
- * it while that container runs, when the process has nothing else to do.
+ * Removing a container is one rename out of the way (its id and name are free at once); the
+ * unlinks of its writable layer, /etc files and record (~1.5 ms on ext4, far more when the disk
+ * is busy) come later, when the process would only be waiting: the next container's start
+ * deletes everything under .removing while that container runs (sweep), and a process that
+ * starts none deletes its own after IDLE_DELETE_MS, on a timer that does not keep it alive. So a
+ * CLI's `run --rm` exits without them (the next run deletes them), and a library's run loop
+ * deletes them inside its next container's wait rather than ahead of its next create.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -149,12 +148,8 @@ export class Records {
   /** Under Node, one lock helper serves this instance's locks one after another (sys/node.ts). */
   readonly #locks: LockReuse = {};
 
-  /** Leave removed directories under .removing for a later sweep() (see the top of this file). */
-  readonly #removeLater: boolean;
-
-  constructor(dataRoot: string, options: { removeLater?: boolean } = {}) {
+  constructor(dataRoot: string) {
     this.dir = join(dataRoot, "containers");
-    this.#removeLater = options.removeLater === true;
   }
 
   path(id: string, ...parts: string[]): string {
@@ -273,20 +268,14 @@ export class Records {
         return;
       }
     }
-    if (this.#removeLater) return;
-    // After the caller's continuation (a run's result is delivered first), in one synchronous
-    // go: fs.promises.rm's many thread-pool trips took a CLI several ms longer to exit.
-    setImmediate(() => {
-      try {
-        rmSync(trash, { recursive: true, force: true });
-      } catch {}
-    });
+    setTimeout(() => deleteTree(trash), IDLE_DELETE_MS).unref();
   }
 
   /**
-   * Delete what was left under .removing: by processes that died before their deletions ended,
-   * or that removed later (a concurrent sweep deleting the same is harmless). Called once a
-   * container runs, when the caller is only waiting.
+   * Delete what is under .removing: this process' removals, those of processes that exited or
+   * died before deleting theirs (a concurrent sweep deleting the same is harmless). Called once
+   * a container runs, when the caller is only waiting; the deletions run from setImmediate, after
+   * what the caller does next.
    */
   sweep(): void {
     let left: string[];
@@ -295,17 +284,20 @@ export class Records {
     } catch {
       return;
     }
-    const own = `.${process.pid}.`;
-    for (const name of left) {
-      if (!this.#removeLater && name.includes(own)) continue; // ours, being deleted
-      const trash = join(this.dir, REMOVING, name);
+    if (left.length > 0)
       setImmediate(() => {
-        try {
-          rmSync(trash, { recursive: true, force: true });
-        } catch {}
+        for (const name of left) deleteTree(join(this.dir, REMOVING, name));
       });
-    }
   }
+}
+
+/** How long a removal waits for a sweep before its process deletes it itself. */
+const IDLE_DELETE_MS = 100;
+
+function deleteTree(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {}
 }
 
 /** docker's generated names: adjective_surname. */

@@ -1,8 +1,8 @@
 /**
  * Removing a container's directory: a rename out of the way at once (the id and name are free
- * again), the deletion in the background; what a process that died mid-deletion left under
- * .removing, or one that removes later (the CLI) left there, goes with the next sweep (the
- * engine sweeps once a container runs).
+ * again), the deletion later: by the next sweep (the engine sweeps once a container runs) or,
+ * failing one, by the process itself once idle; what a process that exited or died first left
+ * under .removing goes with the next sweep.
  */
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -98,15 +98,14 @@ test("what a dead process left being deleted goes with the next sweep", async ()
   ).toEqual(["first", "second"]);
 });
 
-test("removeLater: nothing is deleted by the process that removed; the next sweep (another process's or its own) deletes it", async () => {
-  const cli = new Records(dataRoot, { removeLater: true });
+test("a removal waits for a sweep, and without one is deleted by its own process once idle", async () => {
+  const records = new Records(dataRoot);
   const rec = record("once");
-  await cli.create(rec);
-  mkdirSync(cli.path(rec.id, "upper/etc"), { recursive: true });
-  cli.remove(rec.id);
-  expect(cli.ids()).toEqual([]);
-  await Bun.sleep(50); // no background deletion is pending: it stays
+  await records.create(rec);
+  mkdirSync(records.path(rec.id, "upper/etc"), { recursive: true });
+  records.remove(rec.id);
+  expect(records.ids()).toEqual([]);
+  await Bun.sleep(10); // nothing is deleted ahead of the caller's next step
   expect(removing()).toHaveLength(1);
-  cli.sweep();
-  await until(() => removing().length === 0, "the sweep");
+  await until(() => removing().length === 0, "the idle deletion");
 });

@@ -33,8 +33,6 @@ export async function engineOf(g: Globals): Promise<Engine> {
     onWarning: printWarning,
     // Tests and benchmarks leave the host's forwarding alone.
     ipForward: process.env.HUSK_IP_FORWARD !== "0",
-    // The CLI's exit is not held up by unlinking a --rm container's files.
-    removeLater: true,
   });
 }
 
