@@ -25,6 +25,7 @@
  * deletes them inside its next container's wait rather than ahead of its next create.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { HuskError, NotFoundError, quote } from "../errors.ts";
 import { helperPath } from "../helper/path.ts";
@@ -274,8 +275,7 @@ export class Records {
   /**
    * Delete what is under .removing: this process' removals, those of processes that exited or
    * died before deleting theirs (a concurrent sweep deleting the same is harmless). Called once
-   * a container runs, when the caller is only waiting; the deletions run from setImmediate, after
-   * what the caller does next.
+   * a container runs, when the caller is only waiting.
    */
   sweep(): void {
     let left: string[];
@@ -284,20 +284,20 @@ export class Records {
     } catch {
       return;
     }
-    if (left.length > 0)
-      setImmediate(() => {
-        for (const name of left) deleteTree(join(this.dir, REMOVING, name));
-      });
+    for (const name of left) deleteTree(join(this.dir, REMOVING, name));
   }
 }
 
 /** How long a removal waits for a sweep before its process deletes it itself. */
 const IDLE_DELETE_MS = 100;
 
+/**
+ * Off this thread (fs.promises on the thread pool): the unlinks of a directory the container
+ * just used take milliseconds on a busy ext4, time in which this thread serves the running
+ * containers.
+ */
 function deleteTree(dir: string): void {
-  try {
-    rmSync(dir, { recursive: true, force: true });
-  } catch {}
+  rm(dir, { recursive: true, force: true }).catch(() => {});
 }
 
 /** docker's generated names: adjective_surname. */
