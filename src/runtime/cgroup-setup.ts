@@ -205,7 +205,12 @@ function removeDefaultParent(paths: Readonly<Record<string, string>>): void {
     if (basename(parent) !== "husk") continue;
     try {
       rmdirSync(parent);
-    } catch {}
+    } catch (err) {
+      // Busy: another container is in it, and so in the other hierarchies' parents too (they
+      // are made together): ten more refused rmdirs would cost ~1 ms of every delete while
+      // containers run. One left behind empty goes with the next delete that finds it free.
+      if ((err as NodeJS.ErrnoException).code === "EBUSY") return;
+    }
   }
 }
 
