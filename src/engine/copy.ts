@@ -27,10 +27,11 @@ import { basename, dirname, resolve } from "node:path";
 import type { Writable } from "node:stream";
 import { ConflictError, fromSystemError, HuskError, NotFoundError, quote } from "../errors.ts";
 import { helperPath, launch } from "../helper/driver.ts";
-import { CloneMode, Where } from "../helper/wire.ts";
+import { CloneMode } from "../helper/wire.ts";
 import { prepareRootfs } from "../image/rootfs.ts";
 import { MS_PRIVATE, MS_REC } from "../oci/mount-options.ts";
 import { CLONE_NEWNS } from "../oci/namespaces.ts";
+import { hostMountOp } from "../plan/rootfs.ts";
 import { isAlive } from "../runtime/proc.ts";
 import type { Engine } from "./engine.ts";
 import { Dir, type Resolved, resolveIn } from "./fdtree.ts";
@@ -105,31 +106,10 @@ async function mountExited(engine: Engine, rec: ContainerRecord): Promise<Dir> {
   await launch(
     [
       { what: "clone a mount namespace", op: { op: "clone", flags: CLONE_NEWNS, mode: CloneMode.Wait } },
-      {
-        what: 'make "/" private',
-        op: {
-          op: "mount",
-          source: "",
-          sourceWhere: Where.Host,
-          target: "/",
-          targetWhere: Where.Host,
-          fstype: "",
-          flags: MS_REC | MS_PRIVATE,
-          data: "",
-        },
-      },
+      { what: 'make "/" private', op: hostMountOp("", "/", "", MS_REC | MS_PRIVATE, "") },
       {
         what: `mount the overlay of ${rec.name} on ${quote(overlay.target)}`,
-        op: {
-          op: "mount",
-          source: "overlay",
-          sourceWhere: Where.Host,
-          target: overlay.target,
-          targetWhere: Where.Host,
-          fstype: "overlay",
-          flags: 0,
-          data: overlay.data,
-        },
+        op: hostMountOp("overlay", overlay.target, "overlay", 0, overlay.data),
       },
       { what: "wait while the rootfs is opened", op: { op: "waitContinue" } },
       // The helper's parent takes a child that ends without exec for one that died in setup:

@@ -146,8 +146,14 @@ function planPropagation(destination: string, propagation: number[], origin: str
   }
 }
 
+/** A mount op whose target is resolved inside the container's root. */
 function mountOp(source: string, sourceWhere: Where, target: string, fstype: string, flags: number, data: string) {
   return { op: "mount" as const, source, sourceWhere, target, targetWhere: Where.InRoot, fstype, flags, data };
+}
+
+/** Its twin for the host side (a helper's own mount namespace before any root): source and target are host paths. */
+export function hostMountOp(source: string, target: string, fstype: string, flags: number, data: string) {
+  return { op: "mount" as const, source, sourceWhere: Where.Host, target, targetWhere: Where.Host, fstype, flags, data };
 }
 
 function planCgroupMount(m: Mount, i: number, ctx: PlanContext, steps: Step[]): void {
