@@ -298,8 +298,9 @@ int op_prctl(const struct field *f)
 }
 
 /*
- * Credentials go through raw syscalls: glibc's wrappers broadcast to every thread it
- * knows of, and after a raw clone its idea of "this thread" is the parent's.
+ * Credentials go through raw syscalls: the libc's wrappers (glibc's and musl's alike)
+ * broadcast to every thread it knows of, and after a raw clone its idea of "this thread" is
+ * the parent's.
  */
 int op_setgroups(const struct field *f)
 {
