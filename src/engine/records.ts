@@ -140,7 +140,7 @@ export function newId(): string {
   return Buffer.from(randomBytes(32)).toString("hex");
 }
 
-const REMOVING = ".removing";
+export const REMOVING = ".removing";
 
 export class Records {
   readonly dir: string;
