@@ -113,7 +113,8 @@ size_t ndetachkeys;
 
 /*
  * detachKeys(keys, log, exitFile, cleanup, env), before clone in a proxied run: the monitor's
- * parameters, kept until the keys are typed (the log is opened only then).
+ * parameters, kept until the keys are typed. The log is opened now and written from the
+ * start (monitor_log), so that once detached it has everything, as docker's.
  */
 int op_detach_keys(const struct field *f)
 {
@@ -123,7 +124,11 @@ int op_detach_keys(const struct field *f)
 	}
 	detachkeys = f[0].s;
 	ndetachkeys = f[0].len;
-	return monitor_params(f + 1);
+	if (monitor_params(f + 1) < 0)
+		return -1;
+	if (open_log() < 0)
+		logfd = open("/dev/null", O_WRONLY | O_CLOEXEC); /* the container outlives a lost log */
+	return 0;
 }
 
 /*
@@ -142,8 +147,6 @@ _Noreturn void monitor_detach(pid_t child, int master)
 	xclose(null);
 	/* Out of the caller's session, so its terminal's hangup does not reach us (fails only for a group leader). */
 	(void)setsid();
-	if (open_log() < 0)
-		logfd = open("/dev/null", O_WRONLY | O_CLOEXEC); /* the container outlives a lost log */
 	monitor_run(child, master);
 }
 
@@ -483,6 +486,22 @@ static void log_flush(struct linebuf *b)
 	b->len = 0;
 }
 
+static struct linebuf outlines = { .stream = "stdout" }, errlines = { .stream = "stderr" };
+
+/* A proxied terminal with detach keys (sockets.c): what the container writes, logged before any detach. */
+void monitor_log(const char *p, size_t n)
+{
+	if (logfd >= 0)
+		log_data(&outlines, p, n);
+}
+
+/* It ended in the foreground: the last partial line too. */
+void monitor_log_end(void)
+{
+	if (logfd >= 0)
+		log_flush(&outlines);
+}
+
 static int exit_code(int status)
 {
 	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
@@ -511,8 +530,7 @@ enum { PS_OUT, PS_ERR, PS_PID, PS_LISTEN, PS_STDIN, PS_CLIENTS };
 /* The parent of clone once the child is set up: the monitor's life, then the cleanup. */
 _Noreturn void monitor_run(pid_t child, int master)
 {
-	static struct linebuf out = { .stream = "stdout" }, err = { .stream = "stderr" };
-	struct linebuf *bufs[2] = { &out, &err };
+	struct linebuf *bufs[2] = { &outlines, &errlines };
 	char chunk[65536];
 	int status = 0, exited = 0;
 	signal(SIGPIPE, SIG_IGN);
@@ -612,8 +630,8 @@ _Noreturn void monitor_run(pid_t child, int master)
 			break;
 	if (attachpath)
 		(void)unlink(attachpath); /* before the exit file: after it, nothing more in the directory */
-	log_flush(&out);
-	log_flush(&err);
+	log_flush(&outlines);
+	log_flush(&errlines);
 	fsync(logfd);
 	close(logfd);
 	write_exit(status);

@@ -3,8 +3,8 @@
  * its monitor's attach socket (native/monitor.c), while the log goes on; stdin with -i; ^P^Q
  * (or --detach-keys) leaves it running and another attach works after; a terminal (-dt) in raw
  * mode whose size follows the caller's; the container's exit ends the attach with its status;
- * `start -ai` of a `create -it` container detaches as `run -it` does; a stalled attacher holds
- * nothing up. script(1) plays the caller's terminal where one is needed.
+ * `start -ai` of a `create -it` container detaches as `run -it` does, and so does a `run -it`
+ * whose log has what came before the keys; a stalled attacher holds nothing up. script(1) plays the caller's terminal where one is needed.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { statSync } from "node:fs";
@@ -159,6 +159,33 @@ describeAsRoot("engine attach", () => {
     } finally {
       await again.close();
       await w.husk(["rm", "-f", "sai"]);
+    }
+  });
+
+  test("run -it detached with ^P^Q: attach gets its terminal back; the log has it all, from before the keys too", async () => {
+    const t = terminal(`${HUSK_ENGINE} run -it --name rit --network none busybox sh`, w.env);
+    try {
+      await Bun.sleep(1000);
+      t.type("echo before-$((3+4))\r");
+      await t.waitFor(/before-7/);
+      t.type(CTRL_P + CTRL_Q);
+      expect(await t.exitCode()).toBe(0);
+    } finally {
+      await t.close();
+    }
+    const again = terminal(`${HUSK_ENGINE} attach rit`, w.env);
+    try {
+      await Bun.sleep(1000);
+      again.type("echo after-$((4+4))\r");
+      await again.waitFor(/after-8/);
+      again.type("exit 4\r");
+      expect(await again.exitCode()).toBe(4);
+      const log = (await w.husk(["logs", "rit"])).stdout;
+      expect(log).toContain("before-7");
+      expect(log).toContain("after-8");
+    } finally {
+      await again.close();
+      await w.husk(["rm", "-f", "rit"]);
     }
   });
 

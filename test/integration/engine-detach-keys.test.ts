@@ -1,7 +1,7 @@
 /**
  * `husk run -it`'s detach keys (docker's ^P^Q, or --detach-keys): the CLI exits 0 and gives the
  * terminal back while the container runs on as a detached one, whose monitor is the helper that
- * proxied the terminal (native/monitor.c): `ps` shows it, `logs` has what it writes from then on,
+ * proxied the terminal (native/monitor.c): `ps` shows it, `logs` has what it wrote (before the keys too),
  * stop records its exit, --rm removes it when it ends. A lone ^P followed by another key reaches
  * the container. script(1) plays the caller's terminal; the test types once the container says
  * it is ready.
