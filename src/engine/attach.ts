@@ -29,6 +29,7 @@ const CLOSE_STDIN = 6;
 /** The largest payload the monitor takes from a client. */
 const FRAME_IN = 4096;
 
+/** How to attach (Engine.attach, Container.attach). */
 export interface AttachStreamOptions {
   /** Send `stdin` to the container: default true, for a container made with interactive (-i); false is docker's --no-stdin. */
   stdin?: boolean;
@@ -43,17 +44,6 @@ export interface AttachStreamOptions {
 
 /** How an attachment ended: the caller detached (the container runs on), or the container exited. */
 export type AttachEnd = { detached: true } | { detached: false; exitCode: number; signal?: string };
-
-/** What the engine lends this module (engine.ts). */
-export interface AttachHost {
-  record(ref: string): ContainerRecord;
-  live(rec: ContainerRecord): { status: string; exitCode?: number };
-  socketPath(id: string): string;
-  /** lifecycle.ts' startDetached. */
-  start(ref: string, beforeStart: () => Promise<void>): Promise<ContainerRecord>;
-  /** The exit recorded and what it held released (the monitor's cleanup does it too; either may come first). */
-  settle(id: string): Promise<void>;
-}
 
 /** sun_path holds 107 bytes: a longer path is reached through its directory's fd, as the monitor binds it. */
 function connect(path: string): Promise<Socket> {
@@ -257,4 +247,15 @@ export async function attach(h: AttachHost, ref: string, options: AttachStreamOp
     await h.settle(id).catch(() => {});
     return code;
   });
+}
+
+/** What the engine lends this module (engine.ts). */
+export interface AttachHost {
+  record(ref: string): ContainerRecord;
+  live(rec: ContainerRecord): { status: string; exitCode?: number };
+  socketPath(id: string): string;
+  /** lifecycle.ts' startDetached. */
+  start(ref: string, beforeStart: () => Promise<void>): Promise<ContainerRecord>;
+  /** The exit recorded and what it held released (the monitor's cleanup does it too; either may come first). */
+  settle(id: string): Promise<void>;
 }
