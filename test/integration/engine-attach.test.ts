@@ -210,6 +210,32 @@ describeAsRoot("engine attach", () => {
     }
   });
 
+  test("the library: attach with start runs a created -i container attached from its first byte; stdin's end is its EOF", async () => {
+    const box = await w.engine.create("busybox", ["sh", "-c", "echo first; cat; echo err >&2; exit 7"], {
+      network: "none",
+      interactive: true,
+    });
+    try {
+      const a = await box.attach({ start: true });
+      let out = "";
+      let err = "";
+      a.stdout.on("data", (c: Buffer) => {
+        out += c;
+      });
+      a.stderr.on("data", (c: Buffer) => {
+        err += c;
+      });
+      a.stdin!.write("through cat\n");
+      a.stdin!.end();
+      expect(await a.ended).toEqual({ detached: false, exitCode: 7, signal: undefined });
+      expect(out).toBe("first\nthrough cat\n");
+      expect(err).toBe("err\n");
+      expect((await box.inspect()).State.ExitCode).toBe(7);
+    } finally {
+      await box.remove({ force: true });
+    }
+  });
+
   test("a stalled attacher (the library's, never read) holds up neither the log nor another attacher", async () => {
     // ~1.3 MB/s: more than an attacher's queue and socket buffers hold within a second.
     const sh = "while true; do head -c 65536 /dev/zero | tr '\\0' x; echo; sleep 0.05; done";
