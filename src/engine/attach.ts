@@ -28,6 +28,8 @@ const RESIZE = 5;
 const CLOSE_STDIN = 6;
 /** The largest payload the monitor takes from a client. */
 const FRAME_IN = 4096;
+/** Output a consumer leaves unread, per stream, beyond which more is dropped (see AttachSession). */
+const MAX_UNREAD = 1 << 20;
 
 /** How to attach (Engine.attach, Container.attach). */
 export interface AttachStreamOptions {
@@ -87,9 +89,10 @@ const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? (Symbol.
 
 /**
  * This process attached to a running detached container: its output as `stdout`/`stderr`
- * Readables (with a terminal, everything comes on stdout; read both, or a full one pauses the
- * other), `stdin` (with stdin) whose end() is EOF for the container, `resize`, `detach`, and
- * `ended`. `await using` detaches.
+ * Readables (with a terminal, everything comes on stdout), `stdin` (with stdin) whose end() is
+ * EOF for the container, `resize`, `detach`, and `ended`. `await using` detaches. Output is
+ * never waited for: what a consumer leaves unread beyond 1 MiB per stream is dropped (the
+ * container and its log go on; `logs` has it all), and `ended` resolves whether it is read or not.
  *
  *   await using a = await engine.attach("web");
  *   a.stdout.pipe(process.stdout);
@@ -119,15 +122,12 @@ export class AttachSession {
     this.id = id;
     this.tty = tty;
     this.#socket = socket;
-    const resume = () => {
-      if (socket.isPaused()) socket.resume();
-    };
-    this.stdout = new Readable({ read: resume });
-    this.stderr = new Readable({ read: resume });
+    this.stdout = new Readable({ read() {} });
+    this.stderr = new Readable({ read() {} });
     let pending: Buffer = Buffer.alloc(0);
     let exitCode: number | undefined;
     socket.on("data", (chunk: Buffer) => {
-      if (this.#leaving) return; // read only to see the end
+      if (this.#leaving) return;
       pending = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
       let off = 0;
       while (pending.length - off >= 3) {
@@ -137,8 +137,10 @@ export class AttachSession {
         const payload = pending.subarray(off + 3, off + 3 + len);
         off += 3 + len;
         if (type === STDOUT || type === STDERR) {
-          // A consumer that does not keep up stops the reading here; the monitor then drops, not waits.
-          if (!(type === STDOUT ? this.stdout : this.stderr).push(Buffer.from(payload))) socket.pause();
+          // The socket is always read, so the exit status and the end always get through; a
+          // consumer that does not keep up loses output here, as a slow client does at the monitor.
+          const to = type === STDOUT ? this.stdout : this.stderr;
+          if (to.readableLength < MAX_UNREAD) to.push(Buffer.from(payload));
         } else if (type === EXIT && len === 4) exitCode = payload.readInt32BE(0);
       }
       pending = pending.subarray(off);
@@ -183,10 +185,8 @@ export class AttachSession {
   detach(): void {
     if (this.#leaving) return;
     this.#leaving = true;
-    // What was written before goes first; then the monitor lets go, and the end is read even
-    // from a socket a stalled consumer had paused.
+    // What was written before goes first; then the monitor lets go.
     this.#socket.end();
-    this.#socket.resume();
   }
 
   async [asyncDispose](): Promise<void> {

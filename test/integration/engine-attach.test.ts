@@ -4,7 +4,8 @@
  * (or --detach-keys) leaves it running and another attach works after; a terminal (-dt) in raw
  * mode whose size follows the caller's; the container's exit ends the attach with its status;
  * `start -ai` of a `create -it` container detaches as `run -it` does, and so does a `run -it`
- * whose log has what came before the keys; a stalled attacher holds nothing up. script(1) plays the caller's terminal where one is needed.
+ * whose log has what came before the keys; a stalled attacher holds nothing up, and an
+ * attachment nobody reads still ends. script(1) plays the caller's terminal where one is needed.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { statSync } from "node:fs";
@@ -236,17 +237,19 @@ describeAsRoot("engine attach", () => {
     }
   });
 
-  test("a stalled attacher (the library's, never read) holds up neither the log nor another attacher", async () => {
+  test("a stalled attacher (a stopped husk attach) holds up neither the log nor another attacher", async () => {
     // ~1.3 MB/s: more than an attacher's queue and socket buffers hold within a second.
     const sh = "while true; do head -c 65536 /dev/zero | tr '\\0' x; echo; sleep 0.05; done";
     const box = await w.engine.start("busybox", ["sh", "-c", sh], { network: "none" });
     const log = join(w.dataRoot, "containers", box.id, "container.log");
+    const stalled = piped(["attach", box.id], w.env);
     try {
-      const stalled = await box.attach();
+      await until(() => stalled.out().length > 0, 10000, "the first attacher's output");
+      process.kill(stalled.proc.pid, "SIGSTOP");
       await Bun.sleep(1000);
       const before = statSync(log).size;
       await Bun.sleep(1000);
-      // The output goes on into the log while nobody reads the attachment.
+      // The output goes on into the log while the stopped one reads nothing.
       expect(statSync(log).size - before).toBeGreaterThan(512 << 10);
       const live = await box.attach();
       let got = 0;
@@ -257,9 +260,25 @@ describeAsRoot("engine attach", () => {
       expect(got).toBeGreaterThan(512 << 10);
       live.detach();
       expect(await live.ended).toEqual({ detached: true });
-      stalled.detach();
-      expect(await stalled.ended).toEqual({ detached: true });
-      expect((await box.inspect()).State.Running).toBe(true);
+      // Woken, it has lost output but is still attached: the container's end reaches it.
+      process.kill(stalled.proc.pid, "SIGCONT");
+      await Bun.sleep(500);
+      await box.kill("SIGKILL");
+      expect(await stalled.exited()).toBe(137);
+    } finally {
+      stalled.proc.kill("SIGCONT");
+      await box.remove({ force: true });
+    }
+  });
+
+  test("the library: an attachment nobody reads still ends with the exit status (output past 1 MiB dropped)", async () => {
+    const box = await w.engine.create("busybox", ["sh", "-c", "head -c 4000000 /dev/zero | tr '\\0' y; exit 2"], {
+      network: "none",
+    });
+    try {
+      const a = await box.attach({ start: true });
+      expect(await a.ended).toEqual({ detached: false, exitCode: 2, signal: undefined });
+      expect(a.stdout.readableLength).toBeLessThanOrEqual((1 << 20) + 65535);
     } finally {
       await box.remove({ force: true });
     }
