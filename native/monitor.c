@@ -153,7 +153,7 @@ _Noreturn void monitor_detach(pid_t child, int master)
 /* ---------------------------------------------------------------- attach socket */
 
 #define MAX_ATTACHERS 8
-#define ATTACH_QUEUE (256 * 1024)
+#define ATTACH_QUEUE (1024 * 1024)
 #define FRAME_IN 4096
 #define FRAME_OUT 65535
 enum { F_STDIN = 1, F_STDOUT = 2, F_STDERR = 3, F_EXIT = 4, F_RESIZE = 5, F_CLOSE_STDIN = 6 };
@@ -164,7 +164,7 @@ static int inpipe[2] = { -1, -1 };
 
 struct attacher {
 	int fd;
-	size_t inlen, outlen;
+	size_t inlen, head, outlen; /* out[head, outlen) is still to be sent */
 	unsigned char in[3 + FRAME_IN];
 	unsigned char out[ATTACH_QUEUE];
 };
@@ -244,8 +244,10 @@ static void attach_drop(struct attacher *a)
 {
 	struct attacher *last = &att[--nattached];
 	close(a->fd);
-	if (a != last)
-		memcpy(a, last, offsetof(struct attacher, out) + last->outlen);
+	if (a != last) {
+		memcpy(a, last, offsetof(struct attacher, out));
+		memcpy(a->out + a->head, last->out + last->head, last->outlen - last->head);
+	}
 	last->fd = -1;
 }
 
@@ -258,22 +260,25 @@ static void attach_accept(void)
 			close(fd);
 			continue;
 		}
+		/* Room in the kernel too, where a burst costs no copying here (root only; else the default). */
+		int size = ATTACH_QUEUE;
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
 		struct attacher *a = &att[nattached++];
 		a->fd = fd;
-		a->inlen = a->outlen = 0;
+		a->inlen = a->head = a->outlen = 0;
 	}
 }
 
 /* What is queued for a client, as far as its socket takes it now; 0, or -1 when it is gone. */
 static int attach_flush(struct attacher *a)
 {
-	while (a->outlen > 0) {
-		ssize_t w = send(a->fd, a->out, a->outlen, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (a->head < a->outlen) {
+		ssize_t w = send(a->fd, a->out + a->head, a->outlen - a->head, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (w < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -1;
-		memmove(a->out, a->out + w, a->outlen - (size_t)w);
-		a->outlen -= (size_t)w;
+		a->head += (size_t)w;
 	}
+	a->head = a->outlen = 0;
 	return 0;
 }
 
@@ -282,8 +287,13 @@ static void attach_send(int type, const unsigned char *p, size_t n)
 {
 	for (int k = nattached - 1; k >= 0; k--) {
 		struct attacher *a = &att[k];
-		if (a->outlen + 3 + n > sizeof a->out)
+		if (a->outlen - a->head + 3 + n > sizeof a->out)
 			continue;
+		if (a->outlen + 3 + n > sizeof a->out) {
+			memmove(a->out, a->out + a->head, a->outlen - a->head);
+			a->outlen -= a->head;
+			a->head = 0;
+		}
 		a->out[a->outlen] = (unsigned char)type;
 		a->out[a->outlen + 1] = (unsigned char)(n >> 8);
 		a->out[a->outlen + 2] = (unsigned char)n;
