@@ -30,13 +30,15 @@
  * detach keys, then says MSG_DETACHED on the sync channel, lets the terminal go (its settings
  * restored, stdio on /dev/null, a session of its own) and goes on here with the pty master, as
  * the parent the container already has. husk stops waiting for it and records it as the monitor.
+ * Its log is opened with the keys and written while it proxies, so it has everything.
  *
  * Log lines are docker's json-file format: {"log":"…\n","stream":"stdout","time":"RFC 3339"}.
  * The exit file: {"exitCode":N,"signal":S,"finishedAt":"RFC 3339"} (signal 0 unless killed).
  *
  * Attaching (`husk attach`, the attach op before clone): M listens on a unix socket in the
- * container's directory, as conmon's "attach" socket, and any number of clients (up to
- * MAX_ATTACHERS at once) come and go while the log goes on. conmon speaks SOCK_SEQPACKET; Node
+ * container's directory, as conmon's "attach" socket (from before the container runs, so
+ * `start -a` misses nothing; for a detached run -it, from the detach on), and any number of
+ * clients (up to MAX_ATTACHERS at once) come and go while the log goes on. conmon speaks SOCK_SEQPACKET; Node
  * and Bun reach only stream sockets, so here every message is a frame: type (1 byte), length
  * (2 bytes, big-endian), payload.
  *
@@ -47,8 +49,9 @@
  *                4 exit: the status (4 bytes, big-endian; 128+N if killed by N), then M closes
  *
  * Nothing an attacher does may hold the container up: M never blocks on a client. Output goes
- * into a bounded queue per client; a frame that does not fit is dropped for that client (a
- * stalled reader loses output, the log and the others lose nothing). Stdin goes through one
+ * into a bounded queue per client (ATTACH_QUEUE, beside as much in the kernel's socket buffer);
+ * a frame that does not fit is dropped for that client (a stalled reader, or one more than ~2
+ * MiB behind, loses output; the log and the others lose nothing). Stdin goes through one
  * bounded queue to the container; clients are read only while it has room. A client that
  * leaves is forgotten; the detach keys are the client's business (it just closes).
  */
