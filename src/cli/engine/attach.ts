@@ -24,6 +24,8 @@ export async function useTerminal(a: AttachSession, o: TerminalOptions): Promise
   const input = process.stdin;
   const raw = a.stdin !== null && a.tty && input.isTTY === true;
   const toFd = (s: Readable, out: NodeJS.WriteStream) => {
+    // A reader that went away (`husk attach c | head -1`): leave, as docker does; the container runs on.
+    out.once("error", () => a.detach());
     s.pipe(out, { end: false });
     return finished(s).catch(() => {});
   };
