@@ -126,6 +126,8 @@ _Noreturn void monitor_run(pid_t child, int master);
 extern const char *detachkeys;
 extern size_t ndetachkeys;
 _Noreturn void monitor_detach(pid_t child, int master);
+void monitor_log(const char *p, size_t n);
+void monitor_log_end(void);
 
 /* sockets.c: the foreground terminal, after clone in the parent; returns the wait status */
 int proxy_console(pid_t child, int lifeline);

@@ -30,11 +30,33 @@
  * detach keys, then says MSG_DETACHED on the sync channel, lets the terminal go (its settings
  * restored, stdio on /dev/null, a session of its own) and goes on here with the pty master, as
  * the parent the container already has. husk stops waiting for it and records it as the monitor.
+ * Its log is opened with the keys and written while it proxies, so it has everything.
  *
  * Log lines are docker's json-file format: {"log":"…\n","stream":"stdout","time":"RFC 3339"}.
  * The exit file: {"exitCode":N,"signal":S,"finishedAt":"RFC 3339"} (signal 0 unless killed).
+ *
+ * Attaching (`husk attach`, the attach op before clone): M listens on a unix socket in the
+ * container's directory, as conmon's "attach" socket (from before the container runs, so
+ * `start -a` misses nothing; for a detached run -it, from the detach on), and any number of
+ * clients (up to MAX_ATTACHERS at once) come and go while the log goes on. conmon speaks SOCK_SEQPACKET; Node
+ * and Bun reach only stream sockets, so here every message is a frame: type (1 byte), length
+ * (2 bytes, big-endian), payload.
+ *
+ *   client → M   1 stdin data (≤ FRAME_IN bytes; dropped unless the container has -i)
+ *                5 resize: rows, cols (2 bytes each, big-endian; with a terminal)
+ *                6 close stdin (the container reads EOF; not with a terminal)
+ *   M → client   2 stdout, 3 stderr (what the container writes from the moment it connected)
+ *                4 exit: the status (4 bytes, big-endian; 128+N if killed by N), then M closes
+ *
+ * Nothing an attacher does may hold the container up: M never blocks on a client. Output goes
+ * into a bounded queue per client (ATTACH_QUEUE, beside as much in the kernel's socket buffer);
+ * a frame that does not fit is dropped for that client (a stalled reader, or one more than ~2
+ * MiB behind, loses output; the log and the others lose nothing). Stdin goes through one
+ * bounded queue to the container; clients are read only while it has room. A client that
+ * leaves is forgotten; the detach keys are the client's business (it just closes).
  */
 #include "helper.h"
+#include <stddef.h>
 #include <time.h>
 
 #define LINE_MAX_BYTES 16384
@@ -87,12 +109,15 @@ int op_monitor(const struct field *f)
 	return setsid() < 0 ? -1 : 0;
 }
 
+static void attach_listen(void);
+
 const char *detachkeys; /* detachKeys: the sequence, NULL without one */
 size_t ndetachkeys;
 
 /*
  * detachKeys(keys, log, exitFile, cleanup, env), before clone in a proxied run: the monitor's
- * parameters, kept until the keys are typed (the log is opened only then).
+ * parameters, kept until the keys are typed. The log is opened now and written from the
+ * start (monitor_log), so that once detached it has everything, as docker's.
  */
 int op_detach_keys(const struct field *f)
 {
@@ -102,7 +127,11 @@ int op_detach_keys(const struct field *f)
 	}
 	detachkeys = f[0].s;
 	ndetachkeys = f[0].len;
-	return monitor_params(f + 1);
+	if (monitor_params(f + 1) < 0)
+		return -1;
+	if (open_log() < 0)
+		logfd = open("/dev/null", O_WRONLY | O_CLOEXEC); /* the container outlives a lost log */
+	return 0;
 }
 
 /*
@@ -111,6 +140,7 @@ int op_detach_keys(const struct field *f)
  */
 _Noreturn void monitor_detach(pid_t child, int master)
 {
+	attach_listen(); /* before husk hears of it, so an attach right after finds the socket */
 	(void)send_msg(MSG_DETACHED, 0, 0, 0);
 	xclose(syncfd);
 	syncfd = -1;
@@ -120,16 +150,267 @@ _Noreturn void monitor_detach(pid_t child, int master)
 	xclose(null);
 	/* Out of the caller's session, so its terminal's hangup does not reach us (fails only for a group leader). */
 	(void)setsid();
-	if (open_log() < 0)
-		logfd = open("/dev/null", O_WRONLY | O_CLOEXEC); /* the container outlives a lost log */
 	monitor_run(child, master);
 }
 
-/* In the child of clone: the pipes become its stdout and stderr. */
+/* ---------------------------------------------------------------- attach socket */
+
+#define MAX_ATTACHERS 8
+#define ATTACH_QUEUE (1024 * 1024)
+#define FRAME_IN 4096
+#define FRAME_OUT 65535
+enum { F_STDIN = 1, F_STDOUT = 2, F_STDERR = 3, F_EXIT = 4, F_RESIZE = 5, F_CLOSE_STDIN = 6 };
+
+static const char *attachpath; /* attach: the socket's path; NULL without one */
+static int attach_stdin;       /* the container has -i: clients' stdin goes to it */
+static int inpipe[2] = { -1, -1 };
+
+struct attacher {
+	int fd;
+	size_t inlen, head, outlen; /* out[head, outlen) is still to be sent */
+	unsigned char in[3 + FRAME_IN];
+	unsigned char out[ATTACH_QUEUE];
+};
+static struct attacher att[MAX_ATTACHERS];
+static int nattached, listener = -1;
+static int stdinfd = -1, stdin_closing, termfd = -1; /* termfd: the pty master, for resizes */
+static unsigned char inq[65536];
+static size_t inqlen;
+
+/* bind(2) at `path`; a path longer than sun_path is reached through its directory's fd. */
+static int bind_path(int fd, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[PATH_MAX];
+	int dfd = -1, rc;
+	if (strlen(path) < sizeof sa.sun_path) {
+		strcpy(sa.sun_path, path);
+	} else {
+		const char *slash = strrchr(path, '/');
+		if (!slash || (size_t)(slash - path) >= sizeof dir)
+			return -1;
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = 0;
+		dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			return -1;
+		if (snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dfd, slash + 1) >= (int)sizeof sa.sun_path) {
+			close(dfd);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+	}
+	(void)unlink(sa.sun_path);
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	if (rc == 0)
+		(void)chmod(sa.sun_path, 0600);
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}
+
+/* The socket clients connect to; without it the container runs on, only unattachable. */
+static void attach_listen(void)
+{
+	if (!attachpath)
+		return;
+	listener = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (listener >= 0 && (bind_path(listener, attachpath) < 0 || listen(listener, MAX_ATTACHERS) < 0)) {
+		close(listener);
+		listener = -1;
+	}
+}
+
+/*
+ * attach(socket, stdin), after monitor (or detachKeys) and before clone: where M listens once it
+ * runs, and whether the container reads its clients' stdin. Without a terminal that needs a
+ * pipe for its stdin, made here so that the child gets its read end.
+ */
+int op_attach(const struct field *f)
+{
+	attachpath = f[0].len ? f[0].s : NULL;
+	attach_stdin = f[1].i != 0;
+	if (attach_stdin && pipe2(inpipe, O_CLOEXEC) < 0)
+		return -1;
+	/*
+	 * After monitor (M, a detached start): listen now, before husk hears that the container
+	 * is created, so that `start -a` can connect before the container runs and miss nothing
+	 * (clients wait in the backlog until the loop). After detachKeys: once they are typed.
+	 */
+	if (logfd >= 0)
+		attach_listen();
+	return 0;
+}
+
+/* A client gone: the last one takes its slot (callers walk the slots from the end). */
+static void attach_drop(struct attacher *a)
+{
+	struct attacher *last = &att[--nattached];
+	close(a->fd);
+	if (a != last) {
+		memcpy(a, last, offsetof(struct attacher, out));
+		memcpy(a->out + a->head, last->out + last->head, last->outlen - last->head);
+	}
+	last->fd = -1;
+}
+
+/* Everyone waiting to connect; past MAX_ATTACHERS a client sees the end at once (attach.ts says why). */
+static void attach_accept(void)
+{
+	int fd;
+	while ((fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		if (nattached == MAX_ATTACHERS) {
+			close(fd);
+			continue;
+		}
+		/* Room in the kernel too, where a burst costs no copying here (root only; else the default). */
+		int size = ATTACH_QUEUE;
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
+		struct attacher *a = &att[nattached++];
+		a->fd = fd;
+		a->inlen = a->head = a->outlen = 0;
+	}
+}
+
+/* What is queued for a client, as far as its socket takes it now; 0, or -1 when it is gone. */
+static int attach_flush(struct attacher *a)
+{
+	while (a->head < a->outlen) {
+		ssize_t w = send(a->fd, a->out + a->head, a->outlen - a->head, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		a->head += (size_t)w;
+	}
+	a->head = a->outlen = 0;
+	return 0;
+}
+
+/* One frame to every client, whole or (no room in its queue) not at all. */
+static void attach_send(int type, const unsigned char *p, size_t n)
+{
+	for (int k = nattached - 1; k >= 0; k--) {
+		struct attacher *a = &att[k];
+		if (a->outlen - a->head + 3 + n > sizeof a->out)
+			continue;
+		if (a->outlen + 3 + n > sizeof a->out) {
+			memmove(a->out, a->out + a->head, a->outlen - a->head);
+			a->outlen -= a->head;
+			a->head = 0;
+		}
+		a->out[a->outlen] = (unsigned char)type;
+		a->out[a->outlen + 1] = (unsigned char)(n >> 8);
+		a->out[a->outlen + 2] = (unsigned char)n;
+		memcpy(a->out + a->outlen + 3, p, n);
+		a->outlen += 3 + n;
+		if (attach_flush(a) < 0)
+			attach_drop(a);
+	}
+}
+
+static void attach_output(int type, const char *p, size_t n)
+{
+	for (size_t off = 0; nattached > 0 && off < n; off += FRAME_OUT)
+		attach_send(type, (const unsigned char *)p + off, n - off < FRAME_OUT ? n - off : FRAME_OUT);
+}
+
+static void frame_in(struct attacher *a, size_t len)
+{
+	const unsigned char *p = a->in + 3;
+	if (a->in[0] == F_STDIN && stdinfd >= 0 && !stdin_closing && inqlen + len <= sizeof inq) {
+		memcpy(inq + inqlen, p, len);
+		inqlen += len;
+	} else if (a->in[0] == F_RESIZE && termfd >= 0 && len == 4) {
+		struct winsize ws = { .ws_row = (unsigned short)(p[0] << 8 | p[1]), .ws_col = (unsigned short)(p[2] << 8 | p[3]) };
+		(void)ioctl(termfd, TIOCSWINSZ, &ws);
+	} else if (a->in[0] == F_CLOSE_STDIN && stdinfd >= 0 && stdinfd != termfd) {
+		stdin_closing = 1;
+	}
+}
+
+/* A frame at a time: its header, then exactly its payload. -1: the client is gone or broke the protocol. */
+static int attach_read(struct attacher *a)
+{
+	size_t len = a->inlen >= 3 ? (size_t)(a->in[1] << 8 | a->in[2]) : 0;
+	if (len > FRAME_IN)
+		return -1;
+	size_t want = a->inlen < 3 ? 3 - a->inlen : 3 + len - a->inlen;
+	ssize_t r = want ? read(a->fd, a->in + a->inlen, want) : 0;
+	if (r < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (r == 0 && want)
+		return -1;
+	a->inlen += (size_t)r;
+	if (a->inlen >= 3) {
+		len = (size_t)(a->in[1] << 8 | a->in[2]);
+		if (len > FRAME_IN)
+			return -1;
+		if (a->inlen == 3 + len) {
+			frame_in(a, len);
+			a->inlen = 0;
+		}
+	}
+	return 0;
+}
+
+/* The clients' stdin on its way to the container, as far as it takes it now. */
+static void stdin_flush(void)
+{
+	while (inqlen > 0) {
+		ssize_t w = write(stdinfd, inq, inqlen);
+		if (w < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (w < 0) {
+			inqlen = 0; /* no reader left: what was typed has nowhere to go */
+			break;
+		}
+		memmove(inq, inq + w, inqlen - (size_t)w);
+		inqlen -= (size_t)w;
+	}
+	if (stdin_closing && stdinfd >= 0 && stdinfd != termfd) {
+		close(stdinfd);
+		stdinfd = -1;
+	}
+}
+
+/* The end: no more clients; those attached get the exit status, within a bounded wait. */
+static void attach_finish(int code)
+{
+	if (listener >= 0) {
+		close(listener);
+		listener = -1;
+	}
+	unsigned char st[4] = { (unsigned char)(code >> 24), (unsigned char)(code >> 16), (unsigned char)(code >> 8),
+				(unsigned char)code };
+	attach_send(F_EXIT, st, sizeof st);
+	struct timespec start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		struct pollfd p[MAX_ATTACHERS];
+		int n = 0;
+		for (int k = 0; k < nattached; k++)
+			if (att[k].outlen)
+				p[n++] = (struct pollfd){ .fd = att[k].fd, .events = POLLOUT };
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long left = 2000 - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+		if (n == 0 || left <= 0 || poll(p, (nfds_t)n, (int)left) <= 0)
+			break;
+		for (int k = nattached - 1; k >= 0; k--)
+			if (att[k].outlen && attach_flush(&att[k]) < 0)
+				attach_drop(&att[k]);
+	}
+	while (nattached > 0)
+		attach_drop(&att[0]);
+}
+
+/* In the child of clone: the pipes become its stdout and stderr (and stdin, with -i). */
 void monitor_child(void)
 {
 	if (dup2(outpipe[1], 1) < 0 || dup2(errpipe[1], 2) < 0)
 		fail(errno);
+	if (inpipe[0] >= 0 && dup2(inpipe[0], 0) < 0)
+		fail(errno);
+	xclose(inpipe[0]);
+	xclose(inpipe[1]);
 	xclose(outpipe[0]);
 	xclose(errpipe[0]);
 	xclose(outpipe[1]);
@@ -142,7 +423,8 @@ void monitor_parent(void)
 {
 	xclose(outpipe[1]);
 	xclose(errpipe[1]);
-	outpipe[1] = errpipe[1] = -1;
+	xclose(inpipe[0]);
+	outpipe[1] = errpipe[1] = inpipe[0] = -1;
 }
 
 static size_t rfc3339(char *out, size_t size)
@@ -217,13 +499,33 @@ static void log_flush(struct linebuf *b)
 	b->len = 0;
 }
 
+static struct linebuf outlines = { .stream = "stdout" }, errlines = { .stream = "stderr" };
+
+/* A proxied terminal with detach keys (sockets.c): what the container writes, logged before any detach. */
+void monitor_log(const char *p, size_t n)
+{
+	if (logfd >= 0)
+		log_data(&outlines, p, n);
+}
+
+/* It ended in the foreground: the last partial line too. */
+void monitor_log_end(void)
+{
+	if (logfd >= 0)
+		log_flush(&outlines);
+}
+
+static int exit_code(int status)
+{
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
 static void write_exit(int status)
 {
 	char text[160], ts[64], tmp[PATH_MAX];
 	int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-	int code = sig ? 128 + sig : WEXITSTATUS(status);
 	rfc3339(ts, sizeof ts);
-	int n = snprintf(text, sizeof text, "{\"exitCode\":%d,\"signal\":%d,\"finishedAt\":\"%s\"}\n", code, sig, ts);
+	int n = snprintf(text, sizeof text, "{\"exitCode\":%d,\"signal\":%d,\"finishedAt\":\"%s\"}\n", exit_code(status), sig, ts);
 	if (snprintf(tmp, sizeof tmp, "%s.tmp", exitpath) >= (int)sizeof tmp)
 		return;
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -235,11 +537,13 @@ static void write_exit(int status)
 	(void)rename(tmp, exitpath);
 }
 
+/* The poll set's fixed slots; the clients' come after them. */
+enum { PS_OUT, PS_ERR, PS_PID, PS_LISTEN, PS_STDIN, PS_CLIENTS };
+
 /* The parent of clone once the child is set up: the monitor's life, then the cleanup. */
 _Noreturn void monitor_run(pid_t child, int master)
 {
-	static struct linebuf out = { .stream = "stdout" }, err = { .stream = "stderr" };
-	struct linebuf *bufs[2] = { &out, &err };
+	struct linebuf *bufs[2] = { &outlines, &errlines };
 	char chunk[65536];
 	int status = 0, exited = 0;
 	signal(SIGPIPE, SIG_IGN);
@@ -252,54 +556,99 @@ _Noreturn void monitor_run(pid_t child, int master)
 	 * the child sent the pty master here (op_console runs before its 'S'); a detached run -it
 	 * passes the master it proxied. The pipes ended when the slave replaced them (a detached
 	 * run -it has none); the master is what the container writes, logged as stdout (docker's
-	 * tty log has no stderr), until it reads EIO (no slave left) or the child is gone.
+	 * tty log has no stderr), until it reads EIO (no slave left) or the child is gone. Clients'
+	 * stdin goes to the master too (with -i), or else to the stdin pipe.
 	 */
 	if (master >= 0) {
 		close(outpipe[0]);
 		outpipe[0] = master;
+		termfd = master;
+		xclose(inpipe[0]);
+		xclose(inpipe[1]);
+		inpipe[0] = inpipe[1] = -1;
+		stdinfd = attach_stdin ? master : -1;
+	} else {
+		stdinfd = inpipe[1];
 	}
+	if (stdinfd >= 0)
+		(void)fcntl(stdinfd, F_SETFL, fcntl(stdinfd, F_GETFL) | O_NONBLOCK);
 	int pidfd = (int)syscall(SYS_pidfd_open, child, 0);
-	struct pollfd p[3] = {
-		{ .fd = outpipe[0], .events = POLLIN },
-		{ .fd = errpipe[0], .events = POLLIN },
-		{ .fd = pidfd, .events = POLLIN },
+	struct pollfd p[PS_CLIENTS + MAX_ATTACHERS] = {
+		[PS_OUT] = { .fd = outpipe[0], .events = POLLIN },
+		[PS_ERR] = { .fd = errpipe[0], .events = POLLIN },
+		[PS_PID] = { .fd = pidfd, .events = POLLIN },
 	};
 	/* Until both pipes end; once the child is gone, only what is already in them. */
-	while (p[0].fd >= 0 || p[1].fd >= 0) {
-		int n = poll(p, 3, exited ? 0 : -1);
+	while (p[PS_OUT].fd >= 0 || p[PS_ERR].fd >= 0) {
+		p[PS_LISTEN] = (struct pollfd){ .fd = exited ? -1 : listener, .events = POLLIN };
+		p[PS_STDIN] = (struct pollfd){ .fd = inqlen || stdin_closing ? stdinfd : -1, .events = POLLOUT };
+		int room = sizeof inq - inqlen >= FRAME_IN;
+		for (int k = 0; k < nattached; k++)
+			p[PS_CLIENTS + k] = (struct pollfd){
+				.fd = att[k].fd,
+				.events = (short)((room ? POLLIN : 0) | (att[k].outlen ? POLLOUT : 0)),
+			};
+		int np = nattached;
+		int n = poll(p, (nfds_t)(PS_CLIENTS + np), exited ? 0 : -1);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n <= 0 || (exited && !p[PS_OUT].revents && !p[PS_ERR].revents))
 			break;
+		/* Clients first: one that connected before this output came gets it. */
+		if (p[PS_LISTEN].revents)
+			attach_accept();
 		for (int k = 0; k < 2; k++) {
 			if (p[k].fd < 0 || !p[k].revents)
 				continue;
 			ssize_t r = read(p[k].fd, chunk, sizeof chunk);
-			if (r < 0 && errno == EINTR)
+			if (r < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
 			if (r <= 0) {
+				if (p[k].fd == stdinfd)
+					stdinfd = -1;
 				close(p[k].fd);
 				p[k].fd = -1;
+				if (k == PS_OUT)
+					termfd = -1;
 				continue;
 			}
 			log_data(bufs[k], chunk, (size_t)r);
+			attach_output(k == PS_OUT ? F_STDOUT : F_STDERR, chunk, (size_t)r);
 		}
-		if (p[2].fd >= 0 && p[2].revents) {
+		if (p[PS_PID].fd >= 0 && p[PS_PID].revents) {
 			while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 				;
 			exited = 1;
-			close(p[2].fd);
-			p[2].fd = -1;
+			close(p[PS_PID].fd);
+			p[PS_PID].fd = -1;
 		}
+		if (p[PS_STDIN].revents && stdinfd >= 0)
+			stdin_flush();
+		/* From the last slot down: a dropped client's slot takes the last one, already seen. */
+		for (int k = np - 1; k >= 0; k--) {
+			short ev = p[PS_CLIENTS + k].revents;
+			if (!ev || att[k].fd != p[PS_CLIENTS + k].fd)
+				continue;
+			int gone = (ev & POLLOUT) && attach_flush(&att[k]) < 0;
+			if (!gone && (ev & (POLLIN | POLLHUP | POLLERR)))
+				gone = attach_read(&att[k]) < 0;
+			if (gone)
+				attach_drop(&att[k]);
+		}
+		if (inqlen && stdinfd >= 0)
+			stdin_flush();
 	}
 	while (!exited && waitpid(child, &status, 0) < 0)
 		if (errno != EINTR)
 			break;
-	log_flush(&out);
-	log_flush(&err);
+	if (attachpath)
+		(void)unlink(attachpath); /* before the exit file: after it, nothing more in the directory */
+	log_flush(&outlines);
+	log_flush(&errlines);
 	fsync(logfd);
 	close(logfd);
 	write_exit(status);
+	attach_finish(exit_code(status));
 	if (!cleanup || !cleanup[0])
 		_exit(0);
 	reset_signals();

@@ -271,6 +271,7 @@ int proxy_console(pid_t child, int lifeline)
 			ssize_t r = read(master, buf, sizeof buf);
 			if (r > 0) {
 				(void)write_all(1, buf, (size_t)r);
+				monitor_log(buf, (size_t)r);
 				continue;
 			}
 			if (r < 0 && errno == EINTR)
@@ -305,6 +306,7 @@ int proxy_console(pid_t child, int lifeline)
 		(void)tcsetattr(0, TCSANOW, &saved);
 	xclose(sfd);
 	xclose(master);
+	monitor_log_end();
 	return status;
 }
 

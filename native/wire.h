@@ -72,7 +72,8 @@
 	X(80, monitor, "ssll", op_monitor) \
 	X(90, refuseLink, "s", op_refuse_link) \
 	X(91, openTree, "isi", op_open_tree) \
-	X(92, detachKeys, "bssll", op_detach_keys)
+	X(92, detachKeys, "bssll", op_detach_keys) \
+	X(93, attach, "si", op_attach)
 
 #define PLAN_MAGIC "HUSKPLAN"
 #define PLAN_VERSION 1

@@ -5,10 +5,14 @@
 
 export type { LinuxResources } from "./cgroups/resources.ts";
 export {
+  type AttachEnd,
+  type AttachSession,
+  type AttachStreamOptions,
   Container,
   type ContainerInspect,
   ContainerProcess,
   type ContainerSummary,
+  type DetachedRunOptions,
   Engine,
   type EngineOptions,
   type EngineRunOptions,

@@ -42,6 +42,7 @@ import { parseSignal } from "../runtime/signals.ts";
 import { readState, stateDir } from "../runtime/state.ts";
 import type { StdioSpec } from "../sys/index.ts";
 import { trace } from "../trace.ts";
+import type { AttachSession, AttachStreamOptions } from "./attach.ts";
 import type { CopyOptions } from "./copy.ts";
 import { parseDetachKeys } from "./detach-keys.ts";
 import type { DiskUsage } from "./df.ts";
@@ -51,7 +52,7 @@ import { type ContainerInspect, inspectShape } from "./inspect.ts";
 import {
   type AttachedResult,
   type AttachOptions,
-  checkTty,
+  checkFlag,
   created,
   type LifecycleHost,
   launchDetached,
@@ -63,6 +64,7 @@ import {
 } from "./lifecycle.ts";
 import { type CheckedRunOptions, checkRunOptions, envList, type RunOptions } from "./options.ts";
 import {
+  ATTACH_SOCKET,
   type AttachmentRecord,
   type ContainerRecord,
   EXIT_FILE,
@@ -136,6 +138,14 @@ export interface EngineRunOptions extends RunOptions {
    * then if it was to be), and the run resolves with exit code 0.
    */
   detachKeys?: string;
+}
+
+/** A detached container's options (start, create): run's, and a terminal and open stdin for attachers. */
+export interface DetachedRunOptions extends RunOptions {
+  /** Its stdio is a pty (docker's -t), held and logged by its monitor; TERM=xterm unless env sets it. */
+  tty?: boolean;
+  /** Its stdin stays open, and what attachers type reaches it (docker's -i; `husk attach`, Container.attach). */
+  interactive?: boolean;
 }
 
 /** spawn's options: run's, and stdin "pipe" for a Writable the caller writes to (`p.stdin`). */
@@ -355,7 +365,7 @@ export class Engine {
               rootfsMount,
               init: prepared.opts.init,
               killWithOwner: true,
-              detachKeys: keys && { keys, monitor: monitorOf(this.#host(), id) },
+              detachKeys: keys && { keys, monitor: monitorOf(this.#host(), id, true) },
               onDetach: () => {
                 detached = true;
                 return this.#records.locked(id, async () => this.#detached(id));
@@ -400,9 +410,10 @@ export class Engine {
    * Start a container in the background and return once it runs: a native monitor holds its
    * output (the log) and records its exit; the container outlives this process.
    */
-  async start(image: string, cmd: string[] = [], options: RunOptions & { tty?: boolean } = {}): Promise<Container> {
-    const { tty, ...rest } = options ?? {};
-    const terminal = checkTty(tty);
+  async start(image: string, cmd: string[] = [], options: DetachedRunOptions = {}): Promise<Container> {
+    const { tty, interactive, ...rest } = options ?? {};
+    const terminal = checkFlag(tty, "tty");
+    const openStdin = checkFlag(interactive, "interactive");
     const opts = checkRunOptions(rest);
     if (opts.stdin !== undefined) throw new HuskError("a detached container takes no stdin", { origin: "RunOptions.stdin" });
     if (opts.timeoutMs !== undefined) throw new HuskError("is for run and exec", { origin: "RunOptions.timeoutMs" });
@@ -412,7 +423,7 @@ export class Engine {
     const id = rec.id;
     try {
       const launch = { spec, rootfsMount, init: prepared.opts.init };
-      created(this.#host(), rec, launch, terminal);
+      created(this.#host(), rec, launch, terminal, openStdin);
       await launchDetached(this.#host(), rec, launch);
     } catch (e) {
       await this.#destroy(rec);
@@ -431,9 +442,10 @@ export class Engine {
    * volumes and /etc files exist; `startContainer` (or the handle's start) runs it. Not
    * removed when it exits unless remove: true.
    */
-  async create(image: string, cmd: string[] = [], options: RunOptions & { tty?: boolean } = {}): Promise<Container> {
-    const { tty, ...rest } = options ?? {};
-    const terminal = checkTty(tty);
+  async create(image: string, cmd: string[] = [], options: DetachedRunOptions = {}): Promise<Container> {
+    const { tty, interactive, ...rest } = options ?? {};
+    const terminal = checkFlag(tty, "tty");
+    const openStdin = checkFlag(interactive, "interactive");
     const opts = checkRunOptions(rest);
     for (const k of ["stdin", "timeoutMs", "signal"] as const)
       if (opts[k] !== undefined) throw new HuskError("is for run", { origin: `RunOptions.${k}` });
@@ -442,7 +454,7 @@ export class Engine {
     const { rec, spec, rootfsMount } = await this.#make(prepared, false);
     try {
       rec.creator = undefined; // made: from here on it is a created container prune may take
-      created(this.#host(), rec, { spec, rootfsMount, init: prepared.opts.init }, terminal);
+      created(this.#host(), rec, { spec, rootfsMount, init: prepared.opts.init }, terminal, openStdin);
     } catch (e) {
       await this.#destroy(rec);
       throw e;
@@ -826,6 +838,9 @@ export class Engine {
     if (!rec) return;
     rec.detached = true;
     rec.monitorPid = procStat(rec.pid)?.ppid ?? 0;
+    // Detach keys come only with -it: attachers get its terminal and may type into it.
+    rec.config.tty = true;
+    rec.config.openStdin = true;
     this.#records.write(rec);
   }
 
@@ -1074,6 +1089,27 @@ export class Engine {
     }
   }
 
+  /**
+   * docker attach: this process gets a running detached container's output as it comes, and
+   * writes to its stdin (made with interactive) and resizes its terminal, through its monitor
+   * (attach.ts); the log goes on meanwhile. Detaching leaves it running. With start, a created
+   * or exited one is started first, attached before its process runs (docker's start -a).
+   */
+  async attach(ref: string, options: AttachStreamOptions = {}): Promise<AttachSession> {
+    const { attach } = await import("./attach.ts");
+    return attach(
+      {
+        record: (r) => this.#records.find(r),
+        live: (rec) => this.live(rec),
+        socketPath: (id) => this.#records.path(id, ATTACH_SOCKET),
+        start: (r, beforeStart) => startDetached(this.#host(), r, beforeStart),
+        settle: (id) => this.exited(id),
+      },
+      ref,
+      options,
+    );
+  }
+
   /** Run a command in a running container; the same result as run. A collector over spawnExec. */
   async exec(ref: string, cmd: string[], options: ExecRunOptions = {}): Promise<RunResult> {
     if (options?.stdin === ("pipe" as never)) throw new HuskError('"pipe" is for spawnExec', { origin: "stdin" });
@@ -1287,6 +1323,10 @@ export class Container {
 
   exec(cmd: string[], options: ExecRunOptions = {}): Promise<RunResult> {
     return this.engine.exec(this.id, cmd, options);
+  }
+  /** Attach to it while it runs detached (Engine.attach): its output as it comes, its stdin, its terminal's size. */
+  attach(options: AttachStreamOptions = {}): Promise<AttachSession> {
+    return this.engine.attach(this.id, options);
   }
   /** A command in it with its streams (Engine.spawnExec). */
   spawn(cmd: string[], options: SpawnExecOptions = {}): Promise<ContainerProcess> {

@@ -6,6 +6,7 @@
  *   await using box = await engine.start("busybox", ["sleep", "60"], { name: "w1" });
  */
 
+export type { AttachEnd, AttachSession, AttachStreamOptions } from "./attach.ts";
 export type { CopyOptions } from "./copy.ts";
 export type { ContainerUsage, DiskUsage, ImageUsage, UsageRow, VolumeUsage } from "./df.ts";
 export {
@@ -13,6 +14,7 @@ export {
   type ContainerSummary,
   DEFAULT_DATA_ROOT,
   DEFAULT_STATE_ROOT,
+  type DetachedRunOptions,
   Engine,
   type EngineOptions,
   type EngineRunOptions,

@@ -167,7 +167,7 @@ export function inspectShape(
       AttachStdout: !rec.detached,
       AttachStderr: !rec.detached,
       Tty: rec.config.tty === true,
-      OpenStdin: false,
+      OpenStdin: rec.config.openStdin === true,
       Env: rec.config.env,
       Cmd: rec.config.cmd,
       Image: rec.image,

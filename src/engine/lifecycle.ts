@@ -34,7 +34,7 @@ import type { Runtime } from "../runtime/runtime.ts";
 import type { StdioSpec } from "../sys/index.ts";
 import { asExecError } from "./errors.ts";
 import type { RunOptions } from "./options.ts";
-import { type ContainerRecord, EXIT_FILE, LAUNCH_FILE, LOG_FILE, type Records } from "./records.ts";
+import { ATTACH_SOCKET, type ContainerRecord, EXIT_FILE, LAUNCH_FILE, LOG_FILE, type Records } from "./records.ts";
 import { captureStdio, signalName } from "./stdio.ts";
 
 /** What a container starts with, every time: written when it is made. */
@@ -89,9 +89,11 @@ export interface AttachedResult {
 /** A detached container with a terminal gets a size its programs can use (there is no caller's terminal to copy). */
 const DETACHED_CONSOLE = { height: 24, width: 80 };
 
-export function checkTty(tty: unknown): boolean {
-  if (tty !== undefined && typeof tty !== "boolean") throw new HuskError("must be a boolean", { origin: "RunOptions.tty" });
-  return tty === true;
+/** A detached container's tty or interactive option: a boolean, default false. */
+export function checkFlag(value: unknown, option: "tty" | "interactive"): boolean {
+  if (value !== undefined && typeof value !== "boolean")
+    throw new HuskError("must be a boolean", { origin: `RunOptions.${option}` });
+  return value === true;
 }
 
 /** The spec with a terminal: the container's stdio is a pty; TERM=xterm unless env sets it (docker's -t). */
@@ -208,22 +210,34 @@ async function failed(h: LifecycleHost, rec: ContainerRecord, err: unknown): Pro
   else h.records.write(rec);
 }
 
-/** What a container's monitor is told: its log, exit file and cleanup (`husk _exited ID`). */
-export function monitorOf(h: Pick<LifecycleHost, "records" | "huskCommand" | "dataRoot">, id: string) {
+/**
+ * What a container's monitor is told: its log, exit file and cleanup (`husk _exited ID`), and
+ * its attach socket (stdin: attachers' input reaches a container made with -i).
+ */
+export function monitorOf(h: Pick<LifecycleHost, "records" | "huskCommand" | "dataRoot">, id: string, stdin: boolean) {
   return {
     log: h.records.path(id, LOG_FILE),
     exitFile: h.records.path(id, EXIT_FILE),
     cleanup: [h.huskCommand, "--data-root", h.dataRoot, "_exited", id],
     env: [`PATH=${process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"}`],
+    attach: { socket: h.records.path(id, ATTACH_SOCKET), stdin },
   };
 }
 
 /**
  * Run the container under a native monitor (native/monitor.c) and return once it runs: the
  * monitor holds its output (a pty's master with a terminal), writes the log and the exit file,
- * then runs `husk _exited`. The caller undoes what this made if it throws.
+ * then runs `husk _exited`. The caller undoes what this made if it throws. `beforeStart` runs
+ * once the monitor listens and before the container's process runs (an attacher that must see
+ * all of its output connects there).
  */
-export async function launchDetached(h: LifecycleHost, rec: ContainerRecord, launch: Launch, extra: string[] = []) {
+export async function launchDetached(
+  h: LifecycleHost,
+  rec: ContainerRecord,
+  launch: Launch,
+  extra: string[] = [],
+  beforeStart?: () => Promise<void>,
+) {
   const id = rec.id;
   const spec = structuredClone(launch.spec);
   if (spec.process?.terminal && !spec.process.consoleSize) spec.process.consoleSize = DETACHED_CONSOLE;
@@ -234,7 +248,7 @@ export async function launchDetached(h: LifecycleHost, rec: ContainerRecord, lau
       stdio: ["ignore", "ignore", "ignore"],
       rootfsMount: launch.rootfsMount,
       init: launch.init,
-      monitor: monitorOf(h, id),
+      monitor: monitorOf(h, id, rec.config.openStdin === true),
       onNamespaces: (p) => attachAll(h, rec, p, extra),
     },
   );
@@ -243,6 +257,7 @@ export async function launchDetached(h: LifecycleHost, rec: ContainerRecord, lau
   rec.monitorPid = procStat(state.pid)?.ppid ?? 0;
   rec.detached = true;
   h.records.write(rec);
+  await beforeStart?.();
   await h.runtime.start(id);
   rec.status = "running";
   rec.startedAt = new Date().toISOString();
@@ -250,9 +265,10 @@ export async function launchDetached(h: LifecycleHost, rec: ContainerRecord, lau
 }
 
 /** A made container's record: created (not running), its launch saved, a terminal if asked. */
-export function created(h: LifecycleHost, rec: ContainerRecord, launch: Launch, tty: boolean): void {
+export function created(h: LifecycleHost, rec: ContainerRecord, launch: Launch, tty: boolean, interactive: boolean): void {
   if (tty) withTerminal(launch.spec);
   rec.config.tty = tty;
+  if (interactive) rec.config.openStdin = true;
   saveLaunch(h.records, rec.id, launch);
   rec.status = "created";
   h.records.write(rec);
@@ -266,9 +282,10 @@ function current(h: LifecycleHost, id: string, ref: string): ContainerRecord {
 
 /**
  * Start a created or exited container detached, under a monitor; a running one is left as it
- * is (docker's start is a no-op then). Resolves with the record once it runs.
+ * is (docker's start is a no-op then). Resolves with the record once it runs. `beforeStart`:
+ * see launchDetached (not called for one that runs already).
  */
-export async function startDetached(h: LifecycleHost, ref: string): Promise<ContainerRecord> {
+export async function startDetached(h: LifecycleHost, ref: string, beforeStart?: () => Promise<void>): Promise<ContainerRecord> {
   const id = h.records.find(ref).id;
   return h.records.locked(id, async () => {
     const rec = current(h, id, ref);
@@ -276,7 +293,7 @@ export async function startDetached(h: LifecycleHost, ref: string): Promise<Cont
     const launch = readLaunch(h.records, rec);
     const extra = await reset(h, rec);
     try {
-      await launchDetached(h, rec, launch, extra);
+      await launchDetached(h, rec, launch, extra, beforeStart);
     } catch (err) {
       await failed(h, rec, err);
       throw asExecError(err);

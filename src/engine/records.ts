@@ -9,6 +9,7 @@
  *                             /etc           hosts, hostname, resolv.conf (bound into the container)
  *                             /container.log JSON lines from the monitor (detached containers)
  *                             /exit          the monitor's record of the exit status
+ *                             /attach        the monitor's socket attachers connect to (attach.ts)
  *                             /launch.json   the spec and overlay it starts with (lifecycle.ts)
  *   <dataRoot>/containers/.removing/<id>.<pid>.<n>   a removed container's directory, being deleted
  *
@@ -77,6 +78,8 @@ export interface ContainerRecord {
     labels: Record<string, string>;
     /** A terminal (-t): the container's stdio is a pty. */
     tty?: boolean;
+    /** -i: its stdin stays open and what attachers type reaches it (docker's OpenStdin). */
+    openStdin?: boolean;
   };
   hostConfig: {
     autoRemove: boolean;
@@ -133,6 +136,8 @@ export interface ContainerRecord {
 export const CONFIG_FILE = "config.json";
 export const LOG_FILE = "container.log";
 export const EXIT_FILE = "exit";
+/** The monitor's socket for `husk attach` (native/monitor.c), while the container runs. */
+export const ATTACH_SOCKET = "attach";
 /** What starting it again needs: the spec and rootfs mount it was made with (lifecycle.ts). */
 export const LAUNCH_FILE = "launch.json";
 

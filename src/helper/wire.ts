@@ -93,6 +93,7 @@ export const WIRE: WireTable = {
   refuseLink: { code: 90, fields: { path: "s" } },
   openTree: { code: 91, fields: { slot: "i", source: "s", recursive: "i" } },
   detachKeys: { code: 92, fields: { keys: "b", log: "s", exitFile: "s", cleanup: "l", env: "l" } },
+  attach: { code: 93, fields: { socket: "s", stdin: "i" } },
 };
 
 export const PLAN_MAGIC = "HUSKPLAN";

@@ -17,7 +17,7 @@ import { resolve } from "node:path";
 import { HuskError } from "../errors.ts";
 import type { LinuxIDMapping, Spec } from "../oci/types.ts";
 import { planCgroupJoin } from "./cgroup.ts";
-import type { PlanContext } from "./context.ts";
+import type { MonitorParams, PlanContext } from "./context.ts";
 import { hasRuntimeHooks, planContainerHooks } from "./hooks.ts";
 import { planNamespaces } from "./namespaces.ts";
 import { CloneMode, type Plan, type Step } from "./ops.ts";
@@ -126,13 +126,23 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   if (terminal && ctx.consoleSocket) steps.push(planConsoleConnect(ctx.consoleSocket));
   steps.push(...planListenerConnect(seccomp.load));
   steps.push(...ns.beforeClone);
-  if (ctx.monitor) steps.push({ what: `start the monitor (log ${ctx.monitor.log})`, op: { op: "monitor", ...ctx.monitor } });
+  if (ctx.monitor) {
+    const { log, exitFile, cleanup, env } = ctx.monitor;
+    steps.push({ what: `start the monitor (log ${log})`, op: { op: "monitor", log, exitFile, cleanup, env } });
+    steps.push(...planAttach(ctx.monitor));
+  }
   const cloneMode = ctx.monitor ? CloneMode.Monitor : ctx.mode === "run" ? CloneMode.Wait : CloneMode.Detach;
   // Detach keys keep the sync channel open beside the terminal's proxy, so the lifeline works there too.
   const detachable = proxied && cloneMode === CloneMode.Wait && ctx.detachKeys !== undefined;
   if (detachable) {
     const { keys, monitor } = ctx.detachKeys!;
-    steps.push({ what: "take the detach keys", origin: "detachKeys", op: { op: "detachKeys", keys, ...monitor } });
+    const { log, exitFile, cleanup, env } = monitor;
+    steps.push({
+      what: "take the detach keys",
+      origin: "detachKeys",
+      op: { op: "detachKeys", keys, log, exitFile, cleanup, env },
+    });
+    steps.push(...planAttach(monitor));
   }
   if (ctx.ownerLifeline && cloneMode === CloneMode.Wait && (!proxied || detachable))
     steps.push({ what: "tie the container to husk's process", op: { op: "ownerLifeline" } });
@@ -199,4 +209,11 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   if (ctx.init) steps.push({ what: "start the container's init", origin: "--init", op: { op: "init" } });
   steps.push(planExec(spec));
   return { steps, uidMappings, gidMappings, denySetgroups, hooksStep, warnings: seccomp.warnings, notices };
+}
+
+/** The monitor's attach socket, when it is to have one. */
+function planAttach(monitor: MonitorParams): Step[] {
+  if (!monitor.attach) return [];
+  const { socket, stdin } = monitor.attach;
+  return [{ what: `listen for attachers on ${socket}`, op: { op: "attach", socket, stdin: stdin ? 1 : 0 } }];
 }

@@ -22,6 +22,16 @@ export type CgroupMountSource =
       hierarchies: { name: string; hostPath: string; data: string; fstype: "cgroup" | "cgroup2" }[];
     };
 
+/** What a container's native monitor is told (native/monitor.c): its log, exit file, cleanup, attach socket. */
+export interface MonitorParams {
+  log: string;
+  exitFile: string;
+  cleanup: string[];
+  env: string[];
+  /** A socket clients attach through (`husk attach`); stdin: they may write to the container's stdin. */
+  attach?: { socket: string; stdin: boolean };
+}
+
 export interface HostFacts {
   /** The caller is root in the initial user namespace (rootless otherwise). */
   root: boolean;
@@ -75,12 +85,12 @@ export interface PlanContext {
   /** Stop the container process where prestart hooks run, so the caller can act (onWaiting at hooksStep). */
   pauseForCaller?: boolean;
   /** A native monitor as the parent of the container process (detached engine containers; native/monitor.c). */
-  monitor?: { log: string; exitFile: string; cleanup: string[]; env: string[] };
+  monitor?: MonitorParams;
   /**
    * A proxied terminal (run mode): these keys, typed by the caller, make the helper's parent
    * the container's monitor with these parameters (`run -it`'s ^P^Q; native/monitor.c).
    */
-  detachKeys?: { keys: Uint8Array; monitor: { log: string; exitFile: string; cleanup: string[]; env: string[] } };
+  detachKeys?: { keys: Uint8Array; monitor: MonitorParams };
   /** The files the container process joins its cgroup through (none: rootless). */
   cgroupJoin?: CgroupJoin;
   /** cgroup v2's device rules as an eBPF program, attached before clone. */

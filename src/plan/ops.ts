@@ -41,6 +41,12 @@ export type Op =
   | { op: "monitor"; log: string; exitFile: string; cleanup: string[]; env: string[] }
   /** A proxied terminal: these keys typed by the caller turn the helper's parent into the monitor. */
   | { op: "detachKeys"; keys: Uint8Array; log: string; exitFile: string; cleanup: string[]; env: string[] }
+  /**
+   * After monitor or detachKeys, before clone: the monitor listens on `socket` for clients
+   * (`husk attach`); with stdin, what they type goes to the container (a pipe for its stdin is
+   * made here when it has no terminal).
+   */
+  | { op: "attach"; socket: string; stdin: number }
   /** Send MSG_WAITING(step) and block until MSG_CONTINUE (id maps and hooks are done by TS). */
   | { op: "waitContinue" }
   /** open(path, O_WRONLY) and write data in one write(2). */

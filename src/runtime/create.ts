@@ -13,7 +13,7 @@ import { join } from "node:path";
 import type { Cgroup } from "../cgroups/cgroup.ts";
 import { type Launched, launch } from "../helper/driver.ts";
 import { compilePlan } from "../plan/compile.ts";
-import type { Mode } from "../plan/context.ts";
+import type { Mode, MonitorParams } from "../plan/context.ts";
 import type { HelperStdio, StdioSpec } from "../sys/index.ts";
 import { printWarning } from "../sys/stdio.ts";
 import { trace } from "../trace.ts";
@@ -63,7 +63,7 @@ export interface CreateOptions {
   /** Mount this on root.path in the container's mount namespace instead of binding it (an overlay). */
   rootfsMount?: { fstype: string; source: string; data: string };
   /** A native monitor holds the container's stdout/stderr and records its exit (see native/monitor.c). */
-  monitor?: { log: string; exitFile: string; cleanup: string[]; env: string[] };
+  monitor?: MonitorParams;
   /**
    * Runs while the container process waits with its namespaces made, before its root switch
    * (where prestart hooks run): e.g. give its network namespace an interface.
@@ -80,7 +80,7 @@ export interface CreateOptions {
 /** `run -it`'s detach: the keys, and the monitor the helper's parent becomes (CreateOptions.monitor's fields). */
 export interface DetachKeys {
   keys: Uint8Array;
-  monitor: { log: string; exitFile: string; cleanup: string[]; env: string[] };
+  monitor: MonitorParams;
 }
 
 export interface CreatedContainer {

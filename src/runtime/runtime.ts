@@ -82,7 +82,14 @@ export interface CreateOptions {
    * stderr as JSON lines to `log`, the exit status to `exitFile`, then execs `cleanup` (if
    * given) with `env`. Only with create: the container outlives this process.
    */
-  monitor?: { log: string; exitFile: string; cleanup?: string[]; env?: string[] };
+  monitor?: {
+    log: string;
+    exitFile: string;
+    cleanup?: string[];
+    env?: string[];
+    /** A unix socket the monitor listens on for attachers (the engine's `husk attach`); stdin: they may type into the container. */
+    attach?: { socket: string; stdin: boolean };
+  };
   /**
    * Called while the container process waits with its namespaces made and its root not yet
    * switched, with its pid (/proc/<pid>/ns/net is its network namespace): attach interfaces here.
@@ -315,7 +322,7 @@ export class Runtime {
       stdio: options.stdio,
       onStdio: options.onStdio,
       rootfsMount: options.rootfsMount,
-      monitor: m && { log: m.log, exitFile: m.exitFile, cleanup: m.cleanup ?? [], env: m.env ?? [] },
+      monitor: m && { log: m.log, exitFile: m.exitFile, cleanup: m.cleanup ?? [], env: m.env ?? [], attach: m.attach },
       onNamespaces: options.onNamespaces,
       loopbackUp: options.loopbackUp === true,
       id,

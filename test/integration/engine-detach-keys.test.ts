@@ -1,7 +1,7 @@
 /**
  * `husk run -it`'s detach keys (docker's ^P^Q, or --detach-keys): the CLI exits 0 and gives the
  * terminal back while the container runs on as a detached one, whose monitor is the helper that
- * proxied the terminal (native/monitor.c): `ps` shows it, `logs` has what it writes from then on,
+ * proxied the terminal (native/monitor.c): `ps` shows it, `logs` has what it wrote (before the keys too),
  * stop records its exit, --rm removes it when it ends. A lone ^P followed by another key reaches
  * the container. script(1) plays the caller's terminal; the test types once the container says
  * it is ready.
@@ -10,43 +10,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { type EngineWorld, engineWorld, HUSK_ENGINE, until } from "../fixtures/engine.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
-
-const CTRL_P = "\x10";
-const CTRL_Q = "\x11";
-
-/** `command` on a terminal of script(1)'s, its output read as it comes and keys typed on demand. */
-function terminal(command: string, env: Record<string, string>) {
-  const proc = Bun.spawn(["script", "-qec", `${command}; echo "EXIT=$?"`, "/dev/null"], {
-    stdin: "pipe",
-    stdout: "pipe",
-    stderr: "pipe",
-    env,
-  });
-  let out = "";
-  const decoder = new TextDecoder();
-  const reading = (async () => {
-    for await (const chunk of proc.stdout) out += decoder.decode(chunk, { stream: true });
-  })();
-  const text = () => out.replaceAll("\r", "");
-  return {
-    text,
-    type(keys: string) {
-      proc.stdin.write(keys);
-      proc.stdin.flush();
-    },
-    waitFor: (re: RegExp, ms = 30000) => until(() => re.test(text()), ms, `${re} in ${JSON.stringify(text())}`),
-    /** The status `command` exited with (script's shell echoes it). */
-    async exitCode(ms = 15000): Promise<number> {
-      await this.waitFor(/EXIT=\d+/, ms);
-      return Number(/EXIT=(\d+)/.exec(text())![1]);
-    },
-    async close() {
-      proc.kill("SIGKILL");
-      await proc.exited;
-      await reading.catch(() => {});
-    },
-  };
-}
+import { CTRL_P, CTRL_Q, terminal } from "../fixtures/terminal.ts";
 
 const ppid = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
 

@@ -89,10 +89,10 @@ describeAsRoot("engine lifecycle", () => {
     // Exited: the veth and lease are released (the record keeps the attachment's last address).
     expect(w.leftovers(id, veths1)).toEqual(["record"]);
     const hosts = readFileSync(join(w.dataRoot, "containers", id, "etc/hosts"), "utf8");
-    // Detached this time: the output goes to the log.
+    // Detached this time. The log has both runs: start -a attaches to the monitor that logs (docker's too).
     expect((await w.husk(["start", "again"])).stdout).toBe("again\n");
     expect((await w.husk(["wait", "again"])).stdout).toBe("0\n");
-    expect((await w.husk(["logs", "again"])).stdout).toBe(`run 2 ${host} 2\n1\n`);
+    expect((await w.husk(["logs", "again"])).stdout).toBe(`run 1 ${host} 1\n1\nrun 2 ${host} 2\n1\n`);
     const info = await w.engine.inspect("again");
     expect(info.Id).toBe(id);
     expect(info.Name).toBe("/again");

@@ -468,6 +468,24 @@ describe("compilePlan", () => {
     expect(ops(tty, ctx({ mode: "create", monitor, detachKeys }))).not.toContain("detachKeys");
   });
 
+  test("attach: right after monitor or detachKeys (before clone), with its socket and stdin; none without", () => {
+    const tty = spec((x) => {
+      if (x.process) x.process.terminal = true;
+    });
+    const base = { log: "/l", exitFile: "/e", cleanup: [], env: [] };
+    const monitor = { ...base, attach: { socket: "/d/attach", stdin: true } };
+    const steps = compilePlan(spec(), ctx({ mode: "create", monitor })).steps;
+    const list = steps.map((st) => st.op.op);
+    expect(list.indexOf("attach")).toBe(list.indexOf("monitor") + 1);
+    expect(list.indexOf("attach")).toBeLessThan(list.indexOf("clone"));
+    expect(steps.find((st) => st.op.op === "attach")?.op).toEqual({ op: "attach", socket: "/d/attach", stdin: 1 });
+    // The monitor op itself carries only its own fields.
+    expect(steps.find((st) => st.op.op === "monitor")?.op).toEqual({ op: "monitor", ...base });
+    const keys = ops(tty, ctx({ mode: "run", detachKeys: { keys: Uint8Array.of(0x10), monitor } }));
+    expect(keys.indexOf("attach")).toBe(keys.indexOf("detachKeys") + 1);
+    expect(ops(spec(), ctx({ mode: "create", monitor: base }))).not.toContain("attach");
+  });
+
   test("personality, scheduler and I/O priority become ops before capabilities are dropped", () => {
     const s = spec((x) => {
       x.linux = { ...x.linux, personality: { domain: "LINUX32" } };

@@ -21,6 +21,7 @@ const VERBS: Record<string, () => Promise<{ default: EngineVerb }>> = {
   run: () => import("./run.ts"),
   create: () => import("./create.ts"),
   start: () => import("./start.ts"),
+  attach: () => import("./attach.ts"),
   restart: () => import("./restart.ts"),
   exec: () => import("./exec.ts"),
   ps: () => import("./ps.ts"),

@@ -153,9 +153,11 @@ const verb: EngineVerb = {
     if (image === undefined || image === "") throw new HuskError(`invalid reference format: ${quote(image ?? "")}`);
     if (f.detach) {
       // With -t the monitor holds the pty's master and logs what the container writes to it.
-      const box = await engine.start(image, cmd, { ...opts, tty: f.tty === true }).catch((err) => {
-        throw flagMessage(err);
-      });
+      const box = await engine
+        .start(image, cmd, { ...opts, tty: f.tty === true, interactive: f.interactive === true })
+        .catch((err) => {
+          throw flagMessage(err);
+        });
       stdout(`${box.id}\n`);
       return 0;
     }

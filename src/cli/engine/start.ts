@@ -1,14 +1,6 @@
-import type { Engine } from "../../engine/engine.ts";
 import { HuskError } from "../../errors.ts";
-import { stderr, stdout } from "../../sys/stdio.ts";
-import { forwardSignals } from "../forward-signals.ts";
+import { keysFlag, useTerminal } from "./attach.ts";
 import { type EngineVerb, eachRef, engineOf, needArgs } from "./verb.ts";
-
-/** A detached container that already runs: its output from now on, then its exit status (docker's attach). */
-async function follow(engine: Engine, ref: string): Promise<number> {
-  for await (const e of engine.logs(ref, { follow: true, tail: 0 })) (e.stream === "stderr" ? stderr : stdout)(e.log);
-  return (await engine.wait(ref)).exitCode;
-}
 
 const verb: EngineVerb = {
   name: "start",
@@ -17,6 +9,7 @@ const verb: EngineVerb = {
   flags: [
     { name: "attach", short: "a", type: "bool", help: "attach stdout and stderr and exit with the container's status" },
     { name: "interactive", short: "i", type: "bool", help: "attach stdin too" },
+    { name: "detach-keys", type: "string", help: 'with -a, the keys that detach and leave it running (default "ctrl-p,ctrl-q")' },
   ],
   async run(p, g) {
     const refs = needArgs(p, 1, "start");
@@ -28,22 +21,18 @@ const verb: EngineVerb = {
         return undefined;
       });
     if (refs.length > 1) throw new HuskError("you cannot start and attach multiple containers at once");
-    const ref = refs[0]!;
-    const rec = engine.record(ref);
-    if (engine.live(rec).status === "running" && rec.detached) return follow(engine, ref);
-    // Signals that reach husk go to the container, from before it exists (queued) on.
-    const forwarder = forwardSignals();
-    try {
-      const r = await engine.startContainer(ref, {
-        attach: true,
-        stdio: "inherit",
-        interactive: p.flags.interactive === true,
-        onStart: (_id, pid) => forwarder.target(pid),
+    // docker's way: attached before it starts (detached, under its monitor), so nothing is
+    // missed; the detach keys leave it running. One that runs already is only attached to.
+    const a = await engine
+      .attach(refs[0]!, {
+        start: true,
+        stdin: p.flags.interactive === true,
+        detachKeys: p.flags["detach-keys"] as string | undefined,
+      })
+      .catch((err) => {
+        throw keysFlag(err);
       });
-      return r.exitCode;
-    } finally {
-      forwarder.stop();
-    }
+    return useTerminal(a, { endStdin: true, sigProxy: true, pid: engine.record(a.id).pid });
   },
 };
 export default verb;
