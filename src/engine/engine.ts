@@ -554,7 +554,7 @@ export class Engine {
       return { kind: "volume" as const, source: v.source, target: v.target, readOnly: v.readOnly === true };
     });
     if (opts.name !== undefined) {
-      const other = this.#records.all().find((r) => r.name === opts.name);
+      const other = this.#records.named(opts.name);
       if (other)
         throw new HuskError(
           `the container name "/${opts.name}" is already in use by container ${other.id.slice(0, 12)}: remove it or choose another name`,
@@ -796,7 +796,7 @@ export class Engine {
     trace("engine: settle (lock, release)");
     // A record about to be removed need not be written first: if this process dies in between,
     // the record left says what rm -f removes, as it did before.
-    if (rec.hostConfig.autoRemove) this.#records.remove(id);
+    if (rec.hostConfig.autoRemove) await this.#records.remove(id);
     else this.#records.write(rec);
   }
 
@@ -829,7 +829,7 @@ export class Engine {
   /** Take back everything a container that never ran made (a failed or killed create). */
   async #destroy(rec: ContainerRecord): Promise<void> {
     await this.#release(rec).catch(() => {});
-    this.#records.remove(rec.id);
+    await this.#records.remove(rec.id);
   }
 
   /** A foreground run detached (its keys typed): the helper's parent is its monitor from now on. */
@@ -1036,7 +1036,7 @@ export class Engine {
       await this.#waitMonitor(now);
       await this.#release(now);
       trace("engine: remove: released");
-      this.#records.remove(now.id);
+      await this.#records.remove(now.id);
     });
   }
 

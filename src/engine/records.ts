@@ -12,10 +12,15 @@
  *                             /attach        the monitor's socket attachers connect to (attach.ts)
  *                             /launch.json   the spec and overlay it starts with (lifecycle.ts)
  *   <dataRoot>/containers/.removing/<id>.<pid>.<n>   a removed container's directory, being deleted
+ *   <dataRoot>/containers/.names/<name>      the id holding the name (claimed O_EXCL under the lock)
  *
  * The record is written before anything it names is made (a create killed half way leaves a
  * record `rm -f` follows) and changed under the directory's flock; a name is claimed under the
- * containers directory's flock, so two runs cannot take one name.
+ * containers directory's flock, so two runs cannot take one name. The names are an index of
+ * files, so that a create or a lookup by name reads one small file, not every container's record
+ * (with 200 containers on the host, reading them all cost a `run` ~5 ms and a named one ~19 ms).
+ * A name file whose id has no record (a removal killed half way) holds nothing; a data root from
+ * before the index gets one, made from the records, at its first create.
  *
  * Removing a container is one rename out of the way (its id and name are free at once); the
  * unlinks of its writable layer, /etc files and record (~1.5 ms on ext4, far more when the disk
@@ -146,6 +151,9 @@ export function newId(): string {
 }
 
 export const REMOVING = ".removing";
+const NAMES = ".names";
+/** A name that can be a file name in .names (the engine checks names against docker's pattern first). */
+const NAME_FILE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export class Records {
   readonly dir: string;
@@ -205,21 +213,50 @@ export class Records {
     });
   }
 
-  /** By full id, name, or a unique id prefix (docker's lookup). */
+  /** By full id, name, or a unique id prefix (docker's lookup, in that order). */
   find(ref: string): ContainerRecord {
     if (typeof ref !== "string" || ref === "") throw new HuskError("a container name or id is needed");
-    const all = this.all();
     const hit =
-      all.find((r) => r.id === ref) ??
-      all.find((r) => r.name === ref || `/${r.name}` === ref) ??
+      (/^[0-9a-f]{64}$/.test(ref) ? this.read(ref) : undefined) ??
+      this.named(ref.startsWith("/") ? ref.slice(1) : ref) ??
       (() => {
         if (!/^[0-9a-f]+$/.test(ref)) return undefined;
-        const byPrefix = all.filter((r) => r.id.startsWith(ref));
+        const byPrefix = this.ids().filter((id) => id.startsWith(ref));
         if (byPrefix.length > 1) throw new HuskError(`multiple containers found with id prefix ${ref}`);
-        return byPrefix[0];
+        return byPrefix[0] === undefined ? undefined : this.read(byPrefix[0]);
       })();
     if (!hit) throw new NotFoundError(`no such container: ${ref}`);
     return hit;
+  }
+
+  /** The container holding a name, if any. */
+  named(name: string): ContainerRecord | undefined {
+    if (!existsSync(join(this.dir, NAMES))) return this.all().find((r) => r.name === name); // a data root without the index yet
+    const id = this.#holder(name);
+    const rec = id === undefined ? undefined : this.read(id);
+    return rec?.name === name ? rec : undefined;
+  }
+
+  /** The id a name file names, if it is a name file's (names are docker's: no "/", never "." or ".."). */
+  #holder(name: string): string | undefined {
+    if (!NAME_FILE.test(name)) return undefined;
+    try {
+      const id = readFileSync(join(this.dir, NAMES, name), "utf8");
+      return /^[0-9a-f]{64}$/.test(id) ? id : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Under the containers' lock: the index of names, made from the records if this data root has none. */
+  #ensureNames(): void {
+    const names = join(this.dir, NAMES);
+    if (existsSync(names)) return;
+    const tmp = `${names}.${process.pid}.tmp`;
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { mode: 0o700 });
+    for (const r of this.all()) if (NAME_FILE.test(r.name)) writeFileSync(join(tmp, r.name), r.id, { mode: 0o600 });
+    renameSync(tmp, names);
   }
 
   /** Run fn holding the container's lock. */
@@ -242,22 +279,36 @@ export class Records {
     mkdirSync(this.dir, { recursive: true, mode: 0o711 });
     const release = await lockExclusive(this.dir, helperPath(), this.#locks);
     try {
-      const other = this.all().find((r) => r.name === rec.name);
+      this.#ensureNames();
+      if (!NAME_FILE.test(rec.name)) throw new HuskError(`invalid container name ${quote(rec.name)}`);
+      const other = this.named(rec.name);
       if (other) {
         throw new HuskError(
           `the container name "/${rec.name}" is already in use by container ${other.id.slice(0, 12)}: remove it or choose another name`,
         );
       }
-      mkdirSync(this.path(rec.id), { mode: 0o711 });
-      this.write(rec);
+      // Free (or held by an id without a record: a removal killed half way): ours now.
+      const nameFile = join(this.dir, NAMES, rec.name);
+      writeFileSync(nameFile, rec.id, { mode: 0o600 });
+      try {
+        mkdirSync(this.path(rec.id), { mode: 0o711 });
+        this.write(rec);
+      } catch (err) {
+        rmSync(nameFile, { force: true });
+        throw err;
+      }
     } finally {
       release();
     }
   }
 
   /** Remove the container's directory: moved out of the way now, deleted in the background. */
-  remove(id: string): void {
+  async remove(id: string): Promise<void> {
     const dir = this.path(id);
+    let name: string | undefined;
+    try {
+      name = this.read(id)?.name;
+    } catch {} // a corrupt record: its name file, if any, holds nothing once the directory is gone
     const trash = join(this.dir, REMOVING, `${id}.${process.pid}.${++this.#removed}`);
     try {
       renameSync(dir, trash);
@@ -271,10 +322,26 @@ export class Records {
         renameSync(dir, trash);
       } catch {
         rmSync(dir, { recursive: true, force: true });
+        await this.#releaseName(name, id);
         return;
       }
     }
     setTimeout(() => deleteTree(trash), IDLE_DELETE_MS).unref();
+    await this.#releaseName(name, id);
+  }
+
+  /**
+   * The name's file, if it still names this id, under the containers' lock: a create may take
+   * the name the moment the record is gone, and its claim must not be the one deleted.
+   */
+  async #releaseName(name: string | undefined, id: string): Promise<void> {
+    if (name === undefined || this.#holder(name) !== id) return;
+    const release = await lockExclusive(this.dir, helperPath(), this.#locks);
+    try {
+      if (this.#holder(name) === id) rmSync(join(this.dir, NAMES, name), { force: true });
+    } finally {
+      release();
+    }
   }
 
   /**

@@ -5,7 +5,7 @@
  * under .removing goes with the next sweep.
  */
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ContainerRecord, newId, Records } from "../../src/engine/records.ts";
@@ -72,12 +72,12 @@ test("remove frees the id and the name at once and deletes the directory in the 
   // A writable layer with something in it, as a container leaves.
   mkdirSync(records.path(rec.id, "upper/etc"), { recursive: true });
   writeFileSync(records.path(rec.id, "upper/etc/hosts"), "x");
-  records.remove(rec.id);
+  await records.remove(rec.id);
   expect(existsSync(records.path(rec.id))).toBe(false);
   expect(records.ids()).toEqual([]);
   await records.create(record("one")); // the name is free again
   await until(() => removing().length === 0, "the background deletion");
-  records.remove(rec.id); // gone already: nothing to do
+  await records.remove(rec.id); // gone already: nothing to do
 });
 
 test("what a dead process left being deleted goes with the next sweep", async () => {
@@ -103,9 +103,58 @@ test("a removal waits for a sweep, and without one is deleted by its own process
   const rec = record("once");
   await records.create(rec);
   mkdirSync(records.path(rec.id, "upper/etc"), { recursive: true });
-  records.remove(rec.id);
+  await records.remove(rec.id);
   expect(records.ids()).toEqual([]);
   await Bun.sleep(10); // nothing is deleted ahead of the caller's next step
   expect(removing()).toHaveLength(1);
   await until(() => removing().length === 0, "the idle deletion");
+});
+
+test("names: found through their index by name, /name, id and prefix; one create of two wins a name", async () => {
+  const records = new Records(dataRoot);
+  const a = record("alpha");
+  const b = record("beta");
+  await records.create(a);
+  await records.create(b);
+  expect(readFileSync(join(dataRoot, "containers", ".names", "alpha"), "utf8")).toBe(a.id);
+  expect(records.find("alpha").id).toBe(a.id);
+  expect(records.find("/beta").id).toBe(b.id);
+  expect(records.find(a.id).name).toBe("alpha");
+  expect(records.find(b.id.slice(0, 12)).name).toBe("beta");
+  expect(() => records.find("gamma")).toThrow("no such container: gamma");
+  const results = await Promise.allSettled([records.create(record("same")), records.create(record("same"))]);
+  expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
+  expect(String((results.find((r) => r.status === "rejected") as PromiseRejectedResult).reason)).toContain(
+    'the container name "/same" is already in use',
+  );
+});
+
+test("names: a removal frees the name; a name file whose id has no record is taken over", async () => {
+  const records = new Records(dataRoot);
+  const first = record("web");
+  await records.create(first);
+  await records.remove(first.id);
+  expect(existsSync(join(dataRoot, "containers", ".names", "web"))).toBe(false);
+  expect(records.named("web")).toBeUndefined();
+  const second = record("web");
+  await records.create(second);
+  expect(records.find("web").id).toBe(second.id);
+  // A removal killed between the rename and the name's release leaves the file naming a gone id.
+  writeFileSync(join(dataRoot, "containers", ".names", "db"), newId());
+  expect(records.named("db")).toBeUndefined();
+  const third = record("db");
+  await records.create(third);
+  expect(records.find("db").id).toBe(third.id);
+});
+
+test("names: a data root from before the index gets one, from its records, at the first create", async () => {
+  const records = new Records(dataRoot);
+  const old = record("old");
+  await records.create(old);
+  rmSync(join(dataRoot, "containers", ".names"), { recursive: true });
+  expect(records.find("old").id).toBe(old.id); // without the index: the records are read
+  await expect(records.create(record("old"))).rejects.toThrow("already in use");
+  expect(readFileSync(join(dataRoot, "containers", ".names", "old"), "utf8")).toBe(old.id);
+  await records.create(record("new"));
+  expect(records.find("new").name).toBe("new");
 });
