@@ -40,8 +40,9 @@
 # nofile=20000:20000 (podman also nproc=32768:32768, see PODMAN_NPROC). The freezer and memory
 # checks read cgroup v1 files. dockerd runs with --iptables=false --ip-forward=false
 # --ip-masq=false on a bridge this script creates (mxbr0, 10.213.7.1/24); -p publishing then
-# goes through docker-proxy. podman uses netavark (default network podman0, 10.88.0.0/16;
-# netavark adds iptables rules and sets ip_forward). Ports are published on 127.0.0.1 only.
+# goes through docker-proxy. podman uses netavark (default network podman0, on PM_SUBNET rather
+# than podman's 10.88.0.0/16, see there; netavark adds iptables rules and sets ip_forward). Ports
+# are published on 127.0.0.1 only.
 # Afterwards the script restores ip_forward/route_localnet and removes the nft tables, links,
 # netns handles, cgroup dirs, mounts and processes that are recognisably its own and did not
 # exist before it started; daemons are stopped through their pidfiles (never by name).
@@ -69,6 +70,11 @@ IMGDIR=$W/image
 R=$W/run
 OUT=$W/results/$TAG-$(date +%Y%m%d-%H%M%S)
 PM_PORT=${PM_PORT:-18080}
+# podman's default network (podman0) gets this subnet instead of 10.88.0.0/16: the system's own
+# podman, on the CNI backend, puts cni-podman0 on 10.88.0.0/16 too, and its route (listed first,
+# used even while that bridge is down) takes the host's traffic to the container, so a published
+# port does not answer
+PM_SUBNET=${PM_SUBNET:-10.213.8.0/24}
 D_PORT=${D_PORT:-18081}
 BRIDGE=mxbr0
 BRIDGE_CIDR=10.213.7.1/24
@@ -595,6 +601,7 @@ runtime_supports_json = ["crun", "runc", "husk", "rt"]
 
 [network]
 network_backend = "netavark"
+default_subnet = "$PM_SUBNET"
 network_config_dir = "$P/networks"
 EOF
 	cat >"$R/bin/pm" <<EOF
@@ -622,14 +629,22 @@ podman_checks() {
 	c pm-run-none pm run --rm --network none $IMG sh -c 'echo ok-none; ls /sys/class/net; exit 3'
 	expect pm-run-none 3 'ok-none' '^lo'
 
-	# bridge network (netavark) + published port: busybox httpd
-	c pm-run-bridge-port pm run -d --name web -p "127.0.0.1:$PM_PORT:80" $IMG sh -c "$HTTPD"
-	if [ "$rc" != 0 ]; then
-		fail pm-run-bridge-port "run -d rc=$rc: $(short "$out")"
+	# bridge network (netavark) + published port: busybox httpd. A route as specific as podman0's
+	# (or more) that is already there would take the host's traffic to the container.
+	local taken net_re=${PM_SUBNET%.*}
+	net_re=${net_re//./\\.}
+	taken=$(ip -4 -o route show root "$PM_SUBNET" | head -3 | tr '\n' ';')
+	if [ -n "$taken" ]; then
+		fail pm-run-bridge-port "PM_SUBNET $PM_SUBNET is already routed on this host ($taken) so the published port could not answer; set PM_SUBNET to a free subnet"
 	else
-		expect_http pm-run-bridge-port "$PM_PORT"
-		c pm-bridge-eth0 pm exec web sh -c 'ip -4 addr show eth0'
-		expect pm-bridge-eth0 0 'inet 10\.88\.'
+		c pm-run-bridge-port pm run -d --name web -p "127.0.0.1:$PM_PORT:80" $IMG sh -c "$HTTPD"
+		if [ "$rc" != 0 ]; then
+			fail pm-run-bridge-port "run -d rc=$rc: $(short "$out")"
+		else
+			expect_http pm-run-bridge-port "$PM_PORT"
+			c pm-bridge-eth0 pm exec web sh -c 'ip -4 addr show eth0'
+			expect pm-bridge-eth0 0 "inet $net_re\\."
+		fi
 	fi
 	c pm-rm-web pm rm -f -t 0 web
 
