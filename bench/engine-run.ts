@@ -8,10 +8,15 @@
  *
  * husk uses a data root, state root, bridge, subnet and nftables table of its own (removed at
  * the end) and leaves the host's ip_forward alone; podman gets the busybox image husk built,
- * saved and loaded into it (removed again if the benchmark loaded it).
+ * saved and loaded into its own storage (see below).
  *
  * With HUSK_BENCH_BASELINE=<another checkout>/bin/husk-runtime, that checkout's bin/husk too
  * ("husk base"), on the same data root.
+ *
+ * podman runs on a storage, run root and configuration of its own (removed at the end): the
+ * netavark backend on a subnet no other test uses (10.251.78.0/24; podman's default 10.88.0.0/16
+ * may be routed by another podman already), and the host's ip_forward, which podman's bridge
+ * network turns on, is put back as it was.
  *
  * podman's crun (1.8) refuses this host's hybrid cgroup layout and podman as root asks for
  * rlimits this VM refuses: all of it runs in common.ts' bench namespace (an empty tmpfs over
@@ -19,7 +24,7 @@
  * limits.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { enterBenchNamespace } from "./common.ts";
@@ -30,13 +35,17 @@ const runs = Number(process.argv[2] ?? 20);
 const husk = join(import.meta.dir, "../bin/husk");
 const dataRoot = mkdtempSync(join(tmpdir(), "husk-bench-engine-"));
 const stateRoot = mkdtempSync("/run/husk-bench-engine-");
+const podmanRoot = join(dataRoot, "podman");
 const env = {
   ...process.env,
   HUSK_DATA_ROOT: dataRoot,
   HUSK_STATE_ROOT: stateRoot,
   HUSK_NFT_TABLE: "husk_bench",
   HUSK_IP_FORWARD: "0",
+  CONTAINERS_CONF: join(podmanRoot, "containers.conf"),
 } as Record<string, string>;
+const IP_FORWARD = "/proc/sys/net/ipv4/ip_forward";
+const ipForwardBefore = readFileSync(IP_FORWARD, "utf8");
 
 function sh(cmd: string, args: string[], extraEnv = env): { status: number; stdout: string; stderr: string } {
   const r = spawnSync(cmd, args, { env: extraEnv, encoding: "utf8" });
@@ -77,9 +86,16 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-const podman = sh("sh", ["-c", "command -v podman"]).stdout.trim();
-let podmanLoaded = false;
-let podmanHadBusybox = true;
+const podmanCmd = sh("sh", ["-c", "command -v podman"]).stdout.trim();
+// podman with this benchmark's storage (the image is loaded there; nothing of the host's is used).
+const podman = podmanCmd && join(dataRoot, "podman.sh");
+if (podman) {
+  writeFileSync(
+    podman,
+    `#!/bin/sh\nexec ${podmanCmd} --root ${podmanRoot}/root --runroot ${podmanRoot}/runroot --tmpdir ${podmanRoot}/tmp "$@"\n`,
+    { mode: 0o755 },
+  );
+}
 const PODMAN_LIMITS = ["--ulimit", "nofile=1024:4096", "--ulimit", "nproc=4096:4096"];
 const cases: { name: string; cmd: string; args: string[] }[] = [];
 try {
@@ -102,10 +118,13 @@ try {
     });
   }
   if (podman) {
+    mkdirSync(join(podmanRoot, "networks"), { recursive: true });
+    writeFileSync(
+      env.CONTAINERS_CONF as string,
+      `[network]\nnetwork_backend = "netavark"\ndefault_subnet = "10.251.78.0/24"\nnetwork_config_dir = "${join(podmanRoot, "networks")}"\n`,
+    );
     const archive = join(dataRoot, "busybox.tar");
     must(husk, ["save", "-o", archive, "busybox"]);
-    podmanLoaded = sh(podman, ["image", "exists", "localhost/husk-bench-busybox"]).status !== 0;
-    podmanHadBusybox = sh(podman, ["image", "exists", "docker.io/library/busybox:latest"]).status === 0;
     must(podman, ["load", "-i", archive]);
     must(podman, ["tag", "docker.io/library/busybox:latest", "localhost/husk-bench-busybox"]);
     cases.push({
@@ -136,8 +155,8 @@ try {
 } finally {
   sh(husk, ["network", "rm", "benchnet"]);
   sh("nft", ["delete", "table", "inet", "husk_bench"]);
-  if (podman && podmanLoaded) sh(podman, ["rmi", "localhost/husk-bench-busybox"]);
-  if (podman && !podmanHadBusybox) sh(podman, ["rmi", "docker.io/library/busybox:latest"]);
+  if (podman) sh(podman, ["system", "reset", "-f"]);
+  writeFileSync(IP_FORWARD, ipForwardBefore);
   rmSync(dataRoot, { recursive: true, force: true });
   rmSync(stateRoot, { recursive: true, force: true });
 }
