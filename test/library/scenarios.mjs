@@ -5,7 +5,7 @@
  * busybox bundle and state root and removes them whatever happens.
  */
 import { spawn } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -354,7 +354,7 @@ export const scenarios = {
   },
 
   async "Engine.spawn and Container.spawn: kill, and Symbol.asyncDispose kills and removes"(assert) {
-    const { engine, done } = makeEngine();
+    const { engine, dataRoot, done } = makeEngine();
     const fds = () => readdirSync("/proc/self/fd").length;
     try {
       // One container first: the runtime's own lazily made fds (its event loop's, a thread pool's) are then made.
@@ -387,6 +387,11 @@ export const scenarios = {
       } finally {
         await box.remove({ force: true });
       }
+      // Removed containers' directories are deleted in the background (fs.promises on the thread
+      // pool, with their directory fds open meanwhile): count once that is done.
+      const removing = join(dataRoot, "containers", ".removing");
+      for (let i = 0; i < 100 && existsSync(removing) && readdirSync(removing).length > 0; i++)
+        await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 100));
       assert.equal(fds(), fds0);
     } finally {
