@@ -47,6 +47,8 @@ const IFA_LOCAL = 2;
 
 const RTA_OIF = 4;
 const RTA_GATEWAY = 5;
+const RTA_METRICS = 8;
+const RTAX_MTU = 2;
 const RT_TABLE_MAIN = 254;
 const RTPROT_BOOT = 3;
 const RT_SCOPE_UNIVERSE = 0;
@@ -191,12 +193,17 @@ export function newAddress(index: number, address: string, prefix: number): Buff
   return message(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, [msg, attr(IFA_LOCAL, a), attr(IFA_ADDRESS, a)]);
 }
 
-/** `ip route add default via GATEWAY dev INDEX`. */
-export function newDefaultRoute(gateway: string, index: number): Buffer {
+/**
+ * `ip route add default via GATEWAY dev INDEX [mtu MTU]`. The route's MTU (a metric) caps what
+ * goes by it below the link's: TCP's MSS and IP fragmentation follow the route's.
+ */
+export function newDefaultRoute(gateway: string, index: number, mtu?: number): Buffer {
   const msg = Buffer.from([AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST, 0, 0, 0, 0]);
+  const metrics = mtu !== undefined ? [nest(RTA_METRICS, attr(RTAX_MTU, u32(mtu)))] : [];
   return message(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, [
     msg,
     attr(RTA_GATEWAY, ipv4Bytes(gateway)),
     attr(RTA_OIF, u32(index)),
+    ...metrics,
   ]);
 }

@@ -28,6 +28,7 @@ import {
   interfacePlan,
   isErrno,
   linkExists,
+  linkMtu,
   macFor,
   netlinkStep,
   runPlan,
@@ -100,7 +101,10 @@ export interface EnsureNetworkOptions {
   gateway?: string;
   /** Default husk0 for "husk", else husk1, husk2, … */
   bridge?: string;
-  /** Default: the MTU of the interface of the host's default route, else 1500. */
+  /**
+   * The MTU of what leaves the host: the containers' default route carries it. Default: the MTU
+   * of the interface of the host's default route, else 1500. The links are LINK_MTU (links.ts).
+   */
   mtu?: number;
 }
 
@@ -137,7 +141,10 @@ export interface Attachment {
   prefix: number;
   gateway: string;
   mac: string;
+  /** The network's MTU: the default route's. */
   mtu: number;
+  /** The interface's own (LINK_MTU, links.ts): what stays on the network's link moves in packets this large. */
+  linkMtu: number;
   hostVeth: string;
 }
 
@@ -271,7 +278,7 @@ export class Networks {
    */
   private async setUpHost(def: NetworkDef, fresh: boolean): Promise<void> {
     const elements = { subnet: def.subnet, bridge: def.bridge };
-    const bridge = { name: def.bridge, mac: def.mac, mtu: def.mtu, gateway: def.gateway, prefix: parseSubnet(def.subnet).prefix };
+    const bridge = { name: def.bridge, mac: def.mac, gateway: def.gateway, prefix: parseSubnet(def.subnet).prefix };
     await runNft(setupScript(this.table, elements), this.nft);
     let made = false;
     try {
@@ -405,7 +412,8 @@ export class Networks {
       prefix: s.prefix,
       gateway: s.gateway,
       mac: s.mac,
-      mtu: s.mtu,
+      mtu: s.routeMtu,
+      linkMtu: s.mtu,
       hostVeth: s.hostVeth,
     };
   }
@@ -419,7 +427,8 @@ export class Networks {
       ifname: lease.ifname,
       index: interfaceIndex(lease.ifname),
       mac: lease.mac,
-      mtu: bridge.mtu,
+      mtu: linkMtu(def.bridge, bridge.mtu),
+      routeMtu: def.mtu,
       address: lease.address,
       prefix: parseSubnet(def.subnet).prefix,
       gateway: def.gateway,

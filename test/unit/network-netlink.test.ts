@@ -103,6 +103,13 @@ test("ip route add default via 10.90.0.1 dev eth0 (index 2)", () => {
   expect(hex(newDefaultRoute("10.90.0.1", 2))).toBe(ip);
 });
 
+test("ip route add default via 10.90.0.1 dev eth0 (index 2) mtu 1400", () => {
+  const ip = captured(
+    "3800000018000506affe156b0000000002000000fe03000100000000080005000a5a000108000400020000000c0008000800020078050000",
+  );
+  expect(hex(newDefaultRoute("10.90.0.1", 2, 1400))).toBe(ip);
+});
+
 test("every message is a whole number of 4-byte units, as the helper steps through them", () => {
   for (const m of [newBridge({ name: "b" }), newVeth({ name: "e" }, { name: "abcde", nsPid: 1 }), delLink({ name: "abc" })]) {
     expect(m.length % 4).toBe(0);
