@@ -133,6 +133,19 @@ export async function addBridgeAddress(b: BridgeSpec): Promise<void> {
   ]);
 }
 
+/** Delete a host link by index (named for the error); false if there was none. */
+export async function deleteHostLinkIndex(index: number, name: string): Promise<boolean> {
+  try {
+    await runPlan([
+      netlinkStep(`delete ${name}`, "", [{ what: `delete link ${name} (index ${index})`, bytes: delLink({ index }) }]),
+    ]);
+    return true;
+  } catch (err) {
+    if (isErrno(err, "ENODEV")) return false;
+    throw err;
+  }
+}
+
 /** Delete a host link by name; false if there was none. */
 export async function deleteHostLink(name: string): Promise<boolean> {
   try {
