@@ -10,7 +10,16 @@ import { HuskError } from "../errors.ts";
 import { launch } from "../helper/driver.ts";
 import type { Plan, Step } from "../plan/ops.ts";
 import { sha256 } from "../sys/index.ts";
-import { delLink, LOOPBACK_INDEX, newAddress, newBridge, newDefaultRoute, newVeth, setLink } from "./netlink.ts";
+import {
+  delLink,
+  LOOPBACK_INDEX,
+  newAddress,
+  newBridge,
+  newDefaultRoute,
+  newVeth,
+  replaceNeighbour,
+  setLink,
+} from "./netlink.ts";
 
 export interface Message {
   what: string;
@@ -232,6 +241,7 @@ export function interfacePlan(s: InterfaceSpec): Plan {
     netlinkStep(`set up ${s.ifname} in ${s.netnsPath}`, s.netnsPath, inside),
     netlinkStep(`put ${s.hostVeth} on bridge ${s.bridge}`, "", [
       { what: `set ${s.hostVeth} up on ${s.bridge}`, bytes: setLink({ name: s.hostVeth }, { master: s.bridgeIndex, up: true }) },
+      { what: `point ${s.address} at ${s.mac} on ${s.bridge}`, bytes: replaceNeighbour(s.bridgeIndex, s.address, s.mac) },
     ]),
   ];
 }

@@ -8,6 +8,7 @@
  *   ifinfomsg u8 family · u8 pad · u16 type · i32 index · u32 flags · u32 change   (16)
  *   ifaddrmsg u8 family · u8 prefixlen · u8 flags · u8 scope · u32 index           (8)
  *   rtmsg     u8 family, dst_len, src_len, tos, table, protocol, scope, type · u32 flags (12)
+ *   ndmsg     u8 family · u8 pad · u16 pad · i32 index · u16 state · u8 flags · u8 type    (12)
  *   rtattr    u16 len · u16 type · payload · padding
  *
  * seq and pid are left 0: the helper numbers the messages it sends. Attributes come in the
@@ -20,6 +21,7 @@
 
 const NLM_F_REQUEST = 0x1;
 const NLM_F_ACK = 0x4;
+const NLM_F_REPLACE = 0x100;
 const NLM_F_EXCL = 0x200;
 const NLM_F_CREATE = 0x400;
 
@@ -27,6 +29,7 @@ const RTM_NEWLINK = 16;
 const RTM_DELLINK = 17;
 const RTM_NEWADDR = 20;
 const RTM_NEWROUTE = 24;
+const RTM_NEWNEIGH = 28;
 
 const AF_UNSPEC = 0;
 const AF_INET = 2;
@@ -41,6 +44,10 @@ const IFLA_NET_NS_PID = 19;
 const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
 const VETH_INFO_PEER = 1;
+
+const NDA_DST = 1;
+const NDA_LLADDR = 2;
+const NUD_STALE = 0x04;
 
 const IFA_ADDRESS = 1;
 const IFA_LOCAL = 2;
@@ -205,5 +212,22 @@ export function newDefaultRoute(gateway: string, index: number, mtu?: number): B
     attr(RTA_GATEWAY, ipv4Bytes(gateway)),
     attr(RTA_OIF, u32(index)),
     ...metrics,
+  ]);
+}
+
+/**
+ * `ip neigh replace ADDRESS lladdr MAC dev INDEX nud stale`: the host's entry for an address
+ * given to a new interface points at its MAC at once (not the last holder's, which the host may
+ * have learned and would keep using until the entry expires); stale, so the kernel confirms it.
+ */
+export function replaceNeighbour(index: number, address: string, mac: string): Buffer {
+  const msg = Buffer.alloc(12);
+  msg.writeUInt8(AF_INET, 0);
+  msg.writeInt32LE(index, 4);
+  msg.writeUInt16LE(NUD_STALE, 8);
+  return message(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, [
+    msg,
+    attr(NDA_DST, ipv4Bytes(address)),
+    attr(NDA_LLADDR, macBytes(mac)),
   ]);
 }

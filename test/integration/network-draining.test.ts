@@ -14,7 +14,7 @@ import { linkExists } from "../../src/network/links.ts";
 import { netnsRemove } from "../../src/network/netns.ts";
 import { DRAIN_GRACE_MS } from "../../src/network/networks.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
-import { type NetWorld, netWorld } from "../fixtures/network.ts";
+import { type NetWorld, netWorld, sh } from "../fixtures/network.ts";
 
 let w: NetWorld;
 
@@ -112,5 +112,26 @@ describeAsRoot("network: draining addresses", () => {
     await w.nets.reset();
     expect(linkExists(ea.hostVeth)).toBe(false);
     expect(w.leftovers()).toEqual([]);
+  });
+});
+
+describeAsRoot("network: an address handed out again", () => {
+  beforeEach(async () => {
+    w = netWorld();
+    await w.nets.ensureNetwork({ name: "t", bridge: w.bridge(), subnet: "10.213.5.0/24" });
+  });
+  afterEach(async () => {
+    await w.cleanup();
+  });
+
+  test("the host reaches the new holder at once, not the old MAC it had learned", async () => {
+    const [a, b] = await Promise.all([w.netns("a"), w.netns("b")]);
+    const ea = await w.nets.attach({ network: "t", containerId: "ctr-a", netnsPath: a.path });
+    expect(sh("busybox", ["ping", "-c", "1", "-W", "2", ea.address]).status).toBe(0); // the host learns a's MAC
+    await w.nets.detach({ network: "t", containerId: "ctr-a" });
+    const eb = await w.nets.attach({ network: "t", containerId: "ctr-b", netnsPath: b.path });
+    expect(eb.address).toBe(ea.address);
+    expect(eb.mac).not.toBe(ea.mac);
+    expect(sh("busybox", ["ping", "-c", "1", "-W", "2", eb.address], { allowFail: true }).status).toBe(0);
   });
 });

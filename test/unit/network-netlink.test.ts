@@ -13,6 +13,7 @@ import {
   newBridge,
   newDefaultRoute,
   newVeth,
+  replaceNeighbour,
   setLink,
 } from "../../src/network/netlink.ts";
 
@@ -108,6 +109,11 @@ test("ip route add default via 10.90.0.1 dev eth0 (index 2) mtu 1400", () => {
     "3800000018000506affe156b0000000002000000fe03000100000000080005000a5a000108000400020000000c0008000800020078050000",
   );
   expect(hex(newDefaultRoute("10.90.0.1", 2, 1400))).toBe(ip);
+});
+
+test("ip neigh replace 10.90.0.2 lladdr 02:aa:bb:cc:dd:ee dev husk0 (index 2) nud stale", () => {
+  const ip = captured("300000001c0005050901166b00000000020000000200000004000000080001000a5a00020a00020002aabbccddee0000");
+  expect(hex(replaceNeighbour(2, "10.90.0.2", "02:aa:bb:cc:dd:ee"))).toBe(ip);
 });
 
 test("every message is a whole number of 4-byte units, as the helper steps through them", () => {

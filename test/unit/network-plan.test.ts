@@ -5,7 +5,7 @@
  */
 import { expect, test } from "bun:test";
 import { hostVethName, interfaceIndex, interfacePlan, macFor } from "../../src/network/links.ts";
-import { newAddress, newDefaultRoute, newVeth, setLink } from "../../src/network/netlink.ts";
+import { newAddress, newDefaultRoute, newVeth, replaceNeighbour, setLink } from "../../src/network/netlink.ts";
 
 const spec = {
   netnsPath: "/run/netns/c1",
@@ -45,7 +45,10 @@ test("interface plan: messages, namespaces, order, and a description per message
     "add 10.90.0.2/16 to eth0",
     "add the default route via 10.90.0.1",
   ]);
-  const host = setLink({ name: spec.hostVeth }, { master: 7, up: true });
+  const host = Buffer.concat([
+    setLink({ name: spec.hostVeth }, { master: 7, up: true }),
+    replaceNeighbour(7, "10.90.0.2", spec.mac),
+  ]);
   expect(Buffer.from((plan[1]!.op as { messages: Uint8Array }).messages).equals(host)).toBe(true);
 });
 
