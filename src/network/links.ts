@@ -11,6 +11,7 @@ import { launch } from "../helper/driver.ts";
 import type { Plan, Step } from "../plan/ops.ts";
 import { sha256 } from "../sys/index.ts";
 import {
+  concat,
   delLink,
   LOOPBACK_INDEX,
   newAddress,
@@ -31,7 +32,7 @@ export function netlinkStep(what: string, ns: string, messages: Message[]): Step
   return {
     what,
     parts: messages.map((m) => m.what),
-    op: { op: "netlink", ns, messages: Buffer.concat(messages.map((m) => m.bytes)) },
+    op: { op: "netlink", ns, messages: concat(messages.map((m) => m.bytes)) },
   };
 }
 
@@ -59,9 +60,9 @@ export async function startPlan(plan: Plan): Promise<{ done: Promise<void> }> {
 
 /** A locally administered unicast MAC derived from seed: stable for the same seed. */
 export function macFor(seed: string): string {
-  const b = Buffer.from(sha256(seed).slice(0, 12), "hex");
-  b[0] = (b[0]! & 0xfc) | 0x02;
-  return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
+  const hex = sha256(seed).slice(0, 12);
+  const first = (Number.parseInt(hex.slice(0, 2), 16) & 0xfc) | 0x02;
+  return [first.toString(16).padStart(2, "0"), ...(hex.slice(2).match(/../g) ?? [])].join(":");
 }
 
 /** The host end of a container's veth: "husk-" and 9 hex digits of a hash of what it is for. */
