@@ -7,9 +7,10 @@
  *   ensureNetwork  record + nft elements + bridge (+ address, route_localnet, ip_forward)
  *   attach         lease → veth in the container's namespace, on the bridge  (one helper run)
  *   publish        ports checked free → one nft map element each              (one nft run)
- *   detach         veth deleted → ports and lease released
- *   reclaim        leases whose owner is gone: as detach
- *   removeNetwork  refused while attached; bridge, elements, record
+ *   detach         veth deleted (or left to the kernel) → ports and lease released; an address
+ *                  whose veth is still there drains (store.ts' Draining) until it is gone
+ *   reclaim        leases whose owner is gone: as detach; drained addresses dropped
+ *   removeNetwork  refused while attached; draining veths, bridge, elements, record
  *   reset          every bridge, veth, element and lease of this data root, and the table
  */
 import { readFileSync, writeFileSync } from "node:fs";
