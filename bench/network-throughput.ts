@@ -1,7 +1,8 @@
 /**
  * Container↔host TCP throughput over husk's network path (the container's netns → veth → bridge →
  * the gateway address) beside the host's own loopback, with iperf3 (Debian's). The networking
- * issue's goal is ≥ 0.9× loopback.
+ * issue's goal is ≥ 0.9× loopback. The gateway is on the container's link, so the stream moves
+ * in packets of the links' MTU (65535, links.ts), not the network's (its default route's).
  *
  * It runs in a network and mount namespace of its own (re-executing itself under `unshare`),
  * which plays the host: the iperf3 server listens on the bench network's gateway there, the
@@ -54,7 +55,9 @@ try {
   }
   const v = median(veth);
   const l = median(loop);
-  console.log(`iperf3 TCP, ${seconds} s × ${rounds}, medians:`);
+  console.log(
+    `iperf3 TCP, ${seconds} s × ${rounds}, medians (links at MTU ${lease.linkMtu}, the default route at ${lease.mtu}):`,
+  );
   console.log(`  container → host over husk's veth and bridge: ${v.toFixed(1)} Gbit/s`);
   console.log(`  host loopback:                                 ${l.toFixed(1)} Gbit/s`);
   console.log(`  ratio: ${(v / l).toFixed(2)}× (goal ≥ 0.9×)`);

@@ -32,7 +32,7 @@ import { renderHosts, writeDnsFiles } from "../network/dns.ts";
 import { netlinkStep, runPlan } from "../network/links.ts";
 import { containerNames, dnsConfig, dnsFilesOptions, HOST_NAME } from "../network/names.ts";
 import { LOOPBACK_INDEX, setLink } from "../network/netlink.ts";
-import { type Attachment, DEFAULT_NETWORK, Networks } from "../network/networks.ts";
+import { type Attachment, DEFAULT_NETWORK, Networks, type PreparedAttach } from "../network/networks.ts";
 import { CAPABILITIES } from "../oci/capabilities.ts";
 import type { LinuxIDMapping, LinuxSeccomp, Mount, Process } from "../oci/types.ts";
 import { packageRoot } from "../package-root.ts";
@@ -348,6 +348,8 @@ export class Engine {
     const io: [StdioSpec, StdioSpec, StdioSpec] =
       stdio === "inherit" ? [stdinSpec, "inherit", "inherit"] : [stdinSpec, "pipe", "pipe"];
     let detached = false;
+    // The attach's helper starts beside the container's (networks.ts' prepareAttach).
+    const early = rec.network ? this.networks.prepareAttach() : undefined;
     return startProcess({
       id,
       what: `container ${id.slice(0, 12)}`,
@@ -374,7 +376,7 @@ export class Engine {
               // itself, without stopping for this process.
               ...(rec.hostConfig.networkMode === "none"
                 ? { loopbackUp: true }
-                : { onNamespaces: (p: number) => this.#attach(rec, p) }),
+                : { onNamespaces: (p: number) => this.#attach(rec, p, early) }),
               onStart: (p) => {
                 hooks.onStart(p);
                 rec.status = "running";
@@ -391,7 +393,8 @@ export class Engine {
           .catch((e) => {
             // A refused --ulimit is named as the flag, not as the rlimit the kernel refused.
             throw asUlimitError(e, opts.security.ulimits);
-          }),
+          })
+          .finally(() => early?.cancel()),
       finish: async (exitCode) => {
         trace("engine: exit seen");
         // Detached: its monitor records the exit and removes it (`husk _exited`).
@@ -729,7 +732,7 @@ export class Engine {
   }
 
   /** While the container waits with its namespaces made: its network. */
-  async #attach(rec: ContainerRecord, pid: number): Promise<void> {
+  async #attach(rec: ContainerRecord, pid: number, early?: PreparedAttach): Promise<void> {
     const netnsPath = `/proc/${pid}/ns/net`;
     const mode = rec.hostConfig.networkMode;
     if (mode === "none") {
@@ -739,13 +742,14 @@ export class Engine {
     }
     if (!rec.network) return;
     const startTime = Number(procStat(pid)?.startTime ?? 0);
-    const att = await this.networks.attach({
+    const att = await (early ?? this.networks).attach({
       network: rec.network,
       containerId: rec.id,
       netnsPath,
       owner: { pid, startTime },
       ...this.#names(rec, rec.network, rec.hostConfig.networkAliases),
     });
+    trace("engine: network attached (lease, veth)");
     const a = attachmentRecord(att);
     rec.networks.push(a);
     this.#records.write(rec);
@@ -759,6 +763,7 @@ export class Engine {
     }
     // In place (same inode): the bind mount of it is made already.
     await this.#writeHosts(rec);
+    trace("engine: hosts file written (record, addresses)");
   }
 
   // ------------------------------------------------------------------ state
@@ -815,9 +820,12 @@ export class Engine {
       rec.nftTable === this.nftTable
         ? this.networks
         : new Networks({ dataRoot: join(this.dataRoot, "networks"), table: rec.nftTable });
+    // Its init gone, nothing of the container is (a PID namespace of its own): its network
+    // namespace goes with it and the kernel deletes the veths, so none is deleted or waited for.
+    const namespaceGone = !(rec.pid > 0 && isAlive(rec.pid, rec.pidStartTime));
     for (const network of networks) {
       try {
-        await nets.detach({ network, containerId: rec.id });
+        await nets.detach({ network, containerId: rec.id, namespaceGone });
       } catch (err) {
         if (!(err instanceof HuskError && /does not exist/.test(err.message)))
           this.#warn(`container ${rec.id.slice(0, 12)}: detach from ${network}: ${(err as Error).message}`);

@@ -26,6 +26,8 @@ export interface LaunchOptions {
   netlinkOnly?: boolean;
   /** Called once the helper has the whole plan. */
   onSent?: () => void;
+  /** The container process exists (MSG_PID): its namespaces are made. */
+  onPid?: (pid: number) => void;
   /** The child waits at plan step `step` while this runs: id maps, prestart/createRuntime hooks. */
   onWaiting?: (pid: number, step: number) => void | Promise<void>;
 }
@@ -162,6 +164,7 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
         case Msg.Pid:
           trace("runtime: launch: child pid");
           pid = msg.a;
+          opts.onPid?.(pid);
           break;
         case Msg.Waiting:
           await opts.onWaiting?.(pid, msg.a);

@@ -7,17 +7,18 @@ import { HuskError } from "../errors.ts";
 import type { Lease, NetworkRecord } from "./store.ts";
 import { formatIPv4, hostRange, parseIPv4, parseSubnet } from "./subnet.ts";
 
-/** The lowest address of the network that is neither the gateway nor leased. */
+/** The lowest address of the network that is neither the gateway nor leased nor draining. */
 export function allocate(rec: NetworkRecord): string {
   const subnet = parseSubnet(rec.network.subnet);
-  const taken = new Set<number>(rec.leases.map((l) => parseIPv4(l.address) ?? -1));
+  const held = [...rec.leases, ...(rec.draining ?? [])];
+  const taken = new Set<number>(held.map((l) => parseIPv4(l.address) ?? -1));
   taken.add(parseIPv4(rec.network.gateway) ?? -1);
   const { first, last } = hostRange(subnet);
   for (let a = first; a <= last; a++) if (!taken.has(a)) return formatIPv4(a);
   throw new HuskError(`network ${rec.network.name} has no free address left (${rec.network.subnet})`);
 }
 
-/** A specific address, if it is free and a host of the network. */
+/** A specific address, if it is free and a host of the network (the caller waits for a draining one first). */
 export function claim(rec: NetworkRecord, address: string): string {
   const a = parseIPv4(address);
   const subnet = parseSubnet(rec.network.subnet);
@@ -25,7 +26,7 @@ export function claim(rec: NetworkRecord, address: string): string {
   if (a === undefined || a < first || a > last)
     throw new HuskError(`address ${address} is not in network ${rec.network.name} (${rec.network.subnet})`);
   if (address === rec.network.gateway) throw new HuskError(`address ${address} is the gateway of network ${rec.network.name}`);
-  const holder = rec.leases.find((l) => l.address === address);
+  const holder = [...rec.leases, ...(rec.draining ?? [])].find((l) => l.address === address);
   if (holder) throw new HuskError(`address ${address} is in use by container ${holder.containerId}`);
   return address;
 }

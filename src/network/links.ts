@@ -5,12 +5,22 @@
  * husk chose, so its address and route can be sent at once), the host end appears in the
  * caller's namespace (IFLA_NET_NS_PID of this process) and is then put on the bridge.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { HuskError } from "../errors.ts";
 import { launch } from "../helper/driver.ts";
 import type { Plan, Step } from "../plan/ops.ts";
 import { sha256 } from "../sys/index.ts";
-import { delLink, LOOPBACK_INDEX, newAddress, newBridge, newDefaultRoute, newVeth, setLink } from "./netlink.ts";
+import {
+  concat,
+  delLink,
+  LOOPBACK_INDEX,
+  newAddress,
+  newBridge,
+  newDefaultRoute,
+  newVeth,
+  replaceNeighbour,
+  setLink,
+} from "./netlink.ts";
 
 export interface Message {
   what: string;
@@ -22,7 +32,7 @@ export function netlinkStep(what: string, ns: string, messages: Message[]): Step
   return {
     what,
     parts: messages.map((m) => m.what),
-    op: { op: "netlink", ns, messages: Buffer.concat(messages.map((m) => m.bytes)) },
+    op: { op: "netlink", ns, messages: concat(messages.map((m) => m.bytes)) },
   };
 }
 
@@ -50,9 +60,9 @@ export async function startPlan(plan: Plan): Promise<{ done: Promise<void> }> {
 
 /** A locally administered unicast MAC derived from seed: stable for the same seed. */
 export function macFor(seed: string): string {
-  const b = Buffer.from(sha256(seed).slice(0, 12), "hex");
-  b[0] = (b[0]! & 0xfc) | 0x02;
-  return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
+  const hex = sha256(seed).slice(0, 12);
+  const first = (Number.parseInt(hex.slice(0, 2), 16) & 0xfc) | 0x02;
+  return [first.toString(16).padStart(2, "0"), ...(hex.slice(2).match(/../g) ?? [])].join(":");
 }
 
 /** The host end of a container's veth: "husk-" and 9 hex digits of a hash of what it is for. */
@@ -80,19 +90,40 @@ export function isErrno(err: unknown, ...names: string[]): boolean {
   return err instanceof HuskError && err.errno !== undefined && names.includes(err.errno);
 }
 
+/**
+ * The MTU of the links husk makes (bridge, both veth ends): the largest a veth takes. What goes
+ * past the host keeps the network's MTU, which the container's default route carries as its
+ * own (a route metric): TCP's MSS and IP fragmentation follow the route, so off-link traffic is
+ * what it was with 1500-byte links. What stays on the link (the gateway, the other containers of
+ * the network) moves in 64 KiB packets, as on loopback: with 1500-byte links every TCP send is
+ * a GSO packet of ~1448-byte segments, which cost ~0.75× of loopback's throughput here (README).
+ */
+export const LINK_MTU = 65535;
+
+/**
+ * The MTU for a new veth on `bridge`: LINK_MTU, or less while the bridge holds ports of a smaller
+ * MTU (veths an older husk made): a bridge drops a frame larger than the port it leaves by.
+ */
+export function linkMtu(bridge: string, bridgeMtu: number): number {
+  const ports = readdirSync(`/sys/class/net/${bridge}/brif`);
+  return ports.length > 0 ? Math.min(LINK_MTU, bridgeMtu) : LINK_MTU;
+}
+
 export interface BridgeSpec {
   name: string;
   mac: string;
-  mtu: number;
   gateway: string;
   prefix: number;
 }
 
-/** Make the bridge, up. */
+/**
+ * Make the bridge, up, at LINK_MTU. The kernel then keeps a bridge's MTU at its smallest port's
+ * (1500 again once it has none).
+ */
 export async function createBridge(b: BridgeSpec): Promise<void> {
   await runPlan([
     netlinkStep(`make bridge ${b.name}`, "", [
-      { what: `create bridge ${b.name}`, bytes: newBridge({ name: b.name, mac: b.mac, mtu: b.mtu, up: true }) },
+      { what: `create bridge ${b.name}`, bytes: newBridge({ name: b.name, mac: b.mac, mtu: LINK_MTU, up: true }) },
     ]),
   ]);
 }
@@ -110,6 +141,19 @@ export async function addBridgeAddress(b: BridgeSpec): Promise<void> {
       { what: `add ${b.gateway}/${b.prefix} to ${b.name}`, bytes: newAddress(link.index, b.gateway, b.prefix) },
     ]),
   ]);
+}
+
+/** Delete a host link by index (named for the error); false if there was none. */
+export async function deleteHostLinkIndex(index: number, name: string): Promise<boolean> {
+  try {
+    await runPlan([
+      netlinkStep(`delete ${name}`, "", [{ what: `delete link ${name} (index ${index})`, bytes: delLink({ index }) }]),
+    ]);
+    return true;
+  } catch (err) {
+    if (isErrno(err, "ENODEV")) return false;
+    throw err;
+  }
 }
 
 /** Delete a host link by name; false if there was none. */
@@ -166,7 +210,10 @@ export interface InterfaceSpec {
   /** The index it gets in the container's namespace. */
   index: number;
   mac: string;
+  /** The veth's MTU (linkMtu). */
   mtu: number;
+  /** The network's MTU, the default route's (what leaves the host). */
+  routeMtu: number;
   address: string;
   prefix: number;
   gateway: string;
@@ -189,11 +236,13 @@ export function interfacePlan(s: InterfaceSpec): Plan {
     { what: "set lo up", bytes: setLink({ index: LOOPBACK_INDEX }, { up: true }) },
     { what: `add ${s.address}/${s.prefix} to ${s.ifname}`, bytes: newAddress(s.index, s.address, s.prefix) },
   ];
-  if (s.defaultRoute) inside.push({ what: `add the default route via ${s.gateway}`, bytes: newDefaultRoute(s.gateway, s.index) });
+  if (s.defaultRoute)
+    inside.push({ what: `add the default route via ${s.gateway}`, bytes: newDefaultRoute(s.gateway, s.index, s.routeMtu) });
   return [
     netlinkStep(`set up ${s.ifname} in ${s.netnsPath}`, s.netnsPath, inside),
     netlinkStep(`put ${s.hostVeth} on bridge ${s.bridge}`, "", [
       { what: `set ${s.hostVeth} up on ${s.bridge}`, bytes: setLink({ name: s.hostVeth }, { master: s.bridgeIndex, up: true }) },
+      { what: `point ${s.address} at ${s.mac} on ${s.bridge}`, bytes: replaceNeighbour(s.bridgeIndex, s.address, s.mac) },
     ]),
   ];
 }

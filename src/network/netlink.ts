@@ -8,6 +8,7 @@
  *   ifinfomsg u8 family · u8 pad · u16 type · i32 index · u32 flags · u32 change   (16)
  *   ifaddrmsg u8 family · u8 prefixlen · u8 flags · u8 scope · u32 index           (8)
  *   rtmsg     u8 family, dst_len, src_len, tos, table, protocol, scope, type · u32 flags (12)
+ *   ndmsg     u8 family · u8 pad · u16 pad · i32 index · u16 state · u8 flags · u8 type    (12)
  *   rtattr    u16 len · u16 type · payload · padding
  *
  * seq and pid are left 0: the helper numbers the messages it sends. Attributes come in the
@@ -20,6 +21,7 @@
 
 const NLM_F_REQUEST = 0x1;
 const NLM_F_ACK = 0x4;
+const NLM_F_REPLACE = 0x100;
 const NLM_F_EXCL = 0x200;
 const NLM_F_CREATE = 0x400;
 
@@ -27,6 +29,7 @@ const RTM_NEWLINK = 16;
 const RTM_DELLINK = 17;
 const RTM_NEWADDR = 20;
 const RTM_NEWROUTE = 24;
+const RTM_NEWNEIGH = 28;
 
 const AF_UNSPEC = 0;
 const AF_INET = 2;
@@ -42,11 +45,17 @@ const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
 const VETH_INFO_PEER = 1;
 
+const NDA_DST = 1;
+const NDA_LLADDR = 2;
+const NUD_STALE = 0x04;
+
 const IFA_ADDRESS = 1;
 const IFA_LOCAL = 2;
 
 const RTA_OIF = 4;
 const RTA_GATEWAY = 5;
+const RTA_METRICS = 8;
+const RTAX_MTU = 2;
 const RT_TABLE_MAIN = 254;
 const RTPROT_BOOT = 3;
 const RT_SCOPE_UNIVERSE = 0;
@@ -59,56 +68,84 @@ export const IFNAME_MAX = 15;
 
 const pad4 = (n: number) => (n + 3) & ~3;
 
-function attr(type: number, payload: Uint8Array): Buffer {
-  const out = Buffer.alloc(pad4(4 + payload.length));
-  out.writeUInt16LE(4 + payload.length, 0);
-  out.writeUInt16LE(type, 2);
+/*
+ * Plain Uint8Arrays and DataViews, not the Node byte writers: those are JavaScript Bun compiles
+ * at first use, a millisecond of a container's attach (as in helper/encode.ts).
+ */
+
+/** The parts one after another. */
+export function concat(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+
+function attr(type: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(pad4(4 + payload.length));
+  const v = view(out);
+  v.setUint16(0, 4 + payload.length, true);
+  v.setUint16(2, type, true);
   out.set(payload, 4);
   return out;
 }
 
-const u32 = (v: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(v >>> 0);
+const u32 = (value: number) => {
+  const b = new Uint8Array(4);
+  view(b).setUint32(0, value >>> 0, true);
   return b;
 };
-const str = (s: string) => Buffer.from(`${s}\0`, "latin1");
-const nest = (type: number, ...children: Uint8Array[]) => attr(type, Buffer.concat(children));
+/** Latin-1 (names are checked to be ASCII), NUL-terminated when asked. */
+const latin1 = (s: string, nul: boolean) => {
+  const b = new Uint8Array(s.length + (nul ? 1 : 0));
+  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0xff;
+  return b;
+};
+const str = (s: string) => latin1(s, true);
+const nest = (type: number, ...children: Uint8Array[]) => attr(type, concat(children));
 
-function message(type: number, flags: number, body: Uint8Array[]): Buffer {
-  const payload = Buffer.concat(body);
-  const head = Buffer.alloc(16);
-  head.writeUInt32LE(16 + payload.length, 0);
-  head.writeUInt16LE(type, 4);
-  head.writeUInt16LE(flags | NLM_F_REQUEST | NLM_F_ACK, 6);
-  return Buffer.concat([head, payload]);
+function message(type: number, flags: number, body: Uint8Array[]): Uint8Array {
+  const out = concat([new Uint8Array(16), ...body]);
+  const v = view(out);
+  v.setUint32(0, out.length, true);
+  v.setUint16(4, type, true);
+  v.setUint16(6, flags | NLM_F_REQUEST | NLM_F_ACK, true);
+  return out;
 }
 
-function ifinfomsg(index: number, up: boolean | undefined): Buffer {
-  const b = Buffer.alloc(16);
-  b.writeUInt8(AF_UNSPEC, 0);
-  b.writeInt32LE(index, 4);
-  b.writeUInt32LE(up ? IFF_UP : 0, 8);
-  b.writeUInt32LE(up === undefined ? 0 : IFF_UP, 12);
+function ifinfomsg(index: number, up: boolean | undefined): Uint8Array {
+  const b = new Uint8Array(16);
+  const v = view(b);
+  b[0] = AF_UNSPEC;
+  v.setInt32(4, index, true);
+  v.setUint32(8, up ? IFF_UP : 0, true);
+  v.setUint32(12, up === undefined ? 0 : IFF_UP, true);
   return b;
 }
 
 /** "02:42:ac:11:00:02" → its 6 bytes. */
-export function macBytes(mac: string): Buffer {
+export function macBytes(mac: string): Uint8Array {
   if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac)) throw new Error(`not a MAC address: ${mac}`);
-  return Buffer.from(mac.replaceAll(":", ""), "hex");
+  return Uint8Array.from(mac.split(":"), (h) => Number.parseInt(h, 16));
 }
 
 /** "10.88.0.1" → its 4 bytes, network order. */
-export function ipv4Bytes(address: string): Buffer {
+export function ipv4Bytes(address: string): Uint8Array {
   const parts = address.split(".").map(Number);
   if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) {
     throw new Error(`not an IPv4 address: ${address}`);
   }
-  return Buffer.from(parts);
+  return Uint8Array.from(parts);
 }
 
-function ifname(name: string): Buffer {
+function ifname(name: string): Uint8Array {
   if (name.length === 0 || name.length > IFNAME_MAX || /[\s/:\0]/.test(name) || name === "." || name === "..") {
     throw new Error(`not an interface name: ${JSON.stringify(name)}`);
   }
@@ -125,8 +162,8 @@ export interface NewLink {
 }
 
 /** Attributes every new link may carry, in iproute2's order. */
-function linkAttrs(l: NewLink & { nsPid?: number }): Buffer[] {
-  const out: Buffer[] = [];
+function linkAttrs(l: NewLink & { nsPid?: number }): Uint8Array[] {
+  const out: Uint8Array[] = [];
   if (l.mac) out.push(attr(IFLA_ADDRESS, macBytes(l.mac)));
   if (l.nsPid) out.push(attr(IFLA_NET_NS_PID, u32(l.nsPid)));
   if (l.mtu) out.push(attr(IFLA_MTU, u32(l.mtu)));
@@ -135,11 +172,11 @@ function linkAttrs(l: NewLink & { nsPid?: number }): Buffer[] {
 }
 
 /** `ip link add name NAME address MAC mtu MTU up type bridge`. */
-export function newBridge(l: NewLink): Buffer {
+export function newBridge(l: NewLink): Uint8Array {
   return message(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, [
     ifinfomsg(l.index ?? 0, l.up),
     ...linkAttrs(l),
-    nest(IFLA_LINKINFO, attr(IFLA_INFO_KIND, Buffer.from("bridge"))),
+    nest(IFLA_LINKINFO, attr(IFLA_INFO_KIND, latin1("bridge", false))),
   ]);
 }
 
@@ -149,13 +186,13 @@ export function newBridge(l: NewLink): Buffer {
  * veth peer name PEER netns PID mtu MTU`. The kernel honours a peer's index only when the first
  * end has one too, which is why the end whose index husk chooses is the first.
  */
-export function newVeth(link: NewLink, peer: NewLink & { nsPid: number }): Buffer {
+export function newVeth(link: NewLink, peer: NewLink & { nsPid: number }): Uint8Array {
   return message(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, [
     ifinfomsg(link.index ?? 0, link.up),
     ...linkAttrs(link),
     nest(
       IFLA_LINKINFO,
-      attr(IFLA_INFO_KIND, Buffer.from("veth")),
+      attr(IFLA_INFO_KIND, latin1("veth", false)),
       nest(IFLA_INFO_DATA, nest(VETH_INFO_PEER, ifinfomsg(peer.index ?? 0, peer.up), ...linkAttrs(peer))),
     ),
   ]);
@@ -164,39 +201,61 @@ export function newVeth(link: NewLink, peer: NewLink & { nsPid: number }): Buffe
 /** Which link a change is for: its index, or its name. */
 export type LinkRef = { index: number } | { name: string };
 
-function refAttrs(ref: LinkRef): { index: number; attrs: Buffer[] } {
+function refAttrs(ref: LinkRef): { index: number; attrs: Uint8Array[] } {
   return "index" in ref ? { index: ref.index, attrs: [] } : { index: 0, attrs: [ifname(ref.name)] };
 }
 
 /** `ip link set dev REF [master INDEX] [up]`. */
-export function setLink(ref: LinkRef, change: { master?: number; up?: boolean }): Buffer {
+export function setLink(ref: LinkRef, change: { master?: number; up?: boolean }): Uint8Array {
   const { index, attrs } = refAttrs(ref);
   const more = change.master !== undefined ? [attr(IFLA_MASTER, u32(change.master))] : [];
   return message(RTM_NEWLINK, 0, [ifinfomsg(index, change.up), ...attrs, ...more]);
 }
 
 /** `ip link del dev REF` (a veth takes its peer with it). */
-export function delLink(ref: LinkRef): Buffer {
+export function delLink(ref: LinkRef): Uint8Array {
   const { index, attrs } = refAttrs(ref);
   return message(RTM_DELLINK, 0, [ifinfomsg(index, undefined), ...attrs]);
 }
 
 /** `ip addr add ADDRESS/PREFIX dev INDEX`. */
-export function newAddress(index: number, address: string, prefix: number): Buffer {
-  const msg = Buffer.alloc(8);
-  msg.writeUInt8(AF_INET, 0);
-  msg.writeUInt8(prefix, 1);
-  msg.writeUInt32LE(index, 4);
+export function newAddress(index: number, address: string, prefix: number): Uint8Array {
+  const msg = new Uint8Array(8);
+  msg[0] = AF_INET;
+  msg[1] = prefix;
+  view(msg).setUint32(4, index, true);
   const a = ipv4Bytes(address);
   return message(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, [msg, attr(IFA_LOCAL, a), attr(IFA_ADDRESS, a)]);
 }
 
-/** `ip route add default via GATEWAY dev INDEX`. */
-export function newDefaultRoute(gateway: string, index: number): Buffer {
-  const msg = Buffer.from([AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST, 0, 0, 0, 0]);
+/**
+ * `ip route add default via GATEWAY dev INDEX [mtu MTU]`. The route's MTU (a metric) caps what
+ * goes by it below the link's: TCP's MSS and IP fragmentation follow the route's.
+ */
+export function newDefaultRoute(gateway: string, index: number, mtu?: number): Uint8Array {
+  const msg = Uint8Array.from([AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST, 0, 0, 0, 0]);
+  const metrics = mtu !== undefined ? [nest(RTA_METRICS, attr(RTAX_MTU, u32(mtu)))] : [];
   return message(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, [
     msg,
     attr(RTA_GATEWAY, ipv4Bytes(gateway)),
     attr(RTA_OIF, u32(index)),
+    ...metrics,
+  ]);
+}
+
+/**
+ * `ip neigh replace ADDRESS lladdr MAC dev INDEX nud stale`: the host's entry for an address
+ * given to a new interface points at its MAC at once (not the last holder's, which the host may
+ * have learned and would keep using until the entry expires); stale, so the kernel confirms it.
+ */
+export function replaceNeighbour(index: number, address: string, mac: string): Uint8Array {
+  const msg = new Uint8Array(12);
+  msg[0] = AF_INET;
+  view(msg).setInt32(4, index, true);
+  view(msg).setUint16(8, NUD_STALE, true);
+  return message(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, [
+    msg,
+    attr(NDA_DST, ipv4Bytes(address)),
+    attr(NDA_LLADDR, macBytes(mac)),
   ]);
 }

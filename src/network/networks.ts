@@ -7,18 +7,21 @@
  *   ensureNetwork  record + nft elements + bridge (+ address, route_localnet, ip_forward)
  *   attach         lease → veth in the container's namespace, on the bridge  (one helper run)
  *   publish        ports checked free → one nft map element each              (one nft run)
- *   detach         veth deleted → ports and lease released
- *   reclaim        leases whose owner is gone: as detach
- *   removeNetwork  refused while attached; bridge, elements, record
+ *   detach         veth deleted (or left to the kernel) → ports and lease released; an address
+ *                  whose veth is still there drains (store.ts' Draining) until it is gone
+ *   reclaim        leases whose owner is gone: as detach; drained addresses dropped
+ *   removeNetwork  refused while attached; draining veths, bridge, elements, record
  *   reset          every bridge, veth, element and lease of this data root, and the table
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { HuskError } from "../errors.ts";
+import type { Plan } from "../plan/ops.ts";
 import { allocate, claim, partitionStale } from "./ipam.ts";
 import {
   addBridgeAddress,
   createBridge,
   deleteHostLink,
+  deleteHostLinkIndex,
   deleteHostLinks,
   gone,
   hostLink,
@@ -28,6 +31,7 @@ import {
   interfacePlan,
   isErrno,
   linkExists,
+  linkMtu,
   macFor,
   netlinkStep,
   runPlan,
@@ -47,6 +51,7 @@ import {
 import { checkRequest, clash, type PortRequest, probePort } from "./ports.ts";
 import {
   checkNetworkName,
+  type Draining,
   type Lease,
   type NetworkDef,
   type NetworkRecord,
@@ -72,6 +77,12 @@ export const DEFAULT_DATA_ROOT = "/var/lib/husk/networks";
 export const DEFAULT_NETWORK = "husk";
 export const DEFAULT_BRIDGE = "husk0";
 export const DEFAULT_TABLE = "husk";
+/**
+ * How long a draining veth (store.ts) is left to the kernel before husk deletes it itself: a
+ * namespace outlives its container only while something outside holds it (an nsenter, an open
+ * /proc/<pid>/ns/net), and the container is gone, so its link is deleted as a detach would.
+ */
+export const DRAIN_GRACE_MS = 10_000;
 
 export interface NetworksOptions {
   /** Where network records and leases live (default /var/lib/husk/networks). */
@@ -100,7 +111,10 @@ export interface EnsureNetworkOptions {
   gateway?: string;
   /** Default husk0 for "husk", else husk1, husk2, … */
   bridge?: string;
-  /** Default: the MTU of the interface of the host's default route, else 1500. */
+  /**
+   * The MTU of what leaves the host: the containers' default route carries it. Default: the MTU
+   * of the interface of the host's default route, else 1500. The links are LINK_MTU (links.ts).
+   */
   mtu?: number;
 }
 
@@ -137,8 +151,16 @@ export interface Attachment {
   prefix: number;
   gateway: string;
   mac: string;
+  /** The network's MTU: the default route's. */
   mtu: number;
+  /** The interface's own (LINK_MTU, links.ts): what stays on the network's link moves in packets this large. */
+  linkMtu: number;
   hostVeth: string;
+}
+
+export interface PreparedAttach {
+  attach(o: AttachOptions): Promise<Attachment>;
+  cancel(): void;
 }
 
 export interface DetachOptions {
@@ -148,9 +170,16 @@ export interface DetachOptions {
   ifname?: string;
   /**
    * Wait until the kernel has freed the veth (default true). false: resolve once its deletion is
-   * under way and the lease released (for a container whose network namespace is gone anyway).
+   * under way; the address stays taken (store.ts' Draining) until the veth is gone.
    */
   wait?: boolean;
+  /**
+   * The container's network namespace has no process left (an engine container has a PID
+   * namespace of its own: once its init has exited, nothing of it is). The kernel deletes the
+   * veth pair with the namespace, so nothing is sent and nothing waited for; the address stays
+   * taken (Draining) until the veth is gone.
+   */
+  namespaceGone?: boolean;
 }
 
 export interface PublishOptions {
@@ -271,7 +300,7 @@ export class Networks {
    */
   private async setUpHost(def: NetworkDef, fresh: boolean): Promise<void> {
     const elements = { subnet: def.subnet, bridge: def.bridge };
-    const bridge = { name: def.bridge, mac: def.mac, mtu: def.mtu, gateway: def.gateway, prefix: parseSubnet(def.subnet).prefix };
+    const bridge = { name: def.bridge, mac: def.mac, gateway: def.gateway, prefix: parseSubnet(def.subnet).prefix };
     await runNft(setupScript(this.table, elements), this.nft);
     let made = false;
     try {
@@ -324,6 +353,7 @@ export class Networks {
         const ids = [...new Set(rec.leases.map((l) => l.containerId))];
         throw new HuskError(`network ${name} is in use by ${ids.length === 1 ? "container" : "containers"} ${ids.join(", ")}`);
       }
+      await drain(rec, true);
       await this.tearDownHost(rec.network);
       this.store.remove(name);
     });
@@ -351,6 +381,10 @@ export class Networks {
       if (rec.leases.some((l) => l.containerId === o.containerId && l.ifname === ifname)) {
         throw new HuskError(`container ${o.containerId} is already attached to network ${o.network} as ${ifname}`);
       }
+      // An address asked for by name is not left to drain: its container is gone, so its veth is deleted now.
+      const draining = rec.draining?.find((d) => d.address === o.address);
+      if (draining) await drain({ ...rec, draining: [draining] }, true);
+      rec.draining = rec.draining?.filter((d) => d !== draining);
       const address = o.address !== undefined ? claim(rec, o.address) : allocate(rec);
       const lease: Lease = {
         containerId: o.containerId,
@@ -373,7 +407,42 @@ export class Networks {
    * Give the container an interface on the network: veth, MAC, MTU, address, default route. One
    * helper run, started while the lease is taken so the two overlap.
    */
-  async attach(o: AttachOptions): Promise<Attachment> {
+  attach(o: AttachOptions): Promise<Attachment> {
+    return this.attachWith(o, runPlan);
+  }
+
+  /**
+   * The helper of an attach still to come, started now: for a container about to be made, its
+   * spawn (milliseconds) overlaps the container's own start instead of following it. The
+   * handle's attach() is attach() with that helper (a second call starts its own); cancel()
+   * lets the helper go unused (it exits when its channel closes).
+   */
+  prepareAttach(): PreparedAttach {
+    let give!: (plan: Promise<Plan>) => void;
+    const planned = new Promise<Plan>((resolve, reject) => {
+      give = (plan) => plan.then(resolve, reject);
+    });
+    const running = runPlan(planned);
+    running.catch(() => {}); // awaited by the attach that uses it
+    let used = false;
+    return {
+      attach: (o) => {
+        if (used) return this.attach(o);
+        used = true;
+        return this.attachWith(o, (plan) => {
+          give(plan);
+          return running;
+        });
+      },
+      cancel: () => {
+        if (used) return;
+        used = true;
+        give(Promise.reject(new HuskError("the prepared attach was not used")));
+      },
+    };
+  }
+
+  private async attachWith(o: AttachOptions, run: (plan: Promise<Plan>) => Promise<void>): Promise<Attachment> {
     let lease: Lease | undefined;
     let spec: InterfaceSpec | undefined;
     const planned = (async () => {
@@ -382,7 +451,7 @@ export class Networks {
       return interfacePlan(spec);
     })();
     try {
-      await runPlan(planned).catch(async (err) => {
+      await run(planned).catch(async (err) => {
         if (!spec) throw err;
         const created = `${interfacePlan(spec)[0]!.what}: ${interfacePlan(spec)[0]!.parts![0]}`;
         if (!(isErrno(err, "EEXIST") && err instanceof HuskError && err.what === created)) throw err;
@@ -405,7 +474,8 @@ export class Networks {
       prefix: s.prefix,
       gateway: s.gateway,
       mac: s.mac,
-      mtu: s.mtu,
+      mtu: s.routeMtu,
+      linkMtu: s.mtu,
       hostVeth: s.hostVeth,
     };
   }
@@ -419,7 +489,8 @@ export class Networks {
       ifname: lease.ifname,
       index: interfaceIndex(lease.ifname),
       mac: lease.mac,
-      mtu: bridge.mtu,
+      mtu: linkMtu(def.bridge, bridge.mtu),
+      routeMtu: def.mtu,
       address: lease.address,
       prefix: parseSubnet(def.subnet).prefix,
       gateway: def.gateway,
@@ -438,23 +509,29 @@ export class Networks {
     const leases = this.inspect(o.network).leases.filter(
       (l) => l.containerId === o.containerId && (o.ifname === undefined || l.ifname === o.ifname),
     );
-    await this.release(o.network, leases, { wait: o.wait });
+    await this.release(o.network, leases, { wait: o.wait, namespaceGone: o.namespaceGone });
     return leases;
   }
 
   /**
-   * Delete the leases' veths, then, under the lock, their ports and the leases themselves. With
-   * wait false, the deletion is handed to a helper and the leases released meanwhile: the
-   * kernel takes tens of milliseconds to free a veth (RCU grace periods), which a container
-   * that has exited, whose namespace goes anyway, need not be held up by. An attach that needs
-   * the name waits for it (attach above).
+   * Delete the leases' veths, then, under the lock, their ports and the leases themselves. The
+   * kernel takes tens of milliseconds to free a veth (RCU grace periods, and for a namespace
+   * that died, its cleanup in a work queue): with wait false the deletion is handed to a helper,
+   * with namespaceGone it is the kernel's already, and a lease whose veth is still there becomes
+   * a Draining entry, its address held until the veth is gone. An attach that needs the host
+   * end's name (the same container again) waits for it (attach above).
    */
-  async release(network: string, leases: Lease[], opts: { wait?: boolean } = {}): Promise<void> {
+  async release(network: string, leases: Lease[], opts: { wait?: boolean; namespaceGone?: boolean } = {}): Promise<void> {
     if (leases.length === 0) return;
-    const veths = leases.map((l) => l.hostVeth);
-    const deleting = deleteHostLinks(veths, opts.wait !== false);
+    const waited = !opts.namespaceGone && opts.wait !== false;
+    const deleting = opts.namespaceGone
+      ? Promise.resolve()
+      : deleteHostLinks(
+          leases.map((l) => l.hostVeth),
+          waited,
+        );
     deleting.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
-    if (opts.wait !== false) await deleting;
+    if (waited) await deleting;
     await this.store.locked(async () => {
       const rec = this.store.read(network);
       if (!rec) return;
@@ -463,6 +540,7 @@ export class Networks {
       await runNft(deletePortsScript(this.table, rec.leases.filter(gone).flatMap(mappings)), this.nft);
       const out = rec.leases.filter(gone);
       rec.leases = rec.leases.filter((l) => !gone(l));
+      if (!waited) rec.draining = [...(rec.draining ?? []), ...out.flatMap(drainingOf)];
       this.store.write(rec);
       if (out.some((l) => l.names)) this.namesChanged(network, out);
     });
@@ -493,10 +571,14 @@ export class Networks {
     });
   }
 
-  /** Under the lock: release rec's stale leases and write rec. */
+  /** Under the lock: rec's drained addresses and stale leases released, rec written if that changed it. */
   private async reclaimIn(rec: NetworkRecord): Promise<Lease[]> {
+    const drained = await drain(rec, false);
     const { live, stale } = await partitionStale(rec.leases, this.alive);
-    if (stale.length === 0) return [];
+    if (stale.length === 0) {
+      if (drained) this.store.write(rec);
+      return [];
+    }
     for (const l of stale) await deleteHostLink(l.hostVeth);
     for (const l of stale) await orphanDone(l.pendingNft);
     await runNft(deletePortsScript(this.table, stale.flatMap(mappings)), this.nft);
@@ -562,12 +644,53 @@ export class Networks {
     await this.store.locked(async () => {
       for (const rec of this.store.all()) {
         for (const l of rec.leases) await deleteHostLink(l.hostVeth);
+        await drain(rec, true);
         await deleteBridge(rec.network);
         this.store.remove(rec.network.name);
       }
       await runNft(deleteTableScript(this.table), this.nft);
     });
   }
+}
+
+/** A released lease whose veth is still there, as a Draining entry (none if the kernel freed it already). */
+function drainingOf(l: Lease): Draining[] {
+  const link = hostLink(l.hostVeth);
+  if (!link) return [];
+  return [
+    {
+      address: l.address,
+      containerId: l.containerId,
+      hostVeth: l.hostVeth,
+      ifindex: link.index,
+      since: new Date().toISOString(),
+    },
+  ];
+}
+
+/**
+ * Is the draining entry's veth still there? A link being unregistered counts as gone (hostLink):
+ * the kernel has taken both ends down by then, so neither answers for the address.
+ */
+const lingers = (d: Draining) => hostLink(d.hostVeth)?.index === d.ifindex;
+
+/**
+ * Under the lock: rec's draining entries whose veth is gone dropped; one lingering past
+ * DRAIN_GRACE_MS (or every one, with all: the network or husk's state goes) deleted and
+ * dropped. True if rec.draining changed.
+ */
+async function drain(rec: NetworkRecord, all: boolean): Promise<boolean> {
+  const before = rec.draining ?? [];
+  if (before.length === 0) return false;
+  const now = Date.now();
+  const left: Draining[] = [];
+  for (const d of before) {
+    if (!lingers(d)) continue;
+    if (all || now - Date.parse(d.since) > DRAIN_GRACE_MS) await deleteHostLinkIndex(d.ifindex, d.hostVeth);
+    else left.push(d);
+  }
+  rec.draining = left;
+  return left.length !== before.length;
 }
 
 /** An nft a dead owner left running has finished (it commits within milliseconds; 5 s at most). */

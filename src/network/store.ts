@@ -67,9 +67,27 @@ export interface Lease {
   pendingNft?: Owner;
 }
 
+/**
+ * An address whose container is gone but whose veth may not be: the kernel frees a veth some
+ * time after its network namespace dies (a detach with namespaceGone sends nothing), or after a
+ * deletion nobody waited for. Until then the old interface may still answer for the address, so
+ * it is handed to nobody; the entry goes once no link has that name and index (networks.ts).
+ */
+export interface Draining {
+  address: string;
+  containerId: string;
+  hostVeth: string;
+  /** The host end's ifindex: a new veth by the same name (the container started again) is another link. */
+  ifindex: number;
+  /** When it was released (ISO time). */
+  since: string;
+}
+
 export interface NetworkRecord {
   network: NetworkDef;
   leases: Lease[];
+  /** Absent in records older husks wrote. */
+  draining?: Draining[];
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;

@@ -65,8 +65,9 @@ export interface CreateOptions {
   /** A native monitor holds the container's stdout/stderr and records its exit (see native/monitor.c). */
   monitor?: MonitorParams;
   /**
-   * Runs while the container process waits with its namespaces made, before its root switch
-   * (where prestart hooks run): e.g. give its network namespace an interface.
+   * Runs from the moment the container process has its namespaces (its pid known), beside the
+   * rest of its setup; it waits for this to finish before its root switch (where prestart hooks
+   * run): e.g. give its network namespace an interface.
    */
   onNamespaces?: (pid: number) => void | Promise<void>;
   /** Bring the new network namespace's loopback up from inside the container process. */
@@ -101,6 +102,9 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
   let made: Cgroup | undefined;
   let cgroup: ContainerCgroup | undefined;
   let launched: Launched | undefined;
+  // onNamespaces, started when the pid is known: a failure waits for it, so that what it made
+  // is there for the caller's cleanup to find.
+  let namespaced: Promise<void> | undefined;
   try {
     made = openContainerCgroup(bundle.spec, opts.id);
     cgroup = setUpCgroup(made, bundle.spec, {
@@ -158,10 +162,16 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       preserveFds: opts.preserveFds ?? 0,
       stdio: opts.stdio,
       onStdio: opts.onStdio,
+      onPid: (pid) => {
+        const on = opts.onNamespaces;
+        if (!on) return;
+        namespaced = (async () => await on(pid))();
+        namespaced.catch(() => {}); // awaited at the hooks step, or below on a failure
+      },
       onWaiting: async (pid, step) => {
         if (step === compiled.hooksStep) {
           await runCreateHooks(bundle.spec, { id: opts.id, pid, bundle: bundle.dir });
-          await opts.onNamespaces?.(pid);
+          await namespaced;
           return;
         }
         writeIdMaps(pid, compiled.uidMappings, compiled.gidMappings, compiled.denySetgroups);
@@ -180,6 +190,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
     trace("runtime: state written (pid)");
     return { state, stateDir: dir, launched, cgroup };
   } catch (err) {
+    await namespaced?.catch(() => {});
     if (launched) {
       try {
         process.kill(launched.pid, "SIGKILL");

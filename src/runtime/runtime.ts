@@ -91,8 +91,9 @@ export interface CreateOptions {
     attach?: { socket: string; stdin: boolean };
   };
   /**
-   * Called while the container process waits with its namespaces made and its root not yet
-   * switched, with its pid (/proc/<pid>/ns/net is its network namespace): attach interfaces here.
+   * Called with the container process' pid once its namespaces are made (/proc/<pid>/ns/net is
+   * its network namespace), beside the rest of its setup; it waits for this before its root
+   * switch: attach interfaces here.
    */
   onNamespaces?: (pid: number) => void | Promise<void>;
   /** Bring the loopback of the container's new network namespace up (the container process does, no pause). */

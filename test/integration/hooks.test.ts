@@ -5,9 +5,10 @@
  * path: runc's "hooks library" test); startContainer in the container, from process.cwd.
  */
 import { expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Runtime } from "../../src/runtime/runtime.ts";
 import { nextId } from "../fixtures/container.ts";
 import { describeAsRoot, husk } from "../fixtures/husk.ts";
 import { makeBundle } from "../fixtures/rootfs.ts";
@@ -67,6 +68,38 @@ describeAsRoot("hooks", () => {
       expect(readFileSync(join(bundle.rootfs, "lib/hooked.so"), "utf8")).toBe("");
     } finally {
       await husk(["delete", "--force", id]);
+      bundle.remove();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("onNamespaces starts once the container's namespaces are made, beside its setup, and the container waits for it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "husk-hooks-"));
+    const root = mkdtempSync(join("/run", "husk-hooks-"));
+    const log = join(dir, "log");
+    const bundle = makeBundle(["sh", "-c", "echo container >> /hooklog/log"], (s) => {
+      s.hooks = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", `echo hook >> ${log}`] }] };
+      s.mounts = [...(s.mounts ?? []), { destination: "/hooklog", type: "bind", source: dir, options: ["rbind", "rw"] }];
+    });
+    const rt = new Runtime({ root });
+    try {
+      const status = await rt.run(
+        nextId(),
+        { spec: bundle.spec, dir: bundle.dir },
+        {
+          onNamespaces: async () => {
+            appendFileSync(log, "namespaces\n");
+            await Bun.sleep(300);
+            appendFileSync(log, "namespaces done\n");
+          },
+        },
+      );
+      expect(status).toBe(0);
+      // Started when the pid was known (before the hooks step), waited for before the container ran.
+      expect(readFileSync(log, "utf8").trim().split("\n")).toEqual(["namespaces", "hook", "namespaces done", "container"]);
+    } finally {
+      for (const c of await rt.list()) await rt.delete(c.id, { force: true });
+      rmSync(root, { recursive: true, force: true });
       bundle.remove();
       rmSync(dir, { recursive: true, force: true });
     }

@@ -131,6 +131,32 @@ describeAsRoot("network: attach", () => {
     expect(w.exec(s.name, ["ip", "-o", "link"]).stdout).not.toContain("eth0");
   });
 
+  test("a prepared attach: the helper started before the namespace exists does the attach; one cancelled exits", async () => {
+    const helpers = () =>
+      readdirSync("/proc").filter((p) => {
+        try {
+          const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+          return stat.includes("(husk-helper)") && Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === process.pid;
+        } catch {
+          return false;
+        }
+      });
+    const before = new Set(helpers());
+    const early = w.nets.prepareAttach();
+    const unused = w.nets.prepareAttach();
+    for (let i = 0; i < 200 && helpers().filter((p) => !before.has(p)).length < 2; i++) await Bun.sleep(5);
+    const started = helpers().filter((p) => !before.has(p));
+    expect(started.length).toBe(2);
+    const s = await w.netns("early");
+    const att = await early.attach({ network: "t", containerId: "c", netnsPath: s.path });
+    expect(w.exec(s.name, ["ip", "-o", "-4", "addr", "show", "dev", "eth0"]).stdout).toContain(`inet ${att.address}/24`);
+    early.cancel(); // used: nothing to do
+    unused.cancel();
+    const left = () => helpers().filter((p) => started.includes(p));
+    for (let i = 0; i < 200 && left().length > 0; i++) await Bun.sleep(10);
+    expect(left()).toEqual([]);
+  });
+
   test("an attach refused while its helper is already started (the lease is taken): that error, and nothing made", async () => {
     const s = await w.netns("twice");
     const first = await w.nets.attach({ network: "t", containerId: "c", netnsPath: s.path });

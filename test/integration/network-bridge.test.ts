@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
+import { LINK_MTU } from "../../src/network/links.ts";
 import { mask, overlaps, parseRoutes, parseSubnet, subnetText } from "../../src/network/subnet.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
 import { type NetWorld, netWorld, nftElements, nftTableExists, sh } from "../fixtures/network.ts";
@@ -44,7 +45,7 @@ describeAsRoot("network: bridge", () => {
         .map((a: { local: string; prefixlen: number }) => `${a.local}/${a.prefixlen}`),
     ).toEqual(["10.213.0.1/24"]);
     expect(link.address).toBe(def.mac);
-    expect(Number(readFileSync(`/sys/class/net/${w.bridge()}/mtu`, "utf8"))).toBe(def.mtu);
+    expect(Number(readFileSync(`/sys/class/net/${w.bridge()}/mtu`, "utf8"))).toBe(LINK_MTU);
     expect(readFileSync(`/proc/sys/net/ipv4/conf/${w.bridge()}/route_localnet`, "utf8").trim()).toBe("1");
     expect(nftTableExists(w.table)).toBe(true);
     expect(JSON.stringify(nftElements(w.table, "nets4", "set"))).toContain("10.213.0.0");
@@ -127,7 +128,7 @@ describeAsRoot("network: bridge", () => {
     const ea = await w.nets.attach({ network: "t", containerId: "ctr-a", netnsPath: a.path });
     const eb = await w.nets.attach({ network: "t", containerId: "ctr-b", netnsPath: b.path });
     expect([ea.address, eb.address]).toEqual(["10.213.0.2", "10.213.0.3"]);
-    expect(ea).toMatchObject({ ifname: "eth0", gateway: "10.213.0.1", prefix: 24, mtu: def.mtu });
+    expect(ea).toMatchObject({ ifname: "eth0", gateway: "10.213.0.1", prefix: 24, mtu: def.mtu, linkMtu: LINK_MTU });
 
     // Inside: eth0 with the MAC, MTU and address; lo up; the default route via the gateway.
     const link = JSON.parse(w.exec(a.name, ["ip", "-j", "addr", "show"]).stdout) as {
@@ -139,10 +140,15 @@ describeAsRoot("network: bridge", () => {
     }[];
     const eth0 = link.find((l) => l.ifname === "eth0")!;
     expect(eth0.address).toBe(ea.mac);
-    expect(eth0.mtu).toBe(def.mtu);
+    expect(eth0.mtu).toBe(LINK_MTU);
     expect(eth0.addr_info.filter((x) => x.family === "inet").map((x) => x.local)).toEqual([ea.address]);
     expect(link.find((l) => l.ifname === "lo")!.addr_info.some((x) => x.local === "127.0.0.1")).toBe(true);
-    expect(w.exec(a.name, ["ip", "route", "show", "default"]).stdout).toContain("default via 10.213.0.1 dev eth0");
+    expect(w.exec(a.name, ["ip", "route", "show", "default"]).stdout).toContain(`default via 10.213.0.1 dev eth0 mtu ${def.mtu}`);
+    // The link's MTU to the gateway and the other containers; the network's to what is past the
+    // host (a route lookup: nothing is sent to 192.0.2.1).
+    expect(w.exec(a.name, ["ip", "route", "get", "192.0.2.1"]).stdout).toContain(`mtu ${def.mtu}`);
+    expect(w.exec(a.name, ["ip", "route", "get", eb.address]).stdout).not.toContain("mtu");
+    expect(Number(readFileSync(`/sys/class/net/${w.bridge()}/mtu`, "utf8"))).toBe(LINK_MTU);
     // The host end is on the bridge.
     expect(readdirSync(`/sys/class/net/${w.bridge()}/brif`)).toContain(ea.hostVeth);
 
@@ -167,6 +173,34 @@ describeAsRoot("network: bridge", () => {
     // Detaching what is not attached is no error; the freed address is handed out again.
     expect(await w.nets.detach({ network: "t", containerId: "ctr-a" })).toEqual([]);
     expect((await w.nets.attach({ network: "t", containerId: "ctr-c", netnsPath: a.path })).address).toBe(ea.address);
+  });
+
+  test("a TCP connection to the gateway takes the link's MSS; a bridge with a smaller port gives new veths its MTU", async () => {
+    const def = await w.nets.ensureNetwork({ name: "t", bridge: w.bridge(), subnet: "10.213.0.0/24", mtu: 1400 });
+    const [a, b] = await Promise.all([w.netns("a"), w.netns("b")]);
+    await w.nets.attach({ network: "t", containerId: "ctr-a", netnsPath: a.path });
+    const server = createServer((s) => s.end("x"));
+    await new Promise<void>((resolve) => server.listen(0, def.gateway, resolve));
+    try {
+      // busybox nc's connection, read from the kernel's side while it is open.
+      const port = (server.address() as { port: number }).port;
+      const nc = `(sleep 1) | busybox nc ${def.gateway} ${port} >/dev/null 2>&1 &`;
+      const info = w.exec(a.name, ["sh", "-c", `${nc} sleep 0.3; ss -tin dst ${def.gateway}`]).stdout;
+      expect(info).toContain(" pmtu:65535 ");
+      expect(info).toContain(" advmss:65483 ");
+    } finally {
+      server.close();
+    }
+    // A veth an older husk made, at the network's MTU, still on the bridge: a new one matches it.
+    sh("ip", ["link", "add", `${w.bridge()}o`, "mtu", "1400", "type", "veth", "peer", "name", `${w.bridge()}p`]);
+    try {
+      sh("ip", ["link", "set", `${w.bridge()}o`, "master", w.bridge(), "up"]);
+      const eb = await w.nets.attach({ network: "t", containerId: "ctr-b", netnsPath: b.path });
+      expect(eb.linkMtu).toBe(1400);
+      expect(readFileSync(`/sys/class/net/${eb.hostVeth}/mtu`, "utf8").trim()).toBe("1400");
+    } finally {
+      sh("ip", ["link", "del", `${w.bridge()}o`]);
+    }
   });
 
   test("a second interface: eth1 on another network, no second default route", async () => {

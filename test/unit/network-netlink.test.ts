@@ -13,6 +13,7 @@ import {
   newBridge,
   newDefaultRoute,
   newVeth,
+  replaceNeighbour,
   setLink,
 } from "../../src/network/netlink.ts";
 
@@ -103,10 +104,22 @@ test("ip route add default via 10.90.0.1 dev eth0 (index 2)", () => {
   expect(hex(newDefaultRoute("10.90.0.1", 2))).toBe(ip);
 });
 
+test("ip route add default via 10.90.0.1 dev eth0 (index 2) mtu 1400", () => {
+  const ip = captured(
+    "3800000018000506affe156b0000000002000000fe03000100000000080005000a5a000108000400020000000c0008000800020078050000",
+  );
+  expect(hex(newDefaultRoute("10.90.0.1", 2, 1400))).toBe(ip);
+});
+
+test("ip neigh replace 10.90.0.2 lladdr 02:aa:bb:cc:dd:ee dev husk0 (index 2) nud stale", () => {
+  const ip = captured("300000001c0005050901166b00000000020000000200000004000000080001000a5a00020a00020002aabbccddee0000");
+  expect(hex(replaceNeighbour(2, "10.90.0.2", "02:aa:bb:cc:dd:ee"))).toBe(ip);
+});
+
 test("every message is a whole number of 4-byte units, as the helper steps through them", () => {
   for (const m of [newBridge({ name: "b" }), newVeth({ name: "e" }, { name: "abcde", nsPid: 1 }), delLink({ name: "abc" })]) {
     expect(m.length % 4).toBe(0);
-    expect(m.readUInt32LE(0)).toBe(m.length);
+    expect(new DataView(m.buffer, m.byteOffset).getUint32(0, true)).toBe(m.length);
   }
 });
 

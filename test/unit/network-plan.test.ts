@@ -5,14 +5,15 @@
  */
 import { expect, test } from "bun:test";
 import { hostVethName, interfaceIndex, interfacePlan, macFor } from "../../src/network/links.ts";
-import { newAddress, newDefaultRoute, newVeth, setLink } from "../../src/network/netlink.ts";
+import { newAddress, newDefaultRoute, newVeth, replaceNeighbour, setLink } from "../../src/network/netlink.ts";
 
 const spec = {
   netnsPath: "/run/netns/c1",
   ifname: "eth0",
   index: 2,
   mac: "02:aa:bb:cc:dd:ee",
-  mtu: 1400,
+  mtu: 65535,
+  routeMtu: 1400,
   address: "10.90.0.2",
   prefix: 16,
   gateway: "10.90.0.1",
@@ -30,12 +31,12 @@ test("interface plan: messages, namespaces, order, and a description per message
   ]);
   const inside = Buffer.concat([
     newVeth(
-      { name: "eth0", index: 2, mac: spec.mac, mtu: 1400, up: true },
-      { name: spec.hostVeth, mtu: 1400, nsPid: process.pid },
+      { name: "eth0", index: 2, mac: spec.mac, mtu: 65535, up: true },
+      { name: spec.hostVeth, mtu: 65535, nsPid: process.pid },
     ),
     setLink({ index: 1 }, { up: true }),
     newAddress(2, "10.90.0.2", 16),
-    newDefaultRoute("10.90.0.1", 2),
+    newDefaultRoute("10.90.0.1", 2, 1400),
   ]);
   expect(Buffer.from((plan[0]!.op as { messages: Uint8Array }).messages).equals(inside)).toBe(true);
   expect(plan[0]!.parts).toEqual([
@@ -44,7 +45,10 @@ test("interface plan: messages, namespaces, order, and a description per message
     "add 10.90.0.2/16 to eth0",
     "add the default route via 10.90.0.1",
   ]);
-  const host = setLink({ name: spec.hostVeth }, { master: 7, up: true });
+  const host = Buffer.concat([
+    setLink({ name: spec.hostVeth }, { master: 7, up: true }),
+    replaceNeighbour(7, "10.90.0.2", spec.mac),
+  ]);
   expect(Buffer.from((plan[1]!.op as { messages: Uint8Array }).messages).equals(host)).toBe(true);
 });
 
