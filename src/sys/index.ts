@@ -72,7 +72,8 @@ export async function spawnHelper(argv: string[], opts: SpawnOptions = {}): Prom
  * --flocks process): a lock then costs no process start (~3–4 ms under Node). Bun ignores it.
  */
 export interface LockReuse {
-  idle?: unknown;
+  /** The implementation's parked lock holders (Node: --flocks helper processes). */
+  idle?: unknown[];
 }
 
 /**

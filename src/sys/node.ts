@@ -140,10 +140,16 @@ function setReferenced(h: Holder, on: boolean): void {
   }
 }
 
+/** How many idle holders a LockReuse keeps: a lock taken inside another (a container's, then the containers directory's) reuses one too. */
+const PARKED_HOLDERS = 2;
+
 async function lockWithHolder(path: string, helper: string, reuse: LockReuse): Promise<() => void> {
-  const parked = reuse.idle as Holder | undefined;
-  reuse.idle = undefined;
-  const h = parked?.alive ? parked : startHolder(helper);
+  reuse.idle ??= [];
+  const parked = reuse.idle as Holder[];
+  let idle: Holder | undefined;
+  do idle = parked.pop();
+  while (idle && !idle.alive);
+  const h = idle ?? startHolder(helper);
   setReferenced(h, true);
   h.proc.stdin?.write(`${path}\n`);
   let got: string;
@@ -163,10 +169,10 @@ async function lockWithHolder(path: string, helper: string, reuse: LockReuse): P
     if (released) return;
     released = true;
     if (!h.alive) return;
-    if (reuse.idle === undefined) {
+    if (parked.length < PARKED_HOLDERS) {
       h.proc.stdin?.write("\n");
       setReferenced(h, false);
-      reuse.idle = h;
+      parked.push(h);
     } else h.proc.stdin?.end();
   };
 }
