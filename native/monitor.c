@@ -48,10 +48,18 @@
  *   M → client   2 stdout, 3 stderr (what the container writes from the moment it connected)
  *                4 exit: the status (4 bytes, big-endian; 128+N if killed by N), then M closes
  *
- * Nothing an attacher does may hold the container up: M never blocks on a client. Output goes
- * into a bounded queue per client (ATTACH_QUEUE, beside as much in the kernel's socket buffer);
- * a frame that does not fit is dropped for that client (a stalled reader, or one more than ~2
- * MiB behind, loses output; the log and the others lose nothing). Stdin goes through one
+ * No output is lost on the way to an attacher, as with docker's attach (its broadcaster blocks
+ * on an attacher's full buffer) and conmon's (a blocking write to each attach socket): output
+ * goes into a bounded queue per client (ATTACH_QUEUE, beside as much in the kernel's socket
+ * buffer), and while any client's queue is above HOLD_MARK M stops reading the container's
+ * stdout and stderr (they leave the poll set) until it drains, so the container's writes
+ * block as on a full pipe and the log gets its lines later, never fewer. The price, as on a
+ * pipe: a client that stops reading (SIGSTOP'd, its own reader stalled) holds the container's
+ * output, and the log's, for as long as it stays attached; one that leaves (detach keys,
+ * killed, closed) lets go at once. Once the container's process is gone, a client that reads
+ * nothing for EXIT_GRACE_MS no longer holds (the rest of the pipes goes to the log and, as far
+ * as its queue has room, to it), as docker waits 2 s for its streams after an exit; one that
+ * keeps reading, however slowly, gets everything and the exit status. Stdin goes through one
  * bounded queue to the container; clients are read only while it has room. A client that
  * leaves is forgotten; the detach keys are the client's business (it just closes).
  */
@@ -159,6 +167,10 @@ _Noreturn void monitor_detach(pid_t child, int master)
 #define ATTACH_QUEUE (1024 * 1024)
 #define FRAME_IN 4096
 #define FRAME_OUT 65535
+#define CHUNK 65536
+/* Room above the mark for what one turn of the loop adds: a chunk of each stream, framed, and the exit frame. */
+#define HOLD_MARK (ATTACH_QUEUE - 4 * CHUNK)
+#define EXIT_GRACE_MS 2000
 enum { F_STDIN = 1, F_STDOUT = 2, F_STDERR = 3, F_EXIT = 4, F_RESIZE = 5, F_CLOSE_STDIN = 6 };
 
 static const char *attachpath; /* attach: the socket's path; NULL without one */
@@ -285,7 +297,7 @@ static int attach_flush(struct attacher *a)
 	return 0;
 }
 
-/* One frame to every client, whole or (no room in its queue) not at all. */
+/* One frame to every client. The hold keeps room for it; were there none, it would be dropped whole. */
 static void attach_send(int type, const unsigned char *p, size_t n)
 {
 	for (int k = nattached - 1; k >= 0; k--) {
@@ -305,6 +317,15 @@ static void attach_send(int type, const unsigned char *p, size_t n)
 		if (attach_flush(a) < 0)
 			attach_drop(a);
 	}
+}
+
+/* Some client's queue is past the mark: the container's output waits in its pipes (see above). */
+static int attach_held(void)
+{
+	for (int k = 0; k < nattached; k++)
+		if (att[k].outlen - att[k].head > HOLD_MARK)
+			return 1;
+	return 0;
 }
 
 static void attach_output(int type, const char *p, size_t n)
@@ -372,7 +393,7 @@ static void stdin_flush(void)
 	}
 }
 
-/* The end: no more clients; those attached get the exit status, within a bounded wait. */
+/* The end: no more clients; those attached get the rest and the exit status while they keep reading. */
 static void attach_finish(int code)
 {
 	if (listener >= 0) {
@@ -385,18 +406,25 @@ static void attach_finish(int code)
 	struct timespec start, now;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
+		size_t before = 0, after = 0;
 		struct pollfd p[MAX_ATTACHERS];
 		int n = 0;
 		for (int k = 0; k < nattached; k++)
 			if (att[k].outlen)
 				p[n++] = (struct pollfd){ .fd = att[k].fd, .events = POLLOUT };
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		long left = 2000 - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+		long left = EXIT_GRACE_MS - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
 		if (n == 0 || left <= 0 || poll(p, (nfds_t)n, (int)left) <= 0)
 			break;
-		for (int k = nattached - 1; k >= 0; k--)
+		for (int k = nattached - 1; k >= 0; k--) {
+			before += att[k].outlen - att[k].head;
 			if (att[k].outlen && attach_flush(&att[k]) < 0)
 				attach_drop(&att[k]);
+			else
+				after += att[k].outlen - att[k].head;
+		}
+		if (after < before) /* a reader that keeps up gets all of it, however slow */
+			start = now;
 	}
 	while (nattached > 0)
 		attach_drop(&att[0]);
@@ -544,8 +572,8 @@ enum { PS_OUT, PS_ERR, PS_PID, PS_LISTEN, PS_STDIN, PS_CLIENTS };
 _Noreturn void monitor_run(pid_t child, int master)
 {
 	struct linebuf *bufs[2] = { &outlines, &errlines };
-	char chunk[65536];
-	int status = 0, exited = 0;
+	char chunk[CHUNK];
+	int status = 0, exited = 0, letgo = 0; /* letgo: the container is gone and a held client stopped reading */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
@@ -573,13 +601,16 @@ _Noreturn void monitor_run(pid_t child, int master)
 	if (stdinfd >= 0)
 		(void)fcntl(stdinfd, F_SETFL, fcntl(stdinfd, F_GETFL) | O_NONBLOCK);
 	int pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+	int streams[2] = { outpipe[0], errpipe[0] }; /* stdout (or the pty master), stderr; -1 once ended */
 	struct pollfd p[PS_CLIENTS + MAX_ATTACHERS] = {
-		[PS_OUT] = { .fd = outpipe[0], .events = POLLIN },
-		[PS_ERR] = { .fd = errpipe[0], .events = POLLIN },
 		[PS_PID] = { .fd = pidfd, .events = POLLIN },
 	};
 	/* Until both pipes end; once the child is gone, only what is already in them. */
-	while (p[PS_OUT].fd >= 0 || p[PS_ERR].fd >= 0) {
+	while (streams[0] >= 0 || streams[1] >= 0) {
+		/* Held, the streams are out of the poll set: a pipe's POLLHUP would wake us for nothing. */
+		int held = !letgo && attach_held();
+		for (int k = 0; k < 2; k++)
+			p[k] = (struct pollfd){ .fd = held ? -1 : streams[k], .events = POLLIN };
 		p[PS_LISTEN] = (struct pollfd){ .fd = exited ? -1 : listener, .events = POLLIN };
 		p[PS_STDIN] = (struct pollfd){ .fd = inqlen || stdin_closing ? stdinfd : -1, .events = POLLOUT };
 		int room = sizeof inq - inqlen >= FRAME_IN;
@@ -589,10 +620,15 @@ _Noreturn void monitor_run(pid_t child, int master)
 				.events = (short)((room ? POLLIN : 0) | (att[k].outlen ? POLLOUT : 0)),
 			};
 		int np = nattached;
-		int n = poll(p, (nfds_t)(PS_CLIENTS + np), exited ? 0 : -1);
+		/* Once the child is gone, the pipes are read while they have something (a held client drains first). */
+		int n = poll(p, (nfds_t)(PS_CLIENTS + np), !exited ? -1 : held ? EXIT_GRACE_MS : 0);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0 || (exited && !p[PS_OUT].revents && !p[PS_ERR].revents))
+		if (n == 0 && held) {
+			letgo = 1;
+			continue;
+		}
+		if (n < 0 || (exited && !held && !p[PS_OUT].revents && !p[PS_ERR].revents))
 			break;
 		/* Clients first: one that connected before this output came gets it. */
 		if (p[PS_LISTEN].revents)
@@ -607,7 +643,7 @@ _Noreturn void monitor_run(pid_t child, int master)
 				if (p[k].fd == stdinfd)
 					stdinfd = -1;
 				close(p[k].fd);
-				p[k].fd = -1;
+				streams[k] = -1;
 				if (k == PS_OUT)
 					termfd = -1;
 				continue;

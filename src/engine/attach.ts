@@ -7,10 +7,11 @@
  *   monitor → client   2 stdout · 3 stderr · 4 exit status, then the end
  *
  * Output comes as the container writes it from the moment of connecting (`logs` has what came
- * before); the log goes on meanwhile. Several clients may be attached at once; one that reads
- * too slowly loses output (the monitor drops what does not fit its queue for it) and never
- * holds the container up. Leaving — the detach keys written to stdin, detach(), this process'
- * exit — leaves the container running.
+ * before); the log goes on meanwhile. Several clients may be attached at once. None loses
+ * output: as with docker's attach, a client that reads slowly slows the container's writes
+ * (the monitor stops reading its output while the client's queue is full), and one that stops
+ * reading holds them until it reads again or leaves. Leaving — the detach keys written to
+ * stdin, detach(), this process' exit — leaves the container running.
  */
 import { closeSync, openSync } from "node:fs";
 import { createConnection, type Socket } from "node:net";
@@ -28,7 +29,7 @@ const RESIZE = 5;
 const CLOSE_STDIN = 6;
 /** The largest payload the monitor takes from a client. */
 const FRAME_IN = 4096;
-/** Output a consumer leaves unread, per stream, beyond which more is dropped (see AttachSession). */
+/** Output a consumer leaves unread, per stream, beyond which the socket is no longer read (see AttachSession). */
 const MAX_UNREAD = 1 << 20;
 
 /** How to attach (Engine.attach, Container.attach). */
@@ -90,9 +91,10 @@ const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? (Symbol.
 /**
  * This process attached to a running detached container: its output as `stdout`/`stderr`
  * Readables (with a terminal, everything comes on stdout), `stdin` (with stdin) whose end() is
- * EOF for the container, `resize`, `detach`, and `ended`. `await using` detaches. Output is
- * never waited for: what a consumer leaves unread beyond 1 MiB per stream is dropped (the
- * container and its log go on; `logs` has it all), and `ended` resolves whether it is read or not.
+ * EOF for the container, `resize`, `detach`, and `ended`. `await using` detaches. Nothing is
+ * dropped: while a consumer leaves more than 1 MiB of a stream unread, the socket is not read,
+ * and the container's writes wait (both streams: read both, or the one read waits on the
+ * other). `ended` comes once what came before the exit status is read, or on detach().
  *
  *   await using a = await engine.attach("web");
  *   a.stdout.pipe(process.stdout);
@@ -122,8 +124,10 @@ export class AttachSession {
     this.id = id;
     this.tty = tty;
     this.#socket = socket;
-    this.stdout = new Readable({ read() {} });
-    this.stderr = new Readable({ read() {} });
+    // Read again once a consumer takes what it was given (the paused socket is the back-pressure).
+    const resume = () => this.#steer();
+    this.stdout = new Readable({ highWaterMark: MAX_UNREAD, read: resume });
+    this.stderr = new Readable({ highWaterMark: MAX_UNREAD, read: resume });
     let pending: Buffer = Buffer.alloc(0);
     let exitCode: number | undefined;
     socket.on("data", (chunk: Buffer) => {
@@ -137,16 +141,18 @@ export class AttachSession {
         const payload = pending.subarray(off + 3, off + 3 + len);
         off += 3 + len;
         if (type === STDOUT || type === STDERR) {
-          // The socket is always read, so the exit status and the end always get through; a
-          // consumer that does not keep up loses output here, as a slow client does at the monitor.
+          // Past the mark, the rest of this chunk is kept all the same (at most a socket read more).
+          // A stream its consumer destroyed wants no more: that holds nothing up.
           const to = type === STDOUT ? this.stdout : this.stderr;
-          if (to.readableLength < MAX_UNREAD) to.push(Buffer.from(payload));
+          if (!to.destroyed) to.push(Buffer.from(payload));
         } else if (type === EXIT && len === 4) exitCode = payload.readInt32BE(0);
       }
       pending = pending.subarray(off);
+      this.#steer();
     });
     socket.on("error", () => {}); // the close that follows ends it
     this.ended = new Promise<void>((resolve) => socket.once("close", () => resolve())).then(async (): Promise<AttachEnd> => {
+      clearInterval(this.#held);
       this.stdout.push(null);
       this.stderr.push(null);
       if (this.#leaving && exitCode === undefined) return { detached: true };
@@ -170,6 +176,28 @@ export class AttachSession {
       : null;
   }
 
+  /** Set while the socket waits for a consumer: it looks again now and then (see #steer). */
+  #held: ReturnType<typeof setInterval> | undefined;
+
+  /**
+   * The socket is read while each stream a consumer has not destroyed holds less than
+   * MAX_UNREAD (or once leaving). A Readable asks for more (read()) only once per push, a call
+   * Bun can make before the pause it should undo; and Bun lets a process whose only handle is
+   * a paused socket exit. So while paused a timer looks again, and holds the event loop as the
+   * open socket would in Node.
+   */
+  #steer(): void {
+    const full = (r: Readable) => !r.destroyed && r.readableLength >= MAX_UNREAD;
+    if (!this.#leaving && (full(this.stdout) || full(this.stderr))) {
+      this.#socket.pause();
+      this.#held ??= setInterval(() => this.#steer(), 20);
+      return;
+    }
+    clearInterval(this.#held);
+    this.#held = undefined;
+    this.#socket.resume();
+  }
+
   #send(type: number, data: Uint8Array): void {
     if (this.#leaving || this.#socket.destroyed || !this.#socket.writable) return;
     this.#socket.write(frames(type, data));
@@ -185,8 +213,10 @@ export class AttachSession {
   detach(): void {
     if (this.#leaving) return;
     this.#leaving = true;
-    // What was written before goes first; then the monitor lets go.
+    // What was written before goes first; then the monitor lets go. Read to the end (discarded:
+    // see the data handler), or a paused socket would never see the monitor close it.
     this.#socket.end();
+    this.#steer();
   }
 
   async [asyncDispose](): Promise<void> {

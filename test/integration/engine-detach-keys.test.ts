@@ -80,7 +80,16 @@ describeAsRoot("engine detach keys", () => {
     const t = terminal(`${HUSK_ENGINE} run -it --name k5 --network none busybox sh -c 'echo ready; exec sleep 1000'`, w.env);
     try {
       await t.waitFor(/ready/);
-      const pid = (await w.engine.inspect("k5")).State.Pid;
+      // The container can print before the CLI has recorded its pid (onStart): under load, wait for it.
+      let pid = 0;
+      await until(
+        async () => {
+          pid = (await w.engine.inspect("k5")).State.Pid;
+          return pid > 0;
+        },
+        10000,
+        "the pid recorded",
+      );
       const helper = ppid(pid);
       const cli = ppid(helper);
       expect(readFileSync(`/proc/${cli}/cmdline`, "utf8")).toContain("run\0-it");
