@@ -369,7 +369,15 @@ export const scenarios = {
     try {
       // One container first: the runtime's own lazily made fds (its event loop's, a thread pool's) are then made.
       await engine.run("busybox", ["true"], { network: "none" });
-      await new Promise((r) => setTimeout(r, 100));
+      // Removed containers' directories are deleted in the background (fs.promises on the thread
+      // pool, with their directory fds open meanwhile): count fds only once that is done.
+      const removing = join(dataRoot, "containers", ".removing");
+      const settled = async () => {
+        for (let i = 0; i < 100 && existsSync(removing) && readdirSync(removing).length > 0; i++)
+          await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 100));
+      };
+      await settled();
       const fds0 = fds();
       const p = await engine.spawn("busybox", ["sleep", "60"], { network: "none" });
       assert.ok(p.kill());
@@ -397,12 +405,7 @@ export const scenarios = {
       } finally {
         await box.remove({ force: true });
       }
-      // Removed containers' directories are deleted in the background (fs.promises on the thread
-      // pool, with their directory fds open meanwhile): count once that is done.
-      const removing = join(dataRoot, "containers", ".removing");
-      for (let i = 0; i < 100 && existsSync(removing) && readdirSync(removing).length > 0; i++)
-        await new Promise((r) => setTimeout(r, 50));
-      await new Promise((r) => setTimeout(r, 100));
+      await settled();
       assert.equal(fds(), fds0);
     } finally {
       await done();
