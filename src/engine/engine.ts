@@ -218,6 +218,8 @@ interface Prepared {
   hostname: string;
   env: string[];
   name: string;
+  /** husk made the name up: another one is drawn if it is taken by the time the record is made. */
+  nameGenerated: boolean;
   network: { kind: "none" | "host" | "path" | "bridge"; name?: string; path?: string; mode: string };
   volumes: { kind: "bind" | "volume"; source: string; target: string; readOnly: boolean }[];
   /** The container's capabilities and the seccomp filter made for them (none: unconfined). */
@@ -576,6 +578,7 @@ export class Engine {
       hostname,
       env: [...(config.Env ?? []), ...opts.env],
       name: opts.name ?? randomName(),
+      nameGenerated: opts.name === undefined,
       network,
       volumes,
       caps,
@@ -649,7 +652,7 @@ export class Engine {
       networks: [],
       mounts: [],
     };
-    await this.#records.create(rec);
+    await this.#records.create(rec, { nameGenerated: p.nameGenerated });
     trace("engine: record created (name claimed under lock)");
     try {
       const dir = this.#records.path(id);

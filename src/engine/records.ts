@@ -275,13 +275,18 @@ export class Records {
    * Claim a name and make the container's directory with its first record, under the
    * directory-wide lock: the name check and the claim are one step.
    */
-  async create(rec: ContainerRecord): Promise<void> {
+  async create(rec: ContainerRecord, options: { nameGenerated?: boolean } = {}): Promise<void> {
     mkdirSync(this.dir, { recursive: true, mode: 0o711 });
     const release = await lockExclusive(this.dir, helperPath(), this.#locks);
     try {
       this.#ensureNames();
       if (!NAME_FILE.test(rec.name)) throw new HuskError(`invalid container name ${quote(rec.name)}`);
-      const other = this.named(rec.name);
+      let other = this.named(rec.name);
+      // A name husk made up that is taken: another one, as docker does (never the caller's).
+      for (let tries = 0; other && options.nameGenerated && tries < 100; tries++) {
+        rec.name = randomName();
+        other = this.named(rec.name);
+      }
       if (other) {
         throw new HuskError(
           `the container name "/${rec.name}" is already in use by container ${other.id.slice(0, 12)}: remove it or choose another name`,
@@ -376,9 +381,10 @@ function deleteTree(dir: string): void {
 const LEFT = ["brave", "calm", "eager", "fond", "keen", "quirky", "sharp", "tender", "vivid", "witty", "zen", "bold"];
 const RIGHT = ["curie", "darwin", "euler", "gauss", "hopper", "lovelace", "noether", "pike", "ritchie", "turing", "wing"];
 
+/** adjective_surname and a number below 10000: 1.3 million names (with 100 below it, a host with 100 containers drew a taken one in 1 run of 132). */
 export function randomName(): string {
-  const b = randomBytes(3);
-  return `${LEFT[b[0]! % LEFT.length]}_${RIGHT[b[1]! % RIGHT.length]}${b[2]! % 100}`;
+  const b = randomBytes(4);
+  return `${LEFT[b[0]! % LEFT.length]}_${RIGHT[b[1]! % RIGHT.length]}${((b[2]! << 8) | b[3]!) % 10000}`;
 }
 
 /** Web Crypto's generator (a global in Node and Bun): node:crypto costs Bun ~2.5 ms to load. */

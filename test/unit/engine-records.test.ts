@@ -158,3 +158,14 @@ test("names: a data root from before the index gets one, from its records, at th
   await records.create(record("new"));
   expect(records.find("new").name).toBe("new");
 });
+
+test("names: a name husk made up that is taken is drawn again; one the caller gave is refused", async () => {
+  const records = new Records(dataRoot);
+  await records.create(record("calm_turing1"));
+  const drawn = record("calm_turing1");
+  await records.create(drawn, { nameGenerated: true });
+  expect(drawn.name).not.toBe("calm_turing1");
+  expect(drawn.name).toMatch(/^[a-z]+_[a-z]+\d{1,4}$/);
+  expect(records.find(drawn.name).id).toBe(drawn.id);
+  await expect(records.create(record("calm_turing1"))).rejects.toThrow("already in use");
+});
