@@ -19,8 +19,16 @@ for (let i = 0; i < runs + 2; i++) {
 }
 const containers = runs;
 const t0 = performance.now();
+// allSettled: a failure ends the benchmark only once the other three are done, so that nothing
+// is left running (or its cgroup left behind) when the state roots are removed below.
+const settled = async (runs) => {
+  const rs = await Promise.allSettled(runs);
+  const failed = rs.find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return rs.map((r) => r.value);
+};
 for (let i = 0; i < containers; i += 4) {
-  await Promise.all([0, 1, 2, 3].map((k) => rt.run(`lib4-${process.pid}-${i + k}`, bundle)));
+  await settled([0, 1, 2, 3].map((k) => rt.run(`lib4-${process.pid}-${i + k}`, bundle)));
 }
 const batch4 = { containers, ms: performance.now() - t0 };
 // The engine on its built-in busybox image (built on the first run, not timed), no network.
@@ -37,7 +45,7 @@ try {
   }
   const t4 = performance.now();
   for (let i = 0; i < runs; i += 4) {
-    const rs = await Promise.all([0, 1, 2, 3].map(() => engine.run("busybox", ["true"], { network: "none" })));
+    const rs = await settled([0, 1, 2, 3].map(() => engine.run("busybox", ["true"], { network: "none" })));
     if (rs.some((r) => r.exitCode !== 0)) throw new Error("engine run (4 in flight) failed");
   }
   engineBatch4 = { containers: runs, ms: performance.now() - t4 };
