@@ -50,6 +50,7 @@ try {
   }
   engineBatch4 = { containers: runs, ms: performance.now() - t4 };
 } finally {
+  await engine.idle(); // its background deletions, before the whole data root goes
   rmSync(dataRoot, { recursive: true, force: true });
   rmSync(`${root}-engine`, { recursive: true, force: true });
   // The runtime's root too (its containers are deleted; the seccomp cache stays there).

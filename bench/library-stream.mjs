@@ -44,6 +44,7 @@ try {
   }
 } finally {
   for (const c of await engine.list({ all: true })) await engine.remove(c.id, { force: true }).catch(() => {});
+  await engine.idle(); // its background deletions, before the whole data root goes
   rmSync(dataRoot, { recursive: true, force: true });
   rmSync(stateRoot, { recursive: true, force: true });
 }

@@ -505,6 +505,15 @@ export class Engine {
     };
   }
 
+  /**
+   * Resolves once the deletions this engine left to the background are done (a removed
+   * container's writable layer and files are deleted after the caller has its result): before
+   * removing the data root, or to measure what is on disk.
+   */
+  async idle(): Promise<void> {
+    await this.#records.idle();
+  }
+
   /** A handle on an existing container, by id, name or id prefix. */
   container(ref: string): Container {
     const rec = this.#records.find(ref);

@@ -159,6 +159,9 @@ export class Records {
   readonly dir: string;
   /** Names this instance gave directories it moved to .removing (with the pid: unique per process). */
   #removed = 0;
+  /** Deletions running on the thread pool, and removals waiting for IDLE_DELETE_MS. */
+  readonly #deleting = new Set<Promise<void>>();
+  readonly #idleDeletes = new Map<string, ReturnType<typeof setTimeout>>();
   /** Under Node, one lock helper serves this instance's locks one after another (sys/node.ts). */
   readonly #locks: LockReuse = {};
 
@@ -331,7 +334,12 @@ export class Records {
         return;
       }
     }
-    setTimeout(() => deleteTree(trash), IDLE_DELETE_MS).unref();
+    const timer = setTimeout(() => {
+      this.#idleDeletes.delete(trash);
+      this.#deleteTree(trash);
+    }, IDLE_DELETE_MS);
+    timer.unref();
+    this.#idleDeletes.set(trash, timer);
     await this.#releaseName(name, id);
   }
 
@@ -350,6 +358,28 @@ export class Records {
   }
 
   /**
+   * Off this thread (fs.promises on the thread pool): the unlinks of a directory the container
+   * just used take milliseconds on a busy ext4, time in which this thread serves the running
+   * containers.
+   */
+  #deleteTree(dir: string): void {
+    const done = rm(dir, { recursive: true, force: true })
+      .catch(() => {})
+      .finally(() => this.#deleting.delete(done));
+    this.#deleting.add(done);
+  }
+
+  /** The deletions started here, and those waiting for IDLE_DELETE_MS, done now (Engine.idle). */
+  async idle(): Promise<void> {
+    for (const [trash, timer] of this.#idleDeletes) {
+      clearTimeout(timer);
+      this.#deleteTree(trash);
+    }
+    this.#idleDeletes.clear();
+    while (this.#deleting.size > 0) await Promise.all([...this.#deleting]);
+  }
+
+  /**
    * Delete what is under .removing: this process' removals, those of processes that exited or
    * died before deleting theirs (a concurrent sweep deleting the same is harmless). Called once
    * a container runs, when the caller is only waiting.
@@ -361,21 +391,12 @@ export class Records {
     } catch {
       return;
     }
-    for (const name of left) deleteTree(join(this.dir, REMOVING, name));
+    for (const name of left) this.#deleteTree(join(this.dir, REMOVING, name));
   }
 }
 
 /** How long a removal waits for a sweep before its process deletes it itself. */
 const IDLE_DELETE_MS = 100;
-
-/**
- * Off this thread (fs.promises on the thread pool): the unlinks of a directory the container
- * just used take milliseconds on a busy ext4, time in which this thread serves the running
- * containers.
- */
-function deleteTree(dir: string): void {
-  rm(dir, { recursive: true, force: true }).catch(() => {});
-}
 
 /** docker's generated names: adjective_surname. */
 const LEFT = ["brave", "calm", "eager", "fond", "keen", "quirky", "sharp", "tender", "vivid", "witty", "zen", "bold"];

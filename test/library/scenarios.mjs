@@ -5,17 +5,7 @@
  * busybox bundle and state root and removes them whatever happens.
  */
 import { spawn } from "node:child_process";
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-} from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -77,6 +67,7 @@ export function makeEngine() {
     stateRoot,
     async done() {
       for (const c of await engine.list({ all: true })) await engine.remove(c.id, { force: true }).catch(() => {});
+      await engine.idle(); // the background deletions, before the whole data root goes
       rmSync(dataRoot, { recursive: true, force: true });
       rmSync(stateRoot, { recursive: true, force: true });
     },
@@ -364,17 +355,15 @@ export const scenarios = {
   },
 
   async "Engine.spawn and Container.spawn: kill, and Symbol.asyncDispose kills and removes"(assert) {
-    const { engine, dataRoot, done } = makeEngine();
+    const { engine, done } = makeEngine();
     const fds = () => readdirSync("/proc/self/fd").length;
     try {
       // One container first: the runtime's own lazily made fds (its event loop's, a thread pool's) are then made.
       await engine.run("busybox", ["true"], { network: "none" });
       // Removed containers' directories are deleted in the background (fs.promises on the thread
       // pool, with their directory fds open meanwhile): count fds only once that is done.
-      const removing = join(dataRoot, "containers", ".removing");
       const settled = async () => {
-        for (let i = 0; i < 100 && existsSync(removing) && readdirSync(removing).length > 0; i++)
-          await new Promise((r) => setTimeout(r, 50));
+        await engine.idle();
         await new Promise((r) => setTimeout(r, 100));
       };
       await settled();

@@ -169,3 +169,16 @@ test("names: a name husk made up that is taken is drawn again; one the caller ga
   expect(records.find(drawn.name).id).toBe(drawn.id);
   await expect(records.create(record("calm_turing1"))).rejects.toThrow("already in use");
 });
+
+test("idle: the removals waiting for a sweep or their timer are deleted now, and awaited", async () => {
+  const records = new Records(dataRoot);
+  for (const name of ["one", "two"]) {
+    const rec = record(name);
+    await records.create(rec);
+    mkdirSync(records.path(rec.id, "upper/deep"), { recursive: true });
+    await records.remove(rec.id);
+  }
+  expect(removing()).toHaveLength(2);
+  await records.idle();
+  expect(removing()).toEqual([]);
+});
