@@ -506,9 +506,9 @@ export class Engine {
   }
 
   /**
-   * Resolves once the deletions this engine left to the background are done (a removed
-   * container's writable layer and files are deleted after the caller has its result): before
-   * removing the data root, or to measure what is on disk.
+   * Resolves once the deletions left to the background are done (a removed container's
+   * writable layer and files are deleted after the caller has its result, or by a later
+   * process): before removing the data root, or to measure what is on disk.
    */
   async idle(): Promise<void> {
     await this.#records.idle();

@@ -12,7 +12,7 @@
  *                             /attach        the monitor's socket attachers connect to (attach.ts)
  *                             /launch.json   the spec and overlay it starts with (lifecycle.ts)
  *   <dataRoot>/containers/.removing/<id>.<pid>.<n>   a removed container's directory, being deleted
- *   <dataRoot>/containers/.names/<name>      the id holding the name (claimed O_EXCL under the lock)
+ *   <dataRoot>/containers/.names/<name>      the id holding the name (claimed under the containers' lock)
  *
  * The record is written before anything it names is made (a create killed half way leaves a
  * record `rm -f` follows) and changed under the directory's flock; a name is claimed under the
@@ -150,7 +150,7 @@ export function newId(): string {
   return Buffer.from(randomBytes(32)).toString("hex");
 }
 
-export const REMOVING = ".removing";
+const REMOVING = ".removing";
 const NAMES = ".names";
 /** A name that can be a file name in .names (the engine checks names against docker's pattern first). */
 const NAME_FILE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -334,10 +334,7 @@ export class Records {
         return;
       }
     }
-    const timer = setTimeout(() => {
-      this.#idleDeletes.delete(trash);
-      this.#deleteTree(trash);
-    }, IDLE_DELETE_MS);
+    const timer = setTimeout(() => this.#deleteTree(trash), IDLE_DELETE_MS);
     timer.unref();
     this.#idleDeletes.set(trash, timer);
     await this.#releaseName(name, id);
@@ -363,19 +360,18 @@ export class Records {
    * containers.
    */
   #deleteTree(dir: string): void {
+    // Started here, a removal's own timer has nothing left to do.
+    clearTimeout(this.#idleDeletes.get(dir));
+    this.#idleDeletes.delete(dir);
     const done = rm(dir, { recursive: true, force: true })
       .catch(() => {})
       .finally(() => this.#deleting.delete(done));
     this.#deleting.add(done);
   }
 
-  /** The deletions started here, and those waiting for IDLE_DELETE_MS, done now (Engine.idle). */
+  /** Everything under .removing deleted now (this process' removals waiting for IDLE_DELETE_MS too), and awaited (Engine.idle). */
   async idle(): Promise<void> {
-    for (const [trash, timer] of this.#idleDeletes) {
-      clearTimeout(timer);
-      this.#deleteTree(trash);
-    }
-    this.#idleDeletes.clear();
+    this.sweep();
     while (this.#deleting.size > 0) await Promise.all([...this.#deleting]);
   }
 

@@ -41,7 +41,7 @@ import { lockExclusive } from "../sys/index.ts";
 import { unescapeMountPath } from "../sys/mountinfo.ts";
 import { du } from "./df.ts";
 import type { Engine } from "./engine.ts";
-import { CONFIG_FILE, type ContainerRecord, REMOVING } from "./records.ts";
+import { CONFIG_FILE, type ContainerRecord } from "./records.ts";
 
 /** docker's mark of a volume made without a name. */
 export const ANONYMOUS_LABEL = "com.docker.volume.anonymous";
@@ -118,6 +118,9 @@ export async function prune(engine: Engine, options: PruneOptions, ctx: SystemCo
       }
     }
     report.reclaimed += await sweepUnrecorded(containersDir);
+    // Removed containers' directories not yet deleted (records.ts: a CLI leaves them to the
+    // next run): prune frees them now. Their size is counted already, or was by an earlier rm.
+    await engine.idle();
   }
   if (o.networks) {
     for (const net of engine.networks.list()) {
@@ -180,9 +183,6 @@ async function sweepUnrecorded(dir: string): Promise<number> {
       freed += du(join(dir, n));
       rmSync(join(dir, n), { recursive: true, force: true });
     }
-    // Removed containers' directories not yet deleted (records.ts: a CLI leaves them to the
-    // next run): prune frees them now. Their size is counted already, or was by an earlier rm.
-    for (const n of readdirOrEmpty(join(dir, REMOVING))) rmSync(join(dir, REMOVING, n), { recursive: true, force: true });
   } finally {
     release();
   }
