@@ -9,6 +9,7 @@ import { finished } from "node:stream/promises";
 import type { AttachSession } from "../../engine/attach.ts";
 import { HuskError } from "../../errors.ts";
 import { forwardSignals } from "../forward-signals.ts";
+import { flagMessage } from "./run.ts";
 import { type EngineVerb, engineOf, needArgs } from "./verb.ts";
 
 export interface TerminalOptions {
@@ -60,12 +61,6 @@ export async function useTerminal(a: AttachSession, o: TerminalOptions): Promise
   }
 }
 
-/** The library's option name in a message becomes the flag the user typed. */
-export function keysFlag(err: unknown): unknown {
-  if (!(err instanceof HuskError) || err.origin !== "AttachOptions.detachKeys") return err;
-  return new HuskError(err.message.replace(/^AttachOptions\.detachKeys: /, "--detach-keys: "));
-}
-
 const verb: EngineVerb = {
   name: "attach",
   usage: "[options] CONTAINER",
@@ -82,7 +77,7 @@ const verb: EngineVerb = {
     const a = await engine
       .attach(ref!, { stdin: p.flags["no-stdin"] !== true, detachKeys: p.flags["detach-keys"] as string | undefined })
       .catch((err) => {
-        throw keysFlag(err);
+        throw flagMessage(err);
       });
     return useTerminal(a, { endStdin: false, sigProxy: p.flags["sig-proxy"] !== false, pid: engine.record(a.id).pid });
   },

@@ -132,10 +132,12 @@ const FLAG_OF: Record<string, string> = {
 };
 
 export function flagMessage(err: unknown): unknown {
-  if (!(err instanceof HuskError) || !err.origin?.startsWith("RunOptions.")) return err;
-  const option = err.origin.slice("RunOptions.".length).replace(/\[\d+\]$/, "");
-  const flag = FLAG_OF[option];
-  return flag ? new HuskError(err.message.replace(/^RunOptions\.[\w.]+(\[\d+\])?: /, `${flag}: `)) : err;
+  const origin = err instanceof HuskError ? /^(?:Run|Attach)Options\.(.+)$/.exec(err.origin ?? "") : null;
+  if (!origin) return err;
+  const flag = FLAG_OF[(origin[1] as string).replace(/\[\d+\]$/, "")];
+  return flag
+    ? new HuskError((err as HuskError).message.replace(/^(?:Run|Attach)Options\.[\w.]+(\[\d+\])?: /, `${flag}: `))
+    : err;
 }
 
 const verb: EngineVerb = {

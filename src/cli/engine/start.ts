@@ -1,5 +1,6 @@
 import { HuskError } from "../../errors.ts";
-import { keysFlag, useTerminal } from "./attach.ts";
+import { useTerminal } from "./attach.ts";
+import { flagMessage } from "./run.ts";
 import { type EngineVerb, eachRef, engineOf, needArgs } from "./verb.ts";
 
 const verb: EngineVerb = {
@@ -30,7 +31,7 @@ const verb: EngineVerb = {
         detachKeys: p.flags["detach-keys"] as string | undefined,
       })
       .catch((err) => {
-        throw keysFlag(err);
+        throw flagMessage(err);
       });
     return useTerminal(a, { endStdin: true, sigProxy: true, pid: engine.record(a.id).pid });
   },
