@@ -19,7 +19,7 @@ import { Readable, Writable } from "node:stream";
 import { ConflictError, HuskError } from "../errors.ts";
 import { DetachKeyFilter, parseDetachKeys } from "./detach-keys.ts";
 import type { ContainerRecord } from "./records.ts";
-import { signalName } from "./stdio.ts";
+import { asyncDispose, signalName } from "./stdio.ts";
 
 const STDIN = 1;
 const STDOUT = 2;
@@ -85,8 +85,6 @@ function frames(type: number, data: Uint8Array): Buffer {
   }
   return Buffer.concat(parts);
 }
-
-const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? (Symbol.for("Symbol.asyncDispose") as never);
 
 /**
  * This process attached to a running detached container: its output as `stdout`/`stderr`

@@ -78,7 +78,7 @@ import { seccompFor } from "./seccomp.ts";
 import { securityOptText } from "./security.ts";
 import { buildSpec, capabilities, mergeEnv, type NetworkNamespace, resolveCommand, volumeMounts } from "./spec.ts";
 import type { ContainerStats, StatsOptions } from "./stats.ts";
-import { type ContainerProcess, collect, type StdinSource, startProcess } from "./stdio.ts";
+import { asyncDispose, type ContainerProcess, collect, type StdinSource, startProcess } from "./stdio.ts";
 import type { PruneOptions, PruneReport, SystemContext } from "./system.ts";
 import type { TopResult } from "./top.ts";
 import { readFromLayers, resolveUser } from "./users.ts";
@@ -1328,8 +1328,6 @@ function statusText(rec: ContainerRecord, live: LiveState): string {
   if (live.status === "created") return "Created";
   return `Exited (${live.exitCode ?? -1}) ${ago(live.finishedAt ?? rec.finishedAt)} ago`;
 }
-
-const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? (Symbol.for("Symbol.asyncDispose") as never);
 
 /** A running (or once running) container; `await using` removes it (forced) on scope exit. */
 export class Container {

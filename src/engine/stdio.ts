@@ -124,7 +124,8 @@ function change(streams: Readable[]): Promise<void> {
   });
 }
 
-const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? (Symbol.for("Symbol.asyncDispose") as never);
+/** Symbol.asyncDispose where the runtime has it, else the name `await using` looks up (Node 20). */
+export const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? (Symbol.for("Symbol.asyncDispose") as never);
 
 /**
  * A process running in a container (a container's own, from Engine.spawn, or one exec'd into
