@@ -143,23 +143,14 @@ export async function addBridgeAddress(b: BridgeSpec): Promise<void> {
   ]);
 }
 
-/** Delete a host link by index (named for the error); false if there was none. */
-export async function deleteHostLinkIndex(index: number, name: string): Promise<boolean> {
+/**
+ * Delete a host link by name, or by index when one is given (the link that had the name then,
+ * not one that took it since); false if there was none.
+ */
+export async function deleteHostLink(name: string, index?: number): Promise<boolean> {
+  const what = index === undefined ? `delete link ${name}` : `delete link ${name} (index ${index})`;
   try {
-    await runPlan([
-      netlinkStep(`delete ${name}`, "", [{ what: `delete link ${name} (index ${index})`, bytes: delLink({ index }) }]),
-    ]);
-    return true;
-  } catch (err) {
-    if (isErrno(err, "ENODEV")) return false;
-    throw err;
-  }
-}
-
-/** Delete a host link by name; false if there was none. */
-export async function deleteHostLink(name: string): Promise<boolean> {
-  try {
-    await runPlan([netlinkStep(`delete ${name}`, "", [{ what: `delete link ${name}`, bytes: delLink({ name }) }])]);
+    await runPlan([netlinkStep(`delete ${name}`, "", [{ what, bytes: delLink(index === undefined ? { name } : { index }) }])]);
     return true;
   } catch (err) {
     if (isErrno(err, "ENODEV")) return false;

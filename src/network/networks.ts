@@ -21,7 +21,6 @@ import {
   addBridgeAddress,
   createBridge,
   deleteHostLink,
-  deleteHostLinkIndex,
   deleteHostLinks,
   gone,
   hostLink,
@@ -686,7 +685,7 @@ async function drain(rec: NetworkRecord, all: boolean): Promise<boolean> {
   const left: Draining[] = [];
   for (const d of before) {
     if (!lingers(d)) continue;
-    if (all || now - Date.parse(d.since) > DRAIN_GRACE_MS) await deleteHostLinkIndex(d.ifindex, d.hostVeth);
+    if (all || now - Date.parse(d.since) > DRAIN_GRACE_MS) await deleteHostLink(d.hostVeth, d.ifindex);
     else left.push(d);
   }
   rec.draining = left;
