@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ContainerRecord, newId, Records } from "../../src/engine/records.ts";
+import { until } from "../fixtures/engine.ts";
 
 let dataRoot: string;
 beforeEach(() => {
@@ -52,11 +53,6 @@ function record(name: string): ContainerRecord {
   };
 }
 
-async function until(fn: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 250 && !fn(); i++) await Bun.sleep(20);
-  if (!fn()) throw new Error(`timed out waiting for ${what}`);
-}
-
 const removing = () => {
   try {
     return readdirSync(join(dataRoot, "containers", ".removing"));
@@ -76,7 +72,7 @@ test("remove frees the id and the name at once and deletes the directory in the 
   expect(existsSync(records.path(rec.id))).toBe(false);
   expect(records.ids()).toEqual([]);
   await records.create(record("one")); // the name is free again
-  await until(() => removing().length === 0, "the background deletion");
+  await until(() => removing().length === 0, 5000, "the background deletion");
   await records.remove(rec.id); // gone already: nothing to do
 });
 
@@ -89,7 +85,7 @@ test("what a dead process left being deleted goes with the next sweep", async ()
   writeFileSync(join(left, "upper/deep/er/file"), "x");
   await records.create(record("second"));
   records.sweep();
-  await until(() => removing().length === 0, "the sweep");
+  await until(() => removing().length === 0, 5000, "the sweep");
   expect(
     records
       .all()
@@ -107,7 +103,7 @@ test("a removal waits for a sweep, and without one is deleted by its own process
   expect(records.ids()).toEqual([]);
   await Bun.sleep(10); // nothing is deleted ahead of the caller's next step
   expect(removing()).toHaveLength(1);
-  await until(() => removing().length === 0, "the idle deletion");
+  await until(() => removing().length === 0, 5000, "the idle deletion");
 });
 
 test("names: found through their index by name, /name, id and prefix; one create of two wins a name", async () => {
