@@ -813,7 +813,7 @@ export class Engine {
     trace("engine: settle (lock, release)");
     // A record about to be removed need not be written first: if this process dies in between,
     // the record left says what rm -f removes, as it did before.
-    if (rec.hostConfig.autoRemove) await this.#records.remove(id);
+    if (rec.hostConfig.autoRemove) await this.#records.remove(rec);
     else this.#records.write(rec);
   }
 
@@ -849,7 +849,7 @@ export class Engine {
   /** Take back everything a container that never ran made (a failed or killed create). */
   async #destroy(rec: ContainerRecord): Promise<void> {
     await this.#release(rec).catch(() => {});
-    await this.#records.remove(rec.id);
+    await this.#records.remove(rec);
   }
 
   /** A foreground run detached (its keys typed): the helper's parent is its monitor from now on. */
@@ -1056,7 +1056,7 @@ export class Engine {
       await this.#waitMonitor(now);
       await this.#release(now);
       trace("engine: remove: released");
-      await this.#records.remove(now.id);
+      await this.#records.remove(now);
     });
   }
 

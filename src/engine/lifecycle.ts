@@ -206,7 +206,7 @@ async function failed(h: LifecycleHost, rec: ContainerRecord, err: unknown): Pro
   rec.pidStartTime = "";
   rec.finishedAt = new Date().toISOString();
   rec.error = e instanceof Error ? e.message : String(e);
-  if (rec.hostConfig.autoRemove) await h.records.remove(rec.id);
+  if (rec.hostConfig.autoRemove) await h.records.remove(rec);
   else h.records.write(rec);
 }
 

@@ -310,13 +310,13 @@ export class Records {
     }
   }
 
-  /** Remove the container's directory: moved out of the way now, deleted in the background. */
-  async remove(id: string): Promise<void> {
+  /**
+   * Remove the container's directory: moved out of the way now, deleted in the background; its
+   * name freed (the caller has the record in hand: it is not read again).
+   */
+  async remove(rec: Pick<ContainerRecord, "id" | "name">): Promise<void> {
+    const { id, name } = rec;
     const dir = this.path(id);
-    let name: string | undefined;
-    try {
-      name = this.read(id)?.name;
-    } catch {} // a corrupt record: its name file, if any, holds nothing once the directory is gone
     const trash = join(this.dir, REMOVING, `${id}.${process.pid}.${++this.#removed}`);
     try {
       renameSync(dir, trash);
@@ -344,8 +344,8 @@ export class Records {
    * The name's file, if it still names this id, under the containers' lock: a create may take
    * the name the moment the record is gone, and its claim must not be the one deleted.
    */
-  async #releaseName(name: string | undefined, id: string): Promise<void> {
-    if (name === undefined || this.#holder(name) !== id) return;
+  async #releaseName(name: string, id: string): Promise<void> {
+    if (this.#holder(name) !== id) return;
     const release = await lockExclusive(this.dir, helperPath(), this.#locks);
     try {
       if (this.#holder(name) === id) rmSync(join(this.dir, NAMES, name), { force: true });

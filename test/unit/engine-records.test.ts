@@ -68,12 +68,12 @@ test("remove frees the id and the name at once and deletes the directory in the 
   // A writable layer with something in it, as a container leaves.
   mkdirSync(records.path(rec.id, "upper/etc"), { recursive: true });
   writeFileSync(records.path(rec.id, "upper/etc/hosts"), "x");
-  await records.remove(rec.id);
+  await records.remove(rec);
   expect(existsSync(records.path(rec.id))).toBe(false);
   expect(records.ids()).toEqual([]);
   await records.create(record("one")); // the name is free again
   await until(() => removing().length === 0, 5000, "the background deletion");
-  await records.remove(rec.id); // gone already: nothing to do
+  await records.remove(rec); // gone already: nothing to do
 });
 
 test("what a dead process left being deleted goes with the next sweep", async () => {
@@ -99,7 +99,7 @@ test("a removal waits for a sweep, and without one is deleted by its own process
   const rec = record("once");
   await records.create(rec);
   mkdirSync(records.path(rec.id, "upper/etc"), { recursive: true });
-  await records.remove(rec.id);
+  await records.remove(rec);
   expect(records.ids()).toEqual([]);
   await Bun.sleep(10); // nothing is deleted ahead of the caller's next step
   expect(removing()).toHaveLength(1);
@@ -129,7 +129,7 @@ test("names: a removal frees the name; a name file whose id has no record is tak
   const records = new Records(dataRoot);
   const first = record("web");
   await records.create(first);
-  await records.remove(first.id);
+  await records.remove(first);
   expect(existsSync(join(dataRoot, "containers", ".names", "web"))).toBe(false);
   expect(records.named("web")).toBeUndefined();
   const second = record("web");
@@ -172,7 +172,7 @@ test("idle: the removals waiting for a sweep or their timer are deleted now, and
     const rec = record(name);
     await records.create(rec);
     mkdirSync(records.path(rec.id, "upper/deep"), { recursive: true });
-    await records.remove(rec.id);
+    await records.remove(rec);
   }
   expect(removing()).toHaveLength(2);
   await records.idle();
