@@ -625,6 +625,21 @@ EOF
 	force_cleanup podman
 }
 
+# terminal_detached_exec PREFIX PODMAN: what podman as root and rootless both check, as
+# PREFIX-run-it, -run-d, -exec, -exec-stdin: `run -it` through a pty, then a detached c1 (left
+# running for the caller) and exec into it, with stdin. PODMAN is the section's wrapper script.
+terminal_detached_exec() {
+	local t=$1 cmd=$2
+	cs $t-run-it "$(tty_session "$cmd run -it --rm --network none $IMG sh" 'tty; echo typed-$((6*7))\nexit 5\n')"
+	expect $t-run-it 5 'typed-42' '/dev/pts/[0-9]'
+	c $t-run-d "$cmd" run -d --name c1 --network none $IMG sh -c "$SLEEPER"
+	expect $t-run-d 0 '^[0-9a-f]{64}'
+	c $t-exec "$cmd" exec c1 sh -c 'echo exec-out; exit 3'
+	expect $t-exec 3 'exec-out'
+	c $t-exec-stdin bash -c "echo piped | $cmd exec -i c1 cat"
+	expect $t-exec-stdin 0 '^piped'
+}
+
 podman_checks() {
 	c pm-run-none pm run --rm --network none $IMG sh -c 'echo ok-none; ls /sys/class/net; exit 3'
 	expect pm-run-none 3 'ok-none' '^lo'
@@ -648,16 +663,8 @@ podman_checks() {
 	fi
 	c pm-rm-web pm rm -f -t 0 web
 
-	cs pm-run-it "$(tty_session "$PM run -it --rm --network none $IMG sh" 'tty; echo typed-$((6*7))\nexit 5\n')"
-	expect pm-run-it 5 'typed-42' '/dev/pts/[0-9]'
-
-	# detached + exec, pause, update, stop, rm
-	c pm-run-d pm run -d --name c1 --network none $IMG sh -c "$SLEEPER"
-	expect pm-run-d 0 '^[0-9a-f]{64}'
-	c pm-exec pm exec c1 sh -c 'echo exec-out; exit 3'
-	expect pm-exec 3 'exec-out'
-	c pm-exec-stdin bash -c "echo piped | $PM exec -i c1 cat"
-	expect pm-exec-stdin 0 '^piped'
+	# a terminal; detached + exec (then pause, update, stop, rm)
+	terminal_detached_exec pm "$PM"
 	pause_update_stop pm pm --memory 64m
 	c pm-rm pm rm c1
 	expect pm-rm 0 ''
@@ -766,15 +773,7 @@ podman_rootless_checks() {
 		expect pmr-run-cgroups 0 '^pids$'
 	fi
 
-	cs pmr-run-it "$(tty_session "$PMR run -it --rm --network none $IMG sh" 'tty; echo typed-$((6*7))\nexit 5\n')"
-	expect pmr-run-it 5 'typed-42' '/dev/pts/[0-9]'
-
-	c pmr-run-d pmr run -d --name c1 --network none $IMG sh -c "$SLEEPER"
-	expect pmr-run-d 0 '^[0-9a-f]{64}'
-	c pmr-exec pmr exec c1 sh -c 'echo exec-out; exit 3'
-	expect pmr-exec 3 'exec-out'
-	c pmr-exec-stdin bash -c "echo piped | $PMR exec -i c1 cat"
-	expect pmr-exec-stdin 0 '^piped'
+	terminal_detached_exec pmr "$PMR"
 	# the process gets the spec's supplementary groups (none), not the runtime's own
 	c pmr-exec-groups pmr exec c1 grep Groups /proc/self/status
 	expect pmr-exec-groups 0 '^Groups:[[:space:]]*$'
