@@ -22,6 +22,7 @@ export {
   type LogEntry,
   type OutputChunk,
   type OutputLine,
+  type PortMapping,
   type PortSpec,
   type RunOptions as StartOptions,
   type RunResult,

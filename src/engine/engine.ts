@@ -48,7 +48,7 @@ import { parseDetachKeys } from "./detach-keys.ts";
 import type { DiskUsage } from "./df.ts";
 import { AbortError, asExecError, asUlimitError } from "./errors.ts";
 import { hostId, shiftedLayers } from "./idmap-layers.ts";
-import { type ContainerInspect, inspectShape } from "./inspect.ts";
+import { type ContainerInspect, inspectShape, type PortMapping, parsePortFilter, portMappings } from "./inspect.ts";
 import {
   type AttachedResult,
   type AttachOptions,
@@ -913,6 +913,21 @@ export class Engine {
     });
   }
 
+  /**
+   * The ports a running container publishes (`husk port`), or those of one container port
+   * ("80", "80/tcp", "53/udp"); none once it stopped. Asking for a port it does not publish is
+   * a NotFoundError, as docker's "No public port".
+   */
+  async port(ref: string, containerPort?: string): Promise<PortMapping[]> {
+    const want = containerPort === undefined ? undefined : parsePortFilter(containerPort);
+    const rec = this.#records.find(ref);
+    const all = portMappings(rec, this.live(rec).status === "running");
+    if (!want) return all;
+    const mine = all.filter((m) => m.containerPort === want.port && m.proto === want.proto);
+    if (mine.length === 0) throw new NotFoundError(`no public port '${want.port}/${want.proto}' published for ${rec.name}`);
+    return mine;
+  }
+
   /** Send a signal to the container's init (default SIGKILL). */
   async kill(ref: string, signal: string | number = "SIGKILL"): Promise<void> {
     const rec = this.#records.find(ref);
@@ -1373,6 +1388,9 @@ export class Container {
   }
   inspect(): Promise<ContainerInspect> {
     return this.engine.inspect(this.id);
+  }
+  port(containerPort?: string): Promise<PortMapping[]> {
+    return this.engine.port(this.id, containerPort);
   }
   top(psArgs: string[] = []): Promise<TopResult> {
     return this.engine.top(this.id, psArgs);

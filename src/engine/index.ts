@@ -26,7 +26,7 @@ export {
   type SpawnOptions,
 } from "./engine.ts";
 export { AbortError, ExecError, TimeoutError } from "./errors.ts";
-export type { ContainerInspect } from "./inspect.ts";
+export type { ContainerInspect, PortMapping } from "./inspect.ts";
 export type { AttachedResult, AttachOptions } from "./lifecycle.ts";
 export type { IdMapping, PortSpec, RunOptions, TmpfsSpec, Ulimit, VolumeSpec } from "./options.ts";
 export type { ContainerRecord } from "./records.ts";

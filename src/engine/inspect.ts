@@ -3,6 +3,7 @@
  * Path, Args, State, Config, HostConfig, Mounts, NetworkSettings). Pure.
  */
 import { join } from "node:path";
+import { HuskError, quote } from "../errors.ts";
 import type { ContainerRecord } from "./records.ts";
 
 const ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -62,6 +63,41 @@ export interface ContainerInspect {
   };
 }
 
+/** One published port of a running container, as `husk port` lists them. */
+export interface PortMapping {
+  containerPort: number;
+  proto: "tcp" | "udp";
+  /** "0.0.0.0" when published on every host address. */
+  hostIp: string;
+  hostPort: number;
+}
+
+/** What a running container publishes, in the order of its -p flags; nothing once it stopped (docker's too). */
+export function portMappings(rec: ContainerRecord, running: boolean): PortMapping[] {
+  if (!running) return [];
+  const out: PortMapping[] = [];
+  for (const b of rec.hostConfig.portBindings)
+    for (const n of rec.networks)
+      for (const p of n.ports)
+        if (p.containerPort === b.containerPort && p.proto === b.proto)
+          out.push({ containerPort: p.containerPort, proto: p.proto, hostIp: p.hostIp || "0.0.0.0", hostPort: p.hostPort });
+  // Two -p flags for one container port list its publications once.
+  return out.filter(
+    (m, i) => out.findIndex((o) => o.hostPort === m.hostPort && o.proto === m.proto && o.hostIp === m.hostIp) === i,
+  );
+}
+
+/** `husk port`'s PRIVATE_PORT[/PROTO]: "80" (tcp), "80/tcp", "53/udp". */
+export function parsePortFilter(text: string): { port: number; proto: "tcp" | "udp" } {
+  const m = typeof text === "string" ? /^([0-9]{1,5})(?:\/(tcp|udp))?$/.exec(text) : null;
+  const port = m ? Number(m[1]) : 0;
+  if (!m || port < 1 || port > 65535)
+    throw new HuskError(`must be a port (1-65535), optionally with /tcp or /udp, not ${quote(String(text))}`, {
+      origin: "containerPort",
+    });
+  return { port, proto: (m[2] as "tcp" | "udp" | undefined) ?? "tcp" };
+}
+
 export function inspectShape(
   rec: ContainerRecord,
   live: { status: string; exitCode?: number; finishedAt?: string },
@@ -70,13 +106,11 @@ export function inspectShape(
   const running = live.status === "running";
   const first = running ? rec.networks[0] : undefined;
   const ports: ContainerInspect["NetworkSettings"]["Ports"] = {};
+  const published = portMappings(rec, running);
   for (const b of rec.hostConfig.portBindings) {
-    const key = `${b.containerPort}/${b.proto}`;
-    const published = running
-      ? rec.networks.flatMap((n) => n.ports).filter((p) => p.containerPort === b.containerPort && p.proto === b.proto)
-      : [];
-    ports[key] = published.length
-      ? published.map((p) => ({ HostIp: p.hostIp || "0.0.0.0", HostPort: String(p.hostPort) }))
+    const mine = published.filter((p) => p.containerPort === b.containerPort && p.proto === b.proto);
+    ports[`${b.containerPort}/${b.proto}`] = mine.length
+      ? mine.map((p) => ({ HostIp: p.hostIp, HostPort: String(p.hostPort) }))
       : null;
   }
   const networks: ContainerInspect["NetworkSettings"]["Networks"] = {};

@@ -19,6 +19,7 @@ const SUB: Record<string, () => Promise<{ default: EngineVerb }>> = {
   exec: () => import("./exec.ts"),
   logs: () => import("./logs.ts"),
   inspect: () => import("./inspect.ts"),
+  port: () => import("./port.ts"),
   wait: () => import("./wait.ts"),
   top: () => import("./top.ts"),
   stats: () => import("./stats.ts"),

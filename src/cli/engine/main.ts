@@ -30,6 +30,7 @@ const VERBS: Record<string, () => Promise<{ default: EngineVerb }>> = {
   kill: () => import("./kill.ts"),
   rm: () => import("./rm.ts"),
   inspect: () => import("./inspect.ts"),
+  port: () => import("./port.ts"),
   wait: () => import("./wait.ts"),
   top: () => import("./top.ts"),
   stats: () => import("./stats.ts"),
