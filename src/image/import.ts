@@ -305,6 +305,9 @@ export async function importImage(store: ImageStore, source: ImportSource, opts:
         spooled = await spool(store, source);
         file = spooled.path;
       }
+      // Nothing at all came in (an empty file, a stdin with nothing redirected in): not even an empty tar.
+      if ((spooled?.size ?? (await fsp.stat(file)).size) === 0)
+        throw new HuskError("the input is empty, not an archive", { what });
       const archive = await TarArchive.open(file, name);
       const format = opts.format ?? detect(archive);
       if (format === "docker-archive") return importDocker(store, lease, archive, opts);

@@ -51,6 +51,16 @@ describeAsRoot("engine images", () => {
     });
     expect(await viaStdin.exited).toBe(0);
     expect(await new Response(viaStdin.stdout).text()).toContain("again:latest");
+    // docker load's face of it: stdin or -i, quiet with -q; nothing at all on stdin is an error, not an image.
+    const loaded = Bun.spawn(["bin/husk", "load"], { env: w2.env, stdin: Bun.file(archive), stdout: "pipe" });
+    expect(await loaded.exited).toBe(0);
+    expect(await new Response(loaded.stdout).text()).toBe("Loaded image: example.test/tools:v1\n");
+    expect(await w2.husk(["image", "load", "-q", "-i", archive])).toMatchObject({ code: 0, stdout: "" });
+    const before = (await w2.husk(["images", "-q"])).stdout;
+    const empty = await w2.husk(["load"], { stdin: "" });
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toContain("the input is empty");
+    expect((await w2.husk(["images", "-q"])).stdout).toBe(before);
     // In use: refused; after rm, removed.
     const c = (await w2.husk(["run", "-d", "--network", "none", "again", "sleep", "60"])).stdout.trim();
     const refused = await w2.husk(["rmi", "-f", inspect.Id]);

@@ -41,6 +41,7 @@ const VERBS: Record<string, () => Promise<{ default: EngineVerb }>> = {
   login: () => import("./login.ts"),
   logout: () => import("./logout.ts"),
   save: () => import("./save.ts"),
+  load: () => import("./load.ts"),
   rmi: () => import("./rmi.ts"),
   tag: () => import("./tag.ts"),
   image: () => import("./image.ts"),
