@@ -200,6 +200,8 @@ export interface LogEntry {
 /** What the record and the kernel say of a container now. */
 export interface LiveState {
   status: "created" | "running" | "exited";
+  /** Running, with its processes frozen (`husk pause`). */
+  paused?: boolean;
   exitCode?: number;
   signal?: number;
   finishedAt?: string;
@@ -784,7 +786,10 @@ export class Engine {
   live(rec: ContainerRecord): LiveState {
     if (rec.status === "exited")
       return { status: "exited", exitCode: rec.exitCode, signal: rec.signal, finishedAt: rec.finishedAt };
-    if (rec.pid > 0 && isAlive(rec.pid, rec.pidStartTime)) return { status: rec.startedAt ? "running" : "created" };
+    if (rec.pid > 0 && isAlive(rec.pid, rec.pidStartTime)) {
+      if (!rec.startedAt) return { status: "created" };
+      return rec.pausedPid === rec.pid ? { status: "running", paused: true } : { status: "running" };
+    }
     const exit = rec.detached ? readExitFile(this.#records.path(rec.id, EXIT_FILE)) : undefined;
     if (exit) return { status: "exited", exitCode: exit.exitCode, signal: exit.signal, finishedAt: exit.finishedAt };
     // Its monitor drains the output, then writes the exit file: until then it is still ending, not exited with -1.
@@ -894,7 +899,7 @@ export class Engine {
         image: rec.image,
         command: [rec.path, ...rec.args].join(" "),
         created: rec.created,
-        state: live.status,
+        state: live.paused ? "paused" : live.status,
         status: statusText(rec, live),
         exitCode: live.exitCode,
         ports: rec.networks.flatMap((n) =>
@@ -928,13 +933,54 @@ export class Engine {
     return mine;
   }
 
-  /** Send a signal to the container's init (default SIGKILL). */
+  /**
+   * Send a signal to the container's init (default SIGKILL). A paused container is thawed
+   * after a SIGKILL, as docker does: frozen, it would not die.
+   */
   async kill(ref: string, signal: string | number = "SIGKILL"): Promise<void> {
     const rec = this.#records.find(ref);
-    if (this.live(rec).status !== "running") throw new HuskError(`container ${rec.id.slice(0, 12)} is not running`);
+    const live = this.live(rec);
+    if (live.status !== "running") throw new HuskError(`container ${rec.id.slice(0, 12)} is not running`);
     const sig =
       typeof signal === "number" ? signal : parseSignal(signal.toUpperCase().startsWith("SIG") ? signal : `SIG${signal}`);
     await this.#runtime.kill(rec.id, sig);
+    if (live.paused && sig === parseSignal("SIGKILL")) await this.#thaw(rec.id);
+  }
+
+  /**
+   * Freeze every process of a running container (the cgroup freezer, as docker pause); it
+   * stays running, frozen, until unpause. Its exec and attach wait as its processes do.
+   */
+  async pause(ref: string): Promise<void> {
+    const found = this.#records.find(ref);
+    await this.#records.locked(found.id, async () => {
+      const rec = this.#records.read(found.id) ?? found;
+      const live = this.live(rec);
+      if (live.status !== "running") throw new ConflictError(`container ${rec.id.slice(0, 12)} is not running`);
+      if (live.paused) throw new ConflictError(`container ${rec.id.slice(0, 12)} is already paused`);
+      await this.#runtime.pause(rec.id);
+      rec.pausedPid = rec.pid;
+      this.#records.write(rec);
+    });
+  }
+
+  /** Thaw a paused container. */
+  async unpause(ref: string): Promise<void> {
+    const found = this.#records.find(ref);
+    const rec = this.#records.read(found.id) ?? found;
+    if (!this.live(rec).paused) throw new ConflictError(`container ${rec.id.slice(0, 12)} is not paused`);
+    await this.#thaw(rec.id);
+  }
+
+  /** Resume a frozen container and drop its paused mark, under its lock. */
+  async #thaw(id: string): Promise<void> {
+    await this.#records.locked(id, async () => {
+      await this.#runtime.resume(id);
+      const rec = this.#records.read(id);
+      if (!rec) return;
+      rec.pausedPid = undefined;
+      this.#records.write(rec);
+    });
   }
 
   /**
@@ -1017,10 +1063,13 @@ export class Engine {
     const rec = this.#records.find(ref);
     if (rec.status === "created" && rec.pid === 0) return; // never started: nothing to stop (docker)
     const timeout = options.timeoutMs ?? 10000;
-    if (this.live(rec).status === "running") {
+    const live = this.live(rec);
+    if (live.status === "running") {
       try {
         await this.#runtime.kill(rec.id, parseSignal("SIGTERM"));
       } catch {}
+      // Paused: thawed once the SIGTERM is pending, so that it can end as it chooses to.
+      if (live.paused) await this.#thaw(rec.id).catch(() => {});
       const deadline = Date.now() + timeout;
       while (isAlive(rec.pid, rec.pidStartTime) && Date.now() < deadline) await sleep(20);
       if (isAlive(rec.pid, rec.pidStartTime)) {
@@ -1159,7 +1208,9 @@ export class Engine {
     const rec = this.#records.find(ref);
     if (!Array.isArray(cmd) || cmd.length === 0 || cmd.some((c) => typeof c !== "string"))
       throw new HuskError("must be a non-empty array of strings", { origin: "cmd" });
-    if (this.live(rec).status !== "running") throw new HuskError(`container ${rec.id.slice(0, 12)} is not running`);
+    const live = this.live(rec);
+    if (live.status !== "running") throw new HuskError(`container ${rec.id.slice(0, 12)} is not running`);
+    if (live.paused) throw new ConflictError(`container ${rec.id.slice(0, 12)} is paused: unpause it before exec`);
     const base = readState(rec.stateRoot, rec.id).spec.process as Process;
     const proc: Process = structuredClone(base);
     proc.args = cmd;
@@ -1339,7 +1390,7 @@ function ago(iso: string | undefined): string {
 }
 
 function statusText(rec: ContainerRecord, live: LiveState): string {
-  if (live.status === "running") return `Up ${ago(rec.startedAt)}`;
+  if (live.status === "running") return `Up ${ago(rec.startedAt)}${live.paused ? " (Paused)" : ""}`;
   if (live.status === "created") return "Created";
   return `Exited (${live.exitCode ?? -1}) ${ago(live.finishedAt ?? rec.finishedAt)} ago`;
 }
@@ -1388,6 +1439,12 @@ export class Container {
   }
   inspect(): Promise<ContainerInspect> {
     return this.engine.inspect(this.id);
+  }
+  pause(): Promise<void> {
+    return this.engine.pause(this.id);
+  }
+  unpause(): Promise<void> {
+    return this.engine.unpause(this.id);
   }
   port(containerPort?: string): Promise<PortMapping[]> {
     return this.engine.port(this.id, containerPort);

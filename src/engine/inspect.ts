@@ -100,7 +100,7 @@ export function parsePortFilter(text: string): { port: number; proto: "tcp" | "u
 
 export function inspectShape(
   rec: ContainerRecord,
-  live: { status: string; exitCode?: number; finishedAt?: string },
+  live: { status: string; paused?: boolean; exitCode?: number; finishedAt?: string },
   paths: { dir: string; logPath: string },
 ): ContainerInspect {
   const running = live.status === "running";
@@ -126,9 +126,9 @@ export function inspectShape(
     Path: rec.path,
     Args: rec.args,
     State: {
-      Status: live.status,
+      Status: live.paused ? "paused" : live.status,
       Running: running,
-      Paused: false,
+      Paused: live.paused === true,
       Restarting: false,
       OOMKilled: false,
       Dead: false,

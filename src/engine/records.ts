@@ -125,6 +125,8 @@ export interface ContainerRecord {
   pidStartTime: string;
   /** The native monitor's pid (detached containers). */
   monitorPid?: number;
+  /** `husk pause`: the pid it froze; a start gives the container a new pid, and so ends it. */
+  pausedPid?: number;
   startedAt?: string;
   finishedAt?: string;
   exitCode?: number;

@@ -28,6 +28,8 @@ const VERBS: Record<string, () => Promise<{ default: EngineVerb }>> = {
   logs: () => import("./logs.ts"),
   stop: () => import("./stop.ts"),
   kill: () => import("./kill.ts"),
+  pause: () => import("./pause.ts"),
+  unpause: async () => ({ default: (await import("./pause.ts")).unpause }),
   rm: () => import("./rm.ts"),
   inspect: () => import("./inspect.ts"),
   port: () => import("./port.ts"),
