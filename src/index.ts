@@ -19,6 +19,7 @@ export {
   type ExecRunOptions,
   type ExitStatus,
   type IdMapping,
+  type Limits,
   type LogEntry,
   type OutputChunk,
   type OutputLine,

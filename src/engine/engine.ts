@@ -57,17 +57,19 @@ import {
   type LifecycleHost,
   launchDetached,
   monitorOf,
+  readLaunch,
   saveLaunch,
   startAttached,
   startDetached,
   withTerminal,
 } from "./lifecycle.ts";
-import { type CheckedRunOptions, checkRunOptions, envList, type RunOptions } from "./options.ts";
+import { type CheckedRunOptions, checkLimits, checkRunOptions, envList, type Limits, type RunOptions } from "./options.ts";
 import {
   ATTACH_SOCKET,
   type AttachmentRecord,
   type ContainerRecord,
   EXIT_FILE,
+  LAUNCH_FILE,
   LOG_FILE,
   type MountRecord,
   newId,
@@ -76,7 +78,15 @@ import {
 } from "./records.ts";
 import { seccompFor } from "./seccomp.ts";
 import { securityOptText } from "./security.ts";
-import { buildSpec, capabilities, mergeEnv, type NetworkNamespace, resolveCommand, volumeMounts } from "./spec.ts";
+import {
+  buildSpec,
+  capabilities,
+  limitResources,
+  mergeEnv,
+  type NetworkNamespace,
+  resolveCommand,
+  volumeMounts,
+} from "./spec.ts";
 import type { ContainerStats, StatsOptions } from "./stats.ts";
 import { asyncDispose, type ContainerProcess, collect, type StdinSource, startProcess } from "./stdio.ts";
 import type { PruneOptions, PruneReport, SystemContext } from "./system.ts";
@@ -964,6 +974,34 @@ export class Engine {
     });
   }
 
+  /**
+   * docker update: new memory, CPU or pids limits. A running container's cgroup changes at once
+   * (the runtime's update); a later start of it uses them too. Errors name UpdateOptions.<field>.
+   */
+  async update(ref: string, limits: Limits): Promise<void> {
+    if (limits === null || typeof limits !== "object") throw new HuskError("must be an object", { origin: "UpdateOptions" });
+    const unknown = Object.keys(limits).find((k) => k !== "memory" && k !== "cpus" && k !== "pidsLimit");
+    if (unknown !== undefined) throw new HuskError("unknown option", { origin: `UpdateOptions.${unknown}` });
+    const checked = checkLimits(limits as Record<string, unknown>, "UpdateOptions");
+    const resources = limitResources(checked);
+    if (Object.keys(resources).length === 0)
+      throw new HuskError("nothing to update: give memory, cpus or pidsLimit", { origin: "UpdateOptions" });
+    const found = this.#records.find(ref);
+    await this.#records.locked(found.id, async () => {
+      const rec = this.#records.read(found.id) ?? found;
+      if (this.live(rec).status === "running") await this.#runtime.update(rec.id, resources);
+      if (!rec.hostConfig.autoRemove && existsSync(this.#records.path(rec.id, LAUNCH_FILE))) {
+        const launch = readLaunch(this.#records, rec);
+        launch.spec.linux = { ...launch.spec.linux, resources: { ...launch.spec.linux?.resources, ...resources } };
+        saveLaunch(this.#records, rec.id, launch);
+      }
+      if (checked.memory !== undefined) rec.hostConfig.memory = checked.memory;
+      if (checked.cpus !== undefined) rec.hostConfig.cpus = checked.cpus;
+      if (checked.pidsLimit !== undefined) rec.hostConfig.pidsLimit = checked.pidsLimit;
+      this.#records.write(rec);
+    });
+  }
+
   /** Thaw a paused container. */
   async unpause(ref: string): Promise<void> {
     const found = this.#records.find(ref);
@@ -1442,6 +1480,9 @@ export class Container {
   }
   pause(): Promise<void> {
     return this.engine.pause(this.id);
+  }
+  update(limits: Limits): Promise<void> {
+    return this.engine.update(this.id, limits);
   }
   unpause(): Promise<void> {
     return this.engine.unpause(this.id);

@@ -28,7 +28,7 @@ export {
 export { AbortError, ExecError, TimeoutError } from "./errors.ts";
 export type { ContainerInspect, PortMapping } from "./inspect.ts";
 export type { AttachedResult, AttachOptions } from "./lifecycle.ts";
-export type { IdMapping, PortSpec, RunOptions, TmpfsSpec, Ulimit, VolumeSpec } from "./options.ts";
+export type { IdMapping, Limits, PortSpec, RunOptions, TmpfsSpec, Ulimit, VolumeSpec } from "./options.ts";
 export type { ContainerRecord } from "./records.ts";
 export type { ContainerStats, StatsOptions } from "./stats.ts";
 export { ContainerProcess, type ExitStatus, type OutputChunk, type OutputLine, type StdinSource } from "./stdio.ts";

@@ -111,7 +111,7 @@ export function saveLaunch(records: Records, id: string, launch: Launch): void {
   renameSync(tmp, file);
 }
 
-function readLaunch(records: Records, rec: ContainerRecord): Launch {
+export function readLaunch(records: Records, rec: ContainerRecord): Launch {
   try {
     return JSON.parse(readFileSync(records.path(rec.id, LAUNCH_FILE), "utf8")) as Launch;
   } catch (err) {

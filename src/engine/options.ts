@@ -140,7 +140,7 @@ export interface CheckedRunOptions {
   output: "string" | "buffer";
 }
 
-const bad = (option: string, message: string) => new HuskError(message, { origin: `RunOptions.${option}` });
+const bad = (option: string, message: string, kind = "RunOptions") => new HuskError(message, { origin: `${kind}.${option}` });
 
 function str(o: Record<string, unknown>, key: string): string | undefined {
   const v = o[key];
@@ -174,22 +174,23 @@ export function checkName(name: string, option = "name"): string {
 const UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
 /** docker's memory values: a byte count with an optional unit (b, k, m, g, t; "kb", "mib"… too). */
-export function parseBytes(value: number | string, option = "memory"): number {
+export function parseBytes(value: number | string, option = "memory", kind = "RunOptions"): number {
   if (typeof value === "number") {
-    if (!Number.isSafeInteger(value) || value <= 0) throw bad(option, `invalid size ${value}: a positive whole number of bytes`);
+    if (!Number.isSafeInteger(value) || value <= 0)
+      throw bad(option, `invalid size ${value}: a positive whole number of bytes`, kind);
     return value;
   }
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgtb]?)(?:i?b)?\s*$/i.exec(value);
-  if (!m) throw bad(option, `invalid size ${quote(value)}: a number with an optional unit (b, k, m, g)`);
+  if (!m) throw bad(option, `invalid size ${quote(value)}: a number with an optional unit (b, k, m, g)`, kind);
   const bytes = Math.floor(Number(m[1]) * UNITS[(m[2] ?? "").toLowerCase()]!);
-  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw bad(option, `invalid size ${quote(value)}`);
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw bad(option, `invalid size ${quote(value)}`, kind);
   return bytes;
 }
 
-export function parseCpus(value: number | string): number {
+export function parseCpus(value: number | string, kind = "RunOptions"): number {
   const n = typeof value === "number" ? value : /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isFinite(n) || n <= 0) throw bad("cpus", `invalid CPU count ${quote(String(value))}: a positive number`);
-  if (n < 0.01) throw bad("cpus", `invalid CPU count ${n}: at least 0.01`);
+  if (!Number.isFinite(n) || n <= 0) throw bad("cpus", `invalid CPU count ${quote(String(value))}: a positive number`, kind);
+  if (n < 0.01) throw bad("cpus", `invalid CPU count ${n}: at least 0.01`, kind);
   return n;
 }
 
@@ -374,14 +375,7 @@ export function checkRunOptions(input: unknown): CheckedRunOptions {
   const ports = list("ports").map((p, i) => parsePort(p as string | PortSpec, `ports[${i}]`));
   if (ports.length > 0 && (network === "none" || network === "host" || network.startsWith("ns:")))
     throw bad("ports", `cannot publish ports with network ${quote(network)}`);
-  const memory = o.memory === undefined ? undefined : parseBytesChecked(o.memory);
-  const cpus = o.cpus === undefined ? undefined : parseCpusChecked(o.cpus);
-  let pidsLimit: number | undefined;
-  if (o.pidsLimit !== undefined) {
-    if (typeof o.pidsLimit !== "number" || !Number.isInteger(o.pidsLimit) || o.pidsLimit === 0)
-      throw bad("pidsLimit", `must be a whole number (-1: unlimited), not ${JSON.stringify(o.pidsLimit)}`);
-    pidsLimit = o.pidsLimit;
-  }
+  const { memory, cpus, pidsLimit } = checkLimits(o);
   let capAdd: string[] = [];
   let capDrop: string[] = [];
   if (o.capabilities !== undefined) {
@@ -449,17 +443,44 @@ export function checkRunOptions(input: unknown): CheckedRunOptions {
   };
 }
 
-function parseBytesChecked(v: unknown): number {
-  if (typeof v !== "number" && typeof v !== "string") throw bad("memory", `must be a number or a string, not ${typeName(v)}`);
-  const n = parseBytes(v);
+/** The resource limits a container runs with, and `update` changes. */
+export interface Limits {
+  /** Bytes, or docker's "512m". */
+  memory?: number | string;
+  /** CPUs, e.g. 0.5. */
+  cpus?: number | string;
+  /** Most processes; -1 for no limit. */
+  pidsLimit?: number;
+}
+
+/** memory, cpus and pidsLimit checked; errors name `<kind>.<option>` (RunOptions.memory …). */
+export function checkLimits(
+  o: Record<string, unknown>,
+  kind = "RunOptions",
+): { memory?: number; cpus?: number; pidsLimit?: number } {
+  const memory = o.memory === undefined ? undefined : parseBytesChecked(o.memory, kind);
+  const cpus = o.cpus === undefined ? undefined : parseCpusChecked(o.cpus, kind);
+  let pidsLimit: number | undefined;
+  if (o.pidsLimit !== undefined) {
+    if (typeof o.pidsLimit !== "number" || !Number.isInteger(o.pidsLimit) || o.pidsLimit === 0)
+      throw bad("pidsLimit", `must be a whole number (-1: unlimited), not ${JSON.stringify(o.pidsLimit)}`, kind);
+    pidsLimit = o.pidsLimit;
+  }
+  return { memory, cpus, pidsLimit };
+}
+
+function parseBytesChecked(v: unknown, kind: string): number {
+  if (typeof v !== "number" && typeof v !== "string")
+    throw bad("memory", `must be a number or a string, not ${typeName(v)}`, kind);
+  const n = parseBytes(v, "memory", kind);
   // Below this the container cannot even start (docker's minimum is 6 MiB).
-  if (n < 6 * 1024 * 1024) throw bad("memory", `minimum memory limit is 6 MiB, got ${n} bytes`);
+  if (n < 6 * 1024 * 1024) throw bad("memory", `minimum memory limit is 6 MiB, got ${n} bytes`, kind);
   return n;
 }
 
-function parseCpusChecked(v: unknown): number {
-  if (typeof v !== "number" && typeof v !== "string") throw bad("cpus", `must be a number or a string, not ${typeName(v)}`);
-  return parseCpus(v);
+function parseCpusChecked(v: unknown, kind: string): number {
+  if (typeof v !== "number" && typeof v !== "string") throw bad("cpus", `must be a number or a string, not ${typeName(v)}`, kind);
+  return parseCpus(v, kind);
 }
 
 /** node:net's isIP, loaded only for the options that name an address. */

@@ -145,9 +145,15 @@ function dockerMounts(privileged: boolean): Mount[] {
 }
 
 function resources(o: SpecInput["opts"]): LinuxResources {
-  const r: LinuxResources = {
+  return {
     devices: o.privileged ? [{ allow: true, access: "rwm" }] : [{ allow: false, access: "rwm" }],
+    ...limitResources(o),
   };
+}
+
+/** --memory, --cpus and --pids-limit as the spec's resources (what `update` writes too). */
+export function limitResources(o: { memory?: number; cpus?: number; pidsLimit?: number }): LinuxResources {
+  const r: LinuxResources = {};
   if (o.memory !== undefined) r.memory = { limit: o.memory };
   if (o.cpus !== undefined) r.cpu = { quota: Math.round(o.cpus * 100000), period: 100000 };
   if (o.pidsLimit !== undefined) r.pids = { limit: o.pidsLimit };

@@ -18,6 +18,7 @@ const SUB: Record<string, () => Promise<{ default: EngineVerb }>> = {
   kill: () => import("./kill.ts"),
   pause: () => import("./pause.ts"),
   unpause: async () => ({ default: (await import("./pause.ts")).unpause }),
+  update: () => import("./update.ts"),
   port: () => import("./port.ts"),
   exec: () => import("./exec.ts"),
   logs: () => import("./logs.ts"),

@@ -30,6 +30,7 @@ const VERBS: Record<string, () => Promise<{ default: EngineVerb }>> = {
   kill: () => import("./kill.ts"),
   pause: () => import("./pause.ts"),
   unpause: async () => ({ default: (await import("./pause.ts")).unpause }),
+  update: () => import("./update.ts"),
   rm: () => import("./rm.ts"),
   inspect: () => import("./inspect.ts"),
   port: () => import("./port.ts"),

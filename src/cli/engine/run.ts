@@ -132,11 +132,11 @@ const FLAG_OF: Record<string, string> = {
 };
 
 export function flagMessage(err: unknown): unknown {
-  const origin = err instanceof HuskError ? /^(?:Run|Attach)Options\.(.+)$/.exec(err.origin ?? "") : null;
+  const origin = err instanceof HuskError ? /^(?:Run|Attach|Update)Options\.(.+)$/.exec(err.origin ?? "") : null;
   if (!origin) return err;
   const flag = FLAG_OF[(origin[1] as string).replace(/\[\d+\]$/, "")];
   return flag
-    ? new HuskError((err as HuskError).message.replace(/^(?:Run|Attach)Options\.[\w.]+(\[\d+\])?: /, `${flag}: `))
+    ? new HuskError((err as HuskError).message.replace(/^(?:Run|Attach|Update)Options\.[\w.]+(\[\d+\])?: /, `${flag}: `))
     : err;
 }
 
