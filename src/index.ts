@@ -14,6 +14,7 @@ export {
   type ContainerSummary,
   type DetachedRunOptions,
   Engine,
+  type EngineInfo,
   type EngineOptions,
   type EngineRunOptions,
   type ExecRunOptions,
@@ -32,6 +33,7 @@ export {
   type StdinSource,
   type TmpfsSpec,
   type Ulimit,
+  type VersionReport,
   type VolumeSpec,
 } from "./engine/index.ts";
 export {

@@ -48,6 +48,7 @@ import { parseDetachKeys } from "./detach-keys.ts";
 import type { DiskUsage } from "./df.ts";
 import { AbortError, asExecError, asUlimitError } from "./errors.ts";
 import { hostId, shiftedLayers } from "./idmap-layers.ts";
+import type { EngineInfo, VersionReport } from "./info.ts";
 import { type ContainerInspect, inspectShape, type PortMapping, parsePortFilter, portMappings } from "./inspect.ts";
 import {
   type AttachedResult,
@@ -1331,6 +1332,16 @@ export class Engine {
   // ------------------------------------------------------------------ housekeeping (df.ts, system.ts)
 
   /** docker system df: images, containers and volumes on disk, shared blocks counted once. */
+  /** docker info: counts of what this engine holds, and what it runs on. */
+  async info(): Promise<EngineInfo> {
+    return (await import("./info.ts")).engineInfo(this);
+  }
+
+  /** husk's version, its helper's commit, the spec version and the JS runtime. */
+  async version(): Promise<VersionReport> {
+    return (await import("./info.ts")).versionReport();
+  }
+
   async df(): Promise<DiskUsage> {
     return (await import("./df.ts")).df(this);
   }

@@ -53,6 +53,8 @@ const VERBS: Record<string, () => Promise<{ default: EngineVerb }>> = {
   volume: () => import("./volume.ts"),
   container: () => import("./container.ts"),
   system: () => import("./system.ts"),
+  info: () => import("./info.ts"),
+  version: async () => ({ default: (await import("./info.ts")).version }),
   _exited: () => import("./exited.ts"),
 };
 
