@@ -36,6 +36,13 @@ describeAsRoot("engine images", () => {
       .map((l) => JSON.parse(l));
     expect(json.map((i) => `${i.Repository}:${i.Tag}`).sort()).toEqual(["busybox:latest", "example.test/tools:v1"]);
     const inspect = JSON.parse((await w.husk(["image", "inspect", "busybox"])).stdout)[0];
+    const history = (await w.husk(["history", "--format", "json", "busybox"])).stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(history).toHaveLength(1);
+    expect(history[0].ID).toBe(inspect.Id);
+    expect(history[0].CreatedBy).toContain("busybox");
     expect(inspect.Config.Cmd).toEqual(["sh"]);
     expect(inspect.RootFS.Layers).toHaveLength(1);
     const archive = join(tmp, "tools.tar");

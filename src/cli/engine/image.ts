@@ -1,4 +1,4 @@
-/** `husk image inspect|ls|rm|prune|import|load|save|tag`: the image verbs under one name, as docker has them. */
+/** `husk image inspect|ls|rm|prune|history|import|load|save|tag`: the image verbs under one name, as docker has them. */
 import type { Engine } from "../../engine/engine.ts";
 import { HuskError } from "../../errors.ts";
 import { stdout } from "../../sys/stdio.ts";
@@ -37,6 +37,7 @@ const SUB: Record<string, () => Promise<{ default: EngineVerb }>> = {
   ls: () => import("./images.ts"),
   list: () => import("./images.ts"),
   rm: () => import("./rmi.ts"),
+  history: () => import("./history.ts"),
   import: () => import("./import.ts"),
   load: () => import("./load.ts"),
   save: () => import("./save.ts"),

@@ -1,7 +1,8 @@
 import { stdout } from "../../sys/stdio.ts";
 import { type EngineVerb, engineOf, table } from "./verb.ts";
 
-function size(n: number): string {
+/** docker's sizes: decimal units, one decimal. */
+export function humanSize(n: number): string {
   if (n < 1000) return `${n}B`;
   if (n < 1e6) return `${(n / 1e3).toFixed(1)}kB`;
   if (n < 1e9) return `${(n / 1e6).toFixed(1)}MB`;
@@ -36,7 +37,8 @@ const verb: EngineVerb = {
       stdout(
         rows
           .map(
-            (r) => `${JSON.stringify({ Repository: r.repo, Tag: r.tag, ID: r.id, CreatedAt: r.created, Size: size(r.size) })}\n`,
+            (r) =>
+              `${JSON.stringify({ Repository: r.repo, Tag: r.tag, ID: r.id, CreatedAt: r.created, Size: humanSize(r.size) })}\n`,
           )
           .join(""),
       );
@@ -46,7 +48,7 @@ const verb: EngineVerb = {
     stdout(
       table(
         ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
-        rows.map((r) => [r.repo, r.tag, r.id, r.created, size(r.size)]),
+        rows.map((r) => [r.repo, r.tag, r.id, r.created, humanSize(r.size)]),
       ),
     );
     return 0;

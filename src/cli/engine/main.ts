@@ -39,6 +39,7 @@ const VERBS: Record<string, () => Promise<{ default: EngineVerb }>> = {
   stats: () => import("./stats.ts"),
   cp: () => import("./cp.ts"),
   images: () => import("./images.ts"),
+  history: () => import("./history.ts"),
   import: () => import("./import.ts"),
   pull: () => import("./pull.ts"),
   login: () => import("./login.ts"),

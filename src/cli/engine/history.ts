@@ -1,0 +1,52 @@
+/** `husk history [-q] [--no-trunc] [--format json] IMAGE`: docker's view of how an image's layers were made. */
+import { HuskError } from "../../errors.ts";
+import { imageHistory } from "../../image/history.ts";
+import { stdout } from "../../sys/stdio.ts";
+import { humanSize } from "./images.ts";
+import { type EngineVerb, engineOf, needArgs, table } from "./verb.ts";
+
+const verb: EngineVerb = {
+  name: "history",
+  usage: "[options] IMAGE",
+  summary: "show how an image's layers were made, newest first",
+  flags: [
+    { name: "quiet", short: "q", type: "bool", help: "only image ids" },
+    { name: "no-trunc", type: "bool", help: "full ids and commands" },
+    { name: "format", type: "string", help: '"json": one JSON object per line' },
+  ],
+  async run(p, g) {
+    const [ref, ...extra] = needArgs(p, 1, "history");
+    if (extra.length > 0) throw new HuskError('"husk history" takes one image');
+    const format = p.flags.format as string | undefined;
+    if (format !== undefined && format !== "json")
+      throw new HuskError(`--format: only "json" is supported, not ${JSON.stringify(format)}`);
+    const engine = await engineOf(g);
+    const rows = imageHistory(await engine.images.inspect(ref!));
+    const full = p.flags["no-trunc"] === true;
+    const id = (d: string) => (d === "<missing>" || full ? d : d.slice(7, 19));
+    if (p.flags.quiet) {
+      stdout(rows.map((r) => `${id(r.id)}\n`).join(""));
+      return 0;
+    }
+    if (format === "json") {
+      stdout(
+        rows
+          .map(
+            (r) =>
+              `${JSON.stringify({ ID: r.id, CreatedAt: r.created, CreatedBy: r.createdBy, Size: humanSize(r.size), Comment: r.comment })}\n`,
+          )
+          .join(""),
+      );
+      return 0;
+    }
+    const by = (s: string) => (full || s.length <= 45 ? s : `${s.slice(0, 44)}…`);
+    stdout(
+      table(
+        ["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"],
+        rows.map((r) => [id(r.id), r.created, by(r.createdBy), humanSize(r.size), r.comment]),
+      ),
+    );
+    return 0;
+  },
+};
+export default verb;
