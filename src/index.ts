@@ -8,6 +8,7 @@ export {
   type AttachEnd,
   type AttachSession,
   type AttachStreamOptions,
+  type Change,
   Container,
   type ContainerInspect,
   ContainerProcess,

@@ -46,6 +46,7 @@ import type { AttachSession, AttachStreamOptions } from "./attach.ts";
 import type { CopyOptions } from "./copy.ts";
 import { parseDetachKeys } from "./detach-keys.ts";
 import type { DiskUsage } from "./df.ts";
+import type { Change } from "./diff.ts";
 import { AbortError, asExecError, asUlimitError } from "./errors.ts";
 import { hostId, shiftedLayers } from "./idmap-layers.ts";
 import type { EngineInfo, VersionReport } from "./info.ts";
@@ -1332,6 +1333,19 @@ export class Engine {
   // ------------------------------------------------------------------ housekeeping (df.ts, system.ts)
 
   /** docker system df: images, containers and volumes on disk, shared blocks counted once. */
+  /**
+   * docker diff: what the container changed in its root filesystem (A added, C changed, D
+   * deleted), from its overlay upper directory; the mount points the engine made are left out.
+   */
+  async diff(ref: string): Promise<Change[]> {
+    const rec = this.#records.find(ref);
+    const { containerChanges, ENGINE_MOUNT_POINTS } = await import("./diff.ts");
+    const image = await this.images.inspect(rec.imageId);
+    const lowers = image.layers.map((l) => l.dir).reverse();
+    const ignore = [...ENGINE_MOUNT_POINTS, ...rec.mounts.map((m) => m.destination)];
+    return containerChanges(this.#records.path(rec.id, "upper"), lowers, ignore);
+  }
+
   /** docker info: counts of what this engine holds, and what it runs on. */
   async info(): Promise<EngineInfo> {
     return (await import("./info.ts")).engineInfo(this);
@@ -1491,6 +1505,9 @@ export class Container {
   }
   pause(): Promise<void> {
     return this.engine.pause(this.id);
+  }
+  diff(): Promise<Change[]> {
+    return this.engine.diff(this.id);
   }
   update(limits: Limits): Promise<void> {
     return this.engine.update(this.id, limits);

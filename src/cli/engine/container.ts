@@ -22,6 +22,7 @@ const SUB: Record<string, () => Promise<{ default: EngineVerb }>> = {
   port: () => import("./port.ts"),
   exec: () => import("./exec.ts"),
   logs: () => import("./logs.ts"),
+  diff: () => import("./diff.ts"),
   inspect: () => import("./inspect.ts"),
   wait: () => import("./wait.ts"),
   top: () => import("./top.ts"),

@@ -32,6 +32,7 @@ const VERBS: Record<string, () => Promise<{ default: EngineVerb }>> = {
   unpause: async () => ({ default: (await import("./pause.ts")).unpause }),
   update: () => import("./update.ts"),
   rm: () => import("./rm.ts"),
+  diff: () => import("./diff.ts"),
   inspect: () => import("./inspect.ts"),
   port: () => import("./port.ts"),
   wait: () => import("./wait.ts"),
