@@ -515,6 +515,7 @@ export class Engine {
       names: (rec, network) => this.#names(rec, network),
       writeHosts: (rec) => this.#writeHosts(rec),
       release: (rec) => this.#release(rec),
+      removeRecord: (rec) => this.#removeRecord(rec, true),
       settle: (id, known) => this.#settle(id, known),
     };
   }
@@ -577,10 +578,17 @@ export class Engine {
       if (v.source.startsWith("/")) {
         if (!existsSync(v.source))
           throw new HuskError(`bind source path does not exist: ${v.source}`, { origin: "RunOptions.volumes" });
-        return { kind: "bind" as const, source: v.source, target: v.target, readOnly: v.readOnly === true };
+        return { kind: "bind" as const, source: v.source, target: v.target, readOnly: v.readOnly };
       }
-      return { kind: "volume" as const, source: v.source, target: v.target, readOnly: v.readOnly === true };
+      return { kind: "volume" as const, source: v.source, target: v.target, readOnly: v.readOnly };
     });
+    // The image's VOLUMEs that nothing else is mounted on get anonymous volumes, as docker's.
+    const taken = new Set([...volumes.map((v) => v.target), ...opts.tmpfs.map((t) => t.target)].map(trimSlashes));
+    for (const target of Object.keys(config.Volumes ?? {}).map(trimSlashes))
+      if (target.startsWith("/") && !taken.has(target)) {
+        taken.add(target);
+        volumes.push({ kind: "volume", source: "", target, readOnly: false });
+      }
     if (opts.name !== undefined) {
       const other = this.#records.named(opts.name);
       if (other)
@@ -689,9 +697,18 @@ export class Engine {
       const binds: { hostPath: string; target: string; readOnly: boolean }[] = [];
       for (const v of p.volumes) {
         if (v.kind === "volume") {
-          const vol = await this.volumes.create(v.source);
-          await this.volumes.copyUp(v.source, layersBottom, v.target);
-          rec.mounts.push({ type: "volume", name: v.source, source: vol.Mountpoint, destination: v.target, rw: !v.readOnly });
+          const anonymous = v.source === "";
+          const vol = anonymous ? await this.volumes.createAnonymous() : await this.volumes.create(v.source);
+          // Recorded before the copy: a failure from here on removes it with the container.
+          rec.mounts.push({
+            type: "volume",
+            name: vol.Name,
+            source: vol.Mountpoint,
+            destination: v.target,
+            rw: !v.readOnly,
+            ...(anonymous ? { anonymous } : {}),
+          });
+          await this.volumes.copyUp(vol.Name, layersBottom, v.target);
           binds.push({ hostPath: vol.Mountpoint, target: v.target, readOnly: v.readOnly });
         } else {
           rec.mounts.push({ type: "bind", source: v.source, destination: v.target, rw: !v.readOnly });
@@ -830,8 +847,23 @@ export class Engine {
     trace("engine: settle (lock, release)");
     // A record about to be removed need not be written first: if this process dies in between,
     // the record left says what rm -f removes, as it did before.
-    if (rec.hostConfig.autoRemove) await this.#records.remove(rec);
+    if (rec.hostConfig.autoRemove) await this.#removeRecord(rec, true);
     else this.#records.write(rec);
+  }
+
+  /**
+   * Its record gone, and with `volumes` the anonymous volumes it had (docker's `rm -v`; --rm and
+   * a failed create do it too). One another container uses as well stays.
+   */
+  async #removeRecord(rec: ContainerRecord, volumes: boolean): Promise<void> {
+    await this.#records.remove(rec);
+    if (!volumes) return;
+    for (const m of rec.mounts) {
+      if (!m.anonymous || !m.name) continue;
+      await this.volumes
+        .remove(m.name, (n) => this.volumeUsers(n))
+        .catch((err) => this.#warn(`container ${rec.id.slice(0, 12)}: ${(err as Error).message}`));
+    }
   }
 
   async #release(rec: ContainerRecord): Promise<void> {
@@ -866,7 +898,7 @@ export class Engine {
   /** Take back everything a container that never ran made (a failed or killed create). */
   async #destroy(rec: ContainerRecord): Promise<void> {
     await this.#release(rec).catch(() => {});
-    await this.#records.remove(rec);
+    await this.#removeRecord(rec, true);
   }
 
   /** A foreground run detached (its keys typed): the helper's parent is its monitor from now on. */
@@ -1142,8 +1174,11 @@ export class Engine {
     }
   }
 
-  /** Remove a container; a running one only with force (killed first). */
-  async remove(ref: string, options: { force?: boolean } = {}): Promise<void> {
+  /**
+   * Remove a container; a running one only with force (killed first); with volumes, its
+   * anonymous volumes too (docker's rm -v).
+   */
+  async remove(ref: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const rec = this.#records.find(ref);
     await this.#records.locked(rec.id, async () => {
       const now = this.#records.read(rec.id);
@@ -1160,7 +1195,7 @@ export class Engine {
       await this.#waitMonitor(now);
       await this.#release(now);
       trace("engine: remove: released");
-      await this.#records.remove(now);
+      await this.#removeRecord(now, options.volumes === true);
     });
   }
 
@@ -1457,6 +1492,9 @@ function statusText(rec: ContainerRecord, live: LiveState): string {
   if (live.status === "created") return "Created";
   return `Exited (${live.exitCode ?? -1}) ${ago(live.finishedAt ?? rec.finishedAt)} ago`;
 }
+
+/** "/data/" → "/data": an image's VOLUME keys may end in a slash. */
+const trimSlashes = (path: string) => (path.length > 1 ? path.replace(/\/+$/, "") || "/" : path);
 
 /** A running (or once running) container; `await using` removes it (forced) on scope exit. */
 export class Container {

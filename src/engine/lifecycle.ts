@@ -63,6 +63,8 @@ export interface LifecycleHost {
   release(rec: ContainerRecord): Promise<void>;
   /** Under the lock, once it is not running: exit recorded, released, removed with autoRemove. */
   settle(id: string, known?: { exitCode: number; signal: number }): Promise<void>;
+  /** An autoRemove container's end: its record and anonymous volumes removed. */
+  removeRecord(rec: ContainerRecord): Promise<void>;
 }
 
 /** Where a started-and-attached container's streams go (`husk start -a`, Container.start({ attach })). */
@@ -206,7 +208,7 @@ async function failed(h: LifecycleHost, rec: ContainerRecord, err: unknown): Pro
   rec.pidStartTime = "";
   rec.finishedAt = new Date().toISOString();
   rec.error = e instanceof Error ? e.message : String(e);
-  if (rec.hostConfig.autoRemove) await h.records.remove(rec);
+  if (rec.hostConfig.autoRemove) await h.removeRecord(rec);
   else h.records.write(rec);
 }
 

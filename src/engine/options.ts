@@ -11,8 +11,8 @@ import { type CheckedSecurity, checkSecurity, type IdMapping, type Ulimit } from
 export type { IdMapping, Ulimit };
 
 export interface VolumeSpec {
-  /** A host path (absolute) or a named volume. */
-  source: string;
+  /** A host path (absolute) or a named volume; "" or absent: an anonymous volume (docker's `-v /path`). */
+  source?: string;
   /** Absolute path in the container. */
   target: string;
   readOnly?: boolean;
@@ -114,7 +114,7 @@ export interface CheckedRunOptions {
   env: string[];
   cwd?: string;
   user?: string;
-  volumes: VolumeSpec[];
+  volumes: CheckedVolume[];
   tmpfs: TmpfsSpec[];
   ports: Required<PortSpec>[];
   network: string;
@@ -227,24 +227,28 @@ export function parsePort(value: string | PortSpec, option = "ports"): Required<
   return { containerPort, hostPort, hostIp, proto };
 }
 
-/** "source:/target[:ro|rw]" (source: an absolute host path or a volume name) or a VolumeSpec. */
-export function parseVolume(value: string | VolumeSpec, option = "volumes"): VolumeSpec {
-  let v: VolumeSpec;
+/** A volume as checked: source "" for an anonymous one. */
+export type CheckedVolume = Required<VolumeSpec>;
+
+/** "source:/target[:ro|rw]" (source: an absolute host path or a volume name), "/target" (anonymous), or a VolumeSpec. */
+export function parseVolume(value: string | VolumeSpec, option = "volumes"): CheckedVolume {
+  let v: CheckedVolume;
   if (typeof value === "string") {
     const parts = value.split(":");
-    if (parts.length < 2 || parts.length > 3) throw bad(option, `invalid volume ${quote(value)}: source:/path[:ro]`);
+    if (parts.length === 1 && value.startsWith("/")) return { source: "", target: value, readOnly: false }; // anonymous
+    if (parts.length < 2 || parts.length > 3) throw bad(option, `invalid volume ${quote(value)}: source:/path[:ro] or /path`);
     const mode = parts[2];
     if (mode !== undefined && mode !== "ro" && mode !== "rw")
       throw bad(option, `invalid volume mode ${quote(mode)} in ${quote(value)}: ro or rw`);
     v = { source: parts[0]!, target: parts[1]!, readOnly: mode === "ro" };
   } else {
-    if (!isObject(value) || typeof value.source !== "string" || typeof value.target !== "string")
-      throw bad(option, "must be a string or {source, target, readOnly}");
+    if (!isObject(value) || (value.source !== undefined && typeof value.source !== "string") || typeof value.target !== "string")
+      throw bad(option, "must be a string or {source?, target, readOnly?}");
     if (value.readOnly !== undefined && typeof value.readOnly !== "boolean") throw bad(option, "readOnly: must be a boolean");
-    v = { source: value.source, target: value.target, readOnly: value.readOnly === true };
+    v = { source: value.source ?? "", target: value.target, readOnly: value.readOnly === true };
   }
   if (!v.target.startsWith("/")) throw bad(option, `invalid volume target ${quote(v.target)}: an absolute path`);
-  if (v.source === "") throw bad(option, "a volume needs a source");
+  if (v.source === "") return v; // anonymous
   if (!v.source.startsWith("/") && !NAME_PATTERN.test(v.source))
     throw bad(option, `invalid volume source ${quote(v.source)}: an absolute host path or a volume name`);
   return v;

@@ -57,6 +57,8 @@ export interface MountRecord {
   source: string;
   destination: string;
   rw: boolean;
+  /** A volume made for this container alone (`-v /path`, the image's VOLUMEs): `rm -v` and --rm remove it. */
+  anonymous?: boolean;
 }
 
 /** creating: being made or started (a killed one is what `rm -f` removes); created: made, never started. */

@@ -42,9 +42,7 @@ import { unescapeMountPath } from "../sys/mountinfo.ts";
 import { du } from "./df.ts";
 import type { Engine } from "./engine.ts";
 import { CONFIG_FILE, type ContainerRecord } from "./records.ts";
-
-/** docker's mark of a volume made without a name. */
-export const ANONYMOUS_LABEL = "com.docker.volume.anonymous";
+import { ANONYMOUS_LABEL } from "./volumes.ts";
 
 export interface PruneOptions {
   containers?: boolean;

@@ -11,6 +11,9 @@ import { helperPath } from "../helper/path.ts";
 import { lockExclusive } from "../sys/index.ts";
 import { NAME_PATTERN } from "./options.ts";
 
+/** docker's mark of a volume made without a name (`-v /path`, an image's VOLUME). */
+export const ANONYMOUS_LABEL = "com.docker.volume.anonymous";
+
 export interface VolumeInfo {
   Name: string;
   Driver: "local";
@@ -63,6 +66,12 @@ export class Volumes {
       renameSync(`${file}.tmp`, file);
       return info;
     });
+  }
+
+  /** A volume with a random name (64 hex digits, as docker's), marked anonymous. */
+  createAnonymous(): Promise<VolumeInfo> {
+    const name = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
+    return this.create(name, { [ANONYMOUS_LABEL]: "" });
   }
 
   #read(name: string): VolumeInfo | undefined {

@@ -18,10 +18,7 @@ const verb: EngineVerb = {
       case "create": {
         const [name] = parse(rest, [], false).positionals;
         // Without a name it is anonymous, as docker marks it: `volume prune` takes it unless used.
-        const v = await engine.volumes.create(
-          name ?? engine_randomName(),
-          name === undefined ? { "com.docker.volume.anonymous": "" } : {},
-        );
+        const v = name === undefined ? await engine.volumes.createAnonymous() : await engine.volumes.create(name);
         stdout(`${v.Name}\n`);
         return 0;
       }
@@ -85,9 +82,5 @@ const verb: EngineVerb = {
     }
   },
 };
-
-function engine_randomName(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 export default verb;
