@@ -10,6 +10,7 @@ export {
   type AttachStreamOptions,
   type Change,
   Container,
+  type ContainerFilters,
   type ContainerInspect,
   ContainerProcess,
   type ContainerSummary,

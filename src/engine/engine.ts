@@ -48,6 +48,7 @@ import { parseDetachKeys } from "./detach-keys.ts";
 import type { DiskUsage } from "./df.ts";
 import type { Change } from "./diff.ts";
 import { AbortError, asExecError, asUlimitError } from "./errors.ts";
+import type { ContainerFilters } from "./filters.ts";
 import { hostId, shiftedLayers } from "./idmap-layers.ts";
 import type { EngineInfo, VersionReport } from "./info.ts";
 import { type ContainerInspect, inspectShape, type PortMapping, parsePortFilter, portMappings } from "./inspect.ts";
@@ -65,7 +66,15 @@ import {
   startDetached,
   withTerminal,
 } from "./lifecycle.ts";
-import { type CheckedRunOptions, checkLimits, checkRunOptions, envList, type Limits, type RunOptions } from "./options.ts";
+import {
+  type CheckedRunOptions,
+  checkLimits,
+  checkRunOptions,
+  envList,
+  type Limits,
+  type RunOptions,
+  stopSignalText,
+} from "./options.ts";
 import {
   ATTACH_SOCKET,
   type AttachmentRecord,
@@ -653,7 +662,8 @@ export class Engine {
         user: p.userText,
         entrypoint: p.entrypoint,
         cmd: p.cmd,
-        labels: p.image.config?.Labels ?? {},
+        labels: { ...p.image.config?.Labels, ...o.labels },
+        ...stopConfig(o.stopSignal ?? p.image.config?.StopSignal, o.stopTimeout),
       },
       hostConfig: {
         autoRemove: o.remove ?? !detached,
@@ -932,18 +942,27 @@ export class Engine {
     return this.#records.find(ref);
   }
 
-  async list(options: { all?: boolean } = {}): Promise<ContainerSummary[]> {
+  /**
+   * The containers, newest first: running ones, or all; `filters` as docker ps --filter
+   * (id, name, label, status, exited, ancestor, network, volume: { status: ["exited"] }).
+   */
+  async list(options: { all?: boolean; filters?: ContainerFilters } = {}): Promise<ContainerSummary[]> {
+    const { checkFilters, listsStopped, matches } = await import("./filters.ts");
+    const filters = options.filters ? checkFilters(options.filters) : undefined;
+    const all = options.all === true || (filters !== undefined && listsStopped(filters));
     const out: ContainerSummary[] = [];
     for (const rec of this.#records.all()) {
       const live = this.live(rec);
-      if (!options.all && live.status !== "running") continue;
+      if (!all && live.status !== "running") continue;
+      const state = live.paused ? "paused" : live.status;
+      if (filters && !matches(filters, { rec, state, exitCode: live.exitCode })) continue;
       out.push({
         id: rec.id,
         name: rec.name,
         image: rec.image,
         command: [rec.path, ...rec.args].join(" "),
         created: rec.created,
-        state: live.paused ? "paused" : live.status,
+        state,
         status: statusText(rec, live),
         exitCode: live.exitCode,
         ports: rec.networks.flatMap((n) =>
@@ -1130,15 +1149,19 @@ export class Engine {
     return { names: containerNames(rec.name, rec.id, aliases), hostsFile: this.#records.path(rec.id, "etc/hosts") };
   }
 
-  /** SIGTERM, then SIGKILL after timeoutMs (default 10 s); resolves once it has stopped and what it held is released. */
+  /**
+   * Its stop signal (SIGTERM unless --stop-signal or the image's StopSignal say otherwise), then
+   * SIGKILL after timeoutMs (default its --stop-timeout, else 10 s); resolves once it has stopped
+   * and what it held is released.
+   */
   async stop(ref: string, options: { timeoutMs?: number } = {}): Promise<void> {
     const rec = this.#records.find(ref);
     if (rec.status === "created" && rec.pid === 0) return; // never started: nothing to stop (docker)
-    const timeout = options.timeoutMs ?? 10000;
+    const timeout = options.timeoutMs ?? (rec.config.stopTimeout ?? 10) * 1000;
     const live = this.live(rec);
     if (live.status === "running") {
       try {
-        await this.#runtime.kill(rec.id, parseSignal("SIGTERM"));
+        await this.#runtime.kill(rec.id, parseSignal(rec.config.stopSignal ?? "SIGTERM"));
       } catch {}
       // Paused: thawed once the SIGTERM is pending, so that it can end as it chooses to.
       if (live.paused) await this.#thaw(rec.id).catch(() => {});
@@ -1491,6 +1514,13 @@ function statusText(rec: ContainerRecord, live: LiveState): string {
   if (live.status === "running") return `Up ${ago(rec.startedAt)}${live.paused ? " (Paused)" : ""}`;
   if (live.status === "created") return "Created";
   return `Exited (${live.exitCode ?? -1}) ${ago(live.finishedAt ?? rec.finishedAt)} ago`;
+}
+
+/** The record's stop settings: a signal named (an image's StopSignal may be a number or lower case), a timeout if given. */
+function stopConfig(signal: string | undefined, timeout: number | undefined): { stopSignal?: string; stopTimeout?: number } {
+  // An image's unknown StopSignal: SIGTERM, as for none.
+  const stopSignal = signal ? stopSignalText(signal) : undefined;
+  return { ...(stopSignal ? { stopSignal } : {}), ...(timeout !== undefined ? { stopTimeout: timeout } : {}) };
 }
 
 /** "/data/" → "/data": an image's VOLUME keys may end in a slash. */

@@ -27,6 +27,7 @@ export {
   type SpawnOptions,
 } from "./engine.ts";
 export { AbortError, ExecError, TimeoutError } from "./errors.ts";
+export type { ContainerFilters } from "./filters.ts";
 export type { EngineInfo, VersionReport } from "./info.ts";
 export type { ContainerInspect, PortMapping } from "./inspect.ts";
 export type { AttachedResult, AttachOptions } from "./lifecycle.ts";

@@ -52,6 +52,8 @@ export interface ContainerInspect {
     WorkingDir: string;
     Entrypoint: string[] | null;
     Labels: Record<string, string>;
+    StopSignal?: string;
+    StopTimeout?: number;
   };
   NetworkSettings: {
     Ports: Record<string, { HostIp: string; HostPort: string }[] | null>;
@@ -208,6 +210,8 @@ export function inspectShape(
       WorkingDir: rec.config.cwd,
       Entrypoint: rec.config.entrypoint.length ? rec.config.entrypoint : null,
       Labels: rec.config.labels,
+      ...(rec.config.stopSignal ? { StopSignal: rec.config.stopSignal } : {}),
+      ...(rec.config.stopTimeout !== undefined ? { StopTimeout: rec.config.stopTimeout } : {}),
     },
     NetworkSettings: {
       Ports: ports,

@@ -6,6 +6,7 @@
  */
 import { HuskError, quote } from "../errors.ts";
 import { CAPABILITIES } from "../oci/capabilities.ts";
+import { parseSignal } from "../runtime/signals.ts";
 import { type CheckedSecurity, checkSecurity, type IdMapping, type Ulimit } from "./security.ts";
 
 export type { IdMapping, Ulimit };
@@ -96,6 +97,12 @@ export interface RunOptions {
   /** A minimal init as PID 1 that forwards signals and reaps zombies; the command is its child. */
   init?: boolean;
   hostname?: string;
+  /** Labels over the image's: an object, or "key=value" strings (docker's --label). */
+  labels?: Record<string, string> | string[];
+  /** What `stop` sends first (default the image's StopSignal, else SIGTERM): a name or a number. */
+  stopSignal?: string | number;
+  /** How long `stop` waits before SIGKILL, in seconds (default 10; docker's --stop-timeout). */
+  stopTimeout?: number;
   /** Remove the container once it exits (run: default true; start: default false). */
   remove?: boolean;
   /** Kill the container after this long; the call rejects with a TimeoutError. */
@@ -133,6 +140,9 @@ export interface CheckedRunOptions {
   init: boolean;
   security: CheckedSecurity;
   hostname?: string;
+  labels: Record<string, string>;
+  stopSignal?: string;
+  stopTimeout?: number;
   remove?: boolean;
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -328,6 +338,9 @@ const KEYS = new Set([
   "gidMap",
   "init",
   "hostname",
+  "labels",
+  "stopSignal",
+  "stopTimeout",
   "remove",
   "timeoutMs",
   "signal",
@@ -414,6 +427,18 @@ export function checkRunOptions(input: unknown): CheckedRunOptions {
     throw bad("stdin", "must be a string, a Buffer or a readable stream");
   const output = o.output ?? "string";
   if (output !== "string" && output !== "buffer") throw bad("output", 'must be "string" or "buffer"');
+  let stopSignal: string | undefined;
+  if (o.stopSignal !== undefined) {
+    if (typeof o.stopSignal !== "string" && typeof o.stopSignal !== "number")
+      throw bad("stopSignal", `must be a signal name or number, not ${typeName(o.stopSignal)}`);
+    stopSignal = checkSignal(String(o.stopSignal), "stopSignal");
+  }
+  let stopTimeout: number | undefined;
+  if (o.stopTimeout !== undefined) {
+    if (typeof o.stopTimeout !== "number" || !Number.isInteger(o.stopTimeout) || o.stopTimeout < 0)
+      throw bad("stopTimeout", `must be a whole number of seconds, not ${JSON.stringify(o.stopTimeout)}`);
+    stopTimeout = o.stopTimeout;
+  }
   return {
     name,
     entrypoint,
@@ -439,12 +464,52 @@ export function checkRunOptions(input: unknown): CheckedRunOptions {
     init: bool("init") ?? false,
     security: checkSecurity(o),
     hostname,
+    labels: o.labels === undefined ? {} : labelMap(o.labels),
+    stopSignal,
+    stopTimeout,
     remove: bool("remove"),
     timeoutMs,
     signal: signal as AbortSignal | undefined,
     stdin: stdin as CheckedRunOptions["stdin"],
     output,
   };
+}
+
+/** docker's --label values: "key=value" ("key" alone: an empty value) or an object of strings. */
+export function labelMap(value: unknown, option = "labels"): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      if (typeof item !== "string" || item === "" || item.startsWith("="))
+        throw bad(option, `invalid label ${quote(String(item))}: key=value`);
+      const at = item.indexOf("=");
+      out[at < 0 ? item : item.slice(0, at)] = at < 0 ? "" : item.slice(at + 1);
+    }
+    return out;
+  }
+  if (!isObject(value)) throw bad(option, `must be an object or "key=value" strings, not ${typeName(value)}`);
+  for (const [k, v] of Object.entries(value)) {
+    if (k === "" || typeof v !== "string") throw bad(option, `invalid label ${quote(k)}: a string value`);
+    out[k] = v;
+  }
+  return out;
+}
+
+/** A signal as `stop` sends it: "SIGQUIT" for quit, QUIT or SIGQUIT, a number as it is; undefined if unknown (or 0). */
+export function stopSignalText(text: string): string | undefined {
+  try {
+    if (parseSignal(text) === 0) return undefined;
+  } catch {
+    return undefined;
+  }
+  const upper = text.toUpperCase();
+  return /^\d+$/.test(text) ? text : upper.startsWith("SIG") ? upper : `SIG${upper}`;
+}
+
+function checkSignal(text: string, option: string): string {
+  const signal = stopSignalText(text);
+  if (signal === undefined) throw bad(option, `unknown signal ${quote(text)}`);
+  return signal;
 }
 
 /** The resource limits a container runs with, and `update` changes. */

@@ -83,6 +83,10 @@ export interface ContainerRecord {
     entrypoint: string[];
     cmd: string[];
     labels: Record<string, string>;
+    /** What stop sends first (--stop-signal, else the image's StopSignal; absent: SIGTERM). */
+    stopSignal?: string;
+    /** Seconds stop waits before SIGKILL (--stop-timeout; absent: 10). */
+    stopTimeout?: number;
     /** A terminal (-t): the container's stdio is a pty. */
     tty?: boolean;
     /** -i: its stdin stays open and what attachers type reaches it (docker's OpenStdin). */

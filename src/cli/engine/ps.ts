@@ -1,3 +1,4 @@
+import { parseFilters } from "../../engine/filters.ts";
 import { stdout } from "../../sys/stdio.ts";
 import { type EngineVerb, engineOf, table } from "./verb.ts";
 
@@ -18,10 +19,18 @@ const verb: EngineVerb = {
     { name: "quiet", short: "q", type: "bool", help: "only ids" },
     { name: "no-trunc", type: "bool", help: "do not shorten ids and commands" },
     { name: "format", type: "string", help: '"json": one JSON object per line' },
+    {
+      name: "filter",
+      short: "f",
+      type: "list",
+      help: "KEY=VALUE: id, name, label, status (created|running|paused|exited), exited, ancestor, network, volume",
+    },
   ],
   async run(p, g) {
+    const filterArgs = p.flags.filter as string[] | undefined;
+    const filters = filterArgs ? parseFilters(filterArgs) : undefined;
     const engine = await engineOf(g);
-    const list = await engine.list({ all: p.flags.all === true });
+    const list = await engine.list({ all: p.flags.all === true, filters });
     const full = p.flags["no-trunc"] === true;
     const id = (s: string) => (full ? s : s.slice(0, 12));
     if (p.flags.quiet) {

@@ -36,6 +36,9 @@ export const RUN_FLAGS: Flag[] = [
   { name: "uidmap", type: "list", help: "a user namespace mapping uids: CONTAINER:HOST:COUNT" },
   { name: "gidmap", type: "list", help: "its gids: CONTAINER:HOST:COUNT (default as --uidmap)" },
   { name: "init", type: "bool", help: "run a minimal init as PID 1 that forwards signals and reaps zombies" },
+  { name: "label", short: "l", type: "list", help: "set a label: KEY=VALUE" },
+  { name: "stop-signal", type: "string", help: "what stop sends first (default the image's, else SIGTERM)" },
+  { name: "stop-timeout", type: "int", help: "seconds stop waits before SIGKILL (default 10)" },
   { name: "interactive", short: "i", type: "bool", help: "keep stdin open" },
   { name: "tty", short: "t", type: "bool", help: "allocate a pseudo-terminal (proxied to this one; with -d, logged)" },
   { name: "detach-keys", type: "string", help: 'with -it, the keys that detach and leave it running (default "ctrl-p,ctrl-q")' },
@@ -93,6 +96,9 @@ export function runOptionsOf(f: Values) {
     readOnly: f["read-only"] === true,
     securityOpt: f["security-opt"] as string[] | undefined,
     ulimits: f.ulimit as string[] | undefined,
+    labels: f.label as string[] | undefined,
+    stopSignal: f["stop-signal"] as string | undefined,
+    stopTimeout: f["stop-timeout"] as number | undefined,
     uidMap: f.uidmap as string[] | undefined,
     gidMap: f.gidmap as string[] | undefined,
     init: f.init === true,
@@ -129,6 +135,9 @@ const FLAG_OF: Record<string, string> = {
   uidMap: "--uidmap",
   gidMap: "--gidmap",
   detachKeys: "--detach-keys",
+  labels: "--label",
+  stopSignal: "--stop-signal",
+  stopTimeout: "--stop-timeout",
 };
 
 export function flagMessage(err: unknown): unknown {

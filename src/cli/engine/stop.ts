@@ -3,14 +3,17 @@ import { type EngineVerb, eachRef, engineOf, needArgs } from "./verb.ts";
 const verb: EngineVerb = {
   name: "stop",
   usage: "[options] CONTAINER [CONTAINER...]",
-  summary: "stop containers: SIGTERM, then SIGKILL after the grace period",
-  flags: [{ name: "time", short: "t", type: "int", help: "seconds to wait before SIGKILL (default 10)" }],
+  summary: "stop containers: their stop signal (SIGTERM by default), then SIGKILL after the grace period",
+  flags: [
+    { name: "time", short: "t", type: "int", help: "seconds to wait before SIGKILL (default its --stop-timeout, else 10)" },
+  ],
   async run(p, g) {
     const refs = needArgs(p, 1, "stop");
     const engine = await engineOf(g);
-    const seconds = (p.flags.time as number | undefined) ?? 10;
+    const seconds = p.flags.time as number | undefined;
+    const options = seconds === undefined ? {} : { timeoutMs: Math.max(0, seconds) * 1000 };
     return eachRef(refs, async (ref) => {
-      await engine.stop(ref, { timeoutMs: Math.max(0, seconds) * 1000 });
+      await engine.stop(ref, options);
       return undefined;
     });
   },
