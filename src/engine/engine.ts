@@ -23,6 +23,7 @@ import { ConflictError, HuskError, NotFoundError, quote } from "../errors.ts";
 import type { LoginOptions } from "../image/auth.ts";
 // The image modules one by one, not their index: a run loads no pull, import or save code.
 import type { ImportOptions, ImportResult, ImportSource } from "../image/import.ts";
+import type { ContainerConfig } from "../image/oci.ts";
 import type { PullOptions, PullResult } from "../image/pull.ts";
 import { normalizeRef, parseRef } from "../image/reference.ts";
 import { type OverlayRootfs, overlayData, overlayRootfs } from "../image/rootfs.ts";
@@ -45,6 +46,7 @@ import { trace } from "../trace.ts";
 import type { AttachSession, AttachStreamOptions } from "./attach.ts";
 import type { CopyOptions } from "./copy.ts";
 import { parseDetachKeys } from "./detach-keys.ts";
+import { hostDevices } from "./devices.ts";
 import type { DiskUsage } from "./df.ts";
 import type { Change } from "./diff.ts";
 import { AbortError, asExecError, asUlimitError } from "./errors.ts";
@@ -102,7 +104,7 @@ import type { ContainerStats, StatsOptions } from "./stats.ts";
 import { asyncDispose, type ContainerProcess, collect, type StdinSource, startProcess } from "./stdio.ts";
 import type { PruneOptions, PruneReport, SystemContext } from "./system.ts";
 import type { TopResult } from "./top.ts";
-import { readFromLayers, resolveUser } from "./users.ts";
+import { readFromLayers, resolveGroups, resolveUser } from "./users.ts";
 import { Volumes } from "./volumes.ts";
 
 export const DEFAULT_DATA_ROOT = "/var/lib/husk";
@@ -248,6 +250,8 @@ interface Prepared {
   /** The container's capabilities and the seccomp filter made for them (none: unconfined). */
   caps: string[];
   seccomp?: LinuxSeccomp;
+  /** --device: the nodes to make and the device cgroup rules allowing them. */
+  devices?: ReturnType<typeof hostDevices>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -577,12 +581,20 @@ export class Engine {
     const command = resolveCommand(config, cmd, opts.entrypoint);
     const layersTop = info.layers.map((l) => l.dir).reverse();
     const userText = opts.user ?? config.User ?? "";
-    const user = resolveUser(userText, readFromLayers(layersTop, "etc/passwd"), readFromLayers(layersTop, "etc/group"));
+    const groupText = readFromLayers(layersTop, "etc/group");
+    const user = resolveUser(userText, readFromLayers(layersTop, "etc/passwd"), groupText);
+    if (opts.groupAdd.length > 0) {
+      const gids = new Set([...(user.additionalGids ?? []), ...resolveGroups(opts.groupAdd, groupText)]);
+      user.additionalGids = [...gids].filter((g) => g !== user.gid);
+    }
     const network = this.#networkOf(opts.network);
     const caps = capabilities(opts, this.#boundingSet());
     const seccomp = seccompFor(opts.security.seccomp, opts.privileged, caps);
     for (const w of opts.security.warnings) this.#warn(w);
-    const hostname = network.kind === "host" ? readFileSync("/proc/sys/kernel/hostname", "utf8").trim() : (opts.hostname ?? "");
+    const hostUts = network.kind === "host" || opts.hostNamespaces.uts;
+    const hostname = hostUts ? readFileSync("/proc/sys/kernel/hostname", "utf8").trim() : (opts.hostname ?? "");
+    const devices = opts.devices.length > 0 ? hostDevices(opts.devices) : undefined;
+    if (opts.publishAll) opts = { ...opts, ports: publishAllPorts(opts, config, network.kind) };
     const volumes = opts.volumes.map((v) => {
       if (v.source.startsWith("/")) {
         if (!existsSync(v.source))
@@ -623,6 +635,7 @@ export class Engine {
       volumes,
       caps,
       seccomp,
+      devices,
     };
   }
 
@@ -751,6 +764,7 @@ export class Engine {
         opts: o,
         available: this.#boundingSet(),
         seccomp: p.seccomp,
+        devices: p.devices,
         noNewPrivileges: o.security.noNewPrivileges,
         rlimits: o.security.ulimits.map(({ type, soft, hard }) => ({ type, soft, hard })),
         ...(uidMap.length > 0 ? { idMaps: { uid: uidMap, gid: gidMap } } : {}),
@@ -1521,6 +1535,27 @@ function stopConfig(signal: string | undefined, timeout: number | undefined): { 
   // An image's unknown StopSignal: SIGTERM, as for none.
   const stopSignal = signal ? stopSignalText(signal) : undefined;
   return { ...(stopSignal ? { stopSignal } : {}), ...(timeout !== undefined ? { stopTimeout: timeout } : {}) };
+}
+
+/**
+ * docker's -P: every port the image exposes (ExposedPorts) or --expose names, published on a
+ * random host port, besides the -p ones (a port -p publishes already is not published twice).
+ */
+function publishAllPorts(opts: CheckedRunOptions, image: ContainerConfig, network: string): CheckedRunOptions["ports"] {
+  const exposed = [
+    ...Object.keys(image.ExposedPorts ?? {}).flatMap((k) => {
+      const m = /^(\d+)(?:\/(tcp|udp))?$/.exec(k);
+      return m ? [{ containerPort: Number(m[1]), proto: (m[2] ?? "tcp") as "tcp" | "udp" }] : [];
+    }),
+    ...opts.expose,
+  ];
+  const ports = [...opts.ports];
+  for (const e of exposed)
+    if (!ports.some((p) => p.containerPort === e.containerPort && p.proto === e.proto))
+      ports.push({ containerPort: e.containerPort, proto: e.proto, hostPort: 0, hostIp: "" });
+  if (ports.length > opts.ports.length && network !== "bridge")
+    throw new HuskError(`cannot publish ports with network ${quote(opts.network)}`, { origin: "RunOptions.publishAll" });
+  return ports;
 }
 
 /** "/data/" → "/data": an image's VOLUME keys may end in a slash. */

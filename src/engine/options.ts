@@ -25,6 +25,16 @@ export interface TmpfsSpec {
   options?: string;
 }
 
+/** A host device made in the container (docker's --device HOST[:CONTAINER][:PERMISSIONS]). */
+export interface DeviceSpec {
+  /** The device node on the host. */
+  path: string;
+  /** Its path in the container (default the same). */
+  target?: string;
+  /** What the device cgroup allows: some of r, w, m (default "rwm"). */
+  permissions?: string;
+}
+
 export interface PortSpec {
   containerPort: number;
   /** Default: a free port picked by the kernel. */
@@ -97,6 +107,30 @@ export interface RunOptions {
   /** A minimal init as PID 1 that forwards signals and reaps zombies; the command is its child. */
   init?: boolean;
   hostname?: string;
+  /** Host devices in the container: "/dev/fuse", "/dev/sdb:/dev/xvdb:r" or DeviceSpec. */
+  devices?: (string | DeviceSpec)[];
+  /** /dev/shm's size: bytes or "128m" (default 64m). */
+  shmSize?: number | string;
+  /** Namespaced sysctls: an object, or "name=value" strings (docker's --sysctl). */
+  sysctls?: Record<string, string> | string[];
+  /** "host": the host's pid namespace instead of one of its own (docker's --pid). */
+  pid?: "host" | "private";
+  /** "host": the host's IPC namespace and /dev/shm (docker's --ipc). */
+  ipc?: "host" | "private";
+  /** "host": the host's UTS namespace, so its hostname (docker's --uts). */
+  uts?: "host" | "private";
+  /** More groups for the process: group names from the image's /etc/group, or gids. */
+  groupAdd?: (string | number)[];
+  /** The CPUs it may run on: "0-2", "0,3". */
+  cpusetCpus?: string;
+  /** Its CPU weight against other containers (cgroup v1 shares; default 1024). */
+  cpuShares?: number;
+  /** The OOM killer's preference, -1000 to 1000. */
+  oomScoreAdj?: number;
+  /** More ports the container listens on, for publishAll: 80, "53/udp". */
+  expose?: (string | number)[];
+  /** Publish every exposed port (the image's and expose) on a random host port (docker's -P). */
+  publishAll?: boolean;
   /** Labels over the image's: an object, or "key=value" strings (docker's --label). */
   labels?: Record<string, string> | string[];
   /** What `stop` sends first (default the image's StopSignal, else SIGTERM): a name or a number. */
@@ -140,6 +174,17 @@ export interface CheckedRunOptions {
   init: boolean;
   security: CheckedSecurity;
   hostname?: string;
+  devices: Required<DeviceSpec>[];
+  shmSize?: number;
+  sysctls: Record<string, string>;
+  /** Namespaces shared with the host instead of made. */
+  hostNamespaces: { pid: boolean; ipc: boolean; uts: boolean };
+  groupAdd: string[];
+  cpusetCpus?: string;
+  cpuShares?: number;
+  oomScoreAdj?: number;
+  expose: { containerPort: number; proto: "tcp" | "udp" }[];
+  publishAll: boolean;
   labels: Record<string, string>;
   stopSignal?: string;
   stopTimeout?: number;
@@ -339,6 +384,18 @@ const KEYS = new Set([
   "init",
   "hostname",
   "labels",
+  "devices",
+  "shmSize",
+  "sysctls",
+  "pid",
+  "ipc",
+  "uts",
+  "groupAdd",
+  "cpusetCpus",
+  "cpuShares",
+  "oomScoreAdj",
+  "expose",
+  "publishAll",
   "stopSignal",
   "stopTimeout",
   "remove",
@@ -433,6 +490,28 @@ export function checkRunOptions(input: unknown): CheckedRunOptions {
       throw bad("stopSignal", `must be a signal name or number, not ${typeName(o.stopSignal)}`);
     stopSignal = checkSignal(String(o.stopSignal), "stopSignal");
   }
+  const hostNs = (key: "pid" | "ipc" | "uts") => {
+    const v = o[key];
+    if (v !== undefined && v !== "host" && v !== "private")
+      throw bad(key, `must be "host" or "private", not ${JSON.stringify(v)}`);
+    return v === "host";
+  };
+  const integer = (key: string, min: number, max: number) => {
+    const v = o[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max)
+      throw bad(key, `must be a whole number from ${min} to ${max}, not ${JSON.stringify(v)}`);
+    return v;
+  };
+  const cpusetCpus = str(o, "cpusetCpus");
+  if (cpusetCpus !== undefined && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(cpusetCpus))
+    throw bad("cpusetCpus", `invalid CPU list ${quote(cpusetCpus)}: such as 0-2 or 0,3`);
+  const groupAdd = list("groupAdd").map((g) => {
+    if (typeof g === "number" && Number.isInteger(g) && g >= 0 && g < 0xffffffff) return String(g);
+    if (typeof g === "string" && /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(g)) return g;
+    throw bad("groupAdd", `invalid group ${quote(String(g))}: a name or a gid`);
+  });
+  const expose = list("expose").map((e) => parseExpose(e));
   let stopTimeout: number | undefined;
   if (o.stopTimeout !== undefined) {
     if (typeof o.stopTimeout !== "number" || !Number.isInteger(o.stopTimeout) || o.stopTimeout < 0)
@@ -464,6 +543,16 @@ export function checkRunOptions(input: unknown): CheckedRunOptions {
     init: bool("init") ?? false,
     security: checkSecurity(o),
     hostname,
+    devices: list("devices").map((d, i) => parseDevice(d, `devices[${i}]`)),
+    shmSize: o.shmSize === undefined ? undefined : parseBytes(o.shmSize as number | string, "shmSize"),
+    sysctls: o.sysctls === undefined ? {} : labelMap(o.sysctls, "sysctls", "sysctl"),
+    hostNamespaces: { pid: hostNs("pid"), ipc: hostNs("ipc"), uts: hostNs("uts") },
+    groupAdd,
+    cpusetCpus,
+    cpuShares: integer("cpuShares", 2, 262144),
+    oomScoreAdj: integer("oomScoreAdj", -1000, 1000),
+    expose,
+    publishAll: bool("publishAll") ?? false,
     labels: o.labels === undefined ? {} : labelMap(o.labels),
     stopSignal,
     stopTimeout,
@@ -475,13 +564,43 @@ export function checkRunOptions(input: unknown): CheckedRunOptions {
   };
 }
 
+/** "HOST[:CONTAINER][:PERMISSIONS]" (docker's --device) or a DeviceSpec; the host path is checked when the container is made. */
+export function parseDevice(value: unknown, option = "devices"): Required<DeviceSpec> {
+  let d: DeviceSpec;
+  if (typeof value === "string") {
+    const parts = value.split(":");
+    if (parts.length > 3 || parts[0] === "") throw bad(option, `invalid device ${quote(value)}: HOST[:CONTAINER][:PERMISSIONS]`);
+    // The last part is permissions when it is not a path: /dev/fuse:rw.
+    const perms = parts.length > 1 && !parts[parts.length - 1]!.startsWith("/") ? parts.pop() : undefined;
+    d = { path: parts[0]!, target: parts[1], permissions: perms };
+  } else if (isObject(value) && typeof value.path === "string") {
+    d = value as unknown as DeviceSpec;
+  } else throw bad(option, "must be a string or {path, target?, permissions?}");
+  const target = d.target ?? d.path;
+  const permissions = d.permissions ?? "rwm";
+  if (!d.path.startsWith("/") || typeof target !== "string" || !target.startsWith("/"))
+    throw bad(option, `invalid device ${quote(d.path)}: absolute paths`);
+  if (typeof permissions !== "string" || !/^(?!.*(.).*\1)[rwm]{1,3}$/.test(permissions))
+    throw bad(option, `invalid device permissions ${quote(String(permissions))}: some of r, w, m`);
+  return { path: d.path, target, permissions };
+}
+
+/** docker's --expose: "80", "53/udp", or a number. */
+function parseExpose(value: unknown): { containerPort: number; proto: "tcp" | "udp" } {
+  const m = /^(\d{1,5})(?:\/(tcp|udp))?$/.exec(String(value));
+  const port = m ? Number(m[1]) : 0;
+  if ((typeof value !== "string" && typeof value !== "number") || !m || port < 1 || port > 65535)
+    throw bad("expose", `invalid port ${quote(String(value))}: PORT or PORT/udp`);
+  return { containerPort: port, proto: (m[2] as "tcp" | "udp" | undefined) ?? "tcp" };
+}
+
 /** docker's --label values: "key=value" ("key" alone: an empty value) or an object of strings. */
-export function labelMap(value: unknown, option = "labels"): Record<string, string> {
+export function labelMap(value: unknown, option = "labels", noun = "label"): Record<string, string> {
   const out: Record<string, string> = {};
   if (Array.isArray(value)) {
     for (const item of value) {
       if (typeof item !== "string" || item === "" || item.startsWith("="))
-        throw bad(option, `invalid label ${quote(String(item))}: key=value`);
+        throw bad(option, `invalid ${noun} ${quote(String(item))}: key=value`);
       const at = item.indexOf("=");
       out[at < 0 ? item : item.slice(0, at)] = at < 0 ? "" : item.slice(at + 1);
     }
@@ -489,7 +608,7 @@ export function labelMap(value: unknown, option = "labels"): Record<string, stri
   }
   if (!isObject(value)) throw bad(option, `must be an object or "key=value" strings, not ${typeName(value)}`);
   for (const [k, v] of Object.entries(value)) {
-    if (k === "" || typeof v !== "string") throw bad(option, `invalid label ${quote(k)}: a string value`);
+    if (k === "" || typeof v !== "string") throw bad(option, `invalid ${noun} ${quote(k)}: a string value`);
     out[k] = v;
   }
   return out;

@@ -8,7 +8,16 @@ import { HuskError } from "../errors.ts";
 import type { ContainerConfig } from "../image/oci.ts";
 import { CAPABILITIES } from "../oci/capabilities.ts";
 import { OCI_VERSION } from "../oci/default-spec.ts";
-import type { LinuxIDMapping, LinuxNamespace, LinuxResources, LinuxSeccomp, Mount, POSIXRlimit, Spec } from "../oci/types.ts";
+import type {
+  LinuxDevice,
+  LinuxIDMapping,
+  LinuxNamespace,
+  LinuxResources,
+  LinuxSeccomp,
+  Mount,
+  POSIXRlimit,
+  Spec,
+} from "../oci/types.ts";
 import type { CheckedRunOptions } from "./options.ts";
 
 /** docker's default capability set (moby's oci/caps/defaults.go). */
@@ -108,7 +117,24 @@ export interface SpecInput {
   /** Volumes and tmpfs, in the order given. */
   mounts: Mount[];
   network: NetworkNamespace;
-  opts: Pick<CheckedRunOptions, "capAdd" | "capDrop" | "privileged" | "readOnly" | "memory" | "cpus" | "pidsLimit">;
+  opts: Pick<
+    CheckedRunOptions,
+    | "capAdd"
+    | "capDrop"
+    | "privileged"
+    | "readOnly"
+    | "memory"
+    | "cpus"
+    | "pidsLimit"
+    | "shmSize"
+    | "sysctls"
+    | "hostNamespaces"
+    | "cpusetCpus"
+    | "cpuShares"
+    | "oomScoreAdj"
+  >;
+  /** --device: nodes to make and the device cgroup rules that allow them. */
+  devices?: { devices: LinuxDevice[]; rules: NonNullable<LinuxResources["devices"]> };
   /** The cgroup (default the runtime's for the id). */
   cgroupsPath?: string;
   /** The capabilities the caller holds (its bounding set), for "all". */
@@ -121,7 +147,10 @@ export interface SpecInput {
   idMaps?: { uid: LinuxIDMapping[]; gid: LinuxIDMapping[] };
 }
 
-function dockerMounts(privileged: boolean): Mount[] {
+/** docker's /dev/shm: 64 MiB unless --shm-size says otherwise. */
+const SHM_SIZE = 64 * 1024 * 1024;
+
+function dockerMounts(privileged: boolean, shmSize = SHM_SIZE, hostIpc = false): Mount[] {
   const ro = privileged ? [] : ["ro"];
   return [
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
@@ -140,15 +169,30 @@ function dockerMounts(privileged: boolean): Mount[] {
       options: ["nosuid", "noexec", "nodev", "relatime", ...ro],
     },
     { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
-    { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
+    // With the host's IPC namespace, the host's /dev/shm (its POSIX shared memory), as docker's --ipc host.
+    hostIpc
+      ? { destination: "/dev/shm", type: "bind", source: "/dev/shm", options: ["rbind", "rprivate", "nosuid", "noexec", "nodev"] }
+      : {
+          destination: "/dev/shm",
+          type: "tmpfs",
+          source: "shm",
+          options: ["nosuid", "noexec", "nodev", "mode=1777", `size=${Math.ceil(shmSize / 1024)}k`],
+        },
   ];
 }
 
-function resources(o: SpecInput["opts"]): LinuxResources {
-  return {
-    devices: o.privileged ? [{ allow: true, access: "rwm" }] : [{ allow: false, access: "rwm" }],
+function resources(o: SpecInput["opts"], deviceRules: LinuxResources["devices"] = []): LinuxResources {
+  const r: LinuxResources = {
+    devices: o.privileged ? [{ allow: true, access: "rwm" }] : [{ allow: false, access: "rwm" }, ...deviceRules],
     ...limitResources(o),
   };
+  if (o.cpusetCpus !== undefined || o.cpuShares !== undefined)
+    r.cpu = {
+      ...r.cpu,
+      ...(o.cpusetCpus !== undefined ? { cpus: o.cpusetCpus } : {}),
+      ...(o.cpuShares !== undefined ? { shares: o.cpuShares } : {}),
+    };
+  return r;
 }
 
 /** --memory, --cpus and --pids-limit as the spec's resources (what `update` writes too). */
@@ -162,7 +206,13 @@ export function limitResources(o: { memory?: number; cpus?: number; pidsLimit?: 
 
 export function buildSpec(i: SpecInput): Spec {
   const caps = capabilities(i.opts, i.available);
-  const namespaces: LinuxNamespace[] = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
+  const host = i.opts.hostNamespaces;
+  const namespaces: LinuxNamespace[] = [
+    ...(host.pid ? [] : [{ type: "pid" as const }]),
+    ...(host.ipc ? [] : [{ type: "ipc" as const }]),
+    ...(host.uts ? [] : [{ type: "uts" as const }]),
+    { type: "mount" },
+  ];
   if (i.idMaps) namespaces.push({ type: "user" });
   if (i.network.kind === "new") namespaces.push({ type: "network" });
   else if (i.network.kind === "path") namespaces.push({ type: "network", path: i.network.path });
@@ -183,11 +233,12 @@ export function buildSpec(i: SpecInput): Spec {
       capabilities: { bounding: caps, effective: caps, permitted: caps },
       ...(i.noNewPrivileges ? { noNewPrivileges: true } : {}),
       ...(i.rlimits?.length ? { rlimits: i.rlimits } : {}),
+      ...(i.opts.oomScoreAdj !== undefined ? { oomScoreAdj: i.opts.oomScoreAdj } : {}),
     },
     root: { path: i.rootfs, readonly: i.opts.readOnly },
-    ...(i.network.kind === "host" ? {} : { hostname: i.hostname }),
+    ...(i.network.kind === "host" || host.uts ? {} : { hostname: i.hostname }),
     mounts: [
-      ...dockerMounts(i.opts.privileged),
+      ...dockerMounts(i.opts.privileged, i.opts.shmSize, host.ipc),
       bind(i.dnsFiles.resolvConf, "/etc/resolv.conf"),
       bind(i.dnsFiles.hostname, "/etc/hostname"),
       bind(i.dnsFiles.hosts, "/etc/hosts"),
@@ -196,7 +247,9 @@ export function buildSpec(i: SpecInput): Spec {
     linux: {
       namespaces,
       ...(i.idMaps ? { uidMappings: i.idMaps.uid, gidMappings: i.idMaps.gid } : {}),
-      resources: resources(i.opts),
+      resources: resources(i.opts, i.devices?.rules),
+      ...(i.devices ? { devices: i.devices.devices } : {}),
+      ...(Object.keys(i.opts.sysctls).length > 0 ? { sysctl: i.opts.sysctls } : {}),
       ...(i.seccomp ? { seccomp: i.seccomp } : {}),
       ...(i.cgroupsPath ? { cgroupsPath: i.cgroupsPath } : {}),
       maskedPaths: i.opts.privileged ? [] : [...DOCKER_MASKED_PATHS],

@@ -6,6 +6,7 @@
  * swaps while it is walked can write outside the destination. Tar streams (husk cp's "-") are
  * one more source and sink of the same entries.
  */
+
 import { promises as fsp, type Stats } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import type { Writable } from "node:stream";
@@ -14,6 +15,7 @@ import { entryPath, splitPath } from "../image/layer-entry.ts";
 import type { TarType } from "../image/tar.ts";
 import { readTar } from "../image/tar.ts";
 import { TAR_END, tarHeader, tarPadding } from "../image/tar-writer.ts";
+import { devNumbers } from "./devices.ts";
 import type { Dir } from "./fdtree.ts";
 
 export interface CopyEntry {
@@ -75,8 +77,8 @@ function entryOf(path: string, st: Stats, type: TarType): Omit<CopyEntry, "body"
     mtime: Math.floor(st.mtimeMs / 1000),
     size: 0,
     linkname: "",
-    devmajor: Math.floor(st.rdev / 256) & 0xfff,
-    devminor: (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00),
+    devmajor: devNumbers(st.rdev).major,
+    devminor: devNumbers(st.rdev).minor,
   };
 }
 

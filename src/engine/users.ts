@@ -73,3 +73,14 @@ export function resolveUser(spec: string, passwdText: string | undefined, groupT
   const additionalGids = pw ? groups.filter((e) => e.members.includes(pw.name) && e.id !== gid).map((e) => e.id) : [];
   return additionalGids.length ? { uid, gid, additionalGids } : { uid, gid };
 }
+
+/** --group-add: gids as given, group names looked up in the image's /etc/group. */
+export function resolveGroups(groups: string[], groupText: string | undefined): number[] {
+  const db = parseDb(groupText, "group");
+  return groups.map((g) => {
+    if (isNum(g)) return Number(g);
+    const gr = db.find((e) => e.name === g);
+    if (!gr) throw new HuskError(`unable to find group ${quote(g)}: no matching entries in the image's /etc/group`);
+    return gr.id;
+  });
+}

@@ -3,6 +3,7 @@ import { HuskError, quote } from "../../errors.ts";
 import { stdout } from "../../sys/stdio.ts";
 import { forwardSignals } from "../forward-signals.ts";
 import type { Flag, Values } from "./args.ts";
+import { parseMountFlag } from "./mount-flag.ts";
 import { type EngineVerb, engineOf, needArgs } from "./verb.ts";
 
 export const RUN_FLAGS: Flag[] = [
@@ -36,6 +37,19 @@ export const RUN_FLAGS: Flag[] = [
   { name: "uidmap", type: "list", help: "a user namespace mapping uids: CONTAINER:HOST:COUNT" },
   { name: "gidmap", type: "list", help: "its gids: CONTAINER:HOST:COUNT (default as --uidmap)" },
   { name: "init", type: "bool", help: "run a minimal init as PID 1 that forwards signals and reaps zombies" },
+  { name: "mount", type: "list", help: "type=bind|volume|tmpfs,source=…,target=…[,readonly] (docker's --mount)" },
+  { name: "device", type: "list", help: "a host device in the container: HOST[:CONTAINER][:rwm]" },
+  { name: "shm-size", type: "string", help: "size of /dev/shm (default 64m)" },
+  { name: "sysctl", type: "list", help: "a namespaced sysctl: NAME=VALUE" },
+  { name: "pid", type: "string", help: '"host": the host\'s pid namespace' },
+  { name: "ipc", type: "string", help: '"host": the host\'s IPC namespace and /dev/shm' },
+  { name: "uts", type: "string", help: '"host": the host\'s UTS namespace (its hostname)' },
+  { name: "group-add", type: "list", help: "another group for the process (name or gid)" },
+  { name: "cpuset-cpus", type: "string", help: "CPUs it may use (0-2, 0,3)" },
+  { name: "cpu-shares", short: "c", type: "int", help: "CPU weight against other containers (default 1024)" },
+  { name: "oom-score-adj", type: "int", help: "the OOM killer's preference (-1000 to 1000)" },
+  { name: "expose", type: "list", help: "another port it listens on, for -P: PORT[/udp]" },
+  { name: "publish-all", short: "P", type: "bool", help: "publish every exposed port on a random host port" },
   { name: "label", short: "l", type: "list", help: "set a label: KEY=VALUE" },
   { name: "stop-signal", type: "string", help: "what stop sends first (default the image's, else SIGTERM)" },
   { name: "stop-timeout", type: "int", help: "seconds stop waits before SIGKILL (default 10)" },
@@ -72,6 +86,7 @@ export function envOf(flags: Values): string[] {
 
 /** run's and create's flags as the library's options. */
 export function runOptionsOf(f: Values) {
+  const mounts = ((f.mount as string[] | undefined) ?? []).map(parseMountFlag);
   return {
     name: f.name as string | undefined,
     env: envOf(f),
@@ -86,8 +101,20 @@ export function runOptionsOf(f: Values) {
     dnsSearch: f["dns-search"] as string[] | undefined,
     dnsOptions: f["dns-option"] as string[] | undefined,
     ports: f.publish as string[] | undefined,
-    volumes: f.volume as string[] | undefined,
-    tmpfs: f.tmpfs as string[] | undefined,
+    volumes: [...((f.volume as string[] | undefined) ?? []), ...mounts.flatMap((m) => ("volume" in m ? [m.volume] : []))],
+    tmpfs: [...((f.tmpfs as string[] | undefined) ?? []), ...mounts.flatMap((m) => ("tmpfs" in m ? [m.tmpfs] : []))],
+    devices: f.device as string[] | undefined,
+    shmSize: f["shm-size"] as string | undefined,
+    sysctls: f.sysctl as string[] | undefined,
+    pid: f.pid as "host" | undefined,
+    ipc: f.ipc as "host" | undefined,
+    uts: f.uts as "host" | undefined,
+    groupAdd: f["group-add"] as string[] | undefined,
+    cpusetCpus: f["cpuset-cpus"] as string | undefined,
+    cpuShares: f["cpu-shares"] as number | undefined,
+    oomScoreAdj: f["oom-score-adj"] as number | undefined,
+    expose: f.expose as string[] | undefined,
+    publishAll: f["publish-all"] === true,
     memory: f.memory as string | undefined,
     cpus: f.cpus as string | undefined,
     pidsLimit: f["pids-limit"] as number | undefined,
@@ -138,6 +165,18 @@ const FLAG_OF: Record<string, string> = {
   labels: "--label",
   stopSignal: "--stop-signal",
   stopTimeout: "--stop-timeout",
+  devices: "--device",
+  shmSize: "--shm-size",
+  sysctls: "--sysctl",
+  pid: "--pid",
+  ipc: "--ipc",
+  uts: "--uts",
+  groupAdd: "--group-add",
+  cpusetCpus: "--cpuset-cpus",
+  cpuShares: "--cpu-shares",
+  oomScoreAdj: "--oom-score-adj",
+  expose: "--expose",
+  publishAll: "--publish-all",
 };
 
 export function flagMessage(err: unknown): unknown {
