@@ -519,6 +519,8 @@ export class Engine {
   #host(): LifecycleHost {
     return {
       dataRoot: this.dataRoot,
+      stateRoot: this.stateRoot,
+      nftTable: this.nftTable,
       records: this.#records,
       runtime: this.#runtime,
       networks: this.networks,
@@ -659,6 +661,15 @@ export class Engine {
     const id = newId();
     const hostname = p.hostname || id.slice(0, 12);
     const o = p.opts;
+    // Checked before anything is made: a policy needs a container its monitor can start again.
+    if (o.restart && o.restart.name !== "no") {
+      if (o.remove ?? !detached)
+        throw new HuskError("conflicting options: a restart policy and removing the container when it exits (--rm)", {
+          origin: "RunOptions.restart",
+        });
+      if (!detached)
+        throw new HuskError("a restart policy is for detached containers (run -d)", { origin: "RunOptions.restart" });
+    }
     const rec: ContainerRecord = {
       version: 1,
       id,
@@ -680,6 +691,7 @@ export class Engine {
       },
       hostConfig: {
         autoRemove: o.remove ?? !detached,
+        ...(o.restart && o.restart.name !== "no" ? { restartPolicy: o.restart } : {}),
         networkMode: p.network.mode,
         portBindings: o.ports,
         memory: o.memory ?? 0,
@@ -948,6 +960,32 @@ export class Engine {
       .catch((err) => {
         if (!(err instanceof HuskError && /no such container/.test(err.message))) throw err;
       });
+    await this.#restartByPolicy(id);
+  }
+
+  /** After an exit: start it again if its restart policy says so, after the back-off (restart-policy.ts). */
+  async #restartByPolicy(id: string): Promise<void> {
+    const rec = this.#records.read(id);
+    const policy = rec?.hostConfig.restartPolicy;
+    if (!rec || !policy || policy.name === "no") return;
+    const { nextDelay, shouldRestart } = await import("./restart-policy.ts");
+    const wants = (r: ContainerRecord) =>
+      r.status === "exited" &&
+      shouldRestart(r.hostConfig.restartPolicy, {
+        exitCode: r.exitCode ?? -1,
+        restartCount: r.restartCount ?? 0,
+        stoppedByUser: r.stoppedByUser === true,
+      });
+    if (!wants(rec)) return;
+    const ran = Date.parse(rec.finishedAt ?? "") - Date.parse(rec.startedAt ?? "");
+    const delay = nextDelay(rec.restartDelayMs, Number.isFinite(ran) ? ran : 0);
+    await sleep(delay);
+    await startDetached(this.#host(), id, undefined, (r) => {
+      if (!wants(r)) return false;
+      r.restartCount = (r.restartCount ?? 0) + 1;
+      r.restartDelayMs = delay;
+      return true;
+    }).catch((err) => this.#warn(`container ${id.slice(0, 12)}: restart: ${(err as Error).message}`));
   }
 
   // ------------------------------------------------------------------ verbs on containers
@@ -1171,6 +1209,14 @@ export class Engine {
   async stop(ref: string, options: { timeoutMs?: number } = {}): Promise<void> {
     const rec = this.#records.find(ref);
     if (rec.status === "created" && rec.pid === 0) return; // never started: nothing to stop (docker)
+    // Its restart policy must not start it again once it ends (until it is started by hand).
+    if (rec.hostConfig.restartPolicy && rec.hostConfig.restartPolicy.name !== "no")
+      await this.#records.locked(rec.id, () => {
+        const now = this.#records.read(rec.id);
+        if (!now) return;
+        now.stoppedByUser = true;
+        this.#records.write(now);
+      });
     const timeout = options.timeoutMs ?? (rec.config.stopTimeout ?? 10) * 1000;
     const live = this.live(rec);
     if (live.status === "running") {

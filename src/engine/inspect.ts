@@ -146,11 +146,15 @@ export function inspectShape(
     HostsPath: join(paths.dir, "etc/hosts"),
     LogPath: paths.logPath,
     Name: `/${rec.name}`,
-    RestartCount: 0,
+    RestartCount: rec.restartCount ?? 0,
     Driver: "overlay",
     Platform: "linux",
     HostConfig: {
       AutoRemove: rec.hostConfig.autoRemove,
+      RestartPolicy: {
+        Name: rec.hostConfig.restartPolicy?.name ?? "no",
+        MaximumRetryCount: rec.hostConfig.restartPolicy?.maximumRetryCount ?? 0,
+      },
       NetworkMode: rec.hostConfig.networkMode,
       PortBindings: Object.fromEntries(
         rec.hostConfig.portBindings.map((b) => [

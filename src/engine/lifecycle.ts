@@ -47,6 +47,8 @@ export interface Launch {
 /** The engine's parts this module works through (engine.ts's #host). */
 export interface LifecycleHost {
   dataRoot: string;
+  stateRoot: string;
+  nftTable: string;
   records: Records;
   runtime: Runtime;
   networks: Networks;
@@ -216,11 +218,17 @@ async function failed(h: LifecycleHost, rec: ContainerRecord, err: unknown): Pro
  * What a container's monitor is told: its log, exit file and cleanup (`husk _exited ID`), and
  * its attach socket (stdin: attachers' input reaches a container made with -i).
  */
-export function monitorOf(h: Pick<LifecycleHost, "records" | "huskCommand" | "dataRoot">, id: string, stdin: boolean) {
+export function monitorOf(
+  h: Pick<LifecycleHost, "records" | "huskCommand" | "dataRoot" | "stateRoot" | "nftTable">,
+  id: string,
+  stdin: boolean,
+) {
   return {
     log: h.records.path(id, LOG_FILE),
     exitFile: h.records.path(id, EXIT_FILE),
-    cleanup: [h.huskCommand, "--data-root", h.dataRoot, "_exited", id],
+    // The engine's roots and table, as the container was made with: `_exited` may start it
+    // again (its restart policy), and that must happen where it lives.
+    cleanup: [h.huskCommand, "--data-root", h.dataRoot, "--state-root", h.stateRoot, "--nft-table", h.nftTable, "_exited", id],
     env: [`PATH=${process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"}`],
     attach: { socket: h.records.path(id, ATTACH_SOCKET), stdin },
   };
@@ -287,11 +295,25 @@ function current(h: LifecycleHost, id: string, ref: string): ContainerRecord {
  * is (docker's start is a no-op then). Resolves with the record once it runs. `beforeStart`:
  * see launchDetached (not called for one that runs already).
  */
-export async function startDetached(h: LifecycleHost, ref: string, beforeStart?: () => Promise<void>): Promise<ContainerRecord> {
+export async function startDetached(
+  h: LifecycleHost,
+  ref: string,
+  beforeStart?: () => Promise<void>,
+  policyRestart?: (rec: ContainerRecord) => boolean,
+): Promise<ContainerRecord> {
   const id = h.records.find(ref).id;
   return h.records.locked(id, async () => {
     const rec = current(h, id, ref);
     if (h.live(rec).status === "running") return rec;
+    if (policyRestart) {
+      // Its restart policy's: only if, under the lock, it still wants one (not stopped meanwhile).
+      if (!policyRestart(rec)) return rec;
+    } else {
+      // By hand: a new start for its restart policy too (docker's).
+      rec.stoppedByUser = undefined;
+      rec.restartCount = undefined;
+      rec.restartDelayMs = undefined;
+    }
     const launch = readLaunch(h.records, rec);
     const extra = await reset(h, rec);
     try {

@@ -7,6 +7,7 @@
 import { HuskError, quote } from "../errors.ts";
 import { CAPABILITIES } from "../oci/capabilities.ts";
 import { parseSignal } from "../runtime/signals.ts";
+import { parseRestartPolicy, type RestartPolicy } from "./restart-policy.ts";
 import { type CheckedSecurity, checkSecurity, type IdMapping, type Ulimit } from "./security.ts";
 
 export type { IdMapping, Ulimit };
@@ -133,6 +134,11 @@ export interface RunOptions {
   publishAll?: boolean;
   /** Labels over the image's: an object, or "key=value" strings (docker's --label). */
   labels?: Record<string, string> | string[];
+  /**
+   * Start it again when it ends (detached containers): "no" (default), "always",
+   * "unless-stopped", "on-failure[:N]" (docker's --restart); see restart-policy.ts.
+   */
+  restart?: string;
   /** What `stop` sends first (default the image's StopSignal, else SIGTERM): a name or a number. */
   stopSignal?: string | number;
   /** How long `stop` waits before SIGKILL, in seconds (default 10; docker's --stop-timeout). */
@@ -186,6 +192,7 @@ export interface CheckedRunOptions {
   expose: { containerPort: number; proto: "tcp" | "udp" }[];
   publishAll: boolean;
   labels: Record<string, string>;
+  restart?: RestartPolicy;
   stopSignal?: string;
   stopTimeout?: number;
   remove?: boolean;
@@ -396,6 +403,7 @@ const KEYS = new Set([
   "oomScoreAdj",
   "expose",
   "publishAll",
+  "restart",
   "stopSignal",
   "stopTimeout",
   "remove",
@@ -554,6 +562,7 @@ export function checkRunOptions(input: unknown): CheckedRunOptions {
     expose,
     publishAll: bool("publishAll") ?? false,
     labels: o.labels === undefined ? {} : labelMap(o.labels),
+    restart: o.restart === undefined ? undefined : parseRestartPolicy(o.restart),
     stopSignal,
     stopTimeout,
     remove: bool("remove"),

@@ -37,6 +37,7 @@ import { HuskError, NotFoundError, quote } from "../errors.ts";
 import { helperPath } from "../helper/path.ts";
 import type { PublishedPort } from "../network/store.ts";
 import { type LockReuse, lockExclusive } from "../sys/index.ts";
+import type { RestartPolicy } from "./restart-policy.ts";
 
 export interface AttachmentRecord {
   network: string;
@@ -94,6 +95,8 @@ export interface ContainerRecord {
   };
   hostConfig: {
     autoRemove: boolean;
+    /** --restart (absent: no). */
+    restartPolicy?: RestartPolicy;
     networkMode: string;
     portBindings: { containerPort: number; hostPort: number; hostIp: string; proto: string }[];
     memory: number;
@@ -133,6 +136,12 @@ export interface ContainerRecord {
   monitorPid?: number;
   /** `husk pause`: the pid it froze; a start gives the container a new pid, and so ends it. */
   pausedPid?: number;
+  /** Restarts made by its restart policy since it was last started by hand. */
+  restartCount?: number;
+  /** The wait before its last policy restart (restart-policy.ts's back-off). */
+  restartDelayMs?: number;
+  /** `husk stop` ended it: its restart policy leaves it alone until it is started by hand. */
+  stoppedByUser?: boolean;
   startedAt?: string;
   finishedAt?: string;
   exitCode?: number;

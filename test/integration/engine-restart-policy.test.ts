@@ -1,0 +1,90 @@
+/**
+ * --restart, daemonless: the monitor's exit hook starts the container again. on-failure:N stops
+ * after N restarts; always restarts a clean exit too; stop (or a kill while stopping) keeps it
+ * stopped and a start by hand begins a new count; --rm and a foreground run refuse a policy.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { type EngineWorld, engineWorld, until } from "../fixtures/engine.ts";
+import { describeAsRoot } from "../fixtures/husk.ts";
+
+describeAsRoot("engine restart policy", () => {
+  let w: EngineWorld;
+  beforeAll(() => {
+    w = engineWorld();
+  });
+  afterAll(async () => {
+    await w.cleanup();
+  });
+
+  const inspect = (name: string) => w.engine.inspect(name);
+
+  test("on-failure:2 runs it three times in all, then leaves it exited", async () => {
+    expect(
+      (
+        await w.husk([
+          "run",
+          "-d",
+          "--name",
+          "flaky",
+          "--network",
+          "none",
+          "--restart",
+          "on-failure:2",
+          "busybox",
+          "sh",
+          "-c",
+          "echo run; exit 3",
+        ])
+      ).code,
+    ).toBe(0);
+    await until(
+      async () => (await inspect("flaky")).RestartCount === 2 && (await inspect("flaky")).State.Status === "exited",
+      10000,
+      "two restarts",
+    );
+    await Bun.sleep(500); // no third
+    const i = await inspect("flaky");
+    expect(i.RestartCount).toBe(2);
+    expect(i.State.ExitCode).toBe(3);
+    expect(i.HostConfig.RestartPolicy).toEqual({ Name: "on-failure", MaximumRetryCount: 2 });
+    expect((await w.husk(["logs", "flaky"])).stdout).toBe("run\nrun\nrun\n");
+    // A clean exit is not a failure.
+    expect(
+      (await w.husk(["run", "-d", "--name", "clean", "--network", "none", "--restart", "on-failure", "busybox", "true"])).code,
+    ).toBe(0);
+    await until(async () => (await inspect("clean")).State.Status === "exited", 5000, "the clean exit");
+    await Bun.sleep(300);
+    expect((await inspect("clean")).RestartCount).toBe(0);
+    await w.husk(["rm", "-f", "flaky", "clean"]);
+  });
+
+  test("always restarts a clean exit; stop keeps it stopped; a start by hand counts anew", async () => {
+    expect(
+      (await w.husk(["run", "-d", "--name", "loop", "--network", "none", "--restart", "always", "busybox", "sleep", "0.2"])).code,
+    ).toBe(0);
+    await until(async () => (await inspect("loop")).RestartCount >= 2, 10000, "restarts");
+    expect((await w.husk(["stop", "-t", "1", "loop"])).code).toBe(0);
+    await Bun.sleep(700);
+    const stopped = await inspect("loop");
+    expect(stopped.State.Status).toBe("exited");
+    const count = stopped.RestartCount;
+    await Bun.sleep(500);
+    expect((await inspect("loop")).RestartCount).toBe(count); // nothing restarted it
+    expect((await w.husk(["start", "loop"])).code).toBe(0);
+    expect((await inspect("loop")).RestartCount).toBe(0); // a new count
+    await until(async () => (await inspect("loop")).RestartCount >= 1, 10000, "restarts after the start by hand");
+    await w.husk(["rm", "-f", "loop"]);
+    await Bun.sleep(500);
+    expect((await w.engine.list({ all: true })).length).toBe(0); // a pending restart found it gone
+  });
+
+  test("a policy with --rm, or without -d, is refused and makes nothing", async () => {
+    const rm = await w.husk(["run", "-d", "--rm", "--restart", "always", "busybox", "true"]);
+    expect(rm.code).toBe(125);
+    expect(rm.stderr).toContain("--restart: conflicting options");
+    const fg = await w.husk(["run", "--restart", "on-failure", "busybox", "true"]);
+    expect(fg.code).toBe(125);
+    expect(fg.stderr).toContain("detached");
+    expect((await w.engine.list({ all: true })).length).toBe(0);
+  });
+});
