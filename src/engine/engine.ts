@@ -245,7 +245,14 @@ interface Prepared {
   name: string;
   /** husk made the name up: another one is drawn if it is taken by the time the record is made. */
   nameGenerated: boolean;
-  network: { kind: "none" | "host" | "path" | "bridge"; name?: string; path?: string; mode: string };
+  network: {
+    kind: "none" | "host" | "path" | "bridge" | "container";
+    name?: string;
+    path?: string;
+    /** container:NAME: the container whose network namespace (and /etc files, hostname) it shares. */
+    container?: ContainerRecord;
+    mode: string;
+  };
   volumes: { kind: "bind" | "volume"; source: string; target: string; readOnly: boolean }[];
   /** The container's capabilities and the seccomp filter made for them (none: unconfined). */
   caps: string[];
@@ -531,6 +538,7 @@ export class Engine {
       writeHosts: (rec) => this.#writeHosts(rec),
       release: (rec) => this.#release(rec),
       removeRecord: (rec) => this.#removeRecord(rec, true),
+      joinedNetns: (rec) => this.#joinedNetns(rec),
       settle: (id, known) => this.#settle(id, known),
     };
   }
@@ -594,7 +602,14 @@ export class Engine {
     const seccomp = seccompFor(opts.security.seccomp, opts.privileged, caps);
     for (const w of opts.security.warnings) this.#warn(w);
     const hostUts = network.kind === "host" || opts.hostNamespaces.uts;
-    const hostname = hostUts ? readFileSync("/proc/sys/kernel/hostname", "utf8").trim() : (opts.hostname ?? "");
+    if (network.container && opts.hostname !== undefined)
+      throw new HuskError("conflicting options: a hostname and sharing another container's network", {
+        origin: "RunOptions.hostname",
+      });
+    // On another container's network it is that one's host too (its name, its /etc files), as docker's.
+    const hostname = hostUts
+      ? readFileSync("/proc/sys/kernel/hostname", "utf8").trim()
+      : (network.container?.config.hostname ?? opts.hostname ?? "");
     const devices = opts.devices.length > 0 ? hostDevices(opts.devices) : undefined;
     if (opts.publishAll) opts = { ...opts, ports: publishAllPorts(opts, config, network.kind) };
     const volumes = opts.volumes.map((v) => {
@@ -650,10 +665,30 @@ export class Engine {
         throw new HuskError(`network namespace ${quote(path)} does not exist`, { origin: "RunOptions.network" });
       return { kind: "path", path, mode };
     }
+    if (mode.startsWith("container:")) {
+      const other = this.#records.find(mode.slice("container:".length));
+      return { kind: "container", path: this.#sharedNetns(other), container: other, mode: `container:${other.id}` };
+    }
     if (mode === "bridge" || mode === "default")
       return { kind: "bridge", name: this.#defaultNetwork.name ?? DEFAULT_NETWORK, mode };
     this.networks.inspect(mode); // a network that does not exist fails here
     return { kind: "bridge", name: mode, mode };
+  }
+
+  /** docker's --network container:X: X's network namespace, while X runs. */
+  #sharedNetns(other: ContainerRecord): string {
+    if (this.live(other).status !== "running")
+      throw new ConflictError(`cannot join the network of container ${other.name}: it is not running`, {
+        origin: "RunOptions.network",
+      });
+    return `/proc/${other.pid}/ns/net`;
+  }
+
+  /** A container on another's network: that one's namespace now (it may have started again since). */
+  #joinedNetns(rec: ContainerRecord): string | undefined {
+    const mode = rec.hostConfig.networkMode;
+    if (!mode.startsWith("container:")) return undefined;
+    return this.#sharedNetns(this.#records.find(mode.slice("container:".length)));
   }
 
   /** Record, then make: the overlay's directories, volumes, /etc files, the spec. */
@@ -752,13 +787,17 @@ export class Engine {
       }
       for (const t of o.tmpfs) rec.mounts.push({ type: "tmpfs", source: "tmpfs", destination: t.target, rw: true });
       const gateway = p.network.kind === "bridge" ? this.networks.inspect(p.network.name!).network.gateway : undefined;
-      const dns = writeDnsFiles(join(dir, "etc"), { hostname, ...dnsFilesOptions(rec), gateway });
-      if (uidMap.length > 0) for (const f of Object.values(dns)) chownSync(f, hostId(uidMap, 0), hostId(gidMap, 0));
+      // On another container's network: that one's /etc files, bound as they are (docker's).
+      const shared = p.network.container && this.#records.path(p.network.container.id, "etc");
+      const dns = shared
+        ? { hosts: join(shared, "hosts"), hostname: join(shared, "hostname"), resolvConf: join(shared, "resolv.conf") }
+        : writeDnsFiles(join(dir, "etc"), { hostname, ...dnsFilesOptions(rec), gateway });
+      if (uidMap.length > 0 && !shared) for (const f of Object.values(dns)) chownSync(f, hostId(uidMap, 0), hostId(gidMap, 0));
       trace("engine: /etc files");
       const netns: NetworkNamespace =
         p.network.kind === "host"
           ? { kind: "host" }
-          : p.network.kind === "path"
+          : p.network.kind === "path" || p.network.kind === "container"
             ? { kind: "path", path: p.network.path! }
             : { kind: "new" };
       const spec = buildSpec({

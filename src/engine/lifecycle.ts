@@ -67,6 +67,8 @@ export interface LifecycleHost {
   settle(id: string, known?: { exitCode: number; signal: number }): Promise<void>;
   /** An autoRemove container's end: its record and anonymous volumes removed. */
   removeRecord(rec: ContainerRecord): Promise<void>;
+  /** --network container:X: X's network namespace now (X must run); undefined for other modes. */
+  joinedNetns(rec: ContainerRecord): string | undefined;
 }
 
 /** Where a started-and-attached container's streams go (`husk start -a`, Container.start({ attach })). */
@@ -249,7 +251,7 @@ export async function launchDetached(
   beforeStart?: () => Promise<void>,
 ) {
   const id = rec.id;
-  const spec = structuredClone(launch.spec);
+  const spec = specToStart(h, rec, launch);
   if (spec.process?.terminal && !spec.process.consoleSize) spec.process.consoleSize = DETACHED_CONSOLE;
   const state = await h.runtime.create(
     id,
@@ -272,6 +274,17 @@ export async function launchDetached(
   rec.status = "running";
   rec.startedAt = new Date().toISOString();
   h.records.write(rec);
+}
+
+/**
+ * The spec a start runs: the saved one, on another container's network namespace as that one
+ * is now (`--network container:X`: X may have started again, with another pid, since).
+ */
+function specToStart(h: LifecycleHost, rec: ContainerRecord, launch: Launch): Spec {
+  const spec = structuredClone(launch.spec);
+  const netns = h.joinedNetns(rec);
+  if (netns !== undefined) for (const ns of spec.linux?.namespaces ?? []) if (ns.type === "network") ns.path = netns;
+  return spec;
 }
 
 /** A made container's record: created (not running), its launch saved, a terminal if asked. */
@@ -354,7 +367,7 @@ export async function startAttached(h: LifecycleHost, ref: string, options: Atta
     });
     running = h.runtime.run(
       id,
-      { spec: launch.spec, dir: h.records.path(id) },
+      { spec: specToStart(h, rec, launch), dir: h.records.path(id) },
       {
         stdio: io,
         onStdio: capture.onStdio,

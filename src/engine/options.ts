@@ -63,7 +63,7 @@ export interface RunOptions {
   tmpfs?: (string | TmpfsSpec)[];
   /** "[[ip:]hostPort:]containerPort[/proto]" or PortSpec; bridge networks only. */
   ports?: (string | PortSpec)[];
-  /** "bridge" (default), "none", "host", "ns:/path/to/netns" or a network's name. */
+  /** "bridge" (default), "none", "host", "ns:/path/to/netns", "container:NAME" (another running container's namespace, hostname and /etc files) or a network's name. */
   network?: string;
   /** More names the other containers on a user network resolve to this one (docker's --network-alias). */
   networkAliases?: string[];
@@ -435,7 +435,10 @@ export function checkRunOptions(input: unknown): CheckedRunOptions {
   const strings = (key: string) => (o[key] === undefined ? undefined : strList(o[key], key));
   const networkAliases = strings("networkAliases") ?? [];
   for (const a of networkAliases) if (!HOST_NAME.test(a)) throw bad("networkAliases", `invalid alias ${quote(a)}`);
-  if (networkAliases.length > 0 && (["bridge", "default", "none", "host"].includes(network) || network.startsWith("ns:")))
+  if (
+    networkAliases.length > 0 &&
+    (["bridge", "default", "none", "host"].includes(network) || network.startsWith("ns:") || network.startsWith("container:"))
+  )
     throw bad("networkAliases", "network-scoped aliases are only for containers on a user-created network");
   const addHosts = (strings("addHosts") ?? []).map((h) => parseAddHost(h));
   const dns = strings("dns");
@@ -455,7 +458,10 @@ export function checkRunOptions(input: unknown): CheckedRunOptions {
   const volumes = list("volumes").map((v, i) => parseVolume(v as string | VolumeSpec, `volumes[${i}]`));
   const tmpfs = list("tmpfs").map((t, i) => parseTmpfs(t as string | TmpfsSpec, `tmpfs[${i}]`));
   const ports = list("ports").map((p, i) => parsePort(p as string | PortSpec, `ports[${i}]`));
-  if (ports.length > 0 && (network === "none" || network === "host" || network.startsWith("ns:")))
+  if (
+    ports.length > 0 &&
+    (network === "none" || network === "host" || network.startsWith("ns:") || network.startsWith("container:"))
+  )
     throw bad("ports", `cannot publish ports with network ${quote(network)}`);
   const { memory, cpus, pidsLimit } = checkLimits(o);
   let capAdd: string[] = [];

@@ -16,7 +16,12 @@ export const RUN_FLAGS: Flag[] = [
   { name: "user", short: "u", type: "string", help: "user (name|uid[:group|gid])" },
   { name: "hostname", short: "h", type: "string", help: "the container's hostname" },
   { name: "entrypoint", type: "string", help: "replace the image's entrypoint" },
-  { name: "network", type: "string", aliases: ["net"], help: 'network: "bridge" (default), "none", "host", "ns:PATH" or a name' },
+  {
+    name: "network",
+    type: "string",
+    aliases: ["net"],
+    help: 'network: "bridge" (default), "none", "host", "ns:PATH", "container:NAME" or a name',
+  },
   { name: "network-alias", type: "list", help: "another name for the container on its user network" },
   { name: "add-host", type: "list", help: "add a line to /etc/hosts: NAME:IP (IP may be host-gateway)" },
   { name: "dns", type: "list", help: "a nameserver for /etc/resolv.conf instead of the host's" },
