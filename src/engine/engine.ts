@@ -17,7 +17,7 @@
  *   and exit file and then runs `husk _exited ID`, which releases what the container held
  *   exit: the runtime state and cgroup, the veth, lease and ports are released; --rm removes all
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ConflictError, HuskError, NotFoundError, quote } from "../errors.ts";
 import type { LoginOptions } from "../image/auth.ts";
@@ -1334,29 +1334,39 @@ export class Engine {
     }
   }
 
-  /** The log of a detached container, entry by entry; with follow, until it exits. */
-  async *logs(ref: string, options: { follow?: boolean; tail?: number } = {}): AsyncGenerator<LogEntry> {
+  /**
+   * The log of a detached container, entry by entry; with follow, until it exits. since and
+   * until keep the entries of that time span (Dates, or docker's forms: "10m", an RFC 3339
+   * time, Unix seconds).
+   */
+  async *logs(
+    ref: string,
+    options: { follow?: boolean; tail?: number; since?: Date | string; until?: Date | string } = {},
+  ): AsyncGenerator<LogEntry> {
+    const since = logTime(options.since, "since");
+    const until = logTime(options.until, "until");
     const rec = this.#records.find(ref);
     const path = this.#records.path(rec.id, LOG_FILE);
     let offset = 0;
     let first = true;
     let partial = "";
+    const inSpan = (e: LogEntry) => {
+      const t = since !== undefined || until !== undefined ? Date.parse(e.time) : 0;
+      return (since === undefined || t >= since) && (until === undefined || t <= until);
+    };
     for (;;) {
       // Whether it had exited is known before reading: the monitor closes the log before it
       // writes the exit file, so a read after that sees the whole log.
       const now = this.#records.read(rec.id);
       const done = !now?.detached || this.live(now).status === "exited";
-      let text = "";
-      try {
-        const buf = readFileSync(path);
-        text = buf.subarray(offset).toString();
-        offset = buf.length;
-      } catch {}
+      const { text, end } = readFrom(path, offset);
+      offset = end;
       const lines = (partial + text).split("\n");
       partial = lines.pop() ?? "";
       let entries = lines.filter(Boolean).flatMap((l) => {
         try {
-          return [JSON.parse(l) as LogEntry];
+          const e = JSON.parse(l) as LogEntry;
+          return inSpan(e) ? [e] : [];
         } catch {
           return [];
         }
@@ -1641,6 +1651,51 @@ function publishAllPorts(opts: CheckedRunOptions, image: ContainerConfig, networ
   if (ports.length > opts.ports.length && network !== "bridge")
     throw new HuskError(`cannot publish ports with network ${quote(opts.network)}`, { origin: "RunOptions.publishAll" });
   return ports;
+}
+
+/** What a file holds from offset on (a follower reads only what is new), and where it ends. */
+function readFrom(path: string, offset: number): { text: string; end: number } {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return { text: "", end: offset };
+  }
+  try {
+    const chunks: Buffer[] = [];
+    let at = offset;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(1 << 20);
+      const n = readSync(fd, buf, 0, buf.length, at);
+      if (n <= 0) break;
+      chunks.push(buf.subarray(0, n));
+      at += n;
+    }
+    return { text: Buffer.concat(chunks).toString(), end: at };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * docker logs' --since/--until: a Date, a duration back from now ("10m", "1h30m", "2s"), an
+ * RFC 3339 time, or Unix seconds; as milliseconds since the epoch.
+ */
+export function logTime(value: Date | string | undefined, option: string, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  if (value instanceof Date && !Number.isNaN(value.getTime())) return value.getTime();
+  if (typeof value === "string") {
+    const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+    const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
+    if (parts.length > 0 && parts.map((p) => p[0]).join("") === value)
+      return now - parts.reduce((ms, p) => ms + Number(p[1]) * units[p[2]!]!, 0);
+    if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
+    const t = Date.parse(value);
+    if (!Number.isNaN(t)) return t;
+  }
+  throw new HuskError(`invalid time ${quote(String(value))}: a duration (10m), an RFC 3339 time or Unix seconds`, {
+    origin: `LogsOptions.${option}`,
+  });
 }
 
 /** "/data/" → "/data": an image's VOLUME keys may end in a slash. */
