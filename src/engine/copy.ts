@@ -249,6 +249,21 @@ export async function copyFrom(
   });
 }
 
+/**
+ * docker export: the container's root filesystem as a tar stream, its contents at the top ("bin/",
+ * "etc/" …), owners kept; what is mounted on it (proc, sys, dev, volumes, /etc/hosts …) left
+ * out, running or not.
+ */
+export async function exportRootfs(engine: Engine, ref: string, dest: Writable): Promise<void> {
+  if (!dest || typeof (dest as Writable).write !== "function")
+    throw new HuskError("must be a writable stream", { origin: "dest" });
+  const rec = engine.record(ref);
+  await withRoot(engine, rec, `export ${rec.name}`, async (root) => {
+    const dev = (await root.handle.stat()).dev;
+    await writeTar(walk(root, null, "", 3, dev), dest);
+  });
+}
+
 /** Host path, or a tar stream (extracted into an existing directory), → container. */
 export async function copyTo(
   engine: Engine,

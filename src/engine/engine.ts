@@ -1487,6 +1487,14 @@ export class Engine {
     return (await import("./copy.ts")).copyFrom(this, ref, containerPath, dest, { onWarning: this.#warn, ...options });
   }
 
+  /**
+   * docker export: the container's root filesystem (image and changes, not what is mounted on
+   * it) as a tar stream written to dest; running or not.
+   */
+  async exportContainer(ref: string, dest: import("node:stream").Writable): Promise<void> {
+    return (await import("./copy.ts")).exportRootfs(this, ref, dest);
+  }
+
   /** docker cp SRC CONTAINER:PATH: a host path, or a tar stream extracted into a directory. */
   async copyTo(
     ref: string,

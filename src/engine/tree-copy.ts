@@ -84,15 +84,22 @@ function entryOf(path: string, st: Stats, type: TarType): Omit<CopyEntry, "body"
 
 /**
  * The entries of `name` in `parent` (its own entry first, named `rel`), depth first. With name
- * null, `parent` is the directory to copy itself.
+ * null, `parent` is the directory to copy itself. With `dev`, only what is on that filesystem:
+ * what is mounted on it (proc, a volume, a bound file) is left out, a mount point directory kept
+ * empty.
  */
-export async function* walk(parent: Dir, name: string | null, rel: string, tries = 3): AsyncGenerator<CopyEntry> {
+export async function* walk(parent: Dir, name: string | null, rel: string, tries = 3, dev?: number): AsyncGenerator<CopyEntry> {
   if (name === null) {
-    yield* walkDir(parent, rel, await parent.handle.stat());
+    yield* walkDir(parent, rel, await parent.handle.stat(), dev);
     return;
   }
   const st = await parent.lstat(name);
   if (!st) return; // gone meanwhile
+  // A mount point: the directory stays (empty, as the image has it), what is mounted there does not.
+  if (dev !== undefined && st.dev !== dev) {
+    if (st.isDirectory()) yield { ...entryOf(rel, st, "dir"), body: nothing };
+    return;
+  }
   // Swapped again and again between lstat and open: something keeps changing it on purpose.
   if (tries === 0) throw new HuskError("it keeps changing while being copied", { what: `copy ${parent.sub(name)}` });
   const type = typeOf(st);
@@ -104,13 +111,13 @@ export async function* walk(parent: Dir, name: string | null, rel: string, tries
     } catch (err) {
       // Swapped for something else since the lstat: copy what is there now, without following it.
       if ((err as NodeJS.ErrnoException).code === "ELOOP" || (err as NodeJS.ErrnoException).code === "ENOTDIR") {
-        yield* walk(parent, name, rel, tries - 1);
+        yield* walk(parent, name, rel, tries - 1, dev);
         return;
       }
       throw err;
     }
     try {
-      yield* walkDir(dir, rel, await dir.handle.stat());
+      yield* walkDir(dir, rel, await dir.handle.stat(), dev);
     } finally {
       await dir.close();
     }
@@ -122,7 +129,7 @@ export async function* walk(parent: Dir, name: string | null, rel: string, tries
       h = await parent.openFile(name);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ELOOP" || err instanceof HuskError) {
-        yield* walk(parent, name, rel, tries - 1);
+        yield* walk(parent, name, rel, tries - 1, dev);
         return;
       }
       throw err;
@@ -135,9 +142,9 @@ export async function* walk(parent: Dir, name: string | null, rel: string, tries
   yield { ...entryOf(rel, st, type), linkname, body: nothing };
 }
 
-async function* walkDir(dir: Dir, rel: string, st: Stats): AsyncGenerator<CopyEntry> {
+async function* walkDir(dir: Dir, rel: string, st: Stats, dev?: number): AsyncGenerator<CopyEntry> {
   yield { ...entryOf(rel, st, "dir"), body: nothing };
-  for (const n of await dir.names()) yield* walk(dir, n, join(rel, n));
+  for (const n of await dir.names()) yield* walk(dir, n, join(rel, n), 3, dev);
 }
 
 /** The entries of a tar stream (names checked by the writer, which refuses ".."). */

@@ -23,6 +23,7 @@ const SUB: Record<string, () => Promise<{ default: EngineVerb }>> = {
   exec: () => import("./exec.ts"),
   logs: () => import("./logs.ts"),
   diff: () => import("./diff.ts"),
+  export: () => import("./export.ts"),
   inspect: () => import("./inspect.ts"),
   wait: () => import("./wait.ts"),
   top: () => import("./top.ts"),

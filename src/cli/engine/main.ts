@@ -33,6 +33,7 @@ const VERBS: Record<string, () => Promise<{ default: EngineVerb }>> = {
   update: () => import("./update.ts"),
   rm: () => import("./rm.ts"),
   diff: () => import("./diff.ts"),
+  export: () => import("./export.ts"),
   inspect: () => import("./inspect.ts"),
   port: () => import("./port.ts"),
   wait: () => import("./wait.ts"),
