@@ -207,6 +207,42 @@ export const scenarios = {
     }
   },
 
+  async "Container.pause/unpause/update/diff/port, Engine.list filters, info and version"(assert) {
+    const { engine, done } = makeEngine();
+    try {
+      const box = await engine.start("busybox", ["sh", "-c", "echo x > /made; sleep 60"], {
+        name: "ops",
+        network: "none",
+        labels: { role: "test" },
+        memory: "32m",
+      });
+      try {
+        await box.pause();
+        assert.equal((await box.inspect()).State.Status, "paused");
+        const paused = await engine.list({ filters: { status: ["paused"], label: ["role=test"] } });
+        assert.equal(paused.map((c) => c.name).join(","), "ops");
+        const refused = await box.exec(["true"]).catch((e) => e);
+        assert.ok(refused instanceof ConflictError, String(refused));
+        await box.unpause();
+        await box.update({ memory: "64m", pidsLimit: 20 });
+        assert.equal((await box.inspect()).HostConfig.Memory, 64 * 1024 * 1024);
+        for (let i = 0; i < 100 && !(await box.diff()).some((c) => c.path === "/made"); i++)
+          await new Promise((r) => setTimeout(r, 20));
+        assert.equal(JSON.stringify(await box.diff()), JSON.stringify([{ kind: "A", path: "/made" }]));
+        assert.equal((await box.port()).length, 0);
+        const info = await engine.info();
+        assert.equal(info.containers.running, 1);
+        assert.ok(/^(Bun|Node) /.test((await engine.version()).jsRuntime));
+        const bad = await box.update({ memory: "1k" }).catch((e) => e);
+        assert.ok(bad instanceof HuskError && /UpdateOptions\.memory/.test(bad.message), String(bad));
+      } finally {
+        await box[Symbol.asyncDispose]();
+      }
+    } finally {
+      await done();
+    }
+  },
+
   async "Engine.start, exec, and Symbol.asyncDispose (await using) removes it"(assert) {
     const { engine, done } = makeEngine();
     try {
