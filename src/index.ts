@@ -9,6 +9,7 @@ export {
   type AttachSession,
   type AttachStreamOptions,
   type Change,
+  type CommitOptions,
   Container,
   type ContainerFilters,
   type ContainerInspect,

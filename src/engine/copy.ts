@@ -65,7 +65,7 @@ const contentsOnly = (p: string) => p === "." || p.endsWith("/.");
 const baseOf = (p: string) => basename(resolve("/", p));
 
 /** Run fn on the container's root directory; a system error becomes a HuskError naming the copy. */
-async function withRoot<T>(engine: Engine, rec: ContainerRecord, what: string, fn: (root: Dir) => Promise<T>): Promise<T> {
+export async function withRoot<T>(engine: Engine, rec: ContainerRecord, what: string, fn: (root: Dir) => Promise<T>): Promise<T> {
   try {
     return await inRoot(engine, rec, fn);
   } catch (err) {

@@ -44,6 +44,7 @@ import { readState, stateDir } from "../runtime/state.ts";
 import type { StdioSpec } from "../sys/index.ts";
 import { trace } from "../trace.ts";
 import type { AttachSession, AttachStreamOptions } from "./attach.ts";
+import type { CommitOptions } from "./commit.ts";
 import type { CopyOptions } from "./copy.ts";
 import { parseDetachKeys } from "./detach-keys.ts";
 import { hostDevices } from "./devices.ts";
@@ -1488,6 +1489,15 @@ export class Engine {
   }
 
   /**
+   * docker commit: a new image of the container's image and what the container changed (one
+   * layer), with its command, environment, working directory, user and labels; resolves with
+   * the image id. A running container is paused meanwhile unless pause is false.
+   */
+  async commit(ref: string, options: CommitOptions = {}): Promise<string> {
+    return (await import("./commit.ts")).commitContainer(this, ref, options);
+  }
+
+  /**
    * docker export: the container's root filesystem (image and changes, not what is mounted on
    * it) as a tar stream written to dest; running or not.
    */
@@ -1759,6 +1769,9 @@ export class Container {
   }
   diff(): Promise<Change[]> {
     return this.engine.diff(this.id);
+  }
+  commit(options: CommitOptions = {}): Promise<string> {
+    return this.engine.commit(this.id, options);
   }
   update(limits: Limits): Promise<void> {
     return this.engine.update(this.id, limits);

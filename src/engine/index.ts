@@ -7,6 +7,7 @@
  */
 
 export type { AttachEnd, AttachSession, AttachStreamOptions } from "./attach.ts";
+export type { CommitOptions } from "./commit.ts";
 export type { CopyOptions } from "./copy.ts";
 export type { ContainerUsage, DiskUsage, ImageUsage, UsageRow, VolumeUsage } from "./df.ts";
 export type { Change } from "./diff.ts";

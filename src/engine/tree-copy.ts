@@ -36,7 +36,7 @@ export interface CopyEntry {
 
 const join = (rel: string, name: string) => (rel === "" ? name : `${rel}/${name}`);
 
-async function* nothing(): AsyncGenerator<Buffer> {}
+export async function* nothing(): AsyncGenerator<Buffer> {}
 
 /** Exactly size bytes of an open file (zeros if it shrank meanwhile: a tar header promised size). */
 async function* fileBytes(h: FileHandle, size: number): AsyncGenerator<Buffer> {
@@ -67,7 +67,7 @@ function typeOf(st: Stats): TarType | undefined {
   return undefined; // sockets are not copied (nor by tar)
 }
 
-function entryOf(path: string, st: Stats, type: TarType): Omit<CopyEntry, "body"> {
+export function entryOf(path: string, st: Stats, type: TarType): Omit<CopyEntry, "body"> {
   return {
     path,
     type,

@@ -23,6 +23,7 @@ import {
   checkManifest,
   type Descriptor,
   type Digest,
+  type HistoryEntry,
   hexOf,
   hostPlatform,
   type ImageConfig,
@@ -100,16 +101,25 @@ export async function commitLayers(
   store: ImageStore,
   lease: Lease,
   layers: { digest: Digest; size: number; diffId: Digest }[],
-  opts: { config: ContainerConfig; tags: string[]; created: string; createdBy: string },
+  opts: {
+    config: ContainerConfig;
+    tags: string[];
+    created: string;
+    createdBy: string;
+    /** The history as it is (a commit's: its image's, then its own); default one entry per layer, createdBy. */
+    history?: HistoryEntry[];
+    author?: string;
+  },
 ): Promise<Digest> {
   const platform = hostPlatform();
   const config: ImageConfig = {
     created: opts.created,
+    ...(opts.author ? { author: opts.author } : {}),
     architecture: platform.architecture,
     os: platform.os,
     config: opts.config,
     rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) },
-    history: layers.map(() => ({ created: opts.created, created_by: opts.createdBy })),
+    history: opts.history ?? layers.map(() => ({ created: opts.created, created_by: opts.createdBy })),
   };
   const cfg = await storeJson(store, lease, config);
   const manifest: Manifest = {

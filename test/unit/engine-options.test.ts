@@ -124,6 +124,10 @@ describe("docker's command line rules", () => {
     expect(p.flags).toEqual({ detach: true, interactive: true, env: ["A=1", "B=2"], network: "none" });
     expect(p.positionals).toEqual(["busybox", "sh", "-c", "-x"]);
   });
+  test("a short boolean with =false or =true, as pflag takes it", () => {
+    expect(parse(["-d=false", "-i=true", "x"], flags, true).flags).toEqual({ detach: false, interactive: true });
+    expect(() => parse(["-d=maybe"], flags, true)).toThrow('invalid argument "maybe"');
+  });
   test("unknown flags", () => {
     expect(() => parse(["--nope"], flags, true)).toThrow("unknown flag: --nope");
     expect(() => parse(["-z"], flags, true)).toThrow(/unknown shorthand flag: 'z'/);

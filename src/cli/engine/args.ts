@@ -79,6 +79,11 @@ export function parse(argv: string[], specs: Flag[], stopAtPositional: boolean):
         const flag = short.get(c);
         if (!flag) throw new HuskError(`unknown shorthand flag: '${c}' in ${arg}`);
         if (flag.type === "bool") {
+          // -p=false, as Go's pflag takes it.
+          if (arg[k + 1] === "=") {
+            set(flag, arg.slice(k + 2), flags);
+            break;
+          }
           flags[flag.name] = true;
           continue;
         }

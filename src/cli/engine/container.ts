@@ -22,6 +22,7 @@ const SUB: Record<string, () => Promise<{ default: EngineVerb }>> = {
   port: () => import("./port.ts"),
   exec: () => import("./exec.ts"),
   logs: () => import("./logs.ts"),
+  commit: () => import("./commit.ts"),
   diff: () => import("./diff.ts"),
   export: () => import("./export.ts"),
   inspect: () => import("./inspect.ts"),

@@ -32,6 +32,7 @@ const VERBS: Record<string, () => Promise<{ default: EngineVerb }>> = {
   unpause: async () => ({ default: (await import("./pause.ts")).unpause }),
   update: () => import("./update.ts"),
   rm: () => import("./rm.ts"),
+  commit: () => import("./commit.ts"),
   diff: () => import("./diff.ts"),
   export: () => import("./export.ts"),
   inspect: () => import("./inspect.ts"),
