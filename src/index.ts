@@ -29,6 +29,8 @@ export {
   type OutputLine,
   type PortMapping,
   type PortSpec,
+  type PushOptions,
+  type PushResult,
   type RunOptions as StartOptions,
   type RunResult,
   type SpawnExecOptions,

@@ -25,6 +25,7 @@ import type { LoginOptions } from "../image/auth.ts";
 import type { ImportOptions, ImportResult, ImportSource } from "../image/import.ts";
 import type { ContainerConfig } from "../image/oci.ts";
 import type { PullOptions, PullResult } from "../image/pull.ts";
+import type { PushOptions, PushResult } from "../image/push.ts";
 import { normalizeRef, parseRef } from "../image/reference.ts";
 import { type OverlayRootfs, overlayData, overlayRootfs } from "../image/rootfs.ts";
 import type { SaveOptions } from "../image/save.ts";
@@ -1570,6 +1571,17 @@ export class Engine {
       throw new HuskError("must be a non-empty string", { origin: "reference" });
     const { pullImage } = await import("../image/pull.ts");
     return pullImage(this.images, reference, options);
+  }
+
+  /**
+   * docker push: an image tagged with a registry's name (`husk tag`) to that registry: blobs it
+   * lacks, then the manifest as stored (its digest unchanged). Resolves with the digest and size.
+   */
+  async push(reference: string, options: PushOptions = {}): Promise<PushResult> {
+    if (typeof reference !== "string" || reference === "")
+      throw new HuskError("must be a non-empty string", { origin: "reference" });
+    const { pushImage } = await import("../image/push.ts");
+    return pushImage(this.images, reference, options);
   }
 
   /** Check credentials against a registry and keep them for pulls (<dataRoot>/auth.json, 0600). */

@@ -6,6 +6,7 @@
  *   await using box = await engine.start("busybox", ["sleep", "60"], { name: "w1" });
  */
 
+export type { PushOptions, PushResult } from "../image/push.ts";
 export type { AttachEnd, AttachSession, AttachStreamOptions } from "./attach.ts";
 export type { CommitOptions } from "./commit.ts";
 export type { CopyOptions } from "./copy.ts";

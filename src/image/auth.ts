@@ -129,3 +129,17 @@ export async function logout(dataRoot: string, registry: string): Promise<boolea
   await writeConfig(file, { ...cfg, auths: Object.fromEntries(kept) });
   return true;
 }
+
+/**
+ * The credentials a pull or push uses: given, from a credentials file given (which must have
+ * them), or from <dataRoot>/auth.json (`husk login`'s) if it has the registry.
+ */
+export async function credentialsFor(
+  dataRoot: string,
+  registry: string,
+  auth: Credentials | string | undefined,
+): Promise<Credentials | undefined> {
+  if (typeof auth === "object") return auth;
+  if (typeof auth === "string") return readCredentials(auth, registry, { required: true });
+  return readCredentials(authFile(dataRoot), registry);
+}

@@ -15,7 +15,7 @@
  */
 import { createHash } from "node:crypto";
 import { AbortError, HuskError, TimeoutError } from "../errors.ts";
-import { authFile, readCredentials } from "./auth.ts";
+import { credentialsFor } from "./auth.ts";
 import {
   checkDigest,
   checkIndex,
@@ -130,12 +130,6 @@ function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
   };
 }
 
-async function credentialsFor(store: ImageStore, domain: string, auth: PullOptions["auth"]): Promise<Credentials | undefined> {
-  if (typeof auth === "object") return auth;
-  if (typeof auth === "string") return readCredentials(auth, domain, { required: true });
-  return readCredentials(authFile(store.dataRoot), domain);
-}
-
 interface FetchedManifest {
   bytes: Buffer;
   digest: Digest;
@@ -204,7 +198,7 @@ export async function pullImage(store: ImageStore, reference: string, opts: Pull
   const aborted = () => opts.signal?.aborted === true;
   const reg = new Registry(ref.domain, ref.path, {
     insecure: opts.insecure,
-    credentials: await credentialsFor(store, ref.domain, opts.auth),
+    credentials: await credentialsFor(store.dataRoot, ref.domain, opts.auth),
     signal,
     stallMs: opts.stallMs,
   });

@@ -100,6 +100,15 @@ export interface RegistryOptions {
   signal?: AbortSignal;
   /** A request (or a body) that gets no bytes for this long fails. Default 60 s. */
   stallMs?: number;
+  /** Tokens for pushing too (scope pull,push), not only for pulling. */
+  push?: boolean;
+}
+
+/** A request's method and body; the body is made again for a retry (after a 401) or a 307/308. */
+export interface RequestInit {
+  method?: "GET" | "HEAD" | "POST" | "PUT";
+  headers?: Record<string, string>;
+  body?: () => BodyInit;
 }
 
 /** The error text a registry puts in its body: {"errors":[{"code":"…","message":"…"}]}. */
@@ -171,16 +180,26 @@ export class Registry {
    * 404 a NotFoundError, 401/403 an auth error, the rest the status with the registry's message.
    */
   async get(path: string, headers: Record<string, string>, what: string): Promise<Response> {
-    let res = await this.send(`${this.base}${path}`, headers, what);
+    return this.request(path, { headers }, what);
+  }
+
+  /**
+   * A request to a path of the API (or a URL the registry gave, an upload's Location), as get
+   * makes it: authenticated on a 401, redirects followed, errors as get's. HEAD's 404 is
+   * returned, not thrown: it answers "is the blob there?".
+   */
+  async request(path: string, init: RequestInit, what: string): Promise<Response> {
+    const url = /^https?:\/\//.test(path) ? path : `${this.base}${path}`;
+    let res = await this.send(url, init.headers ?? {}, what, false, init);
     if (res.status === 401) {
       const challenge = res.headers.get("www-authenticate") ?? "";
       const message = await registryMessage(res);
       const before = this.authorization;
       await this.authenticate(parseChallenges(challenge), what, message);
       if (this.authorization === before) throw this.authFailed(what, message);
-      res = await this.send(`${this.base}${path}`, headers, what);
+      res = await this.send(url, init.headers ?? {}, what, false, init);
     }
-    if (res.ok) return res;
+    if (res.ok || (init.method === "HEAD" && res.status === 404)) return res;
     const message = await registryMessage(res);
     if (res.status === 404) throw new NotFoundError(`not found in the registry${message ? ` (${message})` : ""}`, { what });
     if (res.status === 401 || res.status === 403) throw this.authFailed(what, message);
@@ -237,7 +256,7 @@ export class Registry {
       throw new HuskError(`refusing the token realm ${url.origin}: only https (or http on this machine, or insecure)`, { what });
     }
     if (params.service) url.searchParams.set("service", params.service);
-    const scope = params.scope ?? (this.repo ? `repository:${this.repo}:pull` : "");
+    const scope = params.scope ?? (this.repo ? `repository:${this.repo}:${this.opts.push ? "pull,push" : "pull"}` : "");
     for (const s of scope.split(" ").filter(Boolean)) url.searchParams.append("scope", s);
     const headers: Record<string, string> = {};
     const creds = this.opts.credentials;
@@ -271,13 +290,19 @@ export class Registry {
    * only (or to the token realm, which the caller gives it explicitly), never after a redirect to
    * another host, and an https request is never redirected to plain http unless insecure.
    */
-  private async send(url: string, headers: Record<string, string>, what: string, explicit = false): Promise<Response> {
+  private async send(
+    url: string,
+    headers: Record<string, string>,
+    what: string,
+    explicit = false,
+    init: RequestInit = {},
+  ): Promise<Response> {
     let target = new URL(url);
     for (let hops = 0; ; hops++) {
       const h: Record<string, string> = { "user-agent": "husk", ...headers };
       if (explicit && hops > 0 && target.origin !== new URL(url).origin) delete h.authorization;
       if (!explicit && this.authorization && target.origin === this.origin) h.authorization = this.authorization;
-      const res = await this.fetch(target, h, what);
+      const res = await this.fetch(target, h, what, init);
       const location = res.headers.get("location");
       if (![301, 302, 303, 307, 308].includes(res.status) || !location) return res;
       await res.body?.cancel().catch(() => {});
@@ -294,7 +319,7 @@ export class Registry {
   }
 
   /** fetch with the caller's signal and a stall limit; network failures become one-line errors. */
-  private async fetch(url: URL, headers: Record<string, string>, what: string): Promise<Response> {
+  private async fetch(url: URL, headers: Record<string, string>, what: string, init: RequestInit = {}): Promise<Response> {
     const stall = new AbortController();
     const signal = this.opts.signal ? AbortSignal.any([this.opts.signal, stall.signal]) : stall.signal;
     let timer = setTimeout(() => stall.abort(), this.stallMs);
@@ -308,7 +333,13 @@ export class Registry {
     let res: Response;
     try {
       // identity: a blob is stored as the registry has it; fetch must not decode a Content-Encoding.
-      res = await fetch(url, { headers: { "accept-encoding": "identity", ...headers }, redirect: "manual", signal });
+      res = await fetch(url, {
+        method: init.method ?? "GET",
+        headers: { "accept-encoding": "identity", ...headers },
+        body: init.body?.(),
+        redirect: "manual",
+        signal,
+      });
     } catch (err) {
       clearTimeout(timer);
       throw fail(err);

@@ -39,6 +39,7 @@ const SUB: Record<string, () => Promise<{ default: EngineVerb }>> = {
   rm: () => import("./rmi.ts"),
   history: () => import("./history.ts"),
   import: () => import("./import.ts"),
+  push: () => import("./push.ts"),
   load: () => import("./load.ts"),
   save: () => import("./save.ts"),
   tag: () => import("./tag.ts"),

@@ -45,6 +45,7 @@ const VERBS: Record<string, () => Promise<{ default: EngineVerb }>> = {
   history: () => import("./history.ts"),
   import: () => import("./import.ts"),
   pull: () => import("./pull.ts"),
+  push: () => import("./push.ts"),
   login: () => import("./login.ts"),
   logout: () => import("./logout.ts"),
   save: () => import("./save.ts"),
