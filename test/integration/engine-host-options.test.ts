@@ -5,14 +5,12 @@
  * --expose and the image's ExposedPorts; and their bad values, named by flag, leaving nothing.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { devNumbers } from "../../src/engine/devices.ts";
-import { type EngineWorld, engineWorld } from "../fixtures/engine.ts";
+import { type EngineWorld, engineWorld, importTestImage } from "../fixtures/engine.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
-import { makeRootfs } from "../fixtures/rootfs.ts";
 
 describeAsRoot("engine host options", () => {
   let w: EngineWorld;
@@ -20,13 +18,7 @@ describeAsRoot("engine host options", () => {
   beforeAll(async () => {
     w = engineWorld();
     tmp = mkdtempSync(join(tmpdir(), "husk-hostopt-"));
-    const rootfs = join(tmp, "rootfs");
-    makeRootfs(rootfs);
-    expect(spawnSync("tar", ["-C", rootfs, "-cf", join(tmp, "img.tar"), "."]).status).toBe(0);
-    await w.engine.importImage(join(tmp, "img.tar"), {
-      tags: ["example.test/exposes:1"],
-      config: { Env: ["PATH=/bin"], Cmd: ["sh"], ExposedPorts: { "80/tcp": {}, "53/udp": {} } },
-    });
+    await importTestImage(w, tmp, "example.test/exposes:1", { ExposedPorts: { "80/tcp": {}, "53/udp": {} } });
   });
   afterAll(async () => {
     await w.cleanup();
@@ -131,10 +123,11 @@ describeAsRoot("engine host options", () => {
   });
 
   test("bad values are named by their flag and leave nothing", async () => {
+    writeFileSync(join(tmp, "plain-file"), "");
     const cases: [string[], string][] = [
       [["--device", "/nonexistent"], "--device"],
       [["--device", "/dev/fuse:rx"], "--device"],
-      [["--device", join(tmp, "img.tar")], "not a device node"],
+      [["--device", join(tmp, "plain-file")], "not a device node"],
       [["--shm-size", "lots"], "--shm-size"],
       [["--sysctl", "kernel.hostname"], "sysctl"],
       [["--pid", "container:x"], "--pid"],

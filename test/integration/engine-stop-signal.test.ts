@@ -3,13 +3,11 @@
  * before the SIGKILL; labels from --label over the image's; ps --filter on them.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type EngineWorld, engineWorld } from "../fixtures/engine.ts";
+import { type EngineWorld, engineWorld, importTestImage } from "../fixtures/engine.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
-import { makeRootfs } from "../fixtures/rootfs.ts";
 
 // Exits with a status saying which signal it got first.
 const TRAPS = 'trap "exit 10" TERM; trap "exit 11" QUIT; trap "exit 12" USR1; while :; do sleep 0.05; done';
@@ -20,13 +18,7 @@ describeAsRoot("engine stop signal", () => {
   beforeAll(async () => {
     w = engineWorld();
     tmp = mkdtempSync(join(tmpdir(), "husk-stopsig-"));
-    const rootfs = join(tmp, "rootfs");
-    makeRootfs(rootfs);
-    expect(spawnSync("tar", ["-C", rootfs, "-cf", join(tmp, "img.tar"), "."]).status).toBe(0);
-    await w.engine.importImage(join(tmp, "img.tar"), {
-      tags: ["example.test/quits:1"],
-      config: { Env: ["PATH=/bin"], Cmd: ["sh"], StopSignal: "quit", Labels: { from: "image", team: "x" } },
-    });
+    await importTestImage(w, tmp, "example.test/quits:1", { StopSignal: "quit", Labels: { from: "image", team: "x" } });
   });
   afterAll(async () => {
     await w.cleanup();

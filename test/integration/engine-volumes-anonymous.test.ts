@@ -5,13 +5,11 @@
  * the same path takes the VOLUME's place.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type EngineWorld, engineWorld } from "../fixtures/engine.ts";
+import { type EngineWorld, engineWorld, importTestImage } from "../fixtures/engine.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
-import { makeRootfs } from "../fixtures/rootfs.ts";
 
 describeAsRoot("engine anonymous volumes", () => {
   let w: EngineWorld;
@@ -20,14 +18,9 @@ describeAsRoot("engine anonymous volumes", () => {
     w = engineWorld();
     tmp = mkdtempSync(join(tmpdir(), "husk-anonvol-"));
     // An image that declares VOLUME /vol/ and ships /vol/seed.
-    const rootfs = join(tmp, "rootfs");
-    makeRootfs(rootfs);
-    mkdirSync(join(rootfs, "vol"));
-    writeFileSync(join(rootfs, "vol/seed"), "from-image\n");
-    expect(spawnSync("tar", ["-C", rootfs, "-cf", join(tmp, "img.tar"), "."]).status).toBe(0);
-    await w.engine.importImage(join(tmp, "img.tar"), {
-      tags: ["example.test/withvol:1"],
-      config: { Env: ["PATH=/bin"], Cmd: ["sh"], Volumes: { "/vol/": {} } },
+    await importTestImage(w, tmp, "example.test/withvol:1", { Volumes: { "/vol/": {} } }, (rootfs) => {
+      mkdirSync(join(rootfs, "vol"));
+      writeFileSync(join(rootfs, "vol/seed"), "from-image\n");
     });
   });
   afterAll(async () => {

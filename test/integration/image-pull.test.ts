@@ -389,7 +389,10 @@ describeAsRoot("image pull", () => {
       try {
         // Wait for the layer's bytes to reach a file under tmp/.
         const deadline = Date.now() + 20_000;
-        while (!tmpFiles(root).some((f) => statSync(join(root, "images/tmp", f)).size > 0)) {
+        // A small blob may pass through tmp/ and be renamed into the store between the readdir
+        // and the stat: gone is not the stalled layer.
+        const partial = (f: string) => (statSync(join(root, "images/tmp", f), { throwIfNoEntry: false })?.size ?? 0) > 0;
+        while (!tmpFiles(root).some(partial)) {
           if (Date.now() > deadline) throw new Error(`no partial download: ${await new Response(child.stderr).text()}`);
           await Bun.sleep(20);
         }

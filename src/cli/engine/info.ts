@@ -51,31 +51,33 @@ function infoText(i: EngineInfo): string {
   ])}`;
 }
 
-export const info: EngineVerb = {
-  name: "info",
-  usage: "[--format json]",
-  summary: "what the engine holds and runs on",
-  flags: [FORMAT],
-  async run(p, g) {
-    if (p.positionals.length > 0) throw new HuskError('"husk info" accepts no arguments');
-    const json = wantsJson(p.flags.format);
-    const i = await (await engineOf(g)).info();
-    stdout(json ? `${JSON.stringify(i)}\n` : infoText(i));
-    return 0;
-  },
-};
+/** A verb that prints one report of the engine, as text or (--format json) one JSON object. */
+function reportVerb<T>(
+  name: "info" | "version",
+  summary: string,
+  get: (engine: Awaited<ReturnType<typeof engineOf>>) => Promise<T>,
+  text: (report: T) => string,
+): EngineVerb {
+  return {
+    name,
+    usage: "[--format json]",
+    summary,
+    flags: [FORMAT],
+    async run(p, g) {
+      if (p.positionals.length > 0) throw new HuskError(`"husk ${name}" accepts no arguments`);
+      const json = wantsJson(p.flags.format);
+      const report = await get(await engineOf(g));
+      stdout(json ? `${JSON.stringify(report)}\n` : text(report));
+      return 0;
+    },
+  };
+}
 
-export const version: EngineVerb = {
-  name: "version",
-  usage: "[--format json]",
-  summary: "husk's version, its helper's commit and the JS runtime",
-  flags: [FORMAT],
-  async run(p, g) {
-    if (p.positionals.length > 0) throw new HuskError('"husk version" accepts no arguments');
-    const json = wantsJson(p.flags.format);
-    const v = await (await engineOf(g)).version();
-    stdout(json ? `${JSON.stringify(v)}\n` : versionText(v));
-    return 0;
-  },
-};
+export const info = reportVerb("info", "what the engine holds and runs on", (e) => e.info(), infoText);
+export const version = reportVerb(
+  "version",
+  "husk's version, its helper's commit and the JS runtime",
+  (e) => e.version(),
+  versionText,
+);
 export default info;
