@@ -75,6 +75,10 @@ describeAsRoot("engine stop signal", () => {
     expect(await q("label=solo", "ancestor=example.test/quits:1")).toEqual(["l1"]);
     expect(await q("status=exited")).toEqual(["l2"]);
     expect(await q("label=team=x")).toEqual([]);
+    // -l and -n: the newest made, in any state.
+    const latest = await w.husk(["ps", "-l", "--format", "json"]);
+    expect(JSON.parse(latest.stdout.trim()).Names).toBe("l2");
+    expect((await w.husk(["ps", "-n", "2", "-q"])).stdout.trim().split("\n")).toHaveLength(2);
     const bad = await w.husk(["ps", "-f", "colour=red"]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("--filter");

@@ -1,4 +1,5 @@
 import { parseFilters } from "../../engine/filters.ts";
+import { HuskError } from "../../errors.ts";
 import { stdout } from "../../sys/stdio.ts";
 import { type EngineVerb, engineOf, table } from "./verb.ts";
 
@@ -25,12 +26,18 @@ const verb: EngineVerb = {
       type: "list",
       help: "KEY=VALUE: id, name, label, status (created|running|paused|exited), exited, ancestor, network, volume",
     },
+    { name: "last", short: "n", type: "int", help: "the last N containers made, in any state" },
+    { name: "latest", short: "l", type: "bool", help: "the last container made, in any state" },
   ],
   async run(p, g) {
     const filterArgs = p.flags.filter as string[] | undefined;
     const filters = filterArgs ? parseFilters(filterArgs) : undefined;
+    const last = p.flags.latest === true ? 1 : (p.flags.last as number | undefined);
+    if (last !== undefined && last < 0) throw new HuskError(`--last: must be 0 or more, not ${last}`);
     const engine = await engineOf(g);
-    const list = await engine.list({ all: p.flags.all === true, filters });
+    // -n/-l list containers in any state, newest first, as docker's.
+    const all = p.flags.all === true || (last !== undefined && last > 0);
+    const list = (await engine.list({ all, filters })).slice(0, last === undefined || last === 0 ? undefined : last);
     const full = p.flags["no-trunc"] === true;
     const id = (s: string) => (full ? s : s.slice(0, 12));
     if (p.flags.quiet) {
