@@ -76,6 +76,7 @@ import {
   checkRunOptions,
   envList,
   type Limits,
+  NAME_PATTERN,
   type RunOptions,
   stopSignalText,
 } from "./options.ts";
@@ -1206,6 +1207,27 @@ export class Engine {
     });
   }
 
+  /**
+   * docker rename: another name for a container (running or not). On its user networks the
+   * others resolve the new name (their hosts files), and its own hosts file says it.
+   */
+  async rename(ref: string, newName: string): Promise<void> {
+    if (typeof newName !== "string" || !NAME_PATTERN.test(newName) || newName.length > 128)
+      throw new HuskError(`invalid container name ${quote(String(newName))}: letters, digits, "_", "." and "-", not first`, {
+        origin: "newName",
+      });
+    const found = this.#records.find(ref);
+    await this.#records.locked(found.id, async () => {
+      const old = (this.#records.read(found.id) ?? found).name;
+      const rec = await this.#records.rename(found.id, newName);
+      if (old === newName) return;
+      await this.networks.renameContainer(rec.id, old, newName);
+      // Its own /etc/hosts lists its name beside its address (a running one's, bound in place).
+      if (existsSync(this.#records.path(rec.id, "etc/hosts")) && rec.hostConfig.networkMode !== "host")
+        await this.#writeHosts(rec);
+    });
+  }
+
   /** Take a network card off a running container: its veth deleted, its lease and ports released. */
   async disconnect(network: string, ref: string): Promise<void> {
     const found = this.#records.find(ref);
@@ -1787,6 +1809,9 @@ export class Container {
   }
   update(limits: Limits): Promise<void> {
     return this.engine.update(this.id, limits);
+  }
+  rename(newName: string): Promise<void> {
+    return this.engine.rename(this.id, newName);
   }
   unpause(): Promise<void> {
     return this.engine.unpause(this.id);

@@ -328,6 +328,33 @@ export class Records {
   }
 
   /**
+   * Give a container another name (husk rename): the new one claimed and the old one freed under
+   * the containers' lock, the record written with it; the caller holds the container's lock.
+   */
+  async rename(id: string, newName: string): Promise<ContainerRecord> {
+    const release = await lockExclusive(this.dir, helperPath(), this.#locks);
+    try {
+      this.#ensureNames();
+      if (!NAME_FILE.test(newName)) throw new HuskError(`invalid container name ${quote(newName)}`);
+      const rec = this.read(id);
+      if (!rec) throw new NotFoundError(`no such container: ${id}`);
+      const other = this.named(newName);
+      if (other && other.id !== id)
+        throw new HuskError(
+          `the container name "/${newName}" is already in use by container ${other.id.slice(0, 12)}: remove it or choose another name`,
+        );
+      const old = rec.name;
+      writeFileSync(join(this.dir, NAMES, newName), id, { mode: 0o600 });
+      rec.name = newName;
+      this.write(rec);
+      if (old !== newName && this.#holder(old) === id) rmSync(join(this.dir, NAMES, old), { force: true });
+      return rec;
+    } finally {
+      release();
+    }
+  }
+
+  /**
    * Remove the container's directory: moved out of the way now, deleted in the background; its
    * name freed (the caller has the record in hand: it is not read again).
    */

@@ -560,6 +560,26 @@ export class Networks {
     await this.store.locked(() => writeHostsBase(this.store.all(), containerId, hostsFile, base));
   }
 
+  /**
+   * A container renamed (husk rename): on every user network it is on, the others resolve the
+   * new name instead of the old one; their hosts files made again.
+   */
+  async renameContainer(containerId: string, oldName: string, newName: string): Promise<void> {
+    await this.store.locked(() => {
+      for (const rec of this.store.all()) {
+        let changed = false;
+        for (const l of rec.leases)
+          if (l.containerId === containerId && l.names?.includes(oldName)) {
+            l.names = l.names.map((n) => (n === oldName ? newName : n));
+            changed = true;
+          }
+        if (!changed) continue;
+        this.store.write(rec);
+        this.namesChanged(rec.network.name);
+      }
+    });
+  }
+
   /** Leases of the network (of all networks without a name) whose owner is gone, released. */
   async reclaim(network?: string): Promise<Lease[]> {
     return await this.store.locked(async () => {

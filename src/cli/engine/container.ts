@@ -20,6 +20,7 @@ const SUB: Record<string, () => Promise<{ default: EngineVerb }>> = {
   unpause: async () => ({ default: (await import("./pause.ts")).unpause }),
   update: () => import("./update.ts"),
   port: () => import("./port.ts"),
+  rename: () => import("./rename.ts"),
   exec: () => import("./exec.ts"),
   logs: () => import("./logs.ts"),
   commit: () => import("./commit.ts"),

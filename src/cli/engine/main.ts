@@ -37,6 +37,7 @@ const VERBS: Record<string, () => Promise<{ default: EngineVerb }>> = {
   export: () => import("./export.ts"),
   inspect: () => import("./inspect.ts"),
   port: () => import("./port.ts"),
+  rename: () => import("./rename.ts"),
   wait: () => import("./wait.ts"),
   top: () => import("./top.ts"),
   stats: () => import("./stats.ts"),
