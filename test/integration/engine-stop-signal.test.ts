@@ -75,6 +75,18 @@ describeAsRoot("engine stop signal", () => {
     expect(await q("label=solo", "ancestor=example.test/quits:1")).toEqual(["l1"]);
     expect(await q("status=exited")).toEqual(["l2"]);
     expect(await q("label=team=x")).toEqual([]);
+    // Go templates, as docker's --format takes them.
+    expect(
+      (await w.husk(["inspect", "-f", '{{.Config.Labels.team}} {{index .Config.Labels "solo"}}|{{.State.Running}}', "l1"]))
+        .stdout,
+    ).toBe("y |true\n");
+    expect((await w.husk(["ps", "-a", "--format", "{{.Names}} {{.State}}", "-f", "name=l"])).stdout.split("\n").sort()).toEqual([
+      "",
+      "l1 running",
+      "l2 exited",
+    ]);
+    expect((await w.husk(["images", "--format", "{{.Repository}}:{{.Tag}}"])).stdout).toContain("example.test/quits:1\n");
+    expect((await w.husk(["ps", "--format", "{{.Names"])).stderr).toContain("--format");
     // -l and -n: the newest made, in any state.
     const latest = await w.husk(["ps", "-l", "--format", "json"]);
     expect(JSON.parse(latest.stdout.trim()).Names).toBe("l2");

@@ -1,4 +1,5 @@
 import { stdout } from "../../sys/stdio.ts";
+import { printFormatted } from "./format.ts";
 import { type EngineVerb, engineOf, table } from "./verb.ts";
 
 /** docker's sizes: decimal units, one decimal. */
@@ -17,7 +18,7 @@ const verb: EngineVerb = {
     { name: "all", short: "a", type: "bool", help: "show all images" },
     { name: "quiet", short: "q", type: "bool", help: "only ids" },
     { name: "no-trunc", type: "bool", help: "full ids" },
-    { name: "format", type: "string", help: '"json": one JSON object per line' },
+    { name: "format", type: "string", help: '"json" (a JSON object per line) or a Go template: {{.Repository}}:{{.Tag}}' },
   ],
   async run(p, g) {
     const engine = await engineOf(g);
@@ -33,18 +34,14 @@ const verb: EngineVerb = {
         return { repo: t.slice(0, at), tag: t.slice(at + 1), id: id(i.id), created: i.created ?? "", size: i.size };
       }),
     );
-    if (p.flags.format === "json") {
-      stdout(
-        rows
-          .map(
-            (r) =>
-              `${JSON.stringify({ Repository: r.repo, Tag: r.tag, ID: r.id, CreatedAt: r.created, Size: humanSize(r.size) })}\n`,
-          )
-          .join(""),
-      );
-      return 0;
-    }
-    if (p.flags.format !== undefined) throw new Error(`unsupported format ${JSON.stringify(p.flags.format)}: only "json"`);
+    const objects = rows.map((r) => ({
+      Repository: r.repo,
+      Tag: r.tag,
+      ID: r.id,
+      CreatedAt: r.created,
+      Size: humanSize(r.size),
+    }));
+    if (printFormatted(p.flags.format, objects)) return 0;
     stdout(
       table(
         ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],

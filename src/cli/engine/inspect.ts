@@ -1,5 +1,6 @@
 import { HuskError } from "../../errors.ts";
 import { stdout } from "../../sys/stdio.ts";
+import { printFormatted } from "./format.ts";
 import { imageInspect } from "./image.ts";
 import { type EngineVerb, engineOf, needArgs } from "./verb.ts";
 
@@ -7,7 +8,10 @@ const verb: EngineVerb = {
   name: "inspect",
   usage: "[options] NAME|ID [NAME|ID...]",
   summary: "low-level information on containers (or images), as a JSON array",
-  flags: [{ name: "type", type: "string", help: '"container" or "image" (default: a container, else an image)' }],
+  flags: [
+    { name: "type", type: "string", help: '"container" or "image" (default: a container, else an image)' },
+    { name: "format", short: "f", type: "string", help: "a Go template for each object: {{.State.Pid}}, {{json .Config}}" },
+  ],
   async run(p, g) {
     const refs = needArgs(p, 1, "inspect");
     const engine = await engineOf(g);
@@ -28,6 +32,7 @@ const verb: EngineVerb = {
         throw new HuskError(`no such object: ${ref}`);
       }
     }
+    if (printFormatted(p.flags.format, out as object[])) return 0;
     stdout(`${JSON.stringify(out, null, 4)}\n`);
     return 0;
   },

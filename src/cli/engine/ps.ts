@@ -1,6 +1,7 @@
 import { parseFilters } from "../../engine/filters.ts";
 import { HuskError } from "../../errors.ts";
 import { stdout } from "../../sys/stdio.ts";
+import { printFormatted } from "./format.ts";
 import { type EngineVerb, engineOf, table } from "./verb.ts";
 
 function ago(iso: string): string {
@@ -19,7 +20,7 @@ const verb: EngineVerb = {
     { name: "all", short: "a", type: "bool", help: "show all containers, not only running ones" },
     { name: "quiet", short: "q", type: "bool", help: "only ids" },
     { name: "no-trunc", type: "bool", help: "do not shorten ids and commands" },
-    { name: "format", type: "string", help: '"json": one JSON object per line' },
+    { name: "format", type: "string", help: '"json" (a JSON object per line) or a Go template: {{.Names}} {{.Status}}' },
     {
       name: "filter",
       short: "f",
@@ -44,28 +45,18 @@ const verb: EngineVerb = {
       stdout(list.map((c) => `${id(c.id)}\n`).join(""));
       return 0;
     }
-    if (p.flags.format === "json") {
-      stdout(
-        list
-          .map(
-            (c) =>
-              `${JSON.stringify({
-                ID: id(c.id),
-                Image: c.image,
-                Command: JSON.stringify(c.command),
-                CreatedAt: c.created,
-                RunningFor: ago(c.created),
-                State: c.state,
-                Status: c.status,
-                Ports: c.ports.join(", "),
-                Names: c.name,
-              })}\n`,
-          )
-          .join(""),
-      );
-      return 0;
-    }
-    if (p.flags.format !== undefined) throw new Error(`unsupported format ${JSON.stringify(p.flags.format)}: only "json"`);
+    const rows = list.map((c) => ({
+      ID: id(c.id),
+      Image: c.image,
+      Command: JSON.stringify(c.command),
+      CreatedAt: c.created,
+      RunningFor: ago(c.created),
+      State: c.state,
+      Status: c.status,
+      Ports: c.ports.join(", "),
+      Names: c.name,
+    }));
+    if (printFormatted(p.flags.format, rows)) return 0;
     const cmd = (c: string) => JSON.stringify(full || c.length <= 20 ? c : `${c.slice(0, 19)}…`);
     stdout(
       table(

@@ -1,0 +1,56 @@
+import { describe, expect, test } from "bun:test";
+import { compileTemplate, formatOf } from "../../src/cli/engine/go-template.ts";
+
+const data = {
+  Id: "abc",
+  Name: "/web",
+  State: { Pid: 42, Running: true, Status: "running" },
+  Config: { Labels: { team: "a", "com.example.x": "y" }, Env: ["A=1", "B=2"] },
+  NetworkSettings: { Networks: { front: { IPAddress: "10.0.0.2" }, back: { IPAddress: "10.1.0.2" } } },
+  Mounts: [],
+};
+const t = (tpl: string, d: unknown = data) => compileTemplate(tpl)(d);
+
+describe("--format templates (Go's text/template, docker's subset)", () => {
+  test("fields, nested fields, map keys, the dot, missing fields", () => {
+    expect(t("{{.State.Pid}} {{.Name}}")).toBe("42 /web");
+    expect(t("{{.Config.Labels.team}}")).toBe("a");
+    expect(t("{{.Nope}}|{{.State.Nope}}")).toBe("<no value>|<no value>");
+    expect(t("{{.}}", "plain")).toBe("plain");
+    expect(t("{{.Config.Env}}")).toBe("[A=1 B=2]");
+  });
+
+  test("functions: json, index, len, join, lower, upper, println, eq/not", () => {
+    expect(t("{{json .State}}")).toBe('{"Pid":42,"Running":true,"Status":"running"}');
+    expect(t('{{index .Config.Labels "com.example.x"}}')).toBe("y");
+    expect(t("{{len .Config.Env}} {{len .Mounts}}")).toBe("2 0");
+    expect(t('{{join .Config.Env ","}}')).toBe("A=1,B=2");
+    expect(t("{{upper .State.Status}} {{lower (upper .Name)}}")).toBe("RUNNING /web");
+    expect(t("{{println .Id}}")).toBe("abc\n");
+    expect(t('{{if eq .State.Status "running"}}up{{end}}{{if not .State.Running}}down{{end}}')).toBe("up");
+  });
+
+  test("range over lists and maps (keys in order), if/else, trim markers", () => {
+    expect(t("{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}")).toBe("10.1.0.2 10.0.0.2 ");
+    expect(t("{{range .Config.Env}}[{{.}}]{{end}}")).toBe("[A=1][B=2]");
+    expect(t("{{range .Mounts}}x{{else}}none{{end}}")).toBe("none");
+    expect(t("{{if .State.Running}}yes{{else}}no{{end}}")).toBe("yes");
+    expect(t("a  {{- .Id -}}  b")).toBe("aabcb");
+  });
+
+  test("what is not supported is an error naming it", () => {
+    expect(() => t("{{.Id")).toThrow("not closed");
+    expect(() => t("{{$x := .Id}}")).toThrow("not this");
+    expect(() => t("{{.Id | upper}}")).toThrow("not this");
+    expect(() => t("{{range .Mounts}}")).toThrow("{{end}}");
+    expect(() => t("{{end}}")).toThrow("without a range");
+    expect(() => t('{{printf "%s" .Id}}')).toThrow("not a function");
+  });
+
+  test("formatOf: json, a template, or the table", () => {
+    expect(formatOf(undefined)).toBeUndefined();
+    expect(formatOf("json")).toEqual({ json: true });
+    const f = formatOf("table {{.Id}}");
+    expect(f && "template" in f && f.template(data)).toBe("abc");
+  });
+});
