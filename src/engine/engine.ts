@@ -350,8 +350,10 @@ export class Engine {
     const io: [StdioSpec, StdioSpec, StdioSpec] =
       stdio === "inherit" ? [stdinSpec, "inherit", "inherit"] : [stdinSpec, "pipe", "pipe"];
     let detached = false;
-    // The attach's helper starts beside the container's (networks.ts' prepareAttach).
-    const early = rec.network ? this.networks.prepareAttach() : undefined;
+    // Made while this process waits for the container's helper to clone (onPlanSent): the
+    // attach's helper and its lease, whose owner is the container's helper (its parent while
+    // it runs, its monitor if it is detached), so that at onNamespaces only the veth is left.
+    let early: PreparedAttach | undefined;
     return startProcess({
       id,
       what: `container ${id.slice(0, 12)}`,
@@ -378,7 +380,19 @@ export class Engine {
               // itself, without stopping for this process.
               ...(rec.hostConfig.networkMode === "none"
                 ? { loopbackUp: true }
-                : { onNamespaces: (p: number) => this.#attach(rec, p, early) }),
+                : {
+                    onPlanSent: (helper: number) => {
+                      if (!rec.network) return;
+                      early = this.networks.prepareAttach();
+                      early.reserve({
+                        network: rec.network,
+                        containerId: rec.id,
+                        owner: { pid: helper, startTime: Number(procStat(helper)?.startTime ?? 0) },
+                        ...this.#names(rec, rec.network, rec.hostConfig.networkAliases),
+                      });
+                    },
+                    onNamespaces: (p: number) => this.#attach(rec, p, early),
+                  }),
               onStart: (p) => {
                 hooks.onStart(p);
                 rec.status = "running";
@@ -754,28 +768,34 @@ export class Engine {
     }
     if (!rec.network) return;
     const startTime = Number(procStat(pid)?.startTime ?? 0);
-    const att = await (early ?? this.networks).attach({
-      network: rec.network,
-      containerId: rec.id,
-      netnsPath,
-      owner: { pid, startTime },
-      ...this.#names(rec, rec.network, rec.hostConfig.networkAliases),
-    });
-    trace("engine: network attached (lease, veth)");
-    const a = attachmentRecord(att);
-    rec.networks.push(a);
-    this.#records.write(rec);
-    if (rec.hostConfig.portBindings.length > 0) {
-      a.ports = await this.networks.publish({
-        network: att.network,
-        containerAddress: att.address,
-        ports: rec.hostConfig.portBindings.map((b) => ({ ...b, proto: b.proto as "tcp" | "udp" })),
-      });
+    // The record, ports and hosts file as soon as the address is known, while the helper makes the veth.
+    const noted = async (att: Attachment) => {
+      const a = attachmentRecord(att);
+      rec.networks.push(a);
       this.#records.write(rec);
-    }
-    // In place (same inode): the bind mount of it is made already.
-    await this.#writeHosts(rec);
-    trace("engine: hosts file written (record, addresses)");
+      if (rec.hostConfig.portBindings.length > 0) {
+        a.ports = await this.networks.publish({
+          network: att.network,
+          containerAddress: att.address,
+          ports: rec.hostConfig.portBindings.map((b) => ({ ...b, proto: b.proto as "tcp" | "udp" })),
+        });
+        this.#records.write(rec);
+      }
+      // In place (same inode): the bind mount of it is made already.
+      await this.#writeHosts(rec);
+      trace("engine: record and hosts file written (addresses)");
+    };
+    await (early ?? this.networks).attach(
+      {
+        network: rec.network,
+        containerId: rec.id,
+        netnsPath,
+        owner: { pid, startTime },
+        ...this.#names(rec, rec.network, rec.hostConfig.networkAliases),
+      },
+      noted,
+    );
+    trace("engine: network attached (veth)");
   }
 
   // ------------------------------------------------------------------ state

@@ -24,8 +24,8 @@ export interface LaunchOptions {
    * re-exec, which protects a helper a container could see, and refuses any other op.
    */
   netlinkOnly?: boolean;
-  /** Called once the helper has the whole plan. */
-  onSent?: () => void;
+  /** Called once the helper has the whole plan, with the helper's pid. */
+  onSent?: (helperPid: number) => void;
   /** The container process exists (MSG_PID): its namespaces are made. */
   onPid?: (pid: number) => void;
   /** The child waits at plan step `step` while this runs: id maps, prestart/createRuntime hooks. */
@@ -154,7 +154,7 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
     new DataView(message.buffer).setUint32(0, body.length, true);
     message.set(body, 4);
     await channel.write(message);
-    opts.onSent?.();
+    opts.onSent?.(helper.pid);
     trace("runtime: launch: plan sent");
     for (;;) {
       const raw = await channel.read(MSG_SIZE);

@@ -214,8 +214,14 @@ export interface InterfaceSpec {
   bridgeIndex: number;
 }
 
-/** The plan that gives a container an interface on a bridge. */
-export function interfacePlan(s: InterfaceSpec): Plan {
+/** An interface's messages: those sent from the container's namespace, and those from the host's. */
+export interface InterfaceMessages {
+  inside: Message[];
+  host: Message[];
+}
+
+/** The messages that give a container an interface on a bridge: all but where they are sent from. */
+export function interfaceMessages(s: Omit<InterfaceSpec, "netnsPath">): InterfaceMessages {
   const inside: Message[] = [
     {
       what: `create ${s.ifname} (index ${s.index}) with its peer ${s.hostVeth} in the host's namespace`,
@@ -229,12 +235,18 @@ export function interfacePlan(s: InterfaceSpec): Plan {
   ];
   if (s.defaultRoute)
     inside.push({ what: `add the default route via ${s.gateway}`, bytes: newDefaultRoute(s.gateway, s.index, s.routeMtu) });
+  const host: Message[] = [
+    { what: `set ${s.hostVeth} up on ${s.bridge}`, bytes: setLink({ name: s.hostVeth }, { master: s.bridgeIndex, up: true }) },
+    { what: `point ${s.address} at ${s.mac} on ${s.bridge}`, bytes: replaceNeighbour(s.bridgeIndex, s.address, s.mac) },
+  ];
+  return { inside, host };
+}
+
+/** The plan that gives a container an interface on a bridge (its messages made already, or made here). */
+export function interfacePlan(s: InterfaceSpec, m: InterfaceMessages = interfaceMessages(s)): Plan {
   return [
-    netlinkStep(`set up ${s.ifname} in ${s.netnsPath}`, s.netnsPath, inside),
-    netlinkStep(`put ${s.hostVeth} on bridge ${s.bridge}`, "", [
-      { what: `set ${s.hostVeth} up on ${s.bridge}`, bytes: setLink({ name: s.hostVeth }, { master: s.bridgeIndex, up: true }) },
-      { what: `point ${s.address} at ${s.mac} on ${s.bridge}`, bytes: replaceNeighbour(s.bridgeIndex, s.address, s.mac) },
-    ]),
+    netlinkStep(`set up ${s.ifname} in ${s.netnsPath}`, s.netnsPath, m.inside),
+    netlinkStep(`put ${s.hostVeth} on bridge ${s.bridge}`, "", m.host),
   ];
 }
 

@@ -16,6 +16,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { HuskError } from "../errors.ts";
 import type { Plan } from "../plan/ops.ts";
+import { trace } from "../trace.ts";
 import { allocate, claim, partitionStale } from "./ipam.ts";
 import {
   addBridgeAddress,
@@ -25,8 +26,10 @@ import {
   gone,
   hostLink,
   hostVethName,
+  type InterfaceMessages,
   type InterfaceSpec,
   interfaceIndex,
+  interfaceMessages,
   interfacePlan,
   isErrno,
   linkExists,
@@ -158,8 +161,28 @@ export interface Attachment {
 }
 
 export interface PreparedAttach {
-  attach(o: AttachOptions): Promise<Attachment>;
-  cancel(): void;
+  /**
+   * Take the lease now, for the attach() to come (same network, container and interface): for
+   * a caller that waits anyway before the namespace exists (a container being made).
+   */
+  reserve(o: ReserveOptions): void;
+  attach(o: AttachOptions, onPlanned?: (a: Attachment) => void | Promise<void>): Promise<Attachment>;
+  /** Let the helper go unused (it exits when its channel closes); a lease reserve() took and no attach used is released. */
+  cancel(): Promise<void>;
+}
+
+/** A lease taken and its interface made ready but for the namespace. */
+interface Ready {
+  lease: Lease;
+  host: Omit<InterfaceSpec, "netnsPath">;
+  messages: InterfaceMessages;
+}
+
+/** prepareAttach's reserve: the lease, and then its Ready. */
+interface Reserved {
+  network: string;
+  lease: Promise<Lease>;
+  ready: Promise<Ready>;
 }
 
 export interface DetachOptions {
@@ -404,87 +427,122 @@ export class Networks {
 
   /**
    * Give the container an interface on the network: veth, MAC, MTU, address, default route. One
-   * helper run, started while the lease is taken so the two overlap.
+   * helper run, started while the lease is taken so the two overlap. onPlanned is told what the
+   * attachment will be as soon as the lease is taken (while the helper makes it): the caller's
+   * own bookkeeping then overlaps the helper's work; if it throws, the attach fails and is undone.
    */
-  attach(o: AttachOptions): Promise<Attachment> {
-    return this.attachWith(o, runPlan);
+  attach(o: AttachOptions, onPlanned?: (a: Attachment) => void | Promise<void>): Promise<Attachment> {
+    return this.attachWith(o, runPlan, undefined, onPlanned);
   }
 
   /**
    * The helper of an attach still to come, started now: for a container about to be made, its
    * spawn (milliseconds) overlaps the container's own start instead of following it. The
-   * handle's attach() is attach() with that helper (a second call starts its own); cancel()
-   * lets the helper go unused (it exits when its channel closes).
+   * handle's attach() is attach() with that helper (a second call starts its own), and with the
+   * lease its reserve() took; cancel() lets the helper go unused (it exits when its channel
+   * closes) and gives back a lease no attach used.
    */
   prepareAttach(): PreparedAttach {
     let give!: (plan: Promise<Plan>) => void;
     const planned = new Promise<Plan>((resolve, reject) => {
       give = (plan) => plan.then(resolve, reject);
     });
-    const running = runPlan(planned);
+    let sent: (() => void) | undefined;
+    const running = runPlan(planned, () => sent?.());
     running.catch(() => {}); // awaited by the attach that uses it
     let used = false;
+    let reserved: Reserved | undefined;
     return {
-      attach: (o) => {
-        if (used) return this.attach(o);
+      reserve: (o) => {
+        if (used || reserved) throw new HuskError("reserve() comes once, before attach()");
+        // The interface's messages too: all of the attach but the namespace's path, made now.
+        const lease = this.reserve(o);
+        const ready = lease.then((l) => this.ready(o.network, l, undefined));
+        ready.catch(() => {}); // awaited by the attach, or by cancel
+        reserved = { network: o.network, lease, ready };
+      },
+      attach: (o, onPlanned) => {
+        if (used) return this.attach(o, onPlanned);
         used = true;
-        return this.attachWith(o, (plan) => {
+        if (reserved && reserved.network !== o.network)
+          throw new HuskError(`the lease was reserved on network ${reserved.network}`);
+        const run = (plan: Promise<Plan>, onSent: () => void) => {
+          sent = onSent;
           give(plan);
           return running;
-        });
+        };
+        return this.attachWith(o, run, reserved, onPlanned);
       },
-      cancel: () => {
+      cancel: async () => {
         if (used) return;
         used = true;
         give(Promise.reject(new HuskError("the prepared attach was not used")));
+        const lease = await reserved?.lease.catch(() => undefined);
+        if (reserved && lease) await this.release(reserved.network, [lease], { namespaceGone: true });
       },
     };
   }
 
-  private async attachWith(o: AttachOptions, run: (plan: Promise<Plan>) => Promise<void>): Promise<Attachment> {
+  /** A lease's interface but its namespace: the spec, and the messages for the default route's choice. */
+  private ready(network: string, lease: Lease, defaultRoute: boolean | undefined): Ready {
+    const host = { ...this.hostSide(network, lease), defaultRoute: defaultRoute ?? lease.ifname === "eth0" };
+    return { lease, host, messages: interfaceMessages(host) };
+  }
+
+  private async attachWith(
+    o: AttachOptions,
+    run: (plan: Promise<Plan>, onSent: () => void) => Promise<void>,
+    reserved: Reserved | undefined,
+    onPlanned: ((a: Attachment) => void | Promise<void>) | undefined,
+  ): Promise<Attachment> {
     let lease: Lease | undefined;
     let spec: InterfaceSpec | undefined;
     const planned = (async () => {
-      lease = await this.reserve(o);
-      spec = this.interfaceSpec(o, lease);
-      return interfacePlan(spec);
+      lease = await (reserved?.lease ?? this.reserve(o));
+      let r = reserved ? await reserved.ready : this.ready(o.network, lease, o.defaultRoute);
+      if (o.defaultRoute !== undefined && o.defaultRoute !== r.host.defaultRoute)
+        r = this.ready(o.network, r.lease, o.defaultRoute);
+      spec = { ...r.host, netnsPath: o.netnsPath };
+      return interfacePlan(spec, r.messages);
     })();
-    try {
-      await run(planned).catch(async (err) => {
-        if (!spec) throw err;
-        const created = `${interfacePlan(spec)[0]!.what}: ${interfacePlan(spec)[0]!.parts![0]}`;
-        if (!(isErrno(err, "EEXIST") && err instanceof HuskError && err.what === created)) throw err;
-        // The host end's name is still taken by a veth whose deletion is under way (a detach
-        // that did not wait): wait for it. Else the index husk picked is taken in that
-        // namespace: one more try with another.
-        if (linkExists(spec.hostVeth) && (await gone(spec.hostVeth, 5000))) await runPlan(interfacePlan(spec));
-        else await runPlan(interfacePlan({ ...spec, index: 10000 + Math.floor(Math.random() * 50000) }));
-      });
-    } catch (err) {
+    let handed = false;
+    let onSent!: () => void;
+    const sent = new Promise<void>((resolve) => {
+      onSent = () => {
+        handed = true;
+        resolve();
+      };
+    });
+    const made = run(planned, onSent).catch(async (err) => {
+      if (!spec) throw err;
+      const created = `${interfacePlan(spec)[0]!.what}: ${interfacePlan(spec)[0]!.parts![0]}`;
+      if (!(isErrno(err, "EEXIST") && err instanceof HuskError && err.what === created)) throw err;
+      // The host end's name is still taken by a veth whose deletion is under way (a detach
+      // that did not wait): wait for it. Else the index husk picked is taken in that
+      // namespace: one more try with another.
+      if (linkExists(spec.hostVeth) && (await gone(spec.hostVeth, 5000))) await runPlan(interfacePlan(spec));
+      else await runPlan(interfacePlan({ ...spec, index: 10000 + Math.floor(Math.random() * 50000) }));
+    });
+    // The caller's part once the helper has the plan (not before: that would delay it).
+    const noted = Promise.race([sent, made.catch(() => {})]).then(() =>
+      handed ? onPlanned?.(attachmentOf(o.network, o.containerId, spec!)) : undefined,
+    );
+    // Both settled before anything is undone: a veth still being made is not left behind.
+    const [m, n] = await Promise.allSettled([made, noted]);
+    if (m.status === "rejected" || n.status === "rejected") {
       if (lease) await this.release(o.network, [lease]).catch(() => {});
-      throw err;
+      throw m.status === "rejected" ? m.reason : (n as PromiseRejectedResult).reason;
     }
-    const s = spec!;
-    return {
-      network: o.network,
-      containerId: o.containerId,
-      ifname: s.ifname,
-      address: s.address,
-      prefix: s.prefix,
-      gateway: s.gateway,
-      mac: s.mac,
-      mtu: s.routeMtu,
-      linkMtu: s.mtu,
-      hostVeth: s.hostVeth,
-    };
+    trace("network: veth made");
+    return attachmentOf(o.network, o.containerId, spec!);
   }
 
-  private interfaceSpec(o: AttachOptions, lease: Lease): InterfaceSpec {
-    const def = this.inspect(o.network).network;
+  /** All of a lease's interface but where it goes: the network's record and bridge, read once the lease is taken. */
+  private hostSide(network: string, lease: Lease): Omit<InterfaceSpec, "netnsPath" | "defaultRoute"> {
+    const def = this.inspect(network).network;
     const bridge = hostLink(def.bridge);
     if (!bridge) throw new HuskError(`bridge ${def.bridge} of network ${def.name} is missing (ensureNetwork makes it again)`);
     return {
-      netnsPath: o.netnsPath,
       ifname: lease.ifname,
       index: interfaceIndex(lease.ifname),
       mac: lease.mac,
@@ -493,7 +551,6 @@ export class Networks {
       address: lease.address,
       prefix: parseSubnet(def.subnet).prefix,
       gateway: def.gateway,
-      defaultRoute: o.defaultRoute ?? lease.ifname === "eth0",
       hostVeth: lease.hostVeth,
       bridge: def.bridge,
       bridgeIndex: bridge.index,
@@ -650,6 +707,21 @@ export class Networks {
       await runNft(deleteTableScript(this.table), this.nft);
     });
   }
+}
+
+function attachmentOf(network: string, containerId: string, s: InterfaceSpec): Attachment {
+  return {
+    network,
+    containerId,
+    ifname: s.ifname,
+    address: s.address,
+    prefix: s.prefix,
+    gateway: s.gateway,
+    mac: s.mac,
+    mtu: s.routeMtu,
+    linkMtu: s.mtu,
+    hostVeth: s.hostVeth,
+  };
 }
 
 /** A released lease whose veth is still there, as a Draining entry (none if the kernel freed it already). */

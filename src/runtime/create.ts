@@ -72,6 +72,8 @@ export interface CreateOptions {
   onNamespaces?: (pid: number) => void | Promise<void>;
   /** Bring the new network namespace's loopback up from inside the container process. */
   loopbackUp?: boolean;
+  /** Called once the helper has the plan, with its pid (see the runtime's CreateOptions.onPlanSent). */
+  onPlanSent?: (helperPid: number) => void;
   /** run mode with a proxied terminal: these keys typed make the helper's parent its monitor (see DetachKeys). */
   detachKeys?: DetachKeys;
   /** run mode: SIGKILL the container if this process dies (the ownerLifeline op). */
@@ -162,6 +164,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       preserveFds: opts.preserveFds ?? 0,
       stdio: opts.stdio,
       onStdio: opts.onStdio,
+      onSent: opts.onPlanSent,
       onPid: (pid) => {
         const on = opts.onNamespaces;
         if (!on) return;

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { type EngineWorld, engineWorld, until } from "../fixtures/engine.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
 
@@ -72,6 +72,34 @@ describeAsRoot("engine network", () => {
     expect(nftElements()).not.toContain(String(hostPort));
     expect((await w.husk(["rm", "srv"])).code).toBe(0);
     expect(w.leftovers(info.Id, [veth])).toEqual([]);
+    expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
+  });
+
+  test("a foreground container's lease is its helper's (the container's parent), taken before its namespaces; port and hosts as before", async () => {
+    const p = await w.engine.spawn("busybox", ["sleep", "30"], { network: net.name, ports: ["127.0.0.1::80"], name: "fg" });
+    try {
+      const rec = w.engine.record("fg");
+      const [lease] = w.engine.networks.inspect(net.name).leases;
+      const ppid = Number(readFileSync(`/proc/${rec.pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
+      expect(lease?.owner?.pid).toBe(ppid);
+      expect(lease?.address).toBe(rec.networks[0]!.address);
+      expect(rec.networks[0]!.ports.length).toBe(1);
+      expect(nftElements()).toContain(String(rec.networks[0]!.ports[0]!.hostPort));
+      const hosts = await w.husk(["exec", "fg", "cat", "/etc/hosts"]);
+      expect(hosts.stdout).toContain(`${lease!.address}\t`);
+      const addr = await w.husk(["exec", "fg", "ip", "-o", "-4", "addr", "show", "dev", "eth0"]);
+      expect(addr.stdout).toContain(`inet ${lease!.address}/`);
+    } finally {
+      p.kill("SIGKILL");
+      await p.exited.catch(() => {});
+    }
+    expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
+  });
+
+  test("a foreground container that fails to start after its lease was taken leaves no lease", async () => {
+    await expect(w.engine.run("busybox", ["/no/such/program"], { network: net.name })).rejects.toThrow(
+      /no\/such\/program|not found|ENOENT/,
+    );
     expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
   });
 
