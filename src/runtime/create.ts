@@ -66,7 +66,8 @@ export interface CreateOptions {
   monitor?: MonitorParams;
   /**
    * Runs from the moment the container process has its namespaces (its pid known), beside the
-   * rest of its setup; it waits for this to finish before its root switch (where prestart hooks
+   * rest of its setup; it waits for this to finish before its credentials and exec (before its
+   * root switch when the spec has prestart, createRuntime or createContainer hooks: where they
    * run): e.g. give its network namespace an interface.
    */
   onNamespaces?: (pid: number) => void | Promise<void>;

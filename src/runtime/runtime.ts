@@ -92,8 +92,9 @@ export interface CreateOptions {
   };
   /**
    * Called with the container process' pid once its namespaces are made (/proc/<pid>/ns/net is
-   * its network namespace), beside the rest of its setup; it waits for this before its root
-   * switch: attach interfaces here.
+   * its network namespace), beside the rest of its setup; it waits for this before its
+   * credentials and exec (before its root switch, where they run, with prestart, createRuntime
+   * or createContainer hooks): attach interfaces here.
    */
   onNamespaces?: (pid: number) => void | Promise<void>;
   /** Bring the loopback of the container's new network namespace up (the container process does, no pause). */
