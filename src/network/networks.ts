@@ -562,10 +562,15 @@ export class Networks {
    * with it), then its published ports and its lease. Nothing attached is not an error.
    */
   async detach(o: DetachOptions): Promise<Lease[]> {
-    const leases = this.inspect(o.network).leases.filter(
-      (l) => l.containerId === o.containerId && (o.ifname === undefined || l.ifname === o.ifname),
-    );
-    await this.release(o.network, leases, { wait: o.wait, namespaceGone: o.namespaceGone });
+    const ours = (l: Lease) => l.containerId === o.containerId && (o.ifname === undefined || l.ifname === o.ifname);
+    // Nothing to delete first: the record read, changed and written under one lock.
+    if (o.namespaceGone) {
+      const out = await this.store.locked(() => this.dropLeases(o.network, ours, false, true));
+      if (!out) throw new HuskError(`network ${o.network} does not exist`);
+      return out;
+    }
+    const leases = this.inspect(o.network).leases.filter(ours);
+    await this.release(o.network, leases, { wait: o.wait });
     return leases;
   }
 
@@ -588,19 +593,34 @@ export class Networks {
         );
     deleting.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
     if (waited) await deleting;
-    await this.store.locked(async () => {
-      const rec = this.store.read(network);
-      if (!rec) return;
-      const gone = (l: Lease) =>
-        leases.some((x) => x.containerId === l.containerId && x.ifname === l.ifname && x.address === l.address);
-      await runNft(deletePortsScript(this.table, rec.leases.filter(gone).flatMap(mappings)), this.nft);
-      const out = rec.leases.filter(gone);
-      rec.leases = rec.leases.filter((l) => !gone(l));
-      if (!waited) rec.draining = [...(rec.draining ?? []), ...out.flatMap(drainingOf)];
-      this.store.write(rec);
-      if (out.some((l) => l.names)) this.namesChanged(network, out);
-    });
+    const gone = (l: Lease) =>
+      leases.some((x) => x.containerId === l.containerId && x.ifname === l.ifname && x.address === l.address);
+    await this.store.locked(() => this.dropLeases(network, gone, waited, opts.namespaceGone === true));
     await deleting;
+  }
+
+  /**
+   * Under the lock: the leases of `network` that match dropped with their ports; those whose veth
+   * may still be there (not waited for) left draining. The others on the network are told (their
+   * hosts files); a container whose namespace is gone is not (its own file goes with it, or is
+   * made again when it is attached again). Undefined if there is no such network.
+   */
+  private async dropLeases(
+    network: string,
+    match: (l: Lease) => boolean,
+    waited: boolean,
+    namespaceGone: boolean,
+  ): Promise<Lease[] | undefined> {
+    const rec = this.store.read(network);
+    if (!rec) return undefined;
+    const out = rec.leases.filter(match);
+    if (out.length === 0) return out;
+    await runNft(deletePortsScript(this.table, out.flatMap(mappings)), this.nft);
+    rec.leases = rec.leases.filter((l) => !match(l));
+    if (!waited) rec.draining = [...(rec.draining ?? []), ...out.flatMap(drainingOf)];
+    this.store.write(rec);
+    if (out.some((l) => l.names)) this.namesChanged(network, namespaceGone ? [] : out);
+    return out;
   }
 
   /** Under the lock, the leases of `network` changed: the hosts files of its containers (and of `gone`) made again. */
