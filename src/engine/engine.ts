@@ -988,7 +988,8 @@ export class Engine {
       const rec = this.#records.read(found.id) ?? found;
       const a = rec.networks.find((n) => n.network === network);
       if (!a) throw new NotFoundError(`container ${rec.id.slice(0, 12)} is not connected to network ${quote(network)}`);
-      await this.networks.detach({ network, containerId: rec.id, ifname: a.ifname });
+      // Its veth unlisted, not freed: the kernel's ~20 ms of unregistration are the helper's alone.
+      await this.networks.detach({ network, containerId: rec.id, ifname: a.ifname, wait: false });
       rec.networks = rec.networks.filter((n) => n !== a);
       if (rec.network === network) rec.network = undefined;
       this.#records.write(rec);

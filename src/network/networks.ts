@@ -191,8 +191,10 @@ export interface DetachOptions {
   /** Default: every interface of the container on the network. */
   ifname?: string;
   /**
-   * Wait until the kernel has freed the veth (default true). false: resolve once its deletion is
-   * under way; the address stays taken (store.ts' Draining) until the veth is gone.
+   * Wait until the kernel has freed the veth (default true). false: resolve once the kernel has
+   * unlisted it (gone from both namespaces, its names free: a millisecond or two), the rest of
+   * its unregistration (~20 ms) left to the helper; the address stays taken (store.ts' Draining)
+   * only if it is still listed then.
    */
   wait?: boolean;
   /**
@@ -577,26 +579,23 @@ export class Networks {
   /**
    * Delete the leases' veths, then, under the lock, their ports and the leases themselves. The
    * kernel takes tens of milliseconds to free a veth (RCU grace periods, and for a namespace
-   * that died, its cleanup in a work queue): with wait false the deletion is handed to a helper,
-   * with namespaceGone it is the kernel's already, and a lease whose veth is still there becomes
-   * a Draining entry, its address held until the veth is gone. An attach that needs the host
-   * end's name (the same container again) waits for it (attach above).
+   * that died, its cleanup in a work queue): with wait false only until it is unlisted (the
+   * helper sits through the rest, deleteHostLinks), with namespaceGone it is the kernel's
+   * already, and a lease whose veth is still there becomes a Draining entry, its address held
+   * until the veth is gone. An attach that needs the host end's name (the same container again)
+   * waits for it (attach above).
    */
   async release(network: string, leases: Lease[], opts: { wait?: boolean; namespaceGone?: boolean } = {}): Promise<void> {
     if (leases.length === 0) return;
     const waited = !opts.namespaceGone && opts.wait !== false;
-    const deleting = opts.namespaceGone
-      ? Promise.resolve()
-      : deleteHostLinks(
-          leases.map((l) => l.hostVeth),
-          waited,
-        );
-    deleting.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
-    if (waited) await deleting;
+    if (!opts.namespaceGone)
+      await deleteHostLinks(
+        leases.map((l) => l.hostVeth),
+        waited,
+      );
     const gone = (l: Lease) =>
       leases.some((x) => x.containerId === l.containerId && x.ifname === l.ifname && x.address === l.address);
     await this.store.locked(() => this.dropLeases(network, gone, waited, opts.namespaceGone === true));
-    await deleting;
   }
 
   /**
