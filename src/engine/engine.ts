@@ -32,7 +32,8 @@ import { renderHosts, writeDnsFiles } from "../network/dns.ts";
 import { netlinkStep, runPlan } from "../network/links.ts";
 import { containerNames, dnsConfig, dnsFilesOptions, HOST_NAME } from "../network/names.ts";
 import { LOOPBACK_INDEX, setLink } from "../network/netlink.ts";
-import { type Attachment, DEFAULT_NETWORK, Networks, type PreparedAttach } from "../network/networks.ts";
+import { type Attachment, DEFAULT_NETWORK, Networks, type PreparedAttach, type ReserveOptions } from "../network/networks.ts";
+import type { Owner } from "../network/store.ts";
 import { CAPABILITIES } from "../oci/capabilities.ts";
 import type { LinuxIDMapping, LinuxSeccomp, Mount, Process } from "../oci/types.ts";
 import { packageRoot } from "../package-root.ts";
@@ -384,12 +385,8 @@ export class Engine {
                     onPlanSent: (helper: number) => {
                       if (!rec.network) return;
                       early = this.networks.prepareAttach();
-                      early.reserve({
-                        network: rec.network,
-                        containerId: rec.id,
-                        owner: { pid: helper, startTime: Number(procStat(helper)?.startTime ?? 0) },
-                        ...this.#names(rec, rec.network, rec.hostConfig.networkAliases),
-                      });
+                      const owner = { pid: helper, startTime: Number(procStat(helper)?.startTime ?? 0) };
+                      early.reserve(this.#leaseOptions(rec, owner));
                     },
                     onNamespaces: (p: number) => this.#attach(rec, p, early),
                   }),
@@ -767,34 +764,22 @@ export class Engine {
       return;
     }
     if (!rec.network) return;
-    const startTime = Number(procStat(pid)?.startTime ?? 0);
-    // The record, ports and hosts file as soon as the address is known, while the helper makes the veth.
+    // Its ports as soon as the address is known, while the helper makes the veth (the record
+    // is written once the container runs, onStart).
     const noted = async (att: Attachment) => {
       const a = attachmentRecord(att);
       rec.networks.push(a);
-      this.#records.write(rec);
       if (rec.hostConfig.portBindings.length > 0) {
         a.ports = await this.networks.publish({
           network: att.network,
           containerAddress: att.address,
           ports: rec.hostConfig.portBindings.map((b) => ({ ...b, proto: b.proto as "tcp" | "udp" })),
         });
-        this.#records.write(rec);
       }
-      // In place (same inode): the bind mount of it is made already.
-      await this.#writeHosts(rec);
-      trace("engine: record and hosts file written (addresses)");
     };
-    await (early ?? this.networks).attach(
-      {
-        network: rec.network,
-        containerId: rec.id,
-        netnsPath,
-        owner: { pid, startTime },
-        ...this.#names(rec, rec.network, rec.hostConfig.networkAliases),
-      },
-      noted,
-    );
+    // With a prepared attach, the lease (and the hosts file) was taken at onPlanSent.
+    const owner = early ? undefined : { pid, startTime: Number(procStat(pid)?.startTime ?? 0) };
+    await (early ?? this.networks).attach({ ...this.#leaseOptions(rec, owner), netnsPath }, noted);
     trace("engine: network attached (veth)");
   }
 
@@ -1002,14 +987,35 @@ export class Engine {
    * networks; in place (the bind mount of it stays).
    */
   async #writeHosts(rec: ContainerRecord): Promise<void> {
-    const base = renderHosts({
-      hostname: rec.config.hostname,
-      addresses: rec.networks.map((n) => n.address),
-      aliases: [rec.name],
-      ...dnsFilesOptions(rec),
-      gateway: rec.networks[0]?.gateway,
-    });
+    const base = this.#hostsBase(
+      rec,
+      rec.networks.map((n) => n.address),
+      rec.networks[0]?.gateway,
+    );
     await this.networks.writeHosts(rec.id, this.#records.path(rec.id, "etc/hosts"), base);
+  }
+
+  /** The container's own part of its hosts file (names.ts): localhost, its name on its addresses, --add-host. */
+  #hostsBase(rec: ContainerRecord, addresses: string[], gateway: string | undefined): string {
+    return renderHosts({ hostname: rec.config.hostname, addresses, aliases: [rec.name], ...dnsFilesOptions(rec), gateway });
+  }
+
+  /**
+   * The lease of a foreground container's interface on its network (its first): its names on a
+   * user network, and its hosts file made with it (its address, the others it sees).
+   */
+  #leaseOptions(rec: ContainerRecord, owner: Owner | undefined): ReserveOptions {
+    const network = rec.network!;
+    return {
+      network,
+      containerId: rec.id,
+      owner,
+      ...this.#names(rec, network, rec.hostConfig.networkAliases),
+      hosts: {
+        file: this.#records.path(rec.id, "etc/hosts"),
+        base: (address, gateway) => this.#hostsBase(rec, [address], gateway),
+      },
+    };
   }
 
   /** On a user network (not the default one, as docker's "bridge"), others find it by name, short id and aliases. */

@@ -136,6 +136,11 @@ export interface ReserveOptions {
    */
   names?: string[];
   hostsFile?: string;
+  /**
+   * The container's hosts file made with the lease, under the same lock (what writeHosts does):
+   * its own part for the address it gets (`base`), and the others it sees on its networks.
+   */
+  hosts?: { file: string; base: (address: string, gateway: string) => string };
 }
 
 export interface AttachOptions extends ReserveOptions {
@@ -399,6 +404,7 @@ export class Networks {
     if (o.names !== undefined) checkNames(o.names);
     if ((o.names === undefined) !== (o.hostsFile === undefined)) throw new HuskError("names and hostsFile go together");
     if (o.hostsFile !== undefined && !o.hostsFile.startsWith("/")) throw new HuskError("hostsFile must be an absolute path");
+    if (o.hosts !== undefined && !o.hosts.file.startsWith("/")) throw new HuskError("hosts.file must be an absolute path");
     return await this.store.locked(async () => {
       const rec = this.inspect(o.network);
       await this.reclaimIn(rec);
@@ -422,7 +428,14 @@ export class Networks {
       };
       rec.leases.push(lease);
       this.store.write(rec);
-      if (lease.names) this.namesChanged(o.network);
+      const recs = lease.names || o.hosts ? this.store.all() : [];
+      // Its own file first: the others' refresh then finds its base (and skips it if it has none).
+      if (o.hosts) writeHostsBase(recs, o.containerId, o.hosts.file, o.hosts.base(address, rec.network.gateway));
+      if (lease.names) {
+        const files = affected(recs, o.network);
+        if (o.hosts?.file === lease.hostsFile) files.delete(o.containerId);
+        refreshHosts(recs, files);
+      }
       return lease;
     });
   }

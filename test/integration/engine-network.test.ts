@@ -76,10 +76,16 @@ describeAsRoot("engine network", () => {
   });
 
   test("a foreground container's lease is its helper's (the container's parent), taken before its namespaces; port and hosts as before", async () => {
+    expect((await w.husk(["run", "-d", "--name", "peer", "--network", net.name, "busybox", "sleep", "30"])).code).toBe(0);
     const p = await w.engine.spawn("busybox", ["sleep", "30"], { network: net.name, ports: ["127.0.0.1::80"], name: "fg" });
     try {
+      // Each sees the other by name (user network): the hosts files were made with the lease.
+      const peer = w.engine.record("peer").networks[0]!.address;
+      expect((await w.husk(["exec", "fg", "cat", "/etc/hosts"])).stdout).toContain(`${peer}\tpeer `);
+      const fgHosts = (await w.husk(["exec", "peer", "cat", "/etc/hosts"])).stdout;
+      expect(fgHosts).toContain(`\tfg `);
       const rec = w.engine.record("fg");
-      const [lease] = w.engine.networks.inspect(net.name).leases;
+      const lease = w.engine.networks.inspect(net.name).leases.find((l) => l.containerId === rec.id);
       const ppid = Number(readFileSync(`/proc/${rec.pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
       expect(lease?.owner?.pid).toBe(ppid);
       expect(lease?.address).toBe(rec.networks[0]!.address);
@@ -93,6 +99,9 @@ describeAsRoot("engine network", () => {
       p.kill("SIGKILL");
       await p.exited.catch(() => {});
     }
+    expect(w.engine.networks.inspect(net.name).leases.map((l) => l.containerId)).toEqual([w.engine.record("peer").id]);
+    expect((await w.husk(["exec", "peer", "cat", "/etc/hosts"])).stdout).not.toContain("\tfg ");
+    expect((await w.husk(["rm", "-f", "peer"])).code).toBe(0);
     expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
   });
 
