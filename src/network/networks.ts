@@ -254,18 +254,23 @@ export class Networks {
    */
   async ensureNetwork(o: EnsureNetworkOptions = {}): Promise<NetworkDef> {
     const name = checkNetworkName(o.name ?? DEFAULT_NETWORK);
+    // The common case (every container on the default network): made, and its bridge the one
+    // made. A record is written whole (store.ts), so it is read without the lock.
+    const known = this.store.read(name);
+    if (known && sameNetwork(o, known.network) && bridgeStillUp(known)) return known.network;
     return await this.store.locked(async () => {
       const existing = this.store.read(name);
       if (existing) {
         const def = existing.network;
-        const differs =
-          (o.subnet !== undefined && o.subnet !== def.subnet && subnetText(parseSubnet(o.subnet)) !== def.subnet) ||
-          (o.gateway !== undefined && o.gateway !== def.gateway) ||
-          (o.bridge !== undefined && o.bridge !== def.bridge);
-        if (differs)
+        if (!sameNetwork(o, def))
           throw new HuskError(`network ${name} exists with subnet ${def.subnet}, gateway ${def.gateway}, bridge ${def.bridge}`);
         // Gone after a reboot, or made half way when a process was killed: made (again).
         if (!this.hostSideUp(def)) await this.setUpHost(def, false);
+        const index = hostLink(def.bridge)?.index;
+        if (existing.bridgeIndex !== index) {
+          existing.bridgeIndex = index;
+          this.store.write(existing);
+        }
         return def;
       }
       const others = this.store.all().map((r) => r.network);
@@ -308,6 +313,7 @@ export class Networks {
         this.store.remove(name);
         throw err;
       }
+      this.store.write({ network: def, leases: [], bridgeIndex: hostLink(def.bridge)?.index });
       return def;
     });
   }
@@ -754,6 +760,26 @@ function attachmentOf(network: string, containerId: string, s: InterfaceSpec): A
     linkMtu: s.mtu,
     hostVeth: s.hostVeth,
   };
+}
+
+/** Does an existing network match what ensureNetwork asks (what it leaves out, anything)? */
+function sameNetwork(o: EnsureNetworkOptions, def: NetworkDef): boolean {
+  return !(
+    (o.subnet !== undefined && o.subnet !== def.subnet && subnetText(parseSubnet(o.subnet)) !== def.subnet) ||
+    (o.gateway !== undefined && o.gateway !== def.gateway) ||
+    (o.bridge !== undefined && o.bridge !== def.bridge)
+  );
+}
+
+/** The network's bridge is the one its host side was made on (its ifindex), and up. */
+function bridgeStillUp(rec: NetworkRecord): boolean {
+  if (rec.bridgeIndex === undefined) return false;
+  try {
+    const dir = `/sys/class/net/${rec.network.bridge}`;
+    return Number(readFileSync(`${dir}/ifindex`, "utf8")) === rec.bridgeIndex && (Number(sys(`${dir}/flags`)) & 1) === 1;
+  } catch {
+    return false; // no such link (or one being deleted)
+  }
 }
 
 /** A released lease whose veth is still there, as a Draining entry (none if the kernel freed it already). */
