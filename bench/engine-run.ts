@@ -153,6 +153,14 @@ try {
     const cpuMs = (cpu.get(c.name) ?? 0) / runs;
     console.log(`| ${c.name} | ${median(t).toFixed(1)} | ${Math.min(...t).toFixed(1)} | ${vs} | ${cpuMs.toFixed(1)} |`);
   }
+  // The network's share, pair by pair (run i with a bridge less run i without, taken one after
+  // the other): steadier than the difference of the medians when the machine's load drifts.
+  console.log("\nbridge network less --network none, the median of the runs' pairs:");
+  for (const who of ["husk", "husk base", "podman"]) {
+    const none = times.get(`${who} --network none`);
+    const bridge = times.get(`${who} bridge network`);
+    if (none && bridge) console.log(`  ${who}: ${median(bridge.map((b, i) => b - none[i]!)).toFixed(1)} ms`);
+  }
 } finally {
   sh(husk, ["network", "rm", "benchnet"]);
   sh("nft", ["delete", "table", "inet", "husk_bench"]);
