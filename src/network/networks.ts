@@ -404,6 +404,11 @@ export class Networks {
    * stale leases are reclaimed first, a container has one lease per interface name.
    */
   async reserve(o: ReserveOptions): Promise<Lease> {
+    return (await this.reserveLease(o)).lease;
+  }
+
+  /** reserve(), and the network as the lease was taken on it. */
+  private async reserveLease(o: ReserveOptions): Promise<{ lease: Lease; def: NetworkDef }> {
     const ifname = o.ifname ?? "eth0";
     checkIfname(ifname);
     if (!o.containerId) throw new HuskError("a container id is needed");
@@ -442,7 +447,7 @@ export class Networks {
         if (o.hosts?.file === lease.hostsFile) files.delete(o.containerId);
         refreshHosts(recs, files);
       }
-      return lease;
+      return { lease, def: rec.network };
     });
   }
 
@@ -477,9 +482,11 @@ export class Networks {
       reserve: (o) => {
         if (used || reserved) throw new HuskError("reserve() comes once, before attach()");
         // The interface's messages too: all of the attach but the namespace's path, made now.
-        const lease = this.reserve(o);
-        const ready = lease.then((l) => this.ready(o.network, l, undefined));
-        ready.catch(() => {}); // awaited by the attach, or by cancel
+        const taken = this.reserveLease(o);
+        const lease = taken.then((t) => t.lease);
+        const ready = taken.then((t) => this.ready(t.def, t.lease, undefined));
+        lease.catch(() => {}); // awaited by the attach, or by cancel
+        ready.catch(() => {});
         reserved = { network: o.network, lease, ready };
       },
       attach: (o, onPlanned) => {
@@ -505,8 +512,8 @@ export class Networks {
   }
 
   /** A lease's interface but its namespace: the spec, and the messages for the default route's choice. */
-  private ready(network: string, lease: Lease, defaultRoute: boolean | undefined): Ready {
-    const host = { ...this.hostSide(network, lease), defaultRoute: defaultRoute ?? lease.ifname === "eth0" };
+  private ready(def: NetworkDef, lease: Lease, defaultRoute: boolean | undefined): Ready {
+    const host = { ...hostSide(def, lease), defaultRoute: defaultRoute ?? lease.ifname === "eth0" };
     return { lease, host, messages: interfaceMessages(host) };
   }
 
@@ -519,10 +526,17 @@ export class Networks {
     let lease: Lease | undefined;
     let spec: InterfaceSpec | undefined;
     const planned = (async () => {
-      lease = await (reserved?.lease ?? this.reserve(o));
-      let r = reserved ? await reserved.ready : this.ready(o.network, lease, o.defaultRoute);
+      let r: Ready;
+      if (reserved) {
+        lease = await reserved.lease;
+        r = await reserved.ready;
+      } else {
+        const taken = await this.reserveLease(o);
+        lease = taken.lease;
+        r = this.ready(taken.def, lease, o.defaultRoute);
+      }
       if (o.defaultRoute !== undefined && o.defaultRoute !== r.host.defaultRoute)
-        r = this.ready(o.network, r.lease, o.defaultRoute);
+        r = this.ready(this.inspect(o.network).network, r.lease, o.defaultRoute);
       spec = { ...r.host, netnsPath: o.netnsPath };
       return interfacePlan(spec, r.messages);
     })();
@@ -556,26 +570,6 @@ export class Networks {
     }
     trace("network: veth made");
     return attachmentOf(o.network, o.containerId, spec!);
-  }
-
-  /** All of a lease's interface but where it goes: the network's record and bridge, read once the lease is taken. */
-  private hostSide(network: string, lease: Lease): Omit<InterfaceSpec, "netnsPath" | "defaultRoute"> {
-    const def = this.inspect(network).network;
-    const bridge = hostLink(def.bridge);
-    if (!bridge) throw new HuskError(`bridge ${def.bridge} of network ${def.name} is missing (ensureNetwork makes it again)`);
-    return {
-      ifname: lease.ifname,
-      index: interfaceIndex(lease.ifname),
-      mac: lease.mac,
-      mtu: linkMtu(def.bridge, bridge.mtu),
-      routeMtu: def.mtu,
-      address: lease.address,
-      prefix: parseSubnet(def.subnet).prefix,
-      gateway: def.gateway,
-      hostVeth: lease.hostVeth,
-      bridge: def.bridge,
-      bridgeIndex: bridge.index,
-    };
   }
 
   /**
@@ -637,14 +631,16 @@ export class Networks {
     rec.leases = rec.leases.filter((l) => !match(l));
     if (!waited) rec.draining = [...(rec.draining ?? []), ...out.flatMap(drainingOf)];
     this.store.write(rec);
-    if (out.some((l) => l.names)) this.namesChanged(network, namespaceGone ? [] : out);
+    if (out.some((l) => l.names)) this.namesChanged(rec, namespaceGone ? [] : out);
     return out;
   }
 
-  /** Under the lock, the leases of `network` changed: the hosts files of its containers (and of `gone`) made again. */
-  private namesChanged(network: string, gone: Lease[] = []): void {
+  /** Under the lock, the leases of `rec` (as written) changed: the hosts files of its containers (and of `gone`) made again. */
+  private namesChanged(rec: NetworkRecord, gone: Lease[] = []): void {
+    const files = affected([rec], rec.network.name, gone);
+    if (files.size === 0) return; // nobody left to tell: the others' records need not be read
     const recs = this.store.all();
-    refreshHosts(recs, affected(recs, network, gone));
+    refreshHosts(recs, files);
   }
 
   /**
@@ -678,7 +674,7 @@ export class Networks {
     await runNft(deletePortsScript(this.table, stale.flatMap(mappings)), this.nft);
     rec.leases = live;
     this.store.write(rec);
-    if (stale.some((l) => l.names)) this.namesChanged(rec.network.name, stale);
+    if (stale.some((l) => l.names)) this.namesChanged(rec, stale);
     return stale;
   }
 
@@ -745,6 +741,25 @@ export class Networks {
       await runNft(deleteTableScript(this.table), this.nft);
     });
   }
+}
+
+/** All of a lease's interface but where it goes: from the network's record and its bridge, once the lease is taken. */
+function hostSide(def: NetworkDef, lease: Lease): Omit<InterfaceSpec, "netnsPath" | "defaultRoute"> {
+  const bridge = hostLink(def.bridge);
+  if (!bridge) throw new HuskError(`bridge ${def.bridge} of network ${def.name} is missing (ensureNetwork makes it again)`);
+  return {
+    ifname: lease.ifname,
+    index: interfaceIndex(lease.ifname),
+    mac: lease.mac,
+    mtu: linkMtu(def.bridge, bridge.mtu),
+    routeMtu: def.mtu,
+    address: lease.address,
+    prefix: parseSubnet(def.subnet).prefix,
+    gateway: def.gateway,
+    hostVeth: lease.hostVeth,
+    bridge: def.bridge,
+    bridgeIndex: bridge.index,
+  };
 }
 
 function attachmentOf(network: string, containerId: string, s: InterfaceSpec): Attachment {
