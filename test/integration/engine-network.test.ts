@@ -105,6 +105,32 @@ describeAsRoot("engine network", () => {
     expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
   });
 
+  test("50 foreground containers started at once: 50 distinct addresses, each on its eth0; all released after", async () => {
+    // A subnet of husk's choosing (no host route uses it): the worlds' /28s are too small.
+    const wide = `${net.name}p`;
+    const made = await w.husk(["network", "create", "--bridge", `${net.bridge}p`.slice(0, 15), wide]);
+    expect(made.code).toBe(0);
+    const procs = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => w.engine.spawn("busybox", ["sleep", "60"], { network: wide, name: `par${i}` })),
+    );
+    try {
+      const leases = w.engine.networks.inspect(wide).leases;
+      expect(leases.length).toBe(50);
+      expect(new Set(leases.map((l) => l.address)).size).toBe(50);
+      for (const i of [0, 24, 49]) {
+        const rec = w.engine.record(`par${i}`);
+        const addr = await w.husk(["exec", `par${i}`, "ip", "-o", "-4", "addr", "show", "dev", "eth0"]);
+        expect(addr.stdout).toContain(`inet ${rec.networks[0]!.address}/`);
+        expect(leases.find((l) => l.containerId === rec.id)?.address).toBe(rec.networks[0]!.address);
+      }
+    } finally {
+      for (const p of procs) p.kill("SIGKILL");
+      await Promise.all(procs.map((p) => p.exited.catch(() => {})));
+    }
+    expect(w.engine.networks.inspect(wide).leases).toEqual([]);
+    expect((await w.husk(["network", "rm", wide])).code).toBe(0);
+  });
+
   test("a foreground container that fails to start after its lease was taken leaves no lease", async () => {
     await expect(w.engine.run("busybox", ["/no/such/program"], { network: net.name })).rejects.toThrow(
       /no\/such\/program|not found|ENOENT/,
