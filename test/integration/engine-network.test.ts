@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { type EngineWorld, engineWorld, until } from "../fixtures/engine.ts";
+import { type EngineWorld, engineWorld, HUSK_ENGINE, until } from "../fixtures/engine.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
 
 describeAsRoot("engine network", () => {
@@ -129,6 +129,26 @@ describeAsRoot("engine network", () => {
     }
     expect(w.engine.networks.inspect(wide).leases).toEqual([]);
     expect((await w.husk(["network", "rm", wide])).code).toBe(0);
+  });
+
+  test("the CLI SIGKILLed while its container runs: the container goes with it, its lease is reclaimed, rm -f leaves nothing", async () => {
+    const cli = Bun.spawn([HUSK_ENGINE, "run", "--name", "killed", "--network", net.name, "busybox", "sleep", "1000"], {
+      env: w.env,
+      stdio: ["ignore", "ignore", "ignore"],
+    });
+    await until(async () => w.engine.networks.inspect(net.name).leases.length === 1, 10000, "the lease");
+    const [lease] = w.engine.networks.inspect(net.name).leases;
+    await until(async () => existsSync(`/sys/class/net/${lease!.hostVeth}`), 10000, "the veth");
+    cli.kill("SIGKILL");
+    await cli.exited;
+    // Its helper (the lease's owner) kills the container and goes: the next lease reclaims it.
+    await until(async () => !existsSync(`/proc/${lease!.owner!.pid}`), 10000, "the helper to go");
+    expect((await w.husk(["run", "--rm", "--network", net.name, "busybox", "true"])).code).toBe(0);
+    expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
+    const id = w.engine.record("killed").id;
+    expect((await w.husk(["rm", "-f", "killed"])).code).toBe(0);
+    await until(async () => !existsSync(`/sys/class/net/${lease!.hostVeth}`), 10000, "the veth to go");
+    expect(w.leftovers(id, [lease!.hostVeth])).toEqual([]);
   });
 
   test("a foreground container that fails to start after its lease was taken leaves no lease", async () => {
