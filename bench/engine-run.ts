@@ -11,7 +11,8 @@
  * saved and loaded into its own storage (see below).
  *
  * With HUSK_BENCH_BASELINE=<another checkout>/bin/husk-runtime, that checkout's bin/husk too
- * ("husk base"), on the same data root.
+ * ("husk base"), on the same data root. HUSK_BENCH_PODMAN=0: husk's rows only (podman is not
+ * run, its storage not made).
  *
  * podman runs on a storage, run root and configuration of its own (removed at the end): the
  * netavark backend on a subnet no other test uses (10.251.78.0/24; podman's default 10.88.0.0/16
@@ -86,7 +87,7 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-const podmanCmd = sh("sh", ["-c", "command -v podman"]).stdout.trim();
+const podmanCmd = process.env.HUSK_BENCH_PODMAN === "0" ? "" : sh("sh", ["-c", "command -v podman"]).stdout.trim();
 // podman with this benchmark's storage (the image is loaded there; nothing of the host's is used).
 const podman = podmanCmd && join(dataRoot, "podman.sh");
 if (podman) {
@@ -141,7 +142,7 @@ try {
   const times = new Map(cases.map((c) => [c.name, [] as number[]]));
   for (const c of cases) time(c.cmd, c.args); // warm-up
   for (let i = 0; i < runs; i++) for (const c of cases) times.get(c.name)!.push(time(c.cmd, c.args, c.name));
-  console.log(`run --rm busybox true, ${runs} runs each${podman ? "" : " (podman not installed)"}:\n`);
+  console.log(`run --rm busybox true, ${runs} runs each${podman ? "" : " (podman not run)"}:\n`);
   // Each against podman with the same network (the goal: a tenth of podman's time).
   const podmanOf = (name: string) => times.get(name.includes("bridge") ? "podman bridge network" : "podman --network none");
   console.log("| command | median ms | min ms | vs podman | CPU ms per run |\n| --- | --- | --- | --- | --- |");
@@ -151,6 +152,14 @@ try {
     const vs = p ? `${(median(t) / median(p)).toFixed(2)}×` : "—";
     const cpuMs = (cpu.get(c.name) ?? 0) / runs;
     console.log(`| ${c.name} | ${median(t).toFixed(1)} | ${Math.min(...t).toFixed(1)} | ${vs} | ${cpuMs.toFixed(1)} |`);
+  }
+  // The network's share, pair by pair (run i with a bridge less run i without, taken one after
+  // the other): steadier than the difference of the medians when the machine's load drifts.
+  console.log("\nbridge network less --network none, the median of the runs' pairs:");
+  for (const who of ["husk", "husk base", "podman"]) {
+    const none = times.get(`${who} --network none`);
+    const bridge = times.get(`${who} bridge network`);
+    if (none && bridge) console.log(`  ${who}: ${median(bridge.map((b, i) => b - none[i]!)).toFixed(1)} ms`);
   }
 } finally {
   sh(husk, ["network", "rm", "benchnet"]);

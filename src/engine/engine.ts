@@ -34,7 +34,8 @@ import { renderHosts, writeDnsFiles } from "../network/dns.ts";
 import { netlinkStep, runPlan } from "../network/links.ts";
 import { containerNames, dnsConfig, dnsFilesOptions, HOST_NAME } from "../network/names.ts";
 import { LOOPBACK_INDEX, setLink } from "../network/netlink.ts";
-import { type Attachment, DEFAULT_NETWORK, Networks, type PreparedAttach } from "../network/networks.ts";
+import { type Attachment, DEFAULT_NETWORK, Networks, type PreparedAttach, type ReserveOptions } from "../network/networks.ts";
+import type { Owner } from "../network/store.ts";
 import { CAPABILITIES } from "../oci/capabilities.ts";
 import type { LinuxIDMapping, LinuxSeccomp, Mount, Process } from "../oci/types.ts";
 import { packageRoot } from "../package-root.ts";
@@ -387,8 +388,10 @@ export class Engine {
     const io: [StdioSpec, StdioSpec, StdioSpec] =
       stdio === "inherit" ? [stdinSpec, "inherit", "inherit"] : [stdinSpec, "pipe", "pipe"];
     let detached = false;
-    // The attach's helper starts beside the container's (networks.ts' prepareAttach).
-    const early = rec.network ? this.networks.prepareAttach() : undefined;
+    // Made while this process waits for the container's helper to clone (onPlanSent): the
+    // attach's helper and its lease, whose owner is the container's helper (its parent while
+    // it runs, its monitor if it is detached), so that at onNamespaces only the veth is left.
+    let early: PreparedAttach | undefined;
     return startProcess({
       id,
       what: `container ${id.slice(0, 12)}`,
@@ -415,7 +418,15 @@ export class Engine {
               // itself, without stopping for this process.
               ...(rec.hostConfig.networkMode === "none"
                 ? { loopbackUp: true }
-                : { onNamespaces: (p: number) => this.#attach(rec, p, early) }),
+                : {
+                    onPlanSent: (helper: number) => {
+                      if (!rec.network) return;
+                      early = this.networks.prepareAttach();
+                      const owner = { pid: helper, startTime: Number(procStat(helper)?.startTime ?? 0) };
+                      early.reserve(this.#leaseOptions(rec, owner));
+                    },
+                    onNamespaces: (p: number) => this.#attach(rec, p, early),
+                  }),
               onStart: (p) => {
                 hooks.onStart(p);
                 rec.status = "running";
@@ -862,29 +873,23 @@ export class Engine {
       return;
     }
     if (!rec.network) return;
-    const startTime = Number(procStat(pid)?.startTime ?? 0);
-    const att = await (early ?? this.networks).attach({
-      network: rec.network,
-      containerId: rec.id,
-      netnsPath,
-      owner: { pid, startTime },
-      ...this.#names(rec, rec.network, rec.hostConfig.networkAliases),
-    });
-    trace("engine: network attached (lease, veth)");
-    const a = attachmentRecord(att);
-    rec.networks.push(a);
-    this.#records.write(rec);
-    if (rec.hostConfig.portBindings.length > 0) {
-      a.ports = await this.networks.publish({
-        network: att.network,
-        containerAddress: att.address,
-        ports: rec.hostConfig.portBindings.map((b) => ({ ...b, proto: b.proto as "tcp" | "udp" })),
-      });
-      this.#records.write(rec);
-    }
-    // In place (same inode): the bind mount of it is made already.
-    await this.#writeHosts(rec);
-    trace("engine: hosts file written (record, addresses)");
+    // Its ports as soon as the address is known, while the helper makes the veth (the record
+    // is written once the container runs, onStart).
+    const noted = async (att: Attachment) => {
+      const a = attachmentRecord(att);
+      rec.networks.push(a);
+      if (rec.hostConfig.portBindings.length > 0) {
+        a.ports = await this.networks.publish({
+          network: att.network,
+          containerAddress: att.address,
+          ports: rec.hostConfig.portBindings.map((b) => ({ ...b, proto: b.proto as "tcp" | "udp" })),
+        });
+      }
+    };
+    // With a prepared attach, the lease (and the hosts file) was taken at onPlanSent.
+    const owner = early ? undefined : { pid, startTime: Number(procStat(pid)?.startTime ?? 0) };
+    await (early ?? this.networks).attach({ ...this.#leaseOptions(rec, owner), netnsPath }, noted);
+    trace("engine: network attached (veth)");
   }
 
   // ------------------------------------------------------------------ state
@@ -1235,7 +1240,8 @@ export class Engine {
       const rec = this.#records.read(found.id) ?? found;
       const a = rec.networks.find((n) => n.network === network);
       if (!a) throw new NotFoundError(`container ${rec.id.slice(0, 12)} is not connected to network ${quote(network)}`);
-      await this.networks.detach({ network, containerId: rec.id, ifname: a.ifname });
+      // Its veth unlisted, not freed: the kernel's ~20 ms of unregistration are the helper's alone.
+      await this.networks.detach({ network, containerId: rec.id, ifname: a.ifname, wait: false });
       rec.networks = rec.networks.filter((n) => n !== a);
       if (rec.network === network) rec.network = undefined;
       this.#records.write(rec);
@@ -1248,14 +1254,35 @@ export class Engine {
    * networks; in place (the bind mount of it stays).
    */
   async #writeHosts(rec: ContainerRecord): Promise<void> {
-    const base = renderHosts({
-      hostname: rec.config.hostname,
-      addresses: rec.networks.map((n) => n.address),
-      aliases: [rec.name],
-      ...dnsFilesOptions(rec),
-      gateway: rec.networks[0]?.gateway,
-    });
+    const base = this.#hostsBase(
+      rec,
+      rec.networks.map((n) => n.address),
+      rec.networks[0]?.gateway,
+    );
     await this.networks.writeHosts(rec.id, this.#records.path(rec.id, "etc/hosts"), base);
+  }
+
+  /** The container's own part of its hosts file (names.ts): localhost, its name on its addresses, --add-host. */
+  #hostsBase(rec: ContainerRecord, addresses: string[], gateway: string | undefined): string {
+    return renderHosts({ hostname: rec.config.hostname, addresses, aliases: [rec.name], ...dnsFilesOptions(rec), gateway });
+  }
+
+  /**
+   * The lease of a foreground container's interface on its network (its first): its names on a
+   * user network, and its hosts file made with it (its address, the others it sees).
+   */
+  #leaseOptions(rec: ContainerRecord, owner: Owner | undefined): ReserveOptions {
+    const network = rec.network!;
+    return {
+      network,
+      containerId: rec.id,
+      owner,
+      ...this.#names(rec, network, rec.hostConfig.networkAliases),
+      hosts: {
+        file: this.#records.path(rec.id, "etc/hosts"),
+        base: (address, gateway) => this.#hostsBase(rec, [address], gateway),
+      },
+    };
   }
 
   /** On a user network (not the default one, as docker's "bridge"), others find it by name, short id and aliases. */

@@ -24,8 +24,14 @@ export interface LaunchOptions {
    * re-exec, which protects a helper a container could see, and refuses any other op.
    */
   netlinkOnly?: boolean;
-  /** Called once the helper has the whole plan. */
-  onSent?: () => void;
+  /** Called once the helper has the whole plan, with the helper's pid. */
+  onSent?: (helperPid: number) => void;
+  /**
+   * Once the helper has the whole plan, let it go: its channel closed and its process no longer
+   * waited for (it runs the plan on its own; what came of it is not known). For what the caller
+   * need not sit through: the kernel's unregistration of a deleted link. Netlink-only plans.
+   */
+  letGo?: boolean;
   /** The container process exists (MSG_PID): its namespaces are made. */
   onPid?: (pid: number) => void;
   /** The child waits at plan step `step` while this runs: id maps, prestart/createRuntime hooks. */
@@ -154,8 +160,12 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
     new DataView(message.buffer).setUint32(0, body.length, true);
     message.set(body, 4);
     await channel.write(message);
-    opts.onSent?.();
+    opts.onSent?.(helper.pid);
     trace("runtime: launch: plan sent");
+    if (opts.letGo && opts.netlinkOnly) {
+      helper.unref();
+      return { pid: 0, exited: helper.exited, created: false };
+    }
     for (;;) {
       const raw = await channel.read(MSG_SIZE);
       if (raw === null) break;

@@ -43,21 +43,6 @@ export async function runPlan(plan: Plan | Promise<Plan>, onSent?: () => void): 
   if (!launched.done) await launched.exited;
 }
 
-/**
- * Start a plan and resolve once the helper has all of it; `done` settles when it has run. For
- * what the caller need not wait for: deleting a link costs the kernel tens of milliseconds of
- * RCU grace periods after the request, which the helper, not the caller, sits through.
- */
-export async function startPlan(plan: Plan): Promise<{ done: Promise<void> }> {
-  let sent!: () => void;
-  const handed = new Promise<void>((resolve) => {
-    sent = resolve;
-  });
-  const done = runPlan(plan, sent);
-  await Promise.race([handed, done]);
-  return { done };
-}
-
 /** A locally administered unicast MAC derived from seed: stable for the same seed. */
 export function macFor(seed: string): string {
   const hex = sha256(seed).slice(0, 12);
@@ -160,28 +145,37 @@ export async function deleteHostLink(name: string, index?: number): Promise<bool
 
 /**
  * Delete host links by name, one helper run for all (a name already gone is skipped). With wait
- * false, resolves once the helper has the plan (startPlan); the deletion goes on without us.
+ * false, resolves once the kernel has unlisted them (their names free, in both namespaces of a
+ * veth: a millisecond or two after the request), not after the rest of their unregistration
+ * (RCU grace periods, ~20 ms), which the helper sits through on its own (launch's letGo). One
+ * still listed after a second is left to the caller (store.ts' Draining).
  */
 export async function deleteHostLinks(names: string[], wait: boolean): Promise<void> {
-  if (names.length === 0) return;
-  const plan = [
+  const plan = (some: string[]) => [
     netlinkStep(
-      `delete ${names.join(", ")}`,
+      `delete ${some.join(", ")}`,
       "",
-      names.map((n) => ({ what: `delete link ${n}`, bytes: delLink({ name: n }) })),
+      some.map((n) => ({ what: `delete link ${n}`, bytes: delLink({ name: n }) })),
     ),
   ];
-  const rest = async (err: unknown): Promise<void> => {
+  if (!wait) {
+    // Only those still there: the helper stops at a name already gone, and its errors are not seen.
+    const there = names.filter(linkExists);
+    if (there.length === 0) return;
+    await launch(plan(there), { preserveFds: 0, netlinkOnly: true, letGo: true });
+    await Promise.all(there.map((n) => gone(n, 1000)));
+    return;
+  }
+  if (names.length === 0) return;
+  const all = plan(names);
+  await runPlan(all).catch(async (err: unknown) => {
     // ENODEV at message k: those before it are deleted, k is gone already; the others next.
-    const prefix = `${plan[0]!.what}: `;
+    const prefix = `${all[0]!.what}: `;
     const what = err instanceof HuskError ? (err.what ?? "") : "";
-    const k = what.startsWith(prefix) ? plan[0]!.parts!.indexOf(what.slice(prefix.length)) : -1;
+    const k = what.startsWith(prefix) ? all[0]!.parts!.indexOf(what.slice(prefix.length)) : -1;
     if (!isErrno(err, "ENODEV") || k < 0) throw err;
     await deleteHostLinks(names.slice(k + 1), true);
-  };
-  if (wait) return await runPlan(plan).catch(rest);
-  const { done } = await startPlan(plan);
-  done.catch(rest).catch(() => {});
+  });
 }
 
 /** Wait until the host link `name` is gone (polling sysfs); false if it is still there after ms. */
@@ -214,8 +208,14 @@ export interface InterfaceSpec {
   bridgeIndex: number;
 }
 
-/** The plan that gives a container an interface on a bridge. */
-export function interfacePlan(s: InterfaceSpec): Plan {
+/** An interface's messages: those sent from the container's namespace, and those from the host's. */
+export interface InterfaceMessages {
+  inside: Message[];
+  host: Message[];
+}
+
+/** The messages that give a container an interface on a bridge: all but where they are sent from. */
+export function interfaceMessages(s: Omit<InterfaceSpec, "netnsPath">): InterfaceMessages {
   const inside: Message[] = [
     {
       what: `create ${s.ifname} (index ${s.index}) with its peer ${s.hostVeth} in the host's namespace`,
@@ -229,12 +229,18 @@ export function interfacePlan(s: InterfaceSpec): Plan {
   ];
   if (s.defaultRoute)
     inside.push({ what: `add the default route via ${s.gateway}`, bytes: newDefaultRoute(s.gateway, s.index, s.routeMtu) });
+  const host: Message[] = [
+    { what: `set ${s.hostVeth} up on ${s.bridge}`, bytes: setLink({ name: s.hostVeth }, { master: s.bridgeIndex, up: true }) },
+    { what: `point ${s.address} at ${s.mac} on ${s.bridge}`, bytes: replaceNeighbour(s.bridgeIndex, s.address, s.mac) },
+  ];
+  return { inside, host };
+}
+
+/** The plan that gives a container an interface on a bridge (its messages made already, or made here). */
+export function interfacePlan(s: InterfaceSpec, m: InterfaceMessages = interfaceMessages(s)): Plan {
   return [
-    netlinkStep(`set up ${s.ifname} in ${s.netnsPath}`, s.netnsPath, inside),
-    netlinkStep(`put ${s.hostVeth} on bridge ${s.bridge}`, "", [
-      { what: `set ${s.hostVeth} up on ${s.bridge}`, bytes: setLink({ name: s.hostVeth }, { master: s.bridgeIndex, up: true }) },
-      { what: `point ${s.address} at ${s.mac} on ${s.bridge}`, bytes: replaceNeighbour(s.bridgeIndex, s.address, s.mac) },
-    ]),
+    netlinkStep(`set up ${s.ifname} in ${s.netnsPath}`, s.netnsPath, m.inside),
+    netlinkStep(`put ${s.hostVeth} on bridge ${s.bridge}`, "", m.host),
   ];
 }
 

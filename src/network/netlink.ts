@@ -130,25 +130,65 @@ function ifinfomsg(index: number, up: boolean | undefined): Uint8Array {
   return b;
 }
 
+/*
+ * The parsers below read characters in loops, not with regular expressions, Uint8Array.from or
+ * Array.prototype.map: those are compiled at their first use in a process (a regular
+ * expression per pattern, the builtins from their JavaScript source), ~1 ms of a CLI's attach
+ * that nothing else on its path pays.
+ */
+
+/** The value of hex digit c (a char code), or -1. */
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const lower = c | 0x20;
+  return lower >= 97 && lower <= 102 ? lower - 87 : -1;
+}
+
 /** "02:42:ac:11:00:02" → its 6 bytes. */
 export function macBytes(mac: string): Uint8Array {
-  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac)) throw new Error(`not a MAC address: ${mac}`);
-  return Uint8Array.from(mac.split(":"), (h) => Number.parseInt(h, 16));
+  const out = new Uint8Array(6);
+  let ok = mac.length === 17;
+  for (let i = 0; ok && i < 6; i++) {
+    const hi = hexDigit(mac.charCodeAt(3 * i));
+    const lo = hexDigit(mac.charCodeAt(3 * i + 1));
+    ok = hi >= 0 && lo >= 0 && (i === 5 || mac.charCodeAt(3 * i + 2) === 58); // ':'
+    out[i] = hi * 16 + lo;
+  }
+  if (!ok) throw new Error(`not a MAC address: ${mac}`);
+  return out;
 }
 
 /** "10.88.0.1" → its 4 bytes, network order. */
 export function ipv4Bytes(address: string): Uint8Array {
-  const parts = address.split(".").map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) {
-    throw new Error(`not an IPv4 address: ${address}`);
+  const out = new Uint8Array(4);
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  let ok = true;
+  for (let i = 0; ok && i <= address.length; i++) {
+    const c = i < address.length ? address.charCodeAt(i) : 46; // the last part ends as if by a '.'
+    if (c >= 48 && c <= 57) {
+      value = value * 10 + (c - 48);
+      ok = ++digits <= 3 && value <= 255;
+    } else {
+      ok = c === 46 && digits > 0 && part < 4;
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    }
   }
-  return Uint8Array.from(parts);
+  if (!ok || part !== 4) throw new Error(`not an IPv4 address: ${address}`);
+  return out;
 }
 
 function ifname(name: string): Uint8Array {
-  if (name.length === 0 || name.length > IFNAME_MAX || /[\s/:\0]/.test(name) || name === "." || name === "..") {
-    throw new Error(`not an interface name: ${JSON.stringify(name)}`);
+  let ok = name.length > 0 && name.length <= IFNAME_MAX && name !== "." && name !== "..";
+  for (let i = 0; ok && i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    // Printable ASCII but '/' and ':' (the kernel's dev_valid_name refuses those, white space and NUL).
+    ok = c > 32 && c < 127 && c !== 47 && c !== 58;
   }
+  if (!ok) throw new Error(`not an interface name: ${JSON.stringify(name)}`);
   return attr(IFLA_IFNAME, str(name));
 }
 
@@ -233,7 +273,7 @@ export function newAddress(index: number, address: string, prefix: number): Uint
  * goes by it below the link's: TCP's MSS and IP fragmentation follow the route's.
  */
 export function newDefaultRoute(gateway: string, index: number, mtu?: number): Uint8Array {
-  const msg = Uint8Array.from([AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST, 0, 0, 0, 0]);
+  const msg = new Uint8Array([AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST, 0, 0, 0, 0]);
   const metrics = mtu !== undefined ? [nest(RTA_METRICS, attr(RTAX_MTU, u32(mtu)))] : [];
   return message(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, [
     msg,

@@ -16,6 +16,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { HuskError } from "../errors.ts";
 import type { Plan } from "../plan/ops.ts";
+import { trace } from "../trace.ts";
 import { allocate, claim, partitionStale } from "./ipam.ts";
 import {
   addBridgeAddress,
@@ -25,8 +26,10 @@ import {
   gone,
   hostLink,
   hostVethName,
+  type InterfaceMessages,
   type InterfaceSpec,
   interfaceIndex,
+  interfaceMessages,
   interfacePlan,
   isErrno,
   linkExists,
@@ -133,6 +136,11 @@ export interface ReserveOptions {
    */
   names?: string[];
   hostsFile?: string;
+  /**
+   * The container's hosts file made with the lease, under the same lock (what writeHosts does):
+   * its own part for the address it gets (`base`), and the others it sees on its networks.
+   */
+  hosts?: { file: string; base: (address: string, gateway: string) => string };
 }
 
 export interface AttachOptions extends ReserveOptions {
@@ -158,8 +166,28 @@ export interface Attachment {
 }
 
 export interface PreparedAttach {
-  attach(o: AttachOptions): Promise<Attachment>;
-  cancel(): void;
+  /**
+   * Take the lease now, for the attach() to come (same network, container and interface): for
+   * a caller that waits anyway before the namespace exists (a container being made).
+   */
+  reserve(o: ReserveOptions): void;
+  attach(o: AttachOptions, onPlanned?: (a: Attachment) => void | Promise<void>): Promise<Attachment>;
+  /** Let the helper go unused (it exits when its channel closes); a lease reserve() took and no attach used is released. */
+  cancel(): Promise<void>;
+}
+
+/** A lease taken and its interface made ready but for the namespace. */
+interface Ready {
+  lease: Lease;
+  host: Omit<InterfaceSpec, "netnsPath">;
+  messages: InterfaceMessages;
+}
+
+/** prepareAttach's reserve: the lease, and then its Ready. */
+interface Reserved {
+  network: string;
+  lease: Promise<Lease>;
+  ready: Promise<Ready>;
 }
 
 export interface DetachOptions {
@@ -168,8 +196,10 @@ export interface DetachOptions {
   /** Default: every interface of the container on the network. */
   ifname?: string;
   /**
-   * Wait until the kernel has freed the veth (default true). false: resolve once its deletion is
-   * under way; the address stays taken (store.ts' Draining) until the veth is gone.
+   * Wait until the kernel has freed the veth (default true). false: resolve once the kernel has
+   * unlisted it (gone from both namespaces, its names free: a millisecond or two), the rest of
+   * its unregistration (~20 ms) left to the helper; the address stays taken (store.ts' Draining)
+   * only if it is still listed then.
    */
   wait?: boolean;
   /**
@@ -224,18 +254,23 @@ export class Networks {
    */
   async ensureNetwork(o: EnsureNetworkOptions = {}): Promise<NetworkDef> {
     const name = checkNetworkName(o.name ?? DEFAULT_NETWORK);
+    // The common case (every container on the default network): made, and its bridge the one
+    // made. A record is written whole (store.ts), so it is read without the lock.
+    const known = this.store.read(name);
+    if (known && sameNetwork(o, known.network) && bridgeStillUp(known)) return known.network;
     return await this.store.locked(async () => {
       const existing = this.store.read(name);
       if (existing) {
         const def = existing.network;
-        const differs =
-          (o.subnet !== undefined && o.subnet !== def.subnet && subnetText(parseSubnet(o.subnet)) !== def.subnet) ||
-          (o.gateway !== undefined && o.gateway !== def.gateway) ||
-          (o.bridge !== undefined && o.bridge !== def.bridge);
-        if (differs)
+        if (!sameNetwork(o, def))
           throw new HuskError(`network ${name} exists with subnet ${def.subnet}, gateway ${def.gateway}, bridge ${def.bridge}`);
         // Gone after a reboot, or made half way when a process was killed: made (again).
         if (!this.hostSideUp(def)) await this.setUpHost(def, false);
+        const index = hostLink(def.bridge)?.index;
+        if (existing.bridgeIndex !== index) {
+          existing.bridgeIndex = index;
+          this.store.write(existing);
+        }
         return def;
       }
       const others = this.store.all().map((r) => r.network);
@@ -278,6 +313,7 @@ export class Networks {
         this.store.remove(name);
         throw err;
       }
+      this.store.write({ network: def, leases: [], bridgeIndex: hostLink(def.bridge)?.index });
       return def;
     });
   }
@@ -368,12 +404,18 @@ export class Networks {
    * stale leases are reclaimed first, a container has one lease per interface name.
    */
   async reserve(o: ReserveOptions): Promise<Lease> {
+    return (await this.reserveLease(o)).lease;
+  }
+
+  /** reserve(), and the network as the lease was taken on it. */
+  private async reserveLease(o: ReserveOptions): Promise<{ lease: Lease; def: NetworkDef }> {
     const ifname = o.ifname ?? "eth0";
     checkIfname(ifname);
     if (!o.containerId) throw new HuskError("a container id is needed");
     if (o.names !== undefined) checkNames(o.names);
     if ((o.names === undefined) !== (o.hostsFile === undefined)) throw new HuskError("names and hostsFile go together");
     if (o.hostsFile !== undefined && !o.hostsFile.startsWith("/")) throw new HuskError("hostsFile must be an absolute path");
+    if (o.hosts !== undefined && !o.hosts.file.startsWith("/")) throw new HuskError("hosts.file must be an absolute path");
     return await this.store.locked(async () => {
       const rec = this.inspect(o.network);
       await this.reclaimIn(rec);
@@ -397,107 +439,137 @@ export class Networks {
       };
       rec.leases.push(lease);
       this.store.write(rec);
-      if (lease.names) this.namesChanged(o.network);
-      return lease;
+      const recs = lease.names || o.hosts ? this.store.all() : [];
+      // Its own file first: the others' refresh then finds its base (and skips it if it has none).
+      if (o.hosts) writeHostsBase(recs, o.containerId, o.hosts.file, o.hosts.base(address, rec.network.gateway));
+      if (lease.names) {
+        const files = affected(recs, o.network);
+        if (o.hosts?.file === lease.hostsFile) files.delete(o.containerId);
+        refreshHosts(recs, files);
+      }
+      return { lease, def: rec.network };
     });
   }
 
   /**
    * Give the container an interface on the network: veth, MAC, MTU, address, default route. One
-   * helper run, started while the lease is taken so the two overlap.
+   * helper run, started while the lease is taken so the two overlap. onPlanned is told what the
+   * attachment will be as soon as the lease is taken (while the helper makes it): the caller's
+   * own bookkeeping then overlaps the helper's work; if it throws, the attach fails and is undone.
    */
-  attach(o: AttachOptions): Promise<Attachment> {
-    return this.attachWith(o, runPlan);
+  attach(o: AttachOptions, onPlanned?: (a: Attachment) => void | Promise<void>): Promise<Attachment> {
+    return this.attachWith(o, runPlan, undefined, onPlanned);
   }
 
   /**
    * The helper of an attach still to come, started now: for a container about to be made, its
    * spawn (milliseconds) overlaps the container's own start instead of following it. The
-   * handle's attach() is attach() with that helper (a second call starts its own); cancel()
-   * lets the helper go unused (it exits when its channel closes).
+   * handle's attach() is attach() with that helper (a second call starts its own), and with the
+   * lease its reserve() took; cancel() lets the helper go unused (it exits when its channel
+   * closes) and gives back a lease no attach used.
    */
   prepareAttach(): PreparedAttach {
     let give!: (plan: Promise<Plan>) => void;
     const planned = new Promise<Plan>((resolve, reject) => {
       give = (plan) => plan.then(resolve, reject);
     });
-    const running = runPlan(planned);
+    let sent: (() => void) | undefined;
+    const running = runPlan(planned, () => sent?.());
     running.catch(() => {}); // awaited by the attach that uses it
     let used = false;
+    let reserved: Reserved | undefined;
     return {
-      attach: (o) => {
-        if (used) return this.attach(o);
+      reserve: (o) => {
+        if (used || reserved) throw new HuskError("reserve() comes once, before attach()");
+        // The interface's messages too: all of the attach but the namespace's path, made now.
+        const taken = this.reserveLease(o);
+        const lease = taken.then((t) => t.lease);
+        const ready = taken.then((t) => this.ready(t.def, t.lease, undefined));
+        lease.catch(() => {}); // awaited by the attach, or by cancel
+        ready.catch(() => {});
+        reserved = { network: o.network, lease, ready };
+      },
+      attach: (o, onPlanned) => {
+        if (used) return this.attach(o, onPlanned);
         used = true;
-        return this.attachWith(o, (plan) => {
+        if (reserved && reserved.network !== o.network)
+          throw new HuskError(`the lease was reserved on network ${reserved.network}`);
+        const run = (plan: Promise<Plan>, onSent: () => void) => {
+          sent = onSent;
           give(plan);
           return running;
-        });
+        };
+        return this.attachWith(o, run, reserved, onPlanned);
       },
-      cancel: () => {
+      cancel: async () => {
         if (used) return;
         used = true;
         give(Promise.reject(new HuskError("the prepared attach was not used")));
+        const lease = await reserved?.lease.catch(() => undefined);
+        if (reserved && lease) await this.release(reserved.network, [lease], { namespaceGone: true });
       },
     };
   }
 
-  private async attachWith(o: AttachOptions, run: (plan: Promise<Plan>) => Promise<void>): Promise<Attachment> {
+  /** A lease's interface but its namespace: the spec, and the messages for the default route's choice. */
+  private ready(def: NetworkDef, lease: Lease, defaultRoute: boolean | undefined): Ready {
+    const host = { ...hostSide(def, lease), defaultRoute: defaultRoute ?? lease.ifname === "eth0" };
+    return { lease, host, messages: interfaceMessages(host) };
+  }
+
+  private async attachWith(
+    o: AttachOptions,
+    run: (plan: Promise<Plan>, onSent: () => void) => Promise<void>,
+    reserved: Reserved | undefined,
+    onPlanned: ((a: Attachment) => void | Promise<void>) | undefined,
+  ): Promise<Attachment> {
     let lease: Lease | undefined;
     let spec: InterfaceSpec | undefined;
     const planned = (async () => {
-      lease = await this.reserve(o);
-      spec = this.interfaceSpec(o, lease);
-      return interfacePlan(spec);
+      let r: Ready;
+      if (reserved) {
+        lease = await reserved.lease;
+        r = await reserved.ready;
+      } else {
+        const taken = await this.reserveLease(o);
+        lease = taken.lease;
+        r = this.ready(taken.def, lease, o.defaultRoute);
+      }
+      if (o.defaultRoute !== undefined && o.defaultRoute !== r.host.defaultRoute)
+        r = this.ready(this.inspect(o.network).network, r.lease, o.defaultRoute);
+      spec = { ...r.host, netnsPath: o.netnsPath };
+      return interfacePlan(spec, r.messages);
     })();
-    try {
-      await run(planned).catch(async (err) => {
-        if (!spec) throw err;
-        const created = `${interfacePlan(spec)[0]!.what}: ${interfacePlan(spec)[0]!.parts![0]}`;
-        if (!(isErrno(err, "EEXIST") && err instanceof HuskError && err.what === created)) throw err;
-        // The host end's name is still taken by a veth whose deletion is under way (a detach
-        // that did not wait): wait for it. Else the index husk picked is taken in that
-        // namespace: one more try with another.
-        if (linkExists(spec.hostVeth) && (await gone(spec.hostVeth, 5000))) await runPlan(interfacePlan(spec));
-        else await runPlan(interfacePlan({ ...spec, index: 10000 + Math.floor(Math.random() * 50000) }));
-      });
-    } catch (err) {
+    let handed = false;
+    let onSent!: () => void;
+    const sent = new Promise<void>((resolve) => {
+      onSent = () => {
+        handed = true;
+        resolve();
+      };
+    });
+    const made = run(planned, onSent).catch(async (err) => {
+      if (!spec) throw err;
+      const created = `${interfacePlan(spec)[0]!.what}: ${interfacePlan(spec)[0]!.parts![0]}`;
+      if (!(isErrno(err, "EEXIST") && err instanceof HuskError && err.what === created)) throw err;
+      // The host end's name is still taken by a veth whose deletion is under way (a detach
+      // that did not wait): wait for it. Else the index husk picked is taken in that
+      // namespace: one more try with another.
+      if (linkExists(spec.hostVeth) && (await gone(spec.hostVeth, 5000))) await runPlan(interfacePlan(spec));
+      else await runPlan(interfacePlan({ ...spec, index: 10000 + Math.floor(Math.random() * 50000) }));
+    });
+    // The caller's part once the helper has the plan (not before: that would delay it).
+    const noted = Promise.race([sent, made.catch(() => {})]).then(() =>
+      handed ? onPlanned?.(attachmentOf(o.network, o.containerId, spec!)) : undefined,
+    );
+    // Both settled before anything is undone: a veth still being made is not left behind.
+    const [m, n] = await Promise.allSettled([made, noted]);
+    if (m.status === "rejected" || n.status === "rejected") {
       if (lease) await this.release(o.network, [lease]).catch(() => {});
-      throw err;
+      throw m.status === "rejected" ? m.reason : (n as PromiseRejectedResult).reason;
     }
-    const s = spec!;
-    return {
-      network: o.network,
-      containerId: o.containerId,
-      ifname: s.ifname,
-      address: s.address,
-      prefix: s.prefix,
-      gateway: s.gateway,
-      mac: s.mac,
-      mtu: s.routeMtu,
-      linkMtu: s.mtu,
-      hostVeth: s.hostVeth,
-    };
-  }
-
-  private interfaceSpec(o: AttachOptions, lease: Lease): InterfaceSpec {
-    const def = this.inspect(o.network).network;
-    const bridge = hostLink(def.bridge);
-    if (!bridge) throw new HuskError(`bridge ${def.bridge} of network ${def.name} is missing (ensureNetwork makes it again)`);
-    return {
-      netnsPath: o.netnsPath,
-      ifname: lease.ifname,
-      index: interfaceIndex(lease.ifname),
-      mac: lease.mac,
-      mtu: linkMtu(def.bridge, bridge.mtu),
-      routeMtu: def.mtu,
-      address: lease.address,
-      prefix: parseSubnet(def.subnet).prefix,
-      gateway: def.gateway,
-      defaultRoute: o.defaultRoute ?? lease.ifname === "eth0",
-      hostVeth: lease.hostVeth,
-      bridge: def.bridge,
-      bridgeIndex: bridge.index,
-    };
+    trace("network: veth made");
+    return attachmentOf(o.network, o.containerId, spec!);
   }
 
   /**
@@ -505,51 +577,70 @@ export class Networks {
    * with it), then its published ports and its lease. Nothing attached is not an error.
    */
   async detach(o: DetachOptions): Promise<Lease[]> {
-    const leases = this.inspect(o.network).leases.filter(
-      (l) => l.containerId === o.containerId && (o.ifname === undefined || l.ifname === o.ifname),
-    );
-    await this.release(o.network, leases, { wait: o.wait, namespaceGone: o.namespaceGone });
+    const ours = (l: Lease) => l.containerId === o.containerId && (o.ifname === undefined || l.ifname === o.ifname);
+    // Nothing to delete first: the record read, changed and written under one lock.
+    if (o.namespaceGone) {
+      const out = await this.store.locked(() => this.dropLeases(o.network, ours, false, true));
+      if (!out) throw new HuskError(`network ${o.network} does not exist`);
+      return out;
+    }
+    const leases = this.inspect(o.network).leases.filter(ours);
+    await this.release(o.network, leases, { wait: o.wait });
     return leases;
   }
 
   /**
    * Delete the leases' veths, then, under the lock, their ports and the leases themselves. The
    * kernel takes tens of milliseconds to free a veth (RCU grace periods, and for a namespace
-   * that died, its cleanup in a work queue): with wait false the deletion is handed to a helper,
-   * with namespaceGone it is the kernel's already, and a lease whose veth is still there becomes
-   * a Draining entry, its address held until the veth is gone. An attach that needs the host
-   * end's name (the same container again) waits for it (attach above).
+   * that died, its cleanup in a work queue): with wait false only until it is unlisted (the
+   * helper sits through the rest, deleteHostLinks), with namespaceGone it is the kernel's
+   * already, and a lease whose veth is still there becomes a Draining entry, its address held
+   * until the veth is gone. An attach that needs the host end's name (the same container again)
+   * waits for it (attach above).
    */
   async release(network: string, leases: Lease[], opts: { wait?: boolean; namespaceGone?: boolean } = {}): Promise<void> {
     if (leases.length === 0) return;
     const waited = !opts.namespaceGone && opts.wait !== false;
-    const deleting = opts.namespaceGone
-      ? Promise.resolve()
-      : deleteHostLinks(
-          leases.map((l) => l.hostVeth),
-          waited,
-        );
-    deleting.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
-    if (waited) await deleting;
-    await this.store.locked(async () => {
-      const rec = this.store.read(network);
-      if (!rec) return;
-      const gone = (l: Lease) =>
-        leases.some((x) => x.containerId === l.containerId && x.ifname === l.ifname && x.address === l.address);
-      await runNft(deletePortsScript(this.table, rec.leases.filter(gone).flatMap(mappings)), this.nft);
-      const out = rec.leases.filter(gone);
-      rec.leases = rec.leases.filter((l) => !gone(l));
-      if (!waited) rec.draining = [...(rec.draining ?? []), ...out.flatMap(drainingOf)];
-      this.store.write(rec);
-      if (out.some((l) => l.names)) this.namesChanged(network, out);
-    });
-    await deleting;
+    if (!opts.namespaceGone)
+      await deleteHostLinks(
+        leases.map((l) => l.hostVeth),
+        waited,
+      );
+    const gone = (l: Lease) =>
+      leases.some((x) => x.containerId === l.containerId && x.ifname === l.ifname && x.address === l.address);
+    await this.store.locked(() => this.dropLeases(network, gone, waited, opts.namespaceGone === true));
   }
 
-  /** Under the lock, the leases of `network` changed: the hosts files of its containers (and of `gone`) made again. */
-  private namesChanged(network: string, gone: Lease[] = []): void {
+  /**
+   * Under the lock: the leases of `network` that match dropped with their ports; those whose veth
+   * may still be there (not waited for) left draining. The others on the network are told (their
+   * hosts files); a container whose namespace is gone is not (its own file goes with it, or is
+   * made again when it is attached again). Undefined if there is no such network.
+   */
+  private async dropLeases(
+    network: string,
+    match: (l: Lease) => boolean,
+    waited: boolean,
+    namespaceGone: boolean,
+  ): Promise<Lease[] | undefined> {
+    const rec = this.store.read(network);
+    if (!rec) return undefined;
+    const out = rec.leases.filter(match);
+    if (out.length === 0) return out;
+    await runNft(deletePortsScript(this.table, out.flatMap(mappings)), this.nft);
+    rec.leases = rec.leases.filter((l) => !match(l));
+    if (!waited) rec.draining = [...(rec.draining ?? []), ...out.flatMap(drainingOf)];
+    this.store.write(rec);
+    if (out.some((l) => l.names)) this.namesChanged(rec, namespaceGone ? [] : out);
+    return out;
+  }
+
+  /** Under the lock, the leases of `rec` (as written) changed: the hosts files of its containers (and of `gone`) made again. */
+  private namesChanged(rec: NetworkRecord, gone: Lease[] = []): void {
+    const files = affected([rec], rec.network.name, gone);
+    if (files.size === 0) return; // nobody left to tell: the others' records need not be read
     const recs = this.store.all();
-    refreshHosts(recs, affected(recs, network, gone));
+    refreshHosts(recs, files);
   }
 
   /**
@@ -603,7 +694,7 @@ export class Networks {
     await runNft(deletePortsScript(this.table, stale.flatMap(mappings)), this.nft);
     rec.leases = live;
     this.store.write(rec);
-    if (stale.some((l) => l.names)) this.namesChanged(rec.network.name, stale);
+    if (stale.some((l) => l.names)) this.namesChanged(rec, stale);
     return stale;
   }
 
@@ -669,6 +760,60 @@ export class Networks {
       }
       await runNft(deleteTableScript(this.table), this.nft);
     });
+  }
+}
+
+/** All of a lease's interface but where it goes: from the network's record and its bridge, once the lease is taken. */
+function hostSide(def: NetworkDef, lease: Lease): Omit<InterfaceSpec, "netnsPath" | "defaultRoute"> {
+  const bridge = hostLink(def.bridge);
+  if (!bridge) throw new HuskError(`bridge ${def.bridge} of network ${def.name} is missing (ensureNetwork makes it again)`);
+  return {
+    ifname: lease.ifname,
+    index: interfaceIndex(lease.ifname),
+    mac: lease.mac,
+    mtu: linkMtu(def.bridge, bridge.mtu),
+    routeMtu: def.mtu,
+    address: lease.address,
+    prefix: parseSubnet(def.subnet).prefix,
+    gateway: def.gateway,
+    hostVeth: lease.hostVeth,
+    bridge: def.bridge,
+    bridgeIndex: bridge.index,
+  };
+}
+
+function attachmentOf(network: string, containerId: string, s: InterfaceSpec): Attachment {
+  return {
+    network,
+    containerId,
+    ifname: s.ifname,
+    address: s.address,
+    prefix: s.prefix,
+    gateway: s.gateway,
+    mac: s.mac,
+    mtu: s.routeMtu,
+    linkMtu: s.mtu,
+    hostVeth: s.hostVeth,
+  };
+}
+
+/** Does an existing network match what ensureNetwork asks (what it leaves out, anything)? */
+function sameNetwork(o: EnsureNetworkOptions, def: NetworkDef): boolean {
+  return !(
+    (o.subnet !== undefined && o.subnet !== def.subnet && subnetText(parseSubnet(o.subnet)) !== def.subnet) ||
+    (o.gateway !== undefined && o.gateway !== def.gateway) ||
+    (o.bridge !== undefined && o.bridge !== def.bridge)
+  );
+}
+
+/** The network's bridge is the one its host side was made on (its ifindex), and up. */
+function bridgeStillUp(rec: NetworkRecord): boolean {
+  if (rec.bridgeIndex === undefined) return false;
+  try {
+    const dir = `/sys/class/net/${rec.network.bridge}`;
+    return Number(readFileSync(`${dir}/ifindex`, "utf8")) === rec.bridgeIndex && (Number(sys(`${dir}/flags`)) & 1) === 1;
+  } catch {
+    return false; // no such link (or one being deleted)
   }
 }
 

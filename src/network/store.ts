@@ -88,6 +88,12 @@ export interface NetworkRecord {
   leases: Lease[];
   /** Absent in records older husks wrote. */
   draining?: Draining[];
+  /**
+   * The bridge's ifindex once its host side was made: while a link of that name has it, the
+   * bridge is the one made (a reboot or a bridge made again gives another), so the check each
+   * container on the network pays is a sysfs read, not the host's routes (networks.ts).
+   */
+  bridgeIndex?: number;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;

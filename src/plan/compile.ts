@@ -178,7 +178,10 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
 
   let hooksStep = -1;
   if (rootfs) steps.push(...rootfs.beforeSwitch);
-  if (hasRuntimeHooks(spec) || ctx.pauseForCaller) {
+  // Without hooks, the caller's pause (the engine attaching the network) comes as late as it
+  // can, before the credentials: the root switch and its mounts are made while the caller works.
+  const pauseLate = ctx.pauseForCaller === true && !hasRuntimeHooks(spec) && (spec.hooks?.createContainer?.length ?? 0) === 0;
+  if (hasRuntimeHooks(spec) || (ctx.pauseForCaller && !pauseLate)) {
     hooksStep = steps.length;
     steps.push({ what: "wait for the prestart and createRuntime hooks", origin: "hooks", op: { op: "waitContinue" } });
   }
@@ -194,6 +197,10 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
       origin: "root.path",
       op: { op: "chroot", path: rootfsPath },
     });
+  }
+  if (pauseLate) {
+    hooksStep = steps.length;
+    steps.push({ what: "wait for husk to set up the container's network", op: { op: "waitContinue" } });
   }
   if (terminal) steps.push(planConsole(spec.process, spec.mounts));
   // In a new user namespace, groups can be set unless its setgroups was denied (by us); without

@@ -82,7 +82,10 @@ export interface PlanContext {
    * stopping the process for husk.
    */
   loopbackUp?: Uint8Array;
-  /** Stop the container process where prestart hooks run, so the caller can act (onWaiting at hooksStep). */
+  /**
+   * Stop the container process so the caller can act (onWaiting at hooksStep): where prestart
+   * hooks run, or without hooks, after its root switch and before its credentials.
+   */
   pauseForCaller?: boolean;
   /** A native monitor as the parent of the container process (detached engine containers; native/monitor.c). */
   monitor?: MonitorParams;

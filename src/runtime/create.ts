@@ -66,12 +66,15 @@ export interface CreateOptions {
   monitor?: MonitorParams;
   /**
    * Runs from the moment the container process has its namespaces (its pid known), beside the
-   * rest of its setup; it waits for this to finish before its root switch (where prestart hooks
+   * rest of its setup; it waits for this to finish before its credentials and exec (before its
+   * root switch when the spec has prestart, createRuntime or createContainer hooks: where they
    * run): e.g. give its network namespace an interface.
    */
   onNamespaces?: (pid: number) => void | Promise<void>;
   /** Bring the new network namespace's loopback up from inside the container process. */
   loopbackUp?: boolean;
+  /** Called once the helper has the plan, with its pid (see the runtime's CreateOptions.onPlanSent). */
+  onPlanSent?: (helperPid: number) => void;
   /** run mode with a proxied terminal: these keys typed make the helper's parent its monitor (see DetachKeys). */
   detachKeys?: DetachKeys;
   /** run mode: SIGKILL the container if this process dies (the ownerLifeline op). */
@@ -162,6 +165,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       preserveFds: opts.preserveFds ?? 0,
       stdio: opts.stdio,
       onStdio: opts.onStdio,
+      onSent: opts.onPlanSent,
       onPid: (pid) => {
         const on = opts.onNamespaces;
         if (!on) return;

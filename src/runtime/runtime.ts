@@ -92,12 +92,21 @@ export interface CreateOptions {
   };
   /**
    * Called with the container process' pid once its namespaces are made (/proc/<pid>/ns/net is
-   * its network namespace), beside the rest of its setup; it waits for this before its root
-   * switch: attach interfaces here.
+   * its network namespace), beside the rest of its setup; it waits for this before its
+   * credentials and exec (before its root switch, where they run, with prestart, createRuntime
+   * or createContainer hooks): attach interfaces here.
    */
   onNamespaces?: (pid: number) => void | Promise<void>;
   /** Bring the loopback of the container's new network namespace up (the container process does, no pause). */
   loopbackUp?: boolean;
+  /**
+   * Called once the helper has the plan, with the helper's pid: until the container process
+   * exists (onNamespaces), this process only waits for it, so work done here costs the
+   * container no time. In run mode the helper is the container's parent for as long as it
+   * runs (its monitor once detach keys are typed): something held for the container (a lease)
+   * may name it as its owner.
+   */
+  onPlanSent?: (helperPid: number) => void;
 }
 
 export interface RunOptions extends CreateOptions {
@@ -326,6 +335,7 @@ export class Runtime {
       monitor: m && { log: m.log, exitFile: m.exitFile, cleanup: m.cleanup ?? [], env: m.env ?? [], attach: m.attach },
       onNamespaces: options.onNamespaces,
       loopbackUp: options.loopbackUp === true,
+      onPlanSent: options.onPlanSent,
       id,
       root: this.root,
       bundle: typeof bundle === "string" ? bundle : bundle.dir,

@@ -57,6 +57,32 @@ describeAsRoot("engine detach keys", () => {
     }
   });
 
+  test("^P^Q on a bridge network: the lease (its owner the helper, now the monitor) outlives the CLI and is not reclaimed", async () => {
+    const net = await w.network("d");
+    const t = terminal(
+      `${HUSK_ENGINE} run -it --name k6 --network ${net.name} busybox sh -c 'echo ready; exec sleep 1000'`,
+      w.env,
+    );
+    try {
+      await t.waitFor(/ready/);
+      t.type(CTRL_P + CTRL_Q);
+      expect(await t.exitCode()).toBe(0);
+      const info = await w.engine.inspect("k6");
+      const [lease] = w.engine.networks.inspect(net.name).leases;
+      expect(lease?.owner?.pid).toBe(ppid(info.State.Pid));
+      // Another container's lease reclaims what is stale: not this one.
+      expect((await w.husk(["run", "--rm", "--network", net.name, "busybox", "true"])).code).toBe(0);
+      expect(w.engine.networks.inspect(net.name).leases.map((l) => l.containerId)).toEqual([info.Id]);
+      const addr = await w.husk(["exec", "k6", "ip", "-o", "-4", "addr", "show", "dev", "eth0"]);
+      expect(addr.stdout).toContain(`inet ${lease!.address}/`);
+      expect((await w.husk(["rm", "-f", "k6"])).code).toBe(0);
+      expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
+    } finally {
+      await t.close();
+      await w.husk(["rm", "-f", "k6"]);
+    }
+  });
+
   test("--rm and ^P^Q: removed when it ends by itself later", async () => {
     const sh = "echo ready; read line; echo got:$line; sleep 3; exit 3";
     const t = terminal(`${HUSK_ENGINE} run --rm -it --name k2 --network none busybox sh -c '${sh}'`, w.env);

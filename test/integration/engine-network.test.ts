@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { type EngineWorld, engineWorld, until } from "../fixtures/engine.ts";
+import { existsSync, readFileSync } from "node:fs";
+import { type EngineWorld, engineWorld, HUSK_ENGINE, until } from "../fixtures/engine.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
 
 describeAsRoot("engine network", () => {
@@ -72,6 +72,89 @@ describeAsRoot("engine network", () => {
     expect(nftElements()).not.toContain(String(hostPort));
     expect((await w.husk(["rm", "srv"])).code).toBe(0);
     expect(w.leftovers(info.Id, [veth])).toEqual([]);
+    expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
+  });
+
+  test("a foreground container's lease is its helper's (the container's parent), taken before its namespaces; port and hosts as before", async () => {
+    expect((await w.husk(["run", "-d", "--name", "peer", "--network", net.name, "busybox", "sleep", "30"])).code).toBe(0);
+    const p = await w.engine.spawn("busybox", ["sleep", "30"], { network: net.name, ports: ["127.0.0.1::80"], name: "fg" });
+    try {
+      // Each sees the other by name (user network): the hosts files were made with the lease.
+      const peer = w.engine.record("peer").networks[0]!.address;
+      expect((await w.husk(["exec", "fg", "cat", "/etc/hosts"])).stdout).toContain(`${peer}\tpeer `);
+      const fgHosts = (await w.husk(["exec", "peer", "cat", "/etc/hosts"])).stdout;
+      expect(fgHosts).toContain(`\tfg `);
+      const rec = w.engine.record("fg");
+      const lease = w.engine.networks.inspect(net.name).leases.find((l) => l.containerId === rec.id);
+      const ppid = Number(readFileSync(`/proc/${rec.pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
+      expect(lease?.owner?.pid).toBe(ppid);
+      expect(lease?.address).toBe(rec.networks[0]!.address);
+      expect(rec.networks[0]!.ports.length).toBe(1);
+      expect(nftElements()).toContain(String(rec.networks[0]!.ports[0]!.hostPort));
+      const hosts = await w.husk(["exec", "fg", "cat", "/etc/hosts"]);
+      expect(hosts.stdout).toContain(`${lease!.address}\t`);
+      const addr = await w.husk(["exec", "fg", "ip", "-o", "-4", "addr", "show", "dev", "eth0"]);
+      expect(addr.stdout).toContain(`inet ${lease!.address}/`);
+    } finally {
+      p.kill("SIGKILL");
+      await p.exited.catch(() => {});
+    }
+    expect(w.engine.networks.inspect(net.name).leases.map((l) => l.containerId)).toEqual([w.engine.record("peer").id]);
+    expect((await w.husk(["exec", "peer", "cat", "/etc/hosts"])).stdout).not.toContain("\tfg ");
+    expect((await w.husk(["rm", "-f", "peer"])).code).toBe(0);
+    expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
+  });
+
+  test("50 foreground containers started at once: 50 distinct addresses, each on its eth0; all released after", async () => {
+    // A subnet of husk's choosing (no host route uses it): the worlds' /28s are too small.
+    const wide = `${net.name}p`;
+    const made = await w.husk(["network", "create", "--bridge", `${net.bridge}p`.slice(0, 15), wide]);
+    expect(made.code).toBe(0);
+    const procs = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => w.engine.spawn("busybox", ["sleep", "60"], { network: wide, name: `par${i}` })),
+    );
+    try {
+      const leases = w.engine.networks.inspect(wide).leases;
+      expect(leases.length).toBe(50);
+      expect(new Set(leases.map((l) => l.address)).size).toBe(50);
+      for (const i of [0, 24, 49]) {
+        const rec = w.engine.record(`par${i}`);
+        const addr = await w.husk(["exec", `par${i}`, "ip", "-o", "-4", "addr", "show", "dev", "eth0"]);
+        expect(addr.stdout).toContain(`inet ${rec.networks[0]!.address}/`);
+        expect(leases.find((l) => l.containerId === rec.id)?.address).toBe(rec.networks[0]!.address);
+      }
+    } finally {
+      for (const p of procs) p.kill("SIGKILL");
+      await Promise.all(procs.map((p) => p.exited.catch(() => {})));
+    }
+    expect(w.engine.networks.inspect(wide).leases).toEqual([]);
+    expect((await w.husk(["network", "rm", wide])).code).toBe(0);
+  });
+
+  test("the CLI SIGKILLed while its container runs: the container goes with it, its lease is reclaimed, rm -f leaves nothing", async () => {
+    const cli = Bun.spawn([HUSK_ENGINE, "run", "--name", "killed", "--network", net.name, "busybox", "sleep", "1000"], {
+      env: w.env,
+      stdio: ["ignore", "ignore", "ignore"],
+    });
+    await until(async () => w.engine.networks.inspect(net.name).leases.length === 1, 10000, "the lease");
+    const [lease] = w.engine.networks.inspect(net.name).leases;
+    await until(async () => existsSync(`/sys/class/net/${lease!.hostVeth}`), 10000, "the veth");
+    cli.kill("SIGKILL");
+    await cli.exited;
+    // Its helper (the lease's owner) kills the container and goes: the next lease reclaims it.
+    await until(async () => !existsSync(`/proc/${lease!.owner!.pid}`), 10000, "the helper to go");
+    expect((await w.husk(["run", "--rm", "--network", net.name, "busybox", "true"])).code).toBe(0);
+    expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
+    const id = w.engine.record("killed").id;
+    expect((await w.husk(["rm", "-f", "killed"])).code).toBe(0);
+    await until(async () => !existsSync(`/sys/class/net/${lease!.hostVeth}`), 10000, "the veth to go");
+    expect(w.leftovers(id, [lease!.hostVeth])).toEqual([]);
+  });
+
+  test("a foreground container that fails to start after its lease was taken leaves no lease", async () => {
+    await expect(w.engine.run("busybox", ["/no/such/program"], { network: net.name })).rejects.toThrow(
+      /no\/such\/program|not found|ENOENT/,
+    );
     expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
   });
 

@@ -30,6 +30,18 @@ function orphanedWorkers(): number[] {
   return out;
 }
 
+/** The husk-helper processes this process started (and has not reaped). */
+function ownHelpers(): string[] {
+  return readdirSync("/proc").filter((p) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      return stat.includes("(husk-helper)") && Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === process.pid;
+    } catch {
+      return false;
+    }
+  });
+}
+
 let w: NetWorld;
 const CHILD = join(import.meta.dir, "../fixtures/network-attach-child.ts");
 
@@ -115,32 +127,29 @@ describeAsRoot("network: attach", () => {
     for (let i = 0; i < owners.length; i++) expect(links).not.toContain(hostVethName("t", `victim${i}`, "eth0"));
   });
 
-  test("detach without waiting: the lease is free at once, the veth goes on its own; attaching the same name waits for it", async () => {
+  test("detach without waiting: it returns once the veth is unlisted (both ends gone, the address free), before the kernel has freed it; the same interface again at once", async () => {
     const s = await w.netns("nw");
     const first = await w.nets.attach({ network: "t", containerId: "c", netnsPath: s.path });
     await w.nets.detach({ network: "t", containerId: "c", wait: false });
     expect(w.nets.inspect("t").leases).toEqual([]);
-    // Same container, same interface, same namespace: its names may still be taken by the
-    // deletion under way, which attach waits out.
-    const again = await w.nets.attach({ network: "t", containerId: "c", netnsPath: s.path });
-    expect(again.hostVeth).toBe(first.hostVeth);
-    expect(w.exec(s.name, ["ip", "-o", "-4", "addr", "show", "dev", "eth0"]).stdout).toContain(`inet ${again.address}/24`);
-    await w.nets.detach({ network: "t", containerId: "c", wait: false });
-    for (let i = 0; i < 250 && linkExists(first.hostVeth); i++) await Bun.sleep(20);
     expect(linkExists(first.hostVeth)).toBe(false);
     expect(w.exec(s.name, ["ip", "-o", "link"]).stdout).not.toContain("eth0");
+    expect(w.nets.inspect("t").draining ?? []).toEqual([]);
+    // Same container, same interface, same namespace, same address: nothing in the way.
+    const again = await w.nets.attach({ network: "t", containerId: "c", netnsPath: s.path });
+    expect(again.hostVeth).toBe(first.hostVeth);
+    expect(again.address).toBe(first.address);
+    expect(w.exec(s.name, ["ip", "-o", "-4", "addr", "show", "dev", "eth0"]).stdout).toContain(`inet ${again.address}/24`);
+    await w.nets.detach({ network: "t", containerId: "c", wait: false });
+    expect(linkExists(first.hostVeth)).toBe(false);
+    expect(w.exec(s.name, ["ip", "-o", "link"]).stdout).not.toContain("eth0");
+    // The helper that sat through the unregistration is gone too.
+    for (let i = 0; i < 100 && orphanedWorkers().length > 0; i++) await Bun.sleep(20);
+    expect(w.leftovers()).toEqual([w.bridge()]);
   });
 
   test("a prepared attach: the helper started before the namespace exists does the attach; one cancelled exits", async () => {
-    const helpers = () =>
-      readdirSync("/proc").filter((p) => {
-        try {
-          const stat = readFileSync(`/proc/${p}/stat`, "utf8");
-          return stat.includes("(husk-helper)") && Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === process.pid;
-        } catch {
-          return false;
-        }
-      });
+    const helpers = ownHelpers;
     const before = new Set(helpers());
     const early = w.nets.prepareAttach();
     const unused = w.nets.prepareAttach();
@@ -155,6 +164,55 @@ describeAsRoot("network: attach", () => {
     const left = () => helpers().filter((p) => started.includes(p));
     for (let i = 0; i < 200 && left().length > 0; i++) await Bun.sleep(10);
     expect(left()).toEqual([]);
+  });
+
+  test("a prepared attach's reserve: the lease (its owner given) is taken before the namespace exists, the attach uses it", async () => {
+    const owner = { pid: process.pid, startTime: 1 };
+    const early = w.nets.prepareAttach();
+    early.reserve({ network: "t", containerId: "r", owner });
+    for (let i = 0; i < 200 && w.nets.inspect("t").leases.length === 0; i++) await Bun.sleep(5);
+    const [lease] = w.nets.inspect("t").leases;
+    expect(lease?.owner).toEqual(owner);
+    const s = await w.netns("reserved");
+    let planned: string | undefined;
+    const att = await early.attach({ network: "t", containerId: "r", netnsPath: s.path }, (a) => {
+      // Told before the veth is there (the helper is making it): the address is the lease's.
+      planned = a.address;
+    });
+    expect(planned).toBe(lease!.address);
+    expect(att.address).toBe(lease!.address);
+    expect(w.nets.inspect("t").leases).toEqual([lease!]);
+    expect(w.exec(s.name, ["ip", "-o", "-4", "addr", "show", "dev", "eth0"]).stdout).toContain(`inet ${att.address}/24`);
+    expect(w.exec(s.name, ["ip", "route", "show", "default"]).stdout).toContain("via 10.213.4.1");
+    await w.nets.detach({ network: "t", containerId: "r" });
+  });
+
+  test("a prepared attach reserved and never used: cancel gives the lease back and its helper exits", async () => {
+    const before = new Set(ownHelpers());
+    const early = w.nets.prepareAttach();
+    early.reserve({ network: "t", containerId: "gone" });
+    const fresh = () => ownHelpers().filter((p) => !before.has(p));
+    for (let i = 0; i < 200 && fresh().length === 0; i++) await Bun.sleep(5);
+    const started = fresh();
+    expect(started.length).toBe(1);
+    await early.cancel();
+    expect(w.nets.inspect("t").leases).toEqual([]);
+    const left = () => ownHelpers().filter((p) => started.includes(p));
+    for (let i = 0; i < 200 && left().length > 0; i++) await Bun.sleep(10);
+    expect(left()).toEqual([]);
+  });
+
+  test("onPlanned throws: the attach fails with its error once the veth is made, and takes back veth and lease", async () => {
+    const s = await w.netns("noted");
+    await expect(
+      w.nets.attach({ network: "t", containerId: "n", netnsPath: s.path }, () => {
+        throw new Error("bookkeeping failed");
+      }),
+    ).rejects.toThrow("bookkeeping failed");
+    expect(w.nets.inspect("t").leases).toEqual([]);
+    expect(readdirSync(`/sys/class/net/${w.bridge()}/brif`)).toEqual([]);
+    expect(linkExists(hostVethName("t", "n", "eth0"))).toBe(false);
+    expect(w.exec(s.name, ["ip", "-o", "link"]).stdout).not.toContain("eth0");
   });
 
   test("an attach refused while its helper is already started (the lease is taken): that error, and nothing made", async () => {

@@ -58,6 +58,9 @@ describeAsRoot("network: bridge", () => {
   test("ensureNetwork makes again what is gone (a reboot, a process killed half way), and never adopts a stranger's bridge", async () => {
     const def = await w.nets.ensureNetwork({ name: "t", bridge: w.bridge(), subnet: "10.213.0.0/24" });
     const hasRoute = () => sh("ip", ["-o", "route", "show", "dev", w.bridge()]).stdout.includes("10.213.0.0/24");
+    // What the next ensureNetwork checks without the lock and the routes: the bridge's ifindex (and that it is up).
+    const ifindex = () => Number(readFileSync(`/sys/class/net/${w.bridge()}/ifindex`, "utf8"));
+    expect(w.nets.inspect("t").bridgeIndex).toBe(ifindex());
     sh("ip", ["addr", "flush", "dev", w.bridge()]);
     sh("ip", ["link", "set", w.bridge(), "down"]);
     expect(hasRoute()).toBe(false);
@@ -67,6 +70,7 @@ describeAsRoot("network: bridge", () => {
     sh("nft", ["delete", "table", "inet", w.table]);
     expect(await w.nets.ensureNetwork({ name: "t" })).toEqual(def);
     expect(hasRoute()).toBe(true);
+    expect(w.nets.inspect("t").bridgeIndex).toBe(ifindex());
     expect(JSON.stringify(nftElements(w.table, "nets4", "set"))).toContain("10.213.0.0");
     // Someone else's interface under the bridge's name: refused, left alone.
     sh("ip", ["link", "del", w.bridge()]);

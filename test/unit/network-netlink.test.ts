@@ -129,4 +129,17 @@ test("bad names and addresses are refused before anything is sent", () => {
   expect(() => newBridge({ name: "a/b" })).toThrow(/interface name/);
   expect(() => macBytes("02:00:00:00:00")).toThrow(/MAC/);
   expect(() => ipv4Bytes("10.0.0.256")).toThrow(/IPv4/);
+  for (const name of ["a b", "a:b", "a\tb", "a\0b", "\u00e9th0", ".", ".."])
+    expect(() => newBridge({ name })).toThrow(/interface name/);
+  for (const mac of ["02:00:00:00:00:0g", "02-00-00-00-00-01", "02:00:00:00:00:001", "02:00:00:00:0:001", ""])
+    expect(() => macBytes(mac)).toThrow(/MAC/);
+  for (const a of ["10.0.0", "10.0.0.1.2", "10..0.1", "10.0.0.", ".10.0.0", "10.0.0.1000", "10.0.0.x", "10.0.0.-1", ""])
+    expect(() => ipv4Bytes(a)).toThrow(/IPv4/);
+});
+
+test("MACs and addresses in bytes: upper and lower case, every octet's range", () => {
+  expect([...macBytes("02:42:AC:11:ff:0a")]).toEqual([0x02, 0x42, 0xac, 0x11, 0xff, 0x0a]);
+  expect([...ipv4Bytes("10.255.0.1")]).toEqual([10, 255, 0, 1]);
+  expect([...ipv4Bytes("0.0.0.0")]).toEqual([0, 0, 0, 0]);
+  expect([...ipv4Bytes("255.255.255.255")]).toEqual([255, 255, 255, 255]);
 });

@@ -376,6 +376,27 @@ describe("compilePlan", () => {
     expect(compilePlan(spec(), ctx()).hooksStep).toBe(-1);
   });
 
+  test("the caller's pause (pauseForCaller): without hooks after the root switch, before the credentials; with hooks where they run", () => {
+    const late = compilePlan(spec(), ctx({ pauseForCaller: true }));
+    const list = late.steps.map((st) => st.op.op);
+    expect(list[late.hooksStep]).toBe("waitContinue");
+    expect(list.filter((op) => op === "waitContinue").length).toBe(1);
+    expect(late.hooksStep).toBeGreaterThan(list.indexOf("pivotRoot"));
+    expect(late.hooksStep).toBeLessThan(list.indexOf("capset"));
+    for (const hooks of [{ createRuntime: [{ path: "/x" }] }, { createContainer: [{ path: "/x" }] }]) {
+      const early = compilePlan(
+        spec((x) => {
+          x.hooks = hooks;
+        }),
+        ctx({ pauseForCaller: true }),
+      );
+      const ops = early.steps.map((st) => st.op.op);
+      expect(ops[early.hooksStep]).toBe("waitContinue");
+      expect(ops.filter((op) => op === "waitContinue").length).toBe(1);
+      expect(early.hooksStep).toBeLessThan(ops.indexOf("pivotRoot"));
+    }
+  });
+
   test("createContainer hooks run in the container before the root switch, startContainer after start", () => {
     const s = spec((x) => {
       x.annotations = { a: "b" };
