@@ -666,7 +666,7 @@ export class Networks {
           }
         if (!changed) continue;
         this.store.write(rec);
-        this.namesChanged(rec.network.name);
+        this.namesChanged(rec);
       }
     });
   }
