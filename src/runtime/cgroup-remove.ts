@@ -1,0 +1,92 @@
+/**
+ * Removing a container's cgroup from its record (cgroup.json) alone, without the cgroup module:
+ * `delete` of a container whose processes are gone needs only rmdir, and loading the cgroup
+ * manager and reading the machine's cgroup layout from /proc/self/mountinfo cost every
+ * `delete` ~1.5 ms (bench/verb-latency.ts). Anything that rmdir alone cannot do (a process
+ * still in the cgroup, sub-cgroups the container made, an error) is left to removeCgroup in
+ * cgroup-setup.ts, which kills and retries.
+ *
+ * The record names what delete may remove, so every directory is checked first: an absolute,
+ * normalized path (no `..`) strictly inside a cgroup filesystem, as statfs(2) on its parent
+ * tells (the kernel's word for what rmdir would reach, symlinks on the way included; a
+ * mount's root is refused, its parent is not a cgroup filesystem).
+ */
+import { rmdirSync, statfsSync } from "node:fs";
+import { basename, dirname, posix } from "node:path";
+import type { CgroupRecord } from "./state.ts";
+
+const CGROUP_SUPER_MAGIC = 0x27e0eb;
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+
+function onCgroupFs(path: string): boolean {
+  try {
+    const { type } = statfsSync(path);
+    return type === CGROUP_SUPER_MAGIC || type === CGROUP2_SUPER_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `dir` is a directory below (not at) the root of a cgroup filesystem, named without `..`. */
+export function insideCgroupFs(dir: string): boolean {
+  return dir.startsWith("/") && dir !== "/" && posix.normalize(dir) === dir && !dir.endsWith("/") && onCgroupFs(dirname(dir));
+}
+
+/**
+ * Remove the cgroup directories the record says husk made, by rmdir alone, then the parents it
+ * made and husk's default parent once free. False, with nothing more done, once a directory
+ * refuses (EBUSY: processes or sub-cgroups in it): the caller then hands the record to
+ * removeCgroup. Directories already gone are fine; ones outside the cgroup filesystems are
+ * left alone, as removeCgroup leaves them.
+ */
+export function removeRecordedCgroup(record: CgroupRecord): boolean {
+  const leaves = [...new Set(Object.values(record.paths))].filter(insideCgroupFs);
+  const created = new Set(record.created.filter(insideCgroupFs));
+  for (const dir of leaves) {
+    if (!created.has(dir)) continue; // someone else's: it stays
+    try {
+      rmdirSync(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") return false;
+    }
+  }
+  removeCreatedParents(leaves, [...created]);
+  removeDefaultParent(leaves);
+  return true;
+}
+
+/**
+ * The parents husk made on the way to the container's cgroup (a cgroupsPath `/a/b/c` where
+ * only `/a` existed), deepest first, once empty; one that another cgroup uses now stays.
+ * `leaves` and `created` are checked directories (insideCgroupFs, or the layout's mounts).
+ */
+export function removeCreatedParents(leaves: readonly string[], created: readonly string[]): void {
+  const isLeaf = new Set(leaves);
+  const parents = created.filter((d) => !isLeaf.has(d)).sort((a, b) => b.length - a.length);
+  for (const dir of parents) {
+    try {
+      rmdirSync(dir);
+    } catch {}
+  }
+}
+
+/**
+ * After the container's cgroup is gone: remove husk's default parent (`/husk`, for containers
+ * without a cgroupsPath) once no container uses it, so an idle host keeps no trace of husk,
+ * whoever made it. Busy or gone is fine. `leaves` are checked directories, so their parent is
+ * on a cgroup filesystem.
+ */
+export function removeDefaultParent(leaves: readonly string[]): void {
+  for (const dir of new Set(leaves)) {
+    const parent = dirname(dir);
+    if (basename(parent) !== "husk") continue;
+    try {
+      rmdirSync(parent);
+    } catch (err) {
+      // Busy: another container is in it, and so in the other hierarchies' parents too (they
+      // are made together): ten more refused rmdirs would cost ~1 ms of every delete while
+      // containers run. One left behind empty goes with the next delete that finds it free.
+      if ((err as NodeJS.ErrnoException).code === "EBUSY") return;
+    }
+  }
+}
