@@ -11,8 +11,8 @@
  * tells (the kernel's word for what rmdir would reach, symlinks on the way included; a
  * mount's root is refused, its parent is not a cgroup filesystem).
  */
-import { rmdirSync, statfsSync } from "node:fs";
 import { basename, dirname, posix } from "node:path";
+import { files } from "../sys/files.ts";
 import type { CgroupRecord } from "./state.ts";
 
 const CGROUP_SUPER_MAGIC = 0x27e0eb;
@@ -20,7 +20,7 @@ const CGROUP2_SUPER_MAGIC = 0x63677270;
 
 function onCgroupFs(path: string): boolean {
   try {
-    const { type } = statfsSync(path);
+    const type = files().fsType(path);
     return type === CGROUP_SUPER_MAGIC || type === CGROUP2_SUPER_MAGIC;
   } catch {
     return false;
@@ -40,12 +40,14 @@ export function insideCgroupFs(dir: string): boolean {
  * left alone, as removeCgroup leaves them.
  */
 export function removeRecordedCgroup(record: CgroupRecord): boolean {
-  const leaves = [...new Set(Object.values(record.paths))].filter(insideCgroupFs);
-  const created = new Set(record.created.filter(insideCgroupFs));
+  const checked = new Map<string, boolean>(); // a leaf is usually in `created` too
+  const inside = (dir: string) => checked.get(dir) ?? checked.set(dir, insideCgroupFs(dir)).get(dir);
+  const leaves = [...new Set(Object.values(record.paths))].filter(inside);
+  const created = new Set(record.created.filter(inside));
   for (const dir of leaves) {
     if (!created.has(dir)) continue; // someone else's: it stays
     try {
-      rmdirSync(dir);
+      files().rmdir(dir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") return false;
     }
@@ -55,17 +57,24 @@ export function removeRecordedCgroup(record: CgroupRecord): boolean {
   return true;
 }
 
+/** The parent of a cgroup directory if it is husk's default one (`…/husk/<id>`). */
+function defaultParentOf(dir: string): string | undefined {
+  const parent = dirname(dir);
+  return basename(parent) === "husk" ? parent : undefined;
+}
+
 /**
  * The parents husk made on the way to the container's cgroup (a cgroupsPath `/a/b/c` where
  * only `/a` existed), deepest first, once empty; one that another cgroup uses now stays.
  * `leaves` and `created` are checked directories (insideCgroupFs, or the layout's mounts).
  */
 export function removeCreatedParents(leaves: readonly string[], created: readonly string[]): void {
-  const isLeaf = new Set(leaves);
-  const parents = created.filter((d) => !isLeaf.has(d)).sort((a, b) => b.length - a.length);
+  // husk's default parent is removeDefaultParent's: it stops at the first one still in use.
+  const skip = new Set([...leaves, ...leaves.map(defaultParentOf)]);
+  const parents = created.filter((d) => !skip.has(d)).sort((a, b) => b.length - a.length);
   for (const dir of parents) {
     try {
-      rmdirSync(dir);
+      files().rmdir(dir);
     } catch {}
   }
 }
@@ -78,10 +87,10 @@ export function removeCreatedParents(leaves: readonly string[], created: readonl
  */
 export function removeDefaultParent(leaves: readonly string[]): void {
   for (const dir of new Set(leaves)) {
-    const parent = dirname(dir);
-    if (basename(parent) !== "husk") continue;
+    const parent = defaultParentOf(dir);
+    if (parent === undefined) continue;
     try {
-      rmdirSync(parent);
+      files().rmdir(parent);
     } catch (err) {
       // Busy: another container is in it, and so in the other hierarchies' parents too (they
       // are made together): ten more refused rmdirs would cost ~1 ms of every delete while

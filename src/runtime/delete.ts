@@ -9,9 +9,9 @@
  * container's); in a cgroup it shares with processes that were there before (a cgroupsPath
  * naming an existing cgroup), only the init. Only the cgroup directories husk made are removed.
  */
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ConflictError, HuskError } from "../errors.ts";
+import { files } from "../sys/files.ts";
 import { printWarning } from "../sys/stdio.ts";
 import { trace } from "../trace.ts";
 import { removeRecordedCgroup } from "./cgroup-remove.ts";
@@ -39,7 +39,7 @@ export async function deleteContainer(
     st = readState(root, id);
   } catch (err) {
     if (!force) throw err;
-    if (existsSync(dir)) await removeRemains(dir, id, err as Error, onWarning);
+    if (files().exists(dir)) await removeRemains(dir, id, err as Error, onWarning);
     return;
   }
   trace("runtime: delete: state read");
@@ -116,7 +116,7 @@ function cgroupRecord(dir: string): { record?: CgroupRecord; problem?: string } 
  * in it kills the container. What cannot be done is said in one warning line.
  */
 async function removeRemains(dir: string, id: string, err: Error, onWarning: (message: string) => void): Promise<void> {
-  const damaged = existsSync(join(dir, STATE_FILE));
+  const damaged = files().exists(join(dir, STATE_FILE));
   const { record, problem } = cgroupRecord(dir);
   const { recordedCgroup, removeCgroup } = await import("./cgroup-setup.ts");
   const cgroup = record ? recordedCgroup(record.paths, record) : undefined;
