@@ -40,10 +40,8 @@ export function insideCgroupFs(dir: string): boolean {
  * left alone, as removeCgroup leaves them.
  */
 export function removeRecordedCgroup(record: CgroupRecord): boolean {
-  const checked = new Map<string, boolean>(); // a leaf is usually in `created` too
-  const inside = (dir: string) => checked.get(dir) ?? checked.set(dir, insideCgroupFs(dir)).get(dir);
-  const leaves = [...new Set(Object.values(record.paths))].filter(inside);
-  const created = new Set(record.created.filter(inside));
+  const leaves = [...new Set(Object.values(record.paths))].filter(insideCgroupFs);
+  const created = new Set(record.created);
   for (const dir of leaves) {
     if (!created.has(dir)) continue; // someone else's: it stays
     try {
@@ -52,7 +50,8 @@ export function removeRecordedCgroup(record: CgroupRecord): boolean {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") return false;
     }
   }
-  removeCreatedParents(leaves, [...created]);
+  // Of the other directories made, only those removeCreatedParents removes need the check.
+  removeCreatedParents(leaves, record.created, insideCgroupFs);
   removeDefaultParent(leaves);
   return true;
 }
@@ -66,12 +65,17 @@ function defaultParentOf(dir: string): string | undefined {
 /**
  * The parents husk made on the way to the container's cgroup (a cgroupsPath `/a/b/c` where
  * only `/a` existed), deepest first, once empty; one that another cgroup uses now stays.
- * `leaves` and `created` are checked directories (insideCgroupFs, or the layout's mounts).
+ * `leaves` are checked directories (insideCgroupFs, or the layout's mounts); of `created`, those
+ * that pass `check`.
  */
-export function removeCreatedParents(leaves: readonly string[], created: readonly string[]): void {
+export function removeCreatedParents(
+  leaves: readonly string[],
+  created: readonly string[],
+  check: (dir: string) => boolean = () => true,
+): void {
   // husk's default parent is removeDefaultParent's: it stops at the first one still in use.
   const skip = new Set([...leaves, ...leaves.map(defaultParentOf)]);
-  const parents = created.filter((d) => !skip.has(d)).sort((a, b) => b.length - a.length);
+  const parents = created.filter((d) => !skip.has(d) && check(d)).sort((a, b) => b.length - a.length);
   for (const dir of parents) {
     try {
       files().rmdir(dir);
