@@ -86,7 +86,16 @@ function fsError(call: string, path: string): NodeJS.ErrnoException {
 }
 
 const encoder = new TextEncoder();
-const cString = (s: string) => encoder.encode(`${s}\0`);
+
+/** A path for libc; one with a NUL in it is refused, as node:fs refuses it (libc would cut it there). */
+function cString(path: string): Uint8Array {
+  if (path.includes("\0")) {
+    const err = new TypeError(`path must be a string without null bytes: ${JSON.stringify(path)}`) as NodeJS.ErrnoException;
+    err.code = "ERR_INVALID_ARG_VALUE";
+    throw err;
+  }
+  return encoder.encode(`${path}\0`);
+}
 
 const O_RDONLY = 0;
 const O_WRONLY = 1;
@@ -155,7 +164,13 @@ export function libcFiles(): Files {
   bind(...(Object.keys(LIBC) as (keyof typeof LIBC)[]).filter((n) => n !== "pipe2"));
   return {
     readFile,
-    exists: (path) => libc("access")(cString(path), 0) === 0,
+    exists(path) {
+      try {
+        return libc("access")(cString(path), 0) === 0;
+      } catch {
+        return false; // as existsSync: a path that cannot be asked about does not exist
+      }
+    },
     unlink(path) {
       if (libc("unlink")(cString(path)) !== 0) throw fsError("unlink", path);
     },

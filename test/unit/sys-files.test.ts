@@ -68,6 +68,17 @@ describe("files.ts: node:fs and libc agree", () => {
     expect(libc).toEqual(node);
   });
 
+  test("a path with a NUL byte is refused, not cut short", () => {
+    writeFileSync(join(dir, "cut"), "");
+    for (const [, f] of impls) {
+      const path = `${join(dir, "cut")}\0rest`;
+      expect(outcome(() => f.readFile(path))).toMatchObject({ code: "ERR_INVALID_ARG_VALUE" });
+      expect(outcome(() => f.unlink(path))).toMatchObject({ code: "ERR_INVALID_ARG_VALUE" });
+      expect(f.exists(path)).toBe(false);
+    }
+    expect(readFileSync(join(dir, "cut"), "utf8")).toBe("");
+  });
+
   test("fsType is statfs's f_type", () => {
     for (const path of [dir, "/proc", "/sys/fs/cgroup"]) {
       const want = Number(statfsSync(path).type);
