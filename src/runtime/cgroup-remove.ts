@@ -33,26 +33,45 @@ export function insideCgroupFs(dir: string): boolean {
 }
 
 /**
+ * What removeRecordedCgroup takes away, every path checked (insideCgroupFs): planned apart so
+ * that `delete --force` does the checking while the kernel tears the killed container down.
+ */
+export interface CgroupRemoval {
+  /** The container's directories (hierarchy → directory, deduplicated) inside cgroup filesystems. */
+  leaves: string[];
+  /** Those of the leaves husk made: the ones removed. */
+  made: string[];
+  /** The other directories husk made on the way to them, deepest first (see createdParents). */
+  parents: string[];
+}
+
+export function planCgroupRemoval(record: CgroupRecord): CgroupRemoval {
+  const leaves = [...new Set(Object.values(record.paths))].filter(insideCgroupFs);
+  const created = new Set(record.created);
+  return {
+    leaves,
+    made: leaves.filter((d) => created.has(d)), // the others are someone else's: they stay
+    parents: createdParents(leaves, record.created).filter(insideCgroupFs),
+  };
+}
+
+/**
  * Remove the cgroup directories the record says husk made, by rmdir alone, then the parents it
  * made and husk's default parent once free. False, with nothing more done, once a directory
  * refuses (EBUSY: processes or sub-cgroups in it): the caller then hands the record to
  * removeCgroup. Directories already gone are fine; ones outside the cgroup filesystems are
  * left alone, as removeCgroup leaves them.
  */
-export function removeRecordedCgroup(record: CgroupRecord): boolean {
-  const leaves = [...new Set(Object.values(record.paths))].filter(insideCgroupFs);
-  const created = new Set(record.created);
-  for (const dir of leaves) {
-    if (!created.has(dir)) continue; // someone else's: it stays
+export function removeRecordedCgroup(removal: CgroupRemoval): boolean {
+  for (const dir of removal.made) {
     try {
       files().rmdir(dir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") return false;
     }
   }
-  // Of the other directories made, only those removeCreatedParents removes need the check.
-  removeCreatedParents(leaves, record.created, insideCgroupFs);
-  removeDefaultParent(leaves);
+  removeDirs(removal.parents);
+  removeDefaultParent(removal.leaves);
   return true;
 }
 
@@ -64,23 +83,29 @@ function defaultParentOf(dir: string): string | undefined {
 
 /**
  * The parents husk made on the way to the container's cgroup (a cgroupsPath `/a/b/c` where
- * only `/a` existed), deepest first, once empty; one that another cgroup uses now stays.
- * `leaves` are checked directories (insideCgroupFs, or the layout's mounts); of `created`, those
- * that pass `check`.
+ * only `/a` existed), deepest first. husk's default parent is not among them: it is
+ * removeDefaultParent's, which stops at the first one still in use.
  */
-export function removeCreatedParents(
-  leaves: readonly string[],
-  created: readonly string[],
-  check: (dir: string) => boolean = () => true,
-): void {
-  // husk's default parent is removeDefaultParent's: it stops at the first one still in use.
+function createdParents(leaves: readonly string[], created: readonly string[]): string[] {
   const skip = new Set([...leaves, ...leaves.map(defaultParentOf)]);
-  const parents = created.filter((d) => !skip.has(d) && check(d)).sort((a, b) => b.length - a.length);
-  for (const dir of parents) {
+  return created.filter((d) => !skip.has(d)).sort((a, b) => b.length - a.length);
+}
+
+/** rmdir each, in order; one that another cgroup uses now, or that is gone, stays as it is. */
+function removeDirs(dirs: readonly string[]): void {
+  for (const dir of dirs) {
     try {
       files().rmdir(dir);
     } catch {}
   }
+}
+
+/**
+ * After the container's cgroup is gone: the parents husk made on the way to it, once empty.
+ * `leaves` and `created` are checked directories (insideCgroupFs, or the layout's mounts).
+ */
+export function removeCreatedParents(leaves: readonly string[], created: readonly string[]): void {
+  removeDirs(createdParents(leaves, created));
 }
 
 /**

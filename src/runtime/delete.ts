@@ -14,7 +14,7 @@ import { ConflictError, HuskError } from "../errors.ts";
 import { files } from "../sys/files.ts";
 import { printWarning } from "../sys/stdio.ts";
 import { trace } from "../trace.ts";
-import { removeRecordedCgroup } from "./cgroup-remove.ts";
+import { type CgroupRemoval, planCgroupRemoval, removeRecordedCgroup } from "./cgroup-remove.ts";
 import { waitGone } from "./proc.ts";
 import {
   type CgroupRecord,
@@ -43,11 +43,13 @@ export async function deleteContainer(
     return;
   }
   trace("runtime: delete: state read");
-  // Read once, when first needed: for a container with its own pid namespace, while the kernel
-  // tears it down after the SIGKILL.
-  let recorded: { record?: CgroupRecord; problem?: string } | undefined;
+  // Read and checked once, when first needed: for a container with its own pid namespace,
+  // while the kernel tears it down after the SIGKILL.
+  let recorded: { record?: CgroupRecord; problem?: string; removal?: CgroupRemoval } | undefined;
   const recordOnce = () => {
-    recorded ??= cgroupRecord(dir);
+    if (recorded) return recorded;
+    const { record, problem } = cgroupRecord(dir);
+    recorded = { record, problem, removal: record && planCgroupRemoval(record) };
     return recorded;
   };
   const status = containerStatus(root, st);
@@ -72,10 +74,10 @@ export async function deleteContainer(
     if (!(await waitGone(st.pid, st.pidStartTime, 10000))) throw new HuskError(`container ${id} did not die after SIGKILL`);
     trace("runtime: delete: gone");
   }
-  const { record, problem } = recordOnce();
+  const { record, problem, removal } = recordOnce();
   // rmdir alone, from the record, for a cgroup its processes have left (the usual case);
   // anything more (processes left in it, sub-cgroups, no record) is the cgroup manager's.
-  if (!record || !removeRecordedCgroup(record)) {
+  if (!removal || !removeRecordedCgroup(removal)) {
     const { removeCgroup } = await import("./cgroup-setup.ts");
     removeCgroup(await managedCgroup(st.cgroupPaths, record), { kill: !record?.pending });
   }
