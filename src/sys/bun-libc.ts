@@ -56,7 +56,7 @@ function errno(): number {
 
 /**
  * The errnos the runtime verbs meet on their usual paths (a stopped container's /proc entry, a
- * gone or busy cgroup, a fifo without reader), named without node:os (~0.3 ms to load);
+ * gone or busy cgroup, a fifo without reader), named without node:os (~0.45 ms to load);
  * Linux's numbers on every architecture husk builds for.
  */
 const COMMON_ERRNOS: Record<number, [string, string]> = {
@@ -158,7 +158,7 @@ function write(fd: number, data: Uint8Array, offset: number): number {
 
 /**
  * files.ts's operations through libc, for the runtime CLI on Bun: every function bound in one
- * dlopen, ~0.2 ms against node:fs's ~1.1 ms of loading.
+ * dlopen: bun:ffi and the binding ~0.3–0.5 ms, against node:fs's ~1.1–1.5 ms of loading.
  */
 export function libcFiles(): Files {
   bind(...(Object.keys(LIBC) as (keyof typeof LIBC)[]).filter((n) => n !== "pipe2"));
