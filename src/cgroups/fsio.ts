@@ -3,7 +3,7 @@
  * can run the real logic against a directory tree in a temp dir and record every write
  * (youki's Syscall-trait seam). Methods throw Node's fs errors (with `.code`) unchanged.
  */
-import * as fs from "node:fs";
+import { files, nodeFs } from "../sys/files.ts";
 
 export interface CgroupFs {
   readFile(path: string): string;
@@ -23,8 +23,11 @@ export interface CgroupFs {
 }
 
 export const nodeCgroupFs: CgroupFs = {
-  readFile: (path) => fs.readFileSync(path, "utf8"),
+  // Reads and tests through files.ts, which the runtime CLI points at libc: status reads the
+  // freezer, and node:fs would cost each verb ~1.1 ms to load.
+  readFile: (path) => files().readFile(path),
   writeFile(path, data) {
+    const fs = nodeFs();
     const fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_TRUNC);
     try {
       fs.writeSync(fd, data);
@@ -32,19 +35,19 @@ export const nodeCgroupFs: CgroupFs = {
       fs.closeSync(fd);
     }
   },
-  exists: (path) => fs.existsSync(path),
+  exists: (path) => files().exists(path),
   mkdir(path) {
     try {
-      fs.mkdirSync(path, { mode: 0o755 });
+      nodeFs().mkdirSync(path, { mode: 0o755 });
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
       throw err;
     }
   },
-  rmdir: (path) => fs.rmdirSync(path),
+  rmdir: (path) => files().rmdir(path),
   subdirs: (path) =>
-    fs
+    nodeFs()
       .readdirSync(path, { withFileTypes: true })
       .filter((d) => d.isDirectory())
       .map((d) => d.name),

@@ -5,6 +5,7 @@ const verb: Verb = {
   name: "delete",
   interspersed: true,
   takesId: true,
+  libcFiles: true,
   usage: "[command options] <container-id>",
   summary: "delete a stopped container (--force: also a running one)",
   flags: [{ name: "force", short: "f", type: "bool", help: "kill the container first if it is still running" }],

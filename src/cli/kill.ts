@@ -4,6 +4,7 @@ import { runtimeOf, type Verb } from "./verb.ts";
 const verb: Verb = {
   name: "kill",
   takesId: true,
+  libcFiles: true,
   usage: "[command options] <container-id> [signal]",
   summary: "send a signal (default SIGTERM) to the container's init",
   flags: [{ name: "all", short: "a", type: "bool", help: "send the signal to all processes in the container" }],

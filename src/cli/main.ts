@@ -7,6 +7,7 @@
 import { HuskError, oneLine } from "../errors.ts";
 import { validateId } from "../runtime/container-id.ts";
 import { defaultRoot } from "../runtime/default-root.ts";
+import { useFiles } from "../sys/files.ts";
 import { stderr, stdout, stdoutAsync } from "../sys/stdio.ts";
 import { trace } from "../trace.ts";
 import { type FlagSpec, parseArgs, usageOf } from "./args.ts";
@@ -142,6 +143,7 @@ export async function main(argv: string[], prog = "husk-runtime"): Promise<numbe
     }
     const id = parsed.positionals[0];
     if (verb.takesId && id !== undefined) validateId(id);
+    if (verb.libcFiles && typeof Bun !== "undefined") useFiles((await import("../sys/bun-libc.ts")).libcFiles());
     const status = await verb.run(parsed, globals);
     trace(`cli: ${name} done`);
     return status;

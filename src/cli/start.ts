@@ -5,6 +5,7 @@ const verb: Verb = {
   name: "start",
   interspersed: true,
   takesId: true,
+  libcFiles: true,
   usage: "<container-id>",
   summary: "start the user process of a created container",
   flags: [],

@@ -6,6 +6,7 @@ const verb: Verb = {
   name: "state",
   interspersed: true,
   takesId: true,
+  libcFiles: true,
   usage: "<container-id>",
   summary: "print the state of a container as JSON",
   flags: [],

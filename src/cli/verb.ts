@@ -24,6 +24,11 @@ export interface Verb {
   takesId?: boolean;
   /** Flags may follow the container id (`update ID --memory …`), as runc's argument reordering allows. */
   interspersed?: boolean;
+  /**
+   * The verb's path needs nothing of node:fs beyond files.ts: on Bun, the CLI points files.ts
+   * at libc through bun:ffi before it runs (~1 ms less than loading node:fs).
+   */
+  libcFiles?: boolean;
   /** The exit status of a failure (runc's exec fails with 255, so that it differs from the process's own). */
   failureStatus?: number;
   run(parsed: Parsed, globals: Globals): Promise<number> | number;

@@ -6,9 +6,11 @@
  * A cgroupsPath may name a cgroup that exists already, with other processes in it. husk then
  * shares it, as runc does: it warns about the processes it finds, and it never kills them nor
  * removes a directory it did not make (the record of what it made is cgroup.json, see state.ts).
+ * `delete` of a container whose processes are gone removes its cgroup without this module
+ * (cgroup-remove.ts), and comes here only when rmdir alone is not enough.
  */
-import { readFileSync, rmdirSync } from "node:fs";
-import { basename, dirname, posix } from "node:path";
+import { readFileSync } from "node:fs";
+import { basename, posix } from "node:path";
 // The cgroup module's files one by one, not its index: `delete` must not load the stats reader.
 import { Cgroup, type DeviceFilter, openCgroup } from "../cgroups/cgroup.ts";
 import { defaultDeviceRules } from "../cgroups/devices.ts";
@@ -20,6 +22,7 @@ import { validateResourcesFor } from "../cgroups/validate.ts";
 import { HuskError } from "../errors.ts";
 import type { Spec } from "../oci/types.ts";
 import type { CgroupMountSource } from "../plan/context.ts";
+import { removeCreatedParents, removeDefaultParent } from "./cgroup-remove.ts";
 import { isRootless } from "./default-root.ts";
 import type { CgroupRecord } from "./state.ts";
 
@@ -176,42 +179,9 @@ export function removeCgroup(cgroup: Cgroup, opts: { kill?: boolean } = {}): voi
       if (!kill || attempt === 3 || !(err instanceof HuskError && err.errno === "EBUSY")) throw err;
     }
   }
-  removeCreatedParents(cgroup);
-  removeDefaultParent(cgroup.paths);
-}
-
-/**
- * The parents husk made on the way to the container's cgroup (a cgroupsPath `/a/b/c` where
- * only `/a` existed), deepest first, once empty; one that another cgroup uses now stays.
- */
-function removeCreatedParents(cgroup: Cgroup): void {
-  const leaves = new Set(Object.values(cgroup.paths));
-  const parents = cgroup.created.filter((d) => !leaves.has(d)).sort((a, b) => b.length - a.length);
-  for (const dir of parents) {
-    try {
-      rmdirSync(dir);
-    } catch {}
-  }
-}
-
-/**
- * After removeCgroup: remove husk's default parent (`/husk`, for containers without a
- * cgroupsPath) once no container uses it, so an idle host keeps no trace of husk, whoever
- * made it. Busy or gone is fine.
- */
-function removeDefaultParent(paths: Readonly<Record<string, string>>): void {
-  for (const dir of new Set(Object.values(paths))) {
-    const parent = dirname(dir);
-    if (basename(parent) !== "husk") continue;
-    try {
-      rmdirSync(parent);
-    } catch (err) {
-      // Busy: another container is in it, and so in the other hierarchies' parents too (they
-      // are made together): ten more refused rmdirs would cost ~1 ms of every delete while
-      // containers run. One left behind empty goes with the next delete that finds it free.
-      if ((err as NodeJS.ErrnoException).code === "EBUSY") return;
-    }
-  }
+  const leaves = Object.values(cgroup.paths);
+  removeCreatedParents(leaves, cgroup.created);
+  removeDefaultParent(leaves);
 }
 
 /** Reopen a container's cgroup from the paths in its state file (to use it, not to remove it). */

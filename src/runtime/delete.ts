@@ -9,12 +9,12 @@
  * container's); in a cgroup it shares with processes that were there before (a cgroupsPath
  * naming an existing cgroup), only the init. Only the cgroup directories husk made are removed.
  */
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ConflictError, HuskError } from "../errors.ts";
+import { files } from "../sys/files.ts";
 import { printWarning } from "../sys/stdio.ts";
 import { trace } from "../trace.ts";
-import { recordedCgroup, removeCgroup } from "./cgroup-setup.ts";
+import { type CgroupRemoval, planCgroupRemoval, removeRecordedCgroup } from "./cgroup-remove.ts";
 import { waitGone } from "./proc.ts";
 import {
   type CgroupRecord,
@@ -39,33 +39,48 @@ export async function deleteContainer(
     st = readState(root, id);
   } catch (err) {
     if (!force) throw err;
-    if (existsSync(dir)) removeRemains(dir, id, err as Error, onWarning);
+    if (files().exists(dir)) await removeRemains(dir, id, err as Error, onWarning);
     return;
   }
   trace("runtime: delete: state read");
-  const { record, problem } = cgroupRecord(dir);
-  const cgroup = recordedCgroup(st.cgroupPaths, record);
-  trace("runtime: delete: cgroup reopened");
+  // Read and checked once, when first needed: for a container with its own pid namespace,
+  // while the kernel tears it down after the SIGKILL.
+  let recorded: { record?: CgroupRecord; problem?: string; removal?: CgroupRemoval } | undefined;
+  const recordOnce = () => {
+    if (recorded) return recorded;
+    const { record, problem } = cgroupRecord(dir);
+    recorded = { record, problem, removal: record && planCgroupRemoval(record) };
+    return recorded;
+  };
   const status = containerStatus(root, st);
   trace("runtime: delete: status");
   if (status !== "stopped") {
     if (!force) throw new ConflictError(`cannot delete container ${id} that is not stopped: ${status}`);
     // With a pid namespace of its own, the init's death takes every process in it along (the
     // kernel kills them, and the init is reaped only once they are gone): killing the init is
-    // enough, as in runc, and spares the freeze, kill and thaw of the whole cgroup.
+    // enough, as in runc, and needs no cgroup code. Otherwise, in a cgroup husk made, the
+    // cgroup manager freezes, kills and thaws every process in it.
     const ownPidNs = (st.spec.linux?.namespaces ?? []).some((ns) => ns.type === "pid" && !ns.path);
-    const killsAll = cgroup.isOwn() && !ownPidNs;
-    if (killsAll) cgroup.killAll("SIGKILL");
+    const cgroup = ownPidNs && status !== "paused" ? undefined : await managedCgroup(st.cgroupPaths, recordOnce().record);
+    const killsAll = !!cgroup?.isOwn() && !ownPidNs;
+    if (killsAll) cgroup?.killAll("SIGKILL");
     try {
       process.kill(st.pid, "SIGKILL");
     } catch {}
     // A frozen init dies only once thawed; killAll thaws the cgroup itself.
-    if (status === "paused" && !killsAll) cgroup.thaw();
+    if (status === "paused" && !killsAll) cgroup?.thaw();
     trace("runtime: delete: killed");
+    recordOnce();
     if (!(await waitGone(st.pid, st.pidStartTime, 10000))) throw new HuskError(`container ${id} did not die after SIGKILL`);
     trace("runtime: delete: gone");
   }
-  removeCgroup(cgroup, { kill: !record?.pending });
+  const { record, problem, removal } = recordOnce();
+  // rmdir alone, from the record, for a cgroup its processes have left (the usual case);
+  // anything more (processes left in it, sub-cgroups, no record) is the cgroup manager's.
+  if (!removal || !removeRecordedCgroup(removal)) {
+    const { removeCgroup } = await import("./cgroup-setup.ts");
+    removeCgroup(await managedCgroup(st.cgroupPaths, record), { kill: !record?.pending });
+  }
   trace("runtime: delete: cgroup removed");
   removeStateDir(dir);
   trace("runtime: delete: state removed");
@@ -82,6 +97,12 @@ export async function deleteContainer(
   }
 }
 
+/** The container's cgroup reopened by the cgroup manager, loaded only for the paths that need it. */
+async function managedCgroup(paths: Record<string, string>, record?: CgroupRecord) {
+  const { recordedCgroup } = await import("./cgroup-setup.ts");
+  return recordedCgroup(paths, record);
+}
+
 function cgroupRecord(dir: string): { record?: CgroupRecord; problem?: string } {
   try {
     return { record: readCgroupRecord(dir) };
@@ -96,9 +117,10 @@ function cgroupRecord(dir: string): { record?: CgroupRecord; problem?: string } 
  * the cgroup was made, still names what to remove; in a cgroup husk made, killing everything
  * in it kills the container. What cannot be done is said in one warning line.
  */
-function removeRemains(dir: string, id: string, err: Error, onWarning: (message: string) => void): void {
-  const damaged = existsSync(join(dir, STATE_FILE));
+async function removeRemains(dir: string, id: string, err: Error, onWarning: (message: string) => void): Promise<void> {
+  const damaged = files().exists(join(dir, STATE_FILE));
   const { record, problem } = cgroupRecord(dir);
+  const { recordedCgroup, removeCgroup } = await import("./cgroup-setup.ts");
   const cgroup = record ? recordedCgroup(record.paths, record) : undefined;
   const killsAll = !!cgroup && !record?.pending && cgroup.isOwn() && Object.keys(cgroup.paths).length > 0;
   // If removing the cgroup fails, this throws and the state dir (with the record) stays for

@@ -3,8 +3,8 @@
  * takes the next number, so N is bounded by the open file limit (unbounded, 2000000000 made
  * husk allocate tens of gigabytes) and every one of those fds must be open.
  */
-import { fstatSync, readFileSync } from "node:fs";
 import { HuskError, quote } from "../errors.ts";
+import { nodeFs } from "../sys/files.ts";
 
 /** Used when /proc/self/limits cannot be read: the kernel's default ceiling (fs.nr_open). */
 const NR_OPEN_DEFAULT = 1 << 20;
@@ -12,7 +12,7 @@ const NR_OPEN_DEFAULT = 1 << 20;
 /** This process's RLIMIT_NOFILE soft limit (Bun raises it to the hard limit at start). */
 function openFileLimit(): number {
   try {
-    const line = /^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+    const line = /^Max open files\s+(\d+)/m.exec(nodeFs().readFileSync("/proc/self/limits", "utf8"));
     if (line) return Number(line[1]);
   } catch {}
   return NR_OPEN_DEFAULT;
@@ -28,7 +28,7 @@ export function checkPreserveFds(n: number | undefined, name: string): number {
   if (n > limit - 4) throw invalid(`must be at most ${limit - 4} (the open file limit is ${limit})`);
   for (let fd = 3; fd < 3 + n; fd++) {
     try {
-      fstatSync(fd);
+      nodeFs().fstatSync(fd);
     } catch {
       throw invalid(`fd ${fd} is not open`);
     }

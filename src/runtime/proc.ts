@@ -1,5 +1,5 @@
 /** Facts about processes read from /proc. */
-import { readFileSync } from "node:fs";
+import { files } from "../sys/files.ts";
 
 interface ProcStat {
   state: string;
@@ -12,7 +12,7 @@ export function procStat(pid: number): ProcStat | null {
   if (pid <= 0) return null;
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    text = files().readFile(`/proc/${pid}/stat`);
   } catch {
     return null;
   }

@@ -2,9 +2,9 @@
  * `start`: release a created container. Its init holds exec.fifo's read end and waits for a
  * byte; opening the write end fails (ENXIO) when no reader is left, which tells a dead init.
  */
-import { closeSync, constants, openSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ConflictError } from "../errors.ts";
+import { files } from "../sys/files.ts";
 import { EXEC_FIFO, readState, stateDir } from "./state.ts";
 import { containerStatus, ociState } from "./status.ts";
 
@@ -16,19 +16,13 @@ export async function startContainer(root: string, id: string): Promise<void> {
   // A frozen init cannot take the start: refuse rather than wait for a resume (runc's wording).
   if (status !== "created") throw new ConflictError(`cannot start a container in the ${status} state`);
   const fifo = join(stateDir(root, id), EXEC_FIFO);
-  let fd: number;
   try {
-    fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    files().writeFifo(fifo, "0");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENXIO") throw new ConflictError("cannot start a container that has stopped");
     throw err;
   }
-  try {
-    writeSync(fd, "0");
-  } finally {
-    closeSync(fd);
-  }
-  unlinkSync(fifo);
+  files().unlink(fifo);
   // The process may be gone already; the hook is told about the one start just released.
   const hooks = st.spec.hooks?.poststart;
   if (hooks?.length) {

@@ -7,11 +7,11 @@
  * from state.json so that it can be written before the first mkdir (a create killed at any
  * point leaves a record of what it may have made) and survives a damaged state.json.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConflictError, HuskError, NotFoundError } from "../errors.ts";
 import { helperPath } from "../helper/path.ts";
 import type { Spec } from "../oci/types.ts";
+import { files, nodeFs } from "../sys/files.ts";
 import { lockExclusive } from "../sys/index.ts";
 
 export { DEFAULT_ROOT } from "./default-root.ts";
@@ -80,7 +80,7 @@ function stateProblem(value: unknown): string | undefined {
 function readJson(dir: string, name: string, problem: (reason: string) => HuskError): unknown {
   let text: string;
   try {
-    text = readFileSync(join(dir, name), "utf8");
+    text = files().readFile(join(dir, name));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw problem((err as Error).message);
@@ -94,6 +94,7 @@ function readJson(dir: string, name: string, problem: (reason: string) => HuskEr
 
 function writeJson(dir: string, name: string, value: unknown): void {
   const tmp = join(dir, `.${name}.${process.pid}`);
+  const { writeFileSync, renameSync } = nodeFs();
   writeFileSync(tmp, JSON.stringify(value), { mode: 0o600 });
   renameSync(tmp, join(dir, name));
 }
@@ -138,6 +139,7 @@ export function writeCgroupRecord(dir: string, record: CgroupRecord): void {
  */
 export function makeStateDir(root: string, id: string): string {
   const dir = stateDir(root, id);
+  const { mkdirSync } = nodeFs();
   mkdirSync(root, { recursive: true, mode: 0o711 });
   try {
     mkdirSync(dir, { mode: 0o711 });
@@ -148,11 +150,29 @@ export function makeStateDir(root: string, id: string): string {
   return dir;
 }
 
+/**
+ * Remove a state directory: the files husk keeps there one by one (files.ts, no node:fs for
+ * `delete`), then the directory; anything else in it (a temp file a writer left) and any
+ * failure go to rmSync's recursive walk.
+ */
 export function removeStateDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
+  const fs = files();
+  try {
+    for (const name of [STATE_FILE, CGROUP_RECORD, EXEC_FIFO]) {
+      try {
+        fs.unlink(join(dir, name));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      }
+    }
+    fs.rmdir(dir);
+  } catch {
+    nodeFs().rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export function listIds(root: string): string[] {
+  const { existsSync, readdirSync } = nodeFs();
   if (!existsSync(root)) return [];
   return readdirSync(root, { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(root, d.name, STATE_FILE)))
@@ -163,6 +183,7 @@ export function listIds(root: string): string[] {
 /** Write a pid file whole, then rename: a client polling it never reads a partial pid (as runc). */
 export function writePidFile(path: string, pid: number): void {
   const tmp = `${path}.${process.pid}.tmp`;
+  const { writeFileSync, renameSync } = nodeFs();
   writeFileSync(tmp, String(pid));
   renameSync(tmp, path);
 }

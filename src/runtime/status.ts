@@ -1,8 +1,8 @@
 /** A container's status, derived from the kernel each time (runc semantics), never stored. */
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { isFrozen, recordedFreezer } from "../cgroups/freezer.ts";
 import type { State } from "../oci/types.ts";
+import { files } from "../sys/files.ts";
 import { isAlive } from "./proc.ts";
 import { EXEC_FIFO, type SavedState, stateDir } from "./state.ts";
 
@@ -14,7 +14,7 @@ export function containerStatus(root: string, st: SavedState): Status {
   // back to created (its init still waits at exec.fifo).
   const freezer = recordedFreezer(st.cgroupPaths);
   if (freezer && isFrozen(freezer, `read freezer state of ${freezer.path}`)) return "paused";
-  if (existsSync(join(stateDir(root, st.id), EXEC_FIFO))) return "created";
+  if (files().exists(join(stateDir(root, st.id), EXEC_FIFO))) return "created";
   return "running";
 }
 

@@ -1,60 +1,16 @@
 /**
- * The Bun implementations of the sys calls (Bun.spawn's raw socket fds, bun:ffi for flock and
- * pipe2); node.ts has a twin of each. Loaded only when running under Bun (see
- * index.ts), so that nothing here is imported by Node.
+ * The Bun implementations of the sys calls (Bun.spawn's raw socket fds, bun:ffi for pipe2;
+ * flock is in bun-libc.ts); node.ts has a twin of each. Loaded only when running under Bun
+ * (see index.ts), so that nothing here is imported by Node.
  */
-import { dlopen, FFIType, ptr, read as readPtr } from "bun:ffi";
-import { closeSync, constants as fsConstants, openSync, writeSync } from "node:fs";
+import { ptr } from "bun:ffi";
+import { closeSync, writeSync } from "node:fs";
+import { bind, libc, osConstants, sysError } from "./bun-libc.ts";
 import { type Channel, ChunkChannel } from "./channel.ts";
 import type { HelperProcess, HelperStdio, SpawnOptions } from "./index.ts";
 
-/** node:os when a signal or errno is named, not at load: start and kill load this file for flock. */
-const osConstants = () => (process.getBuiltinModule("node:os") as typeof import("node:os")).constants;
-
 function signalNumber(sig: string | number): number {
   return typeof sig === "number" ? sig : ((osConstants().signals as Record<string, number>)[sig] ?? 0);
-}
-
-/** The libc functions husk calls; each is bound on first use, see libc(). */
-const LIBC = {
-  flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-  pipe2: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
-  __errno_location: { args: [], returns: FFIType.ptr },
-} as const;
-
-type Libc = ReturnType<typeof dlopen<typeof LIBC>>["symbols"];
-
-const bound: Partial<Libc> = {};
-
-/**
- * libc functions, each bound on first use (a memoised pure lookup: the same function every
- * time). Bun compiles a trampoline per bound symbol, ~0.3 ms each: `start` and `kill` need
- * flock (and errno only when it fails), not pipe2. errno is read only after a call made once
- * it was bound: binding (dlopen) may itself change errno.
- */
-function bind(...names: (keyof typeof LIBC)[]): void {
-  const missing = names.filter((n) => bound[n] === undefined);
-  if (missing.length === 0) return;
-  const symbols = dlopen("libc.so.6", Object.fromEntries(missing.map((n) => [n, LIBC[n]])) as typeof LIBC).symbols;
-  for (const n of missing) (bound as Record<string, unknown>)[n] = symbols[n];
-}
-
-function libc<K extends keyof typeof LIBC>(name: K): Libc[K] {
-  bind(name);
-  return bound[name] as Libc[K];
-}
-
-function errno(): number {
-  return readPtr.i32(libc("__errno_location")() as unknown as number, 0);
-}
-
-function sysError(call: string, subject: string, code = errno()): NodeJS.ErrnoException {
-  const name = Object.entries(osConstants().errno).find(([, v]) => v === code)?.[0] ?? `errno ${code}`;
-  const err = new Error(`${call} ${subject}: ${name}`) as NodeJS.ErrnoException;
-  err.code = name;
-  err.errno = -code;
-  err.syscall = call;
-  return err;
 }
 
 /**
@@ -193,31 +149,4 @@ export function spawnHelper(argv: string[], opts: SpawnOptions): HelperProcess {
   if (out) stdio.stdout = out.readable;
   if (err) stdio.stderr = err.readable;
   return { pid: proc.pid, channel: fdChannel(fd), exited, stdio, unref: () => proc.unref() };
-}
-
-const LOCK_EX = 2;
-const LOCK_NB = 4;
-const EWOULDBLOCK = 11;
-
-/**
- * See index.ts: flock(2) LOCK_EX on path without blocking the event loop (try, and wait a
- * little while another holds it); closing the fd releases it.
- */
-export async function lockExclusive(path: string, _helper?: string, _reuse?: unknown): Promise<() => void> {
-  const fd = openSync(path, fsConstants.O_RDONLY);
-  try {
-    // errno is bound only once a flock fails (each binding costs ~0.3 ms; an uncontended lock
-    // never needs it), and read after a fresh call: binding may itself change errno.
-    for (let delay = 1; libc("flock")(fd, LOCK_EX | LOCK_NB) !== 0; delay = Math.min(delay * 2, 20)) {
-      bind("__errno_location");
-      if (libc("flock")(fd, LOCK_EX | LOCK_NB) === 0) break;
-      const code = errno();
-      if (code !== EWOULDBLOCK) throw sysError("flock", path, code);
-      await Bun.sleep(delay);
-    }
-  } catch (err) {
-    closeSync(fd);
-    throw err;
-  }
-  return () => closeSync(fd);
 }

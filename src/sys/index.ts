@@ -82,7 +82,9 @@ export interface LockReuse {
  * for Node (Node has no flock); with `reuse`, Node keeps that helper for the caller's next lock.
  */
 export async function lockExclusive(path: string, helper: string, reuse?: LockReuse): Promise<() => void> {
-  return (await load()).lockExclusive(path, helper, reuse);
+  // Bun: flock through bun:ffi, without the spawning code (bun-libc.ts).
+  if (onBun) return (await import("./bun-libc.ts")).lockExclusive(path);
+  return (await import("./node.ts")).lockExclusive(path, helper, reuse);
 }
 
 /** SHA-256 of text, as hex. Synchronous: Bun's hasher is a global, Node's crypto a builtin. */

@@ -1,17 +1,18 @@
 /**
  * Plain synchronous writes to fds 1 and 2. Under Bun, touching process.stdout/stderr builds a
  * stream and costs ~15 ms per process (measured); a runtime CLI is started many times per
- * container, and its output is a line or two. node:fs is fetched on the first write, not at
- * load: a `--version` that writes with Bun.write never loads it (~1.2 ms).
+ * container, and its output is a line or two. The writes go through files.ts: node:fs fetched
+ * on the first write, not at load (~1.2 ms that a `--version` writing with Bun.write never
+ * pays), or libc where the CLI chose it.
  */
+import { files } from "./files.ts";
 
 function writeAll(fd: number, text: string): void {
-  const { writeSync } = process.getBuiltinModule("node:fs") as typeof import("node:fs");
   const buf = Buffer.from(text);
   let off = 0;
   while (off < buf.length) {
     try {
-      off += writeSync(fd, buf, off);
+      off += files().write(fd, buf, off);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
     }

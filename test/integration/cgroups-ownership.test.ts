@@ -8,7 +8,18 @@
  * and removes both in a `finally`.
  */
 import { afterEach, expect, test } from "bun:test";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Spec } from "../../src/oci/types.ts";
@@ -245,4 +256,44 @@ describeAsRoot("cgroup ownership", () => {
     thaw(victim.path);
     expect(alive(sleep)).toBe(true);
   });
+
+  // The record is husk's own file under a root-owned --root, but it names what delete removes:
+  // only directories strictly inside a cgroup filesystem, named without `..`, are taken.
+  for (const force of [true, false]) {
+    test(`delete${force ? " --force" : ""} removes no directory the cgroup record names outside the cgroup filesystems`, async () => {
+      const outside = mkdtempSync(join(tmpdir(), "husk-not-a-cgroup-"));
+      cleanups.push(() => rmSync(outside, { recursive: true, force: true }));
+      const h = hierarchies()[0] as string;
+      const sibling = foreignCgroup(); // a cgroup husk did not make, reached through `..`
+      const strays = [
+        join(outside, "plain"),
+        `${h}/${"../".repeat(h.split("/").length - 1)}${outside.slice(1)}/climbed`,
+        `${h}${sibling.path}/..${sibling.path}`,
+        `${join(outside, "trailing")}/`,
+      ];
+      for (const d of ["plain", "climbed", "trailing"]) mkdirSync(join(outside, d));
+      const b = bundleIn(`/husk-record-${process.pid}-${force ? 1 : 2}`, force ? ["sleep", "600"] : ["true"]);
+      const id = nextId();
+      expect((await create(b.dir, id)).code).toBe(0);
+      const file = join(TEST_ROOT, id, "cgroup.json");
+      const record = JSON.parse(readFileSync(file, "utf8")) as { paths: Record<string, string>; created: string[] };
+      const own = [...new Set(Object.values(record.paths))];
+      strays.forEach((d, i) => {
+        record.paths[`stray${i}`] = d;
+      });
+      record.created.push(...strays);
+      writeFileSync(file, JSON.stringify(record));
+      if (!force) {
+        expect((await husk(["start", id])).code).toBe(0);
+        await waitStopped(id);
+      }
+      const del = await husk(force ? ["delete", "--force", id] : ["delete", id]);
+      expect(del.stderr).toBe("");
+      expect(del.code).toBe(0);
+      expect(existsSync(join(TEST_ROOT, id))).toBe(false);
+      for (const d of own) expect(existsSync(d)).toBe(false);
+      for (const d of ["plain", "climbed", "trailing"]) expect(existsSync(join(outside, d))).toBe(true);
+      expect(existsSync(join(h, sibling.path))).toBe(true);
+    });
+  }
 });

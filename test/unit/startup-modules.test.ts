@@ -21,13 +21,18 @@ const BUN = join(REPO, "node_modules/bun/bin/bun.exe");
 
 let root: string;
 let sleeper: ReturnType<typeof Bun.spawn>;
-/** The init of the container `delete --force` kills. */
+/** The inits of the containers `delete --force` kills. */
 let victim: ReturnType<typeof Bun.spawn>;
+let hostPidVictim: ReturnType<typeof Bun.spawn>;
 
-/** Write the state of a container `id` whose init is `pid` (no cgroup, as a rootless one). */
-function fakeContainer(id: string, pid: number): void {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const startTime = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+/**
+ * Write the state of a container `id` whose init is `pid` (no cgroup, as a rootless one), in
+ * the host's pid namespace unless `ownPidNs`.
+ */
+function fakeContainer(id: string, pid: number, ownPidNs = false): void {
+  // pid 0: a stopped container.
+  const stat = pid > 0 ? readFileSync(`/proc/${pid}/stat`, "utf8") : ") 0";
+  const startTime = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? "";
   mkdirSync(join(root, id), { recursive: true });
   const state = {
     ociVersion: "1.2.0",
@@ -39,7 +44,7 @@ function fakeContainer(id: string, pid: number): void {
     created: new Date(0).toISOString(),
     owner: "",
     cgroupPaths: {},
-    spec: { ociVersion: "1.2.0", root: { path: "rootfs" } },
+    spec: { ociVersion: "1.2.0", root: { path: "rootfs" }, linux: { namespaces: ownPidNs ? [{ type: "pid" }] : [] } },
   };
   writeFileSync(join(root, id, "state.json"), JSON.stringify(state));
   writeFileSync(join(root, id, "cgroup.json"), JSON.stringify({ paths: {}, created: [] }));
@@ -71,11 +76,13 @@ beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), "husk-startup-"));
   sleeper = Bun.spawn(["sleep", "60"]);
   victim = Bun.spawn(["sleep", "60"]);
+  hostPidVictim = Bun.spawn(["sleep", "60"]);
 });
 
 afterAll(() => {
   sleeper.kill("SIGKILL");
   victim.kill("SIGKILL");
+  hostPidVictim.kill("SIGKILL");
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -102,6 +109,7 @@ const COMMON = [
   "src/runtime/signals.ts",
   "src/runtime/state.ts",
   "src/runtime/status.ts",
+  "src/sys/files.ts",
   "src/sys/index.ts",
   "src/sys/stdio.ts",
   "src/trace.ts",
@@ -117,7 +125,10 @@ const NEVER = [
   /^src\/cli\/engine\//,
 ];
 
-/** The cgroup module without its stats reader: delete removes the container's cgroup. */
+/**
+ * The cgroup module without its stats reader: delete --force of a container in the host's pid
+ * namespace kills every process in its cgroup.
+ */
 const CGROUP = [
   "src/cgroups/cgroup.ts",
   "src/cgroups/convert.ts",
@@ -131,18 +142,22 @@ const CGROUP = [
   "src/sys/mountinfo.ts",
 ];
 
+const DELETE = ["src/cli/delete.ts", "src/runtime/cgroup-remove.ts", "src/runtime/delete.ts", "src/sys/bun-libc.ts"];
+
 interface Case {
   args: string[];
-  /** The fake container the verb acts on, made just before: its id and its init's pid. */
-  container?: [string, () => number];
+  /** The fake container the verb acts on, made just before: its id, its init's pid, and whether it has a pid namespace. */
+  container?: [string, () => number, boolean?];
   modules: string[];
   builtins: string[];
   /** The verb's exit status: it ran its whole path (start refuses a running container). */
   status: number;
 }
 
-// node:os is fetched where a signal or errno is named (process.getBuiltinModule), not at load.
-const FS = ["fs", "path"];
+// node:os is fetched where a signal or errno is named (process.getBuiltinModule), not at load;
+// node:fs where a verb needs more than files.ts (list's listing, create's writes). state, kill,
+// start and delete run on files.ts over libc (bun:ffi) and never load it.
+const PATH = ["path"];
 
 const CASES: Record<string, Case> = {
   "--version": {
@@ -160,39 +175,55 @@ const CASES: Record<string, Case> = {
       "src/runtime/container-id.ts",
       "src/runtime/default-root.ts",
       "src/runtime/version.ts",
+      "src/sys/files.ts",
       "src/sys/stdio.ts",
       "src/trace.ts",
     ],
     builtins: ["process"],
     status: 0,
   },
-  list: { args: ["list"], modules: [...COMMON, "src/cli/list.ts"], builtins: FS, status: 0 },
+  list: { args: ["list"], modules: [...COMMON, "src/cli/list.ts"], builtins: PATH, status: 0 },
   state: {
     args: ["state", "c-state"],
     container: ["c-state", () => sleeper.pid],
-    modules: [...COMMON, "src/cli/state.ts"],
-    builtins: FS,
+    modules: [...COMMON, "src/cli/state.ts", "src/sys/bun-libc.ts"],
+    builtins: PATH,
     status: 0,
   },
   kill: {
     args: ["kill", "c-kill", "CONT"],
     container: ["c-kill", () => sleeper.pid],
-    modules: [...COMMON, "src/cli/kill.ts", "src/runtime/kill.ts", "src/sys/bun.ts", "src/sys/channel.ts"],
-    builtins: FS,
+    modules: [...COMMON, "src/cli/kill.ts", "src/runtime/kill.ts", "src/sys/bun-libc.ts"],
+    builtins: PATH,
     status: 0,
   },
   start: {
     args: ["start", "c-start"],
     container: ["c-start", () => sleeper.pid],
-    modules: [...COMMON, "src/cli/start.ts", "src/runtime/start.ts", "src/sys/bun.ts", "src/sys/channel.ts"],
-    builtins: FS,
+    modules: [...COMMON, "src/cli/start.ts", "src/runtime/start.ts", "src/sys/bun-libc.ts"],
+    builtins: PATH,
     status: 1,
   },
+  // Its init's death ends the container: rmdir from the record, no cgroup module.
   delete: {
     args: ["delete", "--force", "c-delete"],
-    container: ["c-delete", () => victim.pid],
-    modules: [...COMMON, ...CGROUP, "src/cli/delete.ts", "src/runtime/delete.ts", "src/sys/bun.ts", "src/sys/channel.ts"],
-    builtins: FS,
+    container: ["c-delete", () => victim.pid, true],
+    modules: [...COMMON, ...DELETE],
+    builtins: PATH,
+    status: 0,
+  },
+  "delete (stopped)": {
+    args: ["delete", "c-stopped"],
+    container: ["c-stopped", () => 0],
+    modules: [...COMMON, ...DELETE],
+    builtins: PATH,
+    status: 0,
+  },
+  "delete --force (host pid namespace)": {
+    args: ["delete", "--force", "c-host-pid"],
+    container: ["c-host-pid", () => hostPidVictim.pid],
+    modules: [...COMMON, ...CGROUP, ...DELETE],
+    builtins: ["fs", "path"], // the cgroup manager's
     status: 0,
   },
 };
@@ -200,7 +231,7 @@ const CASES: Record<string, Case> = {
 describe("modules each runtime verb loads at start", () => {
   for (const [verb, c] of Object.entries(CASES)) {
     test(verb, () => {
-      if (c.container) fakeContainer(c.container[0], c.container[1]());
+      if (c.container) fakeContainer(c.container[0], c.container[1](), c.container[2]);
       const got = loads(c.args);
       expect(got.status).toBe(c.status);
       expect(got.modules).toEqual([...c.modules].sort());
