@@ -29,9 +29,11 @@ describeAsRoot("start barrier", () => {
       expect(await status(id)).toBe("created");
       const r = await husk(["start", id]);
       expect(`${r.code} ${r.stderr}`).toBe("0 ");
+      // The shell's > makes the file before echo writes it: wait for the line, not for the file.
+      const out = Bun.file(`${bundle.rootfs}/tmp/out`);
       const deadline = Date.now() + 5000;
-      while (!(await Bun.file(`${bundle.rootfs}/tmp/out`).exists()) && Date.now() < deadline) await Bun.sleep(10);
-      expect(await Bun.file(`${bundle.rootfs}/tmp/out`).text()).toBe("started\n");
+      while (!((await out.exists()) && (await out.text()) === "started\n") && Date.now() < deadline) await Bun.sleep(10);
+      expect(await out.text()).toBe("started\n");
       expect(await status(id)).toBe("running");
     } finally {
       await husk(["delete", "--force", id]);
