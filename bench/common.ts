@@ -3,7 +3,7 @@
  * busybox bundle, interleaved timing, medians, and the private mount namespace crun needs.
  */
 import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultSpec } from "../src/oci/default-spec.ts";
@@ -77,8 +77,16 @@ export function benchBundle(args: string[]): { dir: string; remove: () => void }
   return {
     dir,
     remove: () => {
+      // A run that failed half way may leave containers (a created one waits on its exec fifo
+      // for ever): each runtime deletes its own before its root goes, or their processes and
+      // cgroups would outlive the state that names them.
+      for (const rt of runtimes()) {
+        if (!existsSync(rt.root)) continue;
+        for (const id of readdirSync(rt.root).filter((n) => !n.startsWith("@") && !n.startsWith(".")))
+          spawnSync(rt.path, ["--root", rt.root, "delete", "--force", id], { stdio: "ignore" });
+        rmSync(rt.root, { recursive: true, force: true });
+      }
       rmSync(dir, { recursive: true, force: true });
-      for (const rt of runtimes()) if (existsSync(rt.root)) rmSync(rt.root, { recursive: true, force: true });
       rmSync(errFile, { force: true });
     },
   };
