@@ -196,6 +196,10 @@ export interface ExecRunOptions {
   user?: string;
   /** Leave it running; resolves at once with exitCode 0. */
   detach?: boolean;
+  /** Every capability the engine may give (its bounding set), as docker exec --privileged; the container's seccomp filter stays. */
+  privileged?: boolean;
+  /** A terminal: the command's stdio is a pty the helper proxies to the caller's own (needs stdio "inherit"), as docker exec -t. */
+  tty?: boolean;
   stdin?: RunOptions["stdin"];
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -1475,6 +1479,20 @@ export class Engine {
     proc.terminal = false;
     if (options.env !== undefined) proc.env = mergeEnv(proc.env, rec.config.hostname, envList(options.env, "env"));
     if (options.cwd !== undefined) proc.cwd = options.cwd;
+    for (const k of ["privileged", "tty"] as const)
+      if (options[k] !== undefined && typeof options[k] !== "boolean")
+        throw new HuskError("must be a boolean", { origin: `ExecOptions.${k}` });
+    if (options.tty && options.stdio !== "inherit")
+      throw new HuskError('needs stdio "inherit" (the caller\'s terminal)', { origin: "ExecOptions.tty" });
+    if (options.tty) {
+      proc.terminal = true;
+      if (!(proc.env ?? []).some((e) => e.startsWith("TERM="))) proc.env = [...(proc.env ?? []), "TERM=xterm"];
+    }
+    if (options.privileged) {
+      const all = [...(this.#boundingSet() ?? CAPABILITIES)];
+      proc.capabilities = { bounding: all, effective: all, permitted: all };
+      proc.noNewPrivileges = false;
+    }
     if (options.user !== undefined) {
       const info = await this.images.inspect(rec.imageId).catch(() => undefined);
       const layers = (info?.layers ?? []).map((l) => l.dir).reverse();

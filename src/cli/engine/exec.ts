@@ -1,4 +1,3 @@
-import { HuskError } from "../../errors.ts";
 import { forwardSignals } from "../forward-signals.ts";
 import { envOf } from "./run.ts";
 import { type EngineVerb, engineOf, needArgs } from "./verb.ts";
@@ -12,7 +11,8 @@ const verb: EngineVerb = {
     { name: "env", short: "e", type: "list", help: "set an environment variable" },
     { name: "env-file", type: "list", help: "read environment variables from a file" },
     { name: "interactive", short: "i", type: "bool", help: "keep stdin open" },
-    { name: "tty", short: "t", type: "bool", help: "allocate a pseudo-terminal (not supported yet)" },
+    { name: "tty", short: "t", type: "bool", help: "allocate a pseudo-terminal (proxied to this one)" },
+    { name: "privileged", type: "bool", help: "every capability for the command" },
     { name: "user", short: "u", type: "string", help: "user (name|uid[:group|gid])" },
     { name: "workdir", short: "w", type: "string", help: "working directory inside the container" },
   ],
@@ -20,7 +20,6 @@ const verb: EngineVerb = {
   async run(p, g) {
     const [ref, ...cmd] = needArgs(p, 2, "exec");
     const f = p.flags;
-    if (f.tty) throw new HuskError("a pseudo-terminal (-t) is not supported yet: exec without -t");
     const engine = await engineOf(g);
     const env = envOf(f);
     const forwarder = forwardSignals();
@@ -30,8 +29,11 @@ const verb: EngineVerb = {
         user: f.user as string | undefined,
         cwd: f.workdir as string | undefined,
         detach: f.detach === true,
+        privileged: f.privileged === true,
+        tty: f.tty === true && f.detach !== true,
         stdio: "inherit",
-        stdin: f.interactive ? undefined : "",
+        // Without -i the command reads nothing (docker's); with -t its pty is the terminal's.
+        stdin: f.interactive || f.tty ? undefined : "",
         onStart: (pid) => forwarder.target(pid),
       });
       return r.exitCode;
