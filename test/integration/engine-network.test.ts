@@ -174,6 +174,12 @@ describeAsRoot("engine network", () => {
     expect(ls.stdout).toContain(net.name);
     const other = await w.network("b");
     const insp = JSON.parse((await w.husk(["network", "inspect", other.name])).stdout);
+    expect(
+      (await w.husk(["network", "inspect", "-f", '{{index .Options "com.docker.network.bridge.name"}}', other.name])).stdout,
+    ).toBe(`${other.bridge}\n`);
+    expect((await w.husk(["network", "ls", "--format", "{{.Name}} {{.Subnet}}"])).stdout).toContain(
+      `${other.name} ${other.subnet}\n`,
+    );
     expect(insp[0].IPAM.Config[0].Subnet).toBe(other.subnet);
     const busy = (await w.husk(["run", "-d", "--network", other.name, "busybox", "sleep", "60"])).stdout.trim();
     const refused = await w.husk(["network", "rm", other.name]);

@@ -66,6 +66,8 @@ describeAsRoot("engine volumes", () => {
     const ls = await w.husk(["volume", "ls", "-q"]);
     expect(ls.stdout.split("\n").filter(Boolean).sort()).toEqual(["data1", "etcvol"]);
     const info = JSON.parse((await w.husk(["volume", "inspect", "data1"])).stdout)[0];
+    expect((await w.husk(["volume", "inspect", "-f", "{{.Mountpoint}}", "data1"])).stdout).toBe(`${info.Mountpoint}\n`);
+    expect((await w.husk(["volume", "ls", "--format", "{{.Name}}:{{.Driver}}"])).stdout).toContain("data1:local\n");
     expect(readFileSync(join(info.Mountpoint, "f"), "utf8")).toBe("kept\n");
     const user = (await w.husk(["run", "-d", "--network", "none", "-v", "data1:/data", "busybox", "sleep", "60"])).stdout.trim();
     const refused = await w.husk(["volume", "rm", "data1"]);

@@ -2,6 +2,7 @@
 import { HuskError } from "../../errors.ts";
 import { stdout } from "../../sys/stdio.ts";
 import { parse } from "./args.ts";
+import { FORMAT, printFormatted, QUIET } from "./format.ts";
 import { confirm, printPruned } from "./prune.ts";
 import { type EngineVerb, engineOf, needArgs, table } from "./verb.ts";
 
@@ -43,8 +44,16 @@ const verb: EngineVerb = {
       }
       case "ls":
       case "list": {
-        const a = parse(rest, [{ name: "quiet", short: "q", type: "bool", help: "" }], false);
+        const a = parse(rest, [QUIET, FORMAT], false);
         const list = nets.list();
+        const rows = list.map((n) => ({
+          Name: n.name,
+          Driver: "bridge",
+          Bridge: n.bridge,
+          Subnet: n.subnet,
+          Gateway: n.gateway,
+        }));
+        if (printFormatted(a.flags.format, rows)) return 0;
         if (a.flags.quiet) stdout(list.map((n) => `${n.name}\n`).join(""));
         else
           stdout(
@@ -56,7 +65,8 @@ const verb: EngineVerb = {
         return 0;
       }
       case "inspect": {
-        const names = parse(rest, [], false).positionals;
+        const a = parse(rest, [FORMAT], false);
+        const names = a.positionals;
         if (names.length === 0) throw new HuskError('"husk network inspect" requires at least 1 argument');
         const out = names.map((name) => {
           const rec = nets.inspect(name);
@@ -72,6 +82,7 @@ const verb: EngineVerb = {
             ),
           };
         });
+        if (printFormatted(a.flags.format, out)) return 0;
         stdout(`${JSON.stringify(out, null, 4)}\n`);
         return 0;
       }

@@ -2,6 +2,7 @@
 import { HuskError } from "../../errors.ts";
 import { stdout } from "../../sys/stdio.ts";
 import { parse } from "./args.ts";
+import { FORMAT, printFormatted, QUIET } from "./format.ts";
 import { confirm, printPruned } from "./prune.ts";
 import { type EngineVerb, engineOf, needArgs, table } from "./verb.ts";
 
@@ -24,8 +25,9 @@ const verb: EngineVerb = {
       }
       case "ls":
       case "list": {
-        const a = parse(rest, [{ name: "quiet", short: "q", type: "bool", help: "" }], false);
+        const a = parse(rest, [QUIET, FORMAT], false);
         const list = engine.volumes.list();
+        if (printFormatted(a.flags.format, list)) return 0;
         if (a.flags.quiet) stdout(list.map((v) => `${v.Name}\n`).join(""));
         else
           stdout(
@@ -37,8 +39,16 @@ const verb: EngineVerb = {
         return 0;
       }
       case "inspect": {
-        const names = parse(rest, [], false).positionals;
+        const a = parse(rest, [FORMAT], false);
+        const names = a.positionals;
         if (names.length === 0) throw new HuskError('"husk volume inspect" requires at least 1 argument');
+        if (
+          printFormatted(
+            a.flags.format,
+            names.map((n) => engine.volumes.inspect(n)),
+          )
+        )
+          return 0;
         stdout(
           `${JSON.stringify(
             names.map((n) => engine.volumes.inspect(n)),
