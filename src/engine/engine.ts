@@ -617,7 +617,7 @@ export class Engine {
     }
     const network = this.#networkOf(opts.network);
     const caps = capabilities(opts, this.#boundingSet());
-    const seccomp = seccompFor(opts.security.seccomp, opts.privileged, caps);
+    const seccomp = seccompFor(opts.security.seccomp, opts.privileged, caps, join(this.stateRoot, "@seccomp-default"));
     for (const w of opts.security.warnings) this.#warn(w);
     const hostUts = network.kind === "host" || opts.hostNamespaces.uts;
     if (network.container && opts.hostname !== undefined)

@@ -4,19 +4,49 @@
  * the caller's (a file read here, or an object), adapted to the container's capabilities and
  * this kernel (seccomp-docker.ts).
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { release } from "node:os";
 import { HuskError } from "../errors.ts";
+import { capMask } from "../oci/capabilities.ts";
 import type { LinuxSeccomp } from "../oci/types.ts";
 import { dockerProfileToOci } from "./seccomp-docker.ts";
 import { defaultSeccomp } from "./seccomp-profile.ts";
 import type { SeccompChoice } from "./security.ts";
 
-/** The filter for a container holding `caps`; undefined: none. */
-export function seccompFor(choice: SeccompChoice, privileged: boolean, caps: string[]): LinuxSeccomp | undefined {
+declare const HUSK_BUILD: string | undefined;
+
+/**
+ * husk's default profile for `caps` on this kernel, kept between runs in `cacheDir` by a built
+ * CLI (keyed by its build stamp, the kernel and the capabilities): converting the profile is
+ * ~1 ms of a cold `husk run`, reading it back a few hundred bytes of JSON. The directory is
+ * root's (the state root's @seccomp-default), as the runtime's compiled-filter cache is.
+ */
+function cachedDefault(caps: string[], kernel: string, cacheDir: string | undefined): LinuxSeccomp {
+  const build = typeof HUSK_BUILD === "string" ? HUSK_BUILD : undefined;
+  if (!build || !cacheDir) return defaultSeccomp(caps, kernel);
+  const file = `${cacheDir}/${build}-${kernel.replace(/[^\w.-]/g, "_")}-${capMask(caps).toString(16)}.json`;
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as LinuxSeccomp;
+  } catch {}
+  const profile = defaultSeccomp(caps, kernel);
+  try {
+    mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+    writeFileSync(`${file}.${process.pid}`, JSON.stringify(profile), { mode: 0o600 });
+    renameSync(`${file}.${process.pid}`, file);
+  } catch {} // a cache that cannot be written is only slower
+  return profile;
+}
+
+/** The filter for a container holding `caps`; undefined: none. `cacheDir`: see cachedDefault. */
+export function seccompFor(
+  choice: SeccompChoice,
+  privileged: boolean,
+  caps: string[],
+  cacheDir?: string,
+): LinuxSeccomp | undefined {
   if (choice.kind === "unconfined" || (privileged && choice.kind === "default")) return undefined;
   const kernel = release();
-  if (choice.kind === "default") return defaultSeccomp(caps, kernel);
+  if (choice.kind === "default") return cachedDefault(caps, kernel, cacheDir);
   let profile = choice.kind === "profile" ? choice.profile : undefined;
   const source = choice.kind === "file" ? choice.path : "the profile";
   if (choice.kind === "file") {

@@ -119,6 +119,12 @@ describeAsRoot("engine security", () => {
     // A capability that unlocks nothing in the profile changes nothing.
     const net = await run([...probe(), "--cap-add", "NET_ADMIN"], ["/probe/probe", "unshare0", "keyctl"]);
     expect(answers(net.stdout)).toEqual({ unshare0: "EPERM", keyctl: "EPERM" });
+    // The built CLI keeps each converted profile (per build, kernel and capability set); a run
+    // that reads it back answers as the one that made it (the second run above read one).
+    const cached = readdirSync(join(w.stateRoot, "@seccomp-default"));
+    expect(cached.length).toBeGreaterThanOrEqual(2);
+    const again = await run(probe(), ["/probe/probe", "unshare0", "personality0"]);
+    expect(answers(again.stdout)).toEqual({ unshare0: "EPERM", personality0: "ok" });
   });
 
   test("seccomp=unconfined and --privileged: no filter", async () => {
