@@ -304,8 +304,9 @@ export async function reset(engine: Engine, ctx: SystemContext): Promise<void> {
     rmSync(join(engine.stateRoot, id), { recursive: true, force: true });
   }
 
-  // The runtime's cache of compiled seccomp filters (seccomp-cache.ts): made again on the next create.
-  rmSync(join(engine.stateRoot, "@seccomp"), { recursive: true, force: true });
+  // The caches of compiled seccomp filters (runtime/seccomp-cache.ts) and converted default
+  // profiles (engine/seccomp.ts): made again on the next create.
+  for (const cache of ["@seccomp", "@seccomp-default"]) rmSync(join(engine.stateRoot, cache), { recursive: true, force: true });
 
   // 3. Networks: by their records, then the veths husk names for the known ids, then the table.
   const nets = engine.networks;
