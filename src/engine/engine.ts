@@ -1134,18 +1134,26 @@ export class Engine {
    * docker update: new memory, CPU or pids limits. A running container's cgroup changes at once
    * (the runtime's update); a later start of it uses them too. Errors name UpdateOptions.<field>.
    */
-  async update(ref: string, limits: Limits): Promise<void> {
+  async update(ref: string, limits: Limits & { restart?: string }): Promise<void> {
     if (limits === null || typeof limits !== "object") throw new HuskError("must be an object", { origin: "UpdateOptions" });
-    const unknown = Object.keys(limits).find((k) => k !== "memory" && k !== "cpus" && k !== "pidsLimit");
+    const { restart, ...rest } = limits;
+    const unknown = Object.keys(rest).find((k) => k !== "memory" && k !== "cpus" && k !== "pidsLimit");
     if (unknown !== undefined) throw new HuskError("unknown option", { origin: `UpdateOptions.${unknown}` });
-    const checked = checkLimits(limits as Record<string, unknown>, "UpdateOptions");
+    const checked = checkLimits(rest as Record<string, unknown>, "UpdateOptions");
     const resources = limitResources(checked);
-    if (Object.keys(resources).length === 0)
-      throw new HuskError("nothing to update: give memory, cpus or pidsLimit", { origin: "UpdateOptions" });
+    const { parseRestartPolicy } = await import("./restart-policy.ts");
+    const policy = restart === undefined ? undefined : parseRestartPolicy(restart, "UpdateOptions.restart");
+    if (Object.keys(resources).length === 0 && !policy)
+      throw new HuskError("nothing to update: give memory, cpus, pidsLimit or restart", { origin: "UpdateOptions" });
     const found = this.#records.find(ref);
     await this.#records.locked(found.id, async () => {
       const rec = this.#records.read(found.id) ?? found;
-      if (this.live(rec).status === "running") await this.#runtime.update(rec.id, resources);
+      if (policy && policy.name !== "no" && rec.hostConfig.autoRemove)
+        throw new HuskError("conflicting options: a restart policy and removing the container when it exits (--rm)", {
+          origin: "UpdateOptions.restart",
+        });
+      if (policy) rec.hostConfig.restartPolicy = policy.name === "no" ? undefined : policy;
+      if (Object.keys(resources).length > 0 && this.live(rec).status === "running") await this.#runtime.update(rec.id, resources);
       if (!rec.hostConfig.autoRemove && existsSync(this.#records.path(rec.id, LAUNCH_FILE))) {
         const launch = readLaunch(this.#records, rec);
         launch.spec.linux = { ...launch.spec.linux, resources: { ...launch.spec.linux?.resources, ...resources } };
@@ -1852,7 +1860,7 @@ export class Container {
   commit(options: CommitOptions = {}): Promise<string> {
     return this.engine.commit(this.id, options);
   }
-  update(limits: Limits): Promise<void> {
+  update(limits: Limits & { restart?: string }): Promise<void> {
     return this.engine.update(this.id, limits);
   }
   rename(newName: string): Promise<void> {

@@ -78,6 +78,25 @@ describeAsRoot("engine restart policy", () => {
     expect((await w.engine.list({ all: true })).length).toBe(0); // a pending restart found it gone
   });
 
+  test("update --restart gives a container a policy (and no takes it away)", async () => {
+    expect(
+      (await w.husk(["run", "-d", "--name", "later", "--network", "none", "busybox", "sh", "-c", "sleep 0.3; exit 2"])).code,
+    ).toBe(0);
+    expect((await w.husk(["update", "--restart", "on-failure:1", "later"])).code).toBe(0);
+    expect((await inspect("later")).HostConfig.RestartPolicy).toEqual({ Name: "on-failure", MaximumRetryCount: 1 });
+    await until(
+      async () => (await inspect("later")).RestartCount === 1 && (await inspect("later")).State.Status === "exited",
+      10000,
+      "one restart",
+    );
+    expect((await w.husk(["update", "--restart", "no", "later"])).code).toBe(0);
+    expect((await inspect("later")).HostConfig.RestartPolicy).toEqual({ Name: "no", MaximumRetryCount: 0 });
+    const bad = await w.husk(["update", "--restart", "sometimes", "later"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("--restart");
+    await w.husk(["rm", "-f", "later"]);
+  });
+
   test("a policy with --rm, or without -d, is refused and makes nothing", async () => {
     const rm = await w.husk(["run", "-d", "--rm", "--restart", "always", "busybox", "true"]);
     expect(rm.code).toBe(125);
