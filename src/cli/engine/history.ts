@@ -2,6 +2,7 @@
 import { HuskError } from "../../errors.ts";
 import { imageHistory } from "../../image/history.ts";
 import { stdout } from "../../sys/stdio.ts";
+import { printFormatted } from "./format.ts";
 import { humanSize } from "./images.ts";
 import { type EngineVerb, engineOf, needArgs, table } from "./verb.ts";
 
@@ -12,14 +13,11 @@ const verb: EngineVerb = {
   flags: [
     { name: "quiet", short: "q", type: "bool", help: "only image ids" },
     { name: "no-trunc", type: "bool", help: "full ids and commands" },
-    { name: "format", type: "string", help: '"json": one JSON object per line' },
+    { name: "format", type: "string", help: '"json" (a JSON object per line) or a Go template: {{.CreatedBy}}' },
   ],
   async run(p, g) {
     const [ref, ...extra] = needArgs(p, 1, "history");
     if (extra.length > 0) throw new HuskError('"husk history" takes one image');
-    const format = p.flags.format as string | undefined;
-    if (format !== undefined && format !== "json")
-      throw new HuskError(`--format: only "json" is supported, not ${JSON.stringify(format)}`);
     const engine = await engineOf(g);
     const rows = imageHistory(await engine.images.inspect(ref!));
     const full = p.flags["no-trunc"] === true;
@@ -28,17 +26,14 @@ const verb: EngineVerb = {
       stdout(rows.map((r) => `${id(r.id)}\n`).join(""));
       return 0;
     }
-    if (format === "json") {
-      stdout(
-        rows
-          .map(
-            (r) =>
-              `${JSON.stringify({ ID: r.id, CreatedAt: r.created, CreatedBy: r.createdBy, Size: humanSize(r.size), Comment: r.comment })}\n`,
-          )
-          .join(""),
-      );
-      return 0;
-    }
+    const objects = rows.map((r) => ({
+      ID: r.id,
+      CreatedAt: r.created,
+      CreatedBy: r.createdBy,
+      Size: humanSize(r.size),
+      Comment: r.comment,
+    }));
+    if (printFormatted(p.flags.format, objects)) return 0;
     const by = (s: string) => (full || s.length <= 45 ? s : `${s.slice(0, 44)}…`);
     stdout(
       table(
