@@ -14,14 +14,13 @@
  * following a symlink (tree-copy.ts), so a link it planted cannot make the layer hold host files.
  * A running container is paused while its changes are read (docker's default), unless asked not.
  */
-import { lstatSync } from "node:fs";
 import { PassThrough } from "node:stream";
 import { HuskError } from "../errors.ts";
 import { commitLayers } from "../image/import.ts";
 import type { ContainerConfig, Digest, HistoryEntry } from "../image/oci.ts";
 import { parseRef } from "../image/reference.ts";
 import { withRoot } from "./copy.ts";
-import { ENGINE_MOUNT_POINTS } from "./diff.ts";
+import { inImage, initLayerPaths } from "./diff.ts";
 import type { Engine } from "./engine.ts";
 import { Dir } from "./fdtree.ts";
 import { type ContainerRecord, Records } from "./records.ts";
@@ -106,8 +105,8 @@ export async function commitContainer(engine: Engine, ref: string, options: Comm
       const upper = await Dir.open(new Records(engine.dataRoot).path(rec.id, "upper"), `${rec.name} (changes)`);
       try {
         const lowers = image.layers.map((l) => l.dir).reverse();
-        const imageHas = (path: string) => lowers.some((l) => existsIn(l, path));
-        const skip = new Set<string>([...ENGINE_MOUNT_POINTS, ...rec.mounts.map((m) => m.destination)]);
+        const imageHas = (path: string) => inImage(lowers, path)?.isDirectory() === true;
+        const skip = new Set(initLayerPaths(rec));
         return await engine.images.withLease(async (lease) => {
           const tar = new PassThrough();
           const writing = writeTar(layerEntries(upper, merged, imageHas, skip, ""), tar).then(
@@ -136,15 +135,6 @@ export async function commitContainer(engine: Engine, ref: string, options: Comm
     });
   } finally {
     if (pause) await engine.unpause(rec.id).catch(() => {});
-  }
-}
-
-/** Whether an image layer has a directory at path (the layers are the engine's: a path is fine here). */
-function existsIn(layer: string, path: string): boolean {
-  try {
-    return lstatSync(`${layer}${path}`).isDirectory();
-  } catch {
-    return false;
   }
 }
 

@@ -13,6 +13,7 @@
  */
 import { type Dirent, lstatSync, readdirSync, type Stats } from "node:fs";
 import { join } from "node:path";
+import type { ContainerRecord } from "./records.ts";
 
 export interface Change {
   kind: "A" | "C" | "D";
@@ -21,7 +22,16 @@ export interface Change {
 }
 
 /** The mount points every engine container gets (spec.ts's mounts and the /etc files). */
-export const ENGINE_MOUNT_POINTS = ["/proc", "/dev", "/sys", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf"] as const;
+const ENGINE_MOUNT_POINTS = ["/proc", "/dev", "/sys", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf"] as const;
+
+/**
+ * What in a container's upper directory is docker's init layer, not the container's changes:
+ * the engine's mount points and those of the container's volumes and tmpfs (diff and commit
+ * leave them out).
+ */
+export function initLayerPaths(rec: Pick<ContainerRecord, "mounts">): string[] {
+  return [...ENGINE_MOUNT_POINTS, ...rec.mounts.map((m) => m.destination)];
+}
 
 const isWhiteout = (st: Stats) => st.isCharacterDevice() && st.rdev === 0;
 
@@ -35,7 +45,7 @@ function lstatOrNull(path: string): Stats | null | "hidden" {
 }
 
 /** The image's own entry at path (layers top first), or undefined if the image has none there. */
-function inImage(lowers: string[], path: string): Stats | undefined {
+export function inImage(lowers: string[], path: string): Stats | undefined {
   for (const layer of lowers) {
     const st = lstatOrNull(join(layer, path));
     if (st === "hidden") return undefined;

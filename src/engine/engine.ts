@@ -74,10 +74,10 @@ import {
 import {
   type CheckedRunOptions,
   checkLimits,
+  checkName,
   checkRunOptions,
   envList,
   type Limits,
-  NAME_PATTERN,
   type RunOptions,
   stopSignalText,
 } from "./options.ts";
@@ -89,6 +89,7 @@ import {
   LAUNCH_FILE,
   LOG_FILE,
   type MountRecord,
+  nameInUse,
   newId,
   Records,
   randomName,
@@ -647,10 +648,7 @@ export class Engine {
       }
     if (opts.name !== undefined) {
       const other = this.#records.named(opts.name);
-      if (other)
-        throw new HuskError(
-          `the container name "/${opts.name}" is already in use by container ${other.id.slice(0, 12)}: remove it or choose another name`,
-        );
+      if (other) throw nameInUse(opts.name, other.id);
     }
     return {
       opts,
@@ -1141,8 +1139,10 @@ export class Engine {
     if (unknown !== undefined) throw new HuskError("unknown option", { origin: `UpdateOptions.${unknown}` });
     const checked = checkLimits(rest as Record<string, unknown>, "UpdateOptions");
     const resources = limitResources(checked);
-    const { parseRestartPolicy } = await import("./restart-policy.ts");
-    const policy = restart === undefined ? undefined : parseRestartPolicy(restart, "UpdateOptions.restart");
+    const policy =
+      restart === undefined
+        ? undefined
+        : (await import("./restart-policy.ts")).parseRestartPolicy(restart, "UpdateOptions.restart");
     if (Object.keys(resources).length === 0 && !policy)
       throw new HuskError("nothing to update: give memory, cpus, pidsLimit or restart", { origin: "UpdateOptions" });
     const found = this.#records.find(ref);
@@ -1229,10 +1229,7 @@ export class Engine {
    * others resolve the new name (their hosts files), and its own hosts file says it.
    */
   async rename(ref: string, newName: string): Promise<void> {
-    if (typeof newName !== "string" || !NAME_PATTERN.test(newName) || newName.length > 128)
-      throw new HuskError(`invalid container name ${quote(String(newName))}: letters, digits, "_", "." and "-", not first`, {
-        origin: "newName",
-      });
+    checkName(newName, "newName", "");
     const found = this.#records.find(ref);
     await this.#records.locked(found.id, async () => {
       const old = (this.#records.read(found.id) ?? found).name;
@@ -1600,11 +1597,10 @@ export class Engine {
    */
   async diff(ref: string): Promise<Change[]> {
     const rec = this.#records.find(ref);
-    const { containerChanges, ENGINE_MOUNT_POINTS } = await import("./diff.ts");
+    const { containerChanges, initLayerPaths } = await import("./diff.ts");
     const image = await this.images.inspect(rec.imageId);
     const lowers = image.layers.map((l) => l.dir).reverse();
-    const ignore = [...ENGINE_MOUNT_POINTS, ...rec.mounts.map((m) => m.destination)];
-    return containerChanges(this.#records.path(rec.id, "upper"), lowers, ignore);
+    return containerChanges(this.#records.path(rec.id, "upper"), lowers, initLayerPaths(rec));
   }
 
   /** docker info: counts of what this engine holds, and what it runs on. */

@@ -202,7 +202,9 @@ export interface CheckedRunOptions {
   output: "string" | "buffer";
 }
 
-const bad = (option: string, message: string, kind = "RunOptions") => new HuskError(message, { origin: `${kind}.${option}` });
+/** An error naming `<kind>.<option>` (RunOptions.memory …), or the option alone when kind is "". */
+const bad = (option: string, message: string, kind = "RunOptions") =>
+  new HuskError(message, { origin: kind ? `${kind}.${option}` : option });
 
 function str(o: Record<string, unknown>, key: string): string | undefined {
   const v = o[key];
@@ -227,9 +229,9 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 /** Docker's container name rule. */
 export const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
-export function checkName(name: string, option = "name"): string {
-  if (!NAME_PATTERN.test(name) || name.length > 128)
-    throw bad(option, `invalid container name ${quote(name)}: letters, digits, "_", "." and "-", not first`);
+export function checkName(name: unknown, option = "name", kind = "RunOptions"): string {
+  if (typeof name !== "string" || !NAME_PATTERN.test(name) || name.length > 128)
+    throw bad(option, `invalid container name ${quote(String(name))}: letters, digits, "_", "." and "-", not first`, kind);
   return name;
 }
 

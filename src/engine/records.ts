@@ -169,6 +169,13 @@ export function newId(): string {
 
 const REMOVING = ".removing";
 const NAMES = ".names";
+
+/** A name another container holds: create's, rename's and the engine's early check's one error. */
+export function nameInUse(name: string, holder: string): HuskError {
+  return new HuskError(
+    `the container name "/${name}" is already in use by container ${holder.slice(0, 12)}: remove it or choose another name`,
+  );
+}
 /** A name that can be a file name in .names (the engine checks names against docker's pattern first). */
 const NAME_FILE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -308,9 +315,7 @@ export class Records {
         other = this.named(rec.name);
       }
       if (other) {
-        throw new HuskError(
-          `the container name "/${rec.name}" is already in use by container ${other.id.slice(0, 12)}: remove it or choose another name`,
-        );
+        throw nameInUse(rec.name, other.id);
       }
       // Free (or held by an id without a record: a removal killed half way): ours now.
       const nameFile = join(this.dir, NAMES, rec.name);
@@ -339,10 +344,7 @@ export class Records {
       const rec = this.read(id);
       if (!rec) throw new NotFoundError(`no such container: ${id}`);
       const other = this.named(newName);
-      if (other && other.id !== id)
-        throw new HuskError(
-          `the container name "/${newName}" is already in use by container ${other.id.slice(0, 12)}: remove it or choose another name`,
-        );
+      if (other && other.id !== id) throw nameInUse(newName, other.id);
       const old = rec.name;
       writeFileSync(join(this.dir, NAMES, newName), id, { mode: 0o600 });
       rec.name = newName;

@@ -4,11 +4,12 @@
  * the caller's (a file read here, or an object), adapted to the container's capabilities and
  * this kernel (seccomp-docker.ts).
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { release } from "node:os";
 import { HuskError } from "../errors.ts";
 import { capMask } from "../oci/capabilities.ts";
 import type { LinuxSeccomp } from "../oci/types.ts";
+import { writeCacheFile } from "../runtime/seccomp-cache.ts";
 import { dockerProfileToOci } from "./seccomp-docker.ts";
 import { defaultSeccomp } from "./seccomp-profile.ts";
 import type { SeccompChoice } from "./security.ts";
@@ -29,11 +30,7 @@ function cachedDefault(caps: string[], kernel: string, cacheDir: string | undefi
     return JSON.parse(readFileSync(file, "utf8")) as LinuxSeccomp;
   } catch {}
   const profile = defaultSeccomp(caps, kernel);
-  try {
-    mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
-    writeFileSync(`${file}.${process.pid}`, JSON.stringify(profile), { mode: 0o600 });
-    renameSync(`${file}.${process.pid}`, file);
-  } catch {} // a cache that cannot be written is only slower
+  writeCacheFile(cacheDir, file, JSON.stringify(profile));
   return profile;
 }
 

@@ -10,6 +10,7 @@ import { HuskError, quote } from "../errors.ts";
 import { helperPath } from "../helper/path.ts";
 import { lockExclusive } from "../sys/index.ts";
 import { NAME_PATTERN } from "./options.ts";
+import { newId } from "./records.ts";
 
 /** docker's mark of a volume made without a name (`-v /path`, an image's VOLUME). */
 export const ANONYMOUS_LABEL = "com.docker.volume.anonymous";
@@ -70,8 +71,7 @@ export class Volumes {
 
   /** A volume with a random name (64 hex digits, as docker's), marked anonymous. */
   createAnonymous(): Promise<VolumeInfo> {
-    const name = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
-    return this.create(name, { [ANONYMOUS_LABEL]: "" });
+    return this.create(newId(), { [ANONYMOUS_LABEL]: "" });
   }
 
   #read(name: string): VolumeInfo | undefined {

@@ -85,12 +85,19 @@ function otherProfile(): never {
 }
 
 function store(root: string, file: string, compiled: CompiledSeccomp): void {
+  writeCacheFile(`${root}/@seccomp`, file, encode(compiled));
+}
+
+/**
+ * A cache file in dir (root's, 0700), written whole then renamed so that a reader never sees
+ * part of it; the engine's converted profiles use it too. Best effort: a cache that cannot be
+ * written is only slower.
+ */
+export function writeCacheFile(dir: string, file: string, data: string | Uint8Array): void {
   try {
-    mkdirSync(`${root}/@seccomp`, { recursive: true, mode: 0o700 });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const tmp = `${file}.${process.pid}`;
-    writeFileSync(tmp, encode(compiled), { mode: 0o600 });
+    writeFileSync(tmp, data, { mode: 0o600 });
     renameSync(tmp, file);
-  } catch {
-    // a cache that cannot be written is only slower
-  }
+  } catch {}
 }
