@@ -4,6 +4,7 @@
  * namespace, tells a dead init from a waiting one, and releases exactly once.
  */
 import { expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
 import { createContainer, nextId } from "../fixtures/container.ts";
 import { describeAsRoot, husk } from "../fixtures/husk.ts";
 import { makeBundle } from "../fixtures/rootfs.ts";
@@ -30,10 +31,12 @@ describeAsRoot("start barrier", () => {
       const r = await husk(["start", id]);
       expect(`${r.code} ${r.stderr}`).toBe("0 ");
       // The shell's > makes the file before echo writes it: wait for the line, not for the file.
-      const out = Bun.file(`${bundle.rootfs}/tmp/out`);
+      // A fresh read each time: a Bun.file keeps the size it first saw (0 here) and reads no more.
+      const out = `${bundle.rootfs}/tmp/out`;
+      const read = () => (existsSync(out) ? readFileSync(out, "utf8") : "");
       const deadline = Date.now() + 5000;
-      while (!((await out.exists()) && (await out.text()) === "started\n") && Date.now() < deadline) await Bun.sleep(10);
-      expect(await out.text()).toBe("started\n");
+      while (read() !== "started\n" && Date.now() < deadline) await Bun.sleep(10);
+      expect(read()).toBe("started\n");
       expect(await status(id)).toBe("running");
     } finally {
       await husk(["delete", "--force", id]);
