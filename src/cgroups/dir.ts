@@ -3,7 +3,7 @@
  * CgroupErrors naming the OCI field. The one rule that matters: a knob the kernel does not
  * have is an error naming the field, never a silently skipped setting.
  */
-import * as path from "node:path";
+import { dirname } from "../sys/posix-path.ts";
 import { CgroupError, cgroupFsError, errCode } from "./errors.ts";
 import type { CgroupFs } from "./fsio.ts";
 
@@ -71,7 +71,7 @@ export class CgroupDir {
       if (available !== undefined && !available.split(/\s+/).includes(controller)) {
         return new CgroupError(
           what,
-          `the ${controller} controller is not enabled for ${this.path} (${path.posix.dirname(this.path)}/cgroup.subtree_control does not delegate it)`,
+          `the ${controller} controller is not enabled for ${this.path} (${dirname(this.path)}/cgroup.subtree_control does not delegate it)`,
         );
       }
     }

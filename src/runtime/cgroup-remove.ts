@@ -11,8 +11,9 @@
  * tells (the kernel's word for what rmdir would reach, symlinks on the way included; a
  * mount's root is refused, its parent is not a cgroup filesystem).
  */
-import { basename, dirname, posix } from "node:path";
+
 import { files } from "../sys/files.ts";
+import { basename, dirname, normalize } from "../sys/posix-path.ts";
 import type { CgroupRecord } from "./state.ts";
 
 const CGROUP_SUPER_MAGIC = 0x27e0eb;
@@ -29,7 +30,7 @@ function onCgroupFs(path: string): boolean {
 
 /** Whether `dir` is a directory below (not at) the root of a cgroup filesystem, named without `..`. */
 export function insideCgroupFs(dir: string): boolean {
-  return dir.startsWith("/") && dir !== "/" && posix.normalize(dir) === dir && !dir.endsWith("/") && onCgroupFs(dirname(dir));
+  return dir.startsWith("/") && dir !== "/" && normalize(dir) === dir && !dir.endsWith("/") && onCgroupFs(dirname(dir));
 }
 
 /**

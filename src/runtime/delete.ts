@@ -9,9 +9,10 @@
  * container's); in a cgroup it shares with processes that were there before (a cgroupsPath
  * naming an existing cgroup), only the init. Only the cgroup directories husk made are removed.
  */
-import { join } from "node:path";
+
 import { ConflictError, HuskError } from "../errors.ts";
 import { files } from "../sys/files.ts";
+import { join } from "../sys/posix-path.ts";
 import { printWarning } from "../sys/stdio.ts";
 import { trace } from "../trace.ts";
 import { type CgroupRemoval, planCgroupRemoval, removeRecordedCgroup } from "./cgroup-remove.ts";

@@ -2,9 +2,10 @@
  * `start`: release a created container. Its init holds exec.fifo's read end and waits for a
  * byte; opening the write end fails (ENXIO) when no reader is left, which tells a dead init.
  */
-import { join } from "node:path";
+
 import { ConflictError } from "../errors.ts";
 import { files } from "../sys/files.ts";
+import { join } from "../sys/posix-path.ts";
 import { EXEC_FIFO, readState, stateDir } from "./state.ts";
 import { containerStatus, ociState } from "./status.ts";
 

@@ -7,12 +7,13 @@
  * from state.json so that it can be written before the first mkdir (a create killed at any
  * point leaves a record of what it may have made) and survives a damaged state.json.
  */
-import { join } from "node:path";
+
 import { ConflictError, HuskError, NotFoundError } from "../errors.ts";
 import { helperPath } from "../helper/path.ts";
 import type { Spec } from "../oci/types.ts";
 import { files, nodeFs } from "../sys/files.ts";
 import { lockExclusive } from "../sys/index.ts";
+import { join } from "../sys/posix-path.ts";
 
 export { DEFAULT_ROOT } from "./default-root.ts";
 export const EXEC_FIFO = "exec.fifo";

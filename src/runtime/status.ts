@@ -1,8 +1,9 @@
 /** A container's status, derived from the kernel each time (runc semantics), never stored. */
-import { join } from "node:path";
+
 import { isFrozen, recordedFreezer } from "../cgroups/freezer.ts";
 import type { State } from "../oci/types.ts";
 import { files } from "../sys/files.ts";
+import { join } from "../sys/posix-path.ts";
 import { isAlive } from "./proc.ts";
 import { EXEC_FIFO, type SavedState, stateDir } from "./state.ts";
 
