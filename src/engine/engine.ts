@@ -221,6 +221,11 @@ export interface ContainerSummary {
   status: string;
   exitCode?: number;
   ports: string[];
+  labels: Record<string, string>;
+  /** The networks it is attached to, by name. */
+  networks: string[];
+  /** Its mounts as docker's ps names them: a volume's name, else the host path. */
+  mounts: string[];
 }
 
 export interface LogEntry {
@@ -1069,6 +1074,9 @@ export class Engine {
         ports: rec.networks.flatMap((n) =>
           n.ports.map((p) => `${p.hostIp || "0.0.0.0"}:${p.hostPort}->${p.containerPort}/${p.proto}`),
         ),
+        labels: rec.config.labels ?? {},
+        networks: rec.networks.map((n) => n.network),
+        mounts: rec.mounts.filter((m) => m.type !== "tmpfs").map((m) => m.name ?? m.source),
       });
     }
     return out.sort((a, b) => b.created.localeCompare(a.created));

@@ -167,6 +167,9 @@ describeAsRoot("engine run", () => {
       .find((c) => c.Names === "writer");
     expect(row.State).toBe("exited");
     expect(row.Status).toStartWith("Exited (0)");
+    // docker's table format: a header line, escapes, aligned columns.
+    const table = await w.husk(["ps", "-a", "--filter", "name=writer", "--format", "table {{.Names}}\\t{{.State}}"]);
+    expect(table.stdout).toBe("NAMES    STATE\nwriter   exited\n");
     const id = (await w.engine.inspect("writer")).Id;
     expect((await w.husk(["rm", "writer"])).code).toBe(0);
     expect(w.leftovers(id)).toEqual([]);

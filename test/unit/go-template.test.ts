@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { formatRows } from "../../src/cli/engine/format.ts";
 import { compileTemplate, formatOf } from "../../src/cli/engine/go-template.ts";
 
 const data = {
@@ -52,5 +53,30 @@ describe("--format templates (Go's text/template, docker's subset)", () => {
     expect(formatOf("json")).toEqual({ json: true });
     const f = formatOf("table {{.Id}}");
     expect(f && "template" in f && f.template(data)).toBe("abc");
+    expect(f && "table" in f && f.table).toBe(true);
+    expect(formatOf("table")).toBeUndefined(); // the verb's own table, as docker's
+    const escaped = formatOf("{{.Id}}\\t{{.Name}}\\n");
+    expect(escaped && "template" in escaped && escaped.template(data)).toBe("abc\t/web\n");
+  });
+
+  test("table: a header line from the titles (else the field in capitals), cells aligned as docker's", () => {
+    const rows = [
+      { ID: "0123456789ab", Names: "web", RunningFor: "2 minutes ago" },
+      { ID: "ba9876543210", Names: "a-much-longer-name", RunningFor: "1 second ago" },
+    ];
+    const text = formatRows("table {{.ID}}\\t{{.Names}}\\t{{.RunningFor}}", rows, { ID: "CONTAINER ID" });
+    expect(text).toBe(
+      [
+        "CONTAINER ID   NAMES                RUNNING FOR",
+        "0123456789ab   web                  2 minutes ago",
+        "ba9876543210   a-much-longer-name   1 second ago",
+        "",
+      ].join("\n"),
+    );
+    // No rows: the header alone. A nested field has no title of its own.
+    expect(formatRows("table {{.Name}}\t{{.State.Status}}", [])).toBe("NAME   <no value>\n");
+    expect(formatRows("{{.Names}}", rows)).toBe("web\na-much-longer-name\n");
+    expect(formatRows("json", rows.slice(0, 1))).toBe(`${JSON.stringify(rows[0])}\n`);
+    expect(formatRows(undefined, rows)).toBeUndefined();
   });
 });

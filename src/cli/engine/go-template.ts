@@ -234,11 +234,17 @@ export function compileTemplate(template: string): (data: unknown) => string {
   return (data) => render(tree, data, template);
 }
 
-/** --format's value: "json" (one JSON object per item), a Go template, or absent (the table). */
-export function formatOf(format: unknown): { json: true } | { template: (data: unknown) => string } | undefined {
+/**
+ * --format's value: "json" (one JSON object per item), a Go template, or absent (the verb's
+ * table). As docker's: "\t" and "\n" written out in the string are a tab and a newline, and a
+ * "table " prefix asks for a header line and aligned columns (`table` alone: the verb's table).
+ */
+export function formatOf(format: unknown): { json: true } | { template: (data: unknown) => string; table: boolean } | undefined {
   if (format === undefined) return undefined;
   if (typeof format !== "string") throw new HuskError("must be a string", { origin: "--format" });
   if (format === "json" || format === "{{json .}}") return { json: true };
-  // docker's "table …" prefix: the rows follow the template (husk prints no header line for it).
-  return { template: compileTemplate(format.replace(/^table\s+/, "")) };
+  const text = format.replaceAll("\\t", "\t").replaceAll("\\n", "\n");
+  if (text.trim() === "table") return undefined;
+  const table = /^table\s/.test(text);
+  return { template: compileTemplate(table ? text.replace(/^table\s+/, "") : text), table };
 }

@@ -33,7 +33,7 @@ const verb: EngineVerb = {
       Size: humanSize(r.size),
       Comment: r.comment,
     }));
-    if (printFormatted(p.flags.format, objects)) return 0;
+    if (printFormatted(p.flags.format, objects, { ID: "IMAGE" })) return 0;
     const by = (s: string) => (full || s.length <= 45 ? s : `${s.slice(0, 44)}…`);
     stdout(
       table(

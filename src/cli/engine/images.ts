@@ -41,7 +41,7 @@ const verb: EngineVerb = {
       CreatedAt: r.created,
       Size: humanSize(r.size),
     }));
-    if (printFormatted(p.flags.format, objects)) return 0;
+    if (printFormatted(p.flags.format, objects, { ID: "IMAGE ID" })) return 0;
     stdout(
       table(
         ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],

@@ -55,8 +55,14 @@ const verb: EngineVerb = {
       Status: c.status,
       Ports: c.ports.join(", "),
       Names: c.name,
+      // Strings, as docker's ps gives them to templates.
+      Labels: Object.entries(c.labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(","),
+      Networks: c.networks.join(","),
+      Mounts: c.mounts.join(","),
     }));
-    if (printFormatted(p.flags.format, rows)) return 0;
+    if (printFormatted(p.flags.format, rows, { ID: "CONTAINER ID", RunningFor: "CREATED" })) return 0;
     const cmd = (c: string) => JSON.stringify(full || c.length <= 20 ? c : `${c.slice(0, 19)}…`);
     stdout(
       table(

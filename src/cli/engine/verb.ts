@@ -43,15 +43,26 @@ export function needArgs(p: Parsed, min: number, verb: string): string[] {
   return p.positionals;
 }
 
-/** A table with columns padded as docker pads them (3 spaces between). */
-export function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+/**
+ * Rows of cells as columns: each cell but a row's last padded to its column's widest plus
+ * three spaces, as docker's tables (Go's tabwriter with padding 3).
+ */
+export function alignColumns(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const r of rows) {
+    for (let i = 0; i < r.length - 1; i++) widths[i] = Math.max(widths[i] ?? 0, (r[i] as string).length);
+  }
   const line = (r: string[]) =>
     r
-      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3)))
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3)))
       .join("")
       .trimEnd();
-  return `${[head, ...rows].map(line).join("\n")}\n`;
+  return rows.map((r) => `${line(r)}\n`).join("");
+}
+
+/** A table with columns padded as docker pads them (3 spaces between). */
+export function table(head: string[], rows: string[][]): string {
+  return alignColumns([head, ...rows]);
 }
 
 /**

@@ -27,7 +27,7 @@ const verb: EngineVerb = {
       case "list": {
         const a = parse(rest, [QUIET, FORMAT], false);
         const list = engine.volumes.list();
-        if (printFormatted(a.flags.format, list)) return 0;
+        if (printFormatted(a.flags.format, list, { Name: "VOLUME NAME" })) return 0;
         if (a.flags.quiet) stdout(list.map((v) => `${v.Name}\n`).join(""));
         else
           stdout(
