@@ -64,8 +64,10 @@ import {
   created,
   type LifecycleHost,
   launchDetached,
+  monitorAlive,
   monitorOf,
   readLaunch,
+  recordMonitor,
   saveLaunch,
   startAttached,
   startDetached,
@@ -286,15 +288,6 @@ function boundingSet(): string[] | undefined {
     return CAPABILITIES.filter((_, i) => (mask >> BigInt(i)) & 1n);
   } catch {
     return undefined;
-  }
-}
-
-function exists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -912,7 +905,7 @@ export class Engine {
     const exit = rec.detached ? readExitFile(this.#records.path(rec.id, EXIT_FILE)) : undefined;
     if (exit) return { status: "exited", exitCode: exit.exitCode, signal: exit.signal, finishedAt: exit.finishedAt };
     // Its monitor drains the output, then writes the exit file: until then it is still ending, not exited with -1.
-    if (rec.detached && rec.status === "running" && rec.monitorPid && exists(rec.monitorPid)) return { status: "running" };
+    if (rec.detached && rec.status === "running" && monitorAlive(rec)) return { status: "running" };
     if ((rec.status === "creating" || rec.status === "created") && rec.pid === 0) return { status: "created" };
     return { status: "exited", exitCode: rec.exitCode ?? -1 };
   }
@@ -996,7 +989,7 @@ export class Engine {
     const rec = this.#records.read(id);
     if (!rec) return;
     rec.detached = true;
-    rec.monitorPid = procStat(rec.pid)?.ppid ?? 0;
+    recordMonitor(rec, rec.pid);
     // Detach keys come only with -it: attachers get its terminal and may type into it.
     rec.config.tty = true;
     rec.config.openStdin = true;
@@ -1352,14 +1345,8 @@ export class Engine {
     const exitFile = this.#records.path(rec.id, EXIT_FILE);
     const deadline = Date.now() + 5000;
     while (!existsSync(exitFile) && Date.now() < deadline) {
-      if (rec.monitorPid && (procStat(rec.pid)?.ppid ?? 0) !== rec.monitorPid && !isAlive(rec.pid, rec.pidStartTime)) {
-        // The container is gone; give the monitor a moment, unless it is gone too.
-        try {
-          process.kill(rec.monitorPid, 0);
-        } catch {
-          return;
-        }
-      }
+      // The container is gone; give the monitor a moment, unless it is gone too.
+      if ((procStat(rec.pid)?.ppid ?? 0) !== rec.monitorPid && !isAlive(rec.pid, rec.pidStartTime) && !monitorAlive(rec)) return;
       await sleep(10);
     }
   }

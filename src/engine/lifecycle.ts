@@ -29,7 +29,7 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { ConflictError, ExecError, HuskError, NotFoundError } from "../errors.ts";
 import type { Networks } from "../network/networks.ts";
 import type { Spec } from "../oci/types.ts";
-import { procStat } from "../runtime/proc.ts";
+import { isAlive, procStat } from "../runtime/proc.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import type { StdioSpec } from "../sys/index.ts";
 import { asExecError } from "./errors.ts";
@@ -129,6 +129,25 @@ export function readLaunch(records: Records, rec: ContainerRecord): Launch {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The monitor of the run whose init is `initPid` (its parent), kept with its start time. */
+export function recordMonitor(rec: ContainerRecord, initPid: number): void {
+  rec.monitorPid = procStat(initPid)?.ppid ?? 0;
+  rec.monitorStartTime = procStat(rec.monitorPid)?.startTime ?? "";
+}
+
+/**
+ * Whether the monitor of the record's run still lives: not a zombie (a monitor killed with its
+ * container stays one until the host's init reaps it, which may take a while), and the same
+ * process (its start time: after a reboot the pid may be another's). A record from before the
+ * start time was kept: by its pid.
+ */
+export function monitorAlive(rec: ContainerRecord): boolean {
+  if (!rec.monitorPid) return false;
+  if (rec.monitorStartTime) return isAlive(rec.monitorPid, rec.monitorStartTime);
+  const st = procStat(rec.monitorPid);
+  return st !== null && st.state !== "Z" && st.state !== "X";
+}
+
 /**
  * The last run's monitor writes its exit file and then runs `husk _exited`: let it finish
  * writing (up to 5 s), or the file would appear after this start removed it.
@@ -138,17 +157,11 @@ async function monitorDone(h: LifecycleHost, rec: ContainerRecord): Promise<void
   const deadline = Date.now() + 5000;
   const exitFile = h.records.path(rec.id, EXIT_FILE);
   for (;;) {
-    let gone = false;
     try {
       readFileSync(exitFile);
       return;
     } catch {}
-    try {
-      process.kill(rec.monitorPid, 0);
-    } catch {
-      gone = true;
-    }
-    if (gone || Date.now() > deadline) return;
+    if (!monitorAlive(rec) || Date.now() > deadline) return;
     await sleep(10);
   }
 }
@@ -167,6 +180,7 @@ async function reset(h: LifecycleHost, rec: ContainerRecord): Promise<string[]> 
   rec.pid = 0;
   rec.pidStartTime = "";
   rec.monitorPid = undefined;
+  rec.monitorStartTime = undefined;
   rec.networks = [];
   rec.error = undefined;
   // Detached once its monitor exists (launchDetached): until then there is no exit file to wait for.
@@ -266,7 +280,7 @@ export async function launchDetached(
   );
   rec.pid = state.pid;
   rec.pidStartTime = procStat(state.pid)?.startTime ?? "";
-  rec.monitorPid = procStat(state.pid)?.ppid ?? 0;
+  recordMonitor(rec, state.pid);
   rec.detached = true;
   h.records.write(rec);
   await beforeStart?.();

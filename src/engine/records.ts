@@ -132,8 +132,9 @@ export interface ContainerRecord {
   creator?: { pid: number; startTime: string };
   pid: number;
   pidStartTime: string;
-  /** The native monitor's pid (detached containers). */
+  /** The native monitor's pid (detached containers), and its start time (/proc/PID/stat's). */
   monitorPid?: number;
+  monitorStartTime?: string;
   /** `husk pause`: the pid it froze; a start gives the container a new pid, and so ends it. */
   pausedPid?: number;
   /** Restarts made by its restart policy since it was last started by hand. */

@@ -119,4 +119,28 @@ describeAsRoot("engine detached", () => {
     expect((await w.husk(["rm", "-f", "killed"])).code).toBe(0);
     expect(w.leftovers(id)).toEqual([]);
   });
+
+  test("a crash (monitor and container killed at once, no cleanup ran): exited at once, start runs it again", async () => {
+    const r = await w.husk(["run", "-d", "--name", "crashed", "--network", "none", "busybox", "sleep", "60"]);
+    expect(r.code).toBe(0);
+    const before = await w.engine.inspect("crashed");
+    const init = before.State.Pid;
+    const monitor = Number(readFileSync(`/proc/${init}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
+    expect(comm(monitor)).not.toBe("");
+    // As a power cut would: neither writes an exit file nor runs its cleanup. The monitor stays a
+    // zombie until the host's init reaps it, which need not be at once: that is no running monitor.
+    process.kill(monitor, "SIGKILL");
+    process.kill(init, "SIGKILL");
+    await until(() => comm(init) === "" || readFileSync(`/proc/${init}/stat`, "utf8").includes(") Z"), 5000, "init dead");
+    const ps = await w.husk(["ps", "-a", "--filter", "name=crashed", "--format", "{{.State}}"]);
+    expect(ps.stdout).toBe("exited\n");
+    const start = await w.husk(["start", "crashed"]);
+    expect(`${start.code} ${start.stderr}`).toBe("0 ");
+    const after = await w.engine.inspect("crashed");
+    expect(after.State.Running).toBe(true);
+    expect(after.State.Pid).not.toBe(init);
+    expect((await w.husk(["exec", "crashed", "true"])).code).toBe(0);
+    expect((await w.husk(["rm", "-f", "crashed"])).code).toBe(0);
+    expect(w.leftovers(before.Id)).toEqual([]);
+  });
 });
