@@ -56,7 +56,7 @@ import { AbortError, asExecError, asUlimitError } from "./errors.ts";
 import type { ContainerFilters } from "./filters.ts";
 import { hostId, shiftedLayers } from "./idmap-layers.ts";
 import type { EngineInfo, VersionReport } from "./info.ts";
-import { type ContainerInspect, inspectShape, type PortMapping, parsePortFilter, portMappings } from "./inspect.ts";
+import { type ContainerInspect, inspectShape, type PortMapping, parsePortFilter, portMappings, stateWord } from "./inspect.ts";
 import {
   type AttachedResult,
   type AttachOptions,
@@ -241,6 +241,8 @@ export interface LiveState {
   status: "created" | "running" | "exited";
   /** Running, with its processes frozen (`husk pause`). */
   paused?: boolean;
+  /** Exited, and to be started again by its restart policy once the back-off has passed. */
+  restarting?: boolean;
   exitCode?: number;
   signal?: number;
   finishedAt?: string;
@@ -897,7 +899,13 @@ export class Engine {
   /** The status the record and the kernel give together. */
   live(rec: ContainerRecord): LiveState {
     if (rec.status === "exited")
-      return { status: "exited", exitCode: rec.exitCode, signal: rec.signal, finishedAt: rec.finishedAt };
+      return {
+        status: "exited",
+        exitCode: rec.exitCode,
+        signal: rec.signal,
+        finishedAt: rec.finishedAt,
+        ...(rec.restartWaiter && isAlive(rec.restartWaiter.pid, rec.restartWaiter.startTime) ? { restarting: true } : {}),
+      };
     if (rec.pid > 0 && isAlive(rec.pid, rec.pidStartTime)) {
       if (!rec.startedAt) return { status: "created" };
       return rec.pausedPid === rec.pid ? { status: "running", paused: true } : { status: "running" };
@@ -1026,8 +1034,19 @@ export class Engine {
     if (!wants(rec)) return;
     const ran = Date.parse(rec.finishedAt ?? "") - Date.parse(rec.startedAt ?? "");
     const delay = nextDelay(rec.restartDelayMs, Number.isFinite(ran) ? ran : 0);
+    // "Restarting" while this process waits: ps and inspect tell it from a container that stays exited.
+    const waiter = { pid: process.pid, startTime: procStat(process.pid)?.startTime ?? "" };
+    await this.#records
+      .locked(id, () => {
+        const r = this.#records.read(id);
+        if (!r || !wants(r)) return;
+        r.restartWaiter = waiter;
+        this.#records.write(r);
+      })
+      .catch(() => {});
     await sleep(delay);
     await startDetached(this.#host(), id, undefined, (r) => {
+      r.restartWaiter = undefined;
       if (!wants(r)) return false;
       r.restartCount = (r.restartCount ?? 0) + 1;
       r.restartDelayMs = delay;
@@ -1052,8 +1071,8 @@ export class Engine {
     const out: ContainerSummary[] = [];
     for (const rec of this.#records.all()) {
       const live = this.live(rec);
-      if (!all && live.status !== "running") continue;
-      const state = live.paused ? "paused" : live.status;
+      if (!all && live.status !== "running" && !live.restarting) continue; // docker lists restarting ones too
+      const state = stateWord(live);
       if (filters && !matches(filters, { rec, state, exitCode: live.exitCode })) continue;
       out.push({
         id: rec.id,
@@ -1315,6 +1334,7 @@ export class Engine {
         const now = this.#records.read(rec.id);
         if (!now) return;
         now.stoppedByUser = true;
+        now.restartWaiter = undefined;
         this.#records.write(now);
       });
     const timeout = options.timeoutMs ?? (rec.config.stopTimeout ?? 10) * 1000;
@@ -1718,7 +1738,7 @@ function ago(iso: string | undefined): string {
 function statusText(rec: ContainerRecord, live: LiveState): string {
   if (live.status === "running") return `Up ${ago(rec.startedAt)}${live.paused ? " (Paused)" : ""}`;
   if (live.status === "created") return "Created";
-  return `Exited (${live.exitCode ?? -1}) ${ago(live.finishedAt ?? rec.finishedAt)} ago`;
+  return `${live.restarting ? "Restarting" : "Exited"} (${live.exitCode ?? -1}) ${ago(live.finishedAt ?? rec.finishedAt)} ago`;
 }
 
 /** The record's stop settings: a signal named (an image's StopSignal may be a number or lower case), a timeout if given. */

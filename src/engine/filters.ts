@@ -9,7 +9,7 @@ import type { ContainerRecord } from "./records.ts";
 export type ContainerFilters = Record<string, string[]>;
 
 const KEYS = ["id", "name", "label", "status", "exited", "ancestor", "network", "volume"] as const;
-const STATUSES = ["created", "running", "paused", "exited"];
+const STATUSES = ["created", "running", "paused", "restarting", "exited"];
 
 /** "key=value" strings (the CLI's) as filters; an unknown key or status is an error naming it. */
 export function parseFilters(items: string[]): ContainerFilters {

@@ -100,11 +100,15 @@ export function parsePortFilter(text: string): { port: number; proto: "tcp" | "u
   return { port, proto: (m[2] as "tcp" | "udp" | undefined) ?? "tcp" };
 }
 
-export function inspectShape(
-  rec: ContainerRecord,
-  live: { status: string; paused?: boolean; exitCode?: number; finishedAt?: string },
-  paths: { dir: string; logPath: string },
-): ContainerInspect {
+/** What the record and the kernel say of a container (engine.ts' LiveState). */
+type Live = { status: string; paused?: boolean; restarting?: boolean; exitCode?: number; finishedAt?: string };
+
+/** docker's one word for the state: created, running, paused, restarting, exited. */
+export function stateWord(live: Live): string {
+  return live.paused ? "paused" : live.restarting ? "restarting" : live.status;
+}
+
+export function inspectShape(rec: ContainerRecord, live: Live, paths: { dir: string; logPath: string }): ContainerInspect {
   const running = live.status === "running";
   const first = running ? rec.networks[0] : undefined;
   const ports: ContainerInspect["NetworkSettings"]["Ports"] = {};
@@ -128,10 +132,11 @@ export function inspectShape(
     Path: rec.path,
     Args: rec.args,
     State: {
-      Status: live.paused ? "paused" : live.status,
-      Running: running,
+      Status: stateWord(live),
+      // docker counts a container its restart policy is about to start again as running (with no pid).
+      Running: running || live.restarting === true,
       Paused: live.paused === true,
-      Restarting: false,
+      Restarting: live.restarting === true,
       OOMKilled: false,
       Dead: false,
       Pid: running ? rec.pid : 0,

@@ -181,6 +181,7 @@ async function reset(h: LifecycleHost, rec: ContainerRecord): Promise<string[]> 
   rec.pidStartTime = "";
   rec.monitorPid = undefined;
   rec.monitorStartTime = undefined;
+  rec.restartWaiter = undefined;
   rec.networks = [];
   rec.error = undefined;
   // Detached once its monitor exists (launchDetached): until then there is no exit file to wait for.

@@ -141,6 +141,8 @@ export interface ContainerRecord {
   restartCount?: number;
   /** The wait before its last policy restart (restart-policy.ts's back-off). */
   restartDelayMs?: number;
+  /** The `husk _exited` process waiting out the back-off before its policy's restart ("Restarting" meanwhile). */
+  restartWaiter?: { pid: number; startTime: string };
   /** `husk stop` ended it: its restart policy leaves it alone until it is started by hand. */
   stoppedByUser?: boolean;
   startedAt?: string;

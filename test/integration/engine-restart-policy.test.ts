@@ -78,6 +78,39 @@ describeAsRoot("engine restart policy", () => {
     expect((await w.engine.list({ all: true })).length).toBe(0); // a pending restart found it gone
   });
 
+  test("during the back-off: Restarting in ps (with or without -a) and inspect, status=restarting; stop ends it", async () => {
+    const r = await w.husk([
+      "run",
+      "-d",
+      "--name",
+      "failing",
+      "--network",
+      "none",
+      "--restart",
+      "always",
+      "busybox",
+      "sh",
+      "-c",
+      "exit 3",
+    ]);
+    expect(r.code).toBe(0);
+    // 100, 200, 400, 800 ms …: soon a wait long enough to be seen.
+    await until(async () => (await inspect("failing")).RestartCount >= 4, 10000, "four restarts");
+    await until(async () => (await inspect("failing")).State.Restarting, 5000, "a back-off seen");
+    const seen = await inspect("failing");
+    expect(seen.State.Status).toBe("restarting");
+    expect(seen.State.Running).toBe(true); // as docker's
+    expect(seen.State.ExitCode).toBe(3);
+    const ps = await w.husk(["ps", "--filter", "name=failing", "--format", "{{.State}} {{.Status}}"]);
+    expect(ps.stdout).toMatch(/^restarting Restarting \(3\) /);
+    expect((await w.husk(["ps", "-q", "--filter", "status=restarting"])).stdout.trim()).toBe(seen.Id.slice(0, 12));
+    expect((await w.husk(["stop", "-t", "1", "failing"])).code).toBe(0);
+    const stopped = await inspect("failing");
+    expect([stopped.State.Status, stopped.State.Restarting, stopped.State.Running]).toEqual(["exited", false, false]);
+    expect((await w.husk(["ps", "-q", "--filter", "name=failing"])).stdout).toBe("");
+    await w.husk(["rm", "-f", "failing"]);
+  });
+
   test("update --restart gives a container a policy (and no takes it away)", async () => {
     expect(
       (await w.husk(["run", "-d", "--name", "later", "--network", "none", "busybox", "sh", "-c", "sleep 0.3; exit 2"])).code,

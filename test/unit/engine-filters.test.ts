@@ -50,7 +50,7 @@ describe("ps --filter", () => {
   test("bad filters name what is wrong", () => {
     expect(() => parseFilters(["status"])).toThrow("expected name=value");
     expect(() => parseFilters(["colour=red"])).toThrow('invalid filter "colour"');
-    expect(() => parseFilters(["status=dead"])).toThrow("one of created, running, paused, exited");
+    expect(() => parseFilters(["status=dead"])).toThrow("one of created, running, paused, restarting, exited");
     expect(() => parseFilters(["exited=x"])).toThrow("an exit code");
   });
 });

@@ -25,7 +25,7 @@ const verb: EngineVerb = {
       name: "filter",
       short: "f",
       type: "list",
-      help: "KEY=VALUE: id, name, label, status (created|running|paused|exited), exited, ancestor, network, volume",
+      help: "KEY=VALUE: id, name, label, status (created|running|paused|restarting|exited), exited, ancestor, network, volume",
     },
     { name: "last", short: "n", type: "int", help: "the last N containers made, in any state" },
     { name: "latest", short: "l", type: "bool", help: "the last container made, in any state" },
