@@ -534,6 +534,31 @@ export class Engine {
     return new Container(this, rec.id, rec.name, rec.pid);
   }
 
+  /**
+   * Start, detached, every container that is not running and matches `filters` (podman's
+   * `start --all --filter`), each as startContainer does. With `restart-policy` filters this is
+   * what a boot service runs (contrib/systemd/husk-restart.service: husk has no daemon to
+   * restart containers after a reboot), and one whose policy is unless-stopped and that was
+   * stopped by hand stays stopped, as docker leaves it when its daemon comes up. Failures are
+   * collected, not thrown: one container that cannot start does not keep the others down.
+   */
+  async startAll(filters?: ContainerFilters): Promise<{ started: Container[]; failed: { id: string; error: Error }[] }> {
+    const started: Container[] = [];
+    const failed: { id: string; error: Error }[] = [];
+    const byPolicy = filters?.["restart-policy"] !== undefined;
+    for (const c of await this.list({ all: true, filters })) {
+      if (c.state === "running" || c.state === "paused") continue;
+      const rec = this.#records.read(c.id);
+      if (!rec || (byPolicy && rec.hostConfig.restartPolicy?.name === "unless-stopped" && rec.stoppedByUser)) continue;
+      try {
+        started.push((await this.startContainer(c.id)) as Container);
+      } catch (err) {
+        failed.push({ id: c.id, error: err as Error });
+      }
+    }
+    return { started, failed };
+  }
+
   /** Stop (SIGTERM, SIGKILL after timeoutMs, default 10 s) if running, then start detached. */
   async restart(ref: string, options: { timeoutMs?: number } = {}): Promise<Container> {
     const rec = this.#records.find(ref);

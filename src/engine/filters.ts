@@ -8,8 +8,9 @@ import type { ContainerRecord } from "./records.ts";
 
 export type ContainerFilters = Record<string, string[]>;
 
-const KEYS = ["id", "name", "label", "status", "exited", "ancestor", "network", "volume"] as const;
+const KEYS = ["id", "name", "label", "status", "exited", "ancestor", "network", "volume", "restart-policy"] as const;
 const STATUSES = ["created", "running", "paused", "restarting", "exited"];
+const POLICIES = ["no", "always", "unless-stopped", "on-failure"];
 
 /** "key=value" strings (the CLI's) as filters; an unknown key or status is an error naming it. */
 export function parseFilters(items: string[]): ContainerFilters {
@@ -34,6 +35,10 @@ export function checkFilters(filters: ContainerFilters, origin = "filters"): Con
     if (key === "status")
       for (const v of values)
         if (!STATUSES.includes(v)) throw new HuskError(`invalid filter 'status=${v}': one of ${STATUSES.join(", ")}`, { origin });
+    if (key === "restart-policy")
+      for (const v of values)
+        if (!POLICIES.includes(v))
+          throw new HuskError(`invalid filter 'restart-policy=${v}': one of ${POLICIES.join(", ")}`, { origin });
     if (key === "exited")
       for (const v of values) if (!/^\d+$/.test(v)) throw new HuskError(`invalid filter 'exited=${v}': an exit code`, { origin });
   }
@@ -70,6 +75,7 @@ export function matches(f: ContainerFilters, { rec, state, exitCode }: FilterSub
     any("exited", (v) => state === "exited" && exitCode === Number(v)) &&
     any("ancestor", ancestor) &&
     any("network", (v) => networks.includes(v)) &&
-    any("volume", (v) => rec.mounts.some((m) => m.name === v || m.destination === v))
+    any("volume", (v) => rec.mounts.some((m) => m.name === v || m.destination === v)) &&
+    any("restart-policy", (v) => (rec.hostConfig.restartPolicy?.name ?? "no") === v)
   );
 }

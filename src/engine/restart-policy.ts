@@ -3,8 +3,9 @@
  * _exited` when it ends, and that process starts it again when the policy says so, after a
  * back-off (100 ms, doubled per quick restart, at most a minute; back to 100 ms once it ran for
  * 10 s, as docker's). A container stopped by `husk stop` is not restarted until it is started
- * by hand. Policies act while the host is up: nothing restarts containers after a reboot (docker
- * and podman need a daemon or a boot service for that).
+ * by hand. Policies act while the host is up; after a reboot a boot service starts them again
+ * (`husk start --all --filter restart-policy=…`, contrib/systemd/husk-restart.service, as
+ * podman-restart.service does for podman).
  */
 import { HuskError, quote } from "../errors.ts";
 

@@ -2,8 +2,11 @@
  * --restart, daemonless: the monitor's exit hook starts the container again. on-failure:N stops
  * after N restarts; always restarts a clean exit too; stop (or a kill while stopping) keeps it
  * stopped and a start by hand begins a new count; --rm and a foreground run refuse a policy.
+ * After a reboot (simulated: monitors and inits killed, nothing cleaned up), `start --all
+ * --filter restart-policy=…` (what contrib/systemd/husk-restart.service runs) starts them again.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { type EngineWorld, engineWorld, until } from "../fixtures/engine.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
 
@@ -109,6 +112,55 @@ describeAsRoot("engine restart policy", () => {
     expect([stopped.State.Status, stopped.State.Restarting, stopped.State.Running]).toEqual(["exited", false, false]);
     expect((await w.husk(["ps", "-q", "--filter", "name=failing"])).stdout).toBe("");
     await w.husk(["rm", "-f", "failing"]);
+  });
+
+  test("after a reboot: start --all --filter restart-policy=… starts always and unless-stopped ones, not one stopped by hand", async () => {
+    const run = (name: string, ...policy: string[]) =>
+      w.husk(["run", "-d", "--name", name, "--network", "none", ...policy, "busybox", "sleep", "60"]);
+    expect((await run("b-always", "--restart", "always")).code).toBe(0);
+    expect((await run("b-unless", "--restart", "unless-stopped")).code).toBe(0);
+    expect((await run("b-none")).code).toBe(0);
+    expect((await run("b-stopped", "--restart", "unless-stopped")).code).toBe(0);
+    expect((await w.husk(["stop", "-t", "0", "b-stopped"])).code).toBe(0);
+    // The power goes: every monitor and init dies at once, and nothing writes or cleans up.
+    const dead: number[] = [];
+    for (const name of ["b-always", "b-unless", "b-none"]) {
+      const init = (await inspect(name)).State.Pid;
+      const monitor = Number(readFileSync(`/proc/${init}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
+      process.kill(monitor, "SIGKILL");
+      process.kill(init, "SIGKILL");
+      dead.push(init);
+    }
+    const gone = (pid: number) => {
+      try {
+        return readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z");
+      } catch {
+        return true;
+      }
+    };
+    await until(() => dead.every(gone), 5000, "the inits dead");
+    const states = async () =>
+      Object.fromEntries(
+        (await w.engine.list({ all: true })).filter((c) => c.name.startsWith("b-")).map((c) => [c.name, c.state]),
+      );
+    expect(await states()).toEqual({ "b-always": "exited", "b-unless": "exited", "b-none": "exited", "b-stopped": "exited" });
+    const boot = await w.husk([
+      "start",
+      "--all",
+      "--filter",
+      "restart-policy=always",
+      "--filter",
+      "restart-policy=unless-stopped",
+    ]);
+    expect(`${boot.code} ${boot.stderr}`).toBe("0 ");
+    expect(boot.stdout.trim().split("\n").sort()).toEqual(["b-always", "b-unless"]);
+    expect(await states()).toEqual({ "b-always": "running", "b-unless": "running", "b-none": "exited", "b-stopped": "exited" });
+    expect((await w.husk(["exec", "b-unless", "true"])).code).toBe(0);
+    // By hand, without a policy filter: every container that is not running.
+    expect((await w.husk(["start", "--all"])).stdout.trim().split("\n").sort()).toEqual(["b-none", "b-stopped"]);
+    expect((await w.husk(["start", "--all", "b-none"])).stderr).toContain("--all: no container names");
+    expect((await w.husk(["start", "--filter", "name=b", "b-none"])).stderr).toContain("--filter: only with --all");
+    await w.husk(["rm", "-f", "b-always", "b-unless", "b-none", "b-stopped"]);
   });
 
   test("update --restart gives a container a policy (and no takes it away)", async () => {

@@ -41,6 +41,17 @@ describe("ps --filter", () => {
     expect(matches(parseFilters(["exited=3"]), { rec, state: "running" })).toBe(false);
   });
 
+  test("restart-policy: the policy's name, no for none", () => {
+    const always = {
+      ...rec,
+      hostConfig: { ...rec.hostConfig, restartPolicy: { name: "always", maximumRetryCount: 0 } },
+    } as ContainerRecord;
+    expect(matches(parseFilters(["restart-policy=always"]), { rec: always, state: "exited" })).toBe(true);
+    expect(matches(parseFilters(["restart-policy=no"]), { rec: always, state: "exited" })).toBe(false);
+    expect(matches(parseFilters(["restart-policy=no"]), { rec, state: "exited" })).toBe(true);
+    expect(() => parseFilters(["restart-policy=sometimes"])).toThrow("one of no, always, unless-stopped, on-failure");
+  });
+
   test("a status or exited filter lists stopped containers without -a", () => {
     expect(listsStopped(parseFilters(["status=exited"]))).toBe(true);
     expect(listsStopped(parseFilters(["exited=0"]))).toBe(true);
