@@ -16,6 +16,7 @@
 import { createHash } from "node:crypto";
 import { AbortError, HuskError, TimeoutError } from "../errors.ts";
 import { credentialsFor } from "./auth.ts";
+import { limiter } from "./limiter.ts";
 import {
   checkDigest,
   checkIndex,
@@ -110,24 +111,6 @@ export function choosePlatform(index: Index, platform: Platform, what: string): 
     `no image for ${platformString(platform)} in the index (it has ${have.length ? have.join(", ") : "no platforms listed"})`,
     { what },
   );
-}
-
-/** A limit of n tasks at once. */
-function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const queue: (() => void)[] = [];
-  return async (fn) => {
-    // A finished task hands its slot to the next in line, so a newcomer never slips in between.
-    if (active >= n) await new Promise<void>((resolve) => queue.push(resolve));
-    else active++;
-    try {
-      return await fn();
-    } finally {
-      const next = queue.shift();
-      if (next) next();
-      else active--;
-    }
-  };
 }
 
 interface FetchedManifest {

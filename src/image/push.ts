@@ -2,13 +2,16 @@
  * husk push (docker push): an image of the store to an OCI Distribution registry, under the
  * name it is tagged with there. Each blob (config, layers) is sent once: a HEAD says whether the
  * registry has it, else a monolithic upload (POST, then PUT with its digest, the bytes as the
- * store has them, read from the file as they are sent); then the manifest, byte for byte as
- * stored, so its digest is the one the image has here. Authentication is pull's (a token for
+ * store has them, read from the file as they are sent). The config goes first, alone, so that
+ * its requests settle the authentication; then the layers, `concurrency` at a time (docker
+ * sends up to 5); then the manifest, byte for byte as stored, so its digest is the one the
+ * image has here. Authentication is pull's (a token for
  * pull,push, `husk login` credentials); plain http only to this machine or with insecure.
  */
 import { openAsBlob, readFileSync } from "node:fs";
 import { HuskError, NotFoundError } from "../errors.ts";
 import { credentialsFor } from "./auth.ts";
+import { limiter } from "./limiter.ts";
 import { type Digest, MediaType } from "./oci.ts";
 import { familiarString, parseRef } from "./reference.ts";
 import { type Credentials, Registry } from "./registry.ts";
@@ -24,6 +27,8 @@ export interface PushOptions {
   signal?: AbortSignal;
   /** A request that gets no data for this long fails. Default 60 s. */
   stallMs?: number;
+  /** Layers uploaded at once. Default 3. */
+  concurrency?: number;
 }
 
 export interface PushResult {
@@ -38,6 +43,9 @@ export async function pushImage(store: ImageStore, reference: string, opts: Push
   const name = familiarString(ref);
   const what = `push ${name}`;
   if (ref.digest) throw new HuskError("push a tag, not a digest", { what });
+  const concurrency = opts.concurrency ?? 3;
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new HuskError("must be a whole number of 1 or more", { origin: "PushOptions.concurrency" });
   const image = await store.inspect(reference).catch((err) => {
     if (err instanceof HuskError && /no such image/.test(err.message))
       throw new NotFoundError(`no such image ${JSON.stringify(name)}: tag an image with that name first (husk tag)`, { what });
@@ -52,14 +60,13 @@ export async function pushImage(store: ImageStore, reference: string, opts: Push
   });
   const emit = opts.onProgress ?? (() => {});
   const manifestBytes = readFileSync(store.blobPath(image.digest));
-  const blobs = [image.manifest.config, ...image.manifest.layers];
-  for (const b of blobs) {
+  const pushBlob = async (b: { digest: string }) => {
     const id = b.digest.slice(7, 19);
     const head = await reg.request(`/v2/${ref.path}/blobs/${b.digest}`, { method: "HEAD" }, `${what}: blob ${id}`);
     await head.body?.cancel().catch(() => {});
     if (head.ok) {
       emit({ id, status: "Layer already exists" });
-      continue;
+      return;
     }
     emit({ id, status: "Pushing" });
     const start = await reg.request(`/v2/${ref.path}/blobs/uploads/`, { method: "POST", body: () => "" }, `${what}: blob ${id}`);
@@ -81,7 +88,13 @@ export async function pushImage(store: ImageStore, reference: string, opts: Push
     );
     await put.body?.cancel().catch(() => {});
     emit({ id, status: "Pushed" });
-  }
+  };
+  await pushBlob(image.manifest.config);
+  const upload = limiter(concurrency);
+  // Every upload ends (or fails) before push does: none goes on behind a reported failure.
+  const layers = await Promise.allSettled(image.manifest.layers.map((b) => upload(() => pushBlob(b))));
+  const failed = layers.find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
   const tag = ref.tag ?? "latest";
   const put = await reg.request(
     `/v2/${ref.path}/manifests/${tag}`,

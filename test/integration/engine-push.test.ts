@@ -49,6 +49,7 @@ describeAsRoot("engine push", () => {
     expect(pushed.stderr.split("\n").filter((l) => l.endsWith(": Pushed"))).toHaveLength(3); // config and two layers
     const digest = /^1: digest: (sha256:[0-9a-f]{64}) size: \d+\n$/.exec(pushed.stdout)?.[1];
     expect(digest).toBeDefined();
+    await expect(w.engine.push(ref, { concurrency: 0 })).rejects.toThrow("PushOptions.concurrency");
     const again = await w.husk(["push", ref]);
     expect(again.stderr.split("\n").filter((l) => l.endsWith(": Layer already exists"))).toHaveLength(3);
 
