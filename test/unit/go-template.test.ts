@@ -39,13 +39,45 @@ describe("--format templates (Go's text/template, docker's subset)", () => {
     expect(t("a  {{- .Id -}}  b")).toBe("aabcb");
   });
 
+  test("variables: $, := and = with block scope, range's $k, $v", () => {
+    expect(t("{{$n := .Name}}{{$n}} {{$.Id}}")).toBe("/web abc");
+    expect(t("{{range $k, $v := .Config.Labels}}{{$k}}={{$v}};{{end}}")).toBe("com.example.x=y;team=a;");
+    expect(t("{{range $i, $e := .Config.Env}}{{$i}}:{{$e}} {{end}}")).toBe("0:A=1 1:B=2 ");
+    expect(t("{{range $e := .Config.Env}}{{$e}}{{$.Id}} {{end}}")).toBe("A=1abc B=2abc ");
+    expect(t("{{$x := 1}}{{if true}}{{$x = 2}}{{end}}{{$x}}")).toBe("2");
+    expect(t("{{$s := .State}}{{$s.Pid}}")).toBe("42");
+    expect(() => t("{{$nope}}")).toThrow("undefined variable $nope");
+    expect(() => t("{{if true}}{{$y := 1}}{{end}}{{$y}}")).toThrow("undefined variable $y");
+  });
+
+  test("pipelines, with, printf and docker's functions", () => {
+    expect(t("{{.Name | upper}}")).toBe("/WEB");
+    expect(t('{{join .Config.Env "," | lower}}')).toBe("a=1,b=2"); // the value piped in is the last argument
+    expect(t('{{"%s-%s" | printf "%s/%s" .Id}}')).toBe("abc/%s-%s");
+    expect(t("{{.State | json}}")).toBe('{"Pid":42,"Running":true,"Status":"running"}');
+    expect(
+      t('{{printf "%-6s|%5d|%05d|%.2s|%q|%v|%t|%%" .Id .State.Pid .State.Pid .Name .Id .State.Running .State.Running}}'),
+    ).toBe('abc   |   42|00042|/w|"abc"|true|true|%');
+    expect(t('{{printf "%s" }}')).toBe("%!s(MISSING)");
+    expect(t("{{with .State}}{{.Status}}{{end}}{{with .Nope}}x{{else}}none{{end}}")).toBe("runningnone");
+    expect(t('{{split "a:b:c" ":"}} {{truncate .Id 2}} {{pad .Id 1 2}}| {{title "web one"}}')).toBe("[a b c] ab  abc  | Web One");
+    expect(t('{{if and .State.Running (gt .State.Pid 10)}}big{{end}} {{or .Nope "dflt"}} {{lt 1 2}} {{ge "b" "a"}}')).toBe(
+      "big dflt true true",
+    );
+    expect(t("{{slice .Id 1}} {{slice .Id 0 2}} {{len (slice .Config.Env 1)}}")).toBe("bc ab 1");
+    expect(t("{{/* a comment */}}x")).toBe("x");
+  });
+
   test("what is not supported is an error naming it", () => {
     expect(() => t("{{.Id")).toThrow("not closed");
-    expect(() => t("{{$x := .Id}}")).toThrow("not this");
-    expect(() => t("{{.Id | upper}}")).toThrow("not this");
+    expect(() => t('{{define "x"}}')).toThrow("not this");
+    expect(() => t('{{template "x"}}')).toThrow("not this");
+    expect(() => t("{{.Id | nope}}")).toThrow("not a function");
     expect(() => t("{{range .Mounts}}")).toThrow("{{end}}");
     expect(() => t("{{end}}")).toThrow("without a range");
-    expect(() => t('{{printf "%s" .Id}}')).toThrow("not a function");
+    expect(() => t("{{if .Id}}a{{else if .Name}}b{{end}}")).toThrow("no else if");
+    expect(() => t("{{frobnicate .Id}}")).toThrow("not a function");
+    expect(() => t("{{lt .Id 3}}")).toThrow("cannot compare");
   });
 
   test("formatOf: json, a template, or the table", () => {

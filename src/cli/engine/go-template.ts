@@ -3,22 +3,33 @@
  *
  *   {{.State.Pid}}  {{.Config.Labels.team}}  {{json .Mounts}}  {{index .Labels "a.b"}}
  *   {{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}  {{if .State.Running}}up{{else}}down{{end}}
- *   {{len .Mounts}}  {{join .Args ","}}  {{lower .Name}}  {{upper .Name}}  {{println .Id}}
- *   {{.}}  {{- trim markers -}}  "strings" and numbers as arguments; one level of (parentheses)
+ *   {{range $k, $v := .Config.Labels}}{{$k}}={{$v}} {{end}}  {{$n := .Name}}{{$n}}  {{$.Id}}
+ *   {{with .State}}{{.Pid}}{{end}}  {{.Name | upper}}  {{printf "%-12.12s %5d" .Id .State.Pid}}
+ *   {{.}}  {{- trim markers -}}  "strings", numbers, true/false as arguments; (parenthesised) pipelines
  *
- * A field that is not there prints "<no value>", as Go's does. What else Go's templates can do
- * (variables, pipes of several commands, printf verbs, with, template) is an error naming it,
- * not a silent empty output.
+ * Functions: Go's (and, or, not, eq, ne, lt, le, gt, ge, len, index, print, printf, println,
+ * slice) and docker's (json, join, split, lower, upper, title, truncate, pad). A field that is
+ * not there prints "<no value>", as Go's does. What else Go's templates can do (define,
+ * template, block, break, continue, else if, methods) is an error naming it, not a silent
+ * empty output.
  */
 import { HuskError } from "../../errors.ts";
 
 type Node =
   | { kind: "text"; text: string }
-  | { kind: "action"; expr: Expr }
-  | { kind: "range"; expr: Expr; body: Node[]; otherwise: Node[] }
-  | { kind: "if"; expr: Expr; body: Node[]; otherwise: Node[] };
+  | { kind: "action"; pipe: Pipe }
+  | { kind: "range"; pipe: Pipe; key?: string; value?: string; body: Node[]; otherwise: Node[] }
+  | { kind: "if"; pipe: Pipe; body: Node[]; otherwise: Node[] }
+  | { kind: "with"; pipe: Pipe; body: Node[]; otherwise: Node[] };
 
-type Expr = { kind: "field"; path: string[] } | { kind: "literal"; value: unknown } | { kind: "call"; fn: string; args: Expr[] };
+/** A pipeline: its stages, each but the first given the one before's value as its last argument; maybe a variable set. */
+type Pipe = { stages: Expr[]; declare?: string; assign?: string };
+
+type Expr =
+  | { kind: "field"; variable?: string; path: string[] }
+  | { kind: "literal"; value: unknown }
+  | { kind: "call"; fn: string; args: Expr[] }
+  | { kind: "pipe"; pipe: Pipe };
 
 const bad = (template: string, why: string) =>
   new HuskError(`template ${JSON.stringify(template)}: ${why}`, { origin: "--format" });
@@ -51,10 +62,11 @@ function lex(template: string): { text: string; action?: string }[] {
   return out;
 }
 
-/** Words of an action: strings, parenthesised groups and bare words. */
+/** Tokens of an action: strings, parenthesised groups, |, :=, =, "," and bare words. */
 function words(src: string, template: string): string[] {
   const out: string[] = [];
-  const re = /\s*("(?:[^"\\]|\\.)*"|`[^`]*`|\((?:[^()"]|"(?:[^"\\]|\\.)*")*\)|[^\s()]+)/gy;
+  const re =
+    /\s*("(?:[^"\\]|\\.)*"|`[^`]*`|\((?:[^()"]|"(?:[^"\\]|\\.)*"|\((?:[^()"]|"(?:[^"\\]|\\.)*")*\))*\)|:=|[|,=]|[^\s()|,=:]+)/gy;
   let end = 0;
   for (let m = re.exec(src); m; m = re.exec(src)) {
     out.push(m[1]!);
@@ -64,26 +76,90 @@ function words(src: string, template: string): string[] {
   return out;
 }
 
-const FUNCS = new Set(["json", "index", "len", "join", "lower", "upper", "println", "print", "title", "not", "eq", "ne"]);
+const FUNCS = new Set([
+  "and",
+  "or",
+  "not",
+  "eq",
+  "ne",
+  "lt",
+  "le",
+  "gt",
+  "ge",
+  "len",
+  "index",
+  "slice",
+  "print",
+  "printf",
+  "println",
+  "json",
+  "join",
+  "split",
+  "lower",
+  "upper",
+  "title",
+  "truncate",
+  "pad",
+]);
 
-function expr(src: string, template: string): Expr {
+const VARIABLE = /^\$[A-Za-z0-9_]*$/;
+
+/** A pipeline's source: `$x := …`, `$x = …`, then stages split at |. */
+function pipeline(src: string, template: string): Pipe {
   const ws = words(src, template);
-  if (ws.length === 0) throw bad(template, "an empty action");
+  let declare: string | undefined;
+  let assign: string | undefined;
+  if (ws.length >= 2 && VARIABLE.test(ws[0]!) && (ws[1] === ":=" || ws[1] === "=")) {
+    if (ws[1] === ":=") declare = ws[0];
+    else assign = ws[0];
+    ws.splice(0, 2);
+  }
+  const stages: Expr[] = [];
+  let current: string[] = [];
+  for (const w of [...ws, "|"]) {
+    if (w !== "|") {
+      current.push(w);
+      continue;
+    }
+    if (current.length === 0) throw bad(template, "an empty command in a pipeline");
+    stages.push(command(current, template, stages.length > 0));
+    current = [];
+  }
+  return { stages, declare, assign };
+}
+
+function command(ws: string[], template: string, piped: boolean): Expr {
   const [head, ...rest] = ws as [string, ...string[]];
   if (FUNCS.has(head)) return { kind: "call", fn: head, args: rest.map((w) => operand(w, template)) };
+  if (piped) throw bad(template, `${JSON.stringify(head)} is not a function husk knows`);
   if (rest.length > 0) throw bad(template, `${JSON.stringify(head)} is not a function husk knows`);
   return operand(head, template);
 }
 
 function operand(w: string, template: string): Expr {
-  if (w.startsWith("(")) return expr(w.slice(1, -1), template);
+  if (w.startsWith("(")) return { kind: "pipe", pipe: pipeline(w.slice(1, -1), template) };
   if (w.startsWith('"')) return { kind: "literal", value: JSON.parse(w) };
   if (w.startsWith("`")) return { kind: "literal", value: w.slice(1, -1) };
   if (/^-?\d+(\.\d+)?$/.test(w)) return { kind: "literal", value: Number(w) };
   if (w === "true" || w === "false") return { kind: "literal", value: w === "true" };
+  if (w === "nil") return { kind: "literal", value: null };
   if (w === ".") return { kind: "field", path: [] };
   if (/^(\.[A-Za-z0-9_]+)+$/.test(w)) return { kind: "field", path: w.slice(1).split(".") };
-  throw bad(template, `${JSON.stringify(w)} is not something husk's templates know (fields, "strings", numbers, functions)`);
+  const v = /^(\$[A-Za-z0-9_]*)((?:\.[A-Za-z0-9_]+)*)$/.exec(w);
+  if (v) return { kind: "field", variable: v[1], path: v[2] ? v[2].slice(1).split(".") : [] };
+  if (FUNCS.has(w)) return { kind: "call", fn: w, args: [] };
+  throw bad(
+    template,
+    `${JSON.stringify(w)} is not something husk's templates know (fields, variables, "strings", numbers, functions)`,
+  );
+}
+
+/** `range $k, $v := pipeline`, `range $v := pipeline` or `range pipeline`. */
+function rangeHead(src: string, template: string): { pipe: Pipe; key?: string; value?: string } {
+  const m = /^(\$[A-Za-z0-9_]*)\s*(?:,\s*(\$[A-Za-z0-9_]*)\s*)?:=\s*(.*)$/s.exec(src);
+  if (!m) return { pipe: pipeline(src, template) };
+  const pipe = pipeline(m[3]!, template);
+  return m[2] === undefined ? { pipe, value: m[1] } : { pipe, key: m[1], value: m[2] };
 }
 
 /** Parse the token list into a tree, up to an {{end}} (or {{else}}) when nested. */
@@ -97,26 +173,33 @@ function parse(tokens: { text: string; action?: string }[], template: string): N
       if (t.action === undefined) continue;
       const a = t.action;
       if (a === "end" || a === "else") {
-        if (!nested) throw bad(template, `{{${a}}} without a range or an if`);
+        if (!nested) throw bad(template, `{{${a}}} without a range, an if or a with`);
         return { nodes, stop: a };
       }
-      const m = /^(range|if)\s+(.*)$/.exec(a);
+      if (/^else\s/.test(a)) throw bad(template, `{{${a}}}: husk's templates have no else if; nest an if in the else`);
+      const m = /^(range|if|with)\s+(.*)$/s.exec(a);
       if (m) {
+        const kind = m[1] as "range" | "if" | "with";
+        const head = kind === "range" ? rangeHead(m[2]!, template) : { pipe: pipeline(m[2]!, template) };
         i++;
         const body = block(true);
         let otherwise: Node[] = [];
         if (body.stop === "else") {
           i++;
           const rest = block(true);
-          if (rest.stop !== "end") throw bad(template, `{{${m[1]}}} is not closed with {{end}}`);
+          if (rest.stop !== "end") throw bad(template, `{{${kind}}} is not closed with {{end}}`);
           otherwise = rest.nodes;
-        } else if (body.stop !== "end") throw bad(template, `{{${m[1]}}} is not closed with {{end}}`);
-        nodes.push({ kind: m[1] as "range" | "if", expr: expr(m[2]!, template), body: body.nodes, otherwise });
+        } else if (body.stop !== "end") throw bad(template, `{{${kind}}} is not closed with {{end}}`);
+        nodes.push({ kind, ...head, body: body.nodes, otherwise } as Node);
         continue;
       }
-      if (/^(with|define|template|block)\b|^\$|:=|\|/.test(a))
-        throw bad(template, `{{${a}}}: husk's templates have fields, range, if and a few functions, not this`);
-      nodes.push({ kind: "action", expr: expr(a, template) });
+      if (/^(define|template|block|break|continue)\b/.test(a))
+        throw bad(
+          template,
+          `{{${a}}}: husk's templates have fields, variables, pipelines, range, if, with and functions, not this`,
+        );
+      if (/^\/\*/.test(a)) continue; // a comment
+      nodes.push({ kind: "action", pipe: pipeline(a, template) });
     }
     return { nodes };
   };
@@ -155,14 +238,105 @@ function show(v: unknown): string {
   return String(v);
 }
 
-function evaluate(e: Expr, dot: unknown, template: string): unknown {
-  if (e.kind === "literal") return e.value;
-  if (e.kind === "field") return lookup(dot, e.path);
-  const args = e.args.map((a) => evaluate(a, dot, template));
+/** Go's fmt.Sprintf for the verbs templates use: %s %v %q %d %x %f %t %%, with flags - 0, width and precision. */
+export function sprintf(format: string, args: unknown[]): string {
+  let next = 0;
+  const out = format.replace(
+    /%([-+ 0#]*)(\d+)?(?:\.(\d+))?([a-zA-Z%])/g,
+    (_, flags: string, width?: string, prec?: string, verb?: string) => {
+      if (verb === "%") return "%";
+      if (next >= args.length) return `%!${verb}(MISSING)`;
+      const a = args[next++];
+      const num = typeof a === "number";
+      let s: string;
+      switch (verb) {
+        case "s":
+        case "v":
+          s = show(a);
+          if (prec !== undefined && (verb === "s" || typeof a === "string")) s = s.slice(0, Number(prec));
+          break;
+        case "q":
+          s = JSON.stringify(show(a));
+          break;
+        case "d":
+          s = num && Number.isInteger(a) ? String(a) : `%!d(${typeof a}=${show(a)})`;
+          break;
+        case "x":
+          s = num ? Math.trunc(a).toString(16) : Buffer.from(show(a)).toString("hex");
+          break;
+        case "f":
+          s = num ? a.toFixed(prec === undefined ? 6 : Number(prec)) : `%!f(${typeof a}=${show(a)})`;
+          break;
+        case "t":
+          s = typeof a === "boolean" ? String(a) : `%!t(${typeof a}=${show(a)})`;
+          break;
+        default:
+          s = `%!${verb}(${show(a)})`;
+      }
+      const w = width === undefined ? 0 : Number(width);
+      if (s.length < w) s = flags.includes("-") ? s.padEnd(w) : flags.includes("0") && num ? s.padStart(w, "0") : s.padStart(w);
+      return s;
+    },
+  );
+  return next < args.length ? `${out}%!(EXTRA ${args.slice(next).map(show).join(", ")})` : out;
+}
+
+/** Variables of a template run: `$` and those its actions declare, visible to the end of their block. */
+class Scope {
+  private readonly vars = new Map<string, unknown>();
+  constructor(private readonly parent?: Scope) {}
+  get(name: string, template: string): unknown {
+    if (this.vars.has(name)) return this.vars.get(name);
+    if (this.parent) return this.parent.get(name, template);
+    throw bad(template, `undefined variable ${name}`);
+  }
+  declare(name: string, value: unknown): void {
+    this.vars.set(name, value);
+  }
+  assign(name: string, value: unknown, template: string): void {
+    if (this.vars.has(name)) this.vars.set(name, value);
+    else if (this.parent) this.parent.assign(name, value, template);
+    else throw bad(template, `undefined variable ${name}`);
+  }
+}
+
+/** Ordered comparison of two numbers or two strings (Go refuses the rest). */
+function compare(a: unknown, b: unknown, fn: string, template: string): number {
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  if (typeof a === "string" && typeof b === "string") return a < b ? -1 : a > b ? 1 : 0;
+  throw bad(template, `${fn}: cannot compare ${show(a)} and ${show(b)}`);
+}
+
+function call(fn: string, args: unknown[], template: string): unknown {
   const need = (n: number) => {
-    if (args.length !== n) throw bad(template, `${e.fn} takes ${n} argument${n === 1 ? "" : "s"}`);
+    if (args.length !== n) throw bad(template, `${fn} takes ${n} argument${n === 1 ? "" : "s"}`);
   };
-  switch (e.fn) {
+  switch (fn) {
+    case "and":
+      return args.find((a) => !truthy(a)) ?? args[args.length - 1];
+    case "or":
+      return args.find((a) => truthy(a)) ?? args[args.length - 1];
+    case "not":
+      need(1);
+      return !truthy(args[0]);
+    case "eq":
+    case "ne": {
+      need(2);
+      const same = show(args[0]) === show(args[1]);
+      return fn === "eq" ? same : !same;
+    }
+    case "lt":
+      need(2);
+      return compare(args[0], args[1], fn, template) < 0;
+    case "le":
+      need(2);
+      return compare(args[0], args[1], fn, template) <= 0;
+    case "gt":
+      need(2);
+      return compare(args[0], args[1], fn, template) > 0;
+    case "ge":
+      need(2);
+      return compare(args[0], args[1], fn, template) >= 0;
     case "json":
       need(1);
       return JSON.stringify(args[0] === NO_VALUE ? null : args[0]);
@@ -170,6 +344,11 @@ function evaluate(e: Expr, dot: unknown, template: string): unknown {
       let v = args[0];
       for (const k of args.slice(1)) v = lookup(v, [String(k)]);
       return v;
+    }
+    case "slice": {
+      const [v, from, to] = args as [unknown, number | undefined, number | undefined];
+      if (typeof v !== "string" && !Array.isArray(v)) throw bad(template, `slice: cannot slice ${show(v)}`);
+      return v.slice(from ?? 0, to);
     }
     case "len": {
       need(1);
@@ -179,6 +358,9 @@ function evaluate(e: Expr, dot: unknown, template: string): unknown {
     case "join":
       need(2);
       return Array.isArray(args[0]) ? args[0].map(show).join(String(args[1])) : show(args[0]);
+    case "split":
+      need(2);
+      return show(args[0]).split(String(args[1]));
     case "lower":
       need(1);
       return show(args[0]).toLowerCase();
@@ -188,41 +370,75 @@ function evaluate(e: Expr, dot: unknown, template: string): unknown {
     case "title":
       need(1);
       return show(args[0]).replace(/\b\w/g, (c) => c.toUpperCase());
+    case "truncate":
+      need(2);
+      return show(args[0]).slice(0, Number(args[1]));
+    case "pad":
+      need(3);
+      return show(args[0]) === "" ? "" : `${" ".repeat(Number(args[1]))}${show(args[0])}${" ".repeat(Number(args[2]))}`;
     case "print":
       return args.map(show).join("");
+    case "printf":
+      if (typeof args[0] !== "string") throw bad(template, "printf takes a format string first");
+      return sprintf(args[0], args.slice(1));
     case "println":
       return `${args.map(show).join(" ")}\n`;
-    case "not":
-      need(1);
-      return !truthy(args[0]);
-    case "eq":
-    case "ne": {
-      need(2);
-      const same = show(args[0]) === show(args[1]);
-      return e.fn === "eq" ? same : !same;
-    }
   }
-  throw bad(template, `unknown function ${e.fn}`);
+  throw bad(template, `unknown function ${fn}`);
 }
 
-function render(nodes: Node[], dot: unknown, template: string): string {
+function evaluate(e: Expr, dot: unknown, scope: Scope, template: string, piped?: { value: unknown }): unknown {
+  if (e.kind === "literal") return e.value;
+  if (e.kind === "field") return lookup(e.variable === undefined ? dot : scope.get(e.variable, template), e.path);
+  if (e.kind === "pipe") return run(e.pipe, dot, scope, template);
+  const args = e.args.map((a) => evaluate(a, dot, scope, template));
+  if (piped) args.push(piped.value);
+  return call(e.fn, args, template);
+}
+
+/** A pipeline's value (a declaration or assignment prints nothing: its value is undefined then). */
+function run(p: Pipe, dot: unknown, scope: Scope, template: string): unknown {
+  let value: unknown;
+  p.stages.forEach((stage, i) => {
+    value = evaluate(stage, dot, scope, template, i > 0 ? { value } : undefined);
+  });
+  if (p.declare) scope.declare(p.declare, value);
+  else if (p.assign) scope.assign(p.assign, value, template);
+  return value;
+}
+
+function render(nodes: Node[], dot: unknown, parent: Scope, template: string): string {
+  const scope = new Scope(parent);
   let out = "";
   for (const n of nodes) {
     if (n.kind === "text") out += n.text;
     else if (n.kind === "action") {
-      const v = evaluate(n.expr, dot, template);
-      out += typeof v === "string" ? v : show(v);
-    } else if (n.kind === "if") out += render(truthy(evaluate(n.expr, dot, template)) ? n.body : n.otherwise, dot, template);
-    else {
-      const v = evaluate(n.expr, dot, template);
-      const items = Array.isArray(v)
-        ? v
+      const v = run(n.pipe, dot, scope, template);
+      if (!n.pipe.declare && !n.pipe.assign) out += typeof v === "string" ? v : show(v);
+    } else if (n.kind === "if") {
+      out += render(truthy(run(n.pipe, dot, scope, template)) ? n.body : n.otherwise, dot, scope, template);
+    } else if (n.kind === "with") {
+      const v = run(n.pipe, dot, scope, template);
+      out += truthy(v) ? render(n.body, v, scope, template) : render(n.otherwise, dot, scope, template);
+    } else {
+      const v = run(n.pipe, dot, scope, template);
+      const entries: [unknown, unknown][] = Array.isArray(v)
+        ? v.map((item, k) => [k, item])
         : v && typeof v === "object"
           ? Object.keys(v as object)
               .sort()
-              .map((k) => (v as Record<string, unknown>)[k])
+              .map((k) => [k, (v as Record<string, unknown>)[k]])
           : [];
-      out += items.length > 0 ? items.map((item) => render(n.body, item, template)).join("") : render(n.otherwise, dot, template);
+      if (entries.length === 0) {
+        out += render(n.otherwise, dot, scope, template);
+        continue;
+      }
+      for (const [k, item] of entries) {
+        const each = new Scope(scope);
+        if (n.key) each.declare(n.key, k);
+        if (n.value) each.declare(n.value, item);
+        out += render(n.body, item, each, template);
+      }
     }
   }
   return out;
@@ -231,7 +447,11 @@ function render(nodes: Node[], dot: unknown, template: string): string {
 /** A --format string, checked once, applied to each object. */
 export function compileTemplate(template: string): (data: unknown) => string {
   const tree = parse(lex(template), template);
-  return (data) => render(tree, data, template);
+  return (data) => {
+    const root = new Scope();
+    root.declare("$", data);
+    return render(tree, data, root, template);
+  };
 }
 
 /**
