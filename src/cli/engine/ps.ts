@@ -20,12 +20,16 @@ const verb: EngineVerb = {
     { name: "all", short: "a", type: "bool", help: "show all containers, not only running ones" },
     { name: "quiet", short: "q", type: "bool", help: "only ids" },
     { name: "no-trunc", type: "bool", help: "do not shorten ids and commands" },
-    { name: "format", type: "string", help: '"json" (a JSON object per line) or a Go template: {{.Names}} {{.Status}}' },
+    {
+      name: "format",
+      type: "string",
+      help: '"json" (a JSON object per line), a Go template ({{.Names}} {{.Status}}), or "table" and a template',
+    },
     {
       name: "filter",
       short: "f",
       type: "list",
-      help: "KEY=VALUE: id, name, label, status (created|running|paused|restarting|exited), exited, ancestor, network, volume",
+      help: "KEY=VALUE: id, name, label, status (created|running|paused|restarting|exited), exited, ancestor, network, volume, restart-policy",
     },
     { name: "last", short: "n", type: "int", help: "the last N containers made, in any state" },
     { name: "latest", short: "l", type: "bool", help: "the last container made, in any state" },
