@@ -54,6 +54,7 @@ import type { DiskUsage } from "./df.ts";
 import type { Change } from "./diff.ts";
 import { AbortError, asExecError, asUlimitError } from "./errors.ts";
 import type { ContainerFilters } from "./filters.ts";
+import { since } from "./human-time.ts";
 import { hostId, shiftedLayers } from "./idmap-layers.ts";
 import type { EngineInfo, VersionReport } from "./info.ts";
 import { type ContainerInspect, inspectShape, type PortMapping, parsePortFilter, portMappings, stateWord } from "./inspect.ts";
@@ -1748,22 +1749,10 @@ export class Engine {
   }
 }
 
-function ago(iso: string | undefined): string {
-  if (!iso) return "";
-  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
-  if (s < 1) return "Less than a second";
-  if (s < 60) return `${s} second${s === 1 ? "" : "s"}`;
-  const m = Math.round(s / 60);
-  if (m < 60) return m === 1 ? "About a minute" : `${m} minutes`;
-  const h = Math.round(m / 60);
-  if (h < 48) return h === 1 ? "About an hour" : `${h} hours`;
-  return `${Math.round(h / 24)} days`;
-}
-
 function statusText(rec: ContainerRecord, live: LiveState): string {
-  if (live.status === "running") return `Up ${ago(rec.startedAt)}${live.paused ? " (Paused)" : ""}`;
+  if (live.status === "running") return `Up ${since(rec.startedAt)}${live.paused ? " (Paused)" : ""}`;
   if (live.status === "created") return "Created";
-  return `${live.restarting ? "Restarting" : "Exited"} (${live.exitCode ?? -1}) ${ago(live.finishedAt ?? rec.finishedAt)} ago`;
+  return `${live.restarting ? "Restarting" : "Exited"} (${live.exitCode ?? -1}) ${since(live.finishedAt ?? rec.finishedAt)} ago`;
 }
 
 /** The record's stop settings: a signal named (an image's StopSignal may be a number or lower case), a timeout if given. */

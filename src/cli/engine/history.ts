@@ -1,4 +1,6 @@
 /** `husk history [-q] [--no-trunc] [--format json] IMAGE`: docker's view of how an image's layers were made. */
+
+import { since } from "../../engine/human-time.ts";
 import { HuskError } from "../../errors.ts";
 import { imageHistory } from "../../image/history.ts";
 import { stdout } from "../../sys/stdio.ts";
@@ -29,16 +31,17 @@ const verb: EngineVerb = {
     const objects = rows.map((r) => ({
       ID: r.id,
       CreatedAt: r.created,
+      CreatedSince: r.created ? `${since(r.created)} ago` : "",
       CreatedBy: r.createdBy,
       Size: humanSize(r.size),
       Comment: r.comment,
     }));
-    if (printFormatted(p.flags.format, objects, { ID: "IMAGE" })) return 0;
+    if (printFormatted(p.flags.format, objects, { ID: "IMAGE", CreatedSince: "CREATED" })) return 0;
     const by = (s: string) => (full || s.length <= 45 ? s : `${s.slice(0, 44)}…`);
     stdout(
       table(
         ["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"],
-        rows.map((r) => [id(r.id), r.created, by(r.createdBy), humanSize(r.size), r.comment]),
+        rows.map((r) => [id(r.id), r.created ? `${since(r.created)} ago` : "", by(r.createdBy), humanSize(r.size), r.comment]),
       ),
     );
     return 0;

@@ -1,3 +1,4 @@
+import { since } from "../../engine/human-time.ts";
 import { stdout } from "../../sys/stdio.ts";
 import { printFormatted } from "./format.ts";
 import { type EngineVerb, engineOf, table } from "./verb.ts";
@@ -39,13 +40,14 @@ const verb: EngineVerb = {
       Tag: r.tag,
       ID: r.id,
       CreatedAt: r.created,
+      CreatedSince: r.created ? `${since(r.created)} ago` : "",
       Size: humanSize(r.size),
     }));
-    if (printFormatted(p.flags.format, objects, { ID: "IMAGE ID" })) return 0;
+    if (printFormatted(p.flags.format, objects, { ID: "IMAGE ID", CreatedSince: "CREATED" })) return 0;
     stdout(
       table(
         ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
-        rows.map((r) => [r.repo, r.tag, r.id, r.created, humanSize(r.size)]),
+        rows.map((r) => [r.repo, r.tag, r.id, r.created ? `${since(r.created)} ago` : "", humanSize(r.size)]),
       ),
     );
     return 0;

@@ -1,16 +1,11 @@
 import { parseFilters } from "../../engine/filters.ts";
+import { since } from "../../engine/human-time.ts";
 import { HuskError } from "../../errors.ts";
 import { stdout } from "../../sys/stdio.ts";
 import { printFormatted } from "./format.ts";
 import { type EngineVerb, engineOf, table } from "./verb.ts";
 
-function ago(iso: string): string {
-  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
-  if (s < 60) return `${s} second${s === 1 ? "" : "s"} ago`;
-  if (s < 3600) return `${Math.round(s / 60)} minutes ago`;
-  if (s < 172800) return `${Math.round(s / 3600)} hours ago`;
-  return `${Math.round(s / 86400)} days ago`;
-}
+const ago = (iso: string) => `${since(iso)} ago`;
 
 const verb: EngineVerb = {
   name: "ps",
