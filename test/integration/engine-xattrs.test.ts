@@ -12,6 +12,9 @@ import { spawnSync } from "node:child_process";
 import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Dir } from "../../src/engine/fdtree.ts";
+import { XattrReader } from "../../src/engine/xattrs.ts";
+import { HuskError } from "../../src/errors.ts";
 import { readTar } from "../../src/image/tar.ts";
 import { type EngineWorld, engineWorld } from "../fixtures/engine.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
@@ -135,5 +138,31 @@ describeAsRoot("engine xattrs", () => {
     expect((await w.husk(["commit", "x3", "example.test/evil-xattr:1"])).code).toBe(0);
     await clean(await layerOf("example.test/evil-xattr:1"));
     await w.husk(["rm", "x3"]);
+  });
+
+  test("the reader: large answers split across pipe reads, gone and unreadable names, and it goes on after an error", async () => {
+    const dir = join(tmp, "many");
+    mkdirSync(dir);
+    const value = (i: number) => Buffer.concat([Buffer.from([i & 0xff, 0, 0xff]), Buffer.alloc(2000, i % 251)]);
+    const names = Array.from({ length: 1500 }, (_, i) => `f${i}`);
+    for (const n of names) writeFileSync(join(dir, n), "");
+    // One python for all of them (a process per file would be the slow part of this test).
+    const script =
+      "import os,sys\nfor i in range(int(sys.argv[2])):\n  os.setxattr(f'{sys.argv[1]}/f{i}', 'user.v', bytes([i & 255, 0, 255]) + bytes([i % 251]) * 2000)";
+    expect(spawnSync("python3", ["-c", script, dir, String(names.length)]).status).toBe(0);
+    const d = await Dir.open(dir);
+    const reader = new XattrReader();
+    try {
+      const got = await reader.read(d, [...names, "gone"]);
+      for (const [i, n] of names.entries()) expect(got.get(n)?.get("user.v")?.equals(value(i))).toBe(true);
+      expect(got.get("gone")?.size).toBe(0);
+      const err = await reader.read(d, ["f1", "x".repeat(300), "f2"]).catch((e) => e);
+      expect(err).toBeInstanceOf(HuskError);
+      expect(String(err)).toContain("ENAMETOOLONG");
+      expect((await reader.read(d, ["f3"])).get("f3")?.get("user.v")?.equals(value(3))).toBe(true);
+    } finally {
+      await reader.close();
+      await d.close();
+    }
   });
 });
