@@ -142,4 +142,7 @@ void close_cgroup_fds(void);
 HUSK_OPS(X)
 #undef X
 
+/* xattrs.c: --xattrs, the extended attributes of paths for a caller without getxattr. */
+_Noreturn void serve_xattrs(void);
+
 #endif

@@ -5,10 +5,11 @@
  *
  * The layer is the container's overlay upper directory in the image layer format: a whiteout
  * (a 0/0 character device) becomes a ".wh." file, and a directory the container removed and made
- * again (overlayfs marks it opaque with an xattr node:fs cannot read) gets ".wh..wh..opq" when the
- * container's merged view of it holds only what the upper directory does while the image has
- * more there: the committed image then shows exactly what the container saw. The engine's mount
- * points (/etc/hosts …, volumes) are its init layer, not the container's changes.
+ * again (overlayfs marks it opaque: trusted.overlay.opaque=y, or user.overlay.opaque with
+ * userxattr) gets ".wh..wh..opq". Files keep their extended attributes (security.capability of a
+ * setcap'd binary, ACLs …) as PAX SCHILY.xattr records, read by the helper (xattrs.ts); overlayfs'
+ * own are its bookkeeping and stay out. The engine's mount points (/etc/hosts …, volumes) are its
+ * init layer, not the container's changes.
  *
  * The upper directory is the container's to change: it is read through directory fds, never
  * following a symlink (tree-copy.ts), so a link it planted cannot make the layer hold host files.
@@ -20,11 +21,12 @@ import { commitLayers } from "../image/import.ts";
 import type { ContainerConfig, Digest, HistoryEntry } from "../image/oci.ts";
 import { parseRef } from "../image/reference.ts";
 import { withRoot } from "./copy.ts";
-import { inImage, initLayerPaths } from "./diff.ts";
+import { initLayerPaths } from "./diff.ts";
 import type { Engine } from "./engine.ts";
 import { Dir } from "./fdtree.ts";
 import { type ContainerRecord, Records } from "./records.ts";
 import { type CopyEntry, entryOf, nothing, walk, writeTar } from "./tree-copy.ts";
+import { copiedXattrs, isOpaque, XattrReader } from "./xattrs.ts";
 
 export interface CommitOptions {
   /** "repository[:tag]" for the new image (default: untagged). */
@@ -51,16 +53,11 @@ function check(o: CommitOptions): CommitOptions {
 }
 
 /** The entries of the upper directory `dir` (at `rel`), as a layer has them (see the file's comment). */
-async function* layerEntries(
-  upper: Dir,
-  merged: Dir | undefined,
-  imageHas: (path: string) => boolean,
-  skip: Set<string>,
-  rel: string,
-): AsyncGenerator<CopyEntry> {
-  for (const name of await upper.names()) {
+async function* layerEntries(upper: Dir, xattrs: XattrReader, skip: Set<string>, rel: string): AsyncGenerator<CopyEntry> {
+  const names = (await upper.names()).filter((name) => !skip.has(`/${rel === "" ? name : `${rel}/${name}`}`));
+  const attrs = await xattrs.read(upper, names);
+  for (const name of names) {
     const path = rel === "" ? name : `${rel}/${name}`;
-    if (skip.has(`/${path}`)) continue;
     const st = await upper.lstat(name);
     if (!st) continue;
     if (st.isCharacterDevice() && st.rdev === 0) {
@@ -68,30 +65,20 @@ async function* layerEntries(
       continue;
     }
     if (!st.isDirectory()) {
-      yield* walk(upper, name, path);
+      yield* walk(upper, name, path, { xattrs }, attrs.get(name));
       continue;
     }
     const dir = await upper.child(name);
-    let view: Dir | undefined;
     try {
-      view = merged ? await merged.child(name).catch(() => undefined) : undefined;
-      yield { ...entryOf(path, st, "dir"), body: nothing };
-      if (view && imageHas(`/${path}`)) {
-        const mine = new Set((await dir.names()).filter((n) => !isWhiteoutName(n)));
-        const seen = await view.names();
-        // Nothing of the image's shows through here: opaque (or as good as).
-        if (seen.every((n) => mine.has(n)) && seen.length === mine.size)
-          yield { ...entryOf(`${path}/.wh..wh..opq`, st, "file"), mode: 0o644, body: nothing };
-      }
-      yield* layerEntries(dir, view, imageHas, skip, path);
+      yield { ...entryOf(path, st, "dir"), xattrs: copiedXattrs(attrs.get(name)), body: nothing };
+      // Removed and made again: nothing of the lower layers shows through it.
+      if (isOpaque(attrs.get(name))) yield { ...entryOf(`${path}/.wh..wh..opq`, st, "file"), mode: 0o644, body: nothing };
+      yield* layerEntries(dir, xattrs, skip, path);
     } finally {
       await dir.close();
-      await view?.close();
     }
   }
 }
-
-const isWhiteoutName = (n: string) => n.startsWith(".wh.");
 
 export async function commitContainer(engine: Engine, ref: string, options: CommitOptions = {}): Promise<Digest> {
   const o = check(options ?? {});
@@ -101,15 +88,16 @@ export async function commitContainer(engine: Engine, ref: string, options: Comm
   const pause = (o.pause ?? true) && live.status === "running" && !live.paused;
   if (pause) await engine.pause(rec.id);
   try {
-    return await withRoot(engine, rec, `commit ${rec.name}`, async (merged) => {
+    // withRoot holds the container still: an exited one under its lock (a start waits); the
+    // root it opens is not read, the upper directory is.
+    return await withRoot(engine, rec, `commit ${rec.name}`, async () => {
       const upper = await Dir.open(new Records(engine.dataRoot).path(rec.id, "upper"), `${rec.name} (changes)`);
+      const xattrs = new XattrReader();
       try {
-        const lowers = image.layers.map((l) => l.dir).reverse();
-        const imageHas = (path: string) => inImage(lowers, path)?.isDirectory() === true;
         const skip = new Set(initLayerPaths(rec));
         return await engine.images.withLease(async (lease) => {
           const tar = new PassThrough();
-          const writing = writeTar(layerEntries(upper, merged, imageHas, skip, ""), tar).then(
+          const writing = writeTar(layerEntries(upper, xattrs, skip, ""), tar).then(
             () => tar.end(),
             (err) => tar.destroy(err),
           );
@@ -130,6 +118,7 @@ export async function commitContainer(engine: Engine, ref: string, options: Comm
           });
         });
       } finally {
+        await xattrs.close();
         await upper.close();
       }
     });

@@ -37,6 +37,7 @@ import type { Engine } from "./engine.ts";
 import { Dir, type Resolved, resolveIn } from "./fdtree.ts";
 import { type ContainerRecord, Records } from "./records.ts";
 import { type CopyEntry, TreeWriter, tarEntries, walk, writeTar } from "./tree-copy.ts";
+import { XattrReader } from "./xattrs.ts";
 
 export interface CopyOptions {
   /** Keep the source's uid/gid (docker cp -a); else the destination's user: the caller on the host, root in the container. */
@@ -251,8 +252,8 @@ export async function copyFrom(
 
 /**
  * docker export: the container's root filesystem as a tar stream, its contents at the top ("bin/",
- * "etc/" …), owners kept; what is mounted on it (proc, sys, dev, volumes, /etc/hosts …) left
- * out, running or not.
+ * "etc/" …), owners and extended attributes kept (security.capability …, as PAX SCHILY.xattr
+ * records); what is mounted on it (proc, sys, dev, volumes, /etc/hosts …) left out, running or not.
  */
 export async function exportRootfs(engine: Engine, ref: string, dest: Writable): Promise<void> {
   if (!dest || typeof (dest as Writable).write !== "function")
@@ -260,7 +261,12 @@ export async function exportRootfs(engine: Engine, ref: string, dest: Writable):
   const rec = engine.record(ref);
   await withRoot(engine, rec, `export ${rec.name}`, async (root) => {
     const dev = (await root.handle.stat()).dev;
-    await writeTar(walk(root, null, "", 3, dev), dest);
+    const xattrs = new XattrReader();
+    try {
+      await writeTar(walk(root, null, "", { dev, xattrs }), dest);
+    } finally {
+      await xattrs.close();
+    }
   });
 }
 

@@ -9,7 +9,8 @@
  * points the engine makes for the container (/etc/hosts, /proc …, its volumes and tmpfs) are
  * docker's init layer, not the container's changes, and are left out. Opaque directories
  * (a directory removed and made again) read as changed, not as deletions of what they hide:
- * reading their xattr needs getxattr, which node:fs lacks.
+ * this walk is synchronous and node:fs has no getxattr (commit reads overlayfs' marker through
+ * the helper, xattrs.ts).
  */
 import { type Dirent, lstatSync, readdirSync, type Stats } from "node:fs";
 import { join } from "node:path";

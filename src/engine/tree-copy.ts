@@ -17,6 +17,7 @@ import { readTar } from "../image/tar.ts";
 import { TAR_END, tarHeader, tarPadding } from "../image/tar-writer.ts";
 import { devNumbers } from "./devices.ts";
 import type { Dir } from "./fdtree.ts";
+import { copiedXattrs, type XattrReader, type Xattrs } from "./xattrs.ts";
 
 export interface CopyEntry {
   /** Relative to the copy's top ("" is the top directory itself). */
@@ -30,6 +31,8 @@ export interface CopyEntry {
   linkname: string;
   devmajor: number;
   devminor: number;
+  /** Extended attributes the copy carries (a tar's SCHILY.xattr records). */
+  xattrs?: Map<string, Uint8Array>;
   /** A file's data, exactly size bytes. */
   body(): AsyncGenerator<Buffer>;
 }
@@ -82,21 +85,48 @@ export function entryOf(path: string, st: Stats, type: TarType): Omit<CopyEntry,
   };
 }
 
+export interface WalkOptions {
+  /**
+   * Only what is on this filesystem: what is mounted on it (proc, a volume, a bound file) is left
+   * out, a mount point directory kept empty.
+   */
+  dev?: number;
+  /** Read each entry's extended attributes with this (overlayfs' own are left out). */
+  xattrs?: XattrReader;
+}
+
 /**
  * The entries of `name` in `parent` (its own entry first, named `rel`), depth first. With name
- * null, `parent` is the directory to copy itself. With `dev`, only what is on that filesystem:
- * what is mounted on it (proc, a volume, a bound file) is left out, a mount point directory kept
- * empty.
+ * null, `parent` is the directory to copy itself. `known` is the entry's xattrs when the caller
+ * has read them already (a directory's names are read in one batch).
  */
-export async function* walk(parent: Dir, name: string | null, rel: string, tries = 3, dev?: number): AsyncGenerator<CopyEntry> {
+export async function* walk(
+  parent: Dir,
+  name: string | null,
+  rel: string,
+  opts: WalkOptions = {},
+  known?: Xattrs,
+): AsyncGenerator<CopyEntry> {
   if (name === null) {
-    yield* walkDir(parent, rel, await parent.handle.stat(), dev);
+    // The top directory itself: a tar has no entry for it, so its own xattrs are not read.
+    yield* walkDir(parent, rel, await parent.handle.stat(), opts);
     return;
   }
+  yield* walkEntry(parent, name, rel, opts, 3, known);
+}
+
+async function* walkEntry(
+  parent: Dir,
+  name: string,
+  rel: string,
+  opts: WalkOptions,
+  tries: number,
+  known?: Xattrs,
+): AsyncGenerator<CopyEntry> {
   const st = await parent.lstat(name);
   if (!st) return; // gone meanwhile
   // A mount point: the directory stays (empty, as the image has it), what is mounted there does not.
-  if (dev !== undefined && st.dev !== dev) {
+  if (opts.dev !== undefined && st.dev !== opts.dev) {
     if (st.isDirectory()) yield { ...entryOf(rel, st, "dir"), body: nothing };
     return;
   }
@@ -104,6 +134,8 @@ export async function* walk(parent: Dir, name: string | null, rel: string, tries
   if (tries === 0) throw new HuskError("it keeps changing while being copied", { what: `copy ${parent.sub(name)}` });
   const type = typeOf(st);
   if (!type) return;
+  const x = known ?? (opts.xattrs ? (await opts.xattrs.read(parent, [name])).get(name) : undefined);
+  const xattrs = copiedXattrs(x);
   if (type === "dir") {
     let dir: Dir;
     try {
@@ -111,13 +143,13 @@ export async function* walk(parent: Dir, name: string | null, rel: string, tries
     } catch (err) {
       // Swapped for something else since the lstat: copy what is there now, without following it.
       if ((err as NodeJS.ErrnoException).code === "ELOOP" || (err as NodeJS.ErrnoException).code === "ENOTDIR") {
-        yield* walk(parent, name, rel, tries - 1, dev);
+        yield* walkEntry(parent, name, rel, opts, tries - 1);
         return;
       }
       throw err;
     }
     try {
-      yield* walkDir(dir, rel, await dir.handle.stat(), dev);
+      yield* walkDir(dir, rel, await dir.handle.stat(), opts, x);
     } finally {
       await dir.close();
     }
@@ -129,22 +161,24 @@ export async function* walk(parent: Dir, name: string | null, rel: string, tries
       h = await parent.openFile(name);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ELOOP" || err instanceof HuskError) {
-        yield* walk(parent, name, rel, tries - 1, dev);
+        yield* walkEntry(parent, name, rel, opts, tries - 1);
         return;
       }
       throw err;
     }
     const fst = await h.stat();
-    yield { ...entryOf(rel, fst, "file"), size: fst.size, body: () => fileBytes(h, fst.size) };
+    yield { ...entryOf(rel, fst, "file"), size: fst.size, xattrs, body: () => fileBytes(h, fst.size) };
     return;
   }
   const linkname = type === "symlink" ? await parent.readlink(name) : "";
-  yield { ...entryOf(rel, st, type), linkname, body: nothing };
+  yield { ...entryOf(rel, st, type), linkname, xattrs, body: nothing };
 }
 
-async function* walkDir(dir: Dir, rel: string, st: Stats, dev?: number): AsyncGenerator<CopyEntry> {
-  yield { ...entryOf(rel, st, "dir"), body: nothing };
-  for (const n of await dir.names()) yield* walk(dir, n, join(rel, n), 3, dev);
+async function* walkDir(dir: Dir, rel: string, st: Stats, opts: WalkOptions, x?: Xattrs): AsyncGenerator<CopyEntry> {
+  yield { ...entryOf(rel, st, "dir"), xattrs: copiedXattrs(x), body: nothing };
+  const names = await dir.names();
+  const all = opts.xattrs ? await opts.xattrs.read(dir, names) : undefined;
+  for (const n of names) yield* walkEntry(dir, n, join(rel, n), opts, 3, all?.get(n));
 }
 
 /** The entries of a tar stream (names checked by the writer, which refuses ".."). */

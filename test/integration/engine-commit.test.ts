@@ -1,6 +1,7 @@
 /**
  * husk commit: a new image of a container's image and its changes (additions, deletions as
- * whiteouts, a directory made again as opaque), with its command as the image's; a running
+ * whiteouts, a directory made again as opaque, by overlayfs' own marker), with its command as
+ * the image's (extended attributes: engine-xattrs.test.ts); a running
  * container is paused meanwhile (and running after), or not with -p=false; and the exploit: a
  * symlink the container planted in its upper layer is committed as a symlink, never followed
  * to host files.
@@ -57,6 +58,59 @@ describeAsRoot("engine commit", () => {
     expect(layer).toContain("bin/.wh.ls");
     expect(layer).toContain("usr/.wh..wh..opq");
     await w.husk(["rm", "c1"]);
+  });
+
+  test("opaque from overlayfs' marker: a directory made again is opaque, one emptied or rewritten file by file is not", async () => {
+    const layerNames = async (ref: string) => {
+      const img = JSON.parse((await w.husk(["image", "inspect", ref])).stdout)[0];
+      const blob = join(w.engine.dataRoot, "images/blobs/sha256", img.RootFS.Layers.at(-1).slice(7));
+      return spawnSync("tar", ["-tf", blob], { encoding: "utf8" }).stdout.split("\n").filter(Boolean);
+    };
+    expect(
+      (await w.husk(["run", "--name", "o1", "--network", "none", "busybox", "sh", "-c", "mkdir /data; touch /data/a /data/b"]))
+        .code,
+    ).toBe(0);
+    expect((await w.husk(["commit", "o1", "example.test/opq:base"])).code).toBe(0);
+    // Emptied one name at a time: whiteouts, and nothing hides the rest of the lower layers' /data.
+    expect(
+      (await w.husk(["run", "--name", "o2", "--network", "none", "example.test/opq:base", "rm", "/data/a", "/data/b"])).code,
+    ).toBe(0);
+    expect((await w.husk(["commit", "o2", "example.test/opq:emptied"])).code).toBe(0);
+    const emptied = await layerNames("example.test/opq:emptied");
+    expect(emptied).toContain("data/.wh.a");
+    expect(emptied).toContain("data/.wh.b");
+    expect(emptied).not.toContain("data/.wh..wh..opq");
+    // Every file changed in place: all of them copied up, the directory with them, yet nothing
+    // was removed, so nothing is opaque (the merged view alone cannot tell this from a remake).
+    expect(
+      (
+        await w.husk([
+          "run",
+          "--name",
+          "o4",
+          "--network",
+          "none",
+          "example.test/opq:base",
+          "sh",
+          "-c",
+          "echo 1 >> /data/a; echo 2 >> /data/b",
+        ])
+      ).code,
+    ).toBe(0);
+    expect((await w.husk(["commit", "o4", "example.test/opq:changed"])).code).toBe(0);
+    const changed = await layerNames("example.test/opq:changed");
+    expect(changed).toContain("data/a");
+    expect(changed).not.toContain("data/.wh..wh..opq");
+    // Removed and made again: overlayfs marked it opaque, and so is the layer's.
+    const again = "rm -rf /data; mkdir /data; echo c > /data/c";
+    expect((await w.husk(["run", "--name", "o3", "--network", "none", "example.test/opq:base", "sh", "-c", again])).code).toBe(0);
+    expect((await w.husk(["commit", "o3", "example.test/opq:again"])).code).toBe(0);
+    const made = await layerNames("example.test/opq:again");
+    expect(made).toContain("data/.wh..wh..opq");
+    expect(made.filter((n) => n.includes(".wh.") && n !== "data/.wh..wh..opq")).toEqual([]);
+    expect((await run("example.test/opq:again", "ls /data")).stdout).toBe("c\n");
+    expect((await run("example.test/opq:emptied", "ls /data | wc -l")).stdout.trim()).toBe("0");
+    for (const c of ["o1", "o2", "o3", "o4"]) await w.husk(["rm", c]);
   });
 
   test("a running container: paused while read and running after; -p=false leaves it running", async () => {

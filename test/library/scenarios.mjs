@@ -4,11 +4,11 @@
  * (dist/lib), as a service on either runtime would load it. Each scenario makes its own
  * busybox bundle and state root and removes them whatever happens.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import {
   AbortError,
   ConfigError,
@@ -265,6 +265,47 @@ export const scenarios = {
         alive = false;
       }
       assert.ok(!alive, "the container's init is gone");
+    } finally {
+      await done();
+    }
+  },
+
+  async "Container.commit and Engine.exportContainer keep a file capability (the --xattrs helper on this runtime)"(assert) {
+    const { engine, done } = makeEngine();
+    try {
+      const box = await engine.start("busybox", ["sleep", "60"], { network: "none" });
+      try {
+        assert.equal((await box.exec(["sh", "-c", "mkdir /capbin && cp /bin/busybox /capbin/cat"])).exitCode, 0);
+        // cap_net_raw+ep (VFS_CAP_REVISION_2 | effective, CAP_NET_RAW is 13), set from the host as setcap would.
+        const cap = Buffer.alloc(20);
+        cap.writeUInt32LE(0x02000001, 0);
+        cap.writeUInt32LE(1 << 13, 4);
+        const set = spawnSync("python3", [
+          "-c",
+          "import os,sys; os.setxattr(sys.argv[1], 'security.capability', bytes.fromhex(sys.argv[2]), follow_symlinks=False)",
+          `/proc/${box.pid}/root/capbin/cat`,
+          cap.toString("hex"),
+        ]);
+        assert.equal(set.status, 0, String(set.stderr));
+        await box.commit({ tag: "example.test/libcap:1" });
+        const r = await engine.run("example.test/libcap:1", ["/capbin/cat", "/proc/self/status"], {
+          network: "none",
+          user: "1000",
+        });
+        assert.ok(/^CapEff:\s*0000000000002000$/m.test(r.stdout), r.stdout);
+        const chunks = [];
+        const sink = new Writable({
+          write(c, _e, cb) {
+            chunks.push(c);
+            cb();
+          },
+        });
+        await engine.exportContainer(box.id, sink);
+        const record = Buffer.concat([Buffer.from("SCHILY.xattr.security.capability="), cap, Buffer.from("\n")]);
+        assert.ok(Buffer.concat(chunks).includes(record), "the export's PAX record for capbin/cat");
+      } finally {
+        await box[Symbol.asyncDispose]();
+      }
     } finally {
       await done();
     }
