@@ -16,18 +16,11 @@
 import type { ChildProcess } from "node:child_process";
 import { errnoMessage, errnoName, HuskError } from "../errors.ts";
 import { helperPath } from "../helper/path.ts";
+import { isOverlayAttr, OVERLAY_XATTR_PREFIXES } from "../image/layer-entry.ts";
 import type { Dir } from "./fdtree.ts";
 
 /** An entry's extended attributes by name, values as raw bytes. */
 export type Xattrs = Map<string, Buffer>;
-
-const OVERLAY_PREFIXES = ["trusted.overlay.", "user.overlay."];
-
-/**
- * overlayfs' own attributes (trusted.overlay.*, user.overlay.* when mounted with userxattr):
- * its bookkeeping about the layers (opaque, redirect, origin …), never part of a file.
- */
-export const isOverlayAttr = (name: string): boolean => OVERLAY_PREFIXES.some((p) => name.startsWith(p));
 
 /** What of xattrs a copy of the entry keeps: everything but overlayfs' own. */
 export function copiedXattrs(x: Xattrs | undefined): Xattrs | undefined {
@@ -38,7 +31,7 @@ export function copiedXattrs(x: Xattrs | undefined): Xattrs | undefined {
 
 /** Whether overlayfs marked a directory of its upper layer opaque (removed and made again). */
 export function isOpaque(x: Xattrs | undefined): boolean {
-  return OVERLAY_PREFIXES.some((p) => x?.get(`${p}opaque`)?.toString("latin1") === "y");
+  return OVERLAY_XATTR_PREFIXES.some((p) => x?.get(`${p}opaque`)?.toString("latin1") === "y");
 }
 
 /** errnos that mean "no attributes here": the entry went meanwhile, or its filesystem has none. */

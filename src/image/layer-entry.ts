@@ -17,6 +17,12 @@ export const WHITEOUT_PREFIX = ".wh.";
 export const OPAQUE_MARKER = ".wh..wh..opq";
 export const OPAQUE_XATTR = "trusted.overlay.opaque";
 
+/** Where overlayfs keeps its own attributes: trusted.*, or user.* when mounted with userxattr (rootless). */
+export const OVERLAY_XATTR_PREFIXES = ["trusted.overlay.", "user.overlay."];
+
+/** overlayfs' bookkeeping about the layers (opaque, redirect, origin, metacopy …), never part of a file. */
+export const isOverlayAttr = (name: string): boolean => OVERLAY_XATTR_PREFIXES.some((p) => name.startsWith(p));
+
 export type EntryAction =
   /** An ordinary entry at path ("" is the layer's root directory). */
   | { kind: "entry"; path: string }
@@ -108,14 +114,15 @@ export function opaqueOps(dir: string): Op[] {
 }
 
 /**
- * setxattr for each of an entry's xattrs. overlayfs' own trusted.overlay.* attributes are
- * dropped (with a warning): in a lower layer they would steer overlayfs (opaque, redirect,
- * metacopy), and only the whiteout conversion above may set them.
+ * setxattr for each of an entry's xattrs. overlayfs' own attributes (trusted.overlay.*, and
+ * user.overlay.*, which a userxattr mount reads) are dropped with a warning: in a lower layer
+ * they would steer overlayfs (opaque, redirect, metacopy), and only the whiteout conversion
+ * above may set them.
  */
 export function xattrOps(path: string, xattrs: Map<string, Uint8Array>, warn: (message: string) => void): Op[] {
   const ops: Op[] = [];
   for (const [name, value] of xattrs) {
-    if (name.startsWith("trusted.overlay.")) {
+    if (isOverlayAttr(name)) {
       warn(`${JSON.stringify(path)}: ignoring overlayfs attribute ${name} from the layer`);
       continue;
     }

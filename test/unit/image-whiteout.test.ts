@@ -96,6 +96,7 @@ describe("devices, fifos, xattrs", () => {
       new Map([
         ["security.capability", cap],
         ["trusted.overlay.redirect", new Uint8Array([0x2f])],
+        ["user.overlay.opaque", new Uint8Array([0x79])],
         ["user.x", new Uint8Array()],
       ]),
       (m) => warnings.push(m),
@@ -104,6 +105,9 @@ describe("devices, fifos, xattrs", () => {
       { op: "setxattr", path: "/bin/ping", name: "security.capability", value: cap },
       { op: "setxattr", path: "/bin/ping", name: "user.x", value: new Uint8Array() },
     ]);
-    expect(warnings).toEqual(['"bin/ping": ignoring overlayfs attribute trusted.overlay.redirect from the layer']);
+    expect(warnings).toEqual([
+      '"bin/ping": ignoring overlayfs attribute trusted.overlay.redirect from the layer',
+      '"bin/ping": ignoring overlayfs attribute user.overlay.opaque from the layer',
+    ]);
   });
 });
