@@ -36,6 +36,7 @@ import {
   linkMtu,
   macFor,
   netlinkStep,
+  type PlanRunner,
   runPlan,
 } from "./links.ts";
 import { affected, checkNames, refreshHosts, writeHostsBase } from "./names.ts";
@@ -458,7 +459,7 @@ export class Networks {
    * own bookkeeping then overlaps the helper's work; if it throws, the attach fails and is undone.
    */
   attach(o: AttachOptions, onPlanned?: (a: Attachment) => void | Promise<void>): Promise<Attachment> {
-    return this.attachWith(o, runPlan, undefined, onPlanned);
+    return this.attachWith(o, { run: runPlan, retries: true }, undefined, onPlanned);
   }
 
   /**
@@ -466,16 +467,28 @@ export class Networks {
    * spawn (milliseconds) overlaps the container's own start instead of following it. The
    * handle's attach() is attach() with that helper (a second call starts its own), and with the
    * lease its reserve() took; cancel() lets the helper go unused (it exits when its channel
-   * closes) and gives back a lease no attach used.
+   * closes) and gives back a lease no attach used. With `runner`, no helper is started: the
+   * attach's plan goes to it (the container's own helper, parentRunner in links.ts).
    */
-  prepareAttach(): PreparedAttach {
-    let give!: (plan: Promise<Plan>) => void;
-    const planned = new Promise<Plan>((resolve, reject) => {
-      give = (plan) => plan.then(resolve, reject);
-    });
+  prepareAttach(runner?: PlanRunner): PreparedAttach {
+    let give: (plan: Promise<Plan>) => void = () => {};
     let sent: (() => void) | undefined;
-    const running = runPlan(planned, () => sent?.());
-    running.catch(() => {}); // awaited by the attach that uses it
+    let run: PlanRunner = runner ?? { run: runPlan, retries: true };
+    if (!runner) {
+      const planned = new Promise<Plan>((resolve, reject) => {
+        give = (plan) => plan.then(resolve, reject);
+      });
+      const running = runPlan(planned, () => sent?.());
+      running.catch(() => {}); // awaited by the attach that uses it
+      run = {
+        run: (plan, onSent) => {
+          sent = onSent;
+          give(plan);
+          return running;
+        },
+        retries: true,
+      };
+    }
     let used = false;
     let reserved: Reserved | undefined;
     return {
@@ -494,11 +507,6 @@ export class Networks {
         used = true;
         if (reserved && reserved.network !== o.network)
           throw new HuskError(`the lease was reserved on network ${reserved.network}`);
-        const run = (plan: Promise<Plan>, onSent: () => void) => {
-          sent = onSent;
-          give(plan);
-          return running;
-        };
         return this.attachWith(o, run, reserved, onPlanned);
       },
       cancel: async () => {
@@ -519,7 +527,7 @@ export class Networks {
 
   private async attachWith(
     o: AttachOptions,
-    run: (plan: Promise<Plan>, onSent: () => void) => Promise<void>,
+    runner: PlanRunner,
     reserved: Reserved | undefined,
     onPlanned: ((a: Attachment) => void | Promise<void>) | undefined,
   ): Promise<Attachment> {
@@ -538,6 +546,9 @@ export class Networks {
       if (o.defaultRoute !== undefined && o.defaultRoute !== r.host.defaultRoute)
         r = this.ready(this.inspect(o.network).network, r.lease, o.defaultRoute);
       spec = { ...r.host, netnsPath: o.netnsPath };
+      // The host end's name still taken by a veth whose deletion is under way (a detach that
+      // did not wait): waited for here, where a runner that makes one try finds it free.
+      if (!runner.retries && linkExists(spec.hostVeth)) await gone(spec.hostVeth, 5000);
       return interfacePlan(spec, r.messages);
     })();
     let handed = false;
@@ -548,8 +559,8 @@ export class Networks {
         resolve();
       };
     });
-    const made = run(planned, onSent).catch(async (err) => {
-      if (!spec) throw err;
+    const made = runner.run(planned, onSent).catch(async (err) => {
+      if (!spec || !runner.retries) throw err;
       const created = `${interfacePlan(spec)[0]!.what}: ${interfacePlan(spec)[0]!.parts![0]}`;
       if (!(isErrno(err, "EEXIST") && err instanceof HuskError && err.what === created)) throw err;
       // The host end's name is still taken by a veth whose deletion is under way (a detach
