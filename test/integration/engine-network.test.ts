@@ -105,6 +105,30 @@ describeAsRoot("engine network", () => {
     expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
   });
 
+  test("a foreground container's veth is made by its own helper (parentNetlink): one helper started, eth0 ready before its command", () => {
+    const r = spawnSync(
+      HUSK_ENGINE,
+      [
+        "run",
+        "--rm",
+        "--network",
+        net.name,
+        "busybox",
+        "sh",
+        "-c",
+        "ip -o -4 addr show dev eth0; ip route; cat /sys/class/net/eth0/operstate",
+      ],
+      { env: { ...w.env, HUSK_TRACE: "1" }, encoding: "utf8" },
+    );
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/inet 10\.[0-9.]+\//);
+    expect(r.stdout).toMatch(/^default via 10\.[0-9.]+ dev eth0/m);
+    expect(r.stdout.trim().split("\n").at(-1)).toBe("up");
+    // The attach had a helper of its own before: two spawns.
+    expect(r.stderr.split("\n").filter((l) => l.endsWith(" runtime: launch: helper spawned")).length).toBe(1);
+    expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
+  });
+
   test("50 foreground containers started at once: 50 distinct addresses, each on its eth0; all released after", async () => {
     // A subnet of husk's choosing (no host route uses it): the worlds' /28s are too small.
     const wide = `${net.name}p`;
