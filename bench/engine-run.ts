@@ -83,7 +83,10 @@ function time(cmd: string, args: string[], name?: string): number {
   const r = spawnSync(cmd, args, { env, stdio: ["ignore", "ignore", "pipe"] });
   const ms = performance.now() - t;
   if (name) cpu.set(name, (cpu.get(name) ?? 0) + childrenCpu() - c0);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: exit ${r.status}: ${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${cmd} ${args.join(" ")}: exit ${r.status} (signal ${r.signal}, ${r.error?.message ?? "no error"}): ${r.stderr}`,
+    );
   return ms;
 }
 
