@@ -784,7 +784,8 @@ export class Engine {
     trace("engine: record created (name claimed under lock)");
     try {
       const dir = this.#records.path(id);
-      if (p.network.kind === "bridge" && p.network.name === (this.#defaultNetwork.name ?? DEFAULT_NETWORK))
+      // The default network is made on first use; once made, its lease checks it (#leaseOptions' ensure).
+      if (p.network.kind === "bridge" && p.network.name === this.#defaultName() && !this.networks.isMade(p.network.name))
         await this.networks.ensureNetwork({ ...this.#defaultNetwork, name: p.network.name });
       const overlay = overlayRootfs(p.image, dir);
       trace("engine: overlay dirs");
@@ -1297,12 +1298,17 @@ export class Engine {
       network,
       containerId: rec.id,
       owner,
+      ensure: network === this.#defaultName() ? { ...this.#defaultNetwork, name: network } : undefined,
       ...this.#names(rec, network, rec.hostConfig.networkAliases),
       hosts: {
         file: this.#records.path(rec.id, "etc/hosts"),
         base: (address, gateway) => this.#hostsBase(rec, [address], gateway),
       },
     };
+  }
+
+  #defaultName(): string {
+    return this.#defaultNetwork.name ?? DEFAULT_NETWORK;
   }
 
   /** On a user network (not the default one, as docker's "bridge"), others find it by name, short id and aliases. */

@@ -142,6 +142,12 @@ export interface ReserveOptions {
    * its own part for the address it gets (`base`), and the others it sees on its networks.
    */
   hosts?: { file: string; base: (address: string, gateway: string) => string };
+  /**
+   * The network as ensureNetwork would have it, checked under the lease's lock (its host side
+   * made again if it is gone, after a reboot): for a caller that skipped ensureNetwork because
+   * the network is made (isMade), so its record is read once per container, not twice.
+   */
+  ensure?: EnsureNetworkOptions;
 }
 
 export interface AttachOptions extends ReserveOptions {
@@ -262,17 +268,8 @@ export class Networks {
     return await this.store.locked(async () => {
       const existing = this.store.read(name);
       if (existing) {
-        const def = existing.network;
-        if (!sameNetwork(o, def))
-          throw new HuskError(`network ${name} exists with subnet ${def.subnet}, gateway ${def.gateway}, bridge ${def.bridge}`);
-        // Gone after a reboot, or made half way when a process was killed: made (again).
-        if (!this.hostSideUp(def)) await this.setUpHost(def, false);
-        const index = hostLink(def.bridge)?.index;
-        if (existing.bridgeIndex !== index) {
-          existing.bridgeIndex = index;
-          this.store.write(existing);
-        }
-        return def;
+        await this.repairHost(existing, o);
+        return existing.network;
       }
       const others = this.store.all().map((r) => r.network);
       const bridge = o.bridge ?? (name === DEFAULT_NETWORK ? DEFAULT_BRIDGE : this.freeBridgeName(others));
@@ -317,6 +314,31 @@ export class Networks {
       this.store.write({ network: def, leases: [], bridgeIndex: hostLink(def.bridge)?.index });
       return def;
     });
+  }
+
+  /**
+   * Is the network made (its record written)? One stat: for a caller that then takes a lease
+   * with `ensure`, which checks the rest under the lease's lock.
+   */
+  isMade(name: string): boolean {
+    return this.store.has(name);
+  }
+
+  /**
+   * Under the lock, a network that exists: it must match what is asked; its host side, gone
+   * after a reboot or made half way when a process was killed, is made again.
+   */
+  private async repairHost(existing: NetworkRecord, o: EnsureNetworkOptions): Promise<void> {
+    const def = existing.network;
+    if (!sameNetwork(o, def))
+      throw new HuskError(`network ${def.name} exists with subnet ${def.subnet}, gateway ${def.gateway}, bridge ${def.bridge}`);
+    if (bridgeStillUp(existing)) return;
+    if (!this.hostSideUp(def)) await this.setUpHost(def, false);
+    const index = hostLink(def.bridge)?.index;
+    if (existing.bridgeIndex !== index) {
+      existing.bridgeIndex = index;
+      this.store.write(existing);
+    }
   }
 
   /** The bridge exists and has the gateway's route: the address is on it and it is up. */
@@ -419,6 +441,7 @@ export class Networks {
     if (o.hosts !== undefined && !o.hosts.file.startsWith("/")) throw new HuskError("hosts.file must be an absolute path");
     return await this.store.locked(async () => {
       const rec = this.inspect(o.network);
+      if (o.ensure) await this.repairHost(rec, o.ensure);
       await this.reclaimIn(rec);
       if (rec.leases.some((l) => l.containerId === o.containerId && l.ifname === ifname)) {
         throw new HuskError(`container ${o.containerId} is already attached to network ${o.network} as ${ifname}`);
