@@ -43,7 +43,8 @@ export interface LaunchOptions {
 /**
  * The netlink plan the helper's parent runs once the child exists (plan op parentNetlink), from
  * the host's namespaces and beside the child's setup: the container's network, without a helper
- * process of its own. The child is held until the plan is handed over.
+ * process of its own. The child waits for it before its pause for the caller (in a new user
+ * namespace, at its start until the plan is handed over: it reads the channel too).
  */
 export interface ParentNetlink {
   /** Asked for once the child exists (its pid: /proc/<pid>/ns/net); a rejection ends the launch (the child is killed). */

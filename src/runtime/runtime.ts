@@ -111,9 +111,8 @@ export interface CreateOptions {
   /**
    * Run mode, with onNamespaces: the container's network made by the helper that makes the
    * container (its parent stays in the host's namespaces), not by a helper of the caller's: the
-   * netlink steps `plan()` gives (asked for once the container process exists; it is held until
-   * they are handed over) run beside its setup, and it waits for them before its pause for
-   * onNamespaces. `settled` hears how they went.
+   * netlink steps `plan()` gives (asked for once the container process exists) run beside its
+   * setup, and it waits for them before its pause for onNamespaces. `settled` hears how they went.
    */
   parentNetlink?: ParentNetlink;
 }
