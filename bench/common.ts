@@ -36,12 +36,18 @@ export function enterBenchNamespace(): void {
 
 /**
  * Re-run the whole benchmark in a network and mount namespace of its own, which plays the host
- * (its own sysfs, a tmpfs on /run/netns, lo up): nothing is made in the machine's namespace and
+ * (its own sysfs with the host's cgroup mounts, a tmpfs on /run/netns, lo up): nothing is made in the machine's namespace and
  * no traffic leaves it. Returns only in the inner process.
  */
 export function enterNetworkNamespace(): void {
   if (process.env.HUSK_BENCH_NETNS) return;
-  const inner = `mount -t sysfs sysfs /sys && mount -t tmpfs tmpfs /run/netns && ip link set lo up && exec "$0" "$@"`;
+  // The host's cgroup mounts are moved over the new sysfs (containers need them), through a
+  // directory of /run that is gone again before the benchmark starts.
+  const keep = "/run/husk-bench-cgroup";
+  const inner =
+    `mkdir -p ${keep} && mount --rbind /sys/fs/cgroup ${keep} && mount -t sysfs sysfs /sys && ` +
+    `mount --move ${keep} /sys/fs/cgroup && rmdir ${keep} && ` +
+    `mount -t tmpfs tmpfs /run/netns && ip link set lo up && exec "$0" "$@"`;
   const r = spawnSync(
     "unshare",
     ["--net", "--mount", "--propagation", "private", "sh", "-c", inner, process.execPath, ...process.argv.slice(1)],

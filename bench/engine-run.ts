@@ -12,7 +12,8 @@
  *
  * With HUSK_BENCH_BASELINE=<another checkout>/bin/husk-runtime, that checkout's bin/husk too
  * ("husk base"), on the same data root. HUSK_BENCH_PODMAN=0: husk's rows only (podman is not
- * run, its storage not made).
+ * run, its storage not made). HUSK_BENCH_NETWORK=default: the bridge rows use the default network
+ * (husk0), the whole benchmark in a network namespace of its own.
  *
  * podman runs on a storage, run root and configuration of its own (removed at the end): the
  * netavark backend on a subnet no other test uses (10.251.78.0/24; podman's default 10.88.0.0/16
@@ -28,8 +29,12 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { enterBenchNamespace } from "./common.ts";
+import { enterBenchNamespace, enterNetworkNamespace } from "./common.ts";
 
+// HUSK_BENCH_NETWORK=default: the bridge rows on the default network (husk0), in a network
+// namespace of the benchmark's own (common.ts) so the host's husk0, if any, is not touched.
+const onDefault = process.env.HUSK_BENCH_NETWORK === "default";
+if (onDefault) enterNetworkNamespace();
 enterBenchNamespace();
 
 const runs = Number(process.argv[2] ?? 20);
@@ -78,7 +83,10 @@ function time(cmd: string, args: string[], name?: string): number {
   const r = spawnSync(cmd, args, { env, stdio: ["ignore", "ignore", "pipe"] });
   const ms = performance.now() - t;
   if (name) cpu.set(name, (cpu.get(name) ?? 0) + childrenCpu() - c0);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: exit ${r.status}: ${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${cmd} ${args.join(" ")}: exit ${r.status} (signal ${r.signal}, ${r.error?.message ?? "no error"}): ${r.stderr}`,
+    );
   return ms;
 }
 
@@ -100,10 +108,11 @@ if (podman) {
 const PODMAN_LIMITS = ["--ulimit", "nofile=1024:4096", "--ulimit", "nproc=4096:4096"];
 const cases: { name: string; cmd: string; args: string[] }[] = [];
 try {
-  must(husk, ["network", "create", "--subnet", "10.251.77.0/24", "--bridge", "huskbench0", "benchnet"]);
+  if (!onDefault) must(husk, ["network", "create", "--subnet", "10.251.77.0/24", "--bridge", "huskbench0", "benchnet"]);
+  const bridgeArgs = onDefault ? [] : ["--network", "benchnet"];
   must(husk, ["run", "--rm", "--network", "none", "busybox", "true"]); // builds the image once
   cases.push({ name: "husk --network none", cmd: husk, args: ["run", "--rm", "--network", "none", "busybox", "true"] });
-  cases.push({ name: "husk bridge network", cmd: husk, args: ["run", "--rm", "--network", "benchnet", "busybox", "true"] });
+  cases.push({ name: "husk bridge network", cmd: husk, args: ["run", "--rm", ...bridgeArgs, "busybox", "true"] });
   const base = process.env.HUSK_BENCH_BASELINE;
   if (base) {
     const baseHusk = join(dirname(base), "husk");
@@ -115,7 +124,7 @@ try {
     cases.push({
       name: "husk base bridge network",
       cmd: baseHusk,
-      args: ["run", "--rm", "--network", "benchnet", "busybox", "true"],
+      args: ["run", "--rm", ...bridgeArgs, "busybox", "true"],
     });
   }
   if (podman) {
@@ -162,7 +171,7 @@ try {
     if (none && bridge) console.log(`  ${who}: ${median(bridge.map((b, i) => b - none[i]!)).toFixed(1)} ms`);
   }
 } finally {
-  sh(husk, ["network", "rm", "benchnet"]);
+  sh(husk, ["network", "rm", onDefault ? "husk" : "benchnet"]);
   sh("nft", ["delete", "table", "inet", "husk_bench"]);
   if (podman) sh(podman, ["system", "reset", "-f"]);
   writeFileSync(IP_FORWARD, ipForwardBefore);

@@ -31,6 +31,12 @@
  *   ◀──────────────── MSG_PID(pid) ──  send child pid, wait for C's
  *                                      word on the linger pipe ('S' set
  *                                      up, 'F' failed, EOF at exec/death)
+ *   ◀──────────── MSG_WAITING(step) ── parentNetlink's step: the parent
+ *   [u32 len][netlink plan] ─────────▶ reads the plan (the gate opened
+ *                                      first without a user namespace),
+ *                                      runs it from the host's namespaces
+ *   ◀──────────────── MSG_DONE(n) ──  then 'N' to C (waitParentNetlink),
+ *                                      or MSG_ERROR(step, errno, op<<16|msg)
  *   ◀──────────── MSG_DIED(status) ──  C died without MSG_ERROR (seccomp
  *                                      kill, OOM): how; close channel
  *                                      Wait: waitpid(C), exit with its status (128+sig)
@@ -333,7 +339,7 @@ static struct op *read_plan(const struct opdef *table, unsigned ncodes, unsigned
 	size_t got = read_full(syncfd, lenbuf, 4);
 	/* husk may start the helper before the plan is made, and then not make it: EOF, no message. */
 	if (got == 0)
-		_exit(1);
+		return NULL;
 	if (got != 4)
 		malformed("no plan on the sync channel");
 	uint32_t len = get32(lenbuf);
@@ -385,6 +391,19 @@ static const struct opdef OPS[] = {
 #undef X
 };
 
+/*
+ * parentNetlink, in the parent of clone: husk's netlink plan read from the channel (see net.c);
+ * NULL at EOF instead of a plan (husk gave up). Only netlink ops: anything else is a malformed plan.
+ */
+struct op *read_netlink_plan(unsigned *count)
+{
+	struct op *ops = read_plan(OPS, sizeof OPS / sizeof OPS[0], count);
+	for (unsigned k = 0; ops && k < *count; k++)
+		if (OPS[ops[k].code].run != op_netlink)
+			malformed("parentNetlink: the plan has an op other than netlink");
+	return ops;
+}
+
 #ifndef HUSK_COMMIT
 #define HUSK_COMMIT "unknown"
 #endif
@@ -425,6 +444,8 @@ int main(int argc, char **argv)
 
 	unsigned n;
 	struct op *ops = read_plan(OPS, sizeof OPS / sizeof OPS[0], &n);
+	if (!ops)
+		_exit(1);
 	for (unsigned k = 0; netlink_only && k < n; k++)
 		if (OPS[ops[k].code].run != op_netlink)
 			malformed("--netlink: the plan has an op other than netlink");

@@ -137,6 +137,13 @@ int proxied_master(void);
 /* cgroup.c */
 void close_cgroup_fds(void);
 
+/* net.c: parentNetlink (see op_parent_netlink) */
+extern int parentnet_step; /* the parentNetlink op's step, -1 without one */
+extern int parentnet_ready; /* the child's end of the pipe the parent says 'N' on once its plan ran */
+void parent_netlink(struct op *plan, unsigned n, int ready);
+/* helper.c: the parent's netlink plan (parentNetlink) read from the channel; NULL at EOF */
+struct op *read_netlink_plan(unsigned *count);
+
 /* ops, one per plan operation (the list is wire.h's; dispatch table in helper.c) */
 #define X(code, name, kinds, fn) int fn(const struct field *f);
 HUSK_OPS(X)

@@ -108,3 +108,68 @@ int op_umount(const struct field *f)
 {
 	return umount2(f[0].s, (int)f[1].i);
 }
+
+/*
+ * parentNetlink and waitParentNetlink: the container's network made by the parent of clone,
+ * which stays in the host's namespaces and can open the child's (/proc/<pid>/ns/net), so no
+ * second helper process is spawned for it. The plan comes from husk once the child exists (its
+ * pid names the namespace; husk takes the address lease meanwhile):
+ *
+ *   husk (TS)                      parent (H)                      child (C)
+ *   ◀──────────── MSG_PID(pid) ──  clone
+ *   ◀─────── MSG_WAITING(step) ──  (parentNetlink's step)          held at the gate
+ *                                  open the gate ────────────────▶ its setup: mounts, root…
+ *   [u32 len][netlink plan] ────▶  read it, run it (veth, bridge,
+ *                                  address, route)
+ *   ◀────────────── MSG_DONE(n) ── 'N' on the ready pipe ────────▶ waitParentNetlink returns
+ *   ◀── MSG_ERROR(step, errno, op << 16 | message) ── on failure:  EOF there: 'F', exit 1
+ *
+ * A child in a new user namespace reads the channel too (MSG_CONTINUE after its id maps), and
+ * two readers of one stream would take each other's bytes: then the gate opens only once the
+ * plan is read. MSG_DONE goes before the child can say anything after waitParentNetlink, so
+ * husk hears it first. The plan's ops are netlink only (anything else: a malformed plan).
+ */
+int parentnet_step = -1;
+int parentnet_ready = -1;
+
+int op_parent_netlink(const struct field *f)
+{
+	(void)f;
+	parentnet_step = step;
+	return 0;
+}
+
+/*
+ * In the parent, the gate open: run the plan (read before), tell husk how it went and the child
+ * whether to go on ('N'; the pipe closed without it: no).
+ */
+void parent_netlink(struct op *plan, unsigned n, int ready)
+{
+	for (unsigned k = 0; k < n; k++) {
+		errdetail = 0;
+		if (op_netlink(plan[k].f) < 0) {
+			send_msg(MSG_ERROR, parentnet_step, errno ? errno : EIO, (int32_t)(k << 16 | ((uint32_t)errdetail & 0xffff)));
+			xclose(ready);
+			return;
+		}
+	}
+	send_msg(MSG_DONE, (int32_t)n, 0, 0);
+	(void)!write(ready, "N", 1);
+	xclose(ready);
+}
+
+int op_wait_parent_netlink(const struct field *f)
+{
+	char c = 0;
+	(void)f;
+	ssize_t n;
+	while ((n = read(parentnet_ready, &c, 1)) < 0 && errno == EINTR)
+		;
+	xclose(parentnet_ready);
+	parentnet_ready = -1;
+	if (n == 1 && c == 'N')
+		return 0;
+	/* The parent said why (MSG_ERROR) or husk gave up: nothing may run without its network. */
+	linger_say('F');
+	_exit(1);
+}

@@ -73,13 +73,15 @@ static void watch_lifeline(pid_t pid)
 int op_clone(const struct field *f)
 {
 	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGPIPE };
-	int gate[2], linger[2];
+	int gate[2], linger[2], ready[2] = { -1, -1 };
 	char c;
 	if (pipe2(gate, O_CLOEXEC) < 0)
 		return -1;
-	if (pipe2(linger, O_CLOEXEC) < 0) {
+	if (pipe2(linger, O_CLOEXEC) < 0 || (parentnet_step >= 0 && pipe2(ready, O_CLOEXEC) < 0)) {
 		xclose(gate[0]);
 		xclose(gate[1]);
+		xclose(linger[0]);
+		xclose(linger[1]);
 		return -1;
 	}
 	long pid = -1;
@@ -104,6 +106,8 @@ int op_clone(const struct field *f)
 		xclose(gate[1]);
 		xclose(linger[0]);
 		xclose(linger[1]);
+		xclose(ready[0]);
+		xclose(ready[1]);
 		return -1;
 	}
 	if (pid == 0) {
@@ -113,6 +117,8 @@ int op_clone(const struct field *f)
 		proxyfd = -1;
 		close(linger[0]);
 		lingerfd = linger[1];
+		xclose(ready[1]);
+		parentnet_ready = ready[0];
 		/*
 		 * Both processes write to the same channel, and husk needs MSG_PID before anything
 		 * the child says (it writes the id maps to /proc/<pid>). Wait for the parent to close
@@ -128,6 +134,7 @@ int op_clone(const struct field *f)
 	}
 	close(gate[0]);
 	close(linger[1]);
+	xclose(ready[0]);
 	close_cgroup_fds();
 	/*
 	 * The console and seccomp agent connections (made before clone) and the child's end of a
@@ -143,10 +150,29 @@ int op_clone(const struct field *f)
 	for (size_t k = 0; f[1].i == CLONE_WAIT && k < sizeof forwarded / sizeof forwarded[0]; k++)
 		signal(forwarded[k], SIG_IGN);
 	send_msg(MSG_PID, (int32_t)pid, 0, 0);
+	/*
+	 * parentNetlink (net.c): asked for before the gate opens, so husk hears it before anything
+	 * the child says. A child in a new user namespace reads the channel too (MSG_CONTINUE after
+	 * its id maps): then the plan is read before the gate opens, else while the child runs on.
+	 */
+	int netlink = parentnet_step >= 0, hold = netlink && (f[0].i & CLONE_NEWUSER);
+	struct op *netplan = NULL;
+	unsigned nnet = 0;
+	if (netlink)
+		send_msg(MSG_WAITING, parentnet_step, 0, 0);
+	if (hold)
+		netplan = read_netlink_plan(&nnet);
 	/* The child's pid in our (husk's) pid namespace, for the state JSON it hands out. */
 	int32_t hp = (int32_t)pid;
 	(void)!write(gate[1], &hp, sizeof hp);
 	close(gate[1]);
+	if (netlink && !hold)
+		netplan = read_netlink_plan(&nnet);
+	if (netplan)
+		parent_netlink(netplan, nnet, ready[1]);
+	else if (netlink)
+		kill((pid_t)pid, SIGKILL); /* husk gave up: the child must not run without its network */
+	xclose(ready[1]);
 	/*
 	 * Stay until the child is set up. It writes 'S' when it is (at the start barrier, or just
 	 * before execve) and 'F' when a step failed (then it sends MSG_ERROR itself); its end of

@@ -73,7 +73,9 @@
 	X(90, refuseLink, "s", op_refuse_link) \
 	X(91, openTree, "isi", op_open_tree) \
 	X(92, detachKeys, "bssll", op_detach_keys) \
-	X(93, attach, "si", op_attach)
+	X(93, attach, "si", op_attach) \
+	X(94, parentNetlink, "", op_parent_netlink) \
+	X(95, waitParentNetlink, "", op_wait_parent_netlink)
 
 #define PLAN_MAGIC "HUSKPLAN"
 #define PLAN_VERSION 1

@@ -31,7 +31,7 @@ import { type OverlayRootfs, overlayData, overlayRootfs } from "../image/rootfs.
 import type { SaveOptions } from "../image/save.ts";
 import { type ImageInfo, ImageStore, type RemoveResult } from "../image/store.ts";
 import { renderHosts, writeDnsFiles } from "../network/dns.ts";
-import { netlinkStep, runPlan } from "../network/links.ts";
+import { netlinkStep, parentRunner, runPlan } from "../network/links.ts";
 import { containerNames, dnsConfig, dnsFilesOptions, HOST_NAME } from "../network/names.ts";
 import { LOOPBACK_INDEX, setLink } from "../network/netlink.ts";
 import { type Attachment, DEFAULT_NETWORK, Networks, type PreparedAttach, type ReserveOptions } from "../network/networks.ts";
@@ -395,9 +395,11 @@ export class Engine {
       stdio === "inherit" ? [stdinSpec, "inherit", "inherit"] : [stdinSpec, "pipe", "pipe"];
     let detached = false;
     // Made while this process waits for the container's helper to clone (onPlanSent): the
-    // attach's helper and its lease, whose owner is the container's helper (its parent while
-    // it runs, its monitor if it is detached), so that at onNamespaces only the veth is left.
+    // lease, whose owner is the container's helper (its parent while it runs, its monitor if
+    // it is detached), and the interface's messages, so that at onNamespaces only the veth is
+    // left. The container's own helper makes it (parentNetlink): no helper of the attach's.
     let early: PreparedAttach | undefined;
+    const viaHelper = rec.network && rec.hostConfig.networkMode !== "none" ? parentRunner() : undefined;
     return startProcess({
       id,
       what: `container ${id.slice(0, 12)}`,
@@ -427,11 +429,20 @@ export class Engine {
                 : {
                     onPlanSent: (helper: number) => {
                       if (!rec.network) return;
-                      early = this.networks.prepareAttach();
+                      early = this.networks.prepareAttach(viaHelper?.runner);
                       const owner = { pid: helper, startTime: Number(procStat(helper)?.startTime ?? 0) };
                       early.reserve(this.#leaseOptions(rec, owner));
                     },
-                    onNamespaces: (p: number) => this.#attach(rec, p, early),
+                    onNamespaces: (p: number) => {
+                      const attached = this.#attach(rec, p, early);
+                      // The helper waits for the plan: told if none will come (or one never ran).
+                      attached.then(
+                        () => viaHelper?.fail(new HuskError("the attach made no network plan")),
+                        (err: Error) => viaHelper?.fail(err),
+                      );
+                      return attached;
+                    },
+                    parentNetlink: viaHelper?.parent,
                   }),
               onStart: (p) => {
                 hooks.onStart(p);
@@ -799,7 +810,8 @@ export class Engine {
     trace("engine: record created (name claimed under lock)");
     try {
       const dir = this.#records.path(id);
-      if (p.network.kind === "bridge" && p.network.name === (this.#defaultNetwork.name ?? DEFAULT_NETWORK))
+      // The default network is made on first use; once made, its lease checks it (#leaseOptions' ensure).
+      if (p.network.kind === "bridge" && p.network.name === this.#defaultName() && !this.networks.isMade(p.network.name))
         await this.networks.ensureNetwork({ ...this.#defaultNetwork, name: p.network.name });
       const overlay = overlayRootfs(p.image, dir);
       trace("engine: overlay dirs");
@@ -1332,12 +1344,17 @@ export class Engine {
       network,
       containerId: rec.id,
       owner,
+      ensure: network === this.#defaultName() ? { ...this.#defaultNetwork, name: network } : undefined,
       ...this.#names(rec, network, rec.hostConfig.networkAliases),
       hosts: {
         file: this.#records.path(rec.id, "etc/hosts"),
         base: (address, gateway) => this.#hostsBase(rec, [address], gateway),
       },
     };
+  }
+
+  #defaultName(): string {
+    return this.#defaultNetwork.name ?? DEFAULT_NETWORK;
   }
 
   /** On a user network (not the default one, as docker's "bridge"), others find it by name, short id and aliases. */

@@ -36,6 +36,23 @@ export interface LaunchOptions {
   onPid?: (pid: number) => void;
   /** The child waits at plan step `step` while this runs: id maps, prestart/createRuntime hooks. */
   onWaiting?: (pid: number, step: number) => void | Promise<void>;
+  /** For a plan with parentNetlink: the netlink plan the helper's parent runs (see ParentNetlink). */
+  parentNetlink?: ParentNetlink;
+}
+
+/**
+ * The netlink plan the helper's parent runs once the child exists (plan op parentNetlink), from
+ * the host's namespaces and beside the child's setup: the container's network, without a helper
+ * process of its own. The child waits for it before its pause for the caller (in a new user
+ * namespace, at its start until the plan is handed over: it reads the channel too).
+ */
+export interface ParentNetlink {
+  /** Asked for once the child exists (its pid: /proc/<pid>/ns/net); a rejection ends the launch (the child is killed). */
+  plan(pid: number): Promise<Plan>;
+  /** The helper has the plan. */
+  sent?(): void;
+  /** How it ended, said once: nothing when it ran to its end, else why not (it failed, or was never run). */
+  settled(err?: Error): void;
 }
 
 export interface Launched {
@@ -152,14 +169,18 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
   let pid = 0;
   let plan: Plan = [];
   let lifeline = false;
+  // parentNetlink's plan, once handed to the helper's parent, until it said how it went.
+  const parent = opts.parentNetlink;
+  let netPlan: Plan | undefined;
+  let netSettled = false;
+  const netEnded = (err?: Error) => {
+    if (netSettled || !parent) return;
+    netSettled = true;
+    parent.settled(err);
+  };
   try {
     plan = await planOrPromise;
-    const body = encodePlan(plan);
-    // The u32 length first; a DataView, not Buffer's writers (compiled at first use, see encode.ts).
-    const message = new Uint8Array(4 + body.length);
-    new DataView(message.buffer).setUint32(0, body.length, true);
-    message.set(body, 4);
-    await channel.write(message);
+    await channel.write(framed(plan));
     opts.onSent?.(helper.pid);
     trace("runtime: launch: plan sent");
     if (opts.letGo && opts.netlinkOnly) {
@@ -177,6 +198,13 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
           opts.onPid?.(pid);
           break;
         case Msg.Waiting:
+          if (plan[msg.a]?.op.op === "parentNetlink") {
+            if (!parent) throw new HuskError("the plan has parentNetlink but no parentNetlink option was given");
+            netPlan = await parent.plan(pid);
+            await channel.write(framed(netPlan));
+            parent.sent?.();
+            break;
+          }
           await opts.onWaiting?.(pid, msg.a);
           await channel.write(encodeMessage(Msg.Continue));
           break;
@@ -189,10 +217,17 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
           void helper.exited.then(() => channel.close());
           return { pid, exited: helper.exited, created: false, detached: detachWatch(plan, helper) };
         case Msg.Error:
+          // The parent's netlink plan failed: its op (the high half of c) and message named.
+          if (netPlan && !netSettled && plan[msg.a]?.op.op === "parentNetlink")
+            throw stepError(netPlan, msg.c >>> 16, msg.b, msg.c & 0xffff);
           throw stepError(plan, msg.a, msg.b, msg.c);
         case Msg.Died:
           throw diedDuringSetup(msg.a);
         case Msg.Done:
+          if (netPlan && !netSettled) {
+            netEnded();
+            break;
+          }
           return { pid, exited: helper.exited, created: false, done: true };
         default:
           throw new HuskError(`unexpected message ${msg.type} from the helper`);
@@ -209,6 +244,7 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
     }
     return { pid, exited: helper.exited, created: false };
   } catch (err) {
+    netEnded(err as Error);
     // Kill the container process only: the helper's parent reaps it and exits (killing the
     // helper too would leave the child an orphan zombie). Closing the channel first unblocks a
     // helper still waiting for its plan or for MSG_CONTINUE.
@@ -217,6 +253,16 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
     await helper.exited;
     throw err;
   } finally {
+    netEnded(new HuskError("the helper did not run the network plan"));
     if (!lifeline) channel.close();
   }
+}
+
+/** A plan as the helper reads it: its u32 length first (a DataView, not Buffer's writers: compiled at first use, see encode.ts). */
+function framed(plan: Plan): Uint8Array {
+  const body = encodePlan(plan);
+  const message = new Uint8Array(4 + body.length);
+  new DataView(message.buffer).setUint32(0, body.length, true);
+  message.set(body, 4);
+  return message;
 }

@@ -14,6 +14,12 @@
  *   ◀──────────────── MSG_PID(pid) ──  send child pid, wait for C's
  *                                      word on the linger pipe ('S' set
  *                                      up, 'F' failed, EOF at exec/death)
+ *   ◀──────────── MSG_WAITING(step) ── parentNetlink's step: the parent
+ *   [u32 len][netlink plan] ─────────▶ reads the plan (the gate opened
+ *                                      first without a user namespace),
+ *                                      runs it from the host's namespaces
+ *   ◀──────────────── MSG_DONE(n) ──  then 'N' to C (waitParentNetlink),
+ *                                      or MSG_ERROR(step, errno, op<<16|msg)
  *   ◀──────────── MSG_DIED(status) ──  C died without MSG_ERROR (seccomp
  *                                      kill, OOM): how; close channel
  *                                      Wait: waitpid(C), exit with its status

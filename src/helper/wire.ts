@@ -94,6 +94,8 @@ export const WIRE: WireTable = {
   openTree: { code: 91, fields: { slot: "i", source: "s", recursive: "i" } },
   detachKeys: { code: 92, fields: { keys: "b", log: "s", exitFile: "s", cleanup: "l", env: "l" } },
   attach: { code: 93, fields: { socket: "s", stdin: "i" } },
+  parentNetlink: { code: 94, fields: {} },
+  waitParentNetlink: { code: 95, fields: {} },
 };
 
 export const PLAN_MAGIC = "HUSKPLAN";
@@ -121,7 +123,10 @@ export enum Msg {
   Died = 5,
   /** helper → husk: the child has exec'd; with ownerLifeline the channel stays open (Wait mode) as husk's lifeline. */
   Running = 6,
-  /** helper → husk: a --netlink plan ran to its end (a = its length); husk need not wait for the exit. */
+  /**
+   * helper → husk: a --netlink plan ran to its end (a = its length); husk need not wait for the
+   * exit. Also the parent's netlink plan (parentNetlink) ran to its end.
+   */
   Done = 7,
   /** helper → husk: the detach keys were typed; the helper's parent is now the container's monitor. */
   Detached = 8,

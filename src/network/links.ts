@@ -7,7 +7,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { HuskError } from "../errors.ts";
-import { launch } from "../helper/driver.ts";
+import { launch, type ParentNetlink } from "../helper/driver.ts";
 import type { Plan, Step } from "../plan/ops.ts";
 import { sha256 } from "../sys/index.ts";
 import {
@@ -41,6 +41,51 @@ export async function runPlan(plan: Plan | Promise<Plan>, onSent?: () => void): 
   const netlinkOnly = Array.isArray(plan) ? plan.every((s) => s.op.op === "netlink") : true;
   const launched = await launch(plan, { preserveFds: 0, netlinkOnly, onSent });
   if (!launched.done) await launched.exited;
+}
+
+/**
+ * What runs an attach's plan (a plan still being made: a helper may start meanwhile): onSent
+ * once the helper has it, resolved once it ran. `retries`: a failed plan may be followed by
+ * another (a helper of the attach's own), not when the container's helper runs it.
+ */
+export interface PlanRunner {
+  run(plan: Promise<Plan>, onSent: () => void): Promise<void>;
+  retries: boolean;
+}
+
+/**
+ * The attach's plan run by the helper that makes the container (plan op parentNetlink), not by a
+ * helper of its own: `runner` for prepareAttach, `parent` for the runtime's parentNetlink option.
+ * The helper asks for the plan once the container process exists; `fail` ends a wait for a plan
+ * that will not come (the attach failed before making it), and an attach that never ran.
+ */
+export function parentRunner(): { runner: PlanRunner; parent: ParentNetlink; fail: (err: Error) => void } {
+  let give!: (plan: Promise<Plan>) => void;
+  const planned = new Promise<Plan>((resolve, reject) => {
+    give = (plan) => plan.then(resolve, reject);
+  });
+  planned.catch(() => {}); // asked for by the helper, or never
+  let ended!: (err?: Error) => void;
+  const ran = new Promise<void>((resolve, reject) => {
+    ended = (err) => (err ? reject(err) : resolve());
+  });
+  ran.catch(() => {}); // awaited by the attach, if it ran
+  let sent: (() => void) | undefined;
+  return {
+    runner: {
+      run: (plan, onSent) => {
+        sent = onSent;
+        give(plan);
+        return ran;
+      },
+      retries: false,
+    },
+    parent: { plan: () => planned, sent: () => sent?.(), settled: ended },
+    fail: (err) => {
+      give(Promise.reject(err));
+      ended(err);
+    },
+  };
 }
 
 /** A locally administered unicast MAC derived from seed: stable for the same seed. */

@@ -36,6 +36,7 @@ import {
   linkMtu,
   macFor,
   netlinkStep,
+  type PlanRunner,
   runPlan,
 } from "./links.ts";
 import { affected, checkNames, refreshHosts, writeHostsBase } from "./names.ts";
@@ -141,6 +142,12 @@ export interface ReserveOptions {
    * its own part for the address it gets (`base`), and the others it sees on its networks.
    */
   hosts?: { file: string; base: (address: string, gateway: string) => string };
+  /**
+   * The network as ensureNetwork would have it, checked under the lease's lock (its host side
+   * made again if it is gone, after a reboot): for a caller that skipped ensureNetwork because
+   * the network is made (isMade), so its record is read once per container, not twice.
+   */
+  ensure?: EnsureNetworkOptions;
 }
 
 export interface AttachOptions extends ReserveOptions {
@@ -261,17 +268,8 @@ export class Networks {
     return await this.store.locked(async () => {
       const existing = this.store.read(name);
       if (existing) {
-        const def = existing.network;
-        if (!sameNetwork(o, def))
-          throw new HuskError(`network ${name} exists with subnet ${def.subnet}, gateway ${def.gateway}, bridge ${def.bridge}`);
-        // Gone after a reboot, or made half way when a process was killed: made (again).
-        if (!this.hostSideUp(def)) await this.setUpHost(def, false);
-        const index = hostLink(def.bridge)?.index;
-        if (existing.bridgeIndex !== index) {
-          existing.bridgeIndex = index;
-          this.store.write(existing);
-        }
-        return def;
+        await this.repairHost(existing, o);
+        return existing.network;
       }
       const others = this.store.all().map((r) => r.network);
       const bridge = o.bridge ?? (name === DEFAULT_NETWORK ? DEFAULT_BRIDGE : this.freeBridgeName(others));
@@ -316,6 +314,31 @@ export class Networks {
       this.store.write({ network: def, leases: [], bridgeIndex: hostLink(def.bridge)?.index });
       return def;
     });
+  }
+
+  /**
+   * Is the network made (its record written)? One stat: for a caller that then takes a lease
+   * with `ensure`, which checks the rest under the lease's lock.
+   */
+  isMade(name: string): boolean {
+    return this.store.has(name);
+  }
+
+  /**
+   * Under the lock, a network that exists: it must match what is asked; its host side, gone
+   * after a reboot or made half way when a process was killed, is made again.
+   */
+  private async repairHost(existing: NetworkRecord, o: EnsureNetworkOptions): Promise<void> {
+    const def = existing.network;
+    if (!sameNetwork(o, def))
+      throw new HuskError(`network ${def.name} exists with subnet ${def.subnet}, gateway ${def.gateway}, bridge ${def.bridge}`);
+    if (bridgeStillUp(existing)) return;
+    if (!this.hostSideUp(def)) await this.setUpHost(def, false);
+    const index = hostLink(def.bridge)?.index;
+    if (existing.bridgeIndex !== index) {
+      existing.bridgeIndex = index;
+      this.store.write(existing);
+    }
   }
 
   /** The bridge exists and has the gateway's route: the address is on it and it is up. */
@@ -418,6 +441,7 @@ export class Networks {
     if (o.hosts !== undefined && !o.hosts.file.startsWith("/")) throw new HuskError("hosts.file must be an absolute path");
     return await this.store.locked(async () => {
       const rec = this.inspect(o.network);
+      if (o.ensure) await this.repairHost(rec, o.ensure);
       await this.reclaimIn(rec);
       if (rec.leases.some((l) => l.containerId === o.containerId && l.ifname === ifname)) {
         throw new HuskError(`container ${o.containerId} is already attached to network ${o.network} as ${ifname}`);
@@ -458,7 +482,7 @@ export class Networks {
    * own bookkeeping then overlaps the helper's work; if it throws, the attach fails and is undone.
    */
   attach(o: AttachOptions, onPlanned?: (a: Attachment) => void | Promise<void>): Promise<Attachment> {
-    return this.attachWith(o, runPlan, undefined, onPlanned);
+    return this.attachWith(o, { run: runPlan, retries: true }, undefined, onPlanned);
   }
 
   /**
@@ -466,16 +490,28 @@ export class Networks {
    * spawn (milliseconds) overlaps the container's own start instead of following it. The
    * handle's attach() is attach() with that helper (a second call starts its own), and with the
    * lease its reserve() took; cancel() lets the helper go unused (it exits when its channel
-   * closes) and gives back a lease no attach used.
+   * closes) and gives back a lease no attach used. With `runner`, no helper is started: the
+   * attach's plan goes to it (the container's own helper, parentRunner in links.ts).
    */
-  prepareAttach(): PreparedAttach {
-    let give!: (plan: Promise<Plan>) => void;
-    const planned = new Promise<Plan>((resolve, reject) => {
-      give = (plan) => plan.then(resolve, reject);
-    });
+  prepareAttach(runner?: PlanRunner): PreparedAttach {
+    let give: (plan: Promise<Plan>) => void = () => {};
     let sent: (() => void) | undefined;
-    const running = runPlan(planned, () => sent?.());
-    running.catch(() => {}); // awaited by the attach that uses it
+    let run: PlanRunner = runner ?? { run: runPlan, retries: true };
+    if (!runner) {
+      const planned = new Promise<Plan>((resolve, reject) => {
+        give = (plan) => plan.then(resolve, reject);
+      });
+      const running = runPlan(planned, () => sent?.());
+      running.catch(() => {}); // awaited by the attach that uses it
+      run = {
+        run: (plan, onSent) => {
+          sent = onSent;
+          give(plan);
+          return running;
+        },
+        retries: true,
+      };
+    }
     let used = false;
     let reserved: Reserved | undefined;
     return {
@@ -494,11 +530,6 @@ export class Networks {
         used = true;
         if (reserved && reserved.network !== o.network)
           throw new HuskError(`the lease was reserved on network ${reserved.network}`);
-        const run = (plan: Promise<Plan>, onSent: () => void) => {
-          sent = onSent;
-          give(plan);
-          return running;
-        };
         return this.attachWith(o, run, reserved, onPlanned);
       },
       cancel: async () => {
@@ -519,7 +550,7 @@ export class Networks {
 
   private async attachWith(
     o: AttachOptions,
-    run: (plan: Promise<Plan>, onSent: () => void) => Promise<void>,
+    runner: PlanRunner,
     reserved: Reserved | undefined,
     onPlanned: ((a: Attachment) => void | Promise<void>) | undefined,
   ): Promise<Attachment> {
@@ -538,6 +569,9 @@ export class Networks {
       if (o.defaultRoute !== undefined && o.defaultRoute !== r.host.defaultRoute)
         r = this.ready(this.inspect(o.network).network, r.lease, o.defaultRoute);
       spec = { ...r.host, netnsPath: o.netnsPath };
+      // The host end's name still taken by a veth whose deletion is under way (a detach that
+      // did not wait): waited for here, where a runner that makes one try finds it free.
+      if (!runner.retries && linkExists(spec.hostVeth)) await gone(spec.hostVeth, 5000);
       return interfacePlan(spec, r.messages);
     })();
     let handed = false;
@@ -548,8 +582,8 @@ export class Networks {
         resolve();
       };
     });
-    const made = run(planned, onSent).catch(async (err) => {
-      if (!spec) throw err;
+    const made = runner.run(planned, onSent).catch(async (err) => {
+      if (!spec || !runner.retries) throw err;
       const created = `${interfacePlan(spec)[0]!.what}: ${interfacePlan(spec)[0]!.parts![0]}`;
       if (!(isErrno(err, "EEXIST") && err instanceof HuskError && err.what === created)) throw err;
       // The host end's name is still taken by a veth whose deletion is under way (a detach

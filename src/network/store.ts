@@ -123,6 +123,11 @@ export class Store {
     }
   }
 
+  /** Is there a record of the network (written whole, so no lock is needed to ask)? */
+  has(name: string): boolean {
+    return existsSync(this.file(name));
+  }
+
   read(name: string): NetworkRecord | undefined {
     const path = this.file(name);
     let value: unknown;

@@ -146,6 +146,8 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   }
   if (ctx.ownerLifeline && cloneMode === CloneMode.Wait && (!proxied || detachable))
     steps.push({ what: "tie the container to husk's process", op: { op: "ownerLifeline" } });
+  if (ctx.parentNetlink)
+    steps.push({ what: "set up the container's network from the helper's parent", op: { op: "parentNetlink" } });
   steps.push({
     what: "create the container process",
     origin: "linux.namespaces",
@@ -181,7 +183,13 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   // Without hooks, the caller's pause (the engine attaching the network) comes as late as it
   // can, before the credentials: the root switch and its mounts are made while the caller works.
   const pauseLate = ctx.pauseForCaller === true && !hasRuntimeHooks(spec) && (spec.hooks?.createContainer?.length ?? 0) === 0;
-  if (hasRuntimeHooks(spec) || (ctx.pauseForCaller && !pauseLate)) {
+  // The parent's netlink plan is done before the caller is asked to go on: what it made is there for it.
+  const waitNetwork: Step[] = ctx.parentNetlink
+    ? [{ what: "wait for the helper's parent to set up the container's network", op: { op: "waitParentNetlink" } }]
+    : [];
+  const pauseEarly = hasRuntimeHooks(spec) || (ctx.pauseForCaller === true && !pauseLate);
+  if (pauseEarly) {
+    steps.push(...waitNetwork);
     hooksStep = steps.length;
     steps.push({ what: "wait for the prestart and createRuntime hooks", origin: "hooks", op: { op: "waitContinue" } });
   }
@@ -198,6 +206,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
       op: { op: "chroot", path: rootfsPath },
     });
   }
+  if (!pauseEarly) steps.push(...waitNetwork);
   if (pauseLate) {
     hooksStep = steps.length;
     steps.push({ what: "wait for husk to set up the container's network", op: { op: "waitContinue" } });

@@ -87,6 +87,12 @@ export interface PlanContext {
    * hooks run, or without hooks, after its root switch and before its credentials.
    */
   pauseForCaller?: boolean;
+  /**
+   * The helper's parent runs a netlink plan of the caller's once the child exists (parentNetlink,
+   * before clone); the child waits for it (waitParentNetlink) just before its pause for the
+   * caller, or where that pause would be.
+   */
+  parentNetlink?: boolean;
   /** A native monitor as the parent of the container process (detached engine containers; native/monitor.c). */
   monitor?: MonitorParams;
   /**

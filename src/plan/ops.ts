@@ -47,6 +47,16 @@ export type Op =
    * made here when it has no terminal).
    */
   | { op: "attach"; socket: string; stdin: number }
+  /**
+   * Before clone, in the helper's parent: once the child exists (MSG_PID), the parent sends
+   * MSG_WAITING(this step) and reads a plan of netlink ops from the channel (husk's reply),
+   * before the child runs on; it runs that plan from the host's namespaces beside the child's
+   * setup (the container's network: the parent can reach both namespaces, and no second helper
+   * is spawned), then says MSG_DONE, or MSG_ERROR(this step, errno, sub-step << 16 | message).
+   */
+  | { op: "parentNetlink" }
+  /** In the child: wait until the parent ran its netlink plan (parentNetlink); exit quietly if it failed. */
+  | { op: "waitParentNetlink" }
   /** Send MSG_WAITING(step) and block until MSG_CONTINUE (id maps and hooks are done by TS). */
   | { op: "waitContinue" }
   /** open(path, O_WRONLY) and write data in one write(2). */

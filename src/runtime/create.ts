@@ -11,7 +11,7 @@
  */
 import { join } from "node:path";
 import type { Cgroup } from "../cgroups/cgroup.ts";
-import { type Launched, launch } from "../helper/driver.ts";
+import { type Launched, launch, type ParentNetlink } from "../helper/driver.ts";
 import { compilePlan } from "../plan/compile.ts";
 import type { Mode, MonitorParams } from "../plan/context.ts";
 import type { HelperStdio, StdioSpec } from "../sys/index.ts";
@@ -75,6 +75,8 @@ export interface CreateOptions {
   loopbackUp?: boolean;
   /** Called once the helper has the plan, with its pid (see the runtime's CreateOptions.onPlanSent). */
   onPlanSent?: (helperPid: number) => void;
+  /** The container's network made by the helper's parent (see the runtime's CreateOptions.parentNetlink). */
+  parentNetlink?: ParentNetlink;
   /** run mode with a proxied terminal: these keys typed make the helper's parent its monitor (see DetachKeys). */
   detachKeys?: DetachKeys;
   /** run mode: SIGKILL the container if this process dies (the ownerLifeline op). */
@@ -150,6 +152,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       rootfsMount: opts.rootfsMount,
       monitor: opts.monitor,
       pauseForCaller: opts.onNamespaces !== undefined,
+      parentNetlink: opts.parentNetlink !== undefined,
       // Loaded only when asked for: the runtime's own verbs never load the network modules.
       loopbackUp: opts.loopbackUp ? await loopbackUpMessage() : undefined,
       ownerLifeline: opts.killWithOwner,
@@ -166,6 +169,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       stdio: opts.stdio,
       onStdio: opts.onStdio,
       onSent: opts.onPlanSent,
+      parentNetlink: opts.parentNetlink,
       onPid: (pid) => {
         const on = opts.onNamespaces;
         if (!on) return;

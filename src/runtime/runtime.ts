@@ -7,6 +7,7 @@
  */
 import type { LinuxResources } from "../cgroups/resources.ts";
 import { ConfigError, ConflictError, HuskError, NotFoundError } from "../errors.ts";
+import type { ParentNetlink } from "../helper/driver.ts";
 import type { Process, Spec } from "../oci/types.ts";
 import type { HelperStdio, StdioSpec } from "../sys/index.ts";
 import type { DetachKeys } from "./create.ts";
@@ -107,6 +108,13 @@ export interface CreateOptions {
    * may name it as its owner.
    */
   onPlanSent?: (helperPid: number) => void;
+  /**
+   * Run mode, with onNamespaces: the container's network made by the helper that makes the
+   * container (its parent stays in the host's namespaces), not by a helper of the caller's: the
+   * netlink steps `plan()` gives (asked for once the container process exists) run beside its
+   * setup, and it waits for them before its pause for onNamespaces. `settled` hears how they went.
+   */
+  parentNetlink?: ParentNetlink;
 }
 
 export interface RunOptions extends CreateOptions {
@@ -336,6 +344,7 @@ export class Runtime {
       onNamespaces: options.onNamespaces,
       loopbackUp: options.loopbackUp === true,
       onPlanSent: options.onPlanSent,
+      parentNetlink: options.parentNetlink,
       id,
       root: this.root,
       bundle: typeof bundle === "string" ? bundle : bundle.dir,

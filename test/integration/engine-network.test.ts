@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { Engine } from "../../src/engine/engine.ts";
 import { type EngineWorld, engineWorld, HUSK_ENGINE, until } from "../fixtures/engine.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
 
@@ -103,6 +104,61 @@ describeAsRoot("engine network", () => {
     expect((await w.husk(["exec", "peer", "cat", "/etc/hosts"])).stdout).not.toContain("\tfg ");
     expect((await w.husk(["rm", "-f", "peer"])).code).toBe(0);
     expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
+  });
+
+  test("a foreground container's veth is made by its own helper (parentNetlink): one helper started, eth0 ready before its command", () => {
+    const r = spawnSync(
+      HUSK_ENGINE,
+      [
+        "run",
+        "--rm",
+        "--network",
+        net.name,
+        "busybox",
+        "sh",
+        "-c",
+        "ip -o -4 addr show dev eth0; ip route; cat /sys/class/net/eth0/operstate",
+      ],
+      { env: { ...w.env, HUSK_TRACE: "1" }, encoding: "utf8" },
+    );
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/inet 10\.[0-9.]+\//);
+    expect(r.stdout).toMatch(/^default via 10\.[0-9.]+ dev eth0/m);
+    expect(r.stdout.trim().split("\n").at(-1)).toBe("up");
+    // The attach had a helper of its own before: two spawns.
+    expect(r.stderr.split("\n").filter((l) => l.endsWith(" runtime: launch: helper spawned")).length).toBe(1);
+    expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
+  });
+
+  test("the default network, once made, is checked under its lease's lock: a bridge gone (a reboot) is made again; other options are refused", async () => {
+    const h = [...w.id].reduce((a, c) => (a * 31 + c.charCodeAt(0)) >>> 0, 7);
+    const bridge = `hkd${w.id}`.slice(0, 15);
+    const subnet = `10.${200 + (h % 50)}.${(h >>> 8) % 250}.240/28`;
+    const opts = { dataRoot: w.dataRoot, stateRoot: w.stateRoot, nftTable: w.table, ipForward: false };
+    const engine = new Engine({ ...opts, defaultNetwork: { name: "dflt", bridge, subnet } });
+    const ip = ["ip", "-o", "-4", "addr", "show", "dev", "eth0"];
+    try {
+      const first = await engine.run("busybox", ip, { network: "bridge" });
+      expect(first.stdout).toContain("inet 10.");
+      expect(engine.networks.isMade("dflt")).toBe(true);
+      spawnSync("ip", ["link", "del", bridge]);
+      expect(existsSync(`/sys/class/net/${bridge}`)).toBe(false);
+      const again = await engine.run("busybox", ip, { network: "bridge" });
+      expect({ code: again.exitCode, stderr: again.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(again.stdout).toContain("inet 10.");
+      expect(existsSync(`/sys/class/net/${bridge}`)).toBe(true);
+      // The same network asked for with another subnet: refused by the lease, nothing left.
+      const other = new Engine({ ...opts, defaultNetwork: { name: "dflt", bridge, subnet: "10.199.199.0/28" } });
+      await expect(other.run("busybox", ["true"], { network: "bridge" })).rejects.toThrow(
+        `network dflt exists with subnet ${subnet}`,
+      );
+      await other.idle();
+      expect(engine.networks.inspect("dflt").leases).toEqual([]);
+      expect(await engine.list({ all: true })).toEqual([]);
+    } finally {
+      await engine.idle();
+      await engine.networks.removeNetwork("dflt").catch(() => {});
+    }
   });
 
   test("50 foreground containers started at once: 50 distinct addresses, each on its eth0; all released after", async () => {

@@ -397,6 +397,32 @@ describe("compilePlan", () => {
     }
   });
 
+  test("parentNetlink: asked for by the helper's parent before clone, waited for by the child just before the caller's pause", () => {
+    const late = compilePlan(spec(), ctx({ pauseForCaller: true, parentNetlink: true }));
+    const list = late.steps.map((st) => st.op.op);
+    expect(list.filter((op) => op === "parentNetlink").length).toBe(1);
+    expect(list.indexOf("parentNetlink")).toBe(list.indexOf("clone") - 1);
+    expect(list.filter((op) => op === "waitParentNetlink").length).toBe(1);
+    expect(list[late.hooksStep - 1]).toBe("waitParentNetlink");
+    expect(late.hooksStep).toBeGreaterThan(list.indexOf("pivotRoot"));
+    // With hooks the pause is before the root switch: the network is there for them.
+    const early = compilePlan(
+      spec((x) => {
+        x.hooks = { createRuntime: [{ path: "/x" }] };
+      }),
+      ctx({ pauseForCaller: true, parentNetlink: true }),
+    );
+    const ops = early.steps.map((st) => st.op.op);
+    expect(ops[early.hooksStep - 1]).toBe("waitParentNetlink");
+    expect(early.hooksStep).toBeLessThan(ops.indexOf("pivotRoot"));
+    // Without a pause, where it would be; without the option, neither op.
+    const alone = compilePlan(spec(), ctx({ parentNetlink: true })).steps.map((st) => st.op.op);
+    expect(alone.indexOf("waitParentNetlink")).toBeGreaterThan(alone.indexOf("pivotRoot"));
+    expect(alone.indexOf("waitParentNetlink")).toBeLessThan(alone.indexOf("capset"));
+    const none = compilePlan(spec(), ctx({ pauseForCaller: true })).steps.map((st) => st.op.op);
+    expect(none.filter((op) => op === "parentNetlink" || op === "waitParentNetlink")).toEqual([]);
+  });
+
   test("createContainer hooks run in the container before the root switch, startContainer after start", () => {
     const s = spec((x) => {
       x.annotations = { a: "b" };
