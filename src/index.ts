@@ -51,7 +51,6 @@ export {
   StepError,
   TimeoutError,
 } from "./errors.ts";
-export type { ParentNetlink } from "./helper/driver.ts";
 export { defaultSpec } from "./oci/default-spec.ts";
 export type { Mount, Process, Spec } from "./oci/types.ts";
 export type { BundleSource, ContainerState, CreateOptions, ExecOptions, RunOptions, RuntimeOptions } from "./runtime/runtime.ts";

@@ -113,6 +113,9 @@ export interface CreateOptions {
    * container (its parent stays in the host's namespaces), not by a helper of the caller's: the
    * netlink steps `plan()` gives (asked for once the container process exists) run beside its
    * setup, and it waits for them before its pause for onNamespaces. `settled` hears how they went.
+   * The engine's: the steps are husk's own plan ops, not a stable interface, so the published
+   * declarations leave it out.
+   * @internal
    */
   parentNetlink?: ParentNetlink;
 }
