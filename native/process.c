@@ -73,7 +73,7 @@ static void watch_lifeline(pid_t pid)
 int op_clone(const struct field *f)
 {
 	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGPIPE };
-	int gate[2], linger[2], ready[2] = { -1, -1 };
+	int gate[2], linger[2] = { -1, -1 }, ready[2] = { -1, -1 };
 	char c;
 	if (pipe2(gate, O_CLOEXEC) < 0)
 		return -1;
