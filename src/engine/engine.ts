@@ -31,9 +31,8 @@ import { type OverlayRootfs, overlayData, overlayRootfs } from "../image/rootfs.
 import type { SaveOptions } from "../image/save.ts";
 import { type ImageInfo, ImageStore, type RemoveResult } from "../image/store.ts";
 import { renderHosts, writeDnsFiles } from "../network/dns.ts";
-import { netlinkStep, parentRunner, runPlan } from "../network/links.ts";
+import { parentRunner } from "../network/links.ts";
 import { containerNames, dnsConfig, dnsFilesOptions, HOST_NAME } from "../network/names.ts";
-import { LOOPBACK_INDEX, setLink } from "../network/netlink.ts";
 import { type Attachment, DEFAULT_NETWORK, Networks, type PreparedAttach, type ReserveOptions } from "../network/networks.ts";
 import type { Owner } from "../network/store.ts";
 import { CAPABILITIES } from "../oci/capabilities.ts";
@@ -67,6 +66,7 @@ import {
   launchDetached,
   monitorAlive,
   monitorOf,
+  type NetworkLaunch,
   readLaunch,
   recordMonitor,
   saveLaunch,
@@ -394,12 +394,7 @@ export class Engine {
     const io: [StdioSpec, StdioSpec, StdioSpec] =
       stdio === "inherit" ? [stdinSpec, "inherit", "inherit"] : [stdinSpec, "pipe", "pipe"];
     let detached = false;
-    // Made while this process waits for the container's helper to clone (onPlanSent): the
-    // lease, whose owner is the container's helper (its parent while it runs, its monitor if
-    // it is detached), and the interface's messages, so that at onNamespaces only the veth is
-    // left. The container's own helper makes it (parentNetlink): no helper of the attach's.
-    let early: PreparedAttach | undefined;
-    const viaHelper = rec.network && rec.hostConfig.networkMode !== "none" ? parentRunner() : undefined;
+    const net = this.#network(rec, true);
     return startProcess({
       id,
       what: `container ${id.slice(0, 12)}`,
@@ -422,28 +417,8 @@ export class Engine {
                 detached = true;
                 return this.#records.locked(id, async () => this.#detached(id));
               },
-              // --network none needs only its loopback up: the container process does that
-              // itself, without stopping for this process.
-              ...(rec.hostConfig.networkMode === "none"
-                ? { loopbackUp: true }
-                : {
-                    onPlanSent: (helper: number) => {
-                      if (!rec.network) return;
-                      early = this.networks.prepareAttach(viaHelper?.runner);
-                      const owner = { pid: helper, startTime: Number(procStat(helper)?.startTime ?? 0) };
-                      early.reserve(this.#leaseOptions(rec, owner));
-                    },
-                    onNamespaces: (p: number) => {
-                      const attached = this.#attach(rec, p, early);
-                      // The helper waits for the plan: told if none will come (or one never ran).
-                      attached.then(
-                        () => viaHelper?.fail(new HuskError("the attach made no network plan")),
-                        (err: Error) => viaHelper?.fail(err),
-                      );
-                      return attached;
-                    },
-                    parentNetlink: viaHelper?.parent,
-                  }),
+              ...net.options,
+              onNamespaces: net.attach,
               onStart: (p) => {
                 hooks.onStart(p);
                 rec.status = "running";
@@ -461,7 +436,7 @@ export class Engine {
             // A refused --ulimit is named as the flag, not as the rlimit the kernel refused.
             throw asUlimitError(e, opts.security.ulimits);
           })
-          .finally(() => early?.cancel()),
+          .finally(() => net.done()),
       finish: async (exitCode) => {
         trace("engine: exit seen");
         // Detached: its monitor records the exit and removes it (`husk _exited`).
@@ -589,7 +564,7 @@ export class Engine {
       networks: this.networks,
       huskCommand: this.#huskCommand ?? join(packageRoot(), "bin/husk"),
       live: (rec) => this.live(rec),
-      attach: (rec, pid) => this.#attach(rec, pid),
+      network: (rec) => this.#network(rec, false),
       names: (rec, network) => this.#names(rec, network),
       writeHosts: (rec) => this.#writeHosts(rec),
       release: (rec) => this.#release(rec),
@@ -903,15 +878,48 @@ export class Engine {
     overlay.data = overlayData(lowerdirs, overlay.upperdir, overlay.workdir);
   }
 
-  /** While the container waits with its namespaces made: its network. */
-  async #attach(rec: ContainerRecord, pid: number, early?: PreparedAttach): Promise<void> {
+  /**
+   * How a container about to be made (run, run -d, start) gets its first network. --network
+   * none: its loopback brought up by its own process, with no stop for this one. A bridge
+   * network: its veth made by the parent of the container's helper (parentNetlink), no helper
+   * process of the attach's; and in a foreground run (`helperStays`: the helper is the
+   * container's parent, and its monitor if ^P^Q detaches it) the lease, owned by that helper,
+   * and the interface's messages made while it clones (onPlanSent), so that at onNamespaces
+   * only the veth is left. A detached start's helper gives way to its monitor, another process:
+   * the lease is taken at onNamespaces, owned by the container's init. Other modes (host,
+   * container:, ns:) need nothing here. `done` after the launch, whatever its end: a lease no
+   * attach used is given back.
+   */
+  #network(rec: ContainerRecord, helperStays: boolean): NetworkLaunch {
+    if (rec.hostConfig.networkMode === "none") return { options: { loopbackUp: true }, done: () => {} };
+    if (!rec.network) return { options: {}, done: () => {} };
+    let prepared: PreparedAttach | undefined;
+    const viaHelper = parentRunner();
+    const onPlanSent = (helper: number) => {
+      prepared = this.networks.prepareAttach(viaHelper.runner);
+      prepared.reserve(this.#leaseOptions(rec, { pid: helper, startTime: Number(procStat(helper)?.startTime ?? 0) }));
+    };
+    return {
+      options: { ...(helperStays ? { onPlanSent } : {}), parentNetlink: viaHelper.parent },
+      attach: (pid) => {
+        const reserved = prepared !== undefined;
+        prepared ??= this.networks.prepareAttach(viaHelper.runner);
+        const owner = reserved ? undefined : { pid, startTime: Number(procStat(pid)?.startTime ?? 0) };
+        const attached = this.#attach(rec, pid, prepared, owner);
+        // The helper waits for the plan: told if none will come (or one never ran).
+        attached.then(
+          () => viaHelper.fail(new HuskError("the attach made no network plan")),
+          (err: Error) => viaHelper.fail(err),
+        );
+        return attached;
+      },
+      done: () => prepared?.cancel(),
+    };
+  }
+
+  /** While the container waits with its namespaces made: its network (`owner`: for a lease not reserved yet). */
+  async #attach(rec: ContainerRecord, pid: number, prepared: PreparedAttach, owner?: Owner): Promise<void> {
     const netnsPath = `/proc/${pid}/ns/net`;
-    const mode = rec.hostConfig.networkMode;
-    if (mode === "none") {
-      const up = setLink({ index: LOOPBACK_INDEX }, { up: true });
-      await runPlan([netlinkStep("set lo up", netnsPath, [{ what: "set lo up", bytes: up }])]);
-      return;
-    }
     if (!rec.network) return;
     // Its ports as soon as the address is known, while the helper makes the veth (the record
     // is written once the container runs, onStart).
@@ -926,9 +934,7 @@ export class Engine {
         });
       }
     };
-    // With a prepared attach, the lease (and the hosts file) was taken at onPlanSent.
-    const owner = early ? undefined : { pid, startTime: Number(procStat(pid)?.startTime ?? 0) };
-    await (early ?? this.networks).attach({ ...this.#leaseOptions(rec, owner), netnsPath }, noted);
+    await prepared.attach({ ...this.#leaseOptions(rec, owner), netnsPath }, noted);
     trace("engine: network attached (veth)");
   }
 

@@ -30,7 +30,7 @@ import { ConflictError, ExecError, HuskError, NotFoundError } from "../errors.ts
 import type { Networks } from "../network/networks.ts";
 import type { Spec } from "../oci/types.ts";
 import { isAlive, procStat } from "../runtime/proc.ts";
-import type { Runtime } from "../runtime/runtime.ts";
+import type { CreateOptions, Runtime } from "../runtime/runtime.ts";
 import type { StdioSpec } from "../sys/index.ts";
 import { asExecError } from "./errors.ts";
 import type { RunOptions } from "./options.ts";
@@ -55,8 +55,8 @@ export interface LifecycleHost {
   /** The command a detached container's monitor runs when it exits. */
   huskCommand: string;
   live(rec: ContainerRecord): { status: "created" | "running" | "exited" };
-  /** While the container waits with its namespaces made: its first network (engine.ts). */
-  attach(rec: ContainerRecord, pid: number): Promise<void>;
+  /** How a container about to be made gets its first network (engine.ts' #network). */
+  network(rec: ContainerRecord): NetworkLaunch;
   /** The names it has on a network, for the others there (none on the default network). */
   names(rec: ContainerRecord, network: string): { names?: string[]; hostsFile?: string };
   /** Its /etc/hosts made again in place: its addresses and the others on its user networks. */
@@ -69,6 +69,16 @@ export interface LifecycleHost {
   removeRecord(rec: ContainerRecord): Promise<void>;
   /** --network container:X: X's network namespace now (X must run); undefined for other modes. */
   joinedNetns(rec: ContainerRecord): string | undefined;
+}
+
+/** How a container about to be made gets its first network: see the engine's #network. */
+export interface NetworkLaunch {
+  /** For the runtime's create or run: loopbackUp, or onPlanSent and parentNetlink. */
+  options: Pick<CreateOptions, "loopbackUp" | "onPlanSent" | "parentNetlink">;
+  /** While it waits with its namespaces made (onNamespaces); none: it need not wait. */
+  attach?: (pid: number) => Promise<void>;
+  /** After the launch, whatever its end: a lease no attach used is given back. */
+  done(): void;
 }
 
 /** Where a started-and-attached container's streams go (`husk start -a`, Container.start({ attach })). */
@@ -191,8 +201,14 @@ async function reset(h: LifecycleHost, rec: ContainerRecord): Promise<string[]> 
 }
 
 /** While the container waits with its namespaces made: its first network, then the others it had, as eth1… */
-async function attachAll(h: LifecycleHost, rec: ContainerRecord, pid: number, extra: string[]): Promise<void> {
-  await h.attach(rec, pid);
+async function attachAll(
+  h: LifecycleHost,
+  rec: ContainerRecord,
+  pid: number,
+  extra: string[],
+  first?: (pid: number) => Promise<void>,
+): Promise<void> {
+  await first?.(pid);
   if (extra.length === 0) return;
   const startTime = Number(procStat(pid)?.startTime ?? 0);
   for (const network of extra) {
@@ -268,17 +284,22 @@ export async function launchDetached(
   const id = rec.id;
   const spec = specToStart(h, rec, launch);
   if (spec.process?.terminal && !spec.process.consoleSize) spec.process.consoleSize = DETACHED_CONSOLE;
-  const state = await h.runtime.create(
-    id,
-    { spec, dir: h.records.path(id) },
-    {
-      stdio: ["ignore", "ignore", "ignore"],
-      rootfsMount: launch.rootfsMount,
-      init: launch.init,
-      monitor: monitorOf(h, id, rec.config.openStdin === true),
-      onNamespaces: (p) => attachAll(h, rec, p, extra),
-    },
-  );
+  const net = h.network(rec);
+  const state = await h.runtime
+    .create(
+      id,
+      { spec, dir: h.records.path(id) },
+      {
+        stdio: ["ignore", "ignore", "ignore"],
+        rootfsMount: launch.rootfsMount,
+        init: launch.init,
+        monitor: monitorOf(h, id, rec.config.openStdin === true),
+        ...net.options,
+        // Networks connected by `network connect` before a restart come back after the first.
+        onNamespaces: net.attach || extra.length > 0 ? (p) => attachAll(h, rec, p, extra, net.attach) : undefined,
+      },
+    )
+    .finally(() => net.done());
   rec.pid = state.pid;
   rec.pidStartTime = procStat(state.pid)?.startTime ?? "";
   recordMonitor(rec, state.pid);

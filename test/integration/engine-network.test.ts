@@ -130,6 +130,57 @@ describeAsRoot("engine network", () => {
     expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
   });
 
+  test("a detached container's veth is made by its own helper too; its lease is its init's, kept while it runs", async () => {
+    const r = spawnSync(HUSK_ENGINE, ["run", "-d", "--name", "det", "--network", net.name, "busybox", "sleep", "60"], {
+      env: { ...w.env, HUSK_TRACE: "1" },
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(0);
+    expect(r.stderr.split("\n").filter((l) => l.endsWith(" runtime: launch: helper spawned")).length).toBe(1);
+    const info = await w.engine.inspect("det");
+    const address = info.NetworkSettings.Networks[net.name]!.IPAddress;
+    const lease = w.engine.networks.inspect(net.name).leases.find((l) => l.containerId === info.Id);
+    // Its helper gives way to its monitor, another process: the init owns the lease.
+    expect(lease?.owner?.pid).toBe(info.State.Pid);
+    const inside = await w.husk(["exec", "det", "sh", "-c", "ip -o -4 addr show dev eth0; ip route"]);
+    expect(inside.stdout).toContain(`inet ${address}/`);
+    expect(inside.stdout).toMatch(/^default via 10\.[0-9.]+ dev eth0/m);
+    // Another container gets another address while it runs, and reaches it.
+    const other = await w.husk([
+      "run",
+      "--rm",
+      "--network",
+      net.name,
+      "busybox",
+      "sh",
+      "-c",
+      `ip -o -4 addr show dev eth0; ping -c 1 -W 2 ${address}`,
+    ]);
+    expect(other.code).toBe(0);
+    expect(other.stdout).not.toContain(`inet ${address}/`);
+    // Started again after a stop: the same path, a new lease of the new init's.
+    expect((await w.husk(["stop", "-t", "0", "det"])).code).toBe(0);
+    expect((await w.husk(["start", "det"])).code).toBe(0);
+    const again = await w.engine.inspect("det");
+    const lease2 = w.engine.networks.inspect(net.name).leases.find((l) => l.containerId === info.Id);
+    expect(lease2?.owner?.pid).toBe(again.State.Pid);
+    expect((await w.husk(["rm", "-f", "det"])).code).toBe(0);
+    expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
+  });
+
+  test("--network none, detached: lo is up from its own plan, no helper of the attach's", async () => {
+    const r = spawnSync(HUSK_ENGINE, ["run", "-d", "--name", "lone", "--network", "none", "busybox", "sleep", "60"], {
+      env: { ...w.env, HUSK_TRACE: "1" },
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(0);
+    expect(r.stderr.split("\n").filter((l) => l.endsWith(" runtime: launch: helper spawned")).length).toBe(1);
+    const lo = await w.husk(["exec", "lone", "cat", "/sys/class/net/lo/operstate", "/sys/class/net/lo/flags"]);
+    expect(lo.stdout.split("\n")[0]).toBe("unknown"); // lo is "unknown" when up
+    expect(Number(lo.stdout.split("\n")[1]) & 1).toBe(1); // IFF_UP
+    expect((await w.husk(["rm", "-f", "lone"])).code).toBe(0);
+  });
+
   test("the default network, once made, is checked under its lease's lock: a bridge gone (a reboot) is made again; other options are refused", async () => {
     const h = [...w.id].reduce((a, c) => (a * 31 + c.charCodeAt(0)) >>> 0, 7);
     const bridge = `hkd${w.id}`.slice(0, 15);
