@@ -66,6 +66,12 @@ describeAsRoot("engine stats", () => {
       expect(o.ID).toBe(idle.id.slice(0, 12));
       expect(o.PIDs).toBe("3");
       expect(o.MemUsage).toMatch(/ \/ /);
+      // docker's templates and table form, with its column titles.
+      const t = await w.husk(["stats", "--no-stream", "--format", "table {{.Name}}\\t{{.PIDs}}", "st-idle"]);
+      expect(t.stdout).toBe("NAME      PIDS\nst-idle   3\n");
+      const g = await w.husk(["stats", "--no-stream", "--format", "{{.Container}}: {{.PIDs}}", "st-idle"]);
+      expect(g.stdout).toBe("st-idle: 3\n");
+      expect((await w.husk(["stats", "--no-stream", "--format", "{{.Nope", "st-idle"])).stderr).toContain("not closed");
     } finally {
       await busy.remove({ force: true });
       await idle.remove({ force: true });

@@ -1,6 +1,7 @@
 import type { ContainerStats } from "../../engine/stats.ts";
-import { HuskError, quote } from "../../errors.ts";
 import { stdout } from "../../sys/stdio.ts";
+import { formatRows } from "./format.ts";
+import { formatOf } from "./go-template.ts";
 import { type EngineVerb, engineOf, table } from "./verb.ts";
 
 /** Go's %.Ng without exponent: at most n significant digits, no trailing zeros. */
@@ -26,6 +27,7 @@ function row(s: ContainerStats) {
   return {
     ID: s.id.slice(0, 12),
     Name: s.name,
+    Container: s.name,
     CPUPerc: pct(s.cpuPercent),
     MemUsage: running ? `${humanSize(s.memoryUsage, true)} / ${humanSize(s.memoryLimit, true)}` : "0B / 0B",
     MemPerc: pct(s.memoryPercent),
@@ -37,12 +39,28 @@ function row(s: ContainerStats) {
 
 const HEAD = ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"];
 
-export function render(samples: ContainerStats[], json: boolean): string {
+/** docker's stats column titles, for --format "table …". */
+const TITLES = {
+  ID: "CONTAINER ID",
+  Name: "NAME",
+  Container: "CONTAINER",
+  CPUPerc: "CPU %",
+  MemUsage: "MEM USAGE / LIMIT",
+  MemPerc: "MEM %",
+  NetIO: "NET I/O",
+  BlockIO: "BLOCK I/O",
+  PIDs: "PIDS",
+};
+
+/** A frame: --format's ("json", a Go template, "table …"), else docker's table. */
+export function render(samples: ContainerStats[], format?: string): string {
   const rows = samples.map(row);
-  if (json) return rows.map((r) => `${JSON.stringify({ ...r, Container: r.Name })}\n`).join("");
-  return table(
-    HEAD,
-    rows.map((r) => [r.ID, r.Name, r.CPUPerc, r.MemUsage, r.MemPerc, r.NetIO, r.BlockIO, r.PIDs]),
+  return (
+    formatRows(format, rows, TITLES) ??
+    table(
+      HEAD,
+      rows.map((r) => [r.ID, r.Name, r.CPUPerc, r.MemUsage, r.MemPerc, r.NetIO, r.BlockIO, r.PIDs]),
+    )
   );
 }
 
@@ -56,12 +74,11 @@ const verb: EngineVerb = {
     { name: "all", short: "a", type: "bool", help: "all containers, not only running ones" },
     { name: "no-stream", type: "bool", help: "print one sample and exit" },
     { name: "no-trunc", type: "bool", help: "(ids are always shortened in the table)" },
-    { name: "format", type: "string", help: '"json": one JSON object per line' },
+    { name: "format", type: "string", help: '"json" (a JSON object per line), a Go template, or "table" and a template' },
   ],
   async run(p, g) {
     const format = p.flags.format as string | undefined;
-    if (format !== undefined && format !== "json" && format !== "table")
-      throw new HuskError(`invalid --format ${quote(format)}: "json" or "table"`);
+    formatOf(format); // a bad template fails now, not a second later
     const json = format === "json";
     const engine = await engineOf(g);
     const { Sampler } = await import("../../engine/stats.ts");
@@ -88,7 +105,7 @@ const verb: EngineVerb = {
       sampler.keep(recs.map((r) => r.id));
       const text = render(
         recs.map((r) => sampler.sample(r)),
-        json,
+        format,
       );
       stdout(tty ? `\x1b[2J\x1b[H${text}` : text);
       if (p.flags["no-stream"]) return 0;
