@@ -219,7 +219,13 @@ export async function copyFrom(
       const base = baseOf(containerPath);
       const contents = isDir && (contentsOnly(containerPath) || base === "");
       if (typeof dest !== "string") {
-        await writeTar(walk(src.dir, src.name, contents ? "" : base), dest);
+        // A tar out keeps extended attributes (security.capability …), as export's does.
+        const xattrs = new XattrReader();
+        try {
+          await writeTar(walk(src.dir, src.name, contents ? "" : base, { xattrs }), dest);
+        } finally {
+          await xattrs.close();
+        }
         return;
       }
       const abs = resolve(dest);

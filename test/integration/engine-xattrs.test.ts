@@ -115,6 +115,14 @@ describeAsRoot("engine xattrs", () => {
     expect(got.stdout.trim()).toBe(BINARY.toString("hex"));
     expect((await w.husk(["import", stopped, "example.test/exported:1"])).code).toBe(0);
     expect(await capEff("example.test/exported:1", "/capbin/cat")).toBe("0000000000002000");
+    // husk cp's tar out (CONTAINER:path -) carries them too.
+    const copied = join(tmp, "cp.tar");
+    const cp = spawnSync("sh", ["-c", `"$0" cp x2:/capbin - > "$1"`, "bin/husk", copied], { env: w.env, encoding: "utf8" });
+    expect(cp.status).toBe(0);
+    expect((await tarXattrs(copied)).get("capbin/cat")).toEqual({
+      "security.capability": NET_RAW_EP.toString("hex"),
+      "user.husk.note": BINARY.toString("hex"),
+    });
     await w.husk(["rm", "x2"]);
   });
 
