@@ -23,6 +23,12 @@ describeAsRoot("engine network", () => {
     expect(existsSync(`/sys/class/net/${net.bridge}`)).toBe(false);
   });
 
+  /** The engine's CLI run with HUSK_TRACE: its result, and how many helper processes it started. */
+  const traced = (args: string[]) => {
+    const r = spawnSync(HUSK_ENGINE, args, { env: { ...w.env, HUSK_TRACE: "1" }, encoding: "utf8" });
+    return { ...r, helpers: r.stderr.split("\n").filter((l) => l.endsWith(" runtime: launch: helper spawned")).length };
+  };
+
   const nftElements = () => spawnSync("nft", ["list", "table", "inet", w.table], { encoding: "utf8" }).stdout;
 
   test("two containers on a bridge reach each other; a published port answers on 127.0.0.1; rm releases all", async () => {
@@ -107,36 +113,20 @@ describeAsRoot("engine network", () => {
   });
 
   test("a foreground container's veth is made by its own helper (parentNetlink): one helper started, eth0 ready before its command", () => {
-    const r = spawnSync(
-      HUSK_ENGINE,
-      [
-        "run",
-        "--rm",
-        "--network",
-        net.name,
-        "busybox",
-        "sh",
-        "-c",
-        "ip -o -4 addr show dev eth0; ip route; cat /sys/class/net/eth0/operstate",
-      ],
-      { env: { ...w.env, HUSK_TRACE: "1" }, encoding: "utf8" },
-    );
+    const show = "ip -o -4 addr show dev eth0; ip route; cat /sys/class/net/eth0/operstate";
+    const r = traced(["run", "--rm", "--network", net.name, "busybox", "sh", "-c", show]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/inet 10\.[0-9.]+\//);
     expect(r.stdout).toMatch(/^default via 10\.[0-9.]+ dev eth0/m);
     expect(r.stdout.trim().split("\n").at(-1)).toBe("up");
     // The attach had a helper of its own before: two spawns.
-    expect(r.stderr.split("\n").filter((l) => l.endsWith(" runtime: launch: helper spawned")).length).toBe(1);
+    expect(r.helpers).toBe(1);
     expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
   });
 
   test("a detached container's veth is made by its own helper too; its lease is its init's, kept while it runs", async () => {
-    const r = spawnSync(HUSK_ENGINE, ["run", "-d", "--name", "det", "--network", net.name, "busybox", "sleep", "60"], {
-      env: { ...w.env, HUSK_TRACE: "1" },
-      encoding: "utf8",
-    });
-    expect(r.status).toBe(0);
-    expect(r.stderr.split("\n").filter((l) => l.endsWith(" runtime: launch: helper spawned")).length).toBe(1);
+    const r = traced(["run", "-d", "--name", "det", "--network", net.name, "busybox", "sleep", "60"]);
+    expect([r.status, r.helpers]).toEqual([0, 1]);
     const info = await w.engine.inspect("det");
     const address = info.NetworkSettings.Networks[net.name]!.IPAddress;
     const lease = w.engine.networks.inspect(net.name).leases.find((l) => l.containerId === info.Id);
@@ -146,16 +136,8 @@ describeAsRoot("engine network", () => {
     expect(inside.stdout).toContain(`inet ${address}/`);
     expect(inside.stdout).toMatch(/^default via 10\.[0-9.]+ dev eth0/m);
     // Another container gets another address while it runs, and reaches it.
-    const other = await w.husk([
-      "run",
-      "--rm",
-      "--network",
-      net.name,
-      "busybox",
-      "sh",
-      "-c",
-      `ip -o -4 addr show dev eth0; ping -c 1 -W 2 ${address}`,
-    ]);
+    const ping = `ip -o -4 addr show dev eth0; ping -c 1 -W 2 ${address}`;
+    const other = await w.husk(["run", "--rm", "--network", net.name, "busybox", "sh", "-c", ping]);
     expect(other.code).toBe(0);
     expect(other.stdout).not.toContain(`inet ${address}/`);
     // Started again after a stop: the same path, a new lease of the new init's.
@@ -169,12 +151,8 @@ describeAsRoot("engine network", () => {
   });
 
   test("--network none, detached: lo is up from its own plan, no helper of the attach's", async () => {
-    const r = spawnSync(HUSK_ENGINE, ["run", "-d", "--name", "lone", "--network", "none", "busybox", "sleep", "60"], {
-      env: { ...w.env, HUSK_TRACE: "1" },
-      encoding: "utf8",
-    });
-    expect(r.status).toBe(0);
-    expect(r.stderr.split("\n").filter((l) => l.endsWith(" runtime: launch: helper spawned")).length).toBe(1);
+    const r = traced(["run", "-d", "--name", "lone", "--network", "none", "busybox", "sleep", "60"]);
+    expect([r.status, r.helpers]).toEqual([0, 1]);
     const lo = await w.husk(["exec", "lone", "cat", "/sys/class/net/lo/operstate", "/sys/class/net/lo/flags"]);
     expect(lo.stdout.split("\n")[0]).toBe("unknown"); // lo is "unknown" when up
     expect(Number(lo.stdout.split("\n")[1]) & 1).toBe(1); // IFF_UP
