@@ -6,24 +6,19 @@
  * symlink the container planted in its upper layer is committed as a symlink, never followed
  * to host files.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type EngineWorld, engineWorld } from "../fixtures/engine.ts";
+import { type EngineWorld, worldWithScratch } from "../fixtures/engine.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
 
 describeAsRoot("engine commit", () => {
-  let w: EngineWorld;
-  let tmp: string;
-  beforeAll(() => {
-    w = engineWorld();
-    tmp = mkdtempSync(join(tmpdir(), "husk-commit-"));
-  });
-  afterAll(async () => {
-    await w.cleanup();
-    rmSync(tmp, { recursive: true, force: true });
+  let w!: EngineWorld;
+  let tmp!: string;
+  worldWithScratch("husk-commit-", (world, scratch) => {
+    w = world;
+    tmp = scratch;
   });
 
   const run = (image: string, script: string) => w.husk(["run", "--rm", "--network", "none", image, "sh", "-c", script]);

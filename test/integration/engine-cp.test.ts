@@ -6,26 +6,23 @@
  * read through /proc/<pid>/root does reach the host's file). Then docker's rules (file→file,
  * file→dir, dir→new dir, dir→dir, "dir/.", "-", -a, -L), exited containers, bad input.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import {
   existsSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   readlinkSync,
-  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { HuskError } from "../../src/errors.ts";
 import { TAR_END, tarHeader, tarPadding } from "../../src/image/tar-writer.ts";
-import { type EngineWorld, engineWorld } from "../fixtures/engine.ts";
+import { type EngineWorld, worldWithScratch } from "../fixtures/engine.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
 
 const HOST_HOSTNAME = readFileSync("/etc/hostname", "utf8");
@@ -54,15 +51,11 @@ function tar(entries: { path: string; type: "file" | "dir" | "symlink"; data?: s
 }
 
 describeAsRoot("engine cp", () => {
-  let w: EngineWorld;
-  let host: string;
-  beforeAll(() => {
-    w = engineWorld();
-    host = mkdtempSync(join(tmpdir(), "husk-cp-"));
-  });
-  afterAll(async () => {
-    rmSync(host, { recursive: true, force: true });
-    await w.cleanup();
+  let w!: EngineWorld;
+  let host!: string;
+  worldWithScratch("husk-cp-", (world, scratch) => {
+    w = world;
+    host = scratch;
   });
 
   const dest = (name: string) => {

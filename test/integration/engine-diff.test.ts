@@ -4,25 +4,20 @@
  * containerChanges on crafted layers: a path an upper image layer deleted, or hid under a file,
  * counts as added when the container makes it again.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { containerChanges } from "../../src/engine/diff.ts";
-import { type EngineWorld, engineWorld } from "../fixtures/engine.ts";
+import { type EngineWorld, worldWithScratch } from "../fixtures/engine.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
 
 describeAsRoot("engine diff", () => {
-  let w: EngineWorld;
-  let tmp: string;
-  beforeAll(() => {
-    w = engineWorld();
-    tmp = mkdtempSync(join(tmpdir(), "husk-diff-"));
-  });
-  afterAll(async () => {
-    await w.cleanup();
-    rmSync(tmp, { recursive: true, force: true });
+  let w!: EngineWorld;
+  let tmp!: string;
+  worldWithScratch("husk-diff-", (world, scratch) => {
+    w = world;
+    tmp = scratch;
   });
 
   test("lists what the container added, changed and deleted, not its mount points or volumes", async () => {

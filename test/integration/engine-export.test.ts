@@ -3,24 +3,19 @@
  * changes and deletions), its mount points kept empty and what is mounted on them (proc, a
  * volume) left out, whether it runs or not; -o writes a file; an unknown container makes none.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { type EngineWorld, engineWorld } from "../fixtures/engine.ts";
+import { type EngineWorld, worldWithScratch } from "../fixtures/engine.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
 
 describeAsRoot("engine export", () => {
-  let w: EngineWorld;
-  let tmp: string;
-  beforeAll(() => {
-    w = engineWorld();
-    tmp = mkdtempSync(join(tmpdir(), "husk-export-"));
-  });
-  afterAll(async () => {
-    await w.cleanup();
-    rmSync(tmp, { recursive: true, force: true });
+  let w!: EngineWorld;
+  let tmp!: string;
+  worldWithScratch("husk-export-", (world, scratch) => {
+    w = world;
+    tmp = scratch;
   });
 
   const names = (tar: string) => spawnSync("tar", ["-tf", tar], { encoding: "utf8" }).stdout.split("\n").filter(Boolean);

@@ -2,23 +2,18 @@
  * Volumes: named volumes keep data across containers and get the image's content on first
  * use (copy-up); bind volumes, read-only ones; a volume in use cannot be removed.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type EngineWorld, engineWorld } from "../fixtures/engine.ts";
+import { type EngineWorld, worldWithScratch } from "../fixtures/engine.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
 
 describeAsRoot("engine volumes", () => {
-  let w: EngineWorld;
-  let host: string;
-  beforeAll(() => {
-    w = engineWorld();
-    host = mkdtempSync(join(tmpdir(), "husk-vol-"));
-  });
-  afterAll(async () => {
-    await w.cleanup();
-    rmSync(host, { recursive: true, force: true });
+  let w!: EngineWorld;
+  let host!: string;
+  worldWithScratch("husk-vol-", (world, scratch) => {
+    w = world;
+    host = scratch;
   });
 
   test("a named volume keeps data across containers; copy-up of the image's content; ls, inspect, rm", async () => {

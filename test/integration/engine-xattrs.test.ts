@@ -7,16 +7,15 @@
  * directory. The exploit: symlinks the container plants, naming host files that carry xattrs,
  * are read as links: no host file's attributes appear in the layer or the export.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { createReadStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Dir } from "../../src/engine/fdtree.ts";
 import { XattrReader } from "../../src/engine/xattrs.ts";
 import { HuskError } from "../../src/errors.ts";
 import { readTar } from "../../src/image/tar.ts";
-import { type EngineWorld, engineWorld } from "../fixtures/engine.ts";
+import { type EngineWorld, worldWithScratch } from "../fixtures/engine.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
 
 /** security.capability, VFS_CAP_REVISION_2 with the effective bit: cap_net_raw+ep (CAP_NET_RAW is 13). */
@@ -42,15 +41,11 @@ async function tarXattrs(file: string): Promise<Map<string, Record<string, strin
 }
 
 describeAsRoot("engine xattrs", () => {
-  let w: EngineWorld;
-  let tmp: string;
-  beforeAll(() => {
-    w = engineWorld();
-    tmp = mkdtempSync(join(tmpdir(), "husk-xattrs-"));
-  });
-  afterAll(async () => {
-    await w.cleanup();
-    rmSync(tmp, { recursive: true, force: true });
+  let w!: EngineWorld;
+  let tmp!: string;
+  worldWithScratch("husk-xattrs-", (world, scratch) => {
+    w = world;
+    tmp = scratch;
   });
 
   const layerOf = async (ref: string) => {
