@@ -6,7 +6,8 @@
  * --filter restart-policy=…` (what contrib/systemd/husk-restart.service runs) starts them again.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { type EngineWorld, engineWorld, until } from "../fixtures/engine.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
 
@@ -139,6 +140,19 @@ describeAsRoot("engine restart policy", () => {
       }
     };
     await until(() => dead.every(gone), 5000, "the inits dead");
+    // A boot finds no runtime state (/run is a tmpfs) and no cgroups: what they named is gone.
+    for (const name of ["b-always", "b-unless", "b-none"]) {
+      const id = (await inspect(name)).Id;
+      const state = JSON.parse(readFileSync(join(w.stateRoot, id, "state.json"), "utf8")) as {
+        cgroupPaths: Record<string, string>;
+      };
+      for (const dir of new Set(Object.values(state.cgroupPaths))) {
+        try {
+          rmdirSync(dir); // empty now: its processes are dead
+        } catch {}
+      }
+      rmSync(join(w.stateRoot, id), { recursive: true, force: true });
+    }
     const states = async () =>
       Object.fromEntries(
         (await w.engine.list({ all: true })).filter((c) => c.name.startsWith("b-")).map((c) => [c.name, c.state]),
