@@ -4,11 +4,12 @@
  * waits and exits with the process' status; with detach it leaves at once. Forwarding
  * signals is the caller's (onStart gives the pid).
  */
+
+import { joinFilesOf } from "../cgroups/join.ts";
 import { ConflictError } from "../errors.ts";
 import { launch } from "../helper/driver.ts";
 import type { Process } from "../oci/types.ts";
 import { compileExecPlan } from "../plan/exec.ts";
-import { reopenCgroup } from "./cgroup-setup.ts";
 import { hostFacts, setgroupsAllowed } from "./host-facts.ts";
 import type { ExecOptions } from "./runtime.ts";
 import { seccompCompiler } from "./seccomp-cache.ts";
@@ -28,10 +29,13 @@ export async function execInContainer(opts: ExecInContainer): Promise<number> {
   const status = containerStatus(opts.root, st);
   if (status === "stopped") throw new ConflictError("cannot exec in a stopped container");
   if (status === "paused" && !opts.ignorePaused) throw new ConflictError("cannot exec in a paused container");
-  const cgroup = reopenCgroup(st.cgroupPaths);
+  // The cgroup module (and the host's layout) only for sub-cgroups: the container's own needs its paths alone.
   const cgroupJoin = opts.subCgroups?.length
-    ? (await import("./sub-cgroups.ts")).subCgroupJoin(cgroup, opts.subCgroups)
-    : cgroup.joinFiles();
+    ? (await import("./sub-cgroups.ts")).subCgroupJoin(
+        (await import("./cgroup-setup.ts")).reopenCgroup(st.cgroupPaths),
+        opts.subCgroups,
+      )
+    : joinFilesOf(st.cgroupPaths);
   const steps = compileExecPlan(st.spec, opts.process, {
     initPid: st.pid,
     id: st.id,
