@@ -1434,6 +1434,11 @@ export class Engine {
         throw new HuskError(
           `cannot remove container ${now.name}: container is running: stop the container before removing or force remove`,
         );
+      // docker's too: its restart policy is about to start it again.
+      if (live.restarting && !options.force)
+        throw new HuskError(
+          `cannot remove container ${now.name}: container is restarting: stop the container before removing or force remove`,
+        );
       if (live.status !== "exited") {
         const runtime = new Runtime({ root: now.stateRoot, onWarning: this.#warn });
         await runtime.delete(now.id, { force: true }).catch((err) => this.#warn((err as Error).message));

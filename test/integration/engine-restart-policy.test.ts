@@ -108,6 +108,10 @@ describeAsRoot("engine restart policy", () => {
     const ps = await w.husk(["ps", "--filter", "name=failing", "--format", "{{.State}} {{.Status}}"]);
     expect(ps.stdout).toMatch(/^restarting Restarting \(3\) /);
     expect((await w.husk(["ps", "-q", "--filter", "status=restarting"])).stdout.trim()).toBe(seen.Id.slice(0, 12));
+    // Not removed while restarting (docker's rule), unless forced; nor once it runs again.
+    const rm = await w.husk(["rm", "failing"]);
+    expect(rm.code).toBe(1);
+    expect(rm.stderr).toMatch(/container is (restarting|running): stop the container/);
     expect((await w.husk(["stop", "-t", "1", "failing"])).code).toBe(0);
     const stopped = await inspect("failing");
     expect([stopped.State.Status, stopped.State.Restarting, stopped.State.Running]).toEqual(["exited", false, false]);
