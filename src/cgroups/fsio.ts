@@ -3,7 +3,7 @@
  * can run the real logic against a directory tree in a temp dir and record every write
  * (youki's Syscall-trait seam). Methods throw Node's fs errors (with `.code`) unchanged.
  */
-import { files, nodeFs } from "../sys/files.ts";
+import { files, nodeFs, writeOnce } from "../sys/files.ts";
 
 export interface CgroupFs {
   readFile(path: string): string;
@@ -26,15 +26,7 @@ export const nodeCgroupFs: CgroupFs = {
   // Reads and tests through files.ts, which the runtime CLI points at libc: status reads the
   // freezer, and node:fs would cost each verb ~1.1 ms to load.
   readFile: (path) => files().readFile(path),
-  writeFile(path, data) {
-    const fs = nodeFs();
-    const fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_TRUNC);
-    try {
-      fs.writeSync(fd, data);
-    } finally {
-      fs.closeSync(fd);
-    }
-  },
+  writeFile: (path, data) => writeOnce(path, nodeFs().constants.O_WRONLY | nodeFs().constants.O_TRUNC, data),
   exists: (path) => files().exists(path),
   mkdir(path) {
     try {

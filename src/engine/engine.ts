@@ -81,6 +81,7 @@ import {
   checkRunOptions,
   envList,
   type Limits,
+  portAndProto,
   type RunOptions,
   stopSignalText,
 } from "./options.ts";
@@ -97,6 +98,8 @@ import {
   Records,
   randomName,
 } from "./records.ts";
+// options.ts loads it for every run anyway (RunOptions.restart).
+import { nextDelay, parseRestartPolicy, policyWithRemoval, shouldRestart } from "./restart-policy.ts";
 import { seccompFor } from "./seccomp.ts";
 import { securityOptText } from "./security.ts";
 import {
@@ -697,8 +700,7 @@ export class Engine {
       const other = this.#records.find(mode.slice("container:".length));
       return { kind: "container", path: this.#sharedNetns(other), container: other, mode: `container:${other.id}` };
     }
-    if (mode === "bridge" || mode === "default")
-      return { kind: "bridge", name: this.#defaultNetwork.name ?? DEFAULT_NETWORK, mode };
+    if (mode === "bridge" || mode === "default") return { kind: "bridge", name: this.#defaultName(), mode };
     this.networks.inspect(mode); // a network that does not exist fails here
     return { kind: "bridge", name: mode, mode };
   }
@@ -726,10 +728,7 @@ export class Engine {
     const o = p.opts;
     // Checked before anything is made: a policy needs a container its monitor can start again.
     if (o.restart && o.restart.name !== "no") {
-      if (o.remove ?? !detached)
-        throw new HuskError("conflicting options: a restart policy and removing the container when it exits (--rm)", {
-          origin: "RunOptions.restart",
-        });
+      if (o.remove ?? !detached) throw policyWithRemoval("RunOptions.restart");
       if (!detached)
         throw new HuskError("a restart policy is for detached containers (run -d)", { origin: "RunOptions.restart" });
     }
@@ -920,7 +919,6 @@ export class Engine {
   /** While the container waits with its namespaces made: its network (`owner`: for a lease not reserved yet). */
   async #attach(rec: ContainerRecord, pid: number, prepared: PreparedAttach, owner?: Owner): Promise<void> {
     const netnsPath = `/proc/${pid}/ns/net`;
-    if (!rec.network) return;
     // Its ports as soon as the address is known, while the helper makes the veth (the record
     // is written once the container runs, onStart).
     const noted = async (att: Attachment) => {
@@ -1041,7 +1039,7 @@ export class Engine {
     const rec = this.#records.read(id);
     if (!rec) return;
     rec.detached = true;
-    recordMonitor(rec, rec.pid);
+    recordMonitor(rec, procStat(rec.pid));
     // Detach keys come only with -it: attachers get its terminal and may type into it.
     rec.config.tty = true;
     rec.config.openStdin = true;
@@ -1067,7 +1065,6 @@ export class Engine {
     const rec = this.#records.read(id);
     const policy = rec?.hostConfig.restartPolicy;
     if (!rec || !policy || policy.name === "no") return;
-    const { nextDelay, shouldRestart } = await import("./restart-policy.ts");
     const wants = (r: ContainerRecord) =>
       r.status === "exited" &&
       shouldRestart(r.hostConfig.restartPolicy, {
@@ -1203,19 +1200,13 @@ export class Engine {
     if (unknown !== undefined) throw new HuskError("unknown option", { origin: `UpdateOptions.${unknown}` });
     const checked = checkLimits(rest as Record<string, unknown>, "UpdateOptions");
     const resources = limitResources(checked);
-    const policy =
-      restart === undefined
-        ? undefined
-        : (await import("./restart-policy.ts")).parseRestartPolicy(restart, "UpdateOptions.restart");
+    const policy = restart === undefined ? undefined : parseRestartPolicy(restart, "UpdateOptions.restart");
     if (Object.keys(resources).length === 0 && !policy)
       throw new HuskError("nothing to update: give memory, cpus, pidsLimit or restart", { origin: "UpdateOptions" });
     const found = this.#records.find(ref);
     await this.#records.locked(found.id, async () => {
       const rec = this.#records.read(found.id) ?? found;
-      if (policy && policy.name !== "no" && rec.hostConfig.autoRemove)
-        throw new HuskError("conflicting options: a restart policy and removing the container when it exits (--rm)", {
-          origin: "UpdateOptions.restart",
-        });
+      if (policy && policy.name !== "no" && rec.hostConfig.autoRemove) throw policyWithRemoval("UpdateOptions.restart");
       if (policy) rec.hostConfig.restartPolicy = policy.name === "no" ? undefined : policy;
       if (Object.keys(resources).length > 0 && this.live(rec).status === "running") await this.#runtime.update(rec.id, resources);
       if (!rec.hostConfig.autoRemove && existsSync(this.#records.path(rec.id, LAUNCH_FILE))) {
@@ -1341,8 +1332,8 @@ export class Engine {
   }
 
   /**
-   * The lease of a foreground container's interface on its network (its first): its names on a
-   * user network, and its hosts file made with it (its address, the others it sees).
+   * The lease of a container's interface on its first network: its names on a user network,
+   * and its hosts file made with it (its address, the others it sees).
    */
   #leaseOptions(rec: ContainerRecord, owner: Owner | undefined): ReserveOptions {
     const network = rec.network!;
@@ -1365,7 +1356,7 @@ export class Engine {
 
   /** On a user network (not the default one, as docker's "bridge"), others find it by name, short id and aliases. */
   #names(rec: ContainerRecord, network: string, aliases: string[] = []): { names?: string[]; hostsFile?: string } {
-    if (network === (this.#defaultNetwork.name ?? DEFAULT_NETWORK)) return {};
+    if (network === this.#defaultName()) return {};
     return { names: containerNames(rec.name, rec.id, aliases), hostsFile: this.#records.path(rec.id, "etc/hosts") };
   }
 
@@ -1659,7 +1650,6 @@ export class Engine {
 
   // ------------------------------------------------------------------ housekeeping (df.ts, system.ts)
 
-  /** docker system df: images, containers and volumes on disk, shared blocks counted once. */
   /**
    * docker diff: what the container changed in its root filesystem (A added, C changed, D
    * deleted), from its overlay upper directory; the mount points the engine made are left out.
@@ -1682,6 +1672,7 @@ export class Engine {
     return (await import("./info.ts")).versionReport();
   }
 
+  /** docker system df: images, containers and volumes on disk, shared blocks counted once. */
   async df(): Promise<DiskUsage> {
     return (await import("./df.ts")).df(this);
   }
@@ -1697,7 +1688,7 @@ export class Engine {
   }
 
   #system(): SystemContext {
-    return { defaultNetwork: this.#defaultNetwork.name ?? DEFAULT_NETWORK, warn: this.#warn };
+    return { defaultNetwork: this.#defaultName(), warn: this.#warn };
   }
 
   // ------------------------------------------------------------------ images
@@ -1797,8 +1788,8 @@ function stopConfig(signal: string | undefined, timeout: number | undefined): { 
 function publishAllPorts(opts: CheckedRunOptions, image: ContainerConfig, network: string): CheckedRunOptions["ports"] {
   const exposed = [
     ...Object.keys(image.ExposedPorts ?? {}).flatMap((k) => {
-      const m = /^(\d+)(?:\/(tcp|udp))?$/.exec(k);
-      return m ? [{ containerPort: Number(m[1]), proto: (m[2] ?? "tcp") as "tcp" | "udp" }] : [];
+      const p = portAndProto(k);
+      return p ? [{ containerPort: p.port, proto: p.proto }] : [];
     }),
     ...opts.expose,
   ];

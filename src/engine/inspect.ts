@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import { HuskError, quote } from "../errors.ts";
+import { portAndProto } from "./options.ts";
 import type { ContainerRecord } from "./records.ts";
 
 const ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -91,13 +92,12 @@ export function portMappings(rec: ContainerRecord, running: boolean): PortMappin
 
 /** `husk port`'s PRIVATE_PORT[/PROTO]: "80" (tcp), "80/tcp", "53/udp". */
 export function parsePortFilter(text: string): { port: number; proto: "tcp" | "udp" } {
-  const m = typeof text === "string" ? /^([0-9]{1,5})(?:\/(tcp|udp))?$/.exec(text) : null;
-  const port = m ? Number(m[1]) : 0;
-  if (!m || port < 1 || port > 65535)
+  const p = typeof text === "string" ? portAndProto(text) : undefined;
+  if (!p)
     throw new HuskError(`must be a port (1-65535), optionally with /tcp or /udp, not ${quote(String(text))}`, {
       origin: "containerPort",
     });
-  return { port, proto: (m[2] as "tcp" | "udp" | undefined) ?? "tcp" };
+  return p;
 }
 
 /** What the record and the kernel say of a container (engine.ts' LiveState). */

@@ -29,7 +29,7 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { ConflictError, ExecError, HuskError, NotFoundError } from "../errors.ts";
 import type { Networks } from "../network/networks.ts";
 import type { Spec } from "../oci/types.ts";
-import { isAlive, procStat } from "../runtime/proc.ts";
+import { isAlive, type ProcStat, procStat } from "../runtime/proc.ts";
 import type { CreateOptions, Runtime } from "../runtime/runtime.ts";
 import type { StdioSpec } from "../sys/index.ts";
 import { asExecError } from "./errors.ts";
@@ -139,10 +139,11 @@ export function readLaunch(records: Records, rec: ContainerRecord): Launch {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The monitor of the run whose init is `initPid` (its parent), kept with its start time. */
-export function recordMonitor(rec: ContainerRecord, initPid: number): void {
-  rec.monitorPid = procStat(initPid)?.ppid ?? 0;
-  rec.monitorStartTime = procStat(rec.monitorPid)?.startTime ?? "";
+/** The monitor of the run whose init's /proc stat is `init` (its parent), kept with its start time. */
+export function recordMonitor(rec: ContainerRecord, init: ProcStat | null): void {
+  const monitor = init?.ppid ?? 0;
+  rec.monitorPid = monitor;
+  rec.monitorStartTime = procStat(monitor)?.startTime ?? "";
 }
 
 /**
@@ -301,8 +302,9 @@ export async function launchDetached(
     )
     .finally(() => net.done());
   rec.pid = state.pid;
-  rec.pidStartTime = procStat(state.pid)?.startTime ?? "";
-  recordMonitor(rec, state.pid);
+  const init = procStat(state.pid);
+  rec.pidStartTime = init?.startTime ?? "";
+  recordMonitor(rec, init);
   rec.detached = true;
   h.records.write(rec);
   await beforeStart?.();

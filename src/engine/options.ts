@@ -602,13 +602,23 @@ export function parseDevice(value: unknown, option = "devices"): Required<Device
   return { path: d.path, target, permissions };
 }
 
+/**
+ * A container port as docker writes one: "80", "80/tcp", "53/udp"; a port from 1 to 65535 and
+ * its protocol (tcp when none is named), or undefined for anything else. --expose, an image's
+ * ExposedPorts and `husk port`'s filter are read by it.
+ */
+export function portAndProto(text: string): { port: number; proto: "tcp" | "udp" } | undefined {
+  const m = /^(\d{1,5})(?:\/(tcp|udp))?$/.exec(text);
+  const port = m ? Number(m[1]) : 0;
+  if (!m || port < 1 || port > 65535) return undefined;
+  return { port, proto: (m[2] as "tcp" | "udp" | undefined) ?? "tcp" };
+}
+
 /** docker's --expose: "80", "53/udp", or a number. */
 function parseExpose(value: unknown): { containerPort: number; proto: "tcp" | "udp" } {
-  const m = /^(\d{1,5})(?:\/(tcp|udp))?$/.exec(String(value));
-  const port = m ? Number(m[1]) : 0;
-  if ((typeof value !== "string" && typeof value !== "number") || !m || port < 1 || port > 65535)
-    throw bad("expose", `invalid port ${quote(String(value))}: PORT or PORT/udp`);
-  return { containerPort: port, proto: (m[2] as "tcp" | "udp" | undefined) ?? "tcp" };
+  const p = typeof value === "string" || typeof value === "number" ? portAndProto(String(value)) : undefined;
+  if (!p) throw bad("expose", `invalid port ${quote(String(value))}: PORT or PORT/udp`);
+  return { containerPort: p.port, proto: p.proto };
 }
 
 /** docker's --label values: "key=value" ("key" alone: an empty value) or an object of strings. */

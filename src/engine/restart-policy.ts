@@ -30,6 +30,11 @@ export function parseRestartPolicy(text: unknown, origin = "RunOptions.restart")
   return { name, maximumRetryCount: m[2] === undefined ? 0 : Number(m[2]) };
 }
 
+/** A policy asked for a container removed when it ends (--rm): refused where `origin` says. */
+export function policyWithRemoval(origin: string): HuskError {
+  return new HuskError("conflicting options: a restart policy and removing the container when it exits (--rm)", { origin });
+}
+
 /** Whether a container that ended with exitCode is started again. */
 export function shouldRestart(
   policy: RestartPolicy | undefined,

@@ -1,7 +1,7 @@
 /** Facts about processes read from /proc. */
 import { files } from "../sys/files.ts";
 
-interface ProcStat {
+export interface ProcStat {
   state: string;
   /** The parent's pid (0 for none). */
   ppid: number;

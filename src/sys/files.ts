@@ -31,21 +31,24 @@ export interface Files {
  */
 export const nodeFs = () => process.getBuiltinModule("node:fs") as typeof import("node:fs");
 
+/** open(2) with `flags` (an existing file: no O_CREAT), one write(2) of data, close: node:fs's. */
+export function writeOnce(path: string, flags: number, data: string): void {
+  const fs = nodeFs();
+  const fd = fs.openSync(path, flags);
+  try {
+    fs.writeSync(fd, data);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export const nodeFiles: Files = {
   readFile: (path) => nodeFs().readFileSync(path, "utf8"),
   exists: (path) => nodeFs().existsSync(path),
   unlink: (path) => nodeFs().unlinkSync(path),
   rmdir: (path) => nodeFs().rmdirSync(path),
   fsType: (path) => Number(nodeFs().statfsSync(path).type),
-  writeFifo(path, data) {
-    const fs = nodeFs();
-    const fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-    try {
-      fs.writeSync(fd, data);
-    } finally {
-      fs.closeSync(fd);
-    }
-  },
+  writeFifo: (path, data) => writeOnce(path, nodeFs().constants.O_WRONLY | nodeFs().constants.O_NONBLOCK, data),
   write: (fd, data, offset) => nodeFs().writeSync(fd, data, offset),
 };
 
