@@ -23,3 +23,8 @@ export function since(iso: string | undefined, now = Date.now()): string {
   const t = Date.parse(iso);
   return Number.isFinite(t) ? humanDuration(now - t) : "";
 }
+
+/** "3 minutes ago", as docker's listings say when something was made; "" for no time. */
+export function ago(iso: string | undefined, now = Date.now()): string {
+  return iso ? `${since(iso, now)} ago` : "";
+}

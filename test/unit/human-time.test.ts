@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { humanDuration, since } from "../../src/engine/human-time.ts";
+import { ago, humanDuration, since } from "../../src/engine/human-time.ts";
 
 const S = 1000;
 const H = 3600 * S;
@@ -34,5 +34,8 @@ describe("humanDuration: docker's words for how long", () => {
     expect(since("2026-12-07T11:57:00Z", now)).toBe("3 minutes");
     expect(since(undefined, now)).toBe("");
     expect(since("not a time", now)).toBe("");
+    expect(ago("2026-12-07T11:57:00Z", now)).toBe("3 minutes ago");
+    expect(ago(undefined, now)).toBe("");
+    expect(ago("", now)).toBe("");
   });
 });

@@ -1,6 +1,6 @@
 /** `husk history [-q] [--no-trunc] [--format json] IMAGE`: docker's view of how an image's layers were made. */
 
-import { since } from "../../engine/human-time.ts";
+import { ago } from "../../engine/human-time.ts";
 import { HuskError } from "../../errors.ts";
 import { imageHistory } from "../../image/history.ts";
 import { stdout } from "../../sys/stdio.ts";
@@ -31,7 +31,7 @@ const verb: EngineVerb = {
     const objects = rows.map((r) => ({
       ID: r.id,
       CreatedAt: r.created,
-      CreatedSince: r.created ? `${since(r.created)} ago` : "",
+      CreatedSince: ago(r.created),
       CreatedBy: r.createdBy,
       Size: humanSize(r.size),
       Comment: r.comment,
@@ -41,7 +41,7 @@ const verb: EngineVerb = {
     stdout(
       table(
         ["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"],
-        rows.map((r) => [id(r.id), r.created ? `${since(r.created)} ago` : "", by(r.createdBy), humanSize(r.size), r.comment]),
+        objects.map((o) => [id(o.ID), o.CreatedSince, by(o.CreatedBy), o.Size, o.Comment]),
       ),
     );
     return 0;

@@ -1,4 +1,4 @@
-import { since } from "../../engine/human-time.ts";
+import { ago } from "../../engine/human-time.ts";
 import { stdout } from "../../sys/stdio.ts";
 import { printFormatted } from "./format.ts";
 import { type EngineVerb, engineOf, table } from "./verb.ts";
@@ -40,14 +40,14 @@ const verb: EngineVerb = {
       Tag: r.tag,
       ID: r.id,
       CreatedAt: r.created,
-      CreatedSince: r.created ? `${since(r.created)} ago` : "",
+      CreatedSince: ago(r.created),
       Size: humanSize(r.size),
     }));
     if (printFormatted(p.flags.format, objects, { ID: "IMAGE ID", CreatedSince: "CREATED" })) return 0;
     stdout(
       table(
         ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
-        rows.map((r) => [r.repo, r.tag, r.id, r.created ? `${since(r.created)} ago` : "", humanSize(r.size)]),
+        objects.map((o) => [o.Repository, o.Tag, o.ID, o.CreatedSince, o.Size]),
       ),
     );
     return 0;

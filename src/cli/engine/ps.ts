@@ -1,11 +1,9 @@
 import { parseFilters } from "../../engine/filters.ts";
-import { since } from "../../engine/human-time.ts";
+import { ago } from "../../engine/human-time.ts";
 import { HuskError } from "../../errors.ts";
 import { stdout } from "../../sys/stdio.ts";
 import { printFormatted } from "./format.ts";
 import { type EngineVerb, engineOf, table } from "./verb.ts";
-
-const ago = (iso: string) => `${since(iso)} ago`;
 
 const verb: EngineVerb = {
   name: "ps",
