@@ -27,6 +27,11 @@ const build = Bun.spawnSync(
     // the entry a `state` evaluates is then ~0.6 ms smaller than one file with everything.
     "--splitting",
     "--format=esm",
+    // JavaScriptCore's tier-up thresholds ×100 until src/sys/jit.ts restores them: a verb's
+    // code runs once, and the JIT's compiling cost more than it saved (husk run --rm 39 ms
+    // against 44, husk-runtime run 27 against 29.6, medians of 40 interleaved; ×30 and ×1000
+    // the same). --bytecode-order (a recorded layout) made no difference here.
+    "--compile-jit-policy=100",
     "--no-compile-autoload-dotenv",
     "--no-compile-autoload-bunfig",
     "--define",

@@ -1,5 +1,6 @@
 #!/usr/bin/env bun
 import { setPackageRoot } from "../package-root.ts";
+import { normalJitLater } from "../sys/jit.ts";
 import { main } from "./main.ts";
 
 // Two ways in. Built (`npm run build`): dist/cli/husk, one executable that bin/husk and
@@ -7,6 +8,7 @@ import { main } from "./main.ts";
 // name it was started as (process.argv0). From the sources: bun src/cli/husk.ts <face> …, as
 // the built CLI starts it under HUSK_FROM_SRC=1 (see from-sources.ts). String work only here:
 // node:path would cost each call a millisecond.
+normalJitLater();
 const built = process.argv[1]?.startsWith("/$bunfs/") === true;
 const self = built ? process.execPath : (process.argv[1] ?? ".");
 const packageRoot = self.split("/").slice(0, -3).join("/") || "/";

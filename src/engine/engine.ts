@@ -29,7 +29,7 @@ import type { PushOptions, PushResult } from "../image/push.ts";
 import { normalizeRef, parseRef } from "../image/reference.ts";
 import { type OverlayRootfs, overlayData, overlayRootfs } from "../image/rootfs.ts";
 import type { SaveOptions } from "../image/save.ts";
-import { type ImageInfo, ImageStore, type RemoveResult } from "../image/store.ts";
+import { type ContainerImage, ImageStore, type RemoveResult } from "../image/store.ts";
 import { renderHosts, writeDnsFiles } from "../network/dns.ts";
 import { parentRunner } from "../network/links.ts";
 import { containerNames, dnsConfig, dnsFilesOptions, HOST_NAME } from "../network/names.ts";
@@ -254,7 +254,7 @@ export interface LiveState {
 
 interface Prepared {
   opts: CheckedRunOptions;
-  image: ImageInfo;
+  image: ContainerImage;
   ref: string;
   argv: string[];
   entrypoint: string[];
@@ -600,11 +600,11 @@ export class Engine {
   }
 
   /** The image; the built-in busybox is built on first use. */
-  async #image(ref: string): Promise<ImageInfo> {
+  async #image(ref: string): Promise<ContainerImage> {
     if (typeof ref !== "string" || ref === "") throw new HuskError("must be a non-empty string", { origin: "image" });
     parseRef(ref); // a bad reference fails here, with its own message
     try {
-      return await this.images.inspect(ref);
+      return await this.images.forContainer(ref);
     } catch (err) {
       const { BUSYBOX_IMAGE, ensureBusybox } = await import("../image/busybox.ts");
       if (normalizeRef(ref) !== normalizeRef(BUSYBOX_IMAGE)) {
@@ -613,7 +613,7 @@ export class Engine {
         throw err;
       }
       await ensureBusybox(this.images);
-      return await this.images.inspect(ref);
+      return await this.images.forContainer(ref);
     }
   }
 

@@ -13,7 +13,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { HuskError } from "../errors.ts";
 import type { Digest } from "./oci.ts";
-import type { ImageInfo, ImageStore } from "./store.ts";
+import type { ContainerImage, ImageStore } from "./store.ts";
 
 export interface OverlayRootfs {
   /** The image id. */
@@ -64,7 +64,7 @@ export async function prepareRootfs(store: ImageStore, ref: string, containerDir
  * prepareRootfs for an image already looked up: a few mkdirs, done synchronously (each would
  * cost a trip through the thread pool, and the engine's run waits for them anyway).
  */
-export function overlayRootfs(info: ImageInfo, containerDir: string): OverlayRootfs {
+export function overlayRootfs(info: ContainerImage, containerDir: string): OverlayRootfs {
   const upperdir = join(containerDir, "upper");
   const workdir = join(containerDir, "work");
   const target = join(containerDir, "rootfs");

@@ -92,6 +92,9 @@ export interface ImageInfo extends ImageSummary {
   layers: LayerInfo[];
 }
 
+/** What a container needs of its image (ImageStore.forContainer): no manifest, no tags. */
+export type ContainerImage = Pick<ImageInfo, "id" | "config" | "layers">;
+
 export interface RemoveResult {
   untagged: string[];
   deleted: Digest[];
@@ -523,15 +526,20 @@ export class ImageStore {
       .sort();
   }
 
-  private async describe(idx: IndexFile, id: Digest): Promise<ImageInfo> {
-    const entry = idx.images[id]!;
-    const [manifest, imageConfig] = await Promise.all([this.manifest(entry.manifest), this.imageConfig(id)]);
+  private async layersOf(id: Digest, imageConfig: ImageConfig): Promise<LayerInfo[]> {
     const layers: LayerInfo[] = [];
     for (const [i, d] of imageConfig.rootfs.diff_ids.entries()) {
       const l = await this.layer(d);
       if (!l) throw new HuskError(`layer ${d} is missing from the store`, { what: `image ${shortId(id)}` });
       layers[i] = l;
     }
+    return layers;
+  }
+
+  private async describe(idx: IndexFile, id: Digest): Promise<ImageInfo> {
+    const entry = idx.images[id]!;
+    const [manifest, imageConfig] = await Promise.all([this.manifest(entry.manifest), this.imageConfig(id)]);
+    const layers = await this.layersOf(id, imageConfig);
     return {
       id,
       digest: entry.manifest,
@@ -563,6 +571,16 @@ export class ImageStore {
     const hit = findImage(idx, ref);
     if (!hit) throw new HuskError("no such image", { what: `image "${ref}"` });
     return this.describe(idx, hit.id);
+  }
+
+  /**
+   * inspect without what a container does not use: each `run` reads no manifest and parses no
+   * tag (~0.7 ms of a CLI's cold start).
+   */
+  async forContainer(ref: string): Promise<ContainerImage> {
+    const id = await this.resolve(ref);
+    const imageConfig = await this.imageConfig(id);
+    return { id, config: imageConfig.config ?? {}, layers: await this.layersOf(id, imageConfig) };
   }
 
   /** Point the tag `target` at the image `source` names. */
