@@ -114,19 +114,7 @@ export function call(rt: Runtime, args: string[]): void {
   }
 }
 
-/**
- * Each timed call starts from a host where no other runtime just ran. A cgroup v1
- * `cgroup.procs` write (how runc and crun put their init in its cgroups) takes the kernel's
- * threadgroup lock, and the first writer after a quiet spell waits out an RCU grace period
- * (crun's write: 13.6 ms by strace here); a writer within a grace period of the last one does
- * not. Interleaved back to back, crun ran right after runc and skipped it: 21.7 ms against 29.4
- * with 50 ms between them (medians of 20), so the figures flattered crun against a host that
- * runs crun alone. husk writes no cgroup.procs. HUSK_BENCH_GAP_MS=0: back to back, as before.
- */
-const IDLE_GAP_MS = Number(process.env.HUSK_BENCH_GAP_MS ?? 50);
-
-export function time(fn: () => void, afterIdleGap = true): number {
-  if (afterIdleGap && IDLE_GAP_MS > 0) Bun.sleepSync(IDLE_GAP_MS);
+export function time(fn: () => void): number {
   const t0 = performance.now();
   fn();
   return performance.now() - t0;

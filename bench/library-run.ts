@@ -1,8 +1,7 @@
 /**
  * The library per container: `Runtime.run` of /bin/true in one long-lived process (no CLI
  * start-up per container), under Bun and under Node, beside crun's and husk-runtime's CLI `run`
- * on the same bundle (each call from an idle host, and crun also right after runc: see time() in
- * common.ts); containers per second with 4 in flight against crun's sequential rate; and
+ * on the same bundle; containers per second with 4 in flight against crun's sequential rate; and
  * the engine's `Engine.run` of busybox `true` (overlay rootfs, records, /etc files) in-process.
  *
  *   bun bench/library-run.ts [runs=30]      (needs `npm run build` for dist/lib)
@@ -44,26 +43,13 @@ try {
       if (i >= 2) cli.get(rt.name)?.push(ms);
     }
   }
-  // crun as the old interleaving timed it: right after runc, whose cgroup.procs write leaves
-  // the kernel's lock warm (see time() in common.ts). Both references are shown.
-  const byName = new Map(runtimes().map((rt) => [rt.name, rt]));
-  const [runc, crunRt] = [byName.get("runc"), byName.get("crun")];
-  const warm: number[] = [];
-  if (runc && crunRt)
-    for (let i = 0; i < runs + 2; i++) {
-      time(() => call(runc, ["run", "--bundle", bundle.dir, `bench-warm-${process.pid}-${i}`]));
-      const ms = time(() => call(crunRt, ["run", "--bundle", bundle.dir, `bench-warm-${process.pid}-${i}`]), false);
-      if (i >= 2) warm.push(ms);
-    }
   const crun = median(cli.get("crun") ?? []);
-  const crunWarm = median(warm);
-  const ratio = (ms: number, ref: number) => (Number.isNaN(ref) ? "—" : `${(ms / ref).toFixed(2)}×`);
   const row = (name: string, ms: number, perSec?: number) =>
-    `| ${name} | ${ms.toFixed(1)} | ${ratio(ms, crun)} | ${ratio(ms, crunWarm)} | ${perSec ? perSec.toFixed(0) : "—"} |`;
+    `| ${name} | ${ms.toFixed(1)} | ${Number.isNaN(crun) ? "—" : `${(ms / crun).toFixed(2)}×`} | ${perSec ? perSec.toFixed(0) : "—"} |`;
   const rate = (b: { containers: number; ms: number }) => (b.containers * 1000) / b.ms;
   console.log(`\`run\` of /bin/true per container, median of ${runs}\n`);
-  console.log("| how | median ms | vs crun CLI | vs crun right after runc | containers/s, 4 in flight |");
-  console.log("| --- | --- | --- | --- | --- |");
+  console.log("| how | median ms | vs crun CLI | containers/s, 4 in flight |");
+  console.log("| --- | --- | --- | --- |");
   console.log(row("library, Bun (Runtime.run)", median(onBun.sequential), rate(onBun.batch4)));
   console.log(row("library, Node (Runtime.run)", median(onNode.sequential), rate(onNode.batch4)));
   const engine4 = (r: typeof onBun) => (r.engineBatch4 ? rate(r.engineBatch4) : undefined);
@@ -77,7 +63,6 @@ try {
   }
   for (const [name, xs] of cli)
     console.log(row(`${name === "husk" ? "husk-runtime" : name} CLI run`, median(xs), name === "crun" ? 1000 / crun : undefined));
-  if (warm.length) console.log(row("crun CLI run, right after runc", crunWarm, 1000 / crunWarm));
 } finally {
   bundle.remove();
 }

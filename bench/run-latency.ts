@@ -1,7 +1,6 @@
 /**
  * Startup latency: `run` of /bin/true on one busybox bundle, husk beside runc and crun,
- * interleaved so that machine noise hits all alike, each call 50 ms after the one before (see
- * time() in common.ts: no runtime inherits another's warm cgroup lock).
+ * interleaved so that machine noise hits all alike.
  *
  *   bun bench/run-latency.ts [runs=30]
  */
@@ -18,7 +17,7 @@ try {
       if (i >= 2) samples.get(rt.name)?.push(ms); // the first two warm caches
     }
   }
-  console.log(table(`\`run\` of /bin/true, median of ${runs} interleaved runs, each from an idle host`, samples));
+  console.log(table(`\`run\` of /bin/true, median of ${runs} interleaved runs`, samples));
 } finally {
   bundle.remove();
 }
