@@ -16,8 +16,8 @@
  *
  * Only the engine loads this (the runtime never does): it is data for `husk run`.
  */
-import { release } from "node:os";
 import type { LinuxSeccomp } from "../oci/types.ts";
+import { kernelRelease } from "../runtime/host-facts.ts";
 import { type DockerSeccompProfile, type DockerSyscall, dockerProfileToOci } from "./seccomp-docker.ts";
 
 /** Allowed for everyone: files, memory, signals, time, sockets, ids, IPC … */
@@ -134,6 +134,6 @@ export const DEFAULT_PROFILE: DockerSeccompProfile = {
 };
 
 /** The default filter for a container holding `caps` (its bounding set), on this kernel. */
-export function defaultSeccomp(caps: readonly string[], kernel = release()): LinuxSeccomp {
+export function defaultSeccomp(caps: readonly string[], kernel = kernelRelease()): LinuxSeccomp {
   return dockerProfileToOci(DEFAULT_PROFILE, { caps, kernel, source: "husk's default profile" }, "seccomp") as LinuxSeccomp;
 }

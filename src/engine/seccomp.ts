@@ -5,10 +5,10 @@
  * this kernel (seccomp-docker.ts).
  */
 import { readFileSync } from "node:fs";
-import { release } from "node:os";
 import { HuskError } from "../errors.ts";
 import { capMask } from "../oci/capabilities.ts";
 import type { LinuxSeccomp } from "../oci/types.ts";
+import { kernelRelease } from "../runtime/host-facts.ts";
 import { writeCacheFile } from "../runtime/seccomp-cache.ts";
 import { dockerProfileToOci } from "./seccomp-docker.ts";
 import { defaultSeccomp } from "./seccomp-profile.ts";
@@ -42,7 +42,7 @@ export function seccompFor(
   cacheDir?: string,
 ): LinuxSeccomp | undefined {
   if (choice.kind === "unconfined" || (privileged && choice.kind === "default")) return undefined;
-  const kernel = release();
+  const kernel = kernelRelease();
   if (choice.kind === "default") return cachedDefault(caps, kernel, cacheDir);
   let profile = choice.kind === "profile" ? choice.profile : undefined;
   const source = choice.kind === "file" ? choice.path : "the profile";
