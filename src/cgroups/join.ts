@@ -8,14 +8,14 @@ import type { CgroupJoin } from "./cgroup.ts";
  * cgroup module: `exec`'s path.
  */
 export function joinFilesOf(paths: Readonly<Record<string, string>>): CgroupJoin {
-  const v1 = new Set<string>();
+  const tasks: string[] = [];
   let dir = "";
   const seen = new Set<string>();
   for (const [key, path] of Object.entries(paths)) {
     if (seen.has(path)) continue; // a directory already listed: the first key's version counts
     seen.add(path);
     if (key === "") dir = path;
-    else v1.add(path);
+    else tasks.push(`${path}/tasks`);
   }
-  return { tasks: [...v1].map((d) => `${d}/tasks`), dir };
+  return { tasks, dir };
 }

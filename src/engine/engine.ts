@@ -64,6 +64,7 @@ import {
   created,
   type LifecycleHost,
   launchDetached,
+  leaseOwner,
   monitorAlive,
   monitorOf,
   type NetworkLaunch,
@@ -896,14 +897,14 @@ export class Engine {
     const viaHelper = parentRunner();
     const onPlanSent = (helper: number) => {
       prepared = this.networks.prepareAttach(viaHelper.runner);
-      prepared.reserve(this.#leaseOptions(rec, { pid: helper, startTime: Number(procStat(helper)?.startTime ?? 0) }));
+      prepared.reserve(this.#leaseOptions(rec, leaseOwner(helper)));
     };
     return {
       options: { ...(helperStays ? { onPlanSent } : {}), parentNetlink: viaHelper.parent },
       attach: (pid) => {
         const reserved = prepared !== undefined;
         prepared ??= this.networks.prepareAttach(viaHelper.runner);
-        const owner = reserved ? undefined : { pid, startTime: Number(procStat(pid)?.startTime ?? 0) };
+        const owner = reserved ? undefined : leaseOwner(pid);
         const attached = this.#attach(rec, pid, prepared, owner);
         // The helper waits for the plan: told if none will come (or one never ran).
         attached.then(
@@ -1261,14 +1262,13 @@ export class Engine {
       const used = new Set(rec.networks.map((n) => n.ifname));
       let k = 0;
       while (used.has(`eth${k}`)) k++;
-      const startTime = Number(procStat(rec.pid)?.startTime ?? 0);
       const att = await this.networks.attach({
         network,
         containerId: rec.id,
         ifname: `eth${k}`,
         netnsPath: `/proc/${rec.pid}/ns/net`,
         defaultRoute: false,
-        owner: { pid: rec.pid, startTime },
+        owner: leaseOwner(rec.pid),
         ...this.#names(rec, network, aliases),
       });
       const a = attachmentRecord(att);

@@ -28,6 +28,7 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { ConflictError, ExecError, HuskError, NotFoundError } from "../errors.ts";
 import type { Networks } from "../network/networks.ts";
+import type { Owner } from "../network/store.ts";
 import type { Spec } from "../oci/types.ts";
 import { isAlive, type ProcStat, procStat } from "../runtime/proc.ts";
 import type { CreateOptions, Runtime } from "../runtime/runtime.ts";
@@ -139,6 +140,11 @@ export function readLaunch(records: Records, rec: ContainerRecord): Launch {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A lease's owner: the process `pid` by its start time (0 when it is gone already: a stale owner). */
+export function leaseOwner(pid: number): Owner {
+  return { pid, startTime: Number(procStat(pid)?.startTime ?? 0) };
+}
+
 /** The monitor of the run whose init's /proc stat is `init` (its parent), kept with its start time. */
 export function recordMonitor(rec: ContainerRecord, init: ProcStat | null): void {
   const monitor = init?.ppid ?? 0;
@@ -211,7 +217,6 @@ async function attachAll(
 ): Promise<void> {
   await first?.(pid);
   if (extra.length === 0) return;
-  const startTime = Number(procStat(pid)?.startTime ?? 0);
   for (const network of extra) {
     const used = new Set(rec.networks.map((n) => n.ifname));
     let k = 0;
@@ -222,7 +227,7 @@ async function attachAll(
       ifname: `eth${k}`,
       netnsPath: `/proc/${pid}/ns/net`,
       defaultRoute: false,
-      owner: { pid, startTime },
+      owner: leaseOwner(pid),
       ...h.names(rec, network),
     });
     const { ifname, address, prefix, gateway, mac, hostVeth } = att;

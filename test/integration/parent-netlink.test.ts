@@ -63,6 +63,25 @@ async function withRuntime(fn: (rt: Runtime, root: string) => Promise<void>): Pr
   }
 }
 
+/**
+ * A bundle whose process would touch /marker/ran (a host directory bound in), run in a fresh
+ * runtime root: for the runs that must fail before the process runs.
+ */
+async function withMarkerBundle(
+  fn: (b: ReturnType<typeof makeBundle>, marker: string, rt: Runtime, root: string) => Promise<void>,
+) {
+  const marker = mkdtempSync(join(tmpdir(), "husk-parentnl-"));
+  const bundle = makeBundle(["sh", "-c", "touch /marker/ran"], (s) => {
+    s.mounts = [...(s.mounts ?? []), { destination: "/marker", type: "bind", source: marker, options: ["rbind", "rw"] }];
+  });
+  try {
+    await withRuntime((rt, root) => fn(bundle, marker, rt, root));
+  } finally {
+    bundle.remove();
+    rmSync(marker, { recursive: true, force: true });
+  }
+}
+
 /** Run the bundle's command with the parent's plan; its stdout (a pipe read to its end). */
 async function runWith(rt: Runtime, spec: Spec, dir: string, parent: ParentNetlink): Promise<{ status: number; out: string }> {
   let out = "";
@@ -136,47 +155,29 @@ describeAsRoot("parentNetlink: the container's helper makes its network", () => 
   });
 
   test("a refused message fails the run naming it; the process never runs and nothing is left", async () => {
-    const marker = mkdtempSync(join(tmpdir(), "husk-parentnl-"));
-    const bundle = makeBundle(["sh", "-c", "touch /marker/ran"], (s) => {
-      s.mounts = [...(s.mounts ?? []), { destination: "/marker", type: "bind", source: marker, options: ["rbind", "rw"] }];
+    await withMarkerBundle(async (bundle, marker, rt, root) => {
+      const r = recorder(async (pid) => bridgePlan(pid, [{ what: "delete link nope0", bytes: delLink({ name: "nope0" }) }]));
+      const err = await runWith(rt, bundle.spec, bundle.dir, r.parent).catch((e) => e);
+      expect(err).toBeInstanceOf(StepError);
+      expect((err as StepError).errno).toBe("ENODEV");
+      expect((err as StepError).what).toMatch(/^set up hk0 in \/proc\/\d+\/ns\/net: delete link nope0$/);
+      expect(r.log).toEqual(["plan", "sent", "failed"]);
+      expect(r.outcome()).toBe(err);
+      expect(existsSync(join(marker, "ran"))).toBe(false);
+      expect(readdirSync(root)).toEqual([]);
     });
-    try {
-      await withRuntime(async (rt, root) => {
-        const r = recorder(async (pid) => bridgePlan(pid, [{ what: "delete link nope0", bytes: delLink({ name: "nope0" }) }]));
-        const err = await runWith(rt, bundle.spec, bundle.dir, r.parent).catch((e) => e);
-        expect(err).toBeInstanceOf(StepError);
-        expect((err as StepError).errno).toBe("ENODEV");
-        expect((err as StepError).what).toMatch(/^set up hk0 in \/proc\/\d+\/ns\/net: delete link nope0$/);
-        expect(r.log).toEqual(["plan", "sent", "failed"]);
-        expect(r.outcome()).toBe(err);
-        expect(existsSync(join(marker, "ran"))).toBe(false);
-        expect(readdirSync(root)).toEqual([]);
-      });
-    } finally {
-      bundle.remove();
-      rmSync(marker, { recursive: true, force: true });
-    }
   });
 
   test("a plan that never comes (the caller's rejects) ends the run before the process runs", async () => {
-    const marker = mkdtempSync(join(tmpdir(), "husk-parentnl-"));
-    const bundle = makeBundle(["sh", "-c", "touch /marker/ran"], (s) => {
-      s.mounts = [...(s.mounts ?? []), { destination: "/marker", type: "bind", source: marker, options: ["rbind", "rw"] }];
-    });
-    try {
-      await withRuntime(async (rt, root) => {
-        const r = recorder(async () => {
-          throw new Error("no address left");
-        });
-        const err = await runWith(rt, bundle.spec, bundle.dir, r.parent).catch((e) => e);
-        expect((err as Error).message).toBe("no address left");
-        expect(r.log).toEqual(["plan", "failed"]);
-        expect(existsSync(join(marker, "ran"))).toBe(false);
-        expect(readdirSync(root)).toEqual([]);
+    await withMarkerBundle(async (bundle, marker, rt, root) => {
+      const r = recorder(async () => {
+        throw new Error("no address left");
       });
-    } finally {
-      bundle.remove();
-      rmSync(marker, { recursive: true, force: true });
-    }
+      const err = await runWith(rt, bundle.spec, bundle.dir, r.parent).catch((e) => e);
+      expect((err as Error).message).toBe("no address left");
+      expect(r.log).toEqual(["plan", "failed"]);
+      expect(existsSync(join(marker, "ran"))).toBe(false);
+      expect(readdirSync(root)).toEqual([]);
+    });
   });
 });

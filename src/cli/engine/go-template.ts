@@ -131,8 +131,8 @@ function pipeline(src: string, template: string): Pipe {
 function command(ws: string[], template: string, piped: boolean): Expr {
   const [head, ...rest] = ws as [string, ...string[]];
   if (FUNCS.has(head)) return { kind: "call", fn: head, args: rest.map((w) => operand(w, template)) };
-  if (piped) throw bad(template, `${JSON.stringify(head)} is not a function husk knows`);
-  if (rest.length > 0) throw bad(template, `${JSON.stringify(head)} is not a function husk knows`);
+  // A piped value is a function's last argument: a stage after | must be a function.
+  if (piped || rest.length > 0) throw bad(template, `${JSON.stringify(head)} is not a function husk knows`);
   return operand(head, template);
 }
 
