@@ -54,33 +54,54 @@ export interface PlanRunner {
 }
 
 /**
+ * A runner whose plan is handed over later, by whoever runs it from the start: `start` gets
+ * the plan to come and a `sent` that reaches the attach's onSent, and its result is what run()
+ * resolves with. `give` hands a plan over (the attach's, or a rejection for none).
+ */
+export function deferredRunner(
+  start: (planned: Promise<Plan>, sent: () => void) => Promise<void>,
+  retries: boolean,
+): { runner: PlanRunner; give: (plan: Promise<Plan>) => void } {
+  let give!: (plan: Promise<Plan>) => void;
+  const planned = new Promise<Plan>((resolve, reject) => {
+    give = (plan) => plan.then(resolve, reject);
+  });
+  planned.catch(() => {}); // taken by `start`'s runner, or never
+  let sent: (() => void) | undefined;
+  const running = start(planned, () => sent?.());
+  running.catch(() => {}); // awaited by the attach that uses it, if one does
+  return {
+    runner: {
+      run: (plan, onSent) => {
+        sent = onSent;
+        give(plan);
+        return running;
+      },
+      retries,
+    },
+    give,
+  };
+}
+
+/**
  * The attach's plan run by the helper that makes the container (plan op parentNetlink), not by a
  * helper of its own: `runner` for prepareAttach, `parent` for the runtime's parentNetlink option.
  * The helper asks for the plan once the container process exists; `fail` ends a wait for a plan
  * that will not come (the attach failed before making it), and an attach that never ran.
  */
 export function parentRunner(): { runner: PlanRunner; parent: ParentNetlink; fail: (err: Error) => void } {
-  let give!: (plan: Promise<Plan>) => void;
-  const planned = new Promise<Plan>((resolve, reject) => {
-    give = (plan) => plan.then(resolve, reject);
-  });
-  planned.catch(() => {}); // asked for by the helper, or never
   let ended!: (err?: Error) => void;
   const ran = new Promise<void>((resolve, reject) => {
     ended = (err) => (err ? reject(err) : resolve());
   });
-  ran.catch(() => {}); // awaited by the attach, if it ran
-  let sent: (() => void) | undefined;
+  let parent!: ParentNetlink;
+  const { runner, give } = deferredRunner((planned, sent) => {
+    parent = { plan: () => planned, sent, settled: ended };
+    return ran;
+  }, false);
   return {
-    runner: {
-      run: (plan, onSent) => {
-        sent = onSent;
-        give(plan);
-        return ran;
-      },
-      retries: false,
-    },
-    parent: { plan: () => planned, sent: () => sent?.(), settled: ended },
+    runner,
+    parent,
     fail: (err) => {
       give(Promise.reject(err));
       ended(err);

@@ -15,12 +15,12 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { HuskError } from "../errors.ts";
-import type { Plan } from "../plan/ops.ts";
 import { trace } from "../trace.ts";
 import { allocate, claim, partitionStale } from "./ipam.ts";
 import {
   addBridgeAddress,
   createBridge,
+  deferredRunner,
   deleteHostLink,
   deleteHostLinks,
   gone,
@@ -494,24 +494,9 @@ export class Networks {
    * attach's plan goes to it (the container's own helper, parentRunner in links.ts).
    */
   prepareAttach(runner?: PlanRunner): PreparedAttach {
-    let give: (plan: Promise<Plan>) => void = () => {};
-    let sent: (() => void) | undefined;
-    let run: PlanRunner = runner ?? { run: runPlan, retries: true };
-    if (!runner) {
-      const planned = new Promise<Plan>((resolve, reject) => {
-        give = (plan) => plan.then(resolve, reject);
-      });
-      const running = runPlan(planned, () => sent?.());
-      running.catch(() => {}); // awaited by the attach that uses it
-      run = {
-        run: (plan, onSent) => {
-          sent = onSent;
-          give(plan);
-          return running;
-        },
-        retries: true,
-      };
-    }
+    // Without a runner: a helper of the attach's own, started now, that reads the plan to come.
+    const own = runner ? undefined : deferredRunner(runPlan, true);
+    const run = runner ?? own!.runner;
     let used = false;
     let reserved: Reserved | undefined;
     return {
@@ -535,7 +520,7 @@ export class Networks {
       cancel: async () => {
         if (used) return;
         used = true;
-        give(Promise.reject(new HuskError("the prepared attach was not used")));
+        own?.give(Promise.reject(new HuskError("the prepared attach was not used")));
         const lease = await reserved?.lease.catch(() => undefined);
         if (reserved && lease) await this.release(reserved.network, [lease], { namespaceGone: true });
       },
