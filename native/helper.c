@@ -429,6 +429,11 @@ int main(int argc, char **argv)
 	if (*end || fd < 0 || fd > INT_MAX)
 		die(2, "usage: husk-helper [--netlink] <syncfd>", 0);
 
+	/*
+	 * Started from a sealed copy that husk's process keeps (src/helper/sealed-image.ts), the
+	 * kernel named us after its /proc/<pid>/fd/<n> path: a number. Say what we are.
+	 */
+	prctl(PR_SET_NAME, "husk-helper", 0, 0, 0);
 	if (!netlink_only)
 		reexec_sealed(argv);
 

@@ -9,6 +9,7 @@ import { type HelperProcess, type HelperStdio, type StdioSpec, spawnHelper } fro
 import { trace } from "../trace.ts";
 import { encodePlan } from "./encode.ts";
 import { helperPath } from "./path.ts";
+import { keepSealedHelper, sealedHelper } from "./sealed-image.ts";
 import { decodeMessage, encodeMessage, MSG_SIZE, Msg } from "./sync-protocol.ts";
 
 export { helperPath };
@@ -162,7 +163,11 @@ function detachWatch(plan: Plan, helper: HelperProcess): Promise<boolean> | unde
  */
 export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOptions): Promise<Launched> {
   const argv = opts.netlinkOnly ? [helperPath(), "--netlink"] : [helperPath()];
-  const helper: HelperProcess = await spawnHelper(argv, { preserveFds: opts.preserveFds, stdio: opts.stdio });
+  const helper: HelperProcess = await spawnHelper(argv, {
+    preserveFds: opts.preserveFds,
+    stdio: opts.stdio,
+    exe: sealedHelper(),
+  });
   opts.onStdio?.(helper.stdio);
   trace("runtime: launch: helper spawned");
   const { channel } = helper;
@@ -196,6 +201,7 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
         case Msg.Pid:
           trace("runtime: launch: child pid");
           pid = msg.a;
+          if (!opts.netlinkOnly) keepSealedHelper(helper.pid);
           opts.onPid?.(pid);
           break;
         case Msg.Waiting:

@@ -130,9 +130,11 @@ export function spawnHelper(argv: string[], opts: SpawnOptions): HelperProcess {
   const err = e === "pipe" ? outputPipe() : undefined;
   let proc: ReturnType<typeof Bun.spawn>;
   try {
-    proc = Bun.spawn([...argv, String(syncSlot)], {
+    const [file, ...args] = argv as [string, ...string[]];
+    proc = Bun.spawn([opts.exe ?? file, ...args, String(syncSlot)], {
       stdio: [i, out?.writeFd ?? o, err?.writeFd ?? e, ...preserved, "pipe"],
       env: opts.env ?? {},
+      argv0: file,
     });
   } catch (x) {
     out?.readable.destroy();

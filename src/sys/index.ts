@@ -33,6 +33,8 @@ export interface SpawnOptions {
   env?: Record<string, string>;
   /** fds 0, 1, 2; default all "inherit". */
   stdio?: [StdioSpec, StdioSpec, StdioSpec];
+  /** The file to execute, when it is not argv[0] (which the process is still given as its argv[0]). */
+  exe?: string;
 }
 
 export interface HelperProcess {

@@ -27,9 +27,10 @@ export function spawnHelper(argv: string[], opts: SpawnOptions): HelperProcess {
   const syncSlot = 3 + preserveFds;
   const [file, ...args] = argv as [string, ...string[]];
   const [i, o, e] = opts.stdio ?? ["inherit", "inherit", "inherit"];
-  const proc = childProcess().spawn(file, [...args, String(syncSlot)], {
+  const proc = childProcess().spawn(opts.exe ?? file, [...args, String(syncSlot)], {
     stdio: [i, o, e, ...preserved, "pipe"],
     env: opts.env ?? {},
+    argv0: file,
   });
   const socket = proc.stdio[syncSlot] as import("node:net").Socket;
   const channel = new ChunkChannel(

@@ -5,7 +5,21 @@
  * busybox bundle and state root and removes them whatever happens.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
@@ -238,6 +252,59 @@ export const scenarios = {
       } finally {
         await box[Symbol.asyncDispose]();
       }
+    } finally {
+      await done();
+    }
+  },
+
+  async "helpers after the first start from the one sealed copy of the helper this process keeps"(assert) {
+    const { engine, done } = makeEngine();
+    let copy;
+    try {
+      assert.equal((await engine.run("busybox", ["true"], { network: "none" })).exitCode, 0);
+      const box = await engine.start("busybox", ["sleep", "60"], { network: "none" });
+      try {
+        // The container's parent is its helper (the monitor of a library start).
+        const helper = Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${box.pid}/status`, "utf8"))[1]);
+        assert.equal(readFileSync(`/proc/${helper}/comm`, "utf8"), "husk-helper\n");
+        const helperPath = new URL("../../native/husk-helper", import.meta.url).pathname;
+        assert.ok(readFileSync(`/proc/${helper}/cmdline`, "utf8").startsWith(`${helperPath}\0`));
+        const copies = readdirSync("/proc/self/fd").filter((fd) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${fd}`).startsWith("/memfd:husk-helper");
+          } catch {
+            return false;
+          }
+        });
+        assert.equal(copies.length, 1);
+        copy = copies[0];
+        // Our copy is the helper's executable: it made none of its own.
+        const ours = statSync(`/proc/self/fd/${copy}`);
+        const its = statSync(`/proc/${helper}/exe`);
+        assert.equal(`${its.dev}:${its.ino}`, `${ours.dev}:${ours.ino}`);
+      } finally {
+        await box.remove({ force: true });
+      }
+      // With no helper running it (the helper of the box may still be exiting: ETXTBSY until
+      // it is gone), a write is refused by the seals.
+      let fd;
+      for (let i = 0; fd === undefined; i++) {
+        try {
+          fd = openSync(`/proc/self/fd/${copy}`, "r+");
+        } catch (err) {
+          if (err.code !== "ETXTBSY" || i === 100) throw err;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      }
+      let refused;
+      try {
+        writeSync(fd, "#!");
+      } catch (err) {
+        refused = err.code;
+      } finally {
+        closeSync(fd);
+      }
+      assert.equal(refused, "EPERM");
     } finally {
       await done();
     }
