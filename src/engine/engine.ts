@@ -38,6 +38,7 @@ import type { Owner } from "../network/store.ts";
 import { CAPABILITIES } from "../oci/capabilities.ts";
 import type { LinuxIDMapping, LinuxSeccomp, Mount, Process } from "../oci/types.ts";
 import { packageRoot } from "../package-root.ts";
+import { kernelAtLeast } from "../runtime/host-facts.ts";
 import { isAlive, procStat } from "../runtime/proc.ts";
 import { Runtime } from "../runtime/runtime.ts";
 import { parseSignal } from "../runtime/signals.ts";
@@ -788,7 +789,7 @@ export class Engine {
       // The default network is made on first use; once made, its lease checks it (#leaseOptions' ensure).
       if (p.network.kind === "bridge" && p.network.name === this.#defaultName() && !this.networks.isMade(p.network.name))
         await this.networks.ensureNetwork({ ...this.#defaultNetwork, name: p.network.name });
-      const overlay = overlayRootfs(p.image, dir);
+      const overlay = overlayRootfs(p.image, dir, { volatile: rec.hostConfig.autoRemove && kernelAtLeast(5, 10) });
       trace("engine: overlay dirs");
       const { uidMap, gidMap } = o.security;
       if (uidMap.length > 0) await this.#forUserNamespace(overlay, dir, uidMap, gidMap);
@@ -875,7 +876,7 @@ export class Engine {
     const lowerdirs = await shiftedLayers(overlay.lowerdirs, join(dir, "layers"), uid, gid);
     for (const d of [overlay.upperdir, overlay.workdir]) chownSync(d, hostId(uid, 0), hostId(gid, 0));
     overlay.lowerdirs = lowerdirs;
-    overlay.data = overlayData(lowerdirs, overlay.upperdir, overlay.workdir);
+    overlay.data = overlayData(lowerdirs, overlay.upperdir, overlay.workdir, { volatile: overlay.volatile });
   }
 
   /**

@@ -43,3 +43,11 @@ export function kernelRelease(): string {
     return (process.getBuiltinModule("node:os") as typeof import("node:os")).release();
   }
 }
+
+/** Whether the kernel is release major.minor or later (a release it cannot parse counts as older). */
+export function kernelAtLeast(major: number, minor: number, release = kernelRelease()): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (!m) return false;
+  const [have, haveMinor] = [Number(m[1]), Number(m[2])];
+  return have > major || (have === major && haveMinor >= minor);
+}
