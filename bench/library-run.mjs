@@ -32,7 +32,7 @@ for (let i = 0; i < containers; i += 4) {
 }
 const batch4 = { containers, ms: performance.now() - t0 };
 // The engine on its built-in busybox image (built on the first run, not timed), no network.
-const dataRoot = mkdtempSync("/tmp/husk-bench-engine-");
+const dataRoot = mkdtempSync(`${process.env.HUSK_BENCH_DATA_DIR ?? "/tmp"}/husk-bench-engine-`);
 const engine = new Engine({ dataRoot, stateRoot: `${root}-engine`, ipForward: false });
 const engineRuns = [];
 let engineBatch4;
@@ -51,6 +51,7 @@ try {
   engineBatch4 = { containers: runs, ms: performance.now() - t4 };
 } finally {
   await engine.idle(); // its background deletions, before the whole data root goes
+  await rt.idle?.(); // the runtime's spare helper (a baseline checkout's Runtime may have no idle)
   rmSync(dataRoot, { recursive: true, force: true });
   rmSync(`${root}-engine`, { recursive: true, force: true });
   // The runtime's root too (its containers are deleted; the seccomp cache stays there).

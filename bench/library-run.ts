@@ -7,7 +7,10 @@
  *   bun bench/library-run.ts [runs=30]      (needs `npm run build` for dist/lib)
  *
  * With HUSK_BENCH_BASELINE=<another checkout>/bin/husk-runtime, that checkout's library too
- * (its own bench/library-run.mjs over its dist/lib), as "base".
+ * (its own bench/library-run.mjs over its dist/lib), as "base". HUSK_BENCH_STATE_DIR (default
+ * /run) and HUSK_BENCH_DATA_DIR (default /tmp) say where the library's state roots and the
+ * engine's data root go: on this VM's root filesystem (ext4 without a journal) an inode costs
+ * more the more were freed in the minutes before, so a fresh filesystem gives steadier figures.
  */
 import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
@@ -18,7 +21,8 @@ const runs = Number(process.argv[2] ?? 30);
 const bundle = benchBundle(["/bin/true"]);
 try {
   const lib = (exe: string, benchDir = import.meta.dir) => {
-    const r = spawnSync(exe, [join(benchDir, "library-run.mjs"), bundle.dir, String(runs), "/run/husk-bench-lib"], {
+    const stateRoot = `${process.env.HUSK_BENCH_STATE_DIR ?? "/run"}/husk-bench-lib`;
+    const r = spawnSync(exe, [join(benchDir, "library-run.mjs"), bundle.dir, String(runs), stateRoot], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "inherit"],
     });

@@ -582,9 +582,11 @@ export class Engine {
   /**
    * Resolves once the deletions left to the background are done (a removed container's
    * writable layer and files are deleted after the caller has its result, or by a later
-   * process): before removing the data root, or to measure what is on disk.
+   * process) and the helper started ahead for the next container has gone (Runtime.idle):
+   * before removing the data root, or to measure what is on disk.
    */
   async idle(): Promise<void> {
+    await this.#runtime.idle();
     await this.#records.idle();
   }
 

@@ -10,6 +10,7 @@ import { trace } from "../trace.ts";
 import { encodePlan } from "./encode.ts";
 import { helperPath } from "./path.ts";
 import { keepSealedHelper, sealedHelper } from "./sealed-image.ts";
+import { type HelperSpares, refillSpare, takeSpare } from "./spares.ts";
 import { decodeMessage, encodeMessage, MSG_SIZE, Msg } from "./sync-protocol.ts";
 
 export { helperPath };
@@ -39,6 +40,8 @@ export interface LaunchOptions {
   onWaiting?: (pid: number, step: number) => void | Promise<void>;
   /** For a plan with parentNetlink: the netlink plan the helper's parent runs (see ParentNetlink). */
   parentNetlink?: ParentNetlink;
+  /** The caller's spare helpers: one is taken if it fits, and another started while the container runs. */
+  spares?: HelperSpares;
 }
 
 /**
@@ -163,11 +166,15 @@ function detachWatch(plan: Plan, helper: HelperProcess): Promise<boolean> | unde
  */
 export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOptions): Promise<Launched> {
   const argv = opts.netlinkOnly ? [helperPath(), "--netlink"] : [helperPath()];
-  const helper: HelperProcess = await spawnHelper(argv, {
-    preserveFds: opts.preserveFds,
-    stdio: opts.stdio,
-    exe: sealedHelper(),
-  });
+  const spawn = () => spawnHelper(argv, { preserveFds: opts.preserveFds, stdio: opts.stdio, exe: sealedHelper() });
+  // A spare fits a launch that passes no fd of the caller's: an fd number (preserved, or as
+  // stdio) names a file only at this launch, not when the spare was started.
+  const stdio = opts.stdio ?? ["inherit", "inherit", "inherit"];
+  const spareKey =
+    opts.spares && opts.preserveFds === 0 && stdio.every((s) => typeof s === "string")
+      ? `${argv.join(" ")}|${stdio.join(",")}`
+      : undefined;
+  const helper: HelperProcess = (spareKey && opts.spares && takeSpare(opts.spares, spareKey)) || (await spawn());
   opts.onStdio?.(helper.stdio);
   trace("runtime: launch: helper spawned");
   const { channel } = helper;
@@ -203,6 +210,8 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
           pid = msg.a;
           if (!opts.netlinkOnly) keepSealedHelper(helper.pid);
           opts.onPid?.(pid);
+          // The next container's helper, started while this one sets up and runs.
+          if (spareKey && opts.spares) refillSpare(opts.spares, spareKey, spawn);
           break;
         case Msg.Waiting:
           if (plan[msg.a]?.op.op === "parentNetlink") {

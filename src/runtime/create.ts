@@ -12,6 +12,7 @@
 import { join } from "node:path";
 import type { Cgroup } from "../cgroups/cgroup.ts";
 import { type Launched, launch, type ParentNetlink } from "../helper/driver.ts";
+import type { HelperSpares } from "../helper/spares.ts";
 import { compilePlan } from "../plan/compile.ts";
 import type { Mode, MonitorParams } from "../plan/context.ts";
 import type { HelperStdio, StdioSpec } from "../sys/index.ts";
@@ -81,6 +82,8 @@ export interface CreateOptions {
   detachKeys?: DetachKeys;
   /** run mode: SIGKILL the container if this process dies (the ownerLifeline op). */
   killWithOwner?: boolean;
+  /** The Runtime's spare helpers (see helper/spares.ts). */
+  spares?: HelperSpares;
 }
 
 /** `run -it`'s detach: the keys, and the monitor the helper's parent becomes (CreateOptions.monitor's fields). */
@@ -165,6 +168,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
     trace("runtime: plan compiled");
     debug?.(`nsexec container setup: the helper runs ${compiled.steps.length} steps for ${opts.id}`);
     launched = await launch(compiled.steps, {
+      spares: opts.spares,
       preserveFds: opts.preserveFds ?? 0,
       stdio: opts.stdio,
       onStdio: opts.onStdio,

@@ -8,6 +8,7 @@
 import { joinFilesOf } from "../cgroups/join.ts";
 import { ConflictError } from "../errors.ts";
 import { launch } from "../helper/driver.ts";
+import type { HelperSpares } from "../helper/spares.ts";
 import type { Process } from "../oci/types.ts";
 import { compileExecPlan } from "../plan/exec.ts";
 import { hostFacts, setgroupsAllowed } from "./host-facts.ts";
@@ -22,6 +23,8 @@ export interface ExecInContainer extends ExecOptions {
   id: string;
   process: Process;
   onDebug?: (message: string) => void;
+  /** The Runtime's spare helpers (see helper/spares.ts). */
+  spares?: HelperSpares;
 }
 
 export async function execInContainer(opts: ExecInContainer): Promise<number> {
@@ -51,7 +54,12 @@ export async function execInContainer(opts: ExecInContainer): Promise<number> {
     ownerLifeline: opts.killWithOwner,
   });
   opts.onDebug?.(`nsexec container setup: the helper joins ${opts.id}'s namespaces (${steps.length} steps)`);
-  const launched = await launch(steps, { preserveFds: opts.preserveFds ?? 0, stdio: opts.stdio, onStdio: opts.onStdio });
+  const launched = await launch(steps, {
+    preserveFds: opts.preserveFds ?? 0,
+    stdio: opts.stdio,
+    onStdio: opts.onStdio,
+    spares: opts.spares,
+  });
   opts.onDebug?.(`child process in init(): pid ${launched.pid}`);
   opts.onDebug?.(`setns_init: about to exec ${JSON.stringify(opts.process.args?.[0] ?? "")}`);
   if (opts.pidFile) {

@@ -8,6 +8,7 @@
 import type { LinuxResources } from "../cgroups/resources.ts";
 import { ConfigError, ConflictError, HuskError, NotFoundError } from "../errors.ts";
 import type { ParentNetlink } from "../helper/driver.ts";
+import type { HelperSpares } from "../helper/spares.ts";
 import type { Process, Spec } from "../oci/types.ts";
 import type { HelperStdio, StdioSpec } from "../sys/index.ts";
 import type { DetachKeys } from "./create.ts";
@@ -186,6 +187,7 @@ export class Runtime {
   readonly #debug: boolean;
   readonly #rootless: boolean | "auto";
   readonly #onDebug: ((message: string) => void) | undefined;
+  readonly #spares: HelperSpares = {};
 
   constructor(options: RuntimeOptions = {}) {
     if (options.root !== undefined && (typeof options.root !== "string" || options.root === "")) {
@@ -199,6 +201,16 @@ export class Runtime {
       throw new ConfigError("RuntimeOptions.rootless", 'must be true, false or "auto"');
     }
     this.#rootless = options.rootless ?? "auto";
+  }
+
+  /**
+   * Resolves once nothing of this runtime's is left waiting in the background: the helper it
+   * starts ahead for its next container, once it has made two, is let go and has exited.
+   */
+  async idle(): Promise<void> {
+    if (!this.#spares.spare && !this.#spares.starting) return;
+    const { closeSpares } = await import("../helper/spares.ts");
+    await closeSpares(this.#spares);
   }
 
   /** Create a container: its process waits at the start barrier until `start`. */
@@ -297,7 +309,15 @@ export class Runtime {
     );
     const { execInContainer } = await import("./exec.ts");
     const preserveFds = checkPreserveFds(options.preserveFds, "preserveFds");
-    return execInContainer({ root: this.root, id, process: proc, ...options, preserveFds, onDebug: this.#onDebug });
+    return execInContainer({
+      root: this.root,
+      id,
+      process: proc,
+      ...options,
+      preserveFds,
+      onDebug: this.#onDebug,
+      spares: this.#spares,
+    });
   }
 
   /** Change a running container's cgroup limits. */
@@ -362,6 +382,7 @@ export class Runtime {
       onDebug: this.#onDebug,
       rootless: this.#rootless,
       onWarning: this.#warn,
+      spares: this.#spares,
     };
   }
 }

@@ -20,10 +20,11 @@ function signalNumber(sig: string | number): number {
  * has ~1 ms of latency). Bun's reader leaves the fd open; close() cancels it and closes the fd
  * only once the reader has let go, so a reused fd number is never read as the channel.
  * Writes go straight out (a message or a plan fits the socket's buffer); a socket that is full
- * is waited on a millisecond at a time.
+ * is waited on a millisecond at a time. Reading starts at the first read: a pending one would
+ * keep this process alive while a spare helper waits unused (helper/spares.ts).
  */
 function fdChannel(fd: number): Channel {
-  const reader = Bun.file(fd).stream().getReader();
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   const channel = new ChunkChannel(
     async (data) => {
       for (let off = 0; off < data.length; ) {
@@ -36,24 +37,29 @@ function fdChannel(fd: number): Channel {
       }
     },
     () => {
+      if (!reader) return closeSync(fd);
       reader.cancel().then(
         () => closeSync(fd),
         () => closeSync(fd),
       );
     },
+    () => {
+      const r = Bun.file(fd).stream().getReader();
+      reader = r;
+      void (async () => {
+        try {
+          for (;;) {
+            const { value, done } = await r.read();
+            if (done) break;
+            channel.push(value);
+          }
+          channel.end();
+        } catch (err) {
+          channel.end(err as Error);
+        }
+      })();
+    },
   );
-  void (async () => {
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        channel.push(value);
-      }
-      channel.end();
-    } catch (err) {
-      channel.end(err as Error);
-    }
-  })();
   return channel;
 }
 
@@ -150,5 +156,5 @@ export function spawnHelper(argv: string[], opts: SpawnOptions): HelperProcess {
   if (i === "pipe") stdio.stdin = sinkWritable(proc.stdin as import("bun").FileSink);
   if (out) stdio.stdout = out.readable;
   if (err) stdio.stderr = err.readable;
-  return { pid: proc.pid, channel: fdChannel(fd), exited, stdio, unref: () => proc.unref() };
+  return { pid: proc.pid, channel: fdChannel(fd), exited, stdio, unref: () => proc.unref(), ref: () => proc.ref() };
 }

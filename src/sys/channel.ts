@@ -18,9 +18,14 @@ export class ChunkChannel implements Channel {
   private failed: Error | undefined;
   private wake: (() => void) | undefined;
 
+  /**
+   * `start`, if given, begins feeding the channel at its first read: a channel nobody reads yet
+   * (a spare helper's) has no read pending, which would keep Bun's process alive.
+   */
   constructor(
     private readonly writer: (data: Uint8Array) => Promise<void>,
     private readonly closer: () => void,
+    private start?: () => void,
   ) {}
 
   /** Feed a chunk from the source. */
@@ -38,6 +43,11 @@ export class ChunkChannel implements Channel {
   }
 
   async read(n: number): Promise<Buffer | null> {
+    if (this.start) {
+      const start = this.start;
+      this.start = undefined;
+      start();
+    }
     while (this.size < n) {
       if (this.failed) throw this.failed;
       if (this.ended) return null;

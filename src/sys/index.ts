@@ -45,8 +45,10 @@ export interface HelperProcess {
   exited: Promise<number>;
   /** The ends of stdio asked for as "pipe". */
   stdio: HelperStdio;
-  /** Let this process exit without waiting for the helper (one that became a monitor). */
+  /** Let this process exit without waiting for the helper (one that became a monitor, or a spare). */
   unref(): void;
+  /** Undo unref: this process waits for the helper again (a spare taken into use). */
+  ref(): void;
 }
 
 type Impl = typeof import("./bun.ts") | typeof import("./node.ts");

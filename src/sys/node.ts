@@ -52,11 +52,19 @@ export function spawnHelper(argv: string[], opts: SpawnOptions): HelperProcess {
   }
   if (o === "pipe" && proc.stdout) stdio.stdout = proc.stdout;
   if (e === "pipe" && proc.stderr) stdio.stderr = proc.stderr;
+  // The output pipes too: a spare's would keep this process alive while it waits unused.
+  const outputs = [proc.stdout, proc.stderr].filter((s) => s !== null) as import("node:net").Socket[];
   const unref = () => {
     proc.unref();
     socket.unref();
+    for (const s of outputs) s.unref?.();
   };
-  return { pid: proc.pid, channel, exited, stdio, unref };
+  const ref = () => {
+    proc.ref();
+    socket.ref();
+    for (const s of outputs) s.ref?.();
+  };
+  return { pid: proc.pid, channel, exited, stdio, unref, ref };
 }
 
 /**

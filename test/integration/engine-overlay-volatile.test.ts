@@ -37,7 +37,17 @@ describeAsRoot("engine overlay volatile", () => {
   });
 
   test("a work directory left marked by a volatile mount is mounted again (husk cp into it)", async () => {
-    const made = await w.husk(["run", "--name", "marked", "--network", "none", "busybox", "sh", "-c", "cat /x 2>/dev/null; true"]);
+    const made = await w.husk([
+      "run",
+      "--name",
+      "marked",
+      "--network",
+      "none",
+      "busybox",
+      "sh",
+      "-c",
+      "cat /x 2>/dev/null; true",
+    ]);
     expect(made.code).toBe(0);
     const id = (await w.husk(["inspect", "-f", "{{.Id}}", "marked"])).stdout.trim();
     // What a volatile mount of this upper leaves: overlayfs refuses the next mount (EINVAL) until it goes.

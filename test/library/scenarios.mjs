@@ -65,6 +65,7 @@ export function makeRuntime(extra = {}) {
     rt,
     async done() {
       for (const c of await rt.list()) await rt.delete(c.id, { force: true });
+      await rt.idle();
       rmSync(root, { recursive: true, force: true });
     },
   };
@@ -285,8 +286,9 @@ export const scenarios = {
       } finally {
         await box.remove({ force: true });
       }
-      // With no helper running it (the helper of the box may still be exiting: ETXTBSY until
-      // it is gone), a write is refused by the seals.
+      // With no helper running it (ETXTBSY until the box's helper has exited; idle lets the
+      // spare started for the next container go), a write is refused by the seals.
+      await engine.idle();
       let fd;
       for (let i = 0; fd === undefined; i++) {
         try {
@@ -545,6 +547,35 @@ export const scenarios = {
     }
   },
 
+  async "a helper is started ahead for the next container: idle lets it go, and it keeps no process alive nor outlives it"(
+    assert,
+  ) {
+    const { engine, dataRoot, stateRoot, done } = makeEngine();
+    try {
+      const r = spawnSync(process.execPath, [join(import.meta.dirname, "runs-and-ends.mjs"), dataRoot, stateRoot], {
+        encoding: "utf8",
+        timeout: 30000,
+      });
+      assert.equal(r.status, 0);
+      const { spare, exitMs } = JSON.parse(r.stdout.trim().split("\n").at(-1));
+      assert.equal(spare.length, 1);
+      // It ended at once (a spare waits up to 2 s unused: one that held the process would show).
+      assert.ok(exitMs < 500, `the process took ${exitMs} ms to exit`);
+      const t0 = Date.now();
+      while (alive(spare[0]) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(!alive(spare[0]), "the spare went with its owner");
+      // In this process: two runs, then one waits; idle lets it go.
+      for (let i = 0; i < 3; i++) assert.equal((await engine.run("busybox", ["true"], { network: "none" })).exitCode, 0);
+      const mine = () => helperChildren().length;
+      for (let i = 0; i < 100 && mine() === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(mine(), 1);
+      await engine.idle();
+      assert.equal(mine(), 0);
+    } finally {
+      await done();
+    }
+  },
+
   async "a spawned container dies with its owner's process (SIGKILL), helper and all"(assert) {
     const { engine, dataRoot, stateRoot, done } = makeEngine();
     const owner = spawn(process.execPath, [join(import.meta.dirname, "owner.mjs"), dataRoot, stateRoot], {
@@ -571,6 +602,20 @@ export const scenarios = {
     }
   },
 };
+
+/** This process's helpers for containers (husk-helper <syncfd>; not Node's parked --flocks ones) that are not zombies. */
+function helperChildren() {
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p) && parentOf(p) === process.pid && alive(p))
+    .filter((p) => {
+      try {
+        const args = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
+        return readFileSync(`/proc/${p}/comm`, "utf8") === "husk-helper\n" && /^\d+$/.test(args[1]);
+      } catch {
+        return false;
+      }
+    });
+}
 
 /** A process that exists and is not a zombie waiting to be reaped. */
 function alive(pid) {
