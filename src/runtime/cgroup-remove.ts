@@ -63,7 +63,7 @@ export function planCgroupRemoval(record: CgroupRecord): CgroupRemoval {
  * removeCgroup. Directories already gone are fine; ones outside the cgroup filesystems are
  * left alone, as removeCgroup leaves them.
  */
-export function removeRecordedCgroup(removal: CgroupRemoval): boolean {
+export function removeRecordedCgroup(removal: CgroupRemoval, keepDefaultParent = false): boolean {
   for (const dir of removal.made) {
     try {
       files().rmdir(dir);
@@ -72,7 +72,7 @@ export function removeRecordedCgroup(removal: CgroupRemoval): boolean {
     }
   }
   removeDirs(removal.parents);
-  removeDefaultParent(removal.leaves);
+  if (!keepDefaultParent) removeDefaultParent(removal.leaves);
   return true;
 }
 

@@ -166,7 +166,7 @@ export function setUpCgroup(cgroup: Cgroup, spec: Spec, hooks: SetUpHooks): Cont
  * husk made go, and nothing else. `kill: false` for a record written before the mkdirs, when
  * the directories may be someone else's who made them meanwhile.
  */
-export function removeCgroup(cgroup: Cgroup, opts: { kill?: boolean } = {}): void {
+export function removeCgroup(cgroup: Cgroup, opts: { kill?: boolean; keepDefaultParent?: boolean } = {}): void {
   const kill = (opts.kill ?? true) && cgroup.isOwn() && cgroup.exists();
   for (let attempt = 1; ; attempt++) {
     if (kill) cgroup.killAll("SIGKILL");
@@ -181,7 +181,12 @@ export function removeCgroup(cgroup: Cgroup, opts: { kill?: boolean } = {}): voi
   }
   const leaves = Object.values(cgroup.paths);
   removeCreatedParents(leaves, cgroup.created);
-  removeDefaultParent(leaves);
+  if (!opts.keepDefaultParent) removeDefaultParent(leaves);
+}
+
+/** husk's default parent cgroup (/husk) in each hierarchy, once no container is in it (see Runtime.idle). */
+export function removeDefaultParents(): void {
+  removeDefaultParent(Object.values(openCgroup(cgroupLayout(), resolveCgroupPath(undefined, "leaf")).paths));
 }
 
 /** Reopen a container's cgroup from the paths in its state file (to use it, not to remove it). */

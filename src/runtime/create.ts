@@ -218,8 +218,8 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
  * Remove what create made: the cgroup directories husk made (with the container's processes
  * still in them; see removeCgroup for a cgroup shared with others) and the state dir.
  */
-export async function cleanUp(dir: string, cgroup?: Cgroup): Promise<void> {
-  if (cgroup) removeCgroup(cgroup);
+export async function cleanUp(dir: string, cgroup?: Cgroup, keepDefaultParent = false): Promise<void> {
+  if (cgroup) removeCgroup(cgroup, { keepDefaultParent });
   trace("runtime: cgroup removed");
   removeStateDir(dir);
   trace("runtime: state dir removed");

@@ -33,6 +33,7 @@ export async function deleteContainer(
   id: string,
   force: boolean,
   onWarning: (message: string) => void = printWarning,
+  keepDefaultParent = false,
 ): Promise<void> {
   const dir = stateDir(root, id);
   let st: SavedState;
@@ -78,9 +79,9 @@ export async function deleteContainer(
   const { record, problem, removal } = recordOnce();
   // rmdir alone, from the record, for a cgroup its processes have left (the usual case);
   // anything more (processes left in it, sub-cgroups, no record) is the cgroup manager's.
-  if (!removal || !removeRecordedCgroup(removal)) {
+  if (!removal || !removeRecordedCgroup(removal, keepDefaultParent)) {
     const { removeCgroup } = await import("./cgroup-setup.ts");
-    removeCgroup(await managedCgroup(st.cgroupPaths, record), { kill: !record?.pending });
+    removeCgroup(await managedCgroup(st.cgroupPaths, record), { kill: !record?.pending, keepDefaultParent });
   }
   trace("runtime: delete: cgroup removed");
   removeStateDir(dir);

@@ -17,7 +17,13 @@ import { ociState } from "./status.ts";
 const DETACHED = Symbol("detached");
 
 export async function runContainer(
-  opts: Omit<CreateOptions, "mode"> & { keep?: boolean; onStart?: (pid: number) => void; onDetach?: () => Promise<void> },
+  opts: Omit<CreateOptions, "mode"> & {
+    keep?: boolean;
+    onStart?: (pid: number) => void;
+    onDetach?: () => Promise<void>;
+    /** Asked when the container has gone: leave husk's default parent cgroups (see Runtime's #keepsParents). */
+    keepDefaultParent?: () => boolean;
+  },
 ): Promise<number> {
   const created = await createContainer({ ...opts, mode: "run" });
   opts.onStart?.(created.launched.pid);
@@ -42,7 +48,7 @@ export async function runContainer(
     trace("runtime: container ran and exited");
     // --keep leaves the stopped container for `husk delete` (which then runs poststop).
     if (!opts.keep && !detached) {
-      await cleanUp(created.stateDir, created.cgroup?.cgroup);
+      await cleanUp(created.stateDir, created.cgroup?.cgroup, opts.keepDefaultParent?.() ?? false);
       if (hooks?.poststop?.length) await runHooks(hooks.poststop, "poststop", state("stopped", 0), { warnOnly: true });
     }
   }

@@ -9,6 +9,7 @@ import {
   chmodSync,
   closeSync,
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -571,6 +572,24 @@ export const scenarios = {
       assert.equal(mine(), 1);
       await engine.idle();
       assert.equal(mine(), 0);
+    } finally {
+      await done();
+    }
+  },
+
+  async "husk's default parent cgroups stay between a runtime's containers from its second on; idle removes them"(assert) {
+    const { engine, done } = makeEngine();
+    // One hierarchy's /husk stands for all (they are made and removed together): v1's pids, or v2's root.
+    const parent = existsSync("/sys/fs/cgroup/pids") ? "/sys/fs/cgroup/pids/husk" : "/sys/fs/cgroup/husk";
+    try {
+      assert.equal(existsSync(parent), false);
+      assert.equal((await engine.run("busybox", ["true"], { network: "none" })).exitCode, 0);
+      assert.equal(existsSync(parent), false); // one container: as the CLI, nothing left
+      for (let i = 0; i < 2; i++) assert.equal((await engine.run("busybox", ["true"], { network: "none" })).exitCode, 0);
+      assert.equal(existsSync(parent), true);
+      assert.equal(readdirSync(parent, { withFileTypes: true }).filter((e) => e.isDirectory()).length, 0);
+      await engine.idle();
+      assert.equal(existsSync(parent), false);
     } finally {
       await done();
     }
