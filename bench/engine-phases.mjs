@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { Engine } from "../dist/lib/index.js";
 
 const runs = Number(process.argv[2] ?? 30);
-const dataRoot = mkdtempSync("/tmp/husk-bench-phases-");
-const stateRoot = `/run/husk-bench-phases-${process.pid}`;
+const dataRoot = mkdtempSync(`${process.env.HUSK_BENCH_DATA_DIR ?? "/tmp"}/husk-bench-phases-`);
+const stateRoot = `${process.env.HUSK_BENCH_STATE_DIR ?? "/run"}/husk-bench-phases-${process.pid}`;
 const engine = new Engine({ dataRoot, stateRoot, ipForward: false });
 const ms = [];
 try {

@@ -61,8 +61,9 @@ function library(exe: string): { steps: Map<string, number[]>; total: number } {
 
 function cli(): { steps: Map<string, number[]>; total: number } {
   const husk = join(import.meta.dir, "../bin/husk");
-  const dataRoot = mkdtempSync(join(tmpdir(), "husk-bench-phases-"));
-  const stateRoot = mkdtempSync("/run/husk-bench-phases-");
+  // Elsewhere with HUSK_BENCH_DATA_DIR and HUSK_BENCH_STATE_DIR (see library-run.ts).
+  const dataRoot = mkdtempSync(join(process.env.HUSK_BENCH_DATA_DIR ?? tmpdir(), "husk-bench-phases-"));
+  const stateRoot = mkdtempSync(join(process.env.HUSK_BENCH_STATE_DIR ?? "/run", "husk-bench-phases-"));
   const env = { ...process.env, HUSK_DATA_ROOT: dataRoot, HUSK_STATE_ROOT: stateRoot, HUSK_IP_FORWARD: "0", HUSK_TRACE: "1" };
   let stderr = "";
   const total: number[] = [];
