@@ -208,7 +208,9 @@ export class Runtime {
 
   /**
    * Resolves once nothing of this runtime's is left waiting in the background: the helper it
-   * starts ahead for its next container, once it has made two, is let go and has exited.
+   * starts ahead for its next container, once it has made two, is let go and has exited, and
+   * husk's default parent cgroups, which it keeps from its second container on, are removed if
+   * no container is in them.
    */
   async idle(): Promise<void> {
     if (this.#parentsKept) {
