@@ -622,10 +622,10 @@ export const scenarios = {
   },
 };
 
-/** This process's helpers for containers (husk-helper <syncfd>; not Node's parked --flocks ones) that are not zombies. */
-function helperChildren() {
+/** A process's helpers for containers (husk-helper <syncfd>; not Node's parked --flocks ones) that are not zombies. */
+export function helperChildren(of = process.pid) {
   return readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p) && parentOf(p) === process.pid && alive(p))
+    .filter((p) => /^\d+$/.test(p) && parentOf(p) === of && alive(p))
     .filter((p) => {
       try {
         const args = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
