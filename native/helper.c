@@ -404,6 +404,58 @@ struct op *read_netlink_plan(unsigned *count)
 	return ops;
 }
 
+/* ---------------------------------------------------------------- --netns-ahead */
+
+/*
+ * A spare helper (src/helper/spares.ts) waits for a plan it does not know yet. Most plans give
+ * their container a new network namespace, whose making is ~0.7 ms of the kernel's (every
+ * pernet subsystem's init, lo): made here while we wait, it is off the container's path. A
+ * plan it fits (see netns_ahead_fits) clones without CLONE_NEWNET, so its child starts in this
+ * one, and op_clone puts us back in our own; any other plan goes back to it first, and the
+ * namespace made ahead goes with its last reference. Unprivileged, unshare fails and nothing
+ * is made.
+ */
+int aheadnet = -1;
+
+static void make_netns_ahead(void)
+{
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return;
+	if (unshare(CLONE_NEWNET) < 0) {
+		close(self);
+		return;
+	}
+	aheadnet = self;
+}
+
+/*
+ * The plan's first op that makes a process is a clone into a new network namespace, without a
+ * new user namespace (which must own the network namespace made for it), and every op before
+ * it is one that does not care which network namespace we are in.
+ */
+static int netns_ahead_fits(const struct op *ops, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++) {
+		int (*run)(const struct field *) = OPS[ops[k].code].run;
+		if (run == op_clone)
+			return (ops[k].f[0].i & CLONE_NEWNET) && !(ops[k].f[0].i & CLONE_NEWUSER);
+		if (run != op_open_cgroup && run != op_owner_lifeline && run != op_open_exec_fifo && run != op_console_connect &&
+		    run != op_listener_connect && run != op_parent_netlink && run != op_detach_keys && run != op_console_proxy &&
+		    run != op_monitor)
+			return 0;
+	}
+	return 0;
+}
+
+static void leave_netns_ahead(void)
+{
+	if (setns(aheadnet, CLONE_NEWNET) < 0)
+		die(1, "setns back to our network namespace", errno);
+	close(aheadnet);
+	aheadnet = -1;
+}
+
 #ifndef HUSK_COMMIT
 #define HUSK_COMMIT "unknown"
 #endif
@@ -422,12 +474,13 @@ int main(int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "--xattrs") == 0)
 		serve_xattrs();
 	int netlink_only = argc == 3 && strcmp(argv[1], "--netlink") == 0;
-	const char *fdtext = argv[1 + netlink_only];
-	if (argc != 2 + netlink_only || !*fdtext)
-		die(2, "usage: husk-helper [--netlink] <syncfd>", 0);
+	int ahead = argc == 3 && strcmp(argv[1], "--netns-ahead") == 0;
+	const char *fdtext = argv[1 + (netlink_only || ahead)];
+	if (argc != 2 + (netlink_only || ahead) || !*fdtext)
+		die(2, "usage: husk-helper [--netlink | --netns-ahead] <syncfd>", 0);
 	long fd = strtol(fdtext, &end, 10);
 	if (*end || fd < 0 || fd > INT_MAX)
-		die(2, "usage: husk-helper [--netlink] <syncfd>", 0);
+		die(2, "usage: husk-helper [--netlink | --netns-ahead] <syncfd>", 0);
 
 	/*
 	 * Started from a sealed copy that husk's process keeps (src/helper/sealed-image.ts), the
@@ -447,10 +500,14 @@ int main(int argc, char **argv)
 	if (syscall(SYS_close_range, (unsigned)syncfd + 1, ~0U, 0) < 0)
 		die(2, "close_range", errno);
 
+	if (ahead)
+		make_netns_ahead();
 	unsigned n;
 	struct op *ops = read_plan(OPS, sizeof OPS / sizeof OPS[0], &n);
 	if (!ops)
 		_exit(1);
+	if (aheadnet >= 0 && !netns_ahead_fits(ops, n))
+		leave_netns_ahead();
 	for (unsigned k = 0; netlink_only && k < n; k++)
 		if (OPS[ops[k].code].run != op_netlink)
 			malformed("--netlink: the plan has an op other than netlink");

@@ -139,6 +139,7 @@ void close_cgroup_fds(void);
 
 /* net.c: parentNetlink (see op_parent_netlink) */
 extern int parentnet_step; /* the parentNetlink op's step, -1 without one */
+extern int aheadnet; /* --netns-ahead: our own network namespace while we sit in one made ahead (op_clone) */
 extern int parentnet_ready; /* the child's end of the pipe the parent says 'N' on once its plan ran */
 void parent_netlink(struct op *plan, unsigned n, int ready);
 /* helper.c: the parent's netlink plan (parentNetlink) read from the channel; NULL at EOF */

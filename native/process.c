@@ -85,6 +85,8 @@ int op_clone(const struct field *f)
 		return -1;
 	}
 	long pid = -1;
+	/* A network namespace made ahead (helper.c) is the child's: it inherits ours. */
+	uint64_t flags = (uint64_t)f[0].i & ~(uint64_t)(aheadnet >= 0 ? CLONE_NEWNET : 0);
 	if (cgdirfd >= 0) {
 		/*
 		 * Born in its v2 cgroup: no cgroup.procs write later, whose global lock costs an
@@ -92,7 +94,7 @@ int op_clone(const struct field *f)
 		 * that does not contain us) falls back to clone and a write in the child.
 		 */
 		struct clone_args args = {
-			.flags = (uint64_t)f[0].i | CLONE_INTO_CGROUP,
+			.flags = flags | CLONE_INTO_CGROUP,
 			.exit_signal = SIGCHLD,
 			.cgroup = (uint64_t)cgdirfd,
 		};
@@ -100,7 +102,7 @@ int op_clone(const struct field *f)
 		cgplaced = pid >= 0;
 	}
 	if (pid < 0)
-		pid = syscall(SYS_clone, (unsigned long)f[0].i | SIGCHLD, NULL, NULL, NULL, 0);
+		pid = syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, 0);
 	if (pid < 0) {
 		xclose(gate[0]);
 		xclose(gate[1]);
@@ -111,6 +113,8 @@ int op_clone(const struct field *f)
 		return -1;
 	}
 	if (pid == 0) {
+		xclose(aheadnet); /* the host's network namespace: not the container's to hold, even until exec */
+		aheadnet = -1;
 		if (f[1].i == CLONE_MONITOR)
 			monitor_child();
 		xclose(proxyfd);
@@ -136,6 +140,17 @@ int op_clone(const struct field *f)
 	close(linger[1]);
 	xclose(ready[0]);
 	close_cgroup_fds();
+	if (aheadnet >= 0) {
+		/* Back in our own network namespace: parentNetlink works from the host's. */
+		if (setns(aheadnet, CLONE_NEWNET) < 0) {
+			int err = errno;
+			kill((pid_t)pid, SIGKILL);
+			errno = err;
+			return -1;
+		}
+		close(aheadnet);
+		aheadnet = -1;
+	}
 	/*
 	 * The console and seccomp agent connections (made before clone) and the child's end of a
 	 * consoleProxy pair are the child's alone: a receiver must see them close when it is done.

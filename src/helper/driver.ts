@@ -166,13 +166,13 @@ function detachWatch(plan: Plan, helper: HelperProcess): Promise<boolean> | unde
  */
 export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOptions): Promise<Launched> {
   const argv = opts.netlinkOnly ? [helperPath(), "--netlink"] : [helperPath()];
-  const spawn = () => spawnHelper(argv, { preserveFds: opts.preserveFds, stdio: opts.stdio, exe: sealedHelper() });
+  const spawn = (args = argv) => spawnHelper(args, { preserveFds: opts.preserveFds, stdio: opts.stdio, exe: sealedHelper() });
   // A spare fits a launch that passes no fd of the caller's: an fd number (preserved, or as
   // stdio) names a file only at this launch, not when the spare was started.
   const stdio = opts.stdio ?? ["inherit", "inherit", "inherit"];
   const spareKey =
-    opts.spares && opts.preserveFds === 0 && stdio.every((s) => typeof s === "string")
-      ? `${argv.join(" ")}|${stdio.join(",")}`
+    opts.spares && !opts.netlinkOnly && opts.preserveFds === 0 && stdio.every((s) => typeof s === "string")
+      ? stdio.join(",")
       : undefined;
   const helper: HelperProcess = (spareKey && opts.spares && takeSpare(opts.spares, spareKey)) || (await spawn());
   opts.onStdio?.(helper.stdio);
@@ -211,7 +211,8 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
           if (!opts.netlinkOnly) keepSealedHelper(helper.pid);
           opts.onPid?.(pid);
           // The next container's helper, started while this one sets up and runs.
-          if (spareKey && opts.spares) refillSpare(opts.spares, spareKey, spawn);
+          // It makes the network namespace a container most likely wants while it waits (helper.c, --netns-ahead).
+          if (spareKey && opts.spares) refillSpare(opts.spares, spareKey, () => spawn([helperPath(), "--netns-ahead"]));
           break;
         case Msg.Waiting:
           if (plan[msg.a]?.op.op === "parentNetlink") {

@@ -577,6 +577,37 @@ export const scenarios = {
     }
   },
 
+  async "containers whose helper was a spare get a fresh network namespace, made ahead; host networking and the helper keep the host's"(
+    assert,
+  ) {
+    const { engine, done } = makeEngine();
+    const hostNs = readlinkSync("/proc/self/ns/net");
+    try {
+      for (let i = 0; i < 4; i++) {
+        const r = await engine.run("busybox", ["sh", "-c", "readlink /proc/self/ns/net; ls /sys/class/net"], { network: "none" });
+        const [ns, ...links] = r.stdout.trim().split("\n");
+        assert.ok(ns !== hostNs, `container ${i}: ${ns}`);
+        assert.equal(links.join(","), "lo");
+      }
+      // A spare waits with a namespace made ahead: host networking must not get it.
+      const h = await engine.run("busybox", ["readlink", "/proc/self/ns/net"], { network: "host" });
+      assert.equal(h.stdout.trim(), hostNs);
+      const box = await engine.start("busybox", ["sleep", "60"], { network: "none" });
+      try {
+        assert.ok(readlinkSync(`/proc/${box.pid}/ns/net`) !== hostNs);
+        // One made ahead while the box runs is another (namespace numbers are reused only once freed).
+        const next = await engine.run("busybox", ["readlink", "/proc/self/ns/net"], { network: "none" });
+        assert.ok(![hostNs, readlinkSync(`/proc/${box.pid}/ns/net`)].includes(next.stdout.trim()), next.stdout);
+        // Its helper (the parent) went back to the host's once it had cloned the container.
+        assert.equal(readlinkSync(`/proc/${parentOf(box.pid)}/ns/net`), hostNs);
+      } finally {
+        await box.remove({ force: true });
+      }
+    } finally {
+      await done();
+    }
+  },
+
   async "husk's default parent cgroups stay between a runtime's containers from its second on; idle removes them"(assert) {
     const { engine, done } = makeEngine();
     // One hierarchy's /husk stands for all (they are made and removed together): v1's pids, or v2's root.
@@ -622,14 +653,14 @@ export const scenarios = {
   },
 };
 
-/** A process's helpers for containers (husk-helper <syncfd>; not Node's parked --flocks ones) that are not zombies. */
+/** A process's helpers for containers (husk-helper [--netns-ahead] <syncfd>; not Node's parked --flocks ones) that are not zombies. */
 export function helperChildren(of = process.pid) {
   return readdirSync("/proc")
     .filter((p) => /^\d+$/.test(p) && parentOf(p) === of && alive(p))
     .filter((p) => {
       try {
         const args = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
-        return readFileSync(`/proc/${p}/comm`, "utf8") === "husk-helper\n" && /^\d+$/.test(args[1]);
+        return readFileSync(`/proc/${p}/comm`, "utf8") === "husk-helper\n" && /^(\d+|--netns-ahead)$/.test(args[1]);
       } catch {
         return false;
       }
