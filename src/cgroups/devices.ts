@@ -60,3 +60,16 @@ export function v1DeviceWrites(rules: readonly LinuxDeviceCgroup[]): { file: "de
       .map((r) => ({ file: r.allow ? ("devices.allow" as const) : ("devices.deny" as const), value: deviceRuleString(r) })),
   ];
 }
+
+/** v1DeviceWrites in order, a run of writes to the same file as one entry: each run goes through one open of its file. */
+export function v1DeviceWriteRuns(
+  rules: readonly LinuxDeviceCgroup[],
+): { file: "devices.allow" | "devices.deny"; values: string[] }[] {
+  const runs: { file: "devices.allow" | "devices.deny"; values: string[] }[] = [];
+  for (const w of v1DeviceWrites(rules)) {
+    const last = runs.at(-1);
+    if (last?.file === w.file) last.values.push(w.value);
+    else runs.push({ file: w.file, values: [w.value] });
+  }
+  return runs;
+}

@@ -62,6 +62,26 @@ export class CgroupDir {
     }
   }
 
+  /** Write each value in turn to knob `name`, through one open of it when the fs can (CgroupFs.writeEach). */
+  writeEach(what: string, name: string, values: readonly string[]): void {
+    const each = this.fs.writeEach;
+    if (!each) {
+      for (const v of values) this.write(what, name, v);
+      return;
+    }
+    try {
+      each.call(this.fs, this.file(name), values);
+    } catch (err) {
+      if (errCode(err) === "ENOENT" && this.fs.exists(this.path)) throw this.missing(what, name);
+      const value = (err as { value?: string }).value;
+      throw cgroupFsError(
+        err,
+        what,
+        value === undefined ? `open ${this.file(name)}` : `write ${JSON.stringify(value)} to ${this.file(name)}`,
+      );
+    }
+  }
+
   /** The error for a knob that does not exist, saying why when cgroup v2 can tell. */
   missing(what: string, name: string): CgroupError {
     if (!this.fs.exists(this.path)) return new CgroupError(what, `cgroup ${this.path} does not exist`, "ENOENT");

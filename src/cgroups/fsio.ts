@@ -14,6 +14,12 @@ export interface CgroupFs {
    * write-only knobs such as devices.allow.
    */
   writeFile(path: string, data: string): void;
+  /**
+   * Each value in a write(2) of its own, all to one open of `path` (v1 device rules: the kernel
+   * takes one rule per write). Optional: without it, writeFile each. A failed write throws with
+   * the value it was writing as the error's `value`.
+   */
+  writeEach?(path: string, values: readonly string[]): void;
   exists(path: string): boolean;
   /** mkdir; true if this call created it, false if it already existed. */
   mkdir(path: string): boolean;
@@ -27,6 +33,22 @@ export const nodeCgroupFs: CgroupFs = {
   // freezer, and node:fs would cost each verb ~1.1 ms to load.
   readFile: (path) => files().readFile(path),
   writeFile: (path, data) => writeOnce(path, nodeFs().constants.O_WRONLY | nodeFs().constants.O_TRUNC, data),
+  writeEach(path, values) {
+    const fs = nodeFs();
+    const fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_TRUNC);
+    try {
+      for (const value of values) {
+        try {
+          fs.writeSync(fd, value);
+        } catch (err) {
+          (err as { value?: string }).value = value;
+          throw err;
+        }
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
   exists: (path) => files().exists(path),
   mkdir(path) {
     try {

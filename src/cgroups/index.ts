@@ -13,7 +13,7 @@ export {
   UNLIMITED,
 } from "./convert.ts";
 export { compileDeviceFilter, type DeviceState, emulateDeviceRules, runDeviceFilter } from "./device-filter.ts";
-export { defaultDeviceRules, deviceRuleString, v1DeviceWrites } from "./devices.ts";
+export { defaultDeviceRules, deviceRuleString, v1DeviceWriteRuns, v1DeviceWrites } from "./devices.ts";
 export { CgroupDir } from "./dir.ts";
 export { CgroupError } from "./errors.ts";
 export { type CgroupFs, nodeCgroupFs } from "./fsio.ts";

@@ -10,7 +10,7 @@
  */
 import { blkioWeightToIoWeight, int, parseCounter, sharesToWeight, swapToV2, v2Limit } from "./convert.ts";
 import { compileDeviceFilter, emulateDeviceRules } from "./device-filter.ts";
-import { v1DeviceWrites } from "./devices.ts";
+import { v1DeviceWriteRuns } from "./devices.ts";
 import type { CgroupDir } from "./dir.ts";
 import { CgroupError } from "./errors.ts";
 import type { LinuxBlockIO, LinuxCPU, LinuxMemory, LinuxResources, LinuxThrottleDevice } from "./resources.ts";
@@ -72,7 +72,8 @@ function setDevices(ctx: SetContext, r: LinuxResources): void {
   const rules = r.devices ?? [];
   const field = `${R}.devices`;
   if (ctx.devicesV1) {
-    for (const w of v1DeviceWrites(rules)) ctx.devicesV1.write(field, w.file, w.value);
+    // docker's default rules: 13 writes through 2 opens instead of 13.
+    for (const run of v1DeviceWriteRuns(rules)) ctx.devicesV1.writeEach(field, run.file, run.values);
     return;
   }
   if (!ctx.unified) throw new CgroupError(field, "the devices cgroup controller is not mounted, device rules cannot be enforced");

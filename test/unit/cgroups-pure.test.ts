@@ -21,6 +21,7 @@ import {
   statsToJSON,
   swapToV2,
   UNLIMITED,
+  v1DeviceWriteRuns,
   v1DeviceWrites,
   validateResources,
 } from "../../src/cgroups/index.ts";
@@ -280,6 +281,24 @@ describe("device rules", () => {
       { file: "devices.allow", value: "c 1:3 rwm" },
       { file: "devices.allow", value: "c 136:* rw" },
     ]);
+  });
+
+  test("v1 writes to the same file in a row are one run (one open of the file), in order", () => {
+    expect(
+      v1DeviceWriteRuns([
+        denyAll,
+        { allow: true, type: "c", major: 1, minor: 3, access: "rwm" },
+        { allow: true, type: "c", major: 1, minor: 5, access: "rwm" },
+        { allow: false, type: "c", major: 1, minor: 5, access: "w" },
+        { allow: true, type: "c", major: 136, access: "rw" },
+      ]),
+    ).toEqual([
+      { file: "devices.deny", values: ["a", "a *:* rwm"] },
+      { file: "devices.allow", values: ["c 1:3 rwm", "c 1:5 rwm"] },
+      { file: "devices.deny", values: ["c 1:5 w"] },
+      { file: "devices.allow", values: ["c 136:* rw"] },
+    ]);
+    expect(v1DeviceWriteRuns([])).toEqual([{ file: "devices.deny", values: ["a"] }]);
   });
 
   test('letters other than r, w and m are ignored, as runc does (its tests deny "rwa"); a rule left with none writes nothing', () => {
