@@ -57,8 +57,7 @@ export class CgroupDir {
     try {
       this.fs.writeFile(this.file(name), value);
     } catch (err) {
-      if (errCode(err) === "ENOENT" && this.fs.exists(this.path)) throw this.missing(what, name);
-      throw cgroupFsError(err, what, `write ${JSON.stringify(value)} to ${this.file(name)}`);
+      throw this.writeError(err, what, name, value);
     }
   }
 
@@ -72,14 +71,18 @@ export class CgroupDir {
     try {
       each.call(this.fs, this.file(name), values);
     } catch (err) {
-      if (errCode(err) === "ENOENT" && this.fs.exists(this.path)) throw this.missing(what, name);
-      const value = (err as { value?: string }).value;
-      throw cgroupFsError(
-        err,
-        what,
-        value === undefined ? `open ${this.file(name)}` : `write ${JSON.stringify(value)} to ${this.file(name)}`,
-      );
+      throw this.writeError(err, what, name, (err as { value?: string }).value);
     }
+  }
+
+  /** A failed write of knob `name` (of `value`; undefined: its open) as the error to throw. */
+  private writeError(err: unknown, what: string, name: string, value: string | undefined): Error {
+    if (errCode(err) === "ENOENT" && this.fs.exists(this.path)) return this.missing(what, name);
+    return cgroupFsError(
+      err,
+      what,
+      value === undefined ? `open ${this.file(name)}` : `write ${JSON.stringify(value)} to ${this.file(name)}`,
+    );
   }
 
   /** The error for a knob that does not exist, saying why when cgroup v2 can tell. */

@@ -33,22 +33,7 @@ export const nodeCgroupFs: CgroupFs = {
   // freezer, and node:fs would cost each verb ~1.1 ms to load.
   readFile: (path) => files().readFile(path),
   writeFile: (path, data) => writeOnce(path, nodeFs().constants.O_WRONLY | nodeFs().constants.O_TRUNC, data),
-  writeEach(path, values) {
-    const fs = nodeFs();
-    const fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_TRUNC);
-    try {
-      for (const value of values) {
-        try {
-          fs.writeSync(fd, value);
-        } catch (err) {
-          (err as { value?: string }).value = value;
-          throw err;
-        }
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
-  },
+  writeEach: (path, values) => writeOnce(path, nodeFs().constants.O_WRONLY | nodeFs().constants.O_TRUNC, values),
   exists: (path) => files().exists(path),
   mkdir(path) {
     try {

@@ -31,12 +31,23 @@ export interface Files {
  */
 export const nodeFs = () => process.getBuiltinModule("node:fs") as typeof import("node:fs");
 
-/** open(2) with `flags` (an existing file: no O_CREAT), one write(2) of data, close: node:fs's. */
-export function writeOnce(path: string, flags: number, data: string): void {
+/**
+ * open(2) with `flags` (an existing file: no O_CREAT), one write(2) of data (of each string, in
+ * turn, for a list), close: node:fs's. A failed write's error carries the string it was writing
+ * as its `value`.
+ */
+export function writeOnce(path: string, flags: number, data: string | readonly string[]): void {
   const fs = nodeFs();
   const fd = fs.openSync(path, flags);
   try {
-    fs.writeSync(fd, data);
+    for (const value of typeof data === "string" ? [data] : data) {
+      try {
+        fs.writeSync(fd, value);
+      } catch (err) {
+        (err as { value?: string }).value = value;
+        throw err;
+      }
+    }
   } finally {
     fs.closeSync(fd);
   }
