@@ -448,12 +448,14 @@ static int netns_ahead_fits(const struct op *ops, unsigned n)
 	return 0;
 }
 
-static void leave_netns_ahead(void)
+/* Back in our own network namespace, the one made ahead let go (ours no longer held). */
+int leave_netns_ahead(void)
 {
 	if (setns(aheadnet, CLONE_NEWNET) < 0)
-		die(1, "setns back to our network namespace", errno);
+		return -1;
 	close(aheadnet);
 	aheadnet = -1;
+	return 0;
 }
 
 #ifndef HUSK_COMMIT
@@ -506,8 +508,8 @@ int main(int argc, char **argv)
 	struct op *ops = read_plan(OPS, sizeof OPS / sizeof OPS[0], &n);
 	if (!ops)
 		_exit(1);
-	if (aheadnet >= 0 && !netns_ahead_fits(ops, n))
-		leave_netns_ahead();
+	if (aheadnet >= 0 && !netns_ahead_fits(ops, n) && leave_netns_ahead() < 0)
+		die(1, "setns back to our network namespace", errno);
 	for (unsigned k = 0; netlink_only && k < n; k++)
 		if (OPS[ops[k].code].run != op_netlink)
 			malformed("--netlink: the plan has an op other than netlink");

@@ -140,6 +140,7 @@ void close_cgroup_fds(void);
 /* net.c: parentNetlink (see op_parent_netlink) */
 extern int parentnet_step; /* the parentNetlink op's step, -1 without one */
 extern int aheadnet; /* --netns-ahead: our own network namespace while we sit in one made ahead (op_clone) */
+int leave_netns_ahead(void); /* helper.c: back in it; -1 (errno) if setns failed */
 extern int parentnet_ready; /* the child's end of the pipe the parent says 'N' on once its plan ran */
 void parent_netlink(struct op *plan, unsigned n, int ready);
 /* helper.c: the parent's netlink plan (parentNetlink) read from the channel; NULL at EOF */

@@ -140,16 +140,12 @@ int op_clone(const struct field *f)
 	close(linger[1]);
 	xclose(ready[0]);
 	close_cgroup_fds();
-	if (aheadnet >= 0) {
-		/* Back in our own network namespace: parentNetlink works from the host's. */
-		if (setns(aheadnet, CLONE_NEWNET) < 0) {
-			int err = errno;
-			kill((pid_t)pid, SIGKILL);
-			errno = err;
-			return -1;
-		}
-		close(aheadnet);
-		aheadnet = -1;
+	/* Back in our own network namespace: parentNetlink works from the host's. */
+	if (aheadnet >= 0 && leave_netns_ahead() < 0) {
+		int err = errno;
+		kill((pid_t)pid, SIGKILL);
+		errno = err;
+		return -1;
 	}
 	/*
 	 * The console and seccomp agent connections (made before clone) and the child's end of a
