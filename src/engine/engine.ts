@@ -38,7 +38,7 @@ import type { Owner } from "../network/store.ts";
 import { CAPABILITIES } from "../oci/capabilities.ts";
 import type { LinuxIDMapping, LinuxSeccomp, Mount, Process } from "../oci/types.ts";
 import { packageRoot } from "../package-root.ts";
-import { kernelAtLeast } from "../runtime/host-facts.ts";
+import { kernelAtLeast, kernelRelease } from "../runtime/host-facts.ts";
 import { isAlive, procStat } from "../runtime/proc.ts";
 import { Runtime } from "../runtime/runtime.ts";
 import { parseSignal } from "../runtime/signals.ts";
@@ -324,6 +324,7 @@ export class Engine {
    * drop a capability later, a container asking for it fails in the helper instead of here.
    */
   #bounding: string[] | undefined | null = null;
+  #kernel: string | undefined;
 
   constructor(options: EngineOptions = {}) {
     if (typeof options !== "object" || options === null) throw new HuskError("must be an object", { origin: "EngineOptions" });
@@ -603,6 +604,12 @@ export class Engine {
     return this.#bounding;
   }
 
+  /** The kernel's release, read once per Engine (seccomp's profile and cache, the overlay's volatile). */
+  #kernelRelease(): string {
+    this.#kernel ??= kernelRelease();
+    return this.#kernel;
+  }
+
   /** The image; the built-in busybox is built on first use. */
   async #image(ref: string): Promise<ContainerImage> {
     if (typeof ref !== "string" || ref === "") throw new HuskError("must be a non-empty string", { origin: "image" });
@@ -637,7 +644,13 @@ export class Engine {
     }
     const network = this.#networkOf(opts.network);
     const caps = capabilities(opts, this.#boundingSet());
-    const seccomp = seccompFor(opts.security.seccomp, opts.privileged, caps, join(this.stateRoot, "@seccomp-default"));
+    const seccomp = seccompFor(
+      opts.security.seccomp,
+      opts.privileged,
+      caps,
+      join(this.stateRoot, "@seccomp-default"),
+      this.#kernelRelease(),
+    );
     for (const w of opts.security.warnings) this.#warn(w);
     const hostUts = network.kind === "host" || opts.hostNamespaces.uts;
     if (network.container && opts.hostname !== undefined)
@@ -791,7 +804,9 @@ export class Engine {
       // The default network is made on first use; once made, its lease checks it (#leaseOptions' ensure).
       if (p.network.kind === "bridge" && p.network.name === this.#defaultName() && !this.networks.isMade(p.network.name))
         await this.networks.ensureNetwork({ ...this.#defaultNetwork, name: p.network.name });
-      const overlay = overlayRootfs(p.image, dir, { volatile: rec.hostConfig.autoRemove && kernelAtLeast(5, 10) });
+      const overlay = overlayRootfs(p.image, dir, {
+        volatile: rec.hostConfig.autoRemove && kernelAtLeast(5, 10, this.#kernelRelease()),
+      });
       trace("engine: overlay dirs");
       const { uidMap, gidMap } = o.security;
       if (uidMap.length > 0) await this.#forUserNamespace(overlay, dir, uidMap, gidMap);

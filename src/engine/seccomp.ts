@@ -34,15 +34,15 @@ function cachedDefault(caps: string[], kernel: string, cacheDir: string | undefi
   return profile;
 }
 
-/** The filter for a container holding `caps`; undefined: none. `cacheDir`: see cachedDefault. */
+/** The filter for a container holding `caps`; undefined: none. `cacheDir`: see cachedDefault. `kernel`: the release, read if not given. */
 export function seccompFor(
   choice: SeccompChoice,
   privileged: boolean,
   caps: string[],
   cacheDir?: string,
+  kernel = kernelRelease(),
 ): LinuxSeccomp | undefined {
   if (choice.kind === "unconfined" || (privileged && choice.kind === "default")) return undefined;
-  const kernel = kernelRelease();
   if (choice.kind === "default") return cachedDefault(caps, kernel, cacheDir);
   let profile = choice.kind === "profile" ? choice.profile : undefined;
   const source = choice.kind === "file" ? choice.path : "the profile";
