@@ -325,6 +325,8 @@ export class Engine {
    */
   #bounding: string[] | undefined | null = null;
   #kernel: string | undefined;
+  /** The default seccomp profiles made so far (seccomp.ts' cachedDefault), by kernel and capabilities. */
+  readonly #seccompDefaults = new Map<string, LinuxSeccomp>();
 
   constructor(options: EngineOptions = {}) {
     if (typeof options !== "object" || options === null) throw new HuskError("must be an object", { origin: "EngineOptions" });
@@ -583,12 +585,14 @@ export class Engine {
   /**
    * Resolves once the deletions left to the background are done (a removed container's
    * writable layer and files are deleted after the caller has its result, or by a later
-   * process) and the helper started ahead for the next container has gone (Runtime.idle):
-   * before removing the data root, or to measure what is on disk.
+   * process), the helpers started ahead for the next containers have gone (Runtime.idle) and
+   * the lock holders kept between locks (Node) have ended: before removing the data root, or
+   * to measure what is on disk.
    */
   async idle(): Promise<void> {
     await this.#runtime.idle();
     await this.#records.idle();
+    await this.images.idle();
   }
 
   /** A handle on an existing container, by id, name or id prefix. */
@@ -644,13 +648,11 @@ export class Engine {
     }
     const network = this.#networkOf(opts.network);
     const caps = capabilities(opts, this.#boundingSet());
-    const seccomp = seccompFor(
-      opts.security.seccomp,
-      opts.privileged,
-      caps,
-      join(this.stateRoot, "@seccomp-default"),
-      this.#kernelRelease(),
-    );
+    const seccomp = seccompFor(opts.security.seccomp, opts.privileged, caps, {
+      kernel: this.#kernelRelease(),
+      cacheDir: join(this.stateRoot, "@seccomp-default"),
+      defaults: this.#seccompDefaults,
+    });
     for (const w of opts.security.warnings) this.#warn(w);
     const hostUts = network.kind === "host" || opts.hostNamespaces.uts;
     if (network.container && opts.hostname !== undefined)

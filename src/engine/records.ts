@@ -36,7 +36,7 @@ import { join } from "node:path";
 import { HuskError, NotFoundError, quote } from "../errors.ts";
 import { helperPath } from "../helper/path.ts";
 import type { PublishedPort } from "../network/store.ts";
-import { type LockReuse, lockExclusive } from "../sys/index.ts";
+import { type LockReuse, lockExclusive, releaseLocks } from "../sys/index.ts";
 import type { RestartPolicy } from "./restart-policy.ts";
 
 export interface AttachmentRecord {
@@ -418,10 +418,14 @@ export class Records {
     this.#deleting.add(done);
   }
 
-  /** Everything under .removing deleted now (this process' removals waiting for IDLE_DELETE_MS too), and awaited (Engine.idle). */
+  /**
+   * Everything under .removing deleted now (this process' removals waiting for IDLE_DELETE_MS
+   * too), and awaited, and the lock holders kept between locks ended (Engine.idle).
+   */
   async idle(): Promise<void> {
     this.sweep();
     while (this.#deleting.size > 0) await Promise.all([...this.#deleting]);
+    await releaseLocks(this.#locks);
   }
 
   /**

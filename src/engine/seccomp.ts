@@ -16,34 +16,63 @@ import type { SeccompChoice } from "./security.ts";
 
 declare const HUSK_BUILD: string | undefined;
 
+/** What seccompFor keeps between containers: an Engine's own (see #seccompDefaults). */
+export interface SeccompHost {
+  /** The kernel's release. */
+  kernel: string;
+  /** Where a built CLI keeps converted default profiles between runs (see cachedDefault). */
+  cacheDir?: string;
+  /** The default profiles made or read so far, by kernel and capabilities, frozen: one per Engine. */
+  defaults?: Map<string, LinuxSeccomp>;
+}
+
 /**
  * husk's default profile for `caps` on this kernel, kept between runs in `cacheDir` by a built
  * CLI (keyed by its build stamp, the kernel and the capabilities): converting the profile is
  * ~1 ms of a cold `husk run`, reading it back a few hundred bytes of JSON. The directory is
- * root's (the state root's @seccomp-default), as the runtime's compiled-filter cache is.
+ * root's (the state root's @seccomp-default), as the runtime's compiled-filter cache is. Within
+ * one Engine it is read once: the same frozen object goes into each container's spec.
  */
-function cachedDefault(caps: string[], kernel: string, cacheDir: string | undefined): LinuxSeccomp {
-  const build = typeof HUSK_BUILD === "string" ? HUSK_BUILD : undefined;
-  if (!build || !cacheDir) return defaultSeccomp(caps, kernel);
-  const file = `${cacheDir}/${build}-${kernel.replace(/[^\w.-]/g, "_")}-${capMask(caps).toString(16)}.json`;
-  try {
-    return JSON.parse(readFileSync(file, "utf8")) as LinuxSeccomp;
-  } catch {}
-  const profile = defaultSeccomp(caps, kernel);
-  writeCacheFile(cacheDir, file, JSON.stringify(profile));
+function cachedDefault(caps: string[], host: SeccompHost): LinuxSeccomp {
+  const key = `${host.kernel.replace(/[^\w.-]/g, "_")}-${capMask(caps).toString(16)}`;
+  const kept = host.defaults?.get(key);
+  if (kept) return kept;
+  const profile = deepFreeze(readOrMakeDefault(caps, host, key));
+  host.defaults?.set(key, profile);
   return profile;
 }
 
-/** The filter for a container holding `caps`; undefined: none. `cacheDir`: see cachedDefault. `kernel`: the release, read if not given. */
+function readOrMakeDefault(caps: string[], host: SeccompHost, key: string): LinuxSeccomp {
+  const build = typeof HUSK_BUILD === "string" ? HUSK_BUILD : undefined;
+  if (!build || !host.cacheDir) return defaultSeccomp(caps, host.kernel);
+  const file = `${host.cacheDir}/${build}-${key}.json`;
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as LinuxSeccomp;
+  } catch {}
+  const profile = defaultSeccomp(caps, host.kernel);
+  writeCacheFile(host.cacheDir, file, JSON.stringify(profile));
+  return profile;
+}
+
+/** value, and everything in it, frozen: a profile shared by many specs must not change under one of them. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/** The filter for a container holding `caps`; undefined: none. `host`: the kernel, and the cache and memo of the default profile. */
 export function seccompFor(
   choice: SeccompChoice,
   privileged: boolean,
   caps: string[],
-  cacheDir?: string,
-  kernel = kernelRelease(),
+  host: SeccompHost = { kernel: kernelRelease() },
 ): LinuxSeccomp | undefined {
   if (choice.kind === "unconfined" || (privileged && choice.kind === "default")) return undefined;
-  if (choice.kind === "default") return cachedDefault(caps, kernel, cacheDir);
+  if (choice.kind === "default") return cachedDefault(caps, host);
+  const kernel = host.kernel;
   let profile = choice.kind === "profile" ? choice.profile : undefined;
   const source = choice.kind === "file" ? choice.path : "the profile";
   if (choice.kind === "file") {

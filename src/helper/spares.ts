@@ -1,20 +1,24 @@
 /**
- * A helper started ahead of need, for a process that makes container after container (a
- * library caller): the next container's launch takes it instead of spawning, so the spawn
- * (Node forks its whole heap: ~1.6–2.2 ms here; Bun ~0.5) and the helper's own start happen
- * while this process would only wait for the previous container, not on the next one's path.
+ * Helpers started ahead of need, for a process that makes container after container (a
+ * library caller): the next container's launch takes one instead of spawning, so the spawn
+ * (Node forks its whole heap: ~1.6–2.2 ms here; Bun ~0.5), the helper's own start and the
+ * network namespace it makes ahead happen while this process would only wait, not on the next
+ * container's path.
  *
  * Each Runtime keeps its own HelperSpares, a plain object as LockReuse is (no module-level
  * state, and the runtime's light verbs load nothing for it). Spares start only once the owner
  * has launched twice: a CLI that makes one container never pays for a helper it will not use.
- * A spare is unref'd (it keeps no process alive) and idles at most IDLE_MS; it is told to go by
- * closing its channel (the helper reads EOF before a plan and exits quietly), which is also
- * what the owner's exit does to it.
+ * The pool holds one spare at first and grows by one each time a launch finds it empty (several
+ * containers made at once), up to MAX_SPARES. A spare is unref'd (it keeps no process alive)
+ * and idles at most IDLE_MS; it is told to go by closing its channel (the helper reads EOF
+ * before a plan and exits quietly), which is also what the owner's exit does to it.
  */
 import type { HelperProcess } from "../sys/index.ts";
 
 /** How long a spare waits unused before it is let go. */
 const IDLE_MS = 2000;
+/** The most spares kept at once: 4 containers made at a time each find one. */
+export const MAX_SPARES = 4;
 
 interface Spare {
   /** The launch shape it was started for (stdio, argv). */
@@ -24,65 +28,81 @@ interface Spare {
   timer: ReturnType<typeof setTimeout>;
 }
 
-/** Where a Runtime keeps its spare helper (start with {}). */
+/** Where a Runtime keeps its spare helpers (start with {}). */
 export interface HelperSpares {
   launches?: number;
-  spare?: Spare;
-  /** A spare's spawn under way. */
-  starting?: Promise<void>;
+  /** Spares waiting to be taken, oldest first. */
+  pool?: Spare[];
+  /** How many spares the pool is kept at (grows when a launch finds none). */
+  want?: number;
+  /** Spawns of spares under way. */
+  starting?: Set<Promise<void>>;
 }
 
-/** The spare for a launch of this shape, ref'd again, if one waits and is alive; counts the launch. */
+/** A spare for a launch of this shape, ref'd again, if one waits and is alive; counts the launch. */
 export function takeSpare(spares: HelperSpares, key: string): HelperProcess | undefined {
   spares.launches = (spares.launches ?? 0) + 1;
-  const s = spares.spare;
-  if (!s) return undefined;
-  spares.spare = undefined;
-  if (s.gone || s.key !== key) {
-    letGo(spares, s);
+  spares.pool ??= [];
+  const pool = spares.pool;
+  for (const s of pool.filter((s) => s.gone)) letGo(spares, s);
+  const i = pool.findIndex((s) => s.key === key);
+  if (i < 0) {
+    // None to take while the pool is in use: containers are made faster than one spare keeps up with.
+    if (spares.launches > 2) spares.want = Math.min(MAX_SPARES, (spares.want ?? 1) + 1);
     return undefined;
   }
+  const [s] = pool.splice(i, 1) as [Spare];
   clearTimeout(s.timer);
   s.helper.ref();
   return s.helper;
 }
 
 /**
- * Start a spare for the next launch of this shape, from the second launch on, unless one
- * waits or is starting. A spawn that fails leaves no spare: the next launch spawns its own.
+ * Start spares for the next launches of this shape, from the second launch on, until the pool
+ * (with those starting) holds as many as it wants. A spawn that fails leaves no spare: the next
+ * launch spawns its own.
  */
 export function refillSpare(spares: HelperSpares, key: string, spawn: () => Promise<HelperProcess>): void {
-  if ((spares.launches ?? 0) < 2 || spares.spare || spares.starting) return;
-  spares.starting = spawn().then(
-    (helper) => {
-      spares.starting = undefined;
-      helper.unref();
-      const spare: Spare = { key, helper, gone: false, timer: setTimeout(() => letGo(spares, spare), IDLE_MS) };
-      spare.timer.unref?.();
-      void helper.exited.then(() => {
-        spare.gone = true;
-      });
-      if (spares.spare) letGo(spares, spare);
-      else spares.spare = spare;
-    },
-    () => {
-      spares.starting = undefined;
-    },
-  );
+  if ((spares.launches ?? 0) < 2) return;
+  spares.starting ??= new Set();
+  const starting = spares.starting;
+  while ((spares.pool?.length ?? 0) + starting.size < (spares.want ?? 1)) {
+    const started: Promise<void> = spawn().then(
+      (helper) => {
+        starting.delete(started);
+        helper.unref();
+        const spare: Spare = { key, helper, gone: false, timer: setTimeout(() => letGo(spares, spare), IDLE_MS) };
+        spare.timer.unref?.();
+        void helper.exited.then(() => {
+          spare.gone = true;
+        });
+        spares.pool ??= [];
+        spares.pool.push(spare);
+      },
+      () => {
+        starting.delete(started);
+      },
+    );
+    starting.add(started);
+  }
 }
 
-/** Let the spare go (one still starting too) and wait until it has exited: none is left running, nor any fd of it open. */
+/** Let every spare go (those still starting too) and wait until they have exited: none is left running, nor any fd of one open. */
 export async function closeSpares(spares: HelperSpares): Promise<void> {
-  await spares.starting;
-  const s = spares.spare;
-  if (!s) return;
-  letGo(spares, s);
-  s.helper.ref(); // waited for now: an unref'd process would let the event loop end first
-  await s.helper.exited;
+  while (spares.starting?.size) await Promise.all(spares.starting);
+  const pool = spares.pool ?? [];
+  spares.pool = [];
+  spares.want = 1;
+  for (const s of pool) {
+    letGo(spares, s);
+    s.helper.ref(); // waited for now: an unref'd process would let the event loop end first
+  }
+  await Promise.all(pool.map((s) => s.helper.exited));
 }
 
 function letGo(spares: HelperSpares, spare: Spare): void {
-  if (spares.spare === spare) spares.spare = undefined;
+  const i = spares.pool?.indexOf(spare) ?? -1;
+  if (i >= 0) spares.pool?.splice(i, 1);
   clearTimeout(spare.timer);
   spare.helper.channel.close();
   // Its pipes' ends here are ours: nobody will use them now.

@@ -25,7 +25,7 @@ import { createReadStream, promises as fsp, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fromSystemError, HuskError } from "../errors.ts";
 import { helperPath } from "../helper/path.ts";
-import { lockExclusive } from "../sys/index.ts";
+import { type LockReuse, lockExclusive, releaseLocks } from "../sys/index.ts";
 import {
   type ContainerConfig,
   checkConfig,
@@ -211,6 +211,8 @@ export class ImageStore {
   readonly helper: string;
   readonly onWarning: (message: string) => void;
   private layout: Promise<void> | undefined;
+  /** The store lock's in-process queue (and, under Node, a parked lock holder). */
+  readonly #locks: LockReuse = {};
 
   constructor(dataRoot: string = DEFAULT_DATA_ROOT, opts: ImageStoreOptions = {}) {
     this.dataRoot = dataRoot;
@@ -254,10 +256,15 @@ export class ImageStore {
     return this.layout;
   }
 
+  /** End what the store keeps between its locks (Node: a lock holder process); see Engine.idle. */
+  async idle(): Promise<void> {
+    await releaseLocks(this.#locks);
+  }
+
   /** Run fn holding the store's lock (flock on images/lock). Not reentrant. */
   async locked<T>(fn: () => Promise<T>): Promise<T> {
     await this.ensureLayout();
-    const release = await lockExclusive(this.path("lock"), this.helper);
+    const release = await lockExclusive(this.path("lock"), this.helper, this.#locks);
     try {
       return await fn();
     } finally {

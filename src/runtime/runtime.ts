@@ -207,8 +207,8 @@ export class Runtime {
   }
 
   /**
-   * Resolves once nothing of this runtime's is left waiting in the background: the helper it
-   * starts ahead for its next container, once it has made two, is let go and has exited, and
+   * Resolves once nothing of this runtime's is left waiting in the background: the helpers it
+   * starts ahead for its next containers, once it has made two, are let go and have exited, and
    * husk's default parent cgroups, which it keeps from its second container on, are removed if
    * no container is in them.
    */
@@ -217,7 +217,7 @@ export class Runtime {
       this.#parentsKept = false;
       (await import("./cgroup-setup.ts")).removeDefaultParents();
     }
-    if (!this.#spares.spare && !this.#spares.starting) return;
+    if (!this.#spares.pool?.length && !this.#spares.starting?.size) return;
     const { closeSpares } = await import("../helper/spares.ts");
     await closeSpares(this.#spares);
   }

@@ -102,6 +102,8 @@ interface Holder {
   /** Resolved by the next byte the helper says ("L" held, "U" released), or rejected if it dies. */
   next(): Promise<string>;
   alive: boolean;
+  /** While parked: ends it once unused for HOLDER_IDLE_MS. */
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 function startHolder(helper: string): Holder {
@@ -149,8 +151,33 @@ function setReferenced(h: Holder, on: boolean): void {
   }
 }
 
-/** How many idle holders a LockReuse keeps: a lock taken inside another (a container's, then the containers directory's) reuses one too. */
-const PARKED_HOLDERS = 2;
+/**
+ * How many idle holders a LockReuse keeps: as many as it may hold locks at once when a caller
+ * makes several containers at a time (each container's own lock, taken with the containers
+ * directory's inside it); a holder started beyond them is a process start (~3–4 ms) per lock.
+ */
+const PARKED_HOLDERS = 8;
+/**
+ * How long a parked holder waits unused before it ends: an owner that is dropped without its
+ * idle() (a Records made for one call) leaves no process behind for long.
+ */
+const HOLDER_IDLE_MS = 2000;
+
+/** See index.ts' releaseLocks: end the parked holders (EOF on their stdin) and wait until they have exited. */
+export async function endHolders(reuse: LockReuse): Promise<void> {
+  const parked = (reuse.idle ?? []) as Holder[];
+  reuse.idle = [];
+  await Promise.all(
+    parked.map((h) => {
+      clearTimeout(h.timer);
+      if (!h.alive) return undefined;
+      const gone = new Promise<void>((resolve) => h.proc.once("exit", () => resolve()));
+      setReferenced(h, true);
+      h.proc.stdin?.end();
+      return gone;
+    }),
+  );
+}
 
 async function lockWithHolder(path: string, helper: string, reuse: LockReuse): Promise<() => void> {
   reuse.idle ??= [];
@@ -158,6 +185,7 @@ async function lockWithHolder(path: string, helper: string, reuse: LockReuse): P
   let idle: Holder | undefined;
   do idle = parked.pop();
   while (idle && !idle.alive);
+  clearTimeout(idle?.timer);
   const h = idle ?? startHolder(helper);
   setReferenced(h, true);
   h.proc.stdin?.write(`${path}\n`);
@@ -178,10 +206,22 @@ async function lockWithHolder(path: string, helper: string, reuse: LockReuse): P
     if (released) return;
     released = true;
     if (!h.alive) return;
-    if (parked.length < PARKED_HOLDERS) {
-      h.proc.stdin?.write("\n");
-      setReferenced(h, false);
-      parked.push(h);
-    } else h.proc.stdin?.end();
+    // The list as it is now: releaseLocks may have swapped it since this lock was taken.
+    reuse.idle ??= [];
+    const parkedNow = reuse.idle as Holder[];
+    if (parkedNow.length >= PARKED_HOLDERS) {
+      h.proc.stdin?.end();
+      return;
+    }
+    h.proc.stdin?.write("\n");
+    setReferenced(h, false);
+    parkedNow.push(h);
+    h.timer = setTimeout(() => {
+      const i = parkedNow.indexOf(h);
+      if (i < 0) return;
+      parkedNow.splice(i, 1);
+      h.proc.stdin?.end();
+    }, HOLDER_IDLE_MS);
+    h.timer.unref();
   };
 }

@@ -3,7 +3,7 @@
  * keeps a LockReuse, so a lock costs no process start. Checked under Node itself (sys/node.ts
  * bundled for it): the lock excludes others (flock(1) -n fails while held), a release really
  * releases though the process stays, the next lock reuses that process, and an idle one does
- * not keep Node from exiting.
+ * not keep Node from exiting; a parked one ends after 2 s unused, or at once by endHolders.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
@@ -55,4 +55,35 @@ console.log(out.join("; "));
   // It exited by itself with a holder parked (timeout would have killed it: signal set).
   expect(r.signal).toBeNull();
   expect(r.status).toBe(0);
+});
+
+test.skipIf(!hasNode)("a parked holder ends once unused for 2 s, or at once by endHolders", () => {
+  const script = `
+import { execFileSync } from "node:child_process";
+import { endHolders, lockExclusive } from "./node.js";
+const helper = ${JSON.stringify(join(REPO, "native/husk-helper"))};
+const a = ${JSON.stringify(dir)};
+const holders = () => execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(process.pid)]).toString().split("\\n").filter((l) => l.includes("--flocks")).length;
+const out = [];
+// An owner dropped without its idle(): its parked holder goes by itself.
+const dropped = {};
+(await lockExclusive(a, helper, dropped))();
+out.push(holders());
+await new Promise((r) => setTimeout(r, 2500));
+out.push(holders());
+// endHolders: at once, and the next lock starts a new one.
+const kept = {};
+(await lockExclusive(a, helper, kept))();
+out.push(holders());
+await endHolders(kept);
+out.push(holders());
+(await lockExclusive(a, helper, kept))();
+out.push(holders());
+await endHolders(kept);
+console.log(out.join(" "));
+`;
+  writeFileSync(join(dir, "idle.mjs"), script);
+  const r = spawnSync("node", [join(dir, "idle.mjs")], { encoding: "utf8", timeout: 20000 });
+  expect(r.stderr).toBe("");
+  expect(r.stdout.trim()).toBe("1 0 1 0 1");
 });
