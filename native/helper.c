@@ -8,6 +8,7 @@
  * Usage: husk-helper [--netlink] <syncfd>
  *        husk-helper --flock PATH | --flocks      (flock for Node, see hold_flock)
  *        husk-helper --xattrs                      (read xattrs for node:fs, see xattrs.c)
+ *        husk-helper --remove                      (delete trees for Node, see remove.c)
  *
  * --netlink: the plan is only `netlink` ops (the host side of a container's network). Such a
  * helper never joins a container's pid or mount namespace nor runs its code, so no container
@@ -17,7 +18,7 @@
  * Files: helper.c (this: the sync channel, reading the plan, dispatch), root.c (paths, mounts
  * and files inside the root), process.c (namespaces, credentials, seccomp, exec), cgroup.c,
  * start.c (the start barrier, the container's own hooks), sockets.c (console, seccomp agent),
- * xattrs.c (--xattrs);
+ * xattrs.c (--xattrs), remove.c (--remove);
  * helper.h holds what they share.
  *
  * The sync channel (src/helper/sync-protocol.ts; keep the two drawings in step):
@@ -475,6 +476,8 @@ int main(int argc, char **argv)
 		hold_flocks();
 	if (argc == 2 && strcmp(argv[1], "--xattrs") == 0)
 		serve_xattrs();
+	if (argc == 2 && strcmp(argv[1], "--remove") == 0)
+		serve_removals();
 	int netlink_only = argc == 3 && strcmp(argv[1], "--netlink") == 0;
 	int ahead = argc == 3 && strcmp(argv[1], "--netns-ahead") == 0;
 	const char *fdtext = argv[1 + (netlink_only || ahead)];

@@ -153,5 +153,6 @@ HUSK_OPS(X)
 
 /* xattrs.c: --xattrs, the extended attributes of paths for a caller without getxattr. */
 _Noreturn void serve_xattrs(void);
+_Noreturn void serve_removals(void);
 
 #endif

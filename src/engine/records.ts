@@ -31,12 +31,11 @@
  * deletes them inside its next container's wait rather than ahead of its next create.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { HuskError, NotFoundError, quote } from "../errors.ts";
 import { helperPath } from "../helper/path.ts";
 import type { PublishedPort } from "../network/store.ts";
-import { type LockReuse, lockExclusive, releaseLocks } from "../sys/index.ts";
+import { endRemover, type LockReuse, lockExclusive, type RemoveReuse, releaseLocks, removeTree } from "../sys/index.ts";
 import type { RestartPolicy } from "./restart-policy.ts";
 
 export interface AttachmentRecord {
@@ -191,6 +190,8 @@ export class Records {
   readonly #idleDeletes = new Map<string, ReturnType<typeof setTimeout>>();
   /** Under Node, one lock helper serves this instance's locks one after another (sys/node.ts). */
   readonly #locks: LockReuse = {};
+  /** What removeTree keeps between removals (Node: the helper's --remove process). */
+  readonly #removals: RemoveReuse = {};
 
   constructor(dataRoot: string) {
     this.dir = join(dataRoot, "containers");
@@ -404,15 +405,15 @@ export class Records {
   }
 
   /**
-   * Off this thread (fs.promises on the thread pool): the unlinks of a directory the container
-   * just used take milliseconds on a busy ext4, time in which this thread serves the running
-   * containers.
+   * Off this thread (Bun's thread pool, or Node's --remove helper: sys' removeTree): the
+   * unlinks of a directory the container just used take milliseconds on a busy ext4, time in
+   * which this thread serves the running containers.
    */
   #deleteTree(dir: string): void {
     // Started here, a removal's own timer has nothing left to do.
     clearTimeout(this.#idleDeletes.get(dir));
     this.#idleDeletes.delete(dir);
-    const done = rm(dir, { recursive: true, force: true })
+    const done = removeTree(dir, helperPath(), this.#removals)
       .catch(() => {})
       .finally(() => this.#deleting.delete(done));
     this.#deleting.add(done);
@@ -420,12 +421,13 @@ export class Records {
 
   /**
    * Everything under .removing deleted now (this process' removals waiting for IDLE_DELETE_MS
-   * too), and awaited, and the lock holders kept between locks ended (Engine.idle).
+   * too), and awaited, and the lock holders and remover kept between calls ended (Engine.idle).
    */
   async idle(): Promise<void> {
     this.sweep();
     while (this.#deleting.size > 0) await Promise.all([...this.#deleting]);
     await releaseLocks(this.#locks);
+    await endRemover(this.#removals);
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { ChunkChannel } from "./channel.ts";
-import type { HelperProcess, HelperStdio, LockReuse, SpawnOptions } from "./index.ts";
+import type { HelperProcess, HelperStdio, LockReuse, RemoveReuse, SpawnOptions } from "./index.ts";
 
 function childProcess(): typeof import("node:child_process") {
   return process.getBuiltinModule("node:child_process") as typeof import("node:child_process");
@@ -224,4 +224,93 @@ async function lockWithHolder(path: string, helper: string, reuse: LockReuse): P
     }, HOLDER_IDLE_MS);
     h.timer.unref();
   };
+}
+
+/**
+ * The helper's --remove process (native/remove.c): a line per path on its stdin, a line per
+ * answer ("0", or the errno) in the same order. Unreferenced while it has nothing to do, and
+ * ended once unused for HOLDER_IDLE_MS, as a parked lock holder is.
+ */
+interface Remover {
+  proc: ChildProcess;
+  alive: boolean;
+  waiting: { resolve: () => void; reject: (err: Error) => void }[];
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+function startRemover(helper: string, reuse: RemoveReuse): Remover {
+  const proc = childProcess().spawn(helper, ["--remove"], { stdio: ["pipe", "pipe", "ignore"] });
+  const r: Remover = { proc, alive: true, waiting: [] };
+  let said = "";
+  proc.stdout?.on("data", (d: Buffer) => {
+    said += d.toString();
+    for (let nl = said.indexOf("\n"); nl >= 0; nl = said.indexOf("\n")) {
+      const code = Number(said.slice(0, nl));
+      said = said.slice(nl + 1);
+      const w = r.waiting.shift();
+      if (code === 0) w?.resolve();
+      else w?.reject(errnoError(code, "remove a directory tree"));
+    }
+    if (r.waiting.length === 0) restRemover(r, reuse);
+  });
+  proc.stdin?.on("error", () => {});
+  proc.once("exit", () => {
+    r.alive = false;
+    clearTimeout(r.timer);
+    for (const w of r.waiting.splice(0)) w.reject(new Error("the remove helper exited"));
+  });
+  return r;
+}
+
+/** Nothing waiting: let the process exit without it, and end it if it stays unused. */
+function restRemover(r: Remover, reuse: RemoveReuse): void {
+  for (const x of [r.proc, r.proc.stdin, r.proc.stdout] as ({ unref(): void } | null)[]) x?.unref();
+  clearTimeout(r.timer);
+  r.timer = setTimeout(() => {
+    if (reuse.remover === r) reuse.remover = undefined;
+    r.proc.stdin?.end();
+  }, HOLDER_IDLE_MS);
+  r.timer.unref();
+}
+
+/** An errno number the helper said, as node:fs would name it (code "EACCES", …). */
+function errnoError(code: number, what: string): NodeJS.ErrnoException {
+  const os = process.getBuiltinModule("node:os") as typeof import("node:os");
+  const name = Object.entries(os.constants.errno).find(([, n]) => n === code)?.[0] ?? `errno ${code}`;
+  const err = new Error(`${what}: ${name}`) as NodeJS.ErrnoException;
+  err.code = name;
+  err.errno = -code;
+  return err;
+}
+
+/** See index.ts. A path the line protocol cannot carry goes to fs.rm. */
+export function removeTree(path: string, helper: string, reuse: RemoveReuse): Promise<void> {
+  if (!path.startsWith("/") || path.includes("\n")) {
+    const fsp = process.getBuiltinModule("node:fs/promises") as typeof import("node:fs/promises");
+    return fsp.rm(path, { recursive: true, force: true });
+  }
+  let r = reuse.remover as Remover | undefined;
+  if (!r?.alive) {
+    r = startRemover(helper, reuse);
+    reuse.remover = r;
+  }
+  const remover = r;
+  clearTimeout(remover.timer);
+  for (const x of [remover.proc, remover.proc.stdin, remover.proc.stdout] as ({ ref(): void } | null)[]) x?.ref();
+  return new Promise<void>((resolve, reject) => {
+    remover.waiting.push({ resolve, reject });
+    remover.proc.stdin?.write(`${path}\n`);
+  });
+}
+
+/** See index.ts' endRemover. */
+export async function endRemover(reuse: RemoveReuse): Promise<void> {
+  const r = reuse.remover as Remover | undefined;
+  reuse.remover = undefined;
+  if (!r?.alive) return;
+  clearTimeout(r.timer);
+  const gone = new Promise<void>((resolve) => r.proc.once("exit", () => resolve()));
+  r.proc.ref();
+  r.proc.stdin?.end();
+  await gone;
 }
