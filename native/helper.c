@@ -217,6 +217,31 @@ static _Noreturn void hold_flock(const char *path)
 }
 
 /*
+ * One line of stdin (the --flocks and --remove protocols) into buf (PATH_MAX + 1 bytes),
+ * without its newline: its length, or -1 at EOF or a failed read. A line longer than PATH_MAX
+ * ends the process, `mode` naming it in the message.
+ */
+ssize_t read_stdin_line(char *buf, const char *mode)
+{
+	size_t len = 0;
+	for (;;) {
+		char c;
+		ssize_t n = read(0, &c, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		if (c == '\n') {
+			buf[len] = 0;
+			return (ssize_t)len;
+		}
+		if (len == PATH_MAX)
+			die(2, mode, ENAMETOOLONG);
+		buf[len++] = c;
+	}
+}
+
+/*
  * --flocks: --flock for one lock after another, so that a caller without flock spawns one
  * process for many locks: each line on stdin names a path, locked as --flock does ("L" once
  * held); an empty line releases it ("U"); EOF releases what is held and exits. A path that
@@ -225,22 +250,11 @@ static _Noreturn void hold_flock(const char *path)
 static _Noreturn void hold_flocks(void)
 {
 	char path[PATH_MAX + 1];
-	size_t len = 0;
 	int fd = -1;
 	for (;;) {
-		char c;
-		ssize_t n = read(0, &c, 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+		ssize_t len = read_stdin_line(path, "--flocks");
+		if (len < 0)
 			_exit(0);
-		if (c != '\n') {
-			if (len == PATH_MAX)
-				die(2, "--flocks: path too long", 0);
-			path[len++] = c;
-			continue;
-		}
-		path[len] = 0;
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
@@ -249,7 +263,6 @@ static _Noreturn void hold_flocks(void)
 				_exit(1);
 			continue;
 		}
-		len = 0;
 		fd = lock_and_say(path);
 	}
 }

@@ -154,5 +154,6 @@ HUSK_OPS(X)
 /* xattrs.c: --xattrs, the extended attributes of paths for a caller without getxattr. */
 _Noreturn void serve_xattrs(void);
 _Noreturn void serve_removals(void);
+ssize_t read_stdin_line(char *buf, const char *mode);
 
 #endif

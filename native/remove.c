@@ -106,25 +106,11 @@ static int remove_tree(const char *path)
 _Noreturn void serve_removals(void)
 {
 	char path[PATH_MAX + 1];
-	size_t len = 0;
-	for (;;) {
-		char c;
-		ssize_t n = read(0, &c, 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			_exit(0);
-		if (c != '\n') {
-			if (len == PATH_MAX)
-				die(2, "--remove: path too long", 0);
-			path[len++] = c;
-			continue;
-		}
-		path[len] = 0;
-		len = 0;
+	while (read_stdin_line(path, "--remove") >= 0) {
 		char answer[16];
 		int k = snprintf(answer, sizeof answer, "%d\n", remove_tree(path));
 		if (write(1, answer, (size_t)k) != k)
 			_exit(1);
 	}
+	_exit(0);
 }
