@@ -585,9 +585,9 @@ export class Engine {
   /**
    * Resolves once the deletions left to the background are done (a removed container's
    * writable layer and files are deleted after the caller has its result, or by a later
-   * process), the helpers started ahead for the next containers have gone (Runtime.idle) and
-   * the lock holders kept between locks (Node) have ended: before removing the data root, or
-   * to measure what is on disk.
+   * process), the helpers started ahead for the next containers have gone (Runtime.idle) and,
+   * under Node, the lock holders and the deleting process kept between calls have ended: before
+   * removing the data root, or to measure what is on disk.
    */
   async idle(): Promise<void> {
     await this.#runtime.idle();
