@@ -24,7 +24,7 @@ import { hugePageSizes } from "./convert.ts";
 import { CgroupDir } from "./dir.ts";
 import { CgroupError, cgroupFsError, errCode } from "./errors.ts";
 import { isFrozen } from "./freezer.ts";
-import { type CgroupFs, nodeCgroupFs, sleepMs } from "./fsio.ts";
+import { type CgroupFs, nodeCgroupFs, sleep } from "./fsio.ts";
 import { type CgroupLayout, parseProcCgroup } from "./layout.ts";
 import { hierarchyDir } from "./paths.ts";
 import type { LinuxResources } from "./resources.ts";
@@ -303,8 +303,8 @@ export class Cgroup {
     return d;
   }
 
-  /** Freeze every process, returning once the kernel reports them all frozen. */
-  freeze(): void {
+  /** Freeze every process, resolving once the kernel reports them all frozen. */
+  async freeze(): Promise<void> {
     const what = `freeze cgroup ${this.hierarchies[0]?.dir.path ?? ""}`;
     const d = this.freezer(what);
     try {
@@ -313,7 +313,7 @@ export class Cgroup {
         // cgroup.events says "frozen 1" once every task has stopped.
         for (let i = 0; i < 1000; i++) {
           if (/^frozen 1$/m.test(d.read(what, "cgroup.events"))) return;
-          sleepMs(10);
+          await sleep(10);
         }
         throw new CgroupError(what, "timed out after 10s waiting for cgroup.events to report frozen");
       }
@@ -323,10 +323,10 @@ export class Cgroup {
       for (let i = 0; i < 1000; i++) {
         if (i % 50 === 49) {
           d.write(what, "freezer.state", "THAWED");
-          sleepMs(10);
+          await sleep(10);
         }
         d.write(what, "freezer.state", "FROZEN");
-        if (i % 25 === 24) sleepMs(1);
+        if (i % 25 === 24) await sleep(1);
         const state = d.read(what, "freezer.state").trim();
         if (state === "FROZEN") return;
         if (state !== "FREEZING") throw new CgroupError(what, `unexpected freezer.state ${state}`);
@@ -428,7 +428,7 @@ export class Cgroup {
    * (runc's approach), and thawed afterwards — signals to frozen tasks are delivered on thaw.
    * A container that was paused stays paused unless the signal is SIGKILL.
    */
-  killAll(signal: NodeJS.Signals | number = "SIGKILL"): void {
+  async killAll(signal: NodeJS.Signals | number = "SIGKILL"): Promise<void> {
     const isKill = signal === "SIGKILL" || signal === 9;
     const v2 = this.v2;
     if (isKill && this.layout.mode === "v2" && v2?.has("cgroup.kill")) {
@@ -443,7 +443,7 @@ export class Cgroup {
     try {
       wasFrozen = this.frozen();
       if (!wasFrozen) {
-        this.freeze();
+        await this.freeze();
         froze = true;
       }
     } catch {
@@ -476,7 +476,7 @@ export class Cgroup {
    * fine. Every hierarchy is attempted; the first failure is thrown. Parents create() made
    * are left: others may have made cgroups below them meanwhile.
    */
-  destroy(): void {
+  async destroy(): Promise<void> {
     const dirs = this.hierarchies.map((h) => h.dir.path).filter((d) => this.made === undefined || this.made.has(d));
     let pending = [...new Set(dirs)];
     let first: CgroupError | undefined;
@@ -492,7 +492,7 @@ export class Cgroup {
         }
       }
       pending = busy;
-      if (pending.length > 0) sleepMs(delay);
+      if (pending.length > 0) await sleep(delay);
     }
     if (first) throw first;
   }

@@ -6,18 +6,19 @@
  */
 import { CgroupDir } from "./dir.ts";
 import { CgroupError } from "./errors.ts";
-import { nodeCgroupFs, sleepMs } from "./fsio.ts";
+import { nodeCgroupFs } from "./fsio.ts";
 
-/** Whether the cgroup in `dir` was frozen itself (v1: not merely by a frozen parent). */
+/**
+ * Whether the cgroup in `dir` was frozen itself (v1: not merely by a frozen parent). v1's
+ * FREEZING (a freeze under way) counts as frozen when the cgroup itself is being frozen, as
+ * FROZEN does: the answer comes at once, never after waiting for the freeze to settle.
+ */
 export function isFrozen(dir: CgroupDir, what: string): boolean {
   if (dir.version === 2) return (dir.tryRead("cgroup.freeze") ?? "0").trim() === "1";
-  for (let i = 0; i < 1000; i++) {
-    const state = (dir.tryRead("freezer.state") ?? "THAWED").trim();
-    if (state === "THAWED") return false;
-    if (state === "FROZEN") return (dir.tryRead("freezer.self_freezing") ?? "1").trim() === "1";
-    sleepMs(1);
-  }
-  throw new CgroupError(what, "freezer.state stayed FREEZING");
+  const state = (dir.tryRead("freezer.state") ?? "THAWED").trim();
+  if (state === "THAWED") return false;
+  if (state !== "FROZEN" && state !== "FREEZING") throw new CgroupError(what, `unexpected freezer.state ${state}`);
+  return (dir.tryRead("freezer.self_freezing") ?? "1").trim() === "1";
 }
 
 /**

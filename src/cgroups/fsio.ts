@@ -52,13 +52,11 @@ export const nodeCgroupFs: CgroupFs = {
       .map((d) => d.name),
 };
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-
 /**
- * Block the thread for `ms` milliseconds. The waits here (a freezer settling, a cgroup
- * emptying after SIGKILL) are a few milliseconds, and keeping the module synchronous keeps
- * create/delete ordering simple for its callers.
+ * Wait `ms` milliseconds without blocking the thread: the waits here (a freezer settling, a
+ * cgroup emptying after SIGKILL) are a few milliseconds, and a library caller's event loop
+ * goes on serving its other work meanwhile.
  */
-export function sleepMs(ms: number): void {
-  Atomics.wait(sleeper, 0, 0, ms);
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

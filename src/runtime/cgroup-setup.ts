@@ -166,12 +166,12 @@ export function setUpCgroup(cgroup: Cgroup, spec: Spec, hooks: SetUpHooks): Cont
  * husk made go, and nothing else. `kill: false` for a record written before the mkdirs, when
  * the directories may be someone else's who made them meanwhile.
  */
-export function removeCgroup(cgroup: Cgroup, opts: { kill?: boolean; keepDefaultParent?: boolean } = {}): void {
+export async function removeCgroup(cgroup: Cgroup, opts: { kill?: boolean; keepDefaultParent?: boolean } = {}): Promise<void> {
   const kill = (opts.kill ?? true) && cgroup.isOwn() && cgroup.exists();
   for (let attempt = 1; ; attempt++) {
-    if (kill) cgroup.killAll("SIGKILL");
+    if (kill) await cgroup.killAll("SIGKILL");
     try {
-      cgroup.destroy();
+      await cgroup.destroy();
       break;
     } catch (err) {
       // The child of a create killed halfway joins the cgroup by itself and may do so after

@@ -219,7 +219,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
  * still in them; see removeCgroup for a cgroup shared with others) and the state dir.
  */
 export async function cleanUp(dir: string, cgroup?: Cgroup, keepDefaultParent = false): Promise<void> {
-  if (cgroup) removeCgroup(cgroup, { keepDefaultParent });
+  if (cgroup) await removeCgroup(cgroup, { keepDefaultParent });
   trace("runtime: cgroup removed");
   removeStateDir(dir);
   trace("runtime: state dir removed");

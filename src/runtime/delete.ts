@@ -65,7 +65,7 @@ export async function deleteContainer(
     const ownPidNs = (st.spec.linux?.namespaces ?? []).some((ns) => ns.type === "pid" && !ns.path);
     const cgroup = ownPidNs && status !== "paused" ? undefined : await managedCgroup(st.cgroupPaths, recordOnce().record);
     const killsAll = !!cgroup?.isOwn() && !ownPidNs;
-    if (killsAll) cgroup?.killAll("SIGKILL");
+    if (killsAll) await cgroup?.killAll("SIGKILL");
     try {
       process.kill(st.pid, "SIGKILL");
     } catch {}
@@ -81,7 +81,7 @@ export async function deleteContainer(
   // anything more (processes left in it, sub-cgroups, no record) is the cgroup manager's.
   if (!removal || !removeRecordedCgroup(removal, keepDefaultParent)) {
     const { removeCgroup } = await import("./cgroup-setup.ts");
-    removeCgroup(await managedCgroup(st.cgroupPaths, record), { kill: !record?.pending, keepDefaultParent });
+    await removeCgroup(await managedCgroup(st.cgroupPaths, record), { kill: !record?.pending, keepDefaultParent });
   }
   trace("runtime: delete: cgroup removed");
   removeStateDir(dir);
@@ -127,7 +127,7 @@ async function removeRemains(dir: string, id: string, err: Error, onWarning: (me
   const killsAll = !!cgroup && !record?.pending && cgroup.isOwn() && Object.keys(cgroup.paths).length > 0;
   // If removing the cgroup fails, this throws and the state dir (with the record) stays for
   // another delete --force.
-  if (cgroup) removeCgroup(cgroup, { kill: !record?.pending });
+  if (cgroup) await removeCgroup(cgroup, { kill: !record?.pending });
   removeStateDir(dir);
   const lost: string[] = [];
   if (damaged) lost.push("run its poststop hooks");

@@ -16,7 +16,7 @@ export async function killContainer(root: string, id: string, signal: number, al
     // Only --all needs the cgroup module (and this machine's cgroup layout).
     const { reopenCgroup } = await import("./cgroup-setup.ts");
     try {
-      reopenCgroup(st.cgroupPaths).killAll(signal);
+      await reopenCgroup(st.cgroupPaths).killAll(signal);
     } catch (err) {
       // As runc: --all of a stopped container signals whatever its cgroup still holds, which
       // may be nothing, or no cgroup at all.

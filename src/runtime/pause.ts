@@ -9,11 +9,11 @@ import { reopenCgroup } from "./cgroup-setup.ts";
 import { readState } from "./state.ts";
 import { containerStatus } from "./status.ts";
 
-export function pauseContainer(root: string, id: string): void {
+export async function pauseContainer(root: string, id: string): Promise<void> {
   const st = readState(root, id);
   const status = containerStatus(root, st);
   if (status !== "running" && status !== "created") throw new ConflictError("container not running");
-  reopenCgroup(st.cgroupPaths).freeze();
+  await reopenCgroup(st.cgroupPaths).freeze();
 }
 
 export function resumeContainer(root: string, id: string): void {

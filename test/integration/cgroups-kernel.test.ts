@@ -51,7 +51,7 @@ function cgTest(name: string, controllers: string[], fn: (t: Scratch) => Promise
  * The files a new (non-root) cgroup gets, per controller, on this kernel: which knobs exist
  * (swap accounting, blkio weights) decides which tests can run, before they are registered.
  */
-const childFiles: Map<string, Set<string>> = (() => {
+const childFiles: Map<string, Set<string>> = await (async () => {
   const files = new Map<string, Set<string>>();
   if (!isRoot || !layout) return files;
   const cg = openCgroup(layout, `/husk-test-probe-${process.pid}-${Date.now().toString(36)}`);
@@ -62,7 +62,7 @@ const childFiles: Map<string, Set<string>> = (() => {
       if (d) files.set(c, new Set(fs.readdirSync(d.path)));
     }
   } finally {
-    cg.destroy();
+    await cg.destroy();
   }
   return files;
 })();
@@ -142,7 +142,7 @@ class Scratch {
     await Promise.all(this.children.map(exited));
     for (const cg of [...this.extra.reverse(), this.cg, openCgroup(layout!, this.parent)]) {
       try {
-        cg.destroy();
+        await cg.destroy();
       } catch (e) {
         console.error(`cleanup: ${(e as Error).message}`);
       }
@@ -222,7 +222,7 @@ describe(`cgroups on this machine (${layout?.mode ?? "unknown"})`, () => {
     const child = t.spawn("while :; do :; done");
     cg.apply(child.pid!);
     await sleep(50);
-    cg.freeze();
+    await cg.freeze();
     expect(cg.frozen()).toBe(true);
     const freezerV1 = layout!.v1.get("freezer");
     if (freezerV1) expect(fs.readFileSync(`${cg.paths.freezer}/freezer.state`, "utf8").trim()).toBe("FROZEN");
@@ -266,14 +266,14 @@ describe(`cgroups on this machine (${layout?.mode ?? "unknown"})`, () => {
     expect(Object.keys(s.memory.raw).length).toBeGreaterThan(0);
     expect(() => JSON.parse(statsToJSON(s))).not.toThrow();
 
-    cg.killAll("SIGKILL");
+    await cg.killAll("SIGKILL");
     await exited(child);
     for (let i = 0; i < 100 && cg.pids().length > 0; i++) await sleep(20);
     expect(cg.pids()).toEqual([]);
-    cg.destroy();
+    await cg.destroy();
     for (const dir of Object.values(cg.paths)) expect(fs.existsSync(dir)).toBe(false);
     expect(cg.exists()).toBe(false);
-    cg.destroy(); // again: nothing to do
+    await cg.destroy(); // again: nothing to do
   });
 
   cgTest("killAll with SIGTERM, while paused, stays paused until thawed", ["pids"], async (t) => {
@@ -281,8 +281,8 @@ describe(`cgroups on this machine (${layout?.mode ?? "unknown"})`, () => {
     cg.create();
     const child = t.spawn("exec sleep 100");
     cg.apply(child.pid!);
-    cg.freeze();
-    cg.killAll("SIGTERM");
+    await cg.freeze();
+    await cg.killAll("SIGTERM");
     expect(cg.frozen()).toBe(true);
     await sleep(100);
     expect(child.exitCode === null && child.signalCode === null).toBe(true);
@@ -298,7 +298,7 @@ describe(`cgroups on this machine (${layout?.mode ?? "unknown"})`, () => {
     cg.apply(child.pid!);
     let err: unknown;
     try {
-      cg.destroy();
+      await cg.destroy();
     } catch (e) {
       err = e;
     }
@@ -483,7 +483,7 @@ describe(`cgroups on this machine (${layout?.mode ?? "unknown"})`, () => {
         cg.apply(child.pid!);
         expect(procCgroup(child.pid!)).toContain(`0::${t.path}\n`);
         expect(cg.pids()).toEqual([child.pid!]);
-        cg.freeze();
+        await cg.freeze();
         expect(fs.readFileSync(`${cg.paths[""]}/cgroup.events`, "utf8")).toContain("frozen 1");
         expect(cg.frozen()).toBe(true);
         const before = cpuTicks(child.pid!);
@@ -491,16 +491,16 @@ describe(`cgroups on this machine (${layout?.mode ?? "unknown"})`, () => {
         expect(cpuTicks(child.pid!)).toBe(before);
         cg.thaw();
         expect(cg.frozen()).toBe(false);
-        cg.killAll("SIGKILL"); // through cgroup.kill
+        await cg.killAll("SIGKILL"); // through cgroup.kill
         await exited(child);
         expect(child.signalCode).toBe("SIGKILL");
-        cg.destroy();
+        await cg.destroy();
         expect(fs.existsSync(cg.paths[""]!)).toBe(false);
       } finally {
         await t.cleanup();
         try {
-          cg.destroy();
-          openCgroup(v2Only!, t.parent).destroy();
+          await cg.destroy();
+          await openCgroup(v2Only!, t.parent).destroy();
         } catch (e) {
           console.error(`cleanup: ${(e as Error).message}`);
         }

@@ -274,6 +274,16 @@ function thrown(fn: () => unknown): CgroupError {
   throw new Error("expected a CgroupError");
 }
 
+async function thrownAsync(fn: () => Promise<unknown>): Promise<CgroupError> {
+  try {
+    await fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(CgroupError);
+    return e as CgroupError;
+  }
+  throw new Error("expected a CgroupError");
+}
+
 describe("v1", () => {
   test("open maps every hierarchy, co-mounted controllers share a directory", () => {
     const m = machine(allV1);
@@ -545,7 +555,7 @@ describe("v1", () => {
     );
   });
 
-  test("apply, pids (recursive), freeze, thaw", () => {
+  test("apply, pids (recursive), freeze, thaw", async () => {
     const m = machine(allV1);
     const cg = m.open();
     cg.create();
@@ -554,7 +564,7 @@ describe("v1", () => {
     populate(`${tmp}/fs/pids/husk/c1/sub`, { "cgroup.procs": "77\n78\n" });
     expect(cg.pids().sort()).toEqual([4242, 77, 78].sort());
     expect(cg.frozen()).toBe(false);
-    cg.freeze();
+    await cg.freeze();
     expect(m.read("freezer/husk/c1/freezer.state")).toBe("FROZEN");
     expect(cg.frozen()).toBe(true);
     cg.thaw();
@@ -590,32 +600,49 @@ describe("v1", () => {
     expect(statsToJSON(s)).toContain('"limit":9223372036854771712');
   });
 
-  test("destroy removes sub-cgroups, retries EBUSY, tolerates missing dirs", () => {
+  test("destroy's EBUSY retries wait without blocking the event loop", async () => {
+    const m = machine(["freezer"]);
+    const cg = m.open();
+    cg.create();
+    m.kernel.failRmdir.set("freezer/husk/c1", ["EBUSY", "EBUSY", "EBUSY"]);
+    // The retries wait 10, 20 and 40 ms: timers keep firing meanwhile (Atomics.wait would stop them).
+    let ticks = 0;
+    const tick = setInterval(() => ticks++, 1);
+    try {
+      await cg.destroy();
+    } finally {
+      clearInterval(tick);
+    }
+    expect(fs.existsSync(`${tmp}/fs/freezer/husk/c1`)).toBe(false);
+    expect(ticks).toBeGreaterThan(5);
+  });
+
+  test("destroy removes sub-cgroups, retries EBUSY, tolerates missing dirs", async () => {
     const m = machine(allV1);
     const cg = m.open();
     cg.create();
     populate(`${tmp}/fs/memory/husk/c1/sub`, { "cgroup.procs": "" });
     fs.rmSync(`${tmp}/fs/pids/husk/c1`, { recursive: true });
     m.kernel.failRmdir.set("freezer/husk/c1", ["EBUSY", "EBUSY"]);
-    cg.destroy();
+    await cg.destroy();
     for (const h of allV1) expect(fs.existsSync(`${tmp}/fs/${h}/husk/c1`)).toBe(false);
     // The shared parent stays, as with runc.
     expect(fs.existsSync(`${tmp}/fs/memory/husk`)).toBe(true);
     expect(cg.exists()).toBe(false);
-    cg.destroy();
+    await cg.destroy();
   });
 
-  test("destroy gives up on a cgroup that keeps its processes", () => {
+  test("destroy gives up on a cgroup that keeps its processes", async () => {
     const m = machine(["memory"]);
     const cg = m.open();
     cg.create();
     cg.apply(999999);
-    const e = thrown(() => cg.destroy());
+    const e = await thrownAsync(() => cg.destroy());
     expect(e.message).toBe(`remove cgroup ${tmp}/fs/memory/husk/c1: it still has processes (EBUSY)`);
     expect(e.errno).toBe("EBUSY");
   });
 
-  test("fromPaths reopens the same directories", () => {
+  test("fromPaths reopens the same directories", async () => {
     const m = machine(allV1);
     const cg = m.open();
     cg.create();
@@ -623,7 +650,7 @@ describe("v1", () => {
     expect(again.paths).toEqual(cg.paths);
     again.set({ pids: { limit: 3 } });
     expect(m.read("pids/husk/c1/pids.max")).toBe("3");
-    again.destroy();
+    await again.destroy();
     expect(cg.exists()).toBe(false);
   });
 });
@@ -745,23 +772,23 @@ describe("v2", () => {
     expect(m.kernel.writes).toEqual([]);
   });
 
-  test("freeze waits for cgroup.events, frozen reads cgroup.freeze", () => {
+  test("freeze waits for cgroup.events, frozen reads cgroup.freeze", async () => {
     const m = machine([], allV2);
     const cg = m.open();
     cg.create();
-    cg.freeze();
+    await cg.freeze();
     expect(m.read("husk/c1/cgroup.freeze")).toBe("1");
     expect(cg.frozen()).toBe(true);
     cg.thaw();
     expect(cg.frozen()).toBe(false);
   });
 
-  test("killAll with SIGKILL uses cgroup.kill", () => {
+  test("killAll with SIGKILL uses cgroup.kill", async () => {
     const m = machine([], allV2);
     const cg = m.open();
     cg.create();
     m.kernel.writes = [];
-    cg.killAll("SIGKILL");
+    await cg.killAll("SIGKILL");
     expect(m.kernel.writes).toEqual(["husk/c1/cgroup.kill: 1"]);
   });
 
@@ -789,7 +816,7 @@ describe("v2", () => {
 });
 
 describe("hybrid", () => {
-  test("hugetlb goes to the cgroup2 tree, the rest to v1", () => {
+  test("hugetlb goes to the cgroup2 tree, the rest to v1", async () => {
     const m = machine(["memory", "freezer", "systemd"], ["hugetlb"]);
     expect(m.layout.mode).toBe("hybrid");
     const cg = m.open();
@@ -809,7 +836,7 @@ describe("hybrid", () => {
     );
     expect(m.kernel.writes).toEqual([]);
     // The freezer is v1's.
-    cg.freeze();
+    await cg.freeze();
     expect(m.read("freezer/husk/c1/freezer.state")).toBe("FROZEN");
     expect(m.read("unified/husk/c1/cgroup.freeze")).toBe("0");
     cg.thaw();

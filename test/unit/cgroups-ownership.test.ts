@@ -80,7 +80,7 @@ describe("Cgroup ownership", () => {
     expect(cg.sharedPids()).toEqual([]);
   });
 
-  test("an existing cgroup is shared: its processes are counted, and destroy leaves it", () => {
+  test("an existing cgroup is shared: its processes are counted, and destroy leaves it", async () => {
     const layout = machine();
     foreign("/victim", 4242);
     const cg = openCgroup(layout, "/victim", { fs: fakeFs });
@@ -89,11 +89,11 @@ describe("Cgroup ownership", () => {
     expect(cg.created).toEqual([]);
     expect(cg.isOwn()).toBe(false);
     expect(cg.sharedPids()).toEqual([4242]);
-    cg.destroy();
+    await cg.destroy();
     for (const h of hierarchies) expect(fs.readFileSync(`${tmp}/${h}/victim/cgroup.procs`, "utf8")).toBe("4242\n");
   });
 
-  test("a process in one hierarchy only is found; a cgroup existing in one hierarchy only is shared", () => {
+  test("a process in one hierarchy only is found; a cgroup existing in one hierarchy only is shared", async () => {
     const layout = machine();
     fakeFs.mkdir(`${tmp}/memory/victim`);
     fakeFs.mkdir(`${tmp}/memory/victim/sub`);
@@ -103,27 +103,27 @@ describe("Cgroup ownership", () => {
     expect(cg.created).toEqual([`${tmp}/freezer/victim`, `${tmp}/unified/victim`]);
     expect(cg.isOwn()).toBe(false);
     expect(cg.sharedPids()).toEqual([77]);
-    cg.destroy();
+    await cg.destroy();
     expect(fs.existsSync(`${tmp}/memory/victim/sub`)).toBe(true);
     expect(fs.existsSync(`${tmp}/freezer/victim`)).toBe(false);
     expect(fs.existsSync(`${tmp}/unified/victim`)).toBe(false);
   });
 
-  test("reopened with its record, a cgroup removes only what the record names", () => {
+  test("reopened with its record, a cgroup removes only what the record names", async () => {
     const layout = machine();
     foreign("/p");
     const cg = openCgroup(layout, "/p/c", { fs: fakeFs });
     cg.create();
     const again = Cgroup.fromPaths(layout, { ...cg.paths }, { fs: fakeFs, created: cg.created });
     expect(again.isOwn()).toBe(true);
-    again.destroy();
+    await again.destroy();
     for (const h of hierarchies) {
       expect(fs.existsSync(`${tmp}/${h}/p/c`)).toBe(false);
       expect(fs.existsSync(`${tmp}/${h}/p`)).toBe(true);
     }
     const nothing = Cgroup.fromPaths(layout, { memory: `${tmp}/memory/p` }, { fs: fakeFs, created: [] });
     expect(nothing.isOwn()).toBe(false);
-    nothing.destroy();
+    await nothing.destroy();
     expect(fs.existsSync(`${tmp}/memory/p`)).toBe(true);
   });
 
