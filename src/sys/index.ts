@@ -117,8 +117,11 @@ export async function lockExclusive(path: string, helper: string, reuse?: LockRe
   return () => {
     if (released) return;
     released = true;
-    unlock();
-    ended();
+    try {
+      unlock();
+    } finally {
+      ended(); // the next waiter's turn, whatever the release did
+    }
   };
 }
 

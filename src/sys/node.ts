@@ -144,8 +144,9 @@ function startHolder(helper: string): Holder {
   return holder;
 }
 
-function setReferenced(h: Holder, on: boolean): void {
-  for (const x of [h.proc, h.proc.stdin, h.proc.stdout, h.proc.stderr] as ({ ref(): void; unref(): void } | null)[]) {
+/** Whether this process waits for `proc`: the process handle and its stdio pipes, all of them. */
+function setReferenced(proc: ChildProcess, on: boolean): void {
+  for (const x of [proc, proc.stdin, proc.stdout, proc.stderr] as ({ ref(): void; unref(): void } | null)[]) {
     if (on) x?.ref();
     else x?.unref();
   }
@@ -172,7 +173,7 @@ export async function endHolders(reuse: LockReuse): Promise<void> {
       clearTimeout(h.timer);
       if (!h.alive) return undefined;
       const gone = new Promise<void>((resolve) => h.proc.once("exit", () => resolve()));
-      setReferenced(h, true);
+      setReferenced(h.proc, true);
       h.proc.stdin?.end();
       return gone;
     }),
@@ -187,7 +188,7 @@ async function lockWithHolder(path: string, helper: string, reuse: LockReuse): P
   while (idle && !idle.alive);
   clearTimeout(idle?.timer);
   const h = idle ?? startHolder(helper);
-  setReferenced(h, true);
+  setReferenced(h.proc, true);
   h.proc.stdin?.write(`${path}\n`);
   let got: string;
   try {
@@ -214,7 +215,7 @@ async function lockWithHolder(path: string, helper: string, reuse: LockReuse): P
       return;
     }
     h.proc.stdin?.write("\n");
-    setReferenced(h, false);
+    setReferenced(h.proc, false);
     parkedNow.push(h);
     h.timer = setTimeout(() => {
       const i = parkedNow.indexOf(h);
@@ -264,7 +265,7 @@ function startRemover(helper: string, reuse: RemoveReuse): Remover {
 
 /** Nothing waiting: let the process exit without it, and end it if it stays unused. */
 function restRemover(r: Remover, reuse: RemoveReuse): void {
-  for (const x of [r.proc, r.proc.stdin, r.proc.stdout] as ({ unref(): void } | null)[]) x?.unref();
+  setReferenced(r.proc, false);
   clearTimeout(r.timer);
   r.timer = setTimeout(() => {
     if (reuse.remover === r) reuse.remover = undefined;
@@ -296,7 +297,7 @@ export function removeTree(path: string, helper: string, reuse: RemoveReuse): Pr
   }
   const remover = r;
   clearTimeout(remover.timer);
-  for (const x of [remover.proc, remover.proc.stdin, remover.proc.stdout] as ({ ref(): void } | null)[]) x?.ref();
+  setReferenced(remover.proc, true);
   return new Promise<void>((resolve, reject) => {
     remover.waiting.push({ resolve, reject });
     remover.proc.stdin?.write(`${path}\n`);
