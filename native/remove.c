@@ -9,12 +9,25 @@
  * O_NOFOLLOW below the one before it, and entries are unlinked by name in it), so nothing a
  * container left in its writable layer can point the deletion elsewhere; it stays on the
  * tree's own filesystem (a mount found inside is left alone, and its directory with it).
+ * A directory deeper than MAX_DEPTH (a container can nest them without end) is moved up beside
+ * the tree's top and removed from there, so neither fds nor path lengths run out: Node's own
+ * fs.rm fails on such a tree with ENAMETOOLONG. Moved ones are named .husk-deep-<pid>-<n>; a
+ * removal cut short leaves them beside the tree (in husk's .removing, which is swept).
  */
 #include "helper.h"
 
 #include <dirent.h>
 
 static int remove_in(int parent, const char *name, dev_t dev, int depth);
+
+enum { MAX_DEPTH = 64 };
+static int besidefd = -1;               /* the directory that holds the tree being removed */
+static unsigned long moved_next;        /* how many directories were moved up so far */
+
+static void moved_name(char *buf, size_t cap, unsigned long k)
+{
+	snprintf(buf, cap, ".husk-deep-%d-%lu", (int)getpid(), k);
+}
 
 /* Everything in the directory `fd` (on device dev); 0, or the first errno met. */
 static int empty_dir(int fd, dev_t dev, int depth)
@@ -51,8 +64,14 @@ static int remove_in(int parent, const char *name, dev_t dev, int depth)
 		return 0;
 	if (errno != EISDIR && errno != EPERM)
 		return errno;
-	if (depth > 256)
-		return ELOOP;
+	if (depth > MAX_DEPTH && besidefd >= 0) {
+		char to[64];
+		moved_name(to, sizeof to, moved_next);
+		if (renameat(parent, name, besidefd, to) < 0)
+			return errno == ENOENT ? 0 : errno;
+		moved_next++;
+		return 0;
+	}
 	/* Entries removed while a directory is read may make readdir skip one: a second pass then. */
 	for (int pass = 0;; pass++) {
 		int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -97,8 +116,20 @@ static int remove_tree(const char *path)
 		return errno == ENOENT ? 0 : errno;
 	struct stat st;
 	int rc = fstatat(parent, slash + 1, &st, AT_SYMLINK_NOFOLLOW) < 0 ? (errno == ENOENT ? -1 : errno) : 0;
-	if (rc == 0)
+	if (rc == 0) {
+		unsigned long first = moved_next;
+		besidefd = parent;
 		rc = remove_in(parent, slash + 1, st.st_dev, 0);
+		/* What was moved up, and what moving it up moved in turn. */
+		for (unsigned long k = first; k < moved_next; k++) {
+			char name[64];
+			moved_name(name, sizeof name, k);
+			int err = remove_in(parent, name, st.st_dev, 0);
+			if (err && !rc)
+				rc = err;
+		}
+		besidefd = -1;
+	}
 	close(parent);
 	return rc < 0 ? 0 : rc;
 }

@@ -1,14 +1,15 @@
 /**
  * Deleting a removed container's directory: the helper's --remove mode (native/remove.c),
- * which Node's removeTree (sys/node.ts) hands trees to. It deletes the whole tree, follows no
- * symlink out of it (to a directory or a file), answers "0" for a path that is not there and
- * EINVAL for a relative one or "/"; under Node one process serves many removals, goes once
- * unused, and endRemover ends it at once. The mount case (a mount inside is left alone) needs
- * root: test/integration/remove-tree-mounts.test.ts.
+ * which Node's removeTree (sys/node.ts) hands trees to. It deletes the whole tree, a tree
+ * nested deeper than a path can name included, and follows no symlink out of it (to a
+ * directory or a file); it answers "0" for a path that is not there and EINVAL for a relative
+ * one or "/". Under Node one process serves many removals, goes once unused, and endRemover
+ * ends it at once. The mount case (a mount inside is left alone) needs root:
+ * test/integration/remove-tree-mounts.test.ts.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -55,6 +56,30 @@ test("--remove deletes a whole tree and nothing its symlinks point at", () => {
   expect(existsSync(tree)).toBe(false);
   expect(readFileSync(join(outside, "keep"), "utf8")).toBe("keep");
   expect(readFileSync(outsideFile, "utf8")).toBe("keep");
+});
+
+const hasPython = spawnSync("sh", ["-c", "command -v python3"]).status === 0;
+
+test.skipIf(!hasPython)("--remove deletes a tree nested deeper than any path can name, leaving nothing beside it", () => {
+  // 3000 levels (a container can nest directories without end): ~6000 bytes of path, past
+  // PATH_MAX, where Node's own fs.rm fails with ENAMETOOLONG. Made by dir fd, as it must be.
+  const holder = join(dir, "deep-holder");
+  mkdirSync(holder);
+  const make = `
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+for _ in range(3000):
+    os.mkdir("d", dir_fd=fd)
+    nfd = os.open("d", os.O_RDONLY, dir_fd=fd)
+    os.close(fd)
+    fd = nfd
+os.close(os.open("f", os.O_CREAT | os.O_WRONLY, dir_fd=fd))
+`;
+  mkdirSync(join(holder, "deep"));
+  expect(spawnSync("python3", ["-c", make, join(holder, "deep")]).status).toBe(0);
+  const r = spawnSync(HELPER, ["--remove"], { input: `${join(holder, "deep")}\n`, encoding: "utf8" });
+  expect(r.stdout).toBe("0\n");
+  expect(readdirSync(holder)).toEqual([]);
 });
 
 const hasNode = spawnSync("sh", ["-c", "command -v node"]).status === 0;
