@@ -4,6 +4,7 @@
  * first used (process.getBuiltinModule), not at load.
  */
 import type { ChildProcess } from "node:child_process";
+import { errnoName } from "../errors.ts";
 import { ChunkChannel } from "./channel.ts";
 import type { HelperProcess, HelperStdio, LockReuse, RemoveReuse, SpawnOptions } from "./index.ts";
 
@@ -164,18 +165,22 @@ const PARKED_HOLDERS = 8;
  */
 const HOLDER_IDLE_MS = 2000;
 
-/** See index.ts' releaseLocks: end the parked holders (EOF on their stdin) and wait until they have exited. */
+/** End a kept helper (EOF on its stdin: --flocks and --remove exit then) and wait until it has exited. */
+function endChild(proc: ChildProcess): Promise<void> {
+  const gone = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+  setReferenced(proc, true); // waited for now: an unref'd process would let the event loop end first
+  proc.stdin?.end();
+  return gone;
+}
+
+/** See index.ts' releaseLocks: end the parked holders and wait until they have exited. */
 export async function endHolders(reuse: LockReuse): Promise<void> {
   const parked = (reuse.idle ?? []) as Holder[];
   reuse.idle = [];
   await Promise.all(
     parked.map((h) => {
       clearTimeout(h.timer);
-      if (!h.alive) return undefined;
-      const gone = new Promise<void>((resolve) => h.proc.once("exit", () => resolve()));
-      setReferenced(h.proc, true);
-      h.proc.stdin?.end();
-      return gone;
+      return h.alive ? endChild(h.proc) : undefined;
     }),
   );
 }
@@ -274,10 +279,9 @@ function restRemover(r: Remover, reuse: RemoveReuse): void {
   r.timer.unref();
 }
 
-/** An errno number the helper said, as node:fs would name it (code "EACCES", …). */
+/** An errno number the helper said, named as node:fs names it (code "EACCES", …). */
 function errnoError(code: number, what: string): NodeJS.ErrnoException {
-  const os = process.getBuiltinModule("node:os") as typeof import("node:os");
-  const name = Object.entries(os.constants.errno).find(([, n]) => n === code)?.[0] ?? `errno ${code}`;
+  const name = errnoName(code);
   const err = new Error(`${what}: ${name}`) as NodeJS.ErrnoException;
   err.code = name;
   err.errno = -code;
@@ -310,8 +314,5 @@ export async function endRemover(reuse: RemoveReuse): Promise<void> {
   reuse.remover = undefined;
   if (!r?.alive) return;
   clearTimeout(r.timer);
-  const gone = new Promise<void>((resolve) => r.proc.once("exit", () => resolve()));
-  r.proc.ref();
-  r.proc.stdin?.end();
-  await gone;
+  await endChild(r.proc);
 }
