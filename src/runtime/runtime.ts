@@ -217,9 +217,7 @@ export class Runtime {
       this.#parentsKept = false;
       (await import("./cgroup-setup.ts")).removeDefaultParents();
     }
-    if (!this.#spares.pool?.length && !this.#spares.starting?.size) return;
-    const { closeSpares } = await import("../helper/spares.ts");
-    await closeSpares(this.#spares);
+    await (await import("../helper/spares.ts")).closeSpares(this.#spares);
   }
 
   /**
