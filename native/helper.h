@@ -153,7 +153,11 @@ HUSK_OPS(X)
 
 /* xattrs.c: --xattrs, the extended attributes of paths for a caller without getxattr. */
 _Noreturn void serve_xattrs(void);
+
+/* remove.c: --remove, directory trees deleted for a caller (Node) whose own walk is costly. */
 _Noreturn void serve_removals(void);
+
+/* helper.c: one line of stdin for the --flocks and --remove protocols; -1 at EOF. */
 ssize_t read_stdin_line(char *buf, const char *mode);
 
 #endif

@@ -107,10 +107,10 @@ static int remove_tree(const char *path)
 	size_t n = (size_t)(slash - path);
 	if (n >= sizeof dir || slash[1] == 0 || strcmp(slash + 1, ".") == 0 || strcmp(slash + 1, "..") == 0)
 		return EINVAL;
-	memcpy(dir, path, n);
-	dir[n ? n : 1] = 0;
 	if (n == 0)
-		dir[0] = '/';
+		n = 1; /* the tree is right under "/" */
+	memcpy(dir, path, n);
+	dir[n] = 0;
 	int parent = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (parent < 0)
 		return errno == ENOENT ? 0 : errno;
