@@ -81,11 +81,13 @@ export function overlayRootfs(info: ContainerImage, containerDir: string, opts: 
   const workdir = join(containerDir, "work");
   const target = join(containerDir, "rootfs");
   mkdirSync(containerDir, { recursive: true, mode: 0o755 });
-  for (const d of [upperdir, workdir, target]) mkdirIfMissing(d);
+  mkdirIfMissing(upperdir);
   // A volatile mount leaves its mark in the work directory, and overlayfs refuses to mount it
   // again while the mark is there (the upper may have lost writes in a crash). Whoever mounts
   // it now knows that, or has nothing to lose: a --rm container's layer goes when it exits.
-  rmSync(join(workdir, "work", "incompat"), { recursive: true, force: true });
+  // A work directory made just now has no mark.
+  if (!mkdirIfMissing(workdir)) rmSync(join(workdir, "work", "incompat"), { recursive: true, force: true });
+  mkdirIfMissing(target);
   const lowerdirs = info.layers.map((l) => l.dir).reverse();
   // overlayfs needs a lower directory: an image with no layers gets an empty one.
   if (lowerdirs.length === 0) {
@@ -104,10 +106,13 @@ export function overlayRootfs(info: ContainerImage, containerDir: string, opts: 
   };
 }
 
-function mkdirIfMissing(dir: string): void {
+/** mkdir; true if this call made it, false if it was there. */
+function mkdirIfMissing(dir: string): boolean {
   try {
     mkdirSync(dir, { mode: 0o755 });
+    return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    return false;
   }
 }
