@@ -14,6 +14,10 @@
  * unmeasured first; the 4-at-a-time rate is over all rounds, so a process that has made many
  * containers (as a service has) is what it measures.
  *
+ * HUSK_BENCH_BATCH=N (default 20) is how many containers each round runs 4 at a time per kind:
+ * a batch of 20 starts and ends with lanes idle and follows other kinds' work in the same
+ * round, so a larger one comes closer to a service's sustained rate.
+ *
  * With HUSK_BENCH_BASELINE=<another checkout>/bin/husk-runtime, that checkout's library too
  * (its dist/lib, driven by this checkout's library-run.mjs), as "base". HUSK_BENCH_STATE_DIR
  * (default /run) and HUSK_BENCH_DATA_DIR (default /tmp) say where the library's state roots and
@@ -30,7 +34,7 @@ enterBenchNamespace();
 const runs = Number(process.argv[2] ?? 30);
 const rounds = Number(process.argv[3] ?? 6);
 const perRound = Math.ceil(runs / rounds);
-const BATCH = 20;
+const BATCH = Number(process.env.HUSK_BENCH_BATCH ?? 20);
 
 interface Lib {
   name: string;

@@ -5,7 +5,8 @@
  * (Node, Bun) may not unshare(CLONE_NEWUSER), setns() into a mount namespace, or do much
  * of anything between fork and exec.
  *
- * Usage: husk-helper [--netlink] <syncfd>
+ * Usage: husk-helper [--netlink | --netns-ahead] <syncfd>
+ *        husk-helper --batch COUNT SHAPE           (COUNT spare helpers from one start, see batch.c)
  *        husk-helper --flock PATH | --flocks      (flock for Node, see hold_flock)
  *        husk-helper --xattrs                      (read xattrs for node:fs, see xattrs.c)
  *        husk-helper --remove                      (delete trees for Node, see remove.c)
@@ -18,7 +19,7 @@
  * Files: helper.c (this: the sync channel, reading the plan, dispatch), root.c (paths, mounts
  * and files inside the root), process.c (namespaces, credentials, seccomp, exec), cgroup.c,
  * start.c (the start barrier, the container's own hooks), sockets.c (console, seccomp agent),
- * xattrs.c (--xattrs), remove.c (--remove);
+ * xattrs.c (--xattrs), remove.c (--remove), batch.c (--batch);
  * helper.h holds what they share.
  *
  * The sync channel (src/helper/sync-protocol.ts; keep the two drawings in step):
@@ -491,22 +492,31 @@ int main(int argc, char **argv)
 		serve_xattrs();
 	if (argc == 2 && strcmp(argv[1], "--remove") == 0)
 		serve_removals();
-	int netlink_only = argc == 3 && strcmp(argv[1], "--netlink") == 0;
-	int ahead = argc == 3 && strcmp(argv[1], "--netns-ahead") == 0;
-	const char *fdtext = argv[1 + (netlink_only || ahead)];
-	if (argc != 2 + (netlink_only || ahead) || !*fdtext)
-		die(2, "usage: husk-helper [--netlink | --netns-ahead] <syncfd>", 0);
-	long fd = strtol(fdtext, &end, 10);
-	if (*end || fd < 0 || fd > INT_MAX)
-		die(2, "usage: husk-helper [--netlink | --netns-ahead] <syncfd>", 0);
-
 	/*
 	 * Started from a sealed copy that husk's process keeps (src/helper/sealed-image.ts), the
 	 * kernel named us after its /proc/<pid>/fd/<n> path: a number. Say what we are.
 	 */
-	prctl(PR_SET_NAME, "husk-helper", 0, 0, 0);
-	if (!netlink_only)
+	long fd;
+	int netlink_only = 0, ahead = 0;
+	if (argc == 4 && strcmp(argv[1], "--batch") == 0) {
+		prctl(PR_SET_NAME, "husk-helper", 0, 0, 0);
 		reexec_sealed(argv);
+		/* Returns in each helper forked (see batch.c), with its sync fd. */
+		fd = run_batch(argv[2], argv[3]);
+		ahead = 1;
+	} else {
+		netlink_only = argc == 3 && strcmp(argv[1], "--netlink") == 0;
+		ahead = argc == 3 && strcmp(argv[1], "--netns-ahead") == 0;
+		const char *fdtext = argv[1 + (netlink_only || ahead)];
+		if (argc != 2 + (netlink_only || ahead) || !*fdtext)
+			die(2, "usage: husk-helper [--netlink | --netns-ahead] <syncfd>", 0);
+		fd = strtol(fdtext, &end, 10);
+		if (*end || fd < 0 || fd > INT_MAX)
+			die(2, "usage: husk-helper [--netlink | --netns-ahead] <syncfd>", 0);
+		prctl(PR_SET_NAME, "husk-helper", 0, 0, 0);
+		if (!netlink_only)
+			reexec_sealed(argv);
+	}
 
 	syncfd = (int)fd;
 	if (fcntl(syncfd, F_SETFD, FD_CLOEXEC) < 0)

@@ -157,6 +157,9 @@ _Noreturn void serve_xattrs(void);
 /* remove.c: --remove, directory trees deleted for a caller (Node) whose own walk is costly. */
 _Noreturn void serve_removals(void);
 
+/* batch.c: --batch, spare helpers forked from one start; returns only in each helper (its sync fd). */
+int run_batch(const char *count, const char *shape);
+
 /* helper.c: one line of stdin for the --flocks and --remove protocols; -1 at EOF. */
 ssize_t read_stdin_line(char *buf, const char *mode);
 

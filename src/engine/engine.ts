@@ -325,6 +325,7 @@ export class Engine {
    */
   #bounding: string[] | undefined | null = null;
   #kernel: string | undefined;
+  #self: { pid: number; startTime: string } | undefined;
   /** The default seccomp profiles made so far (seccomp.ts' cachedDefault), by kernel and capabilities. */
   readonly #seccompDefaults = new Map<string, LinuxSeccomp>();
 
@@ -608,6 +609,12 @@ export class Engine {
     return this.#bounding;
   }
 
+  /** This process as records name it (a creator, a restart's waiter): its start time never changes, read once. */
+  #ownProcess(): { pid: number; startTime: string } {
+    this.#self ??= { pid: process.pid, startTime: procStat(process.pid)?.startTime ?? "" };
+    return { ...this.#self };
+  }
+
   /** The kernel's release, read once per Engine (seccomp's profile and cache, the overlay's volatile). */
   #kernelRelease(): string {
     this.#kernel ??= kernelRelease();
@@ -792,7 +799,7 @@ export class Engine {
       nftTable: this.nftTable,
       detached,
       status: "creating",
-      creator: { pid: process.pid, startTime: procStat(process.pid)?.startTime ?? "" },
+      creator: this.#ownProcess(),
       pid: 0,
       pidStartTime: "",
       network: p.network.kind === "bridge" ? p.network.name : undefined,
@@ -1097,7 +1104,7 @@ export class Engine {
     const ran = Date.parse(rec.finishedAt ?? "") - Date.parse(rec.startedAt ?? "");
     const delay = nextDelay(rec.restartDelayMs, Number.isFinite(ran) ? ran : 0);
     // "Restarting" while this process waits: ps and inspect tell it from a container that stays exited.
-    const waiter = { pid: process.pid, startTime: procStat(process.pid)?.startTime ?? "" };
+    const waiter = this.#ownProcess();
     await this.#records
       .locked(id, () => {
         const r = this.#records.read(id);

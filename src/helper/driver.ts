@@ -5,12 +5,12 @@
  */
 import { errnoMessage, errnoName, HuskError, StepError } from "../errors.ts";
 import type { Plan } from "../plan/ops.ts";
-import { type HelperProcess, type HelperStdio, type StdioSpec, spawnHelper } from "../sys/index.ts";
+import { type HelperProcess, type HelperStdio, type StdioSpec, spawnHelper, startHelperBatch } from "../sys/index.ts";
 import { trace } from "../trace.ts";
 import { encodePlan } from "./encode.ts";
 import { helperPath } from "./path.ts";
 import { keepSealedHelper, sealedHelper } from "./sealed-image.ts";
-import { type HelperSpares, refillSpare, takeSpare } from "./spares.ts";
+import { type HelperSpares, refillSpare, SPARES_PER_BATCH, spareFromBatch, takeSpare } from "./spares.ts";
 import { decodeMessage, encodeMessage, MSG_SIZE, Msg } from "./sync-protocol.ts";
 
 export { helperPath };
@@ -166,7 +166,9 @@ function detachWatch(plan: Plan, helper: HelperProcess): Promise<boolean> | unde
  */
 export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOptions): Promise<Launched> {
   const argv = opts.netlinkOnly ? [helperPath(), "--netlink"] : [helperPath()];
-  const spawn = (args = argv) => spawnHelper(args, { preserveFds: opts.preserveFds, stdio: opts.stdio, exe: sealedHelper() });
+  // The sealed copy is looked up at each start: a spare started after this launch's helper was kept starts from it.
+  const spawnOptions = () => ({ preserveFds: opts.preserveFds, stdio: opts.stdio, exe: sealedHelper() });
+  const spawn = () => spawnHelper(argv, spawnOptions());
   // A spare fits a launch that passes no fd of the caller's: an fd number (preserved, or as
   // stdio) names a file only at this launch, not when the spare was started.
   const stdio = opts.stdio ?? ["inherit", "inherit", "inherit"];
@@ -212,7 +214,15 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
           opts.onPid?.(pid);
           // The next container's helper, started while this one sets up and runs.
           // It makes the network namespace a container most likely wants while it waits (helper.c, --netns-ahead).
-          if (spareKey && opts.spares) refillSpare(opts.spares, spareKey, () => spawn([helperPath(), "--netns-ahead"]));
+          if (spareKey && opts.spares) {
+            const spares = opts.spares;
+            const options = spawnOptions();
+            refillSpare(spares, spareKey, async () => {
+              const file = helperPath();
+              const batched = await spareFromBatch(spares, spareKey, () => startHelperBatch(file, options, SPARES_PER_BATCH));
+              return batched ?? spawnHelper([file, "--netns-ahead"], options);
+            });
+          }
           break;
         case Msg.Waiting:
           if (plan[msg.a]?.op.op === "parentNetlink") {

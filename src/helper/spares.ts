@@ -13,12 +13,14 @@
  * and idles at most IDLE_MS; it is told to go by closing its channel (the helper reads EOF
  * before a plan and exits quietly), which is also what the owner's exit does to it.
  */
-import type { HelperProcess } from "../sys/index.ts";
+import type { HelperBatch, HelperProcess } from "../sys/index.ts";
 
 /** How long a spare waits unused before it is let go. */
 const IDLE_MS = 2000;
 /** The most spares kept at once: 4 containers made at a time each find one. */
 export const MAX_SPARES = 4;
+/** How many helpers one of Node's batches is started for (one fork of the caller for them all). */
+export const SPARES_PER_BATCH = 8;
 
 interface Spare {
   /** The launch shape it was started for (stdio, argv). */
@@ -33,10 +35,14 @@ export interface HelperSpares {
   launches?: number;
   /** Spares waiting to be taken, oldest first. */
   pool?: Spare[];
-  /** How many spares the pool is kept at (grows when a launch finds none). */
+  /** How many spares of a shape the pool is kept at (grows when a launch finds none). */
   want?: number;
-  /** Spawns of spares under way. */
+  /** Starts of spares under way (one may start several). */
   starting?: Set<Promise<void>>;
+  /** How many spares of each shape are starting. */
+  startingFor?: Map<string, number>;
+  /** Node's helper batches, one per shape (see spareFromBatch). */
+  batches?: Map<string, { batch: Promise<HelperBatch | undefined>; timer: ReturnType<typeof setTimeout> | undefined }>;
 }
 
 /** A spare for a launch of this shape, ref'd again, if one waits and is alive; counts the launch. */
@@ -59,17 +65,26 @@ export function takeSpare(spares: HelperSpares, key: string): HelperProcess | un
 
 /**
  * Start spares for the next launches of this shape, from the second launch on, until the pool
- * (with those starting) holds as many as it wants. A spawn that fails leaves no spare: the next
- * launch spawns its own.
+ * (with those starting) holds as many of this shape as it wants. Only spares of the launch's
+ * own shape count: a caller that mixes shapes (run and exec, with and without stdin) keeps
+ * spares of each. A spawn that fails leaves no spare: the next launch spawns its own.
  */
 export function refillSpare(spares: HelperSpares, key: string, spawn: () => Promise<HelperProcess>): void {
   if ((spares.launches ?? 0) < 2) return;
   spares.starting ??= new Set();
+  spares.startingFor ??= new Map();
   const starting = spares.starting;
-  while ((spares.pool?.length ?? 0) + starting.size < (spares.want ?? 1)) {
+  const startingFor = spares.startingFor;
+  const have = () => (spares.pool ?? []).filter((s) => s.key === key && !s.gone).length + (startingFor.get(key) ?? 0);
+  while (have() < (spares.want ?? 1)) {
+    startingFor.set(key, (startingFor.get(key) ?? 0) + 1);
+    const done = () => {
+      starting.delete(started);
+      startingFor.set(key, (startingFor.get(key) ?? 1) - 1);
+    };
     const started: Promise<void> = spawn().then(
       (helper) => {
-        starting.delete(started);
+        done();
         helper.unref();
         const spare: Spare = { key, helper, gone: false, timer: setTimeout(() => letGo(spares, spare), IDLE_MS) };
         spare.timer.unref?.();
@@ -79,17 +94,65 @@ export function refillSpare(spares: HelperSpares, key: string, spawn: () => Prom
         spares.pool ??= [];
         spares.pool.push(spare);
       },
-      () => {
-        starting.delete(started);
-      },
+      () => done(),
     );
     starting.add(started);
+  }
+}
+
+/**
+ * The next spare of this shape from the caller's batch for it (Node's, see startHelperBatch),
+ * a new batch once it has none left; undefined where there are no batches (Bun). A batch
+ * nobody forked from for IDLE_MS is closed (its process ends once its helpers have).
+ */
+export async function spareFromBatch(
+  spares: HelperSpares,
+  key: string,
+  start: () => Promise<HelperBatch | undefined>,
+): Promise<HelperProcess | undefined> {
+  spares.batches ??= new Map();
+  const batches = spares.batches;
+  for (;;) {
+    let entry = batches.get(key);
+    if (!entry) {
+      entry = { batch: start(), timer: undefined };
+      batches.set(key, entry);
+    }
+    let batch: HelperBatch | undefined;
+    try {
+      batch = await entry.batch;
+    } catch {
+      // It could not start: forgotten, so that a later launch tries again; this one spawns.
+      if (batches.get(key) === entry) batches.delete(key);
+      return undefined;
+    }
+    if (!batch) return undefined;
+    const forked = batch.fork();
+    // Exhausted (by us or by another launch meanwhile): the next turn starts another.
+    if (!forked) {
+      if (batches.get(key) === entry) batches.delete(key);
+      continue;
+    }
+    const e = entry;
+    clearTimeout(e.timer);
+    e.timer = setTimeout(() => {
+      if (batches.get(key) === e) batches.delete(key);
+      batch.close();
+    }, IDLE_MS);
+    e.timer.unref?.();
+    return forked;
   }
 }
 
 /** Let every spare go (those still starting too) and wait until they have exited: none is left running, nor any fd of one open. */
 export async function closeSpares(spares: HelperSpares): Promise<void> {
   while (spares.starting?.size) await Promise.all(spares.starting);
+  const batches = [...(spares.batches?.values() ?? [])];
+  spares.batches = new Map();
+  for (const e of batches) {
+    clearTimeout(e.timer);
+    (await e.batch)?.close();
+  }
   const pool = spares.pool ?? [];
   spares.pool = [];
   spares.want = 1;

@@ -71,6 +71,27 @@ export async function spawnHelper(argv: string[], opts: SpawnOptions = {}): Prom
 }
 
 /**
+ * Helpers forked on request by one process started for `count` of them (the helper's --batch
+ * mode, native/batch.c), each a spare (`--netns-ahead`) of one shape: stdio given as "inherit",
+ * "ignore" or "pipe", no preserved fds. Node starts a process by fork() of this whole one
+ * (~1.4 ms of its thread): paid once for `count` helpers. Bun's spawn does not copy this
+ * process (its vfork), and has no batch: undefined there.
+ */
+export interface HelperBatch {
+  /** How many more it can fork. */
+  readonly left: number;
+  /** The next helper, once forked (it rejects if that failed); undefined if none is left. */
+  fork(): Promise<HelperProcess> | undefined;
+  /** No more forks: the sets left are closed; the process ends once its helpers have. */
+  close(): void;
+}
+
+export async function startHelperBatch(file: string, opts: SpawnOptions, count: number): Promise<HelperBatch | undefined> {
+  const sys = await load();
+  return "startHelperBatch" in sys ? sys.startHelperBatch(file, opts, count) : undefined;
+}
+
+/**
  * Where a caller keeps what lockExclusive may reuse from one lock to the next (its own object,
  * e.g. one per Records: no module-level state). Its locks wait for one another in this process
  * in a queue, so a lock freed here passes to the next waiter at once instead of at its next try

@@ -6,7 +6,7 @@
 import type { ChildProcess } from "node:child_process";
 import { errnoName } from "../errors.ts";
 import { ChunkChannel } from "./channel.ts";
-import type { HelperProcess, HelperStdio, LockReuse, RemoveReuse, SpawnOptions } from "./index.ts";
+import type { HelperBatch, HelperProcess, HelperStdio, LockReuse, RemoveReuse, SpawnOptions, StdioSpec } from "./index.ts";
 
 function childProcess(): typeof import("node:child_process") {
   return process.getBuiltinModule("node:child_process") as typeof import("node:child_process");
@@ -34,16 +34,7 @@ export function spawnHelper(argv: string[], opts: SpawnOptions): HelperProcess {
     argv0: file,
   });
   const socket = proc.stdio[syncSlot] as import("node:net").Socket;
-  const channel = new ChunkChannel(
-    (data) =>
-      new Promise<void>((resolve, reject) => {
-        socket.write(data, (err) => (err ? reject(err) : resolve()));
-      }),
-    () => socket.destroy(),
-  );
-  socket.on("data", (chunk: Buffer) => channel.push(chunk));
-  socket.on("end", () => channel.end());
-  socket.on("error", (err) => channel.end(err));
+  const channel = socketChannel(socket);
   const exited = exitCode(proc);
   if (proc.pid === undefined) throw new Error(`cannot start ${file}`);
   const stdio: HelperStdio = {};
@@ -66,6 +57,170 @@ export function spawnHelper(argv: string[], opts: SpawnOptions): HelperProcess {
     for (const s of outputs) s.ref?.();
   };
   return { pid: proc.pid, channel, exited, stdio, unref, ref };
+}
+
+/** A socket's end as a sync channel (the same for a helper started alone or in a batch). */
+function socketChannel(socket: import("node:net").Socket): ChunkChannel {
+  const channel = new ChunkChannel(
+    (data) =>
+      new Promise<void>((resolve, reject) => {
+        socket.write(data, (err) => (err ? reject(err) : resolve()));
+      }),
+    () => socket.destroy(),
+  );
+  socket.on("data", (chunk: Buffer) => channel.push(chunk));
+  socket.on("end", () => channel.end());
+  socket.on("error", (err) => channel.end(err));
+  return channel;
+}
+
+/** The records of native/batch.c's control channel: u32 type, i32 index, i32 value. */
+const BATCH_STARTED = 1;
+const BATCH_EXITED = 2;
+const BATCH_RECORD = 12;
+
+/**
+ * See index.ts. One process (the helper's --batch mode) holds `count` helpers' stdio and sync
+ * channels, sockets of this process's as spawnHelper's are, and forks a helper for each set
+ * when asked: Node starts a process by fork(), ~1.4 ms of this thread for its page tables, paid
+ * here once for them all. It says each one's pid as it forks it and its exit status once it
+ * ends (its `exited`), and holds none of a set once its helper is forked.
+ */
+export function startHelperBatch(file: string, opts: SpawnOptions, count: number): HelperBatch {
+  const shapeOf = (s: StdioSpec) => (s === "inherit" ? "i" : s === "ignore" ? "n" : s === "pipe" ? "p" : undefined);
+  const std = opts.stdio ?? ["inherit", "inherit", "inherit"];
+  const shape = std.map(shapeOf).join("");
+  if (shape.length !== 3 || (opts.preserveFds ?? 0) > 0) throw new Error("a batch of helpers takes no fd of the caller's");
+  const piped = std.map((s) => s === "pipe");
+  const width = piped.filter(Boolean).length + 1;
+  const own = std.map((s) => (s === "inherit" ? "inherit" : "ignore")) as ("inherit" | "ignore")[];
+  const proc = childProcess().spawn(opts.exe ?? file, ["--batch", String(count), shape], {
+    stdio: [...own, ...Array.from({ length: count * width + 1 }, () => "pipe" as const)],
+    env: opts.env ?? {},
+    argv0: file,
+  });
+  proc.unref();
+  const socketAt = (fd: number) => proc.stdio[fd] as import("node:net").Socket;
+  const control = socketAt(3 + count * width);
+  if (!control) throw new Error(`cannot start ${file} --batch`);
+  control.on("error", () => {});
+  interface Slot {
+    handle: HelperProcess;
+    sync: import("node:net").Socket;
+    ends: import("node:net").Socket[];
+    pid: number;
+    settle: (code: number) => void;
+    started?: (h: HelperProcess) => void;
+    failed?: (e: Error) => void;
+    done: boolean;
+    refd: boolean;
+  }
+  // The control socket keeps this process alive while a helper it waits for (ref'd) runs.
+  const refControl = () => {
+    if (slots.some((s) => s.refd && !s.done)) control.ref();
+    else control.unref();
+  };
+  const slots: Slot[] = Array.from({ length: count }, (_, k) => {
+    const ends: import("node:net").Socket[] = [];
+    const stdio: HelperStdio = {};
+    let at = 3 + k * width;
+    for (const [i, name] of (["stdin", "stdout", "stderr"] as const).entries()) {
+      if (!piped[i]) continue;
+      const s = socketAt(at++);
+      ends.push(s);
+      if (name === "stdin") s.on("error", () => {});
+      stdio[name] = s;
+    }
+    const sync = socketAt(at);
+    // Unforked sets keep nothing alive.
+    for (const s of [sync, ...ends]) s.unref();
+    let settle: (code: number) => void = () => {};
+    const exited = new Promise<number>((resolve) => {
+      settle = resolve;
+    });
+    const slot: Slot = {
+      sync,
+      ends,
+      pid: 0,
+      settle,
+      done: false,
+      refd: false,
+      handle: {
+        get pid() {
+          return slot.pid;
+        },
+        channel: socketChannel(sync),
+        exited,
+        stdio,
+        unref: () => {
+          slot.refd = false;
+          for (const s of [sync, ...ends]) s.unref();
+          refControl();
+        },
+        ref: () => {
+          slot.refd = true;
+          for (const s of [sync, ...ends]) s.ref();
+          refControl();
+        },
+      },
+    };
+    return slot;
+  });
+  const finish = (slot: Slot, code: number) => {
+    if (slot.done) return;
+    slot.done = true;
+    slot.failed?.(new Error("the helper batch could not start a helper"));
+    slot.settle(code);
+    // Its set, if it was never forked: nobody will use it.
+    if (slot.pid === 0) for (const s of [slot.sync, ...slot.ends]) s.destroy();
+    refControl();
+  };
+  let buffered = Buffer.alloc(0);
+  control.on("data", (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    for (; buffered.length >= BATCH_RECORD; buffered = buffered.subarray(BATCH_RECORD)) {
+      const [type, k, value] = [buffered.readUInt32LE(0), buffered.readInt32LE(4), buffered.readInt32LE(8)];
+      const slot = slots[k];
+      if (!slot) continue;
+      if (type === BATCH_STARTED) {
+        slot.pid = value;
+        slot.started?.(slot.handle);
+        slot.failed = undefined;
+      } else if (type === BATCH_EXITED) finish(slot, value);
+    }
+  });
+  // The batch gone (killed, or done) and all it said read (its 'exit' may come before the last
+  // records): a helper it did not report ended with it.
+  control.once("close", () => {
+    for (const slot of slots) finish(slot, 1);
+  });
+  let asked = 0;
+  return {
+    get left() {
+      return control.destroyed || control.writableEnded ? 0 : count - asked;
+    },
+    fork: () => {
+      const slot = slots[asked];
+      if (!slot || control.destroyed || control.writableEnded) return undefined;
+      asked++;
+      const forked = new Promise<HelperProcess>((resolve, reject) => {
+        slot.started = resolve;
+        slot.failed = reject;
+      });
+      // Ref'd until it has said the pid: a start under way keeps this process alive, as a spawn does.
+      slot.refd = true;
+      refControl();
+      control.write("f");
+      if (asked === count) control.end();
+      return forked.finally(() => {
+        slot.refd = false;
+        refControl();
+      });
+    },
+    close: () => {
+      if (!control.destroyed && !control.writableEnded) control.end();
+    },
+  };
 }
 
 /**
