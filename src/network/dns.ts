@@ -3,7 +3,7 @@
  * per-container directory and bind-mounted into the container. Rendering is pure; writing
  * replaces each file whole.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { HuskError } from "../errors.ts";
 import { parseIPv4 } from "./subnet.ts";
@@ -118,18 +118,17 @@ export interface DnsFiles {
   resolvConf: string;
 }
 
-function writeWhole(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o644 });
-  renameSync(tmp, path);
-}
-
-/** Write hosts, hostname and resolv.conf into dir (made if missing); returns their paths. */
+/**
+ * Write hosts, hostname and resolv.conf into dir (made if missing), a new container's: nothing
+ * reads them before it runs, so each is written in place, made anew ("wx": a file already
+ * there, or a link, is refused rather than written through); returns their paths.
+ */
 export function writeDnsFiles(dir: string, o: DnsFilesOptions): DnsFiles {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const files = { hosts: join(dir, "hosts"), hostname: join(dir, "hostname"), resolvConf: join(dir, "resolv.conf") };
-  writeWhole(files.hosts, renderHosts(o));
-  writeWhole(files.hostname, `${o.hostname}\n`);
-  writeWhole(files.resolvConf, renderResolvConf(o.hostResolv ?? hostResolvConf(), o));
+  const write = (path: string, text: string) => writeFileSync(path, text, { mode: 0o644, flag: "wx" });
+  write(files.hosts, renderHosts(o));
+  write(files.hostname, `${o.hostname}\n`);
+  write(files.resolvConf, renderResolvConf(o.hostResolv ?? hostResolvConf(), o));
   return files;
 }

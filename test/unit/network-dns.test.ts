@@ -1,6 +1,6 @@
 /** The DNS files a container gets: /etc/hosts, /etc/hostname, /etc/resolv.conf. */
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FALLBACK_SERVERS, hostResolvConf, renderHosts, renderResolvConf, writeDnsFiles } from "../../src/network/dns.ts";
@@ -86,4 +86,14 @@ test("writeDnsFiles writes the three files into the container's directory", () =
   expect(readFileSync(files.hostname, "utf8")).toBe("c1\n");
   expect(readFileSync(files.hosts, "utf8")).toContain("10.90.0.2\tc1\n");
   expect(readFileSync(files.resolvConf, "utf8")).toBe("nameserver 10.0.0.2\n");
+});
+
+test("writeDnsFiles makes the files anew: a link already there is refused, not written through", () => {
+  const out = join(dir, "c2");
+  mkdirSync(out);
+  const target = join(dir, "elsewhere");
+  writeFileSync(target, "theirs");
+  symlinkSync(target, join(out, "hosts"));
+  expect(() => writeDnsFiles(out, { hostname: "c2", addresses: [], hostResolv: "" })).toThrow(/EEXIST/);
+  expect(readFileSync(target, "utf8")).toBe("theirs");
 });
