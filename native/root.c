@@ -67,13 +67,56 @@ static void unlocate(struct loc *l)
 	l->fd = -1;
 }
 
+static int mkdir_walk(const char *path, mode_t mode);
+
 /*
- * mkdir -p inside the root; returns an O_PATH fd of the directory. Each prefix is resolved
- * from the root again (so a symlinked component is followed inside the root), and only the
- * last name is created, with mkdirat relative to its resolved parent: mkdirat never follows
- * a symlink in its final component, so a link planted in the rootfs is never created through.
+ * mkdir -p inside the root; returns an O_PATH fd of the directory. Each path is resolved from
+ * the root (so a symlinked component is followed inside the root), and only a last name is
+ * created, with mkdirat relative to its resolved parent: mkdirat never follows a symlink in
+ * its final component, so a link planted in the rootfs is never created through.
+ *
+ * Most paths a plan makes exist already (/proc, /sys, /dev in an image) or lack only their last
+ * name (/dev/pts on a fresh tmpfs): those are tried first, one openat2 or three instead of one
+ * per prefix (~100 fewer system calls a container); anything else is walked.
  */
 static int mkdir_all(const char *path, mode_t mode)
+{
+	int fd = resolve(path, O_PATH | O_DIRECTORY);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	char parent[PATH_MAX];
+	size_t len = strlen(path);
+	if (len >= sizeof parent) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(parent, path, len + 1);
+	while (len > 1 && parent[len - 1] == '/')
+		parent[--len] = 0;
+	char *slash = strrchr(parent, '/');
+	const char *name = slash ? slash + 1 : parent;
+	if (!slash || !*name || !strcmp(name, ".") || !strcmp(name, "..") || strlen(name) > NAME_MAX)
+		return mkdir_walk(path, mode);
+	char last[NAME_MAX + 1];
+	strcpy(last, name);
+	if (slash == parent)
+		slash[1] = 0; /* the root's child: its parent is "/" */
+	else
+		*slash = 0;
+	int dir = resolve(parent, O_PATH | O_DIRECTORY);
+	if (dir < 0)
+		return errno == ENOENT ? mkdir_walk(path, mode) : -1;
+	if (mkdirat(dir, last, mode) < 0 && errno != EEXIST) {
+		xclose(dir);
+		return -1;
+	}
+	xclose(dir);
+	/* EEXIST from a dangling symlink leaves this ENOENT: refused, not followed out. */
+	return resolve(path, O_PATH | O_DIRECTORY);
+}
+
+/* mkdir_all's walk: each prefix resolved from the root again, the missing ones made in turn. */
+static int mkdir_walk(const char *path, mode_t mode)
 {
 	char prefix[PATH_MAX];
 	size_t len = 0;

@@ -71,6 +71,21 @@ describeAsRoot("security", () => {
     expect(ourMounts([`/${name}`])).toEqual(before);
   });
 
+  test("a mount destination that is a dangling link to a host path is refused: nothing made on the host", async () => {
+    // mkdir of the link's name fails EEXIST, and the link resolved inside the root leads nowhere.
+    const name = `husk-dangle-${rand()}`;
+    const before = ourMounts([`/${name}`]);
+    const r = await runSh("true", (s, rootfs) => {
+      symlinkSync(`/${name}`, join(rootfs, "dangle"));
+      s.root!.readonly = false;
+      s.mounts!.push({ destination: "/dangle", type: "tmpfs", source: "husk-dangle-probe" });
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("/dangle");
+    expect(existsSync(`/${name}`)).toBe(false);
+    expect(ourMounts([`/${name}`])).toEqual(before);
+  });
+
   test("a bind mount destination through a link to /etc binds inside the rootfs, not on the host's /etc", async () => {
     const dir = mkdtempSync(join(tmpdir(), "husk-src-"));
     const hostHostname = readFileSync("/etc/hostname", "utf8");
