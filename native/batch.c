@@ -92,6 +92,9 @@ int run_batch(const char *countText, const char *shape)
 	if (fcntl(statusfd, F_GETFD) < 0)
 		die(2, "batch: no control fd after the sets", errno);
 	ctlfd = statusfd;
+	/* The caller passes nothing above the control channel: anything else leaked to us goes. */
+	if (syscall(SYS_close_range, (unsigned)statusfd + 1, ~0U, 0) < 0)
+		die(2, "batch: close_range", errno);
 	sigset_t chld, old;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
@@ -104,6 +107,11 @@ int run_batch(const char *countText, const char *shape)
 	pid_t pids[BATCH_MAX];
 	int forked = 0, live = 0, asking = 1;
 	for (;;) {
+		/* The caller gone (a status could not be written): no more to fork. */
+		if (asking && ctlfd < 0) {
+			asking = 0;
+			no_more(3 + forked * width, statusfd);
+		}
 		if ((!asking || forked == count) && live == 0)
 			_exit(0);
 		struct pollfd pfd[2] = { { .fd = sigfd, .events = POLLIN }, { .fd = asking ? ctlfd : -1, .events = POLLIN } };

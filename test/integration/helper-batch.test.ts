@@ -6,7 +6,7 @@
  * helpers are.
  */
 import { expect, test } from "bun:test";
-import { closeSync, readdirSync, readFileSync, readlinkSync, readSync, writeSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, writeSync } from "node:fs";
 import { join } from "node:path";
 
 const HELPER = join(import.meta.dir, "../../native/husk-helper");
@@ -102,6 +102,38 @@ test.skipIf(!root)("helpers forked one per request, each with only its own set; 
     if (!ended) proc.kill("SIGKILL");
   }
 });
+
+test.skipIf(!root)(
+  "it ends when its caller goes, whether it hears of the exit or of EOF first; nothing leaked to it stays",
+  async () => {
+    for (let round = 0; round < 5; round++) {
+      // Shape "nnn": a set is the sync channel alone. An fd above the control channel: a leak.
+      const leak = openSync("/dev/null", "r");
+      const proc = Bun.spawn([HELPER, "--batch", "2", "nnn"], {
+        stdio: ["ignore", "ignore", "ignore", "pipe", "pipe", "pipe", leak],
+      });
+      closeSync(leak);
+      const [sync0, sync1, control] = [3, 4, 5].map((n) => proc.stdio[n] as unknown as number) as [number, number, number];
+      try {
+        writeSync(control, "f");
+        const [type, , pid] = await record(control);
+        expect(type).toBe(1);
+        await ready(pid);
+        // (its own fds above the control channel are its signalfd, nothing of ours)
+        const above = readdirSync(`/proc/${proc.pid}/fd`).filter((n) => Number(n) > 5);
+        expect(above.map((n) => readlinkSync(`/proc/${proc.pid}/fd/${n}`))).toEqual(["anon_inode:[signalfd]"]);
+        // The helper's exit and the caller's going at once: its status may find no one to read it.
+        closeSync(sync0);
+        closeSync(control);
+        const ended = await Promise.race([proc.exited.then(() => true), Bun.sleep(5000).then(() => false)]);
+        expect(ended).toBe(true);
+      } finally {
+        closeSync(sync1);
+        proc.kill("SIGKILL");
+      }
+    }
+  },
+);
 
 test.skipIf(!root)("a bad count or shape is refused as a usage error", () => {
   for (const args of [
