@@ -70,6 +70,25 @@ static void unlocate(struct loc *l)
 static int mkdir_walk(const char *path, mode_t mode);
 
 /*
+ * Copy path into dir without its trailing slashes and point *base at its last name there
+ * (dir itself when it has no slash); -1 (ENAMETOOLONG) if it does not fit.
+ */
+static int split_last(const char *path, char dir[PATH_MAX], char **base)
+{
+	size_t len = strlen(path);
+	if (len >= PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(dir, path, len + 1);
+	while (len > 1 && dir[len - 1] == '/')
+		dir[--len] = 0;
+	char *slash = strrchr(dir, '/');
+	*base = slash ? slash + 1 : dir;
+	return 0;
+}
+
+/*
  * mkdir -p inside the root; returns an O_PATH fd of the directory. Each path is resolved from
  * the root (so a symlinked component is followed inside the root), and only a last name is
  * created, with mkdirat relative to its resolved parent: mkdirat never follows a symlink in
@@ -77,32 +96,20 @@ static int mkdir_walk(const char *path, mode_t mode);
  *
  * Most paths a plan makes exist already (/proc, /sys, /dev in an image) or lack only their last
  * name (/dev/pts on a fresh tmpfs): those are tried first, one openat2 or three instead of one
- * per prefix (~100 fewer system calls a container); anything else is walked.
+ * per prefix (~40 fewer openat2 and closes a container); anything else is walked.
  */
 static int mkdir_all(const char *path, mode_t mode)
 {
 	int fd = resolve(path, O_PATH | O_DIRECTORY);
 	if (fd >= 0 || errno != ENOENT)
 		return fd;
-	char parent[PATH_MAX];
-	size_t len = strlen(path);
-	if (len >= sizeof parent) {
-		errno = ENAMETOOLONG;
+	char parent[PATH_MAX], last[NAME_MAX + 1], *base;
+	if (split_last(path, parent, &base) < 0)
 		return -1;
-	}
-	memcpy(parent, path, len + 1);
-	while (len > 1 && parent[len - 1] == '/')
-		parent[--len] = 0;
-	char *slash = strrchr(parent, '/');
-	const char *name = slash ? slash + 1 : parent;
-	if (!slash || !*name || !strcmp(name, ".") || !strcmp(name, "..") || strlen(name) > NAME_MAX)
+	if (base == parent || !*base || !strcmp(base, ".") || !strcmp(base, "..") || strlen(base) > NAME_MAX)
 		return mkdir_walk(path, mode);
-	char last[NAME_MAX + 1];
-	strcpy(last, name);
-	if (slash == parent)
-		slash[1] = 0; /* the root's child: its parent is "/" */
-	else
-		*slash = 0;
+	strcpy(last, base);
+	*base = 0; /* parent is now the directory above, "/" for the root's child */
 	int dir = resolve(parent, O_PATH | O_DIRECTORY);
 	if (dir < 0)
 		return errno == ENOENT ? mkdir_walk(path, mode) : -1;
@@ -159,17 +166,9 @@ static int mkdir_walk(const char *path, mode_t mode)
  */
 static int at_parent(const char *path, int create, char name[NAME_MAX + 1])
 {
-	char dir[PATH_MAX];
-	size_t len = strlen(path);
-	if (len >= sizeof dir) {
-		errno = ENAMETOOLONG;
+	char dir[PATH_MAX], *base;
+	if (split_last(path, dir, &base) < 0)
 		return -1;
-	}
-	memcpy(dir, path, len + 1);
-	while (len > 1 && dir[len - 1] == '/')
-		dir[--len] = 0;
-	char *slash = strrchr(dir, '/');
-	char *base = slash ? slash + 1 : dir;
 	if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
 		name[0] = 0;
 		return resolve(path, O_PATH);
