@@ -12,6 +12,10 @@
  * containers made at once), up to MAX_SPARES. A spare is unref'd (it keeps no process alive)
  * and idles at most IDLE_MS; it is told to go by closing its channel (the helper reads EOF
  * before a plan and exits quietly), which is also what the owner's exit does to it.
+ *
+ * Under Node a spare comes from a batch (spareFromBatch): one process started for
+ * SPARES_PER_BATCH helpers forks each when it is wanted, so that Node's fork of its whole
+ * heap is paid once for them all; the pool and its counts are the same.
  */
 import type { HelperBatch, HelperProcess } from "../sys/index.ts";
 
@@ -151,7 +155,7 @@ export async function closeSpares(spares: HelperSpares): Promise<void> {
   spares.batches = new Map();
   for (const e of batches) {
     clearTimeout(e.timer);
-    (await e.batch)?.close();
+    (await e.batch.catch(() => undefined))?.close();
   }
   const pool = spares.pool ?? [];
   spares.pool = [];

@@ -160,3 +160,14 @@ test("a batch that cannot start is forgotten: this launch spawns, a later one tr
   expect(tries).toBe(2);
   await closeSpares(spares);
 });
+
+test("closeSpares gets past a batch that could not start", async () => {
+  const spares: HelperSpares = {};
+  await spareFromBatch(spares, "k", async () => {
+    throw new Error("no batch");
+  });
+  // Forgotten at once: nothing for closeSpares to wait on, and nothing it throws.
+  spares.batches?.set("j", { batch: Promise.reject(new Error("no batch")), timer: undefined });
+  await closeSpares(spares);
+  expect(spares.batches?.size).toBe(0);
+});
