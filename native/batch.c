@@ -92,6 +92,10 @@ int run_batch(const char *countText, const char *shape)
 	if (fcntl(statusfd, F_GETFD) < 0)
 		die(2, "batch: no control fd after the sets", errno);
 	ctlfd = statusfd;
+	/* Blocking, whatever the caller left it: a read after POLLIN, a status write, wait rather than fail. */
+	int fl = fcntl(statusfd, F_GETFL);
+	if (fl < 0 || fcntl(statusfd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		die(2, "batch: control fd", errno);
 	/* The caller passes nothing above the control channel: anything else leaked to us goes. */
 	if (syscall(SYS_close_range, (unsigned)statusfd + 1, ~0U, 0) < 0)
 		die(2, "batch: close_range", errno);
@@ -123,7 +127,7 @@ int run_batch(const char *countText, const char *shape)
 		if (pfd[1].revents) {
 			char want[BATCH_MAX];
 			ssize_t n = read(ctlfd, want, sizeof want);
-			if (n < 0 && errno == EINTR)
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
 			for (ssize_t w = 0; w < n && forked < count; w++) {
 				int k = forked++, first = 3 + k * width;
