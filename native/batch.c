@@ -34,10 +34,9 @@ static int ctlfd = -1;
 static void say(uint32_t type, int32_t index, int32_t value)
 {
 	unsigned char m[12];
-	uint32_t v[3] = { type, (uint32_t)index, (uint32_t)value };
-	for (int k = 0; k < 3; k++)
-		for (int b = 0; b < 4; b++)
-			m[k * 4 + b] = (unsigned char)(v[k] >> (8 * b));
+	put32(m, type);
+	put32(m + 4, (uint32_t)index);
+	put32(m + 8, (uint32_t)value);
 	/* The caller may be gone: then nobody waits for the statuses, and the reaping goes on. */
 	if (ctlfd >= 0 && write_all(ctlfd, (const char *)m, sizeof m) < 0) {
 		close(ctlfd);
@@ -69,9 +68,9 @@ static int become_helper(const char *shape, int first)
 }
 
 /* Done forking (all forked, or the caller said no more): the sets left go, and our stdio. */
-static void no_more(int from, int statusfd)
+static void no_more(int from, int controlfd)
 {
-	if (from < statusfd && syscall(SYS_close_range, (unsigned)from, (unsigned)statusfd - 1, 0) < 0)
+	if (from < controlfd && syscall(SYS_close_range, (unsigned)from, (unsigned)controlfd - 1, 0) < 0)
 		die(1, "batch: close_range", errno);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	for (int std = 0; null >= 0 && std < 3; std++)
@@ -88,16 +87,16 @@ int run_batch(const char *countText, const char *shape)
 	int width = 1;
 	for (int std = 0; std < 3; std++)
 		width += shape[std] == 'p';
-	int statusfd = 3 + (int)count * width;
-	if (fcntl(statusfd, F_GETFD) < 0)
+	int controlfd = 3 + (int)count * width;
+	if (fcntl(controlfd, F_GETFD) < 0)
 		die(2, "batch: no control fd after the sets", errno);
-	ctlfd = statusfd;
+	ctlfd = controlfd;
 	/* Blocking, whatever the caller left it: a read after POLLIN, a status write, wait rather than fail. */
-	int fl = fcntl(statusfd, F_GETFL);
-	if (fl < 0 || fcntl(statusfd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+	int fl = fcntl(controlfd, F_GETFL);
+	if (fl < 0 || fcntl(controlfd, F_SETFL, fl & ~O_NONBLOCK) < 0)
 		die(2, "batch: control fd", errno);
 	/* The caller passes nothing above the control channel: anything else leaked to us goes. */
-	if (syscall(SYS_close_range, (unsigned)statusfd + 1, ~0U, 0) < 0)
+	if (syscall(SYS_close_range, (unsigned)controlfd + 1, ~0U, 0) < 0)
 		die(2, "batch: close_range", errno);
 	sigset_t chld, old;
 	sigemptyset(&chld);
@@ -114,7 +113,7 @@ int run_batch(const char *countText, const char *shape)
 		/* The caller gone (a status could not be written): no more to fork. */
 		if (asking && ctlfd < 0) {
 			asking = 0;
-			no_more(3 + forked * width, statusfd);
+			no_more(3 + forked * width, controlfd);
 		}
 		if ((!asking || forked == count) && live == 0)
 			_exit(0);
@@ -150,7 +149,7 @@ int run_batch(const char *countText, const char *shape)
 			}
 			if (n <= 0 || forked == count || ctlfd < 0) {
 				asking = 0;
-				no_more(3 + forked * width, statusfd);
+				no_more(3 + forked * width, controlfd);
 			}
 		}
 		if (pfd[0].revents) {

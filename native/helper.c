@@ -93,7 +93,7 @@ const char *opname = "startup";
 
 /* ---------------------------------------------------------------- sync channel */
 
-static void put32(unsigned char *p, uint32_t v)
+void put32(unsigned char *p, uint32_t v)
 {
 	p[0] = v;
 	p[1] = v >> 8;
@@ -492,31 +492,29 @@ int main(int argc, char **argv)
 		serve_xattrs();
 	if (argc == 2 && strcmp(argv[1], "--remove") == 0)
 		serve_removals();
-	/*
-	 * Started from a sealed copy that husk's process keeps (src/helper/sealed-image.ts), the
-	 * kernel named us after its /proc/<pid>/fd/<n> path: a number. Say what we are.
-	 */
-	long fd;
-	int netlink_only = 0, ahead = 0;
-	if (argc == 4 && strcmp(argv[1], "--batch") == 0) {
-		prctl(PR_SET_NAME, "husk-helper", 0, 0, 0);
-		reexec_sealed(argv);
-		/* Returns in each helper forked (see batch.c), with its sync fd. */
-		fd = run_batch(argv[2], argv[3]);
-		ahead = 1;
-	} else {
-		netlink_only = argc == 3 && strcmp(argv[1], "--netlink") == 0;
-		ahead = argc == 3 && strcmp(argv[1], "--netns-ahead") == 0;
+	long fd = 0;
+	int batch = argc == 4 && strcmp(argv[1], "--batch") == 0;
+	int netlink_only = argc == 3 && strcmp(argv[1], "--netlink") == 0;
+	int ahead = batch || (argc == 3 && strcmp(argv[1], "--netns-ahead") == 0);
+	if (!batch) {
 		const char *fdtext = argv[1 + (netlink_only || ahead)];
 		if (argc != 2 + (netlink_only || ahead) || !*fdtext)
 			die(2, "usage: husk-helper [--netlink | --netns-ahead] <syncfd>", 0);
 		fd = strtol(fdtext, &end, 10);
 		if (*end || fd < 0 || fd > INT_MAX)
 			die(2, "usage: husk-helper [--netlink | --netns-ahead] <syncfd>", 0);
-		prctl(PR_SET_NAME, "husk-helper", 0, 0, 0);
-		if (!netlink_only)
-			reexec_sealed(argv);
 	}
+
+	/*
+	 * Started from a sealed copy that husk's process keeps (src/helper/sealed-image.ts), the
+	 * kernel named us after its /proc/<pid>/fd/<n> path: a number. Say what we are.
+	 */
+	prctl(PR_SET_NAME, "husk-helper", 0, 0, 0);
+	if (!netlink_only)
+		reexec_sealed(argv);
+	/* A batch returns in each helper it forks (see batch.c), with its sync fd. */
+	if (batch)
+		fd = run_batch(argv[2], argv[3]);
 
 	syncfd = (int)fd;
 	if (fcntl(syncfd, F_SETFD, FD_CLOEXEC) < 0)

@@ -106,6 +106,7 @@ _Noreturn void fail(int err);
 _Noreturn void die(int status, const char *what, int err);
 void xclose(int fd);
 uint32_t get32(const unsigned char *p);
+void put32(unsigned char *p, uint32_t v);
 
 /* root.c */
 const char *or_null(const struct field *f);
