@@ -106,8 +106,8 @@ export function startHelperBatch(file: string, opts: SpawnOptions, count: number
   control.on("error", () => {});
   interface Slot {
     handle: HelperProcess;
-    sync: import("node:net").Socket;
-    ends: import("node:net").Socket[];
+    /** Its set: stdio "pipe" ends, then the sync channel. */
+    sockets: import("node:net").Socket[];
     pid: number;
     settle: (code: number) => void;
     started?: (h: HelperProcess) => void;
@@ -121,26 +121,24 @@ export function startHelperBatch(file: string, opts: SpawnOptions, count: number
     else control.unref();
   };
   const slots: Slot[] = Array.from({ length: count }, (_, k) => {
-    const ends: import("node:net").Socket[] = [];
+    const sockets = Array.from({ length: width }, (_, i) => socketAt(3 + k * width + i));
     const stdio: HelperStdio = {};
-    let at = 3 + k * width;
+    let at = 0;
     for (const [i, name] of (["stdin", "stdout", "stderr"] as const).entries()) {
       if (!piped[i]) continue;
-      const s = socketAt(at++);
-      ends.push(s);
+      const s = sockets[at++] as import("node:net").Socket;
       if (name === "stdin") s.on("error", () => {});
       stdio[name] = s;
     }
-    const sync = socketAt(at);
+    const sync = sockets[at] as import("node:net").Socket;
     // Unforked sets keep nothing alive.
-    for (const s of [sync, ...ends]) s.unref();
+    for (const s of sockets) s.unref();
     let settle: (code: number) => void = () => {};
     const exited = new Promise<number>((resolve) => {
       settle = resolve;
     });
     const slot: Slot = {
-      sync,
-      ends,
+      sockets,
       pid: 0,
       settle,
       done: false,
@@ -154,12 +152,12 @@ export function startHelperBatch(file: string, opts: SpawnOptions, count: number
         stdio,
         unref: () => {
           slot.refd = false;
-          for (const s of [sync, ...ends]) s.unref();
+          for (const s of sockets) s.unref();
           refControl();
         },
         ref: () => {
           slot.refd = true;
-          for (const s of [sync, ...ends]) s.ref();
+          for (const s of sockets) s.ref();
           refControl();
         },
       },
@@ -172,7 +170,7 @@ export function startHelperBatch(file: string, opts: SpawnOptions, count: number
     slot.failed?.(new Error("the helper batch could not start a helper"));
     slot.settle(code);
     // Its set, if it was never forked: nobody will use it.
-    if (slot.pid === 0) for (const s of [slot.sync, ...slot.ends]) s.destroy();
+    if (slot.pid === 0) for (const s of slot.sockets) s.destroy();
     refControl();
   };
   let buffered = Buffer.alloc(0);
@@ -195,13 +193,15 @@ export function startHelperBatch(file: string, opts: SpawnOptions, count: number
     for (const slot of slots) finish(slot, 1);
   });
   let asked = 0;
+  // Whether it may still be asked for a fork (its control socket not ended by either side).
+  const asking = () => !control.destroyed && !control.writableEnded;
   return {
     get left() {
-      return control.destroyed || control.writableEnded ? 0 : count - asked;
+      return asking() ? count - asked : 0;
     },
     fork: () => {
       const slot = slots[asked];
-      if (!slot || control.destroyed || control.writableEnded) return undefined;
+      if (!slot || !asking()) return undefined;
       asked++;
       const forked = new Promise<HelperProcess>((resolve, reject) => {
         slot.started = resolve;
@@ -218,7 +218,7 @@ export function startHelperBatch(file: string, opts: SpawnOptions, count: number
       });
     },
     close: () => {
-      if (!control.destroyed && !control.writableEnded) control.end();
+      if (asking()) control.end();
     },
   };
 }
