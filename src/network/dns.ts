@@ -1,7 +1,7 @@
 /**
  * A container's /etc/hosts, /etc/hostname and /etc/resolv.conf, written by the engine into a
  * per-container directory and bind-mounted into the container. Rendering is pure; writing
- * replaces each file whole.
+ * makes each file anew, whole, before the container exists.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
