@@ -193,6 +193,11 @@ export class Cgroup {
   /** mkdir every level of one hierarchy; false if a parent vanished and `retry` allows another walk. */
   private createIn(h: Hierarchy, retry: boolean): boolean {
     const levels = this.levels(h);
+    // A v1 hierarchy other than cpuset needs nothing of a level that is there already, and the
+    // parents nearly always are (husk's /husk is made by the first container): the cgroup's own
+    // mkdir first, and the walk from the top only when a parent is missing. cpuset (each level's
+    // cpus and mems filled in) and cgroup2 (each parent's controllers delegated) walk every time.
+    if (h.dir.version === 1 && !h.keys.includes("cpuset") && levels.length > 1 && this.mkdirLeaf(h)) return true;
     for (let i = 0; i < levels.length; i++) {
       const dir = levels[i] as string;
       const parent = i > 0 ? levels[i - 1] : undefined;
@@ -207,6 +212,17 @@ export class Cgroup {
       if (parent !== undefined && h.keys.includes("cpuset")) this.inheritCpuset(dir, parent);
     }
     return true;
+  }
+
+  /** mkdir the cgroup's own directory in `h`; false if its parent is missing (walk from the top). */
+  private mkdirLeaf(h: Hierarchy): boolean {
+    try {
+      if (this.fs.mkdir(h.dir.path)) this.made?.add(h.dir.path);
+      return true;
+    } catch (err) {
+      if (errCode(err) === "ENOENT") return false;
+      throw cgroupFsError(err, `create cgroup ${h.dir.path}`, `mkdir ${h.dir.path}`);
+    }
   }
 
   /** The mountpoint (when known) and every directory below it down to the cgroup. */

@@ -306,6 +306,28 @@ describe("v1", () => {
     expect(cg.exists()).toBe(true);
   });
 
+  test("below parents already there, create makes a v1 cgroup with one mkdir per hierarchy (cpuset walks each level)", () => {
+    const m = machine(allV1, ["hugetlb"]);
+    m.open("/husk/c0").create();
+    const asked: string[] = [];
+    const mkdir = m.kernel.mkdir.bind(m.kernel);
+    m.kernel.mkdir = (p: string) => {
+      asked.push(p.slice(`${tmp}/fs/`.length));
+      return mkdir(p);
+    };
+    const cg = m.open();
+    cg.create();
+    const v1 = allV1.filter((h) => h !== "cpuset").map((h) => `${h}/husk/c1`);
+    expect(asked.sort()).toEqual([...v1, "cpuset/husk", "cpuset/husk/c1", "unified/husk", "unified/husk/c1"].sort());
+    expect(cg.created.sort()).toEqual([...v1, "cpuset/husk/c1", "unified/husk/c1"].map((d) => `${tmp}/fs/${d}`).sort());
+    expect(m.read("cpuset/husk/c1/cpuset.cpus")).toBe("0-3");
+    // Made again: nothing new is claimed.
+    const again = m.open();
+    again.create();
+    expect(again.created).toEqual([]);
+    expect(again.isOwn()).toBe(false);
+  });
+
   test("create walks down again when a shared parent is removed under it", () => {
     const m = machine(["memory", "pids"]);
     const cg = m.open();
