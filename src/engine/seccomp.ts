@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { HuskError } from "../errors.ts";
 import { capMask } from "../oci/capabilities.ts";
+import { deepFreeze } from "../oci/frozen.ts";
 import type { LinuxSeccomp } from "../oci/types.ts";
 import { kernelRelease } from "../runtime/host-facts.ts";
 import { writeCacheFile } from "../runtime/seccomp-cache.ts";
@@ -52,15 +53,6 @@ function readOrMakeDefault(caps: string[], host: SeccompHost, key: string): Linu
   const profile = defaultSeccomp(caps, host.kernel);
   writeCacheFile(host.cacheDir, file, JSON.stringify(profile));
   return profile;
-}
-
-/** value, and everything in it, frozen: a profile shared by many specs must not change under one of them. */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
 }
 
 /** The filter for a container holding `caps`; undefined: none. `host`: the kernel, and the cache and memo of the default profile. */

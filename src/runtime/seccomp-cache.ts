@@ -12,6 +12,7 @@
  * reads an older one's output. Run from the sources, husk compiles every time.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { isDeepFrozen } from "../oci/frozen.ts";
 import type { LinuxSeccomp } from "../oci/types.ts";
 import { type CompiledSeccomp, seccompWanted } from "../seccomp/wanted.ts";
 import { sha256 } from "../sys/index.ts";
@@ -55,6 +56,13 @@ export async function seccompCompiler(
   seccomp: LinuxSeccomp | undefined,
 ): Promise<(seccomp: LinuxSeccomp) => CompiledSeccomp> {
   if (!seccompWanted(seccomp)) return compilerNotNeeded;
+  const frozen = isDeepFrozen(seccomp);
+  const known = frozen ? compiledFrozen.get(seccomp) : undefined;
+  if (known) return (asked) => (asked === seccomp ? known : otherProfile());
+  const keep = (compiled: CompiledSeccomp) => {
+    if (frozen) compiledFrozen.set(seccomp, compiled);
+    return compiled;
+  };
   const file = build ? `${root}/@seccomp/${sha256(`${build}\n${JSON.stringify(seccomp)}`)}` : undefined;
   if (file) {
     let cached: CompiledSeccomp | undefined;
@@ -64,17 +72,26 @@ export async function seccompCompiler(
       // not cached yet (or unreadable): compile
     }
     if (cached) {
-      const hit = cached;
+      const hit = keep(cached);
       return (asked) => (asked === seccomp ? hit : otherProfile());
     }
   }
   const { compileSeccomp } = await import("../seccomp/index.ts");
   return (asked) => {
     const compiled = compileSeccomp(asked);
-    if (file && asked === seccomp) store(root, file, compiled);
-    return compiled;
+    if (asked !== seccomp) return compiled;
+    if (file) store(root, file, compiled);
+    return keep(compiled);
   };
 }
+
+/**
+ * Filters compiled from deep-frozen profiles (oci/frozen.ts), by the profile: an engine's
+ * containers share one frozen default profile, which the validator hands on as one frozen
+ * object, so a long-lived process hashes, reads and decodes it once, not per container. A memo
+ * of a pure compile: the filter depends on nothing but the profile and this build.
+ */
+const compiledFrozen = new WeakMap<object, CompiledSeccomp>();
 
 function compilerNotNeeded(): never {
   throw new Error("seccomp compiler called for a spec without a filter");
