@@ -137,6 +137,8 @@ int proxied_master(void);
 
 /* cgroup.c */
 void close_cgroup_fds(void);
+/* root.c: the parent's copies of the detached mounts, once the child has its own. */
+void close_detached_mounts(void);
 
 /* net.c: parentNetlink (see op_parent_netlink) */
 extern int parentnet_step; /* the parentNetlink op's step, -1 without one */

@@ -140,6 +140,7 @@ int op_clone(const struct field *f)
 	close(linger[1]);
 	xclose(ready[0]);
 	close_cgroup_fds();
+	close_detached_mounts();
 	/* Back in our own network namespace: parentNetlink works from the host's. */
 	if (aheadnet >= 0 && leave_netns_ahead() < 0) {
 		int err = errno;

@@ -527,8 +527,8 @@ int op_write_file(const struct field *f)
 
 /* ---------------------------------------------------------------- id-mapped mounts */
 
-/* Detached mounts made by idmapMount or openTree in the helper's parent, attached by the child. */
-static int idmapfds[128] = { [0 ... 127] = -1 };
+/* Detached mounts made by idmapMount, openTree or fsMount in the helper's parent, attached by the child. */
+static int detachedfds[128] = { [0 ... 127] = -1 };
 
 /* Write one map ("c h s" lines from u32 triples) to /proc/<pid>/<file>. */
 static int write_map(pid_t pid, const char *file, const struct field *map)
@@ -609,7 +609,7 @@ static int userns_with(const struct field *uidmap, const struct field *gidmap)
 int op_idmap_mount(const struct field *f)
 {
 	unsigned slot = (unsigned)f[0].i;
-	if (slot >= sizeof idmapfds / sizeof idmapfds[0]) {
+	if (slot >= sizeof detachedfds / sizeof detachedfds[0]) {
 		errno = E2BIG;
 		return -1;
 	}
@@ -630,8 +630,8 @@ int op_idmap_mount(const struct field *f)
 		xclose(fd);
 		return -1;
 	}
-	xclose(idmapfds[slot]);
-	idmapfds[slot] = fd;
+	xclose(detachedfds[slot]);
+	detachedfds[slot] = fd;
 	return 0;
 }
 
@@ -643,33 +643,53 @@ int op_idmap_mount(const struct field *f)
 int op_open_tree(const struct field *f)
 {
 	unsigned slot = (unsigned)f[0].i;
-	if (slot >= sizeof idmapfds / sizeof idmapfds[0]) {
+	if (slot >= sizeof detachedfds / sizeof detachedfds[0]) {
 		errno = E2BIG;
 		return -1;
 	}
 	int fd = open_tree(AT_FDCWD, f[1].s, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (f[2].i ? AT_RECURSIVE : 0));
 	if (fd < 0)
 		return -1;
-	xclose(idmapfds[slot]);
-	idmapfds[slot] = fd;
+	xclose(detachedfds[slot]);
+	detachedfds[slot] = fd;
 	return 0;
+}
+
+/*
+ * The parent's copies, once the child has its own: an overlay's superblock, kept alive by one,
+ * would outlive the container's mount namespace for as long as a monitor runs.
+ */
+void close_detached_mounts(void)
+{
+	for (size_t k = 0; k < sizeof detachedfds / sizeof detachedfds[0]; k++) {
+		xclose(detachedfds[k]);
+		detachedfds[k] = -1;
+	}
+}
+
+/* The detached mount waiting in slot, or -1 (EBADF) if there is none. */
+static int detached(int64_t slot)
+{
+	if (slot < 0 || slot >= (int64_t)(sizeof detachedfds / sizeof detachedfds[0]) || detachedfds[slot] < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	return detachedfds[slot];
 }
 
 /* In the child: put the id-mapped mount made before clone on its mount point in the root. */
 int op_attach_mount(const struct field *f)
 {
 	unsigned slot = (unsigned)f[0].i;
-	if (slot >= sizeof idmapfds / sizeof idmapfds[0] || idmapfds[slot] < 0) {
-		errno = EBADF;
+	if (detached(f[0].i) < 0)
 		return -1;
-	}
 	int target = resolve(f[1].s, O_PATH);
 	if (target < 0)
 		return -1;
-	int rc = move_mount(idmapfds[slot], "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+	int rc = move_mount(detachedfds[slot], "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
 	xclose(target);
-	xclose(idmapfds[slot]);
-	idmapfds[slot] = -1;
+	xclose(detachedfds[slot]);
+	detachedfds[slot] = -1;
 	return rc;
 }
 
@@ -768,6 +788,141 @@ static int copy_tree(int src, int dst, int depth)
 }
 
 /*
+ * Each option of a comma-separated mount data string (flag, or key=value) given to an fs
+ * context. With `layers`, overlayfs' "lowerdir" list goes one layer at a time ("lowerdir+",
+ * Linux 6.8): fsconfig takes at most 255 bytes a value, which a few layers' paths pass.
+ */
+static int fs_options(int fs, char *data, int layers)
+{
+	for (char *opt = data, *next; opt && *opt; opt = next) {
+		next = strchr(opt, ',');
+		if (next)
+			*next++ = 0;
+		char *eq = strchr(opt, '=');
+		if (eq)
+			*eq = 0;
+		if (layers && eq && strcmp(opt, "lowerdir") == 0) {
+			for (char *dir = eq + 1, *more; dir; dir = more) {
+				more = strchr(dir, ':');
+				if (more)
+					*more++ = 0;
+				if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", dir, 0) < 0)
+					return -1;
+			}
+		} else if (fsconfig(fs, eq ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, opt, eq ? eq + 1 : NULL, 0) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A detached mount of fstype from source and the options in data (a copy: fs_options cuts it up); -1 if refused. */
+static int detached_fs(const char *fstype, const struct field *source, const char *data, int layers)
+{
+	char *opts = strdup(data);
+	int fs = opts ? fsopen(fstype, FSOPEN_CLOEXEC) : -1, mnt = -1;
+	if (fs >= 0 && (source->len == 0 || fsconfig(fs, FSCONFIG_SET_STRING, "source", source->s, 0) == 0) &&
+	    fs_options(fs, opts, layers) == 0 && fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+		mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0);
+	xclose(fs);
+	free(opts);
+	return mnt;
+}
+
+/*
+ * In the helper's parent, before clone: the rootfs filesystem made detached (the engine's
+ * overlay), waiting in its slot for mountRootfs. Made here, what it costs (overlayfs makes its
+ * work directory, a new directory block) is charged to the caller's memory cgroup, as a
+ * daemon's mount is, not to the container's: a page charged there keeps the container's
+ * memory cgroup alive, dying, long after it is removed. Best effort: the layers one at a time,
+ * else as one list (before Linux 6.8), else the slot stays empty and the child mounts it.
+ */
+int op_fs_mount(const struct field *f)
+{
+	unsigned slot = (unsigned)f[0].i;
+	if (slot >= sizeof detachedfds / sizeof detachedfds[0]) {
+		errno = E2BIG;
+		return -1;
+	}
+	int mnt = detached_fs(f[1].s, &f[2], f[3].s, 1);
+	if (mnt < 0)
+		mnt = detached_fs(f[1].s, &f[2], f[3].s, 0);
+	xclose(detachedfds[slot]);
+	detachedfds[slot] = mnt;
+	return 0;
+}
+
+/* In the child: the rootfs from fsMount moved onto target (a host path), or mounted here if the parent could not. */
+int op_mount_rootfs(const struct field *f)
+{
+	if (detached(f[0].i) < 0) {
+		struct loc tgt;
+		if (locate(&tgt, f[1].s, WHERE_HOST) < 0)
+			return -1;
+		int rc = mount_retry(f[3].s, tgt.path, f[2].s, 0, f[4].s);
+		unlocate(&tgt);
+		return rc;
+	}
+	int target = open(f[1].s, O_PATH | O_CLOEXEC);
+	if (target < 0)
+		return -1;
+	int rc = move_mount(detachedfds[f[0].i], "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+	int err = errno;
+	xclose(target);
+	xclose(detachedfds[f[0].i]);
+	detachedfds[f[0].i] = -1;
+	errno = err;
+	return rc;
+}
+
+/*
+ * In the helper's parent, before clone: a mount point made ahead in the detached mount in
+ * slot (mkdirAll's directories, or mkfile's empty file), for the same reason as op_fs_mount.
+ * Only through plain directories: a symlink (which the child would resolve with the mounts
+ * made before it in place), a "." or "..", or any failure ends the attempt quietly, and the
+ * child's own step makes the mount point as it always does.
+ */
+int op_precreate(const struct field *f)
+{
+	int root = detached(f[0].i);
+	if (root < 0)
+		return 0; /* the parent made no rootfs: the child's steps make everything */
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS,
+	};
+	mode_t mask = umask(0); /* the modes the child's steps give, which run under umask 0 */
+	int dir = dup(root);
+	for (char *name = f[1].s, *next; dir >= 0 && name; name = next) {
+		while (*name == '/')
+			name++;
+		next = strchr(name, '/');
+		if (next)
+			*next++ = 0;
+		while (next && *next == '/')
+			next++;
+		if (next && !*next)
+			next = NULL;
+		if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			break;
+		if (next || f[2].i) {
+			if (mkdirat(dir, name, 0755) < 0 && errno != EEXIST)
+				break;
+			if (!next)
+				break;
+			int sub = (int)syscall(SYS_openat2, dir, name, &how, sizeof how);
+			xclose(dir);
+			dir = sub;
+		} else {
+			(void)mknodat(dir, name, S_IFREG | 0644, 0); /* EEXIST: there already */
+		}
+	}
+	xclose(dir);
+	umask(mask);
+	return 0;
+}
+
+/*
  * A tmpfs on target, made detached (fsopen/fsconfig with `data`, fsmount) and moved there:
  * with `copyup` (runc's tmpcopyup) it first gets a copy of what the root has at the target;
  * with `inheritmode` its root takes the mode of the image directory it covers, as runc's does
@@ -797,17 +952,7 @@ int op_tmpfs(const struct field *f)
 		if (fsconfig(fs, FSCONFIG_SET_STRING, "mode", mode, 0) < 0)
 			goto out;
 	}
-	for (char *opt = f[2].s, *next; opt && *opt; opt = next) {
-		next = strchr(opt, ',');
-		if (next)
-			*next++ = 0;
-		char *eq = strchr(opt, '=');
-		if (eq)
-			*eq = 0;
-		if (fsconfig(fs, eq ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, opt, eq ? eq + 1 : NULL, 0) < 0)
-			goto out;
-	}
-	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+	if (fs_options(fs, f[2].s, 0) < 0 || fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		goto out;
 	unsigned long flags = (unsigned long)f[1].i;
 	mnt = fsmount(fs, FSMOUNT_CLOEXEC, mount_attrs(flags & ~MS_RDONLY));

@@ -75,7 +75,10 @@
 	X(92, detachKeys, "bssll", op_detach_keys) \
 	X(93, attach, "si", op_attach) \
 	X(94, parentNetlink, "", op_parent_netlink) \
-	X(95, waitParentNetlink, "", op_wait_parent_netlink)
+	X(95, waitParentNetlink, "", op_wait_parent_netlink) \
+	X(96, fsMount, "isss", op_fs_mount) \
+	X(97, precreate, "isi", op_precreate) \
+	X(98, mountRootfs, "issss", op_mount_rootfs)
 
 #define PLAN_MAGIC "HUSKPLAN"
 #define PLAN_VERSION 1

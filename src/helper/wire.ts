@@ -96,6 +96,9 @@ export const WIRE: WireTable = {
   attach: { code: 93, fields: { socket: "s", stdin: "i" } },
   parentNetlink: { code: 94, fields: {} },
   waitParentNetlink: { code: 95, fields: {} },
+  fsMount: { code: 96, fields: { slot: "i", fstype: "s", source: "s", data: "s" } },
+  precreate: { code: 97, fields: { slot: "i", path: "s", dir: "i" } },
+  mountRootfs: { code: 98, fields: { slot: "i", target: "s", fstype: "s", source: "s", data: "s" } },
 };
 
 export const PLAN_MAGIC = "HUSKPLAN";

@@ -217,6 +217,26 @@ export type Op =
    * bundle), as runc opens mount sources before it enters the namespace.
    */
   | { op: "openTree"; slot: number; source: string; recursive: boolean }
+  /**
+   * In the helper's parent before clone: the rootfs filesystem made detached (fsopen(fstype),
+   * fsconfig of `source` and of each comma-separated option in `data`, fsmount), waiting in
+   * `slot` for mountRootfs. The engine's overlay is made so: what making it costs (overlayfs
+   * creates its work directory) is then the caller's, as a daemon's mount is, not charged to
+   * the container's memory cgroup, where a cached page would keep the removed cgroup alive.
+   * Best effort: where the kernel will not take the options so (fsconfig takes at most 255
+   * bytes a value; "lowerdir+" needs Linux 6.8), the slot stays empty and the child mounts.
+   */
+  | { op: "fsMount"; slot: number; fstype: string; source: string; data: string }
+  /**
+   * In the helper's parent before clone: a mount point (a directory, or with `dir` false an
+   * empty file, with the modes mkdirAll and mkfile give) made ahead in the detached rootfs in
+   * `slot`, so that it too is the caller's cost. Only through plain directories: at a symlink,
+   * a "." or "..", an empty slot or any failure nothing more is done here, and the child's own
+   * step makes the mount point as it always does.
+   */
+  | { op: "precreate"; slot: number; path: string; dir: boolean }
+  /** In the child: the rootfs from `slot` moved onto `target` (a host path), or if there is none, mount(2) of these. */
+  | { op: "mountRootfs"; slot: number; target: string; fstype: string; source: string; data: string }
   /** In the child: move_mount the detached mount from `slot` onto `target` inside the root. */
   | { op: "attachMount"; slot: number; target: string }
   /**

@@ -352,6 +352,34 @@ interface MountBuild {
   userNs: boolean;
 }
 
+/**
+ * The mount points of spec.mounts that the helper's parent can make ahead in the detached root
+ * in `slot` (precreate): those the mount steps create with mkdirAll or mkfile on the root's own
+ * filesystem, that is not below the destination of a mount before them (that one's filesystem
+ * holds them). The child's steps stay as they are and find them made.
+ */
+function precreateMountPoints(spec: Spec, mountSteps: Step[], slot: number): Step[] {
+  const out: Step[] = [];
+  const mounted: string[] = [];
+  const below = (path: string, dir: string) => dir === "/" || path === dir || path.startsWith(`${dir}/`);
+  for (const [i, m] of (spec.mounts ?? []).entries()) {
+    const origin = `mounts[${i}]`;
+    const dest = posix.normalize(m.destination);
+    const made = mountSteps.find(
+      (st) => st.origin === origin && (st.op.op === "mkdirAll" || st.op.op === "mkfile") && st.op.path === m.destination,
+    );
+    if (made && (made.op.op === "mkdirAll" || made.op.op === "mkfile") && !mounted.some((d) => below(dest, d))) {
+      out.push({
+        what: `create mount point "${m.destination}" ahead`,
+        origin,
+        op: { op: "precreate", slot, path: m.destination, dir: made.op.op === "mkdirAll" },
+      });
+    }
+    mounted.push(dest);
+  }
+  return out;
+}
+
 /** How many detached mounts the helper keeps between its parent and the child (native/root.c). */
 const DETACHED_SLOTS = 128;
 
@@ -414,26 +442,48 @@ export function planRootfs(spec: Spec, ctx: PlanContext, userNs: boolean, shares
   }
   // pivot_root needs the new root to be a mount point: root.path bound on itself, or the
   // filesystem the caller asked for (an overlay), mounted there in this mount namespace only.
+  const build: MountBuild = { spec, beforeClone: [], readonlyLater: [], userNs };
   const rootMount = ctx.rootfsMount;
-  beforeSwitch.push({
-    what: rootMount ? `mount ${rootMount.fstype} rootfs on "${rootfs}"` : `bind mount rootfs "${rootfs}"`,
-    origin: "root.path",
-    op: {
-      op: "mount",
-      source: rootMount ? rootMount.source : rootfs,
-      sourceWhere: Where.Host,
-      target: rootfs,
-      targetWhere: Where.Host,
-      fstype: rootMount ? rootMount.fstype : "",
-      flags: rootMount ? 0 : MS_BIND | MS_REC,
-      data: rootMount ? rootMount.data : "",
-    },
-  });
+  const what = rootMount ? `mount ${rootMount.fstype} rootfs on "${rootfs}"` : `bind mount rootfs "${rootfs}"`;
+  // A root caller's rootfs filesystem without a new user namespace is made by the helper's
+  // parent, detached, and moved into place by the child (see the fsMount op: what making it
+  // costs is not the container's); in a user namespace the child mounts it, as the child
+  // also does when the parent could not.
+  const detachedRoot = rootMount && !userNs && ctx.host.root ? 0 : undefined;
+  if (rootMount && detachedRoot !== undefined) {
+    build.beforeClone.push({
+      what,
+      origin: "root.path",
+      op: { op: "fsMount", slot: detachedRoot, fstype: rootMount.fstype, source: rootMount.source, data: rootMount.data },
+    });
+    beforeSwitch.push({
+      what,
+      origin: "root.path",
+      op: { op: "mountRootfs", slot: detachedRoot, target: rootfs, ...rootMount },
+    });
+  } else {
+    beforeSwitch.push({
+      what,
+      origin: "root.path",
+      op: {
+        op: "mount",
+        source: rootMount ? rootMount.source : rootfs,
+        sourceWhere: Where.Host,
+        target: rootfs,
+        targetWhere: Where.Host,
+        fstype: rootMount ? rootMount.fstype : "",
+        flags: rootMount ? 0 : MS_BIND | MS_REC,
+        data: rootMount ? rootMount.data : "",
+      },
+    });
+  }
   beforeSwitch.push({ what: `open rootfs "${rootfs}"`, origin: "root.path", op: { op: "openRoot", path: rootfs } });
   // Mounts and nodes are created with exactly the modes asked for.
   beforeSwitch.push({ what: "set umask for rootfs setup", op: { op: "umask", mask: 0 } });
-  const build: MountBuild = { spec, beforeClone: [], readonlyLater: [], userNs };
+  const mountsFrom = beforeSwitch.length;
   for (const [i, m] of (spec.mounts ?? []).entries()) planMount(m, i, ctx, sharesHostNetwork, beforeSwitch, build);
+  if (detachedRoot !== undefined)
+    build.beforeClone.push(...precreateMountPoints(spec, beforeSwitch.slice(mountsFrom), detachedRoot));
   if (!bindsHostDev(spec)) planDevices(spec, ctx, userNs, beforeSwitch);
   // Like runc, a cwd missing from the image is created (root-owned, 0755).
   const cwd = spec.process?.cwd;

@@ -215,6 +215,79 @@ describe("compilePlan", () => {
     expect(plain.steps.map((st) => st.op.op)).not.toContain("openTree");
   });
 
+  test("an engine's rootfs filesystem is made by the helper's parent with the mount points on it, and moved into place by the child", () => {
+    const rootfsMount = { fstype: "overlay", source: "overlay", data: "lowerdir=/l,upperdir=/u,workdir=/w,index=off" };
+    const s = spec((x) => {
+      x.mounts = [
+        ...(x.mounts ?? []),
+        { destination: "/etc/hosts", type: "bind", source: "/c/hosts.conf", options: ["rbind"] },
+        { destination: "/etc/resolv.conf", type: "bind", source: "/c/resolv.conf", options: ["rbind"] },
+        { destination: "/data", type: "bind", source: "/vol", options: ["rbind"] },
+        { destination: "/data/inner", type: "bind", source: "/vol2", options: ["rbind"] },
+        { destination: "/scratch", type: "tmpfs", source: "tmpfs" },
+        {
+          destination: "/idmapped",
+          type: "bind",
+          source: "/vol3",
+          options: ["bind", "idmap"],
+          uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }],
+          gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }],
+        },
+      ];
+    });
+    const steps = compilePlan(s, ctx({ rootfsMount })).steps;
+    const list = steps.map((st) => st.op.op);
+    const clone = list.indexOf("clone");
+    expect(steps[list.indexOf("fsMount")]?.op).toEqual({ op: "fsMount", slot: 0, ...rootfsMount });
+    expect(list.indexOf("fsMount")).toBeLessThan(clone);
+    const rootMounts = steps.filter((st) => st.op.op === "mount" && st.op.fstype === "overlay");
+    expect(rootMounts).toEqual([]);
+    expect(steps.find((st) => st.op.op === "mountRootfs")?.op).toEqual({
+      op: "mountRootfs",
+      slot: 0,
+      target: "/b/rootfs",
+      ...rootfsMount,
+    });
+    expect(list.indexOf("mountRootfs")).toBeLessThan(list.indexOf("openRoot"));
+    // The id-mapped mount takes the next slot.
+    expect(steps.find((st) => st.op.op === "idmapMount")?.op).toMatchObject({ slot: 1, source: "/vol3" });
+    // Made ahead: what sits on the root's own filesystem; not what a mount before it holds
+    // (/dev/pts in /dev's tmpfs, /data/inner in the volume), nor a tmpfs' (the tmpfs op
+    // takes the mode of a directory it finds), and all before clone.
+    const ahead = steps.filter((st) => st.op.op === "precreate");
+    expect(ahead.map((st) => st.op)).toEqual(
+      ["/proc", "/sys", "/etc/hosts", "/etc/resolv.conf", "/data", "/idmapped"].map((path) => ({
+        op: "precreate",
+        slot: 0,
+        path,
+        dir: !path.startsWith("/etc/"),
+      })),
+    );
+    expect(list.lastIndexOf("precreate")).toBeLessThan(clone);
+    // The child still makes each mount point itself (the parent's is only ahead of it).
+    expect(steps.filter((st) => st.op.op === "mkfile").map((st) => st.op.op === "mkfile" && st.op.path)).toEqual([
+      "/etc/hosts",
+      "/etc/resolv.conf",
+    ]);
+    // For a caller who is not root, or in a user namespace, the child mounts it as before.
+    const rootless = compilePlan(s, ctx({ rootfsMount, host: { ...host, root: false } })).steps;
+    expect(rootless.map((st) => st.op.op)).not.toContain("fsMount");
+    expect(rootless.map((st) => st.op.op)).not.toContain("precreate");
+    expect(rootless.filter((st) => st.op.op === "mount" && st.op.fstype === "overlay")).toHaveLength(1);
+    const inUserNs = spec((x) => {
+      x.mounts = s.mounts?.filter((m) => m.destination !== "/idmapped");
+      x.linux = {
+        ...x.linux,
+        namespaces: [...(x.linux?.namespaces ?? []), { type: "user" }],
+        uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+        gidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+      };
+    });
+    const userns = compilePlan(inUserNs, ctx({ rootfsMount })).steps;
+    expect(userns.map((st) => st.op.op)).not.toContain("fsMount");
+    expect(userns.filter((st) => st.op.op === "mount" && st.op.fstype === "overlay")).toHaveLength(1);
+  });
+
   test("id-mapped bind mounts are made by the helper's parent before clone and attached by the child", () => {
     const s = spec((x) => {
       x.linux = {
