@@ -26,6 +26,7 @@
  * figures.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { benchBundle, call, enterBenchNamespace, median, runtimes, time } from "./common.ts";
@@ -67,8 +68,21 @@ async function ask<T>(lib: Lib, what: string, n?: number): Promise<T> {
   return JSON.parse(await lib.next()) as T;
 }
 
+/**
+ * The memory controller's cgroups, live and dying (/proc/cgroups). A removed cgroup that still
+ * has cached pages charged stays, dying, and every cgroup operation slows as they add up: the
+ * count before and after says whether the figures were taken on a host in that state.
+ */
+function memoryCgroups(): string {
+  const line = readFileSync("/proc/cgroups", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("memory\t"));
+  return line?.split("\t")[2] ?? "?";
+}
+
 const bundle = benchBundle(["/bin/true"]);
 const libs: Lib[] = [];
+const cgroupsBefore = memoryCgroups();
 try {
   const here = join(import.meta.dir, "..");
   const base = process.env.HUSK_BENCH_BASELINE ? join(dirname(process.env.HUSK_BENCH_BASELINE), "..") : undefined;
@@ -123,6 +137,7 @@ try {
   }
   for (const [name, xs] of cli)
     console.log(row(`${name === "husk" ? "husk-runtime" : name} CLI run`, median(xs), name === "crun" ? crunRate : undefined));
+  console.log(`\nmemory cgroups on the host, live and dying: ${cgroupsBefore} before, ${memoryCgroups()} after`);
 } finally {
   for (const lib of libs) if (lib.proc.exitCode === null) lib.proc.stdin?.end();
   await Promise.all(libs.map((l) => (l.proc.exitCode === null ? new Promise((r) => l.proc.once("exit", r)) : undefined)));
