@@ -530,6 +530,22 @@ int op_write_file(const struct field *f)
 /* Detached mounts made by idmapMount, openTree or fsMount in the helper's parent, attached by the child. */
 static int detachedfds[128] = { [0 ... 127] = -1 };
 
+/* Whether slot names one of detachedfds (E2BIG if not): checked before the mount is made. */
+static int slot_in_range(int64_t slot)
+{
+	if (slot >= 0 && slot < (int64_t)(sizeof detachedfds / sizeof detachedfds[0]))
+		return 0;
+	errno = E2BIG;
+	return -1;
+}
+
+/* A detached mount (or -1) into its slot, in place of what was there. */
+static void keep_detached(int64_t slot, int fd)
+{
+	xclose(detachedfds[slot]);
+	detachedfds[slot] = fd;
+}
+
 /* Write one map ("c h s" lines from u32 triples) to /proc/<pid>/<file>. */
 static int write_map(pid_t pid, const char *file, const struct field *map)
 {
@@ -608,11 +624,8 @@ static int userns_with(const struct field *uidmap, const struct field *gidmap)
  */
 int op_idmap_mount(const struct field *f)
 {
-	unsigned slot = (unsigned)f[0].i;
-	if (slot >= sizeof detachedfds / sizeof detachedfds[0]) {
-		errno = E2BIG;
+	if (slot_in_range(f[0].i) < 0)
 		return -1;
-	}
 	int userns = userns_with(&f[3], &f[4]);
 	if (userns < 0)
 		return -1;
@@ -630,8 +643,7 @@ int op_idmap_mount(const struct field *f)
 		xclose(fd);
 		return -1;
 	}
-	xclose(detachedfds[slot]);
-	detachedfds[slot] = fd;
+	keep_detached(f[0].i, fd);
 	return 0;
 }
 
@@ -642,16 +654,12 @@ int op_idmap_mount(const struct field *f)
  */
 int op_open_tree(const struct field *f)
 {
-	unsigned slot = (unsigned)f[0].i;
-	if (slot >= sizeof detachedfds / sizeof detachedfds[0]) {
-		errno = E2BIG;
+	if (slot_in_range(f[0].i) < 0)
 		return -1;
-	}
 	int fd = open_tree(AT_FDCWD, f[1].s, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (f[2].i ? AT_RECURSIVE : 0));
 	if (fd < 0)
 		return -1;
-	xclose(detachedfds[slot]);
-	detachedfds[slot] = fd;
+	keep_detached(f[0].i, fd);
 	return 0;
 }
 
@@ -677,20 +685,25 @@ static int detached(int64_t slot)
 	return detachedfds[slot];
 }
 
-/* In the child: put the id-mapped mount made before clone on its mount point in the root. */
-int op_attach_mount(const struct field *f)
+/* The detached mount in slot (there: see detached()) moved onto target, an fd (-1: errno set); the slot is emptied. */
+static int move_detached(int64_t slot, int target)
 {
-	unsigned slot = (unsigned)f[0].i;
-	if (detached(f[0].i) < 0)
-		return -1;
-	int target = resolve(f[1].s, O_PATH);
 	if (target < 0)
 		return -1;
 	int rc = move_mount(detachedfds[slot], "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+	int err = errno;
 	xclose(target);
-	xclose(detachedfds[slot]);
-	detachedfds[slot] = -1;
+	keep_detached(slot, -1);
+	errno = err;
 	return rc;
+}
+
+/* In the child: put the id-mapped mount made before clone on its mount point in the root. */
+int op_attach_mount(const struct field *f)
+{
+	if (detached(f[0].i) < 0)
+		return -1;
+	return move_detached(f[0].i, resolve(f[1].s, O_PATH));
 }
 
 /* ---------------------------------------------------------------- tmpfs */
@@ -839,16 +852,12 @@ static int detached_fs(const char *fstype, const struct field *source, const cha
  */
 int op_fs_mount(const struct field *f)
 {
-	unsigned slot = (unsigned)f[0].i;
-	if (slot >= sizeof detachedfds / sizeof detachedfds[0]) {
-		errno = E2BIG;
+	if (slot_in_range(f[0].i) < 0)
 		return -1;
-	}
 	int mnt = detached_fs(f[1].s, &f[2], f[3].s, 1);
 	if (mnt < 0)
 		mnt = detached_fs(f[1].s, &f[2], f[3].s, 0);
-	xclose(detachedfds[slot]);
-	detachedfds[slot] = mnt;
+	keep_detached(f[0].i, mnt);
 	return 0;
 }
 
@@ -863,16 +872,7 @@ int op_mount_rootfs(const struct field *f)
 		unlocate(&tgt);
 		return rc;
 	}
-	int target = open(f[1].s, O_PATH | O_CLOEXEC);
-	if (target < 0)
-		return -1;
-	int rc = move_mount(detachedfds[f[0].i], "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
-	int err = errno;
-	xclose(target);
-	xclose(detachedfds[f[0].i]);
-	detachedfds[f[0].i] = -1;
-	errno = err;
-	return rc;
+	return move_detached(f[0].i, open(f[1].s, O_PATH | O_CLOEXEC));
 }
 
 /*
