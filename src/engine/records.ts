@@ -321,7 +321,7 @@ export class Records {
       if (other) {
         throw nameInUse(rec.name, other.id);
       }
-      // Free (or held by an id without a record: a removal killed half way): ours now.
+      // Free (or held by an id without a record: an older husk's removal killed half way): ours now.
       const nameFile = join(this.dir, NAMES, rec.name);
       writeFileSync(nameFile, rec.id, { mode: 0o600 });
       try {
@@ -362,10 +362,11 @@ export class Records {
 
   /**
    * Remove the container's directory: moved out of the way now, deleted in the background; its
-   * name freed (the caller has the record in hand: it is not read again).
+   * name freed first (the caller has the record in hand: it is not read again).
    */
   async remove(rec: Pick<ContainerRecord, "id" | "name">): Promise<void> {
     const { id, name } = rec;
+    this.#releaseName(name, id);
     const dir = this.path(id);
     const trash = join(this.dir, REMOVING, `${id}.${process.pid}.${++this.#removed}`);
     try {
@@ -380,28 +381,24 @@ export class Records {
         renameSync(dir, trash);
       } catch {
         rmSync(dir, { recursive: true, force: true });
-        await this.#releaseName(name, id);
         return;
       }
     }
     const timer = setTimeout(() => this.#deleteTree(trash), IDLE_DELETE_MS);
     timer.unref();
     this.#idleDeletes.set(trash, timer);
-    await this.#releaseName(name, id);
   }
 
   /**
-   * The name's file, if it still names this id, under the containers' lock: a create may take
-   * the name the moment the record is gone, and its claim must not be the one deleted.
+   * The name's file, if it names this id, removed while the container's record is still there.
+   * No lock is needed for it then: a create claims a name only when no record holds it (see
+   * named()), so nothing can have claimed this one since the file was read. (Freed after the
+   * record, a create could take the name the moment the record was gone, and its claim must not
+   * be the one deleted: that needed the containers' lock, a lock holder's round trip under Node.)
+   * Until the record is gone too, a create may take the name and a listing show it twice.
    */
-  async #releaseName(name: string, id: string): Promise<void> {
-    if (this.#holder(name) !== id) return;
-    const release = await lockExclusive(this.dir, helperPath(), this.#locks);
-    try {
-      if (this.#holder(name) === id) rmSync(join(this.dir, NAMES, name), { force: true });
-    } finally {
-      release();
-    }
+  #releaseName(name: string, id: string): void {
+    if (this.#holder(name) === id) rmSync(join(this.dir, NAMES, name), { force: true });
   }
 
   /**

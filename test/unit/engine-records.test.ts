@@ -135,12 +135,35 @@ test("names: a removal frees the name; a name file whose id has no record is tak
   const second = record("web");
   await records.create(second);
   expect(records.find("web").id).toBe(second.id);
-  // A removal killed between the rename and the name's release leaves the file naming a gone id.
+  // A name file naming an id without a record (an older husk's removal killed between its
+  // record's and its name's, or a container directory deleted by hand) is taken over.
   writeFileSync(join(dataRoot, "containers", ".names", "db"), newId());
   expect(records.named("db")).toBeUndefined();
   const third = record("db");
   await records.create(third);
   expect(records.find("db").id).toBe(third.id);
+});
+
+test("names: freed before the record goes, without the containers' lock; a claim made meanwhile is never the one deleted", async () => {
+  const records = new Records(dataRoot);
+  const gone = record("api");
+  await records.create(gone);
+  // A removal killed between the name's release and its record's: the record left still says
+  // "api", but names nothing any more: the name is free, and the next create takes it.
+  rmSync(join(dataRoot, "containers", ".names", "api"));
+  const next = record("api");
+  await records.create(next);
+  expect(records.find("api").id).toBe(next.id);
+  // Removing the old record (rm -f) leaves the new claim alone.
+  await records.remove(gone);
+  expect(records.find("api").id).toBe(next.id);
+  expect(readFileSync(join(dataRoot, "containers", ".names", "api"), "utf8")).toBe(next.id);
+  // While a record still holds its name, no create can claim it.
+  await expect(records.create(record("api"))).rejects.toThrow("already in use");
+  // A removal whose directory is gone already still frees its name.
+  rmSync(records.path(next.id), { recursive: true });
+  await records.remove(next);
+  expect(existsSync(join(dataRoot, "containers", ".names", "api"))).toBe(false);
 });
 
 test("names: a data root from before the index gets one, from its records, at the first create", async () => {
