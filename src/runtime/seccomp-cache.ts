@@ -59,8 +59,11 @@ export async function seccompCompiler(
   const frozen = isDeepFrozen(seccomp);
   const known = frozen ? compiledFrozen.get(seccomp) : undefined;
   if (known) return (asked) => (asked === seccomp ? known : otherProfile());
+  // Kept, it is shared by every container of the profile: frozen, so that none changes it for the others.
   const keep = (compiled: CompiledSeccomp) => {
-    if (frozen) compiledFrozen.set(seccomp, compiled);
+    if (!frozen) return compiled;
+    Object.freeze(compiled.warnings);
+    compiledFrozen.set(seccomp, Object.freeze(compiled));
     return compiled;
   };
   const file = build ? `${root}/@seccomp/${sha256(`${build}\n${JSON.stringify(seccomp)}`)}` : undefined;

@@ -90,6 +90,8 @@ describe("a deep-frozen seccomp section in a spec", () => {
     const frozen = validateSpec(spec(deepFreeze(profile()))).spec.linux?.seccomp as Json;
     const once = (await seccompCompiler("/nonexistent/a", frozen))(frozen);
     expect((await seccompCompiler("/nonexistent/b", frozen))(frozen)).toBe(once);
+    // Shared by every container of the profile: no one of them may change it.
+    expect([Object.isFrozen(once), Object.isFrozen(once.warnings)]).toEqual([true, true]);
     const open = validateSpec(spec(profile())).spec.linux?.seccomp as Json;
     const compile = await seccompCompiler("/nonexistent/a", open);
     expect(compile(open)).not.toBe(compile(open));
