@@ -669,16 +669,14 @@ int op_open_tree(const struct field *f)
  */
 void close_detached_mounts(void)
 {
-	for (size_t k = 0; k < sizeof detachedfds / sizeof detachedfds[0]; k++) {
-		xclose(detachedfds[k]);
-		detachedfds[k] = -1;
-	}
+	for (size_t k = 0; k < sizeof detachedfds / sizeof detachedfds[0]; k++)
+		keep_detached((int64_t)k, -1);
 }
 
 /* The detached mount waiting in slot, or -1 (EBADF) if there is none. */
 static int detached(int64_t slot)
 {
-	if (slot < 0 || slot >= (int64_t)(sizeof detachedfds / sizeof detachedfds[0]) || detachedfds[slot] < 0) {
+	if (slot_in_range(slot) < 0 || detachedfds[slot] < 0) {
 		errno = EBADF;
 		return -1;
 	}
