@@ -22,8 +22,8 @@ export interface SetContext {
   devicesV1?: CgroupDir;
   /** This cgroup in the cgroup2 tree, if there is one (v2 or hybrid). */
   unified?: CgroupDir;
-  /** Huge page sizes the kernel has ("2MB"); empty when unknown. */
-  hugePageSizes: string[];
+  /** Huge page sizes the kernel has ("2MB"); empty when unknown. Read only when a limit names one. */
+  hugePageSizes(): string[];
   warn(message: string): void;
   /** v2: the eBPF program (bytes) that enforces the device rules, for the caller to attach. */
   deviceFilter(program: Uint8Array): void;
@@ -331,13 +331,11 @@ function setHugepages(ctx: SetContext, r: LinuxResources): void {
   // Reservation limits (.rsvd) also stop a task from reserving pages it would fault in
   // later beyond the limit; the spec asks for them where the kernel has them.
   let rsvd = true;
+  const sizes = limits.length > 0 ? ctx.hugePageSizes() : [];
   limits.forEach((h, i) => {
     const field = `${R}.hugepageLimits[${i}]`;
-    if (ctx.hugePageSizes.length > 0 && !ctx.hugePageSizes.includes(h.pageSize)) {
-      throw new CgroupError(
-        `${field}.pageSize`,
-        `this kernel has no ${h.pageSize} huge pages (it has ${ctx.hugePageSizes.join(", ")})`,
-      );
+    if (sizes.length > 0 && !sizes.includes(h.pageSize)) {
+      throw new CgroupError(`${field}.pageSize`, `this kernel has no ${h.pageSize} huge pages (it has ${sizes.join(", ")})`);
     }
     const suffix = d.version === 1 ? "limit_in_bytes" : "max";
     const value = int(h.limit);

@@ -130,9 +130,18 @@ export interface SetUpHooks {
  */
 export function setUpCgroup(cgroup: Cgroup, spec: Spec, hooks: SetUpHooks): ContainerCgroup {
   const layout = cgroupLayout();
-  hooks.record({ paths: { ...cgroup.paths }, created: cgroup.missing(), pending: true });
+  // The record comes before each mkdir it covers: first the cgroup's own directories (its
+  // parents are nearly always there), and only if a parent is missing, every level not there.
+  hooks.record({ paths: { ...cgroup.paths }, created: cgroup.missingLeaves(), pending: true });
   try {
-    cgroup.create();
+    if (!cgroup.createLeaves()) {
+      hooks.record({
+        paths: { ...cgroup.paths },
+        created: [...new Set([...cgroup.created, ...cgroup.missing()])],
+        pending: true,
+      });
+      cgroup.create();
+    }
   } catch (err) {
     // Rootless, like runc: a caller who may not make cgroups runs the container without one.
     const rootless = isRootless(hooks.rootless) && isPermissionError(err);
@@ -161,13 +170,16 @@ export function setUpCgroup(cgroup: Cgroup, spec: Spec, hooks: SetUpHooks): Cont
 
 /**
  * Undo setUpCgroup. In a cgroup husk made, anything still running is the container's (one
- * without its own pid namespace can leave processes behind) and is killed first; in one it
- * shares, nothing is killed here — the caller kills the container's init. Then the directories
+ * without its own pid namespace can leave processes behind) and is killed once an rmdir
+ * refuses (an empty cgroup is not searched for processes first); in one it shares, nothing is killed here — the caller kills the container's init. Then the directories
  * husk made go, and nothing else. `kill: false` for a record written before the mkdirs, when
  * the directories may be someone else's who made them meanwhile.
  */
 export async function removeCgroup(cgroup: Cgroup, opts: { kill?: boolean; keepDefaultParent?: boolean } = {}): Promise<void> {
-  const kill = (opts.kill ?? true) && cgroup.isOwn() && cgroup.exists();
+  const own = (opts.kill ?? true) && cgroup.isOwn();
+  // Nearly always empty by now: rmdir first, and look for processes to kill only if it refuses.
+  if (own && cgroup.removeIfEmpty()) return removeParents(cgroup, opts);
+  const kill = own && cgroup.exists();
   for (let attempt = 1; ; attempt++) {
     if (kill) await cgroup.killAll("SIGKILL");
     try {
@@ -179,6 +191,11 @@ export async function removeCgroup(cgroup: Cgroup, opts: { kill?: boolean; keepD
       if (!kill || attempt === 3 || !(err instanceof HuskError && err.errno === "EBUSY")) throw err;
     }
   }
+  removeParents(cgroup, opts);
+}
+
+/** The parents husk made on the way to the cgroup, and its default parent unless kept. */
+function removeParents(cgroup: Cgroup, opts: { keepDefaultParent?: boolean }): void {
   const leaves = Object.values(cgroup.paths);
   removeCreatedParents(leaves, cgroup.created);
   if (!opts.keepDefaultParent) removeDefaultParent(leaves);

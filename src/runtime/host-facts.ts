@@ -17,10 +17,15 @@ export const hostFacts: HostFacts = {
   exists: (p) => existsSync(p),
   mountPointOf: (p) => mountPointOf(p, readFileSync("/proc/self/mountinfo", "utf8")),
   selinux: existsSync("/sys/fs/selinux/enforce"),
+  // Memoised: this process's user namespace has its gid_map already, and a setgroups file
+  // changes only before that is written.
   get setgroups() {
-    return process.geteuid?.() === 0 && setgroupsAllowed("self");
+    if (process.geteuid?.() !== 0) return false;
+    ownSetgroups ??= setgroupsAllowed("self");
+    return ownSetgroups;
   },
 };
+let ownSetgroups: boolean | undefined;
 
 /** Does the user namespace of process `pid` allow setgroups (its /proc/PID/setgroups is not "deny")? */
 export function setgroupsAllowed(pid: number | "self"): boolean {

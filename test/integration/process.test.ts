@@ -3,7 +3,7 @@
  * oom_score_adj, sysctls, exit status, signal forwarding and inherited file descriptors.
  */
 import { describe, expect, test } from "bun:test";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Spec } from "../../src/oci/types.ts";
@@ -223,6 +223,30 @@ describeAsRoot("process", () => {
     });
     expect(r.stdout).toBe("");
     expect(r.code).toBe(137);
+  });
+
+  test("without a pid namespace, what the init leaves running is killed when run ends, and its cgroup goes", async () => {
+    // The cgroup's rmdir is tried before its processes are looked for: it must refuse here,
+    // and the processes be found and killed then.
+    const parent = `husk-test-leftover-${process.pid}`;
+    const r = await runSh("sleep 1000 & echo $!", (s: Spec) => {
+      s.linux!.namespaces = s.linux!.namespaces!.filter((ns) => ns.type !== "pid");
+      s.linux!.cgroupsPath = `/${parent}/c`;
+    });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const pid = Number(r.stdout.trim());
+    expect(pid).toBeGreaterThan(1);
+    const alive = () => {
+      try {
+        return !/^\d+ \(\S+\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 100 && alive(); i++) await Bun.sleep(10);
+    expect(alive()).toBe(false);
+    for (const h of readdirSync("/sys/fs/cgroup")) expect(existsSync(`/sys/fs/cgroup/${h}/${parent}`)).toBe(false);
   });
 
   for (const sig of ["SIGTERM", "SIGUSR1", "SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR2", "SIGWINCH"] as const) {

@@ -328,6 +328,56 @@ describe("v1", () => {
     expect(again.isOwn()).toBe(false);
   });
 
+  test("createLeaves makes only the cgroup's own directory in each hierarchy, its parents there, and fills in what it needs from them", () => {
+    const m = machine(allV1, ["hugetlb", "pids"]);
+    m.open("/husk/c0").create();
+    const asked: string[] = [];
+    const mkdir = m.kernel.mkdir.bind(m.kernel);
+    m.kernel.mkdir = (p: string) => {
+      asked.push(p.slice(`${tmp}/fs/`.length));
+      return mkdir(p);
+    };
+    const cg = m.open();
+    expect(cg.missingLeaves().sort()).toEqual(
+      Object.values(cg.paths)
+        .filter((d, i, all) => all.indexOf(d) === i)
+        .sort(),
+    );
+    expect(cg.createLeaves()).toBe(true);
+    const leaves = [...allV1, "unified"].map((h) => `${h}/husk/c1`);
+    expect(asked.sort()).toEqual(leaves.sort());
+    expect(cg.created.sort()).toEqual(leaves.map((d) => `${tmp}/fs/${d}`).sort());
+    expect(cg.missingLeaves()).toEqual([]);
+    // cpuset's cpus and mems come from the parent; cgroup2's controllers are delegated to it.
+    expect(m.read("cpuset/husk/c1/cpuset.cpus")).toBe("0-3");
+    expect(m.read("cpuset/husk/c1/cpuset.mems")).toBe("0");
+    expect(m.read("unified/husk/c1/cgroup.controllers").split(" ").sort()).toEqual(["hugetlb", "pids"]);
+    // Made again: nothing is claimed, and nothing is rewritten.
+    const again = m.open();
+    expect(again.createLeaves()).toBe(true);
+    expect(again.created).toEqual([]);
+  });
+
+  test("createLeaves leaves a hierarchy whose parent is missing to create(), which makes the rest", () => {
+    const m = machine(["memory", "pids", "cpuset"]);
+    m.open("/husk/c0").create();
+    fs.rmSync(`${tmp}/fs/pids/husk`, { recursive: true });
+    const cg = m.open();
+    expect(cg.createLeaves()).toBe(false);
+    expect(fs.existsSync(`${tmp}/fs/pids/husk`)).toBe(false);
+    expect(cg.created.sort()).toEqual([`${tmp}/fs/cpuset/husk/c1`, `${tmp}/fs/memory/husk/c1`]);
+    // What the runtime records before the walk: the parent too.
+    expect(cg.missing()).toEqual([`${tmp}/fs/pids/husk`, `${tmp}/fs/pids/husk/c1`]);
+    cg.create();
+    expect(cg.created.sort()).toEqual([
+      `${tmp}/fs/cpuset/husk/c1`,
+      `${tmp}/fs/memory/husk/c1`,
+      `${tmp}/fs/pids/husk`,
+      `${tmp}/fs/pids/husk/c1`,
+    ]);
+    expect(m.read("cpuset/husk/c1/cpuset.cpus")).toBe("0-3");
+  });
+
   test("create walks down again when a shared parent is removed under it", () => {
     const m = machine(["memory", "pids"]);
     const cg = m.open();
