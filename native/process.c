@@ -38,6 +38,17 @@ int op_owner_lifeline(const struct field *f)
 	return 0;
 }
 
+/* fds 0–2 onto /dev/null (a failed open leaves them as they are: they only delay an EOF). */
+static void release_stdio(void)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0)
+		return;
+	for (int std = 0; std < 3; std++)
+		dup2(null, std);
+	close(null);
+}
+
 /* Until pid exits: poll the sync channel and a pidfd; EOF on the channel SIGKILLs pid. */
 static void watch_lifeline(pid_t pid)
 {
@@ -212,6 +223,12 @@ int op_clone(const struct field *f)
 	int proxy_keeps = detachkeys && f[1].i == CLONE_WAIT && !reaped && proxyfd >= 0;
 	if (watch || proxy_keeps) {
 		send_msg(MSG_RUNNING, 0, 0, 0);
+		/*
+		 * Watching, this process needs no stdio of its own any more: its copies of the
+		 * container's pipes would hold their reader's EOF back until its own exit.
+		 */
+		if (watch)
+			release_stdio();
 	} else {
 		close(syncfd);
 		syncfd = -1;
@@ -229,7 +246,11 @@ int op_clone(const struct field *f)
 	while (!reaped && waitpid((pid_t)pid, &status, 0) < 0)
 		if (errno != EINTR)
 			_exit(1);
-	_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+	code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	/* Said before this process's own exit, which husk would otherwise wait for (Node: a hop more, through --batch). */
+	if (watch)
+		send_msg(MSG_EXITED, code, 0, 0);
+	_exit(code);
 }
 
 int op_wait_continue(const struct field *f)

@@ -62,7 +62,10 @@ export interface ParentNetlink {
 export interface Launched {
   /** The container process' pid in husk's pid namespace. */
   pid: number;
-  /** The helper's exit code: the container's status for `run` (Wait mode), 0 once detached. */
+  /**
+   * The helper's exit code: the container's status for `run` (Wait mode), 0 once detached; with
+   * ownerLifeline, the status the helper said before its exit (MSG_EXITED).
+   */
   exited: Promise<number>;
   /** The child stopped at the create/start barrier (else it has exec'd). */
   created: boolean;
@@ -142,21 +145,31 @@ function killQuietly(pid: number): void {
 }
 
 /**
- * A proxied terminal with detach keys: the helper says MSG_DETACHED on the channel when they
- * are typed (native/monitor.c), and lives on as the container's monitor, which this process
- * must not wait for.
+ * What the helper says after MSG_RUNNING, read once. Without a proxied terminal, MSG_EXITED: the
+ * container's status, said before the helper's own exit (which Node learns only through its
+ * --batch process, a hop later). A proxied terminal with detach keys: MSG_DETACHED when they
+ * are typed (native/monitor.c), the helper living on as the container's monitor, which this
+ * process must not wait for (`exited` then stays pending, unref'd).
  */
-function detachWatch(plan: Plan, helper: HelperProcess): Promise<boolean> | undefined {
-  if (!plan.some((s) => s.op.op === "detachKeys")) return undefined;
-  return helper.channel.read(MSG_SIZE).then(
-    (raw) => {
-      if (raw === null || decodeMessage(raw).type !== Msg.Detached) return false;
-      helper.channel.close();
-      helper.unref();
-      return true;
-    },
-    () => false,
+function afterRunning(plan: Plan, helper: HelperProcess): Pick<Launched, "exited" | "detached"> {
+  const said = helper.channel.read(MSG_SIZE).then(
+    (raw) => (raw === null ? undefined : decodeMessage(raw)),
+    () => undefined,
   );
+  // Whichever comes first: under Node the --batch process's word on the helper's exit can be
+  // read before the message, and the channel is closed then.
+  const exited = new Promise<number>((resolve) => {
+    void said.then((msg) => msg?.type === Msg.Exited && resolve(msg.a));
+    void helper.exited.then(resolve);
+  });
+  if (!plan.some((s) => s.op.op === "detachKeys")) return { exited };
+  const detached = said.then((msg) => {
+    if (msg?.type !== Msg.Detached) return false;
+    helper.channel.close();
+    helper.unref();
+    return true;
+  });
+  return { exited, detached };
 }
 
 /**
@@ -242,7 +255,7 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
           // container, as this process' death would); it is closed once the helper is gone.
           lifeline = true;
           void helper.exited.then(() => channel.close());
-          return { pid, exited: helper.exited, created: false, detached: detachWatch(plan, helper) };
+          return { pid, created: false, ...afterRunning(plan, helper) };
         case Msg.Error:
           // The parent's netlink plan failed: its op (the high half of c) and message named.
           if (netPlan && !netSettled && plan[msg.a]?.op.op === "parentNetlink")

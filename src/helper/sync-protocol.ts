@@ -35,8 +35,11 @@
  *   ◀──────────────── MSG_DONE(n) ──  (--netlink) the whole plan ran; exit 0
  *   EOF ◀──────────────────────────────────────────────────────────── execve succeeded (channel is CLOEXEC)
  *   ◀──────────────── MSG_RUNNING ──  instead of that EOF, with ownerLifeline
- *   keep the channel open while        (Wait mode): C has exec'd; poll the
- *   the container should live          channel and C; EOF on it → SIGKILL C
+ *   keep the channel open while        (Wait mode): C has exec'd; fds 0–2 to
+ *   the container should live          /dev/null; poll the channel and C; EOF
+ *                                      on it → SIGKILL C
+ *   ◀──────────── MSG_EXITED(status) ── C reaped (without a proxied terminal);
+ *   the container's status              then exit with it
  *                                      (also with detachKeys, beside a proxied terminal)
  *   ◀─────────────── MSG_DETACHED ──  detachKeys typed: H is now C's monitor
  *   stop waiting for H                 (native/monitor.c); closes the channel

@@ -133,6 +133,11 @@ export enum Msg {
   Done = 7,
   /** helper → husk: the detach keys were typed; the helper's parent is now the container's monitor. */
   Detached = 8,
+  /**
+   * helper → husk: with ownerLifeline, the container's init was reaped; a = its status (128+N
+   * for signal N). The helper exits with it next: husk need not wait for that exit to know.
+   */
+  Exited = 9,
   /** husk → helper: go on with the plan. */
   Continue = 100,
 }

@@ -70,9 +70,11 @@ export class ChunkChannel implements Channel {
 
   private closed = false;
 
+  /** A read waiting when the channel is closed here gets EOF (null), as it would from the other end. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.closer();
+    this.end();
   }
 }
