@@ -7,6 +7,7 @@
 import { dlopen, FFIType, read as readPtr } from "bun:ffi";
 import { errnoMessage, errnoName } from "../errors.ts";
 import type { Files } from "./files.ts";
+import { waitForFlock } from "./flock-wait.ts";
 
 /** node:os when a signal is named, not at load. */
 export const osConstants = () => (process.getBuiltinModule("node:os") as typeof import("node:os")).constants;
@@ -102,7 +103,6 @@ const O_WRONLY = 1;
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
 const EINTR = 4;
-const EAGAIN = 11;
 
 function open(path: string, flags: number): number {
   for (;;) {
@@ -196,23 +196,18 @@ export function libcFiles(): Files {
   };
 }
 
-const LOCK_EX = 2;
-const LOCK_NB = 4;
-const EWOULDBLOCK = EAGAIN;
-
 /**
- * See index.ts: flock(2) LOCK_EX on path without blocking the event loop (try, and wait a
- * little while another holds it); closing the fd releases it.
+ * See index.ts: flock(2) LOCK_EX on path without blocking the event loop (flock-wait.ts);
+ * closing the fd releases it.
  */
 export async function lockExclusive(path: string): Promise<() => void> {
   bind("open", "close", "flock", "__errno_location");
   const fd = open(path, O_RDONLY);
   try {
-    for (let delay = 1; libc("flock")(fd, LOCK_EX | LOCK_NB) !== 0; delay = Math.min(delay * 2, 20)) {
-      const code = errno();
-      if (code !== EWOULDBLOCK) throw sysError("flock", path, code);
-      await Bun.sleep(delay);
-    }
+    await waitForFlock(
+      (operation) => (libc("flock")(fd, operation) === 0 ? 0 : errno()),
+      (code) => sysError("flock", path, code),
+    );
   } catch (err) {
     close(fd);
     throw err;
