@@ -144,7 +144,13 @@ const CGROUP = [
   "src/sys/mountinfo.ts",
 ];
 
-const DELETE = ["src/cli/delete.ts", "src/runtime/cgroup-remove.ts", "src/runtime/delete.ts", "src/sys/bun-libc.ts"];
+const DELETE = [
+  "src/cli/delete.ts",
+  "src/runtime/cgroup-remove.ts",
+  "src/runtime/delete.ts",
+  "src/sys/bun-libc.ts",
+  "src/sys/flock-wait.ts",
+];
 
 interface Case {
   args: string[];
@@ -190,21 +196,21 @@ const CASES: Record<string, Case> = {
   state: {
     args: ["state", "c-state"],
     container: ["c-state", () => sleeper.pid],
-    modules: [...COMMON, "src/cli/state.ts", "src/sys/bun-libc.ts"],
+    modules: [...COMMON, "src/cli/state.ts", "src/sys/bun-libc.ts", "src/sys/flock-wait.ts"],
     builtins: NONE,
     status: 0,
   },
   kill: {
     args: ["kill", "c-kill", "CONT"],
     container: ["c-kill", () => sleeper.pid],
-    modules: [...COMMON, "src/cli/kill.ts", "src/runtime/kill.ts", "src/sys/bun-libc.ts"],
+    modules: [...COMMON, "src/cli/kill.ts", "src/runtime/kill.ts", "src/sys/bun-libc.ts", "src/sys/flock-wait.ts"],
     builtins: NONE,
     status: 0,
   },
   start: {
     args: ["start", "c-start"],
     container: ["c-start", () => sleeper.pid],
-    modules: [...COMMON, "src/cli/start.ts", "src/runtime/start.ts", "src/sys/bun-libc.ts"],
+    modules: [...COMMON, "src/cli/start.ts", "src/runtime/start.ts", "src/sys/bun-libc.ts", "src/sys/flock-wait.ts"],
     builtins: NONE,
     status: 1,
   },
