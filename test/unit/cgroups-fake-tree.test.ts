@@ -261,6 +261,17 @@ function machine(v1: string[], v2?: string[]): Fake {
   };
 }
 
+/** The directories the fake kernel is asked to make from now on, relative to its root. */
+function recordMkdirs(m: Fake): string[] {
+  const asked: string[] = [];
+  const mkdir = m.kernel.mkdir.bind(m.kernel);
+  m.kernel.mkdir = (p: string) => {
+    asked.push(p.slice(`${tmp}/fs/`.length));
+    return mkdir(p);
+  };
+  return asked;
+}
+
 const allV1 = ["cpu,cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "hugetlb", "net_cls", "systemd"];
 const allV2 = ["cpuset", "cpu", "io", "memory", "hugetlb", "pids"];
 
@@ -309,12 +320,7 @@ describe("v1", () => {
   test("below parents already there, create makes a v1 cgroup with one mkdir per hierarchy (cpuset walks each level)", () => {
     const m = machine(allV1, ["hugetlb"]);
     m.open("/husk/c0").create();
-    const asked: string[] = [];
-    const mkdir = m.kernel.mkdir.bind(m.kernel);
-    m.kernel.mkdir = (p: string) => {
-      asked.push(p.slice(`${tmp}/fs/`.length));
-      return mkdir(p);
-    };
+    const asked = recordMkdirs(m);
     const cg = m.open();
     cg.create();
     const v1 = allV1.filter((h) => h !== "cpuset").map((h) => `${h}/husk/c1`);
@@ -331,12 +337,7 @@ describe("v1", () => {
   test("createLeaves makes only the cgroup's own directory in each hierarchy, its parents there, and fills in what it needs from them", () => {
     const m = machine(allV1, ["hugetlb", "pids"]);
     m.open("/husk/c0").create();
-    const asked: string[] = [];
-    const mkdir = m.kernel.mkdir.bind(m.kernel);
-    m.kernel.mkdir = (p: string) => {
-      asked.push(p.slice(`${tmp}/fs/`.length));
-      return mkdir(p);
-    };
+    const asked = recordMkdirs(m);
     const cg = m.open();
     expect(cg.missingLeaves().sort()).toEqual(
       Object.values(cg.paths)
