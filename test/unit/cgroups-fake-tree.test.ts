@@ -749,6 +749,21 @@ describe("v2", () => {
     expect(m.kernel.writes).toEqual([]);
   });
 
+  test("createLeaves below a delegating parent: one mkdir and no write; a parent that stopped delegating is asked again", () => {
+    const m = machine([], allV2);
+    m.open("/husk/c0").create();
+    const asked = recordMkdirs(m);
+    m.kernel.writes = [];
+    const cg = m.open();
+    expect(cg.createLeaves()).toBe(true);
+    expect(asked).toEqual(["husk/c1"]);
+    expect(m.kernel.writes).toEqual([]);
+    expect(m.read("husk/c1/cgroup.controllers").split(" ").sort()).toEqual([...allV2].sort());
+    fs.writeFileSync(`${tmp}/fs/husk/cgroup.subtree_control`, "cpu\n");
+    expect(m.open("/husk/c2").createLeaves()).toBe(true);
+    expect(m.read("husk/cgroup.subtree_control").split(" ").sort()).toEqual([...allV2].sort());
+  });
+
   test("set writes the v2 files with v1 values converted", () => {
     const m = machine([], allV2);
     const cg = m.open();
