@@ -38,9 +38,9 @@
  *   keep the channel open while        (Wait mode): C has exec'd; fds 0–2 to
  *   the container should live          /dev/null; poll the channel and C; EOF
  *                                      on it → SIGKILL C
+ *                                      (also with detachKeys, beside a proxied terminal)
  *   ◀──────────── MSG_EXITED(status) ── C reaped (without a proxied terminal);
  *   the container's status              then exit with it
- *                                      (also with detachKeys, beside a proxied terminal)
  *   ◀─────────────── MSG_DETACHED ──  detachKeys typed: H is now C's monitor
  *   stop waiting for H                 (native/monitor.c); closes the channel
  *

@@ -171,8 +171,9 @@ export function setUpCgroup(cgroup: Cgroup, spec: Spec, hooks: SetUpHooks): Cont
 /**
  * Undo setUpCgroup. In a cgroup husk made, anything still running is the container's (one
  * without its own pid namespace can leave processes behind) and is killed once an rmdir
- * refuses (an empty cgroup is not searched for processes first); in one it shares, nothing is killed here — the caller kills the container's init. Then the directories
- * husk made go, and nothing else. `kill: false` for a record written before the mkdirs, when
+ * refuses (an empty cgroup is not searched for processes first); in one it shares, nothing
+ * is killed here — the caller kills the container's init. Then the directories husk made go,
+ * and nothing else. `kill: false` for a record written before the mkdirs, when
  * the directories may be someone else's who made them meanwhile.
  */
 export async function removeCgroup(cgroup: Cgroup, opts: { kill?: boolean; keepDefaultParent?: boolean } = {}): Promise<void> {
