@@ -13,9 +13,11 @@
  * and idles at most IDLE_MS; it is told to go by closing its channel (the helper reads EOF
  * before a plan and exits quietly), which is also what the owner's exit does to it.
  *
- * Under Node a spare comes from a batch (spareFromBatch): one process started for
- * SPARES_PER_BATCH helpers forks each when it is wanted, so that Node's fork of its whole
- * heap is paid once for them all; the pool and its counts are the same.
+ * A spare comes from a batch (spareFromBatch): one process started for SPARES_PER_BATCH
+ * helpers forks each when it is wanted, so that Node's fork of its whole heap is paid once
+ * for them all, and Bun's vfork (its thread held until the child has exec'd) is not paid on
+ * the thread at all; the pool and its counts are the same. Bun's batches take no stdin pipe:
+ * such a launch's spare is spawned.
  */
 import type { HelperBatch, HelperProcess } from "../sys/index.ts";
 
@@ -23,7 +25,7 @@ import type { HelperBatch, HelperProcess } from "../sys/index.ts";
 const IDLE_MS = 2000;
 /** The most spares kept at once: 4 containers made at a time each find one. */
 export const MAX_SPARES = 4;
-/** How many helpers one of Node's batches is started for (one fork of the caller for them all). */
+/** How many helpers one batch is started for (one start of a process for them all). */
 export const SPARES_PER_BATCH = 8;
 
 interface Spare {
@@ -45,7 +47,7 @@ export interface HelperSpares {
   starting?: Set<Promise<void>>;
   /** How many spares of each shape are starting. */
   startingFor?: Map<string, number>;
-  /** Node's helper batches, one per shape (see spareFromBatch). */
+  /** The helper batches, one per shape (see spareFromBatch). */
   batches?: Map<string, { batch: Promise<HelperBatch | undefined>; timer: ReturnType<typeof setTimeout> | undefined }>;
 }
 
@@ -54,7 +56,7 @@ export function takeSpare(spares: HelperSpares, key: string): HelperProcess | un
   spares.launches = (spares.launches ?? 0) + 1;
   spares.pool ??= [];
   const pool = spares.pool;
-  for (const s of pool.filter((s) => s.gone)) letGo(spares, s);
+  for (const s of pool.filter((s) => s.gone || s.helper.alive?.() === false)) letGo(spares, s);
   const i = pool.findIndex((s) => s.key === key);
   if (i < 0) {
     // None to take while the pool is in use: containers are made faster than one spare keeps up with.
@@ -105,8 +107,8 @@ export function refillSpare(spares: HelperSpares, key: string, spawn: () => Prom
 }
 
 /**
- * The next spare of this shape from the caller's batch for it (Node's, see startHelperBatch),
- * a new batch once it has none left; undefined where there are no batches (Bun). A batch
+ * The next spare of this shape from the caller's batch for it (see startHelperBatch), a new
+ * batch once it has none left; undefined where there is no batch for the shape. A batch
  * nobody forked from for IDLE_MS is closed (its process ends once its helpers have).
  */
 export async function spareFromBatch(
@@ -161,8 +163,10 @@ export async function closeSpares(spares: HelperSpares): Promise<void> {
   spares.pool = [];
   spares.want = 1;
   for (const s of pool) {
+    // Waited for now, so ref'd first: an unref'd process would let the event loop end first,
+    // and a batch's helper let go unref'd is one whose exit nobody will read (bun.ts).
+    s.helper.ref();
     letGo(spares, s);
-    s.helper.ref(); // waited for now: an unref'd process would let the event loop end first
   }
   await Promise.all(pool.map((s) => s.helper.exited));
 }

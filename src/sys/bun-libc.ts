@@ -27,6 +27,8 @@ const LIBC = {
   unlink: { args: [ptr], returns: i32 },
   rmdir: { args: [ptr], returns: i32 },
   statfs: { args: [ptr, ptr], returns: i32 },
+  shutdown: { args: [i32, i32], returns: i32 },
+  recv: { args: [i32, ptr, u64, i32], returns: i64 },
 } as const;
 
 type Libc = ReturnType<typeof dlopen<typeof LIBC>>["symbols"];
@@ -51,7 +53,7 @@ export function libc<K extends keyof typeof LIBC>(name: K): Libc[K] {
   return bound[name] as Libc[K];
 }
 
-function errno(): number {
+export function errno(): number {
   return readPtr.i32(libc("__errno_location")() as unknown as number, 0);
 }
 

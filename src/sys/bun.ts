@@ -5,9 +5,9 @@
  */
 import { ptr } from "bun:ffi";
 import { closeSync, writeSync } from "node:fs";
-import { bind, libc, osConstants, sysError } from "./bun-libc.ts";
+import { bind, errno, libc, osConstants, sysError } from "./bun-libc.ts";
 import { type Channel, ChunkChannel } from "./channel.ts";
-import type { HelperProcess, HelperStdio, SpawnOptions } from "./index.ts";
+import type { HelperBatch, HelperProcess, HelperStdio, SpawnOptions } from "./index.ts";
 
 function signalNumber(sig: string | number): number {
   return typeof sig === "number" ? sig : ((osConstants().signals as Record<string, number>)[sig] ?? 0);
@@ -70,6 +70,25 @@ function streams(): typeof import("node:stream") {
   return process.getBuiltinModule("node:stream") as typeof import("node:stream");
 }
 
+/** pipe2(O_CLOEXEC): [read end, write end]. */
+function pipeFds(): [number, number] {
+  bind("pipe2", "__errno_location");
+  const fds = new Int32Array(2);
+  if (libc("pipe2")(ptr(fds), O_CLOEXEC) !== 0) throw sysError("pipe2", "stdio");
+  return [fds[0] as number, fds[1] as number];
+}
+
+/** The read end of an output pipe as a Readable, read only as fast as it is consumed; the fd is closed with it. */
+function pipeReadable(r: number): import("node:stream").Readable {
+  const readable = streams().Readable.fromWeb(Bun.file(r).stream() as unknown as import("node:stream/web").ReadableStream);
+  readable.once("close", () => {
+    try {
+      closeSync(r);
+    } catch {}
+  });
+  return readable;
+}
+
 /**
  * An output pipe read lazily. Bun.spawn's own "pipe" reads the child's output eagerly into
  * memory whether or not anyone consumes it (measured: 200 MB unread, 200 MB of RSS), so the
@@ -78,17 +97,8 @@ function streams(): typeof import("node:stream") {
  * closed with the stream.
  */
 function outputPipe(): { readable: import("node:stream").Readable; writeFd: number } {
-  bind("pipe2", "__errno_location");
-  const fds = new Int32Array(2);
-  if (libc("pipe2")(ptr(fds), O_CLOEXEC) !== 0) throw sysError("pipe2", "stdio");
-  const [r, w] = [fds[0] as number, fds[1] as number];
-  const readable = streams().Readable.fromWeb(Bun.file(r).stream() as unknown as import("node:stream/web").ReadableStream);
-  readable.once("close", () => {
-    try {
-      closeSync(r);
-    } catch {}
-  });
-  return { readable, writeFd: w };
+  const [r, w] = pipeFds();
+  return { readable: pipeReadable(r), writeFd: w };
 }
 
 /** Bun.spawn's stdin FileSink as a Writable: each chunk's callback waits for it to reach the pipe. */
@@ -157,4 +167,259 @@ export function spawnHelper(argv: string[], opts: SpawnOptions): HelperProcess {
   if (out) stdio.stdout = out.readable;
   if (err) stdio.stderr = err.readable;
   return { pid: proc.pid, channel: fdChannel(fd), exited, stdio, unref: () => proc.unref(), ref: () => proc.ref() };
+}
+
+/** The records of native/batch.c's control channel: u32 type, i32 index, i32 value. */
+const BATCH_STARTED = 1;
+const BATCH_EXITED = 2;
+const BATCH_RECORD = 12;
+const SHUT_WR = 1;
+const MSG_PEEK = 2;
+const MSG_DONTWAIT = 0x40;
+const EAGAIN = 11;
+
+/** Whether the peer of socket `fd` is still there: a peek that finds EOF says it is gone. */
+function peerAlive(fd: number): boolean {
+  bind("recv", "__errno_location");
+  const n = Number(libc("recv")(fd, ptr(new Uint8Array(1)), 1, MSG_PEEK | MSG_DONTWAIT));
+  return n > 0 || (n < 0 && errno() === EAGAIN);
+}
+
+type StdioSlot = "inherit" | "ignore" | "pipe" | number;
+
+interface BatchSlot {
+  pid: number;
+  /** Its exit is known (or it was never forked, and its set is closed). */
+  done: boolean;
+  forking: boolean;
+  refd: boolean;
+  /** Its channel was closed here (a spare let go, or a detached container): nobody refs it again. */
+  closed: boolean;
+  /** Our ends of its output pipes, stdout's first. */
+  reads: number[];
+  sync: number;
+  exited: Promise<number>;
+  settle: (code: number) => void;
+  started?: (h: HelperProcess) => void;
+  failed?: (e: Error) => void;
+}
+
+/**
+ * See index.ts, and node.ts's twin: one `husk-helper --batch` process holds `count` helpers'
+ * sets and forks each when asked, so that this thread does not spawn them. Bun.spawn is a
+ * vfork: the thread waits until the child has exec'd the helper, 0.74–0.85 ms a helper inside
+ * the flow of containers made four at a time (timed around the call), when it is this thread
+ * the rate waits on. A fork asked of the batch is a byte written and a record read.
+ *
+ * A pending read keeps Bun's process alive, and Bun cannot read an fd unref'd, so the control
+ * channel is read only while someone waits on it: a fork under way, or a helper in use (ref'd)
+ * whose exit is not known yet; the reader is cancelled in between (a record not read yet stays
+ * in the socket for the next one). A spare waiting unused keeps nothing alive; whether it is
+ * still there is asked of its channel when it is taken (alive()). Our end of the control
+ * channel is closed once nothing can be asked of it: no more forks, and every helper done or
+ * let go (its channel closed); the batch then reaps the rest without telling anyone.
+ *
+ * The helpers' stdout and stderr pipes are made here, their write ends passed to the batch; a
+ * launch that feeds stdin spawns its own helper (undefined here: a Writable over a raw pipe is
+ * not worth it for that case).
+ */
+export function startHelperBatch(file: string, opts: SpawnOptions, count: number): HelperBatch | undefined {
+  const std = opts.stdio ?? ["inherit", "inherit", "inherit"];
+  if ((opts.preserveFds ?? 0) > 0 || std.some((s) => typeof s === "number"))
+    throw new Error("a batch of helpers takes no fd of the caller's");
+  if (std[0] === "pipe") return undefined;
+  const shape = std.map((s) => (s === "inherit" ? "i" : s === "ignore" ? "n" : "p")).join("");
+  const outputs = [std[1] === "pipe", std[2] === "pipe"];
+  const width = outputs.filter(Boolean).length + 1;
+  const stdio: StdioSlot[] = std.map((s) => (s === "inherit" ? "inherit" : "ignore"));
+  const reads: number[][] = [];
+  const writes: number[] = [];
+  let proc: ReturnType<typeof Bun.spawn>;
+  try {
+    for (let k = 0; k < count; k++) {
+      const own: number[] = [];
+      for (const piped of outputs) {
+        if (!piped) continue;
+        const [r, w] = pipeFds();
+        own.push(r);
+        writes.push(w);
+        stdio.push(w);
+      }
+      reads.push(own);
+      stdio.push("pipe");
+    }
+    stdio.push("pipe");
+    const [in0, out1, err2, ...sets] = stdio as [StdioSlot, StdioSlot, StdioSlot, ...StdioSlot[]];
+    proc = Bun.spawn([opts.exe ?? file, "--batch", String(count), shape], {
+      stdio: [in0, out1, err2, ...sets],
+      env: opts.env ?? {},
+      argv0: file,
+    });
+  } catch (err) {
+    for (const fd of reads.flat()) closeSync(fd);
+    throw err;
+  } finally {
+    // The batch has its copies; ours would keep the readers from ever seeing EOF.
+    for (const fd of writes) closeSync(fd);
+  }
+  proc.unref();
+  const fdAt = (slot: number) => proc.stdio[slot] as unknown as number;
+  const ctl = fdAt(3 + count * width);
+  const slots: BatchSlot[] = reads.map((own, k) => {
+    let settle: (code: number) => void = () => {};
+    const exited = new Promise<number>((resolve) => {
+      settle = resolve;
+    });
+    const sync = fdAt(3 + k * width + width - 1);
+    return { pid: 0, done: false, forking: false, refd: false, closed: false, reads: own, sync, exited, settle };
+  });
+
+  let asking = true;
+  let asked = 0;
+  let ctlOpen = true;
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  let buffered = new Uint8Array(0);
+
+  const finish = (slot: BatchSlot, code: number) => {
+    if (slot.done) return;
+    slot.done = true;
+    slot.forking = false;
+    slot.failed?.(new Error("the helper batch could not start a helper"));
+    slot.settle(code);
+    // Never forked: its set is nobody's.
+    if (slot.pid === 0) for (const fd of [...slot.reads, slot.sync]) closeSync(fd);
+  };
+  const closeCtl = () => {
+    if (!ctlOpen) return;
+    ctlOpen = false;
+    const r = reader;
+    reader = undefined;
+    // Bun's reader leaves the fd open: closed once it has let go, so that a reused number is never read as ours.
+    if (r)
+      r.cancel().then(
+        () => closeSync(ctl),
+        () => closeSync(ctl),
+      );
+    else closeSync(ctl);
+  };
+  const stopAsking = () => {
+    if (!asking) return;
+    asking = false;
+    bind("shutdown", "__errno_location");
+    if (ctlOpen) libc("shutdown")(ctl, SHUT_WR);
+    for (const slot of slots) if (slot.pid === 0 && !slot.forking) finish(slot, 1);
+  };
+  // The batch gone (or done): what it did not report ended with it.
+  const ended = () => {
+    for (const slot of slots) finish(slot, 1);
+    closeCtl();
+  };
+  const pump = () => {
+    if (!ctlOpen) return;
+    if (!asking && slots.every((s) => s.done || (s.closed && !s.refd))) return closeCtl();
+    const wanted = slots.some((s) => !s.done && (s.forking || s.refd));
+    if (wanted && !reader) read();
+    else if (!wanted && reader) {
+      const r = reader;
+      reader = undefined;
+      r.cancel().catch(() => {});
+    }
+  };
+  const helperOf = (slot: BatchSlot): HelperProcess => {
+    const out: HelperStdio = {};
+    let at = 0;
+    if (outputs[0]) out.stdout = pipeReadable(slot.reads[at++] as number);
+    if (outputs[1]) out.stderr = pipeReadable(slot.reads[at++] as number);
+    const channel = fdChannel(slot.sync);
+    return {
+      pid: slot.pid,
+      channel: {
+        read: (n) => channel.read(n),
+        write: (data) => channel.write(data),
+        close: () => {
+          slot.closed = true;
+          channel.close();
+          pump();
+        },
+      },
+      exited: slot.exited,
+      stdio: out,
+      unref: () => {
+        slot.refd = false;
+        pump();
+      },
+      ref: () => {
+        slot.refd = true;
+        pump();
+      },
+      alive: () => !slot.done && !slot.closed && peerAlive(slot.sync),
+    };
+  };
+  const onRecord = (type: number, k: number, value: number) => {
+    const slot = slots[k];
+    if (!slot) return;
+    if (type === BATCH_EXITED) return finish(slot, value);
+    if (type !== BATCH_STARTED || slot.done) return;
+    slot.pid = value;
+    slot.forking = false;
+    const started = slot.started;
+    slot.failed = undefined;
+    started?.(helperOf(slot));
+  };
+  function read(): void {
+    const r = Bun.file(ctl).stream().getReader();
+    reader = r;
+    void (async () => {
+      try {
+        for (;;) {
+          const { value, done } = await r.read();
+          if (reader !== r) return; // cancelled here: not the batch's EOF
+          if (done) return ended();
+          const all = new Uint8Array(buffered.length + value.length);
+          all.set(buffered);
+          all.set(value, buffered.length);
+          const view = new DataView(all.buffer);
+          let at = 0;
+          for (; at + BATCH_RECORD <= all.length; at += BATCH_RECORD)
+            onRecord(view.getUint32(at, true), view.getInt32(at + 4, true), view.getInt32(at + 8, true));
+          buffered = all.slice(at);
+          pump();
+          if (reader !== r) return;
+        }
+      } catch {
+        if (reader === r) ended();
+      }
+    })();
+  }
+  return {
+    get left() {
+      return asking ? count - asked : 0;
+    },
+    fork: () => {
+      const slot = slots[asked];
+      if (!slot || !asking || !ctlOpen) return undefined;
+      asked++;
+      const forked = new Promise<HelperProcess>((resolve, reject) => {
+        slot.started = resolve;
+        slot.failed = reject;
+      });
+      // Waited on until it has said the pid: a start under way keeps this process alive, as a spawn does.
+      slot.forking = true;
+      try {
+        writeSync(ctl, "f");
+      } catch (err) {
+        finish(slot, 255);
+        stopAsking();
+        pump();
+        return Promise.reject(err as Error);
+      }
+      if (asked === count) stopAsking();
+      pump();
+      return forked;
+    },
+    close: () => {
+      stopAsking();
+      pump();
+    },
+  };
 }
