@@ -14,6 +14,21 @@ function signalNumber(sig: string | number): number {
 }
 
 /**
+ * Close `fd`, once `reader` (Bun's reader of it, if any) has let go: Bun's reader leaves the fd
+ * open, and a number closed under it could be reused and read as ours.
+ */
+function closeAfterReader(reader: ReadableStreamDefaultReader<Uint8Array> | undefined, fd: number): void {
+  if (!reader) {
+    closeSync(fd);
+    return;
+  }
+  reader.cancel().then(
+    () => closeSync(fd),
+    () => closeSync(fd),
+  );
+}
+
+/**
  * The sync channel: Bun.spawn hands out its socketpair end non-blocking, and Bun's own reader
  * (Bun.file(fd).stream()) reads it on the event loop. Before, the fd was made blocking through
  * bun:ffi (fcntl, ~1.5 ms of binding per process) and read on the thread pool (its first job
@@ -37,11 +52,7 @@ function fdChannel(fd: number): Channel {
       }
     },
     () => {
-      if (!reader) return closeSync(fd);
-      reader.cancel().then(
-        () => closeSync(fd),
-        () => closeSync(fd),
-      );
+      closeAfterReader(reader, fd);
     },
     () => {
       const r = Bun.file(fd).stream().getReader();
@@ -294,13 +305,7 @@ export function startHelperBatch(file: string, opts: SpawnOptions, count: number
     ctlOpen = false;
     const r = reader;
     reader = undefined;
-    // Bun's reader leaves the fd open: closed once it has let go, so that a reused number is never read as ours.
-    if (r)
-      r.cancel().then(
-        () => closeSync(ctl),
-        () => closeSync(ctl),
-      );
-    else closeSync(ctl);
+    closeAfterReader(r, ctl);
   };
   const stopAsking = () => {
     if (!asking) return;
