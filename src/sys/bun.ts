@@ -5,6 +5,7 @@
  */
 import { ptr } from "bun:ffi";
 import { closeSync, writeSync } from "node:fs";
+import { BATCH_EXITED, BATCH_STARTED, BatchRecords, batchShape } from "./batch-wire.ts";
 import { bind, errno, libc, osConstants, sysError } from "./bun-libc.ts";
 import { type Channel, ChunkChannel } from "./channel.ts";
 import type { HelperBatch, HelperProcess, HelperStdio, SpawnOptions } from "./index.ts";
@@ -180,10 +181,6 @@ export function spawnHelper(argv: string[], opts: SpawnOptions): HelperProcess {
   return { pid: proc.pid, channel: fdChannel(fd), exited, stdio, unref: () => proc.unref(), ref: () => proc.ref() };
 }
 
-/** The records of native/batch.c's control channel: u32 type, i32 index, i32 value. */
-const BATCH_STARTED = 1;
-const BATCH_EXITED = 2;
-const BATCH_RECORD = 12;
 const SHUT_WR = 1;
 const MSG_PEEK = 2;
 const MSG_DONTWAIT = 0x40;
@@ -235,13 +232,9 @@ interface BatchSlot {
  * not worth it for that case).
  */
 export function startHelperBatch(file: string, opts: SpawnOptions, count: number): HelperBatch | undefined {
-  const std = opts.stdio ?? ["inherit", "inherit", "inherit"];
-  if ((opts.preserveFds ?? 0) > 0 || std.some((s) => typeof s === "number"))
-    throw new Error("a batch of helpers takes no fd of the caller's");
-  if (std[0] === "pipe") return undefined;
-  const shape = std.map((s) => (s === "inherit" ? "i" : s === "ignore" ? "n" : "p")).join("");
-  const outputs = [std[1] === "pipe", std[2] === "pipe"];
-  const width = outputs.filter(Boolean).length + 1;
+  const { std, shape, piped, width } = batchShape(opts);
+  if (piped[0]) return undefined;
+  const outputs = piped.slice(1);
   const stdio: StdioSlot[] = std.map((s) => (s === "inherit" ? "inherit" : "ignore"));
   const reads: number[][] = [];
   const writes: number[] = [];
@@ -289,7 +282,7 @@ export function startHelperBatch(file: string, opts: SpawnOptions, count: number
   let asked = 0;
   let ctlOpen = true;
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  let buffered = new Uint8Array(0);
+  const records = new BatchRecords();
 
   const finish = (slot: BatchSlot, code: number) => {
     if (slot.done) return;
@@ -380,14 +373,7 @@ export function startHelperBatch(file: string, opts: SpawnOptions, count: number
           const { value, done } = await r.read();
           if (reader !== r) return; // cancelled here: not the batch's EOF
           if (done) return ended();
-          const all = new Uint8Array(buffered.length + value.length);
-          all.set(buffered);
-          all.set(value, buffered.length);
-          const view = new DataView(all.buffer);
-          let at = 0;
-          for (; at + BATCH_RECORD <= all.length; at += BATCH_RECORD)
-            onRecord(view.getUint32(at, true), view.getInt32(at + 4, true), view.getInt32(at + 8, true));
-          buffered = all.slice(at);
+          records.push(value, onRecord);
           pump();
           if (reader !== r) return;
         }

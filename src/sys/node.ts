@@ -5,6 +5,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { errnoName } from "../errors.ts";
+import { BATCH_EXITED, BATCH_STARTED, BatchRecords, batchShape } from "./batch-wire.ts";
 import { ChunkChannel } from "./channel.ts";
 import { waitForFlock } from "./flock-wait.ts";
 import type { HelperBatch, HelperProcess, HelperStdio, LockReuse, RemoveReuse, SpawnOptions, StdioSpec } from "./index.ts";
@@ -75,11 +76,6 @@ function socketChannel(socket: import("node:net").Socket): ChunkChannel {
   return channel;
 }
 
-/** The records of native/batch.c's control channel: u32 type, i32 index, i32 value. */
-const BATCH_STARTED = 1;
-const BATCH_EXITED = 2;
-const BATCH_RECORD = 12;
-
 /**
  * See index.ts. One process (the helper's --batch mode) holds `count` helpers' stdio and sync
  * channels, sockets of this process's as spawnHelper's are, and forks a helper for each set
@@ -88,12 +84,7 @@ const BATCH_RECORD = 12;
  * ends (its `exited`), and holds none of a set once its helper is forked.
  */
 export function startHelperBatch(file: string, opts: SpawnOptions, count: number): HelperBatch {
-  const shapeOf = (s: StdioSpec) => (s === "inherit" ? "i" : s === "ignore" ? "n" : s === "pipe" ? "p" : undefined);
-  const std = opts.stdio ?? ["inherit", "inherit", "inherit"];
-  const shape = std.map(shapeOf).join("");
-  if (shape.length !== 3 || (opts.preserveFds ?? 0) > 0) throw new Error("a batch of helpers takes no fd of the caller's");
-  const piped = std.map((s) => s === "pipe");
-  const width = piped.filter(Boolean).length + 1;
+  const { std, shape, piped, width } = batchShape(opts);
   const own = std.map((s) => (s === "inherit" ? "inherit" : "ignore")) as ("inherit" | "ignore")[];
   const proc = childProcess().spawn(opts.exe ?? file, ["--batch", String(count), shape], {
     stdio: [...own, ...Array.from({ length: count * width + 1 }, () => "pipe" as const)],
@@ -174,20 +165,18 @@ export function startHelperBatch(file: string, opts: SpawnOptions, count: number
     if (slot.pid === 0) for (const s of slot.sockets) s.destroy();
     refControl();
   };
-  let buffered = Buffer.alloc(0);
-  control.on("data", (chunk: Buffer) => {
-    buffered = Buffer.concat([buffered, chunk]);
-    for (; buffered.length >= BATCH_RECORD; buffered = buffered.subarray(BATCH_RECORD)) {
-      const [type, k, value] = [buffered.readUInt32LE(0), buffered.readInt32LE(4), buffered.readInt32LE(8)];
+  const records = new BatchRecords();
+  control.on("data", (chunk: Buffer) =>
+    records.push(chunk, (type, k, value) => {
       const slot = slots[k];
-      if (!slot) continue;
+      if (!slot) return;
       if (type === BATCH_STARTED) {
         slot.pid = value;
         slot.started?.(slot.handle);
         slot.failed = undefined;
       } else if (type === BATCH_EXITED) finish(slot, value);
-    }
-  });
+    }),
+  );
   // The batch gone (killed, or done) and all it said read (its 'exit' may come before the last
   // records): a helper it did not report ended with it.
   control.once("close", () => {
