@@ -63,6 +63,25 @@ int op_join_cgroup(const struct field *f)
 	return rc;
 }
 
+/*
+ * The container's own cgroup directories, rmdir'd by the helper's parent once it has reaped the
+ * container (run mode), before it reports the exit: husk's thread then finds them gone. A
+ * refusal (a process left behind without a pid namespace, a sub-cgroup) is left to husk.
+ */
+static char **exitdirs;
+
+int op_cgroup_remove_on_exit(const struct field *f)
+{
+	exitdirs = split_list(&f[0]);
+	return exitdirs ? 0 : -1;
+}
+
+void remove_cgroup_on_exit(void)
+{
+	for (char **d = exitdirs; d && *d; d++)
+		(void)rmdir(*d);
+}
+
 /* A namespace to join after clone, opened now while its path still resolves. */
 
 /* ---------------------------------------------------------------- cgroup v2 device filter */

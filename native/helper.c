@@ -458,7 +458,7 @@ static int netns_ahead_fits(const struct op *ops, unsigned n)
 		int (*run)(const struct field *) = OPS[ops[k].code].run;
 		if (run == op_clone)
 			return (ops[k].f[0].i & CLONE_NEWNET) && !(ops[k].f[0].i & CLONE_NEWUSER);
-		if (run != op_open_cgroup && run != op_owner_lifeline && run != op_open_exec_fifo && run != op_console_connect &&
+		if (run != op_open_cgroup && run != op_owner_lifeline && run != op_cgroup_remove_on_exit && run != op_open_exec_fifo && run != op_console_connect &&
 		    run != op_listener_connect && run != op_parent_netlink && run != op_detach_keys && run != op_console_proxy &&
 		    run != op_monitor)
 			return 0;

@@ -78,7 +78,8 @@
 	X(95, waitParentNetlink, "", op_wait_parent_netlink) \
 	X(96, fsMount, "isss", op_fs_mount) \
 	X(97, precreate, "isi", op_precreate) \
-	X(98, mountRootfs, "issss", op_mount_rootfs)
+	X(98, mountRootfs, "issss", op_mount_rootfs) \
+	X(99, cgroupRemoveOnExit, "l", op_cgroup_remove_on_exit)
 
 #define PLAN_MAGIC "HUSKPLAN"
 #define PLAN_VERSION 1

@@ -181,6 +181,14 @@ export class Cgroup {
   }
 
   /**
+   * The cgroup's own directory in each hierarchy when all of them are this cgroup's (isOwn):
+   * what may be removed once its processes are gone; none for a shared cgroup.
+   */
+  ownLeaves(): string[] {
+    return this.isOwn() ? [...new Set(this.hierarchies.map((h) => h.dir.path))] : [];
+  }
+
+  /**
    * The cgroup's own directory in each hierarchy, where it does not exist yet: what
    * createLeaves() may make. The runtime records them before it calls createLeaves().
    */

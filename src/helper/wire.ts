@@ -99,6 +99,7 @@ export const WIRE: WireTable = {
   fsMount: { code: 96, fields: { slot: "i", fstype: "s", source: "s", data: "s" } },
   precreate: { code: 97, fields: { slot: "i", path: "s", dir: "i" } },
   mountRootfs: { code: 98, fields: { slot: "i", target: "s", fstype: "s", source: "s", data: "s" } },
+  cgroupRemoveOnExit: { code: 99, fields: { dirs: "l" } },
 };
 
 export const PLAN_MAGIC = "HUSKPLAN";

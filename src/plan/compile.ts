@@ -146,6 +146,13 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   }
   if (ctx.ownerLifeline && cloneMode === CloneMode.Wait && (!proxied || detachable))
     steps.push({ what: "tie the container to husk's process", op: { op: "ownerLifeline" } });
+  // The helper's parent reaps the child itself only in Wait mode without a terminal's proxy.
+  if (ctx.cgroupRemoveOnExit?.length && cloneMode === CloneMode.Wait && !proxied)
+    steps.push({
+      what: "remove the container's cgroup once it has exited",
+      origin: "linux.cgroupsPath",
+      op: { op: "cgroupRemoveOnExit", dirs: ctx.cgroupRemoveOnExit },
+    });
   if (ctx.parentNetlink)
     steps.push({ what: "set up the container's network from the helper's parent", op: { op: "parentNetlink" } });
   steps.push({

@@ -76,6 +76,11 @@ export interface PlanContext {
   /** Kill the container if husk's process dies while it runs (run mode; the ownerLifeline op). */
   ownerLifeline?: boolean;
   /**
+   * run mode without --keep: the container's own cgroup directories, which the helper's parent
+   * removes once it has reaped the container (the cgroupRemoveOnExit op), off husk's thread.
+   */
+  cgroupRemoveOnExit?: string[];
+  /**
    * The netlink message that sets lo up (network/netlink.ts builds it; the plan stays free of
    * I/O and of the network module): sent by the container process itself into its new network
    * namespace once its namespaces are made. What the engine's --network none needs, without

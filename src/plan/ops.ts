@@ -270,6 +270,13 @@ export type Op =
    */
   | { op: "ownerLifeline" }
   /**
+   * Before a Wait-mode clone: once the helper's parent has reaped the child, it rmdirs these
+   * directories (the container's own cgroup, leaves only) before it reports the exit, so that
+   * husk's thread finds them gone. One that refuses (a process left behind, a sub-cgroup) stays
+   * for husk's removal, which kills and retries.
+   */
+  | { op: "cgroupRemoveOnExit"; dirs: string[] }
+  /**
    * --init: fork; the child goes on (to exec), this process stays as the container's PID 1,
    * passing signals on to the child and reaping every child, and exits as the child does.
    */

@@ -82,6 +82,11 @@ export interface CreateOptions {
   detachKeys?: DetachKeys;
   /** run mode: SIGKILL the container if this process dies (the ownerLifeline op). */
   killWithOwner?: boolean;
+  /**
+   * run mode, deleted once it exits (not --keep): the helper removes the container's own cgroup
+   * after reaping it, off this thread; cleanUp then finds it gone (or removes what refused).
+   */
+  removeCgroupOnExit?: boolean;
   /** The Runtime's spare helpers (see helper/spares.ts). */
   spares?: HelperSpares;
 }
@@ -159,6 +164,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       // Loaded only when asked for: the runtime's own verbs never load the network modules.
       loopbackUp: opts.loopbackUp ? await loopbackUpMessage() : undefined,
       ownerLifeline: opts.killWithOwner,
+      cgroupRemoveOnExit: opts.removeCgroupOnExit ? cgroup.cgroup.ownLeaves() : undefined,
       detachKeys: opts.detachKeys,
     });
     // Like runc, skipped syscall names and the like are debug output, not noise in every container's log.

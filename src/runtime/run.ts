@@ -25,7 +25,7 @@ export async function runContainer(
     keepDefaultParent?: () => boolean;
   },
 ): Promise<number> {
-  const created = await createContainer({ ...opts, mode: "run" });
+  const created = await createContainer({ ...opts, mode: "run", removeCgroupOnExit: !opts.keep });
   opts.onStart?.(created.launched.pid);
   const root = opts.root ?? DEFAULT_ROOT;
   const hooks = created.state.spec.hooks;

@@ -684,6 +684,8 @@ async function diesWithOwner(assert, spare) {
     assert.ok(alive(first.pid) && alive(helper));
     // Under Node, the batch of spares the helper came from (and its spares not yet forked) go too.
     const batch = starter === owner.pid ? undefined : starter;
+    const cgroups = cgroupDirsOf(first.pid);
+    assert.ok(cgroups.length > 0, "the container is in cgroups of its own");
     owner.kill("SIGKILL");
     const t0 = Date.now();
     const left = () => [first.pid, helper, ...(batch ? [batch] : [])].filter(alive);
@@ -691,6 +693,9 @@ async function diesWithOwner(assert, spare) {
     assert.ok(!alive(first.pid), "the container is gone");
     assert.ok(!alive(helper), "its helper is gone");
     assert.ok(!batch || !alive(batch), "its helper batch is gone");
+    // Its helper removed its cgroup once it had reaped it: nobody else was left to.
+    const kept = cgroups.filter((d) => existsSync(d));
+    assert.ok(kept.length === 0, `its cgroup is gone (left: ${kept.join(", ")})`);
     // Its record stays for rm -f, as after any crash; done() removes it.
     assert.equal((await engine.list({ all: true })).length, 1);
   } finally {
@@ -738,6 +743,20 @@ function alive(pid) {
   } catch {
     return false;
   }
+}
+
+/** The host directories of a process's cgroups that husk made for a container (…/husk/<id>), in every hierarchy. */
+function cgroupDirsOf(pid) {
+  const mounts = readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((l) => l.split(" "))
+    .filter((f) => /^cgroup2?$/.test(f[f.indexOf("-") + 1]))
+    .map((f) => f[4]);
+  const inner = readFileSync(`/proc/${pid}/cgroup`, "utf8")
+    .split("\n")
+    .map((l) => l.slice(l.indexOf(":", l.indexOf(":") + 1) + 1))
+    .filter((p) => p.startsWith("/husk/"));
+  return [...new Set(mounts.flatMap((m) => inner.map((p) => m + p)).filter((d) => existsSync(d)))];
 }
 
 function parentOf(pid) {
