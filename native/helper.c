@@ -448,9 +448,24 @@ static void make_netns_ahead(void)
 }
 
 /*
+ * Ops that may run before the clone in the namespace made ahead: none of them cares which
+ * network namespace it runs in (cgroup files, fifos and unix sockets by path, detached mounts
+ * of host paths and what is made in them, the monitor and the terminal's proxy).
+ */
+static int netns_blind(int (*run)(const struct field *))
+{
+	return run == op_open_cgroup || run == op_owner_lifeline || run == op_cgroup_remove_on_exit ||
+	       run == op_open_exec_fifo || run == op_mkfifo || run == op_console_connect || run == op_listener_connect ||
+	       run == op_parent_netlink || run == op_detach_keys || run == op_console_proxy || run == op_monitor ||
+	       run == op_attach || run == op_precreate || run == op_open_tree || run == op_idmap_mount ||
+	       run == op_device_filter;
+}
+
+/*
  * The plan's first op that makes a process is a clone into a new network namespace, without a
  * new user namespace (which must own the network namespace made for it), and every op before
- * it is one that does not care which network namespace we are in.
+ * it is netns_blind: the engine's overlay rootfs (fsMount) too, but no other filesystem, which
+ * could be a network one, made in a namespace without a route.
  */
 static int netns_ahead_fits(const struct op *ops, unsigned n)
 {
@@ -458,9 +473,7 @@ static int netns_ahead_fits(const struct op *ops, unsigned n)
 		int (*run)(const struct field *) = OPS[ops[k].code].run;
 		if (run == op_clone)
 			return (ops[k].f[0].i & CLONE_NEWNET) && !(ops[k].f[0].i & CLONE_NEWUSER);
-		if (run != op_open_cgroup && run != op_owner_lifeline && run != op_cgroup_remove_on_exit && run != op_open_exec_fifo && run != op_console_connect &&
-		    run != op_listener_connect && run != op_parent_netlink && run != op_detach_keys && run != op_console_proxy &&
-		    run != op_monitor)
+		if (!netns_blind(run) && !(run == op_fs_mount && !strcmp(ops[k].f[1].s, "overlay")))
 			return 0;
 	}
 	return 0;

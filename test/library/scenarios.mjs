@@ -593,6 +593,11 @@ export const scenarios = {
         assert.ok(ns !== hostNs, `container ${i}: ${ns}`);
         assert.equal(links.join(","), "lo");
       }
+      // And it is the one its spare made while it waited, not a second one made at clone (the
+      // engine's overlay rootfs, made before clone, must not send the spare back to the host's).
+      const ahead = await namespacesMadeAhead(hostNs);
+      const taken = (await engine.run("busybox", ["readlink", "/proc/self/ns/net"], { network: "none" })).stdout.trim();
+      assert.ok(ahead.includes(taken), `${taken} is one of the spares' ${ahead.join(", ")}`);
       // A spare waits with a namespace made ahead: host networking must not get it.
       const h = await engine.run("busybox", ["readlink", "/proc/self/ns/net"], { network: "host" });
       assert.equal(h.stdout.trim(), hostNs);
@@ -743,6 +748,22 @@ function alive(pid) {
   } catch {
     return false;
   }
+}
+
+/** The network namespaces this process's waiting spare helpers made ahead (once one has). */
+async function namespacesMadeAhead(hostNs) {
+  for (const t0 = Date.now(); Date.now() - t0 < 3000; await new Promise((r) => setTimeout(r, 20))) {
+    const made = helperChildren().flatMap((p) => {
+      try {
+        const ns = readlinkSync(`/proc/${p}/ns/net`);
+        return ns === hostNs ? [] : [ns];
+      } catch {
+        return []; // gone meanwhile
+      }
+    });
+    if (made.length > 0) return made;
+  }
+  return [];
 }
 
 /** The host directories of a process's cgroups that husk made for a container (…/husk/<id>), in every hierarchy. */
