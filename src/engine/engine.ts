@@ -428,11 +428,11 @@ export class Engine {
               },
               ...net.options,
               onNamespaces: net.attach,
-              onStart: (p) => {
+              onStart: (p, startTime) => {
                 hooks.onStart(p);
                 rec.status = "running";
                 rec.pid = p;
-                rec.pidStartTime = procStat(p)?.startTime ?? "";
+                rec.pidStartTime = startTime;
                 rec.startedAt = new Date().toISOString();
                 this.#records.write(rec);
                 onStart?.(id, p);

@@ -417,10 +417,10 @@ export async function startAttached(h: LifecycleHost, ref: string, options: Atta
         rootfsMount: launch.rootfsMount,
         init: launch.init,
         onNamespaces: (p) => attachAll(h, rec, p, extra),
-        onStart: (p) => {
+        onStart: (p, startTime) => {
           rec.status = "running";
           rec.pid = p;
-          rec.pidStartTime = procStat(p)?.startTime ?? "";
+          rec.pidStartTime = startTime;
           rec.startedAt = new Date().toISOString();
           h.records.write(rec);
           started();

@@ -140,7 +140,8 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       spec: bundle.spec,
     };
     // Recorded before anything runs: if husk dies from here on, `delete --force` finds the container.
-    writeState(dir, state);
+    const specJson = JSON.stringify(bundle.spec);
+    writeState(dir, state, specJson);
     trace("runtime: state written");
     const compiled = compilePlan(bundle.spec, {
       id: opts.id,
@@ -203,7 +204,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
     debug?.(`init: closing the pipe to signal completion: ${opts.id} set up, waiting for start`);
     state.pid = launched.pid;
     state.pidStartTime = procStat(launched.pid)?.startTime ?? "";
-    writeState(dir, state);
+    writeState(dir, state, specJson);
     if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
     trace("runtime: state written (pid)");
     return { state, stateDir: dir, launched, cgroup };

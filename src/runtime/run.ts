@@ -19,14 +19,14 @@ const DETACHED = Symbol("detached");
 export async function runContainer(
   opts: Omit<CreateOptions, "mode"> & {
     keep?: boolean;
-    onStart?: (pid: number) => void;
+    onStart?: (pid: number, startTime: string) => void;
     onDetach?: () => Promise<void>;
     /** Asked when the container has gone: leave husk's default parent cgroups (see Runtime's #keepsParents). */
     keepDefaultParent?: () => boolean;
   },
 ): Promise<number> {
   const created = await createContainer({ ...opts, mode: "run", removeCgroupOnExit: !opts.keep });
-  opts.onStart?.(created.launched.pid);
+  opts.onStart?.(created.launched.pid, created.state.pidStartTime);
   const root = opts.root ?? DEFAULT_ROOT;
   const hooks = created.state.spec.hooks;
   // The status is known here; asking /proc and the freezer (ociState) would only cost time.

@@ -129,8 +129,11 @@ export interface RunOptions extends CreateOptions {
    * whose other end only this process holds). Not with a foreground terminal (tty proxy).
    */
   killWithOwner?: boolean;
-  /** Called once the container's init exists, with its pid (e.g. to forward signals to it). */
-  onStart?: (pid: number) => void;
+  /**
+   * Called once the container's init exists, with its pid (e.g. to forward signals to it) and
+   * its start time (field 22 of /proc/<pid>/stat, as the state file keeps it; "" if unknown).
+   */
+  onStart?: (pid: number, startTime: string) => void;
   /** A proxied terminal (spec process.terminal, no console socket): these keys typed detach it (`run -it`'s ^P^Q). */
   detachKeys?: DetachKeys;
   /**

@@ -94,9 +94,13 @@ function readJson(dir: string, name: string, problem: (reason: string) => HuskEr
 }
 
 function writeJson(dir: string, name: string, value: unknown): void {
+  writeText(dir, name, JSON.stringify(value));
+}
+
+function writeText(dir: string, name: string, text: string): void {
   const tmp = join(dir, `.${name}.${process.pid}`);
   const { writeFileSync, renameSync } = nodeFs();
-  writeFileSync(tmp, JSON.stringify(value), { mode: 0o600 });
+  writeFileSync(tmp, text, { mode: 0o600 });
   renameSync(tmp, join(dir, name));
 }
 
@@ -111,8 +115,14 @@ export function readState(root: string, id: string): SavedState {
   return value as SavedState;
 }
 
-export function writeState(dir: string, state: SavedState): void {
-  writeJson(dir, STATE_FILE, state);
+/**
+ * Write state.json. The spec is most of it and the same in each of a create's two writes
+ * (before the launch, and with the pid): `specJson`, its JSON made once, saves the second
+ * its stringify (~0.2 ms in the flow, a tenth of a container's time on husk's thread).
+ */
+export function writeState(dir: string, state: SavedState, specJson = JSON.stringify(state.spec)): void {
+  const { spec: _, ...rest } = state;
+  writeText(dir, STATE_FILE, `${JSON.stringify(rest).slice(0, -1)},"spec":${specJson}}`);
 }
 
 /** The cgroup record of the container in `dir`; undefined if there is none. Throws if damaged. */

@@ -8,7 +8,7 @@ import { errnoName } from "../errors.ts";
 import { BATCH_EXITED, BATCH_STARTED, BatchRecords, batchShape } from "./batch-wire.ts";
 import { ChunkChannel } from "./channel.ts";
 import { waitForFlock } from "./flock-wait.ts";
-import type { HelperBatch, HelperProcess, HelperStdio, LockReuse, RemoveReuse, SpawnOptions, StdioSpec } from "./index.ts";
+import type { HelperBatch, HelperProcess, HelperStdio, LockReuse, RemoveReuse, SpawnOptions } from "./index.ts";
 
 function childProcess(): typeof import("node:child_process") {
   return process.getBuiltinModule("node:child_process") as typeof import("node:child_process");

@@ -53,6 +53,18 @@ describe("state files", () => {
     expect(readState(tmp, "c1")).toEqual(state());
   });
 
+  test("a create's second write reuses the spec's JSON from its first: the file is the same as written whole", () => {
+    fs.mkdirSync(`${tmp}/c1`);
+    const st = state();
+    const specJson = JSON.stringify(st.spec);
+    writeState(`${tmp}/c1`, st, specJson);
+    st.pid = 4242;
+    st.pidStartTime = "777";
+    writeState(`${tmp}/c1`, st, specJson);
+    expect(readState(tmp, "c1")).toEqual(st);
+    expect(JSON.parse(fs.readFileSync(`${tmp}/c1/state.json`, "utf8"))).toEqual(JSON.parse(JSON.stringify(st)));
+  });
+
   test("a damaged state.json is an error naming the file and what is wrong", () => {
     fs.mkdirSync(`${tmp}/c1`);
     fs.writeFileSync(`${tmp}/c1/state.json`, "{}");
