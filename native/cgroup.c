@@ -76,10 +76,13 @@ int op_cgroup_remove_on_exit(const struct field *f)
 	return exitdirs ? 0 : -1;
 }
 
-void remove_cgroup_on_exit(void)
+int remove_cgroup_on_exit(void)
 {
+	int gone = exitdirs != NULL;
 	for (char **d = exitdirs; d && *d; d++)
-		(void)rmdir(*d);
+		if (rmdir(*d) < 0 && errno != ENOENT)
+			gone = 0;
+	return gone;
 }
 
 /* A namespace to join after clone, opened now while its path still resolves. */

@@ -57,8 +57,10 @@
  *   the container should live          /dev/null; poll the channel and C; EOF
  *                                      on it → SIGKILL C
  *                                      (also with detachKeys, beside a proxied terminal)
- *   ◀──────────── MSG_EXITED(status) ── C reaped (without a proxied terminal);
- *   the container's status              then exit with it
+ *   ◀──── MSG_EXITED(status, gone) ── C reaped (without a proxied terminal);
+ *   the container's status; gone: 1    then exit with it
+ *   once every cgroupRemoveOnExit
+ *   directory is removed
  *   ◀─────────────── MSG_DETACHED ──  detachKeys typed: H is now C's monitor
  *   stop waiting for H                 (native/monitor.c); closes the channel
  *

@@ -137,7 +137,7 @@ int proxied_master(void);
 
 /* cgroup.c */
 void close_cgroup_fds(void);
-void remove_cgroup_on_exit(void); /* cgroupRemoveOnExit's directories, once the child is reaped */
+int remove_cgroup_on_exit(void); /* cgroupRemoveOnExit's directories, once the child is reaped: 1 if all gone */
 /* root.c: the parent's copies of the detached mounts, once the child has its own. */
 void close_detached_mounts(void);
 

@@ -247,10 +247,10 @@ int op_clone(const struct field *f)
 		if (errno != EINTR)
 			_exit(1);
 	code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
-	remove_cgroup_on_exit();
+	int cgroup_gone = remove_cgroup_on_exit();
 	/* Said before this process's own exit, which husk would otherwise wait for (Node: a hop more, through --batch). */
 	if (watch)
-		send_msg(MSG_EXITED, code, 0, 0);
+		send_msg(MSG_EXITED, code, cgroup_gone, 0);
 	_exit(code);
 }
 

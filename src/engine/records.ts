@@ -271,8 +271,10 @@ export class Records {
   /** The id a name file names, if it is a name file's (names are docker's: no "/", never "." or ".."). */
   #holder(name: string): string | undefined {
     if (!NAME_FILE.test(name)) return undefined;
+    const file = join(this.dir, NAMES, name);
+    if (!existsSync(file)) return undefined; // a free name, the usual answer: no read's exception
     try {
-      const id = readFileSync(join(this.dir, NAMES, name), "utf8");
+      const id = readFileSync(file, "utf8");
       return /^[0-9a-f]{64}$/.test(id) ? id : undefined;
     } catch {
       return undefined;

@@ -69,6 +69,11 @@ export interface Launched {
   exited: Promise<number>;
   /** The child stopped at the create/start barrier (else it has exec'd). */
   created: boolean;
+  /**
+   * Once the container has exited: true when the helper said it removed every directory of the
+   * plan's cgroupRemoveOnExit (MSG_EXITED), so that they need not be looked for again.
+   */
+  cgroupRemoved?: Promise<boolean>;
   /** A --netlink plan said it ran to its end (MSG_DONE): its exit need not be awaited. */
   done?: boolean;
   /**
@@ -151,7 +156,7 @@ function killQuietly(pid: number): void {
  * are typed (native/monitor.c), the helper living on as the container's monitor, which this
  * process must not wait for (`exited` then stays pending, unref'd).
  */
-function afterRunning(plan: Plan, helper: HelperProcess): Pick<Launched, "exited" | "detached"> {
+function afterRunning(plan: Plan, helper: HelperProcess): Pick<Launched, "exited" | "detached" | "cgroupRemoved"> {
   const said = helper.channel.read(MSG_SIZE).then(
     (raw) => (raw === null ? undefined : decodeMessage(raw)),
     () => undefined,
@@ -162,14 +167,16 @@ function afterRunning(plan: Plan, helper: HelperProcess): Pick<Launched, "exited
     void said.then((msg) => msg?.type === Msg.Exited && resolve(msg.a));
     void helper.exited.then(resolve);
   });
-  if (!plan.some((s) => s.op.op === "detachKeys")) return { exited };
+  // Read after the exit: if the helper's exit came first (the channel closed unread), false.
+  const cgroupRemoved = said.then((msg) => msg?.type === Msg.Exited && msg.b === 1);
+  if (!plan.some((s) => s.op.op === "detachKeys")) return { exited, cgroupRemoved };
   const detached = said.then((msg) => {
     if (msg?.type !== Msg.Detached) return false;
     helper.channel.close();
     helper.unref();
     return true;
   });
-  return { exited, detached };
+  return { exited, detached, cgroupRemoved };
 }
 
 /**

@@ -136,7 +136,8 @@ export enum Msg {
   Detached = 8,
   /**
    * helper → husk: with ownerLifeline, the container's init was reaped; a = its status (128+N
-   * for signal N). The helper exits with it next: husk need not wait for that exit to know.
+   * for signal N); b = 1 when every cgroupRemoveOnExit directory is gone (removed, or not
+   * there), else 0. The helper exits with it next: husk need not wait for that exit to know.
    */
   Exited = 9,
   /** husk → helper: go on with the plan. */

@@ -176,10 +176,14 @@ export function setUpCgroup(cgroup: Cgroup, spec: Spec, hooks: SetUpHooks): Cont
  * and nothing else. `kill: false` for a record written before the mkdirs, when
  * the directories may be someone else's who made them meanwhile.
  */
-export async function removeCgroup(cgroup: Cgroup, opts: { kill?: boolean; keepDefaultParent?: boolean } = {}): Promise<void> {
+export async function removeCgroup(
+  cgroup: Cgroup,
+  opts: { kill?: boolean; keepDefaultParent?: boolean; leavesGone?: boolean } = {},
+): Promise<void> {
   const own = (opts.kill ?? true) && cgroup.isOwn();
-  // Nearly always empty by now: rmdir first, and look for processes to kill only if it refuses.
-  if (own && cgroup.removeIfEmpty()) return removeParents(cgroup, opts);
+  // Gone already when the run's helper said so (cgroupRemoveOnExit: an own cgroup's leaves);
+  // else nearly always empty by now: rmdir first, and look for processes to kill only if it refuses.
+  if (own && (opts.leavesGone || cgroup.removeIfEmpty())) return removeParents(cgroup, opts);
   const kill = own && cgroup.exists();
   for (let attempt = 1; ; attempt++) {
     if (kill) await cgroup.killAll("SIGKILL");

@@ -224,9 +224,10 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
 /**
  * Remove what create made: the cgroup directories husk made (with the container's processes
  * still in them; see removeCgroup for a cgroup shared with others) and the state dir.
+ * `leavesGone`: the helper said it removed the cgroup's own directories (cgroupRemoveOnExit).
  */
-export async function cleanUp(dir: string, cgroup?: Cgroup, keepDefaultParent = false): Promise<void> {
-  if (cgroup) await removeCgroup(cgroup, { keepDefaultParent });
+export async function cleanUp(dir: string, cgroup?: Cgroup, keepDefaultParent = false, leavesGone = false): Promise<void> {
+  if (cgroup) await removeCgroup(cgroup, { keepDefaultParent, leavesGone });
   trace("runtime: cgroup removed");
   removeStateDir(dir);
   trace("runtime: state dir removed");

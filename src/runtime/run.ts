@@ -48,7 +48,8 @@ export async function runContainer(
     trace("runtime: container ran and exited");
     // --keep leaves the stopped container for `husk delete` (which then runs poststop).
     if (!opts.keep && !detached) {
-      await cleanUp(created.stateDir, created.cgroup?.cgroup, opts.keepDefaultParent?.() ?? false);
+      const removed = (await created.launched.cgroupRemoved) ?? false;
+      await cleanUp(created.stateDir, created.cgroup?.cgroup, opts.keepDefaultParent?.() ?? false, removed);
       if (hooks?.poststop?.length) await runHooks(hooks.poststop, "poststop", state("stopped", 0), { warnOnly: true });
     }
   }

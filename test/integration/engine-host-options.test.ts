@@ -5,7 +5,7 @@
  * --expose and the image's ExposedPorts; and their bad values, named by flag, leaving nothing.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { devNumbers } from "../../src/engine/devices.ts";
@@ -77,6 +77,36 @@ describeAsRoot("engine host options", () => {
     } finally {
       rmSync(`/dev/shm/${marker}`, { force: true });
     }
+  });
+
+  test("--pid host: what the container leaves running is killed when it ends, and its cgroup goes", async () => {
+    // The run's helper reaps the container and tries its cgroup first (cgroupRemoveOnExit):
+    // that must refuse with a process left in it, and husk find and kill it, then remove it.
+    const ours = () =>
+      readdirSync("/sys/fs/cgroup").flatMap((h) => {
+        try {
+          return readdirSync(`/sys/fs/cgroup/${h}/husk`, { withFileTypes: true })
+            .filter((e) => e.isDirectory())
+            .map((e) => `${h}/husk/${e.name}`);
+        } catch {
+          return [];
+        }
+      });
+    const before = new Set(ours());
+    const r = await sh(["--pid", "host"], "sleep 1000 & echo $!");
+    expect(r.code).toBe(0);
+    const pid = Number(r.stdout.trim());
+    expect(pid).toBeGreaterThan(1);
+    const alive = () => {
+      try {
+        return !/^\d+ \(\S+\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 100 && alive(); i++) await Bun.sleep(10);
+    expect(alive()).toBe(false);
+    expect(ours().filter((d) => !before.has(d))).toEqual([]);
   });
 
   test("--mount: bind (read-only), an anonymous volume, a sized tmpfs", async () => {
