@@ -61,6 +61,19 @@ type Impl = typeof import("./bun.ts") | typeof import("./node.ts");
 const onBun = typeof globalThis.Bun !== "undefined";
 let impl: Impl | undefined;
 
+/**
+ * A module loaded on its first use and kept (a memoised read: the same module each time). An
+ * `await import()` per call resolves the module again: ~0.1 ms of a container's locks and
+ * removals under Bun (its profile's importModule).
+ */
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => (loaded ??= load());
+}
+const nodeImpl = once(() => import("./node.ts"));
+const bunLibc = once(() => import("./bun-libc.ts"));
+const fsPromises = once(() => import("node:fs/promises"));
+
 async function load(): Promise<Impl> {
   impl ??= onBun ? await import("./bun.ts") : await import("./node.ts");
   return impl;
@@ -158,13 +171,13 @@ export async function lockExclusive(path: string, helper: string, reuse?: LockRe
  */
 export async function releaseLocks(reuse: LockReuse): Promise<void> {
   if (onBun || !reuse.idle?.length) return;
-  await (await import("./node.ts")).endHolders(reuse);
+  await (await nodeImpl()).endHolders(reuse);
 }
 
 async function flockExclusive(path: string, helper: string, reuse?: LockReuse): Promise<() => void> {
   // Bun: flock through bun:ffi, without the spawning code (bun-libc.ts).
-  if (onBun) return (await import("./bun-libc.ts")).lockExclusive(path);
-  return (await import("./node.ts")).lockExclusive(path, helper, reuse);
+  if (onBun) return (await bunLibc()).lockExclusive(path);
+  return (await nodeImpl()).lockExclusive(path, helper, reuse);
 }
 
 /** Where a caller keeps what removeTree reuses from one removal to the next (Node: a --remove process). */
@@ -180,14 +193,14 @@ export interface RemoveReuse {
  * kept in `reuse`, deletes it instead (native/remove.c).
  */
 export async function removeTree(path: string, helper: string, reuse: RemoveReuse): Promise<void> {
-  if (onBun) return (await import("node:fs/promises")).rm(path, { recursive: true, force: true });
-  return (await import("./node.ts")).removeTree(path, helper, reuse);
+  if (onBun) return (await fsPromises()).rm(path, { recursive: true, force: true });
+  return (await nodeImpl()).removeTree(path, helper, reuse);
 }
 
 /** End what `reuse` keeps for removeTree and wait for it (an idle() that leaves no process behind). */
 export async function endRemover(reuse: RemoveReuse): Promise<void> {
   if (onBun || !reuse.remover) return;
-  await (await import("./node.ts")).endRemover(reuse);
+  await (await nodeImpl()).endRemover(reuse);
 }
 
 /** SHA-256 of text, as hex. Synchronous: Bun's hasher is a global, Node's crypto a builtin. */
