@@ -39,6 +39,8 @@
  *                                      runs it from the host's namespaces
  *   ◀──────────────── MSG_DONE(n) ──  then 'N' to C (waitParentNetlink),
  *                                      or MSG_ERROR(step, errno, op<<16|msg)
+ *   ◀─────── MSG_STARTED(lo, hi) ──  C's start time (/proc/<pid>/stat's
+ *                                      field 22), read beside C's setup
  *   ◀──────────── MSG_DIED(status) ──  C died without MSG_ERROR (seccomp
  *                                      kill, OOM): how; close channel
  *                                      Wait: waitpid(C), exit with its status (128+sig)

@@ -69,6 +69,8 @@ export interface Launched {
   exited: Promise<number>;
   /** The child stopped at the create/start barrier (else it has exec'd). */
   created: boolean;
+  /** Its start time (field 22 of /proc/<pid>/stat), as the helper read it (MSG_STARTED); else unknown. */
+  startTime?: string;
   /**
    * Once the container has exited: true when the helper said it removed every directory of the
    * plan's cgroupRemoveOnExit (MSG_EXITED), so that they need not be looked for again.
@@ -201,6 +203,7 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
   trace("runtime: launch: helper spawned");
   const { channel } = helper;
   let pid = 0;
+  let startTime: string | undefined;
   let plan: Plan = [];
   let lifeline = false;
   // parentNetlink's plan, once handed to the helper's parent, until it said how it went.
@@ -244,6 +247,9 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
             });
           }
           break;
+        case Msg.Started:
+          startTime = String((msg.b >>> 0) * 2 ** 32 + (msg.a >>> 0));
+          break;
         case Msg.Waiting:
           if (plan[msg.a]?.op.op === "parentNetlink") {
             if (!parent) throw new HuskError("the plan has parentNetlink but no parentNetlink option was given");
@@ -256,13 +262,13 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
           await channel.write(encodeMessage(Msg.Continue));
           break;
         case Msg.Created:
-          return { pid, exited: helper.exited, created: true };
+          return { pid, exited: helper.exited, created: true, startTime };
         case Msg.Running:
           // ownerLifeline: this end stays open while the container runs (closing it kills the
           // container, as this process' death would); it is closed once the helper is gone.
           lifeline = true;
           void helper.exited.then(() => channel.close());
-          return { pid, created: false, ...afterRunning(plan, helper) };
+          return { pid, created: false, startTime, ...afterRunning(plan, helper) };
         case Msg.Error:
           // The parent's netlink plan failed: its op (the high half of c) and message named.
           if (netPlan && !netSettled && plan[msg.a]?.op.op === "parentNetlink")
@@ -289,7 +295,7 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
     if (plan.some((s) => s.op.op === "waitStart")) {
       throw new HuskError(`the helper exited with status ${await helper.exited} before the container was created`);
     }
-    return { pid, exited: helper.exited, created: false };
+    return { pid, exited: helper.exited, created: false, startTime };
   } catch (err) {
     netEnded(err as Error);
     // Kill the container process only: the helper's parent reaps it and exits (killing the

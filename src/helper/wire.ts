@@ -140,6 +140,12 @@ export enum Msg {
    * there), else 0. The helper exits with it next: husk need not wait for that exit to know.
    */
   Exited = 9,
+  /**
+   * helper → husk: after MSG_PID, the child's start time (field 22 of /proc/<pid>/stat, clock
+   * ticks since boot): a = its low 32 bits, b = its high ones. Before MSG_RUNNING; not said if
+   * it could not be read.
+   */
+  Started = 10,
   /** husk → helper: go on with the plan. */
   Continue = 100,
 }

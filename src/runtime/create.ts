@@ -203,7 +203,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
     if (opts.mode === "create") await launched.exited;
     debug?.(`init: closing the pipe to signal completion: ${opts.id} set up, waiting for start`);
     state.pid = launched.pid;
-    state.pidStartTime = procStat(launched.pid)?.startTime ?? "";
+    state.pidStartTime = launched.startTime ?? procStat(launched.pid)?.startTime ?? "";
     writeState(dir, state, specJson);
     if (opts.pidFile) writePidFile(opts.pidFile, launched.pid);
     trace("runtime: state written (pid)");

@@ -79,6 +79,10 @@ describeAsRoot("lifecycle", () => {
     const state = JSON.parse((await husk(["state", id])).stdout);
     expect(state).toMatchObject({ id, status: "created", bundle: b.dir, rootfs: join(b.dir, "rootfs"), owner: "" });
     expect(Number(readFileSync(pidFile, "utf8"))).toBe(state.pid);
+    // The start time kept to tell its pid from a reused one (the helper reads it: MSG_STARTED).
+    const stat = readFileSync(`/proc/${state.pid}/stat`, "utf8");
+    const saved = JSON.parse(readFileSync(join(TEST_ROOT, id, "state.json"), "utf8"));
+    expect(saved.pidStartTime).toBe(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
     expect(cgroupDirs(id).length).toBeGreaterThan(0);
     expect((await husk(["start", id])).code).toBe(0);
     expect(await status(id)).toBe("running");

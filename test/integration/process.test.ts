@@ -365,3 +365,24 @@ describeAsRoot("process", () => {
     });
   });
 });
+
+describeAsRoot("the helper's word on its child", () => {
+  test("its start time, read by the helper's parent beside its setup (MSG_STARTED), is what /proc says", async () => {
+    const { launch } = await import("../../src/helper/driver.ts");
+    const { CloneMode } = await import("../../src/helper/wire.ts");
+    const launched = await launch(
+      [
+        { what: "clone", op: { op: "clone", flags: 0, mode: CloneMode.Wait } },
+        { what: "exec", op: { op: "exec", argv: ["/bin/sleep", "30"], env: [] } },
+      ],
+      { preserveFds: 0 },
+    );
+    try {
+      const stat = readFileSync(`/proc/${launched.pid}/stat`, "utf8");
+      expect(launched.startTime).toBe(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+    } finally {
+      process.kill(launched.pid, "SIGKILL");
+      expect(await launched.exited).toBe(137);
+    }
+  });
+});
