@@ -198,7 +198,19 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
     opts.spares && !opts.netlinkOnly && opts.preserveFds === 0 && stdio.every((s) => typeof s === "string")
       ? stdio.join(",")
       : undefined;
-  const helper: HelperProcess = (spareKey && opts.spares && takeSpare(opts.spares, spareKey)) || (await spawn());
+  const fromBatch = (spares: HelperSpares, key: string) =>
+    spareFromBatch(spares, key, () => startHelperBatch(helperPath(), spawnOptions(), SPARES_PER_BATCH));
+  // No spare waiting once spares are in use (containers made faster than they keep up): one
+  // forked from the batch for this shape, a write and a reply, where Node's own spawn forks its
+  // whole heap (~1.4 ms of this thread); else (a first launch, no batch) spawned.
+  const spare = async (spares: HelperSpares, key: string) => {
+    const waiting = takeSpare(spares, key);
+    if (waiting || (spares.launches ?? 0) <= 2) return waiting;
+    const forked = await fromBatch(spares, key);
+    forked?.ref(); // a batch's helper comes unref'd, as a spare waits: this one is in use
+    return forked;
+  };
+  const helper: HelperProcess = (spareKey && opts.spares && (await spare(opts.spares, spareKey))) || (await spawn());
   opts.onStdio?.(helper.stdio);
   trace("runtime: launch: helper spawned");
   const { channel } = helper;
@@ -239,11 +251,8 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
           // It makes the network namespace a container most likely wants while it waits (helper.c, --netns-ahead).
           if (spareKey && opts.spares) {
             const spares = opts.spares;
-            const options = spawnOptions();
             refillSpare(spares, spareKey, async () => {
-              const file = helperPath();
-              const batched = await spareFromBatch(spares, spareKey, () => startHelperBatch(file, options, SPARES_PER_BATCH));
-              return batched ?? spawnHelper([file, "--netns-ahead"], options);
+              return (await fromBatch(spares, spareKey)) ?? spawnHelper([helperPath(), "--netns-ahead"], spawnOptions());
             });
           }
           break;
