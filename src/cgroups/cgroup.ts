@@ -573,9 +573,6 @@ export class Cgroup {
   removeIfEmpty(): boolean {
     for (const h of this.hierarchies) {
       if (this.made !== undefined && !this.made.has(h.dir.path)) continue;
-      // Nearly always gone already: a run's helper removes them once it has reaped the
-      // container (cgroupRemoveOnExit). An access is cheaper than a failed rmdir's exception.
-      if (!this.fs.exists(h.dir.path)) continue;
       try {
         this.removeTree(h.dir.path);
       } catch {

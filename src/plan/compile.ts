@@ -146,8 +146,9 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   }
   if (ctx.ownerLifeline && cloneMode === CloneMode.Wait && (!proxied || detachable))
     steps.push({ what: "tie the container to husk's process", op: { op: "ownerLifeline" } });
-  // The helper's parent reaps the child itself only in Wait mode without a terminal's proxy.
-  if (ctx.cgroupRemoveOnExit?.length && cloneMode === CloneMode.Wait && !proxied)
+  // With the lifeline, where the helper's parent says the exit and with it whether the cgroup
+  // is gone (without a terminal's proxy): without that word, husk would have to look for them.
+  if (ctx.cgroupRemoveOnExit?.length && ctx.ownerLifeline && cloneMode === CloneMode.Wait && !proxied)
     steps.push({
       what: "remove the container's cgroup once it has exited",
       origin: "linux.cgroupsPath",

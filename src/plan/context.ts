@@ -78,6 +78,7 @@ export interface PlanContext {
   /**
    * run mode without --keep: the container's own cgroup directories, which the helper's parent
    * removes once it has reaped the container (the cgroupRemoveOnExit op), off husk's thread.
+   * With ownerLifeline only: its MSG_EXITED says whether they are gone.
    */
   cgroupRemoveOnExit?: string[];
   /**

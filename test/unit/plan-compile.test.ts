@@ -571,7 +571,7 @@ describe("compilePlan", () => {
     expect(ops(tty, ctx({ mode: "run", ownerLifeline: true }))).not.toContain("ownerLifeline");
   });
 
-  test("cgroupRemoveOnExit: before a Wait-mode clone with the directories given; never for create, none or a proxied terminal", () => {
+  test("cgroupRemoveOnExit: with the lifeline, before a Wait-mode clone, the directories given; never without it, for create, none or a proxied terminal", () => {
     const dirs = ["/sys/fs/cgroup/memory/husk/c1", "/sys/fs/cgroup/unified/husk/c1"];
     const steps = compilePlan(spec(), ctx({ mode: "run", ownerLifeline: true, cgroupRemoveOnExit: dirs })).steps;
     const list = steps.map((s) => s.op.op);
@@ -579,10 +579,12 @@ describe("compilePlan", () => {
     expect(at).toBeGreaterThan(list.indexOf("ownerLifeline"));
     expect(at).toBeLessThan(list.indexOf("clone"));
     expect(steps[at]?.op).toEqual({ op: "cgroupRemoveOnExit", dirs });
-    // Without the lifeline too: the helper's parent reaps a Wait-mode child either way.
-    expect(ops(spec(), ctx({ mode: "run", cgroupRemoveOnExit: dirs }))).toContain("cgroupRemoveOnExit");
-    expect(ops(spec(), ctx({ mode: "run", cgroupRemoveOnExit: [] }))).not.toContain("cgroupRemoveOnExit");
-    expect(ops(spec(), ctx({ mode: "create", cgroupRemoveOnExit: dirs }))).not.toContain("cgroupRemoveOnExit");
+    // Only with the lifeline: without its MSG_EXITED, husk would not know they are gone.
+    expect(ops(spec(), ctx({ mode: "run", cgroupRemoveOnExit: dirs }))).not.toContain("cgroupRemoveOnExit");
+    expect(ops(spec(), ctx({ mode: "run", ownerLifeline: true, cgroupRemoveOnExit: [] }))).not.toContain("cgroupRemoveOnExit");
+    expect(ops(spec(), ctx({ mode: "create", ownerLifeline: true, cgroupRemoveOnExit: dirs }))).not.toContain(
+      "cgroupRemoveOnExit",
+    );
     const tty = spec((x) => {
       if (x.process) x.process.terminal = true;
     });
