@@ -25,8 +25,12 @@ import type { HelperBatch, HelperProcess } from "../sys/index.ts";
 const IDLE_MS = 2000;
 /** The most spares kept at once: 4 containers made at a time each find one. */
 export const MAX_SPARES = 4;
-/** How many helpers one batch is started for (one start of a process for them all). */
-export const SPARES_PER_BATCH = 8;
+/**
+ * How many helpers one batch is started for (one start of a process for them all; each unforked
+ * one holds 2–4 fds here until it is forked or the batch is closed). 16 rather than 8: four at a
+ * time, Node 161.7 -> 173.8/s and Bun 179.6 -> 187.7/s, paired.
+ */
+export const SPARES_PER_BATCH = 16;
 
 interface Spare {
   /** The launch shape it was started for (stdio, argv). */
