@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { devNumbers } from "../../src/engine/devices.ts";
+import { ended } from "../fixtures/container.ts";
 import { type EngineWorld, engineWorld, importTestImage } from "../fixtures/engine.ts";
 import { describeAsRoot } from "../fixtures/husk.ts";
 
@@ -97,15 +98,7 @@ describeAsRoot("engine host options", () => {
     expect(r.code).toBe(0);
     const pid = Number(r.stdout.trim());
     expect(pid).toBeGreaterThan(1);
-    const alive = () => {
-      try {
-        return !/^\d+ \(\S+\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-      } catch {
-        return false;
-      }
-    };
-    for (let i = 0; i < 100 && alive(); i++) await Bun.sleep(10);
-    expect(alive()).toBe(false);
+    expect(await ended(pid)).toBe(true);
     expect(ours().filter((d) => !before.has(d))).toEqual([]);
   });
 

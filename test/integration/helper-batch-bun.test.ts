@@ -4,21 +4,15 @@
 // (a helper that reads EOF instead of a plan exits quietly).
 import { expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startHelperBatch } from "../../src/sys/bun.ts";
+import { running } from "../fixtures/container.ts";
 
 const REPO = join(import.meta.dir, "../..");
 const HELPER = join(REPO, "native/husk-helper");
 const openFds = () => readdirSync("/proc/self/fd").length;
-const alive = (pid: number) => {
-  try {
-    return !/^\d+ \(\S+\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-};
 
 test("helpers forked on request: a pid each, their output pipes, their exits; nothing of ours left open after", async () => {
   const before = openFds();
@@ -30,7 +24,7 @@ test("helpers forked on request: a pid each, their output pipes, their exits; no
   expect(batch.left).toBe(1);
   for (const h of [a, b]) {
     expect(h?.pid).toBeGreaterThan(0);
-    expect(alive(h!.pid)).toBe(true);
+    expect(running(h!.pid)).toBe(true);
     expect(h?.stdio.stdout).toBeDefined();
     expect(h?.stdio.stderr).toBeDefined();
     expect(h?.alive?.()).toBe(true);
@@ -88,6 +82,6 @@ console.log(h.pid);
   const pid = Number(r.stdout.trim());
   expect(pid).toBeGreaterThan(0);
   // The helper read EOF on its channel when its owner went, and exited.
-  for (let i = 0; i < 100 && alive(pid); i++) Bun.sleepSync(10);
-  expect(alive(pid)).toBe(false);
+  for (let i = 0; i < 100 && running(pid); i++) Bun.sleepSync(10);
+  expect(running(pid)).toBe(false);
 });

@@ -7,7 +7,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Spec } from "../../src/oci/types.ts";
-import { nextId, runArgs, runSh } from "../fixtures/container.ts";
+import { ended, nextId, runArgs, runSh } from "../fixtures/container.ts";
 import { describeAsRoot, HUSK, husk, spawnHusk, TEST_ROOT } from "../fixtures/husk.ts";
 import { makeBundle } from "../fixtures/rootfs.ts";
 
@@ -237,15 +237,7 @@ describeAsRoot("process", () => {
     expect(r.code).toBe(0);
     const pid = Number(r.stdout.trim());
     expect(pid).toBeGreaterThan(1);
-    const alive = () => {
-      try {
-        return !/^\d+ \(\S+\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-      } catch {
-        return false;
-      }
-    };
-    for (let i = 0; i < 100 && alive(); i++) await Bun.sleep(10);
-    expect(alive()).toBe(false);
+    expect(await ended(pid)).toBe(true);
     for (const h of readdirSync("/sys/fs/cgroup")) expect(existsSync(`/sys/fs/cgroup/${h}/${parent}`)).toBe(false);
   });
 
