@@ -65,8 +65,9 @@ int op_join_cgroup(const struct field *f)
 
 /*
  * The container's own cgroup directories, rmdir'd by the helper's parent once it has reaped the
- * container (run mode), before it reports the exit: husk's thread then finds them gone. A
- * refusal (a process left behind without a pid namespace, a sub-cgroup) is left to husk.
+ * container (a foreground run with the lifeline), before MSG_EXITED says the exit and whether
+ * they are all gone: husk's thread then need not look for them. A refusal (a process left
+ * behind without a pid namespace, a sub-cgroup) is left to husk.
  */
 static char **exitdirs;
 

@@ -270,10 +270,10 @@ export type Op =
    */
   | { op: "ownerLifeline" }
   /**
-   * Before a Wait-mode clone: once the helper's parent has reaped the child, it rmdirs these
-   * directories (the container's own cgroup, leaves only) before it reports the exit, so that
-   * husk's thread finds them gone. One that refuses (a process left behind, a sub-cgroup) stays
-   * for husk's removal, which kills and retries.
+   * With ownerLifeline, before a Wait-mode clone: once the helper's parent has reaped the child,
+   * it rmdirs these directories (the container's own cgroup, leaves only), and MSG_EXITED says
+   * whether all are gone, so that husk's thread need not look for them. One that refuses (a
+   * process left behind, a sub-cgroup) stays for husk's removal, which kills and retries.
    */
   | { op: "cgroupRemoveOnExit"; dirs: string[] }
   /**

@@ -83,8 +83,9 @@ export interface CreateOptions {
   /** run mode: SIGKILL the container if this process dies (the ownerLifeline op). */
   killWithOwner?: boolean;
   /**
-   * run mode, deleted once it exits (not --keep): the helper removes the container's own cgroup
-   * after reaping it, off this thread; cleanUp then finds it gone (or removes what refused).
+   * run mode, deleted once it exits (not --keep): with killWithOwner, the helper removes the
+   * container's own cgroup after reaping it, off this thread, and says whether it did
+   * (Launched.cgroupRemoved); cleanUp then skips it, or removes what refused.
    */
   removeCgroupOnExit?: boolean;
   /** The Runtime's spare helpers (see helper/spares.ts). */
