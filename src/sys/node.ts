@@ -366,11 +366,7 @@ async function lockWithAddon(addon: FlockAddon, path: string): Promise<() => voi
   try {
     await waitForFlock(
       (operation) => addon.flock(fd, operation),
-      (code) => {
-        const err = new Error(`flock ${path}: ${errnoName(code)}`) as NodeJS.ErrnoException;
-        err.code = errnoName(code);
-        return err;
-      },
+      (code) => errnoError(code, `flock ${path}`),
     );
   } catch (err) {
     fs.closeSync(fd);
