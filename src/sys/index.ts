@@ -59,7 +59,6 @@ export interface HelperProcess {
 type Impl = typeof import("./bun.ts") | typeof import("./node.ts");
 
 const onBun = typeof globalThis.Bun !== "undefined";
-let impl: Impl | undefined;
 
 /**
  * A module loaded on its first use and kept (a memoised read: the same module each time). An
@@ -74,10 +73,7 @@ const nodeImpl = once(() => import("./node.ts"));
 const bunLibc = once(() => import("./bun-libc.ts"));
 const fsPromises = once(() => import("node:fs/promises"));
 
-async function load(): Promise<Impl> {
-  impl ??= onBun ? await import("./bun.ts") : await import("./node.ts");
-  return impl;
-}
+const load: () => Promise<Impl> = once(() => (onBun ? import("./bun.ts") : import("./node.ts")));
 
 /**
  * Start `argv` with stdin/stdout/stderr as `opts.stdio` says (default: the caller's), fds
