@@ -254,6 +254,14 @@ export interface LiveState {
   finishedAt?: string;
 }
 
+/** An exit a caller saw (settle's): its status, and the process it waited for where known. */
+interface KnownExit {
+  exitCode: number;
+  signal: number;
+  pid?: number;
+  startTime?: string;
+}
+
 interface Prepared {
   opts: CheckedRunOptions;
   image: ContainerImage;
@@ -450,7 +458,9 @@ export class Engine {
         trace("engine: exit seen");
         // Detached: its monitor records the exit and removes it (`husk _exited`).
         if (detached) return;
-        await this.#records.locked(id, () => this.#settle(id, { exitCode, signal: 0 }));
+        await this.#records.locked(id, () =>
+          this.#settle(id, { exitCode, signal: 0, pid: rec.pid, startTime: rec.pidStartTime }),
+        );
         trace("engine: record removed");
         // settle removed it (autoRemove) unless it failed half way: then remove does the rest.
         if ((opts.remove ?? true) && existsSync(this.#records.path(id))) await this.remove(id, { force: true }).catch(() => {});
@@ -993,10 +1003,13 @@ export class Engine {
    * released (runtime state and cgroup, veth, lease, ports); with autoRemove, everything.
    * Safe to call again and by several processes (the monitor's cleanup, stop, rm).
    */
-  async #settle(id: string, known?: { exitCode: number; signal: number }): Promise<void> {
+  async #settle(id: string, known?: KnownExit): Promise<void> {
     const rec = this.#records.read(id);
     if (!rec) return;
-    const live = this.live(rec);
+    // The process this caller waited for and saw end: not running, with no read of /proc (a
+    // record naming another, a restart by another process meanwhile, is asked of the kernel).
+    const ours = known?.pid !== undefined && known.pid > 0 && rec.pid === known.pid && rec.pidStartTime === known.startTime;
+    const live: LiveState = ours ? { status: "exited" } : this.live(rec);
     if (live.status === "running") return;
     if (rec.status !== "exited") {
       rec.status = "exited";
