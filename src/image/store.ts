@@ -21,10 +21,11 @@
  * A registry puller uses the same path as import: `withLease`, `ingest` each blob with the
  * digest and size from its descriptor (skipped when already present), then `commitImage`.
  */
-import { createReadStream, promises as fsp, readFileSync } from "node:fs";
+import { createReadStream, promises as fsp, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fromSystemError, HuskError } from "../errors.ts";
 import { helperPath } from "../helper/path.ts";
+import { deepFreeze } from "../oci/frozen.ts";
 import { type LockReuse, lockExclusive, releaseLocks } from "../sys/index.ts";
 import {
   type ContainerConfig,
@@ -213,6 +214,10 @@ export class ImageStore {
   private layout: Promise<void> | undefined;
   /** The store lock's in-process queue (and, under Node, a parked lock holder). */
   readonly #locks: LockReuse = {};
+  /** The index as lookups last read it, and which file it was (#lookupIndex). */
+  #indexSeen: { stamp: string; idx: IndexFile } | undefined;
+  /** forContainer's answers by image id: what an image holds never changes (its id is its config's digest). */
+  readonly #containerImages = new Map<Digest, ContainerImage>();
 
   constructor(dataRoot: string = DEFAULT_DATA_ROOT, opts: ImageStoreOptions = {}) {
     this.dataRoot = dataRoot;
@@ -457,6 +462,28 @@ export class ImageStore {
   // ------------------------------------------------------------------ index
 
   async readIndex(): Promise<IndexFile> {
+    return this.#readIndexNow();
+  }
+
+  /**
+   * The index for a lookup, which changes nothing: the one read last while index.json is the
+   * same file (inode, size, change time: every update renames a new file over it), else read
+   * again. Frozen, as lookups share it; one stat instead of a read and a parse per container.
+   */
+  #lookupIndex(): IndexFile {
+    let stamp: string;
+    try {
+      const st = statSync(this.path("index.json"));
+      stamp = `${st.ino}:${st.size}:${st.ctimeMs}`;
+    } catch (err) {
+      if (errCode(err) === "ENOENT") return emptyIndex();
+      throw fromSystemError(err, "read the image index");
+    }
+    if (this.#indexSeen?.stamp !== stamp) this.#indexSeen = { stamp, idx: deepFreeze(this.#readIndexNow()) };
+    return this.#indexSeen.idx;
+  }
+
+  #readIndexNow(): IndexFile {
     let text: string;
     try {
       text = readFileSync(this.path("index.json"), "utf8");
@@ -521,7 +548,7 @@ export class ImageStore {
 
   /** The image a reference names (id, id prefix, name:tag, name@digest); HuskError if none. */
   async resolve(ref: string): Promise<Digest> {
-    const hit = findImage(await this.readIndex(), ref);
+    const hit = findImage(this.#lookupIndex(), ref);
     if (!hit) throw new HuskError("no such image", { what: `image "${ref}"` });
     return hit.id;
   }
@@ -585,9 +612,14 @@ export class ImageStore {
    * tag (~0.7 ms of a CLI's cold start).
    */
   async forContainer(ref: string): Promise<ContainerImage> {
+    // The reference is resolved each time (tags move, images go); what the id holds is read once.
     const id = await this.resolve(ref);
+    const known = this.#containerImages.get(id);
+    if (known) return known;
     const imageConfig = await this.imageConfig(id);
-    return { id, config: imageConfig.config ?? {}, layers: await this.layersOf(id, imageConfig) };
+    const image = deepFreeze({ id, config: imageConfig.config ?? {}, layers: await this.layersOf(id, imageConfig) });
+    this.#containerImages.set(id, image);
+    return image;
   }
 
   /** Point the tag `target` at the image `source` names. */

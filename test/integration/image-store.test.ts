@@ -223,6 +223,24 @@ console.log(JSON.stringify(r));`,
     expect(ls("leases")).toEqual([]);
   });
 
+  test("a container's lookup follows every change to the index, made here or by another store on the same root", async () => {
+    const a = await image(makeTar([{ path: "a", type: "file", data: "a" }]), ["x:1"], "a");
+    const b = await image(makeTar([{ path: "b", type: "file", data: "b" }]), [], "b");
+    const other = new ImageStore(root); // as another process sees the same data root
+    const first = await store.forContainer("x:1");
+    expect(first.id).toBe(a);
+    expect(first.config.Cmd).toEqual(["a"]);
+    // Shared between lookups, so no caller can change it under the next one.
+    expect(Object.isFrozen(first) && Object.isFrozen(first.config) && Object.isFrozen(first.layers)).toBe(true);
+    expect(await store.forContainer("x:1")).toBe(first);
+    await other.tag(b, "x:1"); // the tag moves, written by the other store
+    expect((await store.forContainer("x:1")).id).toBe(b);
+    await other.remove("x:1"); // and goes
+    await expect(store.forContainer("x:1")).rejects.toThrow('image "x:1": no such image');
+    await store.tag(a, "x:2");
+    expect((await other.forContainer("x:2")).config.Cmd).toEqual(["a"]);
+  });
+
   test("many tag changes at once all land (the index changes under the lock)", async () => {
     const id = await image(makeTar([{ path: "f", type: "file", data: "f" }]), []);
     await Promise.all(Array.from({ length: 20 }, (_, i) => store.tag(id, `t:${i}`)));
