@@ -245,13 +245,21 @@ export class Cgroup {
       const parent = i > 0 ? levels[i - 1] : undefined;
       if (parent !== undefined && h.dir.version === 2) this.delegate(parent);
       if (i === 0 && h.mountpoint !== undefined) continue;
+      let madeHere: boolean;
       try {
-        if (this.fs.mkdir(dir)) this.made?.add(dir);
+        madeHere = this.fs.mkdir(dir);
+        if (madeHere) this.made?.add(dir);
       } catch (err) {
         if (retry && errCode(err) === "ENOENT" && i > 0) return false;
         throw cgroupFsError(err, `create cgroup ${h.dir.path}`, `mkdir ${dir}`);
       }
-      if (parent !== undefined && h.keys.includes("cpuset")) this.inheritCpuset(dir, parent);
+      if (parent !== undefined && h.keys.includes("cpuset")) {
+        this.inheritCpuset(dir, parent);
+        // A parent level made here (husk's /husk) hands its cpus and mems to each new child
+        // itself, so a container's leaf finds them filled in: inheritCpuset's one read, not a
+        // read of the parent and two writes, per container.
+        if (madeHere && i < levels.length - 1) new CgroupDir(this.fs, dir, 1).tryWrite("cgroup.clone_children", "1");
+      }
     }
     return true;
   }

@@ -20,7 +20,7 @@ import {
   statsToJSON,
 } from "../../src/cgroups/index.ts";
 
-const base = { "cgroup.procs": "", tasks: "", notify_on_release: "0" };
+const base = { "cgroup.procs": "", tasks: "", notify_on_release: "0", "cgroup.clone_children": "0\n" };
 
 const v1Files: Record<string, Record<string, string>> = {
   "cpu,cpuacct": {
@@ -177,7 +177,12 @@ class FakeKernel implements CgroupFs {
     const created = nodeCgroupFs.mkdir(p);
     if (!created) return false;
     for (const [mp, files] of this.v1) {
-      if (p.startsWith(`${mp}/`)) populate(p, { ...base, ...files });
+      if (!p.startsWith(`${mp}/`)) continue;
+      populate(p, { ...base, ...files });
+      // As the kernel's cpuset does: a parent with clone_children hands its cpus and mems down.
+      const parent = path.dirname(p);
+      if (fs.existsSync(`${p}/cpuset.cpus`) && this.readFile(`${parent}/cgroup.clone_children`).trim() === "1")
+        for (const f of ["cpuset.cpus", "cpuset.mems"]) fs.writeFileSync(`${p}/${f}`, this.readFile(`${parent}/${f}`));
     }
     if (this.v2Root && p.startsWith(`${this.v2Root}/`)) {
       const delegated = this.readFile(`${path.dirname(p)}/cgroup.subtree_control`)
@@ -314,7 +319,15 @@ describe("v1", () => {
     expect(m.read("cpuset/husk/cpuset.cpus")).toBe("0-3");
     expect(m.read("cpuset/husk/c1/cpuset.cpus")).toBe("0-3");
     expect(m.read("cpuset/husk/c1/cpuset.mems")).toBe("0");
+    // The parent it made fills in each later child's cpus and mems itself (the kernel's clone_children).
+    expect(m.read("cpuset/husk/cgroup.clone_children")).toBe("1");
     expect(cg.exists()).toBe(true);
+    m.kernel.writes = [];
+    const second = m.open("/husk/c2");
+    expect(second.createLeaves()).toBe(true);
+    expect(m.read("cpuset/husk/c2/cpuset.cpus")).toBe("0-3");
+    expect(m.read("cpuset/husk/c2/cpuset.mems")).toBe("0");
+    expect(m.kernel.writes.filter((w) => w.startsWith("cpuset/"))).toEqual([]);
   });
 
   test("below parents already there, create makes a v1 cgroup with one mkdir per hierarchy (cpuset walks each level)", () => {
