@@ -50,13 +50,11 @@ export function spawnHelper(argv: string[], opts: SpawnOptions): HelperProcess {
   const outputs = [proc.stdout, proc.stderr].filter((s) => s !== null) as import("node:net").Socket[];
   const unref = () => {
     proc.unref();
-    socket.unref();
-    for (const s of outputs) s.unref?.();
+    for (const s of [socket, ...outputs]) keepAlive(s, false);
   };
   const ref = () => {
     proc.ref();
-    socket.ref();
-    for (const s of outputs) s.ref?.();
+    for (const s of [socket, ...outputs]) keepAlive(s, true);
   };
   return { pid: proc.pid, channel, exited, stdio, unref, ref };
 }
@@ -108,10 +106,11 @@ export function startHelperBatch(file: string, opts: SpawnOptions, count: number
     refd: boolean;
   }
   // The control socket keeps this process alive while a helper it waits for (ref'd) runs.
-  const refControl = () => {
-    if (slots.some((s) => s.refd && !s.done)) control.ref();
-    else control.unref();
-  };
+  const refControl = () =>
+    keepAlive(
+      control,
+      slots.some((s) => s.refd && !s.done),
+    );
   const slots: Slot[] = Array.from({ length: count }, (_, k) => {
     const sockets = Array.from({ length: width }, (_, i) => socketAt(3 + k * width + i));
     const stdio: HelperStdio = {};
@@ -144,12 +143,12 @@ export function startHelperBatch(file: string, opts: SpawnOptions, count: number
         stdio,
         unref: () => {
           slot.refd = false;
-          for (const s of sockets) s.unref();
+          for (const s of sockets) keepAlive(s, false);
           refControl();
         },
         ref: () => {
           slot.refd = true;
-          for (const s of sockets) s.ref();
+          for (const s of sockets) keepAlive(s, true);
           refControl();
         },
       },
@@ -292,12 +291,23 @@ function startHolder(helper: string): Holder {
   return holder;
 }
 
+/**
+ * Whether this process waits for socket `s`. One that has closed is left alone: Node's ref and
+ * unref of a socket without a handle wait for a 'connect' that never comes, a listener added
+ * at each call (past ten, a warning in the caller's process). A batch's control channel and its
+ * helpers' sets are ref'd and unref'd after they close.
+ */
+function keepAlive(s: import("node:net").Socket, on: boolean): void {
+  if (s.destroyed) return;
+  if (on) s.ref();
+  else s.unref();
+}
+
 /** Whether this process waits for `proc`: the process handle and its stdio pipes, all of them. */
 function setReferenced(proc: ChildProcess, on: boolean): void {
-  for (const x of [proc, proc.stdin, proc.stdout, proc.stderr] as ({ ref(): void; unref(): void } | null)[]) {
-    if (on) x?.ref();
-    else x?.unref();
-  }
+  if (on) proc.ref();
+  else proc.unref();
+  for (const s of [proc.stdin, proc.stdout, proc.stderr]) if (s) keepAlive(s as import("node:net").Socket, on);
 }
 
 /**
