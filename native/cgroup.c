@@ -86,6 +86,55 @@ int remove_cgroup_on_exit(void)
 	return gone;
 }
 
+/*
+ * A fresh cgroup's own directories, made by the helper's parent (husk planned them: the
+ * engine's containers, whose ids are new): the kernel's work of making a cgroup in every
+ * hierarchy off husk's thread. A refusal names the directory by its index (errdetail).
+ */
+int op_cgroup_mkdirs(const struct field *f)
+{
+	char **dirs = split_list(&f[0]);
+	if (!dirs)
+		return -1;
+	int rc = 0;
+	errdetail = -1;
+	for (int k = 0; dirs[k]; k++)
+		if (mkdir(dirs[k], 0755) < 0) {
+			errdetail = k;
+			rc = -1;
+			break;
+		}
+	free(dirs);
+	return rc;
+}
+
+/* Each value in a write of its own (v1 device rules: the kernel takes one rule per write). */
+int op_cgroup_write(const struct field *f)
+{
+	char **values = split_list(&f[1]);
+	if (!values)
+		return -1;
+	int fd = open(f[0].s, O_WRONLY | O_CLOEXEC);
+	int rc = fd < 0 ? -1 : 0;
+	errdetail = -1; /* no value named: the file itself */
+	for (int k = 0; rc == 0 && values[k]; k++) {
+		size_t len = strlen(values[k]);
+		ssize_t n = write(fd, values[k], len);
+		if (n != (ssize_t)len) {
+			if (n >= 0)
+				errno = EIO; /* a cgroup file takes a value whole or refuses it */
+			errdetail = k;
+			rc = -1;
+		}
+	}
+	int err = errno;
+	if (fd >= 0)
+		close(fd);
+	free(values);
+	errno = err;
+	return rc;
+}
+
 /* A namespace to join after clone, opened now while its path still resolves. */
 
 /* ---------------------------------------------------------------- cgroup v2 device filter */

@@ -462,7 +462,7 @@ static int netns_blind(int (*run)(const struct field *))
 	       run == op_open_exec_fifo || run == op_mkfifo || run == op_console_connect || run == op_listener_connect ||
 	       run == op_parent_netlink || run == op_detach_keys || run == op_console_proxy || run == op_monitor ||
 	       run == op_attach || run == op_precreate || run == op_open_tree || run == op_idmap_mount ||
-	       run == op_device_filter;
+	       run == op_device_filter || run == op_cgroup_mkdirs || run == op_cgroup_write;
 }
 
 /*

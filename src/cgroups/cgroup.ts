@@ -222,6 +222,58 @@ export class Cgroup {
     return all;
   }
 
+  /**
+   * A fresh cgroup (its directories cannot exist yet: the engine's, named by a new random id) to
+   * be made by the helper's parent (the plan's cgroupMkdirs and cgroupWrite ops) instead of on
+   * this thread: its own directory in each hierarchy and what each needs written (cpuset's cpus
+   * and mems, read from its parent); cgroup2 parents have their controllers delegated now.
+   * Undefined, with nothing done, when a parent is missing (then createLeaves or create does it
+   * all here). The directories count as made by this cgroup from here on (see ownLeaves).
+   */
+  planLeaves(): { dirs: string[]; writes: { path: string; values: string[] }[] } | undefined {
+    const parents: [Hierarchy, string][] = [];
+    for (const h of this.hierarchies) {
+      const levels = this.levels(h);
+      const parent = levels[levels.length - 2];
+      if (parent === undefined || !this.fs.exists(parent)) return undefined;
+      parents.push([h, parent]);
+    }
+    const dirs: string[] = [];
+    const writes: { path: string; values: string[] }[] = [];
+    for (const [h, parent] of parents) {
+      if (!dirs.includes(h.dir.path)) dirs.push(h.dir.path);
+      if (h.dir.version === 2) this.delegate(parent);
+      if (!h.keys.includes("cpuset")) continue;
+      const up = new CgroupDir(this.fs, parent, 1);
+      for (const k of ["cpus", "mems"]) {
+        // The files' names lack the prefix only where the hierarchy is mounted with noprefix.
+        const file = up.has(`cpuset.${k}`) ? `cpuset.${k}` : k;
+        writes.push({ path: `${h.dir.path}/${file}`, values: [up.read(`create cgroup ${h.dir.path}`, file).trim()] });
+      }
+    }
+    this.made = new Set(dirs);
+    return { dirs, writes };
+  }
+
+  /**
+   * For planLeaves' cgroup, before it is made: the parent directory in a hierarchy where it is
+   * frozen or freezing (a v1 freezer's state is its ancestors' too; cgroup2's cgroup.events says
+   * frozen for an ancestor's freeze), where a new child would be frozen at once; or undefined.
+   */
+  frozenParent(): string | undefined {
+    for (const h of this.hierarchies) {
+      const parent = this.levels(h).at(-2);
+      if (parent === undefined) continue;
+      const d = new CgroupDir(this.fs, parent, h.dir.version);
+      const frozen =
+        h.dir.version === 1
+          ? h.keys.includes("freezer") && (d.tryRead("freezer.state") ?? "THAWED").trim() !== "THAWED"
+          : /^frozen 1$/m.test(d.tryRead("cgroup.events") ?? "");
+      if (frozen) return parent;
+    }
+    return undefined;
+  }
+
   /** mkdir in every hierarchy, parents included. Idempotent. */
   create(): void {
     this.made ??= new Set();

@@ -429,6 +429,8 @@ export class Engine {
               rootfsMount,
               init: prepared.opts.init,
               killWithOwner: true,
+              // Its id is new (#make): no cgroup of that name can exist, unless the spec names one.
+              freshCgroup: spec.linux?.cgroupsPath === undefined,
               detachKeys: keys && { keys, monitor: monitorOf(this.#host(), id, true) },
               onDetach: () => {
                 detached = true;

@@ -120,7 +120,7 @@ function stepError(plan: Plan, step: number, errno: number, detail: number): Ste
         ? `killed by signal ${signalText(-detail)}`
         : `exit status ${detail}`
       : undefined;
-  const part = s?.parts ? (s.parts[detail] ?? `part ${detail}`) : undefined;
+  const part = s?.parts && detail >= 0 ? (s.parts[detail] ?? `part ${detail}`) : undefined;
   return new StepError(hookStatus ?? s?.errors?.[name] ?? errnoMessage(errno), {
     what: s ? (part ? `${s.what}: ${part}` : s.what) : `plan step ${step}`,
     origin: s?.origin,

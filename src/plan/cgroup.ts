@@ -6,6 +6,7 @@
  * v2 places the child with clone3(CLONE_INTO_CGROUP); v1 has it write "0" to `tasks`.
  */
 import type { CgroupJoin, DeviceFilter } from "../cgroups/cgroup.ts";
+import type { CgroupMake } from "./context.ts";
 import type { Step } from "./ops.ts";
 
 export interface CgroupSteps {
@@ -24,8 +25,28 @@ export function planDeviceFilter(filter: DeviceFilter): Step {
   };
 }
 
-export function planCgroupJoin(join: CgroupJoin | undefined, filter?: DeviceFilter): CgroupSteps {
-  const open = filter ? [planDeviceFilter(filter)] : [];
+/** Make a fresh cgroup in the helper's parent: its directories, then what each needs written. */
+export function planCgroupMake(make: CgroupMake): Step[] {
+  const steps: Step[] = [
+    {
+      what: "make the container's cgroup",
+      origin: "linux.cgroupsPath",
+      parts: make.dirs.map((d) => `mkdir ${d}`),
+      op: { op: "cgroupMkdirs", dirs: make.dirs },
+    },
+  ];
+  for (const w of make.writes)
+    steps.push({
+      what: `write ${w.path}`,
+      origin: w.origin,
+      parts: w.values.map((v) => JSON.stringify(v)),
+      op: { op: "cgroupWrite", path: w.path, values: w.values },
+    });
+  return steps;
+}
+
+export function planCgroupJoin(join: CgroupJoin | undefined, filter?: DeviceFilter, make?: CgroupMake): CgroupSteps {
+  const open = [...(make ? planCgroupMake(make) : []), ...(filter ? [planDeviceFilter(filter)] : [])];
   if (!join || (join.tasks.length === 0 && join.dir === "")) return { open, join: [] };
   const where = [...join.tasks, ...(join.dir ? [join.dir] : [])].join(", ");
   open.push({ what: `open the container's cgroup (${where})`, origin: "linux.cgroupsPath", op: { op: "openCgroup", ...join } });

@@ -107,7 +107,7 @@ export function compilePlan(spec: Spec, ctx: PlanContext): CompiledPlan {
   const rootfsPath = resolve(ctx.bundle, spec.root?.path ?? "rootfs");
   const rootfs = withMounts ? planRootfs(spec, ctx, inUserNs, inUserNs && !ns.created.has("network")) : undefined;
 
-  const cgroup = planCgroupJoin(ctx.cgroupJoin, ctx.deviceFilter);
+  const cgroup = planCgroupJoin(ctx.cgroupJoin, ctx.deviceFilter, ctx.cgroupMake);
   // On the host, before any namespace is joined: cgroup files, id-mapped mounts.
   const steps: Step[] = [];
   if (proxied) steps.push(planConsoleProxy());

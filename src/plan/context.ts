@@ -23,6 +23,15 @@ export type CgroupMountSource =
     };
 
 /** What a container's native monitor is told (native/monitor.c): its log, exit file, cleanup, attach socket. */
+/**
+ * A fresh cgroup made by the helper's parent before it opens it (the runtime's planFreshCgroup):
+ * the directories, then each file's values, one write each.
+ */
+export interface CgroupMake {
+  dirs: string[];
+  writes: { path: string; values: string[]; origin: string }[];
+}
+
 export interface MonitorParams {
   log: string;
   exitFile: string;
@@ -81,6 +90,8 @@ export interface PlanContext {
    * With ownerLifeline only: its MSG_EXITED says whether they are gone.
    */
   cgroupRemoveOnExit?: string[];
+  /** The container's cgroup to make first, in the helper's parent (see CgroupMake). */
+  cgroupMake?: CgroupMake;
   /**
    * The netlink message that sets lo up (network/netlink.ts builds it; the plan stays free of
    * I/O and of the network module): sent by the container process itself into its new network

@@ -277,6 +277,15 @@ export type Op =
    */
   | { op: "cgroupRemoveOnExit"; dirs: string[] }
   /**
+   * In the helper's parent, before the cgroup is opened: mkdir (0755) each of the container's
+   * own cgroup directories, which must not exist yet (its parents must); the detail of a
+   * refusal is the index of the directory. The engine's fresh cgroups (Cgroup.planLeaves): its
+   * kernel work off husk's thread.
+   */
+  | { op: "cgroupMkdirs"; dirs: string[] }
+  /** After cgroupMkdirs: each value in a write(2) of its own to the cgroup file `path` (one open); the detail is the value's index. */
+  | { op: "cgroupWrite"; path: string; values: string[] }
+  /**
    * --init: fork; the child goes on (to exec), this process stays as the container's PID 1,
    * passing signals on to the child and reaping every child, and exits as the child does.
    */

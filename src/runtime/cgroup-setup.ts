@@ -13,7 +13,7 @@ import { readFileSync } from "node:fs";
 import { basename, posix } from "node:path";
 // The cgroup module's files one by one, not its index: `delete` must not load the stats reader.
 import { Cgroup, type DeviceFilter, openCgroup } from "../cgroups/cgroup.ts";
-import { defaultDeviceRules } from "../cgroups/devices.ts";
+import { defaultDeviceRules, v1DeviceWriteRuns } from "../cgroups/devices.ts";
 import { CgroupError } from "../cgroups/errors.ts";
 import { type CgroupLayout, detectCgroupLayout, parseProcCgroup } from "../cgroups/layout.ts";
 import { resolveCgroupPath } from "../cgroups/paths.ts";
@@ -21,7 +21,7 @@ import type { LinuxResources } from "../cgroups/resources.ts";
 import { validateResourcesFor } from "../cgroups/validate.ts";
 import { HuskError } from "../errors.ts";
 import type { Spec } from "../oci/types.ts";
-import type { CgroupMountSource } from "../plan/context.ts";
+import type { CgroupMake, CgroupMountSource } from "../plan/context.ts";
 import { removeCreatedParents, removeDefaultParent } from "./cgroup-remove.ts";
 import { isRootless } from "./default-root.ts";
 import type { CgroupRecord } from "./state.ts";
@@ -33,6 +33,8 @@ export interface ContainerCgroup {
   mountSource: CgroupMountSource;
   /** cgroup v2: the device rules' eBPF program, attached by the helper before the container runs. */
   deviceFilter?: DeviceFilter;
+  /** What the helper's parent makes and writes before it opens the cgroup (planFreshCgroup). */
+  make?: CgroupMake;
 }
 
 let cachedLayout: CgroupLayout | undefined;
@@ -165,6 +167,41 @@ export function setUpCgroup(cgroup: Cgroup, spec: Spec, hooks: SetUpHooks): Cont
     paths: { ...cgroup.paths },
     mountSource: mountSource(layout, cgroup, cgroupNs),
     deviceFilter: set.deviceFilter,
+  };
+}
+
+/**
+ * setUpCgroup for a fresh cgroup, one whose directories cannot exist yet (the engine's: its
+ * ids are 256 random bits), when all it is given are device rules for a v1 devices hierarchy:
+ * the record, the checks of its parents and what is read of them here, the mkdirs and writes
+ * left to the helper's parent (`make`, the plan's cgroupMkdirs and cgroupWrite ops), off this
+ * thread, where making a cgroup in every hierarchy of a hybrid host was the largest piece of
+ * an Engine.run's time on it. Undefined, with nothing made or written, where that does not
+ * apply (other resources, cgroup2's device filter, a missing parent, rootless): setUpCgroup.
+ */
+export function planFreshCgroup(cgroup: Cgroup, spec: Spec, hooks: SetUpHooks): ContainerCgroup | undefined {
+  const layout = cgroupLayout();
+  const resources = withDefaultDevices((spec.linux?.resources ?? {}) as LinuxResources);
+  const devices = cgroup.paths.devices;
+  if (devices === undefined || !resources.devices || isRootless(hooks.rootless)) return undefined;
+  if (Object.entries(resources).some(([k, v]) => k !== "devices" && v !== undefined)) return undefined;
+  const leaves = cgroup.planLeaves();
+  if (!leaves) return undefined;
+  // Not pending: the directories are this container's alone, whoever of us makes them.
+  hooks.record({ paths: { ...cgroup.paths }, created: leaves.dirs });
+  const frozen = cgroup.frozenParent();
+  if (frozen !== undefined) throw new CgroupError(`join cgroup ${frozen}`, "container's cgroup unexpectedly frozen");
+  const field = "linux.resources.devices";
+  const rules = v1DeviceWriteRuns(resources.devices).map((run) => ({
+    path: `${devices}/${run.file}`,
+    values: run.values,
+    origin: field,
+  }));
+  return {
+    cgroup,
+    paths: { ...cgroup.paths },
+    mountSource: mountSource(layout, cgroup, cgroupNsOf(spec)),
+    make: { dirs: leaves.dirs, writes: [...leaves.writes.map((w) => ({ ...w, origin: "linux.cgroupsPath" })), ...rules] },
   };
 }
 

@@ -19,13 +19,21 @@ import type { HelperStdio, StdioSpec } from "../sys/index.ts";
 import { printWarning } from "../sys/stdio.ts";
 import { trace } from "../trace.ts";
 import { loadBundle } from "./bundle.ts";
-import { type ContainerCgroup, checkCgroupResources, openContainerCgroup, removeCgroup, setUpCgroup } from "./cgroup-setup.ts";
+import {
+  type ContainerCgroup,
+  checkCgroupResources,
+  openContainerCgroup,
+  planFreshCgroup,
+  removeCgroup,
+  setUpCgroup,
+} from "./cgroup-setup.ts";
 import { runCreateHooks } from "./hooks.ts";
 import { hostFacts } from "./host-facts.ts";
 import { writeIdMaps } from "./idmap.ts";
 import { procStat } from "./proc.ts";
 import { seccompCompiler } from "./seccomp-cache.ts";
 import {
+  type CgroupRecord,
   DEFAULT_ROOT,
   EXEC_FIFO,
   makeStateDir,
@@ -88,6 +96,11 @@ export interface CreateOptions {
    * (Launched.cgroupRemoved); cleanUp then skips it, or removes what refused.
    */
   removeCgroupOnExit?: boolean;
+  /**
+   * The container's cgroup cannot exist yet (the engine's ids are new random ones): where it
+   * only needs device rules, the helper's parent makes it (planFreshCgroup), off this thread.
+   */
+  freshCgroup?: boolean;
   /** The Runtime's spare helpers (see helper/spares.ts). */
   spares?: HelperSpares;
 }
@@ -121,11 +134,8 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
   let namespaced: Promise<void> | undefined;
   try {
     made = openContainerCgroup(bundle.spec, opts.id);
-    cgroup = setUpCgroup(made, bundle.spec, {
-      record: (record) => writeCgroupRecord(dir, record),
-      warn,
-      rootless: opts.rootless,
-    });
+    const hooks = { record: (record: CgroupRecord) => writeCgroupRecord(dir, record), warn, rootless: opts.rootless };
+    cgroup = (opts.freshCgroup ? planFreshCgroup(made, bundle.spec, hooks) : undefined) ?? setUpCgroup(made, bundle.spec, hooks);
     trace("runtime: cgroup (record, mkdir, limits)");
     const state: SavedState = {
       ociVersion: bundle.spec.ociVersion,
@@ -167,6 +177,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       loopbackUp: opts.loopbackUp ? await loopbackUpMessage() : undefined,
       ownerLifeline: opts.killWithOwner,
       cgroupRemoveOnExit: opts.removeCgroupOnExit ? cgroup.cgroup.ownLeaves() : undefined,
+      cgroupMake: cgroup.make,
       detachKeys: opts.detachKeys,
     });
     // Like runc, skipped syscall names and the like are debug output, not noise in every container's log.

@@ -119,6 +119,12 @@ export interface CreateOptions {
    * @internal
    */
   parentNetlink?: ParentNetlink;
+  /**
+   * The container's cgroup cannot exist yet (its id is a new random one): where it only needs
+   * device rules, the helper makes it, off this thread. The engine's.
+   * @internal
+   */
+  freshCgroup?: boolean;
 }
 
 export interface RunOptions extends CreateOptions {
@@ -393,6 +399,7 @@ export class Runtime {
       loopbackUp: options.loopbackUp === true,
       onPlanSent: options.onPlanSent,
       parentNetlink: options.parentNetlink,
+      freshCgroup: options.freshCgroup === true,
       id,
       root: this.root,
       bundle: typeof bundle === "string" ? bundle : bundle.dir,

@@ -372,6 +372,40 @@ describe("v1", () => {
     expect(again.created).toEqual([]);
   });
 
+  test("planLeaves makes nothing: it names the leaves for the helper and what they need from their parents, and claims them", () => {
+    const m = machine(allV1, ["hugetlb", "pids"]);
+    m.open("/husk/c0").create();
+    const asked = recordMkdirs(m);
+    m.kernel.writes = [];
+    const cg = m.open();
+    const plan = cg.planLeaves();
+    const leaves = [...allV1, "unified"].map((h) => `${tmp}/fs/${h}/husk/c1`);
+    expect(plan?.dirs.sort()).toEqual([...leaves].sort());
+    expect(asked).toEqual([]);
+    expect(fs.existsSync(`${tmp}/fs/memory/husk/c1`)).toBe(false);
+    // cpuset's cpus and mems as the parent has them, for the helper to write once it has made the leaf.
+    expect(plan?.writes).toEqual([
+      { path: `${tmp}/fs/cpuset/husk/c1/cpuset.cpus`, values: ["0-3"] },
+      { path: `${tmp}/fs/cpuset/husk/c1/cpuset.mems`, values: ["0"] },
+    ]);
+    // Only the cgroup2 parent is written here: its controllers delegated.
+    expect(m.kernel.writes.every((w) => w.startsWith("unified/husk/cgroup.subtree_control"))).toBe(true);
+    expect(cg.ownLeaves().sort()).toEqual([...leaves].sort());
+    expect(cg.frozenParent()).toBeUndefined();
+    m.kernel.writeFile(`${tmp}/fs/freezer/husk/freezer.state`, "FROZEN");
+    expect(cg.frozenParent()).toBe(`${tmp}/fs/freezer/husk`);
+  });
+
+  test("planLeaves declines, making and claiming nothing, where a parent is missing", () => {
+    const m = machine(["memory", "pids", "cpuset"]);
+    m.open("/husk/c0").create();
+    fs.rmSync(`${tmp}/fs/pids/husk`, { recursive: true });
+    const cg = m.open();
+    expect(cg.planLeaves()).toBeUndefined();
+    expect(cg.created).toEqual([]);
+    expect(fs.existsSync(`${tmp}/fs/memory/husk/c1`)).toBe(false);
+  });
+
   test("createLeaves leaves a hierarchy whose parent is missing to create(), which makes the rest", () => {
     const m = machine(["memory", "pids", "cpuset"]);
     m.open("/husk/c0").create();

@@ -591,6 +591,38 @@ describe("compilePlan", () => {
     expect(ops(tty, ctx({ mode: "run", ownerLifeline: true, cgroupRemoveOnExit: dirs }))).not.toContain("cgroupRemoveOnExit");
   });
 
+  test("cgroupMake: the fresh cgroup's directories, then each file's values, in the helper's parent before it opens the cgroup", () => {
+    const cgroupMake = {
+      dirs: ["/sys/fs/cgroup/devices/husk/c1", "/sys/fs/cgroup/cpuset/husk/c1"],
+      writes: [
+        { path: "/sys/fs/cgroup/cpuset/husk/c1/cpuset.cpus", values: ["0-1"], origin: "linux.cgroupsPath" },
+        {
+          path: "/sys/fs/cgroup/devices/husk/c1/devices.allow",
+          values: ["c 1:3 rwm", "c 1:5 rwm"],
+          origin: "linux.resources.devices",
+        },
+      ],
+    };
+    const cgroupJoin = { tasks: cgroupMake.dirs.map((d) => `${d}/tasks`), dir: "" };
+    const steps = compilePlan(spec(), ctx({ mode: "run", cgroupJoin, cgroupMake })).steps;
+    const list = steps.map((s) => s.op.op);
+    const at = list.indexOf("cgroupMkdirs");
+    expect(list.slice(at, at + 4)).toEqual(["cgroupMkdirs", "cgroupWrite", "cgroupWrite", "openCgroup"]);
+    expect(at).toBeLessThan(list.indexOf("clone"));
+    expect(steps[at]).toMatchObject({
+      op: { op: "cgroupMkdirs", dirs: cgroupMake.dirs },
+      parts: cgroupMake.dirs.map((d) => `mkdir ${d}`),
+    });
+    // A refused rule is named by the field it came from and by its value (the step's part).
+    expect(steps[at + 2]).toMatchObject({
+      what: "write /sys/fs/cgroup/devices/husk/c1/devices.allow",
+      origin: "linux.resources.devices",
+      parts: ['"c 1:3 rwm"', '"c 1:5 rwm"'],
+      op: { op: "cgroupWrite", path: cgroupMake.writes[1]?.path, values: cgroupMake.writes[1]?.values },
+    });
+    expect(ops(spec(), ctx({ mode: "run", cgroupJoin }))).not.toContain("cgroupMkdirs");
+  });
+
   test("detachKeys: before clone for a proxied terminal in run mode (with the lifeline it keeps open), nowhere else", () => {
     const tty = spec((x) => {
       if (x.process) x.process.terminal = true;

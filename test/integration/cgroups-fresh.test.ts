@@ -1,0 +1,152 @@
+/**
+ * A fresh cgroup (the engine's: a new random id, so nothing of that name exists) made by the
+ * helper's parent, not on husk's thread (planFreshCgroup, the plan's cgroupMkdirs and
+ * cgroupWrite ops): the container is in it in every hierarchy with its device rules and cpuset
+ * in place; a refused write names its file, field and value, and leaves no directory; a frozen
+ * parent is refused before anything is made; a missing parent sends it back to the ordinary way.
+ *
+ * Each test makes its own parent cgroup in every hierarchy (with a cpuset, cpus and mems) and
+ * removes it in a `finally`.
+ */
+import { expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Runtime } from "../../src/runtime/runtime.ts";
+import { hierarchies, layout } from "../fixtures/cgroups.ts";
+import { nextId } from "../fixtures/container.ts";
+import { describeAsRoot } from "../fixtures/husk.ts";
+import { makeBundle } from "../fixtures/rootfs.ts";
+
+const v1Devices = layout?.v1.get("devices");
+
+/** A parent cgroup in every hierarchy, as husk's /husk would be (the container's is c1 below it). */
+async function withParent(fn: (p: { path: string; dir: (h: string) => string }) => Promise<void>): Promise<void> {
+  const path = `/husk-fresh-${process.pid}-${nextId()}`;
+  const dirs = hierarchies().map((h) => join(h, path));
+  try {
+    for (const d of dirs) {
+      mkdirSync(d);
+      for (const f of ["cpuset.cpus", "cpuset.mems"])
+        if (existsSync(join(d, f))) writeFileSync(join(d, f), readFileSync(join(d, "..", f), "utf8").trim());
+    }
+    await fn({ path, dir: (h) => join(h, path) });
+  } finally {
+    for (const d of dirs) {
+      if (existsSync(join(d, "freezer.state"))) writeFileSync(join(d, "freezer.state"), "THAWED");
+      for (const e of existsSync(d) ? ["c1"] : []) if (existsSync(join(d, e))) rmdirSync(join(d, e));
+      if (existsSync(d)) rmdirSync(d);
+    }
+  }
+}
+
+/** Runtime.run with the engine's freshCgroup, the container's cgroup `${parent}/c1`. */
+async function runFresh(parent: string, args: string[]): Promise<{ status: number; out: string; root: string; id: string }> {
+  const root = mkdtempSync(join(tmpdir(), "husk-fresh-root-"));
+  const out = join(root, "out");
+  mkdirSync(out);
+  const bundle = makeBundle(["sh", "-c", `{ ${args.join(" ")}; } > /out/stdout`], (spec) => {
+    spec.linux!.cgroupsPath = `${parent}/c1`;
+    spec.mounts!.push({ destination: "/out", type: "bind", source: out, options: ["rbind", "rw"] });
+  });
+  const id = nextId();
+  try {
+    const status = await new Runtime({ root }).run(id, bundle.dir, {
+      stdio: ["ignore", "inherit", "inherit"],
+      freshCgroup: true,
+    });
+    return { status, out: existsSync(`${out}/stdout`) ? readFileSync(`${out}/stdout`, "utf8") : "", root, id };
+  } finally {
+    bundle.remove();
+  }
+}
+
+describeAsRoot("fresh cgroups made by the helper", () => {
+  test.skipIf(!v1Devices)(
+    "the container is in its cgroup in every hierarchy, with the device rules and cpuset, and the cgroup goes with it",
+    async () => {
+      await withParent(async ({ path, dir }) => {
+        const r = await runFresh(path, [
+          "cat /proc/self/cgroup /sys/fs/cgroup/devices/devices.list; cat /sys/fs/cgroup/cpuset/cpuset.cpus 2>/dev/null",
+        ]);
+        try {
+          expect(r.status).toBe(0);
+          const lines = r.out.split("\n");
+          // Every hierarchy's line names the container's cgroup (seen from inside as the path itself: no cgroup namespace).
+          for (const l of lines.filter((x) => /^\d+:/.test(x))) expect(l.endsWith(`:${path}/c1`)).toBe(true);
+          // The default rules, not the parent's "a *:* rwm".
+          expect(lines).toContain("c 1:3 rwm");
+          expect(lines).not.toContain("a *:* rwm");
+          if (layout?.v1.has("cpuset"))
+            expect(lines.at(-2)).toBe(readFileSync(join(dir(layout.v1.get("cpuset")!), "cpuset.cpus"), "utf8").trim());
+          for (const h of hierarchies()) expect(existsSync(join(dir(h), "c1"))).toBe(false);
+          expect(existsSync(join(r.root, r.id))).toBe(false);
+        } finally {
+          rmSync(r.root, { recursive: true, force: true });
+        }
+      });
+    },
+  );
+
+  test.skipIf(!v1Devices)(
+    "a device rule the kernel refuses names its file, field and value, and leaves no directory",
+    async () => {
+      await withParent(async ({ path, dir }) => {
+        // The parent may not hand /dev/null (c 1:3) down: the container's first rule that covers
+        // it (mknod of any char device) is refused.
+        writeFileSync(join(dir(v1Devices!), "devices.deny"), "c 1:3 rwm");
+        const root = mkdtempSync(join(tmpdir(), "husk-fresh-root-"));
+        const bundle = makeBundle(["true"], (spec) => {
+          spec.linux!.cgroupsPath = `${path}/c1`;
+        });
+        try {
+          const run = new Runtime({ root }).run("refused", bundle.dir, {
+            stdio: ["ignore", "ignore", "ignore"],
+            freshCgroup: true,
+          });
+          await expect(run).rejects.toThrow(
+            `write ${join(dir(v1Devices!), "c1")}/devices.allow: "c *:* m" (linux.resources.devices)`,
+          );
+          await expect(run).rejects.toMatchObject({ origin: "linux.resources.devices", errno: "EPERM" });
+          for (const h of hierarchies()) expect(existsSync(join(dir(h), "c1"))).toBe(false);
+          expect(existsSync(join(root, "refused"))).toBe(false);
+        } finally {
+          bundle.remove();
+          rmSync(root, { recursive: true, force: true });
+        }
+      });
+    },
+  );
+
+  test.skipIf(!layout?.v1.has("freezer"))("a frozen parent is refused before anything is made", async () => {
+    await withParent(async ({ path, dir }) => {
+      writeFileSync(join(dir(layout!.v1.get("freezer")!), "freezer.state"), "FROZEN");
+      const root = mkdtempSync(join(tmpdir(), "husk-fresh-root-"));
+      const bundle = makeBundle(["true"], (spec) => {
+        spec.linux!.cgroupsPath = `${path}/c1`;
+      });
+      try {
+        const run = new Runtime({ root }).run("frozen", bundle.dir, { stdio: ["ignore", "ignore", "ignore"], freshCgroup: true });
+        await expect(run).rejects.toThrow("container's cgroup unexpectedly frozen");
+        for (const h of hierarchies()) expect(existsSync(join(dir(h), "c1"))).toBe(false);
+        expect(existsSync(join(root, "frozen"))).toBe(false);
+      } finally {
+        bundle.remove();
+        rmSync(root, { recursive: true, force: true });
+      }
+    });
+  });
+
+  test("a parent missing in a hierarchy: made the ordinary way, parents included, and all of it removed", async () => {
+    const path = `/husk-fresh-${process.pid}-${nextId()}`;
+    const r = await runFresh(path, ["cat /proc/self/cgroup"]);
+    try {
+      expect(r.status).toBe(0);
+      expect(r.out).toContain(`${path}/c1`);
+      for (const h of hierarchies()) expect(existsSync(join(h, path))).toBe(false);
+    } finally {
+      rmSync(r.root, { recursive: true, force: true });
+      for (const h of hierarchies()) for (const d of [join(h, path, "c1"), join(h, path)]) if (existsSync(d)) rmdirSync(d);
+    }
+  });
+});
