@@ -7,7 +7,7 @@ import { errnoMessage, errnoName, HuskError, StepError } from "../errors.ts";
 import type { Plan } from "../plan/ops.ts";
 import { type HelperProcess, type HelperStdio, type StdioSpec, spawnHelper, startHelperBatch } from "../sys/index.ts";
 import { trace } from "../trace.ts";
-import { encodePlan } from "./encode.ts";
+import { encodeFramedPlan } from "./encode.ts";
 import { helperPath } from "./path.ts";
 import { keepSealedHelper, sealedHelper } from "./sealed-image.ts";
 import { type HelperSpares, refillSpare, SPARES_PER_BATCH, spareFromBatch, takeSpare } from "./spares.ts";
@@ -230,7 +230,7 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
   };
   try {
     plan = await planOrPromise;
-    await channel.write(framed(plan));
+    await channel.write(encodeFramedPlan(plan));
     opts.onSent?.(helper.pid);
     trace("runtime: launch: plan sent");
     if (opts.letGo && opts.netlinkOnly) {
@@ -263,7 +263,7 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
           if (plan[msg.a]?.op.op === "parentNetlink") {
             if (!parent) throw new HuskError("the plan has parentNetlink but no parentNetlink option was given");
             netPlan = await parent.plan(pid);
-            await channel.write(framed(netPlan));
+            await channel.write(encodeFramedPlan(netPlan));
             parent.sent?.();
             break;
           }
@@ -318,13 +318,4 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
     netEnded(() => new HuskError("the helper did not run the network plan"));
     if (!lifeline) channel.close();
   }
-}
-
-/** A plan as the helper reads it: its u32 length first (a DataView, not Buffer's writers: compiled at first use, see encode.ts). */
-function framed(plan: Plan): Uint8Array {
-  const body = encodePlan(plan);
-  const message = new Uint8Array(4 + body.length);
-  new DataView(message.buffer).setUint32(0, body.length, true);
-  message.set(body, 4);
-  return message;
 }

@@ -23,9 +23,14 @@ const utf8 = new TextEncoder();
  * use, and a plan is encoded once per process, so they cost `run` ~1.5 ms (measured).
  */
 class Writer {
-  private buf = new Uint8Array(4096);
-  private view = new DataView(this.buf.buffer);
+  private buf: Uint8Array;
+  private view: DataView;
   private len = 0;
+
+  constructor(size: number) {
+    this.buf = new Uint8Array(size);
+    this.view = new DataView(this.buf.buffer);
+  }
 
   private reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
@@ -48,6 +53,18 @@ class Writer {
     this.view.setUint32(this.len, v, true);
     this.len += 4;
   }
+  /** A u32 written later (setU32At): where it is. */
+  u32Later(): number {
+    this.reserve(4);
+    this.len += 4;
+    return this.len - 4;
+  }
+  setU32At(at: number, v: number): void {
+    this.view.setUint32(at, v, true);
+  }
+  get length(): number {
+    return this.len;
+  }
   /** A number as two 32-bit halves (exact for safe integers): no BigInt for the common case. */
   i64(v: number | bigint): void {
     this.reserve(8);
@@ -65,15 +82,34 @@ class Writer {
     this.buf.set(b, this.len);
     this.len += b.length;
   }
-  /** A string's UTF-8 bytes with their u32 length before them, encoded in place. */
-  text(s: string): void {
-    this.reserve(4 + s.length * 3);
-    const { written } = utf8.encodeInto(s, this.buf.subarray(this.len + 4));
-    this.view.setUint32(this.len, written, true);
-    this.len += 4 + written;
+  /**
+   * A string's UTF-8 bytes, then `end` (a NUL for a list's member) unless it is -1. A plan's
+   * strings are nearly all ASCII (paths, options): those are stored byte by byte, without
+   * TextEncoder's view of the buffer per string (a third of a plan's encoding time).
+   */
+  chars(s: string, end = -1): void {
+    this.reserve(s.length * 3 + 1);
+    const buf = this.buf;
+    let at = this.len;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        at = this.len + utf8.encodeInto(s, buf.subarray(this.len)).written;
+        break;
+      }
+      buf[at++] = c;
+    }
+    if (end >= 0) buf[at++] = end;
+    this.len = at;
   }
-  result(): Buffer {
-    return Buffer.from(this.buf.buffer, this.buf.byteOffset, this.len);
+  /** A string's UTF-8 bytes with their u32 length before them. */
+  text(s: string): void {
+    const at = this.u32Later();
+    this.chars(s);
+    this.setU32At(at, this.len - at - 4);
+  }
+  result(from = 0): Buffer {
+    return Buffer.from(this.buf.buffer, this.buf.byteOffset + from, this.len - from);
   }
 }
 
@@ -96,12 +132,11 @@ function noNul(s: string, op: string, field: string): string {
 
 /** One field as its kind says; a value of another type is a husk bug, caught here. */
 function encodeField(w: Writer, kind: FieldKind, value: unknown, op: string, field: string): void {
-  const where = () => `${op}.${field}`; // only for errors: a string per field would cost each plan
   if (kind === "i") {
     if (typeof value === "number" && !Number.isInteger(value))
-      throw new Error(`plan field ${where()} is not an integer: ${value}`);
+      throw new Error(`plan field ${op}.${field} is not an integer: ${value}`);
     if (typeof value !== "number" && typeof value !== "bigint" && typeof value !== "boolean") {
-      throw new Error(`plan field ${where()} is not an int`);
+      throw new Error(`plan field ${op}.${field} is not an int`);
     }
     w.u8(WireKind.Int);
     // Beyond 2^53 a number goes the BigInt way, as before (two's complement, 64 bits).
@@ -124,37 +159,54 @@ function encodeField(w: Writer, kind: FieldKind, value: unknown, op: string, fie
   let bytes: Uint8Array;
   if (kind === "b" && value instanceof Uint8Array) bytes = value;
   else if (kind === "l" && isStrings(value)) {
-    let joined = "";
-    for (const s of value) joined += `${noNul(s, op, field)}\0`;
     w.u8(WireKind.Bytes);
-    w.text(joined);
+    const at = w.u32Later();
+    for (const s of value) w.chars(noNul(s, op, field), 0);
+    w.setU32At(at, w.length - at - 4);
     return;
   } else if (kind === "u" && isNumbers(value)) {
     bytes = new Uint8Array(value.length * 4);
     const view = new DataView(bytes.buffer);
     for (let i = 0; i < value.length; i++) view.setUint32(i * 4, value[i] as number, true);
-  } else throw new Error(`plan field ${where()} does not fit its kind "${kind}"`);
+  } else throw new Error(`plan field ${op}.${field} does not fit its kind "${kind}"`);
   w.u8(WireKind.Bytes);
   w.bytes(bytes);
 }
 
+/** Each op's field names and kinds in wire order, as WIRE has them (derived from that constant once). */
+const FIELDS = new Map(
+  Object.entries(WIRE).map(([op, def]) => [op, Object.entries(def.fields as Record<string, FieldKind>)] as const),
+);
+
 export function encodeOp(w: Writer, op: Op): void {
-  const def = WIRE[op.op];
-  const fields = def.fields as Record<string, FieldKind>;
-  const names = Object.keys(fields);
-  w.u16(def.code);
-  w.u16(names.length);
-  for (const name of names) {
-    encodeField(w, fields[name] as FieldKind, (op as unknown as Record<string, unknown>)[name], op.op, name);
-  }
+  const fields = FIELDS.get(op.op) as [string, FieldKind][];
+  w.u16(WIRE[op.op].code);
+  w.u16(fields.length);
+  for (const [name, kind] of fields) encodeField(w, kind, (op as unknown as Record<string, unknown>)[name], op.op, name);
 }
 
-/** Encode a plan to its wire form (without the length prefix). */
-export function encodePlan(plan: Plan): Buffer {
-  const w = new Writer();
+function encodeInto(w: Writer, plan: Plan): void {
   for (const c of PLAN_MAGIC) w.u8(c.charCodeAt(0));
   w.u32(PLAN_VERSION);
   w.u32(plan.length);
   for (const step of plan) encodeOp(w, step.op);
+}
+
+/** Encode a plan to its wire form (without the length prefix). */
+export function encodePlan(plan: Plan): Buffer {
+  const w = new Writer(4096);
+  encodeInto(w, plan);
+  return w.result();
+}
+
+/**
+ * A plan as the sync channel carries it: its u32 length, then the plan, in one buffer (an
+ * engine container's is ~16 KB: room for it from the start, and no copy to put the length first).
+ */
+export function encodeFramedPlan(plan: Plan): Buffer {
+  const w = new Writer(32 * 1024);
+  const at = w.u32Later();
+  encodeInto(w, plan);
+  w.setU32At(at, w.length - 4);
   return w.result();
 }
