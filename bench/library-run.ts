@@ -16,7 +16,9 @@
  *
  * HUSK_BENCH_BATCH=N (default 20) is how many containers each round runs 4 at a time per kind:
  * a batch of 20 starts and ends with lanes idle and follows other kinds' work in the same
- * round, so a larger one comes closer to a service's sustained rate.
+ * round, so a larger one comes closer to a service's sustained rate. HUSK_BENCH_WARMUP=N: N more
+ * unmeasured containers of each kind first (Bun's and Node's JITs compile the engine's
+ * once-per-container code for ~1000 containers: 1500 measures a service's steady state).
  *
  * With HUSK_BENCH_BASELINE=<another checkout>/bin/husk-runtime, that checkout's library too
  * (its dist/lib, driven by this checkout's library-run.mjs), as "base". HUSK_BENCH_STATE_DIR
