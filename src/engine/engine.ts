@@ -336,6 +336,8 @@ export class Engine {
   #self: { pid: number; startTime: string } | undefined;
   /** The default seccomp profiles made so far (seccomp.ts' cachedDefault), by kernel and capabilities. */
   readonly #seccompDefaults = new Map<string, LinuxSeccomp>();
+  /** An image's /etc/passwd and /etc/group as its layers have them, by layers and path (#imageFile). */
+  readonly #imageFiles = new Map<string, string | undefined>();
 
   constructor(options: EngineOptions = {}) {
     if (typeof options !== "object" || options === null) throw new HuskError("must be an object", { origin: "EngineOptions" });
@@ -627,6 +629,17 @@ export class Engine {
     return { ...this.#self };
   }
 
+  /**
+   * A file of an image's as its layers (top first) have it, read once per Engine: an unpacked
+   * layer never changes (its directory is named by its content's digest and only ever read), so
+   * neither does what a list of them holds.
+   */
+  #imageFile(layersTop: string[], path: string): string | undefined {
+    const key = `${layersTop.join("\0")}\0${path}`;
+    if (!this.#imageFiles.has(key)) this.#imageFiles.set(key, readFromLayers(layersTop, path));
+    return this.#imageFiles.get(key);
+  }
+
   /** The kernel's release, read once per Engine (seccomp's profile and cache, the overlay's volatile). */
   #kernelRelease(): string {
     this.#kernel ??= kernelRelease();
@@ -659,8 +672,8 @@ export class Engine {
     const command = resolveCommand(config, cmd, opts.entrypoint);
     const layersTop = info.layers.map((l) => l.dir).reverse();
     const userText = opts.user ?? config.User ?? "";
-    const groupText = readFromLayers(layersTop, "etc/group");
-    const user = resolveUser(userText, readFromLayers(layersTop, "etc/passwd"), groupText);
+    const groupText = this.#imageFile(layersTop, "etc/group");
+    const user = resolveUser(userText, this.#imageFile(layersTop, "etc/passwd"), groupText);
     if (opts.groupAdd.length > 0) {
       const gids = new Set([...(user.additionalGids ?? []), ...resolveGroups(opts.groupAdd, groupText)]);
       user.additionalGids = [...gids].filter((g) => g !== user.gid);

@@ -177,13 +177,15 @@ export function setUpCgroup(cgroup: Cgroup, spec: Spec, hooks: SetUpHooks): Cont
  * left to the helper's parent (`make`, the plan's cgroupMkdirs and cgroupWrite ops), off this
  * thread, where making a cgroup in every hierarchy of a hybrid host was the largest piece of
  * an Engine.run's time on it. Undefined, with nothing made or written, where that does not
- * apply (other resources, cgroup2's device filter, a missing parent, rootless): setUpCgroup.
+ * apply (other resources, cgroup2's device filter, a missing parent): setUpCgroup. For root of
+ * the host only (the caller asks): a rootless caller runs without a cgroup it may not make,
+ * which only setUpCgroup does.
  */
 export function planFreshCgroup(cgroup: Cgroup, spec: Spec, hooks: SetUpHooks): ContainerCgroup | undefined {
   const layout = cgroupLayout();
   const resources = withDefaultDevices((spec.linux?.resources ?? {}) as LinuxResources);
   const devices = cgroup.paths.devices;
-  if (devices === undefined || !resources.devices || isRootless(hooks.rootless)) return undefined;
+  if (devices === undefined || !resources.devices) return undefined;
   if (Object.entries(resources).some(([k, v]) => k !== "devices" && v !== undefined)) return undefined;
   const leaves = cgroup.planLeaves();
   if (!leaves) return undefined;

@@ -135,7 +135,9 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
   try {
     made = openContainerCgroup(bundle.spec, opts.id);
     const hooks = { record: (record: CgroupRecord) => writeCgroupRecord(dir, record), warn, rootless: opts.rootless };
-    cgroup = (opts.freshCgroup ? planFreshCgroup(made, bundle.spec, hooks) : undefined) ?? setUpCgroup(made, bundle.spec, hooks);
+    // Rootless ("auto": not root of the host, a fact read once per process) is setUpCgroup's.
+    const helperMakes = opts.freshCgroup && opts.rootless !== true && (opts.rootless === false || hostFacts.root);
+    cgroup = (helperMakes ? planFreshCgroup(made, bundle.spec, hooks) : undefined) ?? setUpCgroup(made, bundle.spec, hooks);
     trace("runtime: cgroup (record, mkdir, limits)");
     const state: SavedState = {
       ociVersion: bundle.spec.ociVersion,
