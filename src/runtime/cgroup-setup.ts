@@ -18,7 +18,7 @@ import { CgroupError } from "../cgroups/errors.ts";
 import { type CgroupLayout, detectCgroupLayout, parseProcCgroup } from "../cgroups/layout.ts";
 import { resolveCgroupPath } from "../cgroups/paths.ts";
 import type { LinuxResources } from "../cgroups/resources.ts";
-import { validateResourcesFor } from "../cgroups/validate.ts";
+import { validateResources, validateResourcesFor } from "../cgroups/validate.ts";
 import { HuskError } from "../errors.ts";
 import type { Spec } from "../oci/types.ts";
 import type { CgroupMake, CgroupMountSource } from "../plan/context.ts";
@@ -172,38 +172,44 @@ export function setUpCgroup(cgroup: Cgroup, spec: Spec, hooks: SetUpHooks): Cont
 
 /**
  * setUpCgroup for a fresh cgroup, one whose directories cannot exist yet (the engine's: its
- * ids are 256 random bits), when all it is given are device rules for a v1 devices hierarchy:
- * the record, the checks of its parents and what is read of them here, the mkdirs and writes
- * left to the helper's parent (`make`, the plan's cgroupMkdirs and cgroupWrite ops), off this
- * thread, where making a cgroup in every hierarchy of a hybrid host was the largest piece of
- * an Engine.run's time on it. Undefined, with nothing made or written, where that does not
- * apply (other resources, cgroup2's device filter, a missing parent): setUpCgroup. For root of
- * the host only (the caller asks): a rootless caller runs without a cgroup it may not make,
- * which only setUpCgroup does.
+ * ids are 256 random bits), when all it is given are device rules: the record, the checks of
+ * its parents and what is read of them here, the mkdirs and writes left to the helper's parent
+ * (`make`, the plan's cgroupMkdirs and cgroupWrite ops; on cgroup2 the device filter is
+ * attached there already), off this thread, where making a cgroup in every hierarchy of a
+ * hybrid host was the largest piece of an Engine.run's time on it. Undefined, with nothing
+ * made or written, where that does not apply (other resources, a missing parent): setUpCgroup.
+ * For root of the host only (the caller asks): a rootless caller runs without a cgroup it may
+ * not make, which only setUpCgroup does.
  */
 export function planFreshCgroup(cgroup: Cgroup, spec: Spec, hooks: SetUpHooks): ContainerCgroup | undefined {
   const layout = cgroupLayout();
   const resources = withDefaultDevices((spec.linux?.resources ?? {}) as LinuxResources);
-  const devices = cgroup.paths.devices;
-  if (devices === undefined || !resources.devices) return undefined;
+  if (!resources.devices) return undefined;
   if (Object.entries(resources).some(([k, v]) => k !== "devices" && v !== undefined)) return undefined;
+  const v1Devices = cgroup.paths.devices;
+  // No devices controller at all: setUpCgroup says so.
+  if (v1Devices === undefined && cgroup.paths[""] === undefined) return undefined;
+  validateResources(resources);
   const leaves = cgroup.planLeaves();
   if (!leaves) return undefined;
   // Not pending: the directories are this container's alone, whoever of us makes them.
   hooks.record({ paths: { ...cgroup.paths }, created: leaves.dirs });
   const frozen = cgroup.frozenParent();
   if (frozen !== undefined) throw new CgroupError(`join cgroup ${frozen}`, "container's cgroup unexpectedly frozen");
-  const field = "linux.resources.devices";
-  const rules = v1DeviceWriteRuns(resources.devices).map((run) => ({
-    path: `${devices}/${run.file}`,
-    values: run.values,
-    origin: field,
-  }));
+  const writes = leaves.writes.map((w) => ({ ...w, origin: "linux.cgroupsPath" }));
+  // v1: the rules, written; cgroup2: the eBPF program that enforces them, computed here (set()
+  // writes nothing for device rules there) and attached by the helper once it has made the leaf.
+  let deviceFilter: DeviceFilter | undefined;
+  if (v1Devices !== undefined) {
+    for (const run of v1DeviceWriteRuns(resources.devices))
+      writes.push({ path: `${v1Devices}/${run.file}`, values: run.values, origin: "linux.resources.devices" });
+  } else deviceFilter = cgroup.set({ devices: resources.devices }).deviceFilter;
   return {
     cgroup,
     paths: { ...cgroup.paths },
     mountSource: mountSource(layout, cgroup, cgroupNsOf(spec)),
-    make: { dirs: leaves.dirs, writes: [...leaves.writes.map((w) => ({ ...w, origin: "linux.cgroupsPath" })), ...rules] },
+    deviceFilter,
+    make: { dirs: leaves.dirs, writes },
   };
 }
 

@@ -137,7 +137,9 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
     const hooks = { record: (record: CgroupRecord) => writeCgroupRecord(dir, record), warn, rootless: opts.rootless };
     // Rootless ("auto": not root of the host, a fact read once per process) is setUpCgroup's.
     const helperMakes = opts.freshCgroup && opts.rootless !== true && (opts.rootless === false || hostFacts.root);
-    cgroup = (helperMakes ? planFreshCgroup(made, bundle.spec, hooks) : undefined) ?? setUpCgroup(made, bundle.spec, hooks);
+    const fresh = helperMakes ? planFreshCgroup(made, bundle.spec, hooks) : undefined;
+    if (fresh) opts.onDebug?.("cgroup: made by the helper's parent (a fresh cgroup)");
+    cgroup = fresh ?? setUpCgroup(made, bundle.spec, hooks);
     trace("runtime: cgroup (record, mkdir, limits)");
     const state: SavedState = {
       ociVersion: bundle.spec.ociVersion,

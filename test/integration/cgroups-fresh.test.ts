@@ -3,7 +3,9 @@
  * helper's parent, not on husk's thread (planFreshCgroup, the plan's cgroupMkdirs and
  * cgroupWrite ops): the container is in it in every hierarchy with its device rules and cpuset
  * in place; a refused write names its file, field and value, and leaves no directory; a frozen
- * parent is refused before anything is made; a missing parent sends it back to the ordinary way.
+ * parent is refused before anything is made; a missing parent sends it back to the ordinary way;
+ * on cgroup2 (mounted over /sys/fs/cgroup in a mount namespace of the test's own, as
+ * devices-v2.test.ts does) the helper makes it and attaches the device filter.
  *
  * Each test makes its own parent cgroup in every hierarchy (with a cpuset, cpus and mems) and
  * removes it in a `finally`.
@@ -19,6 +21,8 @@ import { describeAsRoot } from "../fixtures/husk.ts";
 import { makeBundle } from "../fixtures/rootfs.ts";
 
 const v1Devices = layout?.v1.get("devices");
+/** The runtime's debug line for a cgroup its helper made (the fresh way). */
+const HELPER_MADE = "cgroup: made by the helper's parent (a fresh cgroup)";
 
 /** A parent cgroup in every hierarchy, as husk's /husk would be (the container's is c1 below it). */
 async function withParent(fn: (p: { path: string; dir: (h: string) => string }) => Promise<void>): Promise<void> {
@@ -41,7 +45,10 @@ async function withParent(fn: (p: { path: string; dir: (h: string) => string }) 
 }
 
 /** Runtime.run with the engine's freshCgroup, the container's cgroup `${parent}/c1`. */
-async function runFresh(parent: string, args: string[]): Promise<{ status: number; out: string; root: string; id: string }> {
+async function runFresh(
+  parent: string,
+  args: string[],
+): Promise<{ status: number; out: string; root: string; id: string; byHelper: boolean }> {
   const root = mkdtempSync(join(tmpdir(), "husk-fresh-root-"));
   const out = join(root, "out");
   mkdirSync(out);
@@ -51,11 +58,14 @@ async function runFresh(parent: string, args: string[]): Promise<{ status: numbe
   });
   const id = nextId();
   try {
-    const status = await new Runtime({ root }).run(id, bundle.dir, {
+    const debug: string[] = [];
+    const rt = new Runtime({ root, debug: true, onDebug: (m) => debug.push(m) });
+    const status = await rt.run(id, bundle.dir, {
       stdio: ["ignore", "inherit", "inherit"],
       freshCgroup: true,
     });
-    return { status, out: existsSync(`${out}/stdout`) ? readFileSync(`${out}/stdout`, "utf8") : "", root, id };
+    const byHelper = debug.includes(HELPER_MADE);
+    return { status, out: existsSync(`${out}/stdout`) ? readFileSync(`${out}/stdout`, "utf8") : "", root, id, byHelper };
   } finally {
     bundle.remove();
   }
@@ -71,6 +81,7 @@ describeAsRoot("fresh cgroups made by the helper", () => {
         ]);
         try {
           expect(r.status).toBe(0);
+          expect(r.byHelper).toBe(true);
           const lines = r.out.split("\n");
           // Every hierarchy's line names the container's cgroup (seen from inside as the path itself: no cgroup namespace).
           for (const l of lines.filter((x) => /^\d+:/.test(x))) expect(l.endsWith(`:${path}/c1`)).toBe(true);
@@ -142,11 +153,60 @@ describeAsRoot("fresh cgroups made by the helper", () => {
     const r = await runFresh(path, ["cat /proc/self/cgroup"]);
     try {
       expect(r.status).toBe(0);
+      expect(r.byHelper).toBe(false); // made here, parents included
       expect(r.out).toContain(`${path}/c1`);
       for (const h of hierarchies()) expect(existsSync(join(h, path))).toBe(false);
     } finally {
       rmSync(r.root, { recursive: true, force: true });
       for (const h of hierarchies()) for (const d of [join(h, path, "c1"), join(h, path)]) if (existsSync(d)) rmdirSync(d);
+    }
+  });
+  test("on cgroup2 (mounted over /sys/fs/cgroup in a namespace of its own) the helper makes it and attaches the device filter", async () => {
+    const parent = `/husk-fresh-${process.pid}-${nextId()}`;
+    const root = mkdtempSync(join(tmpdir(), "husk-fresh-root-"));
+    const out = join(root, "out");
+    mkdirSync(out);
+    // /dev/kmsg may be opened for writing by anyone: only the device filter stands in the way.
+    const bundle = makeBundle(
+      ["sh", "-c", "{ (: > /dev/kmsg); echo kmsg=$?; (: > /dev/null); echo null=$?; } > /out/stdout 2>&1"],
+      (spec) => {
+        spec.linux = {
+          ...spec.linux,
+          cgroupsPath: `${parent}/c1`,
+          devices: [{ path: "/dev/kmsg", type: "c", major: 1, minor: 11, fileMode: 0o666 }],
+          resources: { devices: [{ allow: false, access: "rwm" }] },
+          namespaces: (spec.linux?.namespaces ?? []).filter((n) => n.type !== "cgroup"),
+        };
+        spec.mounts!.push({ destination: "/out", type: "bind", source: out, options: ["rbind", "rw"] });
+      },
+    );
+    const script = [
+      "mount -t cgroup2 none /sys/fs/cgroup || exit 90",
+      `mkdir /sys/fs/cgroup${parent} || exit 91`,
+      `${process.execPath} ${join(import.meta.dir, "../fixtures/fresh-run.ts")} "$R" "$B" fresh-v2`,
+      `rmdir /sys/fs/cgroup${parent}/c1 2>/dev/null; rmdir /sys/fs/cgroup${parent}`,
+    ].join("\n");
+    try {
+      const proc = Bun.spawn(["unshare", "-m", "--propagation", "private", "sh", "-c", script], {
+        env: { ...process.env, R: root, B: bundle.dir },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+      expect(await proc.exited, stderr).toBe(0);
+      const r = JSON.parse(stdout.trim().split("\n").at(-1) as string);
+      expect(r.error).toBeUndefined();
+      expect(r.status).toBe(0);
+      expect(r.debug).toContain(HELPER_MADE);
+      const seen = readFileSync(join(out, "stdout"), "utf8");
+      expect(seen).toContain("kmsg=1");
+      expect(seen).toContain("Operation not permitted");
+      expect(seen).toContain("null=0");
+      // The same cgroup2 hierarchy is mounted at /sys/fs/cgroup/unified out here: nothing is left.
+      if (layout?.v2Root) expect(existsSync(join(layout.v2Root, parent))).toBe(false);
+    } finally {
+      bundle.remove();
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });
