@@ -67,6 +67,16 @@ interface Hierarchy {
   dir: CgroupDir;
 }
 
+/**
+ * Whether a process joining cgroup `d` now would stop at once: a v1 freezer's state (its
+ * ancestors' freezing shows there too), or on cgroup2 its own freeze (`own`: when it may be set)
+ * or an ancestor's, which cgroup.events reports.
+ */
+function stopsNewcomers(d: CgroupDir, keys: string[], own: boolean): boolean {
+  if (d.version === 1) return keys.includes("freezer") && (d.tryRead("freezer.state") ?? "THAWED").trim() !== "THAWED";
+  return (own && (d.tryRead("cgroup.freeze") ?? "0").trim() === "1") || /^frozen 1$/m.test(d.tryRead("cgroup.events") ?? "");
+}
+
 export class Cgroup {
   /** Hierarchy key → directory; store it to reopen this cgroup later. */
   readonly paths: Readonly<Record<string, string>>;
@@ -263,13 +273,7 @@ export class Cgroup {
   frozenParent(): string | undefined {
     for (const h of this.hierarchies) {
       const parent = this.levels(h).at(-2);
-      if (parent === undefined) continue;
-      const d = new CgroupDir(this.fs, parent, h.dir.version);
-      const frozen =
-        h.dir.version === 1
-          ? h.keys.includes("freezer") && (d.tryRead("freezer.state") ?? "THAWED").trim() !== "THAWED"
-          : /^frozen 1$/m.test(d.tryRead("cgroup.events") ?? "");
-      if (frozen) return parent;
+      if (parent !== undefined && stopsNewcomers(new CgroupDir(this.fs, parent, h.dir.version), h.keys, true)) return parent;
     }
     return undefined;
   }
@@ -482,15 +486,8 @@ export class Cgroup {
    */
   frozenForNewcomers(): string | undefined {
     for (const h of this.hierarchies) {
-      const d = h.dir;
       // A cgroup2 directory made here has cgroup.freeze 0: only a frozen ancestor can stop it.
-      const madeHere = this.made?.has(d.path) === true;
-      const frozen =
-        d.version === 1
-          ? h.keys.includes("freezer") && (d.tryRead("freezer.state") ?? "THAWED").trim() !== "THAWED"
-          : (!madeHere && (d.tryRead("cgroup.freeze") ?? "0").trim() === "1") ||
-            /^frozen 1$/m.test(d.tryRead("cgroup.events") ?? "");
-      if (frozen) return d.path;
+      if (stopsNewcomers(h.dir, h.keys, this.made?.has(h.dir.path) !== true)) return h.dir.path;
     }
     return undefined;
   }
