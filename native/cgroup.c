@@ -86,10 +86,82 @@ int remove_cgroup_on_exit(void)
 	return gone;
 }
 
+/* A small cgroup file's text (at most `size` - 1 bytes, NUL-terminated, the newline cut); -1 if unreadable. */
+static int read_knob(const char *dir, const char *name, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+		return -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = 0;
+	return 0;
+}
+
+static int write_knob(const char *dir, const char *name, const char *value)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+		return -1;
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, value, strlen(value));
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
+/*
+ * husk's default parent (its /husk) made again, when another process removed it, empty, after
+ * husk saw it: as the runtime makes it (src/cgroups/cgroup.ts' createIn), a v1 cpuset's cpus
+ * and mems from its own parent and clone_children, a cgroup2 directory's controllers handed
+ * down. EEXIST is fine: someone made it meanwhile, as they would.
+ */
+static int make_parent(const char *dir)
+{
+	if (mkdir(dir, 0755) < 0)
+		return errno == EEXIST ? 0 : -1;
+	char up[PATH_MAX], buf[4096];
+	snprintf(up, sizeof up, "%s", dir);
+	char *slash = strrchr(up, '/');
+	if (slash)
+		*slash = 0;
+	if (read_knob(dir, "cgroup.controllers", buf, sizeof buf) == 0) {
+		/* cgroup2: "+a +b …"; one that cannot be enabled is left out, as the runtime's delegate does. */
+		char plus[sizeof buf * 2], *out = plus;
+		for (char *c = strtok(buf, " "); c; c = strtok(NULL, " "))
+			out += sprintf(out, "%s+%s", out == plus ? "" : " ", c);
+		if (out != plus && write_knob(dir, "cgroup.subtree_control", plus) < 0)
+			for (char *c = strtok(plus, " "); c; c = strtok(NULL, " "))
+				write_knob(dir, "cgroup.subtree_control", c);
+		return 0;
+	}
+	/* A v1 cpuset, its files named with the prefix or (mounted noprefix) without. */
+	static const char *const cpuset[][2] = { { "cpuset.cpus", "cpuset.mems" }, { "cpus", "mems" } };
+	for (int k = 0; k < 2; k++) {
+		if (read_knob(dir, cpuset[k][0], buf, sizeof buf) < 0)
+			continue;
+		for (int f = 0; f < 2; f++)
+			if (read_knob(up, cpuset[k][f], buf, sizeof buf) < 0 || write_knob(dir, cpuset[k][f], buf) < 0)
+				return -1;
+		return write_knob(dir, "cgroup.clone_children", "1");
+	}
+	return 0;
+}
+
 /*
  * A fresh cgroup's own directories, made by the helper's parent (husk planned them: the
  * engine's containers, whose ids are new): the kernel's work of making a cgroup in every
- * hierarchy off husk's thread. A refusal names the directory by its index (errdetail).
+ * hierarchy off husk's thread. With `parents` (husk's default parent), a parent another
+ * process removed since husk looked is made again first. A refusal names the directory by its
+ * index (errdetail).
  */
 int op_cgroup_mkdirs(const struct field *f)
 {
@@ -98,12 +170,23 @@ int op_cgroup_mkdirs(const struct field *f)
 		return -1;
 	int rc = 0;
 	errdetail = -1;
-	for (int k = 0; dirs[k]; k++)
-		if (mkdir(dirs[k], 0755) < 0) {
+	for (int k = 0; dirs[k]; k++) {
+		int ok = mkdir(dirs[k], 0755) == 0;
+		if (!ok && errno == ENOENT && f[1].i) {
+			char parent[PATH_MAX];
+			snprintf(parent, sizeof parent, "%s", dirs[k]);
+			char *slash = strrchr(parent, '/');
+			if (slash && slash != parent) {
+				*slash = 0;
+				ok = make_parent(parent) == 0 && mkdir(dirs[k], 0755) == 0;
+			}
+		}
+		if (!ok) {
 			errdetail = k;
 			rc = -1;
 			break;
 		}
+	}
 	free(dirs);
 	return rc;
 }

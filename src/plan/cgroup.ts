@@ -32,7 +32,7 @@ export function planCgroupMake(make: CgroupMake): Step[] {
       what: "make the container's cgroup",
       origin: "linux.cgroupsPath",
       parts: make.dirs.map((d) => `mkdir ${d}`),
-      op: { op: "cgroupMkdirs", dirs: make.dirs },
+      op: { op: "cgroupMkdirs", dirs: make.dirs, parents: make.parents },
     },
   ];
   for (const w of make.writes)

@@ -29,6 +29,8 @@ export type CgroupMountSource =
  */
 export interface CgroupMake {
   dirs: string[];
+  /** A parent another process removed since husk looked may be made again (husk's default parent only). */
+  parents: boolean;
   writes: { path: string; values: string[]; origin: string }[];
 }
 

@@ -278,11 +278,13 @@ export type Op =
   | { op: "cgroupRemoveOnExit"; dirs: string[] }
   /**
    * In the helper's parent, before the cgroup is opened: mkdir (0755) each of the container's
-   * own cgroup directories, which must not exist yet (its parents must); the detail of a
-   * refusal is the index of the directory. The engine's fresh cgroups (Cgroup.planLeaves): its
-   * kernel work off husk's thread.
+   * own cgroup directories, which must not exist yet; the detail of a refusal is the index of
+   * the directory. The engine's fresh cgroups (Cgroup.planLeaves): its kernel work off husk's
+   * thread. `parents` (husk's default parent): a parent gone since husk looked (another
+   * process removed it, empty) is made again first, as the runtime makes it (a v1 cpuset's cpus
+   * and mems and clone_children, cgroup2's controllers handed down).
    */
-  | { op: "cgroupMkdirs"; dirs: string[] }
+  | { op: "cgroupMkdirs"; dirs: string[]; parents: boolean }
   /** After cgroupMkdirs: each value in a write(2) of its own to the cgroup file `path` (one open); the detail is the value's index. */
   | { op: "cgroupWrite"; path: string; values: string[] }
   /**

@@ -209,7 +209,9 @@ export function planFreshCgroup(cgroup: Cgroup, spec: Spec, hooks: SetUpHooks): 
     paths: { ...cgroup.paths },
     mountSource: mountSource(layout, cgroup, cgroupNsOf(spec)),
     deviceFilter,
-    make: { dirs: leaves.dirs, writes },
+    // husk's default parent, which the last container's delete removes once it is empty, may go
+    // between this look at it and the helper's mkdir: the helper makes it again then.
+    make: { dirs: leaves.dirs, parents: spec.linux?.cgroupsPath === undefined, writes },
   };
 }
 

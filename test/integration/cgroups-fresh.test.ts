@@ -14,6 +14,7 @@ import { expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { launch } from "../../src/helper/driver.ts";
 import { Runtime } from "../../src/runtime/runtime.ts";
 import { hierarchies, layout } from "../fixtures/cgroups.ts";
 import { nextId } from "../fixtures/container.ts";
@@ -207,6 +208,45 @@ describeAsRoot("fresh cgroups made by the helper", () => {
     } finally {
       bundle.remove();
       rmSync(root, { recursive: true, force: true });
+    }
+  });
+  test("husk's default parent, removed by another process after husk looked, is made again by the helper as the runtime makes it", async () => {
+    const parent = `/husk-fresh-${process.pid}-${nextId()}`;
+    const leaves = hierarchies().map((h) => join(h, parent, "c1"));
+    const make = (parents: boolean) =>
+      launch(
+        [
+          {
+            what: "make the container's cgroup",
+            parts: leaves.map((d) => `mkdir ${d}`),
+            op: { op: "cgroupMkdirs", dirs: leaves, parents },
+          },
+        ],
+        {
+          preserveFds: 0,
+        },
+      );
+    try {
+      // Without leave to make parents: the first leaf's mkdir is refused, and named.
+      await expect(make(false)).rejects.toThrow(`make the container's cgroup: mkdir ${leaves[0]}`);
+      for (const d of leaves) expect(existsSync(d)).toBe(false);
+      await make(true);
+      for (const d of leaves) expect(existsSync(d)).toBe(true);
+      const cpuset = layout?.v1.get("cpuset");
+      if (cpuset) {
+        const read = (d: string, f: string) => readFileSync(join(d, f), "utf8").trim();
+        expect(read(join(cpuset, parent), "cpuset.cpus")).toBe(read(cpuset, "cpuset.cpus"));
+        expect(read(join(cpuset, parent), "cpuset.mems")).toBe(read(cpuset, "cpuset.mems"));
+        expect(read(join(cpuset, parent), "cgroup.clone_children")).toBe("1");
+        // So the leaf, made after it, has them too: it can take the container's process.
+        expect(read(join(cpuset, parent, "c1"), "cpuset.cpus")).toBe(read(cpuset, "cpuset.cpus"));
+      }
+      if (layout?.v2Root) {
+        const controllers = readFileSync(join(layout.v2Root, parent, "cgroup.controllers"), "utf8").trim();
+        expect(readFileSync(join(layout.v2Root, parent, "cgroup.subtree_control"), "utf8").trim()).toBe(controllers);
+      }
+    } finally {
+      for (const d of leaves) for (const x of [d, join(d, "..")]) if (existsSync(x)) rmdirSync(x);
     }
   });
 });

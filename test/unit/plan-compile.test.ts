@@ -594,6 +594,7 @@ describe("compilePlan", () => {
   test("cgroupMake: the fresh cgroup's directories, then each file's values, in the helper's parent before it opens the cgroup", () => {
     const cgroupMake = {
       dirs: ["/sys/fs/cgroup/devices/husk/c1", "/sys/fs/cgroup/cpuset/husk/c1"],
+      parents: true,
       writes: [
         { path: "/sys/fs/cgroup/cpuset/husk/c1/cpuset.cpus", values: ["0-1"], origin: "linux.cgroupsPath" },
         {
@@ -610,7 +611,7 @@ describe("compilePlan", () => {
     expect(list.slice(at, at + 4)).toEqual(["cgroupMkdirs", "cgroupWrite", "cgroupWrite", "openCgroup"]);
     expect(at).toBeLessThan(list.indexOf("clone"));
     expect(steps[at]).toMatchObject({
-      op: { op: "cgroupMkdirs", dirs: cgroupMake.dirs },
+      op: { op: "cgroupMkdirs", dirs: cgroupMake.dirs, parents: true },
       parts: cgroupMake.dirs.map((d) => `mkdir ${d}`),
     });
     // A refused rule is named by the field it came from and by its value (the step's part).
