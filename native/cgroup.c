@@ -86,13 +86,21 @@ int remove_cgroup_on_exit(void)
 	return gone;
 }
 
+/* A cgroup file of `dir`'s, opened. */
+static int open_knob(const char *dir, const char *name, int flags)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return open(path, flags | O_CLOEXEC);
+}
+
 /* A small cgroup file's text (at most `size` - 1 bytes, NUL-terminated, the newline cut); -1 if unreadable. */
 static int read_knob(const char *dir, const char *name, char *buf, size_t size)
 {
-	char path[PATH_MAX];
-	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-		return -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open_knob(dir, name, O_RDONLY);
 	if (fd < 0)
 		return -1;
 	ssize_t n = read(fd, buf, size - 1);
@@ -107,10 +115,7 @@ static int read_knob(const char *dir, const char *name, char *buf, size_t size)
 
 static int write_knob(const char *dir, const char *name, const char *value)
 {
-	char path[PATH_MAX];
-	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-		return -1;
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int fd = open_knob(dir, name, O_WRONLY);
 	if (fd < 0)
 		return -1;
 	ssize_t n = write(fd, value, strlen(value));
