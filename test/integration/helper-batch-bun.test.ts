@@ -3,8 +3,8 @@
 // Real processes and fds; no root needed. The helpers are told to go by closing their channel
 // (a helper that reads EOF instead of a plan exits quietly).
 import { expect, test } from "bun:test";
-import { spawnSync } from "node:child_process";
-import { readdirSync, writeFileSync } from "node:fs";
+import { type SpawnSyncReturns, spawnSync } from "node:child_process";
+import { readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startHelperBatch } from "../../src/sys/bun.ts";
@@ -75,7 +75,12 @@ console.log(h.pid);
 `,
   );
   const t = performance.now();
-  const r = spawnSync(process.execPath, [script], { encoding: "utf8", timeout: 10000 });
+  let r: SpawnSyncReturns<string>;
+  try {
+    r = spawnSync(process.execPath, [script], { encoding: "utf8", timeout: 10000 });
+  } finally {
+    rmSync(script, { force: true });
+  }
   expect(r.stderr).toBe("");
   expect(r.status).toBe(0);
   expect(performance.now() - t).toBeLessThan(5000);
