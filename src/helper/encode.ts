@@ -108,8 +108,8 @@ class Writer {
     this.chars(s);
     this.setU32At(at, this.len - at - 4);
   }
-  result(from = 0): Buffer {
-    return Buffer.from(this.buf.buffer, this.buf.byteOffset + from, this.len - from);
+  result(): Buffer {
+    return Buffer.from(this.buf.buffer, this.buf.byteOffset, this.len);
   }
 }
 

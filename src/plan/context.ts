@@ -22,7 +22,6 @@ export type CgroupMountSource =
       hierarchies: { name: string; hostPath: string; data: string; fstype: "cgroup" | "cgroup2" }[];
     };
 
-/** What a container's native monitor is told (native/monitor.c): its log, exit file, cleanup, attach socket. */
 /**
  * A fresh cgroup made by the helper's parent before it opens it (the runtime's planFreshCgroup):
  * the directories, then each file's values, one write each.
@@ -34,6 +33,7 @@ export interface CgroupMake {
   writes: { path: string; values: string[]; origin: string }[];
 }
 
+/** What a container's native monitor is told (native/monitor.c): its log, exit file, cleanup, attach socket. */
 export interface MonitorParams {
   log: string;
   exitFile: string;
