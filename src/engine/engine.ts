@@ -1616,7 +1616,7 @@ export class Engine {
     if (options.user !== undefined) {
       const info = await this.images.inspect(rec.imageId).catch(() => undefined);
       const layers = (info?.layers ?? []).map((l) => l.dir).reverse();
-      proc.user = resolveUser(options.user, readFromLayers(layers, "etc/passwd"), readFromLayers(layers, "etc/group"));
+      proc.user = resolveUser(options.user, this.#imageFile(layers, "etc/passwd"), this.#imageFile(layers, "etc/group"));
     }
     const stdinSpec: StdioSpec = options.stdin !== undefined ? "pipe" : options.stdio === "inherit" ? "inherit" : "ignore";
     const io: [StdioSpec, StdioSpec, StdioSpec] = options.detach
