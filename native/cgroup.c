@@ -123,6 +123,18 @@ static int write_knob(const char *dir, const char *name, const char *value)
 	return n < 0 ? -1 : 0;
 }
 
+/* The directory `path` is in, into `out`; -1 for a path with none (no '/' but the first). */
+static int parent_dir(char *out, size_t size, const char *path)
+{
+	if (snprintf(out, size, "%s", path) >= (int)size)
+		return -1;
+	char *slash = strrchr(out, '/');
+	if (!slash || slash == out)
+		return -1;
+	*slash = 0;
+	return 0;
+}
+
 /*
  * husk's default parent (its /husk) made again, when another process removed it, empty, after
  * husk saw it: as the runtime makes it (src/cgroups/cgroup.ts' createIn), a v1 cpuset's cpus
@@ -134,10 +146,7 @@ static int make_parent(const char *dir)
 	if (mkdir(dir, 0755) < 0)
 		return errno == EEXIST ? 0 : -1;
 	char up[PATH_MAX], buf[4096];
-	snprintf(up, sizeof up, "%s", dir);
-	char *slash = strrchr(up, '/');
-	if (slash)
-		*slash = 0;
+	parent_dir(up, sizeof up, dir); /* dir is a parent itself: it has one */
 	if (read_knob(dir, "cgroup.controllers", buf, sizeof buf) == 0) {
 		/* cgroup2: "+a +b …"; one that cannot be enabled is left out, as the runtime's delegate does. */
 		char plus[sizeof buf * 2], *out = plus;
@@ -177,15 +186,9 @@ int op_cgroup_mkdirs(const struct field *f)
 	errdetail = -1;
 	for (int k = 0; dirs[k]; k++) {
 		int ok = mkdir(dirs[k], 0755) == 0;
-		if (!ok && errno == ENOENT && f[1].i) {
-			char parent[PATH_MAX];
-			snprintf(parent, sizeof parent, "%s", dirs[k]);
-			char *slash = strrchr(parent, '/');
-			if (slash && slash != parent) {
-				*slash = 0;
-				ok = make_parent(parent) == 0 && mkdir(dirs[k], 0755) == 0;
-			}
-		}
+		char parent[PATH_MAX];
+		if (!ok && errno == ENOENT && f[1].i && parent_dir(parent, sizeof parent, dirs[k]) == 0)
+			ok = make_parent(parent) == 0 && mkdir(dirs[k], 0755) == 0;
 		if (!ok) {
 			errdetail = k;
 			rc = -1;
