@@ -18,7 +18,7 @@
 
 #include <dirent.h>
 
-static int remove_in(int parent, const char *name, dev_t dev, int depth);
+static int remove_in(int parent, const char *name, dev_t dev, int depth, int isdir);
 
 enum { MAX_DEPTH = 64 };
 static int besidefd = -1;               /* the directory that holds the tree being removed */
@@ -49,7 +49,7 @@ static int empty_dir(int fd, dev_t dev, int depth)
 		}
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		int err = remove_in(dirfd(d), e->d_name, dev, depth + 1);
+		int err = remove_in(dirfd(d), e->d_name, dev, depth + 1, e->d_type == DT_DIR);
 		if (err && !rc)
 			rc = err;
 	}
@@ -57,13 +57,18 @@ static int empty_dir(int fd, dev_t dev, int depth)
 	return rc;
 }
 
-/* unlinkat(parent, name), emptying it first if it is a directory on `dev`; 0 or an errno. */
-static int remove_in(int parent, const char *name, dev_t dev, int depth)
+/*
+ * unlinkat(parent, name), emptying it first if it is a directory on `dev`; 0 or an errno.
+ * `isdir`: known to be a directory (readdir's d_type), so no unlinkat is tried that would fail.
+ */
+static int remove_in(int parent, const char *name, dev_t dev, int depth, int isdir)
 {
-	if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM)
-		return errno;
+	if (!isdir) {
+		if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EISDIR && errno != EPERM)
+			return errno;
+	}
 	if (depth > MAX_DEPTH && besidefd >= 0) {
 		char to[64];
 		moved_name(to, sizeof to, moved_next);
@@ -119,12 +124,12 @@ static int remove_tree(const char *path)
 	if (rc == 0) {
 		unsigned long first = moved_next;
 		besidefd = parent;
-		rc = remove_in(parent, slash + 1, st.st_dev, 0);
+		rc = remove_in(parent, slash + 1, st.st_dev, 0, S_ISDIR(st.st_mode));
 		/* What was moved up, and what moving it up moved in turn. */
 		for (unsigned long k = first; k < moved_next; k++) {
 			char name[64];
 			moved_name(name, sizeof name, k);
-			int err = remove_in(parent, name, st.st_dev, 0);
+			int err = remove_in(parent, name, st.st_dev, 0, 0);
 			if (err && !rc)
 				rc = err;
 		}
