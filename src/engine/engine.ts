@@ -1072,7 +1072,8 @@ export class Engine {
         : new Networks({ dataRoot: join(this.dataRoot, "networks"), table: rec.nftTable });
     // Its init gone, nothing of the container is (a PID namespace of its own): its network
     // namespace goes with it and the kernel deletes the veths, so none is deleted or waited for.
-    const namespaceGone = !(rec.pid > 0 && isAlive(rec.pid, rec.pidStartTime));
+    // Asked only with a network to leave: reading /proc of a pid that is gone costs an exception.
+    const namespaceGone = networks.size > 0 && !(rec.pid > 0 && isAlive(rec.pid, rec.pidStartTime));
     for (const network of networks) {
       try {
         await nets.detach({ network, containerId: rec.id, namespaceGone });

@@ -276,7 +276,10 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
           // ownerLifeline: this end stays open while the container runs (closing it kills the
           // container, as this process' death would); it is closed once the helper is gone.
           lifeline = true;
-          void helper.exited.then(() => channel.close());
+          // Closed after what the helper said before its exit is read: its exit can be learnt
+          // first (Node hears it from the --batch process, in the same turn of the event loop as
+          // the channel's last bytes), and closing then would drop MSG_EXITED unread.
+          void helper.exited.then(() => setImmediate(() => channel.close()));
           return { pid, created: false, startTime, ...afterRunning(plan, helper) };
         case Msg.Error:
           // The parent's netlink plan failed: its op (the high half of c) and message named.
