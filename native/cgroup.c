@@ -136,6 +136,59 @@ static int parent_dir(char *out, size_t size, const char *path)
 }
 
 /*
+ * cgroup2: the controllers `dir` has that its subtree_control does not hand down yet, enabled
+ * (all at once, or one by one when that is refused: one that cannot be, e.g. while the parent
+ * holds processes, is left out, as the runtime's delegate does).
+ */
+static void delegate_controllers(const char *dir)
+{
+	char have[4096], on[4096], plus[sizeof have * 2], *out = plus;
+	if (read_knob(dir, "cgroup.controllers", have, sizeof have) < 0)
+		return;
+	if (read_knob(dir, "cgroup.subtree_control", on, sizeof on) < 0)
+		on[0] = 0;
+	for (char *c = strtok(have, " "); c; c = strtok(NULL, " ")) {
+		size_t n = strlen(c);
+		int enabled = 0;
+		for (const char *o = on; !enabled && (o = strstr(o, c)); o += n)
+			enabled = (o == on || o[-1] == ' ') && (o[n] == 0 || o[n] == ' ');
+		if (!enabled)
+			out += sprintf(out, "%s+%s", out == plus ? "" : " ", c);
+	}
+	if (out != plus && write_knob(dir, "cgroup.subtree_control", plus) < 0)
+		for (char *c = strtok(plus, " "); c; c = strtok(NULL, " "))
+			write_knob(dir, "cgroup.subtree_control", c);
+}
+
+/* A v1 cpuset's file names: with the prefix, or (the hierarchy mounted noprefix) without. */
+static const char *const cpuset_files[][2] = { { "cpuset.cpus", "cpuset.mems" }, { "cpus", "mems" } };
+
+/*
+ * A new v1 cpuset starts with empty cpus and mems (unless its parent has clone_children) and
+ * refuses tasks until both are set: each empty one copied from the parent, as runc does.
+ */
+static int inherit_cpuset(const char *dir)
+{
+	char up[PATH_MAX], buf[4096];
+	if (parent_dir(up, sizeof up, dir) < 0)
+		return -1;
+	for (int k = 0; k < 2; k++) {
+		if (read_knob(dir, cpuset_files[k][0], buf, sizeof buf) < 0)
+			continue;
+		for (int f = 0; f < 2; f++) {
+			if (f == 1 && read_knob(dir, cpuset_files[k][1], buf, sizeof buf) < 0)
+				return -1;
+			if (buf[0] != 0)
+				continue;
+			if (read_knob(up, cpuset_files[k][f], buf, sizeof buf) < 0 || write_knob(dir, cpuset_files[k][f], buf) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+/*
  * husk's default parent (its /husk) made again, when another process removed it, empty, after
  * husk saw it: as the runtime makes it (src/cgroups/cgroup.ts' createIn), a v1 cpuset's cpus
  * and mems from its own parent and clone_children, a cgroup2 directory's controllers handed
@@ -145,46 +198,57 @@ static int make_parent(const char *dir)
 {
 	if (mkdir(dir, 0755) < 0)
 		return errno == EEXIST ? 0 : -1;
-	char up[PATH_MAX], buf[4096];
-	parent_dir(up, sizeof up, dir); /* dir is a parent itself: it has one */
+	char buf[64];
 	if (read_knob(dir, "cgroup.controllers", buf, sizeof buf) == 0) {
-		/* cgroup2: "+a +b …"; one that cannot be enabled is left out, as the runtime's delegate does. */
-		char plus[sizeof buf * 2], *out = plus;
-		for (char *c = strtok(buf, " "); c; c = strtok(NULL, " "))
-			out += sprintf(out, "%s+%s", out == plus ? "" : " ", c);
-		if (out != plus && write_knob(dir, "cgroup.subtree_control", plus) < 0)
-			for (char *c = strtok(plus, " "); c; c = strtok(NULL, " "))
-				write_knob(dir, "cgroup.subtree_control", c);
+		delegate_controllers(dir);
 		return 0;
 	}
-	/* A v1 cpuset, its files named with the prefix or (mounted noprefix) without. */
-	static const char *const cpuset[][2] = { { "cpuset.cpus", "cpuset.mems" }, { "cpus", "mems" } };
-	for (int k = 0; k < 2; k++) {
-		if (read_knob(dir, cpuset[k][0], buf, sizeof buf) < 0)
-			continue;
-		for (int f = 0; f < 2; f++)
-			if (read_knob(up, cpuset[k][f], buf, sizeof buf) < 0 || write_knob(dir, cpuset[k][f], buf) < 0)
-				return -1;
-		return write_knob(dir, "cgroup.clone_children", "1");
-	}
+	for (int k = 0; k < 2; k++)
+		if (read_knob(dir, cpuset_files[k][0], buf, sizeof buf) == 0)
+			return inherit_cpuset(dir) < 0 ? -1 : write_knob(dir, "cgroup.clone_children", "1");
 	return 0;
+}
+
+/*
+ * Would a process joining a child of `dir` now stop at once? A v1 freezer's state (its
+ * ancestors' freezing shows there too); cgroup2's own freeze, or an ancestor's, which
+ * cgroup.events reports. A directory that is not there (husk's parent, made again below) is not.
+ */
+static int stops_newcomers(const char *dir)
+{
+	char buf[256];
+	if (read_knob(dir, "freezer.state", buf, sizeof buf) == 0)
+		return strcmp(buf, "THAWED") != 0;
+	if (read_knob(dir, "cgroup.freeze", buf, sizeof buf) == 0 && strcmp(buf, "1") == 0)
+		return 1;
+	return read_knob(dir, "cgroup.events", buf, sizeof buf) == 0 && (strncmp(buf, "frozen 1", 8) == 0 || strstr(buf, "\nfrozen 1"));
 }
 
 /*
  * A fresh cgroup's own directories, made by the helper's parent (husk planned them: the
  * engine's containers, whose ids are new): the kernel's work of making a cgroup in every
- * hierarchy off husk's thread. With `parents` (husk's default parent), a parent another
- * process removed since husk looked is made again first. A refusal names the directory by its
- * index (errdetail).
+ * hierarchy, and the looks at its parents that come with it, off husk's thread. A frozen parent
+ * refuses it first (EBUSY); cgroup2 parents hand their controllers down. With `parents` (husk's
+ * default parent), a parent another process removed since husk looked is made again. Then the
+ * cpuset's cpus and mems. A refusal names its part by index (errdetail): a directory, then a
+ * frozen parent, then the cpuset.
  */
 int op_cgroup_mkdirs(const struct field *f)
 {
-	char **dirs = split_list(&f[0]);
-	if (!dirs)
-		return -1;
-	int rc = 0;
+	char **dirs = split_list(&f[0]), **frozen = split_list(&f[2]), **delegate = split_list(&f[3]);
+	int rc = dirs && frozen && delegate ? 0 : -1, ndirs = 0, nfrozen = 0;
 	errdetail = -1;
-	for (int k = 0; dirs[k]; k++) {
+	while (rc == 0 && dirs[ndirs])
+		ndirs++;
+	for (; rc == 0 && frozen[nfrozen]; nfrozen++)
+		if (stops_newcomers(frozen[nfrozen])) {
+			errdetail = ndirs + nfrozen;
+			errno = EBUSY;
+			rc = -1;
+		}
+	for (int k = 0; rc == 0 && delegate[k]; k++)
+		delegate_controllers(delegate[k]);
+	for (int k = 0; rc == 0 && dirs[k]; k++) {
 		int ok = mkdir(dirs[k], 0755) == 0;
 		char parent[PATH_MAX];
 		if (!ok && errno == ENOENT && f[1].i && parent_dir(parent, sizeof parent, dirs[k]) == 0)
@@ -192,10 +256,17 @@ int op_cgroup_mkdirs(const struct field *f)
 		if (!ok) {
 			errdetail = k;
 			rc = -1;
-			break;
 		}
 	}
+	if (rc == 0 && f[4].len && inherit_cpuset(f[4].s) < 0) {
+		errdetail = ndirs + nfrozen;
+		rc = -1;
+	}
+	int err = errno;
 	free(dirs);
+	free(frozen);
+	free(delegate);
+	errno = err;
 	return rc;
 }
 

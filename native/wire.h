@@ -80,7 +80,7 @@
 	X(97, precreate, "isi", op_precreate) \
 	X(98, mountRootfs, "issss", op_mount_rootfs) \
 	X(99, cgroupRemoveOnExit, "l", op_cgroup_remove_on_exit) \
-	X(101, cgroupMkdirs, "li", op_cgroup_mkdirs) \
+	X(101, cgroupMkdirs, "lills", op_cgroup_mkdirs) \
 	X(102, cgroupWrite, "sl", op_cgroup_write)
 
 #define PLAN_MAGIC "HUSKPLAN"

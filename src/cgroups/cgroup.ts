@@ -59,6 +59,18 @@ export interface CgroupOptions {
   created?: readonly string[];
 }
 
+/** What the helper's parent does for a fresh cgroup (Cgroup.planLeaves; the plan's cgroupMkdirs). */
+export interface LeavesPlan {
+  /** The cgroup's own directory in each hierarchy, to make. */
+  dirs: string[];
+  /** Parents whose freeze (v1 freezer, cgroup2) would stop a newcomer at once: refused first. */
+  frozen: string[];
+  /** cgroup2 parents to hand their controllers down. */
+  delegate: string[];
+  /** The v1 cpuset directory among dirs, its cpus and mems filled in from its parent's; "" for none. */
+  cpuset: string;
+}
+
 interface Hierarchy {
   /** Controllers (or "name=systemd", or "" for cgroup2) this hierarchy carries. */
   keys: string[];
@@ -234,48 +246,26 @@ export class Cgroup {
 
   /**
    * A fresh cgroup (its directories cannot exist yet: the engine's, named by a new random id) to
-   * be made by the helper's parent (the plan's cgroupMkdirs and cgroupWrite ops) instead of on
-   * this thread: its own directory in each hierarchy and what each needs written (cpuset's cpus
-   * and mems, read from its parent); cgroup2 parents have their controllers delegated now.
-   * Undefined, with nothing done, when a parent is missing (then createLeaves or create does it
-   * all here). The directories count as made by this cgroup from here on (see ownLeaves).
+   * be made by the helper's parent (the plan's cgroupMkdirs op) instead of on this thread: its
+   * own directory in each hierarchy, and what the helper looks at and fills in around them (see
+   * LeavesPlan). Nothing is read here when `parentsRemade` (husk's default parent, which the
+   * helper makes again if it has gone); otherwise undefined, with nothing done, when a parent is
+   * missing (then createLeaves or create does it all here). The directories count as made by
+   * this cgroup from here on (see ownLeaves).
    */
-  planLeaves(): { dirs: string[]; writes: { path: string; values: string[] }[] } | undefined {
-    const parents: [Hierarchy, string][] = [];
-    for (const h of this.hierarchies) {
-      const levels = this.levels(h);
-      const parent = levels[levels.length - 2];
-      if (parent === undefined || !this.fs.exists(parent)) return undefined;
-      parents.push([h, parent]);
-    }
-    const dirs: string[] = [];
-    const writes: { path: string; values: string[] }[] = [];
-    for (const [h, parent] of parents) {
-      if (!dirs.includes(h.dir.path)) dirs.push(h.dir.path);
-      if (h.dir.version === 2) this.delegate(parent);
-      if (!h.keys.includes("cpuset")) continue;
-      const up = new CgroupDir(this.fs, parent, 1);
-      for (const k of ["cpus", "mems"]) {
-        // The files' names lack the prefix only where the hierarchy is mounted with noprefix.
-        const file = up.has(`cpuset.${k}`) ? `cpuset.${k}` : k;
-        writes.push({ path: `${h.dir.path}/${file}`, values: [up.read(`create cgroup ${h.dir.path}`, file).trim()] });
-      }
-    }
-    this.made = new Set(dirs);
-    return { dirs, writes };
-  }
-
-  /**
-   * For planLeaves' cgroup, before it is made: the parent directory in a hierarchy where it is
-   * frozen or freezing (a v1 freezer's state is its ancestors' too; cgroup2's cgroup.events says
-   * frozen for an ancestor's freeze), where a new child would be frozen at once; or undefined.
-   */
-  frozenParent(): string | undefined {
+  planLeaves(parentsRemade = false): LeavesPlan | undefined {
+    const plan: LeavesPlan = { dirs: [], frozen: [], delegate: [], cpuset: "" };
     for (const h of this.hierarchies) {
       const parent = this.levels(h).at(-2);
-      if (parent !== undefined && stopsNewcomers(new CgroupDir(this.fs, parent, h.dir.version), h.keys, true)) return parent;
+      if (parent === undefined || (!parentsRemade && !this.fs.exists(parent))) return undefined;
+      if (!plan.dirs.includes(h.dir.path)) plan.dirs.push(h.dir.path);
+      if (h.dir.version === 2) plan.delegate.push(parent);
+      // Where a freeze shows: a v1 freezer's state (its ancestors' too), and cgroup2's.
+      if (h.dir.version === 2 || h.keys.includes("freezer")) plan.frozen.push(parent);
+      if (h.keys.includes("cpuset")) plan.cpuset = h.dir.path;
     }
-    return undefined;
+    this.made = new Set(plan.dirs);
+    return plan;
   }
 
   /** mkdir in every hierarchy, parents included. Idempotent. */

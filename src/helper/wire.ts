@@ -100,7 +100,7 @@ export const WIRE: WireTable = {
   precreate: { code: 97, fields: { slot: "i", path: "s", dir: "i" } },
   mountRootfs: { code: 98, fields: { slot: "i", target: "s", fstype: "s", source: "s", data: "s" } },
   cgroupRemoveOnExit: { code: 99, fields: { dirs: "l" } },
-  cgroupMkdirs: { code: 101, fields: { dirs: "l", parents: "i" } },
+  cgroupMkdirs: { code: 101, fields: { dirs: "l", parents: "i", frozen: "l", delegate: "l", cpuset: "s" } },
   cgroupWrite: { code: 102, fields: { path: "s", values: "l" } },
 };
 

@@ -31,8 +31,21 @@ export function planCgroupMake(make: CgroupMake): Step[] {
     {
       what: "make the container's cgroup",
       origin: "linux.cgroupsPath",
-      parts: make.dirs.map((d) => `mkdir ${d}`),
-      op: { op: "cgroupMkdirs", dirs: make.dirs, parents: make.parents },
+      // A refusal's detail: a directory, a frozen parent, or the cpuset (native/cgroup.c).
+      parts: [
+        ...make.dirs.map((d) => `mkdir ${d}`),
+        ...make.frozen.map((d) => `join cgroup ${d}`),
+        `copy cpuset.cpus and cpuset.mems to ${make.cpuset} from its parent`,
+      ],
+      errors: { EBUSY: "container's cgroup unexpectedly frozen" },
+      op: {
+        op: "cgroupMkdirs",
+        dirs: make.dirs,
+        parents: make.parents,
+        frozen: make.frozen,
+        delegate: make.delegate,
+        cpuset: make.cpuset,
+      },
     },
   ];
   for (const w of make.writes)

@@ -2,7 +2,7 @@
  * Everything the plan compiler needs beyond the spec: facts about the host and the
  * invocation, gathered by the runtime (I/O) so that compilePlan itself stays pure.
  */
-import type { CgroupJoin, DeviceFilter } from "../cgroups/cgroup.ts";
+import type { CgroupJoin, DeviceFilter, LeavesPlan } from "../cgroups/cgroup.ts";
 import type { LinuxSeccomp } from "../oci/types.ts";
 import type { CompiledSeccomp } from "../seccomp/wanted.ts";
 
@@ -26,10 +26,10 @@ export type CgroupMountSource =
  * A fresh cgroup made by the helper's parent before it opens it (the runtime's planFreshCgroup):
  * the directories, then each file's values, one write each.
  */
-export interface CgroupMake {
-  dirs: string[];
+export interface CgroupMake extends LeavesPlan {
   /** A parent another process removed since husk looked may be made again (husk's default parent only). */
   parents: boolean;
+  /** Written once the directories are made: v1 device rules. */
   writes: { path: string; values: string[]; origin: string }[];
 }
 

@@ -283,8 +283,21 @@ export type Op =
    * thread. `parents` (husk's default parent): a parent gone since husk looked (another
    * process removed it, empty) is made again first, as the runtime makes it (a v1 cpuset's cpus
    * and mems and clone_children, cgroup2's controllers handed down).
+   *
+   * First, `frozen`: parent directories where a new child would stop at once (a v1 freezer's
+   * state, a cgroup2 freeze or an ancestor's) refuse the whole op with EBUSY, before any mkdir,
+   * the detail then dirs.length + the index; `delegate`: cgroup2 parents that hand their
+   * controllers down. After the mkdirs, `cpuset` (a v1 cpuset directory among dirs, or ""):
+   * its cpus and mems, if empty, copied from its parent (detail dirs.length + frozen.length).
    */
-  | { op: "cgroupMkdirs"; dirs: string[]; parents: boolean }
+  | {
+      op: "cgroupMkdirs";
+      dirs: string[];
+      parents: boolean;
+      frozen: string[];
+      delegate: string[];
+      cpuset: string;
+    }
   /** After cgroupMkdirs: each value in a write(2) of its own to the cgroup file `path` (one open); the detail is the value's index. */
   | { op: "cgroupWrite"; path: string; values: string[] }
   /**

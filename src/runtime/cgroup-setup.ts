@@ -190,13 +190,15 @@ export function planFreshCgroup(cgroup: Cgroup, spec: Spec, hooks: SetUpHooks): 
   // No devices controller at all: setUpCgroup says so.
   if (v1Devices === undefined && cgroup.paths[""] === undefined) return undefined;
   validateResources(resources);
-  const leaves = cgroup.planLeaves();
+  // husk's default parent, which the last container's delete removes once it is empty, may go
+  // between this look at it and the helper's mkdir: the helper makes it again then, and so
+  // need not be looked at here at all.
+  const parents = spec.linux?.cgroupsPath === undefined;
+  const leaves = cgroup.planLeaves(parents);
   if (!leaves) return undefined;
   // Not pending: the directories are this container's alone, whoever of us makes them.
   hooks.record({ paths: { ...cgroup.paths }, created: leaves.dirs });
-  const frozen = cgroup.frozenParent();
-  if (frozen !== undefined) throw new CgroupError(`join cgroup ${frozen}`, "container's cgroup unexpectedly frozen");
-  const writes = leaves.writes.map((w) => ({ ...w, origin: "linux.cgroupsPath" }));
+  const writes: CgroupMake["writes"] = [];
   // v1: the rules, written; cgroup2: the eBPF program that enforces them, computed here (set()
   // writes nothing for device rules there) and attached by the helper once it has made the leaf.
   let deviceFilter: DeviceFilter | undefined;
@@ -209,9 +211,7 @@ export function planFreshCgroup(cgroup: Cgroup, spec: Spec, hooks: SetUpHooks): 
     paths: { ...cgroup.paths },
     mountSource: mountSource(layout, cgroup, cgroupNsOf(spec)),
     deviceFilter,
-    // husk's default parent, which the last container's delete removes once it is empty, may go
-    // between this look at it and the helper's mkdir: the helper makes it again then.
-    make: { dirs: leaves.dirs, parents: spec.linux?.cgroupsPath === undefined, writes },
+    make: { ...leaves, parents, writes },
   };
 }
 

@@ -140,6 +140,8 @@ describeAsRoot("fresh cgroups made by the helper", () => {
       try {
         const run = new Runtime({ root }).run("frozen", bundle.dir, { stdio: ["ignore", "ignore", "ignore"], freshCgroup: true });
         await expect(run).rejects.toThrow("container's cgroup unexpectedly frozen");
+        // The helper's look, before any mkdir: the frozen parent named.
+        await expect(run).rejects.toThrow(`join cgroup ${dir(layout!.v1.get("freezer")!)}`);
         for (const h of hierarchies()) expect(existsSync(join(dir(h), "c1"))).toBe(false);
         expect(existsSync(join(root, "frozen"))).toBe(false);
       } finally {
@@ -219,7 +221,7 @@ describeAsRoot("fresh cgroups made by the helper", () => {
           {
             what: "make the container's cgroup",
             parts: leaves.map((d) => `mkdir ${d}`),
-            op: { op: "cgroupMkdirs", dirs: leaves, parents },
+            op: { op: "cgroupMkdirs", dirs: leaves, parents, frozen: [], delegate: [], cpuset: "" },
           },
         ],
         {

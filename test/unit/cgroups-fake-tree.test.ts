@@ -372,7 +372,7 @@ describe("v1", () => {
     expect(again.created).toEqual([]);
   });
 
-  test("planLeaves makes nothing: it names the leaves for the helper and what they need from their parents, and claims them", () => {
+  test("planLeaves makes and reads nothing: it names the leaves and what the helper looks at and fills in around them, and claims them", () => {
     const m = machine(allV1, ["hugetlb", "pids"]);
     m.open("/husk/c0").create();
     const asked = recordMkdirs(m);
@@ -382,18 +382,20 @@ describe("v1", () => {
     const leaves = [...allV1, "unified"].map((h) => `${tmp}/fs/${h}/husk/c1`);
     expect(plan?.dirs.sort()).toEqual([...leaves].sort());
     expect(asked).toEqual([]);
+    expect(m.kernel.writes).toEqual([]);
     expect(fs.existsSync(`${tmp}/fs/memory/husk/c1`)).toBe(false);
-    // cpuset's cpus and mems as the parent has them, for the helper to write once it has made the leaf.
-    expect(plan?.writes).toEqual([
-      { path: `${tmp}/fs/cpuset/husk/c1/cpuset.cpus`, values: ["0-3"] },
-      { path: `${tmp}/fs/cpuset/husk/c1/cpuset.mems`, values: ["0"] },
-    ]);
-    // Only the cgroup2 parent is written here: its controllers delegated.
-    expect(m.kernel.writes.every((w) => w.startsWith("unified/husk/cgroup.subtree_control"))).toBe(true);
+    // Where a freeze would show (the v1 freezer, cgroup2), the cgroup2 parent to delegate, the cpuset to fill in.
+    expect(plan?.frozen.sort()).toEqual([`${tmp}/fs/freezer/husk`, `${tmp}/fs/unified/husk`]);
+    expect(plan?.delegate).toEqual([`${tmp}/fs/unified/husk`]);
+    expect(plan?.cpuset).toBe(`${tmp}/fs/cpuset/husk/c1`);
     expect(cg.ownLeaves().sort()).toEqual([...leaves].sort());
-    expect(cg.frozenParent()).toBeUndefined();
-    m.kernel.writeFile(`${tmp}/fs/freezer/husk/freezer.state`, "FROZEN");
-    expect(cg.frozenParent()).toBe(`${tmp}/fs/freezer/husk`);
+  });
+
+  test("planLeaves with parents the helper makes again asks nothing of them, even one that is gone", () => {
+    const m = machine(["memory", "pids"]);
+    fs.rmSync(`${tmp}/fs/pids/husk`, { recursive: true, force: true });
+    const cg = m.open();
+    expect(cg.planLeaves(true)?.dirs.sort()).toEqual([`${tmp}/fs/memory/husk/c1`, `${tmp}/fs/pids/husk/c1`]);
   });
 
   test("planLeaves declines, making and claiming nothing, where a parent is missing", () => {

@@ -595,8 +595,11 @@ describe("compilePlan", () => {
     const cgroupMake = {
       dirs: ["/sys/fs/cgroup/devices/husk/c1", "/sys/fs/cgroup/cpuset/husk/c1"],
       parents: true,
+      frozen: ["/sys/fs/cgroup/freezer/husk"],
+      delegate: [],
+      cpuset: "/sys/fs/cgroup/cpuset/husk/c1",
       writes: [
-        { path: "/sys/fs/cgroup/cpuset/husk/c1/cpuset.cpus", values: ["0-1"], origin: "linux.cgroupsPath" },
+        { path: "/sys/fs/cgroup/devices/husk/c1/devices.deny", values: ["a *:* rwm"], origin: "linux.resources.devices" },
         {
           path: "/sys/fs/cgroup/devices/husk/c1/devices.allow",
           values: ["c 1:3 rwm", "c 1:5 rwm"],
@@ -611,8 +614,14 @@ describe("compilePlan", () => {
     expect(list.slice(at, at + 4)).toEqual(["cgroupMkdirs", "cgroupWrite", "cgroupWrite", "openCgroup"]);
     expect(at).toBeLessThan(list.indexOf("clone"));
     expect(steps[at]).toMatchObject({
-      op: { op: "cgroupMkdirs", dirs: cgroupMake.dirs, parents: true },
-      parts: cgroupMake.dirs.map((d) => `mkdir ${d}`),
+      op: { op: "cgroupMkdirs", dirs: cgroupMake.dirs, parents: true, frozen: cgroupMake.frozen, cpuset: cgroupMake.cpuset },
+      // A refusal's detail names a directory, a frozen parent, or the cpuset's copy, in that order.
+      parts: [
+        ...cgroupMake.dirs.map((d) => `mkdir ${d}`),
+        "join cgroup /sys/fs/cgroup/freezer/husk",
+        "copy cpuset.cpus and cpuset.mems to /sys/fs/cgroup/cpuset/husk/c1 from its parent",
+      ],
+      errors: { EBUSY: "container's cgroup unexpectedly frozen" },
     });
     // A refused rule is named by the field it came from and by its value (the step's part).
     expect(steps[at + 2]).toMatchObject({

@@ -57,7 +57,9 @@ test("a plan larger than the first buffer is whole, and a NUL inside a string or
   expect(() => encodePlan([{ what: "a", op: { op: "mkdirAll", path: "/a\0b", mode: 0 } }])).toThrow(
     "mkdirAll.path contains a NUL",
   );
-  expect(() => encodePlan([{ what: "a", op: { op: "cgroupMkdirs", dirs: ["/a", "b\0"], parents: false } }])).toThrow(
-    "cgroupMkdirs.dirs contains a NUL",
-  );
+  expect(() =>
+    encodePlan([
+      { what: "a", op: { op: "cgroupMkdirs", dirs: ["/a", "b\0"], parents: false, frozen: [], delegate: [], cpuset: "" } },
+    ]),
+  ).toThrow("cgroupMkdirs.dirs contains a NUL");
 });
