@@ -32,6 +32,7 @@ import { hostFacts } from "./host-facts.ts";
 import { writeIdMaps } from "./idmap.ts";
 import { procStat } from "./proc.ts";
 import { seccompCompiler } from "./seccomp-cache.ts";
+import { specToJson } from "./spec-json.ts";
 import {
   type CgroupRecord,
   DEFAULT_ROOT,
@@ -154,9 +155,13 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
       cgroupPaths: cgroup.paths,
       spec: bundle.spec,
     };
-    // Recorded before anything runs: if husk dies from here on, `delete --force` finds the container.
-    const specJson = JSON.stringify(bundle.spec);
-    writeState(dir, state, specJson);
+    const specJson = specToJson(bundle.spec);
+    // Recorded before anything runs, so that hooks run meanwhile, and `state` or `list` asked
+    // by others, find the container. A run without hooks is only written once it runs, with its
+    // pid (as runc saves its state): cgroup.json is already there for a `delete --force` after
+    // a crash in between, which kills what is in the cgroup (removeRemains in delete.ts).
+    const hooked = Object.values(bundle.spec.hooks ?? {}).some((list) => list?.length);
+    if (opts.mode !== "run" || hooked) writeState(dir, state, specJson);
     trace("runtime: state written");
     const compiled = compilePlan(bundle.spec, {
       id: opts.id,

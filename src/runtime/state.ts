@@ -117,8 +117,8 @@ export function readState(root: string, id: string): SavedState {
 
 /**
  * Write state.json. The spec is most of it and the same in each of a create's two writes
- * (before the launch, and with the pid): `specJson`, its JSON made once, saves the second
- * its stringify (~0.2 ms in the flow, a tenth of a container's time on husk's thread).
+ * (before the launch, and with the pid): `specJson` (create's, from spec-json.ts), made once,
+ * saves the second its stringify (~0.2 ms in the flow, a tenth of a container's time on husk's thread).
  */
 export function writeState(dir: string, state: SavedState, specJson = JSON.stringify(state.spec)): void {
   const { spec: _, ...rest } = state;

@@ -112,6 +112,48 @@ describeAsRoot("killed create", () => {
     expect(cgroupDirs(parent)).toEqual([]);
   });
 
+  test("run SIGKILLed at any point: delete --force kills what runs and removes every cgroup dir and the state dir", async () => {
+    // A run without hooks writes state.json only once its container runs (with the pid): killed
+    // before that, delete --force finds the container by its cgroup record alone.
+    const parent = `/husk-killed-run-${process.pid}`;
+    const b = makeBundle(["sleep", "600"]);
+    cleanups.push(() => b.remove());
+    cleanups.push(() => removeCgroups(parent));
+    const writeSpec = (cgroupsPath: string) => {
+      b.spec.linux = { ...b.spec.linux, cgroupsPath };
+      b.write();
+    };
+    const random = seeded(20261207);
+    const failures: string[] = [];
+    for (let cycle = 0; cycle < 20; cycle++) {
+      const id = nextId();
+      const path = `${parent}/${id}`;
+      writeSpec(path);
+      cleanups.push(async () => {
+        await husk(["delete", "--force", id]);
+      });
+      const run = Bun.spawn([HUSK, "--root", TEST_ROOT, "run", "--bundle", b.dir, id], { stdio: ["ignore", "ignore", "ignore"] });
+      await Bun.sleep(random() * 40);
+      run.kill("SIGKILL");
+      await run.exited;
+      // What the cgroup held before the delete: none of it may outlive it.
+      const pids = cgroupDirs(path).flatMap((d) =>
+        existsSync(join(d, "cgroup.procs")) ? readFileSync(join(d, "cgroup.procs"), "utf8").split("\n").filter(Boolean) : [],
+      );
+      const del = await husk(["delete", "--force", id]);
+      const left = [...cgroupDirs(path), ...(existsSync(join(TEST_ROOT, id)) ? [join(TEST_ROOT, id)] : [])];
+      const living = pids.map(Number).filter((p) => alive(p));
+      if (del.code !== 0 || left.length > 0 || living.length > 0) {
+        failures.push(
+          `cycle ${cycle}: delete --force ${del.code} ${del.stderr.trim()}; left ${left.join(" ")}; alive ${living.join(" ")}`,
+        );
+      }
+      removeCgroups(path);
+    }
+    expect(failures).toEqual([]);
+    expect(cgroupDirs(parent)).toEqual([]);
+  });
+
   for (const [what, content] of [
     ["{}", "{}"],
     ["not JSON", "not json"],

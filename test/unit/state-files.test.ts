@@ -5,6 +5,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { HuskError } from "../../src/errors.ts";
+import { deepFreeze } from "../../src/oci/frozen.ts";
+import type { Spec } from "../../src/oci/types.ts";
+import { specToJson } from "../../src/runtime/spec-json.ts";
 import {
   type CgroupRecord,
   readCgroupRecord,
@@ -87,5 +90,26 @@ describe("state files", () => {
     expect(fs.readdirSync(dir)).toEqual(["cgroup.json"]);
     fs.writeFileSync(`${dir}/cgroup.json`, '{"paths":{}}');
     expect(thrown(() => readCgroupRecord(dir))).toBe(`corrupt cgroup record ${dir}/cgroup.json: expected {paths, created}`);
+  });
+});
+
+describe("specToJson", () => {
+  const spec = (linux: Spec["linux"]): Spec => ({ ociVersion: "1.2.0", root: { path: "rootfs" }, linux });
+  const profile = () => ({ defaultAction: "SCMP_ACT_ERRNO", syscalls: [{ names: ["read", "write"], action: "SCMP_ACT_ALLOW" }] });
+
+  test("is the spec's JSON, a deep-frozen seccomp profile's made once and put in whole", () => {
+    const frozen = deepFreeze(profile()) as NonNullable<Spec["linux"]>["seccomp"];
+    for (const s of [
+      spec({ seccomp: frozen, maskedPaths: ["/proc/kcore"] }),
+      spec({ seccomp: frozen }),
+      spec({ seccomp: profile() as NonNullable<Spec["linux"]>["seccomp"], readonlyPaths: ["/proc/sys"] }),
+      spec(undefined),
+    ]) {
+      expect(JSON.parse(specToJson(s))).toEqual(JSON.parse(JSON.stringify(s)));
+    }
+    // The same text for the same frozen profile in another spec: from the memo.
+    const a = specToJson(spec({ seccomp: frozen, maskedPaths: ["/a"] }));
+    const b = specToJson(spec({ seccomp: frozen, maskedPaths: ["/b"] }));
+    expect(a.slice(a.indexOf('"seccomp"'))).toBe(b.slice(b.indexOf('"seccomp"')));
   });
 });
