@@ -52,6 +52,40 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * `husk <verb>` of a container in cgroup `${parent}/<id>`, SIGKILLed after delay() ms, then
+ * `delete --force`: what is wrong afterwards (a refused delete, a cgroup dir or the state dir
+ * left, a process of the cgroup alive), or nothing. `b` is rewritten with the cgroup's path.
+ */
+async function killThenDelete(
+  verb: "create" | "run",
+  b: ReturnType<typeof makeBundle>,
+  parent: string,
+  delay: number,
+): Promise<string | undefined> {
+  const id = nextId();
+  const path = `${parent}/${id}`;
+  b.spec.linux = { ...b.spec.linux, cgroupsPath: path };
+  b.write();
+  cleanups.push(async () => {
+    await husk(["delete", "--force", id]);
+  });
+  const proc = Bun.spawn([HUSK, "--root", TEST_ROOT, verb, "--bundle", b.dir, id], { stdio: ["ignore", "ignore", "ignore"] });
+  await Bun.sleep(delay);
+  proc.kill("SIGKILL");
+  await proc.exited;
+  // What the cgroup held before the delete: none of it may outlive it.
+  const pids = cgroupDirs(path).flatMap((d) =>
+    existsSync(join(d, "cgroup.procs")) ? readFileSync(join(d, "cgroup.procs"), "utf8").split("\n").filter(Boolean) : [],
+  );
+  const del = await husk(["delete", "--force", id]);
+  const left = [...cgroupDirs(path), ...(existsSync(join(TEST_ROOT, id)) ? [join(TEST_ROOT, id)] : [])];
+  const living = pids.map(Number).filter((p) => alive(p));
+  removeCgroups(path);
+  if (del.code === 0 && left.length === 0 && living.length === 0) return undefined;
+  return `kill after ${delay.toFixed(1)} ms: delete --force ${del.code} ${del.stderr.trim()}; left ${left.join(" ")}; alive ${living.join(" ")}`;
+}
+
 describeAsRoot("killed create", () => {
   test("create SIGKILLed at any point: delete --force removes every cgroup dir and the state dir", async () => {
     const parent = `/husk-killed-${process.pid}`;
@@ -85,27 +119,8 @@ describeAsRoot("killed create", () => {
     const random = seeded(20240611);
     const failures: string[] = [];
     for (let cycle = 0; cycle < 30; cycle++) {
-      const id = nextId();
-      const path = `${parent}/${id}`;
-      writeSpec(path);
-      cleanups.push(async () => {
-        await husk(["delete", "--force", id]);
-      });
-      const delay = random() * createMs * 1.2;
-      const create = Bun.spawn([HUSK, "--root", TEST_ROOT, "create", "--bundle", b.dir, id], {
-        stdio: ["ignore", "ignore", "ignore"],
-      });
-      await Bun.sleep(delay);
-      create.kill("SIGKILL");
-      await create.exited;
-      const del = await husk(["delete", "--force", id]);
-      const left = [...cgroupDirs(path), ...(existsSync(join(TEST_ROOT, id)) ? [join(TEST_ROOT, id)] : [])];
-      if (del.code !== 0 || left.length > 0) {
-        failures.push(
-          `cycle ${cycle} (kill after ${delay.toFixed(1)} ms): delete --force ${del.code} ${del.stderr.trim()}; left ${left.join(" ")}`,
-        );
-      }
-      removeCgroups(path);
+      const failure = await killThenDelete("create", b, parent, random() * createMs * 1.2);
+      if (failure) failures.push(`cycle ${cycle} (${failure})`);
     }
     expect(failures).toEqual([]);
     // husk made the parent for the first container and removes it with the last.
@@ -119,36 +134,11 @@ describeAsRoot("killed create", () => {
     const b = makeBundle(["sleep", "600"]);
     cleanups.push(() => b.remove());
     cleanups.push(() => removeCgroups(parent));
-    const writeSpec = (cgroupsPath: string) => {
-      b.spec.linux = { ...b.spec.linux, cgroupsPath };
-      b.write();
-    };
     const random = seeded(20261207);
     const failures: string[] = [];
     for (let cycle = 0; cycle < 20; cycle++) {
-      const id = nextId();
-      const path = `${parent}/${id}`;
-      writeSpec(path);
-      cleanups.push(async () => {
-        await husk(["delete", "--force", id]);
-      });
-      const run = Bun.spawn([HUSK, "--root", TEST_ROOT, "run", "--bundle", b.dir, id], { stdio: ["ignore", "ignore", "ignore"] });
-      await Bun.sleep(random() * 40);
-      run.kill("SIGKILL");
-      await run.exited;
-      // What the cgroup held before the delete: none of it may outlive it.
-      const pids = cgroupDirs(path).flatMap((d) =>
-        existsSync(join(d, "cgroup.procs")) ? readFileSync(join(d, "cgroup.procs"), "utf8").split("\n").filter(Boolean) : [],
-      );
-      const del = await husk(["delete", "--force", id]);
-      const left = [...cgroupDirs(path), ...(existsSync(join(TEST_ROOT, id)) ? [join(TEST_ROOT, id)] : [])];
-      const living = pids.map(Number).filter((p) => alive(p));
-      if (del.code !== 0 || left.length > 0 || living.length > 0) {
-        failures.push(
-          `cycle ${cycle}: delete --force ${del.code} ${del.stderr.trim()}; left ${left.join(" ")}; alive ${living.join(" ")}`,
-        );
-      }
-      removeCgroups(path);
+      const failure = await killThenDelete("run", b, parent, random() * 40);
+      if (failure) failures.push(`cycle ${cycle} (${failure})`);
     }
     expect(failures).toEqual([]);
     expect(cgroupDirs(parent)).toEqual([]);
