@@ -163,18 +163,21 @@ function afterRunning(plan: Plan, helper: HelperProcess): Pick<Launched, "exited
     (raw) => (raw === null ? undefined : decodeMessage(raw)),
     () => undefined,
   );
-  // Whichever comes first: under Node the --batch process's word on the helper's exit can be
-  // read before the message, and the channel is closed then.
+  // The lifeline is let go once that word is read, or the channel has ended (the helper gone,
+  // killed without a word): not at the helper's exit, which can be learnt first (Node hears it
+  // from the --batch process, in the same turn as the channel's last bytes) and would drop the
+  // word unread.
+  void said.then(() => helper.channel.close());
+  // Whichever comes first: under Node the --batch process's word on the helper's exit can come
+  // before the message.
   const exited = new Promise<number>((resolve) => {
     void said.then((msg) => msg?.type === Msg.Exited && resolve(msg.a));
     void helper.exited.then(resolve);
   });
-  // Read after the exit: if the helper's exit came first (the channel closed unread), false.
   const cgroupRemoved = said.then((msg) => msg?.type === Msg.Exited && msg.b === 1);
   if (!plan.some((s) => s.op.op === "detachKeys")) return { exited, cgroupRemoved };
   const detached = said.then((msg) => {
     if (msg?.type !== Msg.Detached) return false;
-    helper.channel.close();
     helper.unref();
     return true;
   });
@@ -274,12 +277,9 @@ export async function launch(planOrPromise: Plan | Promise<Plan>, opts: LaunchOp
           return { pid, exited: helper.exited, created: true, startTime };
         case Msg.Running:
           // ownerLifeline: this end stays open while the container runs (closing it kills the
-          // container, as this process' death would); it is closed once the helper is gone.
+          // container, as this process' death would); afterRunning closes it once the helper has
+          // said what comes after MSG_RUNNING, or is gone.
           lifeline = true;
-          // Closed after what the helper said before its exit is read: its exit can be learnt
-          // first (Node hears it from the --batch process, in the same turn of the event loop as
-          // the channel's last bytes), and closing then would drop MSG_EXITED unread.
-          void helper.exited.then(() => setImmediate(() => channel.close()));
           return { pid, created: false, startTime, ...afterRunning(plan, helper) };
         case Msg.Error:
           // The parent's netlink plan failed: its op (the high half of c) and message named.
