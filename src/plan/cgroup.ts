@@ -35,7 +35,7 @@ export function planCgroupMake(make: CgroupMake): Step[] {
       parts: [
         ...make.dirs.map((d) => `mkdir ${d}`),
         ...make.frozen.map((d) => `join cgroup ${d}`),
-        `copy cpuset.cpus and cpuset.mems to ${make.cpuset} from its parent`,
+        ...(make.cpuset ? [`copy cpuset.cpus and cpuset.mems to ${make.cpuset} from its parent`] : []),
       ],
       errors: { EBUSY: "container's cgroup unexpectedly frozen" },
       op: {
