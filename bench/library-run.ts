@@ -15,10 +15,11 @@
  * containers (as a service has) is what it measures.
  *
  * HUSK_BENCH_BATCH=N (default 20) is how many containers each round runs 4 at a time per kind:
- * a batch of 20 starts and ends with lanes idle and follows other kinds' work in the same
- * round, so a larger one comes closer to a service's sustained rate. HUSK_BENCH_WARMUP=N: N more
- * unmeasured containers of each kind first (Bun's and Node's JITs compile the engine's
- * once-per-container code for ~1000 containers: 1500 measures a service's steady state).
+ * a batch follows other kinds' work in the same round (their namespaces' cleanup still running,
+ * no spare helper of its shape waiting), so a larger one (300) comes closer to a service's
+ * sustained rate. HUSK_BENCH_WARMUP=N: N more unmeasured containers of each kind first (V8
+ * compiles the engine's once-per-container code for ~2500 containers: 3000 measures a
+ * service's steady state).
  *
  * With HUSK_BENCH_BASELINE=<another checkout>/bin/husk-runtime, that checkout's library too
  * (its dist/lib, driven by this checkout's library-run.mjs), as "base". HUSK_BENCH_STATE_DIR
