@@ -166,15 +166,17 @@ static const char *const cpuset_files[][2] = { { "cpuset.cpus", "cpuset.mems" },
 /*
  * A new v1 cpuset starts with empty cpus and mems (unless its parent has clone_children) and
  * refuses tasks until both are set: each empty one copied from the parent, as runc does.
+ * NOT_A_CPUSET when dir has neither file name's cpus (errno from the last read).
  */
+enum { NOT_A_CPUSET = 1 };
 static int inherit_cpuset(const char *dir)
 {
 	char up[PATH_MAX], buf[4096];
-	if (parent_dir(up, sizeof up, dir) < 0)
-		return -1;
 	for (int k = 0; k < 2; k++) {
 		if (read_knob(dir, cpuset_files[k][0], buf, sizeof buf) < 0)
 			continue;
+		if (parent_dir(up, sizeof up, dir) < 0)
+			return -1;
 		for (int f = 0; f < 2; f++) {
 			if (f == 1 && read_knob(dir, cpuset_files[k][1], buf, sizeof buf) < 0)
 				return -1;
@@ -185,7 +187,7 @@ static int inherit_cpuset(const char *dir)
 		}
 		return 0;
 	}
-	return -1;
+	return NOT_A_CPUSET;
 }
 
 /*
@@ -203,10 +205,10 @@ static int make_parent(const char *dir)
 		delegate_controllers(dir);
 		return 0;
 	}
-	for (int k = 0; k < 2; k++)
-		if (read_knob(dir, cpuset_files[k][0], buf, sizeof buf) == 0)
-			return inherit_cpuset(dir) < 0 ? -1 : write_knob(dir, "cgroup.clone_children", "1");
-	return 0;
+	int cpuset = inherit_cpuset(dir);
+	if (cpuset == NOT_A_CPUSET)
+		return 0;
+	return cpuset < 0 ? -1 : write_knob(dir, "cgroup.clone_children", "1");
 }
 
 /*
@@ -258,7 +260,7 @@ int op_cgroup_mkdirs(const struct field *f)
 			rc = -1;
 		}
 	}
-	if (rc == 0 && f[4].len && inherit_cpuset(f[4].s) < 0) {
+	if (rc == 0 && f[4].len && inherit_cpuset(f[4].s) != 0) {
 		errdetail = ndirs + nfrozen;
 		rc = -1;
 	}

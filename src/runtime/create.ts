@@ -162,7 +162,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
     // a crash in between, which kills what is in the cgroup (removeRemains in delete.ts).
     const hooked = Object.values(bundle.spec.hooks ?? {}).some((list) => list?.length);
     if (opts.mode !== "run" || hooked) writeState(dir, state, specJson);
-    trace("runtime: state written");
+    trace("runtime: state written (unless a run without hooks)");
     const compiled = compilePlan(bundle.spec, {
       id: opts.id,
       mode: opts.mode,
