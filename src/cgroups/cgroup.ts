@@ -27,6 +27,7 @@ import { isFrozen } from "./freezer.ts";
 import { type CgroupFs, nodeCgroupFs, sleep } from "./fsio.ts";
 import { type CgroupLayout, parseProcCgroup } from "./layout.ts";
 import { hierarchyDir } from "./paths.ts";
+import { NotPlannable, PlannedDir, type PlannedWrite } from "./planned-dir.ts";
 import type { LinuxResources } from "./resources.ts";
 import { setResources } from "./set.ts";
 import { validateResources, validateResourcesFor } from "./validate.ts";
@@ -412,6 +413,30 @@ export class Cgroup {
       resources,
     );
     return { warnings, deviceFilter };
+  }
+
+  /**
+   * set()'s writes for this cgroup before any of it exists, in set()'s order, for the helper's
+   * parent to make after its mkdirs (a fresh cgroup: see PlannedDir); on cgroup2 the device
+   * filter too. Validation errors throw as set()'s do. Undefined where only the made cgroup can
+   * tell (a cgroup2 knob, a read set() needs, a warning it would give): the caller makes it
+   * and calls set() itself.
+   */
+  planSet(resources: LinuxResources): { writes: PlannedWrite[]; deviceFilter?: DeviceFilter } | undefined {
+    const writes: PlannedWrite[] = [];
+    const hierarchies = this.hierarchies.map((h) => ({
+      ...h,
+      dir: new PlannedDir(h.dir, this.levels(h).at(-2) ?? "", writes),
+    }));
+    // Below a hierarchy's root: the root cgroup lacks knobs its children have (pids.max).
+    if (hierarchies.some((h) => h.dir.version === 1 && this.levels(h).length < 3)) return undefined;
+    try {
+      const { warnings, deviceFilter } = new Cgroup(this.layout, hierarchies, this.options).set(resources);
+      return warnings.length > 0 ? undefined : { writes, deviceFilter };
+    } catch (err) {
+      if (err instanceof NotPlannable) return undefined;
+      throw err;
+    }
   }
 
   /** The freezer: v1's freezer controller if mounted (also on hybrid), else cgroup.freeze. */

@@ -13,12 +13,12 @@ import { readFileSync } from "node:fs";
 import { basename, posix } from "node:path";
 // The cgroup module's files one by one, not its index: `delete` must not load the stats reader.
 import { Cgroup, type DeviceFilter, openCgroup } from "../cgroups/cgroup.ts";
-import { defaultDeviceRules, v1DeviceWriteRuns } from "../cgroups/devices.ts";
+import { defaultDeviceRules } from "../cgroups/devices.ts";
 import { CgroupError } from "../cgroups/errors.ts";
 import { type CgroupLayout, detectCgroupLayout, parseProcCgroup } from "../cgroups/layout.ts";
 import { resolveCgroupPath } from "../cgroups/paths.ts";
 import type { LinuxResources } from "../cgroups/resources.ts";
-import { validateResources, validateResourcesFor } from "../cgroups/validate.ts";
+import { validateResourcesFor } from "../cgroups/validate.ts";
 import { HuskError } from "../errors.ts";
 import type { Spec } from "../oci/types.ts";
 import type { CgroupMake, CgroupMountSource } from "../plan/context.ts";
@@ -172,24 +172,25 @@ export function setUpCgroup(cgroup: Cgroup, spec: Spec, hooks: SetUpHooks): Cont
 
 /**
  * setUpCgroup for a fresh cgroup, one whose directories cannot exist yet (the engine's: its
- * ids are 256 random bits), when all it is given are device rules: the record, the checks of
- * its parents and what is read of them here, the mkdirs and writes left to the helper's parent
- * (`make`, the plan's cgroupMkdirs and cgroupWrite ops; on cgroup2 the device filter is
- * attached there already), off this thread, where making a cgroup in every hierarchy of a
- * hybrid host was the largest piece of an Engine.run's time on it. Undefined, with nothing
- * made or written, where that does not apply (other resources, a missing parent): setUpCgroup.
- * For root of the host only (the caller asks): a rootless caller runs without a cgroup it may
- * not make, which only setUpCgroup does.
+ * ids are 256 random bits): the record, the checks of its parents and what is read of them
+ * here, the mkdirs and set()'s writes left to the helper's parent (`make`, the plan's
+ * cgroupMkdirs and cgroupWrite ops; on cgroup2 the device filter is attached there already),
+ * off this thread, where making a cgroup in every hierarchy of a hybrid host was the largest
+ * piece of an Engine.run's time on it. The writes are v1's, device rules and limits alike, as
+ * Cgroup.planSet can tell them ahead. Undefined, with nothing made or written, where that does
+ * not apply (a limit on cgroup2, a setting only a made cgroup tells, a missing parent):
+ * setUpCgroup. For root of the host only (the caller asks): a rootless caller runs without a
+ * cgroup it may not make, which only setUpCgroup does.
  */
 export function planFreshCgroup(cgroup: Cgroup, spec: Spec, hooks: SetUpHooks): ContainerCgroup | undefined {
   const layout = cgroupLayout();
   const resources = withDefaultDevices((spec.linux?.resources ?? {}) as LinuxResources);
   if (!resources.devices) return undefined;
-  if (Object.entries(resources).some(([k, v]) => k !== "devices" && v !== undefined)) return undefined;
-  const v1Devices = cgroup.paths.devices;
   // No devices controller at all: setUpCgroup says so.
-  if (v1Devices === undefined && cgroup.paths[""] === undefined) return undefined;
-  validateResources(resources);
+  if (cgroup.paths.devices === undefined && cgroup.paths[""] === undefined) return undefined;
+  // Validated (a bad value throws here, nothing made), and what set() would write.
+  const planned = cgroup.planSet(resources);
+  if (!planned) return undefined;
   // husk's default parent, which the last container's delete removes once it is empty, may go
   // between this look at it and the helper's mkdir: the helper makes it again then, and so
   // need not be looked at here at all.
@@ -198,20 +199,12 @@ export function planFreshCgroup(cgroup: Cgroup, spec: Spec, hooks: SetUpHooks): 
   if (!leaves) return undefined;
   // Not pending: the directories are this container's alone, whoever of us makes them.
   hooks.record({ paths: { ...cgroup.paths }, created: leaves.dirs });
-  const writes: CgroupMake["writes"] = [];
-  // v1: the rules, written; cgroup2: the eBPF program that enforces them, computed here (set()
-  // writes nothing for device rules there) and attached by the helper once it has made the leaf.
-  let deviceFilter: DeviceFilter | undefined;
-  if (v1Devices !== undefined) {
-    for (const run of v1DeviceWriteRuns(resources.devices))
-      writes.push({ path: `${v1Devices}/${run.file}`, values: run.values, origin: "linux.resources.devices" });
-  } else deviceFilter = cgroup.set({ devices: resources.devices }).deviceFilter;
   return {
     cgroup,
     paths: { ...cgroup.paths },
     mountSource: mountSource(layout, cgroup, cgroupNsOf(spec)),
-    deviceFilter,
-    make: { ...leaves, parents, writes },
+    deviceFilter: planned.deviceFilter,
+    make: { ...leaves, parents, writes: planned.writes },
   };
 }
 

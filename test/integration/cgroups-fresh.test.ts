@@ -1,8 +1,9 @@
 /**
  * A fresh cgroup (the engine's: a new random id, so nothing of that name exists) made by the
  * helper's parent, not on husk's thread (planFreshCgroup, the plan's cgroupMkdirs and
- * cgroupWrite ops): the container is in it in every hierarchy with its device rules and cpuset
- * in place; a refused write names its file, field and value, and leaves no directory; a frozen
+ * cgroupWrite ops): the container is in it in every hierarchy with its device rules, cpuset and
+ * limits in place; a refused write names its file, field and value, and leaves no directory; a
+ * setting only the made cgroup can tell goes the ordinary way; a frozen
  * parent is refused before anything is made; a missing parent sends it back to the ordinary way;
  * on cgroup2 (mounted over /sys/fs/cgroup in a mount namespace of the test's own, as
  * devices-v2.test.ts does) the helper makes it and attaches the device filter.
@@ -14,6 +15,7 @@ import { expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { LinuxResources } from "../../src/cgroups/resources.ts";
 import { launch } from "../../src/helper/driver.ts";
 import { Runtime } from "../../src/runtime/runtime.ts";
 import { hierarchies, layout } from "../fixtures/cgroups.ts";
@@ -49,12 +51,14 @@ async function withParent(fn: (p: { path: string; dir: (h: string) => string }) 
 async function runFresh(
   parent: string,
   args: string[],
+  resources: LinuxResources = {},
 ): Promise<{ status: number; out: string; root: string; id: string; byHelper: boolean }> {
   const root = mkdtempSync(join(tmpdir(), "husk-fresh-root-"));
   const out = join(root, "out");
   mkdirSync(out);
   const bundle = makeBundle(["sh", "-c", `{ ${args.join(" ")}; } > /out/stdout`], (spec) => {
     spec.linux!.cgroupsPath = `${parent}/c1`;
+    spec.linux!.resources = { ...spec.linux!.resources, ...resources };
     spec.mounts!.push({ destination: "/out", type: "bind", source: out, options: ["rbind", "rw"] });
   });
   const id = nextId();
@@ -125,6 +129,78 @@ describeAsRoot("fresh cgroups made by the helper", () => {
         } finally {
           bundle.remove();
           rmSync(root, { recursive: true, force: true });
+        }
+      });
+    },
+  );
+
+  const limited = ["memory", "cpu", "pids"].every((c) => layout?.v1.has(c));
+  test.skipIf(!v1Devices || !limited)(
+    "limits (memory, a cpu quota and period, pids) are written by the helper too, and the container runs under them",
+    async () => {
+      await withParent(async ({ path, dir }) => {
+        const r = await runFresh(
+          path,
+          [
+            "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us",
+            "/sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/pids/pids.max",
+          ],
+          { memory: { limit: 64 << 20 }, cpu: { quota: 50000, period: 100000 }, pids: { limit: 50 } },
+        );
+        try {
+          expect(r.status).toBe(0);
+          expect(r.byHelper).toBe(true);
+          expect(r.out.trim().split("\n")).toEqual([String(64 << 20), "50000", "100000", "50"]);
+          for (const h of hierarchies()) expect(existsSync(join(dir(h), "c1"))).toBe(false);
+        } finally {
+          rmSync(r.root, { recursive: true, force: true });
+        }
+      });
+    },
+  );
+
+  test.skipIf(!v1Devices || !layout?.v1.has("cpuset"))(
+    "a limit the kernel refuses names its file, field and value, and leaves no directory",
+    async () => {
+      await withParent(async ({ path, dir }) => {
+        const root = mkdtempSync(join(tmpdir(), "husk-fresh-root-"));
+        const bundle = makeBundle(["true"], (spec) => {
+          spec.linux!.cgroupsPath = `${path}/c1`;
+          // A CPU this machine does not have: only the kernel can refuse it.
+          spec.linux!.resources = { ...spec.linux!.resources, cpu: { cpus: "999" } };
+        });
+        try {
+          const run = new Runtime({ root }).run("refused", bundle.dir, {
+            stdio: ["ignore", "ignore", "ignore"],
+            freshCgroup: true,
+          });
+          const cpuset = join(dir(layout!.v1.get("cpuset")!), "c1");
+          await expect(run).rejects.toThrow(`write ${cpuset}/cpuset.cpus: "999" (linux.resources.cpu.cpus)`);
+          const err = await run.catch((e) => e);
+          expect(err.origin).toBe("linux.resources.cpu.cpus");
+          // This kernel says ERANGE for a CPU past its last; older ones said EINVAL.
+          expect(["ERANGE", "EINVAL"]).toContain(err.errno);
+          for (const h of hierarchies()) expect(existsSync(join(dir(h), "c1"))).toBe(false);
+          expect(existsSync(join(root, "refused"))).toBe(false);
+        } finally {
+          bundle.remove();
+          rmSync(root, { recursive: true, force: true });
+        }
+      });
+    },
+  );
+
+  test.skipIf(!v1Devices || !layout?.v1.has("cpu"))(
+    "a setting only the made cgroup tells (cpu.shares, read back for the kernel's clamping) goes the ordinary way",
+    async () => {
+      await withParent(async ({ path }) => {
+        const r = await runFresh(path, ["cat /sys/fs/cgroup/cpu/cpu.shares"], { cpu: { shares: 512 } });
+        try {
+          expect(r.status).toBe(0);
+          expect(r.byHelper).toBe(false);
+          expect(r.out.trim()).toBe("512");
+        } finally {
+          rmSync(r.root, { recursive: true, force: true });
         }
       });
     },

@@ -398,6 +398,58 @@ describe("v1", () => {
     expect(cg.planLeaves(true)?.dirs.sort()).toEqual([`${tmp}/fs/memory/husk/c1`, `${tmp}/fs/pids/husk/c1`]);
   });
 
+  test("planSet gives the writes set() makes to the made cgroup, in its order, making and writing nothing", () => {
+    const m = machine(allV1, ["hugetlb"]);
+    m.open("/husk/c0").create();
+    const resources = {
+      devices: [...defaultDeviceRules],
+      memory: { limit: 100 << 20, swap: 200 << 20, reservation: 50 << 20 },
+      cpu: { quota: 50000, period: 100000, cpus: "1" },
+      pids: { limit: 50 },
+      network: { classID: 0x100001 },
+    };
+    const asked = recordMkdirs(m);
+    m.kernel.writes = [];
+    const planned = m.open().planSet(resources);
+    expect(asked).toEqual([]);
+    expect(m.kernel.writes).toEqual([]);
+    expect(fs.existsSync(`${tmp}/fs/memory/husk/c1`)).toBe(false);
+    // The same cgroup made, and set() for real: the same writes, value by value, in the same order.
+    const cg = m.open();
+    cg.create();
+    m.kernel.writes = [];
+    cg.set(resources);
+    const flat = (planned?.writes ?? []).flatMap((w) => w.values.map((v) => `${path.relative(`${tmp}/fs`, w.path)}: ${v}`));
+    expect(flat).toEqual(m.kernel.writes);
+    expect(flat).toContain("memory/husk/c1/memory.limit_in_bytes: 104857600");
+    // Each write names the field it is for.
+    expect(planned?.writes.find((w) => w.path.endsWith("/cpu.cfs_period_us"))?.origin).toBe("linux.resources.cpu.period");
+    expect(planned?.writes.find((w) => w.path.endsWith("/pids.max"))?.origin).toBe("linux.resources.pids.limit");
+    expect(planned?.writes.find((w) => w.path.endsWith("/devices.allow"))?.origin).toBe("linux.resources.devices");
+  });
+
+  test("planSet declines what only the made cgroup tells, and validates as set() does", () => {
+    const m = machine(allV1, ["hugetlb"]);
+    m.open("/husk/c0").create();
+    const cg = m.open();
+    // cpu.shares is read back (the kernel clamps it); kernel memory's write is inspected; a
+    // cgroup2 knob depends on the parent's subtree_control; the root cgroup lacks pids.max.
+    expect(cg.planSet({ cpu: { shares: 512 } })).toBeUndefined();
+    expect(cg.planSet({ memory: { kernel: 1 << 20 } })).toBeUndefined();
+    const hybrid = machine(["memory", "devices"], ["hugetlb"]); // hugetlb in cgroup2 only, as on this VM
+    hybrid.open("/husk/c0").create();
+    expect(hybrid.open().planSet({ hugepageLimits: [{ pageSize: "2MB", limit: 4 << 20 }] })).toBeUndefined();
+    expect(m.open("/c1").planSet({ pids: { limit: 5 } })).toBeUndefined();
+    // A parent gone (husk's, which the helper makes again): a write that looks at its knobs
+    // first (a cpuset's file names) is declined; one that does not is planned all the same.
+    fs.rmSync(`${tmp}/fs/cpuset/husk`, { recursive: true });
+    fs.rmSync(`${tmp}/fs/pids/husk`, { recursive: true });
+    expect(cg.planSet({ cpu: { cpus: "1" } })).toBeUndefined();
+    expect(cg.planSet({ pids: { limit: 5 } })?.writes.map((w) => w.values)).toEqual([["5"]]);
+    expect(thrown(() => cg.planSet({ memory: { limit: -7 } })).field).toBe("linux.resources.memory.limit");
+    expect(fs.existsSync(`${tmp}/fs/memory/husk/c1`)).toBe(false);
+  });
+
   test("planLeaves declines, making and claiming nothing, where a parent is missing", () => {
     const m = machine(["memory", "pids", "cpuset"]);
     m.open("/husk/c0").create();

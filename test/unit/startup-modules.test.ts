@@ -138,6 +138,7 @@ const CGROUP = [
   "src/cgroups/devices.ts",
   "src/cgroups/layout.ts",
   "src/cgroups/paths.ts",
+  "src/cgroups/planned-dir.ts",
   "src/cgroups/set.ts",
   "src/cgroups/validate.ts",
   "src/runtime/cgroup-setup.ts",
