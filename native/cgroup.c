@@ -165,8 +165,10 @@ static const char *const cpuset_files[][2] = { { "cpuset.cpus", "cpuset.mems" },
 
 /*
  * A new v1 cpuset starts with empty cpus and mems (unless its parent has clone_children) and
- * refuses tasks until both are set: each empty one copied from the parent, as runc does.
- * NOT_A_CPUSET when dir has neither file name's cpus (errno from the last read).
+ * refuses tasks until both are set: each empty one copied from the parent, as runc does. A
+ * parent empty too is filled in first, from its own parent: husk's default parent, just made
+ * by another container's helper that has not filled it in yet (the hierarchy's root never is
+ * empty). NOT_A_CPUSET when dir has neither file name's cpus (errno from the last read).
  */
 enum { NOT_A_CPUSET = 1 };
 static int inherit_cpuset(const char *dir)
@@ -178,11 +180,16 @@ static int inherit_cpuset(const char *dir)
 		if (parent_dir(up, sizeof up, dir) < 0)
 			return -1;
 		for (int f = 0; f < 2; f++) {
-			if (f == 1 && read_knob(dir, cpuset_files[k][1], buf, sizeof buf) < 0)
+			const char *file = cpuset_files[k][f];
+			if (f == 1 && read_knob(dir, file, buf, sizeof buf) < 0)
 				return -1;
 			if (buf[0] != 0)
 				continue;
-			if (read_knob(up, cpuset_files[k][f], buf, sizeof buf) < 0 || write_knob(dir, cpuset_files[k][f], buf) < 0)
+			if (read_knob(up, file, buf, sizeof buf) < 0)
+				return -1;
+			if (buf[0] == 0 && (inherit_cpuset(up) != 0 || read_knob(up, file, buf, sizeof buf) < 0))
+				return -1;
+			if (write_knob(dir, file, buf) < 0)
 				return -1;
 		}
 		return 0;
@@ -194,12 +201,13 @@ static int inherit_cpuset(const char *dir)
  * husk's default parent (its /husk) made again, when another process removed it, empty, after
  * husk saw it: as the runtime makes it (src/cgroups/cgroup.ts' createIn), a v1 cpuset's cpus
  * and mems from its own parent and clone_children, a cgroup2 directory's controllers handed
- * down. EEXIST is fine: someone made it meanwhile, as they would.
+ * down. EEXIST is fine: someone made it meanwhile, and may not have filled it in yet (another
+ * container's helper, a moment ahead): what follows only fills in what is missing.
  */
 static int make_parent(const char *dir)
 {
-	if (mkdir(dir, 0755) < 0)
-		return errno == EEXIST ? 0 : -1;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -1;
 	char buf[64];
 	if (read_knob(dir, "cgroup.controllers", buf, sizeof buf) == 0) {
 		delegate_controllers(dir);
@@ -253,7 +261,9 @@ int op_cgroup_mkdirs(const struct field *f)
 	for (int k = 0; rc == 0 && dirs[k]; k++) {
 		int ok = mkdir(dirs[k], 0755) == 0;
 		char parent[PATH_MAX];
-		if (!ok && errno == ENOENT && f[1].i && parent_dir(parent, sizeof parent, dirs[k]) == 0)
+		/* The parent may go again between its mkdir and ours (the last container's delete
+		 * removes it once empty): a few walks, as the runtime's create() takes. */
+		for (int walk = 0; !ok && errno == ENOENT && f[1].i && walk < 5 && parent_dir(parent, sizeof parent, dirs[k]) == 0; walk++)
 			ok = make_parent(parent) == 0 && mkdir(dirs[k], 0755) == 0;
 		if (!ok) {
 			errdetail = k;

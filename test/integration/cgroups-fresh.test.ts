@@ -288,6 +288,39 @@ describeAsRoot("fresh cgroups made by the helper", () => {
       rmSync(root, { recursive: true, force: true });
     }
   });
+  test.skipIf(!layout?.v1.has("cpuset"))(
+    "a default parent another helper has just made, its cpuset not filled in yet, is filled in before the leaf takes its cpus",
+    async () => {
+      // Four containers at once after the last one's delete removed husk's parent: each helper
+      // finds it gone, one makes it (EEXIST for the others), and a leaf made below it before its
+      // maker has copied cpus and mems down got none: joining it was ENOSPC.
+      const cpuset = layout!.v1.get("cpuset")!;
+      const parent = join(cpuset, `husk-fresh-${process.pid}-${nextId()}`);
+      const leaf = join(parent, "c1");
+      mkdirSync(parent); // made, not filled in: its cpus and mems are empty
+      try {
+        expect(readFileSync(join(parent, "cpuset.cpus"), "utf8").trim()).toBe("");
+        await launch(
+          [
+            {
+              what: "make the container's cgroup",
+              parts: [`mkdir ${leaf}`],
+              op: { op: "cgroupMkdirs", dirs: [leaf], parents: true, frozen: [], delegate: [], cpuset: leaf },
+            },
+          ],
+          { preserveFds: 0 },
+        );
+        for (const f of ["cpuset.cpus", "cpuset.mems"]) {
+          const want = readFileSync(join(cpuset, f), "utf8").trim();
+          expect(readFileSync(join(parent, f), "utf8").trim()).toBe(want);
+          expect(readFileSync(join(leaf, f), "utf8").trim()).toBe(want);
+        }
+      } finally {
+        for (const d of [leaf, parent]) if (existsSync(d)) rmdirSync(d);
+      }
+    },
+  );
+
   test("husk's default parent, removed by another process after husk looked, is made again by the helper as the runtime makes it", async () => {
     const parent = `/husk-fresh-${process.pid}-${nextId()}`;
     const leaves = hierarchies().map((h) => join(h, parent, "c1"));
