@@ -413,7 +413,7 @@ export class Engine {
     const io: [StdioSpec, StdioSpec, StdioSpec] =
       stdio === "inherit" ? [stdinSpec, "inherit", "inherit"] : [stdinSpec, "pipe", "pipe"];
     let detached = false;
-    const net = this.#network(rec, true);
+    const net = this.#network(rec, { monitorMayDetach: keys !== undefined });
     return startProcess({
       id,
       what: `container ${id.slice(0, 12)}`,
@@ -587,7 +587,7 @@ export class Engine {
       networks: this.networks,
       huskCommand: this.#huskCommand ?? join(packageRoot(), "bin/husk"),
       live: (rec) => this.live(rec),
-      network: (rec) => this.#network(rec, false),
+      network: (rec) => this.#network(rec, undefined),
       names: (rec, network) => this.#names(rec, network),
       writeHosts: (rec) => this.#writeHosts(rec),
       release: (rec) => this.#release(rec),
@@ -627,6 +627,12 @@ export class Engine {
   #ownProcess(): { pid: number; startTime: string } {
     this.#self ??= { pid: process.pid, startTime: procStat(process.pid)?.startTime ?? "" };
     return { ...this.#self };
+  }
+
+  /** This process as a lease's owner (see #network). */
+  #leaseHolder(): Owner {
+    const self = this.#ownProcess();
+    return { pid: self.pid, startTime: Number(self.startTime) };
   }
 
   /**
@@ -934,25 +940,30 @@ export class Engine {
    * How a container about to be made (run, run -d, start) gets its first network. --network
    * none: its loopback brought up by its own process, with no stop for this one. A bridge
    * network: its veth made by the parent of the container's helper (parentNetlink), no helper
-   * process of the attach's; and in a foreground run (`helperStays`: the helper is the
-   * container's parent, and its monitor if ^P^Q detaches it) the lease, owned by that helper,
-   * and the interface's messages made while it clones (onPlanSent), so that at onNamespaces
-   * only the veth is left. A detached start's helper gives way to its monitor, another process:
-   * the lease is taken at onNamespaces, owned by the container's init. Other modes (host,
-   * container:, ns:) need nothing here. `done` after the launch, whatever its end: a lease no
-   * attach used is given back.
+   * process of the attach's; and in a foreground run (`foreground`: the helper is the
+   * container's parent) the lease and the interface's messages made while it clones
+   * (onPlanSent), so that at onNamespaces only the veth is left. Its owner is whoever gives it
+   * back: this process, which settles the run (and whose death kills the container), or, where
+   * ^P^Q can make the helper the container's monitor, that helper. Not the helper otherwise: it
+   * exits with the container, before this process gives the lease back, and a lease whose owner
+   * is gone is reclaimed by the next attach under the networks' lock, its veth deleted there;
+   * four containers at once on a bridge network went at a quarter of their rate that way. A
+   * detached start's helper gives way to its monitor, another process: the lease is taken at
+   * onNamespaces, owned by the container's init. Other modes (host, container:, ns:) need
+   * nothing here. `done` after the launch, whatever its end: a lease no attach used is given
+   * back.
    */
-  #network(rec: ContainerRecord, helperStays: boolean): NetworkLaunch {
+  #network(rec: ContainerRecord, foreground: { monitorMayDetach: boolean } | undefined): NetworkLaunch {
     if (rec.hostConfig.networkMode === "none") return { options: { loopbackUp: true }, done: () => {} };
     if (!rec.network) return { options: {}, done: () => {} };
     let prepared: PreparedAttach | undefined;
     const viaHelper = parentRunner();
     const onPlanSent = (helper: number) => {
       prepared = this.networks.prepareAttach(viaHelper.runner);
-      prepared.reserve(this.#leaseOptions(rec, leaseOwner(helper)));
+      prepared.reserve(this.#leaseOptions(rec, foreground?.monitorMayDetach ? leaseOwner(helper) : this.#leaseHolder()));
     };
     return {
-      options: { ...(helperStays ? { onPlanSent } : {}), parentNetlink: viaHelper.parent },
+      options: { ...(foreground ? { onPlanSent } : {}), parentNetlink: viaHelper.parent },
       attach: (pid) => {
         const reserved = prepared !== undefined;
         prepared ??= this.networks.prepareAttach(viaHelper.runner);
