@@ -949,8 +949,8 @@ export class Engine {
    * is gone is reclaimed by the next attach under the networks' lock, its veth deleted there;
    * four containers at once on a bridge network went at a quarter of their rate that way. A
    * detached start's helper gives way to its monitor, another process: the lease is taken at
-   * onNamespaces, owned by the container's init. Other modes (host, container:, ns:) need
-   * nothing here. `done` after the launch, whatever its end: a lease no attach used is given
+   * onNamespaces, owned by that monitor (the container's parent). Other modes (host,
+   * container:, ns:) need nothing here. `done` after the launch, whatever its end: a lease no attach used is given
    * back.
    */
   #network(rec: ContainerRecord, foreground: { monitorMayDetach: boolean } | undefined): NetworkLaunch {
@@ -967,7 +967,9 @@ export class Engine {
       attach: (pid) => {
         const reserved = prepared !== undefined;
         prepared ??= this.networks.prepareAttach(viaHelper.runner);
-        const owner = reserved ? undefined : leaseOwner(pid);
+        // A detached container's parent is its monitor, which lives on (as `husk _exited`, the
+        // same process) until it has given the lease back: the owner that outlives the init.
+        const owner = reserved ? undefined : leaseOwner(procStat(pid)?.ppid || pid);
         const attached = this.#attach(rec, pid, prepared, owner);
         // The helper waits for the plan: told if none will come (or one never ran).
         attached.then(

@@ -129,14 +129,17 @@ describeAsRoot("engine network", () => {
     expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
   });
 
-  test("a detached container's veth is made by its own helper too; its lease is its init's, kept while it runs", async () => {
+  test("a detached container's veth is made by its own helper too; its lease is its monitor's, kept while it runs", async () => {
     const r = traced(["run", "-d", "--name", "det", "--network", net.name, "busybox", "sleep", "60"]);
     expect([r.status, r.helpers]).toEqual([0, 1]);
     const info = await w.engine.inspect("det");
     const address = info.NetworkSettings.Networks[net.name]!.IPAddress;
     const lease = w.engine.networks.inspect(net.name).leases.find((l) => l.containerId === info.Id);
-    // Its helper gives way to its monitor, another process: the init owns the lease.
-    expect(lease?.owner?.pid).toBe(info.State.Pid);
+    // Its helper gives way to its monitor, another process (the init's parent): the monitor owns
+    // the lease, and gives it back (as `husk _exited`, the same process) before it goes.
+    const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
+    expect(lease?.owner?.pid).toBe(parentOf(info.State.Pid));
+    expect(lease?.owner?.pid).toBe(w.engine.record("det").monitorPid);
     const inside = await w.husk(["exec", "det", "sh", "-c", "ip -o -4 addr show dev eth0; ip route"]);
     expect(inside.stdout).toContain(`inet ${address}/`);
     expect(inside.stdout).toMatch(/^default via 10\.[0-9.]+ dev eth0/m);
@@ -145,12 +148,13 @@ describeAsRoot("engine network", () => {
     const other = await w.husk(["run", "--rm", "--network", net.name, "busybox", "sh", "-c", ping]);
     expect(other.code).toBe(0);
     expect(other.stdout).not.toContain(`inet ${address}/`);
-    // Started again after a stop: the same path, a new lease of the new init's.
+    // Started again after a stop: the same path, a new lease of the new monitor's.
     expect((await w.husk(["stop", "-t", "0", "det"])).code).toBe(0);
     expect((await w.husk(["start", "det"])).code).toBe(0);
     const again = await w.engine.inspect("det");
     const lease2 = w.engine.networks.inspect(net.name).leases.find((l) => l.containerId === info.Id);
-    expect(lease2?.owner?.pid).toBe(again.State.Pid);
+    expect(lease2?.owner?.pid).toBe(parentOf(again.State.Pid));
+    expect(lease2?.owner?.pid).not.toBe(lease?.owner?.pid);
     expect((await w.husk(["rm", "-f", "det"])).code).toBe(0);
     expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
   });
@@ -243,6 +247,33 @@ describeAsRoot("engine network", () => {
     }
     expect(reclaimed).toEqual([]);
     expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
+  });
+
+  test("detached containers started and removed four at a time: none of their leases reclaimed as its owner's", async () => {
+    // The init owned a detached container's lease: it dies first, and an attach meanwhile
+    // reclaimed the lease under the networks' lock before the monitor or remove gave it back.
+    const nets = w.engine.networks as unknown as { alive: (l: { containerId: string }) => boolean | Promise<boolean> };
+    const alive = nets.alive;
+    const reclaimed: string[] = [];
+    nets.alive = async (l) => {
+      const yes = await alive(l);
+      if (!yes) reclaimed.push(l.containerId);
+      return yes;
+    };
+    try {
+      let left = 16;
+      const lane = async () => {
+        while (left-- > 0) {
+          const box = await w.engine.start("busybox", ["sleep", "60"], { network: net.name });
+          await box.remove({ force: true });
+        }
+      };
+      await Promise.all([lane(), lane(), lane(), lane()]);
+    } finally {
+      nets.alive = alive;
+    }
+    expect(reclaimed).toEqual([]);
+    await until(async () => w.engine.networks.inspect(net.name).leases.length === 0, 10000, "the leases given back");
   });
 
   test("the CLI SIGKILLed while its container runs: the container goes with it, its lease is reclaimed, rm -f leaves nothing", async () => {
