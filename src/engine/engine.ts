@@ -492,7 +492,8 @@ export class Engine {
     try {
       const launch = { spec, rootfsMount, init: prepared.opts.init };
       created(this.#host(), rec, launch, terminal, openStdin);
-      await launchDetached(this.#host(), rec, launch);
+      // Its id is new (#make): no cgroup of that name can exist, unless the spec names one.
+      await launchDetached(this.#host(), rec, launch, [], undefined, spec.linux?.cgroupsPath === undefined);
     } catch (e) {
       await this.#destroy(rec);
       throw asExecError(asUlimitError(e, opts.security.ulimits));

@@ -278,7 +278,8 @@ export function monitorOf(
  * monitor holds its output (a pty's master with a terminal), writes the log and the exit file,
  * then runs `husk _exited`. The caller undoes what this made if it throws. `beforeStart` runs
  * once the monitor listens and before the container's process runs (an attacher that must see
- * all of its output connects there).
+ * all of its output connects there). `freshCgroup`: its first start, whose cgroup cannot exist
+ * yet (the runtime's CreateOptions.freshCgroup); a start again may find what a crash left.
  */
 export async function launchDetached(
   h: LifecycleHost,
@@ -286,6 +287,7 @@ export async function launchDetached(
   launch: Launch,
   extra: string[] = [],
   beforeStart?: () => Promise<void>,
+  freshCgroup = false,
 ) {
   const id = rec.id;
   const spec = specToStart(h, rec, launch);
@@ -300,6 +302,7 @@ export async function launchDetached(
         rootfsMount: launch.rootfsMount,
         init: launch.init,
         monitor: monitorOf(h, id, rec.config.openStdin === true),
+        freshCgroup,
         ...net.options,
         // Networks connected by `network connect` before a restart come back after the first.
         onNamespaces: net.attach || extra.length > 0 ? (p) => attachAll(h, rec, p, extra, net.attach) : undefined,
