@@ -424,12 +424,13 @@ export class Cgroup {
    */
   planSet(resources: LinuxResources): { writes: PlannedWrite[]; deviceFilter?: DeviceFilter } | undefined {
     const writes: PlannedWrite[] = [];
-    const hierarchies = this.hierarchies.map((h) => ({
-      ...h,
-      dir: new PlannedDir(h.dir, this.levels(h).at(-2) ?? "", writes),
-    }));
-    // Below a hierarchy's root: the root cgroup lacks knobs its children have (pids.max).
-    if (hierarchies.some((h) => h.dir.version === 1 && this.levels(h).length < 3)) return undefined;
+    const hierarchies: Hierarchy[] = [];
+    for (const h of this.hierarchies) {
+      const levels = this.levels(h);
+      // Below a hierarchy's root: the root cgroup lacks knobs its children have (pids.max).
+      if (h.dir.version === 1 && levels.length < 3) return undefined;
+      hierarchies.push({ ...h, dir: new PlannedDir(h.dir, levels.at(-2) ?? "", writes) });
+    }
     try {
       const { warnings, deviceFilter } = new Cgroup(this.layout, hierarchies, this.options).set(resources);
       return warnings.length > 0 ? undefined : { writes, deviceFilter };
