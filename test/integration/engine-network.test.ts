@@ -31,6 +31,32 @@ describeAsRoot("engine network", () => {
 
   const nftElements = () => spawnSync("nft", ["list", "table", "inet", w.table], { encoding: "utf8" }).stdout;
 
+  /**
+   * `one` n times, four at a time: the containers whose leases an attach found with their owner
+   * gone meanwhile (and so reclaimed under the networks' lock), seen through the engine's
+   * Networks' owner check.
+   */
+  const reclaimedDuring = async (n: number, one: () => Promise<void>): Promise<string[]> => {
+    const nets = w.engine.networks as unknown as { alive: (l: { containerId: string }) => boolean | Promise<boolean> };
+    const alive = nets.alive;
+    const reclaimed: string[] = [];
+    nets.alive = async (l) => {
+      const yes = await alive(l);
+      if (!yes) reclaimed.push(l.containerId);
+      return yes;
+    };
+    try {
+      let left = n;
+      const lane = async () => {
+        while (left-- > 0) await one();
+      };
+      await Promise.all([lane(), lane(), lane(), lane()]);
+    } finally {
+      nets.alive = alive;
+    }
+    return reclaimed;
+  };
+
   test("two containers on a bridge reach each other; a published port answers on 127.0.0.1; rm releases all", async () => {
     const server = await w.husk([
       "run",
@@ -228,23 +254,9 @@ describeAsRoot("engine network", () => {
   test("foreground runs four at a time: each lease is given back by its run, none reclaimed as its owner's (its helper had gone first)", async () => {
     // Every lease a reserve finds with its owner gone is reclaimed there, under the networks'
     // lock, its veth deleted: with the helper as owner, that was half of these runs' leases.
-    const nets = w.engine.networks as unknown as { alive: (l: { containerId: string }) => boolean | Promise<boolean> };
-    const alive = nets.alive;
-    const reclaimed: string[] = [];
-    nets.alive = async (l) => {
-      const yes = await alive(l);
-      if (!yes) reclaimed.push(l.containerId);
-      return yes;
-    };
-    try {
-      let left = 24;
-      const lane = async () => {
-        while (left-- > 0) expect((await w.engine.run("busybox", ["true"], { network: net.name })).exitCode).toBe(0);
-      };
-      await Promise.all([lane(), lane(), lane(), lane()]);
-    } finally {
-      nets.alive = alive;
-    }
+    const reclaimed = await reclaimedDuring(24, async () => {
+      expect((await w.engine.run("busybox", ["true"], { network: net.name })).exitCode).toBe(0);
+    });
     expect(reclaimed).toEqual([]);
     expect(w.engine.networks.inspect(net.name).leases).toEqual([]);
   });
@@ -252,26 +264,10 @@ describeAsRoot("engine network", () => {
   test("detached containers started and removed four at a time: none of their leases reclaimed as its owner's", async () => {
     // The init owned a detached container's lease: it dies first, and an attach meanwhile
     // reclaimed the lease under the networks' lock before the monitor or remove gave it back.
-    const nets = w.engine.networks as unknown as { alive: (l: { containerId: string }) => boolean | Promise<boolean> };
-    const alive = nets.alive;
-    const reclaimed: string[] = [];
-    nets.alive = async (l) => {
-      const yes = await alive(l);
-      if (!yes) reclaimed.push(l.containerId);
-      return yes;
-    };
-    try {
-      let left = 16;
-      const lane = async () => {
-        while (left-- > 0) {
-          const box = await w.engine.start("busybox", ["sleep", "60"], { network: net.name });
-          await box.remove({ force: true });
-        }
-      };
-      await Promise.all([lane(), lane(), lane(), lane()]);
-    } finally {
-      nets.alive = alive;
-    }
+    const reclaimed = await reclaimedDuring(16, async () => {
+      const box = await w.engine.start("busybox", ["sleep", "60"], { network: net.name });
+      await box.remove({ force: true });
+    });
     expect(reclaimed).toEqual([]);
     await until(async () => w.engine.networks.inspect(net.name).leases.length === 0, 10000, "the leases given back");
   });
