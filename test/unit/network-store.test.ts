@@ -1,4 +1,4 @@
-/** The network store's writes (store.ts): whole files by rename, the old inode kept as the next spare. */
+/** The network store's writes (store.ts): whole files by rename, the old inode kept as the next spare and written over. */
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -48,4 +48,16 @@ test("each write replaces the file whole (a new inode, the old one kept as the s
 test("a file that stays unparsable is corrupt, named", () => {
   writeFileSync(join(dir, "n.json"), "{half");
   expect(() => new Store(dir).read("n")).toThrow(/corrupt network file .*n\.json/);
+});
+
+test("a shorter record written over a longer spare leaves none of the longer one behind", async () => {
+  const st = new Store(dir);
+  // The spare is written over, not emptied first: its length is cut to the new text's after.
+  for (const n of [9, 8, 1, 0, 12, 2]) {
+    await st.locked(() => st.write(rec(n)));
+    expect(JSON.parse(readFileSync(join(dir, "n.json"), "utf8")).leases.length).toBe(n);
+    expect(st.read("n")!.leases.length).toBe(n);
+  }
+  expect(statSync(join(dir, ".n.json.spare")).mode & 0o777).toBe(0o600);
+  expect(statSync(join(dir, "n.json")).mode & 0o777).toBe(0o600);
 });
