@@ -34,7 +34,7 @@ import { renderHosts, writeDnsFiles } from "../network/dns.ts";
 import { parentRunner } from "../network/links.ts";
 import { containerNames, dnsConfig, dnsFilesOptions, HOST_NAME } from "../network/names.ts";
 import { type Attachment, DEFAULT_NETWORK, Networks, type PreparedAttach, type ReserveOptions } from "../network/networks.ts";
-import type { Owner } from "../network/store.ts";
+import { type Owner, processOwner } from "../network/store.ts";
 import { CAPABILITIES } from "../oci/capabilities.ts";
 import type { LinuxIDMapping, LinuxSeccomp, Mount, Process } from "../oci/types.ts";
 import { packageRoot } from "../package-root.ts";
@@ -334,6 +334,7 @@ export class Engine {
   #bounding: string[] | undefined | null = null;
   #kernel: string | undefined;
   #self: { pid: number; startTime: string } | undefined;
+  #selfOwner: Owner | undefined;
   /** The default seccomp profiles made so far (seccomp.ts' cachedDefault), by kernel and capabilities. */
   readonly #seccompDefaults = new Map<string, LinuxSeccomp>();
   /** An image's /etc/passwd and /etc/group as its layers have them, by layers and path (#imageFile). */
@@ -630,10 +631,10 @@ export class Engine {
     return { ...this.#self };
   }
 
-  /** This process as a lease's owner (see #network). */
+  /** This process as a lease's owner (see #network): network/store.ts' processOwner, read once. */
   #leaseHolder(): Owner {
-    const self = this.#ownProcess();
-    return { pid: self.pid, startTime: Number(self.startTime) };
+    this.#selfOwner ??= processOwner();
+    return this.#selfOwner;
   }
 
   /**
@@ -951,8 +952,8 @@ export class Engine {
    * four containers at once on a bridge network went at a quarter of their rate that way. A
    * detached start's helper gives way to its monitor, another process: the lease is taken at
    * onNamespaces, owned by that monitor (the container's parent). Other modes (host,
-   * container:, ns:) need nothing here. `done` after the launch, whatever its end: a lease no attach used is given
-   * back.
+   * container:, ns:) need nothing here. `done` after the launch, whatever its end: a lease no
+   * attach used is given back.
    */
   #network(rec: ContainerRecord, foreground: { monitorMayDetach: boolean } | undefined): NetworkLaunch {
     if (rec.hostConfig.networkMode === "none") return { options: { loopbackUp: true }, done: () => {} };

@@ -29,7 +29,7 @@ export type CgroupMountSource =
 export interface CgroupMake extends LeavesPlan {
   /** A parent another process removed since husk looked may be made again (husk's default parent only). */
   parents: boolean;
-  /** Written once the directories are made: v1 device rules. */
+  /** Written once the directories are made: what set() writes there (Cgroup.planSet), device rules and limits. */
   writes: { path: string; values: string[]; origin: string }[];
 }
 
